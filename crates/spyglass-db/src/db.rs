@@ -1,0 +1,428 @@
+//! `Db`, the engine's handle on one database: it owns the backend connection and
+//! the catalog, declares schemas and tables, runs transactions, and writes `~log`.
+//! Insert and fetch live in their own modules as further `impl Db` blocks.
+
+use crate::backend::{self, Backend};
+use crate::catalog::Catalog;
+use crate::declare::{self, ddl};
+use crate::dialect::Dialect;
+use crate::error::{Error, Result};
+use crate::graph::Graph;
+use crate::heading::TableInfo;
+use crate::naming::{check_class_name, check_schema_name, part_table_name, FullName, Tier};
+use crate::query::Query;
+use crate::value::{Row, SqlValue};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, RwLock};
+
+/// Version string written to `~log` (DataJoint writes `<version>py`).
+pub const LOG_VERSION: &str = concat!(env!("CARGO_PKG_VERSION"), "rs");
+
+/// A table to declare: class name, tier, definition, lookup contents and parts.
+#[derive(Debug, Clone)]
+pub struct TableSpec {
+    /// CamelCase class name.
+    pub class_name: String,
+    /// Tier of the master table.
+    pub tier: Tier,
+    /// Definition in DataJoint's language.
+    pub definition: String,
+    /// Rows a lookup table starts with.
+    pub contents: Vec<Row>,
+    /// Part tables.
+    pub parts: Vec<PartSpec>,
+}
+
+impl TableSpec {
+    /// A spec with no contents and no parts.
+    pub fn new(class_name: &str, tier: Tier, definition: &str) -> TableSpec {
+        TableSpec {
+            class_name: class_name.to_string(),
+            tier,
+            definition: definition.to_string(),
+            contents: Vec::new(),
+            parts: Vec::new(),
+        }
+    }
+
+    /// Adds a part table.
+    pub fn part(mut self, class_name: &str, definition: &str) -> TableSpec {
+        self.parts.push(PartSpec { class_name: class_name.to_string(), definition: definition.to_string() });
+        self
+    }
+
+    /// Sets lookup contents.
+    pub fn contents(mut self, rows: Vec<Row>) -> TableSpec {
+        self.contents = rows;
+        self
+    }
+}
+
+/// A part table to declare with its master.
+#[derive(Debug, Clone)]
+pub struct PartSpec {
+    /// CamelCase class name of the part.
+    pub class_name: String,
+    /// Definition (usually starting with `-> master`).
+    pub definition: String,
+}
+
+/// What `declare` did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Declared {
+    /// The table was created.
+    Created,
+    /// The table already existed with the same definition.
+    Unchanged,
+}
+
+/// A connection to one database with its catalog.
+pub struct Db {
+    backend: Mutex<Box<dyn Backend>>,
+    dialect: Dialect,
+    catalog: RwLock<Arc<Catalog>>,
+    graph: RwLock<Option<Arc<Graph>>>,
+    tx_depth: AtomicUsize,
+    pub(crate) in_make: AtomicBool,
+    fetch_observer: RwLock<Option<FetchObserver>>,
+}
+
+/// A callback told about every query that is fetched (used by export logging).
+pub type FetchObserver = Arc<dyn Fn(&Query) + Send + Sync>;
+
+impl std::fmt::Debug for Db {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Db").field("dialect", &self.dialect).finish()
+    }
+}
+
+impl Db {
+    /// Opens a database by URL (`sqlite:///path.db`, ...).
+    pub fn open(url: &str) -> Result<Db> {
+        Db::from_backend(backend::open(url)?)
+    }
+
+    /// Wraps an open backend and loads its catalog.
+    pub fn from_backend(mut backend: Box<dyn Backend>) -> Result<Db> {
+        let dialect = backend.dialect();
+        let schemas = backend.schemas()?;
+        let tables = backend.load_tables(&schemas)?;
+        Ok(Db {
+            backend: Mutex::new(backend),
+            dialect,
+            catalog: RwLock::new(Arc::new(Catalog::new(tables, schemas))),
+            graph: RwLock::new(None),
+            tx_depth: AtomicUsize::new(0),
+            in_make: AtomicBool::new(false),
+            fetch_observer: RwLock::new(None),
+        })
+    }
+
+    /// Installs (or removes) the callback told about every fetched query.
+    pub fn set_fetch_observer(&self, observer: Option<FetchObserver>) {
+        *self.fetch_observer.write().unwrap_or_else(|p| p.into_inner()) = observer;
+    }
+
+    pub(crate) fn notify_fetch(&self, q: &Query) {
+        let obs = self.fetch_observer.read().unwrap_or_else(|p| p.into_inner()).clone();
+        if let Some(f) = obs {
+            f(q);
+        }
+    }
+
+    /// The SQL dialect of the backend.
+    pub fn dialect(&self) -> Dialect {
+        self.dialect
+    }
+
+    pub(crate) fn backend(&self) -> MutexGuard<'_, Box<dyn Backend>> {
+        // a panic while holding the lock leaves the connection usable for reads
+        self.backend.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The current catalog snapshot.
+    pub fn catalog(&self) -> Arc<Catalog> {
+        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+
+    /// Reloads the catalog from the database (after another process declared tables).
+    pub fn refresh(&self) -> Result<()> {
+        let (schemas, tables) = {
+            let mut b = self.backend();
+            let schemas = b.schemas()?;
+            let tables = b.load_tables(&schemas)?;
+            (schemas, tables)
+        };
+        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Catalog::new(tables, schemas));
+        *self.graph.write().unwrap_or_else(|p| p.into_inner()) = None;
+        Ok(())
+    }
+
+    /// The dependency graph of all declared tables.
+    pub fn graph(&self) -> Result<Arc<Graph>> {
+        if let Some(g) = self.graph.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+            return Ok(g.clone());
+        }
+        let g = Arc::new(Graph::build(&self.catalog())?);
+        *self.graph.write().unwrap_or_else(|p| p.into_inner()) = Some(g.clone());
+        Ok(g)
+    }
+
+    /// Resolves a table name (`schema.Class`, `schema.table_name`, `schema.Master.Part`).
+    pub fn table_info(&self, spec: &str) -> Result<Arc<TableInfo>> {
+        match self.catalog().resolve(spec, None) {
+            Err(Error::UnknownTable(_)) => {
+                self.refresh()?;
+                self.catalog().resolve(spec, None)
+            }
+            other => other,
+        }
+    }
+
+    /// Catalog entry by exact full name.
+    pub fn info(&self, name: &FullName) -> Result<Arc<TableInfo>> {
+        if let Some(i) = self.catalog().get(name) {
+            return Ok(i);
+        }
+        self.refresh()?;
+        self.catalog().get(name).ok_or_else(|| Error::UnknownTable(name.pretty()))
+    }
+
+    /// A query over a whole table.
+    pub fn table(&self, spec: &str) -> Result<Query> {
+        Ok(Query::table(&*self.table_info(spec)?))
+    }
+
+    /// Runs one statement with bound parameters.
+    pub fn execute(&self, sql: &str, params: &[SqlValue]) -> Result<u64> {
+        self.backend().execute(sql, params)
+    }
+
+    /// Runs a query and collects its raw rows.
+    pub fn query_raw(&self, sql: &str, params: &[SqlValue]) -> Result<Vec<Vec<SqlValue>>> {
+        let mut out = Vec::new();
+        self.backend().query(sql, params, &mut |r| {
+            out.push(r);
+            Ok(())
+        })?;
+        Ok(out)
+    }
+
+    /// True while inside `transaction`.
+    pub fn in_transaction(&self) -> bool {
+        self.tx_depth.load(Ordering::SeqCst) > 0
+    }
+
+    /// Runs `f` in a transaction: commits when it returns Ok, rolls back on Err.
+    /// Nested calls join the outer transaction.
+    pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        if self.tx_depth.fetch_add(1, Ordering::SeqCst) > 0 {
+            let r = f();
+            self.tx_depth.fetch_sub(1, Ordering::SeqCst);
+            return r;
+        }
+        if let Err(e) = self.execute(self.dialect.begin(), &[]) {
+            self.tx_depth.fetch_sub(1, Ordering::SeqCst);
+            return Err(e);
+        }
+        let r = f();
+        let end = match &r {
+            Ok(_) => self.execute("COMMIT", &[]),
+            Err(_) => self.execute("ROLLBACK", &[]),
+        };
+        self.tx_depth.fetch_sub(1, Ordering::SeqCst);
+        match (r, end) {
+            (Ok(v), Ok(_)) => Ok(v),
+            (Ok(_), Err(e)) => {
+                let _ = self.execute("ROLLBACK", &[]);
+                Err(e)
+            }
+            (Err(e), _) => Err(e),
+        }
+    }
+
+    /// `user@host` of this connection.
+    pub fn user(&self) -> Result<String> {
+        self.backend().user()
+    }
+
+    /// Schema names.
+    pub fn schemas(&self) -> Vec<String> {
+        self.catalog().schemas.iter().cloned().collect()
+    }
+
+    /// Creates a schema with its `~log` (no-op when it exists).
+    pub fn create_schema(&self, name: &str) -> Result<()> {
+        check_schema_name(name)?;
+        if self.catalog().schemas.contains(name) {
+            return Ok(());
+        }
+        let created = self.backend().create_schema(name)?;
+        let log = declare::compile(&FullName::new(name, "~log"), Tier::Manual, &log_definition(name), &|t: &str| {
+            Err(Error::UnknownTable(t.to_string()))
+        })?;
+        self.create_table(&log)?;
+        self.refresh()?;
+        if created {
+            self.log(name, "created")?;
+        }
+        Ok(())
+    }
+
+    /// Appends an event to a schema's `~log` (failures are ignored, as in DataJoint).
+    pub fn log(&self, schema: &str, event: &str) -> Result<()> {
+        let user = self.user().unwrap_or_default();
+        let event: String = event.chars().take(255).collect();
+        let sql = format!(
+            "INSERT INTO {} (`version`,`user`,`host`,`event`) VALUES (?,?,?,?)",
+            self.dialect.table(&FullName::new(schema, "~log"))
+        );
+        let _ = self.execute(
+            &sql,
+            &[
+                SqlValue::Text(LOG_VERSION.into()),
+                SqlValue::Text(user),
+                SqlValue::Text(crate::config::hostname()),
+                SqlValue::Text(event),
+            ],
+        );
+        Ok(())
+    }
+
+    fn create_table(&self, info: &TableInfo) -> Result<()> {
+        let stmts = ddl::create_table(self.dialect, info)?;
+        let run = || -> Result<()> {
+            for s in &stmts {
+                self.execute(s, &[])?;
+            }
+            self.backend().record_table(info)?;
+            Ok(())
+        };
+        match self.dialect {
+            Dialect::Sqlite => self.transaction(run),
+            Dialect::Mysql => run(),
+        }
+    }
+
+    /// The definition text of a table, reconstructed from its heading.
+    pub fn describe(&self, spec: &str) -> Result<String> {
+        let info = self.table_info(spec)?;
+        Ok(self.describe_info(&info))
+    }
+
+    pub(crate) fn describe_info(&self, info: &TableInfo) -> String {
+        let schema = info.name.schema.clone();
+        declare::describe(info, &|p: &FullName| {
+            if p.schema == schema {
+                p.class_name()
+            } else {
+                p.pretty()
+            }
+        })
+    }
+
+    /// Declares a table (and its parts) in `schema`; idempotent for the same definition.
+    pub fn declare(&self, schema: &str, spec: &TableSpec) -> Result<Declared> {
+        check_class_name(&spec.class_name)?;
+        for p in &spec.parts {
+            check_class_name(&p.class_name)?;
+        }
+        if spec.tier == Tier::Part {
+            return Err(Error::Config(format!(
+                "{}: parts are declared in the `parts` of their master",
+                spec.class_name
+            )));
+        }
+        self.create_schema(schema)?;
+        let name = Catalog::name_for(schema, &spec.class_name, spec.tier)?;
+        let outcome = self.declare_one(&name, spec.tier, &spec.definition, None)?;
+        let master = self.info(&name)?;
+        for p in &spec.parts {
+            let pname = FullName::new(schema, part_table_name(&name.table, &p.class_name)?);
+            self.declare_one(&pname, Tier::Part, &p.definition, Some(master.clone()))?;
+        }
+        if !spec.contents.is_empty() {
+            self.insert(
+                &name.pretty(),
+                &spec.contents,
+                crate::insert::InsertOptions { skip_duplicates: true, ..Default::default() },
+            )?;
+        }
+        Ok(outcome)
+    }
+
+    fn declare_one(
+        &self,
+        name: &FullName,
+        tier: Tier,
+        definition: &str,
+        master: Option<Arc<TableInfo>>,
+    ) -> Result<Declared> {
+        let schema = name.schema.clone();
+        let resolver = |target: &str| -> Result<Arc<TableInfo>> {
+            if target == "master" {
+                return master.clone().ok_or_else(|| {
+                    Error::definition(name.pretty(), "`-> master` is only allowed in a part table")
+                });
+            }
+            match self.catalog().resolve(target, Some(&schema)) {
+                Err(Error::UnknownTable(_)) => {
+                    self.refresh()?;
+                    self.catalog().resolve(target, Some(&schema))
+                }
+                other => other,
+            }
+        };
+        let info = declare::compile(name, tier, definition, &resolver)?;
+        if let Some(existing) = self.catalog().get(name) {
+            let old = self.describe_info(&existing);
+            let new = self.describe_info(&info);
+            if old == new {
+                return Ok(Declared::Unchanged);
+            }
+            return Err(Error::DefinitionMismatch { table: name.pretty(), diff: declare::line_diff(&old, &new) });
+        }
+        for store in info.heading.attributes.iter().filter_map(|a| a.ty.store()) {
+            self.ensure_external_table(&schema, store)?;
+        }
+        self.create_table(&info)?;
+        self.refresh()?;
+        self.log(&schema, &format!("Declared {name}"))?;
+        Ok(Declared::Created)
+    }
+
+    /// Creates `~external_<store>` in `schema` when missing.
+    pub(crate) fn ensure_external_table(&self, schema: &str, store: &str) -> Result<()> {
+        let name = ddl::external_table(schema, store);
+        if self.catalog().get(&name).is_some() {
+            return Ok(());
+        }
+        let info = declare::compile(&name, Tier::Manual, EXTERNAL_DEFINITION, &|t: &str| {
+            Err(Error::UnknownTable(t.to_string()))
+        })?;
+        self.create_table(&info)?;
+        self.refresh()
+    }
+}
+
+fn log_definition(schema: &str) -> String {
+    format!(
+        "# event logging table for `{schema}`
+id : int unsigned auto_increment # event order id
+---
+timestamp = CURRENT_TIMESTAMP : timestamp # event timestamp
+version : varchar(12) # datajoint version
+user : varchar(255) # user@host
+host = \"\" : varchar(255) # system hostname
+event = \"\" : varchar(255) # event message"
+    )
+}
+
+const EXTERNAL_DEFINITION: &str = "# external storage tracking
+hash : uuid # hash of contents (blob), of filename + contents (attach), or relative filepath (filepath)
+---
+size : bigint unsigned # size of object in bytes
+attachment_name = null : varchar(255) # the filename of an attachment
+filepath = null : varchar(1000) # relative filepath or attachment filename
+contents_hash = null : uuid # used for the filepath datatype
+timestamp = CURRENT_TIMESTAMP : timestamp # automatic timestamp";

@@ -1,0 +1,108 @@
+//! The one error type of the engine. Every variant names what is at fault (table,
+//! attribute, line of a definition, restriction) so that callers can show it as is.
+
+use thiserror::Error;
+
+/// Result alias used throughout the engine.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in the engine.
+#[derive(Debug, Error)]
+pub enum Error {
+    /// A table definition could not be parsed or compiled.
+    #[error("definition of {table}: {message}")]
+    Definition { table: String, message: String },
+
+    /// A type string is not a DataJoint 0.14 type.
+    #[error("unsupported attribute type `{0}`")]
+    BadType(String),
+
+    /// A class name or table name does not follow DataJoint's naming rules.
+    #[error("invalid name `{name}`: {reason}")]
+    BadName { name: String, reason: String },
+
+    /// A table was named that does not exist.
+    #[error("unknown table `{0}`")]
+    UnknownTable(String),
+
+    /// A parent named in a foreign key does not exist or is ambiguous.
+    #[error("definition of {table}: unknown parent `{parent}`{hint}")]
+    UnknownParent { table: String, parent: String, hint: String },
+
+    /// An attribute was named that the table or query does not have.
+    #[error("unknown attribute `{attribute}` in {context}")]
+    UnknownAttribute { attribute: String, context: String },
+
+    /// A table was declared again with a different definition.
+    #[error("table {table} already exists with a different definition:\n{diff}")]
+    DefinitionMismatch { table: String, diff: String },
+
+    /// A value does not fit the attribute it was given for.
+    #[error("{table}: bad value for `{attribute}` ({ty}): {message}")]
+    BadValue { table: String, attribute: String, ty: String, message: String },
+
+    /// A required attribute is missing from an inserted row.
+    #[error("{table}: row {row} is missing required attribute `{attribute}`")]
+    MissingAttribute { table: String, attribute: String, row: usize },
+
+    /// An insert would duplicate a primary or unique key.
+    #[error("{table}: duplicate entry {key}")]
+    Duplicate { table: String, key: String },
+
+    /// An insert or update refers to a parent row that does not exist,
+    /// or a delete would orphan a child row.
+    #[error("{table}: foreign key violation: {message}")]
+    ForeignKey { table: String, message: String },
+
+    /// A query operator was used in a way the algebra does not allow.
+    #[error("query: {0}")]
+    Query(String),
+
+    /// fetch1 found zero or several rows.
+    #[error("fetch1 expected exactly one row from {table}, found {count}")]
+    NotOne { table: String, count: usize },
+
+    /// A fetched value could not be turned into the requested Rust type.
+    #[error("cannot convert fetched rows: {0}")]
+    Deserialize(String),
+
+    /// A database URL or configuration value is invalid.
+    #[error("configuration: {0}")]
+    Config(String),
+
+    /// A blob could not be packed or unpacked.
+    #[error("blob in `{attribute}`: {source}")]
+    Blob {
+        attribute: String,
+        #[source]
+        source: spyglass_blob::BlobError,
+    },
+
+    /// An operation was refused (e.g. inserting into a computed table outside make).
+    #[error("{0}")]
+    Refused(String),
+
+    /// An error reported by the database backend.
+    #[error("database error: {message}{}", sql.as_ref().map(|s| format!("\n  in SQL: {s}")).unwrap_or_default())]
+    Backend { message: String, sql: Option<String> },
+
+    /// A file could not be read or written.
+    #[error("{path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Error {
+    /// A backend error without SQL context.
+    pub fn backend(message: impl Into<String>) -> Self {
+        Error::Backend { message: message.into(), sql: None }
+    }
+
+    /// A definition error for `table`.
+    pub fn definition(table: impl Into<String>, message: impl Into<String>) -> Self {
+        Error::Definition { table: table.into(), message: message.into() }
+    }
+}

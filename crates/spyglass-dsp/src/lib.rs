@@ -1,0 +1,39 @@
+//! Signal kernels for spyglass-rs: what the LFP pipelines compute, on plain slices.
+//!
+//! - [`fir_design`]: Spyglass's FIR design (ghostipy `firdesign`, spline
+//!   transitions, `estimate_taps`) and its standard filters as data.
+//! - [`fir_filter`]: zero-padded FIR filtering with group-delay compensation and
+//!   decimation exactly as LFPV1/LFPBandV1 compute it, by FFT overlap-save or
+//!   direct strided dot products, over channel-major buffers, multi-threaded.
+//! - [`hilbert`]: analytic signal (as `scipy.signal.hilbert`), amplitude, phase, power.
+//! - [`intervals`]: interval algebra on sorted disjoint lists (IntervalList valid times).
+//! - [`timestamps`]: sampling-rate estimate and gap-free intervals from timestamps.
+//!
+//! Multi-channel data is a flat channel-major buffer (`n_channels` rows of `n`
+//! samples). Bad input gets a [`DspError`], never a panic.
+
+pub mod error;
+pub mod fir_design;
+pub mod fir_filter;
+pub mod hilbert;
+pub mod intervals;
+pub mod timestamps;
+
+pub use error::{DspError, Result};
+pub use fir_design::{
+    default_filters, design_filter, estimate_taps, estimate_taps_with, find_default_filter,
+    firdesign, group_delay, FilterDesign, FilterType, StandardFilter, BAND_FILTERS,
+    STANDARD_FILTERS,
+};
+pub use fir_filter::{
+    decimate_timestamps, decimated_indices, decimated_len, filter_decimate,
+    filter_decimate_channels, filter_decimate_channels_i16, transpose, truncate_to_i16,
+    FirDecimator, FirMethod, Sample,
+};
+pub use hilbert::{
+    analytic_signal, envelope, hilbert_features, hilbert_features_channels, phase_angle,
+    HilbertFeatures, HilbertPlan,
+};
+pub use intervals::{index_runs, Intervals};
+pub use rustfft::num_complex::Complex64;
+pub use timestamps::{estimate_sampling_rate, valid_intervals};

@@ -1,0 +1,31 @@
+//! NWB 2.x read and write over HDF5 for spyglass-rs.
+//!
+//! Owns everything that touches NWB files: reading session metadata, hardware,
+//! tables, series, intervals and the ndx-franklab-novela types Spyglass relies on
+//! ([`NwbFile`]); fast channel-major raw-data reads with parallel gzip decoding
+//! ([`RawReader`]); writing analysis files derived from a parent file
+//! ([`AnalysisFileWriter`]); the ingest copy whose bulk data are external links
+//! ([`write_linked_copy`]); and synthetic sessions with known ground truth
+//! ([`synthetic`]). Errors are one enum, [`NwbError`], naming the file and object.
+
+pub mod data;
+pub mod error;
+mod h5;
+pub mod model;
+pub mod raw;
+pub mod read;
+pub mod spec;
+pub mod synthetic;
+pub mod table;
+pub mod write;
+
+pub use data::{Data, Values};
+pub use error::{NwbError, Result};
+pub use model::*;
+pub use raw::{RawReader, SampleSpan};
+pub use read::{parse_datetime, NwbFile, WalkSummary};
+pub use table::{Column, DynamicTable};
+pub use write::{
+    write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec, Placement, SeriesData,
+    TableSpec, TimeIntervalsSpec, TimeSeriesSpec, TimingSpec, UnitsSpec,
+};

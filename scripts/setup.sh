@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Installs what a fresh Debian 12 machine lacks to build and test spyglass-rs:
+# system libraries (HDF5, fonts, MariaDB server) and a Python virtual environment
+# holding the interop oracles (datajoint-python, pynwb, nwbinspector, dandi, scipy,
+# ghostipy). Idempotent: a second run only checks.
+set -euo pipefail
+root=$(cd "$(dirname "$0")/.." && pwd)
+
+need_apt=()
+for pkg in libhdf5-dev hdf5-tools pkg-config mariadb-server mariadb-client \
+           libfontconfig1-dev libfreetype-dev fonts-dejavu-core; do
+  dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ ${#need_apt[@]} -gt 0 ]; then
+  echo "setup: installing ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+venv="$root/.venv"
+stamp="$venv/.requirements.sha"
+want=$(sha256sum "$root/scripts/requirements-interop.txt" | cut -d' ' -f1)
+if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
+  echo "setup: building the Python oracle environment in .venv"
+  python3 -m venv "$venv"
+  "$venv/bin/pip" install -q --upgrade pip
+  "$venv/bin/pip" install -q -r "$root/scripts/requirements-interop.txt"
+  # pinned metadata of this extension (hdmf<5) conflicts with pynwb 4.2.0; it works with hdmf 6
+  "$venv/bin/pip" install -q --no-deps ndx-franklab-novela==0.2.4
+  echo "$want" > "$stamp"
+fi
+echo "setup: ok"
