@@ -141,6 +141,7 @@ fn firdesign_matches_ghostipy() {
         assert_eq!(*len, b.len(), "case {i}: tap count");
         let want = &all[offset..offset + len];
         let err = b.iter().zip(want).fold(0.0f64, |m, (a, w)| m.max((a - w).abs()));
+        eprintln!("firdesign case {i}: {len} taps, max |ours - ghostipy| = {err:e}");
         assert!(err <= 1e-9, "case {i}: max coefficient error {err:e}");
         offset += len;
     }
@@ -204,6 +205,7 @@ fn check_filter(name: &str, taps: &[f64], ds: usize, x: &[f64], nc: usize) {
     for (label, y) in &outputs {
         assert_eq!(y.len(), want.len(), "{name} {label}: length");
         let err = y.iter().zip(&want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        eprintln!("{name} {label}: max |ours - scipy| / scale = {:e}", err / scale);
         assert!(err <= 1e-6 * scale, "{name} {label}: max error {err:e} vs scale {scale}");
         let err_g = y.iter().zip(&ghost).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
         assert!(err_g <= 1e-6 * scale, "{name} {label}: vs ghostipy {err_g:e}");
@@ -219,6 +221,7 @@ fn check_filter(name: &str, taps: &[f64], ds: usize, x: &[f64], nc: usize) {
             mismatches += 1;
         }
     }
+    eprintln!("{name}: {mismatches} int16 mismatches of {}", ours_i16.len());
     assert!(mismatches <= 2, "{name}: {mismatches} int16 mismatches");
 }
 

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 
 use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
 use hdf5::{Container, Dataset, Group, LinkType, Location, ObjectReference1, ReferencedObject};
-use hdf5_sys::h5i::hid_t;
 
 use crate::data::{Data, Values};
 use crate::error::{NwbError, Result};
@@ -69,14 +68,6 @@ pub(crate) fn join(parent: &str, name: &str) -> String {
 /// Last path component.
 pub(crate) fn basename(path: &str) -> &str {
     path.rsplit('/').next().unwrap_or(path)
-}
-
-/// Parent path of `path` (`/` for top-level members).
-pub(crate) fn parent_path(path: &str) -> &str {
-    match path.rfind('/') {
-        Some(0) | None => "/",
-        Some(i) => &path[..i],
-    }
 }
 
 /// Resolves an object reference to the path of its target, `None` for null/dangling ones.
@@ -552,9 +543,4 @@ pub(crate) fn external_of(group: &Group, name: &str) -> Option<(String, String)>
 /// Whether the object at `path` (relative to `root`) is a group, a dataset, or absent.
 pub(crate) fn kind_of(root: &Group, path: &str) -> Option<hdf5::LocationType> {
     root.loc_type_by_name(path).ok()
-}
-
-/// The HDF5 identifier of an open object (for raw `hdf5-sys` calls).
-pub(crate) fn id_of(loc: &Location) -> hid_t {
-    loc.id()
 }

@@ -71,6 +71,10 @@ pub struct SyntheticParams {
     pub session_start: DateTime<FixedOffset>,
     /// Subject id.
     pub subject_id: String,
+    /// Deterministic clock jitter of the raw timestamps, ± seconds (0 for exactly regular).
+    pub timestamp_jitter_s: f64,
+    /// Deterministic jitter of the video frame times, ± seconds.
+    pub frame_jitter_s: f64,
 }
 
 impl Default for SyntheticParams {
@@ -101,6 +105,8 @@ impl Default for SyntheticParams {
                 .and_then(|z| z.with_ymd_and_hms(2023, 6, 22, 9, 0, 0).single())
                 .unwrap_or_else(|| chrono::Utc::now().fixed_offset()),
             subject_id: "synth01".into(),
+            timestamp_jitter_s: 1e-6,
+            frame_jitter_s: 0.002,
         }
     }
 }
@@ -176,6 +182,10 @@ pub struct GroundTruth {
     pub noise_uv: f64,
     /// `(first sample after the gap, gap length in seconds)`.
     pub gap: Option<(usize, f64)>,
+    /// Seed (the timestamp jitter derives from it).
+    pub seed: u64,
+    /// Timestamp jitter amplitude, seconds.
+    pub timestamp_jitter_s: f64,
     /// The units.
     pub units: Vec<UnitTruth>,
     /// Theta.
@@ -189,14 +199,25 @@ pub struct GroundTruth {
 }
 
 impl GroundTruth {
-    /// Timestamp of sample `i`.
+    /// Timestamp of sample `i` (as stored in the file).
     pub fn time_of(&self, i: usize) -> f64 {
-        let base = i as f64 / self.sampling_rate;
-        match self.gap {
-            Some((g, d)) if i >= g => base + d,
-            _ => base,
+        sample_time(self.sampling_rate, self.gap, self.seed, self.timestamp_jitter_s, i)
+    }
+}
+
+/// Timestamp of sample `i`: `i / fs`, plus the gap after it, plus a deterministic jitter.
+fn sample_time(fs: f64, gap: Option<(usize, f64)>, seed: u64, jitter: f64, i: usize) -> f64 {
+    let mut t = i as f64 / fs;
+    if let Some((g, d)) = gap {
+        if i >= g {
+            t += d;
         }
     }
+    if jitter > 0.0 {
+        let u = (mix(seed, 7, i as u64) % 2_000_001) as f64 / 1_000_000.0 - 1.0;
+        t += jitter * u;
+    }
+    t
 }
 
 /// Deterministic 64-bit mix of the seed with stream numbers (splitmix64).
@@ -232,11 +253,7 @@ struct Model<'a> {
 
 impl Model<'_> {
     fn time_of(&self, i: usize) -> f64 {
-        let base = i as f64 / self.p.sampling_rate;
-        match self.gap {
-            Some((g, d)) if i >= g => base + d,
-            _ => base,
-        }
+        sample_time(self.p.sampling_rate, self.gap, self.p.seed, self.p.timestamp_jitter_s, i)
     }
 
     /// µV contribution of unit `u` on channel `c` relative to its home amplitude.
@@ -349,6 +366,9 @@ fn check(p: &SyntheticParams) -> Result<()> {
     if p.n_epochs == 0 {
         return bad("at least one epoch is needed");
     }
+    if !(p.timestamp_jitter_s >= 0.0 && p.timestamp_jitter_s < 0.4 / p.sampling_rate) {
+        return bad("timestamp jitter must be below 0.4 sample periods");
+    }
     if !(p.conversion > 0.0 && p.position_rate > 0.0 && p.meters_per_pixel > 0.0) {
         return bad("conversion, position rate and meters per pixel must be positive");
     }
@@ -395,13 +415,7 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             spike_times: vec![],
         });
     }
-    let time_of = |i: usize| -> f64 {
-        let base = i as f64 / fs;
-        match gap {
-            Some((g, d)) if i >= g => base + d,
-            _ => base,
-        }
-    };
+    let time_of = |i: usize| -> f64 { sample_time(fs, gap, p.seed, p.timestamp_jitter_s, i) };
     for u in &mut units {
         u.spike_times = u.spike_samples.iter().map(|&s| time_of(s)).collect();
     }
@@ -480,7 +494,13 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
     let pos_group = w.placement_group(&Placement::container("behavior", "behavior", "Position", "position"))?;
     for (e, (tag, t0, t1)) in epochs.iter().enumerate() {
         let n = (((t1 - t0) * p.position_rate).floor() as usize).max(2);
-        let stamps: Vec<f64> = (0..n).map(|k| t0 + k as f64 / p.position_rate).collect();
+        let stamps: Vec<f64> = (0..n)
+            .map(|k| {
+                let u = (mix(p.seed, 8 + e as u64, k as u64) % 2_000_001) as f64 / 1_000_000.0 - 1.0;
+                let jitter = if k == 0 { 0.0 } else { p.frame_jitter_s.min(0.4 / p.position_rate) * u };
+                t0 + k as f64 / p.position_rate + jitter
+            })
+            .collect();
         let (mut led0, mut led1) = (vec![], vec![]);
         for &t in &stamps {
             // A circular track of radius 0.3 m around (0.5, 0.5) m; LED 1 leads LED 0 by 4 cm.
@@ -558,6 +578,8 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
         conversion: p.conversion,
         noise_uv: p.noise_uv,
         gap,
+        seed: p.seed,
+        timestamp_jitter_s: p.timestamp_jitter_s,
         units: model.units,
         theta: Oscillation { freq_hz: p.theta_hz, amplitude_uv: p.theta_amplitude_uv },
         ripples: RippleTruth {

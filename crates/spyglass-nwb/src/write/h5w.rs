@@ -97,13 +97,6 @@ impl W {
         loc.new_attr::<i64>().create(name).and_then(|a| a.write_scalar(&value)).map_err(self.e(&obj))
     }
 
-    /// 1-D i64 attribute.
-    pub fn attr_i64_array(&self, loc: &Location, name: &str, values: &[i64]) -> Result<()> {
-        self.replace_attr(loc, name)?;
-        let obj = format!("{}@{name}", loc.name());
-        loc.new_attr::<i64>().shape(values.len()).create(name).and_then(|a| a.write_raw(values)).map_err(self.e(&obj))
-    }
-
     /// Scalar boolean attribute (HDF5 enum FALSE/TRUE over int8, as h5py writes).
     pub fn attr_bool(&self, loc: &Location, name: &str, value: bool) -> Result<()> {
         self.replace_attr(loc, name)?;
