@@ -528,7 +528,10 @@ impl Array {
     }
 
     /// A numpy unicode array (`np.array(['a', 'bc'])`) from row-major strings; stored as an object array of strings.
-    pub fn strings<S: Into<String>>(shape: Vec<usize>, strings: Vec<S>) -> Result<Array, BlobError> {
+    pub fn strings<S: Into<String>>(
+        shape: Vec<usize>,
+        strings: Vec<S>,
+    ) -> Result<Array, BlobError> {
         check_len(&shape, strings.len())?;
         let vals: Vec<Value> = strings.into_iter().map(|s| Value::Str(s.into())).collect();
         let order = reorder_indices(&shape, true);
@@ -537,7 +540,11 @@ impl Array {
     }
 
     /// A datetime64 array from column-major ticks.
-    pub fn datetime64(unit: TimeUnit, shape: Vec<usize>, ticks: Vec<i64>) -> Result<Array, BlobError> {
+    pub fn datetime64(
+        unit: TimeUnit,
+        shape: Vec<usize>,
+        ticks: Vec<i64>,
+    ) -> Result<Array, BlobError> {
         Array::new(shape, ArrayData::DateTime64(unit, ticks))
     }
 

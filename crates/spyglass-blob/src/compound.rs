@@ -39,9 +39,9 @@ impl StructArray {
             check_field_name(f)?;
         }
         let n = count(&shape)?;
-        let want = n.checked_mul(fields.len()).ok_or_else(|| {
-            BlobError::InvalidValue("struct array value count overflows".into())
-        })?;
+        let want = n
+            .checked_mul(fields.len())
+            .ok_or_else(|| BlobError::InvalidValue("struct array value count overflows".into()))?;
         if values.len() != want {
             return Err(BlobError::InvalidValue(format!(
                 "struct array of shape {shape:?} with {} fields needs {want} values, got {}",

@@ -67,6 +67,7 @@ pub fn is_blob(bytes: &[u8]) -> bool {
 
 fn decompress(blob: &[u8], opts: UnpackOptions) -> Result<Vec<u8>, BlobError> {
     let header = ZLIB_PREFIX.len();
+    // like datajoint-python, the legacy switch also narrows this length to u32
     let width = if opts.use_32bit_dims { 4 } else { 8 };
     let len_bytes = blob
         .get(header..header + width)
@@ -81,13 +82,27 @@ fn decompress(blob: &[u8], opts: UnpackOptions) -> Result<Vec<u8>, BlobError> {
     let expected = u64::from_le_bytes(a);
     let input = &blob[header + width..];
 
-    // Start modestly and grow: the header length is not trusted for allocation.
-    let initial = expected.min(input.len() as u64 * 4 + 4096) as usize;
+    // deflate cannot expand data more than 1032:1, so a larger header is a lie
+    let max_possible = (input.len() as u64)
+        .saturating_mul(1032)
+        .saturating_add(1024);
+    if expected > max_possible {
+        return Err(BlobError::BadLength {
+            what: "decompressed length (beyond deflate's 1032:1 limit)",
+            value: expected,
+            offset: header,
+            available: input.len(),
+        });
+    }
+    // Trust the header for the first allocation only up to 64 MiB; grow beyond.
+    let initial = expected.min(64 << 20) as usize;
     let mut out: Vec<u8> = Vec::with_capacity(initial);
     let mut z = Decompress::new(true);
     loop {
         let (in_before, out_before) = (z.total_in(), z.total_out());
-        let consumed = usize::try_from(in_before).unwrap_or(usize::MAX).min(input.len());
+        let consumed = usize::try_from(in_before)
+            .unwrap_or(usize::MAX)
+            .min(input.len());
         let status = z
             .decompress_vec(&input[consumed..], &mut out, FlushDecompress::None)
             .map_err(|e| BlobError::Zlib(e.to_string()))?;
@@ -102,7 +117,8 @@ fn decompress(blob: &[u8], opts: UnpackOptions) -> Result<Vec<u8>, BlobError> {
         }
         if out.len() == out.capacity() {
             // room for the rest, plus one byte to notice an overlong stream
-            let room = (expected + 1 - out.len() as u64).min(out.len().max(4096) as u64);
+            let room =
+                (expected.saturating_add(1) - out.len() as u64).min(out.len().max(4096) as u64);
             out.reserve(room as usize);
         } else if z.total_in() == in_before && z.total_out() == out_before {
             return Err(BlobError::Zlib(format!(
@@ -140,6 +156,7 @@ struct Reader<'a> {
 }
 
 /// Reads `N` bytes into an array (used on slices of known length).
+#[inline(always)]
 fn arr<const N: usize>(b: &[u8]) -> [u8; N] {
     let mut a = [0u8; N];
     a.copy_from_slice(&b[..N]);
@@ -305,7 +322,7 @@ impl<'a> Reader<'a> {
             b'C' => self.cell_array()?,
             b'F' => self.record()?,
             0xFF => Value::None,
-            0x01 | 0x02 | 0x03 => {
+            0x01..=0x03 => {
                 let n = self.count("sequence length", self.min_prefixed())?;
                 let items = self.items(n)?;
                 match code {
@@ -432,7 +449,12 @@ impl<'a> Reader<'a> {
         let (real, imag) = match dtype {
             // Like datajoint-python, the complexity flag is ignored for object and char arrays.
             Dtype::Object => {
-                self.check_count("object array element count", n as u64, self.min_prefixed(), data_offset)?;
+                self.check_count(
+                    "object array element count",
+                    n as u64,
+                    self.min_prefixed(),
+                    data_offset,
+                )?;
                 (ArrayData::Object(self.items(n)?), None)
             }
             Dtype::Char => (self.numeric(dtype, n)?, None),
@@ -446,7 +468,9 @@ impl<'a> Reader<'a> {
             _ => {
                 let size = dtype.item_size().unwrap_or(1);
                 let parts = if is_complex { 2 } else { 1 };
-                let need = n.checked_mul(size * parts).filter(|&b| b <= self.remaining());
+                let need = n
+                    .checked_mul(size * parts)
+                    .filter(|&b| b <= self.remaining());
                 if need.is_none() {
                     return Err(BlobError::Truncated {
                         what: "array data",
@@ -484,23 +508,20 @@ impl<'a> Reader<'a> {
     fn numeric(&mut self, dtype: Dtype, n: usize) -> Result<ArrayData, BlobError> {
         let size = dtype.item_size().unwrap_or(1);
         let b = self.take(n.saturating_mul(size), "array data")?;
-        fn conv<T, const N: usize>(b: &[u8], f: fn([u8; N]) -> T) -> Vec<T> {
-            b.chunks_exact(N).map(|c| f(arr(c))).collect()
-        }
         Ok(match dtype {
             Dtype::Bool => ArrayData::Bool(b.iter().map(|&x| x != 0).collect()),
-            Dtype::Char => ArrayData::Char(conv(b, u16::from_le_bytes)),
-            Dtype::Float64 => ArrayData::Float64(conv(b, f64::from_le_bytes)),
-            Dtype::Float32 => ArrayData::Float32(conv(b, f32::from_le_bytes)),
+            Dtype::Char => ArrayData::Char(conv(b)),
+            Dtype::Float64 => ArrayData::Float64(conv(b)),
+            Dtype::Float32 => ArrayData::Float32(conv(b)),
             Dtype::Int8 => ArrayData::Int8(b.iter().map(|&x| x as i8).collect()),
             Dtype::UInt8 => ArrayData::UInt8(b.to_vec()),
-            Dtype::Int16 => ArrayData::Int16(conv(b, i16::from_le_bytes)),
-            Dtype::UInt16 => ArrayData::UInt16(conv(b, u16::from_le_bytes)),
-            Dtype::Int32 => ArrayData::Int32(conv(b, i32::from_le_bytes)),
-            Dtype::UInt32 => ArrayData::UInt32(conv(b, u32::from_le_bytes)),
-            Dtype::Int64 => ArrayData::Int64(conv(b, i64::from_le_bytes)),
-            Dtype::UInt64 => ArrayData::UInt64(conv(b, u64::from_le_bytes)),
-            Dtype::DateTime64(u) => ArrayData::DateTime64(u, conv(b, i64::from_le_bytes)),
+            Dtype::Int16 => ArrayData::Int16(conv(b)),
+            Dtype::UInt16 => ArrayData::UInt16(conv(b)),
+            Dtype::Int32 => ArrayData::Int32(conv(b)),
+            Dtype::UInt32 => ArrayData::UInt32(conv(b)),
+            Dtype::Int64 => ArrayData::Int64(conv(b)),
+            Dtype::UInt64 => ArrayData::UInt64(conv(b)),
+            Dtype::DateTime64(u) => ArrayData::DateTime64(u, conv(b)),
             Dtype::Object => ArrayData::Object(Vec::new()),
         })
     }
@@ -515,8 +536,13 @@ impl<'a> Reader<'a> {
             fields.push(self.name("struct field name")?);
         }
         let values_offset = self.pos;
-        let total = n.checked_mul(nf).unwrap_or(usize::MAX);
-        self.check_count("struct value count", total as u64, self.min_prefixed(), values_offset)?;
+        let total = n.saturating_mul(nf);
+        self.check_count(
+            "struct value count",
+            total as u64,
+            self.min_prefixed(),
+            values_offset,
+        )?;
         let values = self.items(total)?;
         let s = StructArray::new(shape, fields, values).map_err(|e| BlobError::Invalid {
             what: "struct array",
@@ -612,13 +638,12 @@ impl<'a> Reader<'a> {
             let s = (time / 1_000_000) % 100;
             let us = time % 1_000_000;
             Some(
-                NaiveTime::from_hms_micro_opt(h as u32, mi as u32, s as u32, us as u32).ok_or_else(
-                    || BlobError::Invalid {
+                NaiveTime::from_hms_micro_opt(h as u32, mi as u32, s as u32, us as u32)
+                    .ok_or_else(|| BlobError::Invalid {
                         what: "time",
                         offset: offset + 4,
                         detail: format!("{time} is not a valid HHMMSSffffff time"),
-                    },
-                )?,
+                    })?,
             )
         } else {
             None
@@ -630,6 +655,30 @@ impl<'a> Reader<'a> {
             (None, None) => Value::None,
         })
     }
+}
+
+/// Fixed-size little-endian element types (static dispatch keeps the copy loop vectorised).
+trait FromLe: Sized {
+    const SIZE: usize;
+    fn from_le(b: &[u8]) -> Self;
+}
+
+macro_rules! from_le {
+    ($($t:ty),*) => {$(
+        impl FromLe for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            #[inline(always)]
+            fn from_le(b: &[u8]) -> Self {
+                <$t>::from_le_bytes(arr(b))
+            }
+        }
+    )*};
+}
+from_le!(u16, i16, u32, i32, u64, i64, f32, f64);
+
+/// Converts little-endian bytes (a multiple of the element size) to elements.
+fn conv<T: FromLe>(b: &[u8]) -> Vec<T> {
+    b.chunks_exact(T::SIZE).map(T::from_le).collect()
 }
 
 /// Python's `Decimal()` syntax (sign, digits with optional fraction and exponent,
@@ -657,7 +706,11 @@ fn is_decimal_text(s: &str) -> bool {
             && !x.ends_with('_')
     };
     let mantissa_ok = match mantissa.split_once('.') {
-        Some((a, b)) => (a.is_empty() || digits(a)) && (b.is_empty() || digits(b)) && !(a.is_empty() && b.is_empty()),
+        Some((a, b)) => {
+            (a.is_empty() || digits(a))
+                && (b.is_empty() || digits(b))
+                && !(a.is_empty() && b.is_empty())
+        }
         None => digits(mantissa),
     };
     let exponent_ok = match exponent {
@@ -706,20 +759,21 @@ fn squeeze_array(a: Array) -> Value {
 
 /// numpy's `datetime64.item()`: a date for Y/M/W/D, a datetime for h..us, an int for finer units; NaT -> None.
 fn datetime64_item(unit: TimeUnit, t: i64) -> Value {
-    use crate::json::datetime64_parts;
+    use crate::json::datetime64_chrono;
     if t == i64::MIN {
         return Value::None;
     }
     match unit {
-        TimeUnit::Nanosecond | TimeUnit::Picosecond | TimeUnit::Femtosecond | TimeUnit::Attosecond => {
-            Value::Int(i128::from(t))
-        }
-        _ => match datetime64_parts(unit, t) {
-            Some(p) => match unit {
+        TimeUnit::Nanosecond
+        | TimeUnit::Picosecond
+        | TimeUnit::Femtosecond
+        | TimeUnit::Attosecond => Value::Int(i128::from(t)),
+        _ => match datetime64_chrono(unit, t) {
+            Some(dt) => match unit {
                 TimeUnit::Year | TimeUnit::Month | TimeUnit::Week | TimeUnit::Day => {
-                    Value::Date(p.dt.date())
+                    Value::Date(dt.date())
                 }
-                _ => Value::DateTime(p.dt),
+                _ => Value::DateTime(dt),
             },
             None => Value::Int(i128::from(t)),
         },

@@ -2,11 +2,8 @@
 //! `blob.pack` produces them, including the mYm / dj0 protocol choice and the
 //! zlib rule.
 
-use std::io::Write;
-
 use chrono::{Datelike, Timelike};
-use flate2::write::ZlibEncoder;
-use flate2::Compression;
+use flate2::{Compress, Compression, FlushCompress, Status};
 
 use crate::array::{Array, ArrayData};
 use crate::value::{i128_bytes, Value};
@@ -45,15 +42,24 @@ pub fn compress(blob: Vec<u8>) -> Vec<u8> {
     if blob.len() <= COMPRESS_THRESHOLD {
         return blob;
     }
-    let mut out = Vec::with_capacity(blob.len() / 2 + 32);
+    // The output buffer holds at most `blob.len()` bytes: a stream that does not
+    // fit is not strictly shorter, so we can stop as soon as it is full.
+    let mut out = Vec::with_capacity(blob.len());
     out.extend_from_slice(ZLIB_PREFIX);
     out.extend_from_slice(&(blob.len() as u64).to_le_bytes());
-    let mut enc = ZlibEncoder::new(out, Compression::default());
-    // Writing into a Vec cannot fail.
-    let compressed = enc.write_all(&blob).and_then(|_| enc.finish());
-    match compressed {
-        Ok(c) if c.len() < blob.len() => c,
-        _ => blob,
+    let mut z = Compress::new(Compression::default(), true);
+    loop {
+        let consumed = usize::try_from(z.total_in())
+            .unwrap_or(usize::MAX)
+            .min(blob.len());
+        let before = (z.total_in(), z.total_out());
+        match z.compress_vec(&blob[consumed..], &mut out, FlushCompress::Finish) {
+            Ok(Status::StreamEnd) if out.len() < blob.len() => return out,
+            Ok(Status::StreamEnd) | Err(_) => return blob,
+            Ok(_) if out.len() == out.capacity() => return blob,
+            Ok(_) if (z.total_in(), z.total_out()) == before => return blob,
+            Ok(_) => {}
+        }
     }
 }
 
@@ -194,7 +200,9 @@ impl Writer {
             Value::Decimal(s) => self.text(b'd', s.as_bytes()),
             Value::Date(d) => self.datetime(Some(date_code(d)), None),
             Value::Time(t) => self.datetime(None, Some(time_code(t))),
-            Value::DateTime(dt) => self.datetime(Some(date_code(&dt.date())), Some(time_code(&dt.time()))),
+            Value::DateTime(dt) => {
+                self.datetime(Some(date_code(&dt.date())), Some(time_code(&dt.time())))
+            }
             Value::Uuid(u) => {
                 self.u8(b'u');
                 self.out.extend_from_slice(u.as_bytes());
@@ -214,14 +222,17 @@ impl Writer {
 
     fn int(&mut self, bytes: &[u8]) {
         self.u8(0x0A);
-        self.out.extend_from_slice(&(bytes.len() as u16).to_le_bytes());
+        self.out
+            .extend_from_slice(&(bytes.len() as u16).to_le_bytes());
         self.out.extend_from_slice(bytes);
     }
 
     fn datetime(&mut self, date: Option<i32>, time: Option<i64>) {
         self.u8(b't');
-        self.out.extend_from_slice(&date.unwrap_or(-1).to_le_bytes());
-        self.out.extend_from_slice(&time.unwrap_or(-1).to_le_bytes());
+        self.out
+            .extend_from_slice(&date.unwrap_or(-1).to_le_bytes());
+        self.out
+            .extend_from_slice(&time.unwrap_or(-1).to_le_bytes());
     }
 
     fn array(&mut self, a: &Array) {

@@ -81,7 +81,9 @@ pub enum BlobError {
     #[error("bad zlib stream in compressed blob: {0}")]
     Zlib(String),
     /// The decompressed size differs from the size in the `ZL123` header.
-    #[error("compressed blob header says {expected} bytes but the stream decompresses to {actual}")]
+    #[error(
+        "compressed blob header says {expected} bytes but the stream decompresses to {actual}"
+    )]
     DecompressedLength {
         /// The length in the header.
         expected: u64,

@@ -17,7 +17,7 @@
 //!   nested lists of values; record arrays -> nested lists of `{field: value}`
 //!   records (or `{field: column}` when the fields' shapes differ).
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, NaiveTime, Timelike};
+use chrono::{NaiveDate, NaiveDateTime, NaiveTime, Timelike};
 use serde::ser::{SerializeMap, SerializeSeq, Serializer};
 use serde::Serialize;
 
@@ -59,94 +59,128 @@ impl Value {
     }
 }
 
-/// A datetime64 tick split into a calendar datetime (with nanoseconds where the
-/// unit allows) plus the sub-second ticks and their digit count.
-pub(crate) struct Dt64 {
-    pub dt: NaiveDateTime,
+/// Calendar fields of a datetime64 tick (proleptic Gregorian, astronomical years).
+pub(crate) struct Dt64Fields {
+    pub year: i128,
+    pub month: u32,
+    pub day: u32,
+    pub hour: u32,
+    pub minute: u32,
+    pub second: u32,
+    /// Sub-second ticks (for units finer than a second).
     pub frac: u64,
+    /// Number of decimal digits of `frac` (0 for second and coarser units).
     pub digits: u32,
 }
 
-fn epoch() -> NaiveDateTime {
-    DateTime::UNIX_EPOCH.naive_utc()
+/// Year, month, day of a day count since 1970-01-01 (proleptic Gregorian).
+fn civil_from_days(days: i128) -> (i128, u32, u32) {
+    // shift the epoch to 0000-03-01 so leap days end each 400-year era
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097); // day of era, 0..=146096
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146_096) / 365; // 0..=399
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100); // 0..=365, from March 1
+    let mp = (5 * doy + 2) / 153; // 0..=11, March = 0
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i128::from(month <= 2);
+    (year, month, day)
 }
 
-/// Splits a datetime64 tick (not NaT) of `unit` into calendar parts; `None` if out of chrono's range.
-pub(crate) fn datetime64_parts(unit: TimeUnit, t: i64) -> Option<Dt64> {
-    let whole = |dt: NaiveDateTime| Dt64 {
-        dt,
+/// Splits a datetime64 tick (not NaT) of `unit` into calendar fields.
+pub(crate) fn datetime64_fields(unit: TimeUnit, t: i64) -> Dt64Fields {
+    let t = i128::from(t);
+    let date_only = |(year, month, day): (i128, u32, u32)| Dt64Fields {
+        year,
+        month,
+        day,
+        hour: 0,
+        minute: 0,
+        second: 0,
         frac: 0,
         digits: 0,
     };
-    match unit {
-        TimeUnit::Year => {
-            let y = i32::try_from(1970i64.checked_add(t)?).ok()?;
-            NaiveDate::from_ymd_opt(y, 1, 1).map(|d| whole(d.and_time(NaiveTime::MIN)))
-        }
+    let (secs, frac, digits) = match unit {
+        TimeUnit::Year => return date_only((1970 + t, 1, 1)),
         TimeUnit::Month => {
-            let y = i32::try_from(1970i64.checked_add(t.div_euclid(12))?).ok()?;
-            let m = t.rem_euclid(12) as u32 + 1;
-            NaiveDate::from_ymd_opt(y, m, 1).map(|d| whole(d.and_time(NaiveTime::MIN)))
+            return date_only((1970 + t.div_euclid(12), t.rem_euclid(12) as u32 + 1, 1))
         }
-        TimeUnit::Week => epoch()
-            .checked_add_signed(Duration::try_days(t.checked_mul(7)?)?)
-            .map(whole),
-        TimeUnit::Day => epoch()
-            .checked_add_signed(Duration::try_days(t)?)
-            .map(whole),
-        TimeUnit::Hour => epoch()
-            .checked_add_signed(Duration::try_hours(t)?)
-            .map(whole),
-        TimeUnit::Minute => epoch()
-            .checked_add_signed(Duration::try_minutes(t)?)
-            .map(whole),
-        TimeUnit::Second => epoch()
-            .checked_add_signed(Duration::try_seconds(t)?)
-            .map(whole),
-        _ => {
-            let digits: u32 = match unit {
-                TimeUnit::Millisecond => 3,
-                TimeUnit::Microsecond => 6,
-                TimeUnit::Nanosecond => 9,
-                TimeUnit::Picosecond => 12,
-                TimeUnit::Femtosecond => 15,
-                _ => 18,
-            };
-            let per = 10i64.pow(digits);
-            let secs = t.div_euclid(per);
-            let frac = t.rem_euclid(per) as u64;
-            let nanos = if digits <= 9 {
-                frac * 10u64.pow(9 - digits)
-            } else {
-                frac / 10u64.pow(digits - 9)
-            };
-            let dt = epoch()
-                .checked_add_signed(Duration::try_seconds(secs)?)?
-                .with_nanosecond(nanos as u32)?;
-            Some(Dt64 { dt, frac, digits })
-        }
+        TimeUnit::Week => return date_only(civil_from_days(7 * t)),
+        TimeUnit::Day => return date_only(civil_from_days(t)),
+        TimeUnit::Hour => (3600 * t, 0, 0),
+        TimeUnit::Minute => (60 * t, 0, 0),
+        TimeUnit::Second => (t, 0, 0),
+        TimeUnit::Millisecond => (t.div_euclid(1_000), t.rem_euclid(1_000), 3),
+        TimeUnit::Microsecond => (t.div_euclid(1_000_000), t.rem_euclid(1_000_000), 6),
+        TimeUnit::Nanosecond => (t.div_euclid(10i128.pow(9)), t.rem_euclid(10i128.pow(9)), 9),
+        TimeUnit::Picosecond => (
+            t.div_euclid(10i128.pow(12)),
+            t.rem_euclid(10i128.pow(12)),
+            12,
+        ),
+        TimeUnit::Femtosecond => (
+            t.div_euclid(10i128.pow(15)),
+            t.rem_euclid(10i128.pow(15)),
+            15,
+        ),
+        TimeUnit::Attosecond => (
+            t.div_euclid(10i128.pow(18)),
+            t.rem_euclid(10i128.pow(18)),
+            18,
+        ),
+    };
+    let (year, month, day) = civil_from_days(secs.div_euclid(86_400));
+    let sod = secs.rem_euclid(86_400) as u32;
+    Dt64Fields {
+        year,
+        month,
+        day,
+        hour: sod / 3600,
+        minute: sod / 60 % 60,
+        second: sod % 60,
+        frac: frac as u64,
+        digits,
     }
 }
 
-/// numpy's text for a datetime64 tick (`str(np.datetime64(t, unit))`); `None` for NaT or out of range.
+/// The tick as a chrono datetime (nanosecond precision at most), if chrono can hold it.
+pub(crate) fn datetime64_chrono(unit: TimeUnit, t: i64) -> Option<NaiveDateTime> {
+    let f = datetime64_fields(unit, t);
+    let nanos = if f.digits <= 9 {
+        f.frac * 10u64.pow(9 - f.digits)
+    } else {
+        f.frac / 10u64.pow(f.digits - 9)
+    };
+    NaiveDate::from_ymd_opt(i32::try_from(f.year).ok()?, f.month, f.day)?.and_hms_nano_opt(
+        f.hour,
+        f.minute,
+        f.second,
+        u32::try_from(nanos).ok()?,
+    )
+}
+
+/// numpy's text for a datetime64 tick (`np.datetime_as_string`); `None` for NaT.
 pub fn datetime64_text(unit: TimeUnit, t: i64) -> Option<String> {
     if t == i64::MIN {
         return None;
     }
-    let p = datetime64_parts(unit, t)?;
-    let d = p.dt;
+    let f = datetime64_fields(unit, t);
+    let date = format!("{:04}-{:02}-{:02}", f.year, f.month, f.day);
     Some(match unit {
-        TimeUnit::Year => d.format("%Y").to_string(),
-        TimeUnit::Month => d.format("%Y-%m").to_string(),
-        TimeUnit::Week | TimeUnit::Day => d.format("%Y-%m-%d").to_string(),
-        TimeUnit::Hour => d.format("%Y-%m-%dT%H").to_string(),
-        TimeUnit::Minute => d.format("%Y-%m-%dT%H:%M").to_string(),
-        TimeUnit::Second => d.format("%Y-%m-%dT%H:%M:%S").to_string(),
+        TimeUnit::Year => format!("{:04}", f.year),
+        TimeUnit::Month => format!("{:04}-{:02}", f.year, f.month),
+        TimeUnit::Week | TimeUnit::Day => date,
+        TimeUnit::Hour => format!("{date}T{:02}", f.hour),
+        TimeUnit::Minute => format!("{date}T{:02}:{:02}", f.hour, f.minute),
+        TimeUnit::Second => format!("{date}T{:02}:{:02}:{:02}", f.hour, f.minute, f.second),
         _ => format!(
-            "{}.{:0width$}",
-            d.format("%Y-%m-%dT%H:%M:%S"),
-            p.frac,
-            width = p.digits as usize
+            "{date}T{:02}:{:02}:{:02}.{:0width$}",
+            f.hour,
+            f.minute,
+            f.second,
+            f.frac,
+            width = f.digits as usize
         ),
     })
 }
@@ -214,9 +248,11 @@ impl Serialize for Value {
             }
             Value::Date(d) => s.serialize_str(&d.format("%Y-%m-%d").to_string()),
             Value::Time(t) => s.serialize_str(&time_text(t)),
-            Value::DateTime(dt) => {
-                s.serialize_str(&format!("{}T{}", dt.date().format("%Y-%m-%d"), time_text(&dt.time())))
-            }
+            Value::DateTime(dt) => s.serialize_str(&format!(
+                "{}T{}",
+                dt.date().format("%Y-%m-%d"),
+                time_text(&dt.time())
+            )),
             Value::Uuid(u) => s.serialize_str(&u.hyphenated().to_string()),
             Value::Array(a) => serialize_array(a, s),
             Value::Struct(st) => serialize_struct(st, s),

@@ -9,6 +9,23 @@
 //! element order; [`Array::from_row_major`] and [`Array::to_row_major`] convert.
 //!
 //! Database access, key hashing and external storage belong to the engine, not here.
+//!
+//! ```
+//! use spyglass_blob::{pack, unpack, Value};
+//!
+//! let v = Value::dict([
+//!     ("valid_times", Value::intervals(&[[0.0, 10.0], [20.0, 30.0]])),
+//!     ("interval_list_name", Value::from("raw data valid times")),
+//! ]);
+//! let bytes = pack(&v);
+//! assert!(bytes.starts_with(b"dj0\0")); // a dict is a Python-only feature
+//! let back = unpack(&bytes).unwrap();
+//! assert_eq!(back, v);
+//! assert_eq!(back.get("valid_times").unwrap().as_intervals().unwrap()[1], [20.0, 30.0]);
+//! assert_eq!(back.to_json()["valid_times"], serde_json::json!([[0.0, 10.0], [20.0, 30.0]]));
+//! ```
+
+#![warn(missing_docs)]
 
 mod array;
 mod compound;

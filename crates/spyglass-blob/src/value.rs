@@ -12,7 +12,9 @@ use crate::error::BlobError;
 ///
 /// Python-native kinds (everything but [`Value::Array`] with ndim >= 1 of a
 /// MATLAB class, [`Value::Struct`] and [`Value::Cell`]) make the writer use the
-/// `dj0` protocol, as datajoint-python does.
+/// `dj0` protocol, as datajoint-python does. Equality is structural: floats
+/// compare as IEEE numbers (NaN != NaN), sets and dicts compare in order, and
+/// `Int(5)` differs from a `BigInt` holding 5 (the decoder never produces the latter).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
     /// Python `None` (`\xff`).
@@ -291,7 +293,9 @@ impl Value {
     pub fn as_bool(&self) -> Option<bool> {
         match self {
             Value::Bool(b) => Some(*b),
-            Value::Array(a) if a.ndim() == 0 => a.as_slice::<bool>().and_then(|s| s.first().copied()),
+            Value::Array(a) if a.ndim() == 0 => {
+                a.as_slice::<bool>().and_then(|s| s.first().copied())
+            }
             _ => None,
         }
     }

@@ -26,7 +26,12 @@ fn truncated_float() {
     let e = err(&hex("646a30000d0000"));
     assert_eq!(
         e,
-        BlobError::Truncated { what: "float", offset: 5, needed: 8, available: 2 }
+        BlobError::Truncated {
+            what: "float",
+            offset: 5,
+            needed: 8,
+            available: 2
+        }
     );
     assert_eq!(
         e.to_string(),
@@ -37,16 +42,29 @@ fn truncated_float() {
 #[test]
 fn every_prefix_of_valid_blobs_is_an_error() {
     let values: Vec<Value> = vec![
-        Value::dict([("a", Value::from(vec![1.0, 2.0])), ("b", Value::from("text"))]),
-        Array::from_row_major(vec![2, 3], vec![1i16, 2, 3, 4, 5, 6]).unwrap().into(),
-        Value::List(vec![Value::None, Value::Int(1 << 80), Value::Decimal("1.5".into())]),
+        Value::dict([
+            ("a", Value::from(vec![1.0, 2.0])),
+            ("b", Value::from("text")),
+        ]),
+        Array::from_row_major(vec![2, 3], vec![1i16, 2, 3, 4, 5, 6])
+            .unwrap()
+            .into(),
+        Value::List(vec![
+            Value::None,
+            Value::Int(1 << 80),
+            Value::Decimal("1.5".into()),
+        ]),
         Value::from(vec![0.0f64; 1000]), // compressed
     ];
     for v in values {
         let b = pack(&v);
         for cut in 0..b.len() {
             let r = unpack(&b[..cut]);
-            assert!(r.is_err(), "prefix of {cut}/{} bytes decoded: {r:?}", b.len());
+            assert!(
+                r.is_err(),
+                "prefix of {cut}/{} bytes decoded: {r:?}",
+                b.len()
+            );
         }
         assert_eq!(unpack(&b).unwrap(), v);
     }
@@ -66,8 +84,18 @@ fn wrong_header() {
 #[test]
 fn unknown_code() {
     let e = err(&hex("646a300007"));
-    assert_eq!(e, BlobError::UnknownCode { code: 7, printable: '\u{7}', offset: 4 });
-    assert!(e.to_string().contains("unknown data structure code 0x07"), "{e}");
+    assert_eq!(
+        e,
+        BlobError::UnknownCode {
+            code: 7,
+            printable: '\u{7}',
+            offset: 4
+        }
+    );
+    assert!(
+        e.to_string().contains("unknown data structure code 0x07"),
+        "{e}"
+    );
     // nested: second element of a list
     let mut b = hex("646a3000020200000000000000");
     b.extend(u64le(1));
@@ -75,14 +103,24 @@ fn unknown_code() {
     b.extend(u64le(1));
     b.push(b'Z');
     let e = err(&b);
-    assert_eq!(e, BlobError::UnknownCode { code: b'Z', printable: 'Z', offset: 30 });
+    assert_eq!(
+        e,
+        BlobError::UnknownCode {
+            code: b'Z',
+            printable: 'Z',
+            offset: 30
+        }
+    );
 }
 
 #[test]
 fn sparse_is_refused() {
     let e = err(b"mYm\0P\x00\x00");
     assert_eq!(e, BlobError::Sparse { offset: 4 });
-    assert_eq!(e.to_string(), "sparse array (code 'P') at offset 4 is not supported");
+    assert_eq!(
+        e.to_string(),
+        "sparse array (code 'P') at offset 4 is not supported"
+    );
 }
 
 #[test]
@@ -93,7 +131,12 @@ fn bogus_huge_lengths() {
     let e = err(&b);
     assert_eq!(
         e,
-        BlobError::BadLength { what: "sequence length", value: 1 << 60, offset: 5, available: 0 }
+        BlobError::BadLength {
+            what: "sequence length",
+            value: 1 << 60,
+            offset: 5,
+            available: 0
+        }
     );
     // string of u64::MAX bytes
     let mut b = b"dj0\0\x05".to_vec();
@@ -109,7 +152,17 @@ fn bogus_huge_lengths() {
     b.extend(0u32.to_le_bytes());
     b.extend([0u8; 16]);
     let e = err(&b);
-    assert!(matches!(e, BlobError::Truncated { what: "array data", offset: 37, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            BlobError::Truncated {
+                what: "array data",
+                offset: 37,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // shape whose element count overflows
     let mut b = b"mYm\0A".to_vec();
     b.extend(u64le(2));
@@ -121,49 +174,108 @@ fn bogus_huge_lengths() {
     // ndim larger than the blob
     let mut b = b"mYm\0A".to_vec();
     b.extend(u64le(1 << 40));
-    assert!(matches!(err(&b), BlobError::BadLength { what: "array ndim", .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength {
+            what: "array ndim",
+            ..
+        }
+    ));
     // dict, cell, struct and object-array counts
     let mut b = b"dj0\0\x04".to_vec();
     b.extend(u64le(1 << 62));
-    assert!(matches!(err(&b), BlobError::BadLength { what: "dict length", .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength {
+            what: "dict length",
+            ..
+        }
+    ));
     let mut b = b"mYm\0C".to_vec();
     b.extend(u64le(1));
     b.extend(u64le(1 << 50));
-    assert!(matches!(err(&b), BlobError::BadLength { what: "cell element count", .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength {
+            what: "cell element count",
+            ..
+        }
+    ));
     let mut b = b"mYm\0S".to_vec();
     b.extend(u64le(1));
     b.extend(u64le(1 << 50));
     b.extend(1u32.to_le_bytes());
     b.extend(b"a\0");
-    assert!(matches!(err(&b), BlobError::BadLength { what: "struct value count", .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength {
+            what: "struct value count",
+            ..
+        }
+    ));
     let mut b = b"dj0\0A".to_vec();
     b.extend(u64le(1));
     b.extend(u64le(1 << 50));
     b.extend(5u32.to_le_bytes());
     b.extend(0u32.to_le_bytes());
-    assert!(matches!(err(&b), BlobError::BadLength { what: "object array element count", .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength {
+            what: "object array element count",
+            ..
+        }
+    ));
 }
 
 #[test]
 fn compressed_header_lies_about_length() {
     let good = pack(&Value::from(vec![0.0f64; 1000]));
-    // claims 2^62 bytes: must fail without trying to allocate that much
+    // claims 2^62 bytes: refused before decompressing (deflate expands at most 1032:1)
     let mut b = good.clone();
     b[6..14].copy_from_slice(&u64le(1 << 62));
     let e = err(&b);
-    assert_eq!(e, BlobError::DecompressedLength { expected: 1 << 62, actual: 8029 });
     assert_eq!(
         e.to_string(),
-        "compressed blob header says 4611686018427387904 bytes but the stream decompresses to 8029"
+        "bogus decompressed length (beyond deflate's 1032:1 limit) 4611686018427387904 at offset 6: only 46 bytes remain"
+    );
+    let mut b = good.clone();
+    b[6..14].copy_from_slice(&u64le(u64::MAX));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength {
+            value: u64::MAX,
+            ..
+        }
+    ));
+    // plausible but one byte too many
+    let mut b = good.clone();
+    b[6..14].copy_from_slice(&u64le(8030));
+    let e = err(&b);
+    assert_eq!(
+        e,
+        BlobError::DecompressedLength {
+            expected: 8030,
+            actual: 8029
+        }
+    );
+    assert_eq!(
+        e.to_string(),
+        "compressed blob header says 8030 bytes but the stream decompresses to 8029"
     );
     // claims fewer bytes than the stream holds
     let mut b = good.clone();
     b[6..14].copy_from_slice(&u64le(100));
-    assert!(matches!(err(&b), BlobError::DecompressedLength { expected: 100, .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::DecompressedLength { expected: 100, .. }
+    ));
     // header cut short
     assert!(matches!(
         err(b"ZL123\0\x01\x02"),
-        BlobError::Truncated { what: "compressed-length header", .. }
+        BlobError::Truncated {
+            what: "compressed-length header",
+            ..
+        }
     ));
 }
 
@@ -174,7 +286,11 @@ fn bad_zlib() {
     b.extend(b"this is not a zlib stream at all");
     let e = err(&b);
     assert!(matches!(e, BlobError::Zlib(_)), "{e}");
-    assert!(e.to_string().starts_with("bad zlib stream in compressed blob"), "{e}");
+    assert!(
+        e.to_string()
+            .starts_with("bad zlib stream in compressed blob"),
+        "{e}"
+    );
 
     let good = pack(&Value::from(vec![0.0f64; 1000]));
     let e = err(&good[..good.len() - 5]);
@@ -192,7 +308,13 @@ fn bad_zlib() {
 fn trailing_garbage() {
     let mut b = pack(&Value::from(7.0));
     b.extend(b"xx");
-    assert_eq!(err(&b), BlobError::Trailing { offset: 13, count: 2 });
+    assert_eq!(
+        err(&b),
+        BlobError::Trailing {
+            offset: 13,
+            count: 2
+        }
+    );
     assert_eq!(
         msg(&b),
         "2 trailing bytes after the top-level item (from offset 13)"
@@ -204,10 +326,23 @@ fn item_length_mismatch() {
     // [None] with the element's length prefix saying 2 instead of 1
     let mut b = hex("646a30000201000000000000000200000000000000ff");
     b.push(0xFF);
-    assert_eq!(err(&b), BlobError::ItemLength { offset: 13, declared: 2, used: 1 });
+    assert_eq!(
+        err(&b),
+        BlobError::ItemLength {
+            offset: 13,
+            declared: 2,
+            used: 1
+        }
+    );
     // declared longer than what remains
     let b = hex("646a30000201000000000000000900000000000000ff");
-    assert!(matches!(err(&b), BlobError::BadLength { what: "item length", .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength {
+            what: "item length",
+            ..
+        }
+    ));
 }
 
 #[test]
@@ -217,7 +352,17 @@ fn invalid_contents() {
     b.extend(u64le(2));
     b.extend([0xC3, 0x28]);
     let e = err(&b);
-    assert!(matches!(e, BlobError::Invalid { what: "string", offset: 13, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            BlobError::Invalid {
+                what: "string",
+                offset: 13,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // month 13
     let mut b = b"dj0\0t".to_vec();
     b.extend(20201301i32.to_le_bytes());
@@ -240,7 +385,10 @@ fn invalid_contents() {
     let mut b = b"dj0\0F".to_vec();
     b.extend(1u32.to_le_bytes());
     b.extend(b"abc");
-    assert!(matches!(err(&b), BlobError::BadLength { .. } | BlobError::Invalid { .. }));
+    assert!(matches!(
+        err(&b),
+        BlobError::BadLength { .. } | BlobError::Invalid { .. }
+    ));
     // record field that is not an array
     let mut b = b"dj0\0F".to_vec();
     b.extend(1u32.to_le_bytes());
@@ -264,7 +412,13 @@ fn unsupported_class_ids() {
         b.extend(id.to_le_bytes());
         b.extend(0u32.to_le_bytes());
         b.extend([0u8; 8]);
-        assert_eq!(err(&b), BlobError::UnsupportedClass { class_id: id, offset: 21 });
+        assert_eq!(
+            err(&b),
+            BlobError::UnsupportedClass {
+                class_id: id,
+                offset: 21
+            }
+        );
     }
 }
 
@@ -277,7 +431,16 @@ fn nesting_limit() {
     }
     let b = pack(&v);
     let e = err(&b);
-    assert!(matches!(e, BlobError::TooDeep { limit: MAX_DEPTH, .. }), "{e}");
+    assert!(
+        matches!(
+            e,
+            BlobError::TooDeep {
+                limit: MAX_DEPTH,
+                ..
+            }
+        ),
+        "{e}"
+    );
     // one level less decodes
     let mut v = Value::None;
     for _ in 0..MAX_DEPTH - 1 {
@@ -290,7 +453,13 @@ fn nesting_limit() {
 #[test]
 fn legacy_32bit_mode_rejects_64bit_blobs_cleanly() {
     let b = pack(&Value::dict([("a", Value::from(vec![1.0, 2.0]))]));
-    let r = unpack_with(&b, UnpackOptions { use_32bit_dims: true, squeeze: false });
+    let r = unpack_with(
+        &b,
+        UnpackOptions {
+            use_32bit_dims: true,
+            squeeze: false,
+        },
+    );
     assert!(r.is_err());
 }
 
@@ -328,7 +497,16 @@ fn corrupted_blobs_never_panic() {
                     b.remove(pos);
                 }
             }
-            let both = [unpack(&b), unpack_with(&b, UnpackOptions { squeeze: true, use_32bit_dims: false })];
+            let both = [
+                unpack(&b),
+                unpack_with(
+                    &b,
+                    UnpackOptions {
+                        squeeze: true,
+                        use_32bit_dims: false,
+                    },
+                ),
+            ];
             errors += both.iter().filter(|r| r.is_err()).count();
         }
     }

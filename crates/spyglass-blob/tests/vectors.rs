@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::{NaiveDate, NaiveTime};
-use common::{hex, to_hex};
+use common::*;
 use spyglass_blob::{
     pack, pack_uncompressed, unpack, unpack_with, Array, ArrayData, CellArray, Dtype, RecArray,
     StructArray, TimeUnit, UnpackOptions, Value,
@@ -165,7 +165,11 @@ fn published_vectors_decode_and_reencode() {
         let bytes = hex(hx);
         let decoded = unpack(&bytes).unwrap_or_else(|e| panic!("{what}: {e}"));
         assert_eq!(decoded, value, "{what}: decoded value");
-        assert_eq!(to_hex(&pack_uncompressed(&value)), hx, "{what}: uncompressed bytes");
+        assert_eq!(
+            to_hex(&pack_uncompressed(&value)),
+            hx,
+            "{what}: uncompressed bytes"
+        );
         // all of these are short, so `pack` must not compress them
         assert_eq!(to_hex(&pack(&value)), hx, "{what}: pack");
     }
@@ -189,7 +193,11 @@ fn zeros_1000_compressed_vector() {
     assert_eq!(published.len(), 60);
     let value: Value = vec![0.0f64; 1000].into();
     assert_eq!(pack_uncompressed(&value).len(), 0x1f5d);
-    assert_eq!(to_hex(&pack(&value)), to_hex(&published), "compressed bytes");
+    assert_eq!(
+        to_hex(&pack(&value)),
+        to_hex(&published),
+        "compressed bytes"
+    );
     assert_eq!(unpack(&published).unwrap(), value);
 }
 
@@ -202,16 +210,6 @@ fn zeros_100_is_not_compressed() {
 }
 
 // ---- MATLAB-written fixtures (datajoint tests/test_blob_matlab.py) ----
-
-const MATLAB_STRING: &str = "6D596D00410200000000000000010000000000000010000000000000000400000000000000630068006100720061006300740065007200200073007400720069006E006700";
-const MATLAB_VECTOR: &str = "6D596D0041020000000000000001000000000000000C000000000000000600000000000000000000000000F03F00000000000030400000000000003F4000000000000047400000000000804E4000000000000053400000000000C056400000000000805A400000000000405E4000000000000061400000000000E062400000000000C06440";
-const MATLAB_CELL: &str = "6D596D00430200000000000000010000000000000002000000000000002F0000000000000041020000000000000001000000000000000700000000000000040000000000000073007400720069006E00670031002F0000000000000041020000000000000001000000000000000700000000000000040000000000000073007400720069006E0067003200";
-const MATLAB_STRUCT: &str = "6D596D005302000000000000000100000000000000020000000000000002000000610062002900000000000000410200000000000000010000000000000001000000000000000600000000000000000000000000F03F9000000000000000530200000000000000010000000000000001000000000000000100000063006900000000000000410200000000000000030000000000000003000000000000000600000000000000000000000000204000000000000008400000000000001040000000000000F03F0000000000001440000000000000224000000000000018400000000000001C40000000000000004029000000000000004102000000000000000100000000000000010000000000000006000000000000000000000000000040100100000000000053020000000000000001000000000000000100000000000000010000004300E9000000000000004102000000000000000500000000000000050000000000000006000000000000000000000000003140000000000000374000000000000010400000000000002440000000000000264000000000000038400000000000001440000000000000184000000000000028400000000000003240000000000000F03F0000000000001C400000000000002A400000000000003340000000000000394000000000000020400000000000002C400000000000003440000000000000354000000000000000400000000000002E400000000000003040000000000000364000000000000008400000000000002240";
-const MATLAB_3D_DOUBLE: &str = "6D596D004103000000000000000200000000000000030000000000000004000000000000000600000000000000000000000000F03F000000000000004000000000000008400000000000001040000000000000144000000000000018400000000000001C40000000000000204000000000000022400000000000002440000000000000264000000000000028400000000000002A400000000000002C400000000000002E40000000000000304000000000000031400000000000003240000000000000334000000000000034400000000000003540000000000000364000000000000037400000000000003840";
-const MATLAB_3D_UINT8: &str = "6D596D0041030000000000000002000000000000000300000000000000040000000000000009000000000000000102030405060708090A0B0C0D0E0F101112131415161718";
-const MATLAB_3D_COMPLEX: &str = "6D596D0041030000000000000002000000000000000300000000000000040000000000000006000000010000000000000000C0724000000000000028C000000000000038C0000000000000000000000000000038C0000000000000000000000000000052C00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000052C00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000052C00000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000AA4C58E87AB62B400000000000000000AA4C58E87AB62BC0000000000000008000000000000052400000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000000080000000000000008000000000000052C000000000000000800000000000000080000000000000008000000000000000800000000000000080";
-/// datajoint tests/test_blob.py::test_insert_longblob_32bit (32-bit mYm MEX).
-const MATLAB_32BIT_STRUCT: &str = "6D596D00530200000001000000010000000400000068697473007369646573007461736B73007374616765004D000000410200000001000000070000000600000000000000000000000000F8FF000000000000F03F000000000000F03F0000000000000000000000000000F03F0000000000000000000000000000F8FF230000004102000000010000000700000004000000000000006C006C006C006C00720072006C002300000041020000000100000007000000040000000000000064006400640064006400640064002500000041020000000100000008000000040000000000000053007400610067006500200031003000";
 
 /// `magic(n)` for n = 3 and 5, row-major (MATLAB's documented values).
 fn magic(n: usize) -> Array {
@@ -244,7 +242,14 @@ fn matlab_char_string() {
     check_fixture(MATLAB_STRING, &Array::char_row("character string").into());
     let v = unpack(&hex(MATLAB_STRING)).unwrap();
     assert_eq!(v.text().as_deref(), Some("character string"));
-    let sq = unpack_with(&hex(MATLAB_STRING), UnpackOptions { squeeze: true, ..Default::default() }).unwrap();
+    let sq = unpack_with(
+        &hex(MATLAB_STRING),
+        UnpackOptions {
+            squeeze: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(sq, s("character string"));
 }
 
@@ -253,9 +258,18 @@ fn matlab_vector() {
     let expected: Vec<f64> = (0..12).map(|i| f64::from(1 + 15 * i)).collect();
     check_fixture(
         MATLAB_VECTOR,
-        &Array::from_row_major(vec![1, 12], expected.clone()).unwrap().into(),
+        &Array::from_row_major(vec![1, 12], expected.clone())
+            .unwrap()
+            .into(),
     );
-    let sq = unpack_with(&hex(MATLAB_VECTOR), UnpackOptions { squeeze: true, ..Default::default() }).unwrap();
+    let sq = unpack_with(
+        &hex(MATLAB_VECTOR),
+        UnpackOptions {
+            squeeze: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(sq, Value::from(expected));
 }
 
@@ -266,7 +280,14 @@ fn matlab_cell_of_strings() {
         Array::char_row("string2").into(),
     ]);
     check_fixture(MATLAB_CELL, &expected.into());
-    let sq = unpack_with(&hex(MATLAB_CELL), UnpackOptions { squeeze: true, ..Default::default() }).unwrap();
+    let sq = unpack_with(
+        &hex(MATLAB_CELL),
+        UnpackOptions {
+            squeeze: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let c = sq.as_cell().unwrap();
     assert_eq!(c.shape(), &[2]);
     assert_eq!(c.elements(), &[s("string1"), s("string2")]);
@@ -287,9 +308,19 @@ fn matlab_struct_array() {
     let v = unpack(&hex(MATLAB_STRUCT)).unwrap();
     let st = v.as_struct().unwrap();
     let inner = st.get(1, "b").unwrap().as_struct().unwrap();
-    assert_eq!(inner.get(0, "C").unwrap().array_shape(), Some(&[5usize, 5][..]));
+    assert_eq!(
+        inner.get(0, "C").unwrap().array_shape(),
+        Some(&[5usize, 5][..])
+    );
 
-    let sq = unpack_with(&hex(MATLAB_STRUCT), UnpackOptions { squeeze: true, ..Default::default() }).unwrap();
+    let sq = unpack_with(
+        &hex(MATLAB_STRUCT),
+        UnpackOptions {
+            squeeze: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let st = sq.as_struct().unwrap();
     assert_eq!(st.shape(), &[2]);
     assert_eq!(st.get(0, "a"), Some(&Value::Float(1.0)));
@@ -299,9 +330,15 @@ fn matlab_struct_array() {
 #[test]
 fn matlab_3d_double_and_uint8() {
     let data: Vec<f64> = (1..=24).map(f64::from).collect();
-    check_fixture(MATLAB_3D_DOUBLE, &Array::from_col_major(vec![2, 3, 4], data).unwrap().into());
+    check_fixture(
+        MATLAB_3D_DOUBLE,
+        &Array::from_col_major(vec![2, 3, 4], data).unwrap().into(),
+    );
     let data: Vec<u8> = (1..=24).collect();
-    check_fixture(MATLAB_3D_UINT8, &Array::from_col_major(vec![2, 3, 4], data).unwrap().into());
+    check_fixture(
+        MATLAB_3D_UINT8,
+        &Array::from_col_major(vec![2, 3, 4], data).unwrap().into(),
+    );
     // reshape(1:24, [2,3,4]) is column-major: element (0, 1, 0) is 3
     let v = unpack(&hex(MATLAB_3D_UINT8)).unwrap();
     let rm = v.to_row_major::<u8>().unwrap();
@@ -324,7 +361,9 @@ fn matlab_3d_complex_fft() {
                         for i in 0..2 {
                             let ph = -2.0
                                 * std::f64::consts::PI
-                                * ((i * i2) as f64 / 2.0 + (j * j2) as f64 / 3.0 + (k * k2) as f64 / 4.0);
+                                * ((i * i2) as f64 / 2.0
+                                    + (j * j2) as f64 / 3.0
+                                    + (k * k2) as f64 / 4.0);
                             sr += x(i, j, k) * ph.cos();
                             si += x(i, j, k) * ph.sin();
                         }
@@ -345,8 +384,18 @@ fn matlab_3d_complex_fft() {
         other => panic!("not complex float64: {other:?}"),
     };
     for n in 0..24 {
-        assert!((got_re[n] - re[n]).abs() < 1e-9, "re[{n}] {} vs {}", got_re[n], re[n]);
-        assert!((got_im[n] - im[n]).abs() < 1e-9, "im[{n}] {} vs {}", got_im[n], im[n]);
+        assert!(
+            (got_re[n] - re[n]).abs() < 1e-9,
+            "re[{n}] {} vs {}",
+            got_re[n],
+            re[n]
+        );
+        assert!(
+            (got_im[n] - im[n]).abs() < 1e-9,
+            "im[{n}] {} vs {}",
+            got_im[n],
+            im[n]
+        );
     }
     assert_eq!(pack(&v), bytes);
 }
@@ -354,7 +403,10 @@ fn matlab_3d_complex_fft() {
 #[test]
 fn matlab_32bit_dims_struct() {
     let bytes = hex(MATLAB_32BIT_STRUCT);
-    let opts = UnpackOptions { use_32bit_dims: true, ..Default::default() };
+    let opts = UnpackOptions {
+        use_32bit_dims: true,
+        ..Default::default()
+    };
     let v = unpack_with(&bytes, opts).unwrap();
     let st = v.as_struct().unwrap();
     assert_eq!(st.shape(), &[1, 1]);
@@ -364,9 +416,18 @@ fn matlab_32bit_dims_struct() {
     let h = hits.as_slice::<f64>().unwrap();
     assert!(h[0].is_nan() && h[6].is_nan());
     assert_eq!(&h[1..6], &[1.0, 1.0, 0.0, 1.0, 0.0]);
-    assert_eq!(st.get(0, "sides").unwrap().text().as_deref(), Some("llllrrl"));
-    assert_eq!(st.get(0, "tasks").unwrap().text().as_deref(), Some("ddddddd"));
-    assert_eq!(st.get(0, "stage").unwrap().text().as_deref(), Some("Stage 10"));
+    assert_eq!(
+        st.get(0, "sides").unwrap().text().as_deref(),
+        Some("llllrrl")
+    );
+    assert_eq!(
+        st.get(0, "tasks").unwrap().text().as_deref(),
+        Some("ddddddd")
+    );
+    assert_eq!(
+        st.get(0, "stage").unwrap().text().as_deref(),
+        Some("Stage 10")
+    );
     // The 64-bit reader must refuse it rather than misread it.
     assert!(unpack(&bytes).is_err());
     // Our writer only writes 64-bit dims (as datajoint-python does), so the re-encoding

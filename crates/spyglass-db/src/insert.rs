@@ -9,7 +9,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::heading::{Attribute, TableInfo};
 use crate::query::{Cond, Query};
-use crate::value::{to_sql, Row, SqlValue, Value};
+use crate::value::{to_param, to_sql, Param, Row, SqlValue, Value};
 use serde::Serialize;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -74,7 +74,7 @@ impl Db {
     }
 
     /// Inserts rows into a resolved table.
-    pub fn insert_into(&self, info: &Arc<TableInfo>, rows: &[Row], opts: InsertOptions) -> Result<u64> {
+    pub fn insert_into<'r>(&self, info: &Arc<TableInfo>, rows: &'r [Row], opts: InsertOptions) -> Result<u64> {
         let tname = info.name.pretty();
         if info.tier.is_auto() && !opts.allow_direct_insert && !self.in_make.load(Ordering::SeqCst) {
             return Err(Error::Refused(format!(
@@ -123,7 +123,7 @@ impl Db {
             _ => format!("INSERT INTO {table_sql} ({cols}) VALUES ({marks})"),
         };
         let first_cols = first.columns().clone();
-        let convert = |idx: usize, row: &Row| -> Result<Vec<SqlValue>> {
+        let convert = |idx: usize, row: &'r Row| -> Result<Vec<Param<'r>>> {
             let same = Arc::ptr_eq(row.columns(), &first_cols) || row.columns() == &first_cols;
             if !same {
                 let mut given: Vec<&String> = row.columns().iter().filter(|c| info.heading.get(c).is_some() || !opts.ignore_extra_fields).collect();
@@ -145,15 +145,15 @@ impl Db {
                 } else {
                     row.get(&a.name).unwrap_or(&Value::Null)
                 };
-                let mut sv = to_sql(a, &tname, v).map_err(|e| match e {
+                let mut sv = to_param(a, &tname, v).map_err(|e| match e {
                     Error::BadValue { table, attribute, ty, message } => {
                         Error::BadValue { table, attribute, ty, message: format!("row {idx}: {message}") }
                     }
                     other => other,
                 })?;
-                if sv == SqlValue::Null && !a.nullable && !a.ty.is_auto_increment() {
+                if sv == Param::Owned(SqlValue::Null) && !a.nullable && !a.ty.is_auto_increment() {
                     match &defaults[k] {
-                        Some(dv) => sv = dv.clone(),
+                        Some(dv) => sv = Param::Owned(dv.clone()),
                         None => {
                             return Err(Error::MissingAttribute { table: tname.clone(), attribute: a.name.clone(), row: idx })
                         }

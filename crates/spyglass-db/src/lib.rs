@@ -6,10 +6,10 @@
 //! embedded SQLite file and on MySQL/MariaDB with DataJoint's exact layout.
 //!
 //! ```no_run
-//! use spyglass_db::{Db, TableSpec, Tier, Row, Cond};
+//! use spyglass_db::{Db, TableSpec, Tier, Row, Cond, Value};
 //! let db = Db::open("sqlite:///demo.db")?;
 //! db.declare("lab", &TableSpec::new("Mouse", Tier::Manual, "mouse_id : int\n---\nsex : enum('M','F')"))?;
-//! db.insert("lab.Mouse", &[Row::from_pairs([("mouse_id", 1.into()), ("sex", "F".into())])], Default::default())?;
+//! db.insert("lab.Mouse", &[Row::from_pairs([("mouse_id", Value::from(1)), ("sex", Value::from("F"))])], Default::default())?;
 //! let females = db.table("lab.Mouse")?.restrict(Cond::map([("sex", "F")]))?;
 //! assert_eq!(db.count(&females)?, 1);
 //! # Ok::<(), spyglass_db::Error>(())

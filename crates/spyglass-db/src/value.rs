@@ -65,6 +65,27 @@ pub enum SqlValue {
     Bytes(Vec<u8>),
 }
 
+/// A bound parameter that may borrow text from the caller's value (insert's fast path).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Param<'a> {
+    /// An owned primitive.
+    Owned(SqlValue),
+    /// Text borrowed from a `Value::Str`.
+    Text(&'a str),
+}
+
+/// Like `to_sql`, but borrows strings that need no conversion.
+pub fn to_param<'a>(attr: &Attribute, table: &str, v: &'a Value) -> Result<Param<'a>> {
+    if let Value::Str(s) = v {
+        match &attr.ty {
+            AttrType::Char(n) | AttrType::Varchar(n) if s.len() <= *n as usize => return Ok(Param::Text(s)),
+            AttrType::Date if is_canonical_date(s) => return Ok(Param::Text(s)),
+            _ => {}
+        }
+    }
+    to_sql(attr, table, v).map(Param::Owned)
+}
+
 macro_rules! from_impl {
     ($t:ty, $v:ident => $e:expr) => {
         impl From<$t> for Value {
@@ -466,7 +487,8 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
                 Value::Uuid(u) => u.hyphenated().to_string(),
                 _ => return Err(wrong()),
             };
-            let len = s.chars().count();
+            // bytes bound the characters from above: count only when it could matter
+            let len = if s.len() <= *n as usize { 0 } else { s.chars().count() };
             if len > *n as usize {
                 return Err(bad_value(
                     attr,
@@ -492,6 +514,11 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
             Ok(SqlValue::Text(s))
         }
         AttrType::Date => {
+            if let Value::Str(s) = v {
+                if is_canonical_date(s) {
+                    return Ok(SqlValue::Text(s.clone()));
+                }
+            }
             let d = match v {
                 Value::Date(d) => *d,
                 Value::DateTime(dt) => dt.date(),
@@ -589,6 +616,22 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
             }
         }
     }
+}
+
+/// Parses `YYYY-MM-DD` (the stored form) without chrono's general parser.
+fn parse_canonical_date(s: &str) -> Option<NaiveDate> {
+    let b = s.as_bytes();
+    if b.len() != 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<u32> {
+        b[r].iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+    };
+    NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
+}
+
+fn is_canonical_date(s: &str) -> bool {
+    parse_canonical_date(s).is_some()
 }
 
 fn attach_bytes(name: &str, data: &[u8]) -> Vec<u8> {
@@ -692,7 +735,10 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
         },
         AttrType::Date => {
             let s = text_of(v).ok_or_else(|| corrupt("a date"))?;
-            Value::Date(NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| corrupt("a date"))?)
+            match parse_canonical_date(&s) {
+                Some(d) => Value::Date(d),
+                None => Value::Date(NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| corrupt("a date"))?),
+            }
         }
         AttrType::Datetime(_) | AttrType::Timestamp(_) => {
             let s = text_of(v).ok_or_else(|| corrupt("a datetime"))?;

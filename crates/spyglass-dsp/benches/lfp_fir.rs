@@ -33,7 +33,8 @@ fn make_data(n: usize, nc: usize) -> Vec<i16> {
             state ^= state >> 7;
             state ^= state << 17;
             let noise = ((state >> 40) as i64 % 400) - 200;
-            let wave = 300.0 * (2.0 * std::f64::consts::PI * 8.0 * t as f64 / FS as f64 + phase).sin();
+            let wave =
+                300.0 * (2.0 * std::f64::consts::PI * 8.0 * t as f64 / FS as f64 + phase).sin();
             out.push((wave as i64 + noise) as i16);
         }
     }
@@ -53,6 +54,25 @@ fn time_best<R>(reps: usize, mut f: impl FnMut() -> R) -> (f64, R) {
     (best, last.expect("at least one repetition"))
 }
 
+/// CPU time of the calling thread in seconds (Linux `/proc`, 10 ms ticks), if available.
+fn thread_cpu_secs() -> Option<f64> {
+    cpu_secs("/proc/thread-self/stat")
+}
+
+/// CPU time of the whole process (all threads) in seconds, if available.
+fn process_cpu_secs() -> Option<f64> {
+    cpu_secs("/proc/self/stat")
+}
+
+fn cpu_secs(path: &str) -> Option<f64> {
+    let stat = std::fs::read_to_string(path).ok()?;
+    let rest = &stat[stat.rfind(')')? + 2..];
+    let f: Vec<&str> = rest.split_whitespace().collect();
+    // Fields 14 and 15 of stat (utime, stime) are 11 and 12 after the name.
+    let ticks: f64 = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+    Some(ticks / 100.0)
+}
+
 fn msps(samples: usize, secs: f64) -> f64 {
     samples as f64 / secs / 1e6
 }
@@ -68,18 +88,18 @@ d = (len(b) - 1) // 2
 res = {}
 # channel-major (C, T), axis -1
 x = raw[:, :n_cm].astype(np.float64)
-best = 1e9
+best, cpu = 1e9, 1e9
 for _ in range(2):
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     y = filter_data_fir(x, b, axis=-1, threads=1, ds=30, output_index_bounds=[d, d + n_cm])
-    best = min(best, time.perf_counter() - t0)
-res['cm_secs'] = best; res['cm_samples'] = nc * n_cm
+    best = min(best, time.perf_counter() - t0); cpu = min(cpu, time.process_time() - c0)
+res['cm_secs'] = best; res['cm_cpu'] = cpu; res['cm_samples'] = nc * n_cm
 y.astype('<f8').tofile(path + '.cm.out')
 # time-major (T, C), axis 0, as Spyglass feeds NWB data
 xt = np.ascontiguousarray(raw[:, :n_tm].T).astype(np.float64)
-t0 = time.perf_counter()
+t0, c0 = time.perf_counter(), time.process_time()
 yt = filter_data_fir(xt, b, axis=0, threads=1, ds=30, output_index_bounds=[d, d + n_tm])
-res['tm_secs'] = time.perf_counter() - t0; res['tm_samples'] = nc * n_tm
+res['tm_secs'] = time.perf_counter() - t0; res['tm_cpu'] = time.process_time() - c0; res['tm_samples'] = nc * n_tm
 print(json.dumps(res))
 "#;
 
@@ -117,7 +137,9 @@ fn main() {
         let mut methods = vec![FirMethod::Direct];
         for dec in [512usize, 768, 1024, 1536, 2048, 3072, 4096] {
             if DS * dec >= taps.len() {
-                methods.push(FirMethod::Fft { fft_len: Some(DS * dec) });
+                methods.push(FirMethod::Fft {
+                    fft_len: Some(DS * dec),
+                });
             }
         }
         let plans: Vec<FirDecimator> = methods
@@ -128,21 +150,32 @@ fn main() {
         let mut best = vec![f64::INFINITY; plans.len()];
         for _ in 0..3 {
             for (b, f) in best.iter_mut().zip(&plans) {
-                let (secs, _) = time_best(1, || f.filter_channels_serial(sub, sub_c).expect("filter"));
+                let (secs, _) =
+                    time_best(1, || f.filter_channels_serial(sub, sub_c).expect("filter"));
                 *b = b.min(secs);
             }
         }
         for (m, secs) in methods.iter().zip(&best) {
-            println!("  {:<32} {:8.1} M samples/s", format!("{m:?}"), msps(sub.len(), *secs));
+            println!(
+                "  {:<32} {:8.1} M samples/s",
+                format!("{m:?}"),
+                msps(sub.len(), *secs)
+            );
         }
     }
 
     let f = FirDecimator::new(taps, DS).expect("plan");
     println!("\nchosen kernel: {:?}", f.method());
-    let (one_secs, out_serial) = time_best(2, || f.filter_channels_serial(&data, nc).expect("filter"));
+    let cpu0 = thread_cpu_secs();
+    let (one_secs, out_serial) =
+        time_best(2, || f.filter_channels_serial(&data, nc).expect("filter"));
+    // CPU seconds per serial run: insensitive to time-slicing by other load.
+    let one_cpu = cpu0.zip(thread_cpu_secs()).map(|(a, b)| (b - a) / 2.0);
+    let pcpu0 = process_cpu_secs();
     let (all_secs, out_par) = time_best(2, || f.filter_channels(&data, nc).expect("filter"));
+    let all_cpu = pcpu0.zip(process_cpu_secs()).map(|(a, b)| (b - a) / 2.0);
     assert_eq!(out_serial, out_par, "serial and parallel outputs differ");
-    let tm = transpose(&data, nc, n).expect("transpose");
+    let (tr_secs, tm) = time_best(2, || transpose(&data, nc, n).expect("transpose"));
     let (tm_secs, out_tm) = time_best(2, || f.filter_time_major(&tm, nc).expect("filter"));
     drop(tm);
     let n_out = f.output_len(n);
@@ -152,29 +185,65 @@ fn main() {
     let ours_one = msps(total, one_secs);
     let ours_all = msps(total, all_secs);
     let ours_tm = msps(total, tm_secs);
-    println!("\nspyglass-dsp (rust)");
-    println!("  channel-major, 1 thread      {:8.1} M samples/s  ({one_secs:.2} s, {:.0}× real time)", ours_one, ours_one / 3.84);
-    println!("  channel-major, {threads} threads     {:8.1} M samples/s  ({all_secs:.2} s)", ours_all);
-    println!("  time-major in/out, {threads} threads {:8.1} M samples/s  ({tm_secs:.2} s, incl. transposes)", ours_tm);
+    println!("\nspyglass-dsp (Rust), wall clock, best of 2");
+    println!(
+        "  channel-major, 1 thread             {ours_one:8.1} M samples/s  ({one_secs:.2} s, {:.0}× real time)",
+        ours_one / 3.84
+    );
+    if let Some(cpu) = one_cpu {
+        println!(
+            "    per CPU-second of that thread     {:8.1} M samples/s",
+            msps(total, cpu)
+        );
+    }
+    println!("  channel-major, {threads} threads            {ours_all:8.1} M samples/s  ({all_secs:.2} s)");
+    if let Some(cpu) = all_cpu {
+        println!(
+            "    used {:.2} CPU-seconds per run: {:.2} cores busy, {:.1} M samples per CPU-second",
+            cpu,
+            cpu / all_secs,
+            msps(total, cpu)
+        );
+    }
+    println!("  time-major in and out, {threads} threads    {ours_tm:8.1} M samples/s  ({tm_secs:.2} s, transposes included)");
+    println!("    (one transpose of the int16 input alone: {tr_secs:.2} s)");
 
     if std::env::var("LFP_BENCH_SKIP_PYTHON").is_ok() {
         return;
     }
-    let g_cm_secs = env_usize("LFP_BENCH_GHOSTIPY_SECONDS", 10.min(seconds));
-    let n_cm = g_cm_secs * FS;
-    let n_tm = (g_cm_secs * FS / 2).max(FS);
+    let g_secs = env_usize("LFP_BENCH_GHOSTIPY_SECONDS", 10.min(seconds));
+    let n_cm = g_secs * FS;
+    let n_tm = (g_secs * FS / 2).max(FS);
+    // Only the span ghostipy filters is written: channel-major, n_cm samples per channel.
+    let sub: Vec<i16> = (0..nc)
+        .flat_map(|c| data[c * n..c * n + n_cm].iter().copied())
+        .collect();
     let dir = spyglass_testkit::scratch_dir();
     let path = dir.path().join("raw.i16");
-    let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+    let bytes: Vec<u8> = sub.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(&path, bytes).expect("write data");
     let p = path.to_str().expect("utf-8 path");
-    println!("\nghostipy 0.2.2 (filter_data_fir, threads=1, float64) on the first {g_cm_secs} s channel-major / {} s time-major of the same data ...", n_tm / FS);
+    println!(
+        "\nghostipy 0.2.2 filter_data_fir (threads=1, float64) on the first {g_secs} s (C,T) / {} s (T,C) of the same data ...",
+        n_tm / FS
+    );
+    let t_py = Instant::now();
     let out = spyglass_testkit::run_python(
         GHOSTIPY_BENCH,
-        &[p, &n.to_string(), &nc.to_string(), &n_cm.to_string(), &n_tm.to_string()],
+        &[
+            p,
+            &n_cm.to_string(),
+            &nc.to_string(),
+            &n_cm.to_string(),
+            &n_tm.to_string(),
+        ],
     );
-    let g_cm = msps(json_field(&out, "cm_samples") as usize, json_field(&out, "cm_secs"));
-    let g_tm = msps(json_field(&out, "tm_samples") as usize, json_field(&out, "tm_secs"));
+    println!("  (Python side took {:.1} s)", t_py.elapsed().as_secs_f64());
+    let field = |k: &str| json_field(&out, k);
+    let g_cm = msps(field("cm_samples") as usize, field("cm_secs"));
+    let g_tm = msps(field("tm_samples") as usize, field("tm_secs"));
+    let g_cm_cpu = msps(field("cm_samples") as usize, field("cm_cpu"));
+    let g_tm_cpu = msps(field("tm_samples") as usize, field("tm_cpu"));
 
     // Same numbers? Compare ghostipy's channel-major output with ours on that span.
     let g_out: Vec<f64> = std::fs::read(format!("{p}.cm.out"))
@@ -182,18 +251,63 @@ fn main() {
         .chunks_exact(8)
         .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
         .collect();
-    let sub: Vec<i16> = (0..nc).flat_map(|c| data[c * n..c * n + n_cm].iter().copied()).collect();
     let ours_sub = f.filter_channels(&sub, nc).expect("filter");
     let scale = g_out.iter().fold(0.0f64, |m, v| m.max(v.abs()));
-    let err = ours_sub.iter().zip(&g_out).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-    println!("  max |ours − ghostipy| = {err:.3e} (signal scale {scale:.1})");
+    let err = ours_sub
+        .iter()
+        .zip(&g_out)
+        .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+    println!("  max |ours − ghostipy| = {err:.3e} (output scale {scale:.1})");
 
-    println!("\nsummary (M samples/s = channel-samples of input per second; real time = 3.84)");
-    println!("  {:<44} {:>10} {:>12}", "", "M samples/s", "ours/ghostipy");
-    println!("  {:<44} {:>10.1}", "ghostipy time-major (T,C) axis 0, 1 thread", g_tm);
-    println!("  {:<44} {:>10.1}", "ghostipy channel-major (C,T), 1 thread", g_cm);
-    println!("  {:<44} {:>10.1} {:>12.1}", "ours channel-major, 1 thread vs ghostipy (C,T)", ours_one, ours_one / g_cm);
-    println!("  {:<44} {:>10.1} {:>12.1}", "ours channel-major, 1 thread vs ghostipy (T,C)", ours_one, ours_one / g_tm);
-    println!("  {:<44} {:>10.1} {:>12.1}", format!("ours time-major, {threads} threads vs ghostipy (T,C)"), ours_tm, ours_tm / g_tm);
-    println!("  {:<44} {:>10.1} {:>12.1}", format!("ours channel-major, {threads} threads vs ghostipy (C,T)"), ours_all, ours_all / g_cm);
+    println!(
+        "\nsummary (M samples/s = channel-samples of input per second; 128 ch at 30 kHz = 3.84)"
+    );
+    println!(
+        "  {:<50} {:>11} {:>10}",
+        "wall clock", "M samples/s", "ours ÷ it"
+    );
+    let row = |label: &str, v: f64, ratio: Option<f64>| match ratio {
+        Some(r) => println!("  {label:<50} {v:>11.1} {r:>10.1}"),
+        None => println!("  {label:<50} {v:>11.1}"),
+    };
+    row(
+        "ghostipy (T,C) axis 0, 1 thread [Spyglass's way]",
+        g_tm,
+        Some(ours_one / g_tm),
+    );
+    row(
+        "ghostipy (C,T) axis -1, 1 thread",
+        g_cm,
+        Some(ours_one / g_cm),
+    );
+    row("ours channel-major, 1 thread", ours_one, None);
+    row(
+        &format!("ours channel-major, {threads} threads"),
+        ours_all,
+        None,
+    );
+    row(
+        &format!("ours time-major, {threads} threads (vs ghostipy (T,C))"),
+        ours_tm,
+        Some(ours_tm / g_tm),
+    );
+    if let Some(cpu) = one_cpu {
+        let ours_cpu = msps(total, cpu);
+        println!(
+            "  {:<50} {:>11} {:>10}",
+            "per CPU-second (insensitive to other load)", "", ""
+        );
+        row(
+            "ghostipy (T,C), 1 thread",
+            g_tm_cpu,
+            Some(ours_cpu / g_tm_cpu),
+        );
+        row(
+            "ghostipy (C,T), 1 thread",
+            g_cm_cpu,
+            Some(ours_cpu / g_cm_cpu),
+        );
+        row("ours channel-major, 1 thread", ours_cpu, None);
+    }
+    println!("  (ratios on the ghostipy rows: ours 1 thread ÷ ghostipy; on ours time-major: ÷ ghostipy (T,C))");
 }

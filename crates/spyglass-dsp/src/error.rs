@@ -68,7 +68,9 @@ pub enum DspError {
         expected: usize,
     },
     /// An interval has a NaN/infinite bound or ends before it starts.
-    #[error("interval {index} [{start}, {stop}] is invalid: bounds must be finite with start <= stop")]
+    #[error(
+        "interval {index} [{start}, {stop}] is invalid: bounds must be finite with start <= stop"
+    )]
     InvalidInterval {
         /// Position of the interval in the input list.
         index: usize,

@@ -66,9 +66,9 @@ pub fn estimate_taps_with(
         }
     }
     // Same operation order as the reference so the ceiling lands identically.
-    let estimate = 2.0 / 3.0 * (1.0 / (10.0 * passband_deviation * stopband_deviation)).log10()
-        * fs
-        / transition_width;
+    let estimate =
+        2.0 / 3.0 * (1.0 / (10.0 * passband_deviation * stopband_deviation)).log10() * fs
+            / transition_width;
     if !(estimate.is_finite() && estimate >= 1.0) {
         return Err(DspError::InvalidParameter {
             name: "passband_deviation",
@@ -227,7 +227,10 @@ fn validate_edges(band_edges: &[f64], desired: &[f64], fs: f64) -> Result<()> {
         return bad(format!("band edge {i} is not finite"));
     }
     if let Some(i) = desired.iter().position(|&d| d != 0.0 && d != 1.0) {
-        return bad(format!("desired gain {i} is {}, must be 0 or 1", desired[i]));
+        return bad(format!(
+            "desired gain {i} is {}, must be 0 or 1",
+            desired[i]
+        ));
     }
     if band_edges[0] <= 0.0 {
         return bad(format!("first band edge {} must be > 0", band_edges[0]));
@@ -516,14 +519,29 @@ mod tests {
 
     #[test]
     fn design_matches_spyglass_row_fields() {
-        let d = find_default_filter("LFP 0-400 Hz", 30_000).unwrap().design().unwrap();
+        let d = find_default_filter("LFP 0-400 Hz", 30_000)
+            .unwrap()
+            .design()
+            .unwrap();
         assert_eq!(d.numtaps(), 6401);
         assert_eq!(d.delay(), 3200);
-        assert_eq!((d.high_pass, d.high_stop, d.low_stop, d.low_pass), (400.0, 425.0, 0.0, 0.0));
-        let t = find_default_filter("Theta 5-11 Hz", 1000).unwrap().design().unwrap();
+        assert_eq!(
+            (d.high_pass, d.high_stop, d.low_stop, d.low_pass),
+            (400.0, 425.0, 0.0, 0.0)
+        );
+        let t = find_default_filter("Theta 5-11 Hz", 1000)
+            .unwrap()
+            .design()
+            .unwrap();
         assert_eq!(t.numtaps(), 5335);
-        assert_eq!((t.low_stop, t.low_pass, t.high_pass, t.high_stop), (4.0, 5.0, 11.0, 12.0));
-        let r = find_default_filter("Ripple 150-250 Hz", 1000).unwrap().design().unwrap();
+        assert_eq!(
+            (t.low_stop, t.low_pass, t.high_pass, t.high_stop),
+            (4.0, 5.0, 11.0, 12.0)
+        );
+        let r = find_default_filter("Ripple 150-250 Hz", 1000)
+            .unwrap()
+            .design()
+            .unwrap();
         assert_eq!(r.numtaps(), 535);
     }
 
@@ -560,13 +578,29 @@ mod tests {
         for f in default_filters() {
             let d = f.design().unwrap();
             let c = &d.coefficients;
-            assert!(c.iter().zip(c.iter().rev()).all(|(a, b)| a == b), "{}", f.name);
+            assert!(
+                c.iter().zip(c.iter().rev()).all(|(a, b)| a == b),
+                "{}",
+                f.name
+            );
         }
         // Band-pass: DC gain ~0, bandstop: DC gain ~1, bandpass + bandstop = impulse.
-        let bp = firdesign(101, &[0.1, 0.15, 0.3, 0.35], &[0.0, 1.0, 1.0, 0.0], 1.0, Some(2.0))
-            .unwrap();
-        let bs = firdesign(101, &[0.1, 0.15, 0.3, 0.35], &[1.0, 0.0, 0.0, 1.0], 1.0, Some(2.0))
-            .unwrap();
+        let bp = firdesign(
+            101,
+            &[0.1, 0.15, 0.3, 0.35],
+            &[0.0, 1.0, 1.0, 0.0],
+            1.0,
+            Some(2.0),
+        )
+        .unwrap();
+        let bs = firdesign(
+            101,
+            &[0.1, 0.15, 0.3, 0.35],
+            &[1.0, 0.0, 0.0, 1.0],
+            1.0,
+            Some(2.0),
+        )
+        .unwrap();
         for i in 0..101 {
             let want = if i == 50 { 1.0 } else { 0.0 };
             assert!((bp[i] + bs[i] - want).abs() < 1e-15);
@@ -575,7 +609,10 @@ mod tests {
 
     #[test]
     fn rejects_bad_designs() {
-        assert_eq!(estimate_taps(0.0, 1.0), Err(DspError::InvalidSamplingRate(0.0)));
+        assert_eq!(
+            estimate_taps(0.0, 1.0),
+            Err(DspError::InvalidSamplingRate(0.0))
+        );
         assert!(matches!(
             estimate_taps(1000.0, 0.0),
             Err(DspError::InvalidTransitionWidth(_))
@@ -604,6 +641,9 @@ mod tests {
         assert!(design_filter(FilterType::Lowpass, 1000.0, &[10.0, f64::NAN]).is_err());
         assert!(design_filter(FilterType::Lowpass, 1000.0, &[20.0, 10.0]).is_err());
         assert!("notch".parse::<FilterType>().is_err());
-        assert_eq!("bandstop".parse::<FilterType>().unwrap(), FilterType::Bandstop);
+        assert_eq!(
+            "bandstop".parse::<FilterType>().unwrap(),
+            FilterType::Bandstop
+        );
     }
 }

@@ -19,6 +19,13 @@
 //! Multi-channel entry points take a flat channel-major buffer (`n_channels`
 //! rows of `n` samples) and run channels in parallel with rayon; the `_serial`
 //! variants stay on the calling thread.
+//!
+//! Edge rule: a signal (or each range in [`FirDecimator::filter_ranges`]) is
+//! always zero-padded at both ends. That is Spyglass's in-memory path; its
+//! out-of-core path reads real neighbouring samples instead, so its output
+//! depends on free RAM (Spyglass #1653) — one rule here. Signals shorter than
+//! the filter are rejected ([`DspError::SignalShorterThanFilter`]) although the
+//! zero-padded convolution would be defined; callers decide whether to skip them.
 
 use std::ops::Range;
 use std::sync::Arc;
@@ -107,7 +114,13 @@ pub fn truncate_to_i16(x: &[f64]) -> Vec<i16> {
 }
 
 /// Transposes a row-major `rows × cols` matrix (e.g. time-major `(T, C)` to channel-major).
-pub fn transpose<T: Copy + Default>(data: &[T], rows: usize, cols: usize) -> Result<Vec<T>> {
+///
+/// Large matrices are transposed in parallel on the rayon pool.
+pub fn transpose<T: Copy + Default + Send + Sync>(
+    data: &[T],
+    rows: usize,
+    cols: usize,
+) -> Result<Vec<T>> {
     if rows.checked_mul(cols) != Some(data.len()) {
         return Err(DspError::ChannelLayout {
             len: data.len(),
@@ -115,18 +128,25 @@ pub fn transpose<T: Copy + Default>(data: &[T], rows: usize, cols: usize) -> Res
         });
     }
     let mut out = vec![T::default(); data.len()];
-    const B: usize = 32;
-    for r0 in (0..rows).step_by(B) {
-        let r1 = (r0 + B).min(rows);
-        for c0 in (0..cols).step_by(B) {
-            let c1 = (c0 + B).min(cols);
-            for r in r0..r1 {
-                let src = &data[r * cols..r * cols + cols];
-                for c in c0..c1 {
-                    out[c * rows + r] = src[c];
-                }
+    if data.is_empty() {
+        return Ok(out);
+    }
+    // Each task writes the output rows of a band of input columns one cache line wide.
+    let cb = (64 / std::mem::size_of::<T>().max(1)).clamp(4, 64);
+    let task = |(bi, chunk): (usize, &mut [T])| {
+        let c0 = bi * cb;
+        let width = chunk.len() / rows;
+        for r in 0..rows {
+            let src = &data[r * cols + c0..r * cols + c0 + width];
+            for (ci, v) in src.iter().enumerate() {
+                chunk[ci * rows + r] = *v;
             }
         }
+    };
+    if data.len() >= 1 << 20 {
+        out.par_chunks_mut(rows * cb).enumerate().for_each(task);
+    } else {
+        out.chunks_mut(rows * cb).enumerate().for_each(task);
     }
     Ok(out)
 }
@@ -186,12 +206,16 @@ impl std::fmt::Debug for FirDecimator {
 
 /// Relative cost of one direct multiply-add versus one FFT cost unit (calibrated by the bench).
 const DIRECT_MAC_COST: f64 = 0.5;
+/// Largest accepted decimation factor (keeps index arithmetic far from overflow).
+pub const MAX_DECIMATION: usize = 1 << 24;
+
 /// Largest automatic FFT block length for filters shorter than a quarter of it.
 ///
-/// Measured with the 6401-tap LFP filter: blocks whose buffers stay within a
-/// core's L2 cache win (L = 30 720 ran ~1.4× faster than 61 440 and ~1.8×
-/// faster than 122 880) although larger blocks need fewer operations per sample.
-const MAX_AUTO_FFT_LEN: usize = 1 << 15;
+/// Measured with the 6401-tap LFP filter and ds = 30 on one core with 2 MiB of L2
+/// (`LFP_BENCH_KERNELS=1 cargo bench --bench lfp_fir`): throughput rises with L
+/// up to L = 30 720–61 440 (≈0.7–1.5 MiB of buffers) and falls beyond, once the
+/// buffers leave the L2 cache, although larger blocks need fewer operations.
+const MAX_AUTO_FFT_LEN: usize = 1 << 16;
 
 /// FFT cost per input sample of a block length `l` (arbitrary units).
 fn fft_cost(l: usize, m: usize, ds: usize) -> f64 {
@@ -218,9 +242,8 @@ fn choose_fft_len(m: usize, ds: usize, n: Option<usize>) -> usize {
     };
     for base in [2usize, 3] {
         let mut dec = base;
-        loop {
-            let l = ds * dec;
-            if l > MAX_AUTO_FFT_LEN.max(4 * m) {
+        while let Some(l) = ds.checked_mul(dec) {
+            if l > MAX_AUTO_FFT_LEN.max(m.saturating_mul(4)) {
                 break;
             }
             if let Some(sb) = single_block {
@@ -244,11 +267,11 @@ fn choose_fft_len(m: usize, ds: usize, n: Option<usize>) -> usize {
 impl FftKernel {
     fn new(taps: &[f64], ds: usize, fft_len: usize) -> Result<Self> {
         let m = taps.len();
-        if fft_len < m || fft_len % ds != 0 || (fft_len / ds) % 2 != 0 {
+        if fft_len < m || fft_len % ds != 0 || (fft_len / ds) % 2 != 0 || fft_len > 1 << 28 {
             return Err(DspError::InvalidParameter {
                 name: "fft_len",
                 reason: format!(
-                    "{fft_len} must be >= the {m} taps and a multiple of 2·ds = {}",
+                    "{fft_len} must be >= the {m} taps, <= 2^28 and a multiple of 2·ds = {}",
                     2 * ds
                 ),
             });
@@ -312,6 +335,12 @@ impl FirDecimator {
         }
         if ds == 0 {
             return Err(DspError::ZeroDecimation);
+        }
+        if ds > MAX_DECIMATION {
+            return Err(DspError::InvalidParameter {
+                name: "ds",
+                reason: format!("decimation factor {ds} exceeds {MAX_DECIMATION}"),
+            });
         }
         let m = taps.len();
         let method = match method {
@@ -438,10 +467,7 @@ impl FirDecimator {
         let mut out = vec![0.0; n_out * n_channels];
         out.par_chunks_mut(n_out)
             .zip(data.par_chunks(n))
-            .try_for_each_init(
-                || self.scratch(),
-                |s, (o, x)| self.run(x, o, s),
-            )?;
+            .try_for_each_init(|| self.scratch(), |s, (o, x)| self.run(x, o, s))?;
         Ok(out)
     }
 
@@ -476,6 +502,54 @@ impl FirDecimator {
         let cm = transpose(data, n, n_channels)?;
         let out = self.filter_channels(&cm, n_channels)?;
         transpose(&out, n_channels, self.output_len(n))
+    }
+
+    /// Filters each sample range of a channel-major buffer separately and concatenates, as LFPV1.
+    ///
+    /// Each range (e.g. from [`Intervals::sample_ranges`](crate::Intervals::sample_ranges))
+    /// is filtered on its own with zero padding at its edges, then the decimated
+    /// pieces are concatenated per channel. Returns the channel-major output
+    /// (`n_channels` rows) and, for each output column, the input sample index it
+    /// lines up with (`range.start + ds·k`), to pick the output timestamps.
+    /// Every range must be non-empty, in bounds and at least as long as the filter.
+    pub fn filter_ranges<T: Sample>(
+        &self,
+        data: &[T],
+        n_channels: usize,
+        ranges: &[Range<usize>],
+    ) -> Result<(Vec<f64>, Vec<usize>)> {
+        let n = split_channels(data.len(), n_channels)?;
+        let mut indices = Vec::new();
+        for r in ranges {
+            if r.start > r.end || r.end > n {
+                return Err(DspError::InvalidParameter {
+                    name: "ranges",
+                    reason: format!("range {r:?} is not within 0..{n}"),
+                });
+            }
+            self.check_len(r.len())?;
+            indices.extend(decimated_indices(r.len(), self.ds)?.map(|i| r.start + i));
+        }
+        let total = indices.len();
+        let mut out = vec![0.0; total * n_channels];
+        if total == 0 {
+            return Ok((out, indices));
+        }
+        out.par_chunks_mut(total)
+            .zip(data.par_chunks(n))
+            .try_for_each_init(
+                || self.scratch(),
+                |s, (o, x)| {
+                    let mut offset = 0;
+                    for r in ranges {
+                        let len = self.output_len(r.len());
+                        self.run(&x[r.clone()], &mut o[offset..offset + len], s)?;
+                        offset += len;
+                    }
+                    Ok(())
+                },
+            )?;
+        Ok((out, indices))
     }
 
     fn run<T: Sample>(&self, x: &[T], out: &mut [f64], s: &mut Scratch) -> Result<()> {
@@ -523,11 +597,10 @@ impl FirDecimator {
             k.forward
                 .process_with_scratch(&mut s.block, &mut s.spec, &mut s.fwd_scratch)
                 .map_err(|e| fft_error(&e))?;
-            for (c, h) in s.spec.iter_mut().zip(&k.spectrum) {
-                *c *= h;
-            }
-            // Fold the (Hermitian) length-L spectrum onto L' bins: decimation in time.
+            // Multiply by the filter spectrum and fold the (Hermitian) length-L
+            // product onto L' bins, Z[m] = sum_r C[m + r*L']: decimation in time.
             s.fold.fill(Complex::new(0.0, 0.0));
+            let (spec, filt) = (&s.spec, &k.spectrum);
             for r in 0..ds {
                 let base = r * k.dec_len;
                 // Bins q = base + m up to L/2 are stored directly; above L/2 they
@@ -538,15 +611,24 @@ impl FirDecimator {
                     0
                 };
                 if n_direct > 0 {
-                    for (z, c) in s.fold[..n_direct]
+                    let range = base..base + n_direct;
+                    for ((z, c), h) in s.fold[..n_direct]
                         .iter_mut()
-                        .zip(&s.spec[base..base + n_direct])
+                        .zip(&spec[range.clone()])
+                        .zip(&filt[range])
                     {
-                        *z += c;
+                        *z += c * h;
                     }
                 }
-                for mm in n_direct..=dec_half {
-                    s.fold[mm] += s.spec[l - base - mm].conj();
+                if n_direct <= dec_half {
+                    let range = l - base - dec_half..l - base - n_direct + 1;
+                    for ((z, c), h) in s.fold[n_direct..=dec_half]
+                        .iter_mut()
+                        .zip(spec[range.clone()].iter().rev())
+                        .zip(filt[range].iter().rev())
+                    {
+                        *z += (c * h).conj();
+                    }
                 }
             }
             s.fold[0].im = 0.0;
@@ -605,7 +687,13 @@ fn madd<const FMA: bool>(a: f64, b: f64, acc: f64) -> f64 {
 
 /// `out[k] = Σ_t g[t]·xp[delay + ds·k + t]`, four outputs at a time.
 #[inline(always)]
-fn direct_generic<const FMA: bool>(xp: &[f64], g: &[f64], ds: usize, delay: usize, out: &mut [f64]) {
+fn direct_generic<const FMA: bool>(
+    xp: &[f64],
+    g: &[f64],
+    ds: usize,
+    delay: usize,
+    out: &mut [f64],
+) {
     let m = g.len();
     let mut k = 0;
     while k + 4 <= out.len() {
@@ -614,31 +702,29 @@ fn direct_generic<const FMA: bool>(xp: &[f64], g: &[f64], ds: usize, delay: usiz
         let w1 = &xp[j + ds..j + ds + m];
         let w2 = &xp[j + 2 * ds..j + 2 * ds + m];
         let w3 = &xp[j + 3 * ds..j + 3 * ds + m];
-        let mut a0 = [0.0f64; 4];
-        let mut a1 = [0.0f64; 4];
-        let mut a2 = [0.0f64; 4];
-        let mut a3 = [0.0f64; 4];
+        // Eight lanes per output: two 4-wide vectors, eight independent FMA chains in all.
+        const W: usize = 8;
+        let mut a0 = [0.0f64; W];
+        let mut a1 = [0.0f64; W];
+        let mut a2 = [0.0f64; W];
+        let mut a3 = [0.0f64; W];
         let lanes = g
-            .chunks_exact(4)
-            .zip(w0.chunks_exact(4))
-            .zip(w1.chunks_exact(4))
-            .zip(w2.chunks_exact(4))
-            .zip(w3.chunks_exact(4));
+            .chunks_exact(W)
+            .zip(w0.chunks_exact(W))
+            .zip(w1.chunks_exact(W))
+            .zip(w2.chunks_exact(W))
+            .zip(w3.chunks_exact(W));
         for ((((gg, x0), x1), x2), x3) in lanes {
-            for lane in 0..4 {
+            for lane in 0..W {
                 a0[lane] = madd::<FMA>(gg[lane], x0[lane], a0[lane]);
                 a1[lane] = madd::<FMA>(gg[lane], x1[lane], a1[lane]);
                 a2[lane] = madd::<FMA>(gg[lane], x2[lane], a2[lane]);
                 a3[lane] = madd::<FMA>(gg[lane], x3[lane], a3[lane]);
             }
         }
-        let mut s = [
-            (a0[0] + a0[1]) + (a0[2] + a0[3]),
-            (a1[0] + a1[1]) + (a1[2] + a1[3]),
-            (a2[0] + a2[1]) + (a2[2] + a2[3]),
-            (a3[0] + a3[1]) + (a3[2] + a3[3]),
-        ];
-        for t in m - m % 4..m {
+        let hsum = |a: &[f64; W]| ((a[0] + a[4]) + (a[1] + a[5])) + ((a[2] + a[6]) + (a[3] + a[7]));
+        let mut s = [hsum(&a0), hsum(&a1), hsum(&a2), hsum(&a3)];
+        for t in m - m % W..m {
             s[0] = madd::<FMA>(g[t], w0[t], s[0]);
             s[1] = madd::<FMA>(g[t], w1[t], s[1]);
             s[2] = madd::<FMA>(g[t], w2[t], s[2]);
@@ -719,12 +805,18 @@ mod tests {
             let f = FirDecimator::with_method(&h, 1, method).unwrap();
             let y = f.filter(&x).unwrap();
             let want = [3.0, 6.0, 9.0, 12.0, 9.0];
-            assert!(y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12), "{method:?} {y:?}");
+            assert!(
+                y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12),
+                "{method:?} {y:?}"
+            );
             // Decimate by 2: indices 0, 2, 4 -> [3, 9, 9].
             let f = FirDecimator::with_method(&h, 2, method).unwrap();
             let y = f.filter(&x).unwrap();
             let want = [3.0, 9.0, 9.0];
-            assert!(y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12), "{method:?} {y:?}");
+            assert!(
+                y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12),
+                "{method:?} {y:?}"
+            );
         }
     }
 
@@ -745,7 +837,11 @@ mod tests {
                     let f = FirDecimator::with_method(&h, ds, method).unwrap();
                     let y = f.filter(&x).unwrap();
                     assert_eq!(y.len(), want.len());
-                    let err = y.iter().zip(&want).map(|(a, b)| (a - b).abs()).fold(0.0, f64::max);
+                    let err = y
+                        .iter()
+                        .zip(&want)
+                        .map(|(a, b)| (a - b).abs())
+                        .fold(0.0, f64::max);
                     assert!(err < 1e-9, "n={n} ds={ds} {method:?} err={err}");
                 }
             }
@@ -757,7 +853,9 @@ mod tests {
         let h: Vec<f64> = (0..51).map(|i| 1.0 / (1.0 + i as f64)).collect();
         let n = 2000;
         let nc = 5;
-        let data: Vec<i16> = (0..n * nc).map(|i| ((i * 31) % 2001) as i16 - 1000).collect();
+        let data: Vec<i16> = (0..n * nc)
+            .map(|i| ((i * 31) % 2001) as i16 - 1000)
+            .collect();
         let f = FirDecimator::new(&h, 4).unwrap();
         let par = f.filter_channels(&data, nc).unwrap();
         let ser = f.filter_channels_serial(&data, nc).unwrap();
@@ -776,23 +874,70 @@ mod tests {
     }
 
     #[test]
+    fn ranges_are_filtered_separately() {
+        let h: Vec<f64> = (0..9).map(|i| 0.1 * (i as f64 + 1.0)).collect();
+        let n = 400;
+        let nc = 2;
+        let data: Vec<f64> = (0..n * nc).map(|i| ((i * 13) % 97) as f64).collect();
+        let f = FirDecimator::new(&h, 3).unwrap();
+        let ranges = [10..60, 100..109, 200..400];
+        let (out, idx) = f.filter_ranges(&data, nc, &ranges).unwrap();
+        let want_idx: Vec<usize> = (10..60)
+            .step_by(3)
+            .chain((100..109).step_by(3))
+            .chain((200..400).step_by(3))
+            .collect();
+        assert_eq!(idx, want_idx);
+        let total = idx.len();
+        for c in 0..nc {
+            let ch = &data[c * n..(c + 1) * n];
+            let want: Vec<f64> = ranges
+                .iter()
+                .flat_map(|r| reference(&ch[r.clone()], &h, 3))
+                .collect();
+            for (a, b) in out[c * total..(c + 1) * total].iter().zip(&want) {
+                assert!((a - b).abs() < 1e-9);
+            }
+        }
+        assert!(f.filter_ranges(&data, nc, &[0..5, 10..60]).is_err()); // shorter than the filter
+        assert!(f.filter_ranges(&data, nc, &[10..60, 300..401]).is_err()); // out of bounds
+        let (empty, none) = f.filter_ranges(&data, nc, &[]).unwrap();
+        assert!(empty.is_empty() && none.is_empty());
+    }
+
+    #[test]
     fn helpers() {
         assert_eq!(decimated_len(10, 3), 4);
         assert_eq!(decimated_len(9, 3), 3);
-        assert_eq!(decimated_indices(10, 3).unwrap().collect::<Vec<_>>(), vec![0, 3, 6, 9]);
-        assert_eq!(decimate_timestamps(&[0.0, 0.1, 0.2, 0.3, 0.4], 2).unwrap(), vec![0.0, 0.2, 0.4]);
+        assert_eq!(
+            decimated_indices(10, 3).unwrap().collect::<Vec<_>>(),
+            vec![0, 3, 6, 9]
+        );
+        assert_eq!(
+            decimate_timestamps(&[0.0, 0.1, 0.2, 0.3, 0.4], 2).unwrap(),
+            vec![0.0, 0.2, 0.4]
+        );
         assert_eq!(
             truncate_to_i16(&[1.9, -1.9, 0.5, -0.5, 40000.0, -40000.0, f64::NAN]),
             vec![1, -1, 0, 0, i16::MAX, i16::MIN, 0]
         );
-        assert_eq!(transpose(&[1, 2, 3, 4, 5, 6], 2, 3).unwrap(), vec![1, 4, 2, 5, 3, 6]);
+        assert_eq!(
+            transpose(&[1, 2, 3, 4, 5, 6], 2, 3).unwrap(),
+            vec![1, 4, 2, 5, 3, 6]
+        );
         assert!(transpose(&[1, 2, 3], 2, 2).is_err());
     }
 
     #[test]
     fn rejects_bad_input() {
-        assert_eq!(FirDecimator::new(&[], 1).unwrap_err(), DspError::EmptyFilter);
-        assert_eq!(FirDecimator::new(&[1.0], 0).unwrap_err(), DspError::ZeroDecimation);
+        assert_eq!(
+            FirDecimator::new(&[], 1).unwrap_err(),
+            DspError::EmptyFilter
+        );
+        assert_eq!(
+            FirDecimator::new(&[1.0], 0).unwrap_err(),
+            DspError::ZeroDecimation
+        );
         assert_eq!(
             FirDecimator::new(&[1.0, f64::NAN], 1).unwrap_err(),
             DspError::NonFiniteCoefficient { index: 1 }
@@ -821,5 +966,28 @@ mod tests {
             Err(DspError::InvalidParameter { .. })
         ));
         assert!(decimated_indices(5, 0).is_err());
+        assert!(matches!(
+            FirDecimator::new(&[1.0], usize::MAX),
+            Err(DspError::InvalidParameter { name: "ds", .. })
+        ));
+        assert!(matches!(
+            FirDecimator::with_method(
+                &[1.0; 3],
+                1,
+                FirMethod::Fft {
+                    fft_len: Some(usize::MAX - 1)
+                }
+            ),
+            Err(DspError::InvalidParameter {
+                name: "fft_len",
+                ..
+            })
+        ));
+        // A huge decimation factor within the cap still works (one output).
+        let y = FirDecimator::new(&[1.0, 2.0, 1.0], 1 << 20)
+            .unwrap()
+            .filter(&[1.0; 10])
+            .unwrap();
+        assert_eq!(y, vec![3.0]);
     }
 }

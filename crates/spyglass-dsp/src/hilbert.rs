@@ -163,7 +163,9 @@ mod tests {
     fn cosine_gives_unit_envelope_and_linear_phase() {
         // cos(2π·4t/64) over whole periods: analytic = exp(i·2π·4t/64) exactly.
         let n = 64;
-        let x: Vec<f64> = (0..n).map(|t| (2.0 * PI * 4.0 * t as f64 / n as f64).cos()).collect();
+        let x: Vec<f64> = (0..n)
+            .map(|t| (2.0 * PI * 4.0 * t as f64 / n as f64).cos())
+            .collect();
         let f = hilbert_features(&x).unwrap();
         for t in 0..n {
             assert!((f.amplitude[t] - 1.0).abs() < 1e-12);
@@ -183,7 +185,10 @@ mod tests {
     #[test]
     fn small_lengths_by_hand() {
         // n = 1: analytic = x. n = 2: X = [a+b, a-b], h = [1, 1] -> analytic = x.
-        assert_eq!(analytic_signal(&[3.0]).unwrap(), vec![Complex64::new(3.0, 0.0)]);
+        assert_eq!(
+            analytic_signal(&[3.0]).unwrap(),
+            vec![Complex64::new(3.0, 0.0)]
+        );
         let a = analytic_signal(&[1.0, 5.0]).unwrap();
         assert!((a[0] - Complex64::new(1.0, 0.0)).norm() < 1e-15);
         assert!((a[1] - Complex64::new(5.0, 0.0)).norm() < 1e-15);

@@ -251,7 +251,10 @@ impl Intervals {
             .collect())
     }
 
-    /// Clips every interval to `[lo, hi]`, keeping positive-length pieces (Spyglass `censor`).
+    /// Clips every interval to `[lo, hi]`, keeping positive-length pieces.
+    ///
+    /// With the first and last timestamps this is Spyglass's `censor`, minus its
+    /// check that every timestamp lies inside (use [`Intervals::indices_inside`]).
     pub fn clip(&self, lo: f64, hi: f64) -> Result<Intervals> {
         let window = Intervals::new(vec![[lo, hi]])?;
         Ok(self.intersect(&window))
@@ -359,7 +362,10 @@ mod tests {
     fn intersect_cases() {
         let a = iv(&[[0.0, 5.0], [8.0, 10.0]]);
         let b = iv(&[[1.0, 2.0], [3.0, 9.0]]);
-        assert_eq!(a.intersect(&b).as_slice(), &[[1.0, 2.0], [3.0, 5.0], [8.0, 9.0]]);
+        assert_eq!(
+            a.intersect(&b).as_slice(),
+            &[[1.0, 2.0], [3.0, 5.0], [8.0, 9.0]]
+        );
         assert_eq!(b.intersect(&a), a.intersect(&b));
         // empty
         assert!(a.intersect(&Intervals::empty()).is_empty());
@@ -367,7 +373,10 @@ mod tests {
         // touching -> single point -> dropped
         assert!(iv(&[[0.0, 1.0]]).intersect(&iv(&[[1.0, 2.0]])).is_empty());
         // nested
-        assert_eq!(iv(&[[0.0, 10.0]]).intersect(&iv(&[[2.0, 3.0]])).as_slice(), &[[2.0, 3.0]]);
+        assert_eq!(
+            iv(&[[0.0, 10.0]]).intersect(&iv(&[[2.0, 3.0]])).as_slice(),
+            &[[2.0, 3.0]]
+        );
         // zero-length operand -> nothing
         assert!(iv(&[[0.0, 10.0]]).intersect(&iv(&[[2.0, 2.0]])).is_empty());
         // one long interval spanning several
@@ -379,14 +388,26 @@ mod tests {
     fn union_cases() {
         let a = iv(&[[0.0, 1.0], [4.0, 5.0]]);
         let b = iv(&[[1.0, 2.0], [3.0, 4.5], [7.0, 7.0]]);
-        assert_eq!(a.union(&b).as_slice(), &[[0.0, 2.0], [3.0, 5.0], [7.0, 7.0]]);
+        assert_eq!(
+            a.union(&b).as_slice(),
+            &[[0.0, 2.0], [3.0, 5.0], [7.0, 7.0]]
+        );
         assert_eq!(b.union(&a), a.union(&b));
         assert_eq!(a.union(&Intervals::empty()), a);
-        assert_eq!(Intervals::empty().union(&Intervals::empty()), Intervals::empty());
+        assert_eq!(
+            Intervals::empty().union(&Intervals::empty()),
+            Intervals::empty()
+        );
         // nested
-        assert_eq!(iv(&[[0.0, 10.0]]).union(&iv(&[[2.0, 3.0]])).as_slice(), &[[0.0, 10.0]]);
+        assert_eq!(
+            iv(&[[0.0, 10.0]]).union(&iv(&[[2.0, 3.0]])).as_slice(),
+            &[[0.0, 10.0]]
+        );
         // zero-length inside another is absorbed
-        assert_eq!(iv(&[[0.0, 10.0]]).union(&iv(&[[2.0, 2.0]])).as_slice(), &[[0.0, 10.0]]);
+        assert_eq!(
+            iv(&[[0.0, 10.0]]).union(&iv(&[[2.0, 2.0]])).as_slice(),
+            &[[0.0, 10.0]]
+        );
         // a chain bridging several intervals
         let c = iv(&[[0.0, 1.0], [2.0, 3.0], [4.0, 5.0]]);
         let d = iv(&[[0.5, 4.5]]);
@@ -406,19 +427,28 @@ mod tests {
         assert!(Intervals::empty().subtract(&a).is_empty());
         assert!(a.subtract(&a).is_empty());
         // touching subtrahend removes nothing of positive length
-        assert_eq!(iv(&[[0.0, 1.0]]).subtract(&iv(&[[1.0, 2.0]])).as_slice(), &[[0.0, 1.0]]);
+        assert_eq!(
+            iv(&[[0.0, 1.0]]).subtract(&iv(&[[1.0, 2.0]])).as_slice(),
+            &[[0.0, 1.0]]
+        );
         // nested subtrahend splits
         assert_eq!(
             iv(&[[0.0, 10.0]]).subtract(&iv(&[[2.0, 3.0]])).as_slice(),
             &[[0.0, 2.0], [3.0, 10.0]]
         );
         // zero-length subtrahend removes nothing
-        assert_eq!(iv(&[[0.0, 10.0]]).subtract(&iv(&[[2.0, 2.0]])).as_slice(), &[[0.0, 10.0]]);
+        assert_eq!(
+            iv(&[[0.0, 10.0]]).subtract(&iv(&[[2.0, 2.0]])).as_slice(),
+            &[[0.0, 10.0]]
+        );
         // zero-length minuend is dropped (measure semantics)
         assert!(iv(&[[3.0, 3.0]]).subtract(&Intervals::empty()).is_empty());
         // a subtrahend spanning two minuend intervals
         let c = iv(&[[0.0, 2.0], [3.0, 5.0]]);
-        assert_eq!(c.subtract(&iv(&[[1.0, 4.0]])).as_slice(), &[[0.0, 1.0], [4.0, 5.0]]);
+        assert_eq!(
+            c.subtract(&iv(&[[1.0, 4.0]])).as_slice(),
+            &[[0.0, 1.0], [4.0, 5.0]]
+        );
         // a minuend spanning several subtrahends, covering the tail
         let d = iv(&[[0.0, 10.0], [12.0, 13.0]]);
         let e = iv(&[[-1.0, 1.0], [4.0, 5.0], [9.0, 12.5]]);
@@ -455,13 +485,19 @@ mod tests {
         assert!(a.sample_ranges(&[]).unwrap().is_empty());
         assert!(a.sample_ranges(&[1.0, 0.0]).is_err());
         assert!(a.sample_ranges(&[0.0, f64::NAN]).is_err());
-        assert_eq!(a.clip(1.0, 5.0).unwrap().as_slice(), &[[1.0, 2.5], [4.0, 5.0]]);
+        assert_eq!(
+            a.clip(1.0, 5.0).unwrap().as_slice(),
+            &[[1.0, 2.5], [4.0, 5.0]]
+        );
         assert!(a.clip(5.0, 1.0).is_err());
     }
 
     #[test]
     fn index_runs_cases() {
-        assert_eq!(index_runs(&[2, 3, 4, 6, 7, 8, 9, 10]), vec![[2, 4], [6, 10]]);
+        assert_eq!(
+            index_runs(&[2, 3, 4, 6, 7, 8, 9, 10]),
+            vec![[2, 4], [6, 10]]
+        );
         assert_eq!(index_runs(&[5, 1, 2, 2, 0]), vec![[0, 2], [5, 5]]);
         assert!(index_runs(&[]).is_empty());
     }

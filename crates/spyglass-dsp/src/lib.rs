@@ -12,6 +12,8 @@
 //! Multi-channel data is a flat channel-major buffer (`n_channels` rows of `n`
 //! samples). Bad input gets a [`DspError`], never a panic.
 
+#![warn(missing_docs)]
+
 pub mod error;
 pub mod fir_design;
 pub mod fir_filter;

@@ -69,7 +69,9 @@ pub fn estimate_sampling_rate(timestamps: &[f64], multiplier: f64) -> Result<f64
     }
     let rate = (1.0 / (sum / count as f64)).round_ties_even();
     if !(rate.is_finite() && rate >= 0.0) {
-        return Err(DspError::RateEstimation(format!("estimate {rate} is not a valid rate")));
+        return Err(DspError::RateEstimation(format!(
+            "estimate {rate} is not a valid rate"
+        )));
     }
     Ok(rate)
 }
@@ -162,7 +164,10 @@ pub fn valid_intervals(
             start = w[1];
         }
     }
-    runs.push([start - VALID_INTERVAL_EPS, ts[ts.len() - 1] + VALID_INTERVAL_EPS]);
+    runs.push([
+        start - VALID_INTERVAL_EPS,
+        ts[ts.len() - 1] + VALID_INTERVAL_EPS,
+    ]);
     runs.retain(|[a, b]| b - a > min_len);
     // Widening can only make runs touch when the gap threshold is below 2e-7 s.
     Intervals::consolidate(runs)
@@ -214,9 +219,15 @@ mod tests {
 
     #[test]
     fn rate_errors() {
-        assert_eq!(estimate_sampling_rate(&[0.0; 5], 1.75), Err(DspError::TooFewTimestamps(4)));
+        assert_eq!(
+            estimate_sampling_rate(&[0.0; 5], 1.75),
+            Err(DspError::TooFewTimestamps(4))
+        );
         let nan = vec![f64::NAN; 50];
-        assert_eq!(estimate_sampling_rate(&nan, 1.75), Err(DspError::TooFewTimestamps(0)));
+        assert_eq!(
+            estimate_sampling_rate(&nan, 1.75),
+            Err(DspError::TooFewTimestamps(0))
+        );
         // All-equal timestamps: zero differences, log10 range empty.
         assert!(matches!(
             estimate_sampling_rate(&[1.0; 20], 1.75),
@@ -256,8 +267,14 @@ mod tests {
 
     #[test]
     fn valid_intervals_errors() {
-        assert_eq!(valid_intervals(&[], 10.0, 2.5, 0.0), Err(DspError::EmptySignal));
-        assert_eq!(valid_intervals(&[f64::NAN], 10.0, 2.5, 0.0), Err(DspError::EmptySignal));
+        assert_eq!(
+            valid_intervals(&[], 10.0, 2.5, 0.0),
+            Err(DspError::EmptySignal)
+        );
+        assert_eq!(
+            valid_intervals(&[f64::NAN], 10.0, 2.5, 0.0),
+            Err(DspError::EmptySignal)
+        );
         assert_eq!(
             valid_intervals(&[0.0], 0.0, 2.5, 0.0),
             Err(DspError::InvalidSamplingRate(0.0))

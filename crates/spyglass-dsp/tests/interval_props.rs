@@ -31,7 +31,10 @@ fn subset(a: &Intervals, b: &Intervals) -> bool {
 }
 
 fn assert_invariant(x: &Intervals) {
-    assert!(Intervals::new(x.clone().into_vec()).is_ok(), "{x:?} breaks the invariant");
+    assert!(
+        Intervals::new(x.clone().into_vec()).is_ok(),
+        "{x:?} breaks the invariant"
+    );
 }
 
 proptest! {

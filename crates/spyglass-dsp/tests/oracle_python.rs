@@ -7,9 +7,9 @@
 use std::path::Path;
 
 use spyglass_dsp::{
-    design_filter, estimate_sampling_rate, find_default_filter, hilbert_features,
-    truncate_to_i16, valid_intervals, analytic_signal, FilterType, FirDecimator, FirMethod,
-    BAND_FILTERS, STANDARD_FILTERS,
+    analytic_signal, design_filter, estimate_sampling_rate, find_default_filter, hilbert_features,
+    truncate_to_i16, valid_intervals, FilterType, FirDecimator, FirMethod, BAND_FILTERS,
+    STANDARD_FILTERS,
 };
 use spyglass_testkit::{run_python, scratch_dir};
 
@@ -75,6 +75,9 @@ fn json_list(v: &[f64]) -> String {
     format!("[{}]", items.join(", "))
 }
 
+/// A direct `firdesign` call: taps, band edges, desired gains, fs, spline power.
+type RawDesign = (usize, Vec<f64>, Vec<f64>, f64, Option<f64>);
+
 #[test]
 fn firdesign_matches_ghostipy() {
     // Spyglass-style designs: the standard and band filters plus a high-pass and a band-stop.
@@ -87,11 +90,29 @@ fn firdesign_matches_ghostipy() {
     typed.push((FilterType::Highpass, 1_000.0, vec![0.5, 1.5]));
     typed.push((FilterType::Bandstop, 1_000.0, vec![55.0, 58.0, 62.0, 65.0]));
     // Raw firdesign calls: default spline power, odd band counts, other powers.
-    let raw: Vec<(usize, Vec<f64>, Vec<f64>, f64, Option<f64>)> = vec![
+    let raw: Vec<RawDesign> = vec![
         (301, vec![40.0, 60.0], vec![1.0, 0.0], 1000.0, None),
-        (301, vec![40.0, 60.0, 100.0, 120.0], vec![0.0, 1.0, 1.0, 0.0], 1000.0, None),
-        (201, vec![10.0, 20.0, 30.0, 40.0, 60.0, 70.0], vec![0.0, 1.0, 1.0, 0.0, 0.0, 1.0], 500.0, Some(2.0)),
-        (201, vec![10.0, 20.0, 30.0, 40.0, 60.0, 70.0], vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0], 500.0, Some(3.5)),
+        (
+            301,
+            vec![40.0, 60.0, 100.0, 120.0],
+            vec![0.0, 1.0, 1.0, 0.0],
+            1000.0,
+            None,
+        ),
+        (
+            201,
+            vec![10.0, 20.0, 30.0, 40.0, 60.0, 70.0],
+            vec![0.0, 1.0, 1.0, 0.0, 0.0, 1.0],
+            500.0,
+            Some(2.0),
+        ),
+        (
+            201,
+            vec![10.0, 20.0, 30.0, 40.0, 60.0, 70.0],
+            vec![1.0, 0.0, 0.0, 1.0, 1.0, 0.0],
+            500.0,
+            Some(3.5),
+        ),
         (
             401,
             vec![10.0, 20.0, 30.0, 40.0, 60.0, 70.0, 80.0, 90.0],
@@ -140,7 +161,10 @@ fn firdesign_matches_ghostipy() {
     for (i, (len, b)) in lens.iter().zip(&ours).enumerate() {
         assert_eq!(*len, b.len(), "case {i}: tap count");
         let want = &all[offset..offset + len];
-        let err = b.iter().zip(want).fold(0.0f64, |m, (a, w)| m.max((a - w).abs()));
+        let err = b
+            .iter()
+            .zip(want)
+            .fold(0.0f64, |m, (a, w)| m.max((a - w).abs()));
         eprintln!("firdesign case {i}: {len} taps, max |ours - ghostipy| = {err:e}");
         assert!(err <= 1e-9, "case {i}: max coefficient error {err:e}");
         offset += len;
@@ -174,7 +198,14 @@ fn check_filter(name: &str, taps: &[f64], ds: usize, x: &[f64], nc: usize) {
     write_f64(&bp, taps);
     run_python(
         FILTER_PY,
-        &[p(&xp), &nc.to_string(), p(&bp), &ds.to_string(), p(&sp), p(&gp)],
+        &[
+            p(&xp),
+            &nc.to_string(),
+            p(&bp),
+            &ds.to_string(),
+            p(&sp),
+            p(&gp),
+        ],
     );
     let want = read_f64(&sp);
     let ghost = read_f64(&gp);
@@ -184,12 +215,22 @@ fn check_filter(name: &str, taps: &[f64], ds: usize, x: &[f64], nc: usize) {
     let n = x.len() / nc;
 
     let mut outputs: Vec<(String, Vec<f64>)> = Vec::new();
-    for method in [FirMethod::Auto, FirMethod::Direct, FirMethod::Fft { fft_len: None }] {
+    for method in [
+        FirMethod::Auto,
+        FirMethod::Direct,
+        FirMethod::Fft { fft_len: None },
+    ] {
         let f = FirDecimator::with_method(taps, ds, method).expect("plan");
-        outputs.push((format!("{method:?} parallel"), f.filter_channels(x, nc).expect("filter")));
+        outputs.push((
+            format!("{method:?} parallel"),
+            f.filter_channels(x, nc).expect("filter"),
+        ));
     }
     let f = FirDecimator::for_length(taps, ds, n).expect("plan");
-    outputs.push(("for_length serial".into(), f.filter_channels_serial(x, nc).expect("filter")));
+    outputs.push((
+        "for_length serial".into(),
+        f.filter_channels_serial(x, nc).expect("filter"),
+    ));
     let tm = spyglass_dsp::transpose(x, nc, n).expect("transpose");
     let out_tm = f.filter_time_major(&tm, nc).expect("filter");
     outputs.push((
@@ -204,11 +245,26 @@ fn check_filter(name: &str, taps: &[f64], ds: usize, x: &[f64], nc: usize) {
 
     for (label, y) in &outputs {
         assert_eq!(y.len(), want.len(), "{name} {label}: length");
-        let err = y.iter().zip(&want).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        eprintln!("{name} {label}: max |ours - scipy| / scale = {:e}", err / scale);
-        assert!(err <= 1e-6 * scale, "{name} {label}: max error {err:e} vs scale {scale}");
-        let err_g = y.iter().zip(&ghost).fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
-        assert!(err_g <= 1e-6 * scale, "{name} {label}: vs ghostipy {err_g:e}");
+        let err = y
+            .iter()
+            .zip(&want)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        eprintln!(
+            "{name} {label}: max |ours - scipy| / scale = {:e}",
+            err / scale
+        );
+        assert!(
+            err <= 1e-6 * scale,
+            "{name} {label}: max error {err:e} vs scale {scale}"
+        );
+        let err_g = y
+            .iter()
+            .zip(&ghost)
+            .fold(0.0f64, |m, (a, b)| m.max((a - b).abs()));
+        assert!(
+            err_g <= 1e-6 * scale,
+            "{name} {label}: vs ghostipy {err_g:e}"
+        );
     }
     // int16 output by truncation: identical except where scipy's value sits within
     // round-off of an integer (where either side may land on the neighbour).
@@ -217,17 +273,27 @@ fn check_filter(name: &str, taps: &[f64], ds: usize, x: &[f64], nc: usize) {
     let mut mismatches = 0;
     for ((o, w), exact) in ours_i16.iter().zip(&want_i16).zip(&want) {
         if *o as f64 != *w {
-            assert!((exact - exact.round()).abs() < 1e-6, "{name}: i16 {o} vs {w} ({exact})");
+            assert!(
+                (exact - exact.round()).abs() < 1e-6,
+                "{name}: i16 {o} vs {w} ({exact})"
+            );
             mismatches += 1;
         }
     }
-    eprintln!("{name}: {mismatches} int16 mismatches of {}", ours_i16.len());
+    eprintln!(
+        "{name}: {mismatches} int16 mismatches of {}",
+        ours_i16.len()
+    );
     assert!(mismatches <= 2, "{name}: {mismatches} int16 mismatches");
 }
 
 #[test]
 fn lfp_filter_and_decimation_match_scipy_and_ghostipy() {
-    let taps = find_default_filter("LFP 0-400 Hz", 30_000).unwrap().design().unwrap().coefficients;
+    let taps = find_default_filter("LFP 0-400 Hz", 30_000)
+        .unwrap()
+        .design()
+        .unwrap()
+        .coefficients;
     // 3 channels × 4 s at 30 kHz (not a multiple of 30 samples).
     let n = 120_017;
     check_filter("LFP 0-400 Hz", &taps, 30, &raw_like(n, 3, 30_000.0, 7), 3);
@@ -235,16 +301,52 @@ fn lfp_filter_and_decimation_match_scipy_and_ghostipy() {
 
 #[test]
 fn band_filters_match_scipy_and_ghostipy() {
-    let theta = find_default_filter("Theta 5-11 Hz", 1000).unwrap().design().unwrap();
-    check_filter("theta ds=10", &theta.coefficients, 10, &raw_like(12_345, 2, 1000.0, 11), 2);
-    let ripple = find_default_filter("Ripple 150-250 Hz", 1000).unwrap().design().unwrap();
-    check_filter("ripple ds=1", &ripple.coefficients, 1, &raw_like(5_000, 2, 1000.0, 13), 2);
+    let theta = find_default_filter("Theta 5-11 Hz", 1000)
+        .unwrap()
+        .design()
+        .unwrap();
+    check_filter(
+        "theta ds=10",
+        &theta.coefficients,
+        10,
+        &raw_like(12_345, 2, 1000.0, 11),
+        2,
+    );
+    let ripple = find_default_filter("Ripple 150-250 Hz", 1000)
+        .unwrap()
+        .design()
+        .unwrap();
+    check_filter(
+        "ripple ds=1",
+        &ripple.coefficients,
+        1,
+        &raw_like(5_000, 2, 1000.0, 13),
+        2,
+    );
     let hp = design_filter(FilterType::Highpass, 30_000.0, &[250.0, 300.0]).unwrap();
-    check_filter("highpass ds=1", &hp.coefficients, 1, &raw_like(20_000, 1, 30_000.0, 17), 1);
+    check_filter(
+        "highpass ds=1",
+        &hp.coefficients,
+        1,
+        &raw_like(20_000, 1, 30_000.0, 17),
+        1,
+    );
     let bs = design_filter(FilterType::Bandstop, 1_000.0, &[55.0, 58.0, 62.0, 65.0]).unwrap();
-    check_filter("bandstop ds=3", &bs.coefficients, 3, &raw_like(4_001, 1, 1000.0, 19), 1);
+    check_filter(
+        "bandstop ds=3",
+        &bs.coefficients,
+        3,
+        &raw_like(4_001, 1, 1000.0, 19),
+        1,
+    );
     // A signal exactly as long as the filter.
-    check_filter("ripple n=ntaps", &ripple.coefficients, 2, &raw_like(535, 1, 1000.0, 23), 1);
+    check_filter(
+        "ripple n=ntaps",
+        &ripple.coefficients,
+        2,
+        &raw_like(535, 1, 1000.0, 23),
+        1,
+    );
 }
 
 const HILBERT_PY: &str = r#"
@@ -291,13 +393,24 @@ fn hilbert_matches_scipy() {
         for t in 0..n {
             assert!((a[t].re - w[t]).abs() <= 1e-9, "n={n} t={t} re");
             assert!((a[t].im - w[n + t]).abs() <= 1e-9, "n={n} t={t} im");
-            assert!((f.amplitude[t] - w[2 * n + t]).abs() <= 1e-9, "n={n} t={t} amplitude");
-            assert!((f.power[t] - w[4 * n + t]).abs() <= 1e-9 * w[4 * n + t].max(1.0), "n={n} power");
+            assert!(
+                (f.amplitude[t] - w[2 * n + t]).abs() <= 1e-9,
+                "n={n} t={t} amplitude"
+            );
+            assert!(
+                (f.power[t] - w[4 * n + t]).abs() <= 1e-9 * w[4 * n + t].max(1.0),
+                "n={n} power"
+            );
             if w[2 * n + t] > 1e-3 {
                 // Phases near ±π may wrap differently: compare on the circle.
                 let d = (f.phase[t] - w[3 * n + t]).rem_euclid(2.0 * std::f64::consts::PI);
                 let d = d.min(2.0 * std::f64::consts::PI - d);
-                assert!(d <= 1e-9, "n={n} t={t} phase {} vs {}", f.phase[t], w[3 * n + t]);
+                assert!(
+                    d <= 1e-9,
+                    "n={n} t={t} phase {} vs {}",
+                    f.phase[t],
+                    w[3 * n + t]
+                );
             }
         }
         xo += n;
@@ -338,7 +451,11 @@ np.concatenate([np.concatenate([[len(v)], v.ravel()]) for v in ivs]).astype('<f8
 fn sampling_rate_and_valid_intervals_match_numpy() {
     let mut series: Vec<Vec<f64>> = Vec::new();
     // Regular 30 kHz starting at an NWB-like epoch offset.
-    series.push((0..60_000).map(|i| 1_700_000_000.0 + i as f64 / 30_000.0).collect());
+    series.push(
+        (0..60_000)
+            .map(|i| 1_700_000_000.0 + i as f64 / 30_000.0)
+            .collect(),
+    );
     // 1 kHz with jitter, two gaps, NaNs and dropped samples.
     let mut s = 99u64;
     let mut v = Vec::new();
@@ -371,7 +488,10 @@ fn sampling_rate_and_valid_intervals_match_numpy() {
     write_f64(&tp, &series.concat());
     let lens: Vec<String> = series.iter().map(|s| s.len().to_string()).collect();
     let stdout = run_python(TIMESTAMPS_PY, &[p(&tp), &lens.join(","), p(&op)]);
-    let rates: Vec<f64> = stdout.split_whitespace().map(|s| s.parse().unwrap()).collect();
+    let rates: Vec<f64> = stdout
+        .split_whitespace()
+        .map(|s| s.parse().unwrap())
+        .collect();
     let ivs = read_f64(&op);
     assert_eq!(rates, vec![30_000.0, 1_000.0, 20_000.0]);
     let mut o = 0;

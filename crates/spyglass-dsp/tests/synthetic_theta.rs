@@ -40,7 +40,10 @@ fn theta_amplitude_and_frequency_are_recovered() {
         .collect();
 
     // LFPV1: "LFP 0-400 Hz" at 30 kHz, decimation 30000 // 1000 = 30, stored as int16.
-    let lfp_filter = find_default_filter("LFP 0-400 Hz", 30_000).unwrap().design().unwrap();
+    let lfp_filter = find_default_filter("LFP 0-400 Hz", 30_000)
+        .unwrap()
+        .design()
+        .unwrap();
     let lfp_f = FirDecimator::new(&lfp_filter.coefficients, 30).unwrap();
     let lfp = truncate_to_i16(&lfp_f.filter(&raw).unwrap());
     let lfp_ts = decimate_timestamps(&ts, 30).unwrap();
@@ -49,7 +52,10 @@ fn theta_amplitude_and_frequency_are_recovered() {
     assert!((lfp_ts[1] - lfp_ts[0] - 0.001).abs() < 1e-9);
 
     // LFPBandV1: theta filter designed at 1 kHz, band rate 100 Hz -> decimation 10.
-    let theta_filter = find_default_filter("Theta 5-11 Hz", 1000).unwrap().design().unwrap();
+    let theta_filter = find_default_filter("Theta 5-11 Hz", 1000)
+        .unwrap()
+        .design()
+        .unwrap();
     let band_f = FirDecimator::new(&theta_filter.coefficients, 10).unwrap();
     let band = band_f.filter(&lfp).unwrap();
     let band_ts = decimate_timestamps(&lfp_ts, 10).unwrap();
@@ -65,7 +71,10 @@ fn theta_amplitude_and_frequency_are_recovered() {
         "mean envelope {mean_amp}, want {THETA_AMP}"
     );
     for &a in &h.amplitude[lo..hi] {
-        assert!((a - THETA_AMP).abs() < 0.06 * THETA_AMP, "envelope sample {a}");
+        assert!(
+            (a - THETA_AMP).abs() < 0.06 * THETA_AMP,
+            "envelope sample {a}"
+        );
     }
     // Power is amplitude squared.
     assert!((h.power[lo] - h.amplitude[lo].powi(2)).abs() < 1e-9 * h.power[lo]);
@@ -84,14 +93,21 @@ fn theta_amplitude_and_frequency_are_recovered() {
     }
     let dt = band_ts[hi - 1] - band_ts[lo];
     let freq = (unwrapped[unwrapped.len() - 1] - unwrapped[0]) / (2.0 * PI * dt);
-    assert!((freq - THETA_HZ).abs() < 0.02, "dominant frequency {freq} Hz");
+    assert!(
+        (freq - THETA_HZ).abs() < 0.02,
+        "dominant frequency {freq} Hz"
+    );
 
     // Phase matches the generator's: theta = A·sin(2π·8·t + 0.3) = A·cos(2π·8·t + 0.3 − π/2),
     // and Spyglass's phase is angle + π.
     let t = band_ts[1_200] - 1000.0;
     let want = (2.0 * PI * THETA_HZ * t + 0.3 - PI / 2.0 + PI).rem_euclid(2.0 * PI);
     let d = (h.phase[1_200] - want).rem_euclid(2.0 * PI);
-    assert!(d.min(2.0 * PI - d) < 0.05, "phase {} vs {want}", h.phase[1_200]);
+    assert!(
+        d.min(2.0 * PI - d) < 0.05,
+        "phase {} vs {want}",
+        h.phase[1_200]
+    );
 
     // The LFP itself kept theta and the drift, and removed the 1.5 kHz component:
     // its residual after subtracting theta + drift + 60 Hz is noise-sized.
@@ -100,5 +116,9 @@ fn theta_amplitude_and_frequency_are_recovered() {
     let expected = THETA_AMP * (2.0 * PI * THETA_HZ * tt + 0.3).sin()
         + 150.0 * (2.0 * PI * 60.0 * tt).sin()
         + 400.0 * (2.0 * PI * 0.5 * tt).sin();
-    assert!((lfp[mid] as f64 - expected).abs() < 25.0, "lfp {} vs {expected}", lfp[mid]);
+    assert!(
+        (lfp[mid] as f64 - expected).abs() < 25.0,
+        "lfp {} vs {expected}",
+        lfp[mid]
+    );
 }

@@ -50,6 +50,16 @@ pub(crate) fn open_read(path: &Path) -> Result<hdf5::File> {
     hdf5::File::open(path).map_err(|e| NwbError::hdf5(path, "/", e))
 }
 
+/// Creates (truncates) `path` for writing.
+///
+/// File locking follows libhdf5's defaults (`HDF5_USE_FILE_LOCKING`). Note that libhdf5
+/// opens files without close-on-exec: a process that starts subprocesses while writing
+/// should set `HDF5_USE_FILE_LOCKING=FALSE`, or a child may hold the lock and block the
+/// next open ("unable to lock file"). All opens in one process must agree on locking.
+pub(crate) fn create(path: &Path) -> Result<hdf5::File> {
+    hdf5::File::create(path).map_err(|e| NwbError::hdf5(path, "/", e))
+}
+
 /// Maps an hdf5 error for `object` of `file`.
 pub(crate) fn herr<'a>(file: &'a Path, object: &str) -> impl Fn(hdf5::Error) -> NwbError + 'a {
     let object = object.to_string();

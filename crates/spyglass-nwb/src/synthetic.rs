@@ -429,7 +429,7 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
         .collect();
     let model = Model { p, units, ripples, per_group, n_samples, gap };
 
-    let file = hdf5::File::create(path).map_err(|e| NwbError::hdf5(path, "/", e))?;
+    let file = crate::h5::create(path)?;
     let w = W { file, path: path.to_path_buf() };
     let meta = FileMetadata {
         identifier: format!("synthetic-{}-{}", p.subject_id, p.seed),

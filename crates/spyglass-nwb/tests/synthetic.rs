@@ -12,6 +12,7 @@ fn small(compression: Compression, gap: Option<(f64, f64)>) -> SyntheticParams {
 
 #[test]
 fn synthetic_session_is_valid_and_pynwb_reads_it() {
+    common::init();
     let dir = spyglass_testkit::scratch_dir();
     let path = dir.path().join("synth.nwb");
     let gt = write_session(&path, &small(Compression::Gzip { rows: 30000, level: 4, shuffle: true }, Some((1.0, 0.5))))
@@ -64,9 +65,9 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
     assert_eq!(v["n"].as_u64().unwrap() as usize, n);
     assert_eq!(v["object_id"].as_str().unwrap(), gt.raw_object_id);
     let ts = common::f64s(&v["ts"]);
-    assert_eq!(ts[0], gt.time_of(0));
+    assert!((ts[0] - gt.time_of(0)).abs() < 1e-15);
     assert!(ts[0].abs() <= 1e-6);
-    assert_eq!(ts[1], gt.time_of(n - 1), "last timestamp includes the gap");
+    assert!((ts[1] - gt.time_of(n - 1)).abs() < 1e-12, "last timestamp includes the gap");
     assert!((gt.time_of(n - 1) - (2.0 - 1.0 / 30000.0 + 0.5)).abs() <= 1e-6);
     assert_eq!(v["conversion"].as_f64().unwrap(), 0.195e-6);
     assert_eq!(v["group_name"], serde_json::json!(["0", "0", "0", "0", "1", "1", "1", "1"]));
@@ -88,7 +89,7 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
         for (l, led) in [&p.led0, &p.led1].into_iter().enumerate() {
             let s = &v["pos"][format!("led_{l}_series_{e}")];
             let conv = s["conv"].as_f64().unwrap();
-            assert_eq!(common::f64s(&s["ts"]), p.timestamps);
+            common::assert_close(&common::f64s(&s["ts"]), &p.timestamps, 1e-15, "position timestamps");
             for (row, xy) in s["data"].as_array().unwrap().iter().zip(led) {
                 let r = common::f64s(row);
                 assert!((r[0] * conv - xy[0]).abs() < 1e-12 && (r[1] * conv - xy[1]).abs() < 1e-12);
@@ -106,6 +107,7 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
 
 #[test]
 fn ground_truth_is_in_the_data() {
+    common::init();
     let dir = spyglass_testkit::scratch_dir();
     let path = dir.path().join("synth.nwb");
     let p = SyntheticParams { noise_uv: 0.0, ripple_rate_hz: 0.0, ..small(Compression::Chunked { rows: 7000 }, None) };
@@ -145,6 +147,7 @@ fn ground_truth_is_in_the_data() {
 
 #[test]
 fn deterministic_given_seed() {
+    common::init();
     let dir = spyglass_testkit::scratch_dir();
     let a = dir.path().join("a.nwb");
     let b = dir.path().join("b.nwb");

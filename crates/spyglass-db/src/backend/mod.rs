@@ -8,7 +8,7 @@ use crate::dialect::Dialect;
 use crate::error::Result;
 use crate::heading::TableInfo;
 use crate::naming::FullName;
-use crate::value::SqlValue;
+use crate::value::{Param, SqlValue};
 
 /// A database connection the engine can drive.
 pub trait Backend: Send {
@@ -21,10 +21,10 @@ pub trait Backend: Send {
     /// Runs one statement once per parameter row, reusing the prepared statement.
     ///
     /// On failure returns the index of the failing row with the error.
-    fn execute_many(
+    fn execute_many<'a>(
         &mut self,
         sql: &str,
-        rows: &mut dyn Iterator<Item = Result<Vec<SqlValue>>>,
+        rows: &mut dyn Iterator<Item = Result<Vec<Param<'a>>>>,
     ) -> std::result::Result<u64, (usize, crate::error::Error)>;
 
     /// Runs a query, calling `each` for every row; returns the column names.

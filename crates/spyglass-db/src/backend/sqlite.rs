@@ -9,7 +9,7 @@ use crate::dialect::Dialect;
 use crate::error::{Error, Result};
 use crate::heading::TableInfo;
 use crate::naming::FullName;
-use crate::value::SqlValue;
+use crate::value::{Param, SqlValue};
 use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{ffi, Connection, ToSql};
 use std::path::{Path, PathBuf};
@@ -58,6 +58,15 @@ impl ToSql for SqlValue {
             SqlValue::Text(s) => ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes())),
             SqlValue::Bytes(b) => ToSqlOutput::Borrowed(ValueRef::Blob(b)),
         })
+    }
+}
+
+impl ToSql for Param<'_> {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        match self {
+            Param::Owned(v) => v.to_sql(),
+            Param::Text(s) => Ok(ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))),
+        }
     }
 }
 
@@ -151,10 +160,10 @@ impl Backend for SqliteBackend {
         Ok(n as u64)
     }
 
-    fn execute_many(
+    fn execute_many<'a>(
         &mut self,
         sql: &str,
-        rows: &mut dyn Iterator<Item = Result<Vec<SqlValue>>>,
+        rows: &mut dyn Iterator<Item = Result<Vec<Param<'a>>>>,
     ) -> std::result::Result<u64, (usize, Error)> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| (0, map_err(e, sql)))?;
         let mut total = 0u64;

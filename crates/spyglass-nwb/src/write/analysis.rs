@@ -50,7 +50,7 @@ impl AnalysisFileWriter {
     pub fn create_from_parent(parent: impl AsRef<Path>, path: impl AsRef<Path>) -> Result<AnalysisFileWriter> {
         let parent = NwbFile::open(parent.as_ref())?;
         let path = path.as_ref().to_path_buf();
-        let file = hdf5::File::create(&path).map_err(|e| NwbError::hdf5(&path, "/", e))?;
+        let file = crate::h5::create(&path)?;
         let w = W { file, path };
         let src = parent.hdf5();
         let src_root: &Group = src;

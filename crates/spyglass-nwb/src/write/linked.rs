@@ -39,7 +39,7 @@ pub fn write_linked_copy(raw: impl AsRef<Path>, copy_path: impl AsRef<Path>) -> 
     let copy_path = copy_path.as_ref();
     let nwb = NwbFile::open(raw_path)?;
     let target = link_target(raw_path, copy_path)?;
-    let file = hdf5::File::create(copy_path).map_err(|e| NwbError::hdf5(copy_path, "/", e))?;
+    let file = crate::h5::create(copy_path)?;
     let w = W { file, path: PathBuf::from(copy_path) };
     let src: &Group = nwb.hdf5();
     let dst = w.root();

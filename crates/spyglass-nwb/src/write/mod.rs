@@ -360,6 +360,8 @@ pub struct UnitsSpec {
     pub spike_times: Vec<Vec<f64>>,
     /// Electrodes-table rows of each unit.
     pub electrodes: Option<Vec<Vec<i64>>>,
+    /// Spike time resolution, seconds (1 / sampling rate); nwbinspector wants it set.
+    pub resolution: Option<f64>,
     /// Further columns (labels, metrics, ...).
     pub columns: Vec<ColumnSpec>,
 }
@@ -549,7 +551,14 @@ impl W {
         }
         cols.extend(spec.columns.iter().cloned());
         let desc = if spec.description.is_empty() { "units" } else { &spec.description };
-        let (_, id) = self.table(self.root(), "units", "core", "Units", desc, &default_ids(&spec.ids, n), &cols)?;
+        let (g, id) = self.table(self.root(), "units", "core", "Units", desc, &default_ids(&spec.ids, n), &cols)?;
+        if let Some(r) = spec.resolution {
+            if !(r > 0.0 && r.is_finite()) {
+                return Err(NwbError::InvalidArgument(format!("units: resolution must be positive, got {r}")));
+            }
+            let d = g.dataset("spike_times").map_err(self.e("/units/spike_times"))?;
+            self.attr_f64(&d, "resolution", r)?;
+        }
         Ok(id)
     }
 

@@ -4,6 +4,18 @@
 use std::path::Path;
 use std::process::Command;
 
+/// Call first in every test: disables HDF5 file locking for this process before any
+/// file is opened. Tests run in parallel threads and spawn Python oracles; libhdf5 opens
+/// files without close-on-exec, so a child could inherit another test's lock.
+pub fn init() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        // SAFETY (edition 2021: safe fn): runs once, before any test has touched HDF5,
+        // since every test calls `init` first and blocks here until it returns.
+        std::env::set_var("HDF5_USE_FILE_LOCKING", "FALSE");
+    });
+}
+
 /// Runs `pynwb-validate` on `path`; returns (success, output).
 pub fn pynwb_validate(path: &Path) -> (bool, String) {
     let bin = spyglass_testkit::workspace_root().join(".venv/bin/pynwb-validate");

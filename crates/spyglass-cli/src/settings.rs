@@ -1,0 +1,77 @@
+//! Where the CLI finds its database and files: `--db`, `$SPYGLASS_DB`, or
+//! `database.url` in `spyglass.toml` (in the working directory or the base dir);
+//! the base dir is `$SPYGLASS_BASE_DIR` (default `~/spyglass_data`), and the default
+//! database is the SQLite file `spyglass.db` inside it.
+
+use anyhow::{Context, Result};
+use serde::{Deserialize, Serialize};
+use std::path::{Path, PathBuf};
+
+/// The `spyglass.toml` file.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct ConfigFile {
+    /// `[database]` section.
+    #[serde(default)]
+    pub database: DatabaseSection,
+}
+
+/// `[database]` of `spyglass.toml`.
+#[derive(Debug, Default, Serialize, Deserialize)]
+pub struct DatabaseSection {
+    /// Database URL.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub url: Option<String>,
+}
+
+/// The base directory of data files.
+pub fn base_dir() -> PathBuf {
+    if let Ok(b) = std::env::var("SPYGLASS_BASE_DIR") {
+        if !b.is_empty() {
+            return PathBuf::from(b);
+        }
+    }
+    let home = std::env::var("HOME").unwrap_or_else(|_| ".".into());
+    Path::new(&home).join("spyglass_data")
+}
+
+/// Config file paths, first match wins.
+fn config_candidates() -> Vec<PathBuf> {
+    vec![PathBuf::from("spyglass.toml"), base_dir().join("spyglass.toml")]
+}
+
+/// Reads the first config file that exists.
+pub fn read_config() -> Result<Option<(PathBuf, ConfigFile)>> {
+    for p in config_candidates() {
+        if p.exists() {
+            let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let cfg: ConfigFile = toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+            return Ok(Some((p, cfg)));
+        }
+    }
+    Ok(None)
+}
+
+/// The default database URL: a SQLite file in the base dir.
+pub fn default_url() -> String {
+    let p = base_dir().join("spyglass.db");
+    let abs = if p.is_absolute() { p } else { std::env::current_dir().unwrap_or_default().join(p) };
+    format!("sqlite:///{}", abs.display())
+}
+
+/// Resolves the database URL from the flag, the environment, the config file or the default.
+pub fn database_url(flag: Option<&str>) -> Result<String> {
+    if let Some(u) = flag {
+        return Ok(u.to_string());
+    }
+    if let Ok(u) = std::env::var("SPYGLASS_DB") {
+        if !u.is_empty() {
+            return Ok(u);
+        }
+    }
+    if let Some((_, cfg)) = read_config()? {
+        if let Some(u) = cfg.database.url {
+            return Ok(u);
+        }
+    }
+    Ok(default_url())
+}
