@@ -69,14 +69,24 @@ pub fn parse(text: &str, path: &str) -> Result<DeclareFile> {
 pub fn to_spec(e: &TableEntry) -> Result<TableSpec> {
     let tier = Tier::parse(&e.tier).map_err(|err| anyhow::anyhow!("table {}: {err}", e.name))?;
     if tier == Tier::Part {
-        bail!("table {}: parts are listed under their master's `parts`", e.name);
+        bail!(
+            "table {}: parts are listed under their master's `parts`",
+            e.name
+        );
     }
     Ok(TableSpec {
         class_name: e.name.clone(),
         tier,
         definition: e.definition.clone(),
         contents: Vec::new(),
-        parts: e.parts.iter().map(|p| PartSpec { class_name: p.name.clone(), definition: p.definition.clone() }).collect(),
+        parts: e
+            .parts
+            .iter()
+            .map(|p| PartSpec {
+                class_name: p.name.clone(),
+                definition: p.definition.clone(),
+            })
+            .collect(),
     })
 }
 
@@ -88,12 +98,24 @@ pub fn contents_rows(e: &TableEntry, attrs: &[String]) -> Result<Vec<Row>> {
         .map(|(i, item)| match item {
             serde_json::Value::Array(vals) => {
                 if vals.len() > attrs.len() {
-                    bail!("table {}: contents row {i} has {} values for {} attributes", e.name, vals.len(), attrs.len());
+                    bail!(
+                        "table {}: contents row {i} has {} values for {} attributes",
+                        e.name,
+                        vals.len(),
+                        attrs.len()
+                    );
                 }
-                Ok(Row::from_pairs(attrs.iter().cloned().zip(vals.iter().map(Value::from_json))))
+                Ok(Row::from_pairs(
+                    attrs.iter().cloned().zip(vals.iter().map(Value::from_json)),
+                ))
             }
-            serde_json::Value::Object(map) => Ok(Row::from_pairs(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))))),
-            other => bail!("table {}: contents row {i} must be a list or a map, not {other}", e.name),
+            serde_json::Value::Object(map) => Ok(Row::from_pairs(
+                map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))),
+            )),
+            other => bail!(
+                "table {}: contents row {i} must be a list or a map, not {other}",
+                e.name
+            ),
         })
         .collect()
 }

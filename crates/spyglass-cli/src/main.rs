@@ -13,7 +13,11 @@ use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, Value};
 use std::path::PathBuf;
 
 #[derive(Parser)]
-#[command(name = "spyglass", version, about = "Reproducible neurophysiology pipelines on the DataJoint model")]
+#[command(
+    name = "spyglass",
+    version,
+    about = "Reproducible neurophysiology pipelines on the DataJoint model"
+)]
 struct Cli {
     /// Database URL (sqlite:///relative.db, sqlite:////absolute.db, mysql://user@host:port);
     /// default: $SPYGLASS_DB, spyglass.toml, or spyglass.db in the base dir.
@@ -111,8 +115,18 @@ fn run(cli: Cli) -> Result<()> {
             print!("{}", open(db_flag)?.describe(&table)?);
             Ok(())
         }
-        Command::Show { table, keys, wheres, limit, format } => show(&open(db_flag)?, &table, &keys, &wheres, limit, format),
-        Command::Load { table, file, skip_duplicates } => load(&open(db_flag)?, &table, &file, skip_duplicates),
+        Command::Show {
+            table,
+            keys,
+            wheres,
+            limit,
+            format,
+        } => show(&open(db_flag)?, &table, &keys, &wheres, limit, format),
+        Command::Load {
+            table,
+            file,
+            skip_duplicates,
+        } => load(&open(db_flag)?, &table, &file, skip_duplicates),
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
     }
 }
@@ -121,29 +135,53 @@ fn init(db_flag: Option<&str>, here: bool) -> Result<()> {
     let base = settings::base_dir();
     std::fs::create_dir_all(&base).with_context(|| format!("creating {}", base.display()))?;
     let url = settings::database_url(db_flag)?;
-    let path = if here { PathBuf::from("spyglass.toml") } else { base.join("spyglass.toml") };
+    let path = if here {
+        PathBuf::from("spyglass.toml")
+    } else {
+        base.join("spyglass.toml")
+    };
     if !path.exists() {
-        let cfg = settings::ConfigFile { database: settings::DatabaseSection { url: Some(url.clone()) } };
-        std::fs::write(&path, toml::to_string(&cfg)?).with_context(|| format!("writing {}", path.display()))?;
+        let cfg = settings::ConfigFile {
+            database: settings::DatabaseSection {
+                url: Some(url.clone()),
+            },
+        };
+        std::fs::write(&path, toml::to_string(&cfg)?)
+            .with_context(|| format!("writing {}", path.display()))?;
         println!("wrote {}", path.display());
     } else {
         println!("{} exists; left as it is", path.display());
     }
-    let db = Db::open(&url).with_context(|| format!("opening {}", spyglass_db::config::redact_url(&url)))?;
-    println!("database ready: {} ({} schemas)", spyglass_db::config::redact_url(&url), db.schemas().len());
+    let db = Db::open(&url)
+        .with_context(|| format!("opening {}", spyglass_db::config::redact_url(&url)))?;
+    println!(
+        "database ready: {} ({} schemas)",
+        spyglass_db::config::redact_url(&url),
+        db.schemas().len()
+    );
     Ok(())
 }
 
 fn declare(db: &Db, file: &PathBuf) -> Result<()> {
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
     let parsed = declare_file::parse(&text, &file.display().to_string())?;
     for entry in &parsed.tables {
         let spec = declare_file::to_spec(entry)?;
-        let outcome = db.declare(&parsed.schema, &spec).with_context(|| format!("declaring {}.{}", parsed.schema, entry.name))?;
+        let outcome = db
+            .declare(&parsed.schema, &spec)
+            .with_context(|| format!("declaring {}.{}", parsed.schema, entry.name))?;
         let info = db.table_info(&format!("{}.{}", parsed.schema, entry.name))?;
         let rows = declare_file::contents_rows(entry, &info.heading.names())?;
         if !rows.is_empty() {
-            db.insert_into(&info, &rows, InsertOptions { skip_duplicates: true, ..Default::default() })?;
+            db.insert_into(
+                &info,
+                &rows,
+                InsertOptions {
+                    skip_duplicates: true,
+                    ..Default::default()
+                },
+            )?;
         }
         println!(
             "{} {}.{} ({})",
@@ -165,21 +203,36 @@ fn tables(db: &Db, schema: Option<&str>, format: Format) -> Result<()> {
         let n = db.count(&spyglass_db::Query::table(&info))?;
         rows.push(Row::from_pairs([
             ("table", Value::Str(info.name.pretty())),
-            ("stored_name", Value::Str(format!("{}.{}", info.name.schema, info.name.table))),
+            (
+                "stored_name",
+                Value::Str(format!("{}.{}", info.name.schema, info.name.table)),
+            ),
             ("tier", Value::Str(info.tier.to_string())),
             ("rows", Value::from(n)),
         ]));
     }
-    let cols: Vec<String> = ["table", "stored_name", "tier", "rows"].iter().map(|s| s.to_string()).collect();
+    let cols: Vec<String> = ["table", "stored_name", "tier", "rows"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     print!("{}", output::render_rows(&cols, &[], &rows, format, None)?);
     Ok(())
 }
 
-fn show(db: &Db, table: &str, keys: &[String], wheres: &[String], limit: Option<u64>, format: Format) -> Result<()> {
+fn show(
+    db: &Db,
+    table: &str,
+    keys: &[String],
+    wheres: &[String],
+    limit: Option<u64>,
+    format: Format,
+) -> Result<()> {
     let mut q = db.table(table)?;
     let mut pairs = Vec::new();
     for k in keys {
-        let Some((a, v)) = k.split_once('=') else { bail!("--key expects ATTR=VALUE, got `{k}`") };
+        let Some((a, v)) = k.split_once('=') else {
+            bail!("--key expects ATTR=VALUE, got `{k}`")
+        };
         if q.heading().iter().all(|h| h.name != a.trim()) {
             bail!("--key {k}: {table} has no attribute `{}`", a.trim());
         }
@@ -191,26 +244,47 @@ fn show(db: &Db, table: &str, keys: &[String], wheres: &[String], limit: Option<
     for w in wheres {
         q = q.restrict(Cond::sql(w.clone()))?;
     }
-    let spec = FetchSpec { limit, order_by: vec!["KEY".into()], ..Default::default() };
+    let spec = FetchSpec {
+        limit,
+        order_by: vec!["KEY".into()],
+        ..Default::default()
+    };
     let rows = db.fetch_with(&q, &spec)?;
-    let total = if limit.is_some() { Some(db.count(&q)?) } else { None };
-    print!("{}", output::render_rows(&q.names(), &q.primary_key(), &rows, format, total)?);
+    let total = if limit.is_some() {
+        Some(db.count(&q)?)
+    } else {
+        None
+    };
+    print!(
+        "{}",
+        output::render_rows(&q.names(), &q.primary_key(), &rows, format, total)?
+    );
     Ok(())
 }
 
 fn load(db: &Db, table: &str, file: &PathBuf, skip_duplicates: bool) -> Result<()> {
     let info = db.table_info(table)?;
-    let text = std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
-    let ext = file.extension().and_then(|e| e.to_str()).unwrap_or("").to_ascii_lowercase();
+    let text =
+        std::fs::read_to_string(file).with_context(|| format!("reading {}", file.display()))?;
+    let ext = file
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
     let rows: Vec<Row> = match ext.as_str() {
         "json" => {
-            let j: serde_json::Value = serde_json::from_str(&text).with_context(|| format!("{}: invalid JSON", file.display()))?;
-            let serde_json::Value::Array(items) = j else { bail!("{}: expected a JSON array of objects", file.display()) };
+            let j: serde_json::Value = serde_json::from_str(&text)
+                .with_context(|| format!("{}: invalid JSON", file.display()))?;
+            let serde_json::Value::Array(items) = j else {
+                bail!("{}: expected a JSON array of objects", file.display())
+            };
             items
                 .iter()
                 .enumerate()
                 .map(|(i, item)| match item {
-                    serde_json::Value::Object(m) => Ok(Row::from_pairs(m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))))),
+                    serde_json::Value::Object(m) => Ok(Row::from_pairs(
+                        m.iter().map(|(k, v)| (k.clone(), Value::from_json(v))),
+                    )),
                     _ => bail!("{}: item {i} is not an object", file.display()),
                 })
                 .collect::<Result<_>>()?
@@ -221,14 +295,30 @@ fn load(db: &Db, table: &str, file: &PathBuf, skip_duplicates: bool) -> Result<(
             let mut rows = Vec::new();
             for (i, rec) in r.records().enumerate() {
                 let rec = rec.with_context(|| format!("{}: line {}", file.display(), i + 2))?;
-                rows.push(Row::from_pairs(header.iter().zip(rec.iter()).map(|(h, cell)| (h.clone(), csv_cell(&info, h, cell)))));
+                rows.push(Row::from_pairs(
+                    header
+                        .iter()
+                        .zip(rec.iter())
+                        .map(|(h, cell)| (h.clone(), csv_cell(&info, h, cell))),
+                ));
             }
             rows
         }
         _ => bail!("{}: expected a .json or .csv file", file.display()),
     };
-    let n = db.insert_into(&info, &rows, InsertOptions { skip_duplicates, ..Default::default() })?;
-    println!("inserted {n} of {} rows into {}", rows.len(), info.name.pretty());
+    let n = db.insert_into(
+        &info,
+        &rows,
+        InsertOptions {
+            skip_duplicates,
+            ..Default::default()
+        },
+    )?;
+    println!(
+        "inserted {n} of {} rows into {}",
+        rows.len(),
+        info.name.pretty()
+    );
     Ok(())
 }
 
@@ -239,9 +329,9 @@ fn csv_cell(info: &spyglass_db::TableInfo, attr: &str, cell: &str) -> Value {
     let ty = info.heading.get(attr).map(|a| &a.ty);
     match ty {
         Some(T::Char(_) | T::Varchar(_)) => Value::Str(cell.to_string()),
-        Some(T::Blob(_) | T::Json) if !cell.is_empty() => {
-            serde_json::from_str(cell).map(|j: serde_json::Value| Value::Json(j)).unwrap_or_else(|_| Value::Str(cell.into()))
-        }
+        Some(T::Blob(_) | T::Json) if !cell.is_empty() => serde_json::from_str(cell)
+            .map(|j: serde_json::Value| Value::Json(j))
+            .unwrap_or_else(|_| Value::Str(cell.into())),
         _ if cell.is_empty() => Value::Null,
         _ => Value::Str(cell.to_string()),
     }
@@ -250,7 +340,10 @@ fn csv_cell(info: &spyglass_db::TableInfo, attr: &str, cell: &str) -> Value {
 fn draw(db: &Db, schema: Option<&str>, out: &PathBuf) -> Result<()> {
     let ext = out.extension().and_then(|e| e.to_str()).unwrap_or("");
     let Some(format) = DiagramFormat::from_extension(ext) else {
-        bail!("{}: the output must end in .dot, .mmd or .svg", out.display())
+        bail!(
+            "{}: the output must end in .dot, .mmd or .svg",
+            out.display()
+        )
     };
     if let Some(s) = schema {
         if !db.schemas().iter().any(|x| x == s) {

@@ -19,7 +19,8 @@ pub enum Format {
 /// A terminal table with the given header and cells.
 pub fn table(header: &[String], cells: Vec<Vec<String>>) -> String {
     let mut t = Table::new();
-    t.load_style(UTF8_FULL_CONDENSED).set_content_arrangement(ContentArrangement::Dynamic);
+    t.load_style(UTF8_FULL_CONDENSED)
+        .set_content_arrangement(ContentArrangement::Dynamic);
     t.set_header(header);
     for r in cells {
         t.add_row(r);
@@ -28,7 +29,13 @@ pub fn table(header: &[String], cells: Vec<Vec<String>>) -> String {
 }
 
 /// Renders rows in a format; `key` marks primary-key columns with `*` in tables.
-pub fn render_rows(columns: &[String], key: &[String], rows: &[Row], format: Format, total: Option<u64>) -> Result<String> {
+pub fn render_rows(
+    columns: &[String],
+    key: &[String],
+    rows: &[Row],
+    format: Format,
+    total: Option<u64>,
+) -> Result<String> {
     Ok(match format {
         Format::Json => {
             let arr: Vec<serde_json::Value> = rows.iter().map(Row::to_json).collect();
@@ -43,9 +50,20 @@ pub fn render_rows(columns: &[String], key: &[String], rows: &[Row], format: For
             String::from_utf8(w.into_inner()?)?
         }
         Format::Table => {
-            let header: Vec<String> =
-                columns.iter().map(|c| if key.contains(c) { format!("*{c}") } else { c.clone() }).collect();
-            let cells = rows.iter().map(|r| r.values().iter().map(display_value).collect()).collect();
+            let header: Vec<String> = columns
+                .iter()
+                .map(|c| {
+                    if key.contains(c) {
+                        format!("*{c}")
+                    } else {
+                        c.clone()
+                    }
+                })
+                .collect();
+            let cells = rows
+                .iter()
+                .map(|r| r.values().iter().map(display_value).collect())
+                .collect();
             let mut s = table(&header, cells);
             s.push('\n');
             let n = rows.len() as u64;

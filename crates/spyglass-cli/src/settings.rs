@@ -36,15 +36,20 @@ pub fn base_dir() -> PathBuf {
 
 /// Config file paths, first match wins.
 fn config_candidates() -> Vec<PathBuf> {
-    vec![PathBuf::from("spyglass.toml"), base_dir().join("spyglass.toml")]
+    vec![
+        PathBuf::from("spyglass.toml"),
+        base_dir().join("spyglass.toml"),
+    ]
 }
 
 /// Reads the first config file that exists.
 pub fn read_config() -> Result<Option<(PathBuf, ConfigFile)>> {
     for p in config_candidates() {
         if p.exists() {
-            let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-            let cfg: ConfigFile = toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
+            let text =
+                std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
+            let cfg: ConfigFile =
+                toml::from_str(&text).with_context(|| format!("parsing {}", p.display()))?;
             return Ok(Some((p, cfg)));
         }
     }
@@ -54,7 +59,11 @@ pub fn read_config() -> Result<Option<(PathBuf, ConfigFile)>> {
 /// The default database URL: a SQLite file in the base dir.
 pub fn default_url() -> String {
     let p = base_dir().join("spyglass.db");
-    let abs = if p.is_absolute() { p } else { std::env::current_dir().unwrap_or_default().join(p) };
+    let abs = if p.is_absolute() {
+        p
+    } else {
+        std::env::current_dir().unwrap_or_default().join(p)
+    };
     format!("sqlite:///{}", abs.display())
 }
 

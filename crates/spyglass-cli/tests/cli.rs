@@ -14,7 +14,9 @@ struct Env {
 
 impl Env {
     fn new() -> Env {
-        Env { dir: spyglass_testkit::scratch_dir() }
+        Env {
+            dir: spyglass_testkit::scratch_dir(),
+        }
     }
 
     fn url(&self) -> String {
@@ -33,7 +35,11 @@ impl Env {
 
     fn ok(&self, args: &[&str]) -> String {
         let out = self.run(args);
-        assert!(out.status.success(), "spyglass {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "spyglass {args:?} failed:\n{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     }
 
@@ -56,8 +62,14 @@ fn loaded() -> Env {
     let env = Env::new();
     let ex = examples();
     let out = env.ok(&["declare", p(&ex.join("schema.yaml"))]);
-    assert!(out.contains("declared university.Student (`university`.`student`)"), "{out}");
-    assert!(out.contains("declared university.LetterGrade (`university`.`#letter_grade`)"), "{out}");
+    assert!(
+        out.contains("declared university.Student (`university`.`student`)"),
+        "{out}"
+    );
+    assert!(
+        out.contains("declared university.LetterGrade (`university`.`#letter_grade`)"),
+        "{out}"
+    );
     for (t, f) in [
         ("Student", "students.csv"),
         ("Department", "departments.json"),
@@ -75,79 +87,186 @@ fn declare_is_idempotent_and_tables_lists_counts() {
     let env = loaded();
     let again = env.ok(&["declare", p(&examples().join("schema.yaml"))]);
     assert!(again.lines().all(|l| l.starts_with("unchanged")), "{again}");
-    let json: serde_json::Value = serde_json::from_str(&env.ok(&["tables", "--format", "json"])).unwrap();
-    let find = |name: &str| json.as_array().unwrap().iter().find(|t| t["table"] == name).cloned().unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["tables", "--format", "json"])).unwrap();
+    let find = |name: &str| {
+        json.as_array()
+            .unwrap()
+            .iter()
+            .find(|t| t["table"] == name)
+            .cloned()
+            .unwrap()
+    };
     assert_eq!(find("university.Student")["rows"], 4);
     assert_eq!(find("university.Student")["tier"], "Manual");
-    assert_eq!(find("university.LetterGrade")["stored_name"], "university.#letter_grade");
+    assert_eq!(
+        find("university.LetterGrade")["stored_name"],
+        "university.#letter_grade"
+    );
     assert_eq!(find("university.LetterGrade")["rows"], 6);
     assert_eq!(find("university.Grade")["rows"], 4);
     let text = env.ok(&["tables", "--schema", "university"]);
-    assert!(text.contains("university.#letter_grade") && text.contains("Lookup"), "{text}");
+    assert!(
+        text.contains("university.#letter_grade") && text.contains("Lookup"),
+        "{text}"
+    );
 }
 
 #[test]
 fn show_restricts_and_formats() {
     let env = loaded();
-    let json: serde_json::Value =
-        serde_json::from_str(&env.ok(&["show", "university.Student", "--key", "sex=F", "--where", "home_state='OH'", "--format", "json"])).unwrap();
-    let names: Vec<&str> = json.as_array().unwrap().iter().map(|r| r["first_name"].as_str().unwrap()).collect();
+    let json: serde_json::Value = serde_json::from_str(&env.ok(&[
+        "show",
+        "university.Student",
+        "--key",
+        "sex=F",
+        "--where",
+        "home_state='OH'",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    let names: Vec<&str> = json
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["first_name"].as_str().unwrap())
+        .collect();
     assert_eq!(names, ["Alice", "Carol"]);
     assert_eq!(json[0]["date_of_birth"], "2000-01-15");
-    let csv = env.ok(&["show", "university.Grade", "--key", "dept=CS", "--format", "csv"]);
-    assert_eq!(csv, "student_id,dept,course,grade\n1,CS,1410,B\n2,CS,1410,A-\n");
+    let csv = env.ok(&[
+        "show",
+        "university.Grade",
+        "--key",
+        "dept=CS",
+        "--format",
+        "csv",
+    ]);
+    assert_eq!(
+        csv,
+        "student_id,dept,course,grade\n1,CS,1410,B\n2,CS,1410,A-\n"
+    );
     let table = env.ok(&["show", "university.Student", "--limit", "2"]);
-    assert!(table.contains("*student_id") && table.contains("2 of 4 rows"), "{table}");
-    let lg = env.ok(&["show", "university.LetterGrade", "--key", "grade=A-", "--format", "json"]);
+    assert!(
+        table.contains("*student_id") && table.contains("2 of 4 rows"),
+        "{table}"
+    );
+    let lg = env.ok(&[
+        "show",
+        "university.LetterGrade",
+        "--key",
+        "grade=A-",
+        "--format",
+        "json",
+    ]);
     assert!(lg.contains("\"points\": \"3.67\""), "{lg}");
 }
 
 #[test]
 fn describe_prints_the_definition() {
     let env = loaded();
-    assert_eq!(env.ok(&["describe", "university.Grade"]), "-> Student\n-> Course\n---\n-> LetterGrade\n");
+    assert_eq!(
+        env.ok(&["describe", "university.Grade"]),
+        "-> Student\n-> Course\n---\n-> LetterGrade\n"
+    );
     let s = env.ok(&["describe", "university.student"]);
-    assert!(s.starts_with("# students\nstudent_id : int unsigned # university-wide ID number\n---\n"), "{s}");
+    assert!(
+        s.starts_with("# students\nstudent_id : int unsigned # university-wide ID number\n---\n"),
+        "{s}"
+    );
 }
 
 #[test]
 fn diagrams_in_three_formats() {
     let env = loaded();
-    env.ok(&["diagram", "--schema", "university", "-o", p(&env.path("u.dot"))]);
+    env.ok(&[
+        "diagram",
+        "--schema",
+        "university",
+        "-o",
+        p(&env.path("u.dot")),
+    ]);
     let dot = std::fs::read_to_string(env.path("u.dot")).unwrap();
     assert!(dot.starts_with("digraph"));
-    assert!(dot.contains("university__student -> university__grade"), "{dot}");
-    assert!(dot.contains("university__L_letter_grade -> university__grade [style=dashed]"), "{dot}");
+    assert!(
+        dot.contains("university__student -> university__grade"),
+        "{dot}"
+    );
+    assert!(
+        dot.contains("university__L_letter_grade -> university__grade [style=dashed]"),
+        "{dot}"
+    );
     env.ok(&["diagram", "-o", p(&env.path("u.mmd"))]);
     let mmd = std::fs::read_to_string(env.path("u.mmd")).unwrap();
-    assert!(mmd.starts_with("flowchart TB") && mmd.contains("university__course --> university__grade"), "{mmd}");
+    assert!(
+        mmd.starts_with("flowchart TB") && mmd.contains("university__course --> university__grade"),
+        "{mmd}"
+    );
     env.ok(&["diagram", "-o", p(&env.path("u.svg"))]);
     let svg = std::fs::read_to_string(env.path("u.svg")).unwrap();
     assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"));
-    for name in ["Student", "Department", "StudentMajor", "Course", "LetterGrade", "Grade"] {
-        assert!(svg.contains(&format!(">{name}</text>")), "{name} missing from the SVG");
+    for name in [
+        "Student",
+        "Department",
+        "StudentMajor",
+        "Course",
+        "LetterGrade",
+        "Grade",
+    ] {
+        assert!(
+            svg.contains(&format!(">{name}</text>")),
+            "{name} missing from the SVG"
+        );
     }
     assert_eq!(svg.matches("<path").count(), 6, "one curve per foreign key");
-    assert!(env.fails(&["diagram", "-o", p(&env.path("u.png"))]).contains(".dot, .mmd or .svg"));
+    assert!(env
+        .fails(&["diagram", "-o", p(&env.path("u.png"))])
+        .contains(".dot, .mmd or .svg"));
 }
 
 #[test]
 fn bad_input_fails_with_clear_messages() {
     let env = loaded();
-    assert!(env.fails(&["show", "university.Nope"]).contains("unknown table `university.Nope`"));
-    assert!(env.fails(&["show", "university.Student", "--where", "gpa > 3"]).contains("unknown attribute `gpa`"));
-    assert!(env.fails(&["show", "university.Student", "--key", "gpa=3"]).contains("no attribute `gpa`"));
-    assert!(env.fails(&["show", "university.Student", "--key", "gpa"]).contains("ATTR=VALUE"));
-    let dup = env.fails(&["load", "university.Student", p(&examples().join("students.csv"))]);
-    assert!(dup.contains("duplicate") && dup.contains("student_id=1"), "{dup}");
+    assert!(env
+        .fails(&["show", "university.Nope"])
+        .contains("unknown table `university.Nope`"));
+    assert!(env
+        .fails(&["show", "university.Student", "--where", "gpa > 3"])
+        .contains("unknown attribute `gpa`"));
+    assert!(env
+        .fails(&["show", "university.Student", "--key", "gpa=3"])
+        .contains("no attribute `gpa`"));
+    assert!(env
+        .fails(&["show", "university.Student", "--key", "gpa"])
+        .contains("ATTR=VALUE"));
+    let dup = env.fails(&[
+        "load",
+        "university.Student",
+        p(&examples().join("students.csv")),
+    ]);
+    assert!(
+        dup.contains("duplicate") && dup.contains("student_id=1"),
+        "{dup}"
+    );
     std::fs::write(env.path("bad.yaml"), "schema: university\ntables:\n  - name: Thing\n    tier: fancy\n    definition: 'id : int'\n").unwrap();
-    assert!(env.fails(&["declare", p(&env.path("bad.yaml"))]).contains("unknown tier `fancy`"));
+    assert!(env
+        .fails(&["declare", p(&env.path("bad.yaml"))])
+        .contains("unknown tier `fancy`"));
     std::fs::write(env.path("bad2.yaml"), "schema: university\ntables:\n  - name: Thing\n    tier: manual\n    definition: 'id : text'\n").unwrap();
-    assert!(env.fails(&["declare", p(&env.path("bad2.yaml"))]).contains("unsupported attribute type `text`"));
-    std::fs::write(env.path("rows.csv"), "student_id,first_name,last_name,sex,date_of_birth,home_state\n9,Zed,Zee,Q,2000-01-01,OH\n").unwrap();
-    assert!(env.fails(&["load", "university.Student", p(&env.path("rows.csv"))]).contains("`Q` is not one of F, M, U"));
+    assert!(env
+        .fails(&["declare", p(&env.path("bad2.yaml"))])
+        .contains("unsupported attribute type `text`"));
+    std::fs::write(
+        env.path("rows.csv"),
+        "student_id,first_name,last_name,sex,date_of_birth,home_state\n9,Zed,Zee,Q,2000-01-01,OH\n",
+    )
+    .unwrap();
+    assert!(env
+        .fails(&["load", "university.Student", p(&env.path("rows.csv"))])
+        .contains("`Q` is not one of F, M, U"));
     // the failed load left the table as it was
-    let json: serde_json::Value = serde_json::from_str(&env.ok(&["show", "university.Student", "--format", "json"])).unwrap();
+    let json: serde_json::Value =
+        serde_json::from_str(&env.ok(&["show", "university.Student", "--format", "json"])).unwrap();
     assert_eq!(json.as_array().unwrap().len(), 4);
 }
 
@@ -161,8 +280,15 @@ fn init_writes_config_and_default_database() {
         .current_dir(env.dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let cfg = std::fs::read_to_string(env.path("spyglass.toml")).unwrap();
-    assert!(cfg.contains("[database]") && cfg.contains("spyglass.db"), "{cfg}");
+    assert!(
+        cfg.contains("[database]") && cfg.contains("spyglass.db"),
+        "{cfg}"
+    );
     assert!(env.path("spyglass.db").exists());
 }

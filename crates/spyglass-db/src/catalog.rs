@@ -25,7 +25,10 @@ impl Catalog {
     /// Builds a catalog from table entries and schema names.
     pub fn new(tables: Vec<TableInfo>, schemas: Vec<String>) -> Catalog {
         Catalog {
-            tables: tables.into_iter().map(|t| (t.name.clone(), Arc::new(t))).collect(),
+            tables: tables
+                .into_iter()
+                .map(|t| (t.name.clone(), Arc::new(t)))
+                .collect(),
             schemas: schemas.into_iter().collect(),
         }
     }
@@ -92,7 +95,11 @@ impl Catalog {
                     parent: spec.to_string(),
                     hint: format!(
                         " (ambiguous: {}; qualify it with its schema)",
-                        candidates.iter().map(|t| t.name.pretty()).collect::<Vec<_>>().join(", ")
+                        candidates
+                            .iter()
+                            .map(|t| t.name.pretty())
+                            .collect::<Vec<_>>()
+                            .join(", ")
                     ),
                 })
             }

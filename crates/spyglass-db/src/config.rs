@@ -3,7 +3,9 @@
 
 /// Replaces the password in `scheme://user:pass@host` with `***` for display.
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else { return url.to_string() };
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
     match rest.split_once('@') {
         Some((cred, host)) => match cred.split_once(':') {
             Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
@@ -43,7 +45,10 @@ mod tests {
 
     #[test]
     fn passwords_are_redacted() {
-        assert_eq!(redact_url("mysql://dj:secret@db:3306"), "mysql://dj:***@db:3306");
+        assert_eq!(
+            redact_url("mysql://dj:secret@db:3306"),
+            "mysql://dj:***@db:3306"
+        );
         assert_eq!(redact_url("mysql://dj@db"), "mysql://dj@db");
         assert_eq!(redact_url("sqlite:///a.db"), "sqlite:///a.db");
     }

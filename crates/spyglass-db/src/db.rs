@@ -47,7 +47,10 @@ impl TableSpec {
 
     /// Adds a part table.
     pub fn part(mut self, class_name: &str, definition: &str) -> TableSpec {
-        self.parts.push(PartSpec { class_name: class_name.to_string(), definition: definition.to_string() });
+        self.parts.push(PartSpec {
+            class_name: class_name.to_string(),
+            definition: definition.to_string(),
+        });
         self
     }
 
@@ -92,7 +95,9 @@ pub type FetchObserver = Arc<dyn Fn(&Query) + Send + Sync>;
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Db").field("dialect", &self.dialect).finish()
+        f.debug_struct("Db")
+            .field("dialect", &self.dialect)
+            .finish()
     }
 }
 
@@ -120,11 +125,18 @@ impl Db {
 
     /// Installs (or removes) the callback told about every fetched query.
     pub fn set_fetch_observer(&self, observer: Option<FetchObserver>) {
-        *self.fetch_observer.write().unwrap_or_else(|p| p.into_inner()) = observer;
+        *self
+            .fetch_observer
+            .write()
+            .unwrap_or_else(|p| p.into_inner()) = observer;
     }
 
     pub(crate) fn notify_fetch(&self, q: &Query) {
-        let obs = self.fetch_observer.read().unwrap_or_else(|p| p.into_inner()).clone();
+        let obs = self
+            .fetch_observer
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
         if let Some(f) = obs {
             f(q);
         }
@@ -142,7 +154,10 @@ impl Db {
 
     /// The current catalog snapshot.
     pub fn catalog(&self) -> Arc<Catalog> {
-        self.catalog.read().unwrap_or_else(|p| p.into_inner()).clone()
+        self.catalog
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
     }
 
     /// Reloads the catalog from the database (after another process declared tables).
@@ -153,14 +168,20 @@ impl Db {
             let tables = b.load_tables(&schemas)?;
             (schemas, tables)
         };
-        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) = Arc::new(Catalog::new(tables, schemas));
+        *self.catalog.write().unwrap_or_else(|p| p.into_inner()) =
+            Arc::new(Catalog::new(tables, schemas));
         *self.graph.write().unwrap_or_else(|p| p.into_inner()) = None;
         Ok(())
     }
 
     /// The dependency graph of all declared tables.
     pub fn graph(&self) -> Result<Arc<Graph>> {
-        if let Some(g) = self.graph.read().unwrap_or_else(|p| p.into_inner()).as_ref() {
+        if let Some(g) = self
+            .graph
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .as_ref()
+        {
             return Ok(g.clone());
         }
         let g = Arc::new(Graph::build(&self.catalog())?);
@@ -185,12 +206,19 @@ impl Db {
             return Ok(i);
         }
         self.refresh()?;
-        self.catalog().get(name).ok_or_else(|| Error::UnknownTable(name.pretty()))
+        self.catalog()
+            .get(name)
+            .ok_or_else(|| Error::UnknownTable(name.pretty()))
     }
 
     /// A query over a whole table.
     pub fn table(&self, spec: &str) -> Result<Query> {
         Ok(Query::table(&*self.table_info(spec)?))
+    }
+
+    /// A query over a whole table, by exact full name.
+    pub fn query_of(&self, name: &FullName) -> Result<Query> {
+        Ok(Query::table(&*self.info(name)?))
     }
 
     /// Runs one statement with bound parameters.
@@ -258,9 +286,12 @@ impl Db {
             return Ok(());
         }
         let created = self.backend().create_schema(name)?;
-        let log = declare::compile(&FullName::new(name, "~log"), Tier::Manual, &log_definition(name), &|t: &str| {
-            Err(Error::UnknownTable(t.to_string()))
-        })?;
+        let log = declare::compile(
+            &FullName::new(name, "~log"),
+            Tier::Manual,
+            &log_definition(name),
+            &|t: &str| Err(Error::UnknownTable(t.to_string())),
+        )?;
         self.create_table(&log)?;
         self.refresh()?;
         if created {
@@ -345,7 +376,10 @@ impl Db {
             self.insert(
                 &name.pretty(),
                 &spec.contents,
-                crate::insert::InsertOptions { skip_duplicates: true, ..Default::default() },
+                crate::insert::InsertOptions {
+                    skip_duplicates: true,
+                    ..Default::default()
+                },
             )?;
         }
         Ok(outcome)
@@ -380,7 +414,10 @@ impl Db {
             if old == new {
                 return Ok(Declared::Unchanged);
             }
-            return Err(Error::DefinitionMismatch { table: name.pretty(), diff: declare::line_diff(&old, &new) });
+            return Err(Error::DefinitionMismatch {
+                table: name.pretty(),
+                diff: declare::line_diff(&old, &new),
+            });
         }
         for store in info.heading.attributes.iter().filter_map(|a| a.ty.store()) {
             self.ensure_external_table(&schema, store)?;

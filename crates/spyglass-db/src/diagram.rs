@@ -53,26 +53,45 @@ fn collect(catalog: &Catalog, graph: &Graph, schema: Option<&str>) -> (Vec<Node>
         .filter(|n| schema.is_none_or(|s| n.schema == s))
         .map(|n| Node {
             name: n.clone(),
-            label: if multi_schema { n.pretty() } else { n.class_name() },
+            label: if multi_schema {
+                n.pretty()
+            } else {
+                n.class_name()
+            },
             tier: n.tier().unwrap_or(Tier::Manual),
         })
         .collect();
-    let pos: HashMap<&FullName, usize> = nodes.iter().enumerate().map(|(i, n)| (&n.name, i)).collect();
+    let pos: HashMap<&FullName, usize> = nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (&n.name, i))
+        .collect();
     let mut links = Vec::new();
     for (p, c, e) in graph.edges() {
         if let (Some(&a), Some(&b)) = (pos.get(&p), pos.get(&c)) {
-            links.push(Link { from: a, to: b, primary: e.primary, aliased: e.aliased });
+            links.push(Link {
+                from: a,
+                to: b,
+                primary: e.primary,
+                aliased: e.aliased,
+            });
         }
     }
     (nodes, links)
 }
 
 fn id(n: &FullName) -> String {
-    format!("{}__{}", n.schema, n.table.replace('#', "L_")).replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
+    format!("{}__{}", n.schema, n.table.replace('#', "L_"))
+        .replace(|c: char| !c.is_ascii_alphanumeric() && c != '_', "_")
 }
 
 /// Draws the graph of one schema, or of the whole database when `schema` is None.
-pub fn render(catalog: &Catalog, graph: &Graph, schema: Option<&str>, format: DiagramFormat) -> Result<String> {
+pub fn render(
+    catalog: &Catalog,
+    graph: &Graph,
+    schema: Option<&str>,
+    format: DiagramFormat,
+) -> Result<String> {
     let (nodes, links) = collect(catalog, graph, schema);
     Ok(match format {
         DiagramFormat::Dot => dot(&nodes, &links),
@@ -93,7 +112,9 @@ fn style(t: Tier) -> (&'static str, &'static str, &'static str) {
 }
 
 fn dot(nodes: &[Node], links: &[Link]) -> String {
-    let mut s = String::from("digraph spyglass {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=11];\n");
+    let mut s = String::from(
+        "digraph spyglass {\n  rankdir=TB;\n  node [fontname=\"Helvetica\", fontsize=11];\n",
+    );
     for n in nodes {
         let (shape, fill, stroke) = style(n.tier);
         s.push_str(&format!(
@@ -116,7 +137,11 @@ fn dot(nodes: &[Node], links: &[Link]) -> String {
             "  {} -> {}{};\n",
             id(&nodes[l.from].name),
             id(&nodes[l.to].name),
-            if attrs.is_empty() { String::new() } else { format!(" [{}]", attrs.join(", ")) }
+            if attrs.is_empty() {
+                String::new()
+            } else {
+                format!(" [{}]", attrs.join(", "))
+            }
         ));
     }
     s.push_str("}\n");
@@ -136,9 +161,19 @@ fn mermaid(nodes: &[Node], links: &[Link]) -> String {
     }
     for l in links {
         let arrow = if l.primary { "-->" } else { "-.->" };
-        s.push_str(&format!("  {} {arrow} {}\n", id(&nodes[l.from].name), id(&nodes[l.to].name)));
+        s.push_str(&format!(
+            "  {} {arrow} {}\n",
+            id(&nodes[l.from].name),
+            id(&nodes[l.to].name)
+        ));
     }
-    for (tier, fill) in [("manual", "#c8f7c5"), ("lookup", "#dddddd"), ("imported", "#c5cbf7"), ("computed", "#f7c5c5"), ("part", "#ffffff")] {
+    for (tier, fill) in [
+        ("manual", "#c8f7c5"),
+        ("lookup", "#dddddd"),
+        ("imported", "#c5cbf7"),
+        ("computed", "#f7c5c5"),
+        ("part", "#ffffff"),
+    ] {
         s.push_str(&format!("  classDef {tier} fill:{fill}\n"));
     }
     for n in nodes {
@@ -148,7 +183,10 @@ fn mermaid(nodes: &[Node], links: &[Link]) -> String {
 }
 
 fn xml(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 fn svg(nodes: &[Node], links: &[Link]) -> String {
@@ -173,8 +211,19 @@ fn svg(nodes: &[Node], links: &[Link]) -> String {
             let mut keyed: Vec<(f64, usize)> = rows[r]
                 .iter()
                 .map(|&i| {
-                    let ps: Vec<f64> = links.iter().filter(|l| l.to == i).map(|l| x[l.from]).collect();
-                    (if ps.is_empty() { 0.0 } else { ps.iter().sum::<f64>() / ps.len() as f64 }, i)
+                    let ps: Vec<f64> = links
+                        .iter()
+                        .filter(|l| l.to == i)
+                        .map(|l| x[l.from])
+                        .collect();
+                    (
+                        if ps.is_empty() {
+                            0.0
+                        } else {
+                            ps.iter().sum::<f64>() / ps.len() as f64
+                        },
+                        i,
+                    )
                 })
                 .collect();
             keyed.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
@@ -189,7 +238,12 @@ fn svg(nodes: &[Node], links: &[Link]) -> String {
     }
     let total_w = rows
         .iter()
-        .map(|row| row.iter().map(|&i| width_of(&nodes[i]) + gap_x).sum::<f64>() + gap_x)
+        .map(|row| {
+            row.iter()
+                .map(|&i| width_of(&nodes[i]) + gap_x)
+                .sum::<f64>()
+                + gap_x
+        })
         .fold(200.0, f64::max);
     let total_h = layers as f64 * row_h + 20.0;
     let y = |i: usize| 20.0 + rank[i] as f64 * row_h + node_h / 2.0;
@@ -197,7 +251,12 @@ fn svg(nodes: &[Node], links: &[Link]) -> String {
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{total_w:.0}\" height=\"{total_h:.0}\" viewBox=\"0 0 {total_w:.0} {total_h:.0}\" font-family=\"Helvetica, Arial, sans-serif\" font-size=\"12\">\n<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n"
     );
     for l in links {
-        let (x1, y1, x2, y2) = (x[l.from], y(l.from) + node_h / 2.0, x[l.to], y(l.to) - node_h / 2.0);
+        let (x1, y1, x2, y2) = (
+            x[l.from],
+            y(l.from) + node_h / 2.0,
+            x[l.to],
+            y(l.to) - node_h / 2.0,
+        );
         let my = (y1 + y2) / 2.0;
         s.push_str(&format!(
             "<path d=\"M{x1:.1},{y1:.1} C{x1:.1},{my:.1} {x2:.1},{my:.1} {x2:.1},{y2:.1}\" fill=\"none\" stroke=\"{}\" stroke-width=\"{}\"{}/>\n",

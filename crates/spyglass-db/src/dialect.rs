@@ -22,7 +22,11 @@ impl Dialect {
     /// The quoted table reference.
     pub fn table(self, name: &FullName) -> String {
         match self {
-            Dialect::Sqlite => format!("`{}.{}`", name.schema.replace('`', "``"), name.table.replace('`', "``")),
+            Dialect::Sqlite => format!(
+                "`{}.{}`",
+                name.schema.replace('`', "``"),
+                name.table.replace('`', "``")
+            ),
             Dialect::Mysql => format!("{}.{}", self.ident(&name.schema), self.ident(&name.table)),
         }
     }
@@ -37,7 +41,11 @@ impl Dialect {
 
     /// Comma-separated quoted identifiers.
     pub fn ident_list<S: AsRef<str>>(self, names: &[S]) -> String {
-        names.iter().map(|n| self.ident(n.as_ref())).collect::<Vec<_>>().join(",")
+        names
+            .iter()
+            .map(|n| self.ident(n.as_ref()))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Statement that starts a transaction.

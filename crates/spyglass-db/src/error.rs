@@ -27,7 +27,11 @@ pub enum Error {
 
     /// A parent named in a foreign key does not exist or is ambiguous.
     #[error("definition of {table}: unknown parent `{parent}`{hint}")]
-    UnknownParent { table: String, parent: String, hint: String },
+    UnknownParent {
+        table: String,
+        parent: String,
+        hint: String,
+    },
 
     /// An attribute was named that the table or query does not have.
     #[error("unknown attribute `{attribute}` in {context}")]
@@ -39,11 +43,20 @@ pub enum Error {
 
     /// A value does not fit the attribute it was given for.
     #[error("{table}: bad value for `{attribute}` ({ty}): {message}")]
-    BadValue { table: String, attribute: String, ty: String, message: String },
+    BadValue {
+        table: String,
+        attribute: String,
+        ty: String,
+        message: String,
+    },
 
     /// A required attribute is missing from an inserted row.
     #[error("{table}: row {row} is missing required attribute `{attribute}`")]
-    MissingAttribute { table: String, attribute: String, row: usize },
+    MissingAttribute {
+        table: String,
+        attribute: String,
+        row: usize,
+    },
 
     /// An insert would duplicate a primary or unique key.
     #[error("{table}: duplicate entry {key}")]
@@ -84,7 +97,10 @@ pub enum Error {
 
     /// An error reported by the database backend.
     #[error("database error: {message}{}", sql.as_ref().map(|s| format!("\n  in SQL: {s}")).unwrap_or_default())]
-    Backend { message: String, sql: Option<String> },
+    Backend {
+        message: String,
+        sql: Option<String>,
+    },
 
     /// A file could not be read or written.
     #[error("{path}: {source}")]
@@ -98,11 +114,17 @@ pub enum Error {
 impl Error {
     /// A backend error without SQL context.
     pub fn backend(message: impl Into<String>) -> Self {
-        Error::Backend { message: message.into(), sql: None }
+        Error::Backend {
+            message: message.into(),
+            sql: None,
+        }
     }
 
     /// A definition error for `table`.
     pub fn definition(table: impl Into<String>, message: impl Into<String>) -> Self {
-        Error::Definition { table: table.into(), message: message.into() }
+        Error::Definition {
+            table: table.into(),
+            message: message.into(),
+        }
     }
 }

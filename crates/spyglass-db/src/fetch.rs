@@ -4,7 +4,7 @@
 
 use crate::db::Db;
 use crate::error::{Error, Result};
-use crate::query::{Query, QAttr};
+use crate::query::{QAttr, Query};
 use crate::value::{from_sql, python_float_repr, Columns, Row, SqlValue, Value};
 use serde::de::DeserializeOwned;
 
@@ -24,7 +24,10 @@ pub struct FetchSpec {
 impl FetchSpec {
     /// Fetch only these attributes.
     pub fn attrs<S: AsRef<str>>(attrs: &[S]) -> FetchSpec {
-        FetchSpec { attrs: attrs.iter().map(|a| a.as_ref().to_string()).collect(), ..Default::default() }
+        FetchSpec {
+            attrs: attrs.iter().map(|a| a.as_ref().to_string()).collect(),
+            ..Default::default()
+        }
     }
 
     /// Sets the ordering.
@@ -86,7 +89,11 @@ impl Db {
         let c = q.compile(self.dialect());
         self.notify_fetch(q);
         let heading = q.heading();
-        let columns: Columns = heading.iter().map(|a| a.name.clone()).collect::<Vec<_>>().into();
+        let columns: Columns = heading
+            .iter()
+            .map(|a| a.name.clone())
+            .collect::<Vec<_>>()
+            .into();
         let mut rows = Vec::new();
         self.backend().query(&c.sql, &c.params, &mut |raw| {
             let mut values = Vec::with_capacity(raw.len());
@@ -106,10 +113,23 @@ impl Db {
 
     /// Fetches exactly one row; errors on zero or several.
     pub fn fetch1(&self, q: &Query) -> Result<Row> {
-        let mut rows = self.fetch_with(q, &FetchSpec { limit: Some(2), ..Default::default() })?;
+        let mut rows = self.fetch_with(
+            q,
+            &FetchSpec {
+                limit: Some(2),
+                ..Default::default()
+            },
+        )?;
         if rows.len() != 1 {
-            let count = if rows.is_empty() { 0 } else { self.count(q)? as usize };
-            return Err(Error::NotOne { table: q.label().to_string(), count });
+            let count = if rows.is_empty() {
+                0
+            } else {
+                self.count(q)? as usize
+            };
+            return Err(Error::NotOne {
+                table: q.label().to_string(),
+                count,
+            });
         }
         Ok(rows.remove(0))
     }
@@ -120,7 +140,8 @@ impl Db {
             .into_iter()
             .enumerate()
             .map(|(i, r)| {
-                serde_json::from_value(r.to_json()).map_err(|e| Error::Deserialize(format!("row {i} of {}: {e}", q.label())))
+                serde_json::from_value(r.to_json())
+                    .map_err(|e| Error::Deserialize(format!("row {i} of {}: {e}", q.label())))
             })
             .collect()
     }
@@ -132,7 +153,9 @@ impl Db {
         match rows.first().and_then(|r| r.first()) {
             Some(SqlValue::Int(n)) => Ok(*n as u64),
             Some(SqlValue::UInt(n)) => Ok(*n),
-            Some(SqlValue::Text(s)) => s.parse().map_err(|_| Error::backend("count(*) returned text")),
+            Some(SqlValue::Text(s)) => s
+                .parse()
+                .map_err(|_| Error::backend("count(*) returned text")),
             _ => Err(Error::backend("count(*) returned nothing")),
         }
     }
@@ -141,8 +164,10 @@ impl Db {
     pub fn exists(&self, q: &Query) -> Result<bool> {
         let c = q.compile_exists(self.dialect());
         let rows = self.query_raw(&c.sql, &c.params)?;
-        Ok(matches!(rows.first().and_then(|r| r.first()), Some(SqlValue::Int(n)) if *n != 0)
-            || matches!(rows.first().and_then(|r| r.first()), Some(SqlValue::UInt(n)) if *n != 0))
+        Ok(
+            matches!(rows.first().and_then(|r| r.first()), Some(SqlValue::Int(n)) if *n != 0)
+                || matches!(rows.first().and_then(|r| r.first()), Some(SqlValue::UInt(n)) if *n != 0),
+        )
     }
 }
 

@@ -47,11 +47,17 @@ impl Graph {
             let child = index[&info.name];
             let pk = info.primary_key();
             for fk in &info.foreign_keys {
-                let Some(&parent) = index.get(&fk.parent) else { continue };
+                let Some(&parent) = index.get(&fk.parent) else {
+                    continue;
+                };
                 g.add_edge(parent, child, edge_of(fk, &pk));
             }
         }
-        let mut graph = Graph { g, index, order: Vec::new() };
+        let mut graph = Graph {
+            g,
+            index,
+            order: Vec::new(),
+        };
         graph.order = graph.sorted()?;
         Ok(graph)
     }
@@ -63,7 +69,8 @@ impl Graph {
         let mut h: StableDiGraph<FullName, ()> = self.g.map(|_, n| n.clone(), |_, _| ());
         for (name, &ix) in &self.index {
             if let Some(m) = name.master().and_then(|m| self.index.get(&m).copied()) {
-                let parents: Vec<NodeIndex> = self.g.neighbors_directed(ix, Direction::Incoming).collect();
+                let parents: Vec<NodeIndex> =
+                    self.g.neighbors_directed(ix, Direction::Incoming).collect();
                 for p in parents {
                     if p != m && !h.contains_edge(p, m) {
                         h.add_edge(p, m, ());
@@ -72,7 +79,10 @@ impl Graph {
             }
         }
         let order = toposort(&h, None).map_err(|c| {
-            Error::Query(format!("dependency cycle through {}", h[c.node_id()].pretty()))
+            Error::Query(format!(
+                "dependency cycle through {}",
+                h[c.node_id()].pretty()
+            ))
         })?;
         let names: Vec<FullName> = order.into_iter().map(|i| h[i].clone()).collect();
         let mut out: Vec<FullName> = Vec::with_capacity(names.len());
@@ -82,7 +92,12 @@ impl Graph {
             }
             out.push(n.clone());
             // parts of n, in their own topological order
-            out.extend(names.iter().filter(|p| p.master().as_ref() == Some(n)).cloned());
+            out.extend(
+                names
+                    .iter()
+                    .filter(|p| p.master().as_ref() == Some(n))
+                    .cloned(),
+            );
         }
         Ok(out)
     }
@@ -95,7 +110,11 @@ impl Graph {
     /// Sorts names into topological order.
     pub fn sort(&self, names: impl IntoIterator<Item = FullName>) -> Vec<FullName> {
         let set: BTreeSet<FullName> = names.into_iter().collect();
-        self.order.iter().filter(|n| set.contains(n)).cloned().collect()
+        self.order
+            .iter()
+            .filter(|n| set.contains(n))
+            .cloned()
+            .collect()
     }
 
     /// True when the table is in the graph.
@@ -114,18 +133,26 @@ impl Graph {
     }
 
     fn neighbors(&self, name: &FullName, dir: Direction) -> Vec<(FullName, Edge)> {
-        let Some(&ix) = self.index.get(name) else { return Vec::new() };
+        let Some(&ix) = self.index.get(name) else {
+            return Vec::new();
+        };
         self.g
             .edges_directed(ix, dir)
             .map(|e| {
-                let other = if dir == Direction::Incoming { e.source() } else { e.target() };
+                let other = if dir == Direction::Incoming {
+                    e.source()
+                } else {
+                    e.target()
+                };
                 (self.g[other].clone(), e.weight().clone())
             })
             .collect()
     }
 
     fn reach(&self, name: &FullName, dir: Direction) -> Vec<FullName> {
-        let Some(&start) = self.index.get(name) else { return Vec::new() };
+        let Some(&start) = self.index.get(name) else {
+            return Vec::new();
+        };
         let mut seen = BTreeSet::new();
         let mut queue = VecDeque::from([start]);
         while let Some(ix) = queue.pop_front() {
@@ -153,7 +180,11 @@ impl Graph {
 
     /// The part tables of a master.
     pub fn parts(&self, master: &FullName) -> Vec<FullName> {
-        self.order.iter().filter(|n| n.master().as_ref() == Some(master)).cloned().collect()
+        self.order
+            .iter()
+            .filter(|n| n.master().as_ref() == Some(master))
+            .cloned()
+            .collect()
     }
 
     /// The master of a part table, when it is in the graph.
@@ -165,7 +196,13 @@ impl Graph {
     pub fn edges(&self) -> Vec<(FullName, FullName, Edge)> {
         self.g
             .edge_references()
-            .map(|e| (self.g[e.source()].clone(), self.g[e.target()].clone(), e.weight().clone()))
+            .map(|e| {
+                (
+                    self.g[e.source()].clone(),
+                    self.g[e.target()].clone(),
+                    e.weight().clone(),
+                )
+            })
             .collect()
     }
 }

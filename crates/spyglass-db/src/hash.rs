@@ -43,23 +43,59 @@ mod tests {
     /// Worked examples verified against datajoint-python 0.14 (datajoint-compat.md §6).
     #[test]
     fn matches_datajoint() {
-        assert_eq!(h(vec![("subject_id", 1.into()), ("session_idx", 2.into())]), "3c59dc048e8850243be8079a5c74d079");
-        assert_eq!(h(vec![("subject_id", 1.into()), ("session_idx", 1.into())]), "6512bd43d9caa6e02c990b0a82652dca");
-        assert_eq!(h(vec![("subject_id", 1.into()), ("session_idx", 2.into())].into_iter().rev().collect()), "3c59dc048e8850243be8079a5c74d079");
-        assert_eq!(h(vec![("subject_id", 2.into()), ("session_idx", 1.into())]), "c20ad4d76fe97759aa27a0c99bff6710");
         assert_eq!(
-            h(vec![("nwb_file_name", "a_.nwb".into()), ("interval_list_name", "01_s1".into())]),
+            h(vec![("subject_id", 1.into()), ("session_idx", 2.into())]),
+            "3c59dc048e8850243be8079a5c74d079"
+        );
+        assert_eq!(
+            h(vec![("subject_id", 1.into()), ("session_idx", 1.into())]),
+            "6512bd43d9caa6e02c990b0a82652dca"
+        );
+        assert_eq!(
+            h(vec![("subject_id", 1.into()), ("session_idx", 2.into())]
+                .into_iter()
+                .rev()
+                .collect()),
+            "3c59dc048e8850243be8079a5c74d079"
+        );
+        assert_eq!(
+            h(vec![("subject_id", 2.into()), ("session_idx", 1.into())]),
+            "c20ad4d76fe97759aa27a0c99bff6710"
+        );
+        assert_eq!(
+            h(vec![
+                ("nwb_file_name", "a_.nwb".into()),
+                ("interval_list_name", "01_s1".into())
+            ]),
             "28bbecd1bbdcd7d43f90a6a129067fd2"
         );
-        assert_eq!(h(vec![("x", 0.1.into())]), "cb5ae17636e975f9bf71ddf5bc542075");
-        assert_eq!(h(vec![("x", 1.0.into())]), "e4c2e8edac362acab7123654b9e73432");
+        assert_eq!(
+            h(vec![("x", 0.1.into())]),
+            "cb5ae17636e975f9bf71ddf5bc542075"
+        );
+        assert_eq!(
+            h(vec![("x", 1.0.into())]),
+            "e4c2e8edac362acab7123654b9e73432"
+        );
         assert_eq!(h(vec![("x", 5.into())]), "e4da3b7fbbce2345d7772b0674a318d5");
         let d = NaiveDate::from_ymd_opt(2020, 1, 2).unwrap();
-        assert_eq!(h(vec![("d", Value::Date(d))]), "c4fd92826c71506558e00039d0d98a10");
+        assert_eq!(
+            h(vec![("d", Value::Date(d))]),
+            "c4fd92826c71506558e00039d0d98a10"
+        );
         let dt = d.and_hms_opt(3, 4, 5).unwrap();
-        assert_eq!(h(vec![("dt", Value::DateTime(dt))]), "d23f98ad15dfef1aa935b58bc59c4da0");
+        assert_eq!(
+            h(vec![("dt", Value::DateTime(dt))]),
+            "d23f98ad15dfef1aa935b58bc59c4da0"
+        );
         let u = Uuid::parse_str("12345678-1234-5678-1234-567812345678").unwrap();
-        assert_eq!(h(vec![("u", Value::Uuid(u))]), "adf04bafbbee0bed921b2d11b97d98ec");
-        assert_eq!(h(vec![("dec", Value::Decimal("12.50".into()))]), "4bc129be882d904ee70110a444945e9a");
+        assert_eq!(
+            h(vec![("u", Value::Uuid(u))]),
+            "adf04bafbbee0bed921b2d11b97d98ec"
+        );
+        assert_eq!(
+            h(vec![("dec", Value::Decimal("12.50".into()))]),
+            "4bc129be882d904ee70110a444945e9a"
+        );
     }
 }

@@ -87,7 +87,11 @@ impl Heading {
 
     /// Primary-key attribute names in order.
     pub fn primary_key(&self) -> Vec<String> {
-        self.attributes.iter().filter(|a| a.in_key).map(|a| a.name.clone()).collect()
+        self.attributes
+            .iter()
+            .filter(|a| a.in_key)
+            .map(|a| a.name.clone())
+            .collect()
     }
 
     /// All attribute names in order.

@@ -30,12 +30,26 @@ pub struct InsertOptions {
 /// The literal value a default stands for, bound when a row gives NULL for it.
 fn default_value(attr: &Attribute) -> Option<SqlValue> {
     let d = attr.default.as_ref()?;
-    let head = d.split('(').next().unwrap_or("").trim().to_ascii_uppercase();
+    let head = d
+        .split('(')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
     if head == "CURRENT_TIMESTAMP" {
-        return Some(SqlValue::Text(chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string()));
+        return Some(SqlValue::Text(
+            chrono::Utc::now()
+                .naive_utc()
+                .format("%Y-%m-%d %H:%M:%S")
+                .to_string(),
+        ));
     }
     let q = d.chars().next().unwrap_or(' ');
-    let text = if (q == '"' || q == '\'') && d.len() >= 2 { &d[1..d.len() - 1] } else { d.as_str() };
+    let text = if (q == '"' || q == '\'') && d.len() >= 2 {
+        &d[1..d.len() - 1]
+    } else {
+        d.as_str()
+    };
     to_sql(attr, "", &Value::Str(text.to_string())).ok()
 }
 
@@ -61,31 +75,51 @@ impl Db {
     }
 
     /// Inserts serde structs (field names are attribute names).
-    pub fn insert_serde<T: Serialize>(&self, table: &str, items: &[T], opts: InsertOptions) -> Result<u64> {
+    pub fn insert_serde<T: Serialize>(
+        &self,
+        table: &str,
+        items: &[T],
+        opts: InsertOptions,
+    ) -> Result<u64> {
         let mut rows = Vec::with_capacity(items.len());
         for (i, item) in items.iter().enumerate() {
-            let j = serde_json::to_value(item).map_err(|e| Error::Deserialize(format!("row {i}: {e}")))?;
+            let j = serde_json::to_value(item)
+                .map_err(|e| Error::Deserialize(format!("row {i}: {e}")))?;
             let serde_json::Value::Object(map) = j else {
-                return Err(Error::Deserialize(format!("row {i}: a struct or map is needed")));
+                return Err(Error::Deserialize(format!(
+                    "row {i}: a struct or map is needed"
+                )));
             };
-            rows.push(Row::from_pairs(map.iter().map(|(k, v)| (k.clone(), Value::from_json(v)))));
+            rows.push(Row::from_pairs(
+                map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))),
+            ));
         }
         self.insert(table, &rows, opts)
     }
 
     /// Inserts rows into a resolved table.
-    pub fn insert_into<'r>(&self, info: &Arc<TableInfo>, rows: &'r [Row], opts: InsertOptions) -> Result<u64> {
+    pub fn insert_into<'r>(
+        &self,
+        info: &Arc<TableInfo>,
+        rows: &'r [Row],
+        opts: InsertOptions,
+    ) -> Result<u64> {
         let tname = info.name.pretty();
-        if info.tier.is_auto() && !opts.allow_direct_insert && !self.in_make.load(Ordering::SeqCst) {
+        if info.tier.is_auto() && !opts.allow_direct_insert && !self.in_make.load(Ordering::SeqCst)
+        {
             return Err(Error::Refused(format!(
                 "{tname} is {}: its rows are made by populate (use allow_direct_insert to override)",
                 info.tier
             )));
         }
         if opts.skip_duplicates && opts.replace {
-            return Err(Error::Config("skip_duplicates and replace cannot be combined".into()));
+            return Err(Error::Config(
+                "skip_duplicates and replace cannot be combined".into(),
+            ));
         }
-        let Some(first) = rows.first() else { return Ok(0) };
+        let Some(first) = rows.first() else {
+            return Ok(0);
+        };
         // the attributes given by the first row fix the column list
         let mut attrs: Vec<&Attribute> = Vec::new();
         let mut positions: Vec<usize> = Vec::new();
@@ -97,13 +131,20 @@ impl Db {
                 }
                 None if opts.ignore_extra_fields => {}
                 None => {
-                    return Err(Error::UnknownAttribute { attribute: c.clone(), context: format!("insert into {tname}") })
+                    return Err(Error::UnknownAttribute {
+                        attribute: c.clone(),
+                        context: format!("insert into {tname}"),
+                    })
                 }
             }
         }
         for a in &info.heading.attributes {
             if !a.is_optional() && !attrs.iter().any(|x| x.name == a.name) {
-                return Err(Error::MissingAttribute { table: tname, attribute: a.name.clone(), row: 0 });
+                return Err(Error::MissingAttribute {
+                    table: tname,
+                    attribute: a.name.clone(),
+                    row: 0,
+                });
             }
         }
         let defaults: Vec<Option<SqlValue>> = attrs.iter().map(|a| default_value(a)).collect();
@@ -113,21 +154,34 @@ impl Db {
         let table_sql = d.table(&info.name);
         let pk = info.primary_key();
         let sql = match (d, opts.skip_duplicates, opts.replace) {
-            (Dialect::Sqlite, true, _) => format!("INSERT INTO {table_sql} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING"),
-            (Dialect::Sqlite, _, true) => format!("INSERT OR REPLACE INTO {table_sql} ({cols}) VALUES ({marks})"),
+            (Dialect::Sqlite, true, _) => {
+                format!("INSERT INTO {table_sql} ({cols}) VALUES ({marks}) ON CONFLICT DO NOTHING")
+            }
+            (Dialect::Sqlite, _, true) => {
+                format!("INSERT OR REPLACE INTO {table_sql} ({cols}) VALUES ({marks})")
+            }
             (Dialect::Mysql, true, _) => format!(
                 "INSERT INTO {table_sql} ({cols}) VALUES ({marks}) ON DUPLICATE KEY UPDATE {0}={0}",
                 d.ident(&pk[0])
             ),
-            (Dialect::Mysql, _, true) => format!("REPLACE INTO {table_sql} ({cols}) VALUES ({marks})"),
+            (Dialect::Mysql, _, true) => {
+                format!("REPLACE INTO {table_sql} ({cols}) VALUES ({marks})")
+            }
             _ => format!("INSERT INTO {table_sql} ({cols}) VALUES ({marks})"),
         };
         let first_cols = first.columns().clone();
         let convert = |idx: usize, row: &'r Row| -> Result<Vec<Param<'r>>> {
             let same = Arc::ptr_eq(row.columns(), &first_cols) || row.columns() == &first_cols;
             if !same {
-                let mut given: Vec<&String> = row.columns().iter().filter(|c| info.heading.get(c).is_some() || !opts.ignore_extra_fields).collect();
-                let mut want: Vec<&String> = first_cols.iter().filter(|c| info.heading.get(c).is_some() || !opts.ignore_extra_fields).collect();
+                let mut given: Vec<&String> = row
+                    .columns()
+                    .iter()
+                    .filter(|c| info.heading.get(c).is_some() || !opts.ignore_extra_fields)
+                    .collect();
+                let mut want: Vec<&String> = first_cols
+                    .iter()
+                    .filter(|c| info.heading.get(c).is_some() || !opts.ignore_extra_fields)
+                    .collect();
                 given.sort();
                 want.sort();
                 if given != want {
@@ -146,16 +200,28 @@ impl Db {
                     row.get(&a.name).unwrap_or(&Value::Null)
                 };
                 let mut sv = to_param(a, &tname, v).map_err(|e| match e {
-                    Error::BadValue { table, attribute, ty, message } => {
-                        Error::BadValue { table, attribute, ty, message: format!("row {idx}: {message}") }
-                    }
+                    Error::BadValue {
+                        table,
+                        attribute,
+                        ty,
+                        message,
+                    } => Error::BadValue {
+                        table,
+                        attribute,
+                        ty,
+                        message: format!("row {idx}: {message}"),
+                    },
                     other => other,
                 })?;
                 if sv == Param::Owned(SqlValue::Null) && !a.nullable && !a.ty.is_auto_increment() {
                     match &defaults[k] {
                         Some(dv) => sv = Param::Owned(dv.clone()),
                         None => {
-                            return Err(Error::MissingAttribute { table: tname.clone(), attribute: a.name.clone(), row: idx })
+                            return Err(Error::MissingAttribute {
+                                table: tname.clone(),
+                                attribute: a.name.clone(),
+                                row: idx,
+                            })
                         }
                     }
                 }
@@ -165,15 +231,22 @@ impl Db {
         };
         let result = self.transaction(|| {
             let mut iter = rows.iter().enumerate().map(|(i, r)| convert(i, r));
-            self.backend().execute_many(&sql, &mut iter).map_err(|(i, e)| (i, e)).or_else(|(i, e)| {
-                Err(match e {
-                    Error::Duplicate { .. } => {
-                        Error::Duplicate { table: tname.clone(), key: format!("{} in row {i}", describe_key(info, &rows[i])) }
-                    }
-                    Error::ForeignKey { message, .. } => Error::ForeignKey { table: tname.clone(), message: format!("row {i}: {message}") },
-                    other => other,
+            self.backend()
+                .execute_many(&sql, &mut iter)
+                .map_err(|(i, e)| (i, e))
+                .or_else(|(i, e)| {
+                    Err(match e {
+                        Error::Duplicate { .. } => Error::Duplicate {
+                            table: tname.clone(),
+                            key: format!("{} in row {i}", describe_key(info, &rows[i])),
+                        },
+                        Error::ForeignKey { message, .. } => Error::ForeignKey {
+                            table: tname.clone(),
+                            message: format!("row {i}: {message}"),
+                        },
+                        other => other,
+                    })
                 })
-            })
         });
         match result {
             Err(Error::ForeignKey { table, message }) => {
@@ -193,6 +266,58 @@ impl Db {
                 })
             }
             other => other,
+        }
+    }
+
+    /// Updates secondary attributes of one existing row, found by the primary key in
+    /// `row` (DataJoint's `update1`).
+    pub fn update1(&self, table: &str, row: &Row) -> Result<()> {
+        let info = self.table_info(table)?;
+        let tname = info.name.pretty();
+        let pk = info.primary_key();
+        let mut sets = Vec::new();
+        let mut params = Vec::new();
+        for (k, v) in row.iter() {
+            let a = info.heading.get(k).ok_or_else(|| Error::UnknownAttribute {
+                attribute: k.to_string(),
+                context: format!("update of {tname}"),
+            })?;
+            if !a.in_key {
+                sets.push(format!("{}=?", self.dialect().ident(k)));
+                params.push(to_sql(a, &tname, v)?);
+            }
+        }
+        if sets.is_empty() {
+            return Err(Error::Query(format!(
+                "update of {tname}: no secondary attribute given"
+            )));
+        }
+        let mut conds = Vec::new();
+        for k in &pk {
+            let v = row.get(k).ok_or_else(|| Error::MissingAttribute {
+                table: tname.clone(),
+                attribute: k.clone(),
+                row: 0,
+            })?;
+            let a = info.heading.get(k).ok_or_else(|| Error::UnknownAttribute {
+                attribute: k.clone(),
+                context: tname.clone(),
+            })?;
+            conds.push(format!("{}=?", self.dialect().ident(k)));
+            params.push(to_sql(a, &tname, v)?);
+        }
+        let sql = format!(
+            "UPDATE {} SET {} WHERE {}",
+            self.dialect().table(&info.name),
+            sets.join(","),
+            conds.join(" AND ")
+        );
+        match self.execute(&sql, &params)? {
+            1 => Ok(()),
+            n => Err(Error::NotOne {
+                table: tname,
+                count: n as usize,
+            }),
         }
     }
 
@@ -218,7 +343,11 @@ impl Db {
                     .iter()
                     .filter_map(|(c, _)| row.get(c).map(|v| format!("{c}={}", v.python_str())))
                     .collect();
-                return Ok(Some(format!("no row in {} matches ({})", fk.parent.pretty(), shown.join(", "))));
+                return Ok(Some(format!(
+                    "no row in {} matches ({})",
+                    fk.parent.pretty(),
+                    shown.join(", ")
+                )));
             }
         }
         Ok(None)

@@ -167,7 +167,8 @@ pub fn class_name_of(table_name: &str) -> String {
 pub fn master_of(table_name: &str) -> Option<String> {
     let prefix_len = table_name.len() - table_name.trim_start_matches(['#', '_']).len();
     let base = &table_name[prefix_len..];
-    base.rfind("__").map(|i| table_name[..prefix_len + i].to_string())
+    base.rfind("__")
+        .map(|i| table_name[..prefix_len + i].to_string())
 }
 
 /// A table's identity: schema (database) and stored table name.
@@ -182,7 +183,10 @@ pub struct FullName {
 impl FullName {
     /// Builds a full name.
     pub fn new(schema: impl Into<String>, table: impl Into<String>) -> Self {
-        FullName { schema: schema.into(), table: table.into() }
+        FullName {
+            schema: schema.into(),
+            table: table.into(),
+        }
     }
 
     /// The class name (`Session.Experimenter` for parts).
@@ -255,17 +259,35 @@ mod tests {
     #[test]
     fn tiers_and_parts() {
         assert_eq!(table_name("LFPV1", Tier::Computed).unwrap(), "__l_f_p_v1");
-        assert_eq!(table_name("BrainRegion", Tier::Lookup).unwrap(), "#brain_region");
-        assert_eq!(part_table_name("_session", "Experimenter").unwrap(), "_session__experimenter");
-        assert_eq!(Tier::of_table_name("_session__experimenter"), Some(Tier::Part));
+        assert_eq!(
+            table_name("BrainRegion", Tier::Lookup).unwrap(),
+            "#brain_region"
+        );
+        assert_eq!(
+            part_table_name("_session", "Experimenter").unwrap(),
+            "_session__experimenter"
+        );
+        assert_eq!(
+            Tier::of_table_name("_session__experimenter"),
+            Some(Tier::Part)
+        );
         assert_eq!(Tier::of_table_name("__l_f_p_v1"), Some(Tier::Computed));
         assert_eq!(Tier::of_table_name("#brain_region"), Some(Tier::Lookup));
         assert_eq!(Tier::of_table_name("interval_list"), Some(Tier::Manual));
         assert_eq!(Tier::of_table_name("~log"), None);
-        assert_eq!(master_of("_session__experimenter").as_deref(), Some("_session"));
+        assert_eq!(
+            master_of("_session__experimenter").as_deref(),
+            Some("_session")
+        );
         assert_eq!(master_of("__l_f_p_v1"), None);
-        assert_eq!(master_of("l_f_p_output__l_f_p_v1").as_deref(), Some("l_f_p_output"));
-        assert_eq!(class_name_of("_session__experimenter"), "Session.Experimenter");
+        assert_eq!(
+            master_of("l_f_p_output__l_f_p_v1").as_deref(),
+            Some("l_f_p_output")
+        );
+        assert_eq!(
+            class_name_of("_session__experimenter"),
+            "Session.Experimenter"
+        );
         assert_eq!(class_name_of("#brain_region"), "BrainRegion");
     }
 }

@@ -87,9 +87,17 @@ impl BlobSize {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub enum AttrType {
     /// Integer family, optionally unsigned / auto_increment.
-    Int { size: IntSize, unsigned: bool, auto_increment: bool },
+    Int {
+        size: IntSize,
+        unsigned: bool,
+        auto_increment: bool,
+    },
     /// Fixed-point decimal(precision, scale).
-    Decimal { precision: u32, scale: u32, unsigned: bool },
+    Decimal {
+        precision: u32,
+        scale: u32,
+        unsigned: bool,
+    },
     /// float (single) or double.
     Float { double: bool, unsigned: bool },
     /// Fixed-length string char(n).
@@ -135,7 +143,10 @@ fn bad(s: &str) -> Error {
 /// Parses `(a, b)` arguments into trimmed strings (quotes kept).
 fn paren_args(rest: &str, orig: &str) -> Result<Vec<String>> {
     let rest = rest.trim();
-    let inner = rest.strip_prefix('(').and_then(|r| r.strip_suffix(')')).ok_or_else(|| bad(orig))?;
+    let inner = rest
+        .strip_prefix('(')
+        .and_then(|r| r.strip_suffix(')'))
+        .ok_or_else(|| bad(orig))?;
     Ok(inner.split(',').map(|a| a.trim().to_string()).collect())
 }
 
@@ -210,7 +221,9 @@ impl AttrType {
             return Err(bad(orig));
         }
         if orig.starts_with('<') && orig.ends_with('>') && orig.len() > 2 {
-            return Ok(AttrType::Adapted(orig[1..orig.len() - 1].trim().to_string()));
+            return Ok(AttrType::Adapted(
+                orig[1..orig.len() - 1].trim().to_string(),
+            ));
         }
         let lower = orig.to_ascii_lowercase();
         let lower = lower.split_whitespace().collect::<Vec<_>>().join(" ");
@@ -242,11 +255,17 @@ impl AttrType {
                         _ => return Err(bad(orig)),
                     }
                 }
-                Ok(AttrType::Int { size, unsigned, auto_increment })
+                Ok(AttrType::Int {
+                    size,
+                    unsigned,
+                    auto_increment,
+                })
             }
-            "serial" if rest.is_empty() => {
-                Ok(AttrType::Int { size: IntSize::Big, unsigned: true, auto_increment: true })
-            }
+            "serial" if rest.is_empty() => Ok(AttrType::Int {
+                size: IntSize::Big,
+                unsigned: true,
+                auto_increment: true,
+            }),
             "decimal" | "numeric" => {
                 let (args, tail) = split_args(rest, orig)?;
                 let (precision, scale) = match args.as_deref() {
@@ -259,12 +278,19 @@ impl AttrType {
                     return Err(bad(orig));
                 }
                 let unsigned = unsigned_only(tail, orig)?;
-                Ok(AttrType::Decimal { precision, scale, unsigned })
+                Ok(AttrType::Decimal {
+                    precision,
+                    scale,
+                    unsigned,
+                })
             }
             "float" | "double" | "real" => {
                 let (_, tail) = split_args(rest, orig)?;
                 let unsigned = unsigned_only(tail, orig)?;
-                Ok(AttrType::Float { double: kw != "float", unsigned })
+                Ok(AttrType::Float {
+                    double: kw != "float",
+                    unsigned,
+                })
             }
             "char" | "varchar" => {
                 let (args, tail) = split_args(rest, orig)?;
@@ -275,7 +301,11 @@ impl AttrType {
                     Some([n]) => parse_u32(n, orig)?,
                     _ => return Err(bad(orig)),
                 };
-                Ok(if kw == "char" { AttrType::Char(n) } else { AttrType::Varchar(n) })
+                Ok(if kw == "char" {
+                    AttrType::Char(n)
+                } else {
+                    AttrType::Varchar(n)
+                })
             }
             "enum" => {
                 // keep the original case of the values
@@ -287,9 +317,11 @@ impl AttrType {
                     .ok_or_else(|| bad(orig))?;
                 Ok(AttrType::Enum(parse_enum_values(inner, orig)?))
             }
-            "date" | "year" if rest.is_empty() => {
-                Ok(if kw == "date" { AttrType::Date } else { AttrType::Year })
-            }
+            "date" | "year" if rest.is_empty() => Ok(if kw == "date" {
+                AttrType::Date
+            } else {
+                AttrType::Year
+            }),
             "datetime" | "time" | "timestamp" => {
                 let (args, tail) = split_args(rest, orig)?;
                 if !tail.is_empty() {
@@ -342,9 +374,17 @@ impl AttrType {
     pub fn mysql_type(&self) -> String {
         match self {
             AttrType::Int { size, unsigned, .. } => {
-                format!("{}{}", size.keyword(), if *unsigned { " unsigned" } else { "" })
+                format!(
+                    "{}{}",
+                    size.keyword(),
+                    if *unsigned { " unsigned" } else { "" }
+                )
             }
-            AttrType::Decimal { precision, scale, unsigned } => format!(
+            AttrType::Decimal {
+                precision,
+                scale,
+                unsigned,
+            } => format!(
                 "decimal({precision},{scale}){}",
                 if *unsigned { " unsigned" } else { "" }
             ),
@@ -431,7 +471,10 @@ impl AttrType {
 
     /// True for numeric types (where NaN inserts as NULL).
     pub fn is_numeric(&self) -> bool {
-        matches!(self, AttrType::Int { .. } | AttrType::Decimal { .. } | AttrType::Float { .. })
+        matches!(
+            self,
+            AttrType::Int { .. } | AttrType::Decimal { .. } | AttrType::Float { .. }
+        )
     }
 
     /// The external store this type uses, if any.
@@ -446,7 +489,13 @@ impl AttrType {
 
     /// True when the column is auto_increment.
     pub fn is_auto_increment(&self) -> bool {
-        matches!(self, AttrType::Int { auto_increment: true, .. })
+        matches!(
+            self,
+            AttrType::Int {
+                auto_increment: true,
+                ..
+            }
+        )
     }
 }
 
@@ -456,7 +505,10 @@ fn split_args(rest: &str, orig: &str) -> Result<(Option<Vec<String>>, &'static s
     let rest = rest.trim();
     let (args, tail) = if rest.starts_with('(') {
         let close = rest.find(')').ok_or_else(|| bad(orig))?;
-        (Some(paren_args(&rest[..=close], orig)?), rest[close + 1..].trim())
+        (
+            Some(paren_args(&rest[..=close], orig)?),
+            rest[close + 1..].trim(),
+        )
     } else {
         (None, rest)
     };
@@ -495,7 +547,10 @@ impl fmt::Display for AttrType {
     /// The DataJoint spelling used by `describe`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            AttrType::Int { auto_increment: true, .. } => {
+            AttrType::Int {
+                auto_increment: true,
+                ..
+            } => {
                 write!(f, "{} auto_increment", self.mysql_type())
             }
             AttrType::Bool => f.write_str("bool"),
@@ -517,37 +572,109 @@ mod tests {
     #[test]
     fn parses_every_type() {
         let cases: &[(&str, AttrType)] = &[
-            ("int", AttrType::Int { size: IntSize::Int, unsigned: false, auto_increment: false }),
+            (
+                "int",
+                AttrType::Int {
+                    size: IntSize::Int,
+                    unsigned: false,
+                    auto_increment: false,
+                },
+            ),
             (
                 "INT UNSIGNED",
-                AttrType::Int { size: IntSize::Int, unsigned: true, auto_increment: false },
+                AttrType::Int {
+                    size: IntSize::Int,
+                    unsigned: true,
+                    auto_increment: false,
+                },
             ),
             (
                 "smallint(6)",
-                AttrType::Int { size: IntSize::Small, unsigned: false, auto_increment: false },
+                AttrType::Int {
+                    size: IntSize::Small,
+                    unsigned: false,
+                    auto_increment: false,
+                },
             ),
             (
                 "bigint unsigned auto_increment",
-                AttrType::Int { size: IntSize::Big, unsigned: true, auto_increment: true },
+                AttrType::Int {
+                    size: IntSize::Big,
+                    unsigned: true,
+                    auto_increment: true,
+                },
             ),
-            ("serial", AttrType::Int { size: IntSize::Big, unsigned: true, auto_increment: true }),
+            (
+                "serial",
+                AttrType::Int {
+                    size: IntSize::Big,
+                    unsigned: true,
+                    auto_increment: true,
+                },
+            ),
             (
                 "tinyint",
-                AttrType::Int { size: IntSize::Tiny, unsigned: false, auto_increment: false },
+                AttrType::Int {
+                    size: IntSize::Tiny,
+                    unsigned: false,
+                    auto_increment: false,
+                },
             ),
             (
                 "mediumint unsigned",
-                AttrType::Int { size: IntSize::Medium, unsigned: true, auto_increment: false },
+                AttrType::Int {
+                    size: IntSize::Medium,
+                    unsigned: true,
+                    auto_increment: false,
+                },
             ),
-            ("decimal(5,2)", AttrType::Decimal { precision: 5, scale: 2, unsigned: false }),
-            ("numeric(8, 3) unsigned", AttrType::Decimal { precision: 8, scale: 3, unsigned: true }),
-            ("float", AttrType::Float { double: false, unsigned: false }),
-            ("double", AttrType::Float { double: true, unsigned: false }),
-            ("real", AttrType::Float { double: true, unsigned: false }),
+            (
+                "decimal(5,2)",
+                AttrType::Decimal {
+                    precision: 5,
+                    scale: 2,
+                    unsigned: false,
+                },
+            ),
+            (
+                "numeric(8, 3) unsigned",
+                AttrType::Decimal {
+                    precision: 8,
+                    scale: 3,
+                    unsigned: true,
+                },
+            ),
+            (
+                "float",
+                AttrType::Float {
+                    double: false,
+                    unsigned: false,
+                },
+            ),
+            (
+                "double",
+                AttrType::Float {
+                    double: true,
+                    unsigned: false,
+                },
+            ),
+            (
+                "real",
+                AttrType::Float {
+                    double: true,
+                    unsigned: false,
+                },
+            ),
             ("char(1)", AttrType::Char(1)),
             ("varchar(64)", AttrType::Varchar(64)),
-            ("enum('M','F','U')", AttrType::Enum(vec!["M".into(), "F".into(), "U".into()])),
-            ("enum(\"True\", \"False\")", AttrType::Enum(vec!["True".into(), "False".into()])),
+            (
+                "enum('M','F','U')",
+                AttrType::Enum(vec!["M".into(), "F".into(), "U".into()]),
+            ),
+            (
+                "enum(\"True\", \"False\")",
+                AttrType::Enum(vec!["True".into(), "False".into()]),
+            ),
             ("date", AttrType::Date),
             ("datetime", AttrType::Datetime(None)),
             ("datetime(3)", AttrType::Datetime(Some(3))),
@@ -600,15 +727,27 @@ mod tests {
     #[test]
     fn mysql_types_and_markers() {
         assert_eq!(AttrType::parse("uuid").unwrap().mysql_type(), "binary(16)");
-        assert_eq!(AttrType::parse("uuid").unwrap().comment_marker().unwrap(), ":uuid:");
+        assert_eq!(
+            AttrType::parse("uuid").unwrap().comment_marker().unwrap(),
+            ":uuid:"
+        );
         assert_eq!(AttrType::parse("attach").unwrap().mysql_type(), "longblob");
         assert_eq!(
-            AttrType::parse("filepath@raw").unwrap().comment_marker().unwrap(),
+            AttrType::parse("filepath@raw")
+                .unwrap()
+                .comment_marker()
+                .unwrap(),
             ":filepath@raw:"
         );
-        assert_eq!(AttrType::parse("enum('a','b')").unwrap().mysql_type(), "enum('a','b')");
+        assert_eq!(
+            AttrType::parse("enum('a','b')").unwrap().mysql_type(),
+            "enum('a','b')"
+        );
         assert_eq!(AttrType::parse("bool").unwrap().mysql_type(), "tinyint");
-        assert_eq!(AttrType::parse("int unsigned").unwrap().to_string(), "int unsigned");
+        assert_eq!(
+            AttrType::parse("int unsigned").unwrap().to_string(),
+            "int unsigned"
+        );
     }
 
     #[test]

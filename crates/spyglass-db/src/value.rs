@@ -78,7 +78,9 @@ pub enum Param<'a> {
 pub fn to_param<'a>(attr: &Attribute, table: &str, v: &'a Value) -> Result<Param<'a>> {
     if let Value::Str(s) = v {
         match &attr.ty {
-            AttrType::Char(n) | AttrType::Varchar(n) if s.len() <= *n as usize => return Ok(Param::Text(s)),
+            AttrType::Char(n) | AttrType::Varchar(n) if s.len() <= *n as usize => {
+                return Ok(Param::Text(s))
+            }
             AttrType::Date if is_canonical_date(s) => return Ok(Param::Text(s)),
             _ => {}
         }
@@ -209,7 +211,9 @@ impl Value {
             Value::Bool(b) => J::Bool(*b),
             Value::Int(i) => J::from(*i),
             Value::UInt(u) => J::from(*u),
-            Value::Float(f) => serde_json::Number::from_f64(*f).map(J::Number).unwrap_or(J::Null),
+            Value::Float(f) => serde_json::Number::from_f64(*f)
+                .map(J::Number)
+                .unwrap_or(J::Null),
             Value::Str(s) => J::String(s.clone()),
             Value::Decimal(s) => J::String(s.clone()),
             Value::Bytes(b) => J::Array(b.iter().map(|x| J::from(*x)).collect()),
@@ -280,7 +284,11 @@ pub fn python_float_repr(f: f64) -> String {
     let sign = if neg { "-" } else { "" };
     if !(-4..16).contains(&exp) {
         let (d0, rest) = digits.split_at(1);
-        let mant = if rest.is_empty() { d0.to_string() } else { format!("{d0}.{rest}") };
+        let mant = if rest.is_empty() {
+            d0.to_string()
+        } else {
+            format!("{d0}.{rest}")
+        };
         let esign = if exp < 0 { "-" } else { "+" };
         format!("{sign}{mant}e{esign}{:02}", exp.abs())
     } else if exp >= 0 {
@@ -324,12 +332,18 @@ impl Row {
     ) -> Row {
         let (names, values): (Vec<String>, Vec<Value>) =
             pairs.into_iter().map(|(k, v)| (k.into(), v.into())).unzip();
-        Row { columns: names.into(), values }
+        Row {
+            columns: names.into(),
+            values,
+        }
     }
 
     /// The value of an attribute.
     pub fn get(&self, name: &str) -> Option<&Value> {
-        self.columns.iter().position(|c| c == name).map(|i| &self.values[i])
+        self.columns
+            .iter()
+            .position(|c| c == name)
+            .map(|i| &self.values[i])
     }
 
     /// Column names.
@@ -349,24 +363,35 @@ impl Row {
 
     /// (name, value) pairs.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &Value)> {
-        self.columns.iter().map(String::as_str).zip(self.values.iter())
+        self.columns
+            .iter()
+            .map(String::as_str)
+            .zip(self.values.iter())
     }
 
     /// A copy restricted to the named attributes (those present).
     pub fn project(&self, names: &[String]) -> Row {
         Row::from_pairs(
-            names.iter().filter_map(|n| self.get(n).map(|v| (n.clone(), v.clone()))),
+            names
+                .iter()
+                .filter_map(|n| self.get(n).map(|v| (n.clone(), v.clone()))),
         )
     }
 
     /// The row as an ordered map.
     pub fn to_map(&self) -> IndexMap<String, Value> {
-        self.iter().map(|(k, v)| (k.to_string(), v.clone())).collect()
+        self.iter()
+            .map(|(k, v)| (k.to_string(), v.clone()))
+            .collect()
     }
 
     /// The row as a JSON object.
     pub fn to_json(&self) -> serde_json::Value {
-        serde_json::Value::Object(self.iter().map(|(k, v)| (k.to_string(), v.to_json())).collect())
+        serde_json::Value::Object(
+            self.iter()
+                .map(|(k, v)| (k.to_string(), v.to_json()))
+                .collect(),
+        )
     }
 }
 
@@ -391,7 +416,12 @@ fn bad_value(attr: &Attribute, table: &str, message: impl Into<String>) -> Error
 
 fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     let s = s.trim();
-    for fmt in ["%Y-%m-%d %H:%M:%S%.f", "%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M", "%Y-%m-%dT%H:%M"] {
+    for fmt in [
+        "%Y-%m-%d %H:%M:%S%.f",
+        "%Y-%m-%dT%H:%M:%S%.f",
+        "%Y-%m-%d %H:%M",
+        "%Y-%m-%dT%H:%M",
+    ] {
         if let Ok(dt) = NaiveDateTime::parse_from_str(s, fmt) {
             return Some(dt);
         }
@@ -399,7 +429,9 @@ fn parse_datetime(s: &str) -> Option<NaiveDateTime> {
     if let Ok(dt) = chrono::DateTime::parse_from_rfc3339(s) {
         return Some(dt.naive_utc());
     }
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").ok().and_then(|d| d.and_hms_opt(0, 0, 0))
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .ok()
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
 }
 
 fn round_fsp(dt: NaiveDateTime, fsp: Option<u32>) -> NaiveDateTime {
@@ -420,21 +452,37 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
     if attr.ty.is_numeric() && matches!(v, Value::Float(f) if f.is_nan()) {
         return Ok(SqlValue::Null);
     }
-    let wrong = || bad_value(attr, table, format!("cannot store a {} value {}", v.kind(), short(v)));
+    let wrong = || {
+        bad_value(
+            attr,
+            table,
+            format!("cannot store a {} value {}", v.kind(), short(v)),
+        )
+    };
     match &attr.ty {
         AttrType::Int { size, unsigned, .. } => {
             let i: i128 = match v {
                 Value::UInt(u) => *u as i128,
-                Value::Int(_) | Value::Bool(_) | Value::Float(_) | Value::Str(_) | Value::Decimal(_) => {
-                    v.as_i64().ok_or_else(wrong)? as i128
-                }
+                Value::Int(_)
+                | Value::Bool(_)
+                | Value::Float(_)
+                | Value::Str(_)
+                | Value::Decimal(_) => v.as_i64().ok_or_else(wrong)? as i128,
                 _ => return Err(wrong()),
             };
             let (lo, hi) = size.range(*unsigned);
             if i < lo || i > hi {
-                return Err(bad_value(attr, table, format!("{i} is outside {lo}..={hi}")));
+                return Err(bad_value(
+                    attr,
+                    table,
+                    format!("{i} is outside {lo}..={hi}"),
+                ));
             }
-            Ok(if i > i64::MAX as i128 { SqlValue::UInt(i as u64) } else { SqlValue::Int(i as i64) })
+            Ok(if i > i64::MAX as i128 {
+                SqlValue::UInt(i as u64)
+            } else {
+                SqlValue::Int(i as i64)
+            })
         }
         AttrType::Year => Ok(SqlValue::Int(v.as_i64().ok_or_else(wrong)?)),
         AttrType::Bool => match v {
@@ -465,7 +513,11 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
             }
             Ok(SqlValue::Float(f))
         }
-        AttrType::Decimal { precision, scale, unsigned } => {
+        AttrType::Decimal {
+            precision,
+            scale,
+            unsigned,
+        } => {
             let text = match v {
                 Value::Int(i) => i.to_string(),
                 Value::UInt(u) => u.to_string(),
@@ -488,7 +540,11 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
                 _ => return Err(wrong()),
             };
             // bytes bound the characters from above: count only when it could matter
-            let len = if s.len() <= *n as usize { 0 } else { s.chars().count() };
+            let len = if s.len() <= *n as usize {
+                0
+            } else {
+                s.chars().count()
+            };
             if len > *n as usize {
                 return Err(bad_value(
                     attr,
@@ -522,8 +578,9 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
             let d = match v {
                 Value::Date(d) => *d,
                 Value::DateTime(dt) => dt.date(),
-                Value::Str(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d")
-                    .map_err(|_| bad_value(attr, table, format!("`{s}` is not a date (YYYY-MM-DD)")))?,
+                Value::Str(s) => NaiveDate::parse_from_str(s.trim(), "%Y-%m-%d").map_err(|_| {
+                    bad_value(attr, table, format!("`{s}` is not a date (YYYY-MM-DD)"))
+                })?,
                 _ => return Err(wrong()),
             };
             Ok(SqlValue::Text(d.format("%Y-%m-%d").to_string()))
@@ -533,7 +590,10 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
                 let up = s.trim().to_ascii_uppercase();
                 if up.starts_with("CURRENT_TIMESTAMP") || up == "NOW()" {
                     return Ok(SqlValue::Text(
-                        chrono::Utc::now().naive_utc().format("%Y-%m-%d %H:%M:%S").to_string(),
+                        chrono::Utc::now()
+                            .naive_utc()
+                            .format("%Y-%m-%d %H:%M:%S")
+                            .to_string(),
                     ));
                 }
             }
@@ -594,8 +654,10 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
         AttrType::Attach => match v {
             Value::Attach { name, data } => Ok(SqlValue::Bytes(attach_bytes(name, data))),
             Value::Str(path) => {
-                let data = std::fs::read(path)
-                    .map_err(|e| Error::Io { path: path.clone(), source: e })?;
+                let data = std::fs::read(path).map_err(|e| Error::Io {
+                    path: path.clone(),
+                    source: e,
+                })?;
                 let name = std::path::Path::new(path)
                     .file_name()
                     .map(|n| n.to_string_lossy().to_string())
@@ -625,7 +687,9 @@ fn parse_canonical_date(s: &str) -> Option<NaiveDate> {
         return None;
     }
     let num = |r: std::ops::Range<usize>| -> Option<u32> {
-        b[r].iter().try_fold(0u32, |acc, c| c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32))
+        b[r].iter().try_fold(0u32, |acc, c| {
+            c.is_ascii_digit().then(|| acc * 10 + (c - b'0') as u32)
+        })
     };
     NaiveDate::from_ymd_opt(num(0..4)? as i32, num(5..7)?, num(8..10)?)
 }
@@ -669,7 +733,8 @@ fn normalize_decimal(text: &str, precision: u32, scale: u32) -> Option<String> {
     if int_part.is_empty() && frac_part.is_empty() {
         return None;
     }
-    if !int_part.chars().all(|c| c.is_ascii_digit()) || !frac_part.chars().all(|c| c.is_ascii_digit())
+    if !int_part.chars().all(|c| c.is_ascii_digit())
+        || !frac_part.chars().all(|c| c.is_ascii_digit())
     {
         return None;
     }
@@ -682,8 +747,16 @@ fn normalize_decimal(text: &str, precision: u32, scale: u32) -> Option<String> {
         frac.push('0');
     }
     let int_part = if int_part.is_empty() { "0" } else { int_part };
-    let sign = if neg && (int_part != "0" || frac.chars().any(|c| c != '0')) { "-" } else { "" };
-    Some(if scale == 0 { format!("{sign}{int_part}") } else { format!("{sign}{int_part}.{frac}") })
+    let sign = if neg && (int_part != "0" || frac.chars().any(|c| c != '0')) {
+        "-"
+    } else {
+        ""
+    };
+    Some(if scale == 0 {
+        format!("{sign}{int_part}")
+    } else {
+        format!("{sign}{int_part}.{frac}")
+    })
 }
 
 /// Converts a fetched primitive back into a typed value for an attribute.
@@ -692,7 +765,10 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
         return Ok(Value::Null);
     }
     let corrupt = |what: &str| {
-        Error::backend(format!("attribute `{}` ({}): stored value is not {what}", attr.name, attr.ty))
+        Error::backend(format!(
+            "attribute `{}` ({}): stored value is not {what}",
+            attr.name, attr.ty
+        ))
     };
     Ok(match &attr.ty {
         AttrType::Int { .. } | AttrType::Year => match v {
@@ -715,7 +791,9 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
             SqlValue::Text(s) => Value::Float(s.parse().map_err(|_| corrupt("a number"))?),
             _ => return Err(corrupt("a number")),
         },
-        AttrType::Decimal { precision, scale, .. } => {
+        AttrType::Decimal {
+            precision, scale, ..
+        } => {
             let text = match v {
                 SqlValue::Float(f) => format!("{:.*}", *scale as usize, f),
                 SqlValue::Int(i) => i.to_string(),
@@ -737,7 +815,9 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
             let s = text_of(v).ok_or_else(|| corrupt("a date"))?;
             match parse_canonical_date(&s) {
                 Some(d) => Value::Date(d),
-                None => Value::Date(NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| corrupt("a date"))?),
+                None => Value::Date(
+                    NaiveDate::parse_from_str(&s, "%Y-%m-%d").map_err(|_| corrupt("a date"))?,
+                ),
             }
         }
         AttrType::Datetime(_) | AttrType::Timestamp(_) => {
@@ -746,10 +826,14 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
         }
         AttrType::Time(_) => {
             let s = text_of(v).ok_or_else(|| corrupt("a time"))?;
-            Value::Time(NaiveTime::parse_from_str(&s, "%H:%M:%S%.f").map_err(|_| corrupt("a time"))?)
+            Value::Time(
+                NaiveTime::parse_from_str(&s, "%H:%M:%S%.f").map_err(|_| corrupt("a time"))?,
+            )
         }
         AttrType::Uuid => match v {
-            SqlValue::Bytes(b) => Value::Uuid(Uuid::from_slice(&b).map_err(|_| corrupt("16 bytes"))?),
+            SqlValue::Bytes(b) => {
+                Value::Uuid(Uuid::from_slice(&b).map_err(|_| corrupt("16 bytes"))?)
+            }
             SqlValue::Text(s) => Value::Uuid(Uuid::parse_str(&s).map_err(|_| corrupt("a UUID"))?),
             _ => return Err(corrupt("a UUID")),
         },
@@ -758,15 +842,22 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
             Value::Json(serde_json::from_str(&s).map_err(|_| corrupt("JSON"))?)
         }
         AttrType::Blob(_) | AttrType::Adapted(_) => match v {
-            SqlValue::Bytes(b) => Value::Blob(Box::new(
-                spyglass_blob::unpack(&b)
-                    .map_err(|e| Error::Blob { attribute: attr.name.clone(), source: e })?,
-            )),
+            SqlValue::Bytes(b) => {
+                Value::Blob(Box::new(spyglass_blob::unpack(&b).map_err(|e| {
+                    Error::Blob {
+                        attribute: attr.name.clone(),
+                        source: e,
+                    }
+                })?))
+            }
             _ => return Err(corrupt("a blob")),
         },
         AttrType::Attach => match v {
             SqlValue::Bytes(b) => {
-                let nul = b.iter().position(|&c| c == 0).ok_or_else(|| corrupt("an attachment"))?;
+                let nul = b
+                    .iter()
+                    .position(|&c| c == 0)
+                    .ok_or_else(|| corrupt("an attachment"))?;
                 Value::Attach {
                     name: String::from_utf8_lossy(&b[..nul]).into_owned(),
                     data: b[nul + 1..].to_vec(),
@@ -774,10 +865,14 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
             }
             _ => return Err(corrupt("an attachment")),
         },
-        AttrType::ExternalBlob(_) | AttrType::ExternalAttach(_) | AttrType::Filepath(_) => match v {
-            SqlValue::Bytes(b) => Value::Uuid(Uuid::from_slice(&b).map_err(|_| corrupt("a hash"))?),
-            _ => return Err(corrupt("a hash")),
-        },
+        AttrType::ExternalBlob(_) | AttrType::ExternalAttach(_) | AttrType::Filepath(_) => {
+            match v {
+                SqlValue::Bytes(b) => {
+                    Value::Uuid(Uuid::from_slice(&b).map_err(|_| corrupt("a hash"))?)
+                }
+                _ => return Err(corrupt("a hash")),
+            }
+        }
     })
 }
 

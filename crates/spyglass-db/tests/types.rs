@@ -46,14 +46,22 @@ t_default = 'dflt' : varchar(8)";
 #[test]
 fn every_type_round_trips() {
     let (db, _d) = fresh_db();
-    db.declare("types", &TableSpec::new("Every", Tier::Manual, EVERY_TYPE)).unwrap();
+    db.declare("types", &TableSpec::new("Every", Tier::Manual, EVERY_TYPE))
+        .unwrap();
     let date = NaiveDate::from_ymd_opt(2024, 2, 29).unwrap();
     let dt = date.and_hms_opt(13, 14, 15).unwrap();
     let dt3 = date.and_hms_milli_opt(13, 14, 15, 250).unwrap();
     let u = Uuid::parse_str("12345678-1234-5678-1234-567812345678").unwrap();
-    let matrix = Blob::Array(Array::from_row_major(vec![2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap());
-    let dict = Blob::Dict(vec![(Blob::Str("a".into()), Blob::Int(1)), (Blob::Str("b".into()), Blob::Str("x".into()))]);
-    let big = Blob::Array(Array::vector((0..50_000).map(|i| i as f64).collect::<Vec<f64>>()));
+    let matrix = Blob::Array(
+        Array::from_row_major(vec![2, 3], vec![1.0f64, 2.0, 3.0, 4.0, 5.0, 6.0]).unwrap(),
+    );
+    let dict = Blob::Dict(vec![
+        (Blob::Str("a".into()), Blob::Int(1)),
+        (Blob::Str("b".into()), Blob::Str("x".into())),
+    ]);
+    let big = Blob::Array(Array::vector(
+        (0..50_000).map(|i| i as f64).collect::<Vec<f64>>(),
+    ));
     let input = row(&[
         ("id", 1.into()),
         ("t_tiny", (-128).into()),
@@ -72,19 +80,40 @@ fn every_type_round_trips() {
         ("t_date", Value::Date(date)),
         ("t_datetime", Value::DateTime(dt)),
         ("t_datetime3", Value::DateTime(dt3)),
-        ("t_time", Value::Time(NaiveTime::from_hms_opt(23, 59, 58).unwrap())),
-        ("t_timestamp", Value::DateTime(NaiveDate::from_ymd_opt(2020, 1, 2).unwrap().and_hms_opt(3, 4, 5).unwrap())),
+        (
+            "t_time",
+            Value::Time(NaiveTime::from_hms_opt(23, 59, 58).unwrap()),
+        ),
+        (
+            "t_timestamp",
+            Value::DateTime(
+                NaiveDate::from_ymd_opt(2020, 1, 2)
+                    .unwrap()
+                    .and_hms_opt(3, 4, 5)
+                    .unwrap(),
+            ),
+        ),
         ("t_year", 2024.into()),
         ("t_bool", true.into()),
         ("t_uuid", Value::Uuid(u)),
-        ("t_json", Value::Json(serde_json::json!({"k": [1, 2, {"z": null}]}))),
+        (
+            "t_json",
+            Value::Json(serde_json::json!({"k": [1, 2, {"z": null}]})),
+        ),
         ("t_tinyblob", Value::from(Blob::Str("tiny".into()))),
         ("t_blob", Value::from(dict.clone())),
         ("t_mediumblob", Value::from(matrix.clone())),
         ("t_longblob", Value::from(big.clone())),
-        ("t_attach", Value::Attach { name: "notes.txt".into(), data: b"hello\0world".to_vec() }),
+        (
+            "t_attach",
+            Value::Attach {
+                name: "notes.txt".into(),
+                data: b"hello\0world".to_vec(),
+            },
+        ),
     ]);
-    db.insert("types.Every", &[input.clone()], InsertOptions::default()).unwrap();
+    db.insert("types.Every", &[input.clone()], InsertOptions::default())
+        .unwrap();
     let out = db.fetch1(&db.table("types.Every").unwrap()).unwrap();
     for (k, v) in input.iter() {
         assert_eq!(out.get(k), Some(v), "attribute {k}");
@@ -94,26 +123,61 @@ fn every_type_round_trips() {
     // blobs decode to the same structures (and the longblob was compressed on the way)
     assert_eq!(out.get("t_mediumblob").unwrap().as_blob(), Some(&matrix));
     // restriction by typed values finds the row
-    for (k, v) in [("t_uuid", Value::Uuid(u)), ("t_date", Value::Date(date)), ("t_datetime", Value::DateTime(dt)), ("t_enum", "mid".into())] {
-        let q = db.table("types.Every").unwrap().restrict(Cond::map([(k, v)])).unwrap();
+    for (k, v) in [
+        ("t_uuid", Value::Uuid(u)),
+        ("t_date", Value::Date(date)),
+        ("t_datetime", Value::DateTime(dt)),
+        ("t_enum", "mid".into()),
+    ] {
+        let q = db
+            .table("types.Every")
+            .unwrap()
+            .restrict(Cond::map([(k, v)]))
+            .unwrap();
         assert_eq!(db.count(&q).unwrap(), 1, "restriction on {k}");
     }
     // a uuid given as a string restricts the same
-    let q = db.table("types.Every").unwrap().restrict(Cond::map([("t_uuid", u.to_string())])).unwrap();
+    let q = db
+        .table("types.Every")
+        .unwrap()
+        .restrict(Cond::map([("t_uuid", u.to_string())]))
+        .unwrap();
     assert_eq!(db.count(&q).unwrap(), 1);
 }
 
 #[test]
 fn nan_inserts_as_null_and_defaults_fill_in() {
     let (db, _d) = fresh_db();
-    db.declare("types", &TableSpec::new("Measure", Tier::Manual, "id : int\n---\nx = null : double\ny = 7 : int\nlabel = \"none\" : varchar(8)")).unwrap();
-    db.insert("types.Measure", &[row(&[("id", 1.into()), ("x", f64::NAN.into())])], InsertOptions::default()).unwrap();
-    db.insert("types.Measure", &[row(&[("id", 2.into()), ("y", Value::Null)])], InsertOptions::default()).unwrap();
-    let r1 = db.fetch1(&db.table("types.Measure").unwrap().restrict("id=1").unwrap()).unwrap();
+    db.declare(
+        "types",
+        &TableSpec::new(
+            "Measure",
+            Tier::Manual,
+            "id : int\n---\nx = null : double\ny = 7 : int\nlabel = \"none\" : varchar(8)",
+        ),
+    )
+    .unwrap();
+    db.insert(
+        "types.Measure",
+        &[row(&[("id", 1.into()), ("x", f64::NAN.into())])],
+        InsertOptions::default(),
+    )
+    .unwrap();
+    db.insert(
+        "types.Measure",
+        &[row(&[("id", 2.into()), ("y", Value::Null)])],
+        InsertOptions::default(),
+    )
+    .unwrap();
+    let r1 = db
+        .fetch1(&db.table("types.Measure").unwrap().restrict("id=1").unwrap())
+        .unwrap();
     assert_eq!(r1.get("x"), Some(&Value::Null));
     assert_eq!(r1.get("y").unwrap().as_i64(), Some(7));
     assert_eq!(r1.get("label").unwrap().as_str(), Some("none"));
-    let r2 = db.fetch1(&db.table("types.Measure").unwrap().restrict("id=2").unwrap()).unwrap();
+    let r2 = db
+        .fetch1(&db.table("types.Measure").unwrap().restrict("id=2").unwrap())
+        .unwrap();
     assert_eq!(r2.get("y").unwrap().as_i64(), Some(7));
 }
 
@@ -160,7 +224,11 @@ fn serde_structs_in_and_out() {
             weights: vec![],
         },
     ];
-    assert_eq!(db.insert_serde("lab.Session", &items, InsertOptions::default()).unwrap(), 2);
+    assert_eq!(
+        db.insert_serde("lab.Session", &items, InsertOptions::default())
+            .unwrap(),
+        2
+    );
     let q = db.table("lab.Session").unwrap();
     let mut back: Vec<Session> = db.fetch_as(&q).unwrap();
     back.sort_by_key(|s| s.session_idx);
@@ -170,8 +238,15 @@ fn serde_structs_in_and_out() {
 #[test]
 fn lookup_contents_and_replace_and_skip() {
     let (db, _d) = fresh_db();
-    let spec = TableSpec::new("Color", Tier::Lookup, "color : varchar(8)\n---\nhex : char(7)")
-        .contents(vec![row(&[("color", "red".into()), ("hex", "#ff0000".into())]), row(&[("color", "blue".into()), ("hex", "#0000ff".into())])]);
+    let spec = TableSpec::new(
+        "Color",
+        Tier::Lookup,
+        "color : varchar(8)\n---\nhex : char(7)",
+    )
+    .contents(vec![
+        row(&[("color", "red".into()), ("hex", "#ff0000".into())]),
+        row(&[("color", "blue".into()), ("hex", "#0000ff".into())]),
+    ]);
     db.declare("art", &spec).unwrap();
     // declaring again leaves the contents as they are
     db.declare("art", &spec).unwrap();
@@ -180,45 +255,111 @@ fn lookup_contents_and_replace_and_skip() {
     assert_eq!(db.table_info("art.Color").unwrap().name.table, "#color");
     // skip_duplicates keeps the old row; replace overwrites it
     let red2 = row(&[("color", "red".into()), ("hex", "#ee0000".into())]);
-    db.insert("art.Color", &[red2.clone()], InsertOptions { skip_duplicates: true, ..Default::default() }).unwrap();
-    let red = db.fetch1(&q.restrict(Cond::map([("color", "red")])).unwrap()).unwrap();
+    db.insert(
+        "art.Color",
+        &[red2.clone()],
+        InsertOptions {
+            skip_duplicates: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let red = db
+        .fetch1(&q.restrict(Cond::map([("color", "red")])).unwrap())
+        .unwrap();
     assert_eq!(red.get("hex").unwrap().as_str(), Some("#ff0000"));
-    db.insert("art.Color", &[red2], InsertOptions { replace: true, ..Default::default() }).unwrap();
-    let red = db.fetch1(&q.restrict(Cond::map([("color", "red")])).unwrap()).unwrap();
+    db.insert(
+        "art.Color",
+        &[red2],
+        InsertOptions {
+            replace: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let red = db
+        .fetch1(&q.restrict(Cond::map([("color", "red")])).unwrap())
+        .unwrap();
     assert_eq!(red.get("hex").unwrap().as_str(), Some("#ee0000"));
     // ignore_extra_fields drops unknown attributes
-    let extra = row(&[("color", "green".into()), ("hex", "#00ff00".into()), ("shade", "dark".into())]);
-    db.insert("art.Color", &[extra], InsertOptions { ignore_extra_fields: true, ..Default::default() }).unwrap();
+    let extra = row(&[
+        ("color", "green".into()),
+        ("hex", "#00ff00".into()),
+        ("shade", "dark".into()),
+    ]);
+    db.insert(
+        "art.Color",
+        &[extra],
+        InsertOptions {
+            ignore_extra_fields: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(db.count(&q).unwrap(), 3);
 }
 
 #[test]
 fn auto_increment_and_many_rows_in_one_transaction() {
     let (db, _d) = fresh_db();
-    db.declare("lab", &TableSpec::new("Event", Tier::Manual, "event_id : int unsigned auto_increment\n---\nwhat : varchar(32)")).unwrap();
-    let rows: Vec<_> = (0..1000).map(|i| row(&[("what", format!("e{i}").into())])).collect();
-    assert_eq!(db.insert("lab.Event", &rows, InsertOptions::default()).unwrap(), 1000);
+    db.declare(
+        "lab",
+        &TableSpec::new(
+            "Event",
+            Tier::Manual,
+            "event_id : int unsigned auto_increment\n---\nwhat : varchar(32)",
+        ),
+    )
+    .unwrap();
+    let rows: Vec<_> = (0..1000)
+        .map(|i| row(&[("what", format!("e{i}").into())]))
+        .collect();
+    assert_eq!(
+        db.insert("lab.Event", &rows, InsertOptions::default())
+            .unwrap(),
+        1000
+    );
     let q = db.table("lab.Event").unwrap();
-    let last = db.fetch1(&q.restrict(Cond::map([("what", "e999")])).unwrap()).unwrap();
+    let last = db
+        .fetch1(&q.restrict(Cond::map([("what", "e999")])).unwrap())
+        .unwrap();
     assert_eq!(last.get("event_id").unwrap().as_i64(), Some(1000));
 }
 
 #[test]
 fn parts_tiers_and_names() {
     let (db, _d) = fresh_db();
-    db.declare("sess", &TableSpec::new("Subject", Tier::Manual, "subject_id : varchar(8)")).unwrap();
     db.declare(
         "sess",
-        &TableSpec::new("Session", Tier::Imported, "-> Subject\nsession_idx : int\n---\nstart : datetime")
-            .part("Experimenter", "-> master\nname : varchar(16)"),
+        &TableSpec::new("Subject", Tier::Manual, "subject_id : varchar(8)"),
     )
     .unwrap();
-    db.declare("sess", &TableSpec::new("SessionStats", Tier::Computed, "-> Session\n---\nn : int")).unwrap();
+    db.declare(
+        "sess",
+        &TableSpec::new(
+            "Session",
+            Tier::Imported,
+            "-> Subject\nsession_idx : int\n---\nstart : datetime",
+        )
+        .part("Experimenter", "-> master\nname : varchar(16)"),
+    )
+    .unwrap();
+    db.declare(
+        "sess",
+        &TableSpec::new("SessionStats", Tier::Computed, "-> Session\n---\nn : int"),
+    )
+    .unwrap();
     let part = db.table_info("sess.Session.Experimenter").unwrap();
     assert_eq!(part.name.table, "_session__experimenter");
     assert_eq!(part.tier, Tier::Part);
-    assert_eq!(db.table_info("sess.SessionStats").unwrap().name.table, "__session_stats");
-    assert_eq!(db.table_info("sess._session").unwrap().name.class_name(), "Session");
+    assert_eq!(
+        db.table_info("sess.SessionStats").unwrap().name.table,
+        "__session_stats"
+    );
+    assert_eq!(
+        db.table_info("sess._session").unwrap().name.class_name(),
+        "Session"
+    );
     // the part's key extends the master's
     assert_eq!(part.primary_key(), ["subject_id", "session_idx", "name"]);
     // describe prints the definitions back
@@ -227,6 +368,10 @@ fn parts_tiers_and_names() {
     let d = db.describe("sess.SessionStats").unwrap();
     assert_eq!(d, "-> Session\n---\nn : int\n");
     // computed tables refuse direct inserts
-    let r = db.insert("sess.SessionStats", &[row(&[("subject_id", "a".into())])], InsertOptions::default());
+    let r = db.insert(
+        "sess.SessionStats",
+        &[row(&[("subject_id", "a".into())])],
+        InsertOptions::default(),
+    );
     assert!(matches!(r, Err(spyglass_db::Error::Refused(_))), "{r:?}");
 }

@@ -32,7 +32,10 @@ print(run(False), run(True))
 "#;
 
 fn env_usize(name: &str, default: usize) -> usize {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 fn ours(path: &Path, threads: usize, block: usize, reps: usize) -> f64 {
@@ -40,7 +43,11 @@ fn ours(path: &Path, threads: usize, block: usize, reps: usize) -> f64 {
     for _ in 0..reps {
         let t0 = Instant::now();
         let f = NwbFile::open(path).expect("open");
-        let r = f.raw_reader("/acquisition/e-series").expect("reader").with_threads(threads).expect("pool");
+        let r = f
+            .raw_reader("/acquisition/e-series")
+            .expect("reader")
+            .with_threads(threads)
+            .expect("pool");
         let ch: Vec<usize> = (0..r.num_channels()).collect();
         let n = r.num_samples();
         let mut s = 0;
@@ -63,8 +70,13 @@ fn main() {
     let seconds = env_usize("SPYGLASS_BENCH_SECONDS", 60);
     let channels = env_usize("SPYGLASS_BENCH_CHANNELS", 128);
     let reps = env_usize("SPYGLASS_BENCH_REPS", 3);
-    let tmp = tempfile::Builder::new().prefix("spyglass-bench-").tempdir().expect("temp dir");
-    let dir: PathBuf = std::env::var("SPYGLASS_BENCH_DIR").map(PathBuf::from).unwrap_or_else(|_| tmp.path().to_path_buf());
+    let tmp = tempfile::Builder::new()
+        .prefix("spyglass-bench-")
+        .tempdir()
+        .expect("temp dir");
+    let dir: PathBuf = std::env::var("SPYGLASS_BENCH_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().to_path_buf());
     std::fs::create_dir_all(&dir).expect("bench dir");
     let fs = 30000usize;
     let block = 10 * fs;
@@ -72,10 +84,27 @@ fn main() {
     let layouts = [
         ("contiguous", Compression::Contiguous),
         ("chunked", Compression::Chunked { rows: fs }),
-        ("gzip", Compression::Gzip { rows: fs, level: 4, shuffle: false }),
+        (
+            "gzip",
+            Compression::Gzip {
+                rows: fs,
+                level: 4,
+                shuffle: false,
+            },
+        ),
     ];
     println!("raw read benchmark: {seconds} s x {channels} ch int16 = {mb:.0} MB, blocks of 10 s x all channels, best of {reps}");
-    println!("{:<11} {:>9} {:>12} {:>12} {:>12} {:>13} {:>13} {:>9}", "layout", "file MB", "ours 1 thr", "ours 2 thr", "h5py read", "h5py +T(ch-major)", "ratio 2thr/h5py+T", "vs read");
+    println!(
+        "{:<11} {:>9} {:>12} {:>12} {:>12} {:>13} {:>13} {:>9}",
+        "layout",
+        "file MB",
+        "ours 1 thr",
+        "ours 2 thr",
+        "h5py read",
+        "h5py +T(ch-major)",
+        "ratio 2thr/h5py+T",
+        "vs read"
+    );
     for (name, compression) in layouts {
         let path = dir.join(format!("bench_{name}_{seconds}s_{channels}ch.nwb"));
         if !path.exists() {
@@ -93,13 +122,26 @@ fn main() {
                 },
             )
             .expect("write bench file");
-            eprintln!("wrote {} in {:.1} s", path.display(), t0.elapsed().as_secs_f64());
+            eprintln!(
+                "wrote {} in {:.1} s",
+                path.display(),
+                t0.elapsed().as_secs_f64()
+            );
         }
-        let size = std::fs::metadata(&path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+        let size = std::fs::metadata(&path)
+            .map(|m| m.len() as f64 / 1e6)
+            .unwrap_or(0.0);
         ours(&path, 2, block, 1); // warm the page cache
         let t1 = ours(&path, 1, block, reps);
         let t2 = ours(&path, 2, block, reps);
-        let out = spyglass_testkit::run_python(H5PY, &[path.to_str().unwrap(), &block.to_string(), &reps.to_string()]);
+        let out = spyglass_testkit::run_python(
+            H5PY,
+            &[
+                path.to_str().unwrap(),
+                &block.to_string(),
+                &reps.to_string(),
+            ],
+        );
         let mut it = out.split_whitespace().filter_map(|x| x.parse::<f64>().ok());
         let (h_read, h_t) = (it.next().unwrap_or(f64::NAN), it.next().unwrap_or(f64::NAN));
         println!(

@@ -120,7 +120,8 @@ impl Values {
 
     /// Elements `range` of these values (compounds are sliced member-wise).
     pub fn slice(&self, range: std::ops::Range<usize>) -> Values {
-        let r = range.start.min(self.len())..range.end.min(self.len()).max(range.start.min(self.len()));
+        let r =
+            range.start.min(self.len())..range.end.min(self.len()).max(range.start.min(self.len()));
         match self {
             Values::Int(v) => Values::Int(v[r].to_vec()),
             Values::UInt(v) => Values::UInt(v[r].to_vec()),
@@ -129,7 +130,11 @@ impl Values {
             Values::Text(v) => Values::Text(v[r].to_vec()),
             Values::Reference(v) => Values::Reference(v[r].to_vec()),
             Values::Enum(v) => Values::Enum(v[r].to_vec()),
-            Values::Compound(f) => Values::Compound(f.iter().map(|(n, v)| (n.clone(), v.slice(r.clone()))).collect()),
+            Values::Compound(f) => Values::Compound(
+                f.iter()
+                    .map(|(n, v)| (n.clone(), v.slice(r.clone())))
+                    .collect(),
+            ),
         }
     }
 }
@@ -146,22 +151,34 @@ pub struct Data {
 impl Data {
     /// A scalar text value.
     pub fn text(s: impl Into<String>) -> Data {
-        Data { shape: vec![], values: Values::Text(vec![s.into()]) }
+        Data {
+            shape: vec![],
+            values: Values::Text(vec![s.into()]),
+        }
     }
 
     /// A scalar float value.
     pub fn float(x: f64) -> Data {
-        Data { shape: vec![], values: Values::Float(vec![x]) }
+        Data {
+            shape: vec![],
+            values: Values::Float(vec![x]),
+        }
     }
 
     /// A scalar signed integer value.
     pub fn int(x: i64) -> Data {
-        Data { shape: vec![], values: Values::Int(vec![x]) }
+        Data {
+            shape: vec![],
+            values: Values::Int(vec![x]),
+        }
     }
 
     /// A scalar boolean value.
     pub fn boolean(x: bool) -> Data {
-        Data { shape: vec![], values: Values::Bool(vec![x]) }
+        Data {
+            shape: vec![],
+            values: Values::Bool(vec![x]),
+        }
     }
 
     /// True for a scalar (rank 0).

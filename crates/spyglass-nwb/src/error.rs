@@ -87,16 +87,28 @@ pub enum NwbError {
 impl NwbError {
     /// Wraps an HDF5 library error for `object` in `path`.
     pub fn hdf5(path: &Path, object: &str, err: impl std::fmt::Display) -> Self {
-        NwbError::Hdf5 { path: path.to_path_buf(), object: object.to_string(), message: err.to_string() }
+        NwbError::Hdf5 {
+            path: path.to_path_buf(),
+            object: object.to_string(),
+            message: err.to_string(),
+        }
     }
 
     /// An `Invalid` error for `object` in `path`.
     pub fn invalid(path: &Path, object: &str, message: impl Into<String>) -> Self {
-        NwbError::Invalid { path: path.to_path_buf(), object: object.to_string(), message: message.into() }
+        NwbError::Invalid {
+            path: path.to_path_buf(),
+            object: object.to_string(),
+            message: message.into(),
+        }
     }
 
     /// A `Missing` error for `object` in `path`.
     pub fn missing(path: &Path, object: &str, what: &'static str) -> Self {
-        NwbError::Missing { path: path.to_path_buf(), object: object.to_string(), what }
+        NwbError::Missing {
+            path: path.to_path_buf(),
+            object: object.to_string(),
+            what,
+        }
     }
 }

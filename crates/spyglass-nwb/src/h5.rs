@@ -21,13 +21,26 @@ const SIGNATURE: [u8; 8] = [0x89, b'H', b'D', b'F', b'\r', b'\n', 0x1a, b'\n'];
 
 /// True when the HDF5 signature sits at offset 0, 512, 1024, 2048, … of the file.
 pub(crate) fn has_hdf5_signature(path: &Path) -> Result<bool> {
-    let mut f = std::fs::File::open(path).map_err(|e| NwbError::Io { path: path.to_path_buf(), source: e })?;
-    let len = f.metadata().map_err(|e| NwbError::Io { path: path.to_path_buf(), source: e })?.len();
+    let mut f = std::fs::File::open(path).map_err(|e| NwbError::Io {
+        path: path.to_path_buf(),
+        source: e,
+    })?;
+    let len = f
+        .metadata()
+        .map_err(|e| NwbError::Io {
+            path: path.to_path_buf(),
+            source: e,
+        })?
+        .len();
     let mut offset = 0u64;
     let mut buf = [0u8; 8];
     while offset + 8 <= len {
         use std::io::Seek;
-        f.seek(std::io::SeekFrom::Start(offset)).map_err(|e| NwbError::Io { path: path.to_path_buf(), source: e })?;
+        f.seek(std::io::SeekFrom::Start(offset))
+            .map_err(|e| NwbError::Io {
+                path: path.to_path_buf(),
+                source: e,
+            })?;
         if f.read_exact(&mut buf).is_ok() && buf == SIGNATURE {
             return Ok(true);
         }
@@ -45,7 +58,9 @@ pub(crate) fn open_read(path: &Path) -> Result<hdf5::File> {
         });
     }
     if !has_hdf5_signature(path)? {
-        return Err(NwbError::NotHdf5 { path: path.to_path_buf() });
+        return Err(NwbError::NotHdf5 {
+            path: path.to_path_buf(),
+        });
     }
     hdf5::File::open(path).map_err(|e| NwbError::hdf5(path, "/", e))
 }
@@ -81,7 +96,11 @@ pub(crate) fn basename(path: &str) -> &str {
 }
 
 /// Resolves an object reference to the path of its target, `None` for null/dangling ones.
-pub(crate) fn deref_path(loc: &Location, r: &ObjectReference1, cache: &mut HashMap<u64, Option<String>>) -> Option<String> {
+pub(crate) fn deref_path(
+    loc: &Location,
+    r: &ObjectReference1,
+    cache: &mut HashMap<u64, Option<String>>,
+) -> Option<String> {
     // SAFETY: ObjectReference1 is repr(transparent) over hobj_ref_t (a u64 address).
     let key: u64 = unsafe { std::mem::transmute_copy(r) };
     if key == 0 {
@@ -111,10 +130,21 @@ pub(crate) fn read_container(c: &Container, file: &Path, object: &str) -> Result
         .try_fold(1usize, |a, &d| a.checked_mul(d))
         .filter(|&n| n <= MAX_ELEMENTS)
         .ok_or_else(|| NwbError::invalid(file, object, format!("implausible shape {shape:?}")))?;
-    let desc = c.dtype().and_then(|t| t.to_descriptor()).map_err(herr(file, object))?;
-    let values = if n == 0 { empty_values(&desc) } else { read_values(c, &desc, n, file, object)? };
+    let desc = c
+        .dtype()
+        .and_then(|t| t.to_descriptor())
+        .map_err(herr(file, object))?;
+    let values = if n == 0 {
+        empty_values(&desc)
+    } else {
+        read_values(c, &desc, n, file, object)?
+    };
     if values.len() != n {
-        return Err(NwbError::invalid(file, object, format!("read {} elements, shape says {n}", values.len())));
+        return Err(NwbError::invalid(
+            file,
+            object,
+            format!("read {} elements, shape says {n}", values.len()),
+        ));
     }
     Ok(Data { shape, values })
 }
@@ -128,32 +158,53 @@ fn empty_values(desc: &TypeDescriptor) -> Values {
         TypeDescriptor::Enum(e) if is_bool_enum(e) => Values::Bool(vec![]),
         TypeDescriptor::Enum(_) => Values::Enum(vec![]),
         TypeDescriptor::Reference(_) => Values::Reference(vec![]),
-        TypeDescriptor::Compound(c) => {
-            Values::Compound(c.fields.iter().map(|f| (f.name.clone(), empty_values(&f.ty))).collect())
-        }
+        TypeDescriptor::Compound(c) => Values::Compound(
+            c.fields
+                .iter()
+                .map(|f| (f.name.clone(), empty_values(&f.ty)))
+                .collect(),
+        ),
         _ => Values::Text(vec![]),
     }
 }
 
 fn is_bool_enum(e: &hdf5::types::EnumType) -> bool {
     e.members.len() == 2
-        && e.members.iter().any(|m| m.name.eq_ignore_ascii_case("FALSE") && m.value == 0)
-        && e.members.iter().any(|m| m.name.eq_ignore_ascii_case("TRUE") && m.value == 1)
+        && e.members
+            .iter()
+            .any(|m| m.name.eq_ignore_ascii_case("FALSE") && m.value == 0)
+        && e.members
+            .iter()
+            .any(|m| m.name.eq_ignore_ascii_case("TRUE") && m.value == 1)
 }
 
-fn read_values(c: &Container, desc: &TypeDescriptor, n: usize, file: &Path, object: &str) -> Result<Values> {
+fn read_values(
+    c: &Container,
+    desc: &TypeDescriptor,
+    n: usize,
+    file: &Path,
+    object: &str,
+) -> Result<Values> {
     let e = herr(file, object);
     Ok(match desc {
         TypeDescriptor::Integer(_) => Values::Int(c.read_raw::<i64>().map_err(e)?),
         TypeDescriptor::Unsigned(_) => Values::UInt(c.read_raw::<u64>().map_err(e)?),
         TypeDescriptor::Float(_) => Values::Float(c.read_raw::<f64>().map_err(e)?),
         TypeDescriptor::Boolean => Values::Bool(c.read_raw::<bool>().map_err(e)?),
-        TypeDescriptor::VarLenUnicode => {
-            Values::Text(c.read_raw::<VarLenUnicode>().map_err(e)?.iter().map(|s| lossy(s.as_bytes())).collect())
-        }
-        TypeDescriptor::VarLenAscii => {
-            Values::Text(c.read_raw::<VarLenAscii>().map_err(e)?.iter().map(|s| lossy(s.as_bytes())).collect())
-        }
+        TypeDescriptor::VarLenUnicode => Values::Text(
+            c.read_raw::<VarLenUnicode>()
+                .map_err(e)?
+                .iter()
+                .map(|s| lossy(s.as_bytes()))
+                .collect(),
+        ),
+        TypeDescriptor::VarLenAscii => Values::Text(
+            c.read_raw::<VarLenAscii>()
+                .map_err(e)?
+                .iter()
+                .map(|s| lossy(s.as_bytes()))
+                .collect(),
+        ),
         TypeDescriptor::Reference(hdf5::types::Reference::Object) => {
             let refs = c.read_raw::<ObjectReference1>().map_err(e)?;
             let mut cache = HashMap::new();
@@ -165,10 +216,17 @@ fn read_values(c: &Container, desc: &TypeDescriptor, n: usize, file: &Path, obje
         | TypeDescriptor::Compound(_) => {
             let native = read_native(c, n, file, object)?;
             let mut cache = HashMap::new();
-            decode_native(c, &native.desc, &native.buf, 0, native.size, n, &mut cache)
-                .ok_or_else(|| NwbError::invalid(file, object, format!("unsupported element type {desc}")))?
+            decode_native(c, &native.desc, &native.buf, 0, native.size, n, &mut cache).ok_or_else(
+                || NwbError::invalid(file, object, format!("unsupported element type {desc}")),
+            )?
         }
-        other => return Err(NwbError::invalid(file, object, format!("unsupported element type {other}"))),
+        other => {
+            return Err(NwbError::invalid(
+                file,
+                object,
+                format!("unsupported element type {other}"),
+            ))
+        }
     })
 }
 
@@ -191,13 +249,23 @@ fn read_native(c: &Container, n: usize, file: &Path, object: &str) -> Result<Nat
         let mtype: hdf5::Datatype = hdf5::from_id(mtype_id).map_err(herr(file, object))?;
         let desc = mtype.to_descriptor().map_err(herr(file, object))?;
         let size = h5t::H5Tget_size(mtype_id);
-        let total = size.checked_mul(n).filter(|&t| t <= MAX_ELEMENTS).ok_or_else(|| fail("too large"))?;
+        let total = size
+            .checked_mul(n)
+            .filter(|&t| t <= MAX_ELEMENTS)
+            .ok_or_else(|| fail("too large"))?;
         let mut buf = vec![0u8; total];
         let is_attr = h5i::H5Iget_type(c.id()) == h5i::H5I_type_t::H5I_ATTR;
         let status = if is_attr {
             h5a::H5Aread(c.id(), mtype_id, buf.as_mut_ptr().cast())
         } else {
-            h5d::H5Dread(c.id(), mtype_id, h5s::H5S_ALL, h5s::H5S_ALL, h5p::H5P_DEFAULT, buf.as_mut_ptr().cast())
+            h5d::H5Dread(
+                c.id(),
+                mtype_id,
+                h5s::H5S_ALL,
+                h5s::H5S_ALL,
+                h5p::H5P_DEFAULT,
+                buf.as_mut_ptr().cast(),
+            )
         };
         if status < 0 {
             return Err(fail("read failed"));
@@ -206,13 +274,21 @@ fn read_native(c: &Container, n: usize, file: &Path, object: &str) -> Result<Nat
         let has_vlen = contains_vlen(&desc);
         if has_vlen {
             let owned = copy_vlen(&desc, &buf, size, n);
-            let space = if is_attr { h5a::H5Aget_space(c.id()) } else { h5d::H5Dget_space(c.id()) };
+            let space = if is_attr {
+                h5a::H5Aget_space(c.id())
+            } else {
+                h5d::H5Dget_space(c.id())
+            };
             if space >= 0 {
                 #[allow(deprecated)]
                 h5d::H5Dvlen_reclaim(mtype_id, space, h5p::H5P_DEFAULT, buf.as_mut_ptr().cast());
                 h5s::H5Sclose(space);
             }
-            return Ok(NativeBuf { desc: owned.0, buf: owned.1, size: owned.2 });
+            return Ok(NativeBuf {
+                desc: owned.0,
+                buf: owned.1,
+                size: owned.2,
+            });
         }
         Ok(NativeBuf { desc, buf, size })
     })
@@ -220,7 +296,9 @@ fn read_native(c: &Container, n: usize, file: &Path, object: &str) -> Result<Nat
 
 fn contains_vlen(d: &TypeDescriptor) -> bool {
     match d {
-        TypeDescriptor::VarLenAscii | TypeDescriptor::VarLenUnicode | TypeDescriptor::VarLenArray(_) => true,
+        TypeDescriptor::VarLenAscii
+        | TypeDescriptor::VarLenUnicode
+        | TypeDescriptor::VarLenArray(_) => true,
         TypeDescriptor::Compound(c) => c.fields.iter().any(|f| contains_vlen(&f.ty)),
         TypeDescriptor::FixedArray(t, _) => contains_vlen(t),
         _ => false,
@@ -230,7 +308,12 @@ fn contains_vlen(d: &TypeDescriptor) -> bool {
 /// Rewrites a buffer holding vlen string pointers into one with fixed-width copies
 /// (each vlen string member becomes a fixed member of the longest length seen).
 /// Returns the new descriptor, buffer and element size.
-unsafe fn copy_vlen(desc: &TypeDescriptor, buf: &[u8], size: usize, n: usize) -> (TypeDescriptor, Vec<u8>, usize) {
+unsafe fn copy_vlen(
+    desc: &TypeDescriptor,
+    buf: &[u8],
+    size: usize,
+    n: usize,
+) -> (TypeDescriptor, Vec<u8>, usize) {
     // Collect every element's strings first, then lay them out.
     let TypeDescriptor::Compound(ct) = desc else {
         // A top-level vlen string read natively: turn it into fixed strings.
@@ -248,8 +331,15 @@ unsafe fn copy_vlen(desc: &TypeDescriptor, buf: &[u8], size: usize, n: usize) ->
     let mut fields = ct.fields.clone();
     let mut per_field: Vec<Option<Vec<Vec<u8>>>> = vec![None; fields.len()];
     for (k, f) in ct.fields.iter().enumerate() {
-        if matches!(f.ty, TypeDescriptor::VarLenAscii | TypeDescriptor::VarLenUnicode) {
-            per_field[k] = Some((0..n).map(|i| read_cstr_at(buf, i * size + f.offset)).collect());
+        if matches!(
+            f.ty,
+            TypeDescriptor::VarLenAscii | TypeDescriptor::VarLenUnicode
+        ) {
+            per_field[k] = Some(
+                (0..n)
+                    .map(|i| read_cstr_at(buf, i * size + f.offset))
+                    .collect(),
+            );
         }
     }
     // New layout: original bytes first, then one fixed area per vlen member.
@@ -322,12 +412,16 @@ fn decode_native(
 ) -> Option<Values> {
     let at = |i: usize| base + i * stride;
     Some(match desc {
-        TypeDescriptor::Integer(s) => {
-            Values::Int((0..n).map(|i| int_at(buf, at(i), *s as usize, true).map(|v| v as i64)).collect::<Option<_>>()?)
-        }
-        TypeDescriptor::Unsigned(s) => {
-            Values::UInt((0..n).map(|i| int_at(buf, at(i), *s as usize, false).map(|v| v as u64)).collect::<Option<_>>()?)
-        }
+        TypeDescriptor::Integer(s) => Values::Int(
+            (0..n)
+                .map(|i| int_at(buf, at(i), *s as usize, true).map(|v| v as i64))
+                .collect::<Option<_>>()?,
+        ),
+        TypeDescriptor::Unsigned(s) => Values::UInt(
+            (0..n)
+                .map(|i| int_at(buf, at(i), *s as usize, false).map(|v| v as u64))
+                .collect::<Option<_>>()?,
+        ),
         TypeDescriptor::Float(s) => Values::Float(
             (0..n)
                 .map(|i| {
@@ -340,10 +434,15 @@ fn decode_native(
                 })
                 .collect::<Option<_>>()?,
         ),
-        TypeDescriptor::Boolean => Values::Bool((0..n).map(|i| buf.get(at(i)).map(|&b| b != 0)).collect::<Option<_>>()?),
+        TypeDescriptor::Boolean => Values::Bool(
+            (0..n)
+                .map(|i| buf.get(at(i)).map(|&b| b != 0))
+                .collect::<Option<_>>()?,
+        ),
         TypeDescriptor::Enum(e) => {
-            let raw: Vec<i128> =
-                (0..n).map(|i| int_at(buf, at(i), e.size as usize, e.signed)).collect::<Option<_>>()?;
+            let raw: Vec<i128> = (0..n)
+                .map(|i| int_at(buf, at(i), e.size as usize, e.signed))
+                .collect::<Option<_>>()?;
             if is_bool_enum(e) {
                 Values::Bool(raw.iter().map(|&v| v != 0).collect())
             } else {
@@ -352,7 +451,10 @@ fn decode_native(
                         .map(|&v| {
                             e.members
                                 .iter()
-                                .find(|m| m.value as i128 == v || (e.signed && m.value as i64 as i128 == v))
+                                .find(|m| {
+                                    m.value as i128 == v
+                                        || (e.signed && m.value as i64 as i128 == v)
+                                })
                                 .map_or_else(|| v.to_string(), |m| m.name.clone())
                         })
                         .collect(),
@@ -374,7 +476,8 @@ fn decode_native(
                     let b: [u8; 8] = buf.get(at(i)..at(i) + 8)?.try_into().ok()?;
                     let addr = u64::from_ne_bytes(b);
                     // SAFETY: ObjectReference1 is repr(transparent) over an 8-byte hobj_ref_t.
-                    let r: ObjectReference1 = unsafe { std::mem::transmute::<u64, ObjectReference1>(addr) };
+                    let r: ObjectReference1 =
+                        unsafe { std::mem::transmute::<u64, ObjectReference1>(addr) };
                     Some(deref_path(loc, &r, cache))
                 })
                 .collect::<Option<_>>()?,
@@ -382,7 +485,10 @@ fn decode_native(
         TypeDescriptor::Compound(ct) => {
             let mut fields = Vec::with_capacity(ct.fields.len());
             for f in &ct.fields {
-                fields.push((f.name.clone(), decode_native(loc, &f.ty, buf, base + f.offset, stride, n, cache)?));
+                fields.push((
+                    f.name.clone(),
+                    decode_native(loc, &f.ty, buf, base + f.offset, stride, n, cache)?,
+                ));
             }
             Values::Compound(fields)
         }
@@ -392,7 +498,12 @@ fn decode_native(
 
 /// Reads attribute `name` of `loc` if present.
 pub(crate) fn attr(loc: &Location, file: &Path, object: &str, name: &str) -> Result<Option<Data>> {
-    if !loc.attr_names().map_err(herr(file, object))?.iter().any(|n| n == name) {
+    if !loc
+        .attr_names()
+        .map_err(herr(file, object))?
+        .iter()
+        .any(|n| n == name)
+    {
         return Ok(None);
     }
     let a = loc.attr(name).map_err(herr(file, object))?;
@@ -400,7 +511,12 @@ pub(crate) fn attr(loc: &Location, file: &Path, object: &str, name: &str) -> Res
 }
 
 /// Reads text attribute `name` if present and textual.
-pub(crate) fn attr_str(loc: &Location, file: &Path, object: &str, name: &str) -> Result<Option<String>> {
+pub(crate) fn attr_str(
+    loc: &Location,
+    file: &Path,
+    object: &str,
+    name: &str,
+) -> Result<Option<String>> {
     Ok(attr(loc, file, object, name)?.and_then(|d| d.as_str().map(str::to_string)))
 }
 
@@ -409,7 +525,10 @@ pub(crate) fn attrs(loc: &Location, file: &Path, object: &str) -> Result<BTreeMa
     let mut out = BTreeMap::new();
     for name in loc.attr_names().map_err(herr(file, object))? {
         let a = loc.attr(&name).map_err(herr(file, object))?;
-        out.insert(name.clone(), read_container(&a, file, &format!("{object}@{name}"))?);
+        out.insert(
+            name.clone(),
+            read_container(&a, file, &format!("{object}@{name}"))?,
+        );
     }
     Ok(out)
 }
@@ -424,7 +543,9 @@ pub(crate) enum Link {
 
 /// Lists the members of `group` with their link kinds, in name order.
 pub(crate) fn members(group: &Group, file: &Path, object: &str) -> Result<Vec<(String, Link)>> {
-    let links = group.links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing).map_err(herr(file, object))?;
+    let links = group
+        .links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
+        .map_err(herr(file, object))?;
     let mut out = Vec::with_capacity(links.len());
     for (name, info) in links {
         let link = match info.link_type {
@@ -432,7 +553,10 @@ pub(crate) fn members(group: &Group, file: &Path, object: &str) -> Result<Vec<(S
             LinkType::Soft => Link::Soft(link_value(group, &name).map(|v| v.0).unwrap_or_default()),
             LinkType::External => match link_value(group, &name) {
                 Some((f, o)) => Link::External { file: f, object: o },
-                None => Link::External { file: String::new(), object: String::new() },
+                None => Link::External {
+                    file: String::new(),
+                    object: String::new(),
+                },
             },
         };
         out.push((name, link));
@@ -454,7 +578,14 @@ fn link_value(group: &Group, name: &str) -> Option<(String, String)> {
             return None;
         }
         let mut buf = vec![0u8; size + 1];
-        if h5l::H5Lget_val(group.id(), cname.as_ptr(), buf.as_mut_ptr().cast(), size, h5p::H5P_DEFAULT) < 0 {
+        if h5l::H5Lget_val(
+            group.id(),
+            cname.as_ptr(),
+            buf.as_mut_ptr().cast(),
+            size,
+            h5p::H5P_DEFAULT,
+        ) < 0
+        {
             return None;
         }
         match info.type_ {
@@ -466,7 +597,13 @@ fn link_value(group: &Group, name: &str) -> Option<(String, String)> {
                 let mut flags = 0u32;
                 let mut fname: *const std::os::raw::c_char = std::ptr::null();
                 let mut oname: *const std::os::raw::c_char = std::ptr::null();
-                if h5l::H5Lunpack_elink_val(buf.as_ptr().cast(), size, &mut flags, &mut fname, &mut oname) < 0
+                if h5l::H5Lunpack_elink_val(
+                    buf.as_ptr().cast(),
+                    size,
+                    &mut flags,
+                    &mut fname,
+                    &mut oname,
+                ) < 0
                     || fname.is_null()
                     || oname.is_null()
                 {
@@ -523,7 +660,11 @@ pub(crate) fn check_path(root: &Group, file: &Path, path: &str) -> Result<()> {
         if let Some((tfile, _)) = external_of(&current, part) {
             let resolved = resolve_external(file, &tfile);
             if !resolved.exists() {
-                return Err(NwbError::BrokenExternalLink { path: file.to_path_buf(), object: here, target: resolved });
+                return Err(NwbError::BrokenExternalLink {
+                    path: file.to_path_buf(),
+                    object: here,
+                    target: resolved,
+                });
             }
         }
         if i + 1 < parts.len() {

@@ -26,6 +26,6 @@ pub use raw::{RawReader, SampleSpan};
 pub use read::{parse_datetime, NwbFile, WalkSummary};
 pub use table::{Column, DynamicTable};
 pub use write::{
-    write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec, Placement, SeriesData,
-    TableSpec, TimeIntervalsSpec, TimeSeriesSpec, TimingSpec, UnitsSpec,
+    write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec,
+    Placement, SeriesData, TableSpec, TimeIntervalsSpec, TimeSeriesSpec, TimingSpec, UnitsSpec,
 };

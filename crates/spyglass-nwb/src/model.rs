@@ -374,7 +374,11 @@ pub struct CameraDevice {
 impl CameraDevice {
     /// The integer in a `camera_device <int>` name, as Spyglass parses it.
     pub fn camera_id(&self) -> Option<i64> {
-        self.name.strip_prefix("camera_device ")?.trim().parse().ok()
+        self.name
+            .strip_prefix("camera_device ")?
+            .trim()
+            .parse()
+            .ok()
     }
 }
 

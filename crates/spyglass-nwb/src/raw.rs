@@ -1,9 +1,10 @@
 //! Channel-major reads of raw (time × channel) series by sample or time range and
-//! channel set. Chunked datasets are read chunk by chunk: the raw (still compressed)
-//! bytes come from `H5Dread_chunk` under the library lock, and inflating, unshuffling,
-//! type conversion and the transpose run in parallel on rayon threads (libhdf5 is not
-//! thread-safe, zlib is). Contiguous and other layouts use hyperslab reads per block,
-//! transposed in parallel.
+//! channel set. libhdf5 (Debian's serial build) is not thread-safe, so the library is
+//! only asked where the bytes are: the file address of a contiguous dataset, or of each
+//! chunk (`H5Dget_chunk_info_by_coord`, under the library lock). The bytes are then read
+//! with positional reads and inflated, unshuffled, converted and transposed in one pass
+//! per block, in parallel on rayon threads. Layouts this cannot handle (unknown filters,
+//! user blocks, compact or external storage) fall back to hyperslab reads.
 
 use std::ops::Range;
 use std::path::{Path, PathBuf};
@@ -111,46 +112,6 @@ pub struct Elem {
     pub little_endian: bool,
 }
 
-impl Elem {
-    fn decode<T: Sample>(&self, b: &[u8], out: &mut Vec<T>) {
-        out.clear();
-        out.reserve(b.len() / self.size.max(1));
-        macro_rules! run {
-            ($t:ty, $n:expr, int) => {
-                if self.little_endian {
-                    out.extend(b.chunks_exact($n).map(|c| T::from_i64(<$t>::from_le_bytes(c.try_into().unwrap_or([0; $n])) as i64)))
-                } else {
-                    out.extend(b.chunks_exact($n).map(|c| T::from_i64(<$t>::from_be_bytes(c.try_into().unwrap_or([0; $n])) as i64)))
-                }
-            };
-            ($t:ty, $n:expr, float) => {
-                if self.little_endian {
-                    out.extend(b.chunks_exact($n).map(|c| T::from_f64(<$t>::from_le_bytes(c.try_into().unwrap_or([0; $n])) as f64)))
-                } else {
-                    out.extend(b.chunks_exact($n).map(|c| T::from_f64(<$t>::from_be_bytes(c.try_into().unwrap_or([0; $n])) as f64)))
-                }
-            };
-        }
-        match (self.float, self.size, self.signed) {
-            (true, 4, _) => run!(f32, 4, float),
-            (true, 8, _) => run!(f64, 8, float),
-            (false, 1, true) => run!(i8, 1, int),
-            (false, 1, false) => run!(u8, 1, int),
-            (false, 2, true) => run!(i16, 2, int),
-            (false, 2, false) => run!(u16, 2, int),
-            (false, 4, true) => run!(i32, 4, int),
-            (false, 4, false) => run!(u32, 4, int),
-            (false, 8, true) => run!(i64, 8, int),
-            (false, 8, false) => out.extend(b.chunks_exact(8).map(|c| {
-                let a: [u8; 8] = c.try_into().unwrap_or([0; 8]);
-                let v = if self.little_endian { u64::from_le_bytes(a) } else { u64::from_be_bytes(a) };
-                T::from_f64(v as f64)
-            })),
-            _ => {}
-        }
-    }
-}
-
 /// One step of an HDF5 filter pipeline that the direct chunk path can undo.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Filter {
@@ -161,8 +122,13 @@ enum Filter {
 
 #[derive(Clone, Debug)]
 enum Strategy {
+    /// One contiguous block of bytes at `addr` in the data file, read in blocks of `block` rows.
+    Contiguous { addr: u64, block: usize },
     /// Read raw chunks and decode them ourselves (chunk shape rows × cols).
-    DirectChunks { chunk: [usize; 2], filters: Vec<Filter> },
+    DirectChunks {
+        chunk: [usize; 2],
+        filters: Vec<Filter>,
+    },
     /// Let HDF5 read hyperslabs of `block` rows.
     Hyperslab { block: usize },
 }
@@ -183,6 +149,8 @@ pub struct RawReader {
     timing: Timing,
     timestamps: Option<Dataset>,
     pool: Option<Arc<rayon::ThreadPool>>,
+    /// The file holding the dataset (the link target for externally linked data), for positional reads.
+    data_file: Option<(std::fs::File, u64)>,
 }
 
 impl std::fmt::Debug for RawReader {
@@ -197,7 +165,11 @@ impl std::fmt::Debug for RawReader {
     }
 }
 
-fn filter_pipeline(ds: &Dataset, file: &Path, object: &str) -> Result<(bool, Option<Vec<Filter>>, Vec<usize>)> {
+fn filter_pipeline(
+    ds: &Dataset,
+    file: &Path,
+    object: &str,
+) -> Result<(bool, Option<Vec<Filter>>, Vec<usize>)> {
     use hdf5_sys::{h5d, h5p, h5z};
     let fail = |m: &str| NwbError::invalid(file, object, m.to_string());
     hdf5::sync::sync(|| unsafe {
@@ -247,16 +219,33 @@ fn filter_pipeline(ds: &Dataset, file: &Path, object: &str) -> Result<(bool, Opt
     })
 }
 
+#[cfg(test)]
 fn inflate(input: &[u8], expected: usize) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    inflate_into(input, expected, &mut out)?;
+    Ok(out)
+}
+
+/// Inflates a zlib stream into `out` (cleared first).
+fn inflate_into(
+    input: &[u8],
+    expected: usize,
+    out: &mut Vec<u8>,
+) -> std::result::Result<(), String> {
     let mut d = flate2::Decompress::new(true);
-    let mut out = Vec::with_capacity(expected.max(16));
+    out.clear();
+    out.reserve(expected.max(16));
     loop {
         let before_in = d.total_in();
         let status = d
-            .decompress_vec(&input[d.total_in() as usize..], &mut out, flate2::FlushDecompress::Finish)
+            .decompress_vec(
+                &input[d.total_in() as usize..],
+                out,
+                flate2::FlushDecompress::Finish,
+            )
             .map_err(|e| format!("corrupt deflate stream: {e}"))?;
         match status {
-            flate2::Status::StreamEnd => return Ok(out),
+            flate2::Status::StreamEnd => return Ok(()),
             _ => {
                 if out.len() >= expected.saturating_mul(2).max(1 << 16) {
                     return Err("deflate stream inflates beyond the chunk size".into());
@@ -270,12 +259,22 @@ fn inflate(input: &[u8], expected: usize) -> std::result::Result<Vec<u8>, String
     }
 }
 
+#[cfg(test)]
 fn unshuffle(input: &[u8], size: usize) -> Vec<u8> {
+    let mut out = Vec::new();
+    unshuffle_into(input, size, &mut out);
+    out
+}
+
+/// Undoes HDF5's byte shuffle of `size`-byte elements into `out` (cleared first).
+fn unshuffle_into(input: &[u8], size: usize, out: &mut Vec<u8>) {
+    out.clear();
+    out.resize(input.len(), 0);
     if size <= 1 {
-        return input.to_vec();
+        out.copy_from_slice(input);
+        return;
     }
     let n = input.len() / size;
-    let mut out = vec![0u8; input.len()];
     for b in 0..size {
         let src = &input[b * n..(b + 1) * n];
         for (i, &v) in src.iter().enumerate() {
@@ -284,7 +283,6 @@ fn unshuffle(input: &[u8], size: usize) -> Vec<u8> {
     }
     let tail = n * size;
     out[tail..].copy_from_slice(&input[tail..]);
-    out
 }
 
 impl NwbFile {
@@ -307,30 +305,73 @@ impl NwbFile {
             }
         };
         let dtype = ds.dtype().map_err(herr(self.path(), &data_path))?;
-        let desc = dtype.to_descriptor().map_err(herr(self.path(), &data_path))?;
+        let desc = dtype
+            .to_descriptor()
+            .map_err(herr(self.path(), &data_path))?;
         let little_endian = matches!(dtype.byte_order(), hdf5::datatype::ByteOrder::LittleEndian);
         let elem = match desc {
-            TypeDescriptor::Integer(s) => Elem { size: s as usize, signed: true, float: false, little_endian },
-            TypeDescriptor::Unsigned(s) => Elem { size: s as usize, signed: false, float: false, little_endian },
-            TypeDescriptor::Float(s) => Elem { size: s as usize, signed: true, float: true, little_endian },
+            TypeDescriptor::Integer(s) => Elem {
+                size: s as usize,
+                signed: true,
+                float: false,
+                little_endian,
+            },
+            TypeDescriptor::Unsigned(s) => Elem {
+                size: s as usize,
+                signed: false,
+                float: false,
+                little_endian,
+            },
+            TypeDescriptor::Float(s) => Elem {
+                size: s as usize,
+                signed: true,
+                float: true,
+                little_endian,
+            },
             other => {
-                return Err(NwbError::invalid(self.path(), &data_path, format!("raw data must be numeric, found {other}")))
+                return Err(NwbError::invalid(
+                    self.path(),
+                    &data_path,
+                    format!("raw data must be numeric, found {other}"),
+                ))
             }
         };
         let (chunked, filters, chunk) = filter_pipeline(&ds, self.path(), &data_path)?;
-        let strategy = match (chunked, filters, chunk.as_slice()) {
-            (true, Some(filters), [r, c]) if shape.len() == 2 && *r > 0 && *c > 0 => {
-                Strategy::DirectChunks { chunk: [*r, *c], filters }
+        // Positional reads need the data file itself with no user block (addresses are then file offsets).
+        let data_file = direct_file(&ds);
+        let row_bytes = (n_channels * elem.size).max(1);
+        let block = ((4 << 20) / row_bytes).clamp(256, 1 << 20);
+        let strategy = match (chunked, filters, chunk.as_slice(), &data_file) {
+            (true, Some(filters), [r, c], Some(_)) if shape.len() == 2 && *r > 0 && *c > 0 => {
+                Strategy::DirectChunks {
+                    chunk: [*r, *c],
+                    filters,
+                }
             }
-            (true, Some(filters), [r]) if shape.len() == 1 && *r > 0 => Strategy::DirectChunks { chunk: [*r, 1], filters },
-            _ => {
-                // Rows per hyperslab block: about 4 MiB of elements.
-                let row_bytes = (n_channels * elem.size).max(1);
-                Strategy::Hyperslab { block: ((4 << 20) / row_bytes).clamp(256, 1 << 20) }
+            (true, Some(filters), [r], Some(_)) if shape.len() == 1 && *r > 0 => {
+                Strategy::DirectChunks {
+                    chunk: [*r, 1],
+                    filters,
+                }
             }
+            (false, _, _, Some((_, len))) => match contiguous_offset(&ds) {
+                Some(addr)
+                    if addr
+                        .checked_add((n_samples * row_bytes) as u64)
+                        .is_some_and(|end| end <= *len) =>
+                {
+                    Strategy::Contiguous { addr, block }
+                }
+                _ => Strategy::Hyperslab { block },
+            },
+            _ => Strategy::Hyperslab { block },
         };
         let timestamps = match ts.timing {
-            Timing::Timestamps { .. } => Some(h5::open_dataset(root, self.path(), &join(series_path, "timestamps"))?),
+            Timing::Timestamps { .. } => Some(h5::open_dataset(
+                root,
+                self.path(),
+                &join(series_path, "timestamps"),
+            )?),
             _ => None,
         };
         if let Some(cc) = &ts.channel_conversion {
@@ -357,18 +398,29 @@ impl NwbFile {
             timing: ts.timing,
             timestamps,
             pool: None,
+            data_file,
         })
     }
 
     /// Raw stored values of `channels` over `span`, channel-major, as i16 (16-bit data only).
-    pub fn read_raw_i16(&self, series_path: &str, span: SampleSpan, channels: &[usize]) -> Result<Vec<Vec<i16>>> {
+    pub fn read_raw_i16(
+        &self,
+        series_path: &str,
+        span: SampleSpan,
+        channels: &[usize],
+    ) -> Result<Vec<Vec<i16>>> {
         let r = self.raw_reader(series_path)?;
         let s = r.samples(&span)?;
         r.read::<i16>(s, channels)
     }
 
     /// Values of `channels` over `span` in the series' unit (conversion, channel_conversion and offset applied).
-    pub fn read_raw_f64(&self, series_path: &str, span: SampleSpan, channels: &[usize]) -> Result<Vec<Vec<f64>>> {
+    pub fn read_raw_f64(
+        &self,
+        series_path: &str,
+        span: SampleSpan,
+        channels: &[usize],
+    ) -> Result<Vec<Vec<f64>>> {
         let r = self.raw_reader(series_path)?;
         let s = r.samples(&span)?;
         r.read_scaled(s, channels)
@@ -414,6 +466,7 @@ impl RawReader {
     /// How the data will be read: `direct-chunks` (own decoding) or `hyperslab`.
     pub fn strategy(&self) -> &'static str {
         match self.strategy {
+            Strategy::Contiguous { .. } => "direct-contiguous",
             Strategy::DirectChunks { .. } => "direct-chunks",
             Strategy::Hyperslab { .. } => "hyperslab",
         }
@@ -425,25 +478,45 @@ impl RawReader {
 
     fn timestamp_at(&self, i: usize) -> Result<f64> {
         match (&self.timing, &self.timestamps) {
-            (Timing::Rate { rate, starting_time }, _) => Ok(starting_time + i as f64 / rate),
+            (
+                Timing::Rate {
+                    rate,
+                    starting_time,
+                },
+                _,
+            ) => Ok(starting_time + i as f64 / rate),
             (_, Some(ds)) => {
                 let v = ds
                     .read_slice_1d::<f64, _>(ndarray::s![i..i + 1])
                     .map_err(herr(&self.file, &join(&self.series, "timestamps")))?;
-                v.first().copied().ok_or_else(|| self.err("empty timestamp read"))
+                v.first()
+                    .copied()
+                    .ok_or_else(|| self.err("empty timestamp read"))
             }
-            _ => Err(NwbError::missing(&self.file, &join(&self.series, "timestamps"), "timing")),
+            _ => Err(NwbError::missing(
+                &self.file,
+                &join(&self.series, "timestamps"),
+                "timing",
+            )),
         }
     }
 
     /// First sample index whose time is `>= t` (timestamps assumed sorted).
     fn lower_bound(&self, t: f64) -> Result<usize> {
-        if let Timing::Rate { rate, starting_time } = self.timing {
+        if let Timing::Rate {
+            rate,
+            starting_time,
+        } = self.timing
+        {
             if !(rate > 0.0 && rate.is_finite()) {
                 return Err(self.err(format!("invalid rate {rate}")));
             }
             let x = ((t - starting_time) * rate - 1e-9).ceil();
-            return Ok(if x <= 0.0 { 0 } else { (x as usize).min(self.n_samples) });
+            return Ok(if x <= 0.0 {
+                0
+            } else {
+                (x as usize).min(self.n_samples)
+            });
         }
         let (mut lo, mut hi) = (0usize, self.n_samples);
         while lo < hi {
@@ -472,7 +545,9 @@ impl RawReader {
             }
             SampleSpan::Time { start, stop } => {
                 if !(start.is_finite() && stop.is_finite()) || stop < start {
-                    return Err(NwbError::InvalidArgument(format!("bad time range [{start}, {stop})")));
+                    return Err(NwbError::InvalidArgument(format!(
+                        "bad time range [{start}, {stop})"
+                    )));
                 }
                 Ok(self.lower_bound(*start)?..self.lower_bound(*stop)?)
             }
@@ -482,17 +557,27 @@ impl RawReader {
     /// Timestamps of samples `range` (stored, or from rate and starting time).
     pub fn timestamps(&self, range: Range<usize>) -> Result<Vec<f64>> {
         if range.start > range.end || range.end > self.n_samples {
-            return Err(NwbError::InvalidArgument(format!("samples {range:?} out of bounds")));
+            return Err(NwbError::InvalidArgument(format!(
+                "samples {range:?} out of bounds"
+            )));
         }
         match (&self.timing, &self.timestamps) {
-            (Timing::Rate { rate, starting_time }, _) => {
-                Ok(range.map(|i| starting_time + i as f64 / rate).collect())
-            }
+            (
+                Timing::Rate {
+                    rate,
+                    starting_time,
+                },
+                _,
+            ) => Ok(range.map(|i| starting_time + i as f64 / rate).collect()),
             (_, Some(ds)) => Ok(ds
                 .read_slice_1d::<f64, _>(ndarray::s![range.start..range.end])
                 .map_err(herr(&self.file, &join(&self.series, "timestamps")))?
                 .to_vec()),
-            _ => Err(NwbError::missing(&self.file, &join(&self.series, "timestamps"), "timing")),
+            _ => Err(NwbError::missing(
+                &self.file,
+                &join(&self.series, "timestamps"),
+                "timing",
+            )),
         }
     }
 
@@ -500,11 +585,14 @@ impl RawReader {
     pub fn read_scaled(&self, samples: Range<usize>, channels: &[usize]) -> Result<Vec<Vec<f64>>> {
         let mut out = self.read::<f64>(samples, channels)?;
         let run = |out: &mut Vec<Vec<f64>>| {
-            out.par_iter_mut().zip(channels.par_iter()).for_each(|(v, &c)| {
-                let k = self.conversion * self.channel_conversion.as_ref().map_or(1.0, |cc| cc[c]);
-                let off = self.offset;
-                v.iter_mut().for_each(|x| *x = *x * k + off);
-            })
+            out.par_iter_mut()
+                .zip(channels.par_iter())
+                .for_each(|(v, &c)| {
+                    let k =
+                        self.conversion * self.channel_conversion.as_ref().map_or(1.0, |cc| cc[c]);
+                    let off = self.offset;
+                    v.iter_mut().for_each(|x| *x = *x * k + off);
+                })
         };
         match &self.pool {
             Some(p) => p.install(|| run(&mut out)),
@@ -516,9 +604,17 @@ impl RawReader {
     /// Stored values of `channels` over `samples`, channel-major, converted to `T`.
     ///
     /// Errors when `T` cannot hold the stored type without loss (e.g. i16 from int32).
-    pub fn read<T: Sample>(&self, samples: Range<usize>, channels: &[usize]) -> Result<Vec<Vec<T>>> {
+    pub fn read<T: Sample>(
+        &self,
+        samples: Range<usize>,
+        channels: &[usize],
+    ) -> Result<Vec<Vec<T>>> {
         if !T::accepts(&self.elem) {
-            return Err(self.err(format!("stored type {:?} does not fit {}", self.elem, T::NAME)));
+            return Err(self.err(format!(
+                "stored type {:?} does not fit {}",
+                self.elem,
+                T::NAME
+            )));
         }
         if samples.start > samples.end || samples.end > self.n_samples {
             return Err(NwbError::InvalidArgument(format!(
@@ -539,13 +635,14 @@ impl RawReader {
         }
         let block_rows = match &self.strategy {
             Strategy::DirectChunks { chunk, .. } => chunk[0],
-            Strategy::Hyperslab { block } => *block,
+            Strategy::Contiguous { block, .. } | Strategy::Hyperslab { block } => *block,
         };
         // Blocks aligned to the chunk (or block) grid, each owning a disjoint time range of every channel.
         let first_block = samples.start / block_rows;
         let last_block = (samples.end - 1) / block_rows;
-        let mut work: Vec<(usize, Vec<&mut [T]>)> =
-            (first_block..=last_block).map(|b| (b, Vec::with_capacity(channels.len()))).collect();
+        let mut work: Vec<(usize, Vec<&mut [T]>)> = (first_block..=last_block)
+            .map(|b| (b, Vec::with_capacity(channels.len())))
+            .collect();
         for v in out.iter_mut() {
             let mut rest: &mut [T] = v.as_mut_slice();
             for (b, slices) in work.iter_mut() {
@@ -585,34 +682,96 @@ impl RawReader {
                 let mut cols: Vec<usize> = channels.iter().map(|&c| c / cc).collect();
                 cols.sort_unstable();
                 cols.dedup();
-                let mut vals: Vec<T> = Vec::new();
-                for col in cols {
-                    let raw = self.read_chunk(block_start, col * cc, cr * cc)?;
-                    let bytes = match raw {
-                        Some((bytes, mask)) => self.decode_chunk(bytes, mask, filters, cr * cc * self.elem.size)?,
-                        None => vec![0u8; cr * cc * self.elem.size],
-                    };
-                    self.elem.decode(&bytes, &mut vals);
-                    let wanted: Vec<(usize, usize)> = channels
-                        .iter()
-                        .enumerate()
-                        .filter(|(_, &c)| c / cc == col)
-                        .map(|(j, &c)| (j, c - col * cc))
-                        .collect();
-                    scatter(&vals, cc, rows.start - block_start, rows.len(), &wanted, slices);
-                }
-                Ok(())
+                SCRATCH.with(|cell| -> Result<()> {
+                    let mut bufs = cell.borrow_mut();
+                    let [raw, a, b] = &mut *bufs;
+                    for col in cols {
+                        let expected = cr * cc * self.elem.size;
+                        let bytes: &[u8] =
+                            match self.read_chunk(block_start, col * cc, expected, raw)? {
+                                Some(mask) => {
+                                    self.decode_chunk(raw, a, b, mask, filters, expected)?
+                                }
+                                None => {
+                                    a.clear();
+                                    a.resize(expected, 0);
+                                    a
+                                }
+                            };
+                        let wanted: Vec<(usize, usize)> = channels
+                            .iter()
+                            .enumerate()
+                            .filter(|(_, &c)| c / cc == col)
+                            .map(|(j, &c)| (j, c - col * cc))
+                            .collect();
+                        scatter_bytes(
+                            bytes,
+                            self.elem,
+                            cc,
+                            rows.start - block_start,
+                            rows.len(),
+                            &wanted,
+                            slices,
+                        );
+                    }
+                    Ok(())
+                })
             }
+            Strategy::Contiguous { addr, .. } => SCRATCH.with(|cell| -> Result<()> {
+                let mut bufs = cell.borrow_mut();
+                let bytes = &mut bufs[0];
+                let row_bytes = self.n_channels * self.elem.size;
+                bytes.clear();
+                bytes.resize(rows.len() * row_bytes, 0);
+                self.pread(bytes, addr + (rows.start * row_bytes) as u64)?;
+                let wanted: Vec<(usize, usize)> =
+                    channels.iter().enumerate().map(|(j, &c)| (j, c)).collect();
+                scatter_bytes(
+                    bytes,
+                    self.elem,
+                    self.n_channels,
+                    0,
+                    rows.len(),
+                    &wanted,
+                    slices,
+                );
+                Ok(())
+            }),
             Strategy::Hyperslab { .. } => {
                 let cmin = channels.iter().copied().min().unwrap_or(0);
                 let cmax = channels.iter().copied().max().unwrap_or(0);
                 let width = cmax - cmin + 1;
                 let vals: Vec<T> = self.read_hyperslab::<T>(rows.clone(), cmin..cmax + 1)?;
-                let wanted: Vec<(usize, usize)> = channels.iter().enumerate().map(|(j, &c)| (j, c - cmin)).collect();
+                let wanted: Vec<(usize, usize)> = channels
+                    .iter()
+                    .enumerate()
+                    .map(|(j, &c)| (j, c - cmin))
+                    .collect();
                 scatter(&vals, width, 0, rows.len(), &wanted, slices);
                 Ok(())
             }
         }
+    }
+
+    /// Positional read of `buf.len()` bytes at `offset` of the data file (no library lock).
+    fn pread(&self, buf: &mut [u8], offset: u64) -> Result<()> {
+        let (file, len) = self
+            .data_file
+            .as_ref()
+            .ok_or_else(|| self.err("no direct file access"))?;
+        if offset
+            .checked_add(buf.len() as u64)
+            .is_none_or(|end| end > *len)
+        {
+            return Err(self.err(format!(
+                "data at byte {offset} (+{}) lies beyond the end of the file",
+                buf.len()
+            )));
+        }
+        read_at(file, buf, offset).map_err(|e| NwbError::Io {
+            path: self.file.clone(),
+            source: e,
+        })
     }
 
     fn read_hyperslab<T: Sample>(&self, rows: Range<usize>, cols: Range<usize>) -> Result<Vec<T>> {
@@ -621,10 +780,17 @@ impl RawReader {
         macro_rules! get {
             ($t:ty) => {{
                 let v: Vec<$t> = if self.rank == 1 {
-                    self.ds.read_slice_1d::<$t, _>(ndarray::s![rows.start..rows.end]).map_err(e)?.into_raw_vec_and_offset().0
+                    self.ds
+                        .read_slice_1d::<$t, _>(ndarray::s![rows.start..rows.end])
+                        .map_err(e)?
+                        .into_raw_vec_and_offset()
+                        .0
                 } else {
                     self.ds
-                        .read_slice_2d::<$t, _>(ndarray::s![rows.start..rows.end, cols.start..cols.end])
+                        .read_slice_2d::<$t, _>(ndarray::s![
+                            rows.start..rows.end,
+                            cols.start..cols.end
+                        ])
                         .map_err(e)?
                         .into_raw_vec_and_offset()
                         .0
@@ -633,75 +799,153 @@ impl RawReader {
             }};
         }
         Ok(match (self.elem.float, self.elem.size, self.elem.signed) {
-            (true, 4, _) => get!(f32).into_iter().map(|x| T::from_f64(x as f64)).collect(),
+            (true, 4, _) => get!(f32)
+                .into_iter()
+                .map(|x| T::from_f64(x as f64))
+                .collect(),
             (true, _, _) => get!(f64).into_iter().map(T::from_f64).collect(),
-            (false, 1, true) => get!(i8).into_iter().map(|x| T::from_i64(x as i64)).collect(),
-            (false, 1, false) => get!(u8).into_iter().map(|x| T::from_i64(x as i64)).collect(),
-            (false, 2, true) => get!(i16).into_iter().map(|x| T::from_i64(x as i64)).collect(),
-            (false, 2, false) => get!(u16).into_iter().map(|x| T::from_i64(x as i64)).collect(),
-            (false, 4, true) => get!(i32).into_iter().map(|x| T::from_i64(x as i64)).collect(),
-            (false, 4, false) => get!(u32).into_iter().map(|x| T::from_i64(x as i64)).collect(),
+            (false, 1, true) => get!(i8)
+                .into_iter()
+                .map(|x| T::from_i64(x as i64))
+                .collect(),
+            (false, 1, false) => get!(u8)
+                .into_iter()
+                .map(|x| T::from_i64(x as i64))
+                .collect(),
+            (false, 2, true) => get!(i16)
+                .into_iter()
+                .map(|x| T::from_i64(x as i64))
+                .collect(),
+            (false, 2, false) => get!(u16)
+                .into_iter()
+                .map(|x| T::from_i64(x as i64))
+                .collect(),
+            (false, 4, true) => get!(i32)
+                .into_iter()
+                .map(|x| T::from_i64(x as i64))
+                .collect(),
+            (false, 4, false) => get!(u32)
+                .into_iter()
+                .map(|x| T::from_i64(x as i64))
+                .collect(),
             (false, _, true) => get!(i64).into_iter().map(T::from_i64).collect(),
-            (false, _, false) => get!(u64).into_iter().map(|x| T::from_f64(x as f64)).collect(),
+            (false, _, false) => get!(u64)
+                .into_iter()
+                .map(|x| T::from_f64(x as f64))
+                .collect(),
         })
     }
 
     /// Raw bytes and filter mask of the chunk whose first element is (row, col); `None` if unallocated.
-    fn read_chunk(&self, row: usize, col: usize, elems: usize) -> Result<Option<(Vec<u8>, u32)>> {
-        use hdf5_sys::{h5, h5d, h5p};
+    fn read_chunk(
+        &self,
+        row: usize,
+        col: usize,
+        expected: usize,
+        buf: &mut Vec<u8>,
+    ) -> Result<Option<u32>> {
+        use hdf5_sys::{h5, h5d};
         let offset: [u64; 2] = [row as u64, col as u64];
         let off = &offset[..self.rank];
-        let limit = elems.saturating_mul(self.elem.size).saturating_mul(4).max(1 << 20) as u64;
-        hdf5::sync::sync(|| unsafe {
+        let limit = expected.saturating_mul(2).saturating_add(1 << 16) as u64;
+        let (mask, addr, size) = hdf5::sync::sync(|| unsafe {
             let mut mask: u32 = 0;
             let mut addr: u64 = 0;
             let mut size: u64 = 0;
-            if h5d::H5Dget_chunk_info_by_coord(self.ds.id(), off.as_ptr(), &mut mask, &mut addr, &mut size) < 0 {
+            if h5d::H5Dget_chunk_info_by_coord(
+                self.ds.id(),
+                off.as_ptr(),
+                &mut mask,
+                &mut addr,
+                &mut size,
+            ) < 0
+            {
                 return Err(self.err(format!("cannot locate the chunk at ({row}, {col})")));
             }
-            if addr == h5::HADDR_UNDEF || size == 0 {
-                return Ok(None);
-            }
-            if size > limit {
-                return Err(self.err(format!("chunk at ({row}, {col}) claims {size} bytes")));
-            }
-            let mut buf = vec![0u8; size as usize];
-            let mut filters: u32 = 0;
-            if h5d::H5Dread_chunk(self.ds.id(), h5p::H5P_DEFAULT, off.as_ptr(), &mut filters, buf.as_mut_ptr().cast()) < 0 {
-                return Err(self.err(format!("cannot read the chunk at ({row}, {col})")));
-            }
-            Ok(Some((buf, filters)))
-        })
+            Ok((mask, addr, size))
+        })?;
+        if addr == h5::HADDR_UNDEF || size == 0 {
+            return Ok(None);
+        }
+        if size > limit {
+            return Err(self.err(format!("chunk at ({row}, {col}) claims {size} bytes")));
+        }
+        buf.clear();
+        buf.resize(size as usize, 0);
+        self.pread(buf, addr)?;
+        Ok(Some(mask))
     }
 
-    fn decode_chunk(&self, mut bytes: Vec<u8>, mask: u32, filters: &[Filter], expected: usize) -> Result<Vec<u8>> {
+    /// Undoes the filter pipeline on `raw` (using `a` and `b` as work space); returns the decoded bytes.
+    fn decode_chunk<'a>(
+        &self,
+        raw: &'a mut Vec<u8>,
+        a: &'a mut Vec<u8>,
+        b: &'a mut Vec<u8>,
+        mask: u32,
+        filters: &[Filter],
+        expected: usize,
+    ) -> Result<&'a [u8]> {
+        // `cur` says which buffer holds the current bytes: 0 = raw, 1 = a, 2 = b.
+        let mut cur = 0usize;
         for (i, f) in filters.iter().enumerate().rev() {
             if mask & (1 << i) != 0 {
                 continue;
             }
-            bytes = match f {
-                Filter::Deflate => inflate(&bytes, expected).map_err(|m| self.err(m))?,
-                Filter::Shuffle => unshuffle(&bytes, self.elem.size),
+            let (src, dst): (&Vec<u8>, &mut Vec<u8>) = match cur {
+                0 => (&*raw, &mut *a),
+                1 => (&*a, &mut *b),
+                _ => (&*b, &mut *a),
+            };
+            match f {
+                Filter::Deflate => {
+                    inflate_into(src, expected, dst).map_err(|m| self.err(m))?;
+                    cur = if cur == 1 { 2 } else { 1 };
+                }
+                Filter::Shuffle => {
+                    unshuffle_into(src, self.elem.size, dst);
+                    cur = if cur == 1 { 2 } else { 1 };
+                }
                 Filter::Fletcher32 => {
-                    if bytes.len() < 4 {
+                    let cur_buf: &mut Vec<u8> = match cur {
+                        0 => &mut *raw,
+                        1 => &mut *a,
+                        _ => &mut *b,
+                    };
+                    if cur_buf.len() < 4 {
                         return Err(self.err("chunk too short for its checksum"));
                     }
-                    bytes.truncate(bytes.len() - 4);
-                    bytes
+                    let n = cur_buf.len() - 4;
+                    cur_buf.truncate(n);
                 }
-            };
+            }
         }
-        if bytes.len() != expected {
-            return Err(self.err(format!("a chunk decodes to {} bytes, expected {expected}", bytes.len())));
+        let out: &'a [u8] = match cur {
+            0 => raw,
+            1 => a,
+            _ => b,
+        };
+        if out.len() != expected {
+            return Err(self.err(format!(
+                "a chunk decodes to {} bytes, expected {expected}",
+                out.len()
+            )));
         }
-        Ok(bytes)
+        Ok(out)
     }
 }
 
 /// Copies rows `[row0, row0 + nrows)` of a row-major block of width `width` into
 /// channel slices: `slices[j][t] = vals[(row0 + t) * width + col]` for each `(j, col)`.
 /// Works in row tiles so the block stays in cache while all channels are written.
-fn scatter<T: Copy>(vals: &[T], width: usize, row0: usize, nrows: usize, wanted: &[(usize, usize)], slices: &mut [&mut [T]]) {
+fn scatter<T: Copy>(
+    vals: &[T],
+    width: usize,
+    row0: usize,
+    nrows: usize,
+    wanted: &[(usize, usize)],
+    slices: &mut [&mut [T]],
+) {
     const TILE: usize = 512;
     let mut t0 = 0;
     while t0 < nrows {
@@ -717,6 +961,143 @@ fn scatter<T: Copy>(vals: &[T], width: usize, row0: usize, nrows: usize, wanted:
     }
 }
 
+/// Like [`scatter`], decoding stored elements of type `elem` from `bytes`: each tile of
+/// rows is decoded into a small buffer first (a vectorisable pass), then transposed from it.
+fn scatter_bytes<T: Sample>(
+    bytes: &[u8],
+    elem: Elem,
+    width: usize,
+    row0: usize,
+    nrows: usize,
+    wanted: &[(usize, usize)],
+    slices: &mut [&mut [T]],
+) {
+    const TILE: usize = 64;
+    let es = elem.size;
+    let mut tile: Vec<T> = Vec::with_capacity(TILE * width);
+    let mut t0 = 0;
+    while t0 < nrows {
+        let t1 = (t0 + TILE).min(nrows);
+        let from = (row0 + t0) * width * es;
+        let to = ((row0 + t1) * width * es).min(bytes.len());
+        if from >= to {
+            break;
+        }
+        decode_into(&bytes[from..to], elem, &mut tile);
+        for &(j, col) in wanted {
+            let dst = &mut slices[j][t0..t1];
+            for (k, d) in dst.iter_mut().enumerate() {
+                if let Some(v) = tile.get(k * width + col) {
+                    *d = *v;
+                }
+            }
+        }
+        t0 = t1;
+    }
+}
+
+/// Decodes stored elements from `b` into `out` (cleared first).
+fn decode_into<T: Sample>(b: &[u8], elem: Elem, out: &mut Vec<T>) {
+    out.clear();
+    let le = elem.little_endian;
+    macro_rules! run {
+        ($n:expr, $conv:expr) => {{
+            let conv = $conv;
+            out.extend(b.chunks_exact($n).map(|c| {
+                let mut a = [0u8; $n];
+                a.copy_from_slice(c);
+                conv(a)
+            }))
+        }};
+    }
+    match (elem.float, elem.size, elem.signed) {
+        (false, 2, true) => run!(2, |a: [u8; 2]| T::from_i64(if le {
+            i16::from_le_bytes(a)
+        } else {
+            i16::from_be_bytes(a)
+        } as i64)),
+        (false, 2, false) => run!(2, |a: [u8; 2]| T::from_i64(if le {
+            u16::from_le_bytes(a)
+        } else {
+            u16::from_be_bytes(a)
+        } as i64)),
+        (false, 1, true) => run!(1, |a: [u8; 1]| T::from_i64(a[0] as i8 as i64)),
+        (false, 1, false) => run!(1, |a: [u8; 1]| T::from_i64(a[0] as i64)),
+        (false, 4, true) => run!(4, |a: [u8; 4]| T::from_i64(if le {
+            i32::from_le_bytes(a)
+        } else {
+            i32::from_be_bytes(a)
+        } as i64)),
+        (false, 4, false) => run!(4, |a: [u8; 4]| T::from_i64(if le {
+            u32::from_le_bytes(a)
+        } else {
+            u32::from_be_bytes(a)
+        } as i64)),
+        (false, 8, true) => run!(8, |a: [u8; 8]| T::from_i64(if le {
+            i64::from_le_bytes(a)
+        } else {
+            i64::from_be_bytes(a)
+        })),
+        (false, 8, false) => run!(8, |a: [u8; 8]| T::from_f64(if le {
+            u64::from_le_bytes(a)
+        } else {
+            u64::from_be_bytes(a)
+        } as f64)),
+        (true, 4, _) => run!(4, |a: [u8; 4]| T::from_f64(if le {
+            f32::from_le_bytes(a)
+        } else {
+            f32::from_be_bytes(a)
+        } as f64)),
+        (true, 8, _) => run!(8, |a: [u8; 8]| T::from_f64(if le {
+            f64::from_le_bytes(a)
+        } else {
+            f64::from_be_bytes(a)
+        })),
+        _ => {}
+    }
+}
+
+thread_local! {
+    /// Per-thread byte buffers reused across chunks (raw bytes, inflated bytes, unshuffled bytes).
+    static SCRATCH: std::cell::RefCell<[Vec<u8>; 3]> = const { std::cell::RefCell::new([Vec::new(), Vec::new(), Vec::new()]) };
+}
+
+/// Opens the file holding `ds` for positional reads, when its addresses are file offsets.
+fn direct_file(ds: &Dataset) -> Option<(std::fs::File, u64)> {
+    if !cfg!(unix) {
+        return None;
+    }
+    let file = ds.file().ok()?;
+    if file.userblock() != 0 {
+        return None;
+    }
+    let name = ds.filename();
+    let f = std::fs::File::open(&name).ok()?;
+    let len = f.metadata().ok()?.len();
+    Some((f, len))
+}
+
+/// File address of a contiguous dataset's data (`None` when unallocated, compact or external).
+fn contiguous_offset(ds: &Dataset) -> Option<u64> {
+    use hdf5_sys::{h5, h5d};
+    let addr = hdf5::sync::sync(|| unsafe { h5d::H5Dget_offset(ds.id()) });
+    (addr != h5::HADDR_UNDEF).then_some(addr)
+}
+
+#[cfg(unix)]
+fn read_at(file: &std::fs::File, buf: &mut [u8], offset: u64) -> std::io::Result<()> {
+    use std::os::unix::fs::FileExt;
+    file.read_exact_at(buf, offset)
+}
+
+#[cfg(not(unix))]
+fn read_at(_: &std::fs::File, _: &mut [u8], _: u64) -> std::io::Result<()> {
+    Err(std::io::Error::new(
+        std::io::ErrorKind::Unsupported,
+        "positional reads need a unix platform",
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -725,7 +1106,10 @@ mod tests {
     fn unshuffle_inverts_hdf5_shuffle() {
         // 3 little-endian u16 values 0x0102, 0x0304, 0x0506 shuffled: low bytes then high bytes.
         let shuffled = [0x02, 0x04, 0x06, 0x01, 0x03, 0x05];
-        assert_eq!(unshuffle(&shuffled, 2), vec![0x02, 0x01, 0x04, 0x03, 0x06, 0x05]);
+        assert_eq!(
+            unshuffle(&shuffled, 2),
+            vec![0x02, 0x01, 0x04, 0x03, 0x06, 0x05]
+        );
     }
 
     #[test]

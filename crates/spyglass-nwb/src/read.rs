@@ -15,9 +15,20 @@ use crate::model::*;
 use crate::table::{check_index, Column, DynamicTable};
 
 /// Groups and datasets the NWB schema requires at the root.
-const REQUIRED_GROUPS: [&str; 5] = ["acquisition", "analysis", "general", "processing", "stimulus"];
-const REQUIRED_DATASETS: [&str; 5] =
-    ["identifier", "session_description", "session_start_time", "timestamps_reference_time", "file_create_date"];
+const REQUIRED_GROUPS: [&str; 5] = [
+    "acquisition",
+    "analysis",
+    "general",
+    "processing",
+    "stimulus",
+];
+const REQUIRED_DATASETS: [&str; 5] = [
+    "identifier",
+    "session_description",
+    "session_start_time",
+    "timestamps_reference_time",
+    "file_create_date",
+];
 
 /// An open NWB file (read-only).
 pub struct NwbFile {
@@ -67,7 +78,10 @@ impl NwbFile {
         match h5::attr_str(root, &self.path, "/", "neurodata_type")? {
             Some(t) if t == "NWBFile" => {}
             Some(t) => {
-                return Err(NwbError::NotNwb { path: self.path.clone(), reason: format!("root neurodata_type is `{t}`") })
+                return Err(NwbError::NotNwb {
+                    path: self.path.clone(),
+                    reason: format!("root neurodata_type is `{t}`"),
+                })
             }
             None => {
                 return Err(NwbError::NotNwb {
@@ -78,12 +92,20 @@ impl NwbFile {
         }
         for g in REQUIRED_GROUPS {
             if h5::kind_of(root, g) != Some(LocationType::Group) {
-                return Err(NwbError::missing(&self.path, &format!("/{g}"), "required group"));
+                return Err(NwbError::missing(
+                    &self.path,
+                    &format!("/{g}"),
+                    "required group",
+                ));
             }
         }
         for d in REQUIRED_DATASETS {
             if h5::kind_of(root, d) != Some(LocationType::Dataset) {
-                return Err(NwbError::missing(&self.path, &format!("/{d}"), "required dataset"));
+                return Err(NwbError::missing(
+                    &self.path,
+                    &format!("/{d}"),
+                    "required dataset",
+                ));
             }
         }
         Ok(())
@@ -105,7 +127,8 @@ impl NwbFile {
 
     /// True when an object (group, dataset or link target) exists at `path`.
     pub fn exists(&self, path: &str) -> bool {
-        h5::check_path(self.root(), &self.path, path).is_ok() && h5::kind_of(self.root(), path).is_some()
+        h5::check_path(self.root(), &self.path, path).is_ok()
+            && h5::kind_of(self.root(), path).is_some()
     }
 
     fn is_group(&self, path: &str) -> bool {
@@ -132,9 +155,14 @@ impl NwbFile {
         let shape = ds.shape();
         let n = shape.first().copied().unwrap_or(0);
         if range.start > range.end || range.end > n {
-            return Err(NwbError::InvalidArgument(format!("rows {range:?} out of bounds for `{path}` with {n} rows")));
+            return Err(NwbError::InvalidArgument(format!(
+                "rows {range:?} out of bounds for `{path}` with {n} rows"
+            )));
         }
-        let desc = ds.dtype().and_then(|t| t.to_descriptor()).map_err(herr(&self.path, path))?;
+        let desc = ds
+            .dtype()
+            .and_then(|t| t.to_descriptor())
+            .map_err(herr(&self.path, path))?;
         let width: usize = shape.iter().skip(1).product();
         let mut out_shape = shape.clone();
         if let Some(first) = out_shape.first_mut() {
@@ -143,16 +171,31 @@ impl NwbFile {
         use hdf5::types::TypeDescriptor as T;
         let sel = ndarray::s![range.start..range.end];
         let values = match (&desc, shape.len()) {
-            (T::Float(_), 1) => Values::Float(ds.read_slice_1d::<f64, _>(sel).map_err(herr(&self.path, path))?.to_vec()),
-            (T::Integer(_), 1) => Values::Int(ds.read_slice_1d::<i64, _>(sel).map_err(herr(&self.path, path))?.to_vec()),
-            (T::Unsigned(_), 1) => Values::UInt(ds.read_slice_1d::<u64, _>(sel).map_err(herr(&self.path, path))?.to_vec()),
+            (T::Float(_), 1) => Values::Float(
+                ds.read_slice_1d::<f64, _>(sel)
+                    .map_err(herr(&self.path, path))?
+                    .to_vec(),
+            ),
+            (T::Integer(_), 1) => Values::Int(
+                ds.read_slice_1d::<i64, _>(sel)
+                    .map_err(herr(&self.path, path))?
+                    .to_vec(),
+            ),
+            (T::Unsigned(_), 1) => Values::UInt(
+                ds.read_slice_1d::<u64, _>(sel)
+                    .map_err(herr(&self.path, path))?
+                    .to_vec(),
+            ),
             _ => {
                 // Other types / ranks: read all, then cut (metadata-sized datasets).
                 let all = h5::read_container(&ds, &self.path, path)?;
                 all.values.slice(range.start * width..range.end * width)
             }
         };
-        Ok(Data { shape: out_shape, values })
+        Ok(Data {
+            shape: out_shape,
+            values,
+        })
     }
 
     /// Every attribute of the object at `path`.
@@ -180,7 +223,13 @@ impl NwbFile {
             return Ok(vec![]);
         }
         let d = self.read_data(path)?;
-        d.texts().ok_or_else(|| NwbError::invalid(&self.path, path, format!("expected text, found {}", d.values.kind())))
+        d.texts().ok_or_else(|| {
+            NwbError::invalid(
+                &self.path,
+                path,
+                format!("expected text, found {}", d.values.kind()),
+            )
+        })
     }
 
     fn required_text(&self, path: &str) -> Result<String> {
@@ -190,14 +239,20 @@ impl NwbFile {
             _ => Err(NwbError::invalid(
                 &self.path,
                 path,
-                format!("expected one text value, found {} {:?}", d.values.kind(), d.shape),
+                format!(
+                    "expected one text value, found {} {:?}",
+                    d.values.kind(),
+                    d.shape
+                ),
             )),
         }
     }
 
     fn required_datetime(&self, path: &str) -> Result<DateTime<FixedOffset>> {
         let s = self.required_text(path)?;
-        parse_datetime(&s).ok_or_else(|| NwbError::invalid(&self.path, path, format!("not an ISO-8601 datetime: `{s}`")))
+        parse_datetime(&s).ok_or_else(|| {
+            NwbError::invalid(&self.path, path, format!("not an ISO-8601 datetime: `{s}`"))
+        })
     }
 
     /// Session metadata (identifier, description, times, experimenter, institution, lab, keywords...).
@@ -271,13 +326,27 @@ impl NwbFile {
             }
             Some(LocationType::Dataset) => {
                 let d = h5::open_dataset(self.root(), &self.path, path)?;
-                (ObjectKind::Dataset, h5::attrs(&d, &self.path, path)?, d.shape())
+                (
+                    ObjectKind::Dataset,
+                    h5::attrs(&d, &self.path, path)?,
+                    d.shape(),
+                )
             }
             _ => return Err(NwbError::missing(&self.path, path, "object")),
         };
-        let s = |k: &str| attributes.get(k).and_then(Data::as_str).unwrap_or_default().to_string();
+        let s = |k: &str| {
+            attributes
+                .get(k)
+                .and_then(Data::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         Ok(ObjectInfo {
-            path: if path.starts_with('/') { path.to_string() } else { format!("/{path}") },
+            path: if path.starts_with('/') {
+                path.to_string()
+            } else {
+                format!("/{path}")
+            },
             kind,
             neurodata_type: s("neurodata_type"),
             namespace: s("namespace"),
@@ -306,7 +375,12 @@ impl NwbFile {
             if o.kind != ObjectKind::Group {
                 continue;
             }
-            let s = |k: &str| o.attributes.get(k).and_then(Data::as_str).map(str::to_string);
+            let s = |k: &str| {
+                o.attributes
+                    .get(k)
+                    .and_then(Data::as_str)
+                    .map(str::to_string)
+            };
             out.push(Device {
                 name: h5::basename(&o.path).to_string(),
                 path: o.path.clone(),
@@ -334,12 +408,21 @@ impl NwbFile {
             if !o.neurodata_type.contains("ElectrodeGroup") {
                 continue;
             }
-            let s = |k: &str| o.attributes.get(k).and_then(Data::as_str).map(str::to_string);
+            let s = |k: &str| {
+                o.attributes
+                    .get(k)
+                    .and_then(Data::as_str)
+                    .map(str::to_string)
+            };
             let f = |k: &str| o.attributes.get(k).and_then(Data::as_f64);
-            let device_path = self.list(&path)?.into_iter().find(|(n, _)| n == "device").map(|(_, l)| match l {
-                Link::Soft(t) => t,
-                _ => join(&path, "device"),
-            });
+            let device_path = self
+                .list(&path)?
+                .into_iter()
+                .find(|(n, _)| n == "device")
+                .map(|(_, l)| match l {
+                    Link::Soft(t) => t,
+                    _ => join(&path, "device"),
+                });
             out.push(ElectrodeGroup {
                 name,
                 path: o.path.clone(),
@@ -373,9 +456,17 @@ impl NwbFile {
     pub fn table(&self, path: &str) -> Result<DynamicTable> {
         let g = self.group(path)?;
         let attrs = h5::attrs(&g, &self.path, path)?;
-        let s = |k: &str| attrs.get(k).and_then(Data::as_str).unwrap_or_default().to_string();
+        let s = |k: &str| {
+            attrs
+                .get(k)
+                .and_then(Data::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let colnames = match attrs.get("colnames") {
-            Some(d) => d.texts().ok_or_else(|| NwbError::invalid(&self.path, path, "colnames is not text"))?,
+            Some(d) => d
+                .texts()
+                .ok_or_else(|| NwbError::invalid(&self.path, path, "colnames is not text"))?,
             None => vec![],
         };
         let id_path = join(path, "id");
@@ -398,7 +489,11 @@ impl NwbFile {
                 return Err(NwbError::invalid(
                     &self.path,
                     &cpath,
-                    format!("column has {} rows but the table has {} ids", column.num_rows(), ids.len()),
+                    format!(
+                        "column has {} rows but the table has {} ids",
+                        column.num_rows(),
+                        ids.len()
+                    ),
                 ));
             }
             columns.push(column);
@@ -406,7 +501,11 @@ impl NwbFile {
         Ok(DynamicTable {
             file: self.path.clone(),
             name: h5::basename(path).to_string(),
-            path: if path.starts_with('/') { path.to_string() } else { format!("/{path}") },
+            path: if path.starts_with('/') {
+                path.to_string()
+            } else {
+                format!("/{path}")
+            },
             neurodata_type: s("neurodata_type"),
             namespace: s("namespace"),
             object_id: s("object_id"),
@@ -422,14 +521,23 @@ impl NwbFile {
         let ds = h5::open_dataset(self.root(), &self.path, &cpath)?;
         let attrs = h5::attrs(&ds, &self.path, &cpath)?;
         let data = h5::read_container(&ds, &self.path, &cpath)?;
-        let s = |k: &str| attrs.get(k).and_then(Data::as_str).unwrap_or_default().to_string();
+        let s = |k: &str| {
+            attrs
+                .get(k)
+                .and_then(Data::as_str)
+                .unwrap_or_default()
+                .to_string()
+        };
         let rows = data.shape.first().copied().unwrap_or(data.values.len());
         let read_index = |ipath: &str| -> Result<Option<Vec<u64>>> {
             if !self.is_dataset(ipath) {
                 return Ok(None);
             }
             let d = self.read_data(ipath)?;
-            d.values.to_u64().map(Some).ok_or_else(|| NwbError::invalid(&self.path, ipath, "index is not unsigned"))
+            d.values
+                .to_u64()
+                .map(Some)
+                .ok_or_else(|| NwbError::invalid(&self.path, ipath, "index is not unsigned"))
         };
         let ipath = join(table, &format!("{name}_index"));
         let index = read_index(&ipath)?;
@@ -449,7 +557,10 @@ impl NwbFile {
             data,
             index,
             index2,
-            table: attrs.get("table").and_then(Data::as_reference).map(str::to_string),
+            table: attrs
+                .get("table")
+                .and_then(Data::as_reference)
+                .map(str::to_string),
         })
     }
 
@@ -457,14 +568,30 @@ impl NwbFile {
     pub fn time_series(&self, path: &str) -> Result<TimeSeries> {
         let o = self.object(path)?;
         if o.kind != ObjectKind::Group {
-            return Err(NwbError::invalid(&self.path, path, "a time series must be a group"));
+            return Err(NwbError::invalid(
+                &self.path,
+                path,
+                "a time series must be a group",
+            ));
         }
-        let s = |k: &str| o.attributes.get(k).and_then(Data::as_str).map(str::to_string);
+        let s = |k: &str| {
+            o.attributes
+                .get(k)
+                .and_then(Data::as_str)
+                .map(str::to_string)
+        };
         let data_path = join(path, "data");
         let (shape, dtype, dattrs) = if self.is_dataset(&data_path) {
             let d = h5::open_dataset(self.root(), &self.path, &data_path)?;
-            let desc = d.dtype().and_then(|t| t.to_descriptor()).map_err(herr(&self.path, &data_path))?;
-            (d.shape(), desc.to_string(), h5::attrs(&d, &self.path, &data_path)?)
+            let desc = d
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(herr(&self.path, &data_path))?;
+            (
+                d.shape(),
+                desc.to_string(),
+                h5::attrs(&d, &self.path, &data_path)?,
+            )
         } else if o.neurodata_type.contains("ImageSeries") || o.neurodata_type == "OpticalSeries" {
             (vec![], "none".to_string(), BTreeMap::new())
         } else {
@@ -477,18 +604,29 @@ impl NwbFile {
             let d = h5::open_dataset(self.root(), &self.path, &ts_path)?;
             let sh = d.shape();
             if sh.len() != 1 {
-                return Err(NwbError::invalid(&self.path, &ts_path, format!("timestamps must be 1-D, shape is {sh:?}")));
+                return Err(NwbError::invalid(
+                    &self.path,
+                    &ts_path,
+                    format!("timestamps must be 1-D, shape is {sh:?}"),
+                ));
             }
             Timing::Timestamps { len: sh[0] }
         } else if self.is_dataset(&st_path) {
             let d = h5::open_dataset(self.root(), &self.path, &st_path)?;
             let start = h5::read_container(&d, &self.path, &st_path)?
                 .as_f64()
-                .ok_or_else(|| NwbError::invalid(&self.path, &st_path, "starting_time is not a number"))?;
+                .ok_or_else(|| {
+                    NwbError::invalid(&self.path, &st_path, "starting_time is not a number")
+                })?;
             let rate = h5::attr(&d, &self.path, &st_path, "rate")?
                 .and_then(|a| a.as_f64())
-                .ok_or_else(|| NwbError::missing(&self.path, &format!("{st_path}@rate"), "attribute"))?;
-            Timing::Rate { rate, starting_time: start }
+                .ok_or_else(|| {
+                    NwbError::missing(&self.path, &format!("{st_path}@rate"), "attribute")
+                })?;
+            Timing::Rate {
+                rate,
+                starting_time: start,
+            }
         } else {
             Timing::Missing
         };
@@ -498,20 +636,20 @@ impl NwbFile {
             let rows = h5::read_container(&d, &self.path, &el_path)?
                 .values
                 .to_i64()
-                .ok_or_else(|| NwbError::invalid(&self.path, &el_path, "electrodes region is not integral"))?;
-            let table = h5::attr(&d, &self.path, &el_path, "table")?.and_then(|a| a.as_reference().map(str::to_string));
+                .ok_or_else(|| {
+                    NwbError::invalid(&self.path, &el_path, "electrodes region is not integral")
+                })?;
+            let table = h5::attr(&d, &self.path, &el_path, "table")?
+                .and_then(|a| a.as_reference().map(str::to_string));
             (Some(rows), table)
         } else {
             (None, None)
         };
         let cc_path = join(path, "channel_conversion");
         let channel_conversion = if self.is_dataset(&cc_path) {
-            Some(
-                self.read_data(&cc_path)?
-                    .values
-                    .to_f64()
-                    .ok_or_else(|| NwbError::invalid(&self.path, &cc_path, "channel_conversion is not numeric"))?,
-            )
+            Some(self.read_data(&cc_path)?.values.to_f64().ok_or_else(|| {
+                NwbError::invalid(&self.path, &cc_path, "channel_conversion is not numeric")
+            })?)
         } else {
             None
         };
@@ -523,7 +661,11 @@ impl NwbFile {
             object_id: o.object_id.clone(),
             description: s("description"),
             comments: s("comments"),
-            unit: dattrs.get("unit").and_then(Data::as_str).unwrap_or("unknown").to_string(),
+            unit: dattrs
+                .get("unit")
+                .and_then(Data::as_str)
+                .unwrap_or("unknown")
+                .to_string(),
             conversion: df("conversion", 1.0),
             offset: df("offset", 0.0),
             resolution: df("resolution", -1.0),
@@ -550,7 +692,10 @@ impl NwbFile {
                 return Err(NwbError::invalid(
                     &self.path,
                     path,
-                    format!("data has {cols} channels but the electrodes region has {} rows", e.len()),
+                    format!(
+                        "data has {cols} channels but the electrodes region has {} rows",
+                        e.len()
+                    ),
                 ));
             }
         }
@@ -564,7 +709,10 @@ impl NwbFile {
             return Err(NwbError::invalid(
                 &self.path,
                 path,
-                format!("`{}` is not an ElectricalSeries with an electrodes region", ts.neurodata_type),
+                format!(
+                    "`{}` is not an ElectricalSeries with an electrodes region",
+                    ts.neurodata_type
+                ),
             ));
         }
         Ok(ts)
@@ -576,15 +724,31 @@ impl NwbFile {
         match ts.timing {
             Timing::Timestamps { .. } => {
                 let p = join(path, "timestamps");
-                self.read_data(&p)?.values.to_f64().ok_or_else(|| NwbError::invalid(&self.path, &p, "not numeric"))
+                self.read_data(&p)?
+                    .values
+                    .to_f64()
+                    .ok_or_else(|| NwbError::invalid(&self.path, &p, "not numeric"))
             }
-            Timing::Rate { rate, starting_time } => {
+            Timing::Rate {
+                rate,
+                starting_time,
+            } => {
                 if !(rate > 0.0 && rate.is_finite()) {
-                    return Err(NwbError::invalid(&self.path, path, format!("invalid rate {rate}")));
+                    return Err(NwbError::invalid(
+                        &self.path,
+                        path,
+                        format!("invalid rate {rate}"),
+                    ));
                 }
-                Ok((0..ts.num_samples()).map(|i| starting_time + i as f64 / rate).collect())
+                Ok((0..ts.num_samples())
+                    .map(|i| starting_time + i as f64 / rate)
+                    .collect())
             }
-            Timing::Missing => Err(NwbError::missing(&self.path, &join(path, "timestamps"), "timing")),
+            Timing::Missing => Err(NwbError::missing(
+                &self.path,
+                &join(path, "timestamps"),
+                "timing",
+            )),
         }
     }
 
@@ -593,8 +757,16 @@ impl NwbFile {
         let ts = self.time_series(path)?;
         let p = join(path, "data");
         let d = self.read_data(&p)?;
-        let v = d.values.to_f64().ok_or_else(|| NwbError::invalid(&self.path, &p, "data is not numeric"))?;
-        Ok((d.shape, v.into_iter().map(|x| x * ts.conversion + ts.offset).collect()))
+        let v = d
+            .values
+            .to_f64()
+            .ok_or_else(|| NwbError::invalid(&self.path, &p, "data is not numeric"))?;
+        Ok((
+            d.shape,
+            v.into_iter()
+                .map(|x| x * ts.conversion + ts.offset)
+                .collect(),
+        ))
     }
 
     /// Typed members of `/acquisition` (links followed, including external ones).
@@ -655,7 +827,11 @@ impl NwbFile {
             out.push(ProcessingModule {
                 name,
                 path: m.path.clone(),
-                description: m.attributes.get("description").and_then(Data::as_str).map(str::to_string),
+                description: m
+                    .attributes
+                    .get("description")
+                    .and_then(Data::as_str)
+                    .map(str::to_string),
                 object_id: m.object_id,
                 interfaces,
             });
@@ -684,9 +860,18 @@ impl NwbFile {
         let t = self.table(p)?;
         let start = t.f64_column("start_time")?;
         let stop = t.f64_column("stop_time")?;
-        let tags = if t.column("tags").is_some() { t.ragged_text("tags")? } else { vec![vec![]; t.len()] };
+        let tags = if t.column("tags").is_some() {
+            t.ragged_text("tags")?
+        } else {
+            vec![vec![]; t.len()]
+        };
         Ok((0..t.len())
-            .map(|i| Epoch { id: t.ids[i], start_time: start[i], stop_time: stop[i], tags: tags[i].clone() })
+            .map(|i| Epoch {
+                id: t.ids[i],
+                start_time: start[i],
+                stop_time: stop[i],
+                tags: tags[i].clone(),
+            })
             .collect())
     }
 
@@ -726,8 +911,16 @@ impl NwbFile {
             let names = t.text_column("task_name")?;
             let descs = t.text_column("task_description").ok();
             let envs = t.text_column("task_environment").ok();
-            let cams = if t.column("camera_id").is_some() { t.i64_lists("camera_id")? } else { vec![vec![]; t.len()] };
-            let eps = if t.column("task_epochs").is_some() { t.i64_lists("task_epochs")? } else { vec![vec![]; t.len()] };
+            let cams = if t.column("camera_id").is_some() {
+                t.i64_lists("camera_id")?
+            } else {
+                vec![vec![]; t.len()]
+            };
+            let eps = if t.column("task_epochs").is_some() {
+                t.i64_lists("task_epochs")?
+            } else {
+                vec![vec![]; t.len()]
+            };
             for i in 0..t.len() {
                 out.push(Task {
                     table: name.clone(),
@@ -746,7 +939,11 @@ impl NwbFile {
     /// ImageSeries anywhere in acquisition, stimulus and processing modules.
     pub fn image_series(&self) -> Result<Vec<ImageSeriesInfo>> {
         let mut series = vec![];
-        for base in ["/acquisition", "/stimulus/presentation", "/stimulus/templates"] {
+        for base in [
+            "/acquisition",
+            "/stimulus/presentation",
+            "/stimulus/templates",
+        ] {
             self.series_in(base, 1, &mut series)?;
         }
         for m in self.processing_modules()? {
@@ -762,7 +959,9 @@ impl NwbFile {
             let ef = join(&s.path, "external_file");
             let (external_file, starting_frame) = if self.is_dataset(&ef) {
                 let d = h5::open_dataset(self.root(), &self.path, &ef)?;
-                let files = h5::read_container(&d, &self.path, &ef)?.texts().unwrap_or_default();
+                let files = h5::read_container(&d, &self.path, &ef)?
+                    .texts()
+                    .unwrap_or_default();
                 let sf = h5::attr(&d, &self.path, &ef, "starting_frame")?
                     .and_then(|a| a.values.to_i64())
                     .unwrap_or_default();
@@ -792,19 +991,31 @@ impl NwbFile {
     /// ndx-franklab-novela Probes (with shanks and electrodes).
     pub fn probes(&self) -> Result<Vec<Probe>> {
         let mut out = vec![];
-        for d in self.devices()?.into_iter().filter(|d| d.neurodata_type == "Probe") {
+        for d in self
+            .devices()?
+            .into_iter()
+            .filter(|d| d.neurodata_type == "Probe")
+        {
             let a = &d.attributes;
             let s = |k: &str| a.get(k).and_then(Data::as_str).map(str::to_string);
-            let req = |k: &str| NwbError::missing(&self.path, &format!("{}@{k}", d.path), "attribute");
+            let req =
+                |k: &str| NwbError::missing(&self.path, &format!("{}@{k}", d.path), "attribute");
             let mut shanks = vec![];
-            for sh in self.children(&d.path)?.into_iter().filter(|o| o.neurodata_type == "Shank") {
+            for sh in self
+                .children(&d.path)?
+                .into_iter()
+                .filter(|o| o.neurodata_type == "Shank")
+            {
                 let mut electrodes = vec![];
-                for e in self.children(&sh.path)?.into_iter().filter(|o| o.neurodata_type == "ShanksElectrode") {
+                for e in self
+                    .children(&sh.path)?
+                    .into_iter()
+                    .filter(|o| o.neurodata_type == "ShanksElectrode")
+                {
                     let f = |k: &str| {
-                        e.attributes
-                            .get(k)
-                            .and_then(Data::as_f64)
-                            .ok_or_else(|| NwbError::missing(&self.path, &format!("{}@{k}", e.path), "attribute"))
+                        e.attributes.get(k).and_then(Data::as_f64).ok_or_else(|| {
+                            NwbError::missing(&self.path, &format!("{}@{k}", e.path), "attribute")
+                        })
                     };
                     electrodes.push(ShanksElectrode {
                         name: h5::basename(&e.path).to_string(),
@@ -813,14 +1024,23 @@ impl NwbFile {
                         rel_z: f("rel_z")?,
                     });
                 }
-                shanks.push(Shank { name: h5::basename(&sh.path).to_string(), electrodes });
+                shanks.push(Shank {
+                    name: h5::basename(&sh.path).to_string(),
+                    electrodes,
+                });
             }
             out.push(Probe {
-                id: a.get("id").and_then(Data::as_i64).ok_or_else(|| req("id"))?,
+                id: a
+                    .get("id")
+                    .and_then(Data::as_i64)
+                    .ok_or_else(|| req("id"))?,
                 probe_type: s("probe_type").ok_or_else(|| req("probe_type"))?,
                 units: s("units").unwrap_or_default(),
                 probe_description: s("probe_description").unwrap_or_default(),
-                contact_size: a.get("contact_size").and_then(Data::as_f64).unwrap_or(f64::NAN),
+                contact_size: a
+                    .get("contact_size")
+                    .and_then(Data::as_f64)
+                    .unwrap_or(f64::NAN),
                 contact_side_numbering: a.get("contact_side_numbering").and_then(Data::as_bool),
                 manufacturer: s("manufacturer"),
                 shanks,
@@ -838,7 +1058,12 @@ impl NwbFile {
             .into_iter()
             .filter(|d| d.neurodata_type == "DataAcqDevice")
             .map(|d| {
-                let s = |k: &str| d.attributes.get(k).and_then(Data::as_str).map(str::to_string);
+                let s = |k: &str| {
+                    d.attributes
+                        .get(k)
+                        .and_then(Data::as_str)
+                        .map(str::to_string)
+                };
                 DataAcqDevice {
                     system: s("system").unwrap_or_default(),
                     amplifier: s("amplifier"),
@@ -859,9 +1084,18 @@ impl NwbFile {
             .into_iter()
             .filter(|d| d.neurodata_type == "CameraDevice")
             .map(|d| {
-                let s = |k: &str| d.attributes.get(k).and_then(Data::as_str).map(str::to_string);
+                let s = |k: &str| {
+                    d.attributes
+                        .get(k)
+                        .and_then(Data::as_str)
+                        .map(str::to_string)
+                };
                 CameraDevice {
-                    meters_per_pixel: d.attributes.get("meters_per_pixel").and_then(Data::as_f64).unwrap_or(0.0),
+                    meters_per_pixel: d
+                        .attributes
+                        .get("meters_per_pixel")
+                        .and_then(Data::as_f64)
+                        .unwrap_or(0.0),
                     camera_name: s("camera_name").unwrap_or_default(),
                     lens: s("lens").unwrap_or_default(),
                     frame_rate: d.attributes.get("frame_rate").and_then(Data::as_f64),
@@ -878,7 +1112,11 @@ impl NwbFile {
     pub fn associated_files(&self) -> Result<Vec<AssociatedFiles>> {
         let mut out = vec![];
         for m in self.processing_modules()? {
-            for i in m.interfaces.into_iter().filter(|i| i.neurodata_type == "AssociatedFiles") {
+            for i in m
+                .interfaces
+                .into_iter()
+                .filter(|i| i.neurodata_type == "AssociatedFiles")
+            {
                 let o = self.object(&i.path)?;
                 let s = |k: &str| -> Result<String> {
                     if let Some(v) = o.attributes.get(k).and_then(Data::as_str) {
@@ -918,7 +1156,11 @@ impl NwbFile {
         out: &mut BTreeMap<String, String>,
     ) -> Result<()> {
         if depth > 64 {
-            return Err(NwbError::invalid(&self.path, path, "groups nested more than 64 deep"));
+            return Err(NwbError::invalid(
+                &self.path,
+                path,
+                "groups nested more than 64 deep",
+            ));
         }
         let g = self.group(path)?;
         for (name, link) in h5::members(&g, &self.path, path)? {
@@ -964,7 +1206,10 @@ impl NwbFile {
     pub fn path_of_id(&self, object_id: &str) -> Result<String> {
         self.object_ids()?
             .remove(object_id)
-            .ok_or_else(|| NwbError::UnknownObjectId { path: self.path.clone(), id: object_id.to_string() })
+            .ok_or_else(|| NwbError::UnknownObjectId {
+                path: self.path.clone(),
+                id: object_id.to_string(),
+            })
     }
 
     /// Generic description of the object carrying `object_id`.
@@ -1001,7 +1246,11 @@ impl NwbFile {
 
     fn walk_group(&self, path: &str, depth: usize, s: &mut WalkSummary) -> Result<()> {
         if depth > 64 {
-            return Err(NwbError::invalid(&self.path, path, "groups nested more than 64 deep"));
+            return Err(NwbError::invalid(
+                &self.path,
+                path,
+                "groups nested more than 64 deep",
+            ));
         }
         let g = self.group(path)?;
         s.groups += 1;

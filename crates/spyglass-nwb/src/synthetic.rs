@@ -18,8 +18,8 @@ use crate::error::{NwbError, Result};
 use crate::model::{FileMetadata, Subject};
 use crate::spec;
 use crate::write::{
-    ColumnSpec, Compression, ElectricalSeriesSpec, Placement, SeriesData, TimeIntervalsSpec, TimeSeriesSpec, TimingSpec,
-    W,
+    ColumnSpec, Compression, ElectricalSeriesSpec, Placement, SeriesData, TimeIntervalsSpec,
+    TimeSeriesSpec, TimingSpec, W,
 };
 
 /// Parameters of a synthetic session.
@@ -85,7 +85,11 @@ impl Default for SyntheticParams {
             n_channels: 8,
             n_groups: 2,
             seed: 1,
-            compression: Compression::Gzip { rows: 30000, level: 4, shuffle: false },
+            compression: Compression::Gzip {
+                rows: 30000,
+                level: 4,
+                shuffle: false,
+            },
             gap: None,
             n_units: 4,
             firing_rate_hz: 8.0,
@@ -201,7 +205,13 @@ pub struct GroundTruth {
 impl GroundTruth {
     /// Timestamp of sample `i` (as stored in the file).
     pub fn time_of(&self, i: usize) -> f64 {
-        sample_time(self.sampling_rate, self.gap, self.seed, self.timestamp_jitter_s, i)
+        sample_time(
+            self.sampling_rate,
+            self.gap,
+            self.seed,
+            self.timestamp_jitter_s,
+            i,
+        )
     }
 }
 
@@ -222,7 +232,8 @@ fn sample_time(fs: f64, gap: Option<(usize, f64)>, seed: u64, jitter: f64, i: us
 
 /// Deterministic 64-bit mix of the seed with stream numbers (splitmix64).
 fn mix(seed: u64, a: u64, b: u64) -> u64 {
-    let mut z = seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
+    let mut z =
+        seed ^ a.wrapping_mul(0x9E37_79B9_7F4A_7C15) ^ b.wrapping_mul(0xD1B5_4A32_D192_ED03);
     z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
     z ^ (z >> 31)
@@ -253,7 +264,13 @@ struct Model<'a> {
 
 impl Model<'_> {
     fn time_of(&self, i: usize) -> f64 {
-        sample_time(self.p.sampling_rate, self.gap, self.p.seed, self.p.timestamp_jitter_s, i)
+        sample_time(
+            self.p.sampling_rate,
+            self.gap,
+            self.p.seed,
+            self.p.timestamp_jitter_s,
+            i,
+        )
     }
 
     /// µV contribution of unit `u` on channel `c` relative to its home amplitude.
@@ -290,7 +307,9 @@ impl Model<'_> {
             for (k, v) in out.iter_mut().enumerate() {
                 let dt = self.time_of(i0 + k) - rc;
                 if dt.abs() <= 5.0 * sd {
-                    *v += self.p.ripple_amplitude_uv * (-(dt * dt) / (2.0 * sd * sd)).exp() * (2.0 * PI * self.p.ripple_hz * dt).sin();
+                    *v += self.p.ripple_amplitude_uv
+                        * (-(dt * dt) / (2.0 * sd * sd)).exp()
+                        * (2.0 * PI * self.p.ripple_hz * dt).sin();
                 }
             }
         }
@@ -334,7 +353,12 @@ impl Model<'_> {
                     for (k, v) in s.iter().enumerate() {
                         let i = base + k;
                         if i >= r0 && i < r1 {
-                            col.push((v * to_bits).round().clamp(i16::MIN as f64, i16::MAX as f64) as i16);
+                            col.push(
+                                (v * to_bits)
+                                    .round()
+                                    .clamp(i16::MIN as f64, i16::MAX as f64)
+                                    as i16,
+                            );
                         }
                     }
                     sec += 1;
@@ -386,7 +410,9 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
     let path = path.as_ref();
     let fs = p.sampling_rate;
     let n_samples = (p.duration_s * fs).round() as usize;
-    let gap = p.gap.map(|(at, len)| (((at * fs).round() as usize).min(n_samples), len));
+    let gap = p
+        .gap
+        .map(|(at, len)| (((at * fs).round() as usize).min(n_samples), len));
     let per_group = p.n_channels / p.n_groups;
     let mut rng = rand::rngs::StdRng::seed_from_u64(mix(p.seed, 0, 0));
 
@@ -427,16 +453,28 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             time_of(((slot * n_samples as f64) as usize).min(n_samples.saturating_sub(1)))
         })
         .collect();
-    let model = Model { p, units, ripples, per_group, n_samples, gap };
+    let model = Model {
+        p,
+        units,
+        ripples,
+        per_group,
+        n_samples,
+        gap,
+    };
 
     let file = crate::h5::create(path)?;
-    let w = W { file, path: path.to_path_buf() };
+    let w = W {
+        file,
+        path: path.to_path_buf(),
+    };
     let meta = FileMetadata {
         identifier: format!("synthetic-{}-{}", p.subject_id, p.seed),
         session_description: "synthetic session with known ground truth".into(),
         session_start_time: p.session_start,
         timestamps_reference_time: p.session_start,
-        file_create_date: vec![p.session_start.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)],
+        file_create_date: vec![p
+            .session_start
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)],
         experimenter: vec!["Synthetic, Sam".into()],
         institution: Some("Spyglass-rs Test Institute".into()),
         lab: Some("Synthetic Lab".into()),
@@ -491,13 +529,20 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
         tags: Some(epochs.iter().map(|e| vec![e.0.clone()]).collect()),
         columns: vec![],
     })?;
-    let pos_group = w.placement_group(&Placement::container("behavior", "behavior", "Position", "position"))?;
+    let pos_group = w.placement_group(&Placement::container(
+        "behavior", "behavior", "Position", "position",
+    ))?;
     for (e, (tag, t0, t1)) in epochs.iter().enumerate() {
         let n = (((t1 - t0) * p.position_rate).floor() as usize).max(2);
         let stamps: Vec<f64> = (0..n)
             .map(|k| {
-                let u = (mix(p.seed, 8 + e as u64, k as u64) % 2_000_001) as f64 / 1_000_000.0 - 1.0;
-                let jitter = if k == 0 { 0.0 } else { p.frame_jitter_s.min(0.4 / p.position_rate) * u };
+                let u =
+                    (mix(p.seed, 8 + e as u64, k as u64) % 2_000_001) as f64 / 1_000_000.0 - 1.0;
+                let jitter = if k == 0 {
+                    0.0
+                } else {
+                    p.frame_jitter_s.min(0.4 / p.position_rate) * u
+                };
                 t0 + k as f64 / p.position_rate + jitter
             })
             .collect();
@@ -511,7 +556,10 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             led1.push([x + 0.04 * hx, y + 0.04 * hy]);
         }
         for (l, led) in [&led0, &led1].into_iter().enumerate() {
-            let px: Vec<f64> = led.iter().flat_map(|xy| [xy[0] / p.meters_per_pixel, xy[1] / p.meters_per_pixel]).collect();
+            let px: Vec<f64> = led
+                .iter()
+                .flat_map(|xy| [xy[0] / p.meters_per_pixel, xy[1] / p.meters_per_pixel])
+                .collect();
             w.time_series(
                 &pos_group,
                 &TimeSeriesSpec {
@@ -529,10 +577,21 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
                 "SpatialSeries",
             )?;
         }
-        position.push(PositionTruth { epoch: tag.clone(), timestamps: stamps, led0, led1 });
+        position.push(PositionTruth {
+            epoch: tag.clone(),
+            timestamps: stamps,
+            led0,
+            led1,
+        });
     }
-    let tasks = w.placement_group(&Placement::module("tasks", "Contains all tasks information"))?;
-    for (k, (name, env, letter)) in [("sleep", "sleep box", 's'), ("run", "linear track", 'r')].iter().enumerate() {
+    let tasks = w.placement_group(&Placement::module(
+        "tasks",
+        "Contains all tasks information",
+    ))?;
+    for (k, (name, env, letter)) in [("sleep", "sleep box", 's'), ("run", "linear track", 'r')]
+        .iter()
+        .enumerate()
+    {
         let eps: Vec<i64> = epochs
             .iter()
             .enumerate()
@@ -551,15 +610,39 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             &[0],
             &[
                 ColumnSpec::text("task_name", "the name of the task", vec![(*name).into()]),
-                ColumnSpec::text("task_description", "a description of the task", vec![format!("{name} task")]),
-                ColumnSpec::ragged_i64("camera_id", "the ID number of the camera used for video", vec![vec![0]]),
-                ColumnSpec::ragged_i64("task_epochs", "the temporal epochs where the animal was exposed to this task", vec![eps]),
-                ColumnSpec::text("task_environment", "the environment the animal was in", vec![(*env).into()]),
+                ColumnSpec::text(
+                    "task_description",
+                    "a description of the task",
+                    vec![format!("{name} task")],
+                ),
+                ColumnSpec::ragged_i64(
+                    "camera_id",
+                    "the ID number of the camera used for video",
+                    vec![vec![0]],
+                ),
+                ColumnSpec::ragged_i64(
+                    "task_epochs",
+                    "the temporal epochs where the animal was exposed to this task",
+                    vec![eps],
+                ),
+                ColumnSpec::text(
+                    "task_environment",
+                    "the environment the animal was in",
+                    vec![(*env).into()],
+                ),
             ],
         )?;
     }
-    let af = w.placement_group(&Placement::module("associated_files", "files associated with the session"))?;
-    let (afg, _) = w.typed_group(&af, "statescript_r1", "ndx-franklab-novela", "AssociatedFiles")?;
+    let af = w.placement_group(&Placement::module(
+        "associated_files",
+        "files associated with the session",
+    ))?;
+    let (afg, _) = w.typed_group(
+        &af,
+        "statescript_r1",
+        "ndx-franklab-novela",
+        "AssociatedFiles",
+    )?;
     w.attr_str(&afg, "description", "statescript log of the run epoch")?;
     w.attr_str(&afg, "content", "# synthetic statescript\n0 UP 1\n")?;
     w.attr_str(&afg, "task_epochs", "2")?;
@@ -581,7 +664,10 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
         seed: p.seed,
         timestamp_jitter_s: p.timestamp_jitter_s,
         units: model.units,
-        theta: Oscillation { freq_hz: p.theta_hz, amplitude_uv: p.theta_amplitude_uv },
+        theta: Oscillation {
+            freq_hz: p.theta_hz,
+            amplitude_uv: p.theta_amplitude_uv,
+        },
         ripples: RippleTruth {
             freq_hz: p.ripple_hz,
             amplitude_uv: p.ripple_amplitude_uv,
@@ -595,12 +681,22 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
 
 fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {
     let devices = w.ensure_group("/general/devices")?;
-    let (daq, _) = w.typed_group(&devices, "dataacq_device0", "ndx-franklab-novela", "DataAcqDevice")?;
+    let (daq, _) = w.typed_group(
+        &devices,
+        "dataacq_device0",
+        "ndx-franklab-novela",
+        "DataAcqDevice",
+    )?;
     w.attr_str(&daq, "description", "synthetic acquisition system")?;
     w.attr_str(&daq, "system", "SpikeGadgets")?;
     w.attr_str(&daq, "amplifier", "Intan")?;
     w.attr_str(&daq, "adc_circuit", "Intan")?;
-    let (cam, _) = w.typed_group(&devices, "camera_device 0", "ndx-franklab-novela", "CameraDevice")?;
+    let (cam, _) = w.typed_group(
+        &devices,
+        "camera_device 0",
+        "ndx-franklab-novela",
+        "CameraDevice",
+    )?;
     w.attr_str(&cam, "description", "overhead camera")?;
     w.attr_str(&cam, "manufacturer", "Allied Vision")?;
     w.attr_f64(&cam, "meters_per_pixel", p.meters_per_pixel)?;
@@ -614,7 +710,11 @@ fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {
     w.attr_i64(&probe, "id", 0)?;
     w.attr_str(&probe, "probe_type", &probe_type)?;
     w.attr_str(&probe, "units", "um")?;
-    w.attr_str(&probe, "probe_description", "a synthetic probe with one shank per electrode group")?;
+    w.attr_str(
+        &probe,
+        "probe_description",
+        "a synthetic probe with one shank per electrode group",
+    )?;
     w.attr_f64(&probe, "contact_size", 15.0)?;
     w.attr_bool(&probe, "contact_side_numbering", true)?;
     for s in 0..p.n_groups {
@@ -622,7 +722,12 @@ fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {
         w.attr_str(&shank, "name", &s.to_string())?;
         for k in 0..per_group {
             let e = s * per_group + k;
-            let (el, _) = w.typed_group(&shank, &e.to_string(), "ndx-franklab-novela", "ShanksElectrode")?;
+            let (el, _) = w.typed_group(
+                &shank,
+                &e.to_string(),
+                "ndx-franklab-novela",
+                "ShanksElectrode",
+            )?;
             w.attr_str(&el, "name", &e.to_string())?;
             w.attr_f64(&el, "rel_x", 250.0 * s as f64)?;
             w.attr_f64(&el, "rel_y", 20.0 * k as f64)?;
@@ -631,7 +736,12 @@ fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {
     }
     let ecephys = w.ensure_group("/general/extracellular_ephys")?;
     for s in 0..p.n_groups {
-        let (g, _) = w.typed_group(&ecephys, &s.to_string(), "ndx-franklab-novela", "NwbElectrodeGroup")?;
+        let (g, _) = w.typed_group(
+            &ecephys,
+            &s.to_string(),
+            "ndx-franklab-novela",
+            "NwbElectrodeGroup",
+        )?;
         w.attr_str(&g, "description", &format!("shank {s}"))?;
         w.attr_str(&g, "location", "CA1")?;
         w.attr_str(&g, "targeted_location", "CA1")?;
@@ -639,26 +749,64 @@ fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {
         w.attr_f64(&g, "targeted_y", -3.8)?;
         w.attr_f64(&g, "targeted_z", 2.2)?;
         w.attr_str(&g, "units", "mm")?;
-        g.link_soft("/general/devices/probe 0", "device").map_err(w.e("device"))?;
+        g.link_soft("/general/devices/probe 0", "device")
+            .map_err(w.e("device"))?;
     }
     let n = p.n_channels;
     let group_of = |c: usize| c / per_group;
     let cols = vec![
-        ColumnSpec::text("location", "Location of the electrode (channel).", vec!["CA1".into(); n]),
+        ColumnSpec::text(
+            "location",
+            "Location of the electrode (channel).",
+            vec!["CA1".into(); n],
+        ),
         ColumnSpec::references(
             "group",
             "Reference to the ElectrodeGroup.",
-            (0..n).map(|c| format!("/general/extracellular_ephys/{}", group_of(c))).collect(),
+            (0..n)
+                .map(|c| format!("/general/extracellular_ephys/{}", group_of(c)))
+                .collect(),
         ),
-        ColumnSpec::text("group_name", "Name of the ElectrodeGroup.", (0..n).map(|c| group_of(c).to_string()).collect()),
-        ColumnSpec::f64("x", "x coordinate of the channel location in the brain.", (0..n).map(|c| 250.0 * group_of(c) as f64).collect()),
-        ColumnSpec::f64("y", "y coordinate of the channel location in the brain.", (0..n).map(|c| 20.0 * (c % per_group) as f64).collect()),
-        ColumnSpec::f64("z", "z coordinate of the channel location in the brain.", vec![0.0; n]),
+        ColumnSpec::text(
+            "group_name",
+            "Name of the ElectrodeGroup.",
+            (0..n).map(|c| group_of(c).to_string()).collect(),
+        ),
+        ColumnSpec::f64(
+            "x",
+            "x coordinate of the channel location in the brain.",
+            (0..n).map(|c| 250.0 * group_of(c) as f64).collect(),
+        ),
+        ColumnSpec::f64(
+            "y",
+            "y coordinate of the channel location in the brain.",
+            (0..n).map(|c| 20.0 * (c % per_group) as f64).collect(),
+        ),
+        ColumnSpec::f64(
+            "z",
+            "z coordinate of the channel location in the brain.",
+            vec![0.0; n],
+        ),
         ColumnSpec::f64("imp", "Impedance of the channel, in ohms.", vec![1.0e6; n]),
-        ColumnSpec::text("filtering", "Description of hardware filtering.", vec!["none".into(); n]),
-        ColumnSpec::i64("probe_shank", "shank of the probe", (0..n).map(|c| group_of(c) as i64).collect()),
-        ColumnSpec::i64("probe_electrode", "electrode on the probe", (0..n as i64).collect()),
-        ColumnSpec { values: Values::Bool(vec![false; n]), ..ColumnSpec::bool("bad_channel", "whether the channel is bad", vec![]) },
+        ColumnSpec::text(
+            "filtering",
+            "Description of hardware filtering.",
+            vec!["none".into(); n],
+        ),
+        ColumnSpec::i64(
+            "probe_shank",
+            "shank of the probe",
+            (0..n).map(|c| group_of(c) as i64).collect(),
+        ),
+        ColumnSpec::i64(
+            "probe_electrode",
+            "electrode on the probe",
+            (0..n as i64).collect(),
+        ),
+        ColumnSpec {
+            values: Values::Bool(vec![false; n]),
+            ..ColumnSpec::bool("bad_channel", "whether the channel is bad", vec![])
+        },
         ColumnSpec::i64("ref_elect_id", "reference electrode id", vec![-1; n]),
     ];
     w.table(
@@ -673,7 +821,14 @@ fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {
     Ok(())
 }
 
-fn write_raw(w: &W, acq: &Group, p: &SyntheticParams, model: &Model, n: usize, ts: Vec<f64>) -> Result<String> {
+fn write_raw(
+    w: &W,
+    acq: &Group,
+    p: &SyntheticParams,
+    model: &Model,
+    n: usize,
+    ts: Vec<f64>,
+) -> Result<String> {
     let c = p.n_channels;
     // Metadata and timestamps through the shared writer, with a placeholder data block.
     let placeholder_rows = n.min(1);
@@ -694,7 +849,9 @@ fn write_raw(w: &W, acq: &Group, p: &SyntheticParams, model: &Model, n: usize, t
         channel_conversion: None,
     };
     let id = w.electrical_series(acq, &spec)?;
-    let g = acq.group("e-series").map_err(w.e("/acquisition/e-series"))?;
+    let g = acq
+        .group("e-series")
+        .map_err(w.e("/acquisition/e-series"))?;
     // Replace data and timestamps by the full-size datasets.
     for name in ["data", "timestamps"] {
         g.unlink(name).map_err(w.e(name))?;
@@ -706,7 +863,9 @@ fn write_raw(w: &W, acq: &Group, p: &SyntheticParams, model: &Model, n: usize, t
         &[n],
         match p.compression {
             Compression::Contiguous => Compression::Contiguous,
-            Compression::Chunked { rows } | Compression::Gzip { rows, .. } => Compression::Chunked { rows },
+            Compression::Chunked { rows } | Compression::Gzip { rows, .. } => {
+                Compression::Chunked { rows }
+            }
         },
     )?;
     w.attr_i64(&t, "interval", 1)?;
@@ -746,13 +905,20 @@ fn write_raw(w: &W, acq: &Group, p: &SyntheticParams, model: &Model, n: usize, t
                         let r1 = ((blk + 1) * rows).min(n);
                         let mut vals = model.block(r0, r1);
                         vals.resize(rows * c, 0); // edge chunks are stored full size
-                        let mut bytes: Vec<u8> = vals.iter().flat_map(|v| v.to_le_bytes()).collect();
+                        let mut bytes: Vec<u8> =
+                            vals.iter().flat_map(|v| v.to_le_bytes()).collect();
                         if shuffle {
                             bytes = shuffle_bytes(&bytes, 2);
                         }
-                        let mut enc = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(level.min(9) as u32));
+                        let mut enc = flate2::write::ZlibEncoder::new(
+                            Vec::new(),
+                            flate2::Compression::new(level.min(9) as u32),
+                        );
                         use std::io::Write;
-                        let out = enc.write_all(&bytes).and_then(|_| enc.finish()).unwrap_or_default();
+                        let out = enc
+                            .write_all(&bytes)
+                            .and_then(|_| enc.finish())
+                            .unwrap_or_default();
                         (r0, out)
                     })
                     .collect();
@@ -772,7 +938,8 @@ fn write_raw(w: &W, acq: &Group, p: &SyntheticParams, model: &Model, n: usize, t
                 let vals = model.block(r0, r1);
                 let arr = ndarray::Array2::from_shape_vec((r1 - r0, c), vals)
                     .map_err(|e| NwbError::invalid(&w.path, obj, e.to_string()))?;
-                d.write_slice(&arr, ndarray::s![r0..r1, ..]).map_err(w.e(obj))?;
+                d.write_slice(&arr, ndarray::s![r0..r1, ..])
+                    .map_err(w.e(obj))?;
             }
         }
     }
@@ -794,10 +961,21 @@ fn shuffle_bytes(input: &[u8], size: usize) -> Vec<u8> {
 fn write_chunk(w: &W, d: &hdf5::Dataset, offset: [u64; 2], bytes: &[u8], obj: &str) -> Result<()> {
     use hdf5_sys::{h5d, h5p};
     let status = hdf5::sync::sync(|| unsafe {
-        h5d::H5Dwrite_chunk(d.id(), h5p::H5P_DEFAULT, 0, offset.as_ptr(), bytes.len(), bytes.as_ptr().cast())
+        h5d::H5Dwrite_chunk(
+            d.id(),
+            h5p::H5P_DEFAULT,
+            0,
+            offset.as_ptr(),
+            bytes.len(),
+            bytes.as_ptr().cast(),
+        )
     });
     if status < 0 {
-        return Err(NwbError::invalid(&w.path, obj, format!("direct chunk write at {offset:?} failed")));
+        return Err(NwbError::invalid(
+            &w.path,
+            obj,
+            format!("direct chunk write at {offset:?} failed"),
+        ));
     }
     Ok(())
 }

@@ -40,7 +40,12 @@ impl Column {
         match (&self.index2, &self.index) {
             (Some(i2), _) => i2.len(),
             (None, Some(i)) => i.len(),
-            (None, None) => self.data.shape.first().copied().unwrap_or(self.data.values.len()),
+            (None, None) => self
+                .data
+                .shape
+                .first()
+                .copied()
+                .unwrap_or(self.data.values.len()),
         }
     }
 
@@ -48,7 +53,11 @@ impl Column {
     pub fn row_range(&self, row: usize) -> Option<Range<usize>> {
         let idx = self.index.as_ref()?;
         let end = *idx.get(row)? as usize;
-        let start = if row == 0 { 0 } else { *idx.get(row - 1)? as usize };
+        let start = if row == 0 {
+            0
+        } else {
+            *idx.get(row - 1)? as usize
+        };
         (start <= end).then_some(start..end)
     }
 
@@ -107,8 +116,9 @@ impl DynamicTable {
     }
 
     fn col(&self, name: &str) -> Result<&Column> {
-        self.column(name)
-            .ok_or_else(|| NwbError::missing(&self.file, &format!("{}/{name}", self.path), "column"))
+        self.column(name).ok_or_else(|| {
+            NwbError::missing(&self.file, &format!("{}/{name}", self.path), "column")
+        })
     }
 
     fn bad(&self, name: &str, msg: &str) -> NwbError {
@@ -118,19 +128,29 @@ impl DynamicTable {
     /// A non-ragged numeric column as f64.
     pub fn f64_column(&self, name: &str) -> Result<Vec<f64>> {
         let c = self.col(name)?;
-        c.data.values.to_f64().ok_or_else(|| self.bad(name, "column is not numeric"))
+        c.data
+            .values
+            .to_f64()
+            .ok_or_else(|| self.bad(name, "column is not numeric"))
     }
 
     /// A non-ragged integral column as i64.
     pub fn i64_column(&self, name: &str) -> Result<Vec<i64>> {
         let c = self.col(name)?;
-        c.data.values.to_i64().ok_or_else(|| self.bad(name, "column is not integral"))
+        c.data
+            .values
+            .to_i64()
+            .ok_or_else(|| self.bad(name, "column is not integral"))
     }
 
     /// A non-ragged text column.
     pub fn text_column(&self, name: &str) -> Result<Vec<String>> {
         let c = self.col(name)?;
-        c.data.values.as_text().map(<[String]>::to_vec).ok_or_else(|| self.bad(name, "column is not text"))
+        c.data
+            .values
+            .as_text()
+            .map(<[String]>::to_vec)
+            .ok_or_else(|| self.bad(name, "column is not text"))
     }
 
     /// A boolean column (also accepts 0/1 integers and "True"/"False" text).
@@ -155,28 +175,54 @@ impl DynamicTable {
     /// An object-reference column, resolved to target paths.
     pub fn reference_column(&self, name: &str) -> Result<Vec<Option<String>>> {
         let c = self.col(name)?;
-        c.data.values.as_references().map(<[Option<String>]>::to_vec).ok_or_else(|| self.bad(name, "not references"))
+        c.data
+            .values
+            .as_references()
+            .map(<[Option<String>]>::to_vec)
+            .ok_or_else(|| self.bad(name, "not references"))
     }
 
     /// A ragged numeric column as one `Vec<f64>` per row.
     pub fn ragged_f64(&self, name: &str) -> Result<Vec<Vec<f64>>> {
         let c = self.col(name)?;
-        let rows = c.ragged_rows().ok_or_else(|| self.bad(name, "column is not ragged"))?;
-        rows.iter().map(|v| v.to_f64().ok_or_else(|| self.bad(name, "column is not numeric"))).collect()
+        let rows = c
+            .ragged_rows()
+            .ok_or_else(|| self.bad(name, "column is not ragged"))?;
+        rows.iter()
+            .map(|v| {
+                v.to_f64()
+                    .ok_or_else(|| self.bad(name, "column is not numeric"))
+            })
+            .collect()
     }
 
     /// A ragged integral column as one `Vec<i64>` per row.
     pub fn ragged_i64(&self, name: &str) -> Result<Vec<Vec<i64>>> {
         let c = self.col(name)?;
-        let rows = c.ragged_rows().ok_or_else(|| self.bad(name, "column is not ragged"))?;
-        rows.iter().map(|v| v.to_i64().ok_or_else(|| self.bad(name, "column is not integral"))).collect()
+        let rows = c
+            .ragged_rows()
+            .ok_or_else(|| self.bad(name, "column is not ragged"))?;
+        rows.iter()
+            .map(|v| {
+                v.to_i64()
+                    .ok_or_else(|| self.bad(name, "column is not integral"))
+            })
+            .collect()
     }
 
     /// A ragged text column as one `Vec<String>` per row.
     pub fn ragged_text(&self, name: &str) -> Result<Vec<Vec<String>>> {
         let c = self.col(name)?;
-        let rows = c.ragged_rows().ok_or_else(|| self.bad(name, "column is not ragged"))?;
-        rows.iter().map(|v| v.as_text().map(<[String]>::to_vec).ok_or_else(|| self.bad(name, "not text"))).collect()
+        let rows = c
+            .ragged_rows()
+            .ok_or_else(|| self.bad(name, "column is not ragged"))?;
+        rows.iter()
+            .map(|v| {
+                v.as_text()
+                    .map(<[String]>::to_vec)
+                    .ok_or_else(|| self.bad(name, "not text"))
+            })
+            .collect()
     }
 
     /// Integer values per row whether the column is ragged or scalar per row.
@@ -185,7 +231,11 @@ impl DynamicTable {
         if c.is_ragged() {
             self.ragged_i64(name)
         } else {
-            Ok(self.i64_column(name)?.into_iter().map(|x| vec![x]).collect())
+            Ok(self
+                .i64_column(name)?
+                .into_iter()
+                .map(|x| vec![x])
+                .collect())
         }
     }
 }
@@ -195,12 +245,20 @@ pub(crate) fn check_index(file: &Path, object: &str, ends: &[u64], data_len: usi
     let mut prev = 0u64;
     for &e in ends {
         if e < prev {
-            return Err(NwbError::invalid(file, object, "ragged index is not non-decreasing"));
+            return Err(NwbError::invalid(
+                file,
+                object,
+                "ragged index is not non-decreasing",
+            ));
         }
         prev = e;
     }
     if prev as usize > data_len || prev > usize::MAX as u64 {
-        return Err(NwbError::invalid(file, object, format!("ragged index ends at {prev} but the data has {data_len} rows")));
+        return Err(NwbError::invalid(
+            file,
+            object,
+            format!("ragged index ends at {prev} but the data has {data_len} rows"),
+        ));
     }
     Ok(())
 }

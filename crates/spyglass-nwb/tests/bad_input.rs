@@ -21,7 +21,11 @@ fn small_session(dir: &Path) -> PathBuf {
             n_channels: 4,
             n_groups: 2,
             n_units: 2,
-            compression: Compression::Gzip { rows: 1000, level: 4, shuffle: true },
+            compression: Compression::Gzip {
+                rows: 1000,
+                level: 4,
+                shuffle: true,
+            },
             ..Default::default()
         },
     )
@@ -32,7 +36,9 @@ fn small_session(dir: &Path) -> PathBuf {
 /// Copies `src` to `dst` and applies `edit` with h5py.
 fn h5py_edit(src: &Path, dst: &Path, edit: &str) {
     std::fs::copy(src, dst).unwrap();
-    let code = format!("import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r+')\n{edit}\nf.close()\n");
+    let code = format!(
+        "import sys, h5py, numpy as np\nf = h5py.File(sys.argv[1], 'r+')\n{edit}\nf.close()\n"
+    );
     spyglass_testkit::run_python(&code, &[dst.to_str().unwrap()]);
 }
 
@@ -48,7 +54,10 @@ fn not_hdf5_and_missing_files() {
     }
     let empty = dir.path().join("empty.nwb");
     std::fs::write(&empty, b"").unwrap();
-    assert!(matches!(NwbFile::open(&empty), Err(NwbError::NotHdf5 { .. })));
+    assert!(matches!(
+        NwbFile::open(&empty),
+        Err(NwbError::NotHdf5 { .. })
+    ));
     let missing = dir.path().join("missing.nwb");
     let e = NwbFile::open(&missing).unwrap_err();
     assert!(matches!(e, NwbError::Io { .. }));
@@ -64,9 +73,14 @@ fn truncated_file() {
     for frac in [0.9, 0.5, 0.1] {
         let t = dir.path().join(format!("trunc{frac}.nwb"));
         std::fs::write(&t, &bytes[..(bytes.len() as f64 * frac) as usize]).unwrap();
-        let e = NwbFile::open(&t).and_then(|f| f.walk().map(|_| ())).unwrap_err();
+        let e = NwbFile::open(&t)
+            .and_then(|f| f.walk().map(|_| ()))
+            .unwrap_err();
         let msg = e.to_string();
-        assert!(msg.contains(&t.display().to_string()), "error names the file: {msg}");
+        assert!(
+            msg.contains(&t.display().to_string()),
+            "error names the file: {msg}"
+        );
         assert!(msg.contains("truncated"), "error says truncated: {msg}");
     }
 }
@@ -87,8 +101,14 @@ fn missing_required_groups_and_attributes() {
     let e = NwbFile::open(&no_id).unwrap_err();
     assert!(e.to_string().contains("/identifier"), "{e}");
     let not_nwb = dir.path().join("plain.h5");
-    spyglass_testkit::run_python("import sys, h5py\nh5py.File(sys.argv[1], 'w').create_dataset('x', data=[1, 2])", &[not_nwb.to_str().unwrap()]);
-    assert!(matches!(NwbFile::open(&not_nwb), Err(NwbError::NotNwb { .. })));
+    spyglass_testkit::run_python(
+        "import sys, h5py\nh5py.File(sys.argv[1], 'w').create_dataset('x', data=[1, 2])",
+        &[not_nwb.to_str().unwrap()],
+    );
+    assert!(matches!(
+        NwbFile::open(&not_nwb),
+        Err(NwbError::NotNwb { .. })
+    ));
 }
 
 #[test]
@@ -102,16 +122,36 @@ fn wrong_shapes_and_types() {
     let p = dir.path().join("text_x.nwb");
     h5py_edit(&valid, &p, &format!("del f['{el}/x']\nf['{el}'].create_dataset('x', data=np.array(['a','b','c','d'], dtype=object), dtype=h5py.string_dtype())"));
     let f = NwbFile::open(&p).unwrap();
-    let e = f.electrodes().unwrap().unwrap().f64_column("x").unwrap_err();
-    assert!(matches!(&e, NwbError::Invalid { object, .. } if object == "/general/extracellular_ephys/electrodes/x"), "{e}");
+    let e = f
+        .electrodes()
+        .unwrap()
+        .unwrap()
+        .f64_column("x")
+        .unwrap_err();
+    assert!(
+        matches!(&e, NwbError::Invalid { object, .. } if object == "/general/extracellular_ephys/electrodes/x"),
+        "{e}"
+    );
 
     let p = dir.path().join("short_column.nwb");
-    h5py_edit(&valid, &p, &format!("del f['{el}/imp']\nf['{el}'].create_dataset('imp', data=np.zeros(2))"));
+    h5py_edit(
+        &valid,
+        &p,
+        &format!("del f['{el}/imp']\nf['{el}'].create_dataset('imp', data=np.zeros(2))"),
+    );
     let e = NwbFile::open(&p).unwrap().electrodes().unwrap_err();
-    assert!(e.to_string().contains("column has 2 rows but the table has 4 ids"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("column has 2 rows but the table has 4 ids"),
+        "{e}"
+    );
 
     let p = dir.path().join("bad_index.nwb");
-    h5py_edit(&valid, &p, "d = f['intervals/epochs/tags_index']; d[...] = np.array([1, 9], dtype=d.dtype)");
+    h5py_edit(
+        &valid,
+        &p,
+        "d = f['intervals/epochs/tags_index']; d[...] = np.array([1, 9], dtype=d.dtype)",
+    );
     let e = NwbFile::open(&p).unwrap().epochs().unwrap_err();
     assert!(e.to_string().contains("ragged index ends at 9"), "{e}");
 
@@ -119,29 +159,56 @@ fn wrong_shapes_and_types() {
     h5py_edit(&valid, &p, &format!("del f['{es}/data']\nf['{es}'].create_dataset('data', data=np.zeros((6000, 4, 2), dtype='i2'))"));
     let f = NwbFile::open(&p).unwrap();
     let e = f.raw_reader("/acquisition/e-series").unwrap_err();
-    assert!(e.to_string().contains("timestamps") || e.to_string().contains("1-D or 2-D"), "{e}");
+    assert!(
+        e.to_string().contains("timestamps") || e.to_string().contains("1-D or 2-D"),
+        "{e}"
+    );
 
     let p = dir.path().join("ts_len.nwb");
     h5py_edit(&valid, &p, &format!("del f['{es}/timestamps']\nf['{es}'].create_dataset('timestamps', data=np.arange(10.0))"));
-    let e = NwbFile::open(&p).unwrap().time_series("/acquisition/e-series").unwrap_err();
-    assert!(e.to_string().contains("10 timestamps for 6000 samples"), "{e}");
+    let e = NwbFile::open(&p)
+        .unwrap()
+        .time_series("/acquisition/e-series")
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("10 timestamps for 6000 samples"),
+        "{e}"
+    );
 
     let p = dir.path().join("float_data.nwb");
     h5py_edit(&valid, &p, &format!("d = f['{es}/data'][:]\ndel f['{es}/data']\nf['{es}'].create_dataset('data', data=d.astype('f8'))"));
     let f = NwbFile::open(&p).unwrap();
-    let e = f.read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..10), &[0]).unwrap_err();
+    let e = f
+        .read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..10), &[0])
+        .unwrap_err();
     assert!(e.to_string().contains("does not fit i16"), "{e}");
-    assert_eq!(f.read_raw_f64("/acquisition/e-series", SampleSpan::Samples(0..10), &[0]).unwrap()[0].len(), 10);
+    assert_eq!(
+        f.read_raw_f64("/acquisition/e-series", SampleSpan::Samples(0..10), &[0])
+            .unwrap()[0]
+            .len(),
+        10
+    );
 
     let p = dir.path().join("int_identifier.nwb");
     h5py_edit(&valid, &p, "del f['identifier']\nf['identifier'] = 5");
     let e = NwbFile::open(&p).unwrap().metadata().unwrap_err();
-    assert!(e.to_string().contains("/identifier") && e.to_string().contains("expected one text value"), "{e}");
+    assert!(
+        e.to_string().contains("/identifier") && e.to_string().contains("expected one text value"),
+        "{e}"
+    );
 
     let p = dir.path().join("bad_date.nwb");
-    h5py_edit(&valid, &p, "del f['session_start_time']\nf['session_start_time'] = 'yesterday'");
+    h5py_edit(
+        &valid,
+        &p,
+        "del f['session_start_time']\nf['session_start_time'] = 'yesterday'",
+    );
     let e = NwbFile::open(&p).unwrap().metadata().unwrap_err();
-    assert!(e.to_string().contains("not an ISO-8601 datetime: `yesterday`"), "{e}");
+    assert!(
+        e.to_string()
+            .contains("not an ISO-8601 datetime: `yesterday`"),
+        "{e}"
+    );
 
     let p = dir.path().join("corrupt_chunk.nwb");
     // Overwrite the first compressed chunk's bytes in place (the file stays structurally valid).
@@ -152,17 +219,34 @@ fn wrong_shapes_and_types() {
         &[valid.to_str().unwrap(), p.to_str().unwrap()],
     );
     let f = NwbFile::open(&p).unwrap();
-    let e = f.read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..100), &[0, 1]).unwrap_err();
+    let e = f
+        .read_raw_i16(
+            "/acquisition/e-series",
+            SampleSpan::Samples(0..100),
+            &[0, 1],
+        )
+        .unwrap_err();
     assert!(e.to_string().contains("acquisition/e-series/data"), "{e}");
 
     // Caller errors are named too.
     let f = NwbFile::open(&valid).unwrap();
-    let e = f.read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..10), &[9]).unwrap_err();
+    let e = f
+        .read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..10), &[9])
+        .unwrap_err();
     assert!(e.to_string().contains("channel 9 out of range"), "{e}");
-    let e = f.read_raw_i16("/acquisition/e-series", SampleSpan::Samples(5..100000), &[0]).unwrap_err();
+    let e = f
+        .read_raw_i16(
+            "/acquisition/e-series",
+            SampleSpan::Samples(5..100000),
+            &[0],
+        )
+        .unwrap_err();
     assert!(matches!(e, NwbError::InvalidArgument(_)));
     let e = f.time_series("/acquisition/nothing").unwrap_err();
-    assert!(matches!(&e, NwbError::Missing { object, .. } if object == "/acquisition/nothing"), "{e}");
+    assert!(
+        matches!(&e, NwbError::Missing { object, .. } if object == "/acquisition/nothing"),
+        "{e}"
+    );
 }
 
 /// Reads everything the API offers; errors are fine, panics are not.
@@ -189,7 +273,10 @@ fn exercise(path: &Path) {
         let ch: Vec<usize> = (0..r.num_channels().min(8)).collect();
         let _ = r.read::<i16>(0..n, &ch);
         let _ = r.read_scaled(0..n, &ch);
-        let _ = r.samples(&SampleSpan::Time { start: 0.01, stop: 0.05 });
+        let _ = r.samples(&SampleSpan::Time {
+            start: 0.01,
+            stop: 0.05,
+        });
     }
 }
 
@@ -198,9 +285,18 @@ fn exercise(path: &Path) {
 #[ignore = "run by corrupted_variants_never_panic in a child process"]
 fn corruption_child() {
     common::init();
-    let Ok(path) = std::env::var("SPYGLASS_CORRUPT_FILE") else { return };
+    let Ok(path) = std::env::var("SPYGLASS_CORRUPT_FILE") else {
+        return;
+    };
     let result = std::panic::catch_unwind(|| exercise(Path::new(&path)));
-    println!("{}", if result.is_ok() { "CHILD-OK" } else { "CHILD-PANIC" });
+    println!(
+        "{}",
+        if result.is_ok() {
+            "CHILD-OK"
+        } else {
+            "CHILD-PANIC"
+        }
+    );
 }
 
 #[test]
@@ -244,7 +340,13 @@ fn corrupted_variants_never_panic() {
         let p = dir.path().join("variant.nwb");
         std::fs::write(&p, b).unwrap();
         let mut child = Command::new(&exe)
-            .args(["--exact", "corruption_child", "--include-ignored", "--nocapture", "--test-threads=1"])
+            .args([
+                "--exact",
+                "corruption_child",
+                "--include-ignored",
+                "--nocapture",
+                "--test-threads=1",
+            ])
             .env("SPYGLASS_CORRUPT_FILE", &p)
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -288,5 +390,8 @@ fn corrupted_variants_never_panic() {
         hangs.len(),
         hangs
     );
-    assert!(panics.is_empty(), "Rust panics on corrupted input: {panics:?}");
+    assert!(
+        panics.is_empty(),
+        "Rust panics on corrupted input: {panics:?}"
+    );
 }

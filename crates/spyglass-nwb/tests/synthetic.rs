@@ -7,7 +7,15 @@ use spyglass_nwb::synthetic::{write_session, SyntheticParams};
 use spyglass_nwb::{Compression, NwbFile, SampleSpan};
 
 fn small(compression: Compression, gap: Option<(f64, f64)>) -> SyntheticParams {
-    SyntheticParams { duration_s: 2.0, n_channels: 8, n_groups: 2, compression, gap, seed: 11, ..Default::default() }
+    SyntheticParams {
+        duration_s: 2.0,
+        n_channels: 8,
+        n_groups: 2,
+        compression,
+        gap,
+        seed: 11,
+        ..Default::default()
+    }
 }
 
 #[test]
@@ -15,8 +23,18 @@ fn synthetic_session_is_valid_and_pynwb_reads_it() {
     common::init();
     let dir = spyglass_testkit::scratch_dir();
     let path = dir.path().join("synth.nwb");
-    let gt = write_session(&path, &small(Compression::Gzip { rows: 30000, level: 4, shuffle: true }, Some((1.0, 0.5))))
-        .expect("write");
+    let gt = write_session(
+        &path,
+        &small(
+            Compression::Gzip {
+                rows: 30000,
+                level: 4,
+                shuffle: true,
+            },
+            Some((1.0, 0.5)),
+        ),
+    )
+    .expect("write");
     common::assert_valid(&path);
     common::assert_inspector_clean(&path);
 
@@ -53,12 +71,21 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
     let r = f.raw_reader("/acquisition/e-series").unwrap();
     let head = r.read::<i16>(0..50, &(0..8).collect::<Vec<_>>()).unwrap();
     let n = gt.n_samples;
-    let tail = r.read::<i16>(n - 50..n, &(0..8).collect::<Vec<_>>()).unwrap();
-    for (rows, block, off) in [(&v["data_head"], &head, 0usize), (&v["data_tail"], &tail, 0)] {
+    let tail = r
+        .read::<i16>(n - 50..n, &(0..8).collect::<Vec<_>>())
+        .unwrap();
+    for (rows, block, off) in [
+        (&v["data_head"], &head, 0usize),
+        (&v["data_tail"], &tail, 0),
+    ] {
         let rows = rows.as_array().unwrap();
         for (t, row) in rows.iter().enumerate() {
             for (c, x) in row.as_array().unwrap().iter().enumerate() {
-                assert_eq!(x.as_i64().unwrap(), block[c][t + off] as i64, "sample {t} channel {c}");
+                assert_eq!(
+                    x.as_i64().unwrap(),
+                    block[c][t + off] as i64,
+                    "sample {t} channel {c}"
+                );
             }
         }
     }
@@ -67,13 +94,25 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
     let ts = common::f64s(&v["ts"]);
     assert!((ts[0] - gt.time_of(0)).abs() < 1e-15);
     assert!(ts[0].abs() <= 1e-6);
-    assert!((ts[1] - gt.time_of(n - 1)).abs() < 1e-12, "last timestamp includes the gap");
+    assert!(
+        (ts[1] - gt.time_of(n - 1)).abs() < 1e-12,
+        "last timestamp includes the gap"
+    );
     assert!((gt.time_of(n - 1) - (2.0 - 1.0 / 30000.0 + 0.5)).abs() <= 1e-6);
     assert_eq!(v["conversion"].as_f64().unwrap(), 0.195e-6);
-    assert_eq!(v["group_name"], serde_json::json!(["0", "0", "0", "0", "1", "1", "1", "1"]));
+    assert_eq!(
+        v["group_name"],
+        serde_json::json!(["0", "0", "0", "0", "1", "1", "1", "1"])
+    );
     assert_eq!(v["group_of_row"], v["group_name"]);
-    assert_eq!(v["probe_shank"], serde_json::json!([0, 0, 0, 0, 1, 1, 1, 1]));
-    assert_eq!(v["probe_electrode"], serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7]));
+    assert_eq!(
+        v["probe_shank"],
+        serde_json::json!([0, 0, 0, 0, 1, 1, 1, 1])
+    );
+    assert_eq!(
+        v["probe_electrode"],
+        serde_json::json!([0, 1, 2, 3, 4, 5, 6, 7])
+    );
     assert_eq!(v["bad"], serde_json::json!(vec![false; 8]));
     let epochs = v["epochs"].as_array().unwrap();
     assert_eq!(epochs.len(), 2);
@@ -89,7 +128,12 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
         for (l, led) in [&p.led0, &p.led1].into_iter().enumerate() {
             let s = &v["pos"][format!("led_{l}_series_{e}")];
             let conv = s["conv"].as_f64().unwrap();
-            common::assert_close(&common::f64s(&s["ts"]), &p.timestamps, 1e-15, "position timestamps");
+            common::assert_close(
+                &common::f64s(&s["ts"]),
+                &p.timestamps,
+                1e-15,
+                "position timestamps",
+            );
             for (row, xy) in s["data"].as_array().unwrap().iter().zip(led) {
                 let r = common::f64s(row);
                 assert!((r[0] * conv - xy[0]).abs() < 1e-12 && (r[1] * conv - xy[1]).abs() < 1e-12);
@@ -101,7 +145,10 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
     assert_eq!(v["tasks"]["task_1"]["epochs"], serde_json::json!([2]));
     assert_eq!(v["subject"]["species"], "Rattus norvegicus");
     assert_eq!(v["subject"]["age"], "P90D");
-    assert_eq!(v["probe_types"], serde_json::json!(["synthetic_2shank_8ch"]));
+    assert_eq!(
+        v["probe_types"],
+        serde_json::json!(["synthetic_2shank_8ch"])
+    );
     assert_eq!(v["camera"], serde_json::json!(["overhead"]));
 }
 
@@ -110,14 +157,22 @@ fn ground_truth_is_in_the_data() {
     common::init();
     let dir = spyglass_testkit::scratch_dir();
     let path = dir.path().join("synth.nwb");
-    let p = SyntheticParams { noise_uv: 0.0, ripple_rate_hz: 0.0, ..small(Compression::Chunked { rows: 7000 }, None) };
+    let p = SyntheticParams {
+        noise_uv: 0.0,
+        ripple_rate_hz: 0.0,
+        ..small(Compression::Chunked { rows: 7000 }, None)
+    };
     let gt = write_session(&path, &p).unwrap();
     let f = NwbFile::open(&path).unwrap();
-    let volts = f.read_raw_f64("/acquisition/e-series", SampleSpan::All, &[0, 5]).unwrap();
+    let volts = f
+        .read_raw_f64("/acquisition/e-series", SampleSpan::All, &[0, 5])
+        .unwrap();
     // Without noise and ripples, a channel is theta plus the spikes of units on its shank:
     // away from spikes it must equal the theta sinusoid to within quantisation.
     let near_spike = |c: usize, i: usize| {
-        gt.units.iter().any(|u| u.group == c / 4 && u.spike_samples.iter().any(|&s| s.abs_diff(i) < 80))
+        gt.units
+            .iter()
+            .any(|u| u.group == c / 4 && u.spike_samples.iter().any(|&s| s.abs_diff(i) < 80))
     };
     for (k, &c) in [0usize, 5].iter().enumerate() {
         let mut checked = 0;
@@ -126,8 +181,14 @@ fn ground_truth_is_in_the_data() {
                 continue;
             }
             let t = gt.time_of(i);
-            let want = gt.theta.amplitude_uv * 1e-6 * (2.0 * std::f64::consts::PI * gt.theta.freq_hz * t).sin();
-            assert!((volts[k][i] - want).abs() <= gt.conversion * 0.51, "channel {c} sample {i}: {} vs {want}", volts[k][i]);
+            let want = gt.theta.amplitude_uv
+                * 1e-6
+                * (2.0 * std::f64::consts::PI * gt.theta.freq_hz * t).sin();
+            assert!(
+                (volts[k][i] - want).abs() <= gt.conversion * 0.51,
+                "channel {c} sample {i}: {} vs {want}",
+                volts[k][i]
+            );
             checked += 1;
         }
         assert!(checked > 1000);
@@ -135,13 +196,24 @@ fn ground_truth_is_in_the_data() {
     // At each spike of a unit, its home channel dips by about the unit's amplitude below theta.
     for u in &gt.units {
         let v = f
-            .read_raw_f64("/acquisition/e-series", SampleSpan::Samples(0..gt.n_samples), &[u.channel])
+            .read_raw_f64(
+                "/acquisition/e-series",
+                SampleSpan::Samples(0..gt.n_samples),
+                &[u.channel],
+            )
             .unwrap()
             .remove(0);
         let s = u.spike_samples[u.spike_samples.len() / 2];
-        let theta = gt.theta.amplitude_uv * 1e-6 * (2.0 * std::f64::consts::PI * gt.theta.freq_hz * gt.time_of(s)).sin();
+        let theta = gt.theta.amplitude_uv
+            * 1e-6
+            * (2.0 * std::f64::consts::PI * gt.theta.freq_hz * gt.time_of(s)).sin();
         let dip = (theta - v[s]) * 1e6;
-        assert!(dip > 0.8 * u.amplitude_uv, "unit {} dip {dip} µV vs amplitude {}", u.id, u.amplitude_uv);
+        assert!(
+            dip > 0.8 * u.amplitude_uv,
+            "unit {} dip {dip} µV vs amplitude {}",
+            u.id,
+            u.amplitude_uv
+        );
     }
 }
 
@@ -159,7 +231,9 @@ fn deterministic_given_seed() {
     let fb = NwbFile::open(&b).unwrap();
     let ch: Vec<usize> = (0..8).collect();
     assert_eq!(
-        fa.read_raw_i16("/acquisition/e-series", SampleSpan::All, &ch).unwrap(),
-        fb.read_raw_i16("/acquisition/e-series", SampleSpan::All, &ch).unwrap()
+        fa.read_raw_i16("/acquisition/e-series", SampleSpan::All, &ch)
+            .unwrap(),
+        fb.read_raw_i16("/acquisition/e-series", SampleSpan::All, &ch)
+            .unwrap()
     );
 }

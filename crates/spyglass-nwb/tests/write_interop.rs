@@ -7,8 +7,9 @@ use std::collections::BTreeSet;
 
 use spyglass_nwb::synthetic::{write_session, SyntheticParams};
 use spyglass_nwb::{
-    write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec, NwbError, NwbFile, Placement,
-    SampleSpan, SeriesData, TableSpec, TimeIntervalsSpec, TimeSeriesSpec, TimingSpec, UnitsSpec,
+    write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec, NwbError,
+    NwbFile, Placement, SampleSpan, SeriesData, TableSpec, TimeIntervalsSpec, TimeSeriesSpec,
+    TimingSpec, UnitsSpec,
 };
 
 const MAKE: &str = include_str!("py/make_pynwb_session.py");
@@ -19,7 +20,11 @@ fn synthetic(dir: &std::path::Path) -> (std::path::PathBuf, spyglass_nwb::synthe
         &raw,
         &SyntheticParams {
             duration_s: 2.0,
-            compression: Compression::Gzip { rows: 15000, level: 4, shuffle: false },
+            compression: Compression::Gzip {
+                rows: 15000,
+                level: 4,
+                shuffle: false,
+            },
             ..Default::default()
         },
     )
@@ -36,7 +41,10 @@ fn linked_copy_links_bulk_data_and_pynwb_reads_through_it() {
     let linked = write_linked_copy(&raw, &copy).unwrap();
     assert_eq!(linked, vec!["/acquisition/e-series"]);
     // The copy holds no samples: far smaller than the raw file.
-    let (rs, cs) = (std::fs::metadata(&raw).unwrap().len(), std::fs::metadata(&copy).unwrap().len());
+    let (rs, cs) = (
+        std::fs::metadata(&raw).unwrap().len(),
+        std::fs::metadata(&copy).unwrap().len(),
+    );
     assert!(cs * 3 < rs, "copy {cs} bytes vs raw {rs} bytes");
     common::assert_valid(&copy);
     common::assert_inspector_clean(&copy);
@@ -58,17 +66,29 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
         &[copy.to_str().unwrap()],
     );
     let v = common::json(&out);
-    assert_eq!(v["link"], serde_json::json!(["ExternalLink", "rat20230622.nwb", "/acquisition/e-series"]));
+    assert_eq!(
+        v["link"],
+        serde_json::json!(["ExternalLink", "rat20230622.nwb", "/acquisition/e-series"])
+    );
     let rawf = NwbFile::open(&raw).unwrap();
     let ch: Vec<usize> = (0..8).collect();
-    let want = rawf.read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..20), &ch).unwrap();
+    let want = rawf
+        .read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..20), &ch)
+        .unwrap();
     for (t, row) in v["first"].as_array().unwrap().iter().enumerate() {
         for (c, x) in row.as_array().unwrap().iter().enumerate() {
             assert_eq!(x.as_i64().unwrap(), want[c][t] as i64);
         }
     }
-    assert_eq!(v["object_id"].as_str().unwrap(), gt.raw_object_id, "same object through the link");
-    assert_eq!(v["file_object_id"].as_str().unwrap(), rawf.metadata().unwrap().object_id);
+    assert_eq!(
+        v["object_id"].as_str().unwrap(),
+        gt.raw_object_id,
+        "same object through the link"
+    );
+    assert_eq!(
+        v["file_object_id"].as_str().unwrap(),
+        rawf.metadata().unwrap().object_id
+    );
     assert_eq!(v["n_elec"], 8);
     assert_eq!(v["epochs"], serde_json::json!([["01_s1"], ["02_r1"]]));
     assert_eq!(v["n_pos"], 4);
@@ -76,9 +96,19 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
 
     // Our reader follows the link too, and finds the object by id.
     let cf = NwbFile::open(&copy).unwrap();
-    assert_eq!(cf.read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..20), &ch).unwrap(), want);
-    assert_eq!(cf.path_of_id(&gt.raw_object_id).unwrap(), "/acquisition/e-series");
-    assert_eq!(cf.electrodes().unwrap().unwrap().ids, (0..8).collect::<Vec<i64>>());
+    assert_eq!(
+        cf.read_raw_i16("/acquisition/e-series", SampleSpan::Samples(0..20), &ch)
+            .unwrap(),
+        want
+    );
+    assert_eq!(
+        cf.path_of_id(&gt.raw_object_id).unwrap(),
+        "/acquisition/e-series"
+    );
+    assert_eq!(
+        cf.electrodes().unwrap().unwrap().ids,
+        (0..8).collect::<Vec<i64>>()
+    );
 
     // Moving the raw file breaks the link with an error naming the missing target.
     let moved = dir.path().join("elsewhere.nwb");
@@ -106,7 +136,10 @@ fn linked_copy_of_pynwb_file() {
     let raw = dir.path().join("fixture.nwb");
     spyglass_testkit::run_python(MAKE, &[raw.to_str().unwrap(), "gzip", "timestamps"]);
     let copy = dir.path().join("fixture_.nwb");
-    assert_eq!(write_linked_copy(&raw, &copy).unwrap(), vec!["/acquisition/e-series"]);
+    assert_eq!(
+        write_linked_copy(&raw, &copy).unwrap(),
+        vec!["/acquisition/e-series"]
+    );
     common::assert_valid(&copy);
     let out = spyglass_testkit::run_python(
         r#"
@@ -127,14 +160,21 @@ print(json.dumps(dict(same=same, ids_equal=ids_a == ids_b, units=len(b.units),
     assert_eq!(v["ids_equal"], true);
     assert_eq!(v["units"], 3);
     assert_eq!(v["lfp"], true);
-    assert_eq!(v["groups"], serde_json::json!(["0", "0", "0", "0", "1", "1", "1", "1"]));
+    assert_eq!(
+        v["groups"],
+        serde_json::json!(["0", "0", "0", "0", "1", "1", "1", "1"])
+    );
 }
 
 fn add_everything(w: &mut AnalysisFileWriter) -> serde_json::Value {
     // LFP: 3 channels, 100 samples at 1 kHz, int16, explicit timestamps.
-    let lfp: Vec<Vec<i16>> = (0..3).map(|c| (0..100).map(|t| (t * 7 - 300 + c * 11) as i16).collect()).collect();
+    let lfp: Vec<Vec<i16>> = (0..3)
+        .map(|c| (0..100).map(|t| (t * 7 - 300 + c * 11) as i16).collect())
+        .collect();
     let (data, shape) = SeriesData::from_channels_i16(&lfp).unwrap();
-    let lfp_ts: Vec<f64> = (0..100).map(|i| 0.25 + i as f64 / 1000.0 + if i >= 50 { 0.5 } else { 0.0 }).collect();
+    let lfp_ts: Vec<f64> = (0..100)
+        .map(|i| 0.25 + i as f64 / 1000.0 + if i >= 50 { 0.5 } else { 0.0 })
+        .collect();
     let lfp_id = w
         .add_electrical_series(
             &Placement::container("ecephys", "LFP", "LFP", "LFP"),
@@ -146,7 +186,11 @@ fn add_everything(w: &mut AnalysisFileWriter) -> serde_json::Value {
                     shape,
                     conversion: 0.195e-6,
                     timing: TimingSpec::Timestamps(lfp_ts.clone()),
-                    compression: Compression::Gzip { rows: 40, level: 4, shuffle: true },
+                    compression: Compression::Gzip {
+                        rows: 40,
+                        level: 4,
+                        shuffle: true,
+                    },
                     ..TimeSeriesSpec::default()
                 },
                 electrodes: vec![0, 3, 6],
@@ -168,7 +212,10 @@ fn add_everything(w: &mut AnalysisFileWriter) -> serde_json::Value {
                 data: SeriesData::F64(pos.clone()),
                 shape: vec![30, 2],
                 unit: "meters".into(),
-                timing: TimingSpec::Rate { rate: 30.0, starting_time: 0.1 },
+                timing: TimingSpec::Rate {
+                    rate: 30.0,
+                    starting_time: 0.1,
+                },
                 reference_frame: Some("upper left".into()),
                 ..TimeSeriesSpec::default()
             },
@@ -185,7 +232,10 @@ fn add_everything(w: &mut AnalysisFileWriter) -> serde_json::Value {
                 data: SeriesData::F64(ori.clone()),
                 shape: vec![30],
                 unit: "radians".into(),
-                timing: TimingSpec::Rate { rate: 30.0, starting_time: 0.1 },
+                timing: TimingSpec::Rate {
+                    rate: 30.0,
+                    starting_time: 0.1,
+                },
                 reference_frame: Some("0 is east".into()),
                 ..TimeSeriesSpec::default()
             },
@@ -201,7 +251,10 @@ fn add_everything(w: &mut AnalysisFileWriter) -> serde_json::Value {
                 data: SeriesData::F64(vel.clone()),
                 shape: vec![30],
                 unit: "m/s".into(),
-                timing: TimingSpec::Rate { rate: 30.0, starting_time: 0.1 },
+                timing: TimingSpec::Rate {
+                    rate: 30.0,
+                    starting_time: 0.1,
+                },
                 ..TimeSeriesSpec::default()
             },
         )
@@ -215,9 +268,19 @@ fn add_everything(w: &mut AnalysisFileWriter) -> serde_json::Value {
             electrodes: Some(vec![vec![0], vec![1, 2], vec![5]]),
             resolution: Some(1.0 / 30000.0),
             columns: vec![
-                ColumnSpec::text("label", "curation label", vec!["accept".into(), "noise".into(), "mua".into()]),
+                ColumnSpec::text(
+                    "label",
+                    "curation label",
+                    vec!["accept".into(), "noise".into(), "mua".into()],
+                ),
                 ColumnSpec::f64("snr", "signal to noise", vec![5.5, 1.0, 3.25]),
-                ColumnSpec::f64_2d("waveform_mean", "mean waveform", (0..12).map(|x| x as f64).collect(), 3, 4),
+                ColumnSpec::f64_2d(
+                    "waveform_mean",
+                    "mean waveform",
+                    (0..12).map(|x| x as f64).collect(),
+                    3,
+                    4,
+                ),
             ],
         })
         .unwrap();
@@ -228,7 +291,11 @@ fn add_everything(w: &mut AnalysisFileWriter) -> serde_json::Value {
             start_time: vec![0.5, 1.0],
             stop_time: vec![0.6, 1.25],
             tags: Some(vec![vec!["big".into()], vec![]]),
-            columns: vec![ColumnSpec::i64("n_channels", "channels affected", vec![8, 2])],
+            columns: vec![ColumnSpec::i64(
+                "n_channels",
+                "channels affected",
+                vec![8, 2],
+            )],
         })
         .unwrap();
     let table_id = w
@@ -285,14 +352,23 @@ with pynwb.NWBHDF5IO(sys.argv[1], "r") as io:
         acquisition=sorted(nwb.acquisition), groups=sorted(nwb.electrode_groups))))
 "#;
 
-fn check_analysis(path: &std::path::Path, ids: &serde_json::Value, parent: &NwbFile) -> serde_json::Value {
+fn check_analysis(
+    path: &std::path::Path,
+    ids: &serde_json::Value,
+    parent: &NwbFile,
+) -> serde_json::Value {
     let out = spyglass_testkit::run_python(READ_ANALYSIS, &[path.to_str().unwrap()]);
     let v = common::json(&out);
     for k in ["lfp", "pos", "ori", "vel", "units", "intervals", "table"] {
         assert_eq!(v["ids"][k], ids[k], "object id of {k}");
     }
     assert_eq!(v["lfp_data"], ids["lfp_data"]);
-    common::assert_close(&common::f64s(&v["lfp_ts"]), &common::f64s(&ids["lfp_ts"]), 0.0, "lfp ts");
+    common::assert_close(
+        &common::f64s(&v["lfp_ts"]),
+        &common::f64s(&ids["lfp_ts"]),
+        0.0,
+        "lfp ts",
+    );
     assert_eq!(v["lfp_conv"], 0.195e-6);
     assert_eq!(v["lfp_el"], serde_json::json!([0, 3, 6]));
     assert_eq!(v["lfp_filtering"], "0-400 Hz");
@@ -305,32 +381,72 @@ fn check_analysis(path: &std::path::Path, ids: &serde_json::Value, parent: &NwbF
     assert_eq!(v["unit_el"], serde_json::json!([[0], [1, 2], [5]]));
     assert_eq!(v["label"], serde_json::json!(["accept", "noise", "mua"]));
     assert_eq!(v["snr"], serde_json::json!([5.5, 1.0, 3.25]));
-    assert_eq!(v["wf"], serde_json::json!([[0.0, 1.0, 2.0, 3.0], [4.0, 5.0, 6.0, 7.0], [8.0, 9.0, 10.0, 11.0]]));
-    assert_eq!(v["iv"], serde_json::json!([[0.5, 1.0], [0.6, 1.25], [["big"], []], [8, 2]]));
-    assert_eq!(v["table"], serde_json::json!([[0.1, 0.9], [[1, 2], [3]], [true, false]]));
+    assert_eq!(
+        v["wf"],
+        serde_json::json!([
+            [0.0, 1.0, 2.0, 3.0],
+            [4.0, 5.0, 6.0, 7.0],
+            [8.0, 9.0, 10.0, 11.0]
+        ])
+    );
+    assert_eq!(
+        v["iv"],
+        serde_json::json!([[0.5, 1.0], [0.6, 1.25], [["big"], []], [8, 2]])
+    );
+    assert_eq!(
+        v["table"],
+        serde_json::json!([[0.1, 0.9], [[1, 2], [3]], [true, false]])
+    );
     // Parent metadata kept, identity renewed.
     let pm = parent.metadata().unwrap();
     assert_ne!(v["identifier"].as_str().unwrap(), pm.identifier);
     assert_ne!(v["file_id"].as_str().unwrap(), pm.object_id);
     let parent_ids: BTreeSet<String> = parent.object_ids().unwrap().into_keys().collect();
     for id in v["all_ids"].as_array().unwrap() {
-        assert!(!parent_ids.contains(id.as_str().unwrap()), "object id {id} reused from the parent");
+        assert!(
+            !parent_ids.contains(id.as_str().unwrap()),
+            "object id {id} reused from the parent"
+        );
     }
     assert_eq!(v["acquisition"], serde_json::json!([]));
     assert_eq!(
         v["session_start"].as_str().unwrap(),
-        pm.session_start_time.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+        pm.session_start_time
+            .to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
     );
     // Our reader agrees.
     let f = NwbFile::open(path).unwrap();
-    assert_eq!(f.path_of_id(ids["units"].as_str().unwrap()).unwrap(), "/units");
-    assert_eq!(f.path_of_id(ids["table"].as_str().unwrap()).unwrap(), "/scratch/ripple_times");
-    assert_eq!(f.spike_times().unwrap(), vec![vec![0.1, 0.2, 0.35], vec![], vec![0.05, 1.5]]);
-    assert_eq!(f.subject().unwrap(), parent.subject().unwrap().map(|s| spyglass_nwb::Subject { object_id: f.subject().unwrap().unwrap().object_id, ..s }));
-    assert_eq!(f.electrode_groups().unwrap().len(), parent.electrode_groups().unwrap().len());
-    let (pe, ae) = (parent.electrodes().unwrap().unwrap(), f.electrodes().unwrap().unwrap());
+    assert_eq!(
+        f.path_of_id(ids["units"].as_str().unwrap()).unwrap(),
+        "/units"
+    );
+    assert_eq!(
+        f.path_of_id(ids["table"].as_str().unwrap()).unwrap(),
+        "/scratch/ripple_times"
+    );
+    assert_eq!(
+        f.spike_times().unwrap(),
+        vec![vec![0.1, 0.2, 0.35], vec![], vec![0.05, 1.5]]
+    );
+    assert_eq!(
+        f.subject().unwrap(),
+        parent.subject().unwrap().map(|s| spyglass_nwb::Subject {
+            object_id: f.subject().unwrap().unwrap().object_id,
+            ..s
+        })
+    );
+    assert_eq!(
+        f.electrode_groups().unwrap().len(),
+        parent.electrode_groups().unwrap().len()
+    );
+    let (pe, ae) = (
+        parent.electrodes().unwrap().unwrap(),
+        f.electrodes().unwrap().unwrap(),
+    );
     for c in &pe.columns {
-        let ac = ae.column(&c.name).unwrap_or_else(|| panic!("electrodes column {} lost", c.name));
+        let ac = ae
+            .column(&c.name)
+            .unwrap_or_else(|| panic!("electrodes column {} lost", c.name));
         assert_eq!(ac.data, c.data, "electrodes column {}", c.name);
     }
     assert_eq!(f.epochs().unwrap(), parent.epochs().unwrap());
@@ -354,13 +470,21 @@ fn analysis_file_from_linked_copy_of_synthetic_session() {
     let v = check_analysis(&out, &ids, &parent);
     assert_eq!(v["subject"], "synth01");
     assert_eq!(v["n_elec"], 8);
-    assert_eq!(v["devices"], serde_json::json!(["camera_device 0", "dataacq_device0", "probe 0"]));
+    assert_eq!(
+        v["devices"],
+        serde_json::json!(["camera_device 0", "dataacq_device0", "probe 0"])
+    );
     assert_eq!(v["epochs"], serde_json::json!([["01_s1"], ["02_r1"]]));
     assert_eq!(v["lfp_el_loc"], serde_json::json!(["CA1", "CA1", "CA1"]));
     // The analysis file caches the specs it needs.
     let f = NwbFile::open(&out).unwrap();
     let specs = f.cached_specs().unwrap();
-    for ns in ["core", "hdmf-common", "ndx-franklab-novela", "ndx-optogenetics"] {
+    for ns in [
+        "core",
+        "hdmf-common",
+        "ndx-franklab-novela",
+        "ndx-optogenetics",
+    ] {
         assert!(specs.keys().any(|(n, _, _)| n == ns), "{ns} not cached");
     }
 }
@@ -380,12 +504,30 @@ fn analysis_file_from_pynwb_parent() {
     let v = check_analysis(&out, &ids, &parent);
     assert_eq!(v["subject"], "rat7");
     assert_eq!(v["groups"], serde_json::json!(["0", "1"]));
-    assert_eq!(v["epochs"], serde_json::json!([["01_s1", "sleep"], ["02_r1"]]));
+    assert_eq!(
+        v["epochs"],
+        serde_json::json!([["01_s1", "sleep"], ["02_r1"]])
+    );
     // Spyglass keeps intervals but not units, processing or acquisition of the parent.
     let f = NwbFile::open(&out).unwrap();
     let names: Vec<String> = f.intervals().unwrap().into_iter().map(|t| t.name).collect();
-    assert_eq!(names, vec!["artifact_times", "epochs", "sleep_times", "trials"]);
-    assert_eq!(f.probes().unwrap(), parent.probes().unwrap().into_iter().zip(f.probes().unwrap()).map(|(p, a)| spyglass_nwb::Probe { object_id: a.object_id, ..p }).collect::<Vec<_>>());
+    assert_eq!(
+        names,
+        vec!["artifact_times", "epochs", "sleep_times", "trials"]
+    );
+    assert_eq!(
+        f.probes().unwrap(),
+        parent
+            .probes()
+            .unwrap()
+            .into_iter()
+            .zip(f.probes().unwrap())
+            .map(|(p, a)| spyglass_nwb::Probe {
+                object_id: a.object_id,
+                ..p
+            })
+            .collect::<Vec<_>>()
+    );
 }
 
 #[test]
@@ -395,12 +537,22 @@ fn writer_rejects_inconsistent_objects() {
     let (raw, _) = synthetic(dir.path());
     let mut w = AnalysisFileWriter::create_from_parent(&raw, dir.path().join("a.nwb")).unwrap();
     let bad_el = ElectricalSeriesSpec {
-        series: TimeSeriesSpec { name: "x".into(), data: SeriesData::F64(vec![0.0; 4]), shape: vec![2, 2], ..Default::default() },
+        series: TimeSeriesSpec {
+            name: "x".into(),
+            data: SeriesData::F64(vec![0.0; 4]),
+            shape: vec![2, 2],
+            ..Default::default()
+        },
         electrodes: vec![0, 99],
         ..Default::default()
     };
-    let e = w.add_electrical_series(&Placement::Scratch, &bad_el).unwrap_err();
-    assert!(e.to_string().contains("outside the electrodes table"), "{e}");
+    let e = w
+        .add_electrical_series(&Placement::Scratch, &bad_el)
+        .unwrap_err();
+    assert!(
+        e.to_string().contains("outside the electrodes table"),
+        "{e}"
+    );
     let bad_ts = TimeSeriesSpec {
         name: "y".into(),
         data: SeriesData::F64(vec![0.0; 3]),
@@ -408,7 +560,14 @@ fn writer_rejects_inconsistent_objects() {
         timing: TimingSpec::Timestamps(vec![0.0, 1.0]),
         ..Default::default()
     };
-    assert!(w.add_time_series(&Placement::Scratch, &bad_ts).unwrap_err().to_string().contains("2 timestamps for 3 samples"));
-    let unsorted = UnitsSpec { spike_times: vec![vec![2.0, 1.0]], ..Default::default() };
+    assert!(w
+        .add_time_series(&Placement::Scratch, &bad_ts)
+        .unwrap_err()
+        .to_string()
+        .contains("2 timestamps for 3 samples"));
+    let unsorted = UnitsSpec {
+        spike_times: vec![vec![2.0, 1.0]],
+        ..Default::default()
+    };
     assert!(w.add_units(&unsorted).is_err());
 }

@@ -10,7 +10,10 @@ use std::process::Command;
 /// The workspace root (the directory holding the top-level `Cargo.toml`).
 pub fn workspace_root() -> PathBuf {
     let here = Path::new(env!("CARGO_MANIFEST_DIR"));
-    here.parent().and_then(Path::parent).expect("crate lives in crates/<name>").to_path_buf()
+    here.parent()
+        .and_then(Path::parent)
+        .expect("crate lives in crates/<name>")
+        .to_path_buf()
 }
 
 /// Path of the oracle interpreter: `$SPYGLASS_PYTHON`, else `<root>/.venv/bin/python`.
@@ -51,5 +54,8 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
 
 /// A fresh scratch directory, removed when dropped.
 pub fn scratch_dir() -> tempfile::TempDir {
-    tempfile::Builder::new().prefix("spyglass-test-").tempdir().expect("create scratch dir")
+    tempfile::Builder::new()
+        .prefix("spyglass-test-")
+        .tempdir()
+        .expect("create scratch dir")
 }

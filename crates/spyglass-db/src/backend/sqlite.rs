@@ -20,7 +20,9 @@ use std::time::Duration;
 /// `sqlite:///rel.db` is relative to the working directory, `sqlite:////abs.db` absolute,
 /// `sqlite://:memory:` an in-memory database.
 pub fn path_of_url(url: &str) -> Result<Option<PathBuf>> {
-    let Some(rest) = url.strip_prefix("sqlite://") else { return Ok(None) };
+    let Some(rest) = url.strip_prefix("sqlite://") else {
+        return Ok(None);
+    };
     if rest == ":memory:" || rest == "/:memory:" {
         return Ok(Some(PathBuf::from(":memory:")));
     }
@@ -84,14 +86,25 @@ fn from_ref(v: ValueRef<'_>) -> SqlValue {
 fn map_err(e: rusqlite::Error, sql: &str) -> Error {
     if let rusqlite::Error::SqliteFailure(f, msg) = &e {
         let msg = msg.clone().unwrap_or_else(|| f.to_string());
-        match f.extended_code {
-            ffi::SQLITE_CONSTRAINT_PRIMARYKEY | ffi::SQLITE_CONSTRAINT_UNIQUE => {
-                return Error::Duplicate { table: String::new(), key: msg }
-            }
-            ffi::SQLITE_CONSTRAINT_FOREIGNKEY => {
-                return Error::ForeignKey { table: String::new(), message: msg }
-            }
-            _ => {}
+        let is = |code: i32, text: &str| f.extended_code == code || msg.starts_with(text);
+        if is(
+            ffi::SQLITE_CONSTRAINT_PRIMARYKEY,
+            "UNIQUE constraint failed",
+        ) || f.extended_code == ffi::SQLITE_CONSTRAINT_UNIQUE
+        {
+            return Error::Duplicate {
+                table: String::new(),
+                key: msg,
+            };
+        }
+        if is(
+            ffi::SQLITE_CONSTRAINT_FOREIGNKEY,
+            "FOREIGN KEY constraint failed",
+        ) {
+            return Error::ForeignKey {
+                table: String::new(),
+                message: msg,
+            };
         }
         if let Some(col) = msg.strip_prefix("no such column: ") {
             return Error::UnknownAttribute {
@@ -102,9 +115,15 @@ fn map_err(e: rusqlite::Error, sql: &str) -> Error {
         if let Some(t) = msg.strip_prefix("no such table: ") {
             return Error::UnknownTable(t.to_string());
         }
-        return Error::Backend { message: msg, sql: Some(crate::query::sql_excerpt(sql)) };
+        return Error::Backend {
+            message: msg,
+            sql: Some(crate::query::sql_excerpt(sql)),
+        };
     }
-    Error::Backend { message: e.to_string(), sql: Some(crate::query::sql_excerpt(sql)) }
+    Error::Backend {
+        message: e.to_string(),
+        sql: Some(crate::query::sql_excerpt(sql)),
+    }
 }
 
 const META: &str = "
@@ -124,8 +143,10 @@ impl SqliteBackend {
     pub fn open(path: &Path) -> Result<SqliteBackend> {
         if let Some(dir) = path.parent() {
             if !dir.as_os_str().is_empty() && !dir.exists() && path != Path::new(":memory:") {
-                std::fs::create_dir_all(dir)
-                    .map_err(|e| Error::Io { path: dir.display().to_string(), source: e })?;
+                std::fs::create_dir_all(dir).map_err(|e| Error::Io {
+                    path: dir.display().to_string(),
+                    source: e,
+                })?;
             }
         }
         let conn = if path == Path::new(":memory:") {
@@ -133,14 +154,24 @@ impl SqliteBackend {
         } else {
             Connection::open(path)
         }
-        .map_err(|e| Error::Config(format!("cannot open SQLite database {}: {e}", path.display())))?;
-        conn.busy_timeout(Duration::from_secs(120)).map_err(|e| map_err(e, "busy_timeout"))?;
-        let setup = "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+        .map_err(|e| {
+            Error::Config(format!(
+                "cannot open SQLite database {}: {e}",
+                path.display()
+            ))
+        })?;
+        conn.busy_timeout(Duration::from_secs(120))
+            .map_err(|e| map_err(e, "busy_timeout"))?;
+        let setup =
+            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
         conn.execute_batch(setup).map_err(|e| map_err(e, setup))?;
         // accept double-quoted string literals in user restrictions, as MySQL does
         let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DQS_DML, true);
         conn.execute_batch(META).map_err(|e| map_err(e, META))?;
-        Ok(SqliteBackend { conn, path: path.to_path_buf() })
+        Ok(SqliteBackend {
+            conn,
+            path: path.to_path_buf(),
+        })
     }
 
     /// The database file.
@@ -156,7 +187,9 @@ impl Backend for SqliteBackend {
 
     fn execute(&mut self, sql: &str, params: &[SqlValue]) -> Result<u64> {
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| map_err(e, sql))?;
-        let n = stmt.execute(rusqlite::params_from_iter(params.iter())).map_err(|e| map_err(e, sql))?;
+        let n = stmt
+            .execute(rusqlite::params_from_iter(params.iter()))
+            .map_err(|e| map_err(e, sql))?;
         Ok(n as u64)
     }
 
@@ -165,12 +198,16 @@ impl Backend for SqliteBackend {
         sql: &str,
         rows: &mut dyn Iterator<Item = Result<Vec<Param<'a>>>>,
     ) -> std::result::Result<u64, (usize, Error)> {
-        let mut stmt = self.conn.prepare_cached(sql).map_err(|e| (0, map_err(e, sql)))?;
+        let mut stmt = self
+            .conn
+            .prepare_cached(sql)
+            .map_err(|e| (0, map_err(e, sql)))?;
         let mut total = 0u64;
         for (i, row) in rows.enumerate() {
             let row = row.map_err(|e| (i, e))?;
-            total += stmt.execute(rusqlite::params_from_iter(row.iter())).map_err(|e| (i, map_err(e, sql)))?
-                as u64;
+            total += stmt
+                .execute(rusqlite::params_from_iter(row.iter()))
+                .map_err(|e| (i, map_err(e, sql)))? as u64;
         }
         Ok(total)
     }
@@ -184,7 +221,9 @@ impl Backend for SqliteBackend {
         let mut stmt = self.conn.prepare_cached(sql).map_err(|e| map_err(e, sql))?;
         let names: Vec<String> = stmt.column_names().map(|s| s.to_string()).collect();
         let n = names.len();
-        let mut rows = stmt.query(rusqlite::params_from_iter(params.iter())).map_err(|e| map_err(e, sql))?;
+        let mut rows = stmt
+            .query(rusqlite::params_from_iter(params.iter()))
+            .map_err(|e| map_err(e, sql))?;
         while let Some(row) = rows.next().map_err(|e| map_err(e, sql))? {
             let mut vals = Vec::with_capacity(n);
             for i in 0..n {
@@ -209,12 +248,16 @@ impl Backend for SqliteBackend {
 
     fn schemas(&mut self) -> Result<Vec<String>> {
         let mut out = Vec::new();
-        self.query("SELECT schema_name FROM `~schemas` ORDER BY schema_name", &[], &mut |r| {
-            if let Some(SqlValue::Text(s)) = r.into_iter().next() {
-                out.push(s);
-            }
-            Ok(())
-        })?;
+        self.query(
+            "SELECT schema_name FROM `~schemas` ORDER BY schema_name",
+            &[],
+            &mut |r| {
+                if let Some(SqlValue::Text(s)) = r.into_iter().next() {
+                    out.push(s);
+                }
+                Ok(())
+            },
+        )?;
         Ok(out)
     }
 
@@ -243,7 +286,10 @@ impl Backend for SqliteBackend {
         for _ in 0..remaining.len() + 1 {
             let mut failed = Vec::new();
             for t in remaining {
-                let sql = format!("DROP TABLE IF EXISTS {}", Dialect::Sqlite.table(&FullName::new(name, &t)));
+                let sql = format!(
+                    "DROP TABLE IF EXISTS {}",
+                    Dialect::Sqlite.table(&FullName::new(name, &t))
+                );
                 if self.execute(&sql, &[]).is_err() {
                     failed.push(t);
                 }
@@ -259,30 +305,40 @@ impl Backend for SqliteBackend {
                 remaining.join(", ")
             )));
         }
-        self.execute("DELETE FROM `~tables` WHERE schema_name = ?", &[SqlValue::Text(name.into())])?;
-        self.execute("DELETE FROM `~schemas` WHERE schema_name = ?", &[SqlValue::Text(name.into())])?;
+        self.execute(
+            "DELETE FROM `~tables` WHERE schema_name = ?",
+            &[SqlValue::Text(name.into())],
+        )?;
+        self.execute(
+            "DELETE FROM `~schemas` WHERE schema_name = ?",
+            &[SqlValue::Text(name.into())],
+        )?;
         Ok(())
     }
 
     fn load_tables(&mut self, schemas: &[String]) -> Result<Vec<TableInfo>> {
         let mut out = Vec::new();
         let mut bad = None;
-        self.query("SELECT schema_name, table_name, info FROM `~tables`", &[], &mut |r| {
-            let mut it = r.into_iter();
-            let (Some(SqlValue::Text(s)), Some(SqlValue::Text(t)), Some(SqlValue::Text(info))) =
-                (it.next(), it.next(), it.next())
-            else {
-                return Ok(());
-            };
-            if !schemas.is_empty() && !schemas.contains(&s) {
-                return Ok(());
-            }
-            match serde_json::from_str::<TableInfo>(&info) {
-                Ok(i) => out.push(i),
-                Err(e) => bad = Some(format!("catalog entry for {s}.{t} is unreadable: {e}")),
-            }
-            Ok(())
-        })?;
+        self.query(
+            "SELECT schema_name, table_name, info FROM `~tables`",
+            &[],
+            &mut |r| {
+                let mut it = r.into_iter();
+                let (Some(SqlValue::Text(s)), Some(SqlValue::Text(t)), Some(SqlValue::Text(info))) =
+                    (it.next(), it.next(), it.next())
+                else {
+                    return Ok(());
+                };
+                if !schemas.is_empty() && !schemas.contains(&s) {
+                    return Ok(());
+                }
+                match serde_json::from_str::<TableInfo>(&info) {
+                    Ok(i) => out.push(i),
+                    Err(e) => bad = Some(format!("catalog entry for {s}.{t} is unreadable: {e}")),
+                }
+                Ok(())
+            },
+        )?;
         if let Some(b) = bad {
             return Err(Error::backend(b));
         }
@@ -305,7 +361,10 @@ impl Backend for SqliteBackend {
     fn forget_table(&mut self, name: &FullName) -> Result<()> {
         self.execute(
             "DELETE FROM `~tables` WHERE schema_name = ? AND table_name = ?",
-            &[SqlValue::Text(name.schema.clone()), SqlValue::Text(name.table.clone())],
+            &[
+                SqlValue::Text(name.schema.clone()),
+                SqlValue::Text(name.table.clone()),
+            ],
         )?;
         Ok(())
     }

@@ -17,7 +17,12 @@ pub fn external_table(schema: &str, store: &str) -> FullName {
 
 /// Whether a default is already a SQL expression or literal (DataJoint's rule).
 fn default_is_sql(d: &str) -> bool {
-    let head = d.split('(').next().unwrap_or("").trim().to_ascii_uppercase();
+    let head = d
+        .split('(')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
     d.starts_with('"') || d.starts_with('\'') || head == "CURRENT_TIMESTAMP" || head == "NULL"
 }
 
@@ -49,13 +54,21 @@ fn mysql_column(a: &Attribute) -> String {
     }
     let comment = a.sql_comment();
     if !comment.is_empty() {
-        sql.push_str(&format!(" COMMENT \"{}\"", comment.replace('\\', "\\\\").replace('"', "\\\"")));
+        sql.push_str(&format!(
+            " COMMENT \"{}\"",
+            comment.replace('\\', "\\\\").replace('"', "\\\"")
+        ));
     }
     sql
 }
 
 fn sqlite_default(d: &str, ty: &AttrType) -> String {
-    let head = d.split('(').next().unwrap_or("").trim().to_ascii_uppercase();
+    let head = d
+        .split('(')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase();
     if head == "CURRENT_TIMESTAMP" {
         return "CURRENT_TIMESTAMP".into();
     }
@@ -79,7 +92,10 @@ fn sqlite_column(a: &Attribute, inline_pk: bool) -> String {
     }
     match &a.ty {
         AttrType::Enum(values) => {
-            let list: Vec<String> = values.iter().map(|v| Dialect::Sqlite.string_literal(v)).collect();
+            let list: Vec<String> = values
+                .iter()
+                .map(|v| Dialect::Sqlite.string_literal(v))
+                .collect();
             sql.push_str(&format!(" CHECK (`{}` IN ({}))", a.name, list.join(",")));
         }
         AttrType::Json => sql.push_str(&format!(" CHECK (json_valid(`{}`))", a.name)),
@@ -92,7 +108,12 @@ fn sqlite_column(a: &Attribute, inline_pk: bool) -> String {
 /// The statements that create `info` in `dialect` (one CREATE TABLE, plus indexes on SQLite).
 pub fn create_table(dialect: Dialect, info: &TableInfo) -> Result<Vec<String>> {
     let pk = info.primary_key();
-    let auto: Vec<&Attribute> = info.heading.attributes.iter().filter(|a| a.ty.is_auto_increment()).collect();
+    let auto: Vec<&Attribute> = info
+        .heading
+        .attributes
+        .iter()
+        .filter(|a| a.ty.is_auto_increment())
+        .collect();
     let inline_pk = dialect == Dialect::Sqlite && !auto.is_empty();
     if inline_pk && pk.len() != 1 {
         return Err(Error::definition(
@@ -169,7 +190,10 @@ pub fn create_table(dialect: Dialect, info: &TableInfo) -> Result<Vec<String>> {
             dialect.table(&info.name),
             info.comment.replace('\\', "\\\\").replace('"', "\\\"")
         ),
-        Dialect::Sqlite => format!("CREATE TABLE IF NOT EXISTS {} (\n  {body}\n)", dialect.table(&info.name)),
+        Dialect::Sqlite => format!(
+            "CREATE TABLE IF NOT EXISTS {} (\n  {body}\n)",
+            dialect.table(&info.name)
+        ),
     };
     let mut out = vec![create];
     out.extend(after);

@@ -33,7 +33,10 @@ pub fn compile(
 ) -> Result<TableInfo> {
     let pretty = name.pretty();
     if name.table.len() > 64 {
-        return Err(Error::definition(&pretty, "table names are limited to 64 characters"));
+        return Err(Error::definition(
+            &pretty,
+            "table names are limited to 64 characters",
+        ));
     }
     let def = parse::parse(&pretty, definition)?;
     let mut attributes: Vec<Attribute> = Vec::new();
@@ -46,7 +49,10 @@ pub fn compile(
                 if let Some(prev) = explicit.get(&a.name) {
                     return Err(Error::definition(
                         &pretty,
-                        format!("line {}: attribute `{}` is already declared on line {prev}", a.line, a.name),
+                        format!(
+                            "line {}: attribute `{}` is already declared on line {prev}",
+                            a.line, a.name
+                        ),
                     ));
                 }
                 explicit.insert(a.name.clone(), a.line);
@@ -70,12 +76,19 @@ pub fn compile(
                         parent: fk.target.clone(),
                         hint: String::new(),
                     },
-                    Error::UnknownParent { parent, hint, .. } => {
-                        Error::UnknownParent { table: pretty.clone(), parent, hint }
-                    }
+                    Error::UnknownParent { parent, hint, .. } => Error::UnknownParent {
+                        table: pretty.clone(),
+                        parent,
+                        hint,
+                    },
                     other => other,
                 })?;
-                let pk: Vec<&Attribute> = parent.heading.attributes.iter().filter(|a| a.in_key).collect();
+                let pk: Vec<&Attribute> = parent
+                    .heading
+                    .attributes
+                    .iter()
+                    .filter(|a| a.in_key)
+                    .collect();
                 for (new, old) in &fk.renames {
                     if !pk.iter().any(|a| &a.name == old) {
                         return Err(Error::definition(
@@ -126,8 +139,18 @@ pub fn compile(
                     unique: fk.unique,
                 });
             }
-            Item::Index { line, unique, attrs } => {
-                indexes.push((*line, Index { unique: *unique, attrs: attrs.clone() }));
+            Item::Index {
+                line,
+                unique,
+                attrs,
+            } => {
+                indexes.push((
+                    *line,
+                    Index {
+                        unique: *unique,
+                        attrs: attrs.clone(),
+                    },
+                ));
             }
         }
     }
@@ -142,13 +165,20 @@ pub fn compile(
         }
     }
     // primary key first, preserving declaration order within each section
-    let (mut key, rest): (Vec<Attribute>, Vec<Attribute>) = attributes.into_iter().partition(|a| a.in_key);
+    let (mut key, rest): (Vec<Attribute>, Vec<Attribute>) =
+        attributes.into_iter().partition(|a| a.in_key);
     if key.is_empty() {
-        return Err(Error::definition(&pretty, "a table must have a primary key (attributes above `---`)"));
+        return Err(Error::definition(
+            &pretty,
+            "a table must have a primary key (attributes above `---`)",
+        ));
     }
     let autos = key.iter().filter(|a| a.ty.is_auto_increment()).count();
     if autos > 1 {
-        return Err(Error::definition(&pretty, "only one auto_increment attribute is allowed"));
+        return Err(Error::definition(
+            &pretty,
+            "only one auto_increment attribute is allowed",
+        ));
     }
     key.extend(rest);
     Ok(TableInfo {
@@ -195,15 +225,27 @@ pub fn describe(info: &TableInfo, class_of: &dyn Fn(&FullName) -> String) -> Str
             if fk.unique {
                 opts.push("unique");
             }
-            let opts = if opts.is_empty() { String::new() } else { format!("[{}] ", opts.join(", ")) };
-            let target = if Some(&fk.parent) == master.as_ref() { "master".to_string() } else { class_of(&fk.parent) };
+            let opts = if opts.is_empty() {
+                String::new()
+            } else {
+                format!("[{}] ", opts.join(", "))
+            };
+            let target = if Some(&fk.parent) == master.as_ref() {
+                "master".to_string()
+            } else {
+                class_of(&fk.parent)
+            };
             let renames: Vec<String> = fk
                 .attr_map
                 .iter()
                 .filter(|(c, p)| c != p)
                 .map(|(c, p)| format!("{c}='{p}'"))
                 .collect();
-            let proj = if renames.is_empty() { String::new() } else { format!(".proj({})", renames.join(", ")) };
+            let proj = if renames.is_empty() {
+                String::new()
+            } else {
+                format!(".proj({})", renames.join(", "))
+            };
             out.push_str(&format!("-> {opts}{target}{proj}\n"));
             covered.extend(fk.attr_map.iter().map(|(c, _)| c.as_str()));
             continue;
@@ -211,9 +253,16 @@ pub fn describe(info: &TableInfo, class_of: &dyn Fn(&FullName) -> String) -> Str
         let default = if attr.nullable {
             " = null".to_string()
         } else {
-            attr.default.as_ref().map(|d| format!(" = {d}")).unwrap_or_default()
+            attr.default
+                .as_ref()
+                .map(|d| format!(" = {d}"))
+                .unwrap_or_default()
         };
-        let comment = if attr.comment.is_empty() { String::new() } else { format!(" # {}", attr.comment) };
+        let comment = if attr.comment.is_empty() {
+            String::new()
+        } else {
+            format!(" # {}", attr.comment)
+        };
         out.push_str(&format!("{}{default} : {}{comment}\n", attr.name, attr.ty));
     }
     if in_key {
@@ -243,7 +292,11 @@ pub fn line_diff(old: &str, new: &str) -> String {
     let mut lcs = vec![vec![0usize; b.len() + 1]; a.len() + 1];
     for i in (0..a.len()).rev() {
         for j in (0..b.len()).rev() {
-            lcs[i][j] = if a[i] == b[j] { lcs[i + 1][j + 1] + 1 } else { lcs[i + 1][j].max(lcs[i][j + 1]) };
+            lcs[i][j] = if a[i] == b[j] {
+                lcs[i + 1][j + 1] + 1
+            } else {
+                lcs[i + 1][j].max(lcs[i][j + 1])
+            };
         }
     }
     let (mut i, mut j) = (0, 0);

@@ -108,7 +108,12 @@ pub fn parse(table: &str, definition: &str) -> Result<Definition> {
             if let Some(c) = line.strip_prefix('#') {
                 let c = c.trim();
                 if c.starts_with(':') {
-                    return Err(err(table, line_no, line, "a table comment may not start with `:`"));
+                    return Err(err(
+                        table,
+                        line_no,
+                        line,
+                        "a table comment may not start with `:`",
+                    ));
                 }
                 comment = c.to_string();
                 continue;
@@ -127,7 +132,11 @@ pub fn parse(table: &str, definition: &str) -> Result<Definition> {
         }
         if is_index_line(line) {
             let (unique, attrs) = parse_index(table, line_no, line)?;
-            items.push(Item::Index { line: line_no, unique, attrs });
+            items.push(Item::Index {
+                line: line_no,
+                unique,
+                attrs,
+            });
             continue;
         }
         items.push(Item::Attr(parse_attr(table, line_no, line, in_key)?));
@@ -144,7 +153,10 @@ fn is_fk_line(line: &str) -> bool {
 
 fn is_index_line(line: &str) -> bool {
     let lower = line.to_ascii_lowercase();
-    let rest = lower.strip_prefix("unique").map(str::trim_start).unwrap_or(&lower);
+    let rest = lower
+        .strip_prefix("unique")
+        .map(str::trim_start)
+        .unwrap_or(&lower);
     let unique_prefix = lower.starts_with("unique") && rest.len() < lower.len();
     if unique_prefix && !lower["unique".len()..].starts_with(char::is_whitespace) {
         return false;
@@ -158,14 +170,24 @@ fn is_index_line(line: &str) -> bool {
 fn parse_index(table: &str, line_no: usize, line: &str) -> Result<(bool, Vec<String>)> {
     let lower = line.to_ascii_lowercase();
     let unique = lower.starts_with("unique");
-    let open = line.find('(').ok_or_else(|| err(table, line_no, line, "expected `index(attr, ...)`"))?;
+    let open = line
+        .find('(')
+        .ok_or_else(|| err(table, line_no, line, "expected `index(attr, ...)`"))?;
     let inner = line[open + 1..]
         .trim_end()
         .strip_suffix(')')
         .ok_or_else(|| err(table, line_no, line, "index is missing its closing `)`"))?;
-    let attrs: Vec<String> = inner.split(',').map(|a| a.trim().trim_matches('`').to_string()).collect();
+    let attrs: Vec<String> = inner
+        .split(',')
+        .map(|a| a.trim().trim_matches('`').to_string())
+        .collect();
     if attrs.iter().any(|a| !is_attr_name(a)) {
-        return Err(err(table, line_no, line, "index lists must name attributes: `index(a, b)`"));
+        return Err(err(
+            table,
+            line_no,
+            line,
+            "index lists must name attributes: `index(a, b)`",
+        ));
     }
     Ok((unique, attrs))
 }
@@ -175,7 +197,12 @@ fn parse_attr(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<A
         if line.matches('"').count() % 2 == 1 || line.matches('\'').count() % 2 == 1 {
             err(table, line_no, line, "unterminated string")
         } else {
-            err(table, line_no, line, "expected `name [= default] : type [# comment]` (missing `:`)")
+            err(
+                table,
+                line_no,
+                line,
+                "expected `name [= default] : type [# comment]` (missing `:`)",
+            )
         }
     })?;
     let (name, default) = match split_outside_quotes(head, '=') {
@@ -208,10 +235,21 @@ fn parse_attr(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<A
             None => (ty_and_comment, ""),
         }
     };
-    let ty = AttrType::parse(ty_text)
-        .map_err(|_| err(table, line_no, line, format!("unsupported attribute type `{ty_text}`")))?;
+    let ty = AttrType::parse(ty_text).map_err(|_| {
+        err(
+            table,
+            line_no,
+            line,
+            format!("unsupported attribute type `{ty_text}`"),
+        )
+    })?;
     if comment.starts_with(':') {
-        return Err(err(table, line_no, line, "an attribute comment may not start with `:`"));
+        return Err(err(
+            table,
+            line_no,
+            line,
+            "an attribute comment may not start with `:`",
+        ));
     }
     let mut nullable = false;
     let mut default_out = None;
@@ -221,7 +259,12 @@ fn parse_attr(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<A
         }
         if d.eq_ignore_ascii_case("null") {
             if in_key {
-                return Err(err(table, line_no, line, "a primary-key attribute cannot be nullable"));
+                return Err(err(
+                    table,
+                    line_no,
+                    line,
+                    "a primary-key attribute cannot be nullable",
+                ));
             }
             nullable = true;
         } else {
@@ -236,7 +279,12 @@ fn parse_attr(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<A
             let quoted = (d.starts_with('"') && d.ends_with('"') && d.len() >= 2)
                 || (d.starts_with('\'') && d.ends_with('\'') && d.len() >= 2);
             if (d.starts_with('"') || d.starts_with('\'')) && !quoted {
-                return Err(err(table, line_no, line, format!("unterminated string in default `{d}`")));
+                return Err(err(
+                    table,
+                    line_no,
+                    line,
+                    format!("unterminated string in default `{d}`"),
+                ));
             }
             default_out = Some(d.to_string());
         }
@@ -250,7 +298,12 @@ fn parse_attr(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<A
         ));
     }
     if ty.is_auto_increment() && !in_key {
-        return Err(err(table, line_no, line, "auto_increment is allowed only in the primary key"));
+        return Err(err(
+            table,
+            line_no,
+            line,
+            "auto_increment is allowed only in the primary key",
+        ));
     }
     Ok(AttrDecl {
         line: line_no,
@@ -277,7 +330,9 @@ fn parse_fk(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<FkD
     let mut nullable = false;
     let mut unique = false;
     if let Some(r) = rest.strip_prefix('[') {
-        let close = r.find(']').ok_or_else(|| err(table, line_no, line, "unterminated `[options]`"))?;
+        let close = r
+            .find(']')
+            .ok_or_else(|| err(table, line_no, line, "unterminated `[options]`"))?;
         for opt in r[..close].split(',') {
             match opt.trim().to_ascii_lowercase().as_str() {
                 "nullable" => nullable = true,
@@ -288,7 +343,9 @@ fn parse_fk(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<FkD
                         table,
                         line_no,
                         line,
-                        format!("unknown foreign-key option `{other}` (expected nullable or unique)"),
+                        format!(
+                            "unknown foreign-key option `{other}` (expected nullable or unique)"
+                        ),
                     ))
                 }
             }
@@ -296,18 +353,31 @@ fn parse_fk(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<FkD
         rest = r[close + 1..].trim();
     }
     if nullable && in_key {
-        return Err(err(table, line_no, line, "a foreign key in the primary key cannot be nullable"));
+        return Err(err(
+            table,
+            line_no,
+            line,
+            "a foreign key in the primary key cannot be nullable",
+        ));
     }
     // optional trailing comment is not part of DataJoint's grammar for FK lines
     if rest.is_empty() {
-        return Err(err(table, line_no, line, "missing the referenced table after `->`"));
+        return Err(err(
+            table,
+            line_no,
+            line,
+            "missing the referenced table after `->`",
+        ));
     }
     let (target, renames) = match rest.find(".proj(") {
         Some(p) => {
             let args = rest[p + ".proj(".len()..]
                 .strip_suffix(')')
                 .ok_or_else(|| err(table, line_no, line, "`.proj(` is missing its closing `)`"))?;
-            (rest[..p].trim(), parse_proj_args(table, line_no, line, args)?)
+            (
+                rest[..p].trim(),
+                parse_proj_args(table, line_no, line, args)?,
+            )
         }
         None => (rest, Vec::new()),
     };
@@ -322,7 +392,14 @@ fn parse_fk(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<FkD
             ),
         ));
     }
-    Ok(FkDecl { line: line_no, in_key, nullable, unique, target: target.to_string(), renames })
+    Ok(FkDecl {
+        line: line_no,
+        in_key,
+        nullable,
+        unique,
+        target: target.to_string(),
+        renames,
+    })
 }
 
 /// `Class`, `schema.Class`, `Class.Part`, `schema.Class.Part` or `master`.
@@ -333,7 +410,8 @@ fn is_table_ref(s: &str) -> bool {
     let parts: Vec<&str> = s.split('.').collect();
     let class_ok = |p: &str| {
         let mut c = p.chars();
-        matches!(c.next(), Some(ch) if ch.is_ascii_uppercase()) && c.all(|ch| ch.is_ascii_alphanumeric())
+        matches!(c.next(), Some(ch) if ch.is_ascii_uppercase())
+            && c.all(|ch| ch.is_ascii_alphanumeric())
     };
     let schema_ok = |p: &str| {
         let mut c = p.chars();
@@ -348,7 +426,12 @@ fn is_table_ref(s: &str) -> bool {
     }
 }
 
-fn parse_proj_args(table: &str, line_no: usize, line: &str, args: &str) -> Result<Vec<(String, String)>> {
+fn parse_proj_args(
+    table: &str,
+    line_no: usize,
+    line: &str,
+    args: &str,
+) -> Result<Vec<(String, String)>> {
     let mut renames = Vec::new();
     let mut rest = args.trim();
     while !rest.is_empty() {
@@ -371,7 +454,12 @@ fn parse_proj_args(table: &str, line_no: usize, line: &str, args: &str) -> Resul
             Some((new, old)) => {
                 let new = new.trim();
                 let old = unquote(old).ok_or_else(|| {
-                    err(table, line_no, line, format!("rename `{piece}` must be new_name='old_name'"))
+                    err(
+                        table,
+                        line_no,
+                        line,
+                        format!("rename `{piece}` must be new_name='old_name'"),
+                    )
                 })?;
                 if !is_attr_name(new) || !is_attr_name(&old) {
                     return Err(err(
@@ -387,7 +475,12 @@ fn parse_proj_args(table: &str, line_no: usize, line: &str, args: &str) -> Resul
                 // positional attributes only choose what a projection keeps; for a
                 // foreign key the referenced key is what matters, so they are ignored
                 if unquote(piece).is_none() {
-                    return Err(err(table, line_no, line, format!("cannot read `{piece}` in .proj(...)")));
+                    return Err(err(
+                        table,
+                        line_no,
+                        line,
+                        format!("cannot read `{piece}` in .proj(...)"),
+                    ));
                 }
             }
         }
@@ -477,7 +570,10 @@ mod tests {
             })
             .collect();
         assert_eq!(fks[0].target, "Session");
-        assert_eq!(fks[1].renames, vec![("s2".into(), "sid".into()), ("i2".into(), "idx".into())]);
+        assert_eq!(
+            fks[1].renames,
+            vec![("s2".into(), "sid".into()), ("i2".into(), "idx".into())]
+        );
         assert_eq!(fks[2].target, "master");
         assert_eq!(fks[3].target, "Probe.Electrode");
         assert_eq!(fks[4].target, "PositionSource.SpatialSeries");
@@ -488,7 +584,11 @@ mod tests {
 
     #[test]
     fn indexes() {
-        let d = parse("t", "id : int\n---\na : int\nb : int\nindex(a, b)\nunique index (b)\nUNIQUE INDEX(a)").unwrap();
+        let d = parse(
+            "t",
+            "id : int\n---\na : int\nb : int\nindex(a, b)\nunique index (b)\nUNIQUE INDEX(a)",
+        )
+        .unwrap();
         let idx: Vec<(bool, Vec<String>)> = d
             .items
             .iter()
@@ -513,7 +613,10 @@ mod tests {
             Err(e) => {
                 let msg = e.to_string();
                 assert!(msg.contains(needle), "message `{msg}` lacks `{needle}`");
-                assert!(msg.contains("univ.T"), "message `{msg}` does not name the table");
+                assert!(
+                    msg.contains("univ.T"),
+                    "message `{msg}` does not name the table"
+                );
             }
         }
     }
@@ -555,7 +658,10 @@ mod tests {
     }
     #[test]
     fn malformed_fk_option() {
-        fails("id : int\n---\n-> [optional] Parent", "unknown foreign-key option `optional`");
+        fails(
+            "id : int\n---\n-> [optional] Parent",
+            "unknown foreign-key option `optional`",
+        );
     }
     #[test]
     fn malformed_fk_nullable_in_key() {

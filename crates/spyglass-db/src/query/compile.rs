@@ -39,35 +39,45 @@ impl Ctx {
 impl Query {
     /// The SELECT statement of this query.
     pub fn compile(&self, dialect: Dialect) -> Compiled {
-        let mut ctx = Ctx { dialect, params: Vec::new(), alias: 0 };
+        let mut ctx = Ctx {
+            dialect,
+            params: Vec::new(),
+            alias: 0,
+        };
         let sql = compile_query(self, &mut ctx);
-        Compiled { sql, params: ctx.params }
+        Compiled {
+            sql,
+            params: ctx.params,
+        }
     }
 
     /// `SELECT count(*)` over this query.
     pub fn compile_count(&self, dialect: Dialect) -> Compiled {
-        let mut ctx = Ctx { dialect, params: Vec::new(), alias: 0 };
+        let mut ctx = Ctx {
+            dialect,
+            params: Vec::new(),
+            alias: 0,
+        };
         let inner = compile_query(self, &mut ctx);
         let a = ctx.alias();
-        Compiled { sql: format!("SELECT count(*) FROM ({inner}) AS {a}"), params: ctx.params }
+        Compiled {
+            sql: format!("SELECT count(*) FROM ({inner}) AS {a}"),
+            params: ctx.params,
+        }
     }
 
     /// `SELECT EXISTS(...)` over this query.
     pub fn compile_exists(&self, dialect: Dialect) -> Compiled {
-        let mut ctx = Ctx { dialect, params: Vec::new(), alias: 0 };
+        let mut ctx = Ctx {
+            dialect,
+            params: Vec::new(),
+            alias: 0,
+        };
         let inner = compile_query(self, &mut ctx);
-        Compiled { sql: format!("SELECT EXISTS({inner})"), params: ctx.params }
-    }
-
-    /// Compiles a WHERE condition restricting this query's first table by `self`'s
-    /// conditions: `(pk...) IN (SELECT pk... FROM (query))`, used by delete.
-    pub(crate) fn compile_key_in(&self, dialect: Dialect, key: &[String]) -> Compiled {
-        let mut ctx = Ctx { dialect, params: Vec::new(), alias: 0 };
-        let inner = compile_query(self, &mut ctx);
-        let a = ctx.alias();
-        let cols = dialect.ident_list(key);
-        let lhs = if key.len() == 1 { cols.clone() } else { format!("({cols})") };
-        Compiled { sql: format!("{lhs} IN (SELECT {cols} FROM ({inner}) AS {a})"), params: ctx.params }
+        Compiled {
+            sql: format!("SELECT EXISTS({inner})"),
+            params: ctx.params,
+        }
     }
 }
 
@@ -94,7 +104,10 @@ fn compile_query(q: &Query, ctx: &mut Ctx) -> String {
                         None => format!("NULL AS {}", ctx.dialect.ident(&a.name)),
                     })
                     .collect();
-                pieces.push(format!("SELECT {} FROM ({inner}) AS {alias}", cols.join(",")));
+                pieces.push(format!(
+                    "SELECT {} FROM ({inner}) AS {alias}",
+                    cols.join(",")
+                ));
             }
             pieces.join(" UNION ")
         }
@@ -104,8 +117,15 @@ fn compile_query(q: &Query, ctx: &mut Ctx) -> String {
 fn compile_select(q: &Query, s: &Select, ctx: &mut Ctx) -> String {
     let d = ctx.dialect;
     let fields: Vec<String> = q.heading.iter().map(|a| field(a, d)).collect();
-    let fields = if fields.is_empty() { "1 AS `$dummy`".to_string() } else { fields.join(",") };
-    let mut sql = format!("SELECT {}{fields} FROM ", if s.distinct { "DISTINCT " } else { "" });
+    let fields = if fields.is_empty() {
+        "1 AS `$dummy`".to_string()
+    } else {
+        fields.join(",")
+    };
+    let mut sql = format!(
+        "SELECT {}{fields} FROM ",
+        if s.distinct { "DISTINCT " } else { "" }
+    );
     for (i, (kind, src)) in s.from.iter().enumerate() {
         if i > 0 {
             sql.push_str(match kind {
@@ -186,7 +206,11 @@ fn compile_cond(c: &RCond, ctx: &mut Ctx) -> String {
             let inner = compile_query(q, ctx);
             let alias = ctx.alias();
             let cols = d.ident_list(attrs);
-            let lhs = if attrs.len() == 1 { cols.clone() } else { format!("({cols})") };
+            let lhs = if attrs.len() == 1 {
+                cols.clone()
+            } else {
+                format!("({cols})")
+            };
             format!("({lhs} IN (SELECT {cols} FROM ({inner}) AS {alias}))")
         }
         RCond::Exists(q) => {

@@ -30,7 +30,12 @@ pub enum Cond {
 impl Cond {
     /// A map condition from pairs.
     pub fn map<K: Into<String>, V: Into<Value>>(pairs: impl IntoIterator<Item = (K, V)>) -> Cond {
-        Cond::Map(pairs.into_iter().map(|(k, v)| (k.into(), v.into())).collect())
+        Cond::Map(
+            pairs
+                .into_iter()
+                .map(|(k, v)| (k.into(), v.into()))
+                .collect(),
+        )
     }
 
     /// An SQL condition.
@@ -158,8 +163,12 @@ pub(crate) fn resolve(cond: &Cond, q: &Query) -> Result<RCond> {
         },
         Cond::Query(other) => {
             check_join_compatible(q, other)?;
-            let common: Vec<String> =
-                q.heading.iter().filter(|a| other.attr(&a.name).is_some()).map(|a| a.name.clone()).collect();
+            let common: Vec<String> = q
+                .heading
+                .iter()
+                .filter(|a| other.attr(&a.name).is_some())
+                .map(|a| a.name.clone())
+                .collect();
             if common.is_empty() {
                 RCond::Exists(other.clone())
             } else {

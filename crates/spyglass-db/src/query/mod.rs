@@ -39,7 +39,10 @@ pub(crate) enum JoinKind {
 /// A FROM item.
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) enum Source {
-    Table { name: FullName, columns: Vec<String> },
+    Table {
+        name: FullName,
+        columns: Vec<String>,
+    },
     Sub(Box<Query>),
 }
 
@@ -95,7 +98,10 @@ impl Proj {
 
     /// Every attribute (DataJoint's `proj(...)`), to be trimmed with `exclude`.
     pub fn all() -> Proj {
-        Proj { keep_all: true, ..Proj::default() }
+        Proj {
+            keep_all: true,
+            ..Proj::default()
+        }
     }
 
     /// Keeps a secondary attribute.
@@ -106,7 +112,8 @@ impl Proj {
 
     /// Keeps several secondary attributes.
     pub fn keep_many<S: AsRef<str>>(mut self, names: &[S]) -> Proj {
-        self.keep.extend(names.iter().map(|n| n.as_ref().to_string()));
+        self.keep
+            .extend(names.iter().map(|n| n.as_ref().to_string()));
         self
     }
 
@@ -136,14 +143,22 @@ impl Query {
             .heading
             .attributes
             .iter()
-            .map(|a| QAttr { name: a.name.clone(), in_key: a.in_key, source: Some(a.clone()), expr: None })
+            .map(|a| QAttr {
+                name: a.name.clone(),
+                in_key: a.in_key,
+                source: Some(a.clone()),
+                expr: None,
+            })
             .collect();
         Query {
             heading,
             body: Body::Select(Select {
                 from: vec![(
                     JoinKind::Inner,
-                    Source::Table { name: info.name.clone(), columns: info.heading.names() },
+                    Source::Table {
+                        name: info.name.clone(),
+                        columns: info.heading.names(),
+                    },
                 )],
                 conds: Vec::new(),
                 distinct: false,
@@ -166,7 +181,11 @@ impl Query {
 
     /// Primary-key attribute names.
     pub fn primary_key(&self) -> Vec<String> {
-        self.heading.iter().filter(|a| a.in_key).map(|a| a.name.clone()).collect()
+        self.heading
+            .iter()
+            .filter(|a| a.in_key)
+            .map(|a| a.name.clone())
+            .collect()
     }
 
     /// The label used in messages (the base table's `schema.Class`).
@@ -203,7 +222,9 @@ impl Query {
         if !self.is_plain() {
             return false;
         }
-        let Body::Select(s) = &self.body else { return false };
+        let Body::Select(s) = &self.body else {
+            return false;
+        };
         s.from.iter().all(|(_, src)| match src {
             Source::Table { columns, .. } => columns.iter().all(|c| self.attr(c).is_some()),
             Source::Sub(q) => q.heading.iter().all(|a| self.attr(&a.name).is_some()),
@@ -215,7 +236,12 @@ impl Query {
         let heading = self
             .heading
             .iter()
-            .map(|a| QAttr { name: a.name.clone(), in_key: a.in_key, source: a.source.clone(), expr: None })
+            .map(|a| QAttr {
+                name: a.name.clone(),
+                in_key: a.in_key,
+                source: a.source.clone(),
+                expr: None,
+            })
             .collect();
         let label = self.label.clone();
         Query {
@@ -241,7 +267,11 @@ impl Query {
     /// Restricts to rows matching `cond` (`q & cond`).
     pub fn restrict(&self, cond: impl Into<Cond>) -> Result<Query> {
         let cond = cond.into();
-        let mut q = if self.is_plain() { self.clone() } else { self.clone().wrap() };
+        let mut q = if self.is_plain() {
+            self.clone()
+        } else {
+            self.clone().wrap()
+        };
         let r = cond::resolve(&cond, &q)?;
         match r {
             RCond::True => {}
@@ -267,7 +297,11 @@ impl Query {
 
     fn join_kind(&self, other: &Query, kind: JoinKind) -> Result<Query> {
         check_join_compatible(self, other)?;
-        let a = if self.is_inlinable() { self.clone() } else { self.clone().wrap() };
+        let a = if self.is_inlinable() {
+            self.clone()
+        } else {
+            self.clone().wrap()
+        };
         let own_tables: Vec<&FullName> = match &a.body {
             Body::Select(s) => s
                 .from
@@ -281,15 +315,17 @@ impl Query {
         };
         let b_inline = other.is_inlinable()
             && match &other.body {
-                Body::Select(s) => {
-                    s.from.iter().all(|(k, src)| {
-                        *k == JoinKind::Inner
-                            && !matches!(src, Source::Table { name, .. } if own_tables.contains(&name))
-                    }) && (kind == JoinKind::Inner || s.conds.is_empty())
-                }
+                Body::Select(s) => s.from.iter().all(|(k, src)| {
+                    *k == JoinKind::Inner
+                        && !matches!(src, Source::Table { name, .. } if own_tables.contains(&name))
+                }) && (kind == JoinKind::Inner || s.conds.is_empty()),
                 _ => false,
             };
-        let b = if b_inline { other.clone() } else { other.clone().wrap() };
+        let b = if b_inline {
+            other.clone()
+        } else {
+            other.clone().wrap()
+        };
         let heading = join_heading(&a.heading, &b.heading);
         let label = a.label.clone();
         let (Body::Select(mut sa), Body::Select(sb)) = (a.body, b.body) else {
@@ -297,29 +333,49 @@ impl Query {
         };
         let mut first = true;
         for (_, src) in sb.from {
-            sa.from.push((if first { kind } else { JoinKind::Inner }, src));
+            sa.from
+                .push((if first { kind } else { JoinKind::Inner }, src));
             first = false;
         }
         sa.conds.extend(sb.conds);
-        Ok(Query { heading, body: Body::Select(sa), label })
+        Ok(Query {
+            heading,
+            body: Body::Select(sa),
+            label,
+        })
     }
 
     /// Projection: keep, rename, compute and drop attributes; the primary key stays.
     pub fn proj(&self, spec: Proj) -> Result<Query> {
-        for n in spec.keep.iter().chain(&spec.exclude).chain(spec.rename.iter().map(|(_, o)| o)) {
+        for n in spec
+            .keep
+            .iter()
+            .chain(&spec.exclude)
+            .chain(spec.rename.iter().map(|(_, o)| o))
+        {
             self.require(n)?;
         }
         let needs_wrap = match &self.body {
             Body::Select(s) => s.top.is_some() || s.distinct || s.group_by.is_some(),
             Body::Union(_) => true,
-        } || (!spec.compute.is_empty() && self.heading.iter().any(|a| a.expr.is_some()));
-        let base = if needs_wrap { self.clone().wrap() } else { self.clone() };
+        } || (!spec.compute.is_empty()
+            && self.heading.iter().any(|a| a.expr.is_some()));
+        let base = if needs_wrap {
+            self.clone().wrap()
+        } else {
+            self.clone()
+        };
         let mut heading = Vec::new();
         for a in &base.heading {
-            let renamed = spec.rename.iter().find(|(_, old)| old == &a.name).map(|(new, _)| new.clone());
+            let renamed = spec
+                .rename
+                .iter()
+                .find(|(_, old)| old == &a.name)
+                .map(|(new, _)| new.clone());
             let keep = a.in_key
                 || renamed.is_some()
-                || ((spec.keep_all || spec.keep.contains(&a.name)) && !spec.exclude.contains(&a.name));
+                || ((spec.keep_all || spec.keep.contains(&a.name))
+                    && !spec.exclude.contains(&a.name));
             if !keep {
                 continue;
             }
@@ -336,7 +392,12 @@ impl Query {
         let names: Vec<&str> = base.heading.iter().map(|a| a.name.as_str()).collect();
         for (new, sql) in &spec.compute {
             sqlcheck::check_restriction(sql, &names, &base.label)?;
-            heading.push(QAttr { name: new.clone(), in_key: false, source: None, expr: Some(sql.clone()) });
+            heading.push(QAttr {
+                name: new.clone(),
+                in_key: false,
+                source: None,
+                expr: Some(sql.clone()),
+            });
         }
         let mut seen = std::collections::HashSet::new();
         for a in &heading {
@@ -349,7 +410,11 @@ impl Query {
         }
         // primary key first
         heading.sort_by_key(|a| !a.in_key);
-        Ok(Query { heading, body: base.body, label: base.label })
+        Ok(Query {
+            heading,
+            body: base.body,
+            label: base.label,
+        })
     }
 
     /// Aggregation `self.aggr(other, ...)`: per row of `self`, computed values over
@@ -358,26 +423,48 @@ impl Query {
         for n in &spec.keep {
             self.require(n)?;
         }
-        let joined = if keep_all_rows { self.join_left(other)? } else { self.join(other)? };
-        let joined = if joined.is_plain() { joined } else { joined.wrap() };
+        let joined = if keep_all_rows {
+            self.join_left(other)?
+        } else {
+            self.join(other)?
+        };
+        let joined = if joined.is_plain() {
+            joined
+        } else {
+            joined.wrap()
+        };
         let mut heading: Vec<QAttr> = self
             .heading
             .iter()
             .filter(|a| a.in_key || spec.keep.contains(&a.name))
-            .map(|a| QAttr { name: a.name.clone(), in_key: a.in_key, source: a.source.clone(), expr: None })
+            .map(|a| QAttr {
+                name: a.name.clone(),
+                in_key: a.in_key,
+                source: a.source.clone(),
+                expr: None,
+            })
             .collect();
         let group: Vec<String> = heading.iter().map(|a| a.name.clone()).collect();
         let names: Vec<&str> = joined.heading.iter().map(|a| a.name.as_str()).collect();
         for (new, sql) in &spec.compute {
             sqlcheck::check_restriction(sql, &names, &self.label)?;
-            heading.push(QAttr { name: new.clone(), in_key: false, source: None, expr: Some(sql.clone()) });
+            heading.push(QAttr {
+                name: new.clone(),
+                in_key: false,
+                source: None,
+                expr: Some(sql.clone()),
+            });
         }
         let label = self.label.clone();
         let Body::Select(mut s) = joined.body else {
             return Err(Error::Query("internal: aggregation over a union".into()));
         };
         s.group_by = Some(group);
-        Ok(Query { heading, body: Body::Select(s), label })
+        Ok(Query {
+            heading,
+            body: Body::Select(s),
+            label,
+        })
     }
 
     /// Union (`a + b`): both operands must have the same primary key and share no
@@ -398,7 +485,10 @@ impl Query {
         }
         let sec_a: Vec<&QAttr> = self.heading.iter().filter(|a| !a.in_key).collect();
         let sec_b: Vec<&QAttr> = other.heading.iter().filter(|a| !a.in_key).collect();
-        if let Some(shared) = sec_a.iter().find(|a| sec_b.iter().any(|b| b.name == a.name)) {
+        if let Some(shared) = sec_a
+            .iter()
+            .find(|a| sec_b.iter().any(|b| b.name == a.name))
+        {
             return Err(Error::Query(format!(
                 "union operands {} and {} both have the secondary attribute `{}`",
                 self.label, other.label, shared.name
@@ -412,7 +502,9 @@ impl Query {
             });
         }
         let left = self.join_left(other)?;
-        let right = other.restrict(Cond::Not(Box::new(Cond::Query(Box::new(self.proj(Proj::key())?)))))?;
+        let right = other.restrict(Cond::Not(Box::new(Cond::Query(Box::new(
+            self.proj(Proj::key())?,
+        )))))?;
         Ok(Query {
             heading: left.heading.iter().map(plain).collect(),
             body: Body::Union(vec![left, right]),
@@ -423,7 +515,9 @@ impl Query {
     /// An outer union over queries with the same primary key: attributes a part lacks are
     /// NULL (used by merge tables' views).
     pub fn outer_union(parts: &[Query]) -> Result<Query> {
-        let first = parts.first().ok_or_else(|| Error::Query("union of no queries".into()))?;
+        let first = parts
+            .first()
+            .ok_or_else(|| Error::Query("union of no queries".into()))?;
         let mut heading: Vec<QAttr> = Vec::new();
         for q in parts {
             for a in &q.heading {
@@ -433,7 +527,11 @@ impl Query {
             }
         }
         heading.sort_by_key(|a| !a.in_key);
-        Ok(Query { heading, body: Body::Union(parts.to_vec()), label: first.label.clone() })
+        Ok(Query {
+            heading,
+            body: Body::Union(parts.to_vec()),
+            label: first.label.clone(),
+        })
     }
 
     /// ORDER BY / LIMIT / OFFSET (DataJoint's `dj.Top`); `order_by` entries are
@@ -444,7 +542,11 @@ impl Query {
             Body::Select(s) if s.top.is_none() => self.clone(),
             _ => self.clone().wrap(),
         };
-        q.select_mut().top = Some(Top { order_by: order, limit, offset });
+        q.select_mut().top = Some(Top {
+            order_by: order,
+            limit,
+            offset,
+        });
         Ok(q)
     }
 
@@ -457,7 +559,11 @@ impl Query {
                 None => false,
                 Some(w) if w == "desc" => true,
                 Some(w) if w == "asc" => false,
-                Some(w) => return Err(Error::Query(format!("order_by `{item}`: expected ASC or DESC, got `{w}`"))),
+                Some(w) => {
+                    return Err(Error::Query(format!(
+                        "order_by `{item}`: expected ASC or DESC, got `{w}`"
+                    )))
+                }
             };
             if name == "KEY" {
                 out.extend(self.primary_key().into_iter().map(|k| (k, desc)));
@@ -488,12 +594,18 @@ impl Query {
     /// Distinct values of `attrs` in this query, with those as the key (`dj.U(...) & q`).
     pub fn universal(&self, attrs: &[&str]) -> Result<Query> {
         if attrs.is_empty() {
-            return Err(Error::Query("dj.U() & q needs at least one attribute".into()));
+            return Err(Error::Query(
+                "dj.U() & q needs at least one attribute".into(),
+            ));
         }
         for a in attrs {
             self.require(a)?;
         }
-        let mut q = if self.is_plain() { self.clone() } else { self.clone().wrap() };
+        let mut q = if self.is_plain() {
+            self.clone()
+        } else {
+            self.clone().wrap()
+        };
         q.heading = attrs
             .iter()
             .filter_map(|n| q.attr(n).cloned())
@@ -512,7 +624,11 @@ impl Query {
         for a in attrs {
             self.require(a)?;
         }
-        let base = if self.is_plain() { self.clone() } else { self.clone().wrap() };
+        let base = if self.is_plain() {
+            self.clone()
+        } else {
+            self.clone().wrap()
+        };
         let names: Vec<&str> = base.heading.iter().map(|a| a.name.as_str()).collect();
         let mut heading: Vec<QAttr> = attrs
             .iter()
@@ -524,14 +640,23 @@ impl Query {
             .collect();
         for (new, sql) in &spec.compute {
             sqlcheck::check_restriction(sql, &names, &self.label)?;
-            heading.push(QAttr { name: new.clone(), in_key: false, source: None, expr: Some(sql.clone()) });
+            heading.push(QAttr {
+                name: new.clone(),
+                in_key: false,
+                source: None,
+                expr: Some(sql.clone()),
+            });
         }
         let label = base.label.clone();
         let Body::Select(mut s) = base.body else {
             return Err(Error::Query("internal: group over a union".into()));
         };
         s.group_by = Some(attrs.iter().map(|a| a.to_string()).collect());
-        Ok(Query { heading, body: Body::Select(s), label })
+        Ok(Query {
+            heading,
+            body: Body::Select(s),
+            label,
+        })
     }
 
     /// Keeps only the named attributes in the heading (for fetching a subset).
@@ -541,13 +666,19 @@ impl Query {
         }
         let mut q = self.clone();
         q.heading.retain(|a| attrs.contains(&a.name));
-        q.heading.sort_by_key(|a| attrs.iter().position(|n| n == &a.name));
+        q.heading
+            .sort_by_key(|a| attrs.iter().position(|n| n == &a.name));
         Ok(q)
     }
 }
 
 fn plain(a: &QAttr) -> QAttr {
-    QAttr { name: a.name.clone(), in_key: a.in_key, source: a.source.clone(), expr: None }
+    QAttr {
+        name: a.name.clone(),
+        in_key: a.in_key,
+        source: a.source.clone(),
+        expr: None,
+    }
 }
 
 /// Errors when an attribute of the same name is secondary in both operands.

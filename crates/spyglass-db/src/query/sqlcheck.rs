@@ -6,14 +6,80 @@
 use crate::error::{Error, Result};
 
 const KEYWORDS: &[&str] = &[
-    "and", "or", "not", "xor", "in", "is", "null", "like", "between", "true", "false", "regexp",
-    "rlike", "div", "mod", "case", "when", "then", "else", "end", "as", "escape", "exists", "select",
-    "from", "where", "distinct", "binary", "collate", "interval", "microsecond", "second", "minute",
-    "hour", "day", "week", "month", "quarter", "year", "current_timestamp", "current_date",
-    "current_time", "glob", "unknown", "asc", "desc", "all", "any", "some", "unsigned", "signed",
-    "integer", "char", "date", "datetime", "time", "decimal", "double", "float", "real", "text",
-    "sounds", "limit", "offset", "group", "by", "order", "having", "join", "natural", "left", "on",
-    "using", "union",
+    "and",
+    "or",
+    "not",
+    "xor",
+    "in",
+    "is",
+    "null",
+    "like",
+    "between",
+    "true",
+    "false",
+    "regexp",
+    "rlike",
+    "div",
+    "mod",
+    "case",
+    "when",
+    "then",
+    "else",
+    "end",
+    "as",
+    "escape",
+    "exists",
+    "select",
+    "from",
+    "where",
+    "distinct",
+    "binary",
+    "collate",
+    "interval",
+    "microsecond",
+    "second",
+    "minute",
+    "hour",
+    "day",
+    "week",
+    "month",
+    "quarter",
+    "year",
+    "current_timestamp",
+    "current_date",
+    "current_time",
+    "glob",
+    "unknown",
+    "asc",
+    "desc",
+    "all",
+    "any",
+    "some",
+    "unsigned",
+    "signed",
+    "integer",
+    "char",
+    "date",
+    "datetime",
+    "time",
+    "decimal",
+    "double",
+    "float",
+    "real",
+    "text",
+    "sounds",
+    "limit",
+    "offset",
+    "group",
+    "by",
+    "order",
+    "having",
+    "join",
+    "natural",
+    "left",
+    "on",
+    "using",
+    "union",
 ];
 
 /// Validates `sql` against the attribute names of a heading.
@@ -53,8 +119,12 @@ pub fn check_restriction(sql: &str, attrs: &[&str], context: &str) -> Result<()>
             }
             b'`' => {
                 let start = i + 1;
-                let end = sql[start..].find('`').map(|e| start + e).ok_or_else(|| bad("unterminated `identifier`"))?;
-                let qualified = (end + 1 < b.len() && b[end + 1] == b'.') || (i > 0 && b[i - 1] == b'.');
+                let end = sql[start..]
+                    .find('`')
+                    .map(|e| start + e)
+                    .ok_or_else(|| bad("unterminated `identifier`"))?;
+                let qualified =
+                    (end + 1 < b.len() && b[end + 1] == b'.') || (i > 0 && b[i - 1] == b'.');
                 if !qualified {
                     idents.push(sql[start..end].to_string());
                 }
@@ -74,8 +144,12 @@ pub fn check_restriction(sql: &str, attrs: &[&str], context: &str) -> Result<()>
             b';' => return Err(bad("`;` is not allowed: a restriction is one condition")),
             b'?' => return Err(bad("`?` placeholders are not allowed; write the value")),
             b'#' => return Err(bad("comments are not allowed")),
-            b'-' if i + 1 < b.len() && b[i + 1] == b'-' => return Err(bad("comments are not allowed")),
-            b'/' if i + 1 < b.len() && b[i + 1] == b'*' => return Err(bad("comments are not allowed")),
+            b'-' if i + 1 < b.len() && b[i + 1] == b'-' => {
+                return Err(bad("comments are not allowed"))
+            }
+            b'/' if i + 1 < b.len() && b[i + 1] == b'*' => {
+                return Err(bad("comments are not allowed"))
+            }
             b'0'..=b'9' => {
                 i += 1;
                 while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
@@ -84,7 +158,8 @@ pub fn check_restriction(sql: &str, attrs: &[&str], context: &str) -> Result<()>
             }
             c if c.is_ascii_alphabetic() || c == b'_' => {
                 let start = i;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'$')
+                {
                     i += 1;
                 }
                 let word = &sql[start..i];
@@ -93,7 +168,8 @@ pub fn check_restriction(sql: &str, attrs: &[&str], context: &str) -> Result<()>
                     j += 1;
                 }
                 let is_call = j < b.len() && b[j] == b'(';
-                let qualified = (i < b.len() && b[i] == b'.') || (start > 0 && b[start - 1] == b'.');
+                let qualified =
+                    (i < b.len() && b[i] == b'.') || (start > 0 && b[start - 1] == b'.');
                 let lower = word.to_ascii_lowercase();
                 if lower == "select" {
                     has_select = true;
@@ -104,7 +180,8 @@ pub fn check_restriction(sql: &str, attrs: &[&str], context: &str) -> Result<()>
             }
             b'@' => {
                 i += 1;
-                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'@') {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_' || b[i] == b'@')
+                {
                     i += 1;
                 }
             }
@@ -159,7 +236,10 @@ mod tests {
     #[test]
     fn names_unknown_attributes() {
         let e = check_restriction("gender = 'F'", ATTRS, "univ.Student").unwrap_err();
-        assert!(matches!(&e, Error::UnknownAttribute { attribute, .. } if attribute == "gender"), "{e}");
+        assert!(
+            matches!(&e, Error::UnknownAttribute { attribute, .. } if attribute == "gender"),
+            "{e}"
+        );
         assert!(e.to_string().contains("univ.Student"));
         let e = check_restriction("`nope` > 1", ATTRS, "t").unwrap_err();
         assert!(e.to_string().contains("`nope`"));
@@ -167,7 +247,16 @@ mod tests {
 
     #[test]
     fn refuses_escapes() {
-        for s in ["sex='F'); DROP TABLE x; --", "1=1) OR (1=1", "sex = ?", "a # c", "(sex='F'", "x -- y", "", "'open"] {
+        for s in [
+            "sex='F'); DROP TABLE x; --",
+            "1=1) OR (1=1",
+            "sex = ?",
+            "a # c",
+            "(sex='F'",
+            "x -- y",
+            "",
+            "'open",
+        ] {
             assert!(check_restriction(s, ATTRS, "t").is_err(), "{s} accepted");
         }
     }

@@ -25,7 +25,8 @@ pub fn university() -> (Db, tempfile::TempDir) {
     let (db, dir) = fresh_db();
     let s = "univ";
     let decl = |name: &str, tier: Tier, def: &str| {
-        db.declare(s, &TableSpec::new(name, tier, def)).unwrap_or_else(|e| panic!("declare {name}: {e}"));
+        db.declare(s, &TableSpec::new(name, tier, def))
+            .unwrap_or_else(|e| panic!("declare {name}: {e}"));
     };
     decl(
         "Student",
@@ -63,27 +64,56 @@ pub fn university() -> (Db, tempfile::TempDir) {
         course_name : varchar(200)
         credits : decimal(3,1)",
     );
-    decl("Term", Tier::Manual, "term_year : year\nterm : enum('Spring', 'Summer', 'Fall')");
-    decl("Section", Tier::Manual, "-> Course\n-> Term\nsection : char(1)\n---\nauditorium : varchar(12)");
+    decl(
+        "Term",
+        Tier::Manual,
+        "term_year : year\nterm : enum('Spring', 'Summer', 'Fall')",
+    );
+    decl(
+        "Section",
+        Tier::Manual,
+        "-> Course\n-> Term\nsection : char(1)\n---\nauditorium : varchar(12)",
+    );
     decl("Enroll", Tier::Manual, "-> Student\n-> Section");
     db.declare(
         s,
-        &TableSpec::new("LetterGrade", Tier::Lookup, "grade : char(2)\n---\npoints : decimal(3,2)").contents(
-            [("A", "4.00"), ("A-", "3.67"), ("B+", "3.33"), ("B", "3.00"), ("C", "2.00"), ("F", "0.00")]
-                .iter()
-                .map(|(g, p)| row(&[("grade", v(*g)), ("points", Value::Decimal(p.to_string()))]))
-                .collect(),
+        &TableSpec::new(
+            "LetterGrade",
+            Tier::Lookup,
+            "grade : char(2)\n---\npoints : decimal(3,2)",
+        )
+        .contents(
+            [
+                ("A", "4.00"),
+                ("A-", "3.67"),
+                ("B+", "3.33"),
+                ("B", "3.00"),
+                ("C", "2.00"),
+                ("F", "0.00"),
+            ]
+            .iter()
+            .map(|(g, p)| row(&[("grade", v(*g)), ("points", Value::Decimal(p.to_string()))]))
+            .collect(),
         ),
     )
     .unwrap();
     decl("Grade", Tier::Manual, "-> Enroll\n---\n-> LetterGrade");
     // renamed multi-column foreign key: both columns renamed
-    decl("Prerequisite", Tier::Manual, "-> Course\n-> Course.proj(prereq_dept='dept', prereq_course='course')");
+    decl(
+        "Prerequisite",
+        Tier::Manual,
+        "-> Course\n-> Course.proj(prereq_dept='dept', prereq_course='course')",
+    );
     // renamed multi-column foreign key where one column keeps its name
-    decl("CrossListing", Tier::Manual, "-> Course\n-> Course.proj(other_course='course')\n---\nnote = '' : varchar(40)");
+    decl(
+        "CrossListing",
+        Tier::Manual,
+        "-> Course\n-> Course.proj(other_course='course')\n---\nnote = '' : varchar(40)",
+    );
 
     let ins = |t: &str, rows: Vec<Row>| {
-        db.insert(&format!("univ.{t}"), &rows, InsertOptions::default()).unwrap_or_else(|e| panic!("insert {t}: {e}"));
+        db.insert(&format!("univ.{t}"), &rows, InsertOptions::default())
+            .unwrap_or_else(|e| panic!("insert {t}: {e}"));
     };
     ins(
         "Student",
@@ -110,17 +140,33 @@ pub fn university() -> (Db, tempfile::TempDir) {
     );
     ins(
         "Department",
-        [("BIOL", "Biology"), ("CS", "Computer Science"), ("MATH", "Mathematics")]
-            .iter()
-            .map(|(d, n)| row(&[("dept", v(*d)), ("dept_name", v(*n))]))
-            .collect(),
+        [
+            ("BIOL", "Biology"),
+            ("CS", "Computer Science"),
+            ("MATH", "Mathematics"),
+        ]
+        .iter()
+        .map(|(d, n)| row(&[("dept", v(*d)), ("dept_name", v(*n))]))
+        .collect(),
     );
     ins(
         "StudentMajor",
-        [(1, "BIOL", "2019-09-01"), (2, "CS", "2018-09-01"), (3, "BIOL", "2020-09-01"), (4, "MATH", "2019-09-01"), (5, "CS", "2017-09-01")]
-            .iter()
-            .map(|(s, d, dt)| row(&[("student_id", v(*s)), ("dept", v(*d)), ("declare_date", v(*dt))]))
-            .collect(),
+        [
+            (1, "BIOL", "2019-09-01"),
+            (2, "CS", "2018-09-01"),
+            (3, "BIOL", "2020-09-01"),
+            (4, "MATH", "2019-09-01"),
+            (5, "CS", "2017-09-01"),
+        ]
+        .iter()
+        .map(|(s, d, dt)| {
+            row(&[
+                ("student_id", v(*s)),
+                ("dept", v(*d)),
+                ("declare_date", v(*dt)),
+            ])
+        })
+        .collect(),
     );
     ins(
         "Course",
@@ -133,13 +179,21 @@ pub fn university() -> (Db, tempfile::TempDir) {
         ]
         .iter()
         .map(|(d, c, n, cr)| {
-            row(&[("dept", v(*d)), ("course", v(*c)), ("course_name", v(*n)), ("credits", Value::Decimal(cr.to_string()))])
+            row(&[
+                ("dept", v(*d)),
+                ("course", v(*c)),
+                ("course_name", v(*n)),
+                ("credits", Value::Decimal(cr.to_string())),
+            ])
         })
         .collect(),
     );
     ins(
         "Term",
-        [(2020, "Fall"), (2021, "Spring")].iter().map(|(y, t)| row(&[("term_year", v(*y)), ("term", v(*t))])).collect(),
+        [(2020, "Fall"), (2021, "Spring")]
+            .iter()
+            .map(|(y, t)| row(&[("term_year", v(*y)), ("term", v(*t))]))
+            .collect(),
     );
     let sections = [
         ("BIOL", 1010, 2020, "Fall", "a", "A1"),
@@ -191,7 +245,10 @@ pub fn university() -> (Db, tempfile::TempDir) {
             ("section", v(sec)),
         ]
     };
-    ins("Enroll", enroll.iter().map(|(s, i, _)| row(&key(*s, *i))).collect());
+    ins(
+        "Enroll",
+        enroll.iter().map(|(s, i, _)| row(&key(*s, *i))).collect(),
+    );
     ins(
         "Grade",
         enroll
@@ -206,12 +263,21 @@ pub fn university() -> (Db, tempfile::TempDir) {
     );
     ins(
         "Prerequisite",
-        [("BIOL", 2020, "BIOL", 1010), ("CS", 2420, "CS", 1410), ("CS", 2420, "MATH", 1210)]
-            .iter()
-            .map(|(d, c, pd, pc)| {
-                row(&[("dept", v(*d)), ("course", v(*c)), ("prereq_dept", v(*pd)), ("prereq_course", v(*pc))])
-            })
-            .collect(),
+        [
+            ("BIOL", 2020, "BIOL", 1010),
+            ("CS", 2420, "CS", 1410),
+            ("CS", 2420, "MATH", 1210),
+        ]
+        .iter()
+        .map(|(d, c, pd, pc)| {
+            row(&[
+                ("dept", v(*d)),
+                ("course", v(*c)),
+                ("prereq_dept", v(*pd)),
+                ("prereq_course", v(*pc)),
+            ])
+        })
+        .collect(),
     );
     ins(
         "CrossListing",

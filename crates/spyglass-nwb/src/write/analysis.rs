@@ -12,7 +12,8 @@ use crate::h5::join;
 use crate::read::NwbFile;
 use crate::spec;
 use crate::write::{
-    new_id, ElectricalSeriesSpec, Placement, TableSpec, TimeIntervalsSpec, TimeSeriesSpec, UnitsSpec, W,
+    new_id, ElectricalSeriesSpec, Placement, TableSpec, TimeIntervalsSpec, TimeSeriesSpec,
+    UnitsSpec, W,
 };
 
 /// Members of `/general` kept in analysis files.
@@ -29,7 +30,12 @@ const KEEP_GENERAL: &[&str] = &[
 ];
 
 /// Root datasets copied from the parent (identifier is new).
-const KEEP_ROOT: &[&str] = &["session_description", "session_start_time", "timestamps_reference_time", "file_create_date"];
+const KEEP_ROOT: &[&str] = &[
+    "session_description",
+    "session_start_time",
+    "timestamps_reference_time",
+    "file_create_date",
+];
 
 /// Interval tables Spyglass drops from analysis files.
 const DROP_INTERVALS: &[&str] = &["optogenetic_epochs"];
@@ -41,13 +47,18 @@ pub struct AnalysisFileWriter {
 
 impl std::fmt::Debug for AnalysisFileWriter {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AnalysisFileWriter").field("path", &self.w.path).finish()
+        f.debug_struct("AnalysisFileWriter")
+            .field("path", &self.w.path)
+            .finish()
     }
 }
 
 impl AnalysisFileWriter {
     /// Creates `path` (replacing any file there) from the parent NWB file at `parent`.
-    pub fn create_from_parent(parent: impl AsRef<Path>, path: impl AsRef<Path>) -> Result<AnalysisFileWriter> {
+    pub fn create_from_parent(
+        parent: impl AsRef<Path>,
+        path: impl AsRef<Path>,
+    ) -> Result<AnalysisFileWriter> {
         let parent = NwbFile::open(parent.as_ref())?;
         let path = path.as_ref().to_path_buf();
         let file = crate::h5::create(&path)?;
@@ -64,12 +75,20 @@ impl AnalysisFileWriter {
         for name in KEEP_ROOT {
             copy(src_root, root, name, &w.path)?;
         }
-        for g in ["/acquisition", "/analysis", "/processing", "/stimulus/presentation", "/stimulus/templates"] {
+        for g in [
+            "/acquisition",
+            "/analysis",
+            "/processing",
+            "/stimulus/presentation",
+            "/stimulus/templates",
+        ] {
             w.ensure_group(g)?;
         }
         let general = w.ensure_group("/general")?;
         if src_root.link_exists("general") {
-            let sg = src_root.group("general").map_err(|e| NwbError::hdf5(parent.path(), "/general", e))?;
+            let sg = src_root
+                .group("general")
+                .map_err(|e| NwbError::hdf5(parent.path(), "/general", e))?;
             for name in KEEP_GENERAL {
                 if sg.link_exists(name) {
                     copy(&sg, &general, name, &w.path)?;
@@ -77,9 +96,14 @@ impl AnalysisFileWriter {
             }
         }
         if src_root.link_exists("intervals") {
-            let si = src_root.group("intervals").map_err(|e| NwbError::hdf5(parent.path(), "/intervals", e))?;
+            let si = src_root
+                .group("intervals")
+                .map_err(|e| NwbError::hdf5(parent.path(), "/intervals", e))?;
             let di = w.ensure_group("/intervals")?;
-            for name in si.member_names().map_err(|e| NwbError::hdf5(parent.path(), "/intervals", e))? {
+            for name in si
+                .member_names()
+                .map_err(|e| NwbError::hdf5(parent.path(), "/intervals", e))?
+            {
                 if !DROP_INTERVALS.contains(&name.as_str()) {
                     copy(&si, &di, &name, &w.path)?;
                 }
@@ -92,8 +116,14 @@ impl AnalysisFileWriter {
         w.repair_references(src, "/", &mut dropped)?;
         w.renew_object_ids("/")?;
         // repair_references left the root's .specloc pointing nowhere: re-cache specs and point it again.
-        let uses_novela = parent.cached_specs()?.keys().any(|(ns, _, _)| ns == "ndx-franklab-novela")
-            || parent.devices()?.iter().any(|d| d.namespace == "ndx-franklab-novela");
+        let uses_novela = parent
+            .cached_specs()?
+            .keys()
+            .any(|(ns, _, _)| ns == "ndx-franklab-novela")
+            || parent
+                .devices()?
+                .iter()
+                .any(|d| d.namespace == "ndx-franklab-novela");
         let mut namespaces: Vec<&str> = spec::BASE_NAMESPACES.to_vec();
         if uses_novela {
             namespaces.extend_from_slice(spec::NOVELA_NAMESPACES);
@@ -115,38 +145,76 @@ impl AnalysisFileWriter {
     }
 
     /// Adds an ElectricalSeries (e.g. LFP) at `placement`; returns its object id.
-    pub fn add_electrical_series(&mut self, placement: &Placement, spec: &ElectricalSeriesSpec) -> Result<String> {
+    pub fn add_electrical_series(
+        &mut self,
+        placement: &Placement,
+        spec: &ElectricalSeriesSpec,
+    ) -> Result<String> {
         let g = self.w.placement_group(placement)?;
         self.w.electrical_series(&g, spec)
     }
 
     /// Adds a TimeSeries (or SpatialSeries, by `spec.neurodata_type`) at `placement`; returns its object id.
-    pub fn add_time_series(&mut self, placement: &Placement, spec: &TimeSeriesSpec) -> Result<String> {
+    pub fn add_time_series(
+        &mut self,
+        placement: &Placement,
+        spec: &TimeSeriesSpec,
+    ) -> Result<String> {
         let g = self.w.placement_group(placement)?;
-        let ty = if spec.neurodata_type.is_empty() { "TimeSeries" } else { spec.neurodata_type.as_str() };
+        let ty = if spec.neurodata_type.is_empty() {
+            "TimeSeries"
+        } else {
+            spec.neurodata_type.as_str()
+        };
         Ok(self.w.time_series(&g, spec, ty)?.1)
     }
 
     /// Adds a SpatialSeries inside a `Position` container `container` of `module`; returns its object id.
-    pub fn add_position(&mut self, module: &str, container: &str, spec: &TimeSeriesSpec) -> Result<String> {
+    pub fn add_position(
+        &mut self,
+        module: &str,
+        container: &str,
+        spec: &TimeSeriesSpec,
+    ) -> Result<String> {
         self.add_in_container(module, "Position", container, spec, "SpatialSeries")
     }
 
     /// Adds a SpatialSeries (radians) inside a `CompassDirection` container; returns its object id.
-    pub fn add_compass_direction(&mut self, module: &str, container: &str, spec: &TimeSeriesSpec) -> Result<String> {
+    pub fn add_compass_direction(
+        &mut self,
+        module: &str,
+        container: &str,
+        spec: &TimeSeriesSpec,
+    ) -> Result<String> {
         self.add_in_container(module, "CompassDirection", container, spec, "SpatialSeries")
     }
 
     /// Adds a TimeSeries inside a `BehavioralTimeSeries` container; returns its object id.
-    pub fn add_behavioral_time_series(&mut self, module: &str, container: &str, spec: &TimeSeriesSpec) -> Result<String> {
-        self.add_in_container(module, "BehavioralTimeSeries", container, spec, "TimeSeries")
+    pub fn add_behavioral_time_series(
+        &mut self,
+        module: &str,
+        container: &str,
+        spec: &TimeSeriesSpec,
+    ) -> Result<String> {
+        self.add_in_container(
+            module,
+            "BehavioralTimeSeries",
+            container,
+            spec,
+            "TimeSeries",
+        )
     }
 
     /// Object id of the container at `placement` (created when missing), e.g. a Position.
     pub fn container_object_id(&mut self, placement: &Placement) -> Result<String> {
         let g = self.w.placement_group(placement)?;
-        crate::h5::attr_str(&g, &self.w.path, &g.name(), "object_id")?
-            .ok_or_else(|| NwbError::missing(&self.w.path, &format!("{}@object_id", g.name()), "attribute"))
+        crate::h5::attr_str(&g, &self.w.path, &g.name(), "object_id")?.ok_or_else(|| {
+            NwbError::missing(
+                &self.w.path,
+                &format!("{}@object_id", g.name()),
+                "attribute",
+            )
+        })
     }
 
     fn add_in_container(
@@ -157,14 +225,23 @@ impl AnalysisFileWriter {
         spec: &TimeSeriesSpec,
         series_ty: &str,
     ) -> Result<String> {
-        let g = self.w.placement_group(&Placement::container(module, &format!("{module} data"), ty, container))?;
+        let g = self.w.placement_group(&Placement::container(
+            module,
+            &format!("{module} data"),
+            ty,
+            container,
+        ))?;
         Ok(self.w.time_series(&g, spec, series_ty)?.1)
     }
 
     /// Writes the Units table (spike times as a ragged column plus extra columns); returns its object id.
     pub fn add_units(&mut self, spec: &UnitsSpec) -> Result<String> {
         if self.w.root().link_exists("units") {
-            return Err(NwbError::invalid(&self.w.path, "/units", "the file already has a units table"));
+            return Err(NwbError::invalid(
+                &self.w.path,
+                "/units",
+                "the file already has a units table",
+            ));
         }
         self.w.units(spec)
     }
@@ -181,7 +258,10 @@ impl AnalysisFileWriter {
 
     /// Flushes and closes the file; returns its path.
     pub fn finish(self) -> Result<PathBuf> {
-        self.w.file.flush().map_err(|e| NwbError::hdf5(&self.w.path, "/", e))?;
+        self.w
+            .file
+            .flush()
+            .map_err(|e| NwbError::hdf5(&self.w.path, "/", e))?;
         let path = self.w.path.clone();
         drop(self.w);
         Ok(path)
@@ -191,14 +271,23 @@ impl AnalysisFileWriter {
 /// Copies member `name` of `src` into `dst` (same name) with H5Ocopy.
 pub(crate) fn copy(src: &Group, dst: &Group, name: &str, dst_path: &PathBuf) -> Result<()> {
     let obj = join(&src.name(), name);
-    match src.loc_type_by_name(name).map_err(|e| NwbError::hdf5(dst_path, &obj, e))? {
+    match src
+        .loc_type_by_name(name)
+        .map_err(|e| NwbError::hdf5(dst_path, &obj, e))?
+    {
         hdf5::LocationType::Group => {
-            let g = src.group(name).map_err(|e| NwbError::hdf5(dst_path, &obj, e))?;
-            g.copy_to(dst, name).map_err(|e| NwbError::hdf5(dst_path, &obj, e))
+            let g = src
+                .group(name)
+                .map_err(|e| NwbError::hdf5(dst_path, &obj, e))?;
+            g.copy_to(dst, name)
+                .map_err(|e| NwbError::hdf5(dst_path, &obj, e))
         }
         hdf5::LocationType::Dataset => {
-            let d = src.dataset(name).map_err(|e| NwbError::hdf5(dst_path, &obj, e))?;
-            d.copy_to(dst, name).map_err(|e| NwbError::hdf5(dst_path, &obj, e))
+            let d = src
+                .dataset(name)
+                .map_err(|e| NwbError::hdf5(dst_path, &obj, e))?;
+            d.copy_to(dst, name)
+                .map_err(|e| NwbError::hdf5(dst_path, &obj, e))
         }
         _ => Ok(()),
     }

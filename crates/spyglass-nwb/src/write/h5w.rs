@@ -24,11 +24,13 @@ pub(crate) fn new_id() -> String {
 }
 
 fn utf8(path: &Path, object: &str, s: &str) -> Result<VarLenUnicode> {
-    s.parse::<VarLenUnicode>().map_err(|e| NwbError::invalid(path, object, format!("text not storable: {e}")))
+    s.parse::<VarLenUnicode>()
+        .map_err(|e| NwbError::invalid(path, object, format!("text not storable: {e}")))
 }
 
 fn ascii(path: &Path, object: &str, s: &str) -> Result<VarLenAscii> {
-    VarLenAscii::from_ascii(s).map_err(|e| NwbError::invalid(path, object, format!("text not ASCII: {e}")))
+    VarLenAscii::from_ascii(s)
+        .map_err(|e| NwbError::invalid(path, object, format!("text not ASCII: {e}")))
 }
 
 impl W {
@@ -57,7 +59,12 @@ impl W {
     }
 
     fn replace_attr(&self, loc: &Location, name: &str) -> Result<()> {
-        if loc.attr_names().map_err(self.e(&loc.name()))?.iter().any(|n| n == name) {
+        if loc
+            .attr_names()
+            .map_err(self.e(&loc.name()))?
+            .iter()
+            .any(|n| n == name)
+        {
             loc.delete_attr(name).map_err(self.e(&loc.name()))?;
         }
         Ok(())
@@ -68,14 +75,20 @@ impl W {
         self.replace_attr(loc, name)?;
         let obj = format!("{}@{name}", loc.name());
         let v = utf8(&self.path, &obj, value)?;
-        loc.new_attr::<VarLenUnicode>().create(name).and_then(|a| a.write_scalar(&v)).map_err(self.e(&obj))
+        loc.new_attr::<VarLenUnicode>()
+            .create(name)
+            .and_then(|a| a.write_scalar(&v))
+            .map_err(self.e(&obj))
     }
 
     /// 1-D vlen UTF-8 attribute.
     pub fn attr_str_array(&self, loc: &Location, name: &str, values: &[String]) -> Result<()> {
         self.replace_attr(loc, name)?;
         let obj = format!("{}@{name}", loc.name());
-        let v = values.iter().map(|s| utf8(&self.path, &obj, s)).collect::<Result<Vec<_>>>()?;
+        let v = values
+            .iter()
+            .map(|s| utf8(&self.path, &obj, s))
+            .collect::<Result<Vec<_>>>()?;
         loc.new_attr::<VarLenUnicode>()
             .shape(v.len())
             .create(name)
@@ -87,21 +100,30 @@ impl W {
     pub fn attr_f64(&self, loc: &Location, name: &str, value: f64) -> Result<()> {
         self.replace_attr(loc, name)?;
         let obj = format!("{}@{name}", loc.name());
-        loc.new_attr::<f64>().create(name).and_then(|a| a.write_scalar(&value)).map_err(self.e(&obj))
+        loc.new_attr::<f64>()
+            .create(name)
+            .and_then(|a| a.write_scalar(&value))
+            .map_err(self.e(&obj))
     }
 
     /// Scalar i64 attribute.
     pub fn attr_i64(&self, loc: &Location, name: &str, value: i64) -> Result<()> {
         self.replace_attr(loc, name)?;
         let obj = format!("{}@{name}", loc.name());
-        loc.new_attr::<i64>().create(name).and_then(|a| a.write_scalar(&value)).map_err(self.e(&obj))
+        loc.new_attr::<i64>()
+            .create(name)
+            .and_then(|a| a.write_scalar(&value))
+            .map_err(self.e(&obj))
     }
 
     /// Scalar boolean attribute (HDF5 enum FALSE/TRUE over int8, as h5py writes).
     pub fn attr_bool(&self, loc: &Location, name: &str, value: bool) -> Result<()> {
         self.replace_attr(loc, name)?;
         let obj = format!("{}@{name}", loc.name());
-        loc.new_attr::<bool>().create(name).and_then(|a| a.write_scalar(&value)).map_err(self.e(&obj))
+        loc.new_attr::<bool>()
+            .create(name)
+            .and_then(|a| a.write_scalar(&value))
+            .map_err(self.e(&obj))
     }
 
     /// Scalar object-reference attribute pointing at `target` (a path in this file).
@@ -109,7 +131,10 @@ impl W {
         self.replace_attr(loc, name)?;
         let obj = format!("{}@{name}", loc.name());
         let r: ObjectReference1 = self.root().reference(target).map_err(self.e(target))?;
-        loc.new_attr::<ObjectReference1>().create(name).and_then(|a| a.write_scalar(&r)).map_err(self.e(&obj))
+        loc.new_attr::<ObjectReference1>()
+            .create(name)
+            .and_then(|a| a.write_scalar(&r))
+            .map_err(self.e(&obj))
     }
 
     /// Writes `namespace`, `neurodata_type` and a fresh `object_id`; returns the id.
@@ -122,10 +147,20 @@ impl W {
     }
 
     /// Creates a typed group `name` in `parent`; returns it with its object id.
-    pub fn typed_group(&self, parent: &Group, name: &str, namespace: &str, ty: &str) -> Result<(Group, String)> {
+    pub fn typed_group(
+        &self,
+        parent: &Group,
+        name: &str,
+        namespace: &str,
+        ty: &str,
+    ) -> Result<(Group, String)> {
         let p = join(&parent.name(), name);
         if parent.link_exists(name) {
-            return Err(NwbError::invalid(&self.path, &p, "an object with this name already exists"));
+            return Err(NwbError::invalid(
+                &self.path,
+                &p,
+                "an object with this name already exists",
+            ));
         }
         let g = parent.create_group(name).map_err(self.e(&p))?;
         let id = self.typed(&g, namespace, ty)?;
@@ -157,7 +192,10 @@ impl W {
     /// 1-D vlen UTF-8 dataset.
     pub fn text_array(&self, g: &Group, name: &str, values: &[String]) -> Result<Dataset> {
         let obj = join(&g.name(), name);
-        let v = values.iter().map(|s| utf8(&self.path, &obj, s)).collect::<Result<Vec<_>>>()?;
+        let v = values
+            .iter()
+            .map(|s| utf8(&self.path, &obj, s))
+            .collect::<Result<Vec<_>>>()?;
         g.new_dataset::<VarLenUnicode>()
             .shape(v.len())
             .create(name)
@@ -168,7 +206,10 @@ impl W {
     /// 1-D vlen ASCII dataset (e.g. `file_create_date`).
     pub fn ascii_array(&self, g: &Group, name: &str, values: &[String]) -> Result<Dataset> {
         let obj = join(&g.name(), name);
-        let v = values.iter().map(|s| ascii(&self.path, &obj, s)).collect::<Result<Vec<_>>>()?;
+        let v = values
+            .iter()
+            .map(|s| ascii(&self.path, &obj, s))
+            .collect::<Result<Vec<_>>>()?;
         g.new_dataset::<VarLenAscii>()
             .shape(v.len())
             .create(name)
@@ -197,7 +238,9 @@ impl W {
         let rows = shape.first().copied().unwrap_or(0);
         match compression {
             Compression::Contiguous => {}
-            Compression::Chunked { rows: r } | Compression::Gzip { rows: r, .. } if rows > 0 && n > 0 => {
+            Compression::Chunked { rows: r } | Compression::Gzip { rows: r, .. }
+                if rows > 0 && n > 0 =>
+            {
                 let mut chunk = shape.to_vec();
                 chunk[0] = r.clamp(1, rows);
                 b = b.chunk(chunk);
@@ -222,7 +265,11 @@ impl W {
         let obj = join(&g.name(), name);
         let refs = targets
             .iter()
-            .map(|t| self.root().reference::<ObjectReference1>(t).map_err(self.e(t)))
+            .map(|t| {
+                self.root()
+                    .reference::<ObjectReference1>(t)
+                    .map_err(self.e(t))
+            })
             .collect::<Result<Vec<_>>>()?;
         g.new_dataset::<ObjectReference1>()
             .shape(refs.len())
@@ -237,7 +284,13 @@ impl W {
     }
 
     /// Writes `values` as a dataset of the matching HDF5 type.
-    pub fn values(&self, g: &Group, name: &str, values: &Values, shape: &[usize]) -> Result<Dataset> {
+    pub fn values(
+        &self,
+        g: &Group,
+        name: &str,
+        values: &Values,
+        shape: &[usize],
+    ) -> Result<Dataset> {
         let obj = join(&g.name(), name);
         match values {
             Values::Int(v) => self.numeric(g, name, v, shape, Compression::Contiguous),
@@ -246,18 +299,29 @@ impl W {
             Values::Bool(v) => self.numeric(g, name, v, shape, Compression::Contiguous),
             Values::Text(v) | Values::Enum(v) => {
                 if shape.len() != 1 {
-                    return Err(NwbError::invalid(&self.path, &obj, "text columns must be 1-D"));
+                    return Err(NwbError::invalid(
+                        &self.path,
+                        &obj,
+                        "text columns must be 1-D",
+                    ));
                 }
                 self.text_array(g, name, v)
             }
             Values::Reference(v) => {
                 let targets = v
                     .iter()
-                    .map(|t| t.clone().ok_or_else(|| NwbError::invalid(&self.path, &obj, "null reference")))
+                    .map(|t| {
+                        t.clone()
+                            .ok_or_else(|| NwbError::invalid(&self.path, &obj, "null reference"))
+                    })
                     .collect::<Result<Vec<_>>>()?;
                 self.refs(g, name, &targets)
             }
-            Values::Compound(_) => Err(NwbError::invalid(&self.path, &obj, "compound columns cannot be written")),
+            Values::Compound(_) => Err(NwbError::invalid(
+                &self.path,
+                &obj,
+                "compound columns cannot be written",
+            )),
         }
     }
 
@@ -289,7 +353,8 @@ impl W {
             let rows = shape.first().copied().unwrap_or(0);
             match &c.index {
                 Some(ends) => {
-                    if ends.len() != ids.len() || ends.last().copied().unwrap_or(0) as usize != rows {
+                    if ends.len() != ids.len() || ends.last().copied().unwrap_or(0) as usize != rows
+                    {
                         return Err(NwbError::InvalidArgument(format!(
                             "`{cpath}`: ragged index of {} rows ending at {:?} for {} ids and {rows} values",
                             ends.len(),
@@ -334,7 +399,11 @@ impl W {
                     self.numeric(&g, &iname, ends, &[ends.len()], Compression::Contiguous)?
                 };
                 self.typed(&di, "hdmf-common", "VectorIndex")?;
-                self.attr_str(&di, "description", &format!("Index for VectorData '{}'", c.name))?;
+                self.attr_str(
+                    &di,
+                    "description",
+                    &format!("Index for VectorData '{}'", c.name),
+                )?;
                 self.attr_ref(&di, "target", &cpath)?;
             }
         }
@@ -344,10 +413,17 @@ impl W {
     /// Gives every object under `path` that has an `object_id` a fresh one.
     pub fn renew_object_ids(&self, path: &str) -> Result<()> {
         let g = self.root().group(path).map_err(self.e(path))?;
-        if g.attr_names().map_err(self.e(path))?.iter().any(|n| n == "object_id") {
+        if g.attr_names()
+            .map_err(self.e(path))?
+            .iter()
+            .any(|n| n == "object_id")
+        {
             self.attr_str(&g, "object_id", &new_id())?;
         }
-        for (name, info) in g.links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing).map_err(self.e(path))? {
+        for (name, info) in g
+            .links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
+            .map_err(self.e(path))?
+        {
             if info.link_type != hdf5::LinkType::Hard {
                 continue;
             }
@@ -356,7 +432,11 @@ impl W {
                 hdf5::LocationType::Group => self.renew_object_ids(&p)?,
                 hdf5::LocationType::Dataset => {
                     let d = g.dataset(&name).map_err(self.e(&p))?;
-                    if d.attr_names().map_err(self.e(&p))?.iter().any(|n| n == "object_id") {
+                    if d.attr_names()
+                        .map_err(self.e(&p))?
+                        .iter()
+                        .any(|n| n == "object_id")
+                    {
                         self.attr_str(&d, "object_id", &new_id())?;
                     }
                 }
@@ -370,11 +450,21 @@ impl W {
     /// from the same path in `src`: references copied across files are nulled by HDF5.
     /// Compound columns holding references (`TimeSeriesReferenceVectorData`) are dropped
     /// from their table, since their targets are not in this file. Returns dropped paths.
-    pub fn repair_references(&self, src: &hdf5::File, path: &str, dropped: &mut Vec<String>) -> Result<()> {
+    pub fn repair_references(
+        &self,
+        src: &hdf5::File,
+        path: &str,
+        dropped: &mut Vec<String>,
+    ) -> Result<()> {
         let g = self.root().group(path).map_err(self.e(path))?;
-        let sg = src.group(path).map_err(|e| NwbError::hdf5(Path::new(&src.filename()), path, e))?;
+        let sg = src
+            .group(path)
+            .map_err(|e| NwbError::hdf5(Path::new(&src.filename()), path, e))?;
         self.repair_attrs(&g, &sg, path)?;
-        for (name, info) in g.links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing).map_err(self.e(path))? {
+        for (name, info) in g
+            .links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
+            .map_err(self.e(path))?
+        {
             if info.link_type != hdf5::LinkType::Hard || !g.link_exists(&name) {
                 continue;
             }
@@ -383,25 +473,42 @@ impl W {
                 hdf5::LocationType::Group => self.repair_references(src, &p, dropped)?,
                 hdf5::LocationType::Dataset => {
                     let d = g.dataset(&name).map_err(self.e(&p))?;
-                    let sd = src.dataset(&p).map_err(|e| NwbError::hdf5(Path::new(&src.filename()), &p, e))?;
+                    let sd = src
+                        .dataset(&p)
+                        .map_err(|e| NwbError::hdf5(Path::new(&src.filename()), &p, e))?;
                     self.repair_attrs(&d, &sd, &p)?;
-                    let desc = d.dtype().and_then(|t| t.to_descriptor()).map_err(self.e(&p))?;
+                    let desc = d
+                        .dtype()
+                        .and_then(|t| t.to_descriptor())
+                        .map_err(self.e(&p))?;
                     match desc {
                         hdf5::types::TypeDescriptor::Reference(_) => {
                             let refs = sd.read_raw::<ObjectReference1>().map_err(self.e(&p))?;
                             let mut cache = std::collections::HashMap::new();
                             let mut new = Vec::with_capacity(refs.len());
                             for r in &refs {
-                                let target = crate::h5::deref_path(&sd, r, &mut cache)
-                                    .ok_or_else(|| NwbError::invalid(&self.path, &p, "dangling reference in source"))?;
-                                new.push(self.root().reference::<ObjectReference1>(&target).map_err(self.e(&target))?);
+                                let target =
+                                    crate::h5::deref_path(&sd, r, &mut cache).ok_or_else(|| {
+                                        NwbError::invalid(
+                                            &self.path,
+                                            &p,
+                                            "dangling reference in source",
+                                        )
+                                    })?;
+                                new.push(
+                                    self.root()
+                                        .reference::<ObjectReference1>(&target)
+                                        .map_err(self.e(&target))?,
+                                );
                             }
                             if !new.is_empty() {
                                 d.write_raw(&new).map_err(self.e(&p))?;
                             }
                         }
                         hdf5::types::TypeDescriptor::Compound(ct)
-                            if ct.fields.iter().any(|f| matches!(f.ty, hdf5::types::TypeDescriptor::Reference(_))) =>
+                            if ct.fields.iter().any(|f| {
+                                matches!(f.ty, hdf5::types::TypeDescriptor::Reference(_))
+                            }) =>
                         {
                             self.drop_column(&g, path, &name)?;
                             dropped.push(p);
@@ -418,7 +525,10 @@ impl W {
     fn repair_attrs(&self, loc: &Location, src: &Location, path: &str) -> Result<()> {
         for name in loc.attr_names().map_err(self.e(path))? {
             let a = loc.attr(&name).map_err(self.e(path))?;
-            let desc = a.dtype().and_then(|t| t.to_descriptor()).map_err(self.e(path))?;
+            let desc = a
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(self.e(path))?;
             if !matches!(desc, hdf5::types::TypeDescriptor::Reference(_)) {
                 continue;
             }
@@ -443,13 +553,23 @@ impl W {
         g.unlink(name).map_err(self.e(&join(table_path, name)))?;
         let iname = format!("{name}_index");
         if g.link_exists(&iname) {
-            g.unlink(&iname).map_err(self.e(&join(table_path, &iname)))?;
+            g.unlink(&iname)
+                .map_err(self.e(&join(table_path, &iname)))?;
         }
-        if g.attr_names().map_err(self.e(table_path))?.iter().any(|n| n == "colnames") {
+        if g.attr_names()
+            .map_err(self.e(table_path))?
+            .iter()
+            .any(|n| n == "colnames")
+        {
             let a = g.attr("colnames").map_err(self.e(table_path))?;
             let data = crate::h5::read_container(&a, &self.path, table_path)?;
             drop(a);
-            let cols: Vec<String> = data.texts().unwrap_or_default().into_iter().filter(|c| c != name).collect();
+            let cols: Vec<String> = data
+                .texts()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|c| c != name)
+                .collect();
             self.attr_str_array(g, "colnames", &cols)?;
         }
         Ok(())

@@ -16,9 +16,18 @@ use crate::write::W;
 /// The link target name stored in the copy: relative to the copy's directory when
 /// the raw file sits there (or below), else absolute.
 fn link_target(raw: &Path, copy: &Path) -> Result<String> {
-    let raw_abs = std::fs::canonicalize(raw).map_err(|e| NwbError::Io { path: raw.to_path_buf(), source: e })?;
-    let dir = copy.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-    let dir_abs = std::fs::canonicalize(dir).map_err(|e| NwbError::Io { path: dir.to_path_buf(), source: e })?;
+    let raw_abs = std::fs::canonicalize(raw).map_err(|e| NwbError::Io {
+        path: raw.to_path_buf(),
+        source: e,
+    })?;
+    let dir = copy
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let dir_abs = std::fs::canonicalize(dir).map_err(|e| NwbError::Io {
+        path: dir.to_path_buf(),
+        source: e,
+    })?;
     let s = match raw_abs.strip_prefix(&dir_abs) {
         Ok(rel) => rel.to_string_lossy().into_owned(),
         Err(_) => raw_abs.to_string_lossy().into_owned(),
@@ -29,18 +38,25 @@ fn link_target(raw: &Path, copy: &Path) -> Result<String> {
 fn is_electrical_series(f: &NwbFile, path: &str) -> Result<bool> {
     let o = f.object(path)?;
     Ok(o.kind == crate::model::ObjectKind::Group
-        && (o.neurodata_type == "ElectricalSeries" || o.neurodata_type.ends_with("ElectricalSeries")))
+        && (o.neurodata_type == "ElectricalSeries"
+            || o.neurodata_type.ends_with("ElectricalSeries")))
 }
 
 /// Writes `copy` from `raw`: metadata copied, bulk datasets replaced by external links into `raw`.
 /// Returns the paths that were linked.
-pub fn write_linked_copy(raw: impl AsRef<Path>, copy_path: impl AsRef<Path>) -> Result<Vec<String>> {
+pub fn write_linked_copy(
+    raw: impl AsRef<Path>,
+    copy_path: impl AsRef<Path>,
+) -> Result<Vec<String>> {
     let raw_path = raw.as_ref();
     let copy_path = copy_path.as_ref();
     let nwb = NwbFile::open(raw_path)?;
     let target = link_target(raw_path, copy_path)?;
     let file = crate::h5::create(copy_path)?;
-    let w = W { file, path: PathBuf::from(copy_path) };
+    let w = W {
+        file,
+        path: PathBuf::from(copy_path),
+    };
     let src: &Group = nwb.hdf5();
     let dst = w.root();
     let mut linked = vec![];
@@ -54,11 +70,17 @@ pub fn write_linked_copy(raw: impl AsRef<Path>, copy_path: impl AsRef<Path>) -> 
     for (name, link) in h5::members(src, raw_path, "/")? {
         match link {
             Link::Soft(t) => dst.link_soft(&t, &name).map_err(w.e(&name))?,
-            Link::External { file, object } => dst.link_external(&file, &object, &name).map_err(w.e(&name))?,
+            Link::External { file, object } => dst
+                .link_external(&file, &object, &name)
+                .map_err(w.e(&name))?,
             Link::Hard if name == "acquisition" => {
                 let g = w.ensure_group("/acquisition")?;
                 copy_attrs(&w, src, "/acquisition", &g, raw_path)?;
-                for (child, clink) in h5::members(&src.group("acquisition").map_err(w.e("/acquisition"))?, raw_path, "/acquisition")? {
+                for (child, clink) in h5::members(
+                    &src.group("acquisition").map_err(w.e("/acquisition"))?,
+                    raw_path,
+                    "/acquisition",
+                )? {
                     let p = join("/acquisition", &child);
                     if clink != Link::Hard {
                         relink(&w, &g, &child, &clink)?;
@@ -82,7 +104,12 @@ pub fn write_linked_copy(raw: impl AsRef<Path>, copy_path: impl AsRef<Path>) -> 
                             }
                         }
                     } else {
-                        copy(&src.group("acquisition").map_err(w.e("/acquisition"))?, &g, &child, &w.path)?;
+                        copy(
+                            &src.group("acquisition").map_err(w.e("/acquisition"))?,
+                            &g,
+                            &child,
+                            &w.path,
+                        )?;
                     }
                 }
             }
@@ -147,7 +174,10 @@ fn copy_attrs(w: &W, src: &Group, path: &str, dst: &Group, raw: &Path) -> Result
 /// Reference repair that skips externally linked subtrees (their references live in the raw file).
 fn repair_local(w: &W, src: &hdf5::File, path: &str, dropped: &mut Vec<String>) -> Result<()> {
     let g = w.root().group(path).map_err(w.e(path))?;
-    for (name, info) in g.links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing).map_err(w.e(path))? {
+    for (name, info) in g
+        .links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
+        .map_err(w.e(path))?
+    {
         if info.link_type != hdf5::LinkType::Hard {
             continue;
         }

@@ -99,7 +99,9 @@ fn interleave<T: Copy + Default>(channels: &[Vec<T>]) -> Result<(Vec<T>, Vec<usi
     let c = channels.len();
     let n = channels.first().map_or(0, Vec::len);
     if channels.iter().any(|ch| ch.len() != n) {
-        return Err(NwbError::InvalidArgument("channels have different lengths".into()));
+        return Err(NwbError::InvalidArgument(
+            "channels have different lengths".into(),
+        ));
     }
     let mut out = vec![T::default(); n * c];
     for (j, ch) in channels.iter().enumerate() {
@@ -126,7 +128,10 @@ pub enum TimingSpec {
 
 impl Default for TimingSpec {
     fn default() -> Self {
-        TimingSpec::Rate { rate: 1.0, starting_time: 0.0 }
+        TimingSpec::Rate {
+            rate: 1.0,
+            starting_time: 0.0,
+        }
     }
 }
 
@@ -217,7 +222,11 @@ pub enum Placement {
 impl Placement {
     /// A processing module placement without container.
     pub fn module(module: &str, description: &str) -> Placement {
-        Placement::Processing { module: module.into(), description: description.into(), container: None }
+        Placement::Processing {
+            module: module.into(),
+            description: description.into(),
+            container: None,
+        }
     }
 
     /// A placement inside container `name` of type `ty` (e.g. `Position`) in `module`.
@@ -281,17 +290,32 @@ impl ColumnSpec {
 
     /// A column of object references to the given paths.
     pub fn references(name: &str, description: &str, targets: Vec<String>) -> ColumnSpec {
-        Self::plain(name, description, Values::Reference(targets.into_iter().map(Some).collect()))
+        Self::plain(
+            name,
+            description,
+            Values::Reference(targets.into_iter().map(Some).collect()),
+        )
     }
 
     /// A 2-D float column (`rows` × `width`, row-major values).
-    pub fn f64_2d(name: &str, description: &str, v: Vec<f64>, rows: usize, width: usize) -> ColumnSpec {
+    pub fn f64_2d(
+        name: &str,
+        description: &str,
+        v: Vec<f64>,
+        rows: usize,
+        width: usize,
+    ) -> ColumnSpec {
         let mut c = Self::plain(name, description, Values::Float(v));
         c.shape = Some(vec![rows, width]);
         c
     }
 
-    fn ragged(name: &str, description: &str, values: Values, lens: impl Iterator<Item = usize>) -> ColumnSpec {
+    fn ragged(
+        name: &str,
+        description: &str,
+        values: Values,
+        lens: impl Iterator<Item = usize>,
+    ) -> ColumnSpec {
         let mut ends = vec![];
         let mut acc = 0u64;
         for l in lens {
@@ -306,19 +330,34 @@ impl ColumnSpec {
     /// A ragged float column (one list per row).
     pub fn ragged_f64(name: &str, description: &str, rows: Vec<Vec<f64>>) -> ColumnSpec {
         let lens: Vec<usize> = rows.iter().map(Vec::len).collect();
-        Self::ragged(name, description, Values::Float(rows.concat()), lens.into_iter())
+        Self::ragged(
+            name,
+            description,
+            Values::Float(rows.concat()),
+            lens.into_iter(),
+        )
     }
 
     /// A ragged integer column (one list per row).
     pub fn ragged_i64(name: &str, description: &str, rows: Vec<Vec<i64>>) -> ColumnSpec {
         let lens: Vec<usize> = rows.iter().map(Vec::len).collect();
-        Self::ragged(name, description, Values::Int(rows.concat()), lens.into_iter())
+        Self::ragged(
+            name,
+            description,
+            Values::Int(rows.concat()),
+            lens.into_iter(),
+        )
     }
 
     /// A ragged text column (one list per row).
     pub fn ragged_text(name: &str, description: &str, rows: Vec<Vec<String>>) -> ColumnSpec {
         let lens: Vec<usize> = rows.iter().map(Vec::len).collect();
-        Self::ragged(name, description, Values::Text(rows.concat()), lens.into_iter())
+        Self::ragged(
+            name,
+            description,
+            Values::Text(rows.concat()),
+            lens.into_iter(),
+        )
     }
 
     /// A DynamicTableRegion column: row indices into the table at `table`.
@@ -329,7 +368,12 @@ impl ColumnSpec {
     }
 
     /// A ragged DynamicTableRegion column (e.g. units' electrodes).
-    pub fn ragged_region(name: &str, description: &str, rows: Vec<Vec<i64>>, table: &str) -> ColumnSpec {
+    pub fn ragged_region(
+        name: &str,
+        description: &str,
+        rows: Vec<Vec<i64>>,
+        table: &str,
+    ) -> ColumnSpec {
         let mut c = Self::ragged_i64(name, description, rows);
         c.region_table = Some(table.into());
         c
@@ -396,12 +440,17 @@ impl W {
         match placement {
             Placement::Acquisition => self.ensure_group("/acquisition"),
             Placement::Scratch => self.ensure_group("/scratch"),
-            Placement::Processing { module, description, container } => {
+            Placement::Processing {
+                module,
+                description,
+                container,
+            } => {
                 let processing = self.ensure_group("/processing")?;
                 let m = if processing.link_exists(module) {
                     processing.group(module).map_err(self.e(module))?
                 } else {
-                    let (m, _) = self.typed_group(&processing, module, "core", "ProcessingModule")?;
+                    let (m, _) =
+                        self.typed_group(&processing, module, "core", "ProcessingModule")?;
                     self.attr_str(&m, "description", description)?;
                     m
                 };
@@ -420,10 +469,18 @@ impl W {
     }
 
     /// Writes a TimeSeries-shaped group; returns it and its object id.
-    pub fn time_series(&self, parent: &Group, spec: &TimeSeriesSpec, ty: &str) -> Result<(Group, String)> {
+    pub fn time_series(
+        &self,
+        parent: &Group,
+        spec: &TimeSeriesSpec,
+        ty: &str,
+    ) -> Result<(Group, String)> {
         let obj = join(&parent.name(), &spec.name);
         if spec.name.is_empty() || spec.name.contains('/') {
-            return Err(NwbError::InvalidArgument(format!("invalid series name `{}`", spec.name)));
+            return Err(NwbError::InvalidArgument(format!(
+                "invalid series name `{}`",
+                spec.name
+            )));
         }
         let n: usize = spec.shape.iter().product();
         if spec.shape.is_empty() || n != spec.data.len() {
@@ -450,11 +507,22 @@ impl W {
         self.attr_f64(&d, "resolution", spec.resolution)?;
         self.attr_str(&d, "unit", &spec.unit)?;
         match &spec.timing {
-            TimingSpec::Rate { rate, starting_time } => {
+            TimingSpec::Rate {
+                rate,
+                starting_time,
+            } => {
                 if !(*rate > 0.0 && rate.is_finite()) {
-                    return Err(NwbError::InvalidArgument(format!("`{obj}`: rate must be positive, got {rate}")));
+                    return Err(NwbError::InvalidArgument(format!(
+                        "`{obj}`: rate must be positive, got {rate}"
+                    )));
                 }
-                let st = self.numeric(&g, "starting_time", &[*starting_time], &[], Compression::Contiguous)?;
+                let st = self.numeric(
+                    &g,
+                    "starting_time",
+                    &[*starting_time],
+                    &[],
+                    Compression::Contiguous,
+                )?;
                 self.attr_f64(&st, "rate", *rate)?;
                 self.attr_str(&st, "unit", "seconds")?;
             }
@@ -468,7 +536,9 @@ impl W {
                 }
                 let tc = match c {
                     Compression::Contiguous => Compression::Contiguous,
-                    Compression::Chunked { rows } | Compression::Gzip { rows, .. } => Compression::Chunked { rows },
+                    Compression::Chunked { rows } | Compression::Gzip { rows, .. } => {
+                        Compression::Chunked { rows }
+                    }
                 };
                 let t = self.numeric(&g, "timestamps", ts, &[ts.len()], tc)?;
                 self.attr_i64(&t, "interval", 1)?;
@@ -496,7 +566,11 @@ impl W {
             .dataset(&join(ELECTRODES, "id"))
             .map(|d| d.shape().first().copied().unwrap_or(0))
             .map_err(|_| NwbError::missing(&self.path, ELECTRODES, "electrodes table"))?;
-        if let Some(bad) = spec.electrodes.iter().find(|&&r| r < 0 || r as usize >= n_rows) {
+        if let Some(bad) = spec
+            .electrodes
+            .iter()
+            .find(|&&r| r < 0 || r as usize >= n_rows)
+        {
             return Err(NwbError::InvalidArgument(format!(
                 "`{obj}`: electrode row {bad} outside the electrodes table ({n_rows} rows)"
             )));
@@ -507,9 +581,19 @@ impl W {
         if let Some(f) = &spec.filtering {
             self.attr_str(&g, "filtering", f)?;
         }
-        let e = self.numeric(&g, "electrodes", &spec.electrodes, &[spec.electrodes.len()], Compression::Contiguous)?;
+        let e = self.numeric(
+            &g,
+            "electrodes",
+            &spec.electrodes,
+            &[spec.electrodes.len()],
+            Compression::Contiguous,
+        )?;
         self.typed(&e, "hdmf-common", "DynamicTableRegion")?;
-        let desc = if spec.electrodes_description.is_empty() { "electrodes" } else { &spec.electrodes_description };
+        let desc = if spec.electrodes_description.is_empty() {
+            "electrodes"
+        } else {
+            &spec.electrodes_description
+        };
         self.attr_str(&e, "description", desc)?;
         self.attr_ref(&e, "table", ELECTRODES)?;
         if let Some(cc) = &spec.channel_conversion {
@@ -519,7 +603,13 @@ impl W {
                     cc.len()
                 )));
             }
-            let d = self.numeric(&g, "channel_conversion", cc, &[cc.len()], Compression::Contiguous)?;
+            let d = self.numeric(
+                &g,
+                "channel_conversion",
+                cc,
+                &[cc.len()],
+                Compression::Contiguous,
+            )?;
             self.attr_i64(&d, "axis", 1)?;
         }
         Ok(id)
@@ -530,7 +620,9 @@ impl W {
         let n = spec.spike_times.len();
         for (i, st) in spec.spike_times.iter().enumerate() {
             if st.windows(2).any(|w| w[1] < w[0]) || st.iter().any(|t| !t.is_finite()) {
-                return Err(NwbError::InvalidArgument(format!("unit {i}: spike times must be finite and ascending")));
+                return Err(NwbError::InvalidArgument(format!(
+                    "unit {i}: spike times must be finite and ascending"
+                )));
             }
         }
         let mut cols = vec![ColumnSpec::ragged_f64(
@@ -540,7 +632,9 @@ impl W {
         )];
         if let Some(el) = &spec.electrodes {
             if el.len() != n {
-                return Err(NwbError::InvalidArgument("units: one electrodes list per unit required".into()));
+                return Err(NwbError::InvalidArgument(
+                    "units: one electrodes list per unit required".into(),
+                ));
             }
             cols.push(ColumnSpec::ragged_region(
                 "electrodes",
@@ -550,13 +644,29 @@ impl W {
             ));
         }
         cols.extend(spec.columns.iter().cloned());
-        let desc = if spec.description.is_empty() { "units" } else { &spec.description };
-        let (g, id) = self.table(self.root(), "units", "core", "Units", desc, &default_ids(&spec.ids, n), &cols)?;
+        let desc = if spec.description.is_empty() {
+            "units"
+        } else {
+            &spec.description
+        };
+        let (g, id) = self.table(
+            self.root(),
+            "units",
+            "core",
+            "Units",
+            desc,
+            &default_ids(&spec.ids, n),
+            &cols,
+        )?;
         if let Some(r) = spec.resolution {
             if !(r > 0.0 && r.is_finite()) {
-                return Err(NwbError::InvalidArgument(format!("units: resolution must be positive, got {r}")));
+                return Err(NwbError::InvalidArgument(format!(
+                    "units: resolution must be positive, got {r}"
+                )));
             }
-            let d = g.dataset("spike_times").map_err(self.e("/units/spike_times"))?;
+            let d = g
+                .dataset("spike_times")
+                .map_err(self.e("/units/spike_times"))?;
             self.attr_f64(&d, "resolution", r)?;
         }
         Ok(id)
@@ -566,25 +676,63 @@ impl W {
     pub fn time_intervals(&self, spec: &TimeIntervalsSpec) -> Result<String> {
         let n = spec.start_time.len();
         if spec.stop_time.len() != n {
-            return Err(NwbError::InvalidArgument(format!("`{}`: start and stop lengths differ", spec.name)));
+            return Err(NwbError::InvalidArgument(format!(
+                "`{}`: start and stop lengths differ",
+                spec.name
+            )));
         }
-        if spec.start_time.iter().zip(&spec.stop_time).any(|(a, b)| !(a.is_finite() && b.is_finite() && a <= b)) {
-            return Err(NwbError::InvalidArgument(format!("`{}`: every interval needs start <= stop", spec.name)));
+        if spec
+            .start_time
+            .iter()
+            .zip(&spec.stop_time)
+            .any(|(a, b)| !(a.is_finite() && b.is_finite() && a <= b))
+        {
+            return Err(NwbError::InvalidArgument(format!(
+                "`{}`: every interval needs start <= stop",
+                spec.name
+            )));
         }
         let mut cols = vec![
-            ColumnSpec::f64("start_time", "Start time of epoch, in seconds", spec.start_time.clone()),
-            ColumnSpec::f64("stop_time", "Stop time of epoch, in seconds", spec.stop_time.clone()),
+            ColumnSpec::f64(
+                "start_time",
+                "Start time of epoch, in seconds",
+                spec.start_time.clone(),
+            ),
+            ColumnSpec::f64(
+                "stop_time",
+                "Stop time of epoch, in seconds",
+                spec.stop_time.clone(),
+            ),
         ];
         if let Some(tags) = &spec.tags {
             if tags.len() != n {
-                return Err(NwbError::InvalidArgument(format!("`{}`: one tag list per interval required", spec.name)));
+                return Err(NwbError::InvalidArgument(format!(
+                    "`{}`: one tag list per interval required",
+                    spec.name
+                )));
             }
-            cols.push(ColumnSpec::ragged_text("tags", "user-defined tags", tags.clone()));
+            cols.push(ColumnSpec::ragged_text(
+                "tags",
+                "user-defined tags",
+                tags.clone(),
+            ));
         }
         cols.extend(spec.columns.iter().cloned());
         let parent = self.ensure_group("/intervals")?;
-        let desc = if spec.description.is_empty() { "intervals" } else { &spec.description };
-        let (_, id) = self.table(&parent, &spec.name, "core", "TimeIntervals", desc, &(0..n as i64).collect::<Vec<_>>(), &cols)?;
+        let desc = if spec.description.is_empty() {
+            "intervals"
+        } else {
+            &spec.description
+        };
+        let (_, id) = self.table(
+            &parent,
+            &spec.name,
+            "core",
+            "TimeIntervals",
+            desc,
+            &(0..n as i64).collect::<Vec<_>>(),
+            &cols,
+        )?;
         Ok(id)
     }
 
@@ -593,12 +741,29 @@ impl W {
         let n = spec
             .columns
             .first()
-            .map(|c| c.index.as_ref().map_or_else(|| c.shape.as_ref().map_or(c.values.len(), |s| s[0]), Vec::len))
+            .map(|c| {
+                c.index.as_ref().map_or_else(
+                    || c.shape.as_ref().map_or(c.values.len(), |s| s[0]),
+                    Vec::len,
+                )
+            })
             .or(spec.ids.as_ref().map(Vec::len))
             .unwrap_or(0);
         let g = self.placement_group(placement)?;
-        let desc = if spec.description.is_empty() { "table" } else { &spec.description };
-        let (_, id) = self.table(&g, &spec.name, "hdmf-common", "DynamicTable", desc, &default_ids(&spec.ids, n), &spec.columns)?;
+        let desc = if spec.description.is_empty() {
+            "table"
+        } else {
+            &spec.description
+        };
+        let (_, id) = self.table(
+            &g,
+            &spec.name,
+            "hdmf-common",
+            "DynamicTable",
+            desc,
+            &default_ids(&spec.ids, n),
+            &spec.columns,
+        )?;
         Ok(id)
     }
 
@@ -608,20 +773,36 @@ impl W {
         self.attr_str(root, "namespace", "core")?;
         self.attr_str(root, "neurodata_type", "NWBFile")?;
         self.attr_str(root, "nwb_version", crate::spec::NWB_VERSION)?;
-        let oid = if meta.object_id.is_empty() { new_id() } else { meta.object_id.clone() };
+        let oid = if meta.object_id.is_empty() {
+            new_id()
+        } else {
+            meta.object_id.clone()
+        };
         self.attr_str(root, "object_id", &oid)?;
-        let fmt = |d: &chrono::DateTime<chrono::FixedOffset>| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false);
+        let fmt = |d: &chrono::DateTime<chrono::FixedOffset>| {
+            d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, false)
+        };
         self.text(root, "identifier", &meta.identifier)?;
         self.text(root, "session_description", &meta.session_description)?;
         self.ascii(root, "session_start_time", &fmt(&meta.session_start_time))?;
-        self.ascii(root, "timestamps_reference_time", &fmt(&meta.timestamps_reference_time))?;
+        self.ascii(
+            root,
+            "timestamps_reference_time",
+            &fmt(&meta.timestamps_reference_time),
+        )?;
         let created = if meta.file_create_date.is_empty() {
             vec![fmt(&chrono::Utc::now().fixed_offset())]
         } else {
             meta.file_create_date.clone()
         };
         self.ascii_array(root, "file_create_date", &created)?;
-        for g in ["/acquisition", "/analysis", "/processing", "/stimulus/presentation", "/stimulus/templates"] {
+        for g in [
+            "/acquisition",
+            "/analysis",
+            "/processing",
+            "/stimulus/presentation",
+            "/stimulus/templates",
+        ] {
             self.ensure_group(g)?;
         }
         let general = self.ensure_group("/general")?;
@@ -655,7 +836,9 @@ impl W {
     pub fn source_script(&self, text: &str) -> Result<()> {
         let general = self.ensure_group("/general")?;
         if general.link_exists("source_script") {
-            general.unlink("source_script").map_err(self.e("/general/source_script"))?;
+            general
+                .unlink("source_script")
+                .map_err(self.e("/general/source_script"))?;
         }
         let d = self.text(&general, "source_script", text)?;
         self.attr_str(&d, "file_name", "spyglass-nwb")
@@ -680,7 +863,11 @@ impl W {
         }
         if let Some(age) = &s.age {
             let d = self.text(&g, "age", age)?;
-            self.attr_str(&d, "reference", s.age_reference.as_deref().unwrap_or("birth"))?;
+            self.attr_str(
+                &d,
+                "reference",
+                s.age_reference.as_deref().unwrap_or("birth"),
+            )?;
         }
         if let Some(dob) = &s.date_of_birth {
             self.ascii(&g, "date_of_birth", dob)?;

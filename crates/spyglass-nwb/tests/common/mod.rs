@@ -19,28 +19,54 @@ pub fn init() {
 /// Runs `pynwb-validate` on `path`; returns (success, output).
 pub fn pynwb_validate(path: &Path) -> (bool, String) {
     let bin = spyglass_testkit::workspace_root().join(".venv/bin/pynwb-validate");
-    let out = Command::new(bin).arg(path).output().expect("run pynwb-validate");
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
-    (out.status.success() && !text.contains("found the following errors"), text)
+    let out = Command::new(bin)
+        .arg(path)
+        .output()
+        .expect("run pynwb-validate");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (
+        out.status.success() && !text.contains("found the following errors"),
+        text,
+    )
 }
 
 /// Runs nwbinspector on `path`; returns the report text.
 pub fn nwbinspector(path: &Path) -> String {
     let bin = spyglass_testkit::workspace_root().join(".venv/bin/nwbinspector");
-    let out = Command::new(bin).arg(path).output().expect("run nwbinspector");
-    format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr))
+    let out = Command::new(bin)
+        .arg(path)
+        .output()
+        .expect("run nwbinspector");
+    format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    )
 }
 
 /// Asserts nwbinspector reports no CRITICAL, BEST_PRACTICE_VIOLATION or PYNWB_VALIDATION findings.
 pub fn assert_inspector_clean(path: &Path) {
     let report = nwbinspector(path);
-    for bad in ["CRITICAL", "BEST_PRACTICE_VIOLATION", "PYNWB_VALIDATION", "ERROR"] {
+    for bad in [
+        "CRITICAL",
+        "BEST_PRACTICE_VIOLATION",
+        "PYNWB_VALIDATION",
+        "ERROR",
+    ] {
         let found = report.lines().any(|l| {
             let t = l.trim();
             // summary lines look like "  3 - CRITICAL"; section headers "1  CRITICAL"
             t.ends_with(&format!("- {bad}")) || t.split_whitespace().nth(1) == Some(bad)
         });
-        assert!(!found, "nwbinspector reported {bad} for {}:\n{report}", path.display());
+        assert!(
+            !found,
+            "nwbinspector reported {bad} for {}:\n{report}",
+            path.display()
+        );
     }
 }
 
@@ -52,18 +78,26 @@ pub fn assert_valid(path: &Path) {
 
 /// Parses the JSON the oracle printed.
 pub fn json(s: &str) -> serde_json::Value {
-    serde_json::from_str(s.trim()).unwrap_or_else(|e| panic!("oracle printed invalid JSON ({e}): {s}"))
+    serde_json::from_str(s.trim())
+        .unwrap_or_else(|e| panic!("oracle printed invalid JSON ({e}): {s}"))
 }
 
 /// Asserts two float slices are equal within `tol`.
 pub fn assert_close(a: &[f64], b: &[f64], tol: f64, what: &str) {
     assert_eq!(a.len(), b.len(), "{what}: lengths differ");
     for (i, (x, y)) in a.iter().zip(b).enumerate() {
-        assert!((x - y).abs() <= tol * (1.0 + y.abs()), "{what}[{i}]: {x} != {y}");
+        assert!(
+            (x - y).abs() <= tol * (1.0 + y.abs()),
+            "{what}[{i}]: {x} != {y}"
+        );
     }
 }
 
 /// f64 values of a JSON array.
 pub fn f64s(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().expect("array").iter().map(|x| x.as_f64().expect("number")).collect()
+    v.as_array()
+        .expect("array")
+        .iter()
+        .map(|x| x.as_f64().expect("number"))
+        .collect()
 }

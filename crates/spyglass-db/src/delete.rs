@@ -1,0 +1,302 @@
+//! Delete and drop, computed from the dependency graph. The cascade follows every
+//! foreign key from the restricted table down, restricting each child by the parent
+//! rows through the key's attribute map (renamed and multi-column keys matched on
+//! all their columns, so a delete removes exactly the rows that depend on it);
+//! restrictions reaching a table by several paths are OR-ed; a part drags its master
+//! along and a master its parts. The plan lists the rows per table (the preview);
+//! executing it deletes children first in one transaction and logs to `~log`.
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::naming::{FullName, Tier};
+use crate::query::{Cond, Proj, Query};
+use crate::value::{Row, SqlValue};
+use std::collections::BTreeMap;
+
+/// The rows a delete would remove, per table, in topological order.
+#[derive(Debug, Clone)]
+pub struct DeletePlan {
+    /// (table, primary keys of the rows to delete), parents before children.
+    pub tables: Vec<(FullName, Vec<Row>)>,
+}
+
+impl DeletePlan {
+    /// (table, number of rows) for tables that lose rows.
+    pub fn counts(&self) -> Vec<(FullName, usize)> {
+        self.tables
+            .iter()
+            .filter(|(_, k)| !k.is_empty())
+            .map(|(t, k)| (t.clone(), k.len()))
+            .collect()
+    }
+
+    /// Total rows across tables.
+    pub fn total(&self) -> usize {
+        self.tables.iter().map(|(_, k)| k.len()).sum()
+    }
+
+    /// Rows to delete from one table.
+    pub fn count_of(&self, table: &FullName) -> usize {
+        self.tables
+            .iter()
+            .find(|(t, _)| t == table)
+            .map(|(_, k)| k.len())
+            .unwrap_or(0)
+    }
+}
+
+/// Options of a delete.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct DeleteOptions {
+    /// Allow deleting rows of a part table without its master rows.
+    pub force_parts: bool,
+}
+
+impl Db {
+    /// Plans deleting the rows of `table` matching `restriction`, with everything
+    /// that depends on them.
+    pub fn plan_delete(
+        &self,
+        table: &str,
+        restriction: Cond,
+        opts: DeleteOptions,
+    ) -> Result<DeletePlan> {
+        let info = self.table_info(table)?;
+        if info.tier == Tier::Part && !opts.force_parts {
+            let master = info.name.master().map(|m| m.pretty()).unwrap_or_default();
+            return Err(Error::Refused(format!(
+                "{} is a part table: delete from its master {master} instead (or force deleting part rows alone)",
+                info.name.pretty()
+            )));
+        }
+        let start = Query::table(&info).restrict(restriction)?;
+        let graph = self.graph()?;
+        // seeds: the user's restriction, plus master restrictions found through parts
+        let mut seeds: BTreeMap<FullName, Vec<Query>> = BTreeMap::new();
+        seeds.insert(info.name.clone(), vec![start]);
+        for _round in 0..=graph.topo_order().len() {
+            let restr = self.cascade(&graph, &seeds)?;
+            let mut changed = false;
+            for (table, queries) in &restr {
+                let Some(master) = graph.master(table) else {
+                    continue;
+                };
+                if opts.force_parts && table == &info.name {
+                    continue;
+                }
+                // master rows owning affected part rows, not yet in the plan
+                let master_info = self.info(&master)?;
+                let part_rows = combine(&self.query_of(table)?, queries)?;
+                let owners = Query::table(&master_info).restrict(&part_rows)?;
+                let missing = match restr.get(&master) {
+                    Some(mq) => owners.exclude(&combine(&Query::table(&master_info), mq)?)?,
+                    None => owners.clone(),
+                };
+                if self.exists(&missing)? {
+                    seeds.entry(master).or_default().push(owners);
+                    changed = true;
+                }
+            }
+            if !changed {
+                let mut tables = Vec::new();
+                for name in graph.sort(restr.keys().cloned()) {
+                    let base = self.query_of(&name)?;
+                    let q = combine(&base, &restr[&name])?;
+                    tables.push((name, self.fetch_keys(&q)?));
+                }
+                return Ok(DeletePlan { tables });
+            }
+        }
+        Err(Error::Query("delete cascade did not settle".into()))
+    }
+
+    /// Restrictions reached from the seeds by following foreign keys downwards.
+    fn cascade(
+        &self,
+        graph: &crate::graph::Graph,
+        seeds: &BTreeMap<FullName, Vec<Query>>,
+    ) -> Result<BTreeMap<FullName, Vec<Query>>> {
+        let mut restr: BTreeMap<FullName, Vec<Query>> = seeds.clone();
+        for name in graph.topo_order() {
+            let Some(queries) = restr.get(name).cloned() else {
+                continue;
+            };
+            let parent_rows = combine(&self.query_of(name)?, &queries)?;
+            for (child, edge) in graph.children(name) {
+                let mut spec = Proj::key();
+                for (c, p) in &edge.attr_map {
+                    if c != p {
+                        spec = spec.rename(c, p);
+                    }
+                }
+                // the parent's key under the child's names: matches on every FK column
+                let keyed = parent_rows.proj(spec)?;
+                let child_q = self.query_of(&child)?.restrict(&keyed)?;
+                restr.entry(child).or_default().push(child_q);
+            }
+        }
+        Ok(restr)
+    }
+
+    /// Executes a plan in one transaction, children first; returns rows deleted per table.
+    pub fn execute_delete(&self, plan: &DeletePlan) -> Result<Vec<(FullName, u64)>> {
+        self.transaction(|| {
+            let mut out = Vec::new();
+            for (name, keys) in plan.tables.iter().rev() {
+                if keys.is_empty() {
+                    continue;
+                }
+                let n = self.delete_keys(name, keys)?;
+                out.push((name.clone(), n));
+            }
+            out.reverse();
+            Ok(out)
+        })
+    }
+
+    /// Deletes the rows of `table` matching `restriction` and everything depending on
+    /// them; returns rows deleted per table.
+    pub fn delete(
+        &self,
+        table: &str,
+        restriction: Cond,
+        opts: DeleteOptions,
+    ) -> Result<Vec<(FullName, u64)>> {
+        // plan inside the transaction so that the rows counted are the rows deleted
+        self.transaction(|| {
+            let plan = self.plan_delete(table, restriction, opts)?;
+            self.execute_delete(&plan)
+        })
+    }
+
+    fn delete_keys(&self, name: &FullName, keys: &[Row]) -> Result<u64> {
+        let info = self.info(name)?;
+        let pk = info.primary_key();
+        let d = self.dialect();
+        let table_sql = d.table(name);
+        let cols = d.ident_list(&pk);
+        let lhs = if pk.len() == 1 {
+            cols.clone()
+        } else {
+            format!("({cols})")
+        };
+        let mut total = 0;
+        for chunk in keys.chunks(400) {
+            let tuple = if pk.len() == 1 {
+                "?".to_string()
+            } else {
+                format!("({})", vec!["?"; pk.len()].join(","))
+            };
+            let sql = format!(
+                "DELETE FROM {table_sql} WHERE {lhs} IN ({})",
+                vec![tuple; chunk.len()].join(",")
+            );
+            let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * pk.len());
+            for k in chunk {
+                for a in &pk {
+                    let attr = info.heading.get(a).ok_or_else(|| Error::UnknownAttribute {
+                        attribute: a.clone(),
+                        context: name.pretty(),
+                    })?;
+                    params.push(crate::value::to_sql(
+                        attr,
+                        &name.pretty(),
+                        k.get(a).unwrap_or(&crate::Value::Null),
+                    )?);
+                }
+            }
+            total += self.execute(&sql, &params).map_err(|e| match e {
+                Error::ForeignKey { message, .. } => Error::ForeignKey {
+                    table: name.pretty(),
+                    message: format!("rows are still referenced ({message}); the dependency graph is out of date — refresh and retry"),
+                },
+                other => other,
+            })?;
+            let logged = format!(
+                "DELETE FROM {name} WHERE {lhs} IN (...{} keys)",
+                chunk.len()
+            );
+            self.log(&name.schema, &logged)?;
+        }
+        Ok(total)
+    }
+
+    /// Tables a drop of `table` would remove (it, its parts and all descendants), with row counts.
+    pub fn plan_drop_table(&self, table: &str) -> Result<Vec<(FullName, u64)>> {
+        let info = self.table_info(table)?;
+        if info.tier == Tier::Part {
+            return Err(Error::Refused(format!(
+                "{} is a part table: drop its master {} instead",
+                info.name.pretty(),
+                info.name.master().map(|m| m.pretty()).unwrap_or_default()
+            )));
+        }
+        let graph = self.graph()?;
+        let mut out = Vec::new();
+        for name in graph.descendants(&info.name) {
+            out.push((name.clone(), self.count(&self.query_of(&name)?)?));
+        }
+        Ok(out)
+    }
+
+    /// Tables a drop of `schema` removes, with row counts; refuses when tables of
+    /// other schemas depend on it.
+    pub fn plan_drop_schema(&self, schema: &str) -> Result<Vec<(FullName, u64)>> {
+        if !self.catalog().schemas.contains(schema) {
+            return Err(Error::UnknownTable(format!("schema {schema}")));
+        }
+        let graph = self.graph()?;
+        let mine: Vec<FullName> = graph
+            .topo_order()
+            .iter()
+            .filter(|n| n.schema == schema)
+            .cloned()
+            .collect();
+        for n in &mine {
+            for d in graph.descendants(n) {
+                if d.schema != schema {
+                    return Err(Error::Refused(format!(
+                        "cannot drop schema {schema}: {} depends on {}",
+                        d.pretty(),
+                        n.pretty()
+                    )));
+                }
+            }
+        }
+        let mut out = Vec::new();
+        for n in mine {
+            out.push((n.clone(), self.count(&self.query_of(&n)?)?));
+        }
+        Ok(out)
+    }
+
+    /// Drops the tables of a plan (children first).
+    pub fn drop_tables(&self, plan: &[(FullName, u64)]) -> Result<()> {
+        for (name, _) in plan.iter().rev() {
+            self.execute(&format!("DROP TABLE {}", self.dialect().table(name)), &[])?;
+            self.backend().forget_table(name)?;
+            self.log(&name.schema, &format!("Dropped {name}"))?;
+        }
+        self.refresh()
+    }
+
+    /// Drops a whole schema with its hidden tables.
+    pub fn drop_schema(&self, schema: &str) -> Result<()> {
+        let plan = self.plan_drop_schema(schema)?;
+        self.drop_tables(&plan)?;
+        self.backend().drop_schema(schema)?;
+        self.refresh()
+    }
+}
+
+/// The rows of `base` matching any of the queries (semijoin on the primary key).
+fn combine(base: &Query, queries: &[Query]) -> Result<Query> {
+    if queries.len() == 1 {
+        return queries[0].proj(Proj::key());
+    }
+    let ors = queries
+        .iter()
+        .map(|q| q.proj(Proj::key()).map(|k| Cond::Query(Box::new(k))))
+        .collect::<Result<Vec<_>>>()?;
+    base.restrict(Cond::Or(ors))?.proj(Proj::key())
+}
