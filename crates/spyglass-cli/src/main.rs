@@ -2,7 +2,9 @@
 //! engine and print the result. Subcommand names and flags are a stable contract.
 
 mod declare_file;
+mod delete;
 mod output;
+mod populate;
 mod settings;
 
 use anyhow::{bail, Context, Result};
@@ -81,6 +83,81 @@ enum Command {
         #[arg(long)]
         skip_duplicates: bool,
     },
+    /// Fill an imported or computed table by running its make for every missing key.
+    Populate {
+        /// schema.ClassName of the table to fill.
+        table: String,
+        /// Restrict the keys by ATTR=VALUE (repeatable).
+        #[arg(long = "key", value_name = "ATTR=VALUE")]
+        keys: Vec<String>,
+        /// Restrict the keys by an SQL condition (repeatable).
+        #[arg(long = "where", value_name = "SQL")]
+        wheres: Vec<String>,
+        /// Reserve each key in the schema's ~jobs table first.
+        #[arg(long)]
+        reserve_jobs: bool,
+        /// Run this many workers in parallel (implies --reserve-jobs).
+        #[arg(long, default_value_t = 1)]
+        workers: usize,
+        /// Record failures and carry on.
+        #[arg(long)]
+        suppress_errors: bool,
+        /// Make at most this many keys (per worker).
+        #[arg(long)]
+        max_calls: Option<usize>,
+    },
+    /// Populate the listed tables with reservation until nothing is left (run many at once).
+    Worker {
+        /// schema.ClassName of each table.
+        #[arg(required = true)]
+        tables: Vec<String>,
+    },
+    /// List job reservations and errors; clear errors or stale reservations.
+    Jobs {
+        /// Only this table (schema.ClassName) or schema.
+        table: Option<String>,
+        /// Delete error rows so that their keys are tried again.
+        #[arg(long)]
+        clear_errors: bool,
+        /// Delete reservations of dead processes on this host (and older than --stale-after).
+        #[arg(long)]
+        clear_stale: bool,
+        /// With --clear-stale: also reservations older than this many seconds.
+        #[arg(long, value_name = "SECONDS")]
+        stale_after: Option<u64>,
+        /// Output format.
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+    },
+    /// Delete rows and everything that depends on them (previewed; asks to confirm).
+    Delete {
+        /// schema.ClassName or schema.table_name.
+        table: String,
+        /// Restrict by ATTR=VALUE (repeatable).
+        #[arg(long = "key", value_name = "ATTR=VALUE")]
+        keys: Vec<String>,
+        /// Restrict by an SQL condition (repeatable).
+        #[arg(long = "where", value_name = "SQL")]
+        wheres: Vec<String>,
+        /// Only show what would be deleted.
+        #[arg(long)]
+        dry_run: bool,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Drop a table (with its parts and dependents) or a whole schema.
+    Drop {
+        /// schema.ClassName of the table.
+        #[arg(required_unless_present = "schema", conflicts_with = "schema")]
+        table: Option<String>,
+        /// Drop this schema instead.
+        #[arg(long)]
+        schema: Option<String>,
+        /// Do not ask for confirmation.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Draw the dependency graph as DOT, Mermaid or SVG (by the output's extension).
     Diagram {
         /// Only this schema.
@@ -128,6 +205,57 @@ fn run(cli: Cli) -> Result<()> {
             skip_duplicates,
         } => load(&open(db_flag)?, &table, &file, skip_duplicates),
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
+        Command::Populate {
+            table,
+            keys,
+            wheres,
+            reserve_jobs,
+            workers,
+            suppress_errors,
+            max_calls,
+        } => {
+            let url = settings::database_url(db_flag)?;
+            let db = open(db_flag)?;
+            let cond = restriction(&db.table(&table)?, &table, &keys, &wheres)?;
+            let job = populate::Job {
+                table,
+                cond,
+                reserve_jobs,
+                workers,
+                suppress_errors,
+                max_calls,
+            };
+            populate::run(&db, &url, &registry(), &job)
+        }
+        Command::Worker { tables } => populate::worker(&open(db_flag)?, &registry(), &tables),
+        Command::Jobs {
+            table,
+            clear_errors,
+            clear_stale,
+            stale_after,
+            format,
+        } => populate::jobs(
+            &open(db_flag)?,
+            table.as_deref(),
+            clear_errors,
+            clear_stale,
+            stale_after,
+            format,
+        ),
+        Command::Delete {
+            table,
+            keys,
+            wheres,
+            dry_run,
+            yes,
+        } => {
+            let db = open(db_flag)?;
+            let cond = restriction(&db.table(&table)?, &table, &keys, &wheres)?;
+            delete::delete(&db, &table, cond, dry_run, yes)
+        }
+        Command::Drop { table, schema, yes } => {
+            delete::drop(&open(db_flag)?, table.as_deref(), schema.as_deref(), yes)
+        }
     }
 }
 
@@ -219,15 +347,14 @@ fn tables(db: &Db, schema: Option<&str>, format: Format) -> Result<()> {
     Ok(())
 }
 
-fn show(
-    db: &Db,
+/// The AND of `--key ATTR=VALUE` and `--where SQL` options, checked against `q`.
+fn restriction(
+    q: &spyglass_db::Query,
     table: &str,
     keys: &[String],
     wheres: &[String],
-    limit: Option<u64>,
-    format: Format,
-) -> Result<()> {
-    let mut q = db.table(table)?;
+) -> Result<Cond> {
+    let mut conds = Vec::new();
     let mut pairs = Vec::new();
     for k in keys {
         let Some((a, v)) = k.split_once('=') else {
@@ -239,11 +366,29 @@ fn show(
         pairs.push((a.trim().to_string(), Value::Str(v.to_string())));
     }
     if !pairs.is_empty() {
-        q = q.restrict(Cond::Map(pairs))?;
+        conds.push(Cond::Map(pairs));
     }
-    for w in wheres {
-        q = q.restrict(Cond::sql(w.clone()))?;
-    }
+    conds.extend(wheres.iter().map(|w| Cond::sql(w.clone())));
+    // check the whole restriction now, so that errors name the option
+    q.restrict(Cond::And(conds.clone()))?;
+    Ok(Cond::And(conds))
+}
+
+/// Makes of every pipeline this build knows, by table.
+fn registry() -> spyglass_db::populate::Registry {
+    spyglass_db::populate::Registry::new()
+}
+
+fn show(
+    db: &Db,
+    table: &str,
+    keys: &[String],
+    wheres: &[String],
+    limit: Option<u64>,
+    format: Format,
+) -> Result<()> {
+    let base = db.table(table)?;
+    let q = base.restrict(restriction(&base, table, keys, wheres)?)?;
     let spec = FetchSpec {
         limit,
         order_by: vec!["KEY".into()],

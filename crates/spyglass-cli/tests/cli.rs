@@ -292,3 +292,111 @@ fn init_writes_config_and_default_database() {
     );
     assert!(env.path("spyglass.db").exists());
 }
+
+#[test]
+fn delete_previews_asks_and_cascades() {
+    let env = loaded();
+    // Alice: the student, her major and her two grades
+    let dry = env.ok(&[
+        "delete",
+        "university.Student",
+        "--key",
+        "student_id=1",
+        "--dry-run",
+    ]);
+    assert!(
+        dry.contains("4 rows in 3 tables would be deleted") && dry.contains("dry run"),
+        "{dry}"
+    );
+    assert!(
+        dry.contains("university.Grade") && dry.contains("university.StudentMajor"),
+        "{dry}"
+    );
+    // answering anything but yes deletes nothing
+    let mut child = Command::new(env!("CARGO_BIN_EXE_spyglass"))
+        .args([
+            "--db",
+            &env.url(),
+            "delete",
+            "university.Student",
+            "--key",
+            "student_id=1",
+        ])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"no\n").unwrap();
+    let out = child.wait_with_output().unwrap();
+    assert!(String::from_utf8_lossy(&out.stdout).contains("nothing deleted"));
+    let n = |t: &str| {
+        let j: serde_json::Value =
+            serde_json::from_str(&env.ok(&["show", t, "--format", "json"])).unwrap();
+        j.as_array().unwrap().len()
+    };
+    assert_eq!(n("university.Grade"), 4);
+    let done = env.ok(&[
+        "delete",
+        "university.Student",
+        "--key",
+        "student_id=1",
+        "--yes",
+    ]);
+    assert!(done.contains("deleted 4 rows"), "{done}");
+    assert_eq!(
+        (
+            n("university.Student"),
+            n("university.Grade"),
+            n("university.StudentMajor")
+        ),
+        (3, 2, 2)
+    );
+    assert!(env
+        .ok(&[
+            "delete",
+            "university.Student",
+            "--key",
+            "student_id=1",
+            "--yes"
+        ])
+        .contains("nothing to delete"));
+}
+
+#[test]
+fn drop_jobs_and_populate_commands() {
+    let env = loaded();
+    let out = env.ok(&["drop", "university.Course", "--yes"]);
+    assert!(
+        out.contains("2 tables would be dropped") && out.contains("dropped 2 tables"),
+        "{out}"
+    );
+    assert!(env
+        .fails(&["describe", "university.Grade"])
+        .contains("unknown table"));
+    assert!(env
+        .fails(&["drop", "university.Nope", "--yes"])
+        .contains("unknown table"));
+    // no jobs yet
+    let jobs = env.ok(&["jobs", "--format", "json"]);
+    assert_eq!(jobs.trim(), "[]");
+    assert!(env
+        .ok(&["jobs", "university", "--clear-errors"])
+        .contains("cleared 0 error jobs"));
+    // populate needs a registered make
+    std::fs::write(
+        env.path("comp.yaml"),
+        "schema: university\ntables:\n  - name: Gpa\n    tier: computed\n    definition: \"-> Student\\n---\\ngpa : float\"\n",
+    )
+    .unwrap();
+    env.ok(&["declare", p(&env.path("comp.yaml"))]);
+    assert!(env
+        .fails(&["populate", "university.Gpa"])
+        .contains("no make is registered for university.Gpa"));
+    assert!(env
+        .fails(&["populate", "university.Gpa", "--where", "nope > 1"])
+        .contains("unknown attribute `nope`"));
+    let out = env.ok(&["drop", "--schema", "university", "--yes"]);
+    assert!(out.contains("dropped"), "{out}");
+    assert_eq!(env.ok(&["tables", "--format", "json"]).trim(), "[]");
+}

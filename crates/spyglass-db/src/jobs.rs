@@ -110,6 +110,15 @@ impl Db {
         self.refresh()
     }
 
+    /// True when the schema has a `~jobs` table (another process may have made it).
+    fn has_jobs_table(&self, schema: &str) -> Result<bool> {
+        if self.catalog().get(&jobs_table(schema)).is_some() {
+            return Ok(true);
+        }
+        self.refresh()?;
+        Ok(self.catalog().get(&jobs_table(schema)).is_some())
+    }
+
     fn job_row_sql(&self, verb: &str, schema: &str) -> String {
         format!(
             "{verb} INTO {} (`table_name`,`key_hash`,`status`,`key`,`error_message`,`error_stack`,`user`,`host`,`pid`,`connection_id`) VALUES (?,?,?,?,?,?,?,?,?,?)",
@@ -202,7 +211,7 @@ impl Db {
 
     /// Key hashes of `table` present in `~jobs` (any status).
     pub fn job_hashes(&self, table: &FullName) -> Result<std::collections::HashSet<String>> {
-        if self.catalog().get(&jobs_table(&table.schema)).is_none() {
+        if !self.has_jobs_table(&table.schema)? {
             return Ok(Default::default());
         }
         let sql = format!(
@@ -222,7 +231,7 @@ impl Db {
 
     /// Deletes error rows (of one table, or of the whole schema).
     pub fn clear_error_jobs(&self, schema: &str, table: Option<&FullName>) -> Result<u64> {
-        if self.catalog().get(&jobs_table(schema)).is_none() {
+        if !self.has_jobs_table(schema)? {
             return Ok(0);
         }
         let t = self.dialect().table(&jobs_table(schema));
@@ -238,7 +247,7 @@ impl Db {
     /// Deletes stale reservations: those of dead processes on this host, and those
     /// older than `max_age` (any host). Returns the number removed.
     pub fn clear_stale_jobs(&self, schema: &str, max_age: Option<Duration>) -> Result<u64> {
-        if self.catalog().get(&jobs_table(schema)).is_none() {
+        if !self.has_jobs_table(schema)? {
             return Ok(0);
         }
         let t = self.dialect().table(&jobs_table(schema));
@@ -285,7 +294,7 @@ impl Db {
 
     /// The job rows of a schema (optionally one table) as rows.
     pub fn jobs(&self, schema: &str, table: Option<&FullName>) -> Result<Vec<Row>> {
-        if self.catalog().get(&jobs_table(schema)).is_none() {
+        if !self.has_jobs_table(schema)? {
             return Ok(Vec::new());
         }
         let info = self.info(&jobs_table(schema))?;

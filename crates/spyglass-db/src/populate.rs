@@ -415,3 +415,48 @@ impl Registry {
         self.makers.iter().map(|(n, _, _)| n.clone()).collect()
     }
 }
+
+/// What a worker loop did.
+#[derive(Debug, Default)]
+pub struct WorkReport {
+    /// Keys made, over all tables and passes.
+    pub made: usize,
+    /// Failures recorded as error jobs.
+    pub errors: usize,
+    /// Passes over the table list.
+    pub passes: usize,
+}
+
+impl Db {
+    /// A worker: populates each table with reservation (random order, errors recorded
+    /// and skipped) pass after pass until a whole pass makes nothing. Meant to be run
+    /// by many processes at once against one database.
+    pub fn work(
+        &self,
+        tables: &[(String, Arc<dyn Maker>, Option<Query>)],
+        restrictions: &[Cond],
+        progress: &dyn Progress,
+    ) -> Result<WorkReport> {
+        let mut report = WorkReport::default();
+        loop {
+            report.passes += 1;
+            let mut made = 0;
+            for (table, maker, ks) in tables {
+                let opts = PopulateOptions {
+                    restrictions: restrictions.to_vec(),
+                    reserve_jobs: true,
+                    suppress_errors: true,
+                    order: Order::Random,
+                    ..Default::default()
+                };
+                let r = self.populate(table, maker.as_ref(), ks.as_ref(), &opts, progress)?;
+                made += r.success_count;
+                report.errors += r.error_list.len();
+            }
+            report.made += made;
+            if made == 0 {
+                return Ok(report);
+            }
+        }
+    }
+}

@@ -8,6 +8,8 @@
 //! ([`write_linked_copy`]); and synthetic sessions with known ground truth
 //! ([`synthetic`]). Errors are one enum, [`NwbError`], naming the file and object.
 
+#![warn(missing_docs)]
+
 pub mod data;
 pub mod error;
 mod h5;

@@ -54,7 +54,7 @@ pub fn parse_datetime(s: &str) -> Option<DateTime<FixedOffset>> {
     let utc = FixedOffset::east_opt(0)?;
     for fmt in ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"] {
         if let Ok(n) = NaiveDateTime::parse_from_str(s, fmt) {
-            return Some(n.and_local_timezone(utc).single()?);
+            return n.and_local_timezone(utc).single();
         }
     }
     chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d")
@@ -581,6 +581,14 @@ impl NwbFile {
                 .map(str::to_string)
         };
         let data_path = join(path, "data");
+        for member in ["data", "timestamps", "electrodes"] {
+            // A broken external link to a member is reported as such, not as a missing member.
+            if let Err(e @ NwbError::BrokenExternalLink { .. }) =
+                h5::check_path(self.root(), &self.path, &join(path, member))
+            {
+                return Err(e);
+            }
+        }
         let (shape, dtype, dattrs) = if self.is_dataset(&data_path) {
             let d = h5::open_dataset(self.root(), &self.path, &data_path)?;
             let desc = d

@@ -170,3 +170,51 @@ with h5py.File(sys.argv[1], "r") as s, h5py.File(sys.argv[2], "w", userblock_siz
         .unwrap();
     assert_eq!(direct, want);
 }
+
+#[test]
+fn dataset_level_external_link_and_moved_target() {
+    common::init();
+    let dir = spyglass_testkit::scratch_dir();
+    let raw = dir.path().join("raw.nwb");
+    write_session(
+        &raw,
+        &SyntheticParams {
+            duration_s: 0.5,
+            n_channels: 4,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let copy = dir.path().join("linked_data.nwb");
+    spyglass_testkit::run_python(
+        r#"
+import sys, shutil, h5py
+shutil.copy(sys.argv[1], sys.argv[2])
+with h5py.File(sys.argv[2], "r+") as f:
+    del f["acquisition/e-series/data"]
+    f["acquisition/e-series/data"] = h5py.ExternalLink("raw.nwb", "/acquisition/e-series/data")
+"#,
+        &[raw.to_str().unwrap(), copy.to_str().unwrap()],
+    );
+    let f = NwbFile::open(&copy).unwrap();
+    let want = NwbFile::open(&raw)
+        .unwrap()
+        .read_raw_i16("/acquisition/e-series", SampleSpan::All, &[0, 3])
+        .unwrap();
+    assert_eq!(
+        f.read_raw_i16("/acquisition/e-series", SampleSpan::All, &[0, 3])
+            .unwrap(),
+        want
+    );
+    drop(f);
+    std::fs::rename(&raw, dir.path().join("moved.nwb")).unwrap();
+    let f = NwbFile::open(&copy).unwrap();
+    let e = f.raw_reader("/acquisition/e-series").unwrap_err();
+    match e {
+        spyglass_nwb::NwbError::BrokenExternalLink { object, target, .. } => {
+            assert_eq!(object, "/acquisition/e-series/data");
+            assert_eq!(target, dir.path().join("raw.nwb"));
+        }
+        other => panic!("expected BrokenExternalLink, got {other}"),
+    }
+}

@@ -285,7 +285,7 @@ fn check_file(layout: &str, timing: &str) {
             .as_array()
             .unwrap()
             .iter()
-            .flat_map(|r| common::f64s(r))
+            .flat_map(common::f64s)
             .collect();
         assert_eq!(shape, vec![raw.len() / 2, 2]);
         common::assert_close(

@@ -237,3 +237,63 @@ fn deterministic_given_seed() {
             .unwrap()
     );
 }
+
+#[test]
+fn ripples_have_the_stated_frequency_and_amplitude() {
+    common::init();
+    let dir = spyglass_testkit::scratch_dir();
+    let path = dir.path().join("ripples.nwb");
+    let p = SyntheticParams {
+        noise_uv: 0.0,
+        n_units: 0,
+        ripple_rate_hz: 1.0,
+        timestamp_jitter_s: 0.0,
+        ..small(
+            Compression::Gzip {
+                rows: 10000,
+                level: 1,
+                shuffle: false,
+            },
+            None,
+        )
+    };
+    let gt = write_session(&path, &p).unwrap();
+    assert_eq!(gt.ripples.times.len(), 2);
+    let f = NwbFile::open(&path).unwrap();
+    let v = f
+        .read_raw_f64("/acquisition/e-series", SampleSpan::All, &[3])
+        .unwrap()
+        .remove(0);
+    let two_pi = 2.0 * std::f64::consts::PI;
+    // Residual after removing theta is the ripple: Gaussian envelope × sinusoid at 180 Hz.
+    let resid: Vec<f64> = (0..gt.n_samples)
+        .map(|i| {
+            v[i] * 1e6 - gt.theta.amplitude_uv * (two_pi * gt.theta.freq_hz * gt.time_of(i)).sin()
+        })
+        .collect();
+    for &c in &gt.ripples.times {
+        let i0 = (c * gt.sampling_rate).round() as usize;
+        let half_period = (gt.sampling_rate / gt.ripples.freq_hz / 2.0) as usize;
+        let peak = resid[i0 - half_period..i0 + half_period]
+            .iter()
+            .fold(0.0f64, |m, x| m.max(x.abs()));
+        assert!(
+            (peak - gt.ripples.amplitude_uv).abs() < 0.03 * gt.ripples.amplitude_uv,
+            "peak {peak}"
+        );
+        // Zero crossings in ±2 sd give the carrier frequency.
+        let w = (2.0 * gt.ripples.sd_s * gt.sampling_rate) as usize;
+        let seg = &resid[i0 - w..i0 + w];
+        let crossings = seg.windows(2).filter(|p| p[0] < 0.0 && p[1] >= 0.0).count() as f64;
+        let freq = crossings / (2.0 * w as f64 / gt.sampling_rate);
+        assert!(
+            (freq - gt.ripples.freq_hz).abs() < 0.05 * gt.ripples.freq_hz,
+            "frequency {freq}"
+        );
+    }
+    // Far from any ripple the residual is only quantisation.
+    let far = (0.25 * gt.sampling_rate) as usize;
+    assert!(resid[far - 100..far + 100]
+        .iter()
+        .all(|x| x.abs() <= gt.conversion * 1e6 * 0.51));
+}

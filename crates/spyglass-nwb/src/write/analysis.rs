@@ -269,7 +269,7 @@ impl AnalysisFileWriter {
 }
 
 /// Copies member `name` of `src` into `dst` (same name) with H5Ocopy.
-pub(crate) fn copy(src: &Group, dst: &Group, name: &str, dst_path: &PathBuf) -> Result<()> {
+pub(crate) fn copy(src: &Group, dst: &Group, name: &str, dst_path: &Path) -> Result<()> {
     let obj = join(&src.name(), name);
     match src
         .loc_type_by_name(name)

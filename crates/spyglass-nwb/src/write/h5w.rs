@@ -325,6 +325,7 @@ impl W {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     /// Writes a DynamicTable group `name` in `parent` with `columns` (and `VectorIndex`es).
     pub fn table(
         &self,
@@ -352,17 +353,18 @@ impl W {
             };
             let rows = shape.first().copied().unwrap_or(0);
             match &c.index {
-                Some(ends) => {
-                    if ends.len() != ids.len() || ends.last().copied().unwrap_or(0) as usize != rows
-                    {
-                        return Err(NwbError::InvalidArgument(format!(
-                            "`{cpath}`: ragged index of {} rows ending at {:?} for {} ids and {rows} values",
-                            ends.len(),
-                            ends.last(),
-                            ids.len()
-                        )));
-                    }
+                Some(ends)
+                    if ends.len() != ids.len()
+                        || ends.last().copied().unwrap_or(0) as usize != rows =>
+                {
+                    return Err(NwbError::InvalidArgument(format!(
+                        "`{cpath}`: ragged index of {} rows ending at {:?} for {} ids and {rows} values",
+                        ends.len(),
+                        ends.last(),
+                        ids.len()
+                    )));
                 }
+                Some(_) => {}
                 None if rows != ids.len() => {
                     return Err(NwbError::InvalidArgument(format!(
                         "`{cpath}`: {rows} values for {} ids",
