@@ -88,6 +88,7 @@ pub struct Db {
     tx_depth: AtomicUsize,
     pub(crate) in_make: AtomicBool,
     fetch_observer: RwLock<Option<FetchObserver>>,
+    pub(crate) stores: RwLock<std::collections::HashMap<String, crate::stores::StoreConfig>>,
 }
 
 /// A callback told about every query that is fetched (used by export logging).
@@ -120,6 +121,7 @@ impl Db {
             tx_depth: AtomicUsize::new(0),
             in_make: AtomicBool::new(false),
             fetch_observer: RwLock::new(None),
+            stores: RwLock::new(Default::default()),
         })
     }
 

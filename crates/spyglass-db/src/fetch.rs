@@ -103,6 +103,17 @@ impl Db {
             rows.push(Row::new(columns.clone(), values)?);
             Ok(())
         })?;
+        let external: Vec<(usize, crate::heading::Attribute)> = heading
+            .iter()
+            .enumerate()
+            .filter_map(|(i, a)| {
+                a.source
+                    .as_ref()
+                    .filter(|s| s.ty.store().is_some())
+                    .map(|s| (i, s.clone()))
+            })
+            .collect();
+        self.resolve_external(&mut rows, &external)?;
         Ok(rows)
     }
 

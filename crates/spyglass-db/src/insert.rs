@@ -98,7 +98,28 @@ impl Db {
     }
 
     /// Inserts rows into a resolved table.
-    pub fn insert_into<'r>(
+    pub fn insert_into(
+        &self,
+        info: &Arc<TableInfo>,
+        rows: &[Row],
+        opts: InsertOptions,
+    ) -> Result<u64> {
+        if info
+            .heading
+            .attributes
+            .iter()
+            .any(|a| a.ty.store().is_some())
+        {
+            // payloads go to the store and ~external in the same transaction as the rows
+            return self.transaction(|| {
+                let stored = self.externalize(info, rows)?;
+                self.insert_rows(info, &stored, opts)
+            });
+        }
+        self.insert_rows(info, rows, opts)
+    }
+
+    fn insert_rows<'r>(
         &self,
         info: &Arc<TableInfo>,
         rows: &'r [Row],

@@ -32,6 +32,7 @@ pub mod jobs;
 pub mod naming;
 pub mod populate;
 pub mod query;
+pub mod stores;
 pub mod types;
 pub mod value;
 

@@ -635,7 +635,7 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
             Ok(SqlValue::Text(j.to_string()))
         }
         AttrType::Blob(_) | AttrType::Adapted(_) => {
-            let packed = pack_blob(v);
+            let packed = pack_value(v);
             if let AttrType::Blob(size) = &attr.ty {
                 if packed.len() as u64 > size.max_len() {
                     return Err(bad_value(
@@ -706,7 +706,8 @@ fn attach_bytes(name: &str, data: &[u8]) -> Vec<u8> {
     out
 }
 
-fn pack_blob(v: &Value) -> Vec<u8> {
+/// Packs a value as the DataJoint blob it stands for.
+pub(crate) fn pack_value(v: &Value) -> Vec<u8> {
     let blob = match v {
         Value::Blob(b) => return spyglass_blob::pack(b),
         Value::Bool(b) => spyglass_blob::Value::Bool(*b),

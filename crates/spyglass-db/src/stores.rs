@@ -1,0 +1,501 @@
+//! External stores, as DataJoint 0.14 keeps them: `blob@store`, `attach@store` and
+//! `filepath@store` attributes hold a 16-byte hash that points into the schema's
+//! `~external_<store>` table, and the bytes live in files under the store's
+//! location (`{location}/{schema}/{h0h1}/{h2h3}/{hex}` for blobs and attachments,
+//! `{location}/{relative path}` for managed file paths). Fetch reads the files back
+//! and checks file paths against the recorded size and MD5.
+
+use crate::db::Db;
+use crate::error::{Error, Result};
+use crate::heading::{Attribute, TableInfo};
+use crate::naming::FullName;
+use crate::types::AttrType;
+use crate::value::{Row, SqlValue, Value};
+use md5::{Digest, Md5};
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use uuid::Uuid;
+
+/// Settings of one store (DataJoint's `stores.<name>`; only the `file` protocol).
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreConfig {
+    /// Where the store keeps its files.
+    pub location: PathBuf,
+    /// Where `filepath` values are found before insert (defaults to `location`).
+    pub stage: PathBuf,
+    /// Folder levels named by leading hex digits of the hash (DataJoint default 2, 2).
+    pub subfolding: Vec<usize>,
+    /// Files larger than this are not checksummed (None: always).
+    pub checksum_size_limit: Option<u64>,
+}
+
+impl StoreConfig {
+    /// A local-directory store whose stage is its location.
+    pub fn local(location: impl Into<PathBuf>) -> StoreConfig {
+        let location = location.into();
+        StoreConfig {
+            stage: location.clone(),
+            location,
+            subfolding: vec![2, 2],
+            checksum_size_limit: None,
+        }
+    }
+}
+
+/// The MD5 of `bytes` as a UUID (DataJoint's `uuid_from_buffer`).
+pub fn md5_uuid(bytes: &[u8]) -> Uuid {
+    let mut h = Md5::new();
+    h.update(bytes);
+    Uuid::from_bytes(h.finalize().into())
+}
+
+/// The MD5 of a file's contents as a UUID (DataJoint's `uuid_from_file`).
+pub fn file_md5_uuid(path: &Path) -> Result<Uuid> {
+    use std::io::Read;
+    let mut f = std::fs::File::open(path).map_err(|e| io(path, e))?;
+    let mut h = Md5::new();
+    let mut buf = vec![0u8; 1 << 20];
+    loop {
+        let n = f.read(&mut buf).map_err(|e| io(path, e))?;
+        if n == 0 {
+            break;
+        }
+        h.update(&buf[..n]);
+    }
+    Ok(Uuid::from_bytes(h.finalize().into()))
+}
+
+fn io(path: &Path, e: std::io::Error) -> Error {
+    Error::Io {
+        path: path.display().to_string(),
+        source: e,
+    }
+}
+
+fn uuid_path(cfg: &StoreConfig, schema: &str, hash: &Uuid, suffix: &str) -> PathBuf {
+    let hex = hash.simple().to_string();
+    let mut p = cfg.location.join(schema);
+    let mut start = 0;
+    for n in &cfg.subfolding {
+        p = p.join(&hex[start..start + n]);
+        start += n;
+    }
+    p.join(format!("{hex}{suffix}"))
+}
+
+/// One row of `~external_<store>`.
+#[derive(Debug, Clone)]
+struct ExternalRow {
+    size: u64,
+    filepath: Option<String>,
+    contents_hash: Option<Uuid>,
+    attachment_name: Option<String>,
+}
+
+impl Db {
+    /// Configures (or replaces) a store.
+    pub fn set_store(&self, name: &str, cfg: StoreConfig) {
+        self.stores
+            .write()
+            .unwrap_or_else(|p| p.into_inner())
+            .insert(name.to_string(), cfg);
+    }
+
+    /// The configuration of a store.
+    pub fn store(&self, name: &str) -> Result<StoreConfig> {
+        self.stores
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(name)
+            .cloned()
+            .ok_or_else(|| {
+                Error::Config(format!(
+                    "store `{name}` is not configured (add it to the stores settings)"
+                ))
+            })
+    }
+
+    fn external_insert(
+        &self,
+        schema: &str,
+        store: &str,
+        hash: &Uuid,
+        size: u64,
+        filepath: Option<&str>,
+        contents: Option<&Uuid>,
+        attachment: Option<&str>,
+    ) -> Result<()> {
+        self.ensure_external_table(schema, store)?;
+        let t = self
+            .dialect()
+            .table(&crate::declare::ddl::external_table(schema, store));
+        let skip = match self.dialect() {
+            crate::dialect::Dialect::Sqlite => " ON CONFLICT DO NOTHING".to_string(),
+            crate::dialect::Dialect::Mysql => {
+                " ON DUPLICATE KEY UPDATE `timestamp`=CURRENT_TIMESTAMP".to_string()
+            }
+        };
+        let opt = |s: Option<&str>| {
+            s.map(|x| SqlValue::Text(x.to_string()))
+                .unwrap_or(SqlValue::Null)
+        };
+        self.execute(
+            &format!("INSERT INTO {t} (`hash`,`size`,`attachment_name`,`filepath`,`contents_hash`) VALUES (?,?,?,?,?){skip}"),
+            &[
+                SqlValue::Bytes(hash.as_bytes().to_vec()),
+                SqlValue::UInt(size),
+                opt(attachment),
+                opt(filepath),
+                contents.map(|u| SqlValue::Bytes(u.as_bytes().to_vec())).unwrap_or(SqlValue::Null),
+            ],
+        )?;
+        Ok(())
+    }
+
+    fn external_lookup(
+        &self,
+        schema: &str,
+        store: &str,
+        hash: &Uuid,
+    ) -> Result<Option<ExternalRow>> {
+        let name = crate::declare::ddl::external_table(schema, store);
+        if self.catalog().get(&name).is_none() {
+            return Ok(None);
+        }
+        let rows = self.query_raw(
+            &format!(
+                "SELECT `size`,`filepath`,`contents_hash`,`attachment_name` FROM {} WHERE `hash`=?",
+                self.dialect().table(&name)
+            ),
+            &[SqlValue::Bytes(hash.as_bytes().to_vec())],
+        )?;
+        let Some(r) = rows.into_iter().next() else {
+            return Ok(None);
+        };
+        let text = |v: &SqlValue| match v {
+            SqlValue::Text(s) => Some(s.clone()),
+            SqlValue::Bytes(b) => String::from_utf8(b.clone()).ok(),
+            _ => None,
+        };
+        Ok(Some(ExternalRow {
+            size: match &r[0] {
+                SqlValue::Int(i) => *i as u64,
+                SqlValue::UInt(u) => *u,
+                _ => 0,
+            },
+            filepath: text(&r[1]),
+            contents_hash: match &r[2] {
+                SqlValue::Bytes(b) if b.len() == 16 => Uuid::from_slice(b).ok(),
+                _ => None,
+            },
+            attachment_name: text(&r[3]),
+        }))
+    }
+
+    /// Replaces values of external attributes by their hashes, storing the payloads.
+    pub(crate) fn externalize(&self, info: &TableInfo, rows: &[Row]) -> Result<Vec<Row>> {
+        let schema = &info.name.schema;
+        let mut out = Vec::with_capacity(rows.len());
+        for (i, row) in rows.iter().enumerate() {
+            let mut pairs = Vec::with_capacity(row.values().len());
+            for (k, v) in row.iter() {
+                let attr = info.heading.get(k);
+                let v = match (attr, v) {
+                    (Some(a), v)
+                        if a.ty.store().is_some()
+                            && !v.is_null()
+                            && !matches!(v, Value::Uuid(_)) =>
+                    {
+                        self.store_value(schema, a, v).map_err(|e| match e {
+                            Error::Config(m) | Error::Refused(m) => Error::BadValue {
+                                table: info.name.pretty(),
+                                attribute: a.name.clone(),
+                                ty: a.ty.to_string(),
+                                message: format!("row {i}: {m}"),
+                            },
+                            other => other,
+                        })?
+                    }
+                    _ => v.clone(),
+                };
+                pairs.push((k.to_string(), v));
+            }
+            out.push(Row::from_pairs(pairs));
+        }
+        Ok(out)
+    }
+
+    fn store_value(&self, schema: &str, attr: &Attribute, v: &Value) -> Result<Value> {
+        let store = attr.ty.store().unwrap_or_default().to_string();
+        let cfg = self.store(&store)?;
+        match &attr.ty {
+            AttrType::Filepath(_) => {
+                let Value::Str(p) = v else {
+                    return Err(Error::Refused(format!(
+                        "a filepath needs a path, not a {}",
+                        v.kind()
+                    )));
+                };
+                let given = PathBuf::from(p);
+                let rel = if given.is_absolute() {
+                    given
+                        .strip_prefix(&cfg.stage)
+                        .map_err(|_| {
+                            Error::Refused(format!(
+                                "{p} is not under the store's stage {}",
+                                cfg.stage.display()
+                            ))
+                        })?
+                        .to_path_buf()
+                } else {
+                    given
+                };
+                let rel_str = rel.to_string_lossy().replace('\\', "/");
+                let local = cfg.stage.join(&rel);
+                let meta = std::fs::metadata(&local).map_err(|e| io(&local, e))?;
+                let size = meta.len();
+                let contents = match cfg.checksum_size_limit {
+                    Some(limit) if size > limit => None,
+                    _ => Some(file_md5_uuid(&local)?),
+                };
+                let hash = md5_uuid(rel_str.as_bytes());
+                if let Some(existing) = self.external_lookup(schema, &store, &hash)? {
+                    if existing.size != size
+                        || (existing.contents_hash.is_some()
+                            && contents.is_some()
+                            && existing.contents_hash != contents)
+                    {
+                        return Err(Error::Refused(format!(
+                            "{rel_str} is already in store `{store}` with different contents"
+                        )));
+                    }
+                }
+                if cfg.location != cfg.stage {
+                    let dest = cfg.location.join(&rel);
+                    if let Some(d) = dest.parent() {
+                        std::fs::create_dir_all(d).map_err(|e| io(d, e))?;
+                    }
+                    std::fs::copy(&local, &dest).map_err(|e| io(&dest, e))?;
+                }
+                self.external_insert(
+                    schema,
+                    &store,
+                    &hash,
+                    size,
+                    Some(&rel_str),
+                    contents.as_ref(),
+                    None,
+                )?;
+                Ok(Value::Uuid(hash))
+            }
+            AttrType::ExternalBlob(_) => {
+                let packed = crate::value::pack_value(v);
+                let hash = md5_uuid(&packed);
+                let path = uuid_path(&cfg, schema, &hash, "");
+                if !path.exists() {
+                    write_file(&path, &packed)?;
+                }
+                self.external_insert(schema, &store, &hash, packed.len() as u64, None, None, None)?;
+                Ok(Value::Uuid(hash))
+            }
+            AttrType::ExternalAttach(_) => {
+                let (name, data) = match v {
+                    Value::Attach { name, data } => (name.clone(), data.clone()),
+                    Value::Str(p) => {
+                        let path = Path::new(p);
+                        let data = std::fs::read(path).map_err(|e| io(path, e))?;
+                        (
+                            path.file_name()
+                                .map(|n| n.to_string_lossy().to_string())
+                                .unwrap_or_default(),
+                            data,
+                        )
+                    }
+                    other => {
+                        return Err(Error::Refused(format!(
+                            "an attachment needs a file, not a {}",
+                            other.kind()
+                        )))
+                    }
+                };
+                let mut buf = name.as_bytes().to_vec();
+                buf.push(0);
+                buf.extend_from_slice(&data);
+                let hash = md5_uuid(&buf);
+                let path = uuid_path(&cfg, schema, &hash, &format!(".{name}"));
+                if !path.exists() {
+                    write_file(&path, &data)?;
+                }
+                self.external_insert(
+                    schema,
+                    &store,
+                    &hash,
+                    data.len() as u64,
+                    None,
+                    None,
+                    Some(&name),
+                )?;
+                Ok(Value::Uuid(hash))
+            }
+            _ => Ok(v.clone()),
+        }
+    }
+
+    /// Replaces external hashes in fetched rows by their payloads (path, blob, attachment).
+    pub(crate) fn resolve_external(
+        &self,
+        rows: &mut [Row],
+        columns: &[(usize, Attribute)],
+    ) -> Result<()> {
+        if columns.is_empty() || rows.is_empty() {
+            return Ok(());
+        }
+        let schemas = self.schemas();
+        let mut cache: HashMap<(String, Uuid), (String, ExternalRow)> = HashMap::new();
+        for row in rows.iter_mut() {
+            let mut values = row.values().to_vec();
+            for (i, attr) in columns {
+                let Value::Uuid(hash) = values[*i] else {
+                    continue;
+                };
+                let store = attr.ty.store().unwrap_or_default().to_string();
+                let key = (store.clone(), hash);
+                if !cache.contains_key(&key) {
+                    let mut found = None;
+                    for s in &schemas {
+                        if let Some(r) = self.external_lookup(s, &store, &hash)? {
+                            found = Some((s.clone(), r));
+                            break;
+                        }
+                    }
+                    let f = found.ok_or_else(|| {
+                        Error::backend(format!(
+                            "`{}`: hash {hash} is missing from ~external_{store}",
+                            attr.name
+                        ))
+                    })?;
+                    cache.insert(key.clone(), f);
+                }
+                let (schema, ext) = &cache[&key];
+                let cfg = self.store(&store)?;
+                values[*i] = match &attr.ty {
+                    AttrType::Filepath(_) => {
+                        let rel = ext.filepath.clone().unwrap_or_default();
+                        let path = cfg.location.join(&rel);
+                        let meta = std::fs::metadata(&path).map_err(|e| io(&path, e))?;
+                        if meta.len() != ext.size {
+                            return Err(Error::Refused(format!(
+                                "{}: size {} differs from the {} bytes recorded in store `{store}`",
+                                path.display(),
+                                meta.len(),
+                                ext.size
+                            )));
+                        }
+                        let check = cfg.checksum_size_limit.is_none_or(|l| ext.size <= l);
+                        if let (true, Some(want)) = (check, ext.contents_hash) {
+                            if file_md5_uuid(&path)? != want {
+                                return Err(Error::Refused(format!(
+                                    "{}: contents changed since it was registered in store `{store}` (checksum mismatch)",
+                                    path.display()
+                                )));
+                            }
+                        }
+                        Value::Str(path.display().to_string())
+                    }
+                    AttrType::ExternalBlob(_) => {
+                        let path = uuid_path(&cfg, schema, &hash, "");
+                        let bytes = std::fs::read(&path).map_err(|e| io(&path, e))?;
+                        Value::Blob(Box::new(spyglass_blob::unpack(&bytes).map_err(|e| {
+                            Error::Blob {
+                                attribute: attr.name.clone(),
+                                source: e,
+                            }
+                        })?))
+                    }
+                    AttrType::ExternalAttach(_) => {
+                        let name = ext.attachment_name.clone().unwrap_or_default();
+                        let path = uuid_path(&cfg, schema, &hash, &format!(".{name}"));
+                        let data = std::fs::read(&path).map_err(|e| io(&path, e))?;
+                        Value::Attach { name, data }
+                    }
+                    _ => continue,
+                };
+            }
+            *row = Row::new(row.columns().clone(), values)?;
+        }
+        Ok(())
+    }
+
+    /// Hashes in `~external_<store>` of `schema` that no table refers to; with
+    /// `delete`, removes those rows (and for blobs and attachments, their files).
+    pub fn external_unused(&self, schema: &str, store: &str, delete: bool) -> Result<Vec<String>> {
+        let name = crate::declare::ddl::external_table(schema, store);
+        if self.info(&name).is_err() {
+            return Ok(Vec::new());
+        }
+        let ext_t = self.dialect().table(&name);
+        let mut refs = Vec::new();
+        for t in self.catalog().user_tables(None) {
+            for a in t
+                .heading
+                .attributes
+                .iter()
+                .filter(|a| a.ty.store() == Some(store))
+            {
+                refs.push(format!(
+                    "SELECT {} FROM {} WHERE {0} IS NOT NULL",
+                    self.dialect().ident(&a.name),
+                    self.dialect().table(&t.name)
+                ));
+            }
+        }
+        let filter = if refs.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE `hash` NOT IN ({})", refs.join(" UNION "))
+        };
+        let rows = self.query_raw(
+            &format!("SELECT `hash`,`filepath`,`attachment_name` FROM {ext_t}{filter}"),
+            &[],
+        )?;
+        let cfg = self.store(store).ok();
+        let mut out = Vec::new();
+        for r in rows {
+            let SqlValue::Bytes(b) = &r[0] else { continue };
+            let Ok(hash) = Uuid::from_slice(b) else {
+                continue;
+            };
+            let described = match &r[1] {
+                SqlValue::Text(p) => p.clone(),
+                _ => hash.to_string(),
+            };
+            if delete {
+                self.execute(
+                    &format!("DELETE FROM {ext_t} WHERE `hash`=?"),
+                    &[SqlValue::Bytes(b.clone())],
+                )?;
+                if let (Some(cfg), SqlValue::Null) = (&cfg, &r[1]) {
+                    let suffix = match &r[2] {
+                        SqlValue::Text(n) => format!(".{n}"),
+                        _ => String::new(),
+                    };
+                    let _ = std::fs::remove_file(uuid_path(cfg, schema, &hash, &suffix));
+                }
+            }
+            out.push(described);
+        }
+        Ok(out)
+    }
+
+    /// The `~external_<store>` table of a schema.
+    pub fn external_table(&self, schema: &str, store: &str) -> FullName {
+        crate::declare::ddl::external_table(schema, store)
+    }
+}
+
+fn write_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    if let Some(d) = path.parent() {
+        std::fs::create_dir_all(d).map_err(|e| io(d, e))?;
+    }
+    std::fs::write(path, bytes).map_err(|e| io(path, e))
+}
