@@ -7,4 +7,28 @@ root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
 export SPYGLASS_PYTHON="$root/.venv/bin/python"
-cargo test --workspace --no-fail-fast 2>&1
+
+# A private MariaDB for the lab-server tests, unless one is configured
+# (SPYGLASS_TEST_MYSQL_URL=mysql://user:pass@host:port uses that server instead).
+if [ -z "${SPYGLASS_TEST_MYSQL_URL:-}" ]; then
+  mdb=$(mktemp -d)
+  port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
+  mariadb-install-db --no-defaults --user=root --auth-root-authentication-method=normal \
+    --skip-test-db --datadir="$mdb/data" >/dev/null 2>&1
+  mariadbd --no-defaults --datadir="$mdb/data" --socket="$mdb/mysql.sock" --port="$port" \
+    --bind-address=127.0.0.1 --user=root --pid-file="$mdb/mariadbd.pid" \
+    --log-error="$mdb/err.log" --skip-name-resolve --innodb-log-file-size=16M &
+  trap 'kill "$(cat "$mdb/mariadbd.pid" 2>/dev/null)" 2>/dev/null; sleep 1; rm -rf "$mdb"' EXIT
+  for _ in $(seq 100); do
+    mariadb --no-defaults --socket="$mdb/mysql.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break
+    sleep 0.2
+  done
+  export SPYGLASS_TEST_MYSQL_URL="mysql://root@127.0.0.1:$port"
+fi
+
+status=0
+# everything, on the embedded SQLite default
+cargo test --workspace --no-fail-fast 2>&1 || status=1
+# the engine suite again, on MariaDB
+SPYGLASS_TEST_BACKEND=mysql cargo test -p spyglass-db --no-fail-fast 2>&1 || status=1
+exit $status

@@ -1,5 +1,227 @@
-//! Connection settings: database URLs (with passwords redacted whenever a URL is
-//! shown), and the local user name used on SQLite where the server has no users.
+//! Connection settings, in the ways DataJoint users know them: `mysql://` URLs,
+//! `dj_local_conf.json` in the working directory or `~/.datajoint_config.json`
+//! (`database.host/user/password/port/use_tls`, `stores`, `custom`), and the
+//! `DJ_HOST`, `DJ_USER`, `DJ_PASS` environment variables. Passwords are never shown:
+//! URLs are redacted and the password is kept out of `Debug` output.
+
+use crate::error::{Error, Result};
+use crate::stores::StoreConfig;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+/// How to reach a MySQL/MariaDB server.
+#[derive(Clone, Default)]
+pub struct ConnectionConfig {
+    /// Host name or address.
+    pub host: String,
+    /// TCP port.
+    pub port: u16,
+    /// User name.
+    pub user: Option<String>,
+    /// Password (never printed).
+    pub password: Option<String>,
+    /// TLS: Some(true) required, Some(false) off, None tried first.
+    pub use_tls: Option<bool>,
+}
+
+impl std::fmt::Debug for ConnectionConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionConfig")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("user", &self.user)
+            .field("password", &self.password.as_ref().map(|_| "***"))
+            .field("use_tls", &self.use_tls)
+            .finish()
+    }
+}
+
+/// What a DataJoint configuration file and the environment say.
+#[derive(Debug, Clone, Default)]
+pub struct DjConfig {
+    /// The server.
+    pub connection: ConnectionConfig,
+    /// `custom.database.prefix`, prepended to the schema names a project declares.
+    pub prefix: String,
+    /// `stores` with the `file` protocol.
+    pub stores: HashMap<String, StoreConfig>,
+    /// The whole `custom` object (e.g. Spyglass's `spyglass_dirs`).
+    pub custom: serde_json::Value,
+    /// The file it came from, if any.
+    pub source: Option<PathBuf>,
+}
+
+fn split_host_port(s: &str, default_port: u16) -> Result<(String, u16)> {
+    match s.rsplit_once(':') {
+        Some((h, p)) if !h.is_empty() => {
+            let port = p
+                .parse()
+                .map_err(|_| Error::Config(format!("bad port in `{s}`")))?;
+            Ok((h.to_string(), port))
+        }
+        _ => Ok((s.to_string(), default_port)),
+    }
+}
+
+/// Parses `mysql://user:pass@host:port[/ignored]`; missing parts stay empty.
+pub fn parse_mysql_url(url: &str) -> Result<ConnectionConfig> {
+    let rest = url
+        .strip_prefix("mysql://")
+        .or_else(|| url.strip_prefix("mariadb://"))
+        .ok_or_else(|| Error::Config(format!("not a mysql:// URL: {}", redact_url(url))))?;
+    let rest = rest.split('/').next().unwrap_or("");
+    let (cred, hostport) = match rest.rsplit_once('@') {
+        Some((c, h)) => (Some(c), h),
+        None => (None, rest),
+    };
+    let (user, password) = match cred {
+        Some(c) => match c.split_once(':') {
+            Some((u, p)) => (Some(percent_decode(u)), Some(percent_decode(p))),
+            None => (Some(percent_decode(c)), None),
+        },
+        None => (None, None),
+    };
+    let (host, port) = split_host_port(
+        if hostport.is_empty() {
+            "localhost"
+        } else {
+            hostport
+        },
+        3306,
+    )?;
+    Ok(ConnectionConfig {
+        host,
+        port,
+        user: user.filter(|u| !u.is_empty()),
+        password,
+        use_tls: None,
+    })
+}
+
+fn percent_decode(s: &str) -> String {
+    let b = s.as_bytes();
+    let mut out = Vec::with_capacity(b.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'%' && i + 2 < b.len() {
+            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
+                out.push(v);
+                i += 3;
+                continue;
+            }
+        }
+        out.push(b[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The DataJoint config file in use: `./dj_local_conf.json`, else `~/.datajoint_config.json`.
+pub fn dj_config_path() -> Option<PathBuf> {
+    let local = PathBuf::from("dj_local_conf.json");
+    if local.exists() {
+        return Some(local);
+    }
+    let home = std::env::var("HOME").ok()?;
+    let global = Path::new(&home).join(".datajoint_config.json");
+    global.exists().then_some(global)
+}
+
+/// Reads the DataJoint config file (if any) with `DJ_HOST`/`DJ_USER`/`DJ_PASS` on top.
+pub fn load_dj_config() -> Result<DjConfig> {
+    let mut cfg = DjConfig {
+        connection: ConnectionConfig {
+            host: "localhost".into(),
+            port: 3306,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    if let Some(path) = dj_config_path() {
+        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+            path: path.display().to_string(),
+            source: e,
+        })?;
+        let j: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| Error::Config(format!("{}: not valid JSON: {e}", path.display())))?;
+        let get = |k: &str| {
+            j.get(k).or_else(|| {
+                j.get("database")
+                    .and_then(|d| d.get(k.trim_start_matches("database.")))
+            })
+        };
+        if let Some(h) = get("database.host").and_then(|v| v.as_str()) {
+            let (host, port) = split_host_port(h, 3306)?;
+            cfg.connection.host = host;
+            cfg.connection.port = port;
+        }
+        if let Some(p) = get("database.port").and_then(|v| v.as_u64()) {
+            cfg.connection.port = p as u16;
+        }
+        cfg.connection.user = get("database.user")
+            .and_then(|v| v.as_str())
+            .map(String::from);
+        cfg.connection.password = get("database.password")
+            .and_then(|v| v.as_str())
+            .map(String::from);
+        cfg.connection.use_tls = get("database.use_tls").and_then(|v| v.as_bool());
+        if let Some(custom) = j.get("custom") {
+            cfg.prefix = custom
+                .get("database.prefix")
+                .or_else(|| custom.get("database").and_then(|d| d.get("prefix")))
+                .and_then(|v| v.as_str())
+                .unwrap_or("")
+                .to_string();
+            cfg.custom = custom.clone();
+        }
+        if let Some(stores) = j.get("stores").and_then(|s| s.as_object()) {
+            for (name, spec) in stores {
+                let protocol = spec
+                    .get("protocol")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or("file");
+                if protocol != "file" {
+                    continue;
+                }
+                let Some(location) = spec.get("location").and_then(|v| v.as_str()) else {
+                    continue;
+                };
+                let mut sc = StoreConfig::local(location);
+                if let Some(stage) = spec.get("stage").and_then(|v| v.as_str()) {
+                    sc.stage = PathBuf::from(stage);
+                }
+                if let Some(sub) = spec.get("subfolding").and_then(|v| v.as_array()) {
+                    sc.subfolding = sub
+                        .iter()
+                        .filter_map(|x| x.as_u64().map(|n| n as usize))
+                        .collect();
+                }
+                if let Some(limit) = j
+                    .get("filepath_checksum_size_limit")
+                    .and_then(|v| v.as_u64())
+                {
+                    sc.checksum_size_limit = Some(limit);
+                }
+                cfg.stores.insert(name.clone(), sc);
+            }
+        }
+        cfg.source = Some(path);
+    }
+    if let Ok(h) = std::env::var("DJ_HOST") {
+        if !h.is_empty() {
+            let (host, port) = split_host_port(&h, cfg.connection.port)?;
+            cfg.connection.host = host;
+            cfg.connection.port = port;
+        }
+    }
+    if let Ok(u) = std::env::var("DJ_USER") {
+        cfg.connection.user = Some(u);
+    }
+    if let Ok(p) = std::env::var("DJ_PASS") {
+        cfg.connection.password = Some(p);
+    }
+    Ok(cfg)
+}
 
 /// Replaces the password in `scheme://user:pass@host` with `***` for display.
 pub fn redact_url(url: &str) -> String {
@@ -42,6 +264,29 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn mysql_urls_parse() {
+        let c = parse_mysql_url("mysql://dj:s%40cret@db.lab:3307").unwrap();
+        assert_eq!(
+            (
+                c.host.as_str(),
+                c.port,
+                c.user.as_deref(),
+                c.password.as_deref()
+            ),
+            ("db.lab", 3307, Some("dj"), Some("s@cret"))
+        );
+        let c = parse_mysql_url("mysql://127.0.0.1").unwrap();
+        assert_eq!(
+            (c.port, c.user.clone(), c.password.clone()),
+            (3306, None, None)
+        );
+        assert!(!format!("{c:?}").contains("cret"));
+        let c = parse_mysql_url("mysql://root:pw@localhost:3393").unwrap();
+        assert!(!format!("{c:?}").contains("pw\""), "{c:?}");
+        assert!(parse_mysql_url("postgres://x").is_err());
+    }
 
     #[test]
     fn passwords_are_redacted() {

@@ -89,6 +89,7 @@ pub struct Db {
     pub(crate) in_make: AtomicBool,
     fetch_observer: RwLock<Option<FetchObserver>>,
     pub(crate) stores: RwLock<std::collections::HashMap<String, crate::stores::StoreConfig>>,
+    prefix: RwLock<String>,
 }
 
 /// A callback told about every query that is fetched (used by export logging).
@@ -103,9 +104,56 @@ impl std::fmt::Debug for Db {
 }
 
 impl Db {
-    /// Opens a database by URL (`sqlite:///path.db`, ...).
+    /// Opens a database by URL (`sqlite:///path.db`, `mysql://user:pass@host:port`);
+    /// stores and the schema prefix come from DataJoint's config file when present.
     pub fn open(url: &str) -> Result<Db> {
-        Db::from_backend(backend::open(url)?)
+        let db = Db::from_backend(backend::open(url)?)?;
+        db.apply_dj_config(&crate::config::load_dj_config()?);
+        Ok(db)
+    }
+
+    /// Connects to the server DataJoint's config and `DJ_*` variables describe.
+    pub fn open_datajoint() -> Result<Db> {
+        let cfg = crate::config::load_dj_config()?;
+        let db = Db::from_backend(Box::new(crate::backend::mysql::MysqlBackend::connect(
+            &cfg.connection,
+        )?))?;
+        db.apply_dj_config(&cfg);
+        Ok(db)
+    }
+
+    fn apply_dj_config(&self, cfg: &crate::config::DjConfig) {
+        for (name, store) in &cfg.stores {
+            self.set_store(name, store.clone());
+        }
+        if !cfg.prefix.is_empty() {
+            self.set_prefix(&cfg.prefix);
+        }
+    }
+
+    /// Sets the prefix prepended to the schema names this project declares
+    /// (DataJoint's `custom.database.prefix`, e.g. `bl_new_`).
+    pub fn set_prefix(&self, prefix: &str) {
+        *self.prefix.write().unwrap_or_else(|p| p.into_inner()) = prefix.to_string();
+    }
+
+    /// The schema prefix.
+    pub fn prefix(&self) -> String {
+        self.prefix
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone()
+    }
+
+    /// The stored schema name of a project schema: `name` itself when it exists,
+    /// else the prefixed name.
+    pub fn schema_name(&self, name: &str) -> String {
+        let prefix = self.prefix();
+        if prefix.is_empty() || name.starts_with(&prefix) || self.catalog().schemas.contains(name) {
+            name.to_string()
+        } else {
+            format!("{prefix}{name}")
+        }
     }
 
     /// Wraps an open backend and loads its catalog.
@@ -122,6 +170,7 @@ impl Db {
             in_make: AtomicBool::new(false),
             fetch_observer: RwLock::new(None),
             stores: RwLock::new(Default::default()),
+            prefix: RwLock::new(String::new()),
         })
     }
 
@@ -193,10 +242,32 @@ impl Db {
 
     /// Resolves a table name (`schema.Class`, `schema.table_name`, `schema.Master.Part`).
     pub fn table_info(&self, spec: &str) -> Result<Arc<TableInfo>> {
-        match self.catalog().resolve(spec, None) {
+        self.resolve(spec, None)
+    }
+
+    /// Resolves a table reference, trying the schema prefix and reloading the catalog
+    /// once when the name is unknown; `current` is the schema bare class names prefer.
+    fn resolve(&self, spec: &str, current: Option<&str>) -> Result<Arc<TableInfo>> {
+        let prefixed = {
+            let prefix = self.prefix();
+            match spec.split_once('.') {
+                Some((s, rest)) if !prefix.is_empty() && !s.starts_with(&prefix) => {
+                    Some(format!("{prefix}{s}.{rest}"))
+                }
+                _ => None,
+            }
+        };
+        let find = |c: &Catalog| match (&prefixed, c.resolve(spec, current)) {
+            (Some(p), Err(Error::UnknownTable(_))) => c.resolve(p, current).map_err(|e| match e {
+                Error::UnknownTable(_) => Error::UnknownTable(spec.to_string()),
+                other => other,
+            }),
+            (_, r) => r,
+        };
+        match find(&self.catalog()) {
             Err(Error::UnknownTable(_)) => {
                 self.refresh()?;
-                self.catalog().resolve(spec, None)
+                find(&self.catalog())
             }
             other => other,
         }
@@ -283,6 +354,7 @@ impl Db {
 
     /// Creates a schema with its `~log` (no-op when it exists).
     pub fn create_schema(&self, name: &str) -> Result<()> {
+        let name = &self.schema_name(name);
         check_schema_name(name)?;
         if self.catalog().schemas.contains(name) {
             return Ok(());
@@ -366,6 +438,7 @@ impl Db {
                 spec.class_name
             )));
         }
+        let schema = &self.schema_name(schema);
         self.create_schema(schema)?;
         let name = Catalog::name_for(schema, &spec.class_name, spec.tier)?;
         let outcome = self.declare_one(&name, spec.tier, &spec.definition, None)?;
@@ -401,13 +474,7 @@ impl Db {
                     Error::definition(name.pretty(), "`-> master` is only allowed in a part table")
                 });
             }
-            match self.catalog().resolve(target, Some(&schema)) {
-                Err(Error::UnknownTable(_)) => {
-                    self.refresh()?;
-                    self.catalog().resolve(target, Some(&schema))
-                }
-                other => other,
-            }
+            self.resolve(target, Some(&schema))
         };
         let info = declare::compile(name, tier, definition, &resolver)?;
         if let Some(existing) = self.catalog().get(name) {

@@ -242,6 +242,7 @@ impl Db {
     /// Tables a drop of `schema` removes, with row counts; refuses when tables of
     /// other schemas depend on it.
     pub fn plan_drop_schema(&self, schema: &str) -> Result<Vec<(FullName, u64)>> {
+        let schema = &self.schema_name(schema);
         if !self.catalog().schemas.contains(schema) {
             return Err(Error::UnknownTable(format!("schema {schema}")));
         }
@@ -249,12 +250,12 @@ impl Db {
         let mine: Vec<FullName> = graph
             .topo_order()
             .iter()
-            .filter(|n| n.schema == schema)
+            .filter(|n| &n.schema == schema)
             .cloned()
             .collect();
         for n in &mine {
             for d in graph.descendants(n) {
-                if d.schema != schema {
+                if &d.schema != schema {
                     return Err(Error::Refused(format!(
                         "cannot drop schema {schema}: {} depends on {}",
                         d.pretty(),
@@ -282,6 +283,7 @@ impl Db {
 
     /// Drops a whole schema with its hidden tables.
     pub fn drop_schema(&self, schema: &str) -> Result<()> {
+        let schema = &self.schema_name(schema);
         let plan = self.plan_drop_schema(schema)?;
         self.drop_tables(&plan)?;
         self.backend().drop_schema(schema)?;

@@ -231,6 +231,7 @@ impl Db {
 
     /// Deletes error rows (of one table, or of the whole schema).
     pub fn clear_error_jobs(&self, schema: &str, table: Option<&FullName>) -> Result<u64> {
+        let schema = &self.schema_name(schema);
         if !self.has_jobs_table(schema)? {
             return Ok(0);
         }
@@ -247,6 +248,7 @@ impl Db {
     /// Deletes stale reservations: those of dead processes on this host, and those
     /// older than `max_age` (any host). Returns the number removed.
     pub fn clear_stale_jobs(&self, schema: &str, max_age: Option<Duration>) -> Result<u64> {
+        let schema = &self.schema_name(schema);
         if !self.has_jobs_table(schema)? {
             return Ok(0);
         }
@@ -294,6 +296,7 @@ impl Db {
 
     /// The job rows of a schema (optionally one table) as rows.
     pub fn jobs(&self, schema: &str, table: Option<&FullName>) -> Result<Vec<Row>> {
+        let schema = &self.schema_name(schema);
         if !self.has_jobs_table(schema)? {
             return Ok(Vec::new());
         }

@@ -429,6 +429,7 @@ impl Db {
     /// Hashes in `~external_<store>` of `schema` that no table refers to; with
     /// `delete`, removes those rows (and for blobs and attachments, their files).
     pub fn external_unused(&self, schema: &str, store: &str, delete: bool) -> Result<Vec<String>> {
+        let schema = &self.schema_name(schema);
         let name = crate::declare::ddl::external_table(schema, store);
         if self.info(&name).is_err() {
             return Ok(Vec::new());

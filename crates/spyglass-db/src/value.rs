@@ -814,6 +814,12 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
         },
         AttrType::Date => {
             let s = text_of(v).ok_or_else(|| corrupt("a date"))?;
+            // MySQL's binary protocol sends DATE as a datetime at midnight
+            let s = if s.len() > 10 && s.ends_with(" 00:00:00") {
+                s[..10].to_string()
+            } else {
+                s
+            };
             match parse_canonical_date(&s) {
                 Some(d) => Value::Date(d),
                 None => Value::Date(

@@ -230,7 +230,11 @@ fn spyglass_lfp_selection_case() {
             DeleteOptions::default(),
         )
         .unwrap();
-    let by_table: Vec<(String, u64)> = deleted.iter().map(|(t, n)| (t.pretty(), *n)).collect();
+    let prefix = db.prefix();
+    let by_table: Vec<(String, u64)> = deleted
+        .iter()
+        .map(|(t, n)| (t.pretty().trim_start_matches(&prefix).to_string(), *n))
+        .collect();
     assert_eq!(
         by_table,
         [
@@ -300,9 +304,12 @@ fn university_course_delete_counts() {
     assert_eq!(count(&db, "univ.CrossListing"), 1);
     assert_eq!(count(&db, "univ.Prerequisite"), 2);
     // the log has one DELETE line per table
+    let log_table = db
+        .dialect()
+        .table(&spyglass_db::FullName::new(db.schema_name("univ"), "~log"));
     let log = db
         .query_raw(
-            "SELECT `event` FROM `univ.~log` WHERE `event` LIKE 'DELETE FROM%'",
+            &format!("SELECT `event` FROM {log_table} WHERE `event` LIKE 'DELETE FROM%'"),
             &[],
         )
         .unwrap();
@@ -490,5 +497,12 @@ fn drop_tables_and_schemas() {
     assert!(e.to_string().contains("dep.Uses"), "{e}");
     db.drop_schema("dep").unwrap();
     db.drop_schema("mp").unwrap();
-    assert!(db.schemas().is_empty(), "{:?}", db.schemas());
+    let prefix = db.prefix();
+    assert!(
+        !db.schemas()
+            .iter()
+            .any(|s| s.starts_with(&prefix) && !prefix.is_empty() || s == "mp" || s == "dep"),
+        "{:?}",
+        db.schemas()
+    );
 }

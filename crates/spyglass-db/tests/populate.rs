@@ -607,7 +607,9 @@ fn reservations_are_exclusive_and_stale_ones_clear() {
     let mut child = std::process::Command::new("true").spawn().unwrap();
     let dead_pid = child.id();
     child.wait().unwrap();
-    let t = db.dialect().table(&spyglass_db::jobs::jobs_table("pipe"));
+    let t = db
+        .dialect()
+        .table(&spyglass_db::jobs::jobs_table(&db.schema_name("pipe")));
     db.execute(
         &format!("UPDATE {t} SET `pid`=?"),
         &[spyglass_db::SqlValue::Int(dead_pid as i64)],

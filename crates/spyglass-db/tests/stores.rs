@@ -67,7 +67,11 @@ fn external_attributes_round_trip() {
     // DataJoint's layout: hash = md5(relative path), contents_hash = md5(file)
     let rows = db
         .query_raw(
-            "SELECT `hash`,`size`,`filepath`,`contents_hash` FROM `files.~external_raw`",
+            &format!(
+                "SELECT `hash`,`size`,`filepath`,`contents_hash` FROM {}",
+                db.dialect()
+                    .table(&db.external_table(&db.schema_name("files"), "raw"))
+            ),
             &[],
         )
         .unwrap();
@@ -79,7 +83,11 @@ fn external_attributes_round_trip() {
     // the blob is stored under {location}/{schema}/{h0h1}/{h2h3}/{hex} as its packed bytes
     let packed = spyglass_blob::pack(&arr);
     let h: String = md5(&packed).iter().map(|b| format!("{b:02x}")).collect();
-    let blob_file = ext.join("files").join(&h[0..2]).join(&h[2..4]).join(&h);
+    let blob_file = ext
+        .join(db.schema_name("files"))
+        .join(&h[0..2])
+        .join(&h[2..4])
+        .join(&h);
     assert_eq!(std::fs::read(&blob_file).unwrap(), packed);
     // a changed file is refused on fetch
     std::fs::write(&file, b"hello NWB").unwrap();

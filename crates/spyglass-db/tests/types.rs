@@ -116,6 +116,11 @@ fn every_type_round_trips() {
         .unwrap();
     let out = db.fetch1(&db.table("types.Every").unwrap()).unwrap();
     for (k, v) in input.iter() {
+        if k == "t_bool" && db.dialect() == spyglass_db::dialect::Dialect::Mysql {
+            // MySQL stores bool as tinyint and reads it back as an integer, as DataJoint does
+            assert_eq!(out.get(k).and_then(Value::as_i64), Some(1));
+            continue;
+        }
         assert_eq!(out.get(k), Some(v), "attribute {k}");
     }
     assert_eq!(out.get("t_null"), Some(&Value::Null));

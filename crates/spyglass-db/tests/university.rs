@@ -361,7 +361,8 @@ fn aggregation() {
     assert_eq!(got.len(), want.len());
     for ((a, x), (b, y)) in got.iter().zip(want.iter()) {
         assert_eq!(a, b);
-        assert!((x - y).abs() < 1e-9, "student {a}: {x} vs {y}");
+        // MySQL averages decimals exactly, to 4 more digits than the column's scale
+        assert!((x - y).abs() < 1e-5, "student {a}: {x} vs {y}");
     }
     assert_eq!(ids(&db, &gpa.restrict("gpa > 3.4").unwrap()), [1, 2]);
     // aggregation used as a restriction

@@ -59,3 +59,106 @@ pub fn scratch_dir() -> tempfile::TempDir {
         .tempdir()
         .expect("create scratch dir")
 }
+
+/// URL of a MySQL/MariaDB server for tests: `$SPYGLASS_TEST_MYSQL_URL` when set,
+/// otherwise a private MariaDB started once per test process on a free port (it
+/// stops when the process exits).
+pub fn mysql_url() -> String {
+    if let Ok(u) = std::env::var("SPYGLASS_TEST_MYSQL_URL") {
+        if !u.is_empty() {
+            return u;
+        }
+    }
+    static SERVER: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    SERVER.get_or_init(start_private_mariadb).clone()
+}
+
+/// True when the engine tests should run on MySQL/MariaDB (`SPYGLASS_TEST_BACKEND=mysql`).
+pub fn mysql_selected() -> bool {
+    std::env::var("SPYGLASS_TEST_BACKEND")
+        .map(|b| b.eq_ignore_ascii_case("mysql"))
+        .unwrap_or(false)
+}
+
+/// A prefix unique to this process and call, to keep test schemas apart on a shared server.
+pub fn unique_prefix() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static N: AtomicUsize = AtomicUsize::new(0);
+    format!(
+        "t{}_{}_",
+        std::process::id(),
+        N.fetch_add(1, Ordering::SeqCst)
+    )
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("find a free port")
+}
+
+fn start_private_mariadb() -> String {
+    let (tx, rx) = std::sync::mpsc::channel::<String>();
+    // the server is spawned from a thread that never ends, with PR_SET_PDEATHSIG, so
+    // that it is stopped when this process exits
+    std::thread::spawn(move || {
+        let dir = std::env::temp_dir().join(format!("spyglass-mariadb-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).expect("create MariaDB scratch dir");
+        let data = dir.join("data");
+        let status = Command::new("mariadb-install-db")
+            .args([
+                "--no-defaults",
+                "--user=root",
+                "--auth-root-authentication-method=normal",
+                "--skip-test-db",
+            ])
+            .arg(format!("--datadir={}", data.display()))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .status()
+            .expect("mariadb-install-db is missing: run scripts/setup.sh");
+        assert!(status.success(), "mariadb-install-db failed");
+        let port = free_port();
+        let mut cmd = Command::new("mariadbd");
+        cmd.arg("--no-defaults")
+            .arg(format!("--datadir={}", data.display()))
+            .arg(format!("--socket={}", dir.join("mysql.sock").display()))
+            .arg(format!("--port={port}"))
+            .arg(format!("--pid-file={}", dir.join("mariadbd.pid").display()))
+            .arg(format!("--log-error={}", dir.join("err.log").display()))
+            .args([
+                "--bind-address=127.0.0.1",
+                "--user=root",
+                "--skip-name-resolve",
+                "--innodb-log-file-size=16M",
+                "--innodb-flush-log-at-trx-commit=2",
+            ])
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null());
+        // SAFETY: prctl only sets a flag on the child before exec.
+        unsafe {
+            use std::os::unix::process::CommandExt;
+            cmd.pre_exec(|| {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM);
+                Ok(())
+            });
+        }
+        let _child = cmd
+            .spawn()
+            .expect("mariadbd is missing: run scripts/setup.sh");
+        let url = format!("mysql://root@127.0.0.1:{port}");
+        for _ in 0..300 {
+            if std::net::TcpStream::connect(("127.0.0.1", port)).is_ok() {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+        tx.send(url).expect("report the server");
+        loop {
+            std::thread::park();
+        }
+    });
+    rx.recv().expect("private MariaDB did not start")
+}

@@ -2,6 +2,7 @@
 //! parameters, stream rows, keep the catalog of declared tables) so that SQLite and
 //! MySQL/MariaDB sit behind one interface.
 
+pub mod mysql;
 pub mod sqlite;
 
 use crate::dialect::Dialect;
@@ -68,8 +69,21 @@ pub fn open(url: &str) -> Result<Box<dyn Backend>> {
     if let Some(path) = sqlite::path_of_url(url)? {
         return Ok(Box::new(sqlite::SqliteBackend::open(&path)?));
     }
+    if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+        let mut c = crate::config::parse_mysql_url(url)?;
+        // what the URL leaves out comes from DataJoint's config and DJ_* variables
+        let dj = crate::config::load_dj_config()?;
+        if c.user.is_none() {
+            c.user = dj.connection.user;
+        }
+        if c.password.is_none() {
+            c.password = dj.connection.password;
+        }
+        c.use_tls = dj.connection.use_tls;
+        return Ok(Box::new(mysql::MysqlBackend::connect(&c)?));
+    }
     Err(crate::error::Error::Config(format!(
-        "unsupported database URL `{}` (expected sqlite:///path.db)",
+        "unsupported database URL `{}` (expected sqlite:///path.db or mysql://user@host:port)",
         crate::config::redact_url(url)
     )))
 }

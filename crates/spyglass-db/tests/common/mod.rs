@@ -4,9 +4,16 @@
 
 use spyglass_db::{Db, InsertOptions, Row, TableSpec, Tier, Value};
 
-/// A database in a fresh scratch directory (kept alive by the returned guard).
+/// A fresh database: a SQLite file in a scratch directory, or, with
+/// `SPYGLASS_TEST_BACKEND=mysql`, the test MariaDB with a schema prefix unique to
+/// this test (the scratch directory is kept alive by the returned guard).
 pub fn fresh_db() -> (Db, tempfile::TempDir) {
     let dir = spyglass_testkit::scratch_dir();
+    if spyglass_testkit::mysql_selected() {
+        let db = Db::open(&spyglass_testkit::mysql_url()).expect("connect to the test MariaDB");
+        db.set_prefix(&spyglass_testkit::unique_prefix());
+        return (db, dir);
+    }
     let url = format!("sqlite:///{}", dir.path().join("test.db").display());
     (Db::open(&url).expect("open sqlite"), dir)
 }
