@@ -4,7 +4,7 @@
 //! `populate-harness setup URL N` declares schema `harness` with N source keys;
 //! `populate-harness work URL [--slow-key K --slow-ms MS]` runs a worker loop whose
 //! make inserts the master row, optionally sleeps (for key K), then inserts three
-//! part rows and one row in `harness.Calls`.
+//! part rows and one row in `harness.Calls`. `--prefix P` prefixes the schema name.
 
 use spyglass_db::populate::{Classic, Make, MakeResult, Maker, NoProgress};
 use spyglass_db::{Db, InsertOptions, Row, TableSpec, Tier, Value};
@@ -97,6 +97,14 @@ fn main() {
         eprintln!("error: {e}");
         std::process::exit(1)
     });
+    // keeps test runs apart on a shared server
+    if let Some(p) = args
+        .iter()
+        .position(|a| a == "--prefix")
+        .and_then(|i| args.get(i + 1))
+    {
+        db.set_prefix(p);
+    }
     let result = match args[1].as_str() {
         "setup" => setup(&db, args.get(3).and_then(|s| s.parse().ok()).unwrap_or(100))
             .map(|_| "ready".to_string()),
