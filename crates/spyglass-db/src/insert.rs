@@ -53,6 +53,22 @@ fn default_value(attr: &Attribute) -> Option<SqlValue> {
     to_sql(attr, "", &Value::Str(text.to_string())).ok()
 }
 
+/// Splits `message\0index` as packed while the transaction unwinds.
+fn split_index(s: &str) -> (String, usize) {
+    match s.rsplit_once('\u{0}') {
+        Some((m, i)) => (m.to_string(), i.parse().unwrap_or(0)),
+        None => (s.to_string(), 0),
+    }
+}
+
+/// The server's own words, when they add something (MySQL names the index).
+fn extra(msg: &str, d: Dialect) -> String {
+    match d {
+        Dialect::Mysql => format!(" ({msg})"),
+        Dialect::Sqlite => String::new(),
+    }
+}
+
 fn describe_key(info: &TableInfo, row: &Row) -> String {
     let parts: Vec<String> = info
         .primary_key()
@@ -254,40 +270,68 @@ impl Db {
             let mut iter = rows.iter().enumerate().map(|(i, r)| convert(i, r));
             self.backend()
                 .execute_many(&sql, &mut iter)
-                .map_err(|(i, e)| (i, e))
-                .or_else(|(i, e)| {
-                    Err(match e {
-                        Error::Duplicate { .. } => Error::Duplicate {
-                            table: tname.clone(),
-                            key: format!("{} in row {i}", describe_key(info, &rows[i])),
-                        },
-                        Error::ForeignKey { message, .. } => Error::ForeignKey {
-                            table: tname.clone(),
-                            message: format!("row {i}: {message}"),
-                        },
-                        other => other,
-                    })
+                .map_err(|(i, e)| match e {
+                    Error::Duplicate { key, .. } => Error::Duplicate {
+                        table: tname.clone(),
+                        key: format!("{key}\u{0}{i}"),
+                    },
+                    Error::ForeignKey { message, .. } => Error::ForeignKey {
+                        table: tname.clone(),
+                        message: format!("{message}\u{0}{i}"),
+                    },
+                    other => other,
                 })
         });
+        // after the rollback: name the row at fault (a backend may report a batch's first row)
         match result {
+            Err(Error::Duplicate { table, key }) => {
+                let (msg, from) = split_index(&key);
+                let at = self.find_duplicate(info, rows, from).unwrap_or(from);
+                Err(Error::Duplicate {
+                    table,
+                    key: format!("{} in row {at}", describe_key(info, &rows[at])) + &extra(&msg, d),
+                })
+            }
             Err(Error::ForeignKey { table, message }) => {
-                // find which parent is missing, outside the failed transaction
-                let row_idx = message
-                    .strip_prefix("row ")
-                    .and_then(|m| m.split(':').next())
-                    .and_then(|n| n.parse::<usize>().ok())
-                    .unwrap_or(0);
-                let detail = self.missing_parent(info, &rows[row_idx]).unwrap_or(None);
+                let (msg, from) = split_index(&message);
+                for (at, row) in rows.iter().enumerate().skip(from).take(5000) {
+                    if let Some(detail) = self.missing_parent(info, row).unwrap_or(None) {
+                        return Err(Error::ForeignKey {
+                            table,
+                            message: format!("row {at}: {detail}"),
+                        });
+                    }
+                }
                 Err(Error::ForeignKey {
                     table,
-                    message: match detail {
-                        Some(d) => format!("row {row_idx}: {d}"),
-                        None => message,
-                    },
+                    message: format!("row {from}: {msg}"),
                 })
             }
             other => other,
         }
+    }
+
+    /// The first row from `from` whose key is already in the table or repeats an earlier row's.
+    fn find_duplicate(&self, info: &TableInfo, rows: &[Row], from: usize) -> Option<usize> {
+        let pk = info.primary_key();
+        let table = Query::table(info);
+        let mut seen = std::collections::HashSet::new();
+        for (i, row) in rows.iter().enumerate() {
+            let key: Vec<String> = pk
+                .iter()
+                .map(|k| row.get(k).map(Value::python_str).unwrap_or_default())
+                .collect();
+            if !seen.insert(key) && i >= from {
+                return Some(i);
+            }
+            if i >= from && i < from + 5000 {
+                let q = table.restrict(Cond::from(&row.project(&pk))).ok()?;
+                if self.exists(&q).ok()? {
+                    return Some(i);
+                }
+            }
+        }
+        None
     }
 
     /// Updates secondary attributes of one existing row, found by the primary key in

@@ -953,8 +953,10 @@ fn scatter<T: Copy>(
         for &(j, col) in wanted {
             let dst = &mut slices[j][t0..t1];
             let base = (row0 + t0) * width + col;
-            for (k, d) in dst.iter_mut().enumerate() {
-                *d = vals[base + k * width];
+            if let Some(column) = vals.get(base..) {
+                for (d, v) in dst.iter_mut().zip(column.iter().step_by(width.max(1))) {
+                    *d = *v;
+                }
             }
         }
         t0 = t1;
@@ -986,8 +988,8 @@ fn scatter_bytes<T: Sample>(
         decode_into(&bytes[from..to], elem, &mut tile);
         for &(j, col) in wanted {
             let dst = &mut slices[j][t0..t1];
-            for (k, d) in dst.iter_mut().enumerate() {
-                if let Some(v) = tile.get(k * width + col) {
+            if let Some(column) = tile.get(col..) {
+                for (d, v) in dst.iter_mut().zip(column.iter().step_by(width.max(1))) {
                     *d = *v;
                 }
             }

@@ -252,6 +252,7 @@ fn check_file(layout: &str, timing: &str) {
     assert_eq!(
         names,
         vec![
+            "analog",
             "associated_files",
             "behavior",
             "ecephys",
@@ -259,7 +260,7 @@ fn check_file(layout: &str, timing: &str) {
             "video_files"
         ]
     );
-    let beh = &modules[1];
+    let beh = &modules[2];
     let kinds: Vec<(&str, &str, usize)> = beh
         .interfaces
         .iter()

@@ -138,7 +138,7 @@ fn linked_copy_of_pynwb_file() {
     let copy = dir.path().join("fixture_.nwb");
     assert_eq!(
         write_linked_copy(&raw, &copy).unwrap(),
-        vec!["/acquisition/e-series"]
+        vec!["/acquisition/e-series", "/processing/analog"]
     );
     common::assert_valid(&copy);
     let out = spyglass_testkit::run_python(
@@ -149,7 +149,11 @@ b = pynwb.NWBHDF5IO(sys.argv[2], "r").read()
 same = bool(np.array_equal(a.acquisition["e-series"].data[:], b.acquisition["e-series"].data[:]))
 ids_a = {o.object_id for o in a.objects.values()}
 ids_b = {o.object_id for o in b.objects.values()}
-print(json.dumps(dict(same=same, ids_equal=ids_a == ids_b, units=len(b.units),
+import h5py
+with h5py.File(sys.argv[2], "r") as f:
+    analog_link = type(f["processing"].get("analog", getlink=True)).__name__
+print(json.dumps(dict(same=same, ids_equal=ids_a == ids_b, units=len(b.units), analog_link=analog_link,
+    analog=b.processing["analog"]["analog"]["analog"].data[:].tolist(),
     lfp=b.processing["ecephys"]["LFP"]["lfp"].data[:].tolist() == a.processing["ecephys"]["LFP"]["lfp"].data[:].tolist(),
     groups=[g.name for g in b.electrodes["group"][:]])))
 "#,
@@ -158,6 +162,11 @@ print(json.dumps(dict(same=same, ids_equal=ids_a == ids_b, units=len(b.units),
     let v = common::json(&out);
     assert_eq!(v["same"], true);
     assert_eq!(v["ids_equal"], true);
+    assert_eq!(v["analog_link"], "ExternalLink");
+    assert_eq!(
+        v["analog"],
+        serde_json::json!((0..12).map(|r| vec![2 * r, 2 * r + 1]).collect::<Vec<_>>())
+    );
     assert_eq!(v["units"], 3);
     assert_eq!(v["lfp"], true);
     assert_eq!(

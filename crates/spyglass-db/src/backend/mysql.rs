@@ -240,15 +240,61 @@ impl Backend for MysqlBackend {
         sql: &str,
         rows: &mut dyn Iterator<Item = Result<Vec<Param<'a>>>>,
     ) -> std::result::Result<u64, (usize, Error)> {
-        let stmt = self.conn.prep(sql).map_err(|e| (0, map_err(e, sql)))?;
+        // INSERT ... VALUES (?,..) goes out as multi-row statements (one round trip per
+        // chunk, as DataJoint does); the error names the first row of the failed chunk
+        let split = sql.find(" VALUES (").and_then(|at| {
+            let open = at + " VALUES ".len();
+            sql[open..].find(')').map(|close| {
+                (
+                    &sql[..open],
+                    &sql[open..=open + close],
+                    &sql[open + close + 1..],
+                )
+            })
+        });
+        let Some((head, tuple, tail)) =
+            split.filter(|_| sql.starts_with("INSERT") || sql.starts_with("REPLACE"))
+        else {
+            let stmt = self.conn.prep(sql).map_err(|e| (0, map_err(e, sql)))?;
+            let mut total = 0;
+            for (i, row) in rows.enumerate() {
+                let row = row.map_err(|e| (i, e))?;
+                let ps: Vec<mysql::Value> = row.iter().map(param_of).collect();
+                self.conn
+                    .exec_drop(&stmt, mysql::Params::Positional(ps))
+                    .map_err(|e| (i, map_err(e, sql)))?;
+                total += self.conn.affected_rows();
+            }
+            return Ok(total);
+        };
+        let width = tuple.matches('?').count().max(1);
+        let per_chunk = (60_000 / width).clamp(1, 1000);
         let mut total = 0;
+        let mut start = 0;
+        let mut buf: Vec<mysql::Value> = Vec::with_capacity(per_chunk * width);
+        let mut n = 0;
+        let flush = |conn: &mut Conn,
+                     buf: &mut Vec<mysql::Value>,
+                     n: usize,
+                     start: usize|
+         -> std::result::Result<u64, (usize, Error)> {
+            let chunk_sql = format!("{head}{}{tail}", vec![tuple; n].join(","));
+            conn.exec_drop(&chunk_sql, mysql::Params::Positional(std::mem::take(buf)))
+                .map_err(|e| (start, map_err(e, sql)))?;
+            Ok(conn.affected_rows())
+        };
         for (i, row) in rows.enumerate() {
             let row = row.map_err(|e| (i, e))?;
-            let ps: Vec<mysql::Value> = row.iter().map(param_of).collect();
-            self.conn
-                .exec_drop(&stmt, mysql::Params::Positional(ps))
-                .map_err(|e| (i, map_err(e, sql)))?;
-            total += self.conn.affected_rows();
+            buf.extend(row.iter().map(param_of));
+            n += 1;
+            if n == per_chunk {
+                total += flush(&mut self.conn, &mut buf, n, start)?;
+                start = i + 1;
+                n = 0;
+            }
+        }
+        if n > 0 {
+            total += flush(&mut self.conn, &mut buf, n, start)?;
         }
         Ok(total)
     }

@@ -743,7 +743,11 @@ impl W {
             .first()
             .map(|c| {
                 c.index.as_ref().map_or_else(
-                    || c.shape.as_ref().map_or(c.values.len(), |s| s[0]),
+                    || {
+                        c.shape
+                            .as_ref()
+                            .map_or(c.values.len(), |s| s.first().copied().unwrap_or(0))
+                    },
                     Vec::len,
                 )
             })

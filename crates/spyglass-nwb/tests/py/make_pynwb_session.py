@@ -129,6 +129,10 @@ vid.add(vcont)
 af = nwb.create_processing_module("associated_files", "files")
 af.add(nov.AssociatedFiles(name="statescript r1", description="statescript", content="line1\nline2",
                            task_epochs="2"))
+analog = nwb.create_processing_module("analog", "analog inputs")
+analog.add(BehavioralTimeSeries(name="analog", time_series=pynwb.TimeSeries(
+    name="analog", data=np.arange(24, dtype=np.int16).reshape(12, 2), timestamps=np.linspace(10, 10.2, 12),
+    unit="-1", description="headstage analog channels")))
 with NWBHDF5IO(out, "w") as io:
     io.write(nwb)
 print(json.dumps(dict(
