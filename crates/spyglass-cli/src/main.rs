@@ -5,6 +5,7 @@ mod declare_file;
 mod delete;
 mod output;
 mod populate;
+mod sessions;
 mod settings;
 
 use anyhow::{bail, Context, Result};
@@ -158,6 +159,30 @@ enum Command {
         #[arg(long)]
         yes: bool,
     },
+    /// Ingest NWB sessions into the common tables (Spyglass's insert_sessions).
+    Insert {
+        /// The raw NWB files (paths, or names in $SPYGLASS_BASE_DIR/raw).
+        #[arg(required = true)]
+        files: Vec<PathBuf>,
+        /// Delete an already ingested session and ingest it again.
+        #[arg(long)]
+        reinsert: bool,
+        /// Keep the database's values where shared rows differ from the file.
+        #[arg(long)]
+        accept_divergence: bool,
+    },
+    /// Remove analysis files and rows that nothing refers to.
+    Cleanup {
+        /// Only list what would be removed.
+        #[arg(long)]
+        dry_run: bool,
+        /// Leave untracked analysis files younger than this many seconds.
+        #[arg(long, default_value_t = 3600)]
+        min_age_secs: u64,
+    },
+    /// Manage session groups.
+    #[command(subcommand)]
+    SessionGroup(sessions::GroupCommand),
     /// Draw the dependency graph as DOT, Mermaid or SVG (by the output's extension).
     Diagram {
         /// Only this schema.
@@ -253,6 +278,23 @@ fn run(cli: Cli) -> Result<()> {
             let cond = restriction(&db.table(&table)?, &table, &keys, &wheres)?;
             delete::delete(&db, &table, cond, dry_run, yes)
         }
+        Command::Insert {
+            files,
+            reinsert,
+            accept_divergence,
+        } => sessions::insert(
+            &open(db_flag)?,
+            &files,
+            spyglass::ingest::IngestOptions {
+                reinsert,
+                accept_divergence,
+            },
+        ),
+        Command::Cleanup {
+            dry_run,
+            min_age_secs,
+        } => sessions::cleanup(&open(db_flag)?, dry_run, min_age_secs),
+        Command::SessionGroup(cmd) => sessions::session_group(&open(db_flag)?, cmd),
         Command::Drop { table, schema, yes } => {
             delete::drop(&open(db_flag)?, table.as_deref(), schema.as_deref(), yes)
         }

@@ -1,5 +1,6 @@
-//! Where the CLI finds its database and files: `--db`, `$SPYGLASS_DB`, or
-//! `database.url` in `spyglass.toml` (in the working directory or the base dir);
+//! Where the CLI finds its database and files: `--db`, `$SPYGLASS_DB`,
+//! `database.url` in `spyglass.toml` (in the working directory or the base dir), or
+//! DataJoint's own settings (`DJ_HOST`, `dj_local_conf.json`) for a lab server;
 //! the base dir is `$SPYGLASS_BASE_DIR` (default `~/spyglass_data`), and the default
 //! database is the SQLite file `spyglass.db` inside it.
 
@@ -81,6 +82,16 @@ pub fn database_url(flag: Option<&str>) -> Result<String> {
         if let Some(u) = cfg.database.url {
             return Ok(u);
         }
+    }
+    // a DataJoint user's server: DJ_HOST or dj_local_conf.json / ~/.datajoint_config.json
+    if std::env::var("DJ_HOST").is_ok_and(|h| !h.is_empty())
+        || spyglass_db::config::dj_config_path().is_some()
+    {
+        let dj = spyglass_db::config::load_dj_config()?;
+        return Ok(format!(
+            "mysql://{}:{}",
+            dj.connection.host, dj.connection.port
+        ));
     }
     Ok(default_url())
 }

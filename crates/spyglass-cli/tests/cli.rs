@@ -400,3 +400,94 @@ fn drop_jobs_and_populate_commands() {
     assert!(out.contains("dropped"), "{out}");
     assert_eq!(env.ok(&["tables", "--format", "json"]).trim(), "[]");
 }
+
+/// A schema made by datajoint-python, used with no Rust code through the CLI.
+#[test]
+fn datajoint_made_schema_through_the_cli() {
+    let url = spyglass_testkit::mysql_url();
+    let c = spyglass_db::config::parse_mysql_url(&url).unwrap();
+    let schema = format!("{}cli_dj", spyglass_testkit::unique_prefix());
+    spyglass_testkit::run_python(
+        r#"
+import sys, datajoint as dj
+dj.config.update({'database.host': sys.argv[1], 'database.port': int(sys.argv[2]), 'database.user': sys.argv[3],
+                  'database.password': sys.argv[4], 'database.use_tls': False, 'loglevel': 'WARNING'})
+schema = dj.Schema(sys.argv[5])
+@schema
+class Mouse(dj.Manual):
+    definition = """
+    # mice
+    mouse_id : int
+    ---
+    sex : enum('M', 'F')
+    """
+@schema
+class Session(dj.Manual):
+    definition = """
+    -> Mouse
+    session : int
+    ---
+    note = '' : varchar(40)
+    """
+Mouse.insert([(1, 'F'), (2, 'M')])
+Session.insert([(1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c')])
+"#,
+        &[
+            &c.host,
+            &c.port.to_string(),
+            c.user.as_deref().unwrap_or("root"),
+            c.password.as_deref().unwrap_or(""),
+            &schema,
+        ],
+    );
+    let run = |args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_spyglass"))
+            .args(["--db", &url])
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let ok = |args: &[&str]| {
+        let out = run(args);
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let tables = ok(&["tables", "--schema", &schema, "--format", "json"]);
+    assert!(
+        tables.contains(&format!("{schema}.Session")) && tables.contains("\"rows\": 3"),
+        "{tables}"
+    );
+    assert_eq!(
+        ok(&["describe", &format!("{schema}.Session")]),
+        "-> Mouse\nsession : int\n---\nnote = \"\" : varchar(40)\n"
+    );
+    let rows: serde_json::Value = serde_json::from_str(&ok(&[
+        "show",
+        &format!("{schema}.Session"),
+        "--key",
+        "mouse_id=1",
+        "--format",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(
+        rows,
+        serde_json::json!([{"mouse_id": 1, "session": 1, "note": "a"}, {"mouse_id": 1, "session": 2, "note": "b"}])
+    );
+    let del = ok(&[
+        "delete",
+        &format!("{schema}.Mouse"),
+        "--key",
+        "mouse_id=1",
+        "--yes",
+    ]);
+    assert!(del.contains("deleted 3 rows"), "{del}");
+    assert!(
+        !format!("{del}{tables}").contains("***") || !url.contains('@'),
+        "no credentials echoed"
+    );
+}

@@ -129,6 +129,25 @@ pub fn dj_config_path() -> Option<PathBuf> {
 
 /// Reads the DataJoint config file (if any) with `DJ_HOST`/`DJ_USER`/`DJ_PASS` on top.
 pub fn load_dj_config() -> Result<DjConfig> {
+    let mut cfg = match dj_config_path() {
+        Some(path) => {
+            let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
+                path: path.display().to_string(),
+                source: e,
+            })?;
+            let mut c = parse_dj_config(&text)
+                .map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+            c.source = Some(path);
+            c
+        }
+        None => parse_dj_config("{}")?,
+    };
+    apply_env(&mut cfg)?;
+    Ok(cfg)
+}
+
+/// Parses the JSON text of a DataJoint config file.
+pub fn parse_dj_config(text: &str) -> Result<DjConfig> {
     let mut cfg = DjConfig {
         connection: ConnectionConfig {
             host: "localhost".into(),
@@ -137,76 +156,74 @@ pub fn load_dj_config() -> Result<DjConfig> {
         },
         ..Default::default()
     };
-    if let Some(path) = dj_config_path() {
-        let text = std::fs::read_to_string(&path).map_err(|e| Error::Io {
-            path: path.display().to_string(),
-            source: e,
-        })?;
-        let j: serde_json::Value = serde_json::from_str(&text)
-            .map_err(|e| Error::Config(format!("{}: not valid JSON: {e}", path.display())))?;
-        let get = |k: &str| {
-            j.get(k).or_else(|| {
-                j.get("database")
-                    .and_then(|d| d.get(k.trim_start_matches("database.")))
-            })
-        };
-        if let Some(h) = get("database.host").and_then(|v| v.as_str()) {
-            let (host, port) = split_host_port(h, 3306)?;
-            cfg.connection.host = host;
-            cfg.connection.port = port;
-        }
-        if let Some(p) = get("database.port").and_then(|v| v.as_u64()) {
-            cfg.connection.port = p as u16;
-        }
-        cfg.connection.user = get("database.user")
-            .and_then(|v| v.as_str())
-            .map(String::from);
-        cfg.connection.password = get("database.password")
-            .and_then(|v| v.as_str())
-            .map(String::from);
-        cfg.connection.use_tls = get("database.use_tls").and_then(|v| v.as_bool());
-        if let Some(custom) = j.get("custom") {
-            cfg.prefix = custom
-                .get("database.prefix")
-                .or_else(|| custom.get("database").and_then(|d| d.get("prefix")))
-                .and_then(|v| v.as_str())
-                .unwrap_or("")
-                .to_string();
-            cfg.custom = custom.clone();
-        }
-        if let Some(stores) = j.get("stores").and_then(|s| s.as_object()) {
-            for (name, spec) in stores {
-                let protocol = spec
-                    .get("protocol")
-                    .and_then(|v| v.as_str())
-                    .unwrap_or("file");
-                if protocol != "file" {
-                    continue;
-                }
-                let Some(location) = spec.get("location").and_then(|v| v.as_str()) else {
-                    continue;
-                };
-                let mut sc = StoreConfig::local(location);
-                if let Some(stage) = spec.get("stage").and_then(|v| v.as_str()) {
-                    sc.stage = PathBuf::from(stage);
-                }
-                if let Some(sub) = spec.get("subfolding").and_then(|v| v.as_array()) {
-                    sc.subfolding = sub
-                        .iter()
-                        .filter_map(|x| x.as_u64().map(|n| n as usize))
-                        .collect();
-                }
-                if let Some(limit) = j
-                    .get("filepath_checksum_size_limit")
-                    .and_then(|v| v.as_u64())
-                {
-                    sc.checksum_size_limit = Some(limit);
-                }
-                cfg.stores.insert(name.clone(), sc);
-            }
-        }
-        cfg.source = Some(path);
+    let j: serde_json::Value =
+        serde_json::from_str(text).map_err(|e| Error::Config(format!("not valid JSON: {e}")))?;
+    // keys are dotted (`database.host`) in DataJoint's files; nested objects are accepted too
+    let get = |k: &str| {
+        j.get(k).or_else(|| {
+            k.split_once('.')
+                .and_then(|(a, b)| j.get(a).and_then(|x| x.get(b)))
+        })
+    };
+    if let Some(h) = get("database.host").and_then(|v| v.as_str()) {
+        let (host, port) = split_host_port(h, 3306)?;
+        cfg.connection.host = host;
+        cfg.connection.port = port;
     }
+    if let Some(p) = get("database.port").and_then(|v| v.as_u64()) {
+        cfg.connection.port = p as u16;
+    }
+    cfg.connection.user = get("database.user")
+        .and_then(|v| v.as_str())
+        .map(String::from);
+    cfg.connection.password = get("database.password")
+        .and_then(|v| v.as_str())
+        .map(String::from);
+    cfg.connection.use_tls = get("database.use_tls").and_then(|v| v.as_bool());
+    if let Some(custom) = j.get("custom") {
+        cfg.prefix = custom
+            .get("database.prefix")
+            .or_else(|| custom.get("database").and_then(|d| d.get("prefix")))
+            .and_then(|v| v.as_str())
+            .unwrap_or("")
+            .to_string();
+        cfg.custom = custom.clone();
+    }
+    let limit = j
+        .get("filepath_checksum_size_limit")
+        .and_then(|v| v.as_u64());
+    if let Some(stores) = j.get("stores").and_then(|s| s.as_object()) {
+        for (name, spec) in stores {
+            if spec
+                .get("protocol")
+                .and_then(|v| v.as_str())
+                .unwrap_or("file")
+                != "file"
+            {
+                continue;
+            }
+            let Some(location) = spec.get("location").and_then(|v| v.as_str()) else {
+                continue;
+            };
+            let mut sc = StoreConfig::local(location);
+            if let Some(stage) = spec.get("stage").and_then(|v| v.as_str()) {
+                sc.stage = PathBuf::from(stage);
+            }
+            if let Some(sub) = spec.get("subfolding").and_then(|v| v.as_array()) {
+                sc.subfolding = sub
+                    .iter()
+                    .filter_map(|x| x.as_u64().map(|n| n as usize))
+                    .collect();
+            }
+            sc.checksum_size_limit = limit;
+            cfg.stores.insert(name.clone(), sc);
+        }
+    }
+    Ok(cfg)
+}
+
+/// Applies `DJ_HOST`, `DJ_USER` and `DJ_PASS` over a configuration.
+fn apply_env(cfg: &mut DjConfig) -> Result<()> {
     if let Ok(h) = std::env::var("DJ_HOST") {
         if !h.is_empty() {
             let (host, port) = split_host_port(&h, cfg.connection.port)?;
@@ -220,7 +237,7 @@ pub fn load_dj_config() -> Result<DjConfig> {
     if let Ok(p) = std::env::var("DJ_PASS") {
         cfg.connection.password = Some(p);
     }
-    Ok(cfg)
+    Ok(())
 }
 
 /// Replaces the password in `scheme://user:pass@host` with `***` for display.
@@ -264,6 +281,39 @@ pub fn hostname() -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn datajoint_config_files_parse() {
+        let c = parse_dj_config(
+            r#"{"database.host": "db.lab:3307", "database.user": "alice", "database.password": "s3cret",
+                "database.use_tls": false, "filepath_checksum_size_limit": 1073741824,
+                "stores": {"raw": {"protocol": "file", "location": "/data/raw", "stage": "/data/raw"},
+                           "s3x": {"protocol": "s3", "location": "b"}},
+                "custom": {"database.prefix": "bl_new_", "spyglass_dirs": {"base": "/data"}}}"#,
+        )
+        .unwrap();
+        assert_eq!(
+            (c.connection.host.as_str(), c.connection.port),
+            ("db.lab", 3307)
+        );
+        assert_eq!(c.connection.user.as_deref(), Some("alice"));
+        assert_eq!(c.connection.use_tls, Some(false));
+        assert_eq!(c.prefix, "bl_new_");
+        assert_eq!(c.custom["spyglass_dirs"]["base"], "/data");
+        assert_eq!(c.stores["raw"].location, PathBuf::from("/data/raw"));
+        assert_eq!(c.stores["raw"].checksum_size_limit, Some(1 << 30));
+        assert!(!c.stores.contains_key("s3x"));
+        assert!(
+            !format!("{c:?}").contains("s3cret"),
+            "passwords stay out of debug output"
+        );
+        let nested = parse_dj_config(r#"{"database": {"host": "h", "port": 3399}}"#).unwrap();
+        assert_eq!(
+            (nested.connection.host.as_str(), nested.connection.port),
+            ("h", 3399)
+        );
+        assert!(parse_dj_config("{not json").is_err());
+    }
 
     #[test]
     fn mysql_urls_parse() {

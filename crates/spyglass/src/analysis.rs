@@ -1,0 +1,379 @@
+//! Analysis NWB files, as Spyglass's `AnalysisNwbfile` manages them: [`AnalysisFile::create`]
+//! makes `analysis/<stem>/<stem>_<10 random A-Z0-9>.nwb` from a session's `_` copy
+//! (metadata, devices, electrodes and intervals only; the name is reserved on disk
+//! first), objects are added through its [`AnalysisFileWriter`], [`register`]
+//! inserts the row (size and MD5 go to `~external_analysis`; the file is immutable
+//! from then on and its checksum is verified whenever its path is fetched), and
+//! [`cleanup`] removes rows no table refers to, their files, files nothing tracks,
+//! and `_` copies of deleted sessions.
+
+use crate::common::common_nwbfile::{ANALYSIS_NWBFILE, NWBFILE, SCHEMA};
+use crate::error::{Error, Result};
+use crate::settings::{absolute, Settings};
+use rand::Rng;
+use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, SqlValue, Value};
+use spyglass_nwb::AnalysisFileWriter;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, SystemTime};
+
+/// Characters of the random part of an analysis file name.
+const NAME_CHARS: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+
+fn fetch_path(db: &Db, table: &str, key: &str, name: &str, attr: &str) -> Result<PathBuf> {
+    let q = db.table(table)?.restrict(Cond::map([(key, name)]))?;
+    let rows = db.fetch_with(&q, &FetchSpec::attrs(&[attr]))?;
+    let row = rows
+        .first()
+        .ok_or_else(|| Error::Invalid(format!("{table}: no row with {key} = `{name}`")))?;
+    row.get(attr)
+        .and_then(Value::as_str)
+        .map(PathBuf::from)
+        .ok_or_else(|| Error::Invalid(format!("{table}: `{attr}` of `{name}` is not a path")))
+}
+
+/// Absolute path of a session's `_` copy (its size and checksum are verified).
+pub fn nwb_file_path(db: &Db, nwb_file_name: &str) -> Result<PathBuf> {
+    fetch_path(db, NWBFILE, "nwb_file_name", nwb_file_name, "nwb_file_abs_path")
+}
+
+/// Absolute path of a registered analysis file (its size and checksum are verified).
+pub fn analysis_file_path(db: &Db, analysis_file_name: &str) -> Result<PathBuf> {
+    fetch_path(
+        db,
+        ANALYSIS_NWBFILE,
+        "analysis_file_name",
+        analysis_file_name,
+        "analysis_file_abs_path",
+    )
+}
+
+/// The directory of an analysis file: its name up to the last `_`.
+pub fn analysis_dir_name(analysis_file_name: &str) -> &str {
+    match analysis_file_name.rfind('_') {
+        Some(i) => &analysis_file_name[..i],
+        None => analysis_file_name.trim_end_matches(".nwb"),
+    }
+}
+
+/// An analysis file being written.
+pub struct AnalysisFile {
+    /// File name (the `analysis_file_name`).
+    pub name: String,
+    /// The parent session.
+    pub nwb_file_name: String,
+    /// Absolute path.
+    pub path: PathBuf,
+    writer: AnalysisFileWriter,
+}
+
+impl std::fmt::Debug for AnalysisFile {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AnalysisFile")
+            .field("name", &self.name)
+            .field("path", &self.path)
+            .finish()
+    }
+}
+
+impl AnalysisFile {
+    /// Creates a new analysis file from the `_` copy of `nwb_file_name`.
+    pub fn create(db: &Db, settings: &Settings, nwb_file_name: &str) -> Result<AnalysisFile> {
+        let parent = nwb_file_path(db, nwb_file_name)?;
+        let stem = Path::new(nwb_file_name)
+            .file_stem()
+            .map(|s| s.to_string_lossy().into_owned())
+            .unwrap_or_default();
+        let base = absolute(&settings.analysis_dir);
+        let mut rng = rand::rng();
+        for _ in 0..100 {
+            let suffix: String = (0..10)
+                .map(|_| NAME_CHARS[rng.random_range(0..NAME_CHARS.len())] as char)
+                .collect();
+            let name = format!("{stem}{suffix}.nwb");
+            let dir = base.join(analysis_dir_name(&name));
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let path = dir.join(&name);
+            let taken = db.exists(
+                &db.table(ANALYSIS_NWBFILE)?
+                    .restrict(Cond::map([("analysis_file_name", name.as_str())]))?,
+            )?;
+            if taken {
+                continue;
+            }
+            // reserve the name on disk
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&path)
+            {
+                Ok(_) => {}
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
+                Err(e) => return Err(Error::io(&path, e)),
+            }
+            let writer = AnalysisFileWriter::create_from_parent(&parent, &path)?;
+            return Ok(AnalysisFile {
+                name,
+                nwb_file_name: nwb_file_name.to_string(),
+                path,
+                writer,
+            });
+        }
+        Err(Error::Invalid(format!(
+            "{ANALYSIS_NWBFILE}: no free analysis file name for {nwb_file_name} after 100 tries"
+        )))
+    }
+
+    /// The writer, to add objects.
+    pub fn writer(&mut self) -> &mut AnalysisFileWriter {
+        &mut self.writer
+    }
+
+    /// Closes the file; returns (name, path).
+    pub fn finish(self) -> Result<(String, PathBuf)> {
+        let path = self.writer.finish()?;
+        set_mode(&path, 0o644);
+        Ok((self.name, path))
+    }
+}
+
+#[cfg(unix)]
+fn set_mode(path: &Path, mode: u32) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode));
+}
+
+#[cfg(not(unix))]
+fn set_mode(_path: &Path, _mode: u32) {}
+
+/// Registers a finished analysis file (size and checksum recorded).
+pub fn register(
+    db: &Db,
+    nwb_file_name: &str,
+    analysis_file_name: &str,
+    path: &Path,
+    description: &str,
+    parameters: Option<spyglass_blob::Value>,
+) -> Result<()> {
+    let mut pairs = vec![
+        ("analysis_file_name", Value::from(analysis_file_name)),
+        ("nwb_file_name", Value::from(nwb_file_name)),
+        (
+            "analysis_file_abs_path",
+            Value::from(absolute(path).display().to_string()),
+        ),
+        ("analysis_file_description", Value::from(description)),
+    ];
+    if let Some(p) = parameters {
+        pairs.push(("analysis_parameters", Value::from(p)));
+    }
+    db.insert1(ANALYSIS_NWBFILE, Row::from_pairs(pairs), InsertOptions::default())?;
+    Ok(())
+}
+
+/// Create → fill (`fill` adds objects and returns what the caller needs, e.g. object
+/// ids) → register, as Spyglass's `build()`. The file is removed if anything fails.
+pub fn build<T>(
+    db: &Db,
+    settings: &Settings,
+    nwb_file_name: &str,
+    description: &str,
+    fill: impl FnOnce(&mut AnalysisFileWriter) -> Result<T>,
+) -> Result<(String, T)> {
+    let mut f = AnalysisFile::create(db, settings, nwb_file_name)?;
+    let path = f.path.clone();
+    let out = (|| {
+        let v = fill(f.writer())?;
+        let (name, path) = f.finish()?;
+        register(db, nwb_file_name, &name, &path, description, None)?;
+        Ok((name, v))
+    })();
+    if out.is_err() {
+        let _ = std::fs::remove_file(&path);
+    }
+    out
+}
+
+/// Options of [`cleanup`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct CleanupOptions {
+    /// Only report what would be removed.
+    pub dry_run: bool,
+    /// Untracked analysis files younger than this are left alone (they may be being written).
+    pub min_age: Duration,
+}
+
+/// What [`cleanup`] removed (or would remove).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CleanupReport {
+    /// `AnalysisNwbfile` rows no table refers to.
+    pub analysis_rows: Vec<String>,
+    /// Registered analysis files whose rows went away.
+    pub analysis_files: Vec<PathBuf>,
+    /// Files in the analysis directory no row tracks.
+    pub untracked_files: Vec<PathBuf>,
+    /// `_` copies of sessions no longer in `Nwbfile`.
+    pub raw_copies: Vec<PathBuf>,
+    /// True when nothing was removed.
+    pub dry_run: bool,
+}
+
+fn text_rows(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
+    rows.into_iter()
+        .filter_map(|r| match r.into_iter().next() {
+            Some(SqlValue::Text(s)) => Some(s),
+            Some(SqlValue::Bytes(b)) => String::from_utf8(b).ok(),
+            _ => None,
+        })
+        .collect()
+}
+
+/// `AnalysisNwbfile` names that no child table refers to.
+pub fn unreferenced_analysis_files(db: &Db) -> Result<Vec<String>> {
+    let parent = db.table_info(ANALYSIS_NWBFILE)?;
+    let d = db.dialect();
+    let mut refs = vec![];
+    for t in db.catalog().user_tables(None) {
+        for fk in t.foreign_keys.iter().filter(|fk| fk.parent == parent.name) {
+            for (child, par) in &fk.attr_map {
+                if par == "analysis_file_name" {
+                    refs.push(format!(
+                        "SELECT {c} FROM {t} WHERE {c} IS NOT NULL",
+                        c = d.ident(child),
+                        t = d.table(&t.name)
+                    ));
+                }
+            }
+        }
+    }
+    let col = d.ident("analysis_file_name");
+    let mut sql = format!("SELECT {col} FROM {}", d.table(&parent.name));
+    if !refs.is_empty() {
+        sql.push_str(&format!(" WHERE {col} NOT IN ({})", refs.join(" UNION ")));
+    }
+    sql.push_str(&format!(" ORDER BY {col}"));
+    Ok(text_rows(db.query_raw(&sql, &[])?))
+}
+
+fn tracked_analysis_paths(db: &Db) -> Result<Vec<String>> {
+    let ext = db.external_table(SCHEMA, "analysis");
+    if db.info(&ext).is_err() {
+        return Ok(vec![]);
+    }
+    let d = db.dialect();
+    let sql = format!(
+        "SELECT {col} FROM {} WHERE {col} IS NOT NULL",
+        d.table(&ext),
+        col = d.ident("filepath")
+    );
+    Ok(text_rows(db.query_raw(&sql, &[])?))
+}
+
+fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk_files(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+fn remove_empty_dirs(dir: &Path, keep: &Path) {
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.path().is_dir() {
+                remove_empty_dirs(&e.path(), keep);
+            }
+        }
+    }
+    if dir != keep {
+        let _ = std::fs::remove_dir(dir); // fails unless empty
+    }
+}
+
+/// Removes analysis rows nothing refers to, their files, untracked analysis files
+/// and `_` copies of deleted sessions (original raw files are never touched).
+pub fn cleanup(db: &Db, settings: &Settings, opts: &CleanupOptions) -> Result<CleanupReport> {
+    let analysis_dir = absolute(&settings.analysis_dir);
+    let raw_dir = absolute(&settings.raw_dir);
+    let mut report = CleanupReport {
+        dry_run: opts.dry_run,
+        ..Default::default()
+    };
+    report.analysis_rows = unreferenced_analysis_files(db)?;
+    if opts.dry_run {
+        // files of the rows that would go, plus files already unreferenced
+        let mut rels: Vec<String> = report
+            .analysis_rows
+            .iter()
+            .map(|n| format!("{}/{n}", analysis_dir_name(n)))
+            .collect();
+        rels.extend(db.external_unused(SCHEMA, "analysis", false)?);
+        rels.sort();
+        rels.dedup();
+        report.analysis_files = rels.iter().map(|r| analysis_dir.join(r)).collect();
+    } else {
+        if !report.analysis_rows.is_empty() {
+            let cond = Cond::Or(
+                report
+                    .analysis_rows
+                    .iter()
+                    .map(|n| Cond::map([("analysis_file_name", n.as_str())]))
+                    .collect(),
+            );
+            db.delete(ANALYSIS_NWBFILE, cond, Default::default())?;
+        }
+        for rel in db.external_unused(SCHEMA, "analysis", true)? {
+            let p = analysis_dir.join(&rel);
+            if p.exists() {
+                std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+            }
+            report.analysis_files.push(p);
+        }
+    }
+    // untracked files in the analysis directory
+    let tracked: std::collections::HashSet<PathBuf> = tracked_analysis_paths(db)?
+        .into_iter()
+        .map(|r| analysis_dir.join(r))
+        .collect();
+    let mut files = vec![];
+    walk_files(&analysis_dir, &mut files);
+    files.sort();
+    let now = SystemTime::now();
+    for f in files {
+        if tracked.contains(&f) || report.analysis_files.contains(&f) {
+            continue;
+        }
+        let age = std::fs::metadata(&f)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|m| now.duration_since(m).ok())
+            .unwrap_or(Duration::ZERO);
+        if age < opts.min_age {
+            continue;
+        }
+        if !opts.dry_run {
+            std::fs::remove_file(&f).map_err(|e| Error::io(&f, e))?;
+        }
+        report.untracked_files.push(f);
+    }
+    if !opts.dry_run {
+        remove_empty_dirs(&analysis_dir, &analysis_dir);
+    }
+    // copies of deleted sessions
+    for rel in db.external_unused(SCHEMA, "raw", !opts.dry_run)? {
+        if !rel.ends_with("_.nwb") {
+            continue;
+        }
+        let p = raw_dir.join(&rel);
+        if !opts.dry_run && p.exists() {
+            std::fs::remove_file(&p).map_err(|e| Error::io(&p, e))?;
+        }
+        report.raw_copies.push(p);
+    }
+    Ok(report)
+}
