@@ -39,6 +39,9 @@ def plain(v):
         return [plain(x) for x in v]
     if isinstance(v, uuid.UUID):
         return str(v)
+    if isinstance(v, datetime.timedelta):
+        t = int(v.total_seconds())
+        return '%02d:%02d:%02d' % (t // 3600, t // 60 % 60, t % 60)
     if isinstance(v, datetime.datetime):
         return v.strftime('%Y-%m-%d %H:%M:%S')
     if isinstance(v, datetime.date):
@@ -277,6 +280,7 @@ print(json.dumps(res))
 #[test]
 fn b_datajoint_writes_rust_reads() {
     let srv = server();
+    let store = spyglass_testkit::scratch_dir();
     let schema = format!("{}interop_b", spyglass_testkit::unique_prefix());
     let out = srv.python(
         r#"
@@ -301,6 +305,8 @@ class Animal(dj.Manual):
     flag : bool
     uid : uuid
     note = null : varchar(10)
+    at : time
+    stamp : timestamp
     """
 @schema
 class Rec(dj.Manual):
@@ -333,7 +339,21 @@ class Link(dj.Manual):
 u = uuid.UUID('0f0e0d0c-0b0a-0908-0706-050403020100')
 Animal.insert1(dict(animal_id=7, tiny=-5, small=600, big=-9000000000, price=decimal.Decimal('12.345'), ratio=0.5,
     precise=3.141592653589793, code='abc', label='seven', born=datetime.date(2019, 12, 31),
-    seen=datetime.datetime(2020, 1, 2, 3, 4, 5), flag=True, uid=u))
+    seen=datetime.datetime(2020, 1, 2, 3, 4, 5), flag=True, uid=u, at=datetime.timedelta(hours=3, minutes=4, seconds=5),
+    stamp=datetime.datetime(2021, 6, 7, 8, 9, 10)))
+dj.config['stores'] = {'ext': {'protocol': 'file', 'location': args[1]}}
+@schema
+class Files(dj.Manual):
+    definition = """
+    file_id : int
+    ---
+    doc : attach
+    big : blob@ext
+    """
+import os
+path = os.path.join(args[1], 'notes.txt')
+open(path, 'wb').write(b'attached bytes')
+Files.insert1(dict(file_id=1, doc=path, big=np.arange(3000, dtype=np.float64).reshape(1000, 3)))
 Rec.insert([
     dict(animal_id=7, rec=1, arr=np.arange(5, dtype=np.int16), mat=np.array([[1., 2.], [3., 4.], [5., 6.]]),
          dct={'a': np.array([1.5, 2.5]), 'b': 'text', 'c': 3}, txt='hello', nested=[1, [2, 3], {'k': 'v'}], scalar=np.float32(0.25)),
@@ -345,10 +365,28 @@ for name, t in [('Animal', Animal), ('Rec', Rec), ('Chan', Rec.Chan), ('Link', L
     res[name] = [plain(r) for r in t.fetch(as_dict=True, order_by='KEY')]
 print(json.dumps(res))
 "#,
-        &[&schema],
+        &[&schema, store.path().to_str().unwrap()],
     );
     let want: J = serde_json::from_str(out.trim()).unwrap();
     let db = srv.db();
+    db.set_store("ext", spyglass_db::stores::StoreConfig::local(store.path()));
+    // attachments and external blobs written by datajoint-python
+    let f = db
+        .fetch1(&db.table(&format!("{schema}.Files")).unwrap())
+        .unwrap();
+    assert_eq!(
+        f.get("doc"),
+        Some(&Value::Attach {
+            name: "notes.txt".into(),
+            data: b"attached bytes".to_vec()
+        })
+    );
+    let big = f.get("big").unwrap().as_blob().unwrap();
+    assert_eq!(big.array_shape(), Some(&[1000usize, 3][..]));
+    assert_eq!(
+        big.as_array().unwrap().to_f64_row_major().unwrap(),
+        (0..3000).map(|i| i as f64).collect::<Vec<f64>>()
+    );
     for (name, class) in [
         ("Animal", "Animal"),
         ("Rec", "Rec"),
