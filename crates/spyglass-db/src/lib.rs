@@ -29,6 +29,7 @@ pub mod hash;
 pub mod heading;
 pub mod insert;
 pub mod jobs;
+pub mod merge;
 pub mod naming;
 pub mod populate;
 pub mod query;
