@@ -103,11 +103,11 @@ pub fn render(
 fn style(t: Tier) -> (&'static str, &'static str, &'static str) {
     // (shape, fill, stroke)
     match t {
-        Tier::Manual => ("box", "#00ff0030", "#008800"),
-        Tier::Lookup => ("plaintext", "#00000020", "#444444"),
-        Tier::Imported => ("ellipse", "#00007f40", "#00007f"),
-        Tier::Computed => ("ellipse", "#ff000030", "#aa0000"),
-        Tier::Part => ("plaintext", "#ffffff00", "#444444"),
+        Tier::Manual => ("box", "#c8f7c5", "#008800"),
+        Tier::Lookup => ("plaintext", "#dddddd", "#444444"),
+        Tier::Imported => ("ellipse", "#c5cbf7", "#00007f"),
+        Tier::Computed => ("ellipse", "#f7c5c5", "#aa0000"),
+        Tier::Part => ("plaintext", "#ffffff", "#444444"),
     }
 }
 
@@ -269,11 +269,7 @@ fn svg(nodes: &[Node], links: &[Link]) -> String {
         let (shape, fill, stroke) = style(n.tier);
         let w = width_of(n);
         let (cx, cy) = (x[i], y(i));
-        let fill = &fill[..7];
-        let opacity = match n.tier {
-            Tier::Part => 0.0,
-            _ => 0.35,
-        };
+        let opacity = 1.0;
         match shape {
             "ellipse" => s.push_str(&format!(
                 "<ellipse cx=\"{cx:.1}\" cy=\"{cy:.1}\" rx=\"{:.1}\" ry=\"{:.1}\" fill=\"{fill}\" fill-opacity=\"{opacity}\" stroke=\"{stroke}\"/>\n",
