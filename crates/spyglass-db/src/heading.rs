@@ -38,6 +38,25 @@ impl Attribute {
     }
 }
 
+/// The leading keyword of a default, upper-cased (`current_timestamp()` → `CURRENT_TIMESTAMP`).
+pub fn default_keyword(d: &str) -> String {
+    d.split('(')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_uppercase()
+}
+
+/// A default literal without its surrounding quotes.
+pub fn unquote_default(d: &str) -> &str {
+    let q = d.chars().next().unwrap_or(' ');
+    if (q == '"' || q == '\'') && d.len() >= 2 && d.ends_with(q) {
+        &d[1..d.len() - 1]
+    } else {
+        d
+    }
+}
+
 /// A foreign key from a child table to a parent table.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ForeignKey {

@@ -30,12 +30,7 @@ pub struct InsertOptions {
 /// The literal value a default stands for, bound when a row gives NULL for it.
 fn default_value(attr: &Attribute) -> Option<SqlValue> {
     let d = attr.default.as_ref()?;
-    let head = d
-        .split('(')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_uppercase();
+    let head = crate::heading::default_keyword(d);
     if head == "CURRENT_TIMESTAMP" {
         return Some(SqlValue::Text(
             chrono::Utc::now()
@@ -44,12 +39,7 @@ fn default_value(attr: &Attribute) -> Option<SqlValue> {
                 .to_string(),
         ));
     }
-    let q = d.chars().next().unwrap_or(' ');
-    let text = if (q == '"' || q == '\'') && d.len() >= 2 {
-        &d[1..d.len() - 1]
-    } else {
-        d.as_str()
-    };
+    let text = crate::heading::unquote_default(d);
     to_sql(attr, "", &Value::Str(text.to_string())).ok()
 }
 

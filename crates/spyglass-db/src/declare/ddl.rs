@@ -6,7 +6,7 @@
 
 use crate::dialect::Dialect;
 use crate::error::{Error, Result};
-use crate::heading::{Attribute, TableInfo};
+use crate::heading::{default_keyword, unquote_default, Attribute, TableInfo};
 use crate::naming::FullName;
 use crate::types::AttrType;
 
@@ -17,22 +17,8 @@ pub fn external_table(schema: &str, store: &str) -> FullName {
 
 /// Whether a default is already a SQL expression or literal (DataJoint's rule).
 fn default_is_sql(d: &str) -> bool {
-    let head = d
-        .split('(')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_uppercase();
+    let head = default_keyword(d);
     d.starts_with('"') || d.starts_with('\'') || head == "CURRENT_TIMESTAMP" || head == "NULL"
-}
-
-fn unquote(d: &str) -> &str {
-    let q = d.chars().next().unwrap_or(' ');
-    if (q == '"' || q == '\'') && d.len() >= 2 && d.ends_with(q) {
-        &d[1..d.len() - 1]
-    } else {
-        d
-    }
 }
 
 fn mysql_column(a: &Attribute) -> String {
@@ -63,16 +49,11 @@ fn mysql_column(a: &Attribute) -> String {
 }
 
 fn sqlite_default(d: &str, ty: &AttrType) -> String {
-    let head = d
-        .split('(')
-        .next()
-        .unwrap_or("")
-        .trim()
-        .to_ascii_uppercase();
+    let head = default_keyword(d);
     if head == "CURRENT_TIMESTAMP" {
         return "CURRENT_TIMESTAMP".into();
     }
-    let v = unquote(d);
+    let v = unquote_default(d);
     if ty.is_numeric() && v.parse::<f64>().is_ok() {
         return v.to_string();
     }

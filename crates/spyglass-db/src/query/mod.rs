@@ -390,15 +390,7 @@ impl Query {
             }
         }
         let names: Vec<&str> = base.heading.iter().map(|a| a.name.as_str()).collect();
-        for (new, sql) in &spec.compute {
-            sqlcheck::check_restriction(sql, &names, &base.label)?;
-            heading.push(QAttr {
-                name: new.clone(),
-                in_key: false,
-                source: None,
-                expr: Some(sql.clone()),
-            });
-        }
+        push_computed(&mut heading, &spec, &names, &base.label)?;
         let mut seen = std::collections::HashSet::new();
         for a in &heading {
             if !seen.insert(a.name.as_str()) {
@@ -446,15 +438,7 @@ impl Query {
             .collect();
         let group: Vec<String> = heading.iter().map(|a| a.name.clone()).collect();
         let names: Vec<&str> = joined.heading.iter().map(|a| a.name.as_str()).collect();
-        for (new, sql) in &spec.compute {
-            sqlcheck::check_restriction(sql, &names, &self.label)?;
-            heading.push(QAttr {
-                name: new.clone(),
-                in_key: false,
-                source: None,
-                expr: Some(sql.clone()),
-            });
-        }
+        push_computed(&mut heading, &spec, &names, &self.label)?;
         let label = self.label.clone();
         let Body::Select(mut s) = joined.body else {
             return Err(Error::Query("internal: aggregation over a union".into()));
@@ -638,15 +622,7 @@ impl Query {
                 a
             })
             .collect();
-        for (new, sql) in &spec.compute {
-            sqlcheck::check_restriction(sql, &names, &self.label)?;
-            heading.push(QAttr {
-                name: new.clone(),
-                in_key: false,
-                source: None,
-                expr: Some(sql.clone()),
-            });
-        }
+        push_computed(&mut heading, &spec, &names, &self.label)?;
         let label = base.label.clone();
         let Body::Select(mut s) = base.body else {
             return Err(Error::Query("internal: group over a union".into()));
@@ -670,6 +646,20 @@ impl Query {
             .sort_by_key(|a| attrs.iter().position(|n| n == &a.name));
         Ok(q)
     }
+}
+
+/// Appends a projection's computed attributes, each checked against `names`.
+fn push_computed(heading: &mut Vec<QAttr>, spec: &Proj, names: &[&str], label: &str) -> Result<()> {
+    for (new, sql) in &spec.compute {
+        sqlcheck::check_restriction(sql, names, label)?;
+        heading.push(QAttr {
+            name: new.clone(),
+            in_key: false,
+            source: None,
+            expr: Some(sql.clone()),
+        });
+    }
+    Ok(())
 }
 
 fn plain(a: &QAttr) -> QAttr {
