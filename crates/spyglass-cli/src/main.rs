@@ -3,6 +3,7 @@
 
 mod declare_file;
 mod delete;
+mod lfp;
 mod output;
 mod populate;
 mod sessions;
@@ -183,6 +184,20 @@ enum Command {
     /// Manage session groups.
     #[command(subcommand)]
     SessionGroup(sessions::GroupCommand),
+    /// Insert the default rows of every Parameters table, or of the ones named.
+    Defaults {
+        /// Tables (schema.Class or class name); all when omitted.
+        tables: Vec<String>,
+    },
+    /// Design, store and list FIR filters (FirFilterParameters).
+    #[command(subcommand)]
+    Filter(lfp::FilterCommand),
+    /// Run the LFP pipeline end to end on a synthetic session and draw a picture.
+    Demo {
+        /// Working directory (database, files, picture).
+        #[arg(long, default_value = "spyglass-demo")]
+        dir: PathBuf,
+    },
     /// Draw the dependency graph as DOT, Mermaid or SVG (by the output's extension).
     Diagram {
         /// Only this schema.
@@ -195,6 +210,11 @@ enum Command {
 }
 
 fn main() {
+    // behave like other command-line tools when the reader goes away (`spyglass show | head`)
+    // SAFETY: restoring the default SIGPIPE disposition before any output.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
         eprintln!("error: {e:#}");
@@ -229,6 +249,9 @@ fn run(cli: Cli) -> Result<()> {
             file,
             skip_duplicates,
         } => load(&open(db_flag)?, &table, &file, skip_duplicates),
+        Command::Defaults { tables } => lfp::defaults(&open(db_flag)?, &tables),
+        Command::Filter(cmd) => lfp::filter_cmd(&open(db_flag)?, cmd),
+        Command::Demo { dir } => lfp::demo(&dir),
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
         Command::Populate {
             table,
@@ -418,7 +441,9 @@ fn restriction(
 
 /// Makes of every pipeline this build knows, by table.
 fn registry() -> spyglass_db::populate::Registry {
-    spyglass_db::populate::Registry::new()
+    let mut reg = spyglass_db::populate::Registry::new();
+    lfp::register(&mut reg, &spyglass::Settings::from_env());
+    reg
 }
 
 fn show(

@@ -72,7 +72,9 @@ impl Graph {
                 let parents: Vec<NodeIndex> =
                     self.g.neighbors_directed(ix, Direction::Incoming).collect();
                 for p in parents {
-                    if p != m && !h.contains_edge(p, m) {
+                    // the master itself and sibling parts are not outside dependencies
+                    let sibling = self.g[p].master().as_ref() == Some(&self.g[m]);
+                    if p != m && !sibling && !h.contains_edge(p, m) {
                         h.add_edge(p, m, ());
                     }
                 }

@@ -380,3 +380,72 @@ fn parts_tiers_and_names() {
     );
     assert!(matches!(r, Err(spyglass_db::Error::Refused(_))), "{r:?}");
 }
+
+#[test]
+fn inherited_keys_drop_auto_increment_and_sibling_parts_make_no_cycle() {
+    let (db, _d) = fresh_db();
+    db.declare(
+        "lab",
+        &TableSpec::new(
+            "Region",
+            Tier::Lookup,
+            "region_id : smallint auto_increment\n---\nname : varchar(20)",
+        ),
+    )
+    .unwrap();
+    // a child whose key includes the parent's auto_increment id
+    db.declare(
+        "lab",
+        &TableSpec::new("Group", Tier::Manual, "-> Region\ngroup_name : varchar(20)"),
+    )
+    .unwrap();
+    let g = db.table_info("lab.Group").unwrap();
+    assert!(!g.heading.get("region_id").unwrap().ty.is_auto_increment());
+    // a part that refers to a sibling part (Probe.Electrode -> Probe.Shank)
+    db.declare(
+        "lab",
+        &TableSpec::new("Probe", Tier::Manual, "probe_id : varchar(20)")
+            .part("Shank", "-> master\nprobe_shank : int")
+            .part("Electrode", "-> Probe.Shank\nprobe_electrode : int"),
+    )
+    .unwrap();
+    let graph = db.graph().unwrap();
+    let order: Vec<String> = graph.topo_order().iter().map(|n| n.class_name()).collect();
+    let pos = |c: &str| order.iter().position(|x| x == c).unwrap();
+    assert!(
+        pos("Probe") < pos("Probe.Shank") && pos("Probe.Shank") < pos("Probe.Electrode"),
+        "{order:?}"
+    );
+    db.insert(
+        "lab.Probe",
+        &[row(&[("probe_id", "p".into())])],
+        InsertOptions::default(),
+    )
+    .unwrap();
+    db.insert(
+        "lab.Probe.Shank",
+        &[row(&[("probe_id", "p".into()), ("probe_shank", 0.into())])],
+        InsertOptions::default(),
+    )
+    .unwrap();
+    db.insert(
+        "lab.Probe.Electrode",
+        &[row(&[
+            ("probe_id", "p".into()),
+            ("probe_shank", 0.into()),
+            ("probe_electrode", 3.into()),
+        ])],
+        InsertOptions::default(),
+    )
+    .unwrap();
+    db.delete(
+        "lab.Probe",
+        Cond::map([("probe_id", "p")]),
+        Default::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        db.count(&db.table("lab.Probe.Electrode").unwrap()).unwrap(),
+        0
+    );
+}

@@ -33,7 +33,13 @@ fn fetch_path(db: &Db, table: &str, key: &str, name: &str, attr: &str) -> Result
 
 /// Absolute path of a session's `_` copy (its size and checksum are verified).
 pub fn nwb_file_path(db: &Db, nwb_file_name: &str) -> Result<PathBuf> {
-    fetch_path(db, NWBFILE, "nwb_file_name", nwb_file_name, "nwb_file_abs_path")
+    fetch_path(
+        db,
+        NWBFILE,
+        "nwb_file_name",
+        nwb_file_name,
+        "nwb_file_abs_path",
+    )
 }
 
 /// Absolute path of a registered analysis file (its size and checksum are verified).
@@ -166,7 +172,11 @@ pub fn register(
     if let Some(p) = parameters {
         pairs.push(("analysis_parameters", Value::from(p)));
     }
-    db.insert1(ANALYSIS_NWBFILE, Row::from_pairs(pairs), InsertOptions::default())?;
+    db.insert1(
+        ANALYSIS_NWBFILE,
+        Row::from_pairs(pairs),
+        InsertOptions::default(),
+    )?;
     Ok(())
 }
 
@@ -317,16 +327,17 @@ pub fn cleanup(db: &Db, settings: &Settings, opts: &CleanupOptions) -> Result<Cl
         rels.dedup();
         report.analysis_files = rels.iter().map(|r| analysis_dir.join(r)).collect();
     } else {
-        if !report.analysis_rows.is_empty() {
-            let cond = Cond::Or(
-                report
-                    .analysis_rows
-                    .iter()
-                    .map(|n| Cond::map([("analysis_file_name", n.as_str())]))
-                    .collect(),
-            );
-            db.delete(ANALYSIS_NWBFILE, cond, Default::default())?;
-        }
+        // nothing refers to these rows, so no cascade is needed
+        crate::transaction(db, || {
+            for n in &report.analysis_rows {
+                crate::delete_leaf_rows(
+                    db,
+                    ANALYSIS_NWBFILE,
+                    &[("analysis_file_name", Value::from(n.as_str()))],
+                )?;
+            }
+            Ok(())
+        })?;
         for rel in db.external_unused(SCHEMA, "analysis", true)? {
             let p = analysis_dir.join(&rel);
             if p.exists() {

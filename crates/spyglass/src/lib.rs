@@ -19,11 +19,16 @@
 //! # Ok::<(), spyglass::Error>(())
 //! ```
 
+#![warn(missing_docs)]
+
 pub mod analysis;
 pub mod common;
+pub mod defaults;
 pub mod error;
 pub mod fetch_nwb;
+pub mod filter;
 pub mod ingest;
+pub mod lfp;
 pub mod session_group;
 pub mod settings;
 
@@ -40,6 +45,38 @@ pub fn open(url: &str, settings: &Settings) -> Result<Db> {
     let db = Db::open(url)?;
     ingest::prepare(&db, settings)?;
     Ok(db)
+}
+
+/// Deletes the rows of a table that nothing depends on (`InsertError`, session-group
+/// links, unreferenced analysis rows) where every `attr = value` pair holds; returns
+/// the rows deleted. Leaf tables need no cascade, so this skips the dependency graph.
+pub(crate) fn delete_leaf_rows(
+    db: &Db,
+    table: &str,
+    pairs: &[(&str, spyglass_db::Value)],
+) -> Result<u64> {
+    let info = db.table_info(table)?;
+    let d = db.dialect();
+    let mut conds = vec![];
+    let mut params = vec![];
+    for (k, v) in pairs {
+        let attr = info
+            .heading
+            .get(k)
+            .ok_or_else(|| Error::Invalid(format!("{table}: no attribute `{k}`")))?;
+        conds.push(format!("{}=?", d.ident(k)));
+        params.push(spyglass_db::value::to_sql(attr, table, v)?);
+    }
+    let sql = format!(
+        "DELETE FROM {}{}",
+        d.table(&info.name),
+        if conds.is_empty() {
+            String::new()
+        } else {
+            format!(" WHERE {}", conds.join(" AND "))
+        }
+    );
+    Ok(db.execute(&sql, &params)?)
 }
 
 /// Runs `f` in a database transaction (joining an open one); any error rolls back.

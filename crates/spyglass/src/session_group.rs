@@ -24,7 +24,9 @@ fn require_group(db: &Db, name: &str) -> Result<()> {
     if db.exists(&db.table(SESSION_GROUP)?.restrict(group_cond(name))?)? {
         Ok(())
     } else {
-        Err(Error::Invalid(format!("{SESSION_GROUP}: no group named `{name}`")))
+        Err(Error::Invalid(format!(
+            "{SESSION_GROUP}: no group named `{name}`"
+        )))
     }
 }
 
@@ -73,29 +75,34 @@ pub fn add_session(db: &Db, name: &str, nwb_file_name: &str) -> Result<()> {
 
 /// Removes a session from a group; returns whether it was a member.
 pub fn remove_session(db: &Db, name: &str, nwb_file_name: &str) -> Result<bool> {
-    let cond = Cond::map([
-        ("session_group_name", name),
-        ("nwb_file_name", nwb_file_name),
-    ]);
-    let n: u64 = db
-        .delete(SESSION_GROUP_SESSION, cond, Default::default())?
-        .iter()
-        .map(|(_, n)| n)
-        .sum();
+    let n = crate::delete_leaf_rows(
+        db,
+        SESSION_GROUP_SESSION,
+        &[
+            ("session_group_name", Value::from(name)),
+            ("nwb_file_name", Value::from(nwb_file_name)),
+        ],
+    )?;
     Ok(n > 0)
 }
 
 /// Deletes a group and its memberships.
 pub fn delete_group(db: &Db, name: &str) -> Result<()> {
     require_group(db, name)?;
-    db.delete(SESSION_GROUP, group_cond(name), Default::default())?;
-    Ok(())
+    crate::transaction(db, || {
+        let key = [("session_group_name", Value::from(name))];
+        crate::delete_leaf_rows(db, SESSION_GROUP_SESSION, &key)?;
+        crate::delete_leaf_rows(db, SESSION_GROUP, &key)?;
+        Ok(())
+    })
 }
 
 /// The sessions of a group, ordered.
 pub fn group_sessions(db: &Db, name: &str) -> Result<Vec<String>> {
     require_group(db, name)?;
-    let q = db.table(SESSION_GROUP_SESSION)?.restrict(group_cond(name))?;
+    let q = db
+        .table(SESSION_GROUP_SESSION)?
+        .restrict(group_cond(name))?;
     let rows = db.fetch_with(
         &q,
         &FetchSpec::attrs(&["nwb_file_name"]).order_by(&["nwb_file_name"]),

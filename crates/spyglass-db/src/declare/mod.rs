@@ -111,7 +111,17 @@ pub fn compile(
                         .map(|(new, _)| new.clone())
                         .unwrap_or_else(|| p.name.clone());
                     if let Some(existing) = attributes.iter().find(|a| a.name == child_name) {
-                        if existing.ty != p.ty {
+                        let strip = |t: &crate::types::AttrType| match t {
+                            crate::types::AttrType::Int { size, unsigned, .. } => {
+                                crate::types::AttrType::Int {
+                                    size: *size,
+                                    unsigned: *unsigned,
+                                    auto_increment: false,
+                                }
+                            }
+                            other => other.clone(),
+                        };
+                        if strip(&existing.ty) != strip(&p.ty) {
                             return Err(Error::definition(
                                 &pretty,
                                 format!(
@@ -123,7 +133,17 @@ pub fn compile(
                     } else {
                         attributes.push(Attribute {
                             name: child_name.clone(),
-                            ty: p.ty.clone(),
+                            // inherited keys are plain values here, never auto_increment
+                            ty: match &p.ty {
+                                crate::types::AttrType::Int { size, unsigned, .. } => {
+                                    crate::types::AttrType::Int {
+                                        size: *size,
+                                        unsigned: *unsigned,
+                                        auto_increment: false,
+                                    }
+                                }
+                                other => other.clone(),
+                            },
                             in_key: fk.in_key,
                             nullable: fk.nullable,
                             default: None,

@@ -42,12 +42,7 @@ id = 0 : int unsigned  # index of the SpatialSeries within the epoch
 ---
 name = null : varchar(32)  # name of the SpatialSeries",
         ),
-        TableSpec::new(
-            "RawPosition",
-            Tier::Imported,
-            "-> PositionSource",
-        )
-        .part(
+        TableSpec::new("RawPosition", Tier::Imported, "-> PositionSource").part(
             "PosObject",
             "-> master
 -> PositionSource.SpatialSeries

@@ -161,7 +161,7 @@ fn fetch_row(db: &Db, nwb_file_name: &str, name: &str) -> Result<Option<Interval
         .table(INTERVAL_LIST)?
         .restrict(key_cond(nwb_file_name, name))?;
     let rows = db.fetch(&q)?;
-    rows.first().map(|r| from_row(r)).transpose()
+    rows.first().map(from_row).transpose()
 }
 
 fn from_row(r: &Row) -> Result<IntervalList> {

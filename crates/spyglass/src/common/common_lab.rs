@@ -54,7 +54,11 @@ team_description = \"\" : varchar(2000)",
             "-> master
 -> LabMember",
         ),
-        TableSpec::new("Institution", Tier::Manual, "institution_name : varchar(80)"),
+        TableSpec::new(
+            "Institution",
+            Tier::Manual,
+            "institution_name : varchar(80)",
+        ),
         TableSpec::new("Lab", Tier::Manual, "lab_name : varchar(80)"),
     ]
 }
@@ -80,7 +84,11 @@ pub fn decompose_name(full_name: &str) -> Result<(String, String, String)> {
             "experimenter name `{full_name}` needs both a first and a last name"
         )));
     }
-    Ok((format!("{first} {last}"), first.to_string(), last.to_string()))
+    Ok((
+        format!("{first} {last}"),
+        first.to_string(),
+        last.to_string(),
+    ))
 }
 
 #[cfg(test)]
@@ -90,11 +98,17 @@ mod tests {
     #[test]
     fn names_decompose_like_spyglass() {
         let (full, first, last) = decompose_name("Doe, Jane").unwrap();
-        assert_eq!((full.as_str(), first.as_str(), last.as_str()), ("Jane Doe", "Jane", "Doe"));
+        assert_eq!(
+            (full.as_str(), first.as_str(), last.as_str()),
+            ("Jane Doe", "Jane", "Doe")
+        );
         let (full, _, _) = decompose_name("Jane Doe").unwrap();
         assert_eq!(full, "Jane Doe");
         let (full, first, last) = decompose_name("Van Der Berg, Anna Maria").unwrap();
-        assert_eq!((full.as_str(), first.as_str(), last.as_str()), ("Anna Maria Van Der Berg", "Anna Maria", "Van Der Berg"));
+        assert_eq!(
+            (full.as_str(), first.as_str(), last.as_str()),
+            ("Anna Maria Van Der Berg", "Anna Maria", "Van Der Berg")
+        );
         assert!(decompose_name("Jane Q Doe").is_err());
         assert!(decompose_name("Jane").is_err());
     }

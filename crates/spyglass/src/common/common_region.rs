@@ -1,5 +1,7 @@
 //! `common_region`: brain regions, with `fetch_add` (get the id of a region by
 //! name, adding it when new) as Spyglass's `BrainRegion.fetch_add`.
+//! `fetch_add` assigns the next id itself, so that the id is known in the same
+//! transaction on both backends.
 
 use crate::error::Result;
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
@@ -42,15 +44,42 @@ pub fn fetch_add(
         null_or_eq("subsubregion_name", subsubregion_name),
     ]))?;
     let find = || -> Result<Option<i64>> {
-        let rows = db.fetch_with(&q, &FetchSpec::attrs(&["region_id"]).order_by(&["region_id"]))?;
-        Ok(rows.first().and_then(|r| r.get("region_id")).and_then(Value::as_i64))
+        let rows = db.fetch_with(
+            &q,
+            &FetchSpec::attrs(&["region_id"]).order_by(&["region_id"]),
+        )?;
+        Ok(rows
+            .first()
+            .and_then(|r| r.get("region_id"))
+            .and_then(Value::as_i64))
     };
     if let Some(id) = find()? {
         return Ok(id);
     }
+    let info = db.table_info(BRAIN_REGION)?;
+    let d = db.dialect();
+    let next = db
+        .query_raw(
+            &format!(
+                "SELECT MAX({}) FROM {}",
+                d.ident("region_id"),
+                d.table(&info.name)
+            ),
+            &[],
+        )?
+        .first()
+        .and_then(|r| r.first())
+        .and_then(|v| match v {
+            spyglass_db::SqlValue::Int(i) => Some(*i),
+            spyglass_db::SqlValue::UInt(u) => i64::try_from(*u).ok(),
+            _ => None,
+        })
+        .unwrap_or(0)
+        + 1;
     db.insert1(
         BRAIN_REGION,
         Row::from_pairs([
+            ("region_id", Value::from(next)),
             ("region_name", Value::from(region_name)),
             ("subregion_name", Value::from(subregion_name)),
             ("subsubregion_name", Value::from(subsubregion_name)),

@@ -145,7 +145,10 @@ pub fn insert_sessions(
 /// `x.nwb` → `x_.nwb`, the name of the copy Spyglass registers.
 pub fn copy_file_name(raw_name: &str) -> String {
     let p = Path::new(raw_name);
-    let stem = p.file_stem().map(|s| s.to_string_lossy()).unwrap_or_default();
+    let stem = p
+        .file_stem()
+        .map(|s| s.to_string_lossy())
+        .unwrap_or_default();
     let ext = p
         .extension()
         .map(|e| format!(".{}", e.to_string_lossy()))
@@ -248,16 +251,24 @@ fn insert_one(
     };
     progress.file_started(index, &raw_name, tables::step_count() + 1);
     let mut created = Created::default();
-    match ingest_file(db, settings, given, opts, progress, &mut report, &mut created) {
+    match ingest_file(
+        db,
+        settings,
+        given,
+        opts,
+        progress,
+        &mut report,
+        &mut created,
+    ) {
         Ok(()) => {}
         Err(e) => {
             created.undo();
             let table = e.table().map(str::to_string);
             let message = e.to_string();
             if let Err(log_err) = record_error(db, &report.nwb_file_name, &e) {
-                report
-                    .warnings
-                    .push(format!("{INSERT_ERROR}: could not record the error: {log_err}"));
+                report.warnings.push(format!(
+                    "{INSERT_ERROR}: could not record the error: {log_err}"
+                ));
             }
             report.rows.clear();
             report.status = FileStatus::Failed { table, message };
@@ -377,7 +388,11 @@ fn forget_stale_external(db: &Db, copy_name: &str) -> Result<()> {
         return Ok(());
     }
     db.execute(
-        &format!("DELETE FROM {} WHERE {}=?", db.dialect().table(&ext), db.dialect().ident("filepath")),
+        &format!(
+            "DELETE FROM {} WHERE {}=?",
+            db.dialect().table(&ext),
+            db.dialect().ident("filepath")
+        ),
         &[spyglass_db::SqlValue::Text(copy_name.to_string())],
     )?;
     Ok(())
@@ -410,12 +425,15 @@ pub fn record_error(db: &Db, nwb_file_name: &str, e: &Error) -> Result<()> {
     let table = e.table().unwrap_or("").chars().take(64).collect::<String>();
     let message: String = e.to_string().chars().take(255).collect();
     transaction(db, || {
-        let stale = Cond::map([
-            ("dj_user", Value::from(user.as_str())),
-            ("connection_id", Value::from(connection_id())),
-            ("nwb_file_name", Value::from(file.as_str())),
-        ]);
-        db.delete(INSERT_ERROR, stale, Default::default())?;
+        crate::delete_leaf_rows(
+            db,
+            INSERT_ERROR,
+            &[
+                ("dj_user", Value::from(user.as_str())),
+                ("connection_id", Value::from(connection_id())),
+                ("nwb_file_name", Value::from(file.as_str())),
+            ],
+        )?;
         db.insert1(
             INSERT_ERROR,
             Row::from_pairs([

@@ -14,7 +14,8 @@ use spyglass_nwb::{
 use std::path::{Path, PathBuf};
 
 /// Names Spyglass accepts for the raw ElectricalSeries (compared case- and space-insensitively).
-pub const RAW_SERIES_NAMES: [&str; 4] = ["e-series", "electricalseries", "ephys", "electrophysiology"];
+pub const RAW_SERIES_NAMES: [&str; 4] =
+    ["e-series", "electricalseries", "ephys", "electrophysiology"];
 
 /// Lower case without spaces, as Spyglass compares object names.
 pub fn sanitize(name: &str) -> String {

@@ -14,7 +14,9 @@ use crate::common::common_behav as behav;
 use crate::common::common_device as dev;
 use crate::common::common_dio as dio;
 use crate::common::common_ephys as ephys;
-use crate::common::common_interval::{self as iv, IntervalList, RAW_GAP_PROPORTION, RAW_VALID_TIMES};
+use crate::common::common_interval::{
+    self as iv, IntervalList, RAW_GAP_PROPORTION, RAW_VALID_TIMES,
+};
 use crate::common::common_lab::{self as lab, decompose_name};
 use crate::common::common_nwbfile as nwbfile;
 use crate::common::common_region;
@@ -154,7 +156,10 @@ impl<'a> Ctx<'a> {
 
     fn base(&self) -> Rec {
         let mut r = Rec::new();
-        r.insert("nwb_file_name".into(), Value::from(self.nwb_file_name.as_str()));
+        r.insert(
+            "nwb_file_name".into(),
+            Value::from(self.nwb_file_name.as_str()),
+        );
         r
     }
 
@@ -207,7 +212,8 @@ impl<'a> Ctx<'a> {
                         .collect(),
                 );
                 let q = self.db.table(table)?.restrict(cond)?;
-                let given: Vec<&String> = r.keys().filter(|k| info.heading.get(k).is_some()).collect();
+                let given: Vec<&String> =
+                    r.keys().filter(|k| info.heading.get(k).is_some()).collect();
                 let existing = self.db.fetch_with(&q, &FetchSpec::attrs(&given))?;
                 if let Some(old) = existing.first() {
                     if mode == Mode::Shared {
@@ -251,7 +257,12 @@ impl<'a> Ctx<'a> {
 fn key_text(pk: &[String], r: &Rec) -> String {
     let parts: Vec<String> = pk
         .iter()
-        .map(|k| format!("{k}={}", r.get(k).map(Value::python_str).unwrap_or_default()))
+        .map(|k| {
+            format!(
+                "{k}={}",
+                r.get(k).map(Value::python_str).unwrap_or_default()
+            )
+        })
         .collect();
     format!("({})", parts.join(", "))
 }
@@ -326,9 +337,10 @@ fn opt(s: &Option<String>) -> Value {
 fn merge_config(recs: &mut Vec<Rec>, cfg_rows: &[YamlRow], key: &[&str]) {
     for c in cfg_rows {
         let c = yaml_rec(c);
-        let pos = recs
-            .iter()
-            .position(|r| key.iter().all(|k| matches!((r.get(*k), c.get(*k)), (Some(a), Some(b)) if same_value(a, b))));
+        let pos = recs.iter().position(|r| {
+            key.iter()
+                .all(|k| matches!((r.get(*k), c.get(*k)), (Some(a), Some(b)) if same_value(a, b)))
+        });
         match pos {
             Some(i) => {
                 for (k, v) in c {
@@ -342,7 +354,10 @@ fn merge_config(recs: &mut Vec<Rec>, cfg_rows: &[YamlRow], key: &[&str]) {
 
 /// The first `value` of `attr` in a config table, if given.
 fn cfg_value(cfg: &FileConfig, class: &str, attr: &str) -> Option<Value> {
-    cfg.rows(class).first().and_then(|r| r.get(attr)).map(to_value)
+    cfg.rows(class)
+        .first()
+        .and_then(|r| r.get(attr))
+        .map(to_value)
 }
 
 fn text(v: &Value) -> Option<String> {
@@ -369,9 +384,16 @@ fn institution(cx: &mut Ctx) -> Result<()> {
         .or_else(|| cx.src.meta.institution.clone())
         .filter(|s| !s.trim().is_empty());
     if let Some(n) = &name {
-        cx.put(lab::INSTITUTION, vec![rec([("institution_name", Value::from(n.as_str()))])], Mode::Shared)?;
+        cx.put(
+            lab::INSTITUTION,
+            vec![rec([("institution_name", Value::from(n.as_str()))])],
+            Mode::Shared,
+        )?;
     } else {
-        cx.warn(lab::INSTITUTION, "the file names no institution; Session.institution_name is NULL");
+        cx.warn(
+            lab::INSTITUTION,
+            "the file names no institution; Session.institution_name is NULL",
+        );
     }
     cx.institution = name;
     Ok(())
@@ -383,7 +405,11 @@ fn lab_row(cx: &mut Ctx) -> Result<()> {
         .or_else(|| cx.src.meta.lab.clone())
         .filter(|s| !s.trim().is_empty());
     if let Some(n) = &name {
-        cx.put(lab::LAB, vec![rec([("lab_name", Value::from(n.as_str()))])], Mode::Shared)?;
+        cx.put(
+            lab::LAB,
+            vec![rec([("lab_name", Value::from(n.as_str()))])],
+            Mode::Shared,
+        )?;
     } else {
         cx.warn(lab::LAB, "the file names no lab; Session.lab_name is NULL");
     }
@@ -492,7 +518,10 @@ fn camera_device(cx: &mut Ctx) -> Result<()> {
         recs.push(rec([
             ("camera_name", Value::from(c.camera_name.as_str())),
             ("meters_per_pixel", Value::from(c.meters_per_pixel)),
-            ("manufacturer", Value::from(c.manufacturer.clone().unwrap_or_default())),
+            (
+                "manufacturer",
+                Value::from(c.manufacturer.clone().unwrap_or_default()),
+            ),
             ("model", Value::from(c.model.clone().unwrap_or_default())),
             ("lens", Value::from(c.lens.as_str())),
             ("camera_id", Value::from(id)),
@@ -514,8 +543,14 @@ fn probe_type(cx: &mut Ctx) -> Result<()> {
         .map(|p| {
             rec([
                 ("probe_type", Value::from(p.probe_type.as_str())),
-                ("probe_description", Value::from(p.probe_description.as_str())),
-                ("manufacturer", Value::from(p.manufacturer.clone().unwrap_or_default())),
+                (
+                    "probe_description",
+                    Value::from(p.probe_description.as_str()),
+                ),
+                (
+                    "manufacturer",
+                    Value::from(p.manufacturer.clone().unwrap_or_default()),
+                ),
                 ("num_shanks", Value::from(p.shanks.len())),
             ])
         })
@@ -556,7 +591,10 @@ fn daq_recs(cx: &Ctx) -> Vec<Rec> {
         .map(|d| {
             rec([
                 ("data_acquisition_device_name", Value::from(d.name.as_str())),
-                ("data_acquisition_device_system", Value::from(norm_system(&d.system))),
+                (
+                    "data_acquisition_device_system",
+                    Value::from(norm_system(&d.system)),
+                ),
                 (
                     "data_acquisition_device_amplifier",
                     Value::from(d.amplifier.as_deref().map(norm_amplifier)),
@@ -611,7 +649,11 @@ fn probe(cx: &mut Ctx) -> Result<()> {
         .probes
         .iter()
         .map(|p| {
-            let side = if p.contact_side_numbering.unwrap_or(false) { "True" } else { "False" };
+            let side = if p.contact_side_numbering.unwrap_or(false) {
+                "True"
+            } else {
+                "False"
+            };
             rec([
                 ("probe_id", Value::from(p.probe_type.as_str())),
                 ("probe_type", Value::from(p.probe_type.as_str())),
@@ -636,11 +678,18 @@ fn probe_shank(cx: &mut Ctx) -> Result<()> {
         for s in &p.shanks {
             recs.push(rec([
                 ("probe_id", Value::from(p.probe_type.as_str())),
-                ("probe_shank", Value::from(int_name(dev::PROBE_SHANK, "shank", &s.name)?)),
+                (
+                    "probe_shank",
+                    Value::from(int_name(dev::PROBE_SHANK, "shank", &s.name)?),
+                ),
             ]));
         }
     }
-    merge_config(&mut recs, cx.cfg.rows("Probe.Shank"), &["probe_id", "probe_shank"]);
+    merge_config(
+        &mut recs,
+        cx.cfg.rows("Probe.Shank"),
+        &["probe_id", "probe_shank"],
+    );
     cx.put(dev::PROBE_SHANK, recs, Mode::Shared)?;
     Ok(())
 }
@@ -682,13 +731,22 @@ fn session(cx: &mut Ctx) -> Result<()> {
     r.insert("institution_name".into(), opt(&cx.institution));
     r.insert("lab_name".into(), opt(&cx.lab));
     r.insert("session_id".into(), opt(&m.session_id));
-    r.insert("session_description".into(), Value::from(m.session_description.as_str()));
-    r.insert("session_start_time".into(), Value::DateTime(m.session_start_time.naive_local()));
+    r.insert(
+        "session_description".into(),
+        Value::from(m.session_description.as_str()),
+    );
+    r.insert(
+        "session_start_time".into(),
+        Value::DateTime(m.session_start_time.naive_local()),
+    );
     r.insert(
         "timestamps_reference_time".into(),
         Value::DateTime(m.timestamps_reference_time.naive_local()),
     );
-    r.insert("experiment_description".into(), opt(&m.experiment_description));
+    r.insert(
+        "experiment_description".into(),
+        opt(&m.experiment_description),
+    );
     cx.put(sess::SESSION, vec![r], Mode::Fresh)?;
 
     let exps: Vec<Rec> = experimenters(cx)?
@@ -701,9 +759,17 @@ fn session(cx: &mut Ctx) -> Result<()> {
         .collect();
     cx.put(sess::SESSION_EXPERIMENTER, exps, Mode::SkipExisting)?;
 
-    let mut names: Vec<String> = cx.src.data_acq_devices.iter().map(|d| d.name.clone()).collect();
+    let mut names: Vec<String> = cx
+        .src
+        .data_acq_devices
+        .iter()
+        .map(|d| d.name.clone())
+        .collect();
     for r in cx.cfg.rows("DataAcquisitionDevice") {
-        if let Some(n) = r.get("data_acquisition_device_name").and_then(|v| v.as_str()) {
+        if let Some(n) = r
+            .get("data_acquisition_device_name")
+            .and_then(|v| v.as_str())
+        {
             if !names.iter().any(|x| x == n) {
                 names.push(n.to_string());
             }
@@ -739,13 +805,22 @@ fn electrode_group(cx: &mut Ctx) -> Result<()> {
     let mut recs = vec![];
     let mut unlinked = vec![];
     for g in &cx.src.electrode_groups {
-        let location = g.location.clone().filter(|l| !l.trim().is_empty()).ok_or_else(|| {
-            Error::BadFile {
+        let location = g
+            .location
+            .clone()
+            .filter(|l| !l.trim().is_empty())
+            .ok_or_else(|| Error::BadFile {
                 path: cx.src.path.clone(),
-                message: format!("electrode group `{}` has no location (brain region)", g.name),
-            }
-        })?;
-        let probe_id = g.device.as_deref().and_then(|d| probe_types.get(d)).map(|s| s.to_string());
+                message: format!(
+                    "electrode group `{}` has no location (brain region)",
+                    g.name
+                ),
+            })?;
+        let probe_id = g
+            .device
+            .as_deref()
+            .and_then(|d| probe_types.get(d))
+            .map(|s| s.to_string());
         if probe_id.is_none() {
             unlinked.push(g.name.clone());
         }
@@ -758,7 +833,10 @@ fn electrode_group(cx: &mut Ctx) -> Result<()> {
         r.insert("electrode_group_name".into(), Value::from(g.name.as_str()));
         r.insert("region_id".into(), Value::from(cx.region(&location)?));
         r.insert("probe_id".into(), Value::from(probe_id));
-        r.insert("description".into(), Value::from(g.description.clone().unwrap_or_default()));
+        r.insert(
+            "description".into(),
+            Value::from(g.description.clone().unwrap_or_default()),
+        );
         r.insert("target_hemisphere".into(), Value::from(hemisphere));
         recs.push(r);
     }
@@ -780,7 +858,10 @@ fn electrode_group(cx: &mut Ctx) -> Result<()> {
         }
     }
     for r in &recs {
-        let name = r.get("electrode_group_name").and_then(text).unwrap_or_default();
+        let name = r
+            .get("electrode_group_name")
+            .and_then(text)
+            .unwrap_or_default();
         let probe = r.get("probe_id").and_then(text);
         if probe.is_some() {
             unlinked.retain(|u| u != &name);
@@ -790,7 +871,9 @@ fn electrode_group(cx: &mut Ctx) -> Result<()> {
     if !unlinked.is_empty() && !recs.is_empty() {
         cx.warn(
             ephys::ELECTRODE_GROUP,
-            format!("group(s) {unlinked:?} have no ndx-franklab-novela Probe device: probe_id is NULL"),
+            format!(
+                "group(s) {unlinked:?} have no ndx-franklab-novela Probe device: probe_id is NULL"
+            ),
         );
     }
     if recs.is_empty() {
@@ -801,9 +884,18 @@ fn electrode_group(cx: &mut Ctx) -> Result<()> {
 }
 
 /// Sampling rate and valid times of the raw series, as Spyglass's Raw computes them.
-pub fn raw_timing(series: &spyglass_nwb::TimeSeries, timestamps: Option<&[f64]>) -> Result<(f64, Vec<[f64; 2]>)> {
+pub fn raw_timing(
+    series: &spyglass_nwb::TimeSeries,
+    timestamps: Option<&[f64]>,
+) -> Result<(f64, Vec<[f64; 2]>)> {
     match (&series.timing, timestamps) {
-        (Timing::Rate { rate, starting_time }, _) => {
+        (
+            Timing::Rate {
+                rate,
+                starting_time,
+            },
+            _,
+        ) => {
             let n = series.num_samples() as f64;
             // Spyglass starts rate-based valid times at 0; we start them at starting_time.
             Ok((*rate, vec![[*starting_time, starting_time + n / rate]]))
@@ -834,10 +926,19 @@ fn raw(cx: &mut Ctx) -> Result<()> {
     cx.interval(IntervalList::new(&name, RAW_VALID_TIMES, valid), false)?;
     let mut r = cx.base();
     r.insert("interval_list_name".into(), Value::from(RAW_VALID_TIMES));
-    r.insert("raw_object_id".into(), Value::from(raw.series.object_id.as_str()));
+    r.insert(
+        "raw_object_id".into(),
+        Value::from(raw.series.object_id.as_str()),
+    );
     r.insert("sampling_rate".into(), Value::from(rate));
-    r.insert("comments".into(), Value::from(raw.series.comments.clone().unwrap_or_default()));
-    r.insert("description".into(), Value::from(raw.series.description.clone().unwrap_or_default()));
+    r.insert(
+        "comments".into(),
+        Value::from(raw.series.comments.clone().unwrap_or_default()),
+    );
+    r.insert(
+        "description".into(),
+        Value::from(raw.series.description.clone().unwrap_or_default()),
+    );
     cx.put(ephys::RAW, vec![r], Mode::Fresh)?;
     cx.raw_interval = Some(RAW_VALID_TIMES.to_string());
     Ok(())
@@ -859,10 +960,16 @@ fn dio_events(cx: &mut Ctx) -> Result<()> {
     let mut ranges = vec![];
     let mut recs = vec![];
     let series = cx.src.dio.clone();
-    let interval = cx.raw_interval.clone().unwrap_or_else(|| "dio data valid times".into());
+    let interval = cx
+        .raw_interval
+        .clone()
+        .unwrap_or_else(|| "dio data valid times".into());
     for s in &series {
         let Some((a, b)) = s.range else {
-            cx.warn(dio::DIO_EVENTS, format!("DIO series `{}` has no timestamps; skipped", s.name));
+            cx.warn(
+                dio::DIO_EVENTS,
+                format!("DIO series `{}` has no timestamps; skipped", s.name),
+            );
             continue;
         };
         ranges.push(a);
@@ -904,7 +1011,10 @@ fn sensor_data(cx: &mut Ctx) -> Result<()> {
         });
     }
     let Some(interval) = cx.raw_interval.clone() else {
-        cx.warn(sensors::SENSOR_DATA, "sensor data needs the raw data valid times, and the file has no raw series; skipped");
+        cx.warn(
+            sensors::SENSOR_DATA,
+            "sensor data needs the raw data valid times, and the file has no raw series; skipped",
+        );
         return Ok(());
     };
     let mut r = cx.base();
@@ -925,7 +1035,10 @@ pub fn epoch_interval_name(e: &spyglass_nwb::Epoch) -> String {
 
 fn epochs(cx: &mut Ctx) -> Result<()> {
     if cx.src.epochs.is_empty() {
-        cx.warn(iv::INTERVAL_LIST, "the file has no epochs table: no epoch intervals");
+        cx.warn(
+            iv::INTERVAL_LIST,
+            "the file has no epochs table: no epoch intervals",
+        );
     }
     let mut names: BTreeMap<String, (f64, f64)> = BTreeMap::new();
     let name = cx.nwb_file_name.clone();
@@ -941,7 +1054,10 @@ fn epochs(cx: &mut Ctx) -> Result<()> {
             continue;
         }
         names.insert(n.clone(), (e.start_time, e.stop_time));
-        cx.interval(IntervalList::new(&name, &n, vec![[e.start_time, e.stop_time]]), false)?;
+        cx.interval(
+            IntervalList::new(&name, &n, vec![[e.start_time, e.stop_time]]),
+            false,
+        )?;
     }
     Ok(())
 }
@@ -1026,7 +1142,8 @@ fn task_epoch(cx: &mut Ctx) -> Result<()> {
         });
     }
     if tasks.is_empty() {
-        let mut msg = "no `tasks` processing module and no config Tasks: no task epochs".to_string();
+        let mut msg =
+            "no `tasks` processing module and no config Tasks: no task epochs".to_string();
         if !cx.src.videos.is_empty() {
             msg.push_str(&format!(
                 "; the {} ImageSeries cannot become VideoFile rows without task epochs",
@@ -1045,7 +1162,10 @@ fn task_epoch(cx: &mut Ctx) -> Result<()> {
                 ("task_description", opt(&t.description)),
             ]));
         } else {
-            let q = cx.db.table(task::TASK)?.restrict(Cond::map([("task_name", t.name.as_str())]))?;
+            let q = cx
+                .db
+                .table(task::TASK)?
+                .restrict(Cond::map([("task_name", t.name.as_str())]))?;
             if !cx.db.exists(&q)? {
                 task_recs.push(rec([("task_name", Value::from(t.name.as_str()))]));
             }
@@ -1057,12 +1177,23 @@ fn task_epoch(cx: &mut Ctx) -> Result<()> {
     let mut recs = vec![];
     let mut warnings = vec![];
     for t in &tasks {
-        let valid: Vec<i64> = t.camera_ids.iter().copied().filter(|i| cameras.contains_key(i)).collect();
+        let valid: Vec<i64> = t
+            .camera_ids
+            .iter()
+            .copied()
+            .filter(|i| cameras.contains_key(i))
+            .collect();
         if valid.is_empty() && !t.camera_ids.is_empty() {
-            warnings.push(format!("task `{}`: no camera device with id {:?}", t.name, t.camera_ids));
+            warnings.push(format!(
+                "task `{}`: no camera device with id {:?}",
+                t.name, t.camera_ids
+            ));
         }
         let names = spyglass_blob::Value::list(valid.iter().map(|i| {
-            spyglass_blob::Value::dict([("camera_name", spyglass_blob::Value::from(cameras[i].as_str()))])
+            spyglass_blob::Value::dict([(
+                "camera_name",
+                spyglass_blob::Value::from(cameras[i].as_str()),
+            )])
         }));
         for &e in &t.epochs {
             let Some(interval) = epoch_interval_for(e, &cx.session_intervals) else {
@@ -1102,7 +1233,10 @@ fn electrode(cx: &mut Ctx) -> Result<()> {
     } else if t.column("group").is_some() {
         t.reference_column("group")?
             .into_iter()
-            .map(|p| p.map(|p| p.rsplit('/').next().unwrap_or_default().to_string()).unwrap_or_default())
+            .map(|p| {
+                p.map(|p| p.rsplit('/').next().unwrap_or_default().to_string())
+                    .unwrap_or_default()
+            })
             .collect()
     } else {
         return Err(Error::BadFile {
@@ -1111,29 +1245,54 @@ fn electrode(cx: &mut Ctx) -> Result<()> {
         });
     };
     let f = |name: &str| -> Result<Option<Vec<f64>>> {
-        if t.column(name).is_some() { Ok(Some(t.f64_column(name)?)) } else { Ok(None) }
+        if t.column(name).is_some() {
+            Ok(Some(t.f64_column(name)?))
+        } else {
+            Ok(None)
+        }
     };
     let i = |name: &str| -> Result<Option<Vec<i64>>> {
-        if t.column(name).is_some() { Ok(Some(t.i64_column(name)?)) } else { Ok(None) }
+        if t.column(name).is_some() {
+            Ok(Some(t.i64_column(name)?))
+        } else {
+            Ok(None)
+        }
     };
     let (x, y, z, imp) = (f("x")?, f("y")?, f("z")?, f("imp")?);
-    let filtering = if t.column("filtering").is_some() { Some(t.text_column("filtering")?) } else { None };
+    let filtering = if t.column("filtering").is_some() {
+        Some(t.text_column("filtering")?)
+    } else {
+        None
+    };
     let (shank, pel, refe) = (i("probe_shank")?, i("probe_electrode")?, i("ref_elect_id")?);
-    let bad = if t.column("bad_channel").is_some() { Some(t.bool_column("bad_channel")?) } else { None };
+    let bad = if t.column("bad_channel").is_some() {
+        Some(t.bool_column("bad_channel")?)
+    } else {
+        None
+    };
     let locations: HashMap<String, Option<String>> = cx
         .src
         .electrode_groups
         .iter()
         .map(|g| (g.name.clone(), g.location.clone()))
         .collect();
-    let at = |v: &Option<Vec<f64>>, k: usize| Value::from(v.as_ref().and_then(|v| v.get(k).copied()).filter(|x| !x.is_nan()));
+    let at = |v: &Option<Vec<f64>>, k: usize| {
+        Value::from(
+            v.as_ref()
+                .and_then(|v| v.get(k).copied())
+                .filter(|x| !x.is_nan()),
+        )
+    };
     let mut recs = Vec::with_capacity(n);
     for k in 0..n {
         let g = &group_names[k];
         let Some(loc) = locations.get(g) else {
             return Err(Error::BadFile {
                 path: cx.src.path.clone(),
-                message: format!("electrode {} names electrode group `{g}`, which the file does not have", t.ids[k]),
+                message: format!(
+                    "electrode {} names electrode group `{g}`, which the file does not have",
+                    t.ids[k]
+                ),
             });
         };
         let loc = loc.clone().unwrap_or_default();
@@ -1143,21 +1302,37 @@ fn electrode(cx: &mut Ctx) -> Result<()> {
         r.insert("electrode_group_name".into(), Value::from(g.as_str()));
         r.insert("electrode_id".into(), Value::from(t.ids[k]));
         r.insert("probe_id".into(), Value::from(probe_id));
-        r.insert("probe_shank".into(), Value::from(shank.as_ref().map(|v| v[k])));
-        r.insert("probe_electrode".into(), Value::from(pel.as_ref().map(|v| v[k])));
+        r.insert(
+            "probe_shank".into(),
+            Value::from(shank.as_ref().map(|v| v[k])),
+        );
+        r.insert(
+            "probe_electrode".into(),
+            Value::from(pel.as_ref().map(|v| v[k])),
+        );
         r.insert("region_id".into(), Value::from(region));
         r.insert("name".into(), Value::from(t.ids[k].to_string()));
-        r.insert("original_reference_electrode".into(), Value::from(refe.as_ref().map_or(-1, |v| v[k])));
+        r.insert(
+            "original_reference_electrode".into(),
+            Value::from(refe.as_ref().map_or(-1, |v| v[k])),
+        );
         r.insert("x".into(), at(&x, k));
         r.insert("y".into(), at(&y, k));
         r.insert("z".into(), at(&z, k));
         r.insert(
             "filtering".into(),
-            Value::from(filtering.as_ref().map_or_else(|| "unfiltered".to_string(), |v| v[k].clone())),
+            Value::from(
+                filtering
+                    .as_ref()
+                    .map_or_else(|| "unfiltered".to_string(), |v| v[k].clone()),
+            ),
         );
         r.insert("impedance".into(), at(&imp, k));
         let b = bad.as_ref().is_some_and(|v| v[k]);
-        r.insert("bad_channel".into(), Value::from(if b { "True" } else { "False" }));
+        r.insert(
+            "bad_channel".into(),
+            Value::from(if b { "True" } else { "False" }),
+        );
         r.insert("x_warped".into(), Value::from(0.0));
         r.insert("y_warped".into(), Value::from(0.0));
         r.insert("z_warped".into(), Value::from(0.0));
@@ -1168,10 +1343,19 @@ fn electrode(cx: &mut Ctx) -> Result<()> {
     for (ci, c) in cx.cfg.rows("Electrode").to_vec().iter().enumerate() {
         let c = yaml_rec(c);
         let Some(id) = c.get("electrode_id").and_then(Value::as_i64) else {
-            return Err(cx.cfg.0.error(format!("`Electrode` row {ci}: `electrode_id` is required")));
+            return Err(cx
+                .cfg
+                .0
+                .error(format!("`Electrode` row {ci}: `electrode_id` is required")));
         };
-        let Some(r) = recs.iter_mut().find(|r| r.get("electrode_id").and_then(Value::as_i64) == Some(id)) else {
-            cx.warn(ephys::ELECTRODE, format!("config Electrode {id} is not in the electrodes table; ignored"));
+        let Some(r) = recs
+            .iter_mut()
+            .find(|r| r.get("electrode_id").and_then(Value::as_i64) == Some(id))
+        else {
+            cx.warn(
+                ephys::ELECTRODE,
+                format!("config Electrode {id} is not in the electrodes table; ignored"),
+            );
             continue;
         };
         let fk: Vec<(String, Value)> = ["probe_id", "probe_shank", "probe_electrode"]
@@ -1179,7 +1363,10 @@ fn electrode(cx: &mut Ctx) -> Result<()> {
             .filter_map(|k| c.get(*k).map(|v| (k.to_string(), v.clone())))
             .collect();
         if !fk.is_empty() {
-            let q = cx.db.table(dev::PROBE_ELECTRODE)?.restrict(Cond::Map(fk.clone()))?;
+            let q = cx
+                .db
+                .table(dev::PROBE_ELECTRODE)?
+                .restrict(Cond::Map(fk.clone()))?;
             if !cx.db.exists(&q)? {
                 cx.warn(
                     ephys::ELECTRODE,
@@ -1239,20 +1426,27 @@ fn position_source(cx: &mut Ctx) -> Result<()> {
         let valid = behaviour_valid_times(&group[0].timestamps).map_err(|e| {
             Error::Invalid(format!("SpatialSeries `{}`: {e}", group[0].series.name))
         })?;
-        cx.interval(IntervalList::new(&name, &interval, valid).with_pipeline("position"), true)?;
+        cx.interval(
+            IntervalList::new(&name, &interval, valid).with_pipeline("position"),
+            true,
+        )?;
         let mut r = cx.base();
         r.insert("interval_list_name".into(), Value::from(interval.as_str()));
         r.insert("source".into(), Value::from("imported"));
         r.insert("import_file_name".into(), Value::from(""));
         sources.push(r);
-        let mut pe = PosEpoch { interval: interval.clone(), series: vec![] };
+        let mut pe = PosEpoch {
+            interval: interval.clone(),
+            series: vec![],
+        };
         for (id, s) in group.iter().enumerate() {
             let mut r = cx.base();
             r.insert("interval_list_name".into(), Value::from(interval.as_str()));
             r.insert("id".into(), Value::from(id));
             r.insert("name".into(), Value::from(s.series.name.as_str()));
             parts.push(r);
-            pe.series.push((s.series.name.clone(), s.series.object_id.clone()));
+            pe.series
+                .push((s.series.name.clone(), s.series.object_id.clone()));
         }
         cx.pos_epochs.push(pe);
     }
@@ -1278,18 +1472,27 @@ fn position_interval_map(cx: &mut Ctx) -> Result<()> {
     let mut recs = vec![];
     for e in epoch_intervals {
         let t = iv::fetch_list(cx.db, &cx.nwb_file_name, &e)?.valid_times;
-        let (Some(a), Some(b)) = (t.first(), t.last()) else { continue };
+        let (Some(a), Some(b)) = (t.first(), t.last()) else {
+            continue;
+        };
         let (lo, hi) = (a[0] - EPSILON, b[1] + EPSILON);
         let matches: Vec<&String> = pos_bounds
             .iter()
             .filter(|(_, s, f)| lo <= *s && *s <= hi && lo <= *f && *f <= hi)
             .map(|(n, _, _)| n)
             .collect();
-        let mapped = if matches.len() == 1 { matches[0].clone() } else { String::new() };
+        let mapped = if matches.len() == 1 {
+            matches[0].clone()
+        } else {
+            String::new()
+        };
         if mapped.is_empty() {
             cx.warn(
                 behav::POSITION_INTERVAL_MAP,
-                format!("epoch interval `{e}`: {} position intervals match; mapped to \"\"", matches.len()),
+                format!(
+                    "epoch interval `{e}`: {} position intervals match; mapped to \"\"",
+                    matches.len()
+                ),
             );
         }
         let mut r = cx.base();
@@ -1302,7 +1505,13 @@ fn position_interval_map(cx: &mut Ctx) -> Result<()> {
 }
 
 fn raw_compass_direction(cx: &mut Ctx) -> Result<()> {
-    let mut series: Vec<TimedSeries> = cx.src.compass.iter().filter(|s| !s.timestamps.is_empty()).cloned().collect();
+    let mut series: Vec<TimedSeries> = cx
+        .src
+        .compass
+        .iter()
+        .filter(|s| !s.timestamps.is_empty())
+        .cloned()
+        .collect();
     series.sort_by(|a, b| a.timestamps[0].total_cmp(&b.timestamps[0]));
     let name = cx.nwb_file_name.clone();
     let mut recs = vec![];
@@ -1313,7 +1522,10 @@ fn raw_compass_direction(cx: &mut Ctx) -> Result<()> {
         cx.interval(IntervalList::new(&name, &interval, valid), false)?;
         let mut r = cx.base();
         r.insert("interval_list_name".into(), Value::from(interval));
-        r.insert("compass_object_id".into(), Value::from(s.series.object_id.as_str()));
+        r.insert(
+            "compass_object_id".into(),
+            Value::from(s.series.object_id.as_str()),
+        );
         r.insert("name".into(), Value::from(s.series.name.as_str()));
         recs.push(r);
     }
@@ -1334,8 +1546,13 @@ fn video_file(cx: &mut Ctx) -> Result<()> {
     }
     const THRESHOLD: f64 = 0.9;
     let known: Vec<String> = {
-        let rows = cx.db.fetch_with(&cx.db.table(dev::CAMERA_DEVICE)?, &FetchSpec::attrs(&["camera_name"]))?;
-        rows.iter().filter_map(|r| r.get("camera_name").and_then(text)).collect()
+        let rows = cx.db.fetch_with(
+            &cx.db.table(dev::CAMERA_DEVICE)?,
+            &FetchSpec::attrs(&["camera_name"]),
+        )?;
+        rows.iter()
+            .filter_map(|r| r.get("camera_name").and_then(text))
+            .collect()
     };
     let cams: HashMap<String, (String, Option<i64>)> = cx
         .src
@@ -1358,7 +1575,11 @@ fn video_file(cx: &mut Ctx) -> Result<()> {
                 (0..sf.len())
                     .map(|k| {
                         let a = (sf[k].max(0) as usize).min(ts.len());
-                        let b = sf.get(k + 1).map_or(ts.len(), |x| (*x).max(0) as usize).min(ts.len()).max(a);
+                        let b = sf
+                            .get(k + 1)
+                            .map_or(ts.len(), |x| (*x).max(0) as usize)
+                            .min(ts.len())
+                            .max(a);
                         &ts[a..b]
                     })
                     .collect()
@@ -1374,7 +1595,9 @@ fn video_file(cx: &mut Ctx) -> Result<()> {
                     valid
                         .iter()
                         .filter(|[a, b]| b > a)
-                        .map(|[a, b]| ((b.min(seg[seg.len() - 1]) - a.max(seg[0])).max(0.0)) / (b - a))
+                        .map(|[a, b]| {
+                            ((b.min(seg[seg.len() - 1]) - a.max(seg[0])).max(0.0)) / (b - a)
+                        })
                         .fold(0.0, f64::max)
                 };
                 if frac >= THRESHOLD || coverage >= THRESHOLD {
@@ -1385,16 +1608,23 @@ fn video_file(cx: &mut Ctx) -> Result<()> {
                 continue;
             }
             let name = &v.info.series.name;
-            let Some((camera_name, num)) = v.info.device.as_ref().and_then(|d| cams.get(d)).cloned() else {
+            let Some((camera_name, num)) =
+                v.info.device.as_ref().and_then(|d| cams.get(d)).cloned()
+            else {
                 warnings.push(format!("video `{name}` is not linked to a CameraDevice named `camera_device <int>`; skipped"));
                 continue;
             };
             let Some(num) = num else {
-                warnings.push(format!("video `{name}`: camera device name has no integer; skipped"));
+                warnings.push(format!(
+                    "video `{name}`: camera device name has no integer; skipped"
+                ));
                 continue;
             };
             if !known.contains(&camera_name) {
-                warnings.push(format!("video `{name}`: camera `{camera_name}` is not in {}; skipped", dev::CAMERA_DEVICE));
+                warnings.push(format!(
+                    "video `{name}`: camera `{camera_name}` is not in {}; skipped",
+                    dev::CAMERA_DEVICE
+                ));
                 continue;
             }
             if !imported.insert((epoch, num)) {
@@ -1404,7 +1634,10 @@ fn video_file(cx: &mut Ctx) -> Result<()> {
             r.insert("epoch".into(), Value::from(epoch));
             r.insert("video_file_num".into(), Value::from(num));
             r.insert("camera_name".into(), Value::from(camera_name));
-            r.insert("video_file_object_id".into(), Value::from(v.info.series.object_id.as_str()));
+            r.insert(
+                "video_file_object_id".into(),
+                Value::from(v.info.series.object_id.as_str()),
+            );
             recs.push(r);
         }
     }
@@ -1423,8 +1656,13 @@ fn state_script_file(cx: &mut Ctx) -> Result<()> {
     for (epoch, _) in cx.task_epochs.clone() {
         for f in &files {
             let d = f.description.to_uppercase();
-            let is_script = d.contains("STATESCRIPT") || d.contains("STATE_SCRIPT") || d.contains("STATE SCRIPT");
-            let in_epoch = f.task_epochs.split(',').any(|x| x.trim() == epoch.to_string());
+            let is_script = d.contains("STATESCRIPT")
+                || d.contains("STATE_SCRIPT")
+                || d.contains("STATE SCRIPT");
+            let in_epoch = f
+                .task_epochs
+                .split(',')
+                .any(|x| x.trim() == epoch.to_string());
             if is_script && in_epoch {
                 let mut r = cx.base();
                 r.insert("epoch".into(), Value::from(epoch));
@@ -1444,11 +1682,17 @@ fn raw_position(cx: &mut Ctx) -> Result<()> {
     let mut parts = vec![];
     for p in cx.pos_epochs.clone() {
         let mut r = cx.base();
-        r.insert("interval_list_name".into(), Value::from(p.interval.as_str()));
+        r.insert(
+            "interval_list_name".into(),
+            Value::from(p.interval.as_str()),
+        );
         masters.push(r);
         for (id, (_, oid)) in p.series.iter().enumerate() {
             let mut r = cx.base();
-            r.insert("interval_list_name".into(), Value::from(p.interval.as_str()));
+            r.insert(
+                "interval_list_name".into(),
+                Value::from(p.interval.as_str()),
+            );
             r.insert("id".into(), Value::from(id));
             r.insert("raw_position_object_id".into(), Value::from(oid.as_str()));
             parts.push(r);
@@ -1463,15 +1707,20 @@ fn raw_position(cx: &mut Ctx) -> Result<()> {
 pub(crate) fn nwbfile_row(nwb_file_name: &str, copy_path: &std::path::Path) -> Row {
     Row::from_pairs([
         ("nwb_file_name", Value::from(nwb_file_name)),
-        ("nwb_file_abs_path", Value::from(copy_path.display().to_string())),
+        (
+            "nwb_file_abs_path",
+            Value::from(copy_path.display().to_string()),
+        ),
     ])
 }
 
 /// Inserts the Nwbfile row (counted in `cx`).
 pub(crate) fn insert_nwbfile(cx: &mut Ctx, copy_path: &std::path::Path) -> Result<()> {
-    let n = cx
-        .db
-        .insert1(nwbfile::NWBFILE, nwbfile_row(&cx.nwb_file_name, copy_path), InsertOptions::default())?;
+    let n = cx.db.insert1(
+        nwbfile::NWBFILE,
+        nwbfile_row(&cx.nwb_file_name, copy_path),
+        InsertOptions::default(),
+    )?;
     cx.count(nwbfile::NWBFILE, n);
     Ok(())
 }
@@ -1482,10 +1731,15 @@ mod tests {
 
     #[test]
     fn epoch_matching_follows_spyglass() {
-        let names: Vec<String> = ["01_s1", "02_r1", "raw data valid times", "pos 0 valid times"]
-            .iter()
-            .map(|s| s.to_string())
-            .collect();
+        let names: Vec<String> = [
+            "01_s1",
+            "02_r1",
+            "raw data valid times",
+            "pos 0 valid times",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
         assert_eq!(epoch_interval_for(1, &names).as_deref(), Some("01_s1"));
         assert_eq!(epoch_interval_for(2, &names).as_deref(), Some("02_r1"));
         assert_eq!(epoch_interval_for(3, &names), None);
@@ -1499,7 +1753,10 @@ mod tests {
     fn comparison_treats_null_as_empty_and_ignores_case() {
         assert!(same_value(&Value::Null, &Value::from("")));
         assert!(same_value(&Value::from("Intan"), &Value::from("intan")));
-        assert!(same_value(&Value::from(0.002f64), &Value::from(0.002f32 as f64)));
+        assert!(same_value(
+            &Value::from(0.002f64),
+            &Value::from(0.002f32 as f64)
+        ));
         assert!(!same_value(&Value::from(0.002f64), &Value::from(0.003f64)));
         assert!(!same_value(&Value::Null, &Value::from("x")));
         assert!(same_value(&Value::Bool(true), &Value::from("True")));

@@ -20,8 +20,8 @@
 //! Unknown tables or attributes are errors naming the file, the table and the
 //! attribute, never silently ignored.
 
-use crate::common::resolve_class;
 use crate::common::common_region;
+use crate::common::resolve_class;
 use crate::error::{Error, Result};
 use indexmap::IndexMap;
 use spyglass_db::{Cond, Db, InsertOptions, Row, Tier, Value};
@@ -55,8 +55,8 @@ impl YamlTables {
                 tables: IndexMap::new(),
             });
         }
-        let doc: serde_json::Value = serde_saphyr::from_str(text)
-            .map_err(|e| cfg_err(format!("not valid YAML: {e}")))?;
+        let doc: serde_json::Value =
+            serde_saphyr::from_str(text).map_err(|e| cfg_err(format!("not valid YAML: {e}")))?;
         let serde_json::Value::Object(top) = doc else {
             if doc.is_null() {
                 return Ok(YamlTables {
@@ -132,9 +132,8 @@ impl YamlTables {
             if extra_keys.contains(&class.as_str()) {
                 continue;
             }
-            let full = resolve_class(class).ok_or_else(|| {
-                self.error(format!("`{class}` is not a Spyglass common table"))
-            })?;
+            let full = resolve_class(class)
+                .ok_or_else(|| self.error(format!("`{class}` is not a Spyglass common table")))?;
             let info = db.table_info(&full)?;
             for (i, r) in rows.iter().enumerate() {
                 for k in r.keys() {
@@ -165,8 +164,7 @@ pub fn to_row(r: &YamlRow) -> Row {
 pub struct FileConfig(pub YamlTables);
 
 impl FileConfig {
-    /// The config file of a raw file: `<stem>_spyglass_config.yaml` in the same directory
-    /// (a trailing `_` of the stem, as in copies, is dropped first).
+    /// The config file of a raw file: `<stem>_spyglass_config.yaml` in the same directory.
     pub fn path_for(nwb_path: &Path) -> PathBuf {
         let stem = nwb_path
             .file_stem()

@@ -52,14 +52,23 @@ impl Env {
 
     /// Rows of a table restricted to one session (or all when the table has no nwb_file_name).
     pub fn rows(&self, table: &str, nwb: &str) -> Vec<Row> {
-        let q = self.db.table(table).unwrap().restrict(Cond::map([("nwb_file_name", nwb)])).unwrap();
-        self.db.fetch_with(&q, &FetchSpec::default().order_by(&["KEY"])).unwrap()
+        let q = self
+            .db
+            .table(table)
+            .unwrap()
+            .restrict(Cond::map([("nwb_file_name", nwb)]))
+            .unwrap();
+        self.db
+            .fetch_with(&q, &FetchSpec::default().order_by(&["KEY"]))
+            .unwrap()
     }
 
     /// All rows of a table, by key.
     pub fn all(&self, table: &str) -> Vec<Row> {
         let q = self.db.table(table).unwrap();
-        self.db.fetch_with(&q, &FetchSpec::default().order_by(&["KEY"])).unwrap()
+        self.db
+            .fetch_with(&q, &FetchSpec::default().order_by(&["KEY"]))
+            .unwrap()
     }
 
     /// Row count of a table.
@@ -89,14 +98,20 @@ pub fn i(r: &Row, k: &str) -> i64 {
 
 /// `valid_times` of an IntervalList row.
 pub fn times(r: &Row) -> Vec<[f64; 2]> {
-    r.get("valid_times").and_then(Value::as_blob).and_then(|b| b.as_intervals()).unwrap()
+    r.get("valid_times")
+        .and_then(Value::as_blob)
+        .and_then(|b| b.as_intervals())
+        .unwrap()
 }
 
 /// Asserts two interval lists are equal within `tol`.
 pub fn assert_times(got: &[[f64; 2]], want: &[[f64; 2]], tol: f64) {
     assert_eq!(got.len(), want.len(), "got {got:?}, want {want:?}");
     for (g, w) in got.iter().zip(want) {
-        assert!((g[0] - w[0]).abs() <= tol && (g[1] - w[1]).abs() <= tol, "got {got:?}, want {want:?}");
+        assert!(
+            (g[0] - w[0]).abs() <= tol && (g[1] - w[1]).abs() <= tol,
+            "got {got:?}, want {want:?}"
+        );
     }
 }
 

@@ -1,0 +1,98 @@
+//! `spyglass insert`, `spyglass cleanup` and `spyglass session-group` end to end on
+//! a pynwb-built Spyglass-layout file (the fixture script of the spyglass crate).
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn run(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spyglass"))
+        .args([
+            "--db",
+            &format!("sqlite:///{}", dir.join("cli.db").display()),
+        ])
+        .args(args)
+        .env("SPYGLASS_BASE_DIR", dir.join("base"))
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
+        .current_dir(dir)
+        .output()
+        .expect("run spyglass")
+}
+
+fn ok(dir: &Path, args: &[&str]) -> (String, String) {
+    let out = run(dir, args);
+    let (o, e) = (
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    );
+    assert!(out.status.success(), "spyglass {args:?} failed:\n{e}");
+    (o, e)
+}
+
+#[test]
+fn insert_cleanup_and_session_groups_from_the_command_line() {
+    let tmp = spyglass_testkit::scratch_dir();
+    let dir = tmp.path();
+    let script =
+        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
+    let code = std::fs::read_to_string(script).unwrap();
+    let file = dir.join("cli20230622.nwb");
+    spyglass_testkit::run_python(&code, &[file.to_str().unwrap(), "appendix"]);
+
+    let (out, err) = ok(dir, &["insert", file.to_str().unwrap()]);
+    assert!(
+        out.contains("1 file(s): 1 inserted, 0 already present, 0 failed"),
+        "{out}"
+    );
+    assert!(err.contains("cli20230622_.nwb: inserted"), "{err}");
+    let (out, _) = ok(dir, &["show", "common_ephys.Electrode", "--format", "csv"]);
+    assert_eq!(out.lines().count(), 9, "{out}");
+    // again: a no-op with a message
+    let (out, err) = ok(dir, &["insert", file.to_str().unwrap()]);
+    assert!(out.contains("0 inserted, 1 already present"), "{out}");
+    assert!(err.contains("already ingested"), "{err}");
+    // a broken file fails with a non-zero exit and an InsertError row
+    let junk = dir.join("junk.nwb");
+    std::fs::write(&junk, b"not hdf5").unwrap();
+    let out = run(dir, &["insert", junk.to_str().unwrap()]);
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("InsertError"));
+    let (out, _) = ok(
+        dir,
+        &["show", "common_usage.InsertError", "--format", "csv"],
+    );
+    assert!(out.contains("junk_.nwb"), "{out}");
+
+    // cleanup: an untracked analysis file is listed by the dry run, then removed
+    let stray = dir.join("base/analysis/cli20230622/cli20230622_STRAY00000.nwb");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"stray").unwrap();
+    let (out, _) = ok(dir, &["cleanup", "--dry-run", "--min-age-secs", "0"]);
+    assert!(
+        out.contains("would remove 1 file(s)") && out.contains("STRAY00000"),
+        "{out}"
+    );
+    assert!(stray.exists());
+    let (out, _) = ok(dir, &["cleanup", "--min-age-secs", "0"]);
+    assert!(out.contains("removed 1 file(s)"), "{out}");
+    assert!(!stray.exists());
+
+    // session groups
+    ok(
+        dir,
+        &["session-group", "add", "g1", "--description", "first"],
+    );
+    ok(
+        dir,
+        &["session-group", "add-session", "g1", "cli20230622_.nwb"],
+    );
+    ok(dir, &["session-group", "describe", "g1", "renamed"]);
+    let (out, _) = ok(dir, &["session-group", "list"]);
+    assert_eq!(out.trim(), "g1\trenamed\tcli20230622_.nwb");
+    ok(
+        dir,
+        &["session-group", "remove-session", "g1", "cli20230622_.nwb"],
+    );
+    ok(dir, &["session-group", "delete", "g1"]);
+    let (out, _) = ok(dir, &["session-group", "list"]);
+    assert!(out.trim().is_empty(), "{out}");
+}
