@@ -113,7 +113,14 @@ impl Db {
                     .map(|s| (i, s.clone()))
             })
             .collect();
-        self.resolve_external(&mut rows, &external)?;
+        // look hashes up in the schemas the query reads first (a hash may exist in many)
+        let mut schemas: Vec<String> = Vec::new();
+        for t in q.tables() {
+            if !schemas.contains(&t.schema) {
+                schemas.push(t.schema);
+            }
+        }
+        self.resolve_external(&mut rows, &external, &schemas)?;
         Ok(rows)
     }
 

@@ -346,11 +346,17 @@ impl Db {
         &self,
         rows: &mut [Row],
         columns: &[(usize, Attribute)],
+        preferred: &[String],
     ) -> Result<()> {
         if columns.is_empty() || rows.is_empty() {
             return Ok(());
         }
-        let schemas = self.schemas();
+        let mut schemas = preferred.to_vec();
+        schemas.extend(
+            self.schemas()
+                .into_iter()
+                .filter(|s| !preferred.contains(s)),
+        );
         let mut cache: HashMap<(String, Uuid), (String, ExternalRow)> = HashMap::new();
         for row in rows.iter_mut() {
             let mut values = row.values().to_vec();

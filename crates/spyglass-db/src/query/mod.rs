@@ -188,6 +188,30 @@ impl Query {
             .collect()
     }
 
+    /// The tables this query reads, in the order they appear.
+    pub fn tables(&self) -> Vec<FullName> {
+        fn walk(q: &Query, out: &mut Vec<FullName>) {
+            match &q.body {
+                Body::Select(s) => {
+                    for (_, src) in &s.from {
+                        match src {
+                            Source::Table { name, .. } => {
+                                if !out.contains(name) {
+                                    out.push(name.clone())
+                                }
+                            }
+                            Source::Sub(inner) => walk(inner, out),
+                        }
+                    }
+                }
+                Body::Union(parts) => parts.iter().for_each(|p| walk(p, out)),
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+
     /// The label used in messages (the base table's `schema.Class`).
     pub fn label(&self) -> &str {
         &self.label
