@@ -443,19 +443,8 @@ pub fn populate(
     settings: &Settings,
     restriction: Cond,
 ) -> Result<spyglass_db::populate::PopulateReport> {
-    super::declare(db)?;
     let maker = spyglass_db::populate::Tripartite(LfpBandV1Maker::new(settings.clone()));
-    let opts = spyglass_db::populate::PopulateOptions {
-        restrictions: vec![restriction],
-        ..Default::default()
-    };
-    Ok(db.populate(
-        LFP_BAND_V1,
-        &maker,
-        None,
-        &opts,
-        &spyglass_db::populate::NoProgress,
-    )?)
+    super::populate_table(db, LFP_BAND_V1, &maker, restriction)
 }
 
 /// A band-limited LFP read back, with its analytic features.

@@ -242,3 +242,25 @@ mod tests {
         assert!(filter_pieces(&taps, 2, &[vec![1.0], vec![1.0, 2.0]], &[0..1]).is_err());
     }
 }
+
+/// Declares the LFP schemas, then populates `table` with `maker` for the keys
+/// matching `restriction`.
+pub(crate) fn populate_table(
+    db: &spyglass_db::Db,
+    table: &str,
+    maker: &dyn spyglass_db::populate::Maker,
+    restriction: spyglass_db::Cond,
+) -> crate::Result<spyglass_db::populate::PopulateReport> {
+    declare(db)?;
+    let opts = spyglass_db::populate::PopulateOptions {
+        restrictions: vec![restriction],
+        ..Default::default()
+    };
+    Ok(db.populate(
+        table,
+        maker,
+        None,
+        &opts,
+        &spyglass_db::populate::NoProgress,
+    )?)
+}

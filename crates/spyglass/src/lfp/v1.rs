@@ -381,19 +381,8 @@ pub fn populate(
     settings: &Settings,
     restriction: Cond,
 ) -> Result<spyglass_db::populate::PopulateReport> {
-    super::declare(db)?;
     let maker = spyglass_db::populate::Tripartite(LfpV1Maker::new(settings.clone()));
-    let opts = spyglass_db::populate::PopulateOptions {
-        restrictions: vec![restriction],
-        ..Default::default()
-    };
-    Ok(db.populate(
-        LFPV1,
-        &maker,
-        None,
-        &opts,
-        &spyglass_db::populate::NoProgress,
-    )?)
+    super::populate_table(db, LFPV1, &maker, restriction)
 }
 
 /// Fetches the LFP samples of an LFPV1 (or any LFP merge source) row: data per
