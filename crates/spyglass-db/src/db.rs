@@ -93,7 +93,7 @@ pub struct Db {
 }
 
 /// A callback told about every query that is fetched (used by export logging).
-pub type FetchObserver = Arc<dyn Fn(&Query) + Send + Sync>;
+pub type FetchObserver = Arc<dyn Fn(&Db, &Query) -> Result<()> + Send + Sync>;
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -182,14 +182,15 @@ impl Db {
             .unwrap_or_else(|p| p.into_inner()) = observer;
     }
 
-    pub(crate) fn notify_fetch(&self, q: &Query) {
+    pub(crate) fn notify_fetch(&self, q: &Query) -> Result<()> {
         let obs = self
             .fetch_observer
             .read()
             .unwrap_or_else(|p| p.into_inner())
             .clone();
-        if let Some(f) = obs {
-            f(q);
+        match obs {
+            Some(f) => f(self, q),
+            None => Ok(()),
         }
     }
 
@@ -394,7 +395,7 @@ impl Db {
         Ok(())
     }
 
-    fn create_table(&self, info: &TableInfo) -> Result<()> {
+    pub(crate) fn create_table(&self, info: &TableInfo) -> Result<()> {
         let stmts = ddl::create_table(self.dialect, info)?;
         let run = || -> Result<()> {
             for s in &stmts {

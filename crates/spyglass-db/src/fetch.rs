@@ -71,6 +71,8 @@ impl Db {
             let order: Vec<&str> = spec.order_by.iter().map(String::as_str).collect();
             q = q.top(&order, spec.limit, spec.offset)?;
         }
+        // logged before the attribute selection, so that the log sees whole keys
+        self.notify_fetch(&q)?;
         if !spec.attrs.is_empty() {
             let mut names = Vec::new();
             for a in &spec.attrs {
@@ -87,7 +89,6 @@ impl Db {
 
     fn run_fetch(&self, q: &Query) -> Result<Vec<Row>> {
         let c = q.compile(self.dialect());
-        self.notify_fetch(q);
         let heading = q.heading();
         let columns: Columns = heading
             .iter()

@@ -33,6 +33,7 @@ pub mod merge;
 pub mod naming;
 pub mod populate;
 pub mod query;
+pub mod slice;
 pub mod stores;
 pub mod types;
 pub mod value;

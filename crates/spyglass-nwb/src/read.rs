@@ -1252,6 +1252,41 @@ impl NwbFile {
         Ok(summary)
     }
 
+    /// The files this file's external links point to (resolved against its directory),
+    /// each once, in the order first met; empty for a self-contained file.
+    pub fn external_files(&self) -> Result<Vec<PathBuf>> {
+        let mut out: Vec<PathBuf> = Vec::new();
+        let mut stack = vec![("/".to_string(), 0usize)];
+        while let Some((path, depth)) = stack.pop() {
+            if depth > 64 {
+                return Err(NwbError::invalid(
+                    &self.path,
+                    &path,
+                    "groups nested more than 64 deep",
+                ));
+            }
+            let g = self.group(&path)?;
+            for (name, link) in h5::members(&g, &self.path, &path)? {
+                let p = join(&path, &name);
+                match link {
+                    Link::Soft(_) => {}
+                    Link::External { file, .. } => {
+                        let target = h5::resolve_external(&self.path, &file);
+                        if !out.contains(&target) {
+                            out.push(target);
+                        }
+                    }
+                    Link::Hard => {
+                        if h5::kind_of(self.root(), &p) == Some(LocationType::Group) {
+                            stack.push((p, depth + 1));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
     fn walk_group(&self, path: &str, depth: usize, s: &mut WalkSummary) -> Result<()> {
         if depth > 64 {
             return Err(NwbError::invalid(

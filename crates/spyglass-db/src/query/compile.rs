@@ -219,3 +219,90 @@ fn compile_cond(c: &RCond, ctx: &mut Ctx) -> String {
         }
     }
 }
+
+impl Query {
+    /// The WHERE text of a restriction of one whole table (no join, projection, grouping
+    /// or top), with values written as literals of `dialect`; `TRUE` when unrestricted.
+    /// None for any other query and for restrictions by other queries.
+    pub fn restriction_text(&self, dialect: Dialect) -> Option<String> {
+        let Body::Select(s) = &self.body else {
+            return None;
+        };
+        let single = matches!(s.from.as_slice(), [(_, Source::Table { .. })]);
+        if !single
+            || s.distinct
+            || s.group_by.is_some()
+            || s.top.is_some()
+            || self.heading.iter().any(|a| a.expr.is_some())
+        {
+            return None;
+        }
+        if s.conds.is_empty() {
+            return Some("TRUE".into());
+        }
+        let parts: Option<Vec<String>> = s.conds.iter().map(|c| cond_text(c, dialect)).collect();
+        Some(parts?.join(" AND "))
+    }
+
+    /// The queries used inside restrictions (semijoins and antijoins), at any depth of
+    /// this query's sources.
+    pub fn condition_queries(&self) -> Vec<Query> {
+        fn conds(c: &RCond, out: &mut Vec<Query>) {
+            match c {
+                RCond::And(items) | RCond::Or(items) => items.iter().for_each(|i| conds(i, out)),
+                RCond::Not(inner) => conds(inner, out),
+                RCond::In(_, q) | RCond::Exists(q) => out.push((**q).clone()),
+                _ => {}
+            }
+        }
+        fn walk(q: &Query, out: &mut Vec<Query>) {
+            match &q.body {
+                Body::Select(s) => {
+                    s.conds.iter().for_each(|c| conds(c, out));
+                    for (_, src) in &s.from {
+                        if let Source::Sub(inner) = src {
+                            walk(inner, out);
+                        }
+                    }
+                }
+                Body::Union(parts) => parts.iter().for_each(|p| walk(p, out)),
+            }
+        }
+        let mut out = Vec::new();
+        walk(self, &mut out);
+        out
+    }
+}
+
+/// A resolved condition as text with inlined literals; None when it holds a subquery.
+fn cond_text(c: &RCond, d: Dialect) -> Option<String> {
+    Some(match c {
+        RCond::True => "(1=1)".into(),
+        RCond::False => "(1=0)".into(),
+        RCond::Eq(pairs) => {
+            let parts: Vec<String> = pairs
+                .iter()
+                .map(|(k, v)| {
+                    if *v == SqlValue::Null {
+                        format!("{} IS NULL", d.ident(k))
+                    } else {
+                        format!("{}={}", d.ident(k), crate::slice::sql_literal(d, v))
+                    }
+                })
+                .collect();
+            format!("({})", parts.join(" AND "))
+        }
+        RCond::Sql(s) => format!("({s})"),
+        RCond::And(items) | RCond::Or(items) => {
+            let parts: Option<Vec<String>> = items.iter().map(|i| cond_text(i, d)).collect();
+            let sep = if matches!(c, RCond::And(_)) {
+                " AND "
+            } else {
+                " OR "
+            };
+            format!("({})", parts?.join(sep))
+        }
+        RCond::Not(inner) => format!("(NOT {})", cond_text(inner, d)?),
+        RCond::In(..) | RCond::Exists(_) => return None,
+    })
+}

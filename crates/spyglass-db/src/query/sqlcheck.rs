@@ -174,7 +174,10 @@ pub fn check_restriction(sql: &str, attrs: &[&str], context: &str) -> Result<()>
                 if lower == "select" {
                     has_select = true;
                 }
-                if !is_call && !qualified && !KEYWORDS.contains(&lower.as_str()) {
+                // X'0A1B' and B'0101' are hexadecimal and bit literals, not columns
+                let literal_prefix = (lower == "x" || lower == "b") && i < b.len() && b[i] == b'\'';
+                if !is_call && !qualified && !literal_prefix && !KEYWORDS.contains(&lower.as_str())
+                {
                     idents.push(word.to_string());
                 }
             }
@@ -228,6 +231,9 @@ mod tests {
             "first_name = 'it''s'",
             "sex IS NOT NULL",
             "student_id in (select student_id from other)",
+            "`student_id` IN (X'0A1B', x'ff')",
+            "(`sex`,`dob`) IN (('F','2000-01-01'),('M','2001-02-03'))",
+            "TRUE",
         ] {
             check_restriction(s, ATTRS, "t").unwrap_or_else(|e| panic!("{s}: {e}"));
         }
