@@ -1,8 +1,10 @@
-//! `spyglass delete` and `spyglass drop`: show what would go, ask, then do it.
+//! `spyglass delete` and `spyglass drop`: show what would go, ask, then do it. Deletes
+//! go through Spyglass's cautious delete (permission by lab team, logged to
+//! `common_usage.CautiousDelete`).
 
 use crate::output;
 use anyhow::{Context, Result};
-use spyglass_db::delete::DeleteOptions;
+use spyglass::cautious_delete::{cautious_delete, CautiousDeleteOptions};
 use spyglass_db::{Cond, Db, FullName};
 use std::io::{BufRead, Write};
 
@@ -38,10 +40,37 @@ fn confirm(question: &str) -> Result<bool> {
     Ok(answer.trim().eq_ignore_ascii_case("yes"))
 }
 
-/// Deletes rows of `table` matching `cond` with their dependents.
-pub fn delete(db: &Db, table: &str, cond: Cond, dry_run: bool, yes: bool) -> Result<()> {
-    let plan = db.plan_delete(table, cond.clone(), DeleteOptions::default())?;
-    let counts: Vec<(FullName, u64)> = plan
+/// How `spyglass delete` was asked to run.
+#[derive(Debug, Clone, Default)]
+pub struct DeleteArgs {
+    /// Only show what would be deleted.
+    pub dry_run: bool,
+    /// Do not ask for confirmation.
+    pub yes: bool,
+    /// The user on SQLite (`--user`); on MySQL the database account is the user.
+    pub user: Option<String>,
+    /// Skip the permission check (`--force-permission`, Spyglass's super delete).
+    pub force_permission: bool,
+}
+
+fn warn_all(warnings: &[String], already: &[String]) {
+    for w in warnings.iter().filter(|w| !already.contains(w)) {
+        eprintln!("warning: {w}");
+    }
+}
+
+/// Deletes rows of `table` matching `cond` with their dependents, through the
+/// cautious delete: permission check, preview, confirmation, delete and log.
+pub fn delete(db: &Db, table: &str, cond: Cond, args: &DeleteArgs) -> Result<()> {
+    let opts = CautiousDeleteOptions {
+        dry_run: true,
+        force_permission: args.force_permission,
+        user: args.user.clone(),
+    };
+    // the preview checks permission too, so a refusal comes before the question
+    let preview_report = cautious_delete(db, table, cond.clone(), &opts)?;
+    let counts: Vec<(FullName, u64)> = preview_report
+        .plan
         .counts()
         .into_iter()
         .map(|(t, n)| (t, n as u64))
@@ -50,25 +79,40 @@ pub fn delete(db: &Db, table: &str, cond: Cond, dry_run: bool, yes: bool) -> Res
         println!("nothing to delete");
         return Ok(());
     }
+    warn_all(&preview_report.warnings, &[]);
     preview(
         &format!(
             "{} rows in {} tables would be deleted:",
-            plan.total(),
+            preview_report.plan.total(),
             counts.len()
         ),
         &counts,
     );
-    if dry_run {
+    if args.dry_run {
         println!("dry run: nothing deleted");
         return Ok(());
     }
-    if !yes && !confirm("Commit deletes?")? {
+    if !args.yes && !confirm("Commit deletes?")? {
         println!("nothing deleted");
         return Ok(());
     }
-    let done = db.execute_delete(&plan)?;
-    let total: u64 = done.iter().map(|(_, n)| n).sum();
-    println!("deleted {total} rows");
+    let done = cautious_delete(
+        db,
+        table,
+        cond,
+        &CautiousDeleteOptions {
+            dry_run: false,
+            ..opts
+        },
+    )?;
+    warn_all(&done.warnings, &preview_report.warnings);
+    println!("deleted {} rows", done.total_deleted());
+    if done.logged {
+        println!(
+            "logged to common_usage.CautiousDelete as {}",
+            done.user.as_deref().unwrap_or("")
+        );
+    }
     Ok(())
 }
 

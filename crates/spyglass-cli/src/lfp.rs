@@ -203,6 +203,13 @@ pub fn demo(dir: &Path) -> Result<()> {
             format!("{}.{}", info.name.schema, info.name.table)
         );
     }
+    // the analysis below (what the picture shows) is logged for a paper export
+    spyglass::export::stop_export(&db);
+    spyglass::export::start_export(&db, "demo", "theta")?;
+    db.fetch(
+        &db.table(spyglass::common::common_session::SESSION)?
+            .restrict(spyglass_db::Cond::map([("nwb_file_name", nwb.as_str())]))?,
+    )?;
     let (lfp_volts, lfp_ts) = v1::fetch_lfp_volts(&db, &key)?;
     let band = band_v1::band_features(&db, &band_key)?;
     let amp = &band.features[0].amplitude;
@@ -280,6 +287,39 @@ pub fn demo(dir: &Path) -> Result<()> {
     std::fs::write(&svg_path, draw_svg(&panels, w0, w1))
         .with_context(|| format!("writing {}", svg_path.display()))?;
     println!("5. picture: {}", svg_path.display());
+
+    // 6. the paper export: every row and file the analysis above used
+    spyglass::export::stop_export(&db);
+    let done = spyglass::export::paper::populate_paper(
+        &db,
+        &settings,
+        "demo",
+        &spyglass::export::ExportOptions {
+            out_dir: Some(dir.join("export")),
+            dandi_dir: Some(dir.join("export").join("dandiset")),
+        },
+    )?;
+    println!(
+        "6. export: {} rows in {} tables and {} files -> {}",
+        done.total_rows(),
+        done.tables.iter().filter(|(_, n)| *n > 0).count(),
+        done.files.len(),
+        done.bundle.display()
+    );
+    if let Some(d) = &done.dandi {
+        println!(
+            "   dandiset: {} files, {} problems -> {}",
+            d.files.len(),
+            d.problems.len(),
+            dir.join("export").join("dandiset").display()
+        );
+    }
+    println!(
+        "   open it: spyglass --db sqlite:///{} tables",
+        done.bundle
+            .join(spyglass::export::paper::BUNDLE_DB)
+            .display()
+    );
     println!("done in {:.1} s", t0.elapsed().as_secs_f64());
     Ok(())
 }

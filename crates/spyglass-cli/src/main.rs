@@ -3,6 +3,7 @@
 
 mod declare_file;
 mod delete;
+mod export;
 mod lfp;
 mod output;
 mod populate;
@@ -147,6 +148,13 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Who is deleting, on SQLite (a datajoint_user_name; default $SPYGLASS_USER,
+        /// $USER); on MySQL the database account is the user.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
+        /// Skip the lab-team permission check (Spyglass's super delete; logged as such).
+        #[arg(long)]
+        force_permission: bool,
     },
     /// Drop a table (with its parts and dependents) or a whole schema.
     Drop {
@@ -198,6 +206,9 @@ enum Command {
         #[arg(long, default_value = "spyglass-demo")]
         dir: PathBuf,
     },
+    /// Log an analysis's fetches for a paper and export exactly what it used.
+    #[command(subcommand)]
+    Export(export::ExportCommand),
     /// Draw the dependency graph as DOT, Mermaid or SVG (by the output's extension).
     Diagram {
         /// Only this schema.
@@ -222,9 +233,34 @@ fn main() {
     }
 }
 
+/// Opens the database: a bundle's SQLite file gets the bundle's file stores, any other
+/// database the base dir's `raw`/`analysis` stores unless DataJoint's config set them;
+/// an export started with `spyglass export start` on this database keeps logging.
 fn open(cli_db: Option<&str>) -> Result<Db> {
     let url = settings::database_url(cli_db)?;
-    Db::open(&url).with_context(|| format!("opening {}", spyglass_db::config::redact_url(&url)))
+    let db = Db::open(&url)
+        .with_context(|| format!("opening {}", spyglass_db::config::redact_url(&url)))?;
+    let bundle = spyglass_db::backend::sqlite::path_of_url(&url)
+        .ok()
+        .flatten()
+        .and_then(|p| spyglass::export::paper::bundle_stores(&p));
+    match bundle {
+        Some(stores) => {
+            for (name, dir) in stores {
+                let mut cfg =
+                    spyglass_db::stores::StoreConfig::local(spyglass::settings::absolute(&dir));
+                cfg.checksum_size_limit = Some(spyglass::settings::CHECKSUM_SIZE_LIMIT);
+                db.set_store(&name, cfg);
+            }
+        }
+        None => {
+            if db.store("raw").is_err() && db.store("analysis").is_err() {
+                spyglass::Settings::from_env().configure_stores(&db);
+            }
+        }
+    }
+    export::resume(&db, &url)?;
+    Ok(db)
 }
 
 fn run(cli: Cli) -> Result<()> {
@@ -252,6 +288,10 @@ fn run(cli: Cli) -> Result<()> {
         Command::Defaults { tables } => lfp::defaults(&open(db_flag)?, &tables),
         Command::Filter(cmd) => lfp::filter_cmd(&open(db_flag)?, cmd),
         Command::Demo { dir } => lfp::demo(&dir),
+        Command::Export(cmd) => {
+            let url = settings::database_url(db_flag)?;
+            export::run(&open(db_flag)?, &url, cmd)
+        }
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
         Command::Populate {
             table,
@@ -296,10 +336,18 @@ fn run(cli: Cli) -> Result<()> {
             wheres,
             dry_run,
             yes,
+            user,
+            force_permission,
         } => {
             let db = open(db_flag)?;
             let cond = restriction(&db.table(&table)?, &table, &keys, &wheres)?;
-            delete::delete(&db, &table, cond, dry_run, yes)
+            let args = delete::DeleteArgs {
+                dry_run,
+                yes,
+                user,
+                force_permission,
+            };
+            delete::delete(&db, &table, cond, &args)
         }
         Command::Insert {
             files,

@@ -491,3 +491,160 @@ Session.insert([(1, 1, 'a'), (1, 2, 'b'), (2, 1, 'c')])
         "no credentials echoed"
     );
 }
+
+#[test]
+fn delete_checks_the_lab_team_and_logs() {
+    use spyglass::common::{common_interval as iv, common_lab as lab, common_session as sess};
+    use spyglass_db::{InsertOptions, Row, Value};
+    let env = Env::new();
+    // a Spyglass database: Erin's session, Alice on Erin's team, Bob not
+    let settings = spyglass::Settings::new(env.dir.path());
+    let db = spyglass::open(&env.url(), &settings).unwrap();
+    let opts = InsertOptions {
+        allow_direct_insert: true,
+        ..Default::default()
+    };
+    let put = |t: &str, pairs: Vec<(&str, Value)>| {
+        db.insert(t, &[Row::from_pairs(pairs)], opts).unwrap();
+    };
+    for (name, user) in [
+        ("Erin Exp", ""),
+        ("Alice Able", "alice"),
+        ("Bob Baker", "bob"),
+    ] {
+        let (first, last) = name.split_once(' ').unwrap();
+        put(
+            lab::LAB_MEMBER,
+            vec![
+                ("lab_member_name", name.into()),
+                ("first_name", first.into()),
+                ("last_name", last.into()),
+            ],
+        );
+        if !user.is_empty() {
+            put(
+                lab::LAB_MEMBER_INFO,
+                vec![
+                    ("lab_member_name", name.into()),
+                    ("google_user_name", format!("{user}@example.org").into()),
+                    ("datajoint_user_name", user.into()),
+                ],
+            );
+        }
+    }
+    for (team, member) in [
+        ("erin lab", "Erin Exp"),
+        ("erin lab", "Alice Able"),
+        ("bob lab", "Bob Baker"),
+    ] {
+        db.insert(
+            lab::LAB_TEAM,
+            &[Row::from_pairs([
+                ("team_name", team),
+                ("team_description", ""),
+            ])],
+            InsertOptions {
+                skip_duplicates: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        put(
+            lab::LAB_TEAM_MEMBER,
+            vec![
+                ("team_name", team.into()),
+                ("lab_member_name", member.into()),
+            ],
+        );
+    }
+    let raw = settings.raw_dir.join("s1_.nwb");
+    std::fs::write(&raw, b"placeholder").unwrap();
+    put(
+        spyglass::common::common_nwbfile::NWBFILE,
+        vec![
+            ("nwb_file_name", "s1_.nwb".into()),
+            ("nwb_file_abs_path", raw.to_str().unwrap().into()),
+        ],
+    );
+    put(
+        sess::SESSION,
+        vec![
+            ("nwb_file_name", "s1_.nwb".into()),
+            ("session_description", "hand-made".into()),
+            ("session_start_time", "2024-01-01 10:00:00".into()),
+            ("timestamps_reference_time", "2024-01-01 10:00:00".into()),
+        ],
+    );
+    put(
+        sess::SESSION_EXPERIMENTER,
+        vec![
+            ("nwb_file_name", "s1_.nwb".into()),
+            ("lab_member_name", "Erin Exp".into()),
+        ],
+    );
+    iv::insert(
+        &db,
+        &iv::IntervalList::new("s1_.nwb", "epoch 1", vec![[0.0, 1.0]]),
+        false,
+    )
+    .unwrap();
+    drop(db);
+
+    let target = [
+        "delete",
+        iv::INTERVAL_LIST,
+        "--key",
+        "nwb_file_name=s1_.nwb",
+        "--yes",
+    ];
+    let refused = env.fails(&[&target[..], &["--user", "bob"]].concat());
+    assert!(
+        refused.contains("permission denied")
+            && refused.contains("'bob'")
+            && refused.contains("'Erin Exp'"),
+        "{refused}"
+    );
+    let done = env.ok(&[&target[..], &["--user", "alice"]].concat());
+    assert!(
+        done.contains("deleted 1 rows") && done.contains("CautiousDelete as alice"),
+        "{done}"
+    );
+    // a table with no path to Session: a warning, then the delete
+    let out = env.run(&[
+        "delete",
+        lab::LAB_TEAM,
+        "--key",
+        "team_name=bob lab",
+        "--user",
+        "bob",
+        "--yes",
+    ]);
+    assert!(out.status.success());
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert!(stdout.contains("deleted 2 rows"), "{stdout}");
+    assert!(
+        stderr.contains("warning: could not find a lab team associated with common_lab.LabTeam"),
+        "{stderr}"
+    );
+    // super delete by a non-member
+    let forced = env.ok(&[
+        "delete",
+        sess::SESSION,
+        "--user",
+        "bob",
+        "--force-permission",
+        "--yes",
+    ]);
+    assert!(forced.contains("CautiousDelete as bob"), "{forced}");
+    let log: serde_json::Value =
+        serde_json::from_str(&env.ok(&["show", "common_usage.CautiousDelete", "--format", "json"]))
+            .unwrap();
+    let rows = log.as_array().unwrap();
+    assert_eq!(rows.len(), 3);
+    assert_eq!(rows[0]["dj_user"], "alice");
+    assert_eq!(rows[0]["origin"], "common_interval.IntervalList");
+    assert_eq!(rows[2]["restriction"], "Super delete: None");
+}

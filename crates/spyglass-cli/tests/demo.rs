@@ -45,6 +45,63 @@ fn demo_draws_a_picture_and_names_the_tables() {
         assert!(text.contains(name), "summary lacks {name}:\n{text}");
     }
     assert!(text.contains("LFPV1: 1 made"), "{text}");
+
+    // the demo ends with a paper export: the bundle opens as it is with the CLI
+    assert!(text.contains("6. export:"), "{text}");
+    let bundle_db = dir.join("export/demo/bundle/spyglass.db");
+    let url = format!("sqlite:///{}", bundle_db.display());
+    let (ok, shown) = spyglass(
+        &["--db", &url, "show", "common_nwbfile.AnalysisNwbfile"],
+        tmp.path(),
+    );
+    assert!(ok, "{shown}");
+    assert!(
+        shown.contains("LFPV1 output") && shown.contains("2 rows"),
+        "{shown}"
+    );
+    // the files the rows point to are the bundle's own copies
+    assert!(
+        shown.contains(
+            &dir.join("export/demo/bundle/analysis")
+                .display()
+                .to_string()
+        ),
+        "{shown}"
+    );
+    let (ok, shown) = spyglass(
+        &["--db", &url, "show", "common_session.Session"],
+        tmp.path(),
+    );
+    assert!(
+        ok && shown.contains("demo20230622_.nwb") && shown.contains("1 row"),
+        "{shown}"
+    );
+
+    // its dandiset passes `dandi validate`, run offline
+    let dandiset = dir.join("export/dandiset");
+    let dandi = spyglass_testkit::workspace_root().join(".venv/bin/dandi");
+    let out = Command::new(&dandi)
+        .arg("validate")
+        .arg(&dandiset)
+        .env("DANDI_NO_ET", "1")
+        .output()
+        .expect("dandi (scripts/setup.sh installs it in .venv)");
+    let report = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "{report}");
+    assert!(report.contains("No errors found"), "{report}");
+    let mut names: Vec<String> = std::fs::read_dir(dandiset.join("sub-synth01"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().to_string())
+        .collect();
+    names.sort();
+    assert_eq!(names.len(), 3, "{names:?}");
+    assert!(names
+        .iter()
+        .all(|n| n.starts_with("sub-synth01_ses-") && n.ends_with(".nwb")));
 }
 
 #[test]

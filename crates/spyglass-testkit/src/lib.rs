@@ -98,12 +98,21 @@ fn free_port() -> u16 {
         .expect("find a free port")
 }
 
+/// URL of a new, empty private MariaDB server (for tests that load a dump into an
+/// empty server); it stops when the process exits.
+pub fn fresh_mariadb() -> String {
+    start_private_mariadb()
+}
+
 fn start_private_mariadb() -> String {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    static STARTED: AtomicUsize = AtomicUsize::new(0);
+    let n = STARTED.fetch_add(1, Ordering::SeqCst);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
     // the server is spawned from a thread that never ends, with PR_SET_PDEATHSIG, so
     // that it is stopped when this process exits
     std::thread::spawn(move || {
-        let dir = std::env::temp_dir().join(format!("spyglass-mariadb-{}", std::process::id()));
+        let dir = std::env::temp_dir().join(format!("spyglass-mariadb-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create MariaDB scratch dir");
         let data = dir.join("data");

@@ -115,5 +115,18 @@ pub fn fetch_nwb(db: &Db, q: &Query) -> Result<Vec<NwbRow>> {
             objects,
         });
     }
+    let mut analysis = Vec::new();
+    let mut sessions = Vec::new();
+    for r in &out {
+        match (
+            r.row.get("analysis_file_name").and_then(Value::as_str),
+            r.row.get("nwb_file_name").and_then(Value::as_str),
+        ) {
+            (Some(a), _) if !analysis.iter().any(|x| x == a) => analysis.push(a.to_string()),
+            (None, Some(s)) if !sessions.iter().any(|x| x == s) => sessions.push(s.to_string()),
+            _ => {}
+        }
+    }
+    crate::export::log_nwb_files(db, &analysis, &sessions)?;
     Ok(out)
 }

@@ -22,9 +22,12 @@
 #![warn(missing_docs)]
 
 pub mod analysis;
+pub mod cautious_delete;
 pub mod common;
+pub mod dandi;
 pub mod defaults;
 pub mod error;
+pub mod export;
 pub mod fetch_nwb;
 pub mod filter;
 pub mod ingest;

@@ -221,8 +221,8 @@ fn compile_cond(c: &RCond, ctx: &mut Ctx) -> String {
 }
 
 impl Query {
-    /// The WHERE text of a restriction of one whole table (no join, projection, grouping
-    /// or top), with values written as literals of `dialect`; `TRUE` when unrestricted.
+    /// The WHERE text of a restriction of one whole table (no join, projection, grouping,
+    /// limit or offset; an ORDER BY is fine), with values written as literals of `dialect`; `TRUE` when unrestricted.
     /// None for any other query and for restrictions by other queries.
     pub fn restriction_text(&self, dialect: Dialect) -> Option<String> {
         let Body::Select(s) = &self.body else {
@@ -232,7 +232,9 @@ impl Query {
         if !single
             || s.distinct
             || s.group_by.is_some()
-            || s.top.is_some()
+            || s.top
+                .as_ref()
+                .is_some_and(|t| t.limit.is_some() || t.offset.is_some())
             || self.heading.iter().any(|a| a.expr.is_some())
         {
             return None;

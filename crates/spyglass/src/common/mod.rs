@@ -37,6 +37,7 @@ pub fn schemas() -> Vec<(&'static str, Vec<TableSpec>)> {
         (common_dio::SCHEMA, common_dio::specs()),
         (common_sensors::SCHEMA, common_sensors::specs()),
         (common_usage::SCHEMA, common_usage::specs()),
+        (crate::export::SCHEMA, crate::export::specs()),
     ]
 }
 

@@ -1,0 +1,428 @@
+//! Paper export, as Spyglass's `ExportSelection`/`Export` do it. Between
+//! [`start_export`] and [`stop_export`], every fetch — of any table, restricted by
+//! maps, SQL strings, AND/OR lists or other queries — and every NWB file opened
+//! through `fetch_nwb` is logged in `ExportSelection.Table` / `ExportSelection.File`.
+//! A restriction that does not fit the 2048-character column is logged as the
+//! primary keys it selects, in as many rows as needed (OR-ed when read back), so
+//! nothing is ever truncated. [`paper::populate_paper`] then cascades the logged
+//! restrictions up to every row the analysis needs and writes the SQL dump script,
+//! an SQL file with the rows, a self-contained SQLite bundle with the NWB files, and
+//! optionally a DANDI-organised folder.
+//!
+//! One export is active at a time per process (Spyglass keeps it in an environment
+//! variable); the CLI remembers the active export in a state file so that separate
+//! `spyglass` invocations log into it.
+
+pub mod paper;
+
+use crate::error::{Error, Result};
+use spyglass_db::{Cond, Db, FullName, InsertOptions, Query, Row, TableSpec, Tier, Value};
+use std::cell::Cell;
+use std::sync::{Arc, Mutex};
+
+pub use paper::{populate_paper, ExportOptions, PaperExport};
+
+/// Schema of the export tables (Spyglass keeps them in `common_usage`).
+pub const SCHEMA: &str = "common_usage";
+/// `ExportSelection` (Manual) with parts `Table` and `File`.
+pub const EXPORT_SELECTION: &str = "common_usage.ExportSelection";
+/// `ExportSelection.Table` (Part): one logged restriction.
+pub const EXPORT_SELECTION_TABLE: &str = "common_usage.ExportSelection.Table";
+/// `ExportSelection.File` (Part): one analysis file opened through fetch_nwb.
+pub const EXPORT_SELECTION_FILE: &str = "common_usage.ExportSelection.File";
+/// `Export` (Computed) with parts `Table` and `File`.
+pub const EXPORT: &str = "common_usage.Export";
+/// `Export.Table` (Part): the cascaded restriction of one table.
+pub const EXPORT_TABLE: &str = "common_usage.Export.Table";
+/// `Export.File` (Part): one exported file.
+pub const EXPORT_FILE: &str = "common_usage.Export.File";
+
+/// Longest restriction one `ExportSelection.Table` row holds.
+pub const MAX_RESTRICTION: usize = 2048;
+
+/// The version recorded with each export (at most 16 characters, as the column).
+pub fn spyglass_version() -> String {
+    env!("CARGO_PKG_VERSION").chars().take(16).collect()
+}
+
+/// The export tables, with Spyglass's definitions.
+pub fn specs() -> Vec<TableSpec> {
+    vec![
+        TableSpec::new(
+            "ExportSelection",
+            Tier::Manual,
+            "export_id: int auto_increment
+---
+paper_id: varchar(32)
+analysis_id: varchar(32)
+spyglass_version: varchar(16)
+time=CURRENT_TIMESTAMP: timestamp
+unique index (paper_id, analysis_id)",
+        )
+        .part(
+            "Table",
+            "-> master
+table_id: int
+---
+table_name: varchar(128)
+restriction: varchar(2048)",
+        )
+        .part(
+            "File",
+            "-> master
+-> AnalysisNwbfile",
+        ),
+        TableSpec::new(
+            "Export",
+            Tier::Computed,
+            "-> ExportSelection
+---
+paper_id: varchar(32)
+included_nwb_file_names = null: mediumblob   # list of nwb files included in export",
+        )
+        .part(
+            "Table",
+            "-> master
+table_id: int
+---
+table_name: varchar(128)
+restriction: mediumblob
+unique index (export_id, table_name)",
+        )
+        .part(
+            "File",
+            "-> master
+file_id: int
+---
+file_path: varchar(255)",
+        ),
+    ]
+}
+
+/// The export this process logs into (Spyglass's `SPYGLASS_EXPORT_ID`).
+static ACTIVE: Mutex<Option<i64>> = Mutex::new(None);
+
+thread_local! {
+    /// Set while a fetch is being logged, so that the logger's own reads are not logged.
+    static LOGGING: Cell<bool> = const { Cell::new(false) };
+}
+
+/// The active export id, if any.
+pub fn active_export() -> Option<i64> {
+    *ACTIVE.lock().unwrap_or_else(|p| p.into_inner())
+}
+
+fn check_id(what: &str, v: &str) -> Result<()> {
+    if v.trim().is_empty() || v.chars().count() > 32 {
+        return Err(Error::Invalid(format!(
+            "{what} `{v}` must be 1 to 32 characters"
+        )));
+    }
+    Ok(())
+}
+
+/// Starts logging for (paper, analysis): inserts the `ExportSelection` row or resumes
+/// it (removing an `Export` made from it earlier) and logs every later fetch on `db`.
+/// Returns the export id. Fails while another export is active.
+pub fn start_export(db: &Db, paper_id: &str, analysis_id: &str) -> Result<i64> {
+    check_id("paper id", paper_id)?;
+    check_id("analysis id", analysis_id)?;
+    crate::declare_common(db)?;
+    let id = without_logging(|| {
+        let sel = db.table(EXPORT_SELECTION)?;
+        let key = Cond::map([("paper_id", paper_id), ("analysis_id", analysis_id)]);
+        let existing = db.fetch(&sel.restrict(key.clone())?)?;
+        let id = match existing.first() {
+            Some(r) => int(r, "export_id")?,
+            None => {
+                db.insert(
+                    EXPORT_SELECTION,
+                    &[Row::from_pairs([
+                        ("paper_id", Value::from(paper_id)),
+                        ("analysis_id", Value::from(analysis_id)),
+                        ("spyglass_version", Value::from(spyglass_version())),
+                    ])],
+                    InsertOptions::default(),
+                )?;
+                int(&db.fetch1(&sel.restrict(key)?)?, "export_id")?
+            }
+        };
+        let old = db.table(EXPORT)?.restrict(Cond::map([("export_id", id)]))?;
+        if db.exists(&old)? {
+            db.delete(
+                EXPORT,
+                Cond::map([("export_id", id)]),
+                spyglass_db::delete::DeleteOptions::default(),
+            )?;
+        }
+        Ok(id)
+    })?;
+    resume_export(db, id)?;
+    Ok(id)
+}
+
+/// Logs the fetches of `db` into an existing export (a CLI call after `export start`).
+pub fn resume_export(db: &Db, export_id: i64) -> Result<()> {
+    {
+        let mut active = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(other) = *active {
+            if other != export_id {
+                return Err(Error::Invalid(format!(
+                    "export {other} is active: stop it before starting export {export_id}"
+                )));
+            }
+        }
+        *active = Some(export_id);
+    }
+    db.set_fetch_observer(Some(Arc::new(move |db: &Db, q: &Query| {
+        log_fetch(db, export_id, q).map_err(|e| match e {
+            Error::Db(e) => e,
+            other => spyglass_db::Error::Refused(format!("export logging: {other}")),
+        })
+    })));
+    Ok(())
+}
+
+/// Stops logging (Spyglass's `stop_export`); returns the export id that was active.
+pub fn stop_export(db: &Db) -> Option<i64> {
+    db.set_fetch_observer(None);
+    ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// Runs `f` with export logging suspended on this thread.
+pub fn without_logging<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
+    let before = LOGGING.with(|l| l.replace(true));
+    let r = f();
+    LOGGING.with(|l| l.set(before));
+    r
+}
+
+fn int(r: &Row, attr: &str) -> Result<i64> {
+    r.get(attr)
+        .and_then(Value::as_i64)
+        .ok_or_else(|| Error::Invalid(format!("`{attr}` is not an integer")))
+}
+
+/// True for the tables export logging never records (its own bookkeeping).
+fn unlogged(t: &FullName, db: &Db) -> bool {
+    t.schema == db.schema_name(SCHEMA)
+}
+
+/// Logs one fetch: the restriction of every table it reads.
+fn log_fetch(db: &Db, export_id: i64, q: &Query) -> Result<()> {
+    if LOGGING.with(|l| l.get()) || q.tables().iter().all(|t| unlogged(t, db)) {
+        return Ok(());
+    }
+    without_logging(|| {
+        let entries = db.restrictions_of(q, MAX_RESTRICTION)?;
+        let entries: Vec<(FullName, String)> = entries
+            .into_iter()
+            .filter(|(t, _)| !unlogged(t, db))
+            .collect();
+        log_restrictions(db, export_id, &entries)
+    })
+}
+
+/// Appends (table, restriction) rows to `ExportSelection.Table`, skipping ones already logged.
+fn log_restrictions(db: &Db, export_id: i64, entries: &[(FullName, String)]) -> Result<()> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let part = db
+        .table(EXPORT_SELECTION_TABLE)?
+        .restrict(Cond::map([("export_id", export_id)]))?;
+    let logged = db.fetch(&part)?;
+    let mut next = logged
+        .iter()
+        .filter_map(|r| r.get("table_id").and_then(Value::as_i64))
+        .max()
+        .unwrap_or(0)
+        + 1;
+    let mut rows = Vec::new();
+    for (t, restriction) in entries {
+        let name = t.to_string();
+        let seen = logged.iter().any(|r| {
+            r.get("table_name").and_then(Value::as_str) == Some(name.as_str())
+                && r.get("restriction").and_then(Value::as_str) == Some(restriction.as_str())
+        });
+        if seen {
+            continue;
+        }
+        rows.push(Row::from_pairs([
+            ("export_id", Value::from(export_id)),
+            ("table_id", Value::from(next)),
+            ("table_name", Value::from(name)),
+            ("restriction", Value::from(restriction.as_str())),
+        ]));
+        next += 1;
+    }
+    if !rows.is_empty() {
+        db.insert(EXPORT_SELECTION_TABLE, &rows, InsertOptions::default())?;
+    }
+    Ok(())
+}
+
+/// Records the NWB files a `fetch_nwb` call opened: analysis files in
+/// `ExportSelection.File` (and a restriction on `AnalysisNwbfile`), session copies as a
+/// restriction on `Nwbfile`. A no-op when no export is active.
+pub fn log_nwb_files(db: &Db, analysis_files: &[String], nwb_files: &[String]) -> Result<()> {
+    let Some(export_id) = active_export() else {
+        return Ok(());
+    };
+    if LOGGING.with(|l| l.get()) {
+        return Ok(());
+    }
+    without_logging(|| {
+        let mut entries = Vec::new();
+        for (table, attr, names) in [
+            (
+                crate::common::common_nwbfile::ANALYSIS_NWBFILE,
+                "analysis_file_name",
+                analysis_files,
+            ),
+            (
+                crate::common::common_nwbfile::NWBFILE,
+                "nwb_file_name",
+                nwb_files,
+            ),
+        ] {
+            if names.is_empty() {
+                continue;
+            }
+            let info = db.table_info(table)?;
+            let keys: Vec<Row> = names
+                .iter()
+                .map(|n| Row::from_pairs([(attr, Value::from(n.as_str()))]))
+                .collect();
+            for s in
+                spyglass_db::slice::key_restrictions(db.dialect(), &info, &keys, MAX_RESTRICTION)?
+            {
+                entries.push((info.name.clone(), s));
+            }
+        }
+        log_restrictions(db, export_id, &entries)?;
+        let rows: Vec<Row> = analysis_files
+            .iter()
+            .map(|n| {
+                Row::from_pairs([
+                    ("export_id", Value::from(export_id)),
+                    ("analysis_file_name", Value::from(n.as_str())),
+                ])
+            })
+            .collect();
+        if !rows.is_empty() {
+            db.insert(
+                EXPORT_SELECTION_FILE,
+                &rows,
+                InsertOptions {
+                    skip_duplicates: true,
+                    ..Default::default()
+                },
+            )?;
+        }
+        Ok(())
+    })
+}
+
+/// One logged restriction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LoggedRestriction {
+    /// The export (analysis) that logged it.
+    pub export_id: i64,
+    /// The table.
+    pub table: FullName,
+    /// The restriction text.
+    pub restriction: String,
+}
+
+/// The export ids of a paper, oldest first.
+pub fn paper_export_ids(db: &Db, paper_id: &str) -> Result<Vec<i64>> {
+    without_logging(|| {
+        let q = db
+            .table(EXPORT_SELECTION)?
+            .restrict(Cond::map([("paper_id", paper_id)]))?;
+        let mut ids: Vec<i64> = db
+            .fetch(&q)?
+            .iter()
+            .map(|r| int(r, "export_id"))
+            .collect::<Result<_>>()?;
+        ids.sort_unstable();
+        Ok(ids)
+    })
+}
+
+/// Every restriction logged for a paper (all its analyses), in log order
+/// (Spyglass's `preview_tables`).
+pub fn preview_tables(db: &Db, paper_id: &str) -> Result<Vec<LoggedRestriction>> {
+    let ids = paper_export_ids(db, paper_id)?;
+    without_logging(|| {
+        let mut out = Vec::new();
+        for id in ids {
+            let q = db
+                .table(EXPORT_SELECTION_TABLE)?
+                .restrict(Cond::map([("export_id", id)]))?;
+            let rows = db.fetch_with(
+                &q,
+                &spyglass_db::FetchSpec::default().order_by(&["table_id"]),
+            )?;
+            for r in rows {
+                let name = r
+                    .get("table_name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                out.push(LoggedRestriction {
+                    export_id: id,
+                    table: parse_table_name(db, name)?,
+                    restriction: r
+                        .get("restriction")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string(),
+                });
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// The analysis files logged for a paper through fetch_nwb.
+pub fn logged_files(db: &Db, paper_id: &str) -> Result<Vec<String>> {
+    let ids = paper_export_ids(db, paper_id)?;
+    without_logging(|| {
+        let mut out: Vec<String> = Vec::new();
+        for id in ids {
+            let q = db
+                .table(EXPORT_SELECTION_FILE)?
+                .restrict(Cond::map([("export_id", id)]))?;
+            for r in db.fetch(&q)? {
+                if let Some(n) = r.get("analysis_file_name").and_then(Value::as_str) {
+                    if !out.iter().any(|x| x == n) {
+                        out.push(n.to_string());
+                    }
+                }
+            }
+        }
+        Ok(out)
+    })
+}
+
+/// A logged table name (`` `schema`.`table` ``, as Spyglass writes it) as a table of `db`.
+pub fn parse_table_name(db: &Db, name: &str) -> Result<FullName> {
+    let bad = || {
+        Error::Invalid(format!(
+            "logged table name `{name}` is not `schema`.`table`"
+        ))
+    };
+    let inner = name
+        .strip_prefix('`')
+        .and_then(|s| s.strip_suffix('`'))
+        .ok_or_else(bad)?;
+    let (schema, table) = inner.split_once("`.`").ok_or_else(bad)?;
+    let full = FullName::new(schema, table);
+    db.info(&full).map_err(|_| {
+        Error::Invalid(format!(
+            "logged table {name} is not declared in this database"
+        ))
+    })?;
+    Ok(full)
+}
