@@ -171,6 +171,10 @@ fn paper_export_holds_exactly_the_analysis_slice() {
     assert_eq!(db.count(&back).unwrap(), 4);
     assert_eq!(export::logged_files(db, "paper1").unwrap().len(), 1);
 
+    // inspection before writing anything: the same tables and files populate_paper writes
+    let all = export::show_all_tables(db, "paper1").unwrap();
+    let paths = export::list_file_paths(db, "paper1").unwrap();
+    assert_eq!(paths.len(), 3);
     let out = env.dir.path().join("exports");
     let done = paper::populate_paper(
         db,
@@ -213,6 +217,7 @@ fn paper_export_holds_exactly_the_analysis_slice() {
         0,
         "Raw was never fetched and is nobody's parent"
     );
+    assert_eq!(all, done.tables);
     // files: session A's `_` copy, the raw file it links to, and the LFP analysis file
     let mut names: Vec<String> = done
         .files

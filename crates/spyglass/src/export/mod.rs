@@ -406,6 +406,27 @@ pub fn logged_files(db: &Db, paper_id: &str) -> Result<Vec<String>> {
     })
 }
 
+/// Every table and row count a paper's export holds, after the cascade (Spyglass's
+/// `show_all_tables`).
+pub fn show_all_tables(db: &Db, paper_id: &str) -> Result<Vec<(FullName, usize)>> {
+    let slice = paper::paper_slice(db, paper_id)?;
+    Ok(slice
+        .tables
+        .iter()
+        .map(|t| (t.name.clone(), t.keys.len()))
+        .collect())
+}
+
+/// The files a paper's export holds: session copies, the raw files they link to and
+/// analysis files (Spyglass's `list_file_paths`).
+pub fn list_file_paths(db: &Db, paper_id: &str) -> Result<Vec<std::path::PathBuf>> {
+    let slice = paper::paper_slice(db, paper_id)?;
+    Ok(paper::slice_files(db, &slice)?
+        .into_iter()
+        .map(|f| f.source)
+        .collect())
+}
+
 /// A logged table name (`` `schema`.`table` ``, as Spyglass writes it) as a table of `db`.
 pub fn parse_table_name(db: &Db, name: &str) -> Result<FullName> {
     let bad = || {
