@@ -50,6 +50,17 @@ impl Catalog {
 
     /// Resolves a table reference; `current` is the schema of a bare class name's context.
     pub fn resolve(&self, spec: &str, current: Option<&str>) -> Result<Arc<TableInfo>> {
+        self.resolve_in_project(spec, current, "")
+    }
+
+    /// Like [`Catalog::resolve`], but an ambiguous class name is settled by the one
+    /// candidate whose schema carries the project's schema `prefix`.
+    pub fn resolve_in_project(
+        &self,
+        spec: &str,
+        current: Option<&str>,
+        prefix: &str,
+    ) -> Result<Arc<TableInfo>> {
         let spec = spec.trim();
         let unknown = || Error::UnknownTable(spec.to_string());
         let parts: Vec<&str> = spec.split('.').collect();
@@ -88,6 +99,15 @@ impl Catalog {
                     let mine: Vec<_> = candidates.iter().filter(|t| t.name.schema == cur).collect();
                     if mine.len() == 1 {
                         return Ok(mine[0].clone());
+                    }
+                }
+                if !prefix.is_empty() {
+                    let ours: Vec<_> = candidates
+                        .iter()
+                        .filter(|t| t.name.schema.starts_with(prefix))
+                        .collect();
+                    if ours.len() == 1 {
+                        return Ok(ours[0].clone());
                     }
                 }
                 Err(Error::UnknownParent {

@@ -258,11 +258,14 @@ impl Db {
                 _ => None,
             }
         };
-        let find = |c: &Catalog| match (&prefixed, c.resolve(spec, current)) {
-            (Some(p), Err(Error::UnknownTable(_))) => c.resolve(p, current).map_err(|e| match e {
-                Error::UnknownTable(_) => Error::UnknownTable(spec.to_string()),
-                other => other,
-            }),
+        let prefix = self.prefix();
+        let find = |c: &Catalog| match (&prefixed, c.resolve_in_project(spec, current, &prefix)) {
+            (Some(p), Err(Error::UnknownTable(_))) => c
+                .resolve_in_project(p, current, &prefix)
+                .map_err(|e| match e {
+                    Error::UnknownTable(_) => Error::UnknownTable(spec.to_string()),
+                    other => other,
+                }),
             (_, r) => r,
         };
         match find(&self.catalog()) {
