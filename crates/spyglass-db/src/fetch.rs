@@ -44,7 +44,7 @@ impl FetchSpec {
     }
 }
 
-fn decode(a: &QAttr, v: SqlValue) -> Result<Value> {
+pub(crate) fn decode(a: &QAttr, v: SqlValue) -> Result<Value> {
     match &a.source {
         Some(src) => from_sql(src, v),
         None => Ok(match v {

@@ -260,10 +260,7 @@ impl Db {
         self.backend().query(&c.sql, &c.params, &mut |raw| {
             let mut vals = Vec::with_capacity(raw.len());
             for (a, v) in heading.iter().zip(raw) {
-                vals.push(match &a.source {
-                    Some(src) => from_sql(src, v)?,
-                    None => generic_value(v),
-                });
+                vals.push(crate::fetch::decode(a, v)?);
             }
             rows.push(Row::new(columns.clone(), vals)?);
             Ok(())
@@ -548,17 +545,6 @@ impl Write for CountingWriter<'_> {
     }
     fn flush(&mut self) -> std::io::Result<()> {
         self.inner.flush()
-    }
-}
-
-fn generic_value(v: SqlValue) -> Value {
-    match v {
-        SqlValue::Null => Value::Null,
-        SqlValue::Int(i) => Value::Int(i),
-        SqlValue::UInt(u) => Value::from(u),
-        SqlValue::Float(f) => Value::Float(f),
-        SqlValue::Text(s) => Value::Str(s),
-        SqlValue::Bytes(b) => Value::Bytes(b),
     }
 }
 

@@ -65,6 +65,21 @@ pub enum SqlValue {
     Bytes(Vec<u8>),
 }
 
+impl SqlValue {
+    /// The value as plain text (bytes decoded as UTF-8, NULL as empty), for catalog
+    /// reads and messages.
+    pub fn to_text(&self) -> String {
+        match self {
+            SqlValue::Text(s) => s.clone(),
+            SqlValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+            SqlValue::Int(i) => i.to_string(),
+            SqlValue::UInt(u) => u.to_string(),
+            SqlValue::Float(f) => f.to_string(),
+            SqlValue::Null => String::new(),
+        }
+    }
+}
+
 /// A bound parameter that may borrow text from the caller's value (insert's fast path).
 #[derive(Debug, Clone, PartialEq)]
 pub enum Param<'a> {

@@ -111,7 +111,7 @@ pub fn current_user(db: &Db, configured: Option<&str>) -> Result<String> {
             let account = rows
                 .first()
                 .and_then(|r| r.first())
-                .map(sql_text)
+                .map(SqlValue::to_text)
                 .unwrap_or_default();
             let user = match account.rsplit_once('@') {
                 Some((u, _)) => u.to_string(),
@@ -713,17 +713,6 @@ fn cond_text(cond: &Cond) -> String {
         Cond::Query(q) => format!("(in {})", q.label()),
         Cond::Bool(true) => String::new(),
         Cond::Bool(false) => "FALSE".into(),
-    }
-}
-
-fn sql_text(v: &SqlValue) -> String {
-    match v {
-        SqlValue::Text(s) => s.clone(),
-        SqlValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        SqlValue::Int(i) => i.to_string(),
-        SqlValue::UInt(u) => u.to_string(),
-        SqlValue::Float(f) => f.to_string(),
-        SqlValue::Null => String::new(),
     }
 }
 

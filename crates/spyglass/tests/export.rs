@@ -101,6 +101,27 @@ fn portable(rows: &[spyglass_db::Row]) -> Vec<String> {
         .collect()
 }
 
+/// Starts an empty MariaDB, loads `sql` with the `mysql` client; returns its URL and port.
+fn load_into_empty_mariadb(sql: &Path) -> (String, String) {
+    let url = spyglass_testkit::fresh_mariadb();
+    let port = url.rsplit(':').next().unwrap().to_string();
+    let status = std::process::Command::new("mysql")
+        .args([
+            "--protocol=TCP",
+            "-h",
+            "127.0.0.1",
+            "-P",
+            &port,
+            "-u",
+            "root",
+        ])
+        .stdin(std::fs::File::open(sql).unwrap())
+        .status()
+        .expect("the mysql client (scripts/setup.sh installs it)");
+    assert!(status.success(), "mysql < {}", sql.display());
+    (url, port)
+}
+
 fn count_in(db: &Db, table: &str) -> u64 {
     db.count(&db.table(table).unwrap()).unwrap()
 }
@@ -294,22 +315,7 @@ fn paper_export_holds_exactly_the_analysis_slice() {
     );
 
     // the SQL file loads into an empty MariaDB and datajoint-python reads the rows
-    let url = spyglass_testkit::fresh_mariadb();
-    let port = url.rsplit(':').next().unwrap().to_string();
-    let status = std::process::Command::new("mysql")
-        .args([
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &port,
-            "-u",
-            "root",
-        ])
-        .stdin(std::fs::File::open(&done.sql_file).unwrap())
-        .status()
-        .expect("the mysql client (scripts/setup.sh installs it)");
-    assert!(status.success());
+    let (url, port) = load_into_empty_mariadb(&done.sql_file);
     let loaded = Db::open(&url).unwrap();
     for (t, n) in &done.tables {
         let c = loaded.count(&loaded.query_of(t).unwrap()).unwrap();
@@ -483,22 +489,7 @@ fn mysqldump_script_reproduces_the_slice_from_a_mariadb_source() {
         &text[..200.min(text.len())]
     );
     // loaded into an empty server, it holds exactly the slice, blob bytes included
-    let url = spyglass_testkit::fresh_mariadb();
-    let fresh_port = url.rsplit(':').next().unwrap().to_string();
-    let status = std::process::Command::new("mysql")
-        .args([
-            "--protocol=TCP",
-            "-h",
-            "127.0.0.1",
-            "-P",
-            &fresh_port,
-            "-u",
-            "root",
-        ])
-        .stdin(std::fs::File::open(&dump).unwrap())
-        .status()
-        .unwrap();
-    assert!(status.success());
+    let (url, _) = load_into_empty_mariadb(&dump);
     let loaded = Db::open(&url).unwrap();
     for t in &slice.tables {
         let q: Query = loaded.query_of(&t.name).unwrap();

@@ -162,14 +162,7 @@ impl MysqlBackend {
 }
 
 fn text(v: &SqlValue) -> String {
-    match v {
-        SqlValue::Text(s) => s.clone(),
-        SqlValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-        SqlValue::Int(i) => i.to_string(),
-        SqlValue::UInt(u) => u.to_string(),
-        SqlValue::Float(f) => f.to_string(),
-        SqlValue::Null => String::new(),
-    }
+    v.to_text()
 }
 
 /// Rebuilds an attribute type from a server column type and comment (`:uuid:` etc.).

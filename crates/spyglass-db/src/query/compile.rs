@@ -27,6 +27,8 @@ struct Ctx {
     dialect: Dialect,
     params: Vec<SqlValue>,
     alias: usize,
+    /// Write values as literals instead of `?` placeholders (for logged restrictions).
+    inline: bool,
 }
 
 impl Ctx {
@@ -43,6 +45,7 @@ impl Query {
             dialect,
             params: Vec::new(),
             alias: 0,
+            inline: false,
         };
         let sql = compile_query(self, &mut ctx);
         Compiled {
@@ -57,6 +60,7 @@ impl Query {
             dialect,
             params: Vec::new(),
             alias: 0,
+            inline: false,
         };
         let inner = compile_query(self, &mut ctx);
         let a = ctx.alias();
@@ -72,6 +76,7 @@ impl Query {
             dialect,
             params: Vec::new(),
             alias: 0,
+            inline: false,
         };
         let inner = compile_query(self, &mut ctx);
         Compiled {
@@ -184,6 +189,8 @@ fn compile_cond(c: &RCond, ctx: &mut Ctx) -> String {
                 .map(|(k, v)| {
                     if *v == SqlValue::Null {
                         format!("{} IS NULL", d.ident(k))
+                    } else if ctx.inline {
+                        format!("{}={}", d.ident(k), crate::slice::sql_literal(d, v))
                     } else {
                         ctx.params.push(v.clone());
                         format!("{}=?", d.ident(k))
@@ -242,8 +249,17 @@ impl Query {
         if s.conds.is_empty() {
             return Some("TRUE".into());
         }
-        let parts: Option<Vec<String>> = s.conds.iter().map(|c| cond_text(c, dialect)).collect();
-        Some(parts?.join(" AND "))
+        if s.conds.iter().any(has_subquery) {
+            return None;
+        }
+        let mut ctx = Ctx {
+            dialect,
+            params: Vec::new(),
+            alias: 0,
+            inline: true,
+        };
+        let parts: Vec<String> = s.conds.iter().map(|c| compile_cond(c, &mut ctx)).collect();
+        Some(parts.join(" AND "))
     }
 
     /// The queries used inside restrictions (semijoins and antijoins), at any depth of
@@ -276,35 +292,12 @@ impl Query {
     }
 }
 
-/// A resolved condition as text with inlined literals; None when it holds a subquery.
-fn cond_text(c: &RCond, d: Dialect) -> Option<String> {
-    Some(match c {
-        RCond::True => "(1=1)".into(),
-        RCond::False => "(1=0)".into(),
-        RCond::Eq(pairs) => {
-            let parts: Vec<String> = pairs
-                .iter()
-                .map(|(k, v)| {
-                    if *v == SqlValue::Null {
-                        format!("{} IS NULL", d.ident(k))
-                    } else {
-                        format!("{}={}", d.ident(k), crate::slice::sql_literal(d, v))
-                    }
-                })
-                .collect();
-            format!("({})", parts.join(" AND "))
-        }
-        RCond::Sql(s) => format!("({s})"),
-        RCond::And(items) | RCond::Or(items) => {
-            let parts: Option<Vec<String>> = items.iter().map(|i| cond_text(i, d)).collect();
-            let sep = if matches!(c, RCond::And(_)) {
-                " AND "
-            } else {
-                " OR "
-            };
-            format!("({})", parts?.join(sep))
-        }
-        RCond::Not(inner) => format!("(NOT {})", cond_text(inner, d)?),
-        RCond::In(..) | RCond::Exists(_) => return None,
-    })
+/// True when a condition restricts by another query.
+fn has_subquery(c: &RCond) -> bool {
+    match c {
+        RCond::In(..) | RCond::Exists(_) => true,
+        RCond::And(items) | RCond::Or(items) => items.iter().any(has_subquery),
+        RCond::Not(inner) => has_subquery(inner),
+        _ => false,
+    }
 }
