@@ -5,9 +5,14 @@
 use std::process::Command;
 
 fn spyglass(args: &[&str], dir: &std::path::Path) -> (bool, String) {
+    spyglass_in(args, dir, &dir.join("base"))
+}
+
+/// Runs the CLI with `base` as the base dir (where stores and the export state live).
+fn spyglass_in(args: &[&str], dir: &std::path::Path, base: &std::path::Path) -> (bool, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_spyglass"))
         .args(args)
-        .env("SPYGLASS_BASE_DIR", dir.join("base"))
+        .env("SPYGLASS_BASE_DIR", base)
         .env(
             "SPYGLASS_DB",
             format!("sqlite:///{}", dir.join("cli.db").display()),
@@ -76,6 +81,67 @@ fn demo_draws_a_picture_and_names_the_tables() {
         ok && shown.contains("demo20230622_.nwb") && shown.contains("1 row"),
         "{shown}"
     );
+
+    // the export commands on the demo's database: start, an analysis, stop, preview, run
+    let demo_db = format!("sqlite:///{}", dir.join("spyglass.db").display());
+    let base = dir.join("base");
+    let run = |args: &[&str]| {
+        let mut all = vec!["--db", demo_db.as_str()];
+        all.extend_from_slice(args);
+        let (ok, text) = spyglass_in(&all, tmp.path(), &base);
+        assert!(ok, "{args:?}: {text}");
+        text
+    };
+    let t = run(&["export", "start", "--paper", "p2", "--analysis", "cli"]);
+    assert!(t.contains("started for paper p2"), "{t}");
+    let (ok, t) = spyglass_in(
+        &[
+            "--db",
+            &demo_db,
+            "export",
+            "start",
+            "--paper",
+            "p3",
+            "--analysis",
+            "x",
+        ],
+        tmp.path(),
+        &base,
+    );
+    assert!(!ok && t.contains("is active"), "{t}");
+    run(&["show", "common_ephys.Electrode", "--key", "electrode_id=2"]);
+    let t = run(&["export", "stop"]);
+    assert!(t.contains("1 restrictions logged"), "{t}");
+    let t = run(&["export", "preview", "--paper", "p2"]);
+    // by hand: Electrode 1, ElectrodeGroup 1, Session 1 + Experimenter 1 + DAQ part 1,
+    // Nwbfile 1 + its ~external_raw row 1, Subject, Institution, Lab, LabMember 1 each,
+    // DataAcquisitionDevice + System + Amplifier 1 each, Probe 1 + Shank 1 + all 4 probe
+    // electrodes, ProbeType 1, BrainRegion 1 = 22 rows in 19 tables, plus LabMemberInfo
+    // declared empty with its master = 20 tables; no LFP table
+    assert!(t.contains("(`electrode_id`=2)"), "{t}");
+    assert!(t.contains("the export holds 22 rows in 20 tables"), "{t}");
+    assert!(!t.contains("lfp_v1.LFPV1 "), "{t}");
+    let out = tmp.path().join("exports");
+    let t = run(&[
+        "export",
+        "run",
+        "--paper",
+        "p2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert!(t.contains("export of paper p2"), "{t}");
+    let bundle = format!("sqlite:///{}", out.join("p2/bundle/spyglass.db").display());
+    let (ok, shown) = spyglass(
+        &["--db", &bundle, "show", "common_ephys.Electrode"],
+        tmp.path(),
+    );
+    assert!(ok && shown.contains("1 row"), "{shown}");
+    let (ok, shown) = spyglass(
+        &["--db", &bundle, "show", "common_device.Probe.Electrode"],
+        tmp.path(),
+    );
+    assert!(ok && shown.contains("4 rows"), "{shown}");
 
     // its dandiset passes `dandi validate`, run offline
     let dandiset = dir.join("export/dandiset");

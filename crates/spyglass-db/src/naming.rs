@@ -196,6 +196,10 @@ impl FullName {
 
     /// `schema.ClassName`, the form users type.
     pub fn pretty(&self) -> String {
+        if self.table.starts_with('~') {
+            // hidden tables (`~log`, `~jobs`, `~external_raw`) have no class name
+            return format!("{}.{}", self.schema, self.table);
+        }
         format!("{}.{}", self.schema, self.class_name())
     }
 
