@@ -104,8 +104,26 @@ pub fn fresh_mariadb() -> String {
     start_private_mariadb()
 }
 
+/// Removes the data folders of private servers whose test process has exited.
+fn remove_stale_servers() {
+    let Ok(entries) = std::fs::read_dir(std::env::temp_dir()) else {
+        return;
+    };
+    for e in entries.flatten() {
+        let name = e.file_name().to_string_lossy().to_string();
+        let Some(rest) = name.strip_prefix("spyglass-mariadb-") else {
+            continue;
+        };
+        let pid = rest.split('-').next().unwrap_or_default();
+        if !pid.is_empty() && !std::path::Path::new("/proc").join(pid).exists() {
+            let _ = std::fs::remove_dir_all(e.path());
+        }
+    }
+}
+
 fn start_private_mariadb() -> String {
     use std::sync::atomic::{AtomicUsize, Ordering};
+    remove_stale_servers();
     static STARTED: AtomicUsize = AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, Ordering::SeqCst);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
