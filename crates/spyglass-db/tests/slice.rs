@@ -488,6 +488,21 @@ fn fetched_queries_become_restriction_texts() {
         .map(|c| name(&db, c).pretty())
         .collect();
     assert_eq!(tables, want);
+    // a fetch with a limit logs the keys of the rows it returned (here the first two
+    // subjects by key: s1, s2)
+    let top = db
+        .table("exp.Subject")
+        .unwrap()
+        .top(&["subject_id"], Some(2), None)
+        .unwrap();
+    let logged = db.restrictions_of(&top, 2048).unwrap();
+    assert_eq!(
+        logged,
+        vec![(
+            name(&db, "Subject"),
+            format!("`subject_id` IN ({},{})", lit("s1"), lit("s2"))
+        )]
+    );
     // a long restriction is never truncated: it becomes key lists of at most 120
     // characters, which together select the same rows
     let long = db
