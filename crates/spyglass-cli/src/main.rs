@@ -240,10 +240,19 @@ fn open(cli_db: Option<&str>) -> Result<Db> {
     let url = settings::database_url(cli_db)?;
     let db = Db::open(&url)
         .with_context(|| format!("opening {}", spyglass_db::config::redact_url(&url)))?;
-    let bundle = spyglass_db::backend::sqlite::path_of_url(&url)
+    let sqlite_path = spyglass_db::backend::sqlite::path_of_url(&url)
         .ok()
-        .flatten()
-        .and_then(|p| spyglass::export::paper::bundle_stores(&p));
+        .flatten();
+    if let Some(prefix) = sqlite_path
+        .as_deref()
+        .and_then(spyglass::export::paper::bundle_prefix)
+        .filter(|p| !p.is_empty())
+    {
+        db.set_prefix(&prefix);
+    }
+    let bundle = sqlite_path
+        .as_deref()
+        .and_then(spyglass::export::paper::bundle_stores);
     match bundle {
         Some(stores) => {
             for (name, dir) in stores {

@@ -482,8 +482,8 @@ impl Db {
         };
         let info = declare::compile(name, tier, definition, &resolver)?;
         if let Some(existing) = self.catalog().get(name) {
-            let old = self.describe_info(&existing);
-            let new = self.describe_info(&info);
+            let old = self.describe_info(&comparable(&existing));
+            let new = self.describe_info(&comparable(&info));
             if old == new {
                 return Ok(Declared::Unchanged);
             }
@@ -513,6 +513,23 @@ impl Db {
         self.create_table(&info)?;
         self.refresh()
     }
+}
+
+/// A table's info with float defaults in one spelling: the server reports `1.0` as
+/// `1`, so a definition and the catalog agree on the value, not on its text.
+fn comparable(info: &TableInfo) -> TableInfo {
+    let mut info = info.clone();
+    for a in &mut info.heading.attributes {
+        if !matches!(a.ty, crate::types::AttrType::Float { .. }) {
+            continue;
+        }
+        if let Some(d) = &a.default {
+            if let Ok(f) = crate::heading::unquote_default(d).parse::<f64>() {
+                a.default = Some(format!("{f}"));
+            }
+        }
+    }
+    info
 }
 
 fn log_definition(schema: &str) -> String {

@@ -134,6 +134,9 @@ fn start_private_mariadb() -> String {
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).expect("create MariaDB scratch dir");
         let data = dir.join("data");
+        // a private tmpdir: servers sharing /tmp must not see each other's temporary tables
+        let tmp = dir.join("tmp");
+        std::fs::create_dir_all(&tmp).expect("create MariaDB tmpdir");
         let status = Command::new("mariadb-install-db")
             .args([
                 "--no-defaults",
@@ -154,6 +157,7 @@ fn start_private_mariadb() -> String {
             .arg(format!("--socket={}", dir.join("mysql.sock").display()))
             .arg(format!("--port={port}"))
             .arg(format!("--pid-file={}", dir.join("mariadbd.pid").display()))
+            .arg(format!("--tmpdir={}", tmp.display()))
             .arg(format!("--log-error={}", dir.join("err.log").display()))
             .args([
                 "--bind-address=127.0.0.1",

@@ -128,7 +128,17 @@ fn count_in(db: &Db, table: &str) -> u64 {
 
 #[test]
 fn paper_export_holds_exactly_the_analysis_slice() {
-    let env = Env::new();
+    paper_export(Env::new());
+}
+
+/// The same paper on a lab's MariaDB server: ingestion, LFPV1, logging and the export
+/// run against the DataJoint layout, and give the same hand-counted slice.
+#[test]
+fn paper_export_from_a_mariadb_lab_database() {
+    paper_export(Env::mariadb());
+}
+
+fn paper_export(env: Env) {
     let (a, key_a) = session(&env, "alpha20230622", "ratA");
     let (b, _key_b) = session(&env, "beta20230623", "ratB");
     let db = &env.db;
@@ -168,7 +178,7 @@ fn paper_export_holds_exactly_the_analysis_slice() {
         "common_nwbfile.AnalysisNwbfile",
     ]
     .iter()
-    .map(|s| s.to_string())
+    .map(|t| db.table_info(t).unwrap().name.pretty())
     .collect();
     assert_eq!(tables, want, "{logged:#?}");
     assert!(logged
@@ -181,7 +191,7 @@ fn paper_export_holds_exactly_the_analysis_slice() {
     // the long OR was logged whole as keys: together its rows select the 4 electrodes
     let electrode_logs: Vec<Cond> = logged
         .iter()
-        .filter(|r| r.table.pretty() == ELECTRODE)
+        .filter(|r| r.table == db.table_info(ELECTRODE).unwrap().name)
         .map(|r| Cond::sql(r.restriction.clone()))
         .collect();
     let back = db
@@ -260,6 +270,9 @@ fn paper_export_holds_exactly_the_analysis_slice() {
     let bundle_db = done.bundle.join(paper::BUNDLE_DB);
     let stores = paper::bundle_stores(&bundle_db).expect("a bundle");
     let bdb = Db::open(&format!("sqlite:///{}", bundle_db.display())).unwrap();
+    // a lab's schema prefix stays in the schema names; the manifest records it
+    assert_eq!(paper::bundle_prefix(&bundle_db), Some(db.prefix()));
+    bdb.set_prefix(&db.prefix());
     for (name, dir) in stores {
         bdb.set_store(&name, spyglass_db::stores::StoreConfig::local(dir));
     }
@@ -343,7 +356,7 @@ import os, sys
 os.environ['DJ_SUPPORT_FILEPATH_MANAGEMENT'] = 'TRUE'
 import datajoint as dj
 import numpy as np
-port, checks, desc, nwb, edges, numtaps = sys.argv[1:7]
+port, checks, desc, nwb, edges, numtaps, prefix = sys.argv[1:8]
 dj.config.update({'database.host': '127.0.0.1', 'database.port': int(port), 'database.user': 'root', 'database.password': '', 'database.use_tls': False, 'safemode': False})
 mods = {}
 bad = []
@@ -361,10 +374,10 @@ for item in checks.split(';'):
         t().proj().fetch()  # file attributes need the lab's stores; keys suffice
     else:
         t().fetch()  # every value decodes (blobs included)
-s = mods['common_session'].Session & {'nwb_file_name': nwb}
+s = mods[prefix + 'common_session'].Session & {'nwb_file_name': nwb}
 if s.fetch1('session_description') != desc:
     bad.append('session_description differs')
-f = mods['common_filter'].FirFilterParameters.fetch1()
+f = mods[prefix + 'common_filter'].FirFilterParameters.fetch1()
 if not np.allclose(np.ravel(f['filter_band_edges']), [float(x) for x in edges.split(',')]):
     bad.append('filter band edges')
 if np.size(f['filter_coeff']) != int(numtaps):
@@ -380,6 +393,7 @@ print('OK' if not bad else 'BAD ' + '; '.join(bad))
             &a,
             &edges.join(","),
             &numtaps,
+            &db.prefix(),
         ],
     );
     assert_eq!(out.trim(), "OK", "{out}");

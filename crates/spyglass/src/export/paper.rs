@@ -464,6 +464,7 @@ fn write_bundle(
         "export_ids": ids,
         "software": {"name": "spyglass-rs", "version": super::spyglass_version()},
         "created": chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+        "schema_prefix": db.prefix(),
         "source_backend": match db.dialect() { Dialect::Mysql => "mysql", Dialect::Sqlite => "sqlite" },
         "database": {"path": BUNDLE_DB, "md5": db_md5, "rows": slice.total_rows(), "tables": tables},
         "stores": stores,
@@ -476,15 +477,25 @@ fn write_bundle(
     Ok(())
 }
 
+fn bundle_manifest(db_path: &Path) -> Option<serde_json::Value> {
+    let dir = db_path.parent()?;
+    let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
+    let m: serde_json::Value = serde_json::from_str(&text).ok()?;
+    (m.get("format")?.as_str()? == BUNDLE_FORMAT).then_some(m)
+}
+
+/// The schema prefix of the database a bundle came from (a lab's `custom.database.prefix`;
+/// its schemas keep their names in the bundle), when `db_path` is a bundle's database.
+pub fn bundle_prefix(db_path: &Path) -> Option<String> {
+    let m = bundle_manifest(db_path)?;
+    Some(m.get("schema_prefix")?.as_str()?.to_string())
+}
+
 /// The store directories of a bundle, when `db_path` is a bundle's database: the CLI
 /// configures them so that the bundle opens as it is.
 pub fn bundle_stores(db_path: &Path) -> Option<Vec<(String, PathBuf)>> {
     let dir = db_path.parent()?;
-    let text = std::fs::read_to_string(dir.join(MANIFEST)).ok()?;
-    let m: serde_json::Value = serde_json::from_str(&text).ok()?;
-    if m.get("format")?.as_str()? != BUNDLE_FORMAT {
-        return None;
-    }
+    let m = bundle_manifest(db_path)?;
     let mut out: Vec<(String, PathBuf)> = vec![
         ("raw".into(), dir.join("raw")),
         ("analysis".into(), dir.join("analysis")),

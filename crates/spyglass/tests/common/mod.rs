@@ -32,6 +32,17 @@ impl Env {
         Env { dir, settings, db }
     }
 
+    /// Like [`Env::new`], on the test MariaDB with a schema prefix unique to this call.
+    pub fn mariadb() -> Env {
+        init();
+        let dir = spyglass_testkit::scratch_dir();
+        let settings = Settings::new(dir.path().join("base"));
+        let db = Db::open(&spyglass_testkit::mysql_url()).expect("connect to the test MariaDB");
+        db.set_prefix(&spyglass_testkit::unique_prefix());
+        spyglass::ingest::prepare(&db, &settings).expect("declare the common schemas");
+        Env { dir, settings, db }
+    }
+
     /// A directory outside the base dir where source files are staged.
     pub fn staging(&self) -> PathBuf {
         let p = self.dir.path().join("incoming");
