@@ -17,7 +17,7 @@ if [ -z "${SPYGLASS_TEST_MYSQL_URL:-}" ]; then
     --skip-test-db --datadir="$mdb/data" >/dev/null 2>&1
   mariadbd --no-defaults --datadir="$mdb/data" --socket="$mdb/mysql.sock" --port="$port" \
     --bind-address=127.0.0.1 --user=root --pid-file="$mdb/mariadbd.pid" \
-    --log-error="$mdb/err.log" --skip-name-resolve --innodb-log-file-size=16M &
+    --log-error="$mdb/err.log" --tmpdir="$mdb" --skip-name-resolve --innodb-log-file-size=16M &
   trap 'kill "$(cat "$mdb/mariadbd.pid" 2>/dev/null)" 2>/dev/null; sleep 1; rm -rf "$mdb"' EXIT
   for _ in $(seq 100); do
     mariadb --no-defaults --socket="$mdb/mysql.sock" -uroot -e 'select 1' >/dev/null 2>&1 && break

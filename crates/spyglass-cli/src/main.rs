@@ -32,6 +32,17 @@ struct Cli {
     command: Command,
 }
 
+/// `--key ATTR=VALUE` and `--where SQL`, repeatable; all must hold.
+#[derive(clap::Args)]
+struct RestrictArgs {
+    /// Restrict by ATTR=VALUE (repeatable; all must hold).
+    #[arg(long = "key", value_name = "ATTR=VALUE")]
+    keys: Vec<String>,
+    /// Restrict by an SQL condition (repeatable; all must hold).
+    #[arg(long = "where", value_name = "SQL")]
+    wheres: Vec<String>,
+}
+
 #[derive(Subcommand)]
 enum Command {
     /// Create the configuration file and the database.
@@ -63,12 +74,8 @@ enum Command {
     Show {
         /// schema.ClassName or schema.table_name.
         table: String,
-        /// Restrict by ATTR=VALUE (repeatable; all must hold).
-        #[arg(long = "key", value_name = "ATTR=VALUE")]
-        keys: Vec<String>,
-        /// Restrict by an SQL condition (repeatable; all must hold).
-        #[arg(long = "where", value_name = "SQL")]
-        wheres: Vec<String>,
+        #[command(flatten)]
+        restrict: RestrictArgs,
         /// At most this many rows.
         #[arg(long)]
         limit: Option<u64>,
@@ -90,12 +97,8 @@ enum Command {
     Populate {
         /// schema.ClassName of the table to fill.
         table: String,
-        /// Restrict the keys by ATTR=VALUE (repeatable).
-        #[arg(long = "key", value_name = "ATTR=VALUE")]
-        keys: Vec<String>,
-        /// Restrict the keys by an SQL condition (repeatable).
-        #[arg(long = "where", value_name = "SQL")]
-        wheres: Vec<String>,
+        #[command(flatten)]
+        restrict: RestrictArgs,
         /// Reserve each key in the schema's ~jobs table first.
         #[arg(long)]
         reserve_jobs: bool,
@@ -136,12 +139,8 @@ enum Command {
     Delete {
         /// schema.ClassName or schema.table_name.
         table: String,
-        /// Restrict by ATTR=VALUE (repeatable).
-        #[arg(long = "key", value_name = "ATTR=VALUE")]
-        keys: Vec<String>,
-        /// Restrict by an SQL condition (repeatable).
-        #[arg(long = "where", value_name = "SQL")]
-        wheres: Vec<String>,
+        #[command(flatten)]
+        restrict: RestrictArgs,
         /// Only show what would be deleted.
         #[arg(long)]
         dry_run: bool,
@@ -284,11 +283,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::Show {
             table,
-            keys,
-            wheres,
+            restrict,
             limit,
             format,
-        } => show(&open(db_flag)?, &table, &keys, &wheres, limit, format),
+        } => show(&open(db_flag)?, &table, &restrict, limit, format),
         Command::Load {
             table,
             file,
@@ -304,8 +302,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
         Command::Populate {
             table,
-            keys,
-            wheres,
+            restrict,
             reserve_jobs,
             workers,
             suppress_errors,
@@ -313,7 +310,7 @@ fn run(cli: Cli) -> Result<()> {
         } => {
             let url = settings::database_url(db_flag)?;
             let db = open(db_flag)?;
-            let cond = restriction(&db.table(&table)?, &table, &keys, &wheres)?;
+            let cond = restriction(&db.table(&table)?, &table, &restrict)?;
             let job = populate::Job {
                 table,
                 cond,
@@ -341,15 +338,14 @@ fn run(cli: Cli) -> Result<()> {
         ),
         Command::Delete {
             table,
-            keys,
-            wheres,
+            restrict,
             dry_run,
             yes,
             user,
             force_permission,
         } => {
             let db = open(db_flag)?;
-            let cond = restriction(&db.table(&table)?, &table, &keys, &wheres)?;
+            let cond = restriction(&db.table(&table)?, &table, &restrict)?;
             let args = delete::DeleteArgs {
                 dry_run,
                 yes,
@@ -470,15 +466,10 @@ fn tables(db: &Db, schema: Option<&str>, format: Format) -> Result<()> {
 }
 
 /// The AND of `--key ATTR=VALUE` and `--where SQL` options, checked against `q`.
-fn restriction(
-    q: &spyglass_db::Query,
-    table: &str,
-    keys: &[String],
-    wheres: &[String],
-) -> Result<Cond> {
+fn restriction(q: &spyglass_db::Query, table: &str, args: &RestrictArgs) -> Result<Cond> {
     let mut conds = Vec::new();
     let mut pairs = Vec::new();
-    for k in keys {
+    for k in &args.keys {
         let Some((a, v)) = k.split_once('=') else {
             bail!("--key expects ATTR=VALUE, got `{k}`")
         };
@@ -490,7 +481,7 @@ fn restriction(
     if !pairs.is_empty() {
         conds.push(Cond::Map(pairs));
     }
-    conds.extend(wheres.iter().map(|w| Cond::sql(w.clone())));
+    conds.extend(args.wheres.iter().map(|w| Cond::sql(w.clone())));
     // check the whole restriction now, so that errors name the option
     q.restrict(Cond::And(conds.clone()))?;
     Ok(Cond::And(conds))
@@ -506,13 +497,12 @@ fn registry() -> spyglass_db::populate::Registry {
 fn show(
     db: &Db,
     table: &str,
-    keys: &[String],
-    wheres: &[String],
+    restrict: &RestrictArgs,
     limit: Option<u64>,
     format: Format,
 ) -> Result<()> {
     let base = db.table(table)?;
-    let q = base.restrict(restriction(&base, table, keys, wheres)?)?;
+    let q = base.restrict(restriction(&base, table, restrict)?)?;
     let spec = FetchSpec {
         limit,
         order_by: vec!["KEY".into()],

@@ -6,8 +6,8 @@
 //! Permission, as Spyglass: an admin (`LabMember.LabMemberInfo.admin = 1` for the
 //! user's `datajoint_user_name`, or `root` on MySQL) may delete anything. Otherwise
 //! the restriction is cascaded up the foreign keys from the table to
-//! `common_session.Session` (set-based: nested semijoins through each edge's attribute
-//! map; a master reaches Session through its part tables; never through `LabTeam`),
+//! `common_session.Session` (the engine's set-based `Db::cascade_up`, which the export
+//! uses too: renamed keys followed, a master reaches Session through its part tables),
 //! and every experimenter (`Session.Experimenter`) of those sessions must share a
 //! `LabTeam` with the lab member the user maps to. One tightening over Spyglass: the
 //! sessions the cascade itself deletes (from `Nwbfile`, `Subject`, `LabMember`, ...,
@@ -25,14 +25,13 @@
 //! merge-table cascade and we use for the rows removed per table: a blob dict
 //! `{full table name (`schema`.`table`): rows}` that datajoint-python reads as a dict.
 
-use crate::common::common_lab::{LAB_MEMBER_INFO, LAB_TEAM, LAB_TEAM_MEMBER};
+use crate::common::common_lab::{LAB_MEMBER_INFO, LAB_TEAM_MEMBER};
 use crate::common::common_session::{SESSION, SESSION_EXPERIMENTER};
 use crate::common::common_usage::{specs as usage_specs, CAUTIOUS_DELETE_DEFINITION};
 use crate::common::common_usage::{CAUTIOUS_DELETE, SCHEMA as USAGE_SCHEMA};
 use crate::error::{Error, Result};
 use spyglass_db::delete::{DeleteOptions, DeletePlan};
 use spyglass_db::dialect::Dialect;
-use spyglass_db::graph::Graph;
 use spyglass_db::{Cond, Db, FullName, Proj, Query, Row, SqlValue, TableInfo, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
@@ -176,13 +175,17 @@ fn sessions_above(db: &Db, info: &TableInfo, cond: Cond) -> Result<Option<Query>
     let Ok(session) = db.table_info(SESSION) else {
         return Ok(None);
     };
-    let graph = db.graph()?;
-    let mut banned = BTreeSet::new();
-    if let Ok(team) = db.table_info(LAB_TEAM) {
-        banned.insert(team.name.clone());
+    // the engine's upward cascade (the export's): ancestors through renamed keys, parts
+    // to masters and masters to all their parts; Session is in the slice only when a
+    // path leads there
+    let slice = db.cascade_up(&[(info.name.clone(), cond)])?;
+    if !slice.tables.iter().any(|t| t.name == session.name) {
+        return Ok(None);
     }
-    let start = Query::table(info).restrict(cond)?;
-    cascade_up(db, &graph, &session.name, &banned, &info.name, start)
+    let keys = Cond::Or(slice.keys(&session.name).iter().map(Cond::from).collect());
+    Ok(Some(
+        Query::table(&session).restrict(keys)?.proj(Proj::key())?,
+    ))
 }
 
 /// Deletes the rows of `table` matching `cond` and everything depending on them, after
@@ -460,118 +463,6 @@ fn planned_sessions(db: &Db, plan: &DeletePlan) -> Result<Option<Query>> {
     Ok(Some(
         Query::table(&session).restrict(any)?.proj(Proj::key())?,
     ))
-}
-
-/// The master of a part table (when in the graph), else the table itself.
-fn unit_of(graph: &Graph, name: &FullName) -> FullName {
-    graph.master(name).unwrap_or_else(|| name.clone())
-}
-
-/// The table and its parts.
-fn members(graph: &Graph, unit: &FullName) -> Vec<FullName> {
-    let mut out = vec![unit.clone()];
-    out.extend(graph.parts(unit));
-    out
-}
-
-/// Cascades `start` (rows of `table`) up to `session`; see [`sessions_of`].
-///
-/// Masters and their parts move as one unit: rows of a part select their master rows,
-/// and master rows select all their part rows, whose other parents lead further up.
-/// Units are visited children first, so each receives every restriction before it
-/// passes its own rows on.
-fn cascade_up(
-    db: &Db,
-    graph: &Graph,
-    session: &FullName,
-    banned: &BTreeSet<FullName>,
-    table: &FullName,
-    start: Query,
-) -> Result<Option<Query>> {
-    // units with a path up to Session (parents come first in topological order)
-    let mut reaches: BTreeSet<FullName> = BTreeSet::new();
-    for name in graph.topo_order() {
-        if graph.master(name).is_some() || banned.contains(name) {
-            continue;
-        }
-        let found = name == session
-            || members(graph, name).iter().any(|m| {
-                graph.parents(m).iter().any(|(p, _)| {
-                    let pu = unit_of(graph, p);
-                    &pu != name && reaches.contains(&pu)
-                })
-            });
-        if found {
-            reaches.insert(name.clone());
-        }
-    }
-    if !reaches.contains(&unit_of(graph, table)) {
-        return Ok(None);
-    }
-    let mut restr: BTreeMap<FullName, Vec<Query>> = BTreeMap::new();
-    restr.insert(table.clone(), vec![start]);
-    for name in graph.topo_order().iter().rev() {
-        if graph.master(name).is_some() || !reaches.contains(name) {
-            continue;
-        }
-        let info = db.info(name)?;
-        let pk = info.primary_key();
-        let pk: Vec<&str> = pk.iter().map(String::as_str).collect();
-        let mut queries = restr.remove(name).unwrap_or_default();
-        let parts = graph.parts(name);
-        for part in &parts {
-            if let Some(qs) = restr.remove(part) {
-                let rows = any_of(db, part, qs)?;
-                queries.push(Query::table(&info).restrict(rows.universal(&pk)?)?);
-            }
-        }
-        if queries.is_empty() {
-            continue;
-        }
-        let rows = any_of(db, name, queries)?;
-        if name == session {
-            return Ok(Some(rows.proj(Proj::key())?));
-        }
-        let owners = rows.universal(&pk)?;
-        for m in members(graph, name) {
-            let m_rows = if &m == name {
-                rows.clone()
-            } else {
-                db.query_of(&m)?.restrict(owners.clone())?
-            };
-            for (parent, edge) in graph.parents(&m) {
-                let pu = unit_of(graph, &parent);
-                if &pu == name || !reaches.contains(&pu) {
-                    continue;
-                }
-                let child_attrs: Vec<&str> =
-                    edge.attr_map.iter().map(|(c, _)| c.as_str()).collect();
-                let mut spec = Proj::key();
-                for (c, p) in &edge.attr_map {
-                    if c != p {
-                        spec = spec.rename(p, c);
-                    }
-                }
-                // the child's foreign-key values under the parent's names
-                let keyed = m_rows.universal(&child_attrs)?.proj(spec)?;
-                let parent_rows = db.query_of(&parent)?.restrict(keyed)?;
-                restr.entry(parent).or_default().push(parent_rows);
-            }
-        }
-    }
-    Ok(None)
-}
-
-/// Rows of `name` matching any of `queries` (each a restriction of that table).
-fn any_of(db: &Db, name: &FullName, mut queries: Vec<Query>) -> Result<Query> {
-    if queries.len() == 1 {
-        return Ok(queries.remove(0));
-    }
-    let ors = queries
-        .iter()
-        .map(|q| q.proj(Proj::key()).map(|k| Cond::Query(Box::new(k))))
-        .collect::<spyglass_db::Result<Vec<_>>>()?;
-    Ok(db.query_of(name)?.restrict(Cond::Or(ors))?)
 }
 
 /// The log table, declaring it when the database has the other usage tables.

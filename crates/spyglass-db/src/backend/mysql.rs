@@ -329,11 +329,12 @@ impl Backend for MysqlBackend {
             .collect();
         for row in result.by_ref() {
             let row = row.map_err(|e| map_err(e, sql))?;
+            // unwrap_raw hands the values over without the panic of Row::unwrap
             let vals: Vec<SqlValue> = row
-                .unwrap()
+                .unwrap_raw()
                 .into_iter()
                 .zip(&binary)
-                .map(|(v, b)| from_mysql(v, *b))
+                .map(|(v, b)| from_mysql(v.unwrap_or(mysql::Value::NULL), *b))
                 .collect();
             each(vals)?;
         }

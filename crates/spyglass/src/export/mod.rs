@@ -228,14 +228,24 @@ fn log_restrictions(db: &Db, export_id: i64, entries: &[(FullName, String)]) -> 
     if entries.is_empty() {
         return Ok(());
     }
+    // only this export's rows of the tables being logged, and its highest table_id
     let part = db
         .table(EXPORT_SELECTION_TABLE)?
         .restrict(Cond::map([("export_id", export_id)]))?;
-    let logged = db.fetch(&part)?;
-    let mut next = logged
+    let names: Vec<Cond> = entries
         .iter()
-        .filter_map(|r| r.get("table_id").and_then(Value::as_i64))
-        .max()
+        .map(|(t, _)| Cond::map([("table_name", t.to_string())]))
+        .collect();
+    let logged = db.fetch(&part.restrict(Cond::Or(names))?)?;
+    let last = db.fetch_with(
+        &part,
+        &spyglass_db::FetchSpec::attrs(&["table_id"])
+            .order_by(&["table_id DESC"])
+            .limit(1, None),
+    )?;
+    let mut next = last
+        .first()
+        .and_then(|r| r.get("table_id").and_then(Value::as_i64))
         .unwrap_or(0)
         + 1;
     let mut rows = Vec::new();
@@ -354,10 +364,14 @@ pub fn paper_export_ids(db: &Db, paper_id: &str) -> Result<Vec<i64>> {
 /// Every restriction logged for a paper (all its analyses), in log order
 /// (Spyglass's `preview_tables`).
 pub fn preview_tables(db: &Db, paper_id: &str) -> Result<Vec<LoggedRestriction>> {
-    let ids = paper_export_ids(db, paper_id)?;
+    restrictions_logged(db, &paper_export_ids(db, paper_id)?)
+}
+
+/// The restrictions logged under the given export ids.
+pub(crate) fn restrictions_logged(db: &Db, ids: &[i64]) -> Result<Vec<LoggedRestriction>> {
     without_logging(|| {
         let mut out = Vec::new();
-        for id in ids {
+        for &id in ids {
             let q = db
                 .table(EXPORT_SELECTION_TABLE)?
                 .restrict(Cond::map([("export_id", id)]))?;
@@ -387,10 +401,14 @@ pub fn preview_tables(db: &Db, paper_id: &str) -> Result<Vec<LoggedRestriction>>
 
 /// The analysis files logged for a paper through fetch_nwb.
 pub fn logged_files(db: &Db, paper_id: &str) -> Result<Vec<String>> {
-    let ids = paper_export_ids(db, paper_id)?;
+    files_logged(db, &paper_export_ids(db, paper_id)?)
+}
+
+/// The analysis files logged under the given export ids, each once.
+pub(crate) fn files_logged(db: &Db, ids: &[i64]) -> Result<Vec<String>> {
     without_logging(|| {
         let mut out: Vec<String> = Vec::new();
-        for id in ids {
+        for &id in ids {
             let q = db
                 .table(EXPORT_SELECTION_FILE)?
                 .restrict(Cond::map([("export_id", id)]))?;

@@ -16,7 +16,7 @@
 //! It also fills `Export` (+ `Table`, `File`) for the paper's newest export id.
 
 use super::{
-    logged_files, paper_export_ids, preview_tables, without_logging, EXPORT, EXPORT_FILE,
+    files_logged, paper_export_ids, restrictions_logged, without_logging, EXPORT, EXPORT_FILE,
     EXPORT_TABLE,
 };
 use crate::error::{Error, Result};
@@ -99,17 +99,32 @@ impl PaperExport {
     }
 }
 
+/// The export ids of a paper, oldest first; an error naming the paper when none is logged.
+fn logged_ids(db: &Db, paper_id: &str) -> Result<Vec<i64>> {
+    let ids = paper_export_ids(db, paper_id)?;
+    if ids.is_empty() {
+        return Err(Error::Invalid(format!(
+            "no export is logged for paper `{paper_id}`: run `spyglass export start --paper {paper_id} --analysis NAME` first"
+        )));
+    }
+    Ok(ids)
+}
+
 /// The leaves of a paper's cascade: its logged restrictions OR-ed per table, plus the
 /// analysis files opened through fetch_nwb.
 pub fn paper_leaves(db: &Db, paper_id: &str) -> Result<Vec<(FullName, Cond)>> {
+    leaves_of(db, &paper_export_ids(db, paper_id)?)
+}
+
+fn leaves_of(db: &Db, ids: &[i64]) -> Result<Vec<(FullName, Cond)>> {
     let mut per_table: BTreeMap<FullName, Vec<Cond>> = BTreeMap::new();
-    for r in preview_tables(db, paper_id)? {
+    for r in restrictions_logged(db, ids)? {
         per_table
             .entry(r.table)
             .or_default()
             .push(Cond::sql(r.restriction));
     }
-    let files = logged_files(db, paper_id)?;
+    let files = files_logged(db, ids)?;
     if !files.is_empty() {
         let t = db.table_info(crate::common::common_nwbfile::ANALYSIS_NWBFILE)?;
         per_table.entry(t.name.clone()).or_default().extend(
@@ -126,12 +141,11 @@ pub fn paper_leaves(db: &Db, paper_id: &str) -> Result<Vec<(FullName, Cond)>> {
 
 /// The rows and tables a paper's export holds (Spyglass's `show_all_tables`).
 pub fn paper_slice(db: &Db, paper_id: &str) -> Result<Slice> {
-    if paper_export_ids(db, paper_id)?.is_empty() {
-        return Err(Error::Invalid(format!(
-            "no export is logged for paper `{paper_id}`: run `spyglass export start --paper {paper_id} --analysis NAME` first"
-        )));
-    }
-    let leaves = paper_leaves(db, paper_id)?;
+    slice_of(db, &logged_ids(db, paper_id)?)
+}
+
+fn slice_of(db: &Db, ids: &[i64]) -> Result<Slice> {
+    let leaves = leaves_of(db, ids)?;
     without_logging(|| Ok(db.cascade_up(&leaves)?))
 }
 
@@ -217,19 +231,15 @@ pub fn populate_paper(
     paper_id: &str,
     opts: &ExportOptions,
 ) -> Result<PaperExport> {
-    let ids = paper_export_ids(db, paper_id)?;
-    let Some(&export_id) = ids.last() else {
-        return Err(Error::Invalid(format!(
-            "no export is logged for paper `{paper_id}`: run `spyglass export start --paper {paper_id} --analysis NAME` first"
-        )));
-    };
+    let ids = logged_ids(db, paper_id)?;
+    let export_id = ids.last().copied().unwrap_or_default();
     if paper_id.contains(['/', '\\']) || paper_id.starts_with('.') {
         return Err(Error::Invalid(format!(
             "paper id `{paper_id}` cannot name a folder"
         )));
     }
     let t0 = std::time::Instant::now();
-    let slice = paper_slice(db, paper_id)?;
+    let slice = slice_of(db, &ids)?;
     let cascade_secs = t0.elapsed().as_secs_f64();
     let files = slice_files(db, &slice)?;
     let out = opts

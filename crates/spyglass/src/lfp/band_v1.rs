@@ -13,15 +13,13 @@
 
 use super::{filter_pieces, key_f64, key_i64, key_str, read_series, SampleData};
 use crate::analysis;
-use crate::common::common_interval::{self as iv, IntervalList};
+use crate::common::common_interval::{self as iv};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use spyglass_db::populate::{MakeResult, TripartiteMake};
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
 use spyglass_dsp::{HilbertFeatures, Intervals};
-use spyglass_nwb::{
-    Compression, ElectricalSeriesSpec, NwbFile, Placement, SeriesData, TimeSeriesSpec, TimingSpec,
-};
+use spyglass_nwb::NwbFile;
 use std::path::PathBuf;
 
 /// Schema name.
@@ -323,13 +321,7 @@ pub fn compute(inputs: BandInputs) -> Result<BandComputed> {
         SampleData::F64(out)
     };
     let timestamps: Vec<f64> = idx.iter().map(|&i| s.timestamps[i]).collect();
-    let band_valid_times = match (timestamps.first(), timestamps.last()) {
-        (Some(&a), Some(&b)) => inputs
-            .valid_times
-            .clip(a, b)
-            .map_err(|e| Error::Invalid(format!("{LFP_BAND_V1}: {e}")))?,
-        _ => Intervals::empty(),
-    };
+    let band_valid_times = super::clip_to_output(&inputs.valid_times, &timestamps, LFP_BAND_V1)?;
     Ok(BandComputed {
         conversion: s.conversion,
         inputs,
@@ -344,43 +336,23 @@ pub fn insert_result(db: &Db, settings: &Settings, key: &Row, c: BandComputed) -
     let target = key_str(key, LFP_BAND_V1, "target_interval_list_name")?;
     let band_rate = key_i64(key, LFP_BAND_V1, "lfp_band_sampling_rate")?;
     let nwb = c.inputs.nwb_file_name.clone();
-    let (data, shape) = match &c.data {
-        SampleData::I16(ch) => SeriesData::from_channels_i16(ch)?,
-        SampleData::F64(ch) => SeriesData::from_channels_f64(ch)?,
-    };
-    let spec = ElectricalSeriesSpec {
-        series: TimeSeriesSpec {
-            name: "filtered data".into(),
-            neurodata_type: "ElectricalSeries".into(),
-            description: format!("{} band of LFP over {target}", c.inputs.filter_name),
-            data,
-            shape,
-            conversion: c.conversion,
-            timing: TimingSpec::Timestamps(c.timestamps.clone()),
-            compression: Compression::Gzip {
-                rows: 10_000,
-                level: 4,
-                shuffle: true,
-            },
-            ..TimeSeriesSpec::default()
-        },
-        electrodes: c.inputs.electrodes.iter().map(|e| e.electrode_id).collect(),
-        electrodes_description: "filtered electrodes".into(),
-        filtering: Some(c.inputs.filter_name.clone()),
-        channel_conversion: None,
-    };
-    let (analysis_file_name, object_id) =
-        analysis::build(db, settings, &nwb, "LFPBandV1 output", |w| {
-            Ok(w.add_electrical_series(
-                &Placement::container("ecephys", "LFP data", "LFP", "LFP"),
-                &spec,
-            )?)
-        })?;
     let list_name = valid_times_name(&target, band_rate);
-    iv::insert(
+    let (analysis_file_name, object_id) = super::write_filtered(
         db,
-        &IntervalList::new(&nwb, &list_name, c.band_valid_times.into_vec()).with_pipeline(PIPELINE),
-        false,
+        settings,
+        super::FilteredOutput {
+            nwb_file_name: &nwb,
+            file_description: "LFPBandV1 output",
+            series_description: format!("{} band of LFP over {target}", c.inputs.filter_name),
+            data: &c.data,
+            conversion: c.conversion,
+            timestamps: &c.timestamps,
+            electrodes: c.inputs.electrodes.iter().map(|e| e.electrode_id).collect(),
+            filter_name: &c.inputs.filter_name,
+            interval_list_name: &list_name,
+            pipeline: PIPELINE,
+            valid_times: c.band_valid_times,
+        },
     )?;
     let mut row = key.to_map();
     row.insert("analysis_file_name".into(), Value::from(analysis_file_name));
@@ -464,26 +436,11 @@ pub struct BandSignal {
 /// amplitude, phase and power of each channel (Spyglass's `compute_analytic_signal`,
 /// `compute_signal_phase`, `compute_signal_power`, on values in volts).
 pub fn band_features(db: &Db, restriction: &Row) -> Result<BandSignal> {
-    let q = db.table(LFP_BAND_V1)?.restrict(Cond::from(restriction))?;
-    let rows = crate::fetch_nwb::fetch_nwb(db, &q)?;
-    let r = rows
-        .first()
-        .ok_or_else(|| Error::Invalid(format!("{LFP_BAND_V1}: no row matches the restriction")))?;
-    let obj = r
-        .object("lfp_band")
-        .ok_or_else(|| Error::Invalid(format!("{LFP_BAND_V1}: row has no lfp_band object")))?;
-    let ts = obj.file.electrical_series(&obj.info.path)?;
-    let ids = ts.electrodes.clone().unwrap_or_default();
-    let s = read_series(&obj.file, &obj.info.path, &ids, None)?;
-    let volts: Vec<Vec<f64>> = (0..ids.len())
-        .map(|c| {
-            s.data
-                .channel_f64(c)
-                .iter()
-                .map(|x| x * s.conversion)
-                .collect()
-        })
-        .collect();
+    let super::Volts {
+        electrode_ids: ids,
+        volts,
+        timestamps,
+    } = super::fetch_volts(db, LFP_BAND_V1, restriction, "lfp_band")?;
     let flat: Vec<f64> = volts.iter().flatten().copied().collect();
     let features = if flat.is_empty() {
         vec![]
@@ -493,7 +450,7 @@ pub fn band_features(db: &Db, restriction: &Row) -> Result<BandSignal> {
     };
     Ok(BandSignal {
         electrode_ids: ids,
-        timestamps: s.timestamps,
+        timestamps,
         volts,
         features,
     })

@@ -13,9 +13,13 @@ pub mod lfp_electrode;
 pub mod merge;
 pub mod v1;
 
+use crate::common::common_interval::{self as iv, IntervalList};
 use crate::error::{Error, Result};
 use spyglass_db::Db;
-use spyglass_dsp::{FirDecimator, Sample};
+use spyglass_dsp::{FirDecimator, Intervals, Sample};
+use spyglass_nwb::{
+    Compression, ElectricalSeriesSpec, Placement, SeriesData, TimeSeriesSpec, TimingSpec,
+};
 use std::ops::Range;
 
 /// Declares the common tables' filter schema and every LFP schema (idempotent).
@@ -208,6 +212,144 @@ pub fn read_series(
         timestamps,
         electrodes: electrode_ids.to_vec(),
         conversion: reader.conversion(),
+    })
+}
+
+/// Valid times clipped to the first and last output timestamp (empty without output).
+pub(crate) fn clip_to_output(
+    valid: &Intervals,
+    timestamps: &[f64],
+    table: &str,
+) -> Result<Intervals> {
+    match (timestamps.first(), timestamps.last()) {
+        (Some(&a), Some(&b)) => valid
+            .clip(a, b)
+            .map_err(|e| Error::Invalid(format!("{table}: {e}"))),
+        _ => Ok(Intervals::empty()),
+    }
+}
+
+/// A filtering pipeline's output, as its analysis file and IntervalList row hold it.
+pub(crate) struct FilteredOutput<'a> {
+    /// The session.
+    pub nwb_file_name: &'a str,
+    /// `analysis_file_description` of the new file (`LFPV1 output`).
+    pub file_description: &'a str,
+    /// Description of the series.
+    pub series_description: String,
+    /// Filtered samples per electrode.
+    pub data: &'a SampleData,
+    /// Volts per stored unit.
+    pub conversion: f64,
+    /// One timestamp per output sample.
+    pub timestamps: &'a [f64],
+    /// Electrode ids, one per channel.
+    pub electrodes: Vec<i64>,
+    /// The filter (recorded as the series' `filtering`).
+    pub filter_name: &'a str,
+    /// IntervalList row for the valid times, and the pipeline it is recorded under.
+    pub interval_list_name: &'a str,
+    /// Pipeline name of that row.
+    pub pipeline: &'a str,
+    /// The output's valid times.
+    pub valid_times: Intervals,
+}
+
+/// Writes the filtered series into a new analysis file (an `LFP` container in the
+/// `ecephys` module, gzip-chunked, explicit timestamps) and inserts its valid times
+/// into IntervalList; returns the analysis file name and the series' object id.
+pub(crate) fn write_filtered(
+    db: &Db,
+    settings: &crate::settings::Settings,
+    o: FilteredOutput,
+) -> Result<(String, String)> {
+    let (data, shape) = match o.data {
+        SampleData::I16(ch) => SeriesData::from_channels_i16(ch)?,
+        SampleData::F64(ch) => SeriesData::from_channels_f64(ch)?,
+    };
+    let spec = ElectricalSeriesSpec {
+        series: TimeSeriesSpec {
+            name: "filtered data".into(),
+            neurodata_type: "ElectricalSeries".into(),
+            description: o.series_description,
+            data,
+            shape,
+            conversion: o.conversion,
+            timing: TimingSpec::Timestamps(o.timestamps.to_vec()),
+            compression: Compression::Gzip {
+                rows: 10_000,
+                level: 4,
+                shuffle: true,
+            },
+            ..TimeSeriesSpec::default()
+        },
+        electrodes: o.electrodes,
+        electrodes_description: "filtered electrodes".into(),
+        filtering: Some(o.filter_name.to_string()),
+        channel_conversion: None,
+    };
+    let out = crate::analysis::build(db, settings, o.nwb_file_name, o.file_description, |w| {
+        Ok(w.add_electrical_series(
+            &Placement::container("ecephys", "LFP data", "LFP", "LFP"),
+            &spec,
+        )?)
+    })?;
+    iv::insert(
+        db,
+        &IntervalList::new(
+            o.nwb_file_name,
+            o.interval_list_name,
+            o.valid_times.into_vec(),
+        )
+        .with_pipeline(o.pipeline),
+        false,
+    )?;
+    Ok(out)
+}
+
+/// A pipeline's series read back in volts.
+pub(crate) struct Volts {
+    /// Electrode ids, one per channel.
+    pub electrode_ids: Vec<i64>,
+    /// Samples per channel, volts.
+    pub volts: Vec<Vec<f64>>,
+    /// Timestamps, seconds.
+    pub timestamps: Vec<f64>,
+}
+
+/// Reads back the series a pipeline row points to (its `<object>_object_id`), in volts.
+pub(crate) fn fetch_volts(
+    db: &Db,
+    table: &str,
+    restriction: &spyglass_db::Row,
+    object: &str,
+) -> Result<Volts> {
+    let q = db
+        .table(table)?
+        .restrict(spyglass_db::Cond::from(restriction))?;
+    let rows = crate::fetch_nwb::fetch_nwb(db, &q)?;
+    let r = rows
+        .first()
+        .ok_or_else(|| Error::Invalid(format!("{table}: no row matches the restriction")))?;
+    let obj = r
+        .object(object)
+        .ok_or_else(|| Error::Invalid(format!("{table}: row has no {object} object")))?;
+    let ts = obj.file.electrical_series(&obj.info.path)?;
+    let ids = ts.electrodes.clone().unwrap_or_default();
+    let s = read_series(&obj.file, &obj.info.path, &ids, None)?;
+    let volts = (0..ids.len())
+        .map(|c| {
+            s.data
+                .channel_f64(c)
+                .iter()
+                .map(|x| x * s.conversion)
+                .collect()
+        })
+        .collect();
+    Ok(Volts {
+        electrode_ids: ids,
+        volts,
+        timestamps: s.timestamps,
     })
 }
 

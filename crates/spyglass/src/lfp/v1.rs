@@ -18,15 +18,13 @@
 use super::{filter_pieces, key_f64, key_i64, key_str, read_series, SampleData};
 use crate::analysis;
 use crate::common::common_ephys::RAW;
-use crate::common::common_interval::{self as iv, IntervalList, RAW_VALID_TIMES};
+use crate::common::common_interval::{self as iv, RAW_VALID_TIMES};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use spyglass_db::populate::{MakeResult, TripartiteMake};
 use spyglass_db::{Cond, Db, InsertOptions, Row, TableSpec, Tier, Value};
 use spyglass_dsp::Intervals;
-use spyglass_nwb::{
-    Compression, ElectricalSeriesSpec, NwbFile, Placement, SeriesData, TimeSeriesSpec, TimingSpec,
-};
+use spyglass_nwb::NwbFile;
 use std::path::PathBuf;
 
 /// Schema name.
@@ -247,13 +245,7 @@ pub fn compute(inputs: LfpInputs) -> Result<LfpComputed> {
         }
     };
     let timestamps: Vec<f64> = idx.iter().map(|&i| samples.timestamps[i]).collect();
-    let lfp_valid_times = match (timestamps.first(), timestamps.last()) {
-        (Some(&a), Some(&b)) => inputs
-            .valid_times
-            .clip(a, b)
-            .map_err(|e| Error::Invalid(format!("{LFPV1}: {e}")))?,
-        _ => Intervals::empty(),
-    };
+    let lfp_valid_times = super::clip_to_output(&inputs.valid_times, &timestamps, LFPV1)?;
     Ok(LfpComputed {
         conversion: samples.conversion,
         inputs,
@@ -269,44 +261,23 @@ pub fn insert_result(db: &Db, settings: &Settings, key: &Row, c: LfpComputed) ->
     let target = key_str(key, LFPV1, "target_interval_list_name")?;
     let nwb = c.inputs.nwb_file_name.clone();
     let rate = (c.inputs.raw_rate as usize / c.inputs.decimation) as f64;
-    let (data, shape) = match &c.data {
-        SampleData::I16(ch) => SeriesData::from_channels_i16(ch)?,
-        SampleData::F64(ch) => SeriesData::from_channels_f64(ch)?,
-    };
-    let spec = ElectricalSeriesSpec {
-        series: TimeSeriesSpec {
-            name: "filtered data".into(),
-            neurodata_type: "ElectricalSeries".into(),
-            description: format!("LFP of group {group} over {target}"),
-            comments: "no comments".into(),
-            data,
-            shape,
-            conversion: c.conversion,
-            timing: TimingSpec::Timestamps(c.timestamps.clone()),
-            compression: Compression::Gzip {
-                rows: 10_000,
-                level: 4,
-                shuffle: true,
-            },
-            ..TimeSeriesSpec::default()
-        },
-        electrodes: c.inputs.electrode_ids.clone(),
-        electrodes_description: "filtered electrodes".into(),
-        filtering: Some(c.inputs.filter_name.clone()),
-        channel_conversion: None,
-    };
-    let (analysis_file_name, object_id) =
-        analysis::build(db, settings, &nwb, "LFPV1 output", |w| {
-            Ok(w.add_electrical_series(
-                &Placement::container("ecephys", "LFP data", "LFP", "LFP"),
-                &spec,
-            )?)
-        })?;
     let list_name = valid_times_name(&group, &target);
-    iv::insert(
+    let (analysis_file_name, object_id) = super::write_filtered(
         db,
-        &IntervalList::new(&nwb, &list_name, c.lfp_valid_times.into_vec()).with_pipeline(PIPELINE),
-        false,
+        settings,
+        super::FilteredOutput {
+            nwb_file_name: &nwb,
+            file_description: "LFPV1 output",
+            series_description: format!("LFP of group {group} over {target}"),
+            data: &c.data,
+            conversion: c.conversion,
+            timestamps: &c.timestamps,
+            electrodes: c.inputs.electrode_ids.clone(),
+            filter_name: &c.inputs.filter_name,
+            interval_list_name: &list_name,
+            pipeline: PIPELINE,
+            valid_times: c.lfp_valid_times,
+        },
     )?;
     let mut row = key.to_map();
     row.insert("analysis_file_name".into(), Value::from(analysis_file_name));
@@ -388,25 +359,6 @@ pub fn populate(
 /// Fetches the LFP samples of an LFPV1 (or any LFP merge source) row: data per
 /// electrode in volts and the timestamps.
 pub fn fetch_lfp_volts(db: &Db, lfp_row_restriction: &Row) -> Result<(Vec<Vec<f64>>, Vec<f64>)> {
-    let q = db.table(LFPV1)?.restrict(Cond::from(lfp_row_restriction))?;
-    let rows = crate::fetch_nwb::fetch_nwb(db, &q)?;
-    let r = rows
-        .first()
-        .ok_or_else(|| Error::Invalid(format!("{LFPV1}: no row matches the restriction")))?;
-    let obj = r
-        .object("lfp")
-        .ok_or_else(|| Error::Invalid(format!("{LFPV1}: row has no lfp object")))?;
-    let ts = obj.file.electrical_series(&obj.info.path)?;
-    let ids = ts.electrodes.clone().unwrap_or_default();
-    let s = read_series(&obj.file, &obj.info.path, &ids, None)?;
-    let volts = (0..ids.len())
-        .map(|c| {
-            s.data
-                .channel_f64(c)
-                .iter()
-                .map(|x| x * s.conversion)
-                .collect()
-        })
-        .collect();
-    Ok((volts, s.timestamps))
+    let v = super::fetch_volts(db, LFPV1, lfp_row_restriction, "lfp")?;
+    Ok((v.volts, v.timestamps))
 }
