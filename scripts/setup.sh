@@ -18,16 +18,25 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-venv="$root/.venv"
-stamp="$venv/.requirements.sha"
-want=$(sha256sum "$root/scripts/requirements-interop.txt" | cut -d' ' -f1)
-if [ ! -x "$venv/bin/python" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$want" ]; then
-  echo "setup: building the Python oracle environment in .venv"
+# Python environments live in a cache outside the clone, keyed by the hash of their
+# requirements, so that clean clones (CI) and worktrees reuse them; `.venv` in the
+# clone is a link to the current one.
+cache="${SPYGLASS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spyglass-rs}"
+want=$(sha256sum "$root/scripts/requirements-interop.txt" | cut -c1-16)
+venv="$cache/venv-$want"
+if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
+  echo "setup: building the Python oracle environment in $venv"
+  rm -rf "$venv"
+  mkdir -p "$cache"
   python3 -m venv "$venv"
   "$venv/bin/pip" install -q --upgrade pip
   "$venv/bin/pip" install -q -r "$root/scripts/requirements-interop.txt"
   # pinned metadata of this extension (hdmf<5) conflicts with pynwb 4.2.0; it works with hdmf 6
   "$venv/bin/pip" install -q --no-deps ndx-franklab-novela==0.2.4
-  echo "$want" > "$stamp"
+  touch "$venv/.complete"
+fi
+if [ "$(readlink "$root/.venv" 2>/dev/null)" != "$venv" ]; then
+  rm -rf "$root/.venv"
+  ln -s "$venv" "$root/.venv"
 fi
 echo "setup: ok"

@@ -6,7 +6,7 @@ set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
 bash scripts/setup.sh
-export SPYGLASS_PYTHON="$root/.venv/bin/python"
+export SPYGLASS_PYTHON="$(readlink -f "$root/.venv")/bin/python"
 
 # A private MariaDB for the lab-server tests, unless one is configured
 # (SPYGLASS_TEST_MYSQL_URL=mysql://user:pass@host:port uses that server instead).
