@@ -2,7 +2,7 @@
 # Installs what a fresh Debian 12 machine lacks to build and test spyglass-rs:
 # system libraries (HDF5, fonts, MariaDB server) and a Python virtual environment
 # holding the interop oracles (datajoint-python, pynwb, nwbinspector, dandi, scipy,
-# ghostipy). Idempotent: a second run only checks.
+# ghostipy), and a second one holding Python Spyglass. Idempotent: a second run only checks.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 
@@ -38,5 +38,25 @@ fi
 if [ "$(readlink "$root/.venv" 2>/dev/null)" != "$venv" ]; then
   rm -rf "$root/.venv"
   ln -s "$venv" "$root/.venv"
+fi
+
+# Python Spyglass itself (about 1.5 GB, a few minutes the first time), the oracle of the
+# lab-database interop test; skipped with SPYGLASS_SKIP_SPYGLASS_INTEROP=1.
+if [ -z "${SPYGLASS_SKIP_SPYGLASS_INTEROP:-}" ]; then
+  want=$(sha256sum "$root/scripts/requirements-spyglass.txt" | cut -c1-16)
+  sgvenv="$cache/spyglass-venv-$want"
+  if [ ! -x "$sgvenv/bin/python" ] || [ ! -f "$sgvenv/.complete" ]; then
+    echo "setup: building the Python Spyglass environment in $sgvenv"
+    rm -rf "$sgvenv"
+    mkdir -p "$cache"
+    python3 -m venv "$sgvenv"
+    "$sgvenv/bin/pip" install -q --upgrade pip
+    "$sgvenv/bin/pip" install -q -r "$root/scripts/requirements-spyglass.txt"
+    touch "$sgvenv/.complete"
+  fi
+  if [ "$(readlink "$root/.venv-spyglass" 2>/dev/null)" != "$sgvenv" ]; then
+    rm -rf "$root/.venv-spyglass"
+    ln -s "$sgvenv" "$root/.venv-spyglass"
+  fi
 fi
 echo "setup: ok"

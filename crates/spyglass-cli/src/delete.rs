@@ -51,6 +51,8 @@ pub struct DeleteArgs {
     pub user: Option<String>,
     /// Skip the permission check (`--force-permission`, Spyglass's super delete).
     pub force_permission: bool,
+    /// Keep the files of deleted rows (`--keep-files`).
+    pub keep_files: bool,
 }
 
 fn warn_all(warnings: &[String], already: &[String]) {
@@ -66,6 +68,7 @@ pub fn delete(db: &Db, table: &str, cond: Cond, args: &DeleteArgs) -> Result<()>
         dry_run: true,
         force_permission: args.force_permission,
         user: args.user.clone(),
+        keep_files: args.keep_files,
     };
     // the preview checks permission too, so a refusal comes before the question
     let preview_report = cautious_delete(db, table, cond.clone(), &opts)?;

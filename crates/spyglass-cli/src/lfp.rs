@@ -33,7 +33,13 @@ pub enum FilterCommand {
         /// A comment stored with the filter.
         #[arg(long, default_value = "")]
         comment: String,
+        /// Replace a stored filter of this name and rate (refused while rows computed
+        /// with it exist); without it a stored filter is kept, as Spyglass does.
+        #[arg(long)]
+        replace: bool,
     },
+    /// Add the theta (5-11 Hz) and ripple (150-250 Hz) band filters for 1 kHz LFP.
+    AddBands,
     /// List the stored filters.
     List,
 }
@@ -69,17 +75,32 @@ pub fn filter_cmd(db: &Db, cmd: FilterCommand) -> Result<()> {
             filter_type,
             edges,
             comment,
+            replace,
         } => {
             let ty: filter::FilterType = filter_type
                 .parse()
                 .map_err(|e| anyhow::anyhow!("--type: {e}"))?;
-            let d = filter::add_filter(db, &name, rate, ty, &edges, &comment)?;
-            println!(
-                "added filter `{name}` at {rate} Hz: {} {:?} Hz, {} taps",
+            let (d, added) = filter::add_filter(db, &name, rate, ty, &edges, &comment, replace)?;
+            let what = format!(
+                "`{name}` at {rate} Hz: {} {:?} Hz, {} taps",
                 d.filter_type,
                 d.band_edges,
                 d.numtaps()
             );
+            match added {
+                filter::Added::Inserted => println!("added filter {what}"),
+                filter::Added::Replaced => println!("replaced filter {what}"),
+                filter::Added::Kept { same: true } => {
+                    println!("filter `{name}` at {rate} Hz is already stored with this design")
+                }
+                filter::Added::Kept { same: false } => println!(
+                    "filter `{name}` at {rate} Hz is already stored with another design or comment; kept the stored row (use --replace to replace it)"
+                ),
+            }
+        }
+        FilterCommand::AddBands => {
+            let n = filter::insert_band_filters(db)?;
+            println!("{}: {n} band filters inserted", filter::FIR_FILTER_PARAMETERS);
         }
         FilterCommand::List => {
             for f in filter::list(db)? {
@@ -157,6 +178,7 @@ pub fn demo(dir: &Path) -> Result<()> {
 
     // 3. LFP and theta band
     spyglass::defaults::insert_defaults(&db, &[])?;
+    filter::insert_band_filters(&db)?;
     let ids: Vec<i64> = (0..params.n_channels as i64).collect();
     lfp::lfp_electrode::create_group(&db, &nwb, "demo", &ids)?;
     let target = spyglass::common::common_interval::RAW_VALID_TIMES;

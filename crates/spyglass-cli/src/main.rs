@@ -1,9 +1,11 @@
 //! The `spyglass` command. Thin glue: parse arguments, open the database, call the
 //! engine and print the result. Subcommand names and flags are a stable contract.
 
+mod check;
 mod declare_file;
 mod delete;
 mod export;
+mod fetch_nwb;
 mod lfp;
 mod output;
 mod populate;
@@ -154,6 +156,9 @@ enum Command {
         /// Skip the lab-team permission check (Spyglass's super delete; logged as such).
         #[arg(long)]
         force_permission: bool,
+        /// Keep the files (raw copies, analysis files) whose rows the delete removes.
+        #[arg(long)]
+        keep_files: bool,
     },
     /// Drop a table (with its parts and dependents) or a whole schema.
     Drop {
@@ -208,6 +213,30 @@ enum Command {
     /// Log an analysis's fetches for a paper and export exactly what it used.
     #[command(subcommand)]
     Export(export::ExportCommand),
+    /// Read the NWB objects a table's rows refer to (Spyglass's fetch_nwb); merge
+    /// tables through their parts; logged by an active export.
+    FetchNwb {
+        /// schema.ClassName or schema.table_name.
+        table: String,
+        #[command(flatten)]
+        restrict: RestrictArgs,
+        /// Output format (json lists the objects' HDF5 paths).
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// Also copy each object's data here (.npy with timestamps and a .json, or .csv).
+        #[arg(short = 'o', long = "output", value_name = "DIR")]
+        output: Option<PathBuf>,
+    },
+    /// Compare the database with spyglass-rs's tables (read-only): differences,
+    /// incompatibilities, missing tables, tables with no pipeline yet, orphans.
+    Check {
+        /// Output format (table or json).
+        #[arg(long, value_enum, default_value = "table")]
+        format: Format,
+        /// List every table with no pipeline yet by name.
+        #[arg(long)]
+        verbose: bool,
+    },
     /// Draw the dependency graph as DOT, Mermaid or SVG (by the output's extension).
     Diagram {
         /// Only this schema.
@@ -300,6 +329,13 @@ fn run(cli: Cli) -> Result<()> {
             export::run(&open(db_flag)?, &url, cmd)
         }
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
+        Command::FetchNwb {
+            table,
+            restrict,
+            format,
+            output,
+        } => fetch_nwb::run(&open(db_flag)?, &table, &restrict, format, output.as_deref()),
+        Command::Check { format, verbose } => check::run(&open(db_flag)?, format, verbose),
         Command::Populate {
             table,
             restrict,
@@ -343,6 +379,7 @@ fn run(cli: Cli) -> Result<()> {
             yes,
             user,
             force_permission,
+            keep_files,
         } => {
             let db = open(db_flag)?;
             let cond = restriction(&db.table(&table)?, &table, &restrict)?;
@@ -351,6 +388,7 @@ fn run(cli: Cli) -> Result<()> {
                 yes,
                 user,
                 force_permission,
+                keep_files,
             };
             delete::delete(&db, &table, cond, &args)
         }

@@ -176,7 +176,7 @@ fn defaults_and_filter_subcommands() {
     let (ok, text) = spyglass(&["defaults"], tmp.path());
     assert!(ok, "{text}");
     assert!(
-        text.contains("common_filter.FirFilterParameters: 4 default rows inserted"),
+        text.contains("common_filter.FirFilterParameters: 2 default rows inserted"),
         "{text}"
     );
     let (ok, text) = spyglass(

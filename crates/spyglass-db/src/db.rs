@@ -90,7 +90,11 @@ pub struct Db {
     fetch_observer: RwLock<Option<FetchObserver>>,
     pub(crate) stores: RwLock<std::collections::HashMap<String, crate::stores::StoreConfig>>,
     prefix: RwLock<String>,
+    after_commit: Mutex<Vec<AfterCommit>>,
 }
+
+/// Work that must wait until the outermost transaction commits (removing files).
+type AfterCommit = Box<dyn FnOnce() + Send>;
 
 /// A callback told about every query that is fetched (used by export logging).
 pub type FetchObserver = Arc<dyn Fn(&Db, &Query) -> Result<()> + Send + Sync>;
@@ -171,6 +175,7 @@ impl Db {
             fetch_observer: RwLock::new(None),
             stores: RwLock::new(Default::default()),
             prefix: RwLock::new(String::new()),
+            after_commit: Mutex::new(Vec::new()),
         })
     }
 
@@ -248,7 +253,7 @@ impl Db {
 
     /// Resolves a table reference, trying the schema prefix and reloading the catalog
     /// once when the name is unknown; `current` is the schema bare class names prefer.
-    fn resolve(&self, spec: &str, current: Option<&str>) -> Result<Arc<TableInfo>> {
+    pub(crate) fn resolve(&self, spec: &str, current: Option<&str>) -> Result<Arc<TableInfo>> {
         let prefixed = {
             let prefix = self.prefix();
             match spec.split_once('.') {
@@ -336,13 +341,32 @@ impl Db {
             Err(_) => self.execute("ROLLBACK", &[]),
         };
         self.tx_depth.fetch_sub(1, Ordering::SeqCst);
+        let pending = std::mem::take(&mut *self.after_commit.lock().unwrap_or_else(|p| p.into_inner()));
         match (r, end) {
-            (Ok(v), Ok(_)) => Ok(v),
+            (Ok(v), Ok(_)) => {
+                for job in pending {
+                    job();
+                }
+                Ok(v)
+            }
             (Ok(_), Err(e)) => {
                 let _ = self.execute("ROLLBACK", &[]);
                 Err(e)
             }
             (Err(e), _) => Err(e),
+        }
+    }
+
+    /// Runs `job` once the outermost transaction commits (dropped if it rolls
+    /// back); outside a transaction it runs now.
+    pub(crate) fn after_commit(&self, job: impl FnOnce() + Send + 'static) {
+        if self.in_transaction() {
+            self.after_commit
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .push(Box::new(job));
+        } else {
+            job();
         }
     }
 
@@ -472,24 +496,20 @@ impl Db {
         master: Option<Arc<TableInfo>>,
     ) -> Result<Declared> {
         let schema = name.schema.clone();
-        let resolver = |target: &str| -> Result<Arc<TableInfo>> {
-            if target == "master" {
-                return master.clone().ok_or_else(|| {
-                    Error::definition(name.pretty(), "`-> master` is only allowed in a part table")
-                });
-            }
-            self.resolve(target, Some(&schema))
-        };
-        let info = declare::compile(name, tier, definition, &resolver)?;
+        let info = self.compile_spec(name, tier, definition, master)?;
         if let Some(existing) = self.catalog().get(name) {
-            let old = self.describe_info(&comparable(&existing));
-            let new = self.describe_info(&comparable(&info));
-            if old == new {
+            // used as it is when compatible, as DataJoint does (`spyglass check` lists differences)
+            let cmp = declare::compat::compare(&existing, &info);
+            if cmp.is_compatible() {
                 return Ok(Declared::Unchanged);
             }
             return Err(Error::DefinitionMismatch {
                 table: name.pretty(),
-                diff: declare::line_diff(&old, &new),
+                diff: declare::compat::mismatch_text(
+                    &cmp,
+                    &self.describe_info(&existing),
+                    &self.describe_info(&info),
+                ),
             });
         }
         for store in info.heading.attributes.iter().filter_map(|a| a.ty.store()) {
@@ -499,6 +519,27 @@ impl Db {
         self.refresh()?;
         self.log(&schema, &format!("Declared {name}"))?;
         Ok(Declared::Created)
+    }
+
+    /// Compiles a definition for table `name` against the catalog (parents resolved
+    /// from the current schema first; `master` for `-> master`).
+    pub(crate) fn compile_spec(
+        &self,
+        name: &FullName,
+        tier: Tier,
+        definition: &str,
+        master: Option<Arc<TableInfo>>,
+    ) -> Result<TableInfo> {
+        let schema = name.schema.clone();
+        let resolver = |target: &str| -> Result<Arc<TableInfo>> {
+            if target == "master" {
+                return master.clone().ok_or_else(|| {
+                    Error::definition(name.pretty(), "`-> master` is only allowed in a part table")
+                });
+            }
+            self.resolve(target, Some(&schema))
+        };
+        declare::compile(name, tier, definition, &resolver)
     }
 
     /// Creates `~external_<store>` in `schema` when missing.
@@ -513,23 +554,6 @@ impl Db {
         self.create_table(&info)?;
         self.refresh()
     }
-}
-
-/// A table's info with float defaults in one spelling: the server reports `1.0` as
-/// `1`, so a definition and the catalog agree on the value, not on its text.
-fn comparable(info: &TableInfo) -> TableInfo {
-    let mut info = info.clone();
-    for a in &mut info.heading.attributes {
-        if !matches!(a.ty, crate::types::AttrType::Float { .. }) {
-            continue;
-        }
-        if let Some(d) = &a.default {
-            if let Ok(f) = crate::heading::unquote_default(d).parse::<f64>() {
-                a.default = Some(format!("{f}"));
-            }
-        }
-    }
-    info
 }
 
 fn log_definition(schema: &str) -> String {

@@ -5,6 +5,10 @@
 //! restrictions reaching a table by several paths are OR-ed; a part drags its master
 //! along and a master its parts. The plan lists the rows per table (the preview);
 //! executing it deletes children first in one transaction and logs to `~log`.
+//! As DataJoint's external-store cleanup does, a delete also removes the
+//! `~external_<store>` rows that only the deleted rows referred to, and — once the
+//! transaction has committed — their files, unless another row of any schema still
+//! names the same file (`keep_files` leaves every file in place).
 
 use crate::db::Db;
 use crate::error::{Error, Result};
@@ -12,12 +16,15 @@ use crate::naming::{FullName, Tier};
 use crate::query::{Cond, Proj, Query};
 use crate::value::{Row, SqlValue};
 use std::collections::BTreeMap;
+use std::path::PathBuf;
 
 /// The rows a delete would remove, per table, in topological order.
 #[derive(Debug, Clone)]
 pub struct DeletePlan {
     /// (table, primary keys of the rows to delete), parents before children.
     pub tables: Vec<(FullName, Vec<Row>)>,
+    /// Leave the files of deleted external rows in place.
+    pub keep_files: bool,
 }
 
 impl DeletePlan {
@@ -50,6 +57,8 @@ impl DeletePlan {
 pub struct DeleteOptions {
     /// Allow deleting rows of a part table without its master rows.
     pub force_parts: bool,
+    /// Keep the files of the external rows the delete removes (`--keep-files`).
+    pub keep_files: bool,
 }
 
 impl Db {
@@ -104,7 +113,10 @@ impl Db {
                     let q = combine(&base, &restr[&name])?;
                     tables.push((name, self.fetch_keys(&q)?));
                 }
-                return Ok(DeletePlan { tables });
+                return Ok(DeletePlan {
+                    tables,
+                    keep_files: opts.keep_files,
+                });
             }
         }
         Err(Error::Query("delete cascade did not settle".into()))
@@ -138,9 +150,12 @@ impl Db {
         Ok(restr)
     }
 
-    /// Executes a plan in one transaction, children first; returns rows deleted per table.
+    /// Executes a plan in one transaction, children first; returns rows deleted per
+    /// table. External rows no remaining row refers to go in the same transaction,
+    /// their files after it commits (unless the plan keeps files).
     pub fn execute_delete(&self, plan: &DeletePlan) -> Result<Vec<(FullName, u64)>> {
         self.transaction(|| {
+            let released = self.external_refs_of(plan)?;
             let mut out = Vec::new();
             for (name, keys) in plan.tables.iter().rev() {
                 if keys.is_empty() {
@@ -150,8 +165,145 @@ impl Db {
                 out.push((name.clone(), n));
             }
             out.reverse();
+            let files = self.release_external(&released)?;
+            if !plan.keep_files && !files.is_empty() {
+                self.after_commit(move || {
+                    for f in files {
+                        // a file already gone is what we wanted
+                        let _ = std::fs::remove_file(&f);
+                    }
+                });
+            }
             Ok(out)
         })
+    }
+
+    /// (schema, store, hash) of every external value the plan's rows hold.
+    fn external_refs_of(&self, plan: &DeletePlan) -> Result<Vec<(String, String, SqlValue)>> {
+        let mut refs = Vec::new();
+        for (name, keys) in &plan.tables {
+            let info = self.info(name)?;
+            let ext: Vec<&crate::heading::Attribute> = info
+                .heading
+                .attributes
+                .iter()
+                .filter(|a| a.ty.store().is_some())
+                .collect();
+            if ext.is_empty() || keys.is_empty() {
+                continue;
+            }
+            let d = self.dialect();
+            let cols = d.ident_list(&ext.iter().map(|a| a.name.as_str()).collect::<Vec<_>>());
+            for (cond, params) in self.key_conditions(&info, keys)? {
+                let sql = format!("SELECT {cols} FROM {} WHERE {cond}", d.table(name));
+                for row in self.query_raw(&sql, &params)? {
+                    for (a, v) in ext.iter().zip(row) {
+                        if matches!(v, SqlValue::Bytes(_)) {
+                            let store = a.ty.store().unwrap_or_default().to_string();
+                            refs.push((name.schema.clone(), store, v));
+                        }
+                    }
+                }
+            }
+        }
+        refs.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+        refs.dedup();
+        Ok(refs)
+    }
+
+    /// Deletes the external rows among `refs` that no row of their schema refers to
+    /// any more; returns the files that no external row of any schema names.
+    fn release_external(&self, refs: &[(String, String, SqlValue)]) -> Result<Vec<PathBuf>> {
+        let d = self.dialect();
+        let catalog = self.catalog();
+        let mut files = Vec::new();
+        for (schema, store, hash) in refs {
+            let referencing: Vec<String> = catalog
+                .user_tables(Some(schema))
+                .iter()
+                .flat_map(|t| {
+                    t.heading
+                        .attributes
+                        .iter()
+                        .filter(|a| a.ty.store() == Some(store.as_str()))
+                        .map(|a| {
+                            format!(
+                                "SELECT 1 FROM {} WHERE {}=?",
+                                d.table(&t.name),
+                                d.ident(&a.name)
+                            )
+                        })
+                        .collect::<Vec<_>>()
+                })
+                .collect();
+            let mut used = false;
+            for sql in &referencing {
+                if !self.query_raw(&format!("{sql} LIMIT 1"), std::slice::from_ref(hash))?.is_empty() {
+                    used = true;
+                    break;
+                }
+            }
+            let SqlValue::Bytes(b) = hash else { continue };
+            let Ok(uuid) = uuid::Uuid::from_slice(b) else {
+                continue;
+            };
+            if used {
+                continue;
+            }
+            let Some(ext) = self.external_lookup(schema, store, &uuid)? else {
+                continue;
+            };
+            let ext_name = crate::declare::ddl::external_table(schema, store);
+            self.execute(
+                &format!("DELETE FROM {} WHERE `hash`=?", d.table(&ext_name)),
+                std::slice::from_ref(hash),
+            )?;
+            self.log(
+                schema,
+                &format!(
+                    "DELETE FROM {ext_name} WHERE hash={uuid}{}",
+                    ext.filepath
+                        .as_deref()
+                        .map(|p| format!(" ({p})"))
+                        .unwrap_or_default()
+                ),
+            )?;
+            let Ok(cfg) = self.store(store) else { continue };
+            match &ext.filepath {
+                Some(rel) => {
+                    if !self.filepath_in_use(store, rel)? {
+                        files.push(cfg.location.join(rel));
+                    }
+                }
+                None => {
+                    let suffix = ext
+                        .attachment_name
+                        .as_deref()
+                        .map(|n| format!(".{n}"))
+                        .unwrap_or_default();
+                    files.push(crate::stores::uuid_path(&cfg, schema, &uuid, &suffix));
+                }
+            }
+        }
+        Ok(files)
+    }
+
+    /// True when some schema's `~external_<store>` still names the file `rel`.
+    fn filepath_in_use(&self, store: &str, rel: &str) -> Result<bool> {
+        for schema in self.schemas() {
+            let name = crate::declare::ddl::external_table(&schema, store);
+            if self.catalog().get(&name).is_none() {
+                continue;
+            }
+            let sql = format!(
+                "SELECT 1 FROM {} WHERE `filepath`=? LIMIT 1",
+                self.dialect().table(&name)
+            );
+            if !self.query_raw(&sql, &[SqlValue::Text(rel.to_string())])?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Deletes the rows of `table` matching `restriction` and everything depending on
@@ -169,42 +321,61 @@ impl Db {
         })
     }
 
-    fn delete_keys(&self, name: &FullName, keys: &[Row]) -> Result<u64> {
-        let info = self.info(name)?;
+    /// `WHERE` conditions (with their parameters) selecting `keys`, in chunks.
+    fn key_conditions(
+        &self,
+        info: &crate::heading::TableInfo,
+        keys: &[Row],
+    ) -> Result<Vec<(String, Vec<SqlValue>)>> {
         let pk = info.primary_key();
         let d = self.dialect();
-        let table_sql = d.table(name);
         let cols = d.ident_list(&pk);
         let lhs = if pk.len() == 1 {
             cols.clone()
         } else {
             format!("({cols})")
         };
-        let mut total = 0;
+        let tuple = if pk.len() == 1 {
+            "?".to_string()
+        } else {
+            format!("({})", vec!["?"; pk.len()].join(","))
+        };
+        let name = info.name.pretty();
+        let mut out = Vec::new();
         for chunk in keys.chunks(400) {
-            let tuple = if pk.len() == 1 {
-                "?".to_string()
-            } else {
-                format!("({})", vec!["?"; pk.len()].join(","))
-            };
-            let sql = format!(
-                "DELETE FROM {table_sql} WHERE {lhs} IN ({})",
-                vec![tuple; chunk.len()].join(",")
-            );
+            let cond = format!("{lhs} IN ({})", vec![tuple.as_str(); chunk.len()].join(","));
             let mut params: Vec<SqlValue> = Vec::with_capacity(chunk.len() * pk.len());
             for k in chunk {
                 for a in &pk {
                     let attr = info.heading.get(a).ok_or_else(|| Error::UnknownAttribute {
                         attribute: a.clone(),
-                        context: name.pretty(),
+                        context: name.clone(),
                     })?;
                     params.push(crate::value::to_sql(
                         attr,
-                        &name.pretty(),
+                        &name,
                         k.get(a).unwrap_or(&crate::Value::Null),
                     )?);
                 }
             }
+            out.push((cond, params));
+        }
+        Ok(out)
+    }
+
+    fn delete_keys(&self, name: &FullName, keys: &[Row]) -> Result<u64> {
+        let info = self.info(name)?;
+        let pk = info.primary_key();
+        let d = self.dialect();
+        let table_sql = d.table(name);
+        let lhs = if pk.len() == 1 {
+            d.ident_list(&pk)
+        } else {
+            format!("({})", d.ident_list(&pk))
+        };
+        let mut total = 0;
+        for ((cond, params), chunk) in self.key_conditions(&info, keys)?.into_iter().zip(keys.chunks(400)) {
+            let sql = format!("DELETE FROM {table_sql} WHERE {cond}");
             total += self.execute(&sql, &params).map_err(|e| match e {
                 Error::ForeignKey { message, .. } => Error::ForeignKey {
                     table: name.pretty(),

@@ -369,11 +369,19 @@ impl Db {
         );
         match self.execute(&sql, &params)? {
             1 => Ok(()),
+            // MySQL counts changed rows: an update that changes nothing reports 0
+            0 if self.dialect() == Dialect::Mysql && self.row_exists(&info, row)? => Ok(()),
             n => Err(Error::NotOne {
                 table: tname,
                 count: n as usize,
             }),
         }
+    }
+
+    /// True when a row with the primary key given in `row` exists.
+    fn row_exists(&self, info: &TableInfo, row: &Row) -> Result<bool> {
+        let key = row.project(&info.primary_key());
+        self.exists(&Query::table(info).restrict(Cond::from(&key))?)
     }
 
     /// Names the first foreign key of `row` that has no matching parent row.

@@ -72,7 +72,7 @@ fn io(path: &Path, e: std::io::Error) -> Error {
     }
 }
 
-fn uuid_path(cfg: &StoreConfig, schema: &str, hash: &Uuid, suffix: &str) -> PathBuf {
+pub(crate) fn uuid_path(cfg: &StoreConfig, schema: &str, hash: &Uuid, suffix: &str) -> PathBuf {
     let hex = hash.simple().to_string();
     let mut p = cfg.location.join(schema);
     let mut start = 0;
@@ -85,11 +85,11 @@ fn uuid_path(cfg: &StoreConfig, schema: &str, hash: &Uuid, suffix: &str) -> Path
 
 /// One row of `~external_<store>`.
 #[derive(Debug, Clone)]
-struct ExternalRow {
-    size: u64,
-    filepath: Option<String>,
-    contents_hash: Option<Uuid>,
-    attachment_name: Option<String>,
+pub(crate) struct ExternalRow {
+    pub(crate) size: u64,
+    pub(crate) filepath: Option<String>,
+    pub(crate) contents_hash: Option<Uuid>,
+    pub(crate) attachment_name: Option<String>,
 }
 
 impl Db {
@@ -152,7 +152,7 @@ impl Db {
         Ok(())
     }
 
-    fn external_lookup(
+    pub(crate) fn external_lookup(
         &self,
         schema: &str,
         store: &str,

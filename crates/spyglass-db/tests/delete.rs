@@ -421,7 +421,10 @@ fn parts_go_with_masters_and_masters_with_parts() {
     db.delete(
         "mp.Master.Part",
         Cond::map([("o", "y")]),
-        DeleteOptions { force_parts: true },
+        DeleteOptions {
+            force_parts: true,
+            ..Default::default()
+        },
     )
     .unwrap();
     assert_eq!(count(&db, "mp.Master.Part"), 1);

@@ -388,6 +388,7 @@ fn main() {
 
     let t = Instant::now();
     spyglass::defaults::insert_defaults(&db, &[]).unwrap();
+    spyglass::filter::insert_band_filters(&db).unwrap();
     let ids: Vec<i64> = (0..4).collect();
     let mut lfp_keys = Vec::new();
     for nwb in &sessions {

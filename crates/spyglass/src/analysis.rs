@@ -3,11 +3,12 @@
 //! (metadata, devices, electrodes and intervals only; the name is reserved on disk
 //! first), objects are added through its [`AnalysisFileWriter`], [`register`]
 //! inserts the row (size and MD5 go to `~external_analysis`; the file is immutable
-//! from then on and its checksum is verified whenever its path is fetched), and
+//! from then on and its checksum is verified whenever its path is fetched) and
+//! records the table in Spyglass 0.6's `AnalysisRegistry`, and
 //! [`cleanup`] removes rows no table refers to, their files, files nothing tracks,
 //! and `_` copies of deleted sessions.
 
-use crate::common::common_nwbfile::{ANALYSIS_NWBFILE, NWBFILE, SCHEMA};
+use crate::common::common_nwbfile::{ANALYSIS_NWBFILE, ANALYSIS_REGISTRY, NWBFILE, SCHEMA};
 use crate::error::{Error, Result};
 use crate::settings::{absolute, Settings};
 use rand::Rng;
@@ -176,6 +177,43 @@ pub fn register(
         ANALYSIS_NWBFILE,
         Row::from_pairs(pairs),
         InsertOptions::default(),
+    )?;
+    register_table(db)
+}
+
+/// Records the analysis table in Spyglass 0.6's `AnalysisRegistry` (once), as
+/// Spyglass does when an analysis table is used: `full_table_name` is DataJoint's
+/// `` `schema`.`table` ``, `created_by` the database user.
+fn register_table(db: &Db) -> Result<()> {
+    let Ok(registry) = db.table_info(ANALYSIS_REGISTRY) else {
+        // a database declared before AnalysisRegistry existed
+        return Ok(());
+    };
+    let table = db.table_info(ANALYSIS_NWBFILE)?;
+    let full = format!("`{}`.`{}`", table.name.schema, table.name.table);
+    let q = spyglass_db::Query::table(&registry)
+        .restrict(Cond::map([("full_table_name", full.as_str())]))?;
+    if db.exists(&q)? {
+        return Ok(());
+    }
+    let user = db.user()?;
+    let user: String = user
+        .split('@')
+        .next()
+        .unwrap_or_default()
+        .chars()
+        .take(32)
+        .collect();
+    db.insert_into(
+        &registry,
+        &[Row::from_pairs([
+            ("full_table_name", Value::from(full)),
+            ("created_by", Value::from(user)),
+        ])],
+        InsertOptions {
+            skip_duplicates: true,
+            ..Default::default()
+        },
     )?;
     Ok(())
 }

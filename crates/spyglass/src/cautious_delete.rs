@@ -54,6 +54,8 @@ pub struct CautiousDeleteOptions {
     pub force_permission: bool,
     /// The user name to use on SQLite (ignored there when empty; must match on MySQL).
     pub user: Option<String>,
+    /// Keep the files of the external rows the delete removes (`--keep-files`).
+    pub keep_files: bool,
 }
 
 /// How a delete was allowed.
@@ -205,7 +207,14 @@ pub fn cautious_delete(
         log_table(db, &mut warnings)
     };
     let run = || -> Result<CautiousDeleteReport> {
-        let plan = db.plan_delete(table, cond.clone(), DeleteOptions::default())?;
+        let plan = db.plan_delete(
+            table,
+            cond.clone(),
+            DeleteOptions {
+                keep_files: opts.keep_files,
+                ..Default::default()
+            },
+        )?;
         let mut report = CautiousDeleteReport {
             table: info.name.clone(),
             user: None,

@@ -1,14 +1,23 @@
 //! `common_filter`: FIR filter definitions as Spyglass's `FirFilterParameters`
 //! keeps them — one row per (name, sampling rate) with the band edges and the
-//! designed coefficients as blobs. [`add_filter`] designs with
-//! [`spyglass_dsp::design_filter`] (ghostipy's least-squares design with Spyglass's
-//! tap estimate), [`insert_default`] adds Spyglass's standard LFP filters plus the
-//! theta and ripple band filters, and [`coefficients`] fetches a stored filter.
+//! designed coefficients as blobs, written with the dtypes Spyglass writes (band
+//! edges int64 when they are whole numbers, as `np.asarray([400, 425])` is).
+//! [`add_filter`] designs with [`spyglass_dsp::design_filter`] (ghostipy's
+//! least-squares design with Spyglass's tap estimate, refused beyond [`MAX_TAPS`])
+//! and, as Spyglass's `insert1(..., skip_duplicates=True)`, keeps a row that is
+//! already stored unless asked to replace it — which is refused while computed
+//! rows depend on it. [`insert_default`] adds exactly Spyglass's
+//! `create_standard_filters` rows; [`insert_band_filters`] adds the theta and
+//! ripple band filters on request; [`coefficients`] fetches a stored filter.
 
 use crate::error::{Error, Result};
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
-use spyglass_dsp::{default_filters, design_filter};
-pub use spyglass_dsp::{FilterDesign, FilterType};
+use spyglass_dsp::{design_filter, estimate_taps, BAND_FILTERS, STANDARD_FILTERS};
+pub use spyglass_dsp::{FilterDesign, FilterType, StandardFilter};
+
+/// Most taps a filter may have: 1,000,001 coefficients are 8 MB in the database,
+/// far beyond any filter a pipeline uses (LFP at 30 kHz has 6401).
+pub const MAX_TAPS: usize = 1_000_001;
 
 /// Schema name.
 pub const SCHEMA: &str = "common_filter";
@@ -43,11 +52,28 @@ pub fn declare(db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// The band edges as Spyglass stores them: `np.asarray(band_edges)` is int64 when
+/// every edge is a whole number (Spyglass's standard filters pass `[400, 425]`),
+/// float64 otherwise.
+fn band_edges_blob(edges: &[f64]) -> Result<spyglass_blob::Value> {
+    let whole = edges
+        .iter()
+        .all(|e| e.fract() == 0.0 && e.abs() < 9.0e15);
+    let arr = if whole {
+        spyglass_blob::Array::from_row_major(
+            vec![edges.len()],
+            edges.iter().map(|&e| e as i64).collect::<Vec<i64>>(),
+        )
+    } else {
+        spyglass_blob::Array::from_row_major(vec![edges.len()], edges.to_vec())
+    };
+    arr.map(spyglass_blob::Value::Array)
+        .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS}: band edges: {e}")))
+}
+
 /// The row `add_filter` inserts for a design.
 pub fn filter_row(name: &str, design: &FilterDesign, comments: &str) -> Result<Row> {
-    let edges =
-        spyglass_blob::Value::f64_array(vec![design.band_edges.len()], design.band_edges.clone())
-            .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS}: band edges: {e}")))?;
+    let edges = band_edges_blob(&design.band_edges)?;
     let coeff = spyglass_blob::Value::f64_array(
         vec![design.coefficients.len()],
         design.coefficients.clone(),
@@ -70,8 +96,49 @@ pub fn filter_row(name: &str, design: &FilterDesign, comments: &str) -> Result<R
     ]))
 }
 
-/// Designs a filter and stores it, as `FirFilterParameters.add_filter`; an existing
-/// row with the same name and rate is replaced. Returns the design.
+/// Checks the tap count a design would have before designing it (a design of
+/// billions of taps would exhaust memory).
+fn check_taps(filter_type: FilterType, sampling_rate: u32, band_edges: &[f64], name: &str) -> Result<()> {
+    if band_edges.len() != filter_type.n_edges() {
+        // design_filter names this error
+        return Ok(());
+    }
+    let e = band_edges;
+    let tw = match filter_type {
+        FilterType::Bandpass => ((e[1] - e[0]) + (e[3] - e[2])) / 2.0,
+        _ => e[1] - e[0],
+    };
+    let Ok(taps) = estimate_taps(sampling_rate as f64, tw) else {
+        // design_filter names this error
+        return Ok(());
+    };
+    if taps > MAX_TAPS {
+        return Err(Error::Invalid(format!(
+            "{FIR_FILTER_PARAMETERS} `{name}`: a {filter_type} filter at {sampling_rate} Hz with a {tw} Hz transition band needs {taps} taps, more than the {MAX_TAPS} allowed; widen the transition band or filter at a lower sampling rate"
+        )));
+    }
+    Ok(())
+}
+
+/// What [`add_filter`] did.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Added {
+    /// A new row was inserted.
+    Inserted,
+    /// A row with this name and rate was already stored and was kept as it is;
+    /// `same` tells whether it equals the new design.
+    Kept {
+        /// The stored row has the same type, edges, coefficients and comment.
+        same: bool,
+    },
+    /// The stored row was replaced (`replace`; nothing depended on it).
+    Replaced,
+}
+
+/// Designs a filter and stores it, as `FirFilterParameters.add_filter`: a row
+/// already stored under this name and rate is kept (Spyglass's `skip_duplicates`)
+/// unless `replace` is set; replacing is refused while any row computed with the
+/// filter exists. Returns the design and what was done.
 pub fn add_filter(
     db: &Db,
     name: &str,
@@ -79,26 +146,95 @@ pub fn add_filter(
     filter_type: FilterType,
     band_edges: &[f64],
     comments: &str,
-) -> Result<FilterDesign> {
+    replace: bool,
+) -> Result<(FilterDesign, Added)> {
     if name.trim().is_empty() || name.len() > 80 {
         return Err(Error::Invalid(format!(
             "{FIR_FILTER_PARAMETERS}: filter_name must have 1 to 80 characters, got `{name}`"
         )));
     }
+    check_taps(filter_type, sampling_rate, band_edges, name)?;
     let design = design_filter(filter_type, sampling_rate as f64, band_edges)
         .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS} `{name}`: {e}")))?;
     let row = filter_row(name, &design, comments)?;
     declare(db)?;
-    let exists = db.exists(
-        &db.table(FIR_FILTER_PARAMETERS)?
-            .restrict(key(name, sampling_rate))?,
-    )?;
-    if exists {
-        db.update1(FIR_FILTER_PARAMETERS, &row)?;
-    } else {
+    let q = db
+        .table(FIR_FILTER_PARAMETERS)?
+        .restrict(key(name, sampling_rate))?;
+    let stored = db.fetch(&q)?;
+    let Some(old) = stored.first() else {
         db.insert1(FIR_FILTER_PARAMETERS, row, InsertOptions::default())?;
+        return Ok((design, Added::Inserted));
+    };
+    let same = same_filter(old, &row);
+    if !replace || same {
+        return Ok((design, Added::Kept { same }));
     }
-    Ok(design)
+    let dependents = dependent_rows(db, name, sampling_rate)?;
+    if !dependents.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{FIR_FILTER_PARAMETERS}: filter `{name}` at {sampling_rate} Hz is not replaced: rows were computed with it ({}); delete them first",
+            dependents
+                .iter()
+                .map(|(t, n)| format!("{n} in {t}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        )));
+    }
+    db.update1(FIR_FILTER_PARAMETERS, &row)?;
+    Ok((design, Added::Replaced))
+}
+
+/// Rows of other tables that depend on filter (`name`, `sampling_rate`), per table.
+fn dependent_rows(db: &Db, name: &str, sampling_rate: u32) -> Result<Vec<(String, usize)>> {
+    let plan = db.plan_delete(
+        FIR_FILTER_PARAMETERS,
+        key(name, sampling_rate),
+        Default::default(),
+    )?;
+    let own = db.table_info(FIR_FILTER_PARAMETERS)?.name.clone();
+    Ok(plan
+        .counts()
+        .into_iter()
+        .filter(|(t, _)| t != &own)
+        .map(|(t, n)| (t.pretty(), n))
+        .collect())
+}
+
+/// True when a stored row and a new one agree on everything `add_filter` writes
+/// (numbers compared as values, whatever dtype the blobs were stored with).
+fn same_filter(stored: &Row, new: &Row) -> bool {
+    let num = |r: &Row, k: &str| -> Option<Vec<f64>> {
+        match r.get(k)? {
+            Value::Blob(b) => b.as_array()?.to_f64_row_major(),
+            v => v.as_f64().map(|x| vec![x]),
+        }
+    };
+    let text = |r: &Row, k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+    ["filter_type", "filter_comments"]
+        .iter()
+        .all(|k| text(stored, k) == text(new, k))
+        && [
+            "filter_low_stop",
+            "filter_low_pass",
+            "filter_high_pass",
+            "filter_high_stop",
+            "filter_band_edges",
+            "filter_coeff",
+        ]
+        .iter()
+        .all(|k| {
+            match (num(stored, k), num(new, k)) {
+                // float columns hold single precision
+                (Some(a), Some(b)) => {
+                    a.len() == b.len()
+                        && a.iter().zip(&b).all(|(x, y)| {
+                            x == y || (x - y).abs() <= 1e-6 * x.abs().max(y.abs())
+                        })
+                }
+                _ => false,
+            }
+        })
 }
 
 fn key(name: &str, sampling_rate: u32) -> Cond {
@@ -108,13 +244,11 @@ fn key(name: &str, sampling_rate: u32) -> Cond {
     ])
 }
 
-/// Inserts Spyglass's standard filters ("LFP 0-400 Hz" at 20 and 30 kHz) and the
-/// theta and ripple band filters at 1 kHz, skipping rows already present; returns
-/// the number inserted.
-pub fn insert_default(db: &Db) -> Result<usize> {
+/// Inserts the filters of `filters` that are not stored yet; returns how many.
+fn insert_missing(db: &Db, filters: &[StandardFilter]) -> Result<usize> {
     declare(db)?;
     let mut n = 0;
-    for f in default_filters() {
+    for f in filters {
         let q = db
             .table(FIR_FILTER_PARAMETERS)?
             .restrict(key(f.name, f.sampling_rate))?;
@@ -124,14 +258,30 @@ pub fn insert_default(db: &Db) -> Result<usize> {
         let design = f
             .design()
             .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS} `{}`: {e}", f.name)))?;
-        db.insert1(
+        n += db.insert1(
             FIR_FILTER_PARAMETERS,
             filter_row(f.name, &design, f.comments)?,
-            InsertOptions::default(),
-        )?;
-        n += 1;
+            InsertOptions {
+                skip_duplicates: true,
+                ..Default::default()
+            },
+        )? as usize;
     }
     Ok(n)
+}
+
+/// Inserts Spyglass's standard filters, exactly as `create_standard_filters` does
+/// ("LFP 0-400 Hz" at 20 and 30 kHz), skipping rows already present; returns the
+/// number inserted.
+pub fn insert_default(db: &Db) -> Result<usize> {
+    insert_missing(db, STANDARD_FILTERS)
+}
+
+/// Inserts the theta ("Theta 5-11 Hz") and ripple ("Ripple 150-250 Hz") band
+/// filters for 1 kHz LFP that Spyglass's tutorials add, skipping rows already
+/// present; returns the number inserted.
+pub fn insert_band_filters(db: &Db) -> Result<usize> {
+    insert_missing(db, BAND_FILTERS)
 }
 
 /// The stored coefficients of filter (`name`, `sampling_rate`); an error names the
@@ -193,7 +343,8 @@ pub fn list(db: &Db) -> Result<Vec<FilterInfo>> {
             let arr = |k: &str| {
                 r.get(k)
                     .and_then(Value::as_blob)
-                    .and_then(|b| b.to_row_major::<f64>())
+                    .and_then(|b| b.as_array())
+                    .and_then(|a| a.to_f64_row_major())
                     .unwrap_or_default()
             };
             FilterInfo {

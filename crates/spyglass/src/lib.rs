@@ -23,6 +23,7 @@
 
 pub mod analysis;
 pub mod cautious_delete;
+pub mod check;
 pub mod common;
 pub mod dandi;
 pub mod defaults;

@@ -34,8 +34,10 @@ fn session(env: &Env, duration: f64, gap: Option<(f64, f64)>) -> (String, Ground
 #[test]
 fn defaults_and_add_filter_store_spyglass_designs() {
     let env = Env::new();
+    // exactly Spyglass's create_standard_filters; the band filters only on request
     let n = spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
-    assert_eq!(n, vec![(FIR_FILTER_PARAMETERS.to_string(), 4)]);
+    assert_eq!(n, vec![(FIR_FILTER_PARAMETERS.to_string(), 2)]);
+    assert_eq!(filter::insert_band_filters(&env.db).unwrap(), 2);
     // idempotent
     let n = spyglass::defaults::insert_defaults(&env.db, &["FirFilterParameters".into()]).unwrap();
     assert_eq!(n[0].1, 0);
@@ -60,8 +62,10 @@ fn defaults_and_add_filter_store_spyglass_designs() {
         FilterType::Bandpass,
         &[25.0, 30.0, 80.0, 85.0],
         "gamma",
+        false,
     )
-    .unwrap();
+    .unwrap()
+    .0;
     assert_eq!(d.numtaps(), 1067); // tw 5: 2/3*8*1000/5 = 1066.7 -> 1067
     let stored = filter::coefficients(&env.db, "Gamma 30-80 Hz", 1000).unwrap();
     let again =
@@ -79,14 +83,17 @@ fn defaults_and_add_filter_store_spyglass_designs() {
         (25.0, 85.0)
     );
     // bad input is an error, not a panic
-    assert!(filter::add_filter(&env.db, "bad", 1000, FilterType::Lowpass, &[400.0], "").is_err());
+    assert!(
+        filter::add_filter(&env.db, "bad", 1000, FilterType::Lowpass, &[400.0], "", false).is_err()
+    );
     assert!(filter::add_filter(
         &env.db,
         "bad",
         1000,
         FilterType::Lowpass,
         &[400.0, 600.0],
-        ""
+        "",
+        false
     )
     .is_err());
     assert!(filter::coefficients(&env.db, "nope", 1).is_err());
@@ -136,6 +143,7 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
     let env = Env::new();
     let (nwb, gt) = session(&env, 12.0, Some((7.0, 0.5)));
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
+    filter::insert_band_filters(&env.db).unwrap();
     lfp::lfp_electrode::create_group(&env.db, &nwb, "tetrode", &[0, 1, 2, 3]).unwrap();
     assert!(lfp::lfp_electrode::create_group(&env.db, &nwb, "bad", &[99]).is_err());
     let epoch = gt.epochs[0].0.clone();

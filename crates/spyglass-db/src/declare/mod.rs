@@ -1,7 +1,9 @@
 //! Declaring tables: parse a definition (`parse`), resolve its parents and build
 //! the table's heading, foreign keys and indexes (`compile`), emit the DDL for a
-//! dialect (`ddl`), and print a definition back from a heading (`describe`).
+//! dialect (`ddl`), print a definition back from a heading (`describe`), and
+//! compare a definition with a table that already exists (`compat`).
 
+pub mod compat;
 pub mod ddl;
 pub mod parse;
 

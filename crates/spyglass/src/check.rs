@@ -1,0 +1,215 @@
+//! `spyglass check`: how a database (any backend; typically a lab's Spyglass
+//! database) lines up with spyglass-rs, read-only. For every table spyglass-rs
+//! declares: used as it is (identical, or with the differences listed —
+//! comments, attribute order, types, indexes), incompatible (with why), or missing
+//! (declaring would create it). Then the tables of the database that spyglass-rs
+//! has no pipeline for yet, and orphans: merge masters without a part row,
+//! `~external_*` rows no row refers to, and files in the stores no row tracks.
+
+use crate::error::Result;
+use spyglass_db::declare::compat::{CheckStatus, Difference, TableCheck};
+use spyglass_db::{Db, FullName, TableSpec, Tier};
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+
+/// Every table spyglass-rs declares, by schema (common schemas, filters, LFP).
+pub fn our_specs() -> Vec<(&'static str, TableSpec)> {
+    let mut out = Vec::new();
+    for (schema, specs) in crate::common::schemas() {
+        out.extend(specs.into_iter().map(|s| (schema, s)));
+    }
+    use crate::lfp::{band_v1, imported, lfp_electrode, merge, v1};
+    out.extend(crate::filter::specs().into_iter().map(|s| (crate::filter::SCHEMA, s)));
+    out.extend(lfp_electrode::specs().into_iter().map(|s| (lfp_electrode::SCHEMA, s)));
+    out.extend(v1::specs().into_iter().map(|s| (v1::SCHEMA, s)));
+    out.extend(imported::specs().into_iter().map(|s| (imported::SCHEMA, s)));
+    // LFPOutput, as `Db::declare_merge` declares it
+    let mut lfp_output = TableSpec::new(
+        "LFPOutput",
+        Tier::Manual,
+        "merge_id : uuid\n---\nsource : varchar(32)",
+    );
+    for (part, upstream) in [("LFPV1", v1::LFPV1), ("ImportedLFP", imported::IMPORTED_LFP)] {
+        lfp_output = lfp_output.part(part, &format!("-> master\n---\n-> {upstream}"));
+    }
+    out.push((merge::SCHEMA, lfp_output));
+    out.extend(band_v1::specs().into_iter().map(|s| (band_v1::SCHEMA, s)));
+    out
+}
+
+/// The report of [`check`].
+#[derive(Debug, Clone, Default)]
+pub struct CheckReport {
+    /// Our tables that exist and are identical.
+    pub identical: Vec<FullName>,
+    /// Our tables that exist, are used as they are, and differ in the ways listed.
+    pub differing: Vec<(FullName, Vec<Difference>)>,
+    /// Our tables that exist but cannot be used (why).
+    pub incompatible: Vec<(FullName, Vec<String>)>,
+    /// Our tables the database lacks (declaring creates them).
+    pub missing: Vec<FullName>,
+    /// Tables of the database spyglass-rs has no pipeline for, per schema.
+    pub not_ours: BTreeMap<String, Vec<String>>,
+    /// Merge masters with rows that no part holds: (master, rows).
+    pub orphan_merge_rows: Vec<(FullName, u64)>,
+    /// `~external_*` rows no table refers to: (external table, what they name).
+    pub orphan_external_rows: Vec<(FullName, Vec<String>)>,
+    /// Files in the `raw` (only `_` copies) and `analysis` stores no row tracks.
+    pub orphan_files: Vec<PathBuf>,
+    /// Tables the check looked at.
+    pub tables_in_database: usize,
+}
+
+impl CheckReport {
+    /// True when every table spyglass-rs uses is compatible.
+    pub fn is_compatible(&self) -> bool {
+        self.incompatible.is_empty()
+    }
+}
+
+/// Checks `db` (read-only); see the module doc.
+pub fn check(db: &Db) -> Result<CheckReport> {
+    db.refresh()?;
+    let mut report = CheckReport::default();
+    let mut ours: HashSet<FullName> = HashSet::new();
+    for (schema, spec) in our_specs() {
+        for TableCheck { name, status } in db.check_spec(schema, &spec) {
+            ours.insert(name.clone());
+            match status {
+                CheckStatus::Missing => report.missing.push(name),
+                CheckStatus::Unresolved(why) => report.incompatible.push((name, vec![why])),
+                CheckStatus::Present(cmp) if !cmp.is_compatible() => report
+                    .incompatible
+                    .push((name, cmp.incompatible.iter().map(|d| d.to_string()).collect())),
+                CheckStatus::Present(cmp) if cmp.is_identical() => report.identical.push(name),
+                CheckStatus::Present(cmp) => report.differing.push((name, cmp.differences)),
+            }
+        }
+    }
+    let catalog = db.catalog();
+    let tables = catalog.user_tables(None);
+    report.tables_in_database = tables.len();
+    for t in &tables {
+        if !ours.contains(&t.name) {
+            report
+                .not_ours
+                .entry(t.name.schema.clone())
+                .or_default()
+                .push(t.name.class_name());
+        }
+    }
+    for v in report.not_ours.values_mut() {
+        v.sort();
+    }
+    report.orphan_merge_rows = orphan_merge_rows(db)?;
+    let mut tracked: BTreeMap<String, HashSet<String>> = BTreeMap::new();
+    for schema in db.schemas() {
+        for store in ["raw", "analysis"] {
+            let ext = db.external_table(&schema, store);
+            if catalog.get(&ext).is_none() {
+                continue;
+            }
+            let unused = db.external_unused(&schema, store, false)?;
+            if !unused.is_empty() {
+                report.orphan_external_rows.push((ext.clone(), unused));
+            }
+            let paths = tracked.entry(store.to_string()).or_default();
+            let sql = format!(
+                "SELECT {c} FROM {} WHERE {c} IS NOT NULL",
+                db.dialect().table(&ext),
+                c = db.dialect().ident("filepath")
+            );
+            for row in db.query_raw(&sql, &[])? {
+                if let Some(p) = row.first().and_then(text) {
+                    paths.insert(p);
+                }
+            }
+        }
+    }
+    for store in ["raw", "analysis"] {
+        let Ok(cfg) = db.store(store) else { continue };
+        let known = tracked.remove(store).unwrap_or_default();
+        let mut files = Vec::new();
+        walk(&cfg.location, &mut files);
+        files.sort();
+        for f in files {
+            let Ok(rel) = f.strip_prefix(&cfg.location) else {
+                continue;
+            };
+            let rel = rel.to_string_lossy().replace('\\', "/");
+            // the raw store also holds the original recordings, which no row tracks
+            if store == "raw" && !rel.ends_with("_.nwb") {
+                continue;
+            }
+            if !known.contains(&rel) {
+                report.orphan_files.push(f);
+            }
+        }
+    }
+    Ok(report)
+}
+
+fn text(v: &spyglass_db::SqlValue) -> Option<String> {
+    match v {
+        spyglass_db::SqlValue::Text(s) => Some(s.clone()),
+        spyglass_db::SqlValue::Bytes(b) => String::from_utf8(b.clone()).ok(),
+        _ => None,
+    }
+}
+
+fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if p.is_dir() {
+            walk(&p, out);
+        } else {
+            out.push(p);
+        }
+    }
+}
+
+/// Rows of every merge master (`merge_id | source` with parts) that no part holds.
+fn orphan_merge_rows(db: &Db) -> Result<Vec<(FullName, u64)>> {
+    let graph = db.graph()?;
+    let d = db.dialect();
+    let mut out = Vec::new();
+    for t in db.catalog().user_tables(None) {
+        if t.tier == Tier::Part
+            || t.primary_key() != ["merge_id"]
+            || t.heading.get("source").is_none()
+        {
+            continue;
+        }
+        let parts = graph.parts(&t.name);
+        if parts.is_empty() {
+            continue;
+        }
+        let id = d.ident("merge_id");
+        let union = parts
+            .iter()
+            .map(|p| format!("SELECT {id} FROM {}", d.table(p)))
+            .collect::<Vec<_>>()
+            .join(" UNION ");
+        let sql = format!(
+            "SELECT COUNT(*) FROM {} WHERE {id} NOT IN ({union})",
+            d.table(&t.name)
+        );
+        let n = db
+            .query_raw(&sql, &[])?
+            .first()
+            .and_then(|r| r.first())
+            .map(|v| match v {
+                spyglass_db::SqlValue::Int(i) => *i as u64,
+                spyglass_db::SqlValue::UInt(u) => *u,
+                _ => 0,
+            })
+            .unwrap_or(0);
+        if n > 0 {
+            out.push((t.name.clone(), n));
+        }
+    }
+    Ok(out)
+}
