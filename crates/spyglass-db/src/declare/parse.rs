@@ -360,7 +360,11 @@ fn parse_fk(table: &str, line_no: usize, line: &str, in_key: bool) -> Result<FkD
             "a foreign key in the primary key cannot be nullable",
         ));
     }
-    // optional trailing comment is not part of DataJoint's grammar for FK lines
+    // a trailing comment is allowed and ignored, as DataJoint does
+    // (Spyglass writes `-> Nwbfile  # name of the parent NWB file`)
+    if let Some((before, _comment)) = split_outside_quotes(rest, '#') {
+        rest = before.trim();
+    }
     if rest.is_empty() {
         return Err(err(
             table,
@@ -546,6 +550,20 @@ mod tests {
         let a = attr("---\ng : <graph> # a graph");
         assert_eq!(a.ty, AttrType::Adapted("graph".into()));
         assert_eq!(a.comment, "a graph");
+    }
+
+    #[test]
+    fn foreign_key_comments_are_ignored() {
+        let d = parse("t", "-> Session  # the session\n---\n-> [nullable] Lab # its lab\n").unwrap();
+        let fks: Vec<(&str, bool)> = d
+            .items
+            .iter()
+            .filter_map(|i| match i {
+                Item::ForeignKey(f) => Some((f.target.as_str(), f.nullable)),
+                _ => None,
+            })
+            .collect();
+        assert_eq!(fks, [("Session", false), ("Lab", true)]);
     }
 
     #[test]

@@ -14,13 +14,12 @@ pub fn specs() -> Vec<TableSpec> {
     vec![TableSpec::new(
         "ImportedLFP",
         Tier::Imported,
-        "# LFP computed before import, as found in the NWB file
--> common_session.Session
--> lfp_electrode.LFPElectrodeGroup
--> common_interval.IntervalList
-lfp_object_id : varchar(40)  # object ID for loading from the NWB file
+        // Spyglass 0.6.0's definition: the series lives in the session's own file
+        "-> common_session.Session  # the session to which this LFP belongs
+-> lfp_electrode.LFPElectrodeGroup  # the group of electrodes to be filtered
+-> common_interval.IntervalList  # the original set of times to be filtered
 ---
-lfp_sampling_rate : float  # the sampling rate, in samples/sec
--> common_nwbfile.AnalysisNwbfile",
+lfp_sampling_rate: float  # the sampling rate, in samples/sec
+lfp_object_id: varchar(40)  # object ID of an lfp electrical series for loading from the NWB file",
     )]
 }
