@@ -14,7 +14,9 @@ pub fn run(db: &Db, format: Format, verbose: bool) -> Result<()> {
     let elapsed = t0.elapsed().as_secs_f64();
     if format == Format::Json {
         let names = |v: &[spyglass_db::FullName]| -> Vec<String> {
-            v.iter().map(|n| format!("{}.{}", n.schema, n.table)).collect()
+            v.iter()
+                .map(|n| format!("{}.{}", n.schema, n.table))
+                .collect()
         };
         let j = serde_json::json!({
             "tables_in_database": r.tables_in_database,

@@ -48,10 +48,17 @@ pub fn run(
             println!("{}", serde_json::to_string_pretty(&items)?);
         }
         _ => {
-            let cols: Vec<String> = ["table", "key", "object", "neurodata_type", "object_path", "file"]
-                .iter()
-                .map(|s| s.to_string())
-                .collect();
+            let cols: Vec<String> = [
+                "table",
+                "key",
+                "object",
+                "neurodata_type",
+                "object_path",
+                "file",
+            ]
+            .iter()
+            .map(|s| s.to_string())
+            .collect();
             let mut rows = Vec::new();
             for (source, nrows) in &results {
                 for r in nrows {
@@ -60,7 +67,10 @@ pub fn run(
                             ("table", Value::from(source.as_str())),
                             ("key", Value::from(key_text(&r.row))),
                             ("object", Value::from(o.name.as_str())),
-                            ("neurodata_type", Value::from(o.info.neurodata_type.as_str())),
+                            (
+                                "neurodata_type",
+                                Value::from(o.info.neurodata_type.as_str()),
+                            ),
                             ("object_path", Value::from(o.info.path.as_str())),
                             ("file", Value::from(r.file_path.display().to_string())),
                         ]));
@@ -145,7 +155,13 @@ fn stem(source: &str, r: &NwbRow, o: &NwbObject) -> String {
     let table = source.rsplit('.').next().unwrap_or(source);
     let raw = format!("{table}_{file}_{}", o.name);
     raw.chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '_' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c
+            } else {
+                '_'
+            }
+        })
         .collect()
 }
 
@@ -184,11 +200,8 @@ fn export_object(dir: &Path, source: &str, r: &NwbRow, o: &NwbObject) -> Result<
         });
         let cc = format!("{path}/channel_conversion");
         if file.exists(&cc) {
-            meta["channel_conversion"] = serde_json::json!(file
-                .read_data(&cc)?
-                .values
-                .to_f64()
-                .unwrap_or_default());
+            meta["channel_conversion"] =
+                serde_json::json!(file.read_data(&cc)?.values.to_f64().unwrap_or_default());
         }
         write_atomic(
             &with_ext(&base, ".json"),
@@ -231,10 +244,26 @@ fn export_object(dir: &Path, source: &str, r: &NwbRow, o: &NwbObject) -> Result<
 fn cell(c: &spyglass_nwb::Column, i: usize) -> String {
     let one = |v: &Values| -> String {
         match v {
-            Values::Int(x) => x.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "),
-            Values::UInt(x) => x.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "),
-            Values::Float(x) => x.iter().map(|a| format!("{a:?}")).collect::<Vec<_>>().join(" "),
-            Values::Bool(x) => x.iter().map(|a| a.to_string()).collect::<Vec<_>>().join(" "),
+            Values::Int(x) => x
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Values::UInt(x) => x
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
+            Values::Float(x) => x
+                .iter()
+                .map(|a| format!("{a:?}"))
+                .collect::<Vec<_>>()
+                .join(" "),
+            Values::Bool(x) => x
+                .iter()
+                .map(|a| a.to_string())
+                .collect::<Vec<_>>()
+                .join(" "),
             Values::Text(x) | Values::Enum(x) => x.join(" "),
             Values::Reference(x) => x
                 .iter()
@@ -274,14 +303,29 @@ fn default_dtype(v: &Values) -> &'static str {
 fn write_npy(path: &Path, data: &Data, dtype: &str) -> Result<()> {
     let (descr, bytes): (&str, Vec<u8>) = match (&data.values, dtype) {
         (Values::Int(v), "int8") => ("|i1", v.iter().map(|&x| x as i8 as u8).collect()),
-        (Values::Int(v), "int16") => ("<i2", v.iter().flat_map(|&x| (x as i16).to_le_bytes()).collect()),
-        (Values::Int(v), "int32") => ("<i4", v.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect()),
+        (Values::Int(v), "int16") => (
+            "<i2",
+            v.iter().flat_map(|&x| (x as i16).to_le_bytes()).collect(),
+        ),
+        (Values::Int(v), "int32") => (
+            "<i4",
+            v.iter().flat_map(|&x| (x as i32).to_le_bytes()).collect(),
+        ),
         (Values::Int(v), _) => ("<i8", v.iter().flat_map(|&x| x.to_le_bytes()).collect()),
         (Values::UInt(v), "uint8") => ("|u1", v.iter().map(|&x| x as u8).collect()),
-        (Values::UInt(v), "uint16") => ("<u2", v.iter().flat_map(|&x| (x as u16).to_le_bytes()).collect()),
-        (Values::UInt(v), "uint32") => ("<u4", v.iter().flat_map(|&x| (x as u32).to_le_bytes()).collect()),
+        (Values::UInt(v), "uint16") => (
+            "<u2",
+            v.iter().flat_map(|&x| (x as u16).to_le_bytes()).collect(),
+        ),
+        (Values::UInt(v), "uint32") => (
+            "<u4",
+            v.iter().flat_map(|&x| (x as u32).to_le_bytes()).collect(),
+        ),
         (Values::UInt(v), _) => ("<u8", v.iter().flat_map(|&x| x.to_le_bytes()).collect()),
-        (Values::Float(v), "float32") => ("<f4", v.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect()),
+        (Values::Float(v), "float32") => (
+            "<f4",
+            v.iter().flat_map(|&x| (x as f32).to_le_bytes()).collect(),
+        ),
         (Values::Float(v), _) => ("<f8", v.iter().flat_map(|&x| x.to_le_bytes()).collect()),
         (Values::Bool(v), _) => ("|b1", v.iter().map(|&x| x as u8).collect()),
         (other, _) => bail!(
@@ -302,8 +346,7 @@ fn write_npy(path: &Path, data: &Data, dtype: &str) -> Result<()> {
                 .join(", ")
         ),
     };
-    let mut header =
-        format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
     // magic (6) + version (2) + length (2) + header + newline, padded to 64 bytes
     while (10 + header.len() + 1) % 64 != 0 {
         header.push(' ');
@@ -320,7 +363,8 @@ fn write_npy(path: &Path, data: &Data, dtype: &str) -> Result<()> {
 /// Writes a file under a temporary name and renames it into place.
 fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
     let tmp = with_ext(path, ".part");
-    let mut f = std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
+    let mut f =
+        std::fs::File::create(&tmp).with_context(|| format!("writing {}", tmp.display()))?;
     f.write_all(bytes)
         .and_then(|_| f.sync_all())
         .with_context(|| format!("writing {}", tmp.display()))?;

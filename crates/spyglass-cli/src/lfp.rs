@@ -100,7 +100,10 @@ pub fn filter_cmd(db: &Db, cmd: FilterCommand) -> Result<()> {
         }
         FilterCommand::AddBands => {
             let n = filter::insert_band_filters(db)?;
-            println!("{}: {n} band filters inserted", filter::FIR_FILTER_PARAMETERS);
+            println!(
+                "{}: {n} band filters inserted",
+                filter::FIR_FILTER_PARAMETERS
+            );
         }
         FilterCommand::List => {
             for f in filter::list(db)? {

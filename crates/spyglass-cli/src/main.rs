@@ -334,7 +334,13 @@ fn run(cli: Cli) -> Result<()> {
             restrict,
             format,
             output,
-        } => fetch_nwb::run(&open(db_flag)?, &table, &restrict, format, output.as_deref()),
+        } => fetch_nwb::run(
+            &open(db_flag)?,
+            &table,
+            &restrict,
+            format,
+            output.as_deref(),
+        ),
         Command::Check { format, verbose } => check::run(&open(db_flag)?, format, verbose),
         Command::Populate {
             table,

@@ -341,7 +341,8 @@ impl Db {
             Err(_) => self.execute("ROLLBACK", &[]),
         };
         self.tx_depth.fetch_sub(1, Ordering::SeqCst);
-        let pending = std::mem::take(&mut *self.after_commit.lock().unwrap_or_else(|p| p.into_inner()));
+        let pending =
+            std::mem::take(&mut *self.after_commit.lock().unwrap_or_else(|p| p.into_inner()));
         match (r, end) {
             (Ok(v), Ok(_)) => {
                 for job in pending {

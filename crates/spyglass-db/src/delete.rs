@@ -238,7 +238,10 @@ impl Db {
                 .collect();
             let mut used = false;
             for sql in &referencing {
-                if !self.query_raw(&format!("{sql} LIMIT 1"), std::slice::from_ref(hash))?.is_empty() {
+                if !self
+                    .query_raw(&format!("{sql} LIMIT 1"), std::slice::from_ref(hash))?
+                    .is_empty()
+                {
                     used = true;
                     break;
                 }
@@ -299,7 +302,10 @@ impl Db {
                 "SELECT 1 FROM {} WHERE `filepath`=? LIMIT 1",
                 self.dialect().table(&name)
             );
-            if !self.query_raw(&sql, &[SqlValue::Text(rel.to_string())])?.is_empty() {
+            if !self
+                .query_raw(&sql, &[SqlValue::Text(rel.to_string())])?
+                .is_empty()
+            {
                 return Ok(true);
             }
         }
@@ -374,7 +380,11 @@ impl Db {
             format!("({})", d.ident_list(&pk))
         };
         let mut total = 0;
-        for ((cond, params), chunk) in self.key_conditions(&info, keys)?.into_iter().zip(keys.chunks(400)) {
+        for ((cond, params), chunk) in self
+            .key_conditions(&info, keys)?
+            .into_iter()
+            .zip(keys.chunks(400))
+        {
             let sql = format!("DELETE FROM {table_sql} WHERE {cond}");
             total += self.execute(&sql, &params).map_err(|e| match e {
                 Error::ForeignKey { message, .. } => Error::ForeignKey {

@@ -113,7 +113,7 @@ fn bad_names() {
 }
 
 #[test]
-fn redeclare_with_a_different_definition_shows_the_difference() {
+fn redeclare_with_an_incompatible_definition_shows_both() {
     let (db, _d) = university();
     let e = assert_msg(
         db.declare(
@@ -121,17 +121,32 @@ fn redeclare_with_a_different_definition_shows_the_difference() {
             &TableSpec::new(
                 "Department",
                 Tier::Manual,
-                "dept : varchar(6)\n---\ndept_name : varchar(100)",
+                "dept : varchar(6)\n---\ndept_name : int\ndept_head : varchar(40)",
             ),
         ),
         &[
             "univ.Department",
             "different definition",
-            "- dept_name : varchar(200)",
-            "+ dept_name : varchar(100)",
+            "`dept_name`: type: ours int, the database's varchar(200) (another type family)",
+            "`dept_head`: missing (ours: dept_head : varchar(40))",
+            "the database's definition:\n  dept : varchar(6)",
+            "spyglass-rs's definition:\n  dept : varchar(6)",
         ],
     );
     assert!(matches!(e, Error::DefinitionMismatch { .. }));
+    // another string length is a difference spyglass-rs can live with (as DataJoint)
+    assert_eq!(
+        db.declare(
+            "univ",
+            &TableSpec::new(
+                "Department",
+                Tier::Manual,
+                "dept : varchar(6)\n---\ndept_name : varchar(100)",
+            ),
+        )
+        .unwrap(),
+        spyglass_db::Declared::Unchanged
+    );
     // the same definition (different comments and spacing) is fine
     let same = "dept   :  varchar(6)   # abbreviated department name\n---\n# a comment line\ndept_name : varchar(200)";
     assert_eq!(

@@ -19,8 +19,16 @@ pub fn our_specs() -> Vec<(&'static str, TableSpec)> {
         out.extend(specs.into_iter().map(|s| (schema, s)));
     }
     use crate::lfp::{band_v1, imported, lfp_electrode, merge, v1};
-    out.extend(crate::filter::specs().into_iter().map(|s| (crate::filter::SCHEMA, s)));
-    out.extend(lfp_electrode::specs().into_iter().map(|s| (lfp_electrode::SCHEMA, s)));
+    out.extend(
+        crate::filter::specs()
+            .into_iter()
+            .map(|s| (crate::filter::SCHEMA, s)),
+    );
+    out.extend(
+        lfp_electrode::specs()
+            .into_iter()
+            .map(|s| (lfp_electrode::SCHEMA, s)),
+    );
     out.extend(v1::specs().into_iter().map(|s| (v1::SCHEMA, s)));
     out.extend(imported::specs().into_iter().map(|s| (imported::SCHEMA, s)));
     // LFPOutput, as `Db::declare_merge` declares it
@@ -29,7 +37,10 @@ pub fn our_specs() -> Vec<(&'static str, TableSpec)> {
         Tier::Manual,
         "merge_id : uuid\n---\nsource : varchar(32)",
     );
-    for (part, upstream) in [("LFPV1", v1::LFPV1), ("ImportedLFP", imported::IMPORTED_LFP)] {
+    for (part, upstream) in [
+        ("LFPV1", v1::LFPV1),
+        ("ImportedLFP", imported::IMPORTED_LFP),
+    ] {
         lfp_output = lfp_output.part(part, &format!("-> master\n---\n-> {upstream}"));
     }
     out.push((merge::SCHEMA, lfp_output));
@@ -78,9 +89,10 @@ pub fn check(db: &Db) -> Result<CheckReport> {
             match status {
                 CheckStatus::Missing => report.missing.push(name),
                 CheckStatus::Unresolved(why) => report.incompatible.push((name, vec![why])),
-                CheckStatus::Present(cmp) if !cmp.is_compatible() => report
-                    .incompatible
-                    .push((name, cmp.incompatible.iter().map(|d| d.to_string()).collect())),
+                CheckStatus::Present(cmp) if !cmp.is_compatible() => report.incompatible.push((
+                    name,
+                    cmp.incompatible.iter().map(|d| d.to_string()).collect(),
+                )),
                 CheckStatus::Present(cmp) if cmp.is_identical() => report.identical.push(name),
                 CheckStatus::Present(cmp) => report.differing.push((name, cmp.differences)),
             }

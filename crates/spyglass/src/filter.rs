@@ -56,9 +56,7 @@ pub fn declare(db: &Db) -> Result<()> {
 /// every edge is a whole number (Spyglass's standard filters pass `[400, 425]`),
 /// float64 otherwise.
 fn band_edges_blob(edges: &[f64]) -> Result<spyglass_blob::Value> {
-    let whole = edges
-        .iter()
-        .all(|e| e.fract() == 0.0 && e.abs() < 9.0e15);
+    let whole = edges.iter().all(|e| e.fract() == 0.0 && e.abs() < 9.0e15);
     let arr = if whole {
         spyglass_blob::Array::from_row_major(
             vec![edges.len()],
@@ -98,7 +96,12 @@ pub fn filter_row(name: &str, design: &FilterDesign, comments: &str) -> Result<R
 
 /// Checks the tap count a design would have before designing it (a design of
 /// billions of taps would exhaust memory).
-fn check_taps(filter_type: FilterType, sampling_rate: u32, band_edges: &[f64], name: &str) -> Result<()> {
+fn check_taps(
+    filter_type: FilterType,
+    sampling_rate: u32,
+    band_edges: &[f64],
+    name: &str,
+) -> Result<()> {
     if band_edges.len() != filter_type.n_edges() {
         // design_filter names this error
         return Ok(());
@@ -228,9 +231,9 @@ fn same_filter(stored: &Row, new: &Row) -> bool {
                 // float columns hold single precision
                 (Some(a), Some(b)) => {
                     a.len() == b.len()
-                        && a.iter().zip(&b).all(|(x, y)| {
-                            x == y || (x - y).abs() <= 1e-6 * x.abs().max(y.abs())
-                        })
+                        && a.iter()
+                            .zip(&b)
+                            .all(|(x, y)| x == y || (x - y).abs() <= 1e-6 * x.abs().max(y.abs()))
                 }
                 _ => false,
             }

@@ -83,9 +83,16 @@ fn defaults_and_add_filter_store_spyglass_designs() {
         (25.0, 85.0)
     );
     // bad input is an error, not a panic
-    assert!(
-        filter::add_filter(&env.db, "bad", 1000, FilterType::Lowpass, &[400.0], "", false).is_err()
-    );
+    assert!(filter::add_filter(
+        &env.db,
+        "bad",
+        1000,
+        FilterType::Lowpass,
+        &[400.0],
+        "",
+        false
+    )
+    .is_err());
     assert!(filter::add_filter(
         &env.db,
         "bad",

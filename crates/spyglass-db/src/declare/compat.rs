@@ -147,7 +147,9 @@ pub fn compare(existing: &TableInfo, ours: &TableInfo) -> Comparison {
         t.heading
             .attributes
             .iter()
-            .filter(|a| ours.heading.get(&a.name).is_some() && existing.heading.get(&a.name).is_some())
+            .filter(|a| {
+                ours.heading.get(&a.name).is_some() && existing.heading.get(&a.name).is_some()
+            })
             .map(|a| a.name.clone())
             .collect()
     };
@@ -216,7 +218,13 @@ fn same_fk(a: &crate::heading::ForeignKey, b: &crate::heading::ForeignKey) -> bo
 fn fk_cols(fk: &crate::heading::ForeignKey) -> String {
     fk.attr_map
         .iter()
-        .map(|(c, p)| if c == p { c.clone() } else { format!("{c}={p}") })
+        .map(|(c, p)| {
+            if c == p {
+                c.clone()
+            } else {
+                format!("{c}={p}")
+            }
+        })
         .collect::<Vec<_>>()
         .join(", ")
 }
@@ -243,11 +251,17 @@ fn compare_attr(c: &mut Comparison, ours: &Attribute, theirs: &Attribute) {
         TypeFit::Same => {}
         TypeFit::Differs(why) => c.differ(
             Some(name),
-            format!("type: ours {}, the database's {} ({why})", ours.ty, theirs.ty),
+            format!(
+                "type: ours {}, the database's {} ({why})",
+                ours.ty, theirs.ty
+            ),
         ),
         TypeFit::Incompatible(why) => c.refuse(
             Some(name),
-            format!("type: ours {}, the database's {} ({why})", ours.ty, theirs.ty),
+            format!(
+                "type: ours {}, the database's {} ({why})",
+                ours.ty, theirs.ty
+            ),
         ),
     }
     if ours.nullable != theirs.nullable {
@@ -381,10 +395,9 @@ fn type_fit(ours: &AttrType, theirs: &AttrType) -> TypeFit {
         }
         (T::Enum(_), T::Char(_) | T::Varchar(_)) => Differs("strings instead of an enum".into()),
         (T::Blob(_), T::Blob(_)) => Differs("blobs of another size limit".into()),
-        (
-            T::Datetime(_) | T::Timestamp(_),
-            T::Datetime(_) | T::Timestamp(_),
-        ) => Differs("date-times of another kind or precision".into()),
+        (T::Datetime(_) | T::Timestamp(_), T::Datetime(_) | T::Timestamp(_)) => {
+            Differs("date-times of another kind or precision".into())
+        }
         (T::Time(_), T::Time(_)) => Differs("times of another precision".into()),
         (T::Json, T::Blob(_)) => Incompatible("a blob is not JSON text".into()),
         (T::Json, _) if matches!(theirs, T::Varchar(_) | T::Char(_)) => {
@@ -544,8 +557,12 @@ mod tests {
         assert_eq!(text.len(), 4, "{text:?}");
         assert!(text[0].starts_with("table comment"));
         assert!(text.iter().any(|t| t.starts_with("`c`: comment")));
-        assert!(text.iter().any(|t| t.starts_with("attribute order: ours (k, b, c)")));
-        assert!(text.iter().any(|t| t == "index (c) is only in the database"));
+        assert!(text
+            .iter()
+            .any(|t| t.starts_with("attribute order: ours (k, b, c)")));
+        assert!(text
+            .iter()
+            .any(|t| t == "index (c) is only in the database"));
     }
 
     #[test]

@@ -554,7 +554,11 @@ mod tests {
 
     #[test]
     fn foreign_key_comments_are_ignored() {
-        let d = parse("t", "-> Session  # the session\n---\n-> [nullable] Lab # its lab\n").unwrap();
+        let d = parse(
+            "t",
+            "-> Session  # the session\n---\n-> [nullable] Lab # its lab\n",
+        )
+        .unwrap();
         let fks: Vec<(&str, bool)> = d
             .items
             .iter()
