@@ -438,7 +438,7 @@ fn spyglass_and_spyglass_rs_share_a_lab_database() {
         &format!("nwb_file_name={rs_nwb}"),
     ]);
     let out_dir = lab.dir.path().join("fetched");
-    let fetched: Value = serde_json::from_str(&lab.rs_ok(&[
+    let text = lab.rs_ok(&[
         "fetch-nwb",
         "lfp_merge.LFPOutput",
         "--key",
@@ -447,8 +447,11 @@ fn spyglass_and_spyglass_rs_share_a_lab_database() {
         "json",
         "-o",
         out_dir.to_str().unwrap(),
-    ]))
-    .unwrap();
+    ]);
+    // stdout's JSON, then stderr's "wrote N files"
+    let end = text.rfind(']').map(|i| i + 1).unwrap_or(0);
+    let fetched: Value =
+        serde_json::from_str(&text[..end]).unwrap_or_else(|e| panic!("{e}: {text}"));
     assert_eq!(fetched.as_array().unwrap().len(), 1, "{fetched}");
     let obj = &fetched[0]["objects"][0];
     assert_eq!(obj["name"], "lfp");
