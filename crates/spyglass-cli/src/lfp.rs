@@ -1,5 +1,8 @@
-//! The LFP pipeline's subcommands: `defaults` (default rows of the Parameters
-//! tables), `filter add` / `filter list` (FirFilterParameters), and `demo` (a
+//! The LFP pipeline's subcommands: `lfp group add` (an LFP electrode group by ids,
+//! electrode groups, regions or all), `lfp select` (an LFPSelection), `lfp band
+//! select` (an LFPBandSelection with its electrodes and references), `defaults`
+//! (default rows of the Parameters tables), `filter add` / `filter list`
+//! (FirFilterParameters), and `demo` (a
 //! synthetic session ingested, LFP and a theta band computed, a summary printed
 //! and an SVG picture of raw vs LFP traces and band power drawn). Also the makers
 //! this build registers for `populate` and `worker`.
@@ -42,6 +45,279 @@ pub enum FilterCommand {
     AddBands,
     /// List the stored filters.
     List,
+}
+
+/// `spyglass lfp ...`.
+#[derive(Subcommand)]
+pub enum LfpCommand {
+    /// LFP electrode groups (LFPElectrodeGroup).
+    #[command(subcommand)]
+    Group(LfpGroupCommand),
+    /// Select an LFP electrode group, interval and filter for LFPV1 (LFPSelection).
+    Select {
+        /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+        file: String,
+        /// The LFP electrode group.
+        group: String,
+        /// Target interval (an IntervalList name of the session, e.g. "raw data valid times").
+        #[arg(long)]
+        interval: String,
+        /// A FirFilterParameters filter at the raw rate (e.g. "LFP 0-400 Hz").
+        #[arg(long)]
+        filter: String,
+        /// Output sampling rate, Hz.
+        #[arg(long, default_value_t = 1000.0)]
+        rate: f64,
+        /// The filter's sampling rate (default: the raw data's rate, rounded).
+        #[arg(long)]
+        filter_rate: Option<u32>,
+    },
+    /// LFP bands (LFPBandSelection).
+    #[command(subcommand)]
+    Band(LfpBandCommand),
+}
+
+/// `spyglass lfp group ...`.
+#[derive(Subcommand)]
+pub enum LfpGroupCommand {
+    /// Make an LFP electrode group of a session's electrodes.
+    Add {
+        /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+        file: String,
+        /// Name of the new group.
+        name: String,
+        /// Electrode ids: `0,1,2` or ranges `0-15,32`.
+        #[arg(long, value_name = "IDS", conflicts_with_all = ["electrode_group", "region", "all"])]
+        electrodes: Option<String>,
+        /// Every electrode of these electrode groups (repeatable).
+        #[arg(long = "electrode-group", value_name = "G", conflicts_with_all = ["region", "all"])]
+        electrode_group: Vec<String>,
+        /// Every electrode in these brain regions (repeatable).
+        #[arg(long, value_name = "R", conflicts_with = "all")]
+        region: Vec<String>,
+        /// Every electrode of the session.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+/// `spyglass lfp band ...`.
+#[derive(Subcommand)]
+pub enum LfpBandCommand {
+    /// Select an LFP, electrodes, a band filter, an interval and a rate for LFPBandV1.
+    Select {
+        /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+        file: String,
+        /// The LFP electrode group whose LFP is filtered.
+        #[arg(long = "lfp-group")]
+        lfp_group: String,
+        /// Which LFP of the group, by its target interval (when it has several).
+        #[arg(long = "lfp-interval")]
+        lfp_interval: Option<String>,
+        /// Which LFP of the group, by its filter (when it has several).
+        #[arg(long = "lfp-filter")]
+        lfp_filter: Option<String>,
+        /// Band filter (FirFilterParameters at the LFP's rate, e.g. "Theta 5-11 Hz").
+        #[arg(long)]
+        filter: String,
+        /// Target interval of the band.
+        #[arg(long)]
+        interval: String,
+        /// Output sampling rate, Hz.
+        #[arg(long)]
+        rate: u32,
+        /// Electrode ids to filter (default: the whole LFP group).
+        #[arg(long, value_name = "IDS")]
+        electrodes: Option<String>,
+        /// One reference electrode for all, or one per electrode (`-1` for none).
+        #[arg(long, value_name = "IDS", allow_hyphen_values = true)]
+        reference: Option<String>,
+        /// Shortest valid piece to filter, seconds.
+        #[arg(long, default_value_t = 1.0)]
+        min_interval_len: f64,
+    },
+}
+
+/// The session's `nwb_file_name`: as given when it exists, else the copy name of a raw name.
+fn session_name(db: &Db, file: &str) -> Result<String> {
+    let sessions = spyglass::common::common_session::SESSION;
+    for name in [file.to_string(), spyglass::ingest::copy_file_name(file)] {
+        let q = db
+            .table(sessions)?
+            .restrict(spyglass_db::Cond::map([("nwb_file_name", name.as_str())]))?;
+        if db.exists(&q)? {
+            return Ok(name);
+        }
+    }
+    bail!("no session `{file}` (list them with `spyglass show {sessions}`)")
+}
+
+/// Parses `0,1,2` and ranges `0-15,32` (negative ids allowed, e.g. `-1`).
+pub fn parse_ids(text: &str) -> Result<Vec<i64>> {
+    let mut out = vec![];
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let range = part
+            .char_indices()
+            .skip(1)
+            .find(|&(_, c)| c == '-')
+            .map(|(i, _)| (&part[..i], &part[i + 1..]));
+        match range {
+            Some((a, b)) => {
+                let (a, b): (i64, i64) = (
+                    a.trim()
+                        .parse()
+                        .with_context(|| format!("`{part}` is not a range of ids"))?,
+                    b.trim()
+                        .parse()
+                        .with_context(|| format!("`{part}` is not a range of ids"))?,
+                );
+                if b < a || b - a > 100_000 {
+                    bail!("`{part}`: a range goes up, at most 100000 ids");
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(
+                part.parse()
+                    .with_context(|| format!("`{part}` is not an electrode id"))?,
+            ),
+        }
+    }
+    if out.is_empty() {
+        bail!("no electrode ids in `{text}`");
+    }
+    Ok(out)
+}
+
+/// `spyglass lfp ...`.
+pub fn lfp_cmd(db: &Db, cmd: LfpCommand) -> Result<()> {
+    match cmd {
+        LfpCommand::Group(LfpGroupCommand::Add {
+            file,
+            name,
+            electrodes,
+            electrode_group,
+            region,
+            all,
+        }) => {
+            use lfp::lfp_electrode::{choose_electrodes, create_group, ElectrodeChoice};
+            let nwb = session_name(db, &file)?;
+            let choice = match (electrodes, electrode_group.is_empty(), region.is_empty(), all) {
+                (Some(ids), true, true, false) => ElectrodeChoice::Ids(parse_ids(&ids)?),
+                (None, false, true, false) => ElectrodeChoice::Groups(electrode_group),
+                (None, true, false, false) => ElectrodeChoice::Regions(region),
+                (None, true, true, true) => ElectrodeChoice::All,
+                _ => bail!("name the electrodes with one of --electrodes, --electrode-group, --region or --all"),
+            };
+            let ids = choose_electrodes(db, &nwb, &choice)?;
+            create_group(db, &nwb, &name, &ids)?;
+            println!(
+                "LFP electrode group `{name}` of {nwb}: {} electrodes ({})",
+                ids.len(),
+                ids.iter()
+                    .map(i64::to_string)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            );
+        }
+        LfpCommand::Select {
+            file,
+            group,
+            interval,
+            filter,
+            rate,
+            filter_rate,
+        } => {
+            let nwb = session_name(db, &file)?;
+            let filter_rate = match filter_rate {
+                Some(r) => r,
+                None => v1::raw_rate_for_group(db, &nwb, &group)?,
+            };
+            v1::insert_selection(db, &nwb, &group, &interval, &filter, filter_rate, rate)?;
+            println!(
+                "LFPSelection: {nwb}, group `{group}`, interval `{interval}`, filter `{filter}` at {filter_rate} Hz, output {rate} Hz"
+            );
+            println!(
+                "next: spyglass populate {} --key nwb_file_name={nwb} --key lfp_electrode_group_name={group}",
+                v1::LFPV1
+            );
+        }
+        LfpCommand::Band(LfpBandCommand::Select {
+            file,
+            lfp_group,
+            lfp_interval,
+            lfp_filter,
+            filter,
+            interval,
+            rate,
+            electrodes,
+            reference,
+            min_interval_len,
+        }) => {
+            let nwb = session_name(db, &file)?;
+            let lfps = lfp::merge::lfps_of_group(
+                db,
+                &nwb,
+                &lfp_group,
+                lfp_interval.as_deref(),
+                lfp_filter.as_deref(),
+            )?;
+            let (merge_id, src) = match lfps.len() {
+                1 => lfps.into_iter().next().context("one LFP")?,
+                0 => bail!("LFP electrode group `{lfp_group}` of {nwb} has no LFP yet (run `spyglass lfp select` and `spyglass populate lfp_v1.LFPV1`)"),
+                n => bail!("LFP electrode group `{lfp_group}` of {nwb} has {n} LFPs; choose one with --lfp-interval or --lfp-filter"),
+            };
+            let group_ids = lfp::lfp_electrode::electrode_ids(db, &nwb, &lfp_group)?;
+            let ids = match electrodes {
+                Some(t) => parse_ids(&t)?,
+                None => group_ids,
+            };
+            let refs = match reference {
+                None => vec![-1; ids.len()],
+                Some(t) => {
+                    let r = parse_ids(&t)?;
+                    match r.len() {
+                        1 => vec![r[0]; ids.len()],
+                        n if n == ids.len() => r,
+                        n => bail!("--reference: {n} ids for {} electrodes (give one, or one per electrode)", ids.len()),
+                    }
+                }
+            };
+            let band: Vec<band_v1::BandElectrode> = ids
+                .iter()
+                .zip(&refs)
+                .map(
+                    |(&electrode_id, &reference_elect_id)| band_v1::BandElectrode {
+                        electrode_id,
+                        reference_elect_id,
+                    },
+                )
+                .collect();
+            let lfp_rate = src.lfp_sampling_rate.round() as u32;
+            band_v1::insert_selection(
+                db,
+                &merge_id,
+                &nwb,
+                &lfp_group,
+                &band,
+                &filter,
+                lfp_rate,
+                &interval,
+                rate,
+                min_interval_len,
+            )?;
+            println!(
+                "LFPBandSelection: {nwb}, LFP {} ({} of group `{lfp_group}`), {} electrodes, filter `{filter}` at {lfp_rate} Hz, interval `{interval}`, output {rate} Hz",
+                merge_id.python_str(),
+                src.source,
+                band.len()
+            );
+            println!(
+                "next: spyglass populate {} --key nwb_file_name={nwb}",
+                band_v1::LFP_BAND_V1
+            );
+        }
+    }
+    Ok(())
 }
 
 /// Registers the LFP makers (LFPV1, LFPBandV1), writing under `settings`.

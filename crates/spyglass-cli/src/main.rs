@@ -204,6 +204,9 @@ enum Command {
     /// Design, store and list FIR filters (FirFilterParameters).
     #[command(subcommand)]
     Filter(lfp::FilterCommand),
+    /// Set up the LFP pipelines: electrode groups, LFP and band selections.
+    #[command(subcommand)]
+    Lfp(lfp::LfpCommand),
     /// Run the LFP pipeline end to end on a synthetic session and draw a picture.
     Demo {
         /// Working directory (database, files, picture).
@@ -323,6 +326,7 @@ fn run(cli: Cli) -> Result<()> {
         } => load(&open(db_flag)?, &table, &file, skip_duplicates),
         Command::Defaults { tables } => lfp::defaults(&open(db_flag)?, &tables),
         Command::Filter(cmd) => lfp::filter_cmd(&open(db_flag)?, cmd),
+        Command::Lfp(cmd) => lfp::lfp_cmd(&open(db_flag)?, cmd),
         Command::Demo { dir } => lfp::demo(&dir),
         Command::Export(cmd) => {
             let url = settings::database_url(db_flag)?;

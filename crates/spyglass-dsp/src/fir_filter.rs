@@ -552,31 +552,155 @@ impl FirDecimator {
         Ok((out, indices))
     }
 
-    fn run<T: Sample>(&self, x: &[T], out: &mut [f64], s: &mut Scratch) -> Result<()> {
+    /// Granule of streamed output chunks: a chunk passed to
+    /// [`FirDecimator::filter_window`] starts at a multiple of it and ends at
+    /// a multiple of it or at the signal's last output, so that every output is
+    /// computed in exactly the same kernel pass as in [`FirDecimator::filter`]
+    /// (FFT block, or group of four direct outputs) — identical to the bit.
+    pub fn output_granule(&self) -> usize {
         match &self.kernel {
-            Kernel::Direct { reversed } => {
-                direct_decimate(x, reversed, self.ds, out, &mut s.padded);
-                Ok(())
-            }
-            Kernel::Fft(k) => self.run_fft(k, x, out, s),
+            Kernel::Direct { .. } => 4,
+            Kernel::Fft(k) => k.outs_per_block,
         }
     }
 
+    /// The input samples needed to compute outputs `outs` of a signal of `n` samples.
+    pub fn input_span(&self, n: usize, outs: Range<usize>) -> Range<usize> {
+        if outs.is_empty() || n == 0 {
+            return 0..0;
+        }
+        let m = self.taps.len() as isize;
+        let ds = self.ds as isize;
+        let delay = self.delay() as isize;
+        let n = n as isize;
+        let (lo, hi) = match &self.kernel {
+            Kernel::Direct { .. } => (
+                delay + ds * outs.start as isize - (m - 1),
+                delay + ds * (outs.end as isize - 1) + 1,
+            ),
+            Kernel::Fft(k) => {
+                let p = k.outs_per_block as isize;
+                let b0 = outs.start as isize / p;
+                let b1 = (outs.end as isize - 1) / p;
+                (
+                    delay + ds * b0 * p - (m - 1),
+                    delay + ds * b1 * p - (m - 1) + k.fft_len as isize,
+                )
+            }
+        };
+        lo.clamp(0, n) as usize..hi.clamp(0, n) as usize
+    }
+
+    /// Computes outputs `outs` of each channel of a signal of `n` samples from a window
+    /// of it: `channels[c]` holds samples `x0 .. x0 + w` of channel `c` (every window
+    /// as long) and must cover [`FirDecimator::input_span`]. `out` receives
+    /// `outs.len()` outputs per channel, channel-major. The result equals the same
+    /// outputs of [`FirDecimator::filter`] on the whole signal, to the bit, because
+    /// `outs` must follow [`FirDecimator::output_granule`].
+    pub fn filter_window<T: Sample>(
+        &self,
+        n: usize,
+        x0: usize,
+        channels: &[&[T]],
+        outs: Range<usize>,
+        out: &mut [f64],
+    ) -> Result<()> {
+        self.check_len(n)?;
+        let w = channels.first().map_or(0, |c| c.len());
+        if channels.iter().any(|c| c.len() != w) {
+            return Err(DspError::InvalidParameter {
+                name: "channels",
+                reason: "windows of different lengths".into(),
+            });
+        }
+        let total = self.output_len(n);
+        let g = self.output_granule();
+        if outs.start > outs.end
+            || outs.end > total
+            || outs.start % g != 0
+            || (outs.end % g != 0 && outs.end != total)
+        {
+            return Err(DspError::InvalidParameter {
+                name: "outs",
+                reason: format!(
+                    "output chunk {outs:?} of {total} must start at a multiple of {g} and end at one or at the last output"
+                ),
+            });
+        }
+        let need = self.input_span(n, outs.clone());
+        if !need.is_empty() && (need.start < x0 || need.end > x0 + w) {
+            return Err(DspError::InvalidParameter {
+                name: "window",
+                reason: format!(
+                    "samples {x0}..{} do not cover the {need:?} these outputs need",
+                    x0 + w
+                ),
+            });
+        }
+        let len = outs.len();
+        if out.len() != len * channels.len() {
+            return Err(DspError::OutputLength {
+                got: out.len(),
+                expected: len * channels.len(),
+            });
+        }
+        if len == 0 {
+            return Ok(());
+        }
+        out.par_chunks_mut(len)
+            .zip(channels.par_iter())
+            .try_for_each_init(
+                || self.scratch(),
+                |s, (o, x)| self.run_window(x, x0, n, outs.start, o, s),
+            )
+    }
+
+    fn run<T: Sample>(&self, x: &[T], out: &mut [f64], s: &mut Scratch) -> Result<()> {
+        self.run_window(x, 0, x.len(), 0, out, s)
+    }
+
+    /// Outputs `k0 .. k0 + out.len()` of a signal of `n` samples whose samples
+    /// `x0 .. x0 + x.len()` are in `x` (covering what those outputs need).
+    fn run_window<T: Sample>(
+        &self,
+        x: &[T],
+        x0: usize,
+        n: usize,
+        k0: usize,
+        out: &mut [f64],
+        s: &mut Scratch,
+    ) -> Result<()> {
+        match &self.kernel {
+            Kernel::Direct { reversed } => {
+                direct_decimate(x, x0, n, k0, reversed, self.ds, out, &mut s.padded);
+                Ok(())
+            }
+            Kernel::Fft(k) => self.run_fft(k, x, x0, n, k0, out, s),
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
     fn run_fft<T: Sample>(
         &self,
         k: &FftKernel,
         x: &[T],
+        x0: usize,
+        n: usize,
+        k0: usize,
         out: &mut [f64],
         s: &mut Scratch,
     ) -> Result<()> {
-        let n = x.len() as isize;
+        let n = n as isize;
+        let x0 = x0 as isize;
         let m = self.taps.len();
         let ds = self.ds;
         let l = k.fft_len;
         let half = l / 2;
         let dec_half = k.dec_len / 2;
         let delay = self.delay() as isize;
-        for (b, out_block) in out.chunks_mut(k.outs_per_block).enumerate() {
+        let first_block = k0 / k.outs_per_block;
+        for (bi, out_block) in out.chunks_mut(k.outs_per_block).enumerate() {
+            let b = first_block + bi;
             // Full-convolution index of this block's first kept output.
             let first = delay + (ds * b * k.outs_per_block) as isize;
             let start = first - (m as isize - 1);
@@ -586,10 +710,8 @@ impl FirDecimator {
             let dst_lo = (lo - start) as usize;
             let dst_hi = (hi - start) as usize;
             s.block[..dst_lo].fill(0.0);
-            for (d, v) in s.block[dst_lo..dst_hi]
-                .iter_mut()
-                .zip(&x[lo as usize..hi as usize])
-            {
+            let src = &x[(lo - x0) as usize..(hi - x0) as usize];
+            for (d, v) in s.block[dst_lo..dst_hi].iter_mut().zip(src) {
                 *d = v.to_f64();
             }
             s.block[dst_hi..].fill(0.0);
@@ -642,32 +764,44 @@ impl FirDecimator {
     }
 }
 
-/// Direct kernel: pads the channel with zeros, then one strided dot product per kept output.
+/// Direct kernel: copies the samples outputs `k0 ..` need into a zero-padded buffer
+/// (zeros outside the signal's `n` samples), then one strided dot product per output.
+#[allow(clippy::too_many_arguments)]
 fn direct_decimate<T: Sample>(
     x: &[T],
+    x0: usize,
+    n: usize,
+    k0: usize,
     reversed: &[f64],
     ds: usize,
     out: &mut [f64],
     padded: &mut Vec<f64>,
 ) {
-    let m = reversed.len();
-    let n = x.len();
-    padded.clear();
-    padded.resize(n + 2 * (m - 1), 0.0);
-    for (d, v) in padded[m - 1..m - 1 + n].iter_mut().zip(x) {
-        *d = v.to_f64();
+    if out.is_empty() {
+        return;
     }
+    let m = reversed.len();
     let delay = (m - 1) / 2;
+    // padded[q] = x[base + q] with base = delay + ds·k0 - (m-1) (0 outside 0..n)
+    let base = (delay + ds * k0) as isize - (m as isize - 1);
+    let len = ds * (out.len() - 1) + m;
+    padded.clear();
+    padded.resize(len, 0.0);
+    let lo = base.clamp(0, n as isize);
+    let hi = (base + len as isize).clamp(0, n as isize);
+    let dst = &mut padded[(lo - base) as usize..(hi - base) as usize];
+    let src = &x[lo as usize - x0..hi as usize - x0];
+    dst.iter_mut().zip(src).for_each(|(d, v)| *d = v.to_f64());
     #[cfg(target_arch = "x86_64")]
     {
         if std::arch::is_x86_feature_detected!("avx2") && std::arch::is_x86_feature_detected!("fma")
         {
             // SAFETY: the CPU supports AVX2 and FMA, checked just above.
-            unsafe { direct_avx2(padded, reversed, ds, delay, out) };
+            unsafe { direct_avx2(padded, reversed, ds, 0, out) };
             return;
         }
     }
-    direct_generic::<false>(padded, reversed, ds, delay, out);
+    direct_generic::<false>(padded, reversed, ds, 0, out);
 }
 
 #[cfg(target_arch = "x86_64")]
@@ -817,6 +951,59 @@ mod tests {
                 y.iter().zip(want).all(|(a, b)| (a - b).abs() < 1e-12),
                 "{method:?} {y:?}"
             );
+        }
+    }
+
+    /// Windowed outputs (any chunking that follows the granule) equal the whole-signal
+    /// filter to the bit, for both kernels; misaligned chunks and short windows are refused.
+    #[test]
+    fn windows_equal_the_whole_signal_to_the_bit() {
+        let x: Vec<f64> = (0..9000)
+            .map(|i| ((i * 7919) % 1013) as f64 - 500.0 + (i as f64 * 0.01).sin() * 300.0)
+            .collect();
+        let taps: Vec<f64> = (0..301)
+            .map(|i| ((i as f64 - 150.0) / 40.0).exp2().recip().min(1.0) / 301.0)
+            .collect();
+        for method in [
+            FirMethod::Direct,
+            FirMethod::Fft {
+                fft_len: Some(1200),
+            },
+        ] {
+            let dec = FirDecimator::with_method(&taps, 3, method).unwrap();
+            let whole = dec.filter(&x).unwrap();
+            let total = whole.len();
+            let g = dec.output_granule();
+            for step in [g, 3 * g, 7 * g] {
+                let mut got = vec![];
+                let mut k0 = 0;
+                while k0 < total {
+                    let k1 = (k0 + step).min(total);
+                    let need = dec.input_span(x.len(), k0..k1);
+                    // a window a little wider than needed, starting before it
+                    let lo = need.start.saturating_sub(5);
+                    let hi = (need.end + 5).min(x.len());
+                    let mut out = vec![0.0; k1 - k0];
+                    dec.filter_window(x.len(), lo, &[&x[lo..hi]], k0..k1, &mut out)
+                        .unwrap();
+                    got.extend(out);
+                    k0 = k1;
+                }
+                let bits = |v: &[f64]| v.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&whole), "{method:?} step {step}");
+            }
+            if g > 1 {
+                let mut out = vec![0.0; g];
+                assert!(dec
+                    .filter_window(x.len(), 0, &[&x[..]], 1..1 + g, &mut out)
+                    .is_err());
+            }
+            let need = dec.input_span(x.len(), g..2 * g);
+            let mut out = vec![0.0; g];
+            let short = &x[need.start + 1..need.end];
+            assert!(dec
+                .filter_window(x.len(), need.start + 1, &[short], g..2 * g, &mut out)
+                .is_err());
         }
     }
 

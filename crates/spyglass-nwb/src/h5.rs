@@ -62,6 +62,7 @@ pub(crate) fn open_read(path: &Path) -> Result<hdf5::File> {
             path: path.to_path_buf(),
         });
     }
+    crate::filters::register()?;
     hdf5::File::open(path).map_err(|e| NwbError::hdf5(path, "/", e))
 }
 

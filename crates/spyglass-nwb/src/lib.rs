@@ -2,9 +2,10 @@
 //!
 //! Owns everything that touches NWB files: reading session metadata, hardware,
 //! tables, series, intervals and the ndx-franklab-novela types Spyglass relies on
-//! ([`NwbFile`]); fast channel-major raw-data reads with parallel gzip decoding
-//! ([`RawReader`]); writing analysis files derived from a parent file
-//! ([`AnalysisFileWriter`]); the ingest copy whose bulk data are external links
+//! ([`NwbFile`]); fast channel-major raw-data reads with parallel decoding of gzip,
+//! LZF, Zstd and Bitshuffle chunks ([`RawReader`], [`filters`]); the one volts reader
+//! every pipeline uses, electrodes mapped by id ([`VoltsReader`]); writing analysis
+//! files derived from a parent file ([`AnalysisFileWriter`]); the ingest copy whose bulk data are external links
 //! ([`write_linked_copy`]); and synthetic sessions with known ground truth
 //! ([`synthetic`]). Errors are one enum, [`NwbError`], naming the file and object.
 
@@ -12,6 +13,7 @@
 
 pub mod data;
 pub mod error;
+pub mod filters;
 mod h5;
 pub mod model;
 pub mod raw;
@@ -19,6 +21,7 @@ pub mod read;
 pub mod spec;
 pub mod synthetic;
 pub mod table;
+pub mod volts;
 pub mod write;
 
 pub use data::{Data, Values};
@@ -27,7 +30,9 @@ pub use model::*;
 pub use raw::{RawReader, SampleSpan};
 pub use read::{parse_datetime, NwbFile, WalkSummary};
 pub use table::{Column, DynamicTable};
+pub use volts::{Scaling, VoltsReader};
 pub use write::{
     write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec,
-    Placement, SeriesData, TableSpec, TimeIntervalsSpec, TimeSeriesSpec, TimingSpec, UnitsSpec,
+    Placement, SeriesData, SeriesStream, StreamDtype, StreamedSeriesSpec, TableSpec,
+    TimeIntervalsSpec, TimeSeriesSpec, TimingSpec, UnitsSpec,
 };

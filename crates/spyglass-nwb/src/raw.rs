@@ -118,6 +118,9 @@ enum Filter {
     Deflate,
     Shuffle,
     Fletcher32,
+    Lzf,
+    Zstd,
+    Bitshuffle(crate::filters::BitshuffleParams),
 }
 
 #[derive(Clone, Debug)]
@@ -172,51 +175,48 @@ fn filter_pipeline(
 ) -> Result<(bool, Option<Vec<Filter>>, Vec<usize>)> {
     use hdf5_sys::{h5d, h5p, h5z};
     let fail = |m: &str| NwbError::invalid(file, object, m.to_string());
-    hdf5::sync::sync(|| unsafe {
+    let (chunked, chunk) = hdf5::sync::sync(|| unsafe {
         let dcpl = h5d::H5Dget_create_plist(ds.id());
         if dcpl < 0 {
             return Err(fail("cannot read the creation property list"));
         }
-        let layout = h5p::H5Pget_layout(dcpl);
-        let chunked = layout == h5d::H5D_layout_t::H5D_CHUNKED;
+        let chunked = h5p::H5Pget_layout(dcpl) == h5d::H5D_layout_t::H5D_CHUNKED;
         let mut chunk = vec![];
-        let mut filters = Some(vec![]);
         if chunked {
             let mut dims = [0u64; 32];
             let nd = h5p::H5Pget_chunk(dcpl, 32, dims.as_mut_ptr());
             if nd > 0 {
                 chunk = dims[..nd as usize].iter().map(|&d| d as usize).collect();
             }
-            let nf = h5p::H5Pget_nfilters(dcpl);
-            for i in 0..nf.max(0) as u32 {
-                let mut flags = 0u32;
-                let mut nelm: usize = 0;
-                let mut cfg = 0u32;
-                let id = h5p::H5Pget_filter2(
-                    dcpl,
-                    i,
-                    &mut flags,
-                    &mut nelm,
-                    std::ptr::null_mut(),
-                    0,
-                    std::ptr::null_mut(),
-                    &mut cfg,
-                );
-                let f = match id {
-                    h5z::H5Z_FILTER_DEFLATE => Some(Filter::Deflate),
-                    h5z::H5Z_FILTER_SHUFFLE => Some(Filter::Shuffle),
-                    h5z::H5Z_FILTER_FLETCHER32 => Some(Filter::Fletcher32),
-                    _ => None,
-                };
-                match (f, filters.as_mut()) {
-                    (Some(f), Some(list)) => list.push(f),
-                    _ => filters = None,
-                }
-            }
         }
         h5p::H5Pclose(dcpl);
-        Ok((chunked, filters, chunk))
-    })
+        Ok((chunked, chunk))
+    })?;
+    let mut filters = Some(vec![]);
+    if chunked {
+        crate::filters::check_dataset(ds, file, object)?;
+        for f in crate::filters::pipeline(ds) {
+            let step = match f.id {
+                h5z::H5Z_FILTER_DEFLATE => Some(Filter::Deflate),
+                h5z::H5Z_FILTER_SHUFFLE => Some(Filter::Shuffle),
+                h5z::H5Z_FILTER_FLETCHER32 => Some(Filter::Fletcher32),
+                crate::filters::LZF => Some(Filter::Lzf),
+                crate::filters::ZSTD => Some(Filter::Zstd),
+                crate::filters::BITSHUFFLE => {
+                    crate::filters::BitshuffleParams::from_cd_values(&f.cd_values)
+                        .ok()
+                        .map(Filter::Bitshuffle)
+                }
+                // others (Blosc, ...) are decoded by HDF5 itself on the hyperslab path
+                _ => None,
+            };
+            match (step, filters.as_mut()) {
+                (Some(f), Some(list)) => list.push(f),
+                _ => filters = None,
+            }
+        }
+    }
+    Ok((chunked, filters, chunk))
 }
 
 #[cfg(test)]
@@ -501,22 +501,14 @@ impl RawReader {
         }
     }
 
-    /// First sample index whose time is `>= t` (timestamps assumed sorted).
+    /// First sample index whose time is `>= t` (timestamps assumed sorted): a binary
+    /// search over the stored timestamps (or `starting_time + i / rate`), reading one
+    /// value per step, so the same index as a search over all timestamps in memory.
     fn lower_bound(&self, t: f64) -> Result<usize> {
-        if let Timing::Rate {
-            rate,
-            starting_time,
-        } = self.timing
-        {
+        if let Timing::Rate { rate, .. } = self.timing {
             if !(rate > 0.0 && rate.is_finite()) {
                 return Err(self.err(format!("invalid rate {rate}")));
             }
-            let x = ((t - starting_time) * rate - 1e-9).ceil();
-            return Ok(if x <= 0.0 {
-                0
-            } else {
-                (x as usize).min(self.n_samples)
-            });
         }
         let (mut lo, mut hi) = (0usize, self.n_samples);
         while lo < hi {
@@ -528,6 +520,40 @@ impl RawReader {
             }
         }
         Ok(lo)
+    }
+
+    /// Rows per read block: the chunk rows of chunked data (reads aligned to it decode
+    /// each chunk once).
+    pub fn block_rows(&self) -> usize {
+        match &self.strategy {
+            Strategy::DirectChunks { chunk, .. } => chunk[0],
+            Strategy::Contiguous { block, .. } | Strategy::Hyperslab { block } => *block,
+        }
+    }
+
+    /// The file holding the series (as opened).
+    pub fn file(&self) -> &Path {
+        &self.file
+    }
+
+    /// The sample ranges of `intervals` as LFPV1 takes them: each interval clamped to
+    /// the first and last timestamp, then `[searchsorted(start), searchsorted(stop))`;
+    /// empty ranges dropped. Reads O(log n) timestamps per interval.
+    pub fn sample_ranges(&self, intervals: &[[f64; 2]]) -> Result<Vec<Range<usize>>> {
+        if self.n_samples == 0 {
+            return Ok(vec![]);
+        }
+        let first = self.timestamp_at(0)?;
+        let last = self.timestamp_at(self.n_samples - 1)?;
+        let mut out = vec![];
+        for &[start, stop] in intervals {
+            let from = self.lower_bound(start.max(first))?;
+            let to = self.lower_bound(stop.min(last))?.min(self.n_samples);
+            if to > from {
+                out.push(from..to);
+            }
+        }
+        Ok(out)
     }
 
     /// Resolves a span to sample indices (clamped to the data).
@@ -581,24 +607,44 @@ impl RawReader {
         }
     }
 
+    /// How stored values become the series' unit (conversion, channel_conversion, offset).
+    pub fn scaling(&self) -> crate::volts::Scaling {
+        crate::volts::Scaling {
+            conversion: self.conversion,
+            channel_conversion: self.channel_conversion.clone(),
+            offset: self.offset,
+        }
+    }
+
     /// Values in the series' unit: `stored * conversion * channel_conversion[c] + offset`.
     pub fn read_scaled(&self, samples: Range<usize>, channels: &[usize]) -> Result<Vec<Vec<f64>>> {
-        let mut out = self.read::<f64>(samples, channels)?;
-        let run = |out: &mut Vec<Vec<f64>>| {
-            out.par_iter_mut()
-                .zip(channels.par_iter())
-                .for_each(|(v, &c)| {
-                    let k =
-                        self.conversion * self.channel_conversion.as_ref().map_or(1.0, |cc| cc[c]);
-                    let off = self.offset;
-                    v.iter_mut().for_each(|x| *x = *x * k + off);
-                })
-        };
-        match &self.pool {
-            Some(p) => p.install(|| run(&mut out)),
-            None => run(&mut out),
+        let mut out: Vec<Vec<f64>> = channels.iter().map(|_| vec![0.0; samples.len()]).collect();
+        {
+            let mut slices: Vec<&mut [f64]> = out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            self.read_scaled_into(samples, channels, &mut slices)?;
         }
         Ok(out)
+    }
+
+    /// Like [`RawReader::read_scaled`], into caller-owned slices.
+    pub fn read_scaled_into(
+        &self,
+        samples: Range<usize>,
+        channels: &[usize],
+        out: &mut [&mut [f64]],
+    ) -> Result<()> {
+        self.read_into(samples, channels, out)?;
+        let scaling = self.scaling();
+        let run = |out: &mut [&mut [f64]]| {
+            out.par_iter_mut()
+                .zip(channels.par_iter())
+                .for_each(|(v, &c)| scaling.apply(c, v))
+        };
+        match &self.pool {
+            Some(p) => p.install(|| run(out)),
+            None => run(out),
+        }
+        Ok(())
     }
 
     /// Stored values of `channels` over `samples`, channel-major, converted to `T`.
@@ -609,6 +655,25 @@ impl RawReader {
         samples: Range<usize>,
         channels: &[usize],
     ) -> Result<Vec<Vec<T>>> {
+        let mut out: Vec<Vec<T>> = channels
+            .iter()
+            .map(|_| vec![T::default(); samples.len()])
+            .collect();
+        {
+            let mut slices: Vec<&mut [T]> = out.iter_mut().map(|v| v.as_mut_slice()).collect();
+            self.read_into(samples, channels, &mut slices)?;
+        }
+        Ok(out)
+    }
+
+    /// Like [`RawReader::read`], into caller-owned slices (`out[j]` receives channel
+    /// `channels[j]`; each slice as long as `samples`): no allocation per call.
+    pub fn read_into<T: Sample>(
+        &self,
+        samples: Range<usize>,
+        channels: &[usize],
+        out: &mut [&mut [T]],
+    ) -> Result<()> {
         if !T::accepts(&self.elem) {
             return Err(self.err(format!(
                 "stored type {:?} does not fit {}",
@@ -629,9 +694,16 @@ impl RawReader {
             )));
         }
         let n = samples.len();
-        let mut out: Vec<Vec<T>> = channels.iter().map(|_| vec![T::default(); n]).collect();
+        if out.len() != channels.len() || out.iter().any(|o| o.len() != n) {
+            return Err(NwbError::InvalidArgument(format!(
+                "read of `{}`: {} output slices for {} channels of {n} samples",
+                self.series,
+                out.len(),
+                channels.len()
+            )));
+        }
         if n == 0 || channels.is_empty() {
-            return Ok(out);
+            return Ok(());
         }
         let block_rows = match &self.strategy {
             Strategy::DirectChunks { chunk, .. } => chunk[0],
@@ -644,7 +716,7 @@ impl RawReader {
             .map(|b| (b, Vec::with_capacity(channels.len())))
             .collect();
         for v in out.iter_mut() {
-            let mut rest: &mut [T] = v.as_mut_slice();
+            let mut rest: &mut [T] = v;
             for (b, slices) in work.iter_mut() {
                 let lo = (*b * block_rows).max(samples.start);
                 let hi = ((*b + 1) * block_rows).min(samples.end);
@@ -661,10 +733,9 @@ impl RawReader {
             })
         };
         match &self.pool {
-            Some(p) => p.install(|| run(work))?,
-            None => run(work)?,
+            Some(p) => p.install(|| run(work)),
+            None => run(work),
         }
-        Ok(out)
     }
 
     /// Fills `slices[j][t - rows.start]` for rows in `rows` (all inside the block starting at `block_start`).
@@ -904,6 +975,18 @@ impl RawReader {
                 }
                 Filter::Shuffle => {
                     unshuffle_into(src, self.elem.size, dst);
+                    cur = if cur == 1 { 2 } else { 1 };
+                }
+                Filter::Lzf => {
+                    *dst = crate::filters::lzf_decode(src, expected).map_err(|m| self.err(m))?;
+                    cur = if cur == 1 { 2 } else { 1 };
+                }
+                Filter::Zstd => {
+                    *dst = crate::filters::zstd_decode(src, expected).map_err(|m| self.err(m))?;
+                    cur = if cur == 1 { 2 } else { 1 };
+                }
+                Filter::Bitshuffle(p) => {
+                    *dst = crate::filters::bitshuffle_decode(src, p).map_err(|m| self.err(m))?;
                     cur = if cur == 1 { 2 } else { 1 };
                 }
                 Filter::Fletcher32 => {

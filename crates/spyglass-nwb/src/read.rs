@@ -1085,8 +1085,42 @@ impl NwbFile {
             .collect())
     }
 
-    /// ndx-franklab-novela CameraDevices.
+    /// The DeviceModel a device links as `model` (NWB 2.9): its name and attributes.
+    pub fn device_model(
+        &self,
+        device_path: &str,
+    ) -> Result<Option<(String, BTreeMap<String, Data>)>> {
+        let Some((_, link)) = self
+            .list(device_path)?
+            .into_iter()
+            .find(|(n, _)| n == "model")
+        else {
+            return Ok(None);
+        };
+        let target = match link {
+            Link::Soft(t) => t,
+            _ => join(device_path, "model"),
+        };
+        if !self.is_group(&target) {
+            return Ok(None);
+        }
+        let o = self.object(&target)?;
+        Ok(Some((h5::basename(&target).to_string(), o.attributes)))
+    }
+
+    /// ndx-franklab-novela CameraDevices. Manufacturer and model come from the linked
+    /// DeviceModel (NWB 2.9: model = its name, manufacturer = its manufacturer), as
+    /// Spyglass fills them; older files' `manufacturer` and `model_name` attributes
+    /// are the fallback.
     pub fn camera_devices(&self) -> Result<Vec<CameraDevice>> {
+        let mut models = BTreeMap::new();
+        for d in self.devices()? {
+            if d.neurodata_type == "CameraDevice" {
+                if let Some(m) = self.device_model(&d.path)? {
+                    models.insert(d.path.clone(), m);
+                }
+            }
+        }
         Ok(self
             .devices()?
             .into_iter()
@@ -1098,6 +1132,12 @@ impl NwbFile {
                         .and_then(Data::as_str)
                         .map(str::to_string)
                 };
+                let model = models.get(&d.path);
+                let model_manufacturer = model.and_then(|(_, a)| {
+                    a.get("manufacturer")
+                        .and_then(Data::as_str)
+                        .map(str::to_string)
+                });
                 CameraDevice {
                     meters_per_pixel: d
                         .attributes
@@ -1107,8 +1147,11 @@ impl NwbFile {
                     camera_name: s("camera_name").unwrap_or_default(),
                     lens: s("lens").unwrap_or_default(),
                     frame_rate: d.attributes.get("frame_rate").and_then(Data::as_f64),
-                    manufacturer: d.manufacturer.clone(),
-                    model: s("model_name").or_else(|| s("model")),
+                    manufacturer: model_manufacturer.or_else(|| d.manufacturer.clone()),
+                    model: model
+                        .map(|(name, _)| name.clone())
+                        .or_else(|| s("model_name"))
+                        .or_else(|| s("model")),
                     object_id: d.object_id.clone(),
                     name: d.name,
                 }

@@ -86,6 +86,33 @@ impl AnalysisFile {
     /// Creates a new analysis file from the `_` copy of `nwb_file_name`.
     pub fn create(db: &Db, settings: &Settings, nwb_file_name: &str) -> Result<AnalysisFile> {
         let parent = nwb_file_path(db, nwb_file_name)?;
+        Self::create_named(settings, nwb_file_name, &parent, &|name| {
+            Ok(db.exists(
+                &db.table(ANALYSIS_NWBFILE)?
+                    .restrict(Cond::map([("analysis_file_name", name)]))?,
+            )?)
+        })
+    }
+
+    /// Creates a new analysis file from the `_` copy at `parent` without touching the
+    /// database, for the compute phase of a tripartite make: the random name is
+    /// reserved on disk only ([`register`] refuses it later should the name exist).
+    pub fn create_detached(
+        settings: &Settings,
+        nwb_file_name: &str,
+        parent: &Path,
+    ) -> Result<AnalysisFile> {
+        Self::create_named(settings, nwb_file_name, parent, &|_| Ok(false))
+    }
+
+    /// Picks a random name `taken` does not refuse, reserves it on disk, and writes
+    /// the file from `parent`.
+    fn create_named(
+        settings: &Settings,
+        nwb_file_name: &str,
+        parent: &Path,
+        taken: &dyn Fn(&str) -> Result<bool>,
+    ) -> Result<AnalysisFile> {
         let stem = Path::new(nwb_file_name)
             .file_stem()
             .map(|s| s.to_string_lossy().into_owned())
@@ -100,11 +127,7 @@ impl AnalysisFile {
             let dir = base.join(analysis_dir_name(&name));
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
             let path = dir.join(&name);
-            let taken = db.exists(
-                &db.table(ANALYSIS_NWBFILE)?
-                    .restrict(Cond::map([("analysis_file_name", name.as_str())]))?,
-            )?;
-            if taken {
+            if taken(&name)? {
                 continue;
             }
             // reserve the name on disk
@@ -117,7 +140,13 @@ impl AnalysisFile {
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
                 Err(e) => return Err(Error::io(&path, e)),
             }
-            let writer = AnalysisFileWriter::create_from_parent(&parent, &path)?;
+            let writer = match AnalysisFileWriter::create_from_parent(parent, &path) {
+                Ok(w) => w,
+                Err(e) => {
+                    let _ = std::fs::remove_file(&path);
+                    return Err(e.into());
+                }
+            };
             return Ok(AnalysisFile {
                 name,
                 nwb_file_name: nwb_file_name.to_string(),

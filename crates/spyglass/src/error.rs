@@ -61,7 +61,7 @@ pub enum Error {
     },
 
     /// A row from the file differs from the row already in the database.
-    #[error("{table}: an existing entry with {key} differs in `{attribute}`: file has {new}, database has {existing} (use --accept-divergence to keep the database's value)")]
+    #[error("{table}: an existing entry with {key} differs in `{attribute}`: the file has {new}, the database has {existing}; correct the file (or set the value in the session's <stem>_spyglass_config.yaml), correct the stored row, or pass --accept-divergence to keep the database's value")]
     Divergence {
         /// The table.
         table: String,

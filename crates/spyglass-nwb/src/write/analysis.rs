@@ -12,8 +12,8 @@ use crate::h5::join;
 use crate::read::NwbFile;
 use crate::spec;
 use crate::write::{
-    new_id, ElectricalSeriesSpec, Placement, TableSpec, TimeIntervalsSpec, TimeSeriesSpec,
-    UnitsSpec, W,
+    new_id, ElectricalSeriesSpec, Placement, SeriesStream, StreamedSeriesSpec, TableSpec,
+    TimeIntervalsSpec, TimeSeriesSpec, UnitsSpec, W,
 };
 
 /// Members of `/general` kept in analysis files.
@@ -152,6 +152,17 @@ impl AnalysisFileWriter {
     ) -> Result<String> {
         let g = self.w.placement_group(placement)?;
         self.w.electrical_series(&g, spec)
+    }
+
+    /// Starts an ElectricalSeries at `placement` whose samples and timestamps are
+    /// written in blocks through the returned stream (bounded memory for long series).
+    pub fn begin_electrical_series(
+        &mut self,
+        placement: &Placement,
+        spec: &StreamedSeriesSpec,
+    ) -> Result<SeriesStream> {
+        let g = self.w.placement_group(placement)?;
+        self.w.begin_series(&g, spec)
     }
 
     /// Adds a TimeSeries (or SpatialSeries, by `spec.neurodata_type`) at `placement`; returns its object id.

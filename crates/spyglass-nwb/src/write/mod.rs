@@ -7,9 +7,11 @@
 mod analysis;
 mod h5w;
 mod linked;
+mod stream;
 
 pub use analysis::AnalysisFileWriter;
 pub use linked::write_linked_copy;
+pub use stream::{SeriesStream, StreamDtype, StreamedSeriesSpec};
 
 pub(crate) use h5w::{new_id, W};
 

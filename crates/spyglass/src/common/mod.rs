@@ -17,6 +17,8 @@ pub mod common_session;
 pub mod common_subject;
 pub mod common_task;
 pub mod common_usage;
+pub mod ephys_series;
+pub mod spikesorting_imported;
 
 use crate::error::Result;
 use spyglass_db::{Db, TableSpec};

@@ -116,6 +116,7 @@ pub fn prepare(db: &Db, settings: &Settings) -> Result<yaml::PrepopulateReport> 
     settings.ensure_dirs()?;
     settings.configure_stores(db);
     declare_common(db)?;
+    tables::declare_tables(db)?;
     let entries = YamlTables::load(&settings.entries_yaml())?;
     if entries.is_empty() {
         return Ok(yaml::PrepopulateReport::default());
@@ -354,7 +355,7 @@ fn ingest_file(
     spyglass_nwb::write_linked_copy(&raw_path, &copy_path)?;
     set_mode(&copy_path, 0o644);
     let nwb = spyglass_nwb::NwbFile::open(&copy_path)?;
-    let src = Source::read(&nwb)?;
+    let src = Source::read(&nwb, cfg.raw_choice().as_deref())?;
     drop(nwb);
     forget_stale_external(db, &copy_name)?;
     // 3 and 4. register and fill, all or nothing

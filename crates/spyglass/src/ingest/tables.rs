@@ -4,9 +4,13 @@
 //! epochs, task epochs), G3 what depends on those (electrodes, position sources,
 //! compass, videos, StateScript files), G4 raw position. Every step reads the
 //! gathered [`Source`], applies the file's config yaml, and inserts with the rule
-//! of its table: session rows are new, shared rows (a lab member, a probe type)
-//! must equal what the database already has or the file is refused (unless
-//! divergence is accepted, which keeps the database's row with a warning).
+//! of its table: session rows are new; shared rows (a subject, a lab member, a
+//! probe type, a camera) follow one policy ([`divergence`]): attributes that
+//! change between sessions of the same entity (a subject's age, weight and
+//! description; a recalibrated camera) keep the stored row and are reported,
+//! while real conflicts (a subject's sex, species or genotype; a probe's
+//! geometry) refuse the file, naming both values and how to resolve it, unless
+//! divergence is accepted (the database's row is kept with a warning).
 
 use super::source::{Source, TimedSeries};
 use super::yaml::{to_value, FileConfig, YamlRow};
@@ -24,6 +28,8 @@ use crate::common::common_sensors as sensors;
 use crate::common::common_session as sess;
 use crate::common::common_subject::{self as subj, standardized_sex};
 use crate::common::common_task as task;
+use crate::common::ephys_series as es;
+use crate::common::spikesorting_imported as ssi;
 use crate::error::{Error, Result};
 use indexmap::IndexMap;
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, Value};
@@ -70,6 +76,7 @@ pub(crate) const GROUPS: [&[Step]; 4] = [
         (ephys::ELECTRODE_GROUP, electrode_group),
         (ephys::RAW, raw),
         (ephys::SAMPLE_COUNT, sample_count),
+        (ssi::IMPORTED_SPIKE_SORTING, imported_spike_sorting),
         (dio::DIO_EVENTS, dio_events),
         (sensors::SENSOR_DATA, sensor_data),
         (iv::INTERVAL_LIST, epochs),
@@ -77,6 +84,8 @@ pub(crate) const GROUPS: [&[Step]; 4] = [
     ],
     &[
         (ephys::ELECTRODE, electrode),
+        (crate::lfp::imported::IMPORTED_LFP, imported_lfp),
+        (es::ELECTRICAL_SERIES, electrical_series),
         (behav::POSITION_SOURCE, position_source),
         (behav::RAW_COMPASS_DIRECTION, raw_compass_direction),
         (behav::VIDEO_FILE, video_file),
@@ -84,6 +93,40 @@ pub(crate) const GROUPS: [&[Step]; 4] = [
     ],
     &[(behav::RAW_POSITION, raw_position)],
 ];
+
+/// Declares the tables ingestion fills beyond the common schemas (ElectricalSeries,
+/// ImportedSpikeSorting, ImportedLFP and the LFP schemas it needs); call outside
+/// any transaction.
+pub(crate) fn declare_tables(db: &Db) -> Result<()> {
+    es::declare(db)?;
+    ssi::declare(db)?;
+    crate::lfp::declare(db)
+}
+
+/// How a difference between a shared row in the file and the stored row is taken.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Divergence {
+    /// The attribute changes between sessions of the same entity: keep the stored row, report.
+    PerSession,
+    /// A real conflict: refuse the file (unless divergence is accepted).
+    Conflict,
+}
+
+/// The one divergence policy: which attributes of shared rows may differ between sessions.
+pub(crate) fn divergence(table: &str, attr: &str) -> Divergence {
+    let per_session = match table {
+        // an animal ages, gains weight, gets a new description; its sex, species and genotype stay
+        subj::SUBJECT => matches!(attr, "age" | "description" | "weight"),
+        // cameras are recalibrated, get new lenses and firmware between sessions
+        dev::CAMERA_DEVICE => true,
+        _ => false,
+    };
+    if per_session {
+        Divergence::PerSession
+    } else {
+        Divergence::Conflict
+    }
+}
 
 /// Number of steps over all groups (for progress bars).
 pub(crate) fn step_count() -> usize {
@@ -115,6 +158,8 @@ pub(crate) struct Ctx<'a> {
     group_probe: HashMap<String, Option<String>>,
     task_epochs: Vec<(i64, String)>,
     pos_epochs: Vec<PosEpoch>,
+    /// IntervalList of each LFP series (by path), made by ImportedLFP.
+    series_intervals: HashMap<String, String>,
 }
 
 impl<'a> Ctx<'a> {
@@ -143,6 +188,7 @@ impl<'a> Ctx<'a> {
             group_probe: HashMap::new(),
             task_epochs: vec![],
             pos_epochs: vec![],
+            series_intervals: HashMap::new(),
         }
     }
 
@@ -218,20 +264,31 @@ impl<'a> Ctx<'a> {
                 if let Some(old) = existing.first() {
                     if mode == Mode::Shared {
                         let old: Rec = old.to_map().into_iter().collect();
-                        if let Some((attr, new, existing)) = first_difference(&r, &old, &pk) {
+                        let diffs = differences(&r, &old, &pk);
+                        if let Some((attr, new, existing)) = diffs
+                            .iter()
+                            .find(|(a, _, _)| divergence(table, a) == Divergence::Conflict)
+                        {
                             if !self.accept_divergence {
                                 return Err(Error::Divergence {
                                     table: table.to_string(),
                                     key,
-                                    attribute: attr,
-                                    new,
-                                    existing,
+                                    attribute: attr.clone(),
+                                    new: new.clone(),
+                                    existing: existing.clone(),
                                 });
                             }
-                            self.warn(
-                                table,
-                                format!("{key}: kept the database's `{attr}` = {existing} over the file's {new}"),
-                            );
+                        }
+                        for (attr, new, existing) in diffs {
+                            let msg = match divergence(table, &attr) {
+                                Divergence::PerSession => format!(
+                                    "{key}: this session's `{attr}` is {new}; the stored row keeps {existing}"
+                                ),
+                                Divergence::Conflict => format!(
+                                    "{key}: kept the database's `{attr}` = {existing} over the file's {new}"
+                                ),
+                            };
+                            self.warn(table, msg);
                         }
                     }
                     continue;
@@ -287,16 +344,22 @@ fn same_value(a: &Value, b: &Value) -> bool {
 }
 
 fn first_difference(new: &Rec, old: &Rec, pk: &[String]) -> Option<(String, String, String)> {
+    differences(new, old, pk).into_iter().next()
+}
+
+/// Every secondary attribute where `new` differs from `old`: (attribute, new, old).
+fn differences(new: &Rec, old: &Rec, pk: &[String]) -> Vec<(String, String, String)> {
+    let mut out = vec![];
     for (k, v) in new {
         if pk.contains(k) {
             continue;
         }
         let o = old.get(k).cloned().unwrap_or(Value::Null);
         if !same_value(v, &o) {
-            return Some((k.clone(), v.python_str(), o.python_str()));
+            out.push((k.clone(), v.python_str(), o.python_str()));
         }
     }
-    None
+    out
 }
 
 /// Rows with the union of the records' attributes (missing ones NULL, i.e. default).
@@ -735,6 +798,24 @@ fn session(cx: &mut Ctx) -> Result<()> {
         "session_description".into(),
         Value::from(m.session_description.as_str()),
     );
+    if !cx.src.unused.is_empty() {
+        let list: Vec<String> = cx
+            .src
+            .unused
+            .iter()
+            .map(|(p, t)| {
+                if t.is_empty() {
+                    p.clone()
+                } else {
+                    format!("{p} ({t})")
+                }
+            })
+            .collect();
+        cx.warnings.push(format!(
+            "ingest: the file holds objects no table records, left in the file: {}",
+            list.join(", ")
+        ));
+    }
     r.insert(
         "session_start_time".into(),
         Value::DateTime(m.session_start_time.naive_local()),
@@ -747,6 +828,21 @@ fn session(cx: &mut Ctx) -> Result<()> {
         "experiment_description".into(),
         opt(&m.experiment_description),
     );
+    if let Some(c) = cx.cfg.rows("Session").first() {
+        for (k, v) in yaml_rec(c) {
+            r.insert(k, v);
+        }
+    }
+    let empty = r
+        .get("session_description")
+        .and_then(text)
+        .is_none_or(|d| d.trim().is_empty());
+    if empty {
+        cx.warnings.push(format!(
+            "{}: the session description is empty; set `/session_description` in the file or `Session: [{{session_description: ...}}]` in the config",
+            sess::SESSION
+        ));
+    }
     cx.put(sess::SESSION, vec![r], Mode::Fresh)?;
 
     let exps: Vec<Rec> = experimenters(cx)?
@@ -802,6 +898,13 @@ fn electrode_group(cx: &mut Ctx) -> Result<()> {
         .iter()
         .map(|p| (p.name.as_str(), p.probe_type.as_str()))
         .collect();
+    // Spyglass adds regions as it meets the groups in pynwb's `nwbfile.objects`,
+    // which lists them in reverse of the file's (name) order: ids follow that order
+    for g in cx.src.electrode_groups.iter().rev() {
+        if let Some(l) = g.location.as_deref().filter(|l| !l.trim().is_empty()) {
+            cx.region(l)?;
+        }
+    }
     let mut recs = vec![];
     let mut unlinked = vec![];
     for g in &cx.src.electrode_groups {
@@ -915,10 +1018,12 @@ pub fn raw_timing(
 
 fn raw(cx: &mut Ctx) -> Result<()> {
     let Some(raw) = &cx.src.raw else {
-        cx.warn(
-            ephys::RAW,
-            "no raw ElectricalSeries named e-series / electricalseries / ephys / electrophysiology in acquisition: no Raw row and no raw data valid times",
-        );
+        let msg = if cx.src.ephys.is_empty() {
+            "the file has no ElectricalSeries: no Raw row and no raw data valid times".to_string()
+        } else {
+            "no ElectricalSeries in acquisition above 2.5 kHz to take as raw data (choose one with `Raw: [{raw_object_id: NAME}]` in the config): no Raw row".to_string()
+        };
+        cx.warn(ephys::RAW, msg);
         return Ok(());
     };
     let (rate, valid) = raw_timing(&raw.series, raw.timestamps.as_deref())?;
@@ -939,8 +1044,24 @@ fn raw(cx: &mut Ctx) -> Result<()> {
         "description".into(),
         Value::from(raw.series.description.clone().unwrap_or_default()),
     );
+    if let Some(c) = cx.cfg.rows("Raw").first() {
+        for k in ["description", "comments"] {
+            if let Some(v) = c.get(k) {
+                r.insert(k.into(), to_value(v));
+            }
+        }
+    }
     cx.put(ephys::RAW, vec![r], Mode::Fresh)?;
     cx.raw_interval = Some(RAW_VALID_TIMES.to_string());
+    Ok(())
+}
+
+fn imported_spike_sorting(cx: &mut Ctx) -> Result<()> {
+    if let Some(id) = cx.src.units.clone() {
+        let mut r = cx.base();
+        r.insert("object_id".into(), Value::from(id));
+        cx.put(ssi::IMPORTED_SPIKE_SORTING, vec![r], Mode::Fresh)?;
+    }
     Ok(())
 }
 
@@ -1387,6 +1508,193 @@ fn electrode(cx: &mut Ctx) -> Result<()> {
     Ok(())
 }
 
+/// The role of a series: Raw's, an LFP (container or LF stream), or another broadband one.
+fn series_role(cx: &Ctx, s: &super::source::EphysSeries) -> &'static str {
+    let is_raw = cx
+        .src
+        .raw
+        .as_ref()
+        .is_some_and(|r| r.series.path == s.series.path);
+    if is_raw {
+        "raw"
+    } else if s.place == super::source::SeriesPlace::LfpContainer
+        || s.rate <= crate::lfp::imported::MAX_LFP_RATE
+    {
+        "lfp"
+    } else {
+        "raw_other"
+    }
+}
+
+/// Electrode group of each electrode id of the session (from Electrode).
+fn electrode_groups_by_id(cx: &Ctx) -> Result<HashMap<i64, String>> {
+    let q = cx
+        .db
+        .table(ephys::ELECTRODE)?
+        .restrict(Cond::map([("nwb_file_name", cx.nwb_file_name.as_str())]))?;
+    Ok(cx
+        .db
+        .fetch_with(
+            &q,
+            &FetchSpec::attrs(&["electrode_id", "electrode_group_name"]),
+        )?
+        .iter()
+        .filter_map(|r| {
+            Some((
+                r.get("electrode_id").and_then(Value::as_i64)?,
+                r.get("electrode_group_name").and_then(text)?,
+            ))
+        })
+        .collect())
+}
+
+/// Timestamps of a series (stored, or from its rate).
+fn series_timestamps(cx: &Ctx, s: &spyglass_nwb::TimeSeries) -> Result<Vec<f64>> {
+    let nwb = spyglass_nwb::NwbFile::open(&cx.src.path)?;
+    Ok(nwb.timestamps(&s.path)?)
+}
+
+/// LFP series of the file (LFP containers, LF streams): an LFP electrode group
+/// `imported_lfp_NNN`, an IntervalList `imported lfp N valid times` and an
+/// ImportedLFP row each (and an LFPOutput entry, so that LFP bands can use them).
+fn imported_lfp(cx: &mut Ctx) -> Result<()> {
+    use crate::lfp::{imported::IMPORTED_LFP, lfp_electrode as le};
+    let lfps: Vec<super::source::EphysSeries> = cx
+        .src
+        .ephys
+        .iter()
+        .filter(|s| series_role(cx, s) == "lfp")
+        .cloned()
+        .collect();
+    if lfps.is_empty() {
+        return Ok(());
+    }
+    let groups = electrode_groups_by_id(cx)?;
+    let name = cx.nwb_file_name.clone();
+    let mut keys = vec![];
+    for (i, s) in lfps.iter().enumerate() {
+        let group = format!("imported_lfp_{i:03}");
+        let mut g = cx.base();
+        g.insert(
+            "lfp_electrode_group_name".into(),
+            Value::from(group.as_str()),
+        );
+        cx.put(le::LFP_ELECTRODE_GROUP, vec![g], Mode::Fresh)?;
+        let mut parts = vec![];
+        for id in &s.electrode_ids {
+            let eg = groups.get(id).cloned().ok_or_else(|| Error::BadFile {
+                path: cx.src.path.clone(),
+                message: format!(
+                    "`{}` carries electrode {id}, which is not in the electrodes table",
+                    s.series.path
+                ),
+            })?;
+            let mut r = cx.base();
+            r.insert(
+                "lfp_electrode_group_name".into(),
+                Value::from(group.as_str()),
+            );
+            r.insert("electrode_group_name".into(), Value::from(eg));
+            r.insert("electrode_id".into(), Value::from(*id));
+            parts.push(r);
+        }
+        cx.put(le::LFP_ELECTRODE, parts, Mode::SkipExisting)?;
+        let interval = format!("imported lfp {i} valid times");
+        let ts = series_timestamps(cx, &s.series)?;
+        let valid = valid_intervals(&ts, s.rate, 2.5, 0.0)
+            .map_err(|e| Error::Invalid(format!("LFP series `{}`: {e}", s.series.path)))?;
+        cx.interval(
+            IntervalList::new(&name, &interval, valid.into_vec()).with_pipeline("imported_lfp"),
+            false,
+        )?;
+        let mut r = cx.base();
+        r.insert(
+            "lfp_electrode_group_name".into(),
+            Value::from(group.as_str()),
+        );
+        r.insert("interval_list_name".into(), Value::from(interval.as_str()));
+        r.insert("lfp_sampling_rate".into(), Value::from(s.rate));
+        r.insert(
+            "lfp_object_id".into(),
+            Value::from(s.series.object_id.as_str()),
+        );
+        cx.put(IMPORTED_LFP, vec![r], Mode::Fresh)?;
+        cx.series_intervals
+            .insert(s.series.path.clone(), interval.clone());
+        keys.push(Row::from_pairs([
+            ("nwb_file_name", Value::from(name.as_str())),
+            ("lfp_electrode_group_name", Value::from(group.as_str())),
+            ("interval_list_name", Value::from(interval.as_str())),
+        ]));
+    }
+    let m = crate::lfp::merge::lfp_output(cx.db)?;
+    cx.db.merge_insert(&m, &keys)?;
+    cx.count(crate::lfp::merge::LFP_OUTPUT, keys.len() as u64);
+    Ok(())
+}
+
+/// Every ElectricalSeries with the electrodes it carries (see [`es`]).
+fn electrical_series(cx: &mut Ctx) -> Result<()> {
+    if cx.src.ephys.is_empty() {
+        return Ok(());
+    }
+    let groups = electrode_groups_by_id(cx)?;
+    let name = cx.nwb_file_name.clone();
+    let mut masters = vec![];
+    let mut parts = vec![];
+    for s in cx.src.ephys.clone() {
+        let role = series_role(cx, &s);
+        let interval = match (role, cx.series_intervals.get(&s.series.path)) {
+            ("raw", _) => RAW_VALID_TIMES.to_string(),
+            (_, Some(i)) => i.clone(),
+            _ => {
+                let interval = format!("{} valid times", s.series.path.trim_start_matches('/'));
+                let ts = match s.series.timing {
+                    Timing::Timestamps { .. } => Some(series_timestamps(cx, &s.series)?),
+                    _ => None,
+                };
+                let (_, valid) = raw_timing(&s.series, ts.as_deref())?;
+                cx.interval(IntervalList::new(&name, &interval, valid), false)?;
+                interval
+            }
+        };
+        let mut m = cx.base();
+        m.insert("series_path".into(), Value::from(s.series.path.as_str()));
+        m.insert(
+            "series_object_id".into(),
+            Value::from(s.series.object_id.as_str()),
+        );
+        m.insert("interval_list_name".into(), Value::from(interval));
+        m.insert("sampling_rate".into(), Value::from(s.rate));
+        m.insert(
+            "n_samples".into(),
+            Value::from(s.series.num_samples() as i64),
+        );
+        m.insert("role".into(), Value::from(role));
+        masters.push(m);
+        for (channel, id) in s.electrode_ids.iter().enumerate() {
+            let Some(eg) = groups.get(id) else {
+                return Err(Error::BadFile {
+                    path: cx.src.path.clone(),
+                    message: format!(
+                        "`{}` carries electrode {id}, which is not in the electrodes table",
+                        s.series.path
+                    ),
+                });
+            };
+            let mut r = cx.base();
+            r.insert("series_path".into(), Value::from(s.series.path.as_str()));
+            r.insert("electrode_group_name".into(), Value::from(eg.as_str()));
+            r.insert("electrode_id".into(), Value::from(*id));
+            r.insert("channel".into(), Value::from(channel as i64));
+            parts.push(r);
+        }
+    }
+    cx.put(es::ELECTRICAL_SERIES, masters, Mode::Fresh)?;
+    cx.put(es::ELECTRICAL_SERIES_ELECTRODE, parts, Mode::SkipExisting)?;
+    Ok(())
+}
+
 /// Valid times of a behavioural series as Spyglass computes them: rate estimated
 /// (multiplier 1.75), gaps of 2.5 periods, pieces longer than int(rate) seconds.
 pub fn behaviour_valid_times(ts: &[f64]) -> Result<Vec<[f64; 2]>> {
@@ -1421,11 +1729,28 @@ fn position_source(cx: &mut Ctx) -> Result<()> {
     let name = cx.nwb_file_name.clone();
     let mut sources = vec![];
     let mut parts = vec![];
+    if cx.src.position_containers.len() > 1 {
+        let list = cx.src.position_containers.join(", ");
+        cx.warn(
+            behav::POSITION_SOURCE,
+            format!("{} Position objects ({list}): their SpatialSeries are pooled, one position epoch per start time", cx.src.position_containers.len()),
+        );
+    }
     for (i, group) in position_epochs(&series).into_iter().enumerate() {
         let interval = format!("pos {i} valid times");
-        let valid = behaviour_valid_times(&group[0].timestamps).map_err(|e| {
-            Error::Invalid(format!("SpatialSeries `{}`: {e}", group[0].series.name))
-        })?;
+        let valid = match behaviour_valid_times(&group[0].timestamps) {
+            Ok(v) => v,
+            Err(e) => {
+                cx.warn(
+                    behav::POSITION_SOURCE,
+                    format!(
+                        "SpatialSeries `{}`: no valid times ({e}); position epoch {i} skipped, the rest of the session ingests",
+                        group[0].series.path
+                    ),
+                );
+                continue;
+            }
+        };
         cx.interval(
             IntervalList::new(&name, &interval, valid).with_pipeline("position"),
             true,

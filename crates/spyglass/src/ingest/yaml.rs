@@ -17,8 +17,11 @@
 //!   rows (`task_name`, `task_description`, `task_environment`, `camera_id`,
 //!   `task_epochs`) add task epochs, as Spyglass's TaskEpoch reads them.
 //!
-//! Unknown tables or attributes are errors naming the file, the table and the
-//! attribute, never silently ignored.
+//! `Session` rows override the session's own attributes (description, experiment
+//! description, session id); a `Raw` row's `raw_object_id` chooses the raw series
+//! (by object id, name or path) and its `description`/`comments` override the
+//! file's. A table ingestion cannot apply, unknown tables and unknown attributes
+//! are errors naming the file, the table and the attribute, never silently ignored.
 
 use crate::common::common_region;
 use crate::common::resolve_class;
@@ -41,6 +44,26 @@ pub struct YamlTables {
 
 /// Config keys that are not table names.
 const EXTRA_KEYS: [&str; 1] = ["Tasks"];
+
+/// The tables a `<stem>_spyglass_config.yaml` may name: those ingestion applies.
+pub const CONFIG_TABLES: [&str; 16] = [
+    "Institution",
+    "Lab",
+    "LabMember",
+    "Subject",
+    "CameraDevice",
+    "ProbeType",
+    "Probe",
+    "Probe.Shank",
+    "Probe.Electrode",
+    "DataAcquisitionDevice",
+    "Session",
+    "ElectrodeGroup",
+    "Electrode",
+    "Raw",
+    "Task",
+    "Tasks",
+];
 
 impl YamlTables {
     /// Parses `text` (named `path` in errors).
@@ -178,6 +201,41 @@ impl FileConfig {
     pub fn load_for(db: &Db, raw_path: &Path) -> Result<FileConfig> {
         let t = YamlTables::load(&FileConfig::path_for(raw_path))?;
         t.validate(db, &EXTRA_KEYS)?;
+        for class in t.tables.keys() {
+            if !CONFIG_TABLES.contains(&class.as_str()) {
+                return Err(t.error(format!(
+                    "`{class}` cannot be set by a session's config: ingestion applies only {}",
+                    CONFIG_TABLES.join(", ")
+                )));
+            }
+        }
+        for single in ["Session", "Raw", "Subject", "Institution", "Lab"] {
+            if t.rows(single).len() > 1 {
+                return Err(t.error(format!(
+                    "`{single}` has {} rows; a session has one",
+                    t.rows(single).len()
+                )));
+            }
+        }
+        for (i, r) in t.rows("Session").iter().enumerate() {
+            for k in r.keys() {
+                if !SESSION_CONFIG.contains(&k.as_str()) {
+                    return Err(t.error(format!(
+                        "`Session` row {i}: `{k}` cannot be set by the config (only {})",
+                        SESSION_CONFIG.join(", ")
+                    )));
+                }
+            }
+        }
+        for (i, r) in t.rows("Raw").iter().enumerate() {
+            for k in r.keys() {
+                if !["raw_object_id", "description", "comments"].contains(&k.as_str()) {
+                    return Err(t.error(format!(
+                        "`Raw` row {i}: `{k}` cannot be set by the config (only raw_object_id, description, comments)"
+                    )));
+                }
+            }
+        }
         for (i, r) in t.rows("Tasks").iter().enumerate() {
             for k in r.keys() {
                 if ![
@@ -203,7 +261,23 @@ impl FileConfig {
     pub fn rows(&self, class_name: &str) -> &[YamlRow] {
         self.0.rows(class_name)
     }
+
+    /// The raw series the config chooses (`Raw: [{raw_object_id: ID, NAME or PATH}]`).
+    pub fn raw_choice(&self) -> Option<String> {
+        self.rows("Raw")
+            .first()
+            .and_then(|r| r.get("raw_object_id"))
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+    }
 }
+
+/// Session attributes a config may set.
+pub const SESSION_CONFIG: [&str; 3] = [
+    "session_description",
+    "experiment_description",
+    "session_id",
+];
 
 /// What `prepopulate` did.
 #[derive(Debug, Clone, Default, PartialEq)]

@@ -7,11 +7,12 @@
 //! valid times (pieces longer than `min_interval_len`), re-references
 //! (`x[e] − x[ref]`, in floating point), filters each piece with the band filter
 //! (full convolution sampled at `delay + ds·k`, `ds = lfp_rate // band_rate`),
-//! casts back to the LFP's dtype by truncation and writes the series to an
-//! analysis file. [`band_features`] gives its analytic amplitude, phase and power
+//! keeps int16 counts (truncated) when the LFP is plain int16 — Spyglass's output —
+//! and float32 volts otherwise, streaming in time blocks into an analysis file. [`band_features`] gives its analytic amplitude, phase and power
 //! (Hilbert transform over the whole series, Spyglass's helpers).
 
-use super::{filter_pieces, key_f64, key_i64, key_str, read_series, SampleData};
+use super::stream::{self, OutChannel, OutputKind};
+use super::{key_f64, key_i64, key_str};
 use crate::analysis;
 use crate::common::common_interval::{self as iv};
 use crate::error::{Error, Result};
@@ -181,6 +182,10 @@ pub fn valid_times_name(target_interval_list_name: &str, rate: i64) -> String {
 pub struct BandInputs {
     /// The session.
     pub nwb_file_name: String,
+    /// The target interval.
+    pub target: String,
+    /// The session's `_` copy (the parent of the analysis file).
+    pub nwb_path: PathBuf,
     /// The file holding the LFP.
     pub lfp_path: PathBuf,
     /// Object id of the LFP series.
@@ -199,17 +204,13 @@ pub struct BandInputs {
     pub valid_times: Intervals,
 }
 
-/// The band output (phase 2).
-#[derive(Debug, Clone)]
+/// The band output (phase 2): an analysis file written but not registered yet.
+#[derive(Debug)]
 pub struct BandComputed {
     /// The inputs.
     pub inputs: BandInputs,
-    /// Output per electrode, in the LFP's dtype.
-    pub data: SampleData,
-    /// Output timestamps.
-    pub timestamps: Vec<f64>,
-    /// Volts per stored unit.
-    pub conversion: f64,
+    /// The file, its series and output span.
+    pub filtered: super::Filtered,
     /// Valid times clipped to the output's first and last timestamp.
     pub band_valid_times: Intervals,
 }
@@ -270,9 +271,12 @@ pub fn fetch_inputs(db: &Db, key: &Row) -> Result<BandInputs> {
             src.interval_list_name
         )));
     }
-    let lfp_path = analysis::analysis_file_path(db, &src.analysis_file_name)?;
+    let lfp_path = super::merge::lfp_file_path(db, &src)?;
+    let nwb_path = analysis::nwb_file_path(db, &nwb_file_name)?;
     Ok(BandInputs {
         nwb_file_name,
+        target,
+        nwb_path,
         lfp_path,
         lfp_object_id: src.lfp_object_id,
         lfp_rate: lfp_rate as u32,
@@ -284,80 +288,68 @@ pub fn fetch_inputs(db: &Db, key: &Row) -> Result<BandInputs> {
     })
 }
 
-/// Reads the LFP, re-references and filters it (no database access).
-pub fn compute(inputs: BandInputs) -> Result<BandComputed> {
+/// Reads the LFP in time blocks, re-references, filters it and writes the analysis
+/// file (no database access; registered by [`insert_result`]).
+pub fn compute(settings: &Settings, inputs: BandInputs) -> Result<BandComputed> {
     let file = NwbFile::open(&inputs.lfp_path)?;
     let series = file.path_of_id(&inputs.lfp_object_id)?;
-    let mut ids: Vec<i64> = inputs.electrodes.iter().map(|e| e.electrode_id).collect();
+    let reader = file.volts_reader(&series)?;
+    let mut channels = Vec::with_capacity(inputs.electrodes.len());
     for e in &inputs.electrodes {
-        if e.reference_elect_id >= 0 && !ids.contains(&e.reference_elect_id) {
-            ids.push(e.reference_elect_id);
-        }
+        let channel = reader.channels_of(&[e.electrode_id])?[0];
+        let reference = if e.reference_elect_id >= 0 {
+            Some(reader.channels_of(&[e.reference_elect_id])?[0])
+        } else {
+            None
+        };
+        channels.push(OutChannel { channel, reference });
     }
-    let s = read_series(&file, &series, &ids, None)?;
-    let ranges = inputs
-        .valid_times
-        .sample_ranges(&s.timestamps)
-        .map_err(|e| Error::Invalid(format!("{LFP_BAND_V1}: {e}")))?;
-    let channel = |id: i64| ids.iter().position(|&x| x == id).unwrap_or(0);
-    let is_i16 = matches!(s.data, SampleData::I16(_));
-    let input: Vec<Vec<f64>> = inputs
-        .electrodes
-        .iter()
-        .map(|e| {
-            let x = s.data.channel_f64(channel(e.electrode_id));
-            if e.reference_elect_id >= 0 {
-                let r = s.data.channel_f64(channel(e.reference_elect_id));
-                x.iter().zip(&r).map(|(a, b)| a - b).collect()
-            } else {
-                x
-            }
-        })
-        .collect();
-    let (out, idx) = filter_pieces(&inputs.coefficients, inputs.decimation, &input, &ranges)?;
-    let data = if is_i16 {
-        SampleData::I16(out.iter().map(|c| super::truncate_i16(c)).collect())
-    } else {
-        SampleData::F64(out)
-    };
-    let timestamps: Vec<f64> = idx.iter().map(|&i| s.timestamps[i]).collect();
-    let band_valid_times = super::clip_to_output(&inputs.valid_times, &timestamps, LFP_BAND_V1)?;
+    let ranges = reader.raw().sample_ranges(inputs.valid_times.as_slice())?;
+    let target = inputs.target.clone();
+    let filtered = super::filter_to_file(
+        settings,
+        super::FilterRun {
+            nwb_file_name: &inputs.nwb_file_name,
+            parent: &inputs.nwb_path,
+            file_description: "LFPBandV1 output",
+            series_description: format!("{} band of LFP over {target}", inputs.filter_name),
+            filter_name: &inputs.filter_name,
+            job: stream::Job {
+                reader: &reader,
+                channels,
+                taps: &inputs.coefficients,
+                ds: inputs.decimation,
+                ranges,
+                kind: OutputKind::for_input(&reader),
+                budget: stream::WINDOW_BUDGET,
+            },
+            electrode_ids: inputs.electrodes.iter().map(|e| e.electrode_id).collect(),
+        },
+    )?;
+    let band_valid_times =
+        super::clip_to_output(&inputs.valid_times, filtered.first_last, LFP_BAND_V1)?;
     Ok(BandComputed {
-        conversion: s.conversion,
         inputs,
-        data,
-        timestamps,
+        filtered,
         band_valid_times,
     })
 }
 
-/// Writes the analysis file and inserts the IntervalList and LFPBandV1 rows.
-pub fn insert_result(db: &Db, settings: &Settings, key: &Row, c: BandComputed) -> Result<()> {
+/// Registers the analysis file and inserts the IntervalList and LFPBandV1 rows.
+pub fn insert_result(db: &Db, key: &Row, c: BandComputed) -> Result<()> {
     let target = key_str(key, LFP_BAND_V1, "target_interval_list_name")?;
     let band_rate = key_i64(key, LFP_BAND_V1, "lfp_band_sampling_rate")?;
     let nwb = c.inputs.nwb_file_name.clone();
     let list_name = valid_times_name(&target, band_rate);
-    let (analysis_file_name, object_id) = super::write_filtered(
-        db,
-        settings,
-        super::FilteredOutput {
-            nwb_file_name: &nwb,
-            file_description: "LFPBandV1 output",
-            series_description: format!("{} band of LFP over {target}", c.inputs.filter_name),
-            data: &c.data,
-            conversion: c.conversion,
-            timestamps: &c.timestamps,
-            electrodes: c.inputs.electrodes.iter().map(|e| e.electrode_id).collect(),
-            filter_name: &c.inputs.filter_name,
-            interval_list_name: &list_name,
-            pipeline: PIPELINE,
-            valid_times: c.band_valid_times,
-        },
-    )?;
+    let analysis_file_name = c.filtered.file.register(db)?;
+    super::insert_valid_times(db, &nwb, &list_name, PIPELINE, c.band_valid_times)?;
     let mut row = key.to_map();
     row.insert("analysis_file_name".into(), Value::from(analysis_file_name));
     row.insert("interval_list_name".into(), Value::from(list_name));
-    row.insert("lfp_band_object_id".into(), Value::from(object_id));
+    row.insert(
+        "lfp_band_object_id".into(),
+        Value::from(c.filtered.object_id),
+    );
     db.insert1(LFP_BAND_V1, Row::from_pairs(row), InsertOptions::default())?;
     Ok(())
 }
@@ -401,11 +393,11 @@ impl TripartiteMake for LfpBandV1Maker {
     }
 
     fn make_compute(&self, _key: &Row, fetched: BandInputs) -> MakeResult<BandComputed> {
-        Ok(compute(fetched)?)
+        Ok(compute(&self.settings, fetched)?)
     }
 
     fn make_insert(&self, db: &Db, key: &Row, computed: BandComputed) -> MakeResult<()> {
-        Ok(insert_result(db, &self.settings, key, computed)?)
+        Ok(insert_result(db, key, computed)?)
     }
 }
 

@@ -1,6 +1,9 @@
 //! `lfp_imported`: LFP that arrived already computed in the NWB file
 //! (`ImportedLFP`), with Spyglass's definition, so that it can be a source of the
-//! LFPOutput merge table next to LFPV1.
+//! LFPOutput merge table next to LFPV1. Ingestion fills it: every ElectricalSeries
+//! in an `LFP` container and every LF stream (≤ 2.5 kHz) in acquisition gets an
+//! LFP electrode group `imported_lfp_NNN`, an IntervalList `imported lfp N valid
+//! times` and a row here; the series stays in the session's NWB file.
 
 use spyglass_db::{TableSpec, Tier};
 
@@ -8,6 +11,8 @@ use spyglass_db::{TableSpec, Tier};
 pub const SCHEMA: &str = "lfp_imported";
 /// `ImportedLFP` (Imported).
 pub const IMPORTED_LFP: &str = "lfp_imported.ImportedLFP";
+/// Streams at or below this rate are LFP, not raw data, Hz.
+pub const MAX_LFP_RATE: f64 = 2500.0;
 
 /// The tables of this schema.
 pub fn specs() -> Vec<TableSpec> {

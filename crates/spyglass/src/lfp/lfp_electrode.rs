@@ -93,3 +93,115 @@ pub fn electrode_ids(db: &Db, nwb_file_name: &str, name: &str) -> Result<Vec<i64
     ids.sort_unstable();
     Ok(ids)
 }
+
+/// Which electrodes of a session make a group.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ElectrodeChoice {
+    /// These electrode ids.
+    Ids(Vec<i64>),
+    /// Every electrode of these electrode groups.
+    Groups(Vec<String>),
+    /// Every electrode in these brain regions (BrainRegion.region_name).
+    Regions(Vec<String>),
+    /// Every electrode of the session.
+    All,
+}
+
+/// The electrode ids a choice names for a session, ascending; a group, region or id
+/// the session lacks is an error naming it and what the session has.
+pub fn choose_electrodes(
+    db: &Db,
+    nwb_file_name: &str,
+    choice: &ElectrodeChoice,
+) -> Result<Vec<i64>> {
+    use crate::common::common_region::BRAIN_REGION;
+    let rows = db.fetch_with(
+        &db.table(ELECTRODE)?
+            .restrict(Cond::map([("nwb_file_name", nwb_file_name)]))?,
+        &FetchSpec::attrs(&["electrode_id", "electrode_group_name", "region_id"]),
+    )?;
+    if rows.is_empty() {
+        return Err(Error::Invalid(format!(
+            "session {nwb_file_name} has no electrodes (is it ingested? `spyglass show common_session.Session`)"
+        )));
+    }
+    let id = |r: &Row| r.get("electrode_id").and_then(Value::as_i64);
+    let text = |r: &Row, k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
+    let mut ids: Vec<i64> = match choice {
+        ElectrodeChoice::All => rows.iter().filter_map(id).collect(),
+        ElectrodeChoice::Ids(want) => {
+            let have: Vec<i64> = rows.iter().filter_map(id).collect();
+            if let Some(bad) = want.iter().find(|w| !have.contains(w)) {
+                return Err(Error::Invalid(format!(
+                    "session {nwb_file_name} has no electrode {bad}"
+                )));
+            }
+            want.clone()
+        }
+        ElectrodeChoice::Groups(groups) => {
+            let mut out = vec![];
+            for g in groups {
+                let got: Vec<i64> = rows
+                    .iter()
+                    .filter(|r| text(r, "electrode_group_name").as_deref() == Some(g))
+                    .filter_map(id)
+                    .collect();
+                if got.is_empty() {
+                    let mut names: Vec<String> = rows
+                        .iter()
+                        .filter_map(|r| text(r, "electrode_group_name"))
+                        .collect();
+                    names.sort();
+                    names.dedup();
+                    return Err(Error::Invalid(format!(
+                        "session {nwb_file_name} has no electrode group `{g}` (it has: {})",
+                        names.join(", ")
+                    )));
+                }
+                out.extend(got);
+            }
+            out
+        }
+        ElectrodeChoice::Regions(regions) => {
+            let names: std::collections::HashMap<i64, String> = db
+                .fetch_with(
+                    &db.table(BRAIN_REGION)?,
+                    &FetchSpec::attrs(&["region_id", "region_name"]),
+                )?
+                .iter()
+                .filter_map(|r| Some((r.get("region_id")?.as_i64()?, text(r, "region_name")?)))
+                .collect();
+            let mut out = vec![];
+            for want in regions {
+                let got: Vec<i64> = rows
+                    .iter()
+                    .filter(|r| {
+                        r.get("region_id")
+                            .and_then(Value::as_i64)
+                            .and_then(|i| names.get(&i))
+                            == Some(want)
+                    })
+                    .filter_map(id)
+                    .collect();
+                if got.is_empty() {
+                    let mut have: Vec<String> = rows
+                        .iter()
+                        .filter_map(|r| r.get("region_id").and_then(Value::as_i64))
+                        .filter_map(|i| names.get(&i).cloned())
+                        .collect();
+                    have.sort();
+                    have.dedup();
+                    return Err(Error::Invalid(format!(
+                        "session {nwb_file_name} has no electrodes in region `{want}` (its regions: {})",
+                        have.join(", ")
+                    )));
+                }
+                out.extend(got);
+            }
+            out
+        }
+    };
+    ids.sort_unstable();
+    ids.dedup();
+    Ok(ids)
+}

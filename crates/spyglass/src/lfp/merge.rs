@@ -32,7 +32,8 @@ pub struct LfpSource {
     pub source: String,
     /// The session.
     pub nwb_file_name: String,
-    /// The file holding the series.
+    /// The analysis file holding the series; empty for ImportedLFP, whose series
+    /// lives in the session's NWB file.
     pub analysis_file_name: String,
     /// Object id of the ElectricalSeries.
     pub lfp_object_id: String,
@@ -63,9 +64,70 @@ pub fn lfp_source(db: &Db, merge_id: &Value) -> Result<LfpSource> {
     Ok(LfpSource {
         source: src.name.clone(),
         nwb_file_name: text("nwb_file_name")?,
-        analysis_file_name: text("analysis_file_name")?,
+        analysis_file_name: row
+            .get("analysis_file_name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string(),
         lfp_object_id: text("lfp_object_id")?,
         lfp_sampling_rate: super::key_f64(&row, LFP_OUTPUT, "lfp_sampling_rate")?,
         interval_list_name: text("interval_list_name")?,
     })
+}
+
+/// The file holding an LFP's series: its analysis file, or the session's NWB file.
+pub fn lfp_file_path(db: &Db, src: &LfpSource) -> Result<std::path::PathBuf> {
+    if src.analysis_file_name.is_empty() {
+        crate::analysis::nwb_file_path(db, &src.nwb_file_name)
+    } else {
+        crate::analysis::analysis_file_path(db, &src.analysis_file_name)
+    }
+}
+
+/// The LFPs (LFPOutput entries) of a session's LFP electrode group, optionally only
+/// those over `target` (the LFP's target interval) or made with `filter`: each
+/// merge id with its source.
+pub fn lfps_of_group(
+    db: &Db,
+    nwb_file_name: &str,
+    group: &str,
+    target: Option<&str>,
+    filter: Option<&str>,
+) -> Result<Vec<(Value, LfpSource)>> {
+    use spyglass_db::FetchSpec;
+    let mut out = vec![];
+    let mut cond = vec![
+        ("nwb_file_name".to_string(), Value::from(nwb_file_name)),
+        ("lfp_electrode_group_name".to_string(), Value::from(group)),
+    ];
+    if let Some(t) = target {
+        cond.push(("target_interval_list_name".into(), Value::from(t)));
+    }
+    if let Some(f) = filter {
+        cond.push(("filter_name".into(), Value::from(f)));
+    }
+    let v1 = db.table(super::v1::LFPV1)?.restrict(Cond::Map(cond))?;
+    let pk = db.table_info(super::v1::LFPV1)?.primary_key();
+    for r in db.fetch_with(&v1, &FetchSpec::attrs(&pk))? {
+        let id = Value::Uuid(spyglass_db::merge::merge_id(&r, "LFPV1"));
+        out.push((id.clone(), lfp_source(db, &id)?));
+    }
+    if filter.is_none() {
+        let mut cond = vec![
+            ("nwb_file_name".to_string(), Value::from(nwb_file_name)),
+            ("lfp_electrode_group_name".to_string(), Value::from(group)),
+        ];
+        if let Some(t) = target {
+            cond.push(("interval_list_name".into(), Value::from(t)));
+        }
+        let imp = db
+            .table(super::imported::IMPORTED_LFP)?
+            .restrict(Cond::Map(cond))?;
+        let pk = db.table_info(super::imported::IMPORTED_LFP)?.primary_key();
+        for r in db.fetch_with(&imp, &FetchSpec::attrs(&pk))? {
+            let id = Value::Uuid(spyglass_db::merge::merge_id(&r, "ImportedLFP"));
+            out.push((id.clone(), lfp_source(db, &id)?));
+        }
+    }
+    Ok(out)
 }

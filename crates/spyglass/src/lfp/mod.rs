@@ -5,21 +5,22 @@
 //! NWB file), [`merge`] (`lfp_merge`: the LFPOutput merge table over both) and
 //! [`band_v1`] (`lfp_band_v1`: band-filtered LFP and its analytic amplitude,
 //! phase and power). [`declare`] declares all of them; the helpers here are the
-//! pieces every version shares (reading a series, filtering valid pieces).
+//! pieces every version shares: the in-memory filter of valid pieces (the
+//! reference the streamed path [`stream`] equals to the bit), writing a filtered
+//! series into an analysis file as it is computed, and reading a series back in volts.
 
 pub mod band_v1;
 pub mod imported;
 pub mod lfp_electrode;
 pub mod merge;
+pub mod stream;
 pub mod v1;
 
 use crate::common::common_interval::{self as iv, IntervalList};
 use crate::error::{Error, Result};
 use spyglass_db::Db;
 use spyglass_dsp::{FirDecimator, Intervals, Sample};
-use spyglass_nwb::{
-    Compression, ElectricalSeriesSpec, Placement, SeriesData, TimeSeriesSpec, TimingSpec,
-};
+use spyglass_nwb::{Compression, Placement, StreamDtype, StreamedSeriesSpec};
 use std::ops::Range;
 
 /// Declares the common tables' filter schema and every LFP schema (idempotent).
@@ -133,178 +134,170 @@ pub(crate) fn key_f64(key: &spyglass_db::Row, table: &str, attr: &str) -> Result
         .ok_or_else(|| Error::Invalid(format!("{table}: row has no number `{attr}`")))
 }
 
-/// A series read back from an NWB file: channel-major data, timestamps and scale.
-#[derive(Debug, Clone)]
-pub struct SeriesSamples {
-    /// Stored values per channel (i16 data keep their integer values).
-    pub data: SampleData,
-    /// One timestamp per sample, seconds.
-    pub timestamps: Vec<f64>,
-    /// Electrode table rows, one per channel.
-    pub electrodes: Vec<i64>,
-    /// Volts per stored unit (`data@conversion`).
-    pub conversion: f64,
-}
-
-/// Stored samples, by type.
-#[derive(Debug, Clone)]
-pub enum SampleData {
-    /// 16-bit integer data (raw ephys, LFP as Spyglass stores it).
-    I16(Vec<Vec<i16>>),
-    /// Anything else, as f64 stored values.
-    F64(Vec<Vec<f64>>),
-}
-
-impl SampleData {
-    /// Number of samples per channel.
-    pub fn len(&self) -> usize {
-        match self {
-            SampleData::I16(v) => v.first().map_or(0, Vec::len),
-            SampleData::F64(v) => v.first().map_or(0, Vec::len),
-        }
-    }
-
-    /// True when there are no samples.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Channel `c` as f64 stored values.
-    pub fn channel_f64(&self, c: usize) -> Vec<f64> {
-        match self {
-            SampleData::I16(v) => v[c].iter().map(|&x| x as f64).collect(),
-            SampleData::F64(v) => v[c].clone(),
-        }
-    }
-}
-
-/// Reads samples `range` of the channels whose electrode ids are `electrode_ids`
-/// from the series at `series_path` of an open file.
-pub fn read_series(
-    file: &spyglass_nwb::NwbFile,
-    series_path: &str,
-    electrode_ids: &[i64],
-    range: Option<Range<usize>>,
-) -> Result<SeriesSamples> {
-    let ts = file.electrical_series(series_path)?;
-    let rows = ts.electrodes.clone().unwrap_or_default();
-    let mut channels = Vec::with_capacity(electrode_ids.len());
-    for e in electrode_ids {
-        let c = rows.iter().position(|r| r == e).ok_or_else(|| {
-            Error::Invalid(format!(
-                "{}: series `{series_path}` has no channel for electrode {e}",
-                file.path().display()
-            ))
-        })?;
-        channels.push(c);
-    }
-    let reader = file.raw_reader(series_path)?;
-    let range = range.unwrap_or(0..reader.num_samples());
-    let timestamps = reader.timestamps(range.clone())?;
-    let e = reader.elem();
-    let data = if !e.float && e.signed && e.size == 2 {
-        SampleData::I16(reader.read::<i16>(range, &channels)?)
-    } else {
-        SampleData::F64(reader.read::<f64>(range, &channels)?)
-    };
-    Ok(SeriesSamples {
-        data,
-        timestamps,
-        electrodes: electrode_ids.to_vec(),
-        conversion: reader.conversion(),
-    })
-}
-
 /// Valid times clipped to the first and last output timestamp (empty without output).
 pub(crate) fn clip_to_output(
     valid: &Intervals,
-    timestamps: &[f64],
+    first_last: Option<(f64, f64)>,
     table: &str,
 ) -> Result<Intervals> {
-    match (timestamps.first(), timestamps.last()) {
-        (Some(&a), Some(&b)) => valid
+    match first_last {
+        Some((a, b)) => valid
             .clip(a, b)
             .map_err(|e| Error::Invalid(format!("{table}: {e}"))),
-        _ => Ok(Intervals::empty()),
+        None => Ok(Intervals::empty()),
     }
 }
 
-/// A filtering pipeline's output, as its analysis file and IntervalList row hold it.
-pub(crate) struct FilteredOutput<'a> {
+/// A filtering pipeline's run: its input, filter and output description.
+pub(crate) struct FilterRun<'a> {
     /// The session.
     pub nwb_file_name: &'a str,
+    /// The session's `_` copy (the analysis file's parent).
+    pub parent: &'a std::path::Path,
     /// `analysis_file_description` of the new file (`LFPV1 output`).
     pub file_description: &'a str,
     /// Description of the series.
     pub series_description: String,
-    /// Filtered samples per electrode.
-    pub data: &'a SampleData,
-    /// Volts per stored unit.
-    pub conversion: f64,
-    /// One timestamp per output sample.
-    pub timestamps: &'a [f64],
-    /// Electrode ids, one per channel.
-    pub electrodes: Vec<i64>,
     /// The filter (recorded as the series' `filtering`).
     pub filter_name: &'a str,
-    /// IntervalList row for the valid times, and the pipeline it is recorded under.
-    pub interval_list_name: &'a str,
-    /// Pipeline name of that row.
-    pub pipeline: &'a str,
-    /// The output's valid times.
-    pub valid_times: Intervals,
+    /// The streaming job (input, channels, filter, pieces, output kind).
+    pub job: stream::Job<'a>,
+    /// Electrode id of each output channel.
+    pub electrode_ids: Vec<i64>,
 }
 
-/// Writes the filtered series into a new analysis file (an `LFP` container in the
-/// `ecephys` module, gzip-chunked, explicit timestamps) and inserts its valid times
-/// into IntervalList; returns the analysis file name and the series' object id.
-pub(crate) fn write_filtered(
-    db: &Db,
+/// An analysis file written outside any transaction, removed again unless registered.
+#[derive(Debug)]
+pub struct PendingFile {
+    /// Analysis file name.
+    pub name: String,
+    /// Its path.
+    pub path: std::path::PathBuf,
+    /// The session.
+    pub nwb_file_name: String,
+    /// `analysis_file_description`.
+    pub description: String,
+    registered: bool,
+}
+
+impl PendingFile {
+    /// Registers the file in AnalysisNwbfile; from then on it is kept.
+    pub fn register(mut self, db: &Db) -> Result<String> {
+        crate::analysis::register(
+            db,
+            &self.nwb_file_name,
+            &self.name,
+            &self.path,
+            &self.description,
+            None,
+        )?;
+        self.registered = true;
+        Ok(self.name.clone())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.registered {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
+/// What a filtering run wrote.
+#[derive(Debug)]
+pub struct Filtered {
+    /// The analysis file, to register.
+    pub file: PendingFile,
+    /// Object id of the series.
+    pub object_id: String,
+    /// First and last output timestamp (None when there is no output).
+    pub first_last: Option<(f64, f64)>,
+}
+
+/// Filters the job's input into a new analysis file (an ElectricalSeries `filtered data`
+/// in an `LFP` container of the `ecephys` module, gzip-chunked, explicit timestamps),
+/// streaming in time blocks; the file is not registered yet.
+pub(crate) fn filter_to_file(
     settings: &crate::settings::Settings,
-    o: FilteredOutput,
-) -> Result<(String, String)> {
-    let (data, shape) = match o.data {
-        SampleData::I16(ch) => SeriesData::from_channels_i16(ch)?,
-        SampleData::F64(ch) => SeriesData::from_channels_f64(ch)?,
+    run: FilterRun,
+) -> Result<Filtered> {
+    let mut f =
+        crate::analysis::AnalysisFile::create_detached(settings, run.nwb_file_name, run.parent)?;
+    let pending = PendingFile {
+        name: f.name.clone(),
+        path: f.path.clone(),
+        nwb_file_name: run.nwb_file_name.to_string(),
+        description: run.file_description.to_string(),
+        registered: false,
     };
-    let spec = ElectricalSeriesSpec {
-        series: TimeSeriesSpec {
-            name: "filtered data".into(),
-            neurodata_type: "ElectricalSeries".into(),
-            description: o.series_description,
-            data,
-            shape,
-            conversion: o.conversion,
-            timing: TimingSpec::Timestamps(o.timestamps.to_vec()),
-            compression: Compression::Gzip {
-                rows: 10_000,
-                level: 4,
-                shuffle: true,
-            },
-            ..TimeSeriesSpec::default()
+    // the analysis file's electrodes table is its parent's: rows by id there
+    let parent = spyglass_nwb::NwbFile::open(run.parent)?;
+    let rows = parent.electrode_rows(&run.electrode_ids)?;
+    drop(parent);
+    let n_rows = run.job.n_out();
+    let spec = StreamedSeriesSpec {
+        name: "filtered data".into(),
+        description: run.series_description,
+        comments: "no comments".into(),
+        dtype: match run.job.kind {
+            stream::OutputKind::Counts16 { .. } => StreamDtype::I16,
+            stream::OutputKind::Volts => StreamDtype::F32,
         },
-        electrodes: o.electrodes,
+        n_rows,
+        electrodes: rows,
         electrodes_description: "filtered electrodes".into(),
-        filtering: Some(o.filter_name.to_string()),
-        channel_conversion: None,
+        conversion: run.job.kind.conversion(),
+        offset: 0.0,
+        filtering: Some(run.filter_name.to_string()),
+        compression: Compression::Gzip {
+            rows: 10_000,
+            level: 4,
+            shuffle: true,
+        },
     };
-    let out = crate::analysis::build(db, settings, o.nwb_file_name, o.file_description, |w| {
-        Ok(w.add_electrical_series(
-            &Placement::container("ecephys", "LFP data", "LFP", "LFP"),
-            &spec,
-        )?)
-    })?;
+    let out = f.writer().begin_electrical_series(
+        &Placement::container("ecephys", "LFP data", "LFP", "LFP"),
+        &spec,
+    )?;
+    run.job.run(&out)?;
+    let first_last = first_last_output(&run.job)?;
+    let object_id = out.finish()?;
+    f.finish()?;
+    Ok(Filtered {
+        file: pending,
+        object_id,
+        first_last,
+    })
+}
+
+/// The first and last output timestamps of a job (every `ds`-th input timestamp of each piece).
+fn first_last_output(job: &stream::Job) -> Result<Option<(f64, f64)>> {
+    let (Some(a), Some(b)) = (job.ranges.first(), job.ranges.last()) else {
+        return Ok(None);
+    };
+    let raw = job.reader.raw();
+    let last = b.start + job.ds * (b.len().div_ceil(job.ds) - 1);
+    let t0 = raw.timestamps(a.start..a.start + 1)?;
+    let t1 = raw.timestamps(last..last + 1)?;
+    Ok(Some((t0[0], t1[0])))
+}
+
+/// Inserts the valid times of a filtered output into IntervalList.
+pub(crate) fn insert_valid_times(
+    db: &Db,
+    nwb_file_name: &str,
+    interval_list_name: &str,
+    pipeline: &str,
+    valid_times: Intervals,
+) -> Result<()> {
     iv::insert(
         db,
-        &IntervalList::new(
-            o.nwb_file_name,
-            o.interval_list_name,
-            o.valid_times.into_vec(),
-        )
-        .with_pipeline(o.pipeline),
+        &IntervalList::new(nwb_file_name, interval_list_name, valid_times.into_vec())
+            .with_pipeline(pipeline),
         false,
     )?;
-    Ok(out)
+    Ok(())
 }
 
 /// A pipeline's series read back in volts.
@@ -317,7 +310,8 @@ pub(crate) struct Volts {
     pub timestamps: Vec<f64>,
 }
 
-/// Reads back the series a pipeline row points to (its `<object>_object_id`), in volts.
+/// Reads back the series a pipeline row points to (its `<object>_object_id`), in volts
+/// (conversion, channel_conversion and offset applied), electrodes by id.
 pub(crate) fn fetch_volts(
     db: &Db,
     table: &str,
@@ -334,22 +328,13 @@ pub(crate) fn fetch_volts(
     let obj = r
         .object(object)
         .ok_or_else(|| Error::Invalid(format!("{table}: row has no {object} object")))?;
-    let ts = obj.file.electrical_series(&obj.info.path)?;
-    let ids = ts.electrodes.clone().unwrap_or_default();
-    let s = read_series(&obj.file, &obj.info.path, &ids, None)?;
-    let volts = (0..ids.len())
-        .map(|c| {
-            s.data
-                .channel_f64(c)
-                .iter()
-                .map(|x| x * s.conversion)
-                .collect()
-        })
-        .collect();
+    let reader = obj.file.volts_reader(&obj.info.path)?;
+    let n = reader.raw().num_samples();
+    let channels: Vec<usize> = (0..reader.channel_ids().len()).collect();
     Ok(Volts {
-        electrode_ids: ids,
-        volts,
-        timestamps: s.timestamps,
+        electrode_ids: reader.channel_ids().to_vec(),
+        volts: reader.read_volts(0..n, &channels)?,
+        timestamps: reader.raw().timestamps(0..n)?,
     })
 }
 

@@ -12,10 +12,15 @@
 //! each range is convolved with the filter ("full", zero-padded at the range's
 //! edges — one rule regardless of free memory, unlike Spyglass #1653) and sampled
 //! at `delay + ds·k` with `ds = raw_rate // target_rate`; the output is cast back
-//! to the raw dtype by truncation (int16 stays int16); its timestamps are every
-//! `ds`-th raw timestamp of each range.
+//! to int16 by truncation when the raw data are int16 with no channel_conversion
+//! and no offset (Spyglass's output, kept exactly); otherwise the raw data are read
+//! in volts (conversion × channel_conversion + offset) and the output is float32
+//! volts; its timestamps are every `ds`-th raw timestamp of each range. Electrodes
+//! are found by id through the electrodes table, and the samples stream through
+//! [`super::stream`] in time blocks (bounded memory, identical output).
 
-use super::{filter_pieces, key_f64, key_i64, key_str, read_series, SampleData};
+use super::stream::{self, OutChannel, OutputKind};
+use super::{key_f64, key_i64, key_str};
 use crate::analysis;
 use crate::common::common_ephys::RAW;
 use crate::common::common_interval::{self as iv, RAW_VALID_TIMES};
@@ -115,6 +120,10 @@ pub fn valid_times_name(lfp_electrode_group_name: &str, target_interval_list_nam
 pub struct LfpInputs {
     /// The session.
     pub nwb_file_name: String,
+    /// The LFP electrode group.
+    pub group: String,
+    /// The target interval.
+    pub target: String,
     /// Path of the session's `_` copy.
     pub nwb_path: PathBuf,
     /// Object id of the raw ElectricalSeries.
@@ -133,19 +142,116 @@ pub struct LfpInputs {
     pub valid_times: Intervals,
 }
 
-/// The filtered output (phase 2).
-#[derive(Debug, Clone)]
+/// The filtered output (phase 2): an analysis file written but not registered yet.
+#[derive(Debug)]
 pub struct LfpComputed {
     /// The inputs it was made from.
     pub inputs: LfpInputs,
-    /// Output per electrode.
-    pub data: SampleData,
-    /// Output timestamps (every `ds`-th raw timestamp of each range).
-    pub timestamps: Vec<f64>,
-    /// Volts per stored unit.
-    pub conversion: f64,
+    /// The file, its series and output span.
+    pub filtered: super::Filtered,
     /// Valid times clipped to the first and last output timestamp.
     pub lfp_valid_times: Intervals,
+}
+
+/// The series an LFP is computed from: Raw's, or another broadband series of the
+/// session carrying all the electrodes.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceSeries {
+    /// Its object id.
+    pub object_id: String,
+    /// Its sampling rate, Hz.
+    pub rate: f64,
+    /// The IntervalList of its valid times.
+    pub interval: String,
+}
+
+/// The broadband series carrying every electrode of `electrode_ids`: Raw's when it
+/// does, else another one `common_ephys_series.ElectricalSeries` records; an error
+/// naming the series and their electrodes when none carries them all.
+pub fn series_for_electrodes(
+    db: &Db,
+    nwb_file_name: &str,
+    electrode_ids: &[i64],
+) -> Result<SourceSeries> {
+    use crate::common::ephys_series as es;
+    let session = Cond::map([("nwb_file_name", nwb_file_name)]);
+    let raw = db.fetch_with(
+        &db.table(RAW)?.restrict(session.clone())?,
+        &spyglass_db::FetchSpec::default(),
+    )?;
+    let series = db.fetch_with(
+        &db.table(es::ELECTRICAL_SERIES)?.restrict(session.clone())?,
+        &spyglass_db::FetchSpec::default(),
+    )?;
+    let parts = db.fetch_with(
+        &db.table(es::ELECTRICAL_SERIES_ELECTRODE)?
+            .restrict(session)?,
+        &spyglass_db::FetchSpec::attrs(&["series_path", "electrode_id"]),
+    )?;
+    let text = |r: &Row, k: &str| {
+        r.get(k)
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string()
+    };
+    let carried = |path: &str| -> Vec<i64> {
+        parts
+            .iter()
+            .filter(|p| text(p, "series_path") == path)
+            .filter_map(|p| p.get("electrode_id").and_then(Value::as_i64))
+            .collect()
+    };
+    let covers = |path: &str| {
+        let c = carried(path);
+        electrode_ids.iter().all(|e| c.contains(e))
+    };
+    if let Some(r) = raw.first() {
+        let raw_id = text(r, "raw_object_id");
+        let raw_path = series
+            .iter()
+            .find(|s| text(s, "series_object_id") == raw_id)
+            .map(|s| text(s, "series_path"));
+        // sessions ingested before the series table existed: Raw's series, as before
+        if raw_path.as_deref().is_none_or(covers) {
+            return Ok(SourceSeries {
+                object_id: raw_id,
+                rate: key_f64(r, RAW, "sampling_rate")?,
+                interval: RAW_VALID_TIMES.to_string(),
+            });
+        }
+    }
+    for s in &series {
+        if text(s, "role") == "raw_other" && covers(&text(s, "series_path")) {
+            return Ok(SourceSeries {
+                object_id: text(s, "series_object_id"),
+                rate: key_f64(s, es::ELECTRICAL_SERIES, "sampling_rate")?,
+                interval: text(s, "interval_list_name"),
+            });
+        }
+    }
+    let have: Vec<String> = series
+        .iter()
+        .filter(|s| text(s, "role") != "lfp")
+        .map(|s| {
+            let p = text(s, "series_path");
+            format!("{p}: electrodes {:?}", carried(&p))
+        })
+        .collect();
+    Err(Error::Invalid(format!(
+        "{LFPV1}: no raw series of {nwb_file_name} carries all of electrodes {electrode_ids:?}; make one LFP electrode group per series ({})",
+        if have.is_empty() { "the session has no raw series".to_string() } else { have.join("; ") }
+    )))
+}
+
+/// The rate (rounded, Hz) of the series an LFP electrode group would be filtered from.
+pub fn raw_rate_for_group(db: &Db, nwb_file_name: &str, group: &str) -> Result<u32> {
+    let ids = super::lfp_electrode::electrode_ids(db, nwb_file_name, group)?;
+    if ids.is_empty() {
+        return Err(Error::Invalid(format!(
+            "LFP electrode group `{group}` of {nwb_file_name} does not exist or has no electrodes"
+        )));
+    }
+    Ok(series_for_electrodes(db, nwb_file_name, &ids)?.rate.round() as u32)
 }
 
 /// Reads the database inputs of an LFPV1 key.
@@ -157,12 +263,15 @@ pub fn fetch_inputs(db: &Db, key: &Row) -> Result<LfpInputs> {
     let filter_rate = key_i64(key, LFPV1, "filter_sampling_rate")?;
     let sel = db.fetch1(&db.table(LFP_SELECTION)?.restrict(Cond::from(key))?)?;
     let target_rate = key_f64(&sel, LFP_SELECTION, "target_sampling_rate")?;
-    let raw = db.fetch1(
-        &db.table(RAW)?
-            .restrict(Cond::map([("nwb_file_name", nwb_file_name.as_str())]))?,
-    )?;
-    let raw_object_id = key_str(&raw, RAW, "raw_object_id")?;
-    let raw_rate = key_f64(&raw, RAW, "sampling_rate")?.round();
+    let electrode_ids = super::lfp_electrode::electrode_ids(db, &nwb_file_name, &group)?;
+    if electrode_ids.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{LFPV1}: LFP electrode group `{group}` of {nwb_file_name} has no electrodes"
+        )));
+    }
+    let src = series_for_electrodes(db, &nwb_file_name, &electrode_ids)?;
+    let raw_object_id = src.object_id;
+    let raw_rate = src.rate.round();
     if !(raw_rate >= 1.0 && raw_rate < u32::MAX as f64) {
         return Err(Error::Invalid(format!(
             "{RAW}: sampling rate {raw_rate} of {nwb_file_name} is not usable"
@@ -181,22 +290,19 @@ pub fn fetch_inputs(db: &Db, key: &Row) -> Result<LfpInputs> {
     }
     let decimation = (raw_rate as f64 / target_rate).floor() as usize;
     let coefficients = crate::filter::coefficients(db, &filter_name, raw_rate)?;
-    let electrode_ids = super::lfp_electrode::electrode_ids(db, &nwb_file_name, &group)?;
-    if electrode_ids.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{LFPV1}: LFP electrode group `{group}` of {nwb_file_name} has no electrodes"
-        )));
-    }
-    let valid_times = iv::intersect_lists(db, &nwb_file_name, &target, RAW_VALID_TIMES, 0.0)?
+    let valid_times = iv::intersect_lists(db, &nwb_file_name, &target, &src.interval, 0.0)?
         .longer_than(MIN_LFP_INTERVAL_DURATION);
     if valid_times.is_empty() {
         return Err(Error::Invalid(format!(
-            "{LFPV1}: `{target}` ∩ `{RAW_VALID_TIMES}` of {nwb_file_name} has no piece longer than {MIN_LFP_INTERVAL_DURATION} s"
+            "{LFPV1}: `{target}` ∩ `{}` of {nwb_file_name} has no piece longer than {MIN_LFP_INTERVAL_DURATION} s",
+            src.interval
         )));
     }
     let nwb_path = analysis::nwb_file_path(db, &nwb_file_name)?;
     Ok(LfpInputs {
         nwb_file_name,
+        group,
+        target,
         nwb_path,
         raw_object_id,
         raw_rate,
@@ -208,81 +314,69 @@ pub fn fetch_inputs(db: &Db, key: &Row) -> Result<LfpInputs> {
     })
 }
 
-/// Reads the raw samples and filters them (no database access).
-pub fn compute(inputs: LfpInputs) -> Result<LfpComputed> {
+/// Reads the raw samples in time blocks, filters them and writes the analysis file
+/// (no database access; the file is registered by [`insert_result`]).
+pub fn compute(settings: &Settings, inputs: LfpInputs) -> Result<LfpComputed> {
     let file = NwbFile::open(&inputs.nwb_path)?;
     let series = file.path_of_id(&inputs.raw_object_id)?;
-    let reader = file.raw_reader(&series)?;
-    let all_ts = reader.timestamps(0..reader.num_samples())?;
-    let ranges = inputs
-        .valid_times
-        .sample_ranges(&all_ts)
-        .map_err(|e| Error::Invalid(format!("{LFPV1}: {e}")))?;
-    let (lo, hi) = match (ranges.first(), ranges.last()) {
-        (Some(a), Some(b)) => (a.start, b.end),
-        _ => {
-            return Err(Error::Invalid(format!(
-                "{LFPV1}: no raw samples of {} fall in the valid times",
-                inputs.nwb_file_name
-            )))
-        }
-    };
-    drop(reader);
-    let samples = read_series(&file, &series, &inputs.electrode_ids, Some(lo..hi))?;
-    let local: Vec<_> = ranges.iter().map(|r| r.start - lo..r.end - lo).collect();
-    let ds = inputs.decimation;
-    let (data, idx) = match &samples.data {
-        SampleData::I16(ch) => {
-            let (out, idx) = filter_pieces(&inputs.coefficients, ds, ch, &local)?;
-            (
-                SampleData::I16(out.iter().map(|c| super::truncate_i16(c)).collect()),
-                idx,
-            )
-        }
-        SampleData::F64(ch) => {
-            let (out, idx) = filter_pieces(&inputs.coefficients, ds, ch, &local)?;
-            (SampleData::F64(out), idx)
-        }
-    };
-    let timestamps: Vec<f64> = idx.iter().map(|&i| samples.timestamps[i]).collect();
-    let lfp_valid_times = super::clip_to_output(&inputs.valid_times, &timestamps, LFPV1)?;
+    let reader = file.volts_reader(&series)?;
+    let channels = reader.channels_of(&inputs.electrode_ids)?;
+    let ranges = reader.raw().sample_ranges(inputs.valid_times.as_slice())?;
+    if ranges.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{LFPV1}: no raw samples of {} fall in the valid times",
+            inputs.nwb_file_name
+        )));
+    }
+    let group = inputs.group.clone();
+    let target = inputs.target.clone();
+    let filtered = super::filter_to_file(
+        settings,
+        super::FilterRun {
+            nwb_file_name: &inputs.nwb_file_name,
+            parent: &inputs.nwb_path,
+            file_description: "LFPV1 output",
+            series_description: format!("LFP of group {group} over {target}"),
+            filter_name: &inputs.filter_name,
+            job: stream::Job {
+                reader: &reader,
+                channels: channels
+                    .iter()
+                    .map(|&channel| OutChannel {
+                        channel,
+                        reference: None,
+                    })
+                    .collect(),
+                taps: &inputs.coefficients,
+                ds: inputs.decimation,
+                ranges,
+                kind: OutputKind::for_input(&reader),
+                budget: stream::WINDOW_BUDGET,
+            },
+            electrode_ids: inputs.electrode_ids.clone(),
+        },
+    )?;
+    let lfp_valid_times = super::clip_to_output(&inputs.valid_times, filtered.first_last, LFPV1)?;
     Ok(LfpComputed {
-        conversion: samples.conversion,
         inputs,
-        data,
-        timestamps,
+        filtered,
         lfp_valid_times,
     })
 }
 
-/// Writes the analysis file and inserts IntervalList, LFPV1 and LFPOutput rows.
-pub fn insert_result(db: &Db, settings: &Settings, key: &Row, c: LfpComputed) -> Result<()> {
+/// Registers the analysis file and inserts IntervalList, LFPV1 and LFPOutput rows.
+pub fn insert_result(db: &Db, key: &Row, c: LfpComputed) -> Result<()> {
     let group = key_str(key, LFPV1, "lfp_electrode_group_name")?;
     let target = key_str(key, LFPV1, "target_interval_list_name")?;
     let nwb = c.inputs.nwb_file_name.clone();
     let rate = (c.inputs.raw_rate as usize / c.inputs.decimation) as f64;
     let list_name = valid_times_name(&group, &target);
-    let (analysis_file_name, object_id) = super::write_filtered(
-        db,
-        settings,
-        super::FilteredOutput {
-            nwb_file_name: &nwb,
-            file_description: "LFPV1 output",
-            series_description: format!("LFP of group {group} over {target}"),
-            data: &c.data,
-            conversion: c.conversion,
-            timestamps: &c.timestamps,
-            electrodes: c.inputs.electrode_ids.clone(),
-            filter_name: &c.inputs.filter_name,
-            interval_list_name: &list_name,
-            pipeline: PIPELINE,
-            valid_times: c.lfp_valid_times,
-        },
-    )?;
+    let analysis_file_name = c.filtered.file.register(db)?;
+    super::insert_valid_times(db, &nwb, &list_name, PIPELINE, c.lfp_valid_times)?;
     let mut row = key.to_map();
     row.insert("analysis_file_name".into(), Value::from(analysis_file_name));
     row.insert("interval_list_name".into(), Value::from(list_name));
-    row.insert("lfp_object_id".into(), Value::from(object_id));
+    row.insert("lfp_object_id".into(), Value::from(c.filtered.object_id));
     row.insert("lfp_sampling_rate".into(), Value::from(rate));
     db.insert1(LFPV1, Row::from_pairs(row), InsertOptions::default())?;
     let m = super::merge::lfp_output(db)?;
@@ -338,11 +432,11 @@ impl TripartiteMake for LfpV1Maker {
     }
 
     fn make_compute(&self, _key: &Row, fetched: LfpInputs) -> MakeResult<LfpComputed> {
-        Ok(compute(fetched)?)
+        Ok(compute(&self.settings, fetched)?)
     }
 
     fn make_insert(&self, db: &Db, key: &Row, computed: LfpComputed) -> MakeResult<()> {
-        Ok(insert_result(db, &self.settings, key, computed)?)
+        Ok(insert_result(db, key, computed)?)
     }
 }
 

@@ -142,6 +142,23 @@ pub fn all_counts(env: &Env) -> Vec<(String, u64)> {
     out
 }
 
+/// Like [`all_counts`], plus the tables ingestion fills outside the common schemas
+/// (every ElectricalSeries with its electrodes, ImportedSpikeSorting, ImportedLFP).
+pub fn ingest_counts(env: &Env) -> Vec<(String, u64)> {
+    use spyglass::common::{ephys_series as es, spikesorting_imported as ssi};
+    let mut out = all_counts(env);
+    for t in [
+        es::ELECTRICAL_SERIES,
+        es::ELECTRICAL_SERIES_ELECTRODE,
+        ssi::IMPORTED_SPIKE_SORTING,
+        ssi::ANNOTATIONS,
+        spyglass::lfp::imported::IMPORTED_LFP,
+    ] {
+        out.push((t.to_string(), env.count(t)));
+    }
+    out
+}
+
 /// Writes a pynwb fixture with `tests/py/make_spyglass_file.py`; returns its JSON report.
 pub fn pynwb_file(out: &Path, variant: &str) -> serde_json::Value {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/py/make_spyglass_file.py");
