@@ -23,7 +23,7 @@ t = time.perf_counter()
 for a in range(0, n, w):
     dst.insert((src & f'id >= {a} and id < {a + w}').fetch(as_dict=True), skip_duplicates=True)
 dt = time.perf_counter() - t
-print(json.dumps({'seconds': dt, 'rows': len(dst), 'peak_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
+print(json.dumps({'seconds': dt, 'rows': len(dst()), 'peak_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 "#;
 
 fn peak_kb() -> u64 {
