@@ -4,6 +4,7 @@
 mod check;
 mod declare_file;
 mod delete;
+mod doctor;
 mod export;
 mod fetch_nwb;
 mod lfp;
@@ -11,6 +12,7 @@ mod output;
 mod populate;
 mod sessions;
 mod settings;
+mod transfer;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -196,6 +198,16 @@ enum Command {
     /// Manage session groups.
     #[command(subcommand)]
     SessionGroup(sessions::GroupCommand),
+    /// Check the installation end to end and say what to do about each problem.
+    Doctor,
+    /// Copy rows between databases as a YAML plan says (exit 3 when some rows failed).
+    Transfer {
+        /// The plan (source, target, prefix_map, tables with renames and transforms).
+        plan: PathBuf,
+        /// Count what would be copied per table; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Insert the default rows of every Parameters table, or of the ones named.
     Defaults {
         /// Tables (schema.Class or class name); all when omitted.
@@ -419,6 +431,14 @@ fn run(cli: Cli) -> Result<()> {
             min_age_secs,
         } => sessions::cleanup(&open(db_flag)?, dry_run, min_age_secs),
         Command::SessionGroup(cmd) => sessions::session_group(&open(db_flag)?, cmd),
+        Command::Doctor => match doctor::run(db_flag)? {
+            true => Ok(()),
+            false => std::process::exit(1),
+        },
+        Command::Transfer { plan, dry_run } => match transfer::run(&plan, dry_run)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
         Command::Drop { table, schema, yes } => {
             delete::drop(&open(db_flag)?, table.as_deref(), schema.as_deref(), yes)
         }
