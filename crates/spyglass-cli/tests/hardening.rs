@@ -648,3 +648,84 @@ fn eight_inserters_killed_at_random_leave_all_or_nothing() {
     }
     eprintln!("concurrency test: {:.1} s", t0.elapsed().as_secs_f64());
 }
+
+/// All files under `dir`, relative, with their checksums.
+fn tree(dir: &Path) -> Vec<(String, String)> {
+    fn walk(root: &Path, d: &Path, out: &mut Vec<(String, String)>) {
+        if let Ok(rd) = std::fs::read_dir(d) {
+            for e in rd.flatten() {
+                let p = e.path();
+                if p.is_dir() {
+                    walk(root, &p, out);
+                } else {
+                    let rel = p.strip_prefix(root).unwrap().display().to_string();
+                    out.push((rel, md5(&p)));
+                }
+            }
+        }
+    }
+    let mut out = vec![];
+    walk(dir, dir, &mut out);
+    out.sort();
+    out
+}
+
+/// Case 2: `cleanup` on a paper bundle's database considers only the bundle's own
+/// folders: the lab's analysis files (which the bundle does not reference) stay, and
+/// the lab database's rows are untouched; a stray file inside the bundle goes.
+#[test]
+fn cleanup_of_a_bundle_never_touches_the_labs_files() {
+    let tmp = spyglass_testkit::scratch_dir();
+    let d = tmp.path().join("demo");
+    let base = d.join("base");
+    let lab_db = format!("sqlite:///{}", d.join("spyglass.db").display());
+    let run = |db: &str, args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_spyglass"))
+            .args(["--db", db])
+            .args(args)
+            .env("SPYGLASS_BASE_DIR", &base)
+            .env("HDF5_USE_FILE_LOCKING", "FALSE")
+            .current_dir(tmp.path())
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    };
+    run(&lab_db, &["demo", "--dir", d.to_str().unwrap()]);
+    // a paper that uses one electrode and no analysis file
+    run(&lab_db, &["export", "start", "--paper", "p", "--analysis", "a"]);
+    run(&lab_db, &["show", "common_ephys.Electrode", "--key", "electrode_id=2"]);
+    run(&lab_db, &["export", "stop"]);
+    let out_dir = tmp.path().join("OUT");
+    run(
+        &lab_db,
+        &["export", "run", "--paper", "p", "-o", out_dir.to_str().unwrap()],
+    );
+    let analysis = base.join("analysis");
+    let lab_files = tree(&analysis);
+    assert!(lab_files.len() >= 2, "{lab_files:?}");
+    let lab_rows = run(&lab_db, &["show", "common_nwbfile.AnalysisNwbfile", "--format", "json"]);
+    let bundle = out_dir.join("p/bundle");
+    let stray = bundle.join("analysis/x/x_STRAY00000.nwb");
+    std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
+    std::fs::write(&stray, b"stray").unwrap();
+    let bundle_db = format!("sqlite:///{}", bundle.join("spyglass.db").display());
+    let out = run(&bundle_db, &["cleanup", "--min-age-secs", "0"]);
+    assert!(out.contains("removed 1 file(s)"), "{out}");
+    assert!(!stray.exists());
+    assert_eq!(tree(&analysis), lab_files);
+    assert_eq!(
+        run(&lab_db, &["show", "common_nwbfile.AnalysisNwbfile", "--format", "json"]),
+        lab_rows
+    );
+    // the bundle's database is in rollback-journal mode (header bytes 18, 19 = 1)
+    let header = std::fs::read(bundle.join("spyglass.db")).unwrap();
+    assert_eq!((header[18], header[19]), (1, 1));
+    // and the lab's own cleanup still keeps every referenced file
+    run(&lab_db, &["cleanup", "--min-age-secs", "0"]);
+    assert_eq!(tree(&analysis), lab_files);
+}
