@@ -386,6 +386,28 @@ fn is_truncated_copy(partial: &Path, full: &Path) -> Result<bool> {
     Ok(true)
 }
 
+/// Waits for an exclusive `flock` on `f` (released when the file is closed or the
+/// process dies).
+#[cfg(unix)]
+fn lock_exclusive(f: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: flock on a file descriptor this File owns for its whole lifetime.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_f: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
 /// An exclusive lock on one file's ingestion (`raw/.locks/<copy name>.lock`),
 /// released when dropped or when the process dies.
 struct IngestLock(#[allow(dead_code)] std::fs::File);
@@ -401,7 +423,7 @@ impl IngestLock {
             .write(true)
             .open(&path)
             .map_err(|e| Error::io(&path, e))?;
-        f.lock().map_err(|e| Error::io(&path, e))?;
+        lock_exclusive(&f).map_err(|e| Error::io(&path, e))?;
         Ok(IngestLock(f))
     }
 }
