@@ -650,6 +650,8 @@ fn eight_inserters_killed_at_random_leave_all_or_nothing() {
             "temporaries left: {listing:?}"
         );
         assert_eq!(listing.len(), 2 * (names.len() + 1), "{listing:?}");
+        // the ingest locks of killed processes were taken over and removed
+        assert!(!lab.raw().join(".locks").exists());
         assert_eq!(lab.count("common_nwbfile.Nwbfile", &[]), names.len() + 1);
     }
     eprintln!("concurrency test: {:.1} s", t0.elapsed().as_secs_f64());

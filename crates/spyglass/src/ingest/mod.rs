@@ -10,7 +10,9 @@
 //! next to a raw file overrides and supplements what the file says ([`yaml`]).
 //!
 //! Races and interruptions: each file is ingested holding an exclusive lock on
-//! `raw/.locks/<copy name>.lock` (an OS file lock, released when the process dies),
+//! `raw/.locks/<copy name>.lock` (an OS file lock, released when the process dies;
+//! the file is removed on release; processes on other hosts sharing `raw/` over a
+//! network file system are serialised only as far as its `flock` is),
 //! so two processes ingesting the same file take turns and the second finds it
 //! registered. Files are written under a temporary name (`.<name>.part-<pid>`) and
 //! linked into place only if absent, so a racing copy never overwrites; an undo
@@ -409,23 +411,66 @@ fn lock_exclusive(_f: &std::fs::File) -> std::io::Result<()> {
 }
 
 /// An exclusive lock on one file's ingestion (`raw/.locks/<copy name>.lock`),
-/// released when dropped or when the process dies.
-struct IngestLock(#[allow(dead_code)] std::fs::File);
+/// released when dropped or when the process dies. The lock file is removed on
+/// release (a holder re-checks that the path still names the file it locked), so no
+/// lock files accumulate; one left by a killed process is taken over and removed.
+struct IngestLock {
+    file: std::fs::File,
+    path: PathBuf,
+    dir: PathBuf,
+}
 
 impl IngestLock {
     fn acquire(raw_dir: &Path, copy_name: &str) -> Result<IngestLock> {
         let dir = raw_dir.join(".locks");
-        std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
         let path = dir.join(format!("{copy_name}.lock"));
-        let f = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
-        lock_exclusive(&f).map_err(|e| Error::io(&path, e))?;
-        Ok(IngestLock(f))
+        for _ in 0..1000 {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let file = match std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+            {
+                Ok(f) => f,
+                // the folder was removed by a releasing holder meanwhile: again
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(&path, e)),
+            };
+            lock_exclusive(&file).map_err(|e| Error::io(&path, e))?;
+            // the previous holder may have removed the file before we got the lock
+            if same_inode(&file, &path) {
+                return Ok(IngestLock { file, path, dir });
+            }
+        }
+        Err(Error::Invalid(format!(
+            "{}: could not take the ingest lock",
+            path.display()
+        )))
     }
+}
+
+impl Drop for IngestLock {
+    fn drop(&mut self) {
+        // remove while still holding the lock, then release by closing
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir); // only when empty
+        let _ = &self.file;
+    }
+}
+
+#[cfg(unix)]
+fn same_inode(f: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_f: &std::fs::File, path: &Path) -> bool {
+    path.exists()
 }
 
 fn insert_one(
@@ -563,7 +608,7 @@ fn ingest_file(
     spyglass_nwb::write_linked_copy(&raw_path, &tmp.0)?;
     set_mode(&tmp.0, 0o644);
     let nwb = spyglass_nwb::NwbFile::open(&tmp.0)?;
-    let src = Source::read(&nwb, cfg.raw_choice().as_deref())?;
+    let mut src = Source::read(&nwb, cfg.raw_choice().as_deref())?;
     drop(nwb);
     sync(&tmp.0);
     if registered {
@@ -595,6 +640,8 @@ fn ingest_file(
     }
     created.0.push(copy_path.clone());
     drop(tmp);
+    // read later (LFP, timestamps) under its final name
+    src.path = copy_path.clone();
     forget_stale_external(db, &copy_name)?;
     // 3 and 4. register and fill, all or nothing
     let mut cx = tables::Ctx::new(db, &src, &cfg, &copy_name, opts.accept_divergence);
