@@ -435,14 +435,22 @@ fn init(db_flag: Option<&str>, here: bool) -> Result<()> {
         base.join("spyglass.toml")
     };
     if !path.exists() {
+        // the password is never written: the file keeps the URL without it
+        let parsed = spyglass_db::dburl::DbUrl::parse(&url)?;
         let cfg = settings::ConfigFile {
             database: settings::DatabaseSection {
-                url: Some(url.clone()),
+                url: Some(parsed.without_password().to_secret_string()),
             },
         };
-        std::fs::write(&path, toml::to_string(&cfg)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        settings::write_new_file(&path, toml::to_string(&cfg)?.as_bytes())?;
         println!("wrote {}", path.display());
+        if parsed.password.is_some() {
+            println!(
+                "the password was not written to {}: provide it with the DJ_PASS environment \
+                 variable (or database.password in dj_local_conf.json, or the whole URL in SPYGLASS_DB)",
+                path.display()
+            );
+        }
     } else {
         println!("{} exists; left as it is", path.display());
     }

@@ -18,6 +18,7 @@
 pub mod backend;
 pub mod catalog;
 pub mod config;
+pub mod dburl;
 pub mod declare;
 pub mod delete;
 pub mod diagram;
