@@ -9,9 +9,11 @@
 //! `common_session.Session` (the engine's set-based `Db::cascade_up`, which the export
 //! uses too: renamed keys followed, a master reaches Session through its part tables),
 //! and every experimenter (`Session.Experimenter`) of those sessions must share a
-//! `LabTeam` with the lab member the user maps to. One tightening over Spyglass: the
-//! sessions the cascade itself deletes (from `Nwbfile`, `Subject`, `LabMember`, ...,
-//! which sit above Session) are checked too. A table with no path to Session, or
+//! `LabTeam` with the lab member the user maps to. One tightening over Spyglass: every
+//! session owning a row the cascade deletes is checked too, wherever the delete starts
+//! (the planned rows of each table are cascaded up to Session): a delete from
+//! `Nwbfile`, `Probe`, `FirFilterParameters`, `AnalysisNwbfile` or `LabMember`, which
+//! sit above Session, is checked against the sessions whose rows it would remove. A table with no path to Session, or
 //! holding `lab_member_name` itself, whose cascade deletes no session, is deleted with
 //! a warning. A refusal deletes and logs nothing. `force_permission` is Spyglass's `super_delete`: no check, logged
 //! with the restriction prefixed by `Super delete: `.
@@ -323,13 +325,15 @@ fn check_permission(
     configured: Option<&str>,
 ) -> Result<Permission> {
     let table = info.name.pretty();
-    let above = if info.heading.get(MEMBER_ATTR).is_some() {
+    let member_table = info.heading.get(MEMBER_ATTR).is_some();
+    let above = if member_table {
         None
     } else {
         sessions_above(db, info, cond.clone())?
     };
-    // sessions the cascade itself deletes (e.g. from Nwbfile, Subject or LabMember)
-    let deleted = planned_sessions(db, plan)?;
+    // sessions owning any row the cascade deletes (e.g. Electrode rows of a Probe,
+    // LFPV1 rows of a filter, Session rows of an Nwbfile or LabMember)
+    let deleted = planned_sessions(db, plan, &info.name, member_table)?;
     let sessions = match (above, deleted) {
         (Some(a), Some(b)) => Some(
             db.table(SESSION)?
@@ -459,15 +463,39 @@ fn check_permission(
     })
 }
 
-/// The `Session` rows a plan deletes (key only), when it deletes any.
-fn planned_sessions(db: &Db, plan: &DeletePlan) -> Result<Option<Query>> {
+/// The `Session` rows owning any row the plan deletes (key only), when there are any:
+/// the Session rows it deletes, and the sessions above every other deleted row (found
+/// by cascading the planned keys up), wherever the delete started. The starting
+/// table's own rows are left out when it holds `lab_member_name` (`skip_start`).
+pub(crate) fn planned_sessions(
+    db: &Db,
+    plan: &DeletePlan,
+    start: &FullName,
+    skip_start: bool,
+) -> Result<Option<Query>> {
     let Ok(session) = db.table_info(SESSION) else {
         return Ok(None);
     };
-    let keys = match plan.tables.iter().find(|(t, _)| t == &session.name) {
-        Some((_, keys)) if !keys.is_empty() => keys,
-        _ => return Ok(None),
-    };
+    let graph = db.graph()?;
+    let leaves: Vec<(FullName, Vec<Row>)> = plan
+        .tables
+        .iter()
+        .filter(|(t, keys)| {
+            !keys.is_empty()
+                && !(skip_start && t == start)
+                && (t == &session.name || graph.ancestors(t).contains(&session.name))
+        })
+        .map(|(t, keys)| (t.clone(), keys.clone()))
+        .collect();
+    drop(graph);
+    if leaves.is_empty() {
+        return Ok(None);
+    }
+    let slice = db.cascade_up_keys(&leaves)?;
+    let keys = slice.keys(&session.name);
+    if keys.is_empty() {
+        return Ok(None);
+    }
     let any = Cond::Or(keys.iter().map(Cond::from).collect());
     Ok(Some(
         Query::table(&session).restrict(any)?.proj(Proj::key())?,
