@@ -171,6 +171,9 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Who is dropping, on SQLite (as for `delete`); on MySQL the database account.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
     },
     /// Ingest NWB sessions into the common tables (Spyglass's insert_sessions).
     Insert {
@@ -299,7 +302,9 @@ fn open(cli_db: Option<&str>) -> Result<Db> {
             }
         }
     }
-    export::resume(&db, &url)?;
+    export::resume(&db)?;
+    // lab members' accounts, admin flags and teams stay admin-only (cautious delete)
+    spyglass::lab_admin::install_write_guard(&db, None);
     Ok(db)
 }
 
@@ -328,10 +333,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Filter(cmd) => lfp::filter_cmd(&open(db_flag)?, cmd),
         Command::Lfp(cmd) => lfp::lfp_cmd(&open(db_flag)?, cmd),
         Command::Demo { dir } => lfp::demo(&dir),
-        Command::Export(cmd) => {
-            let url = settings::database_url(db_flag)?;
-            export::run(&open(db_flag)?, &url, cmd)
-        }
+        Command::Export(cmd) => export::run(&open(db_flag)?, cmd),
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
         Command::FetchNwb {
             table,
@@ -419,9 +421,18 @@ fn run(cli: Cli) -> Result<()> {
             min_age_secs,
         } => sessions::cleanup(&open(db_flag)?, dry_run, min_age_secs),
         Command::SessionGroup(cmd) => sessions::session_group(&open(db_flag)?, cmd),
-        Command::Drop { table, schema, yes } => {
-            delete::drop(&open(db_flag)?, table.as_deref(), schema.as_deref(), yes)
-        }
+        Command::Drop {
+            table,
+            schema,
+            yes,
+            user,
+        } => delete::drop(
+            &open(db_flag)?,
+            table.as_deref(),
+            schema.as_deref(),
+            yes,
+            user,
+        ),
     }
 }
 

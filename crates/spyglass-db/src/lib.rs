@@ -41,7 +41,9 @@ pub mod value;
 
 mod db;
 
-pub use db::{Db, Declared, FetchObserver, PartSpec, TableSpec, LOG_VERSION};
+pub use db::{
+    Db, Declared, FetchObserver, PartSpec, TableSpec, WriteGuard, WriteKind, LOG_VERSION,
+};
 pub use error::{Error, Result};
 pub use fetch::FetchSpec;
 pub use hash::{key_hash, key_hash_uuid};

@@ -256,6 +256,16 @@ pub fn cautious_delete(
                 Err(e) => return Err(e),
             }
         }
+        // lab members' accounts, admin flags and teams: admins only, super delete or not
+        for (t, keys) in &report.plan.tables {
+            crate::lab_admin::check_write(
+                db,
+                &*db.info(t)?,
+                spyglass_db::WriteKind::Delete,
+                keys,
+                opts.user.as_deref(),
+            )?;
+        }
         if opts.dry_run {
             return Ok(report);
         }
@@ -265,7 +275,7 @@ pub fn cautious_delete(
             (Some(_), Some(u)) => Some(u.clone()),
             (Some(_), None) => Some(current_user(db, opts.user.as_deref())?),
         };
-        report.deleted = db.execute_delete(&report.plan)?;
+        report.deleted = crate::lab_admin::checked(|| db.execute_delete(&report.plan))?;
         if let (Some(log), Some(user)) = (&log_table, user) {
             let restriction = format!(
                 "{}{}",
@@ -298,11 +308,11 @@ pub fn cautious_delete(
 }
 
 /// The permission decision for one delete.
-struct Permission {
-    access: Access,
-    user: Option<String>,
-    sessions: Vec<Row>,
-    warnings: Vec<String>,
+pub(crate) struct Permission {
+    pub(crate) access: Access,
+    pub(crate) user: Option<String>,
+    pub(crate) sessions: Vec<Row>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// True for errors that are permission refusals (as opposed to database failures).
@@ -313,7 +323,7 @@ pub fn is_refusal(e: &Error) -> bool {
 /// How every refusal message starts.
 const REFUSED: &str = "permission denied";
 
-fn refuse(message: String) -> Error {
+pub(crate) fn refuse(message: String) -> Error {
     Error::Db(spyglass_db::Error::Refused(format!("{REFUSED}: {message}")))
 }
 
@@ -342,6 +352,18 @@ fn check_permission(
         ),
         (a, b) => a.or(b),
     };
+    permission_for_sessions(db, sessions, configured, &table)
+}
+
+/// The permission decision once the sessions are known: admins may do anything; with
+/// no session, allowed with a warning; otherwise every experimenter of the sessions
+/// must share a team with the user's lab member.
+pub(crate) fn permission_for_sessions(
+    db: &Db,
+    sessions: Option<Query>,
+    configured: Option<&str>,
+    table: &str,
+) -> Result<Permission> {
     let Some(sessions) = sessions else {
         // no session to check: allowed with a warning (admins need none)
         let user = current_user(db, configured).ok();
@@ -503,7 +525,7 @@ pub(crate) fn planned_sessions(
 }
 
 /// The log table, declaring it when the database has the other usage tables.
-fn log_table(db: &Db, warnings: &mut Vec<String>) -> Option<FullName> {
+pub(crate) fn log_table(db: &Db, warnings: &mut Vec<String>) -> Option<FullName> {
     if let Ok(info) = db.table_info(CAUTIOUS_DELETE) {
         return Some(info.name.clone());
     }
@@ -528,7 +550,7 @@ fn log_table(db: &Db, warnings: &mut Vec<String>) -> Option<FullName> {
 }
 
 /// Writes the log row (inside the delete's transaction).
-fn insert_log(
+pub(crate) fn insert_log(
     db: &Db,
     log: &FullName,
     user: &str,
