@@ -113,6 +113,19 @@ impl Catalog {
                     if ours.len() == 1 {
                         return Ok(ours[0].clone());
                     }
+                } else {
+                    // no prefix: `x` is ours, `someprefix_x` another project's
+                    let plain: Vec<_> = candidates
+                        .iter()
+                        .filter(|t| {
+                            candidates
+                                .iter()
+                                .all(|o| o.name.schema.ends_with(t.name.schema.as_str()))
+                        })
+                        .collect();
+                    if plain.len() == 1 {
+                        return Ok(plain[0].clone());
+                    }
                 }
                 Err(Error::UnknownParent {
                     table: String::new(),
