@@ -1257,3 +1257,110 @@ fn mariadb_upstream_deletes_are_checked_per_account() {
         }
     }
 }
+
+/// Issue 13, cases 8 and 9 on MariaDB with two accounts: `drop` is checked like a
+/// delete of all rows (and refused when a merge master would lose its part), logged
+/// with the account; lab accounts and team membership are admin-only (root is admin).
+#[test]
+fn mariadb_drop_and_lab_membership_are_checked_per_account() {
+    use spyglass::cautious_drop::cautious_drop;
+    let root_url = spyglass_testkit::mysql_url();
+    let prefix = spyglass_testkit::unique_prefix();
+    let dir = spyglass_testkit::scratch_dir();
+    let settings = Settings::new(dir.path().join("base"));
+    let root = Db::open(&root_url).unwrap();
+    root.set_prefix(&prefix);
+    spyglass::ingest::prepare(&root, &settings).unwrap();
+    let tag = prefix.trim_end_matches('_');
+    let (alice, bob) = (format!("alice_{tag}"), format!("bob_{tag}"));
+    World::build(&root, &settings, [&alice, &bob, &format!("ada_{tag}")]);
+    add_devices(&root);
+    let pattern = format!("{}%", prefix.replace('_', "\\_"));
+    for u in [&alice, &bob] {
+        root.execute(&format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"), &[])
+            .unwrap();
+        root.execute(
+            &format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"),
+            &[],
+        )
+        .unwrap();
+    }
+    let host = root_url.rsplit_once('@').map(|(_, h)| h).unwrap_or("");
+    let connect = |u: &str| {
+        let db = Db::open(&format!("mysql://{u}:pw-{u}@{host}")).unwrap();
+        db.set_prefix(&prefix);
+        settings.configure_stores(&db);
+        spyglass::lab_admin::install_write_guard(&db, None);
+        db
+    };
+    let (as_alice, as_bob) = (connect(&alice), connect(&bob));
+    let plain = CautiousDeleteOptions::default();
+    let before = snapshot_up(&root);
+    // Wired holds rows of s1 (Erin's) and s2 (Olga's): refused for both accounts
+    for db in [&as_alice, &as_bob] {
+        let e = cautious_drop(db, Some(WIRED), None, &plain).unwrap_err();
+        assert!(is_refusal(&e), "{e}");
+    }
+    // dropping Recording would leave Output rows without their Output.Recording part
+    let e = cautious_drop(&root, Some(RECORDING), None, &plain).unwrap_err();
+    assert!(e.to_string().contains("without their part"), "{e}");
+    assert_eq!(snapshot_up(&root), before);
+    // root (an admin) drops Wired: logged with the account
+    let r = cautious_drop(&root, Some(WIRED), None, &plain).unwrap();
+    assert!(r.logged && r.access == Access::Admin);
+    assert!(root.table_info(WIRED).is_err());
+    let logs = log_rows(&root);
+    assert_eq!(s(&logs[0], "dj_user"), "root");
+    assert_eq!(s(&logs[0], "restriction"), format!("Drop: {prefix}cd_up.Wired"));
+    assert_eq!(count(&root, RECORDING), 4);
+
+    // case 9: bob may not promote himself, change accounts or join a team
+    let refused = |r: spyglass_db::Result<u64>| {
+        let e = r.unwrap_err().to_string();
+        assert!(e.contains("permission denied") && e.contains("admin"), "{e}");
+    };
+    refused(as_bob.insert(
+        lab::LAB_MEMBER_INFO,
+        &[row([
+            ("lab_member_name", v("Olga Outsider")),
+            ("google_user_name", v("o@example.org")),
+            ("datajoint_user_name", v("olga")),
+            ("admin", Value::Bool(true)),
+        ])],
+        InsertOptions::default(),
+    ));
+    refused(as_bob.insert(
+        lab::LAB_TEAM_MEMBER,
+        &[row([("team_name", v("erin lab")), ("lab_member_name", v("Bob Baker"))])],
+        InsertOptions::default(),
+    ));
+    let e = cautious_delete(
+        &as_bob,
+        lab::LAB_MEMBER,
+        Cond::map([("lab_member_name", "Bob Baker")]),
+        &plain,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("may not delete"), "{e}");
+    assert_eq!(count(&root, lab::LAB_MEMBER_INFO), 3);
+    assert_eq!(count(&root, lab::LAB_TEAM_MEMBER), 4);
+    // root may
+    root.insert(
+        lab::LAB_TEAM_MEMBER,
+        &[row([("team_name", v("erin lab")), ("lab_member_name", v("Bob Baker"))])],
+        InsertOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(count(&root, lab::LAB_TEAM_MEMBER), 5);
+
+    drop(as_alice);
+    drop(as_bob);
+    for u in [&alice, &bob] {
+        let _ = root.execute(&format!("DROP USER '{u}'@'%'"), &[]);
+    }
+    for schema in root.schemas() {
+        if schema.starts_with(&prefix) {
+            let _ = root.execute(&format!("DROP DATABASE `{schema}`"), &[]);
+        }
+    }
+}
