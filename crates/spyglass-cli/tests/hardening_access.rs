@@ -448,3 +448,83 @@ fn the_active_export_belongs_to_one_user() {
     assert!(out.contains(&format!("export {winner} stopped")) && out.contains("1 restrictions logged"), "{out}");
     assert_eq!(d.count("common_usage.ActiveExport"), 0);
 }
+
+/// Case 12 on MariaDB: two database accounts; the active export is the account's.
+#[test]
+fn mariadb_the_active_export_belongs_to_one_account() {
+    let root_url = spyglass_testkit::mysql_url();
+    let root = Db::open(&root_url).unwrap();
+    let c = spyglass_db::config::parse_mysql_url(&root_url).unwrap();
+    let prefix = spyglass_testkit::unique_prefix();
+    let tag = prefix.trim_end_matches('_');
+    let pattern = format!("{}%", prefix.replace('_', "\\_"));
+    let users = [format!("ea_{tag}"), format!("eb_{tag}")];
+    for u in &users {
+        let _ = root.execute(&format!("DROP USER IF EXISTS '{u}'@'%'"), &[]);
+        root.execute(&format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"), &[])
+            .unwrap();
+        root.execute(&format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"), &[])
+            .unwrap();
+    }
+    let tmp = spyglass_testkit::scratch_dir();
+    let dir = tmp.path();
+    std::fs::write(
+        dir.join("dj_local_conf.json"),
+        format!(r#"{{"database.use_tls": false, "custom": {{"database.prefix": "{prefix}"}}}}"#),
+    )
+    .unwrap();
+    let run = |u: &str, args: &[&str]| -> Output {
+        Command::new(env!("CARGO_BIN_EXE_spyglass"))
+            .args(["--db", &format!("mysql://{u}:pw-{u}@{}:{}", c.host, c.port)])
+            .args(args)
+            .current_dir(dir)
+            .env("HOME", dir)
+            .env("SPYGLASS_BASE_DIR", dir.join("base"))
+            .env_remove("SPYGLASS_DB")
+            .env_remove("DJ_PASS")
+            .output()
+            .unwrap()
+    };
+    let ok = |u: &str, args: &[&str]| {
+        let o = run(u, args);
+        assert!(o.status.success(), "{args:?}: {}", text(&o));
+        text(&o)
+    };
+    let (a, b) = (users[0].as_str(), users[1].as_str());
+    let ida = export_id(&ok(a, &["export", "start", "--paper", "p", "--analysis", "a1"]));
+    ok(b, &["show", "common_session.Session"]);
+    ok(a, &["show", "common_lab.Lab"]);
+    let o = run(a, &["export", "start", "--paper", "p", "--analysis", "a2"]);
+    assert!(
+        !o.status.success() && text(&o).contains(&format!("is active for user '{a}'")),
+        "{}",
+        text(&o)
+    );
+    let idb = export_id(&ok(b, &["export", "start", "--paper", "p", "--analysis", "b1"]));
+    ok(b, &["show", "common_subject.Subject"]);
+    assert!(ok(a, &["export", "stop"]).contains(&format!("export {ida} stopped")));
+    assert!(ok(b, &["export", "stop"]).contains(&format!("export {idb} stopped")));
+    root.set_prefix(&prefix);
+    let logged = |id: i64| -> Vec<String> {
+        let q = root
+            .table("common_usage.ExportSelection.Table")
+            .unwrap()
+            .restrict(spyglass_db::Cond::map([("export_id", id)]))
+            .unwrap();
+        root.fetch(&q)
+            .unwrap()
+            .iter()
+            .map(|r| r.get("table_name").unwrap().python_str())
+            .collect()
+    };
+    assert_eq!(logged(ida), vec![format!("`{prefix}common_lab`.`lab`")]);
+    assert_eq!(logged(idb), vec![format!("`{prefix}common_subject`.`subject`")]);
+    for u in &users {
+        let _ = root.execute(&format!("DROP USER '{u}'@'%'"), &[]);
+    }
+    for schema in root.schemas() {
+        if schema.starts_with(&prefix) {
+            let _ = root.execute(&format!("DROP DATABASE `{schema}`"), &[]);
+        }
+    }
+}
