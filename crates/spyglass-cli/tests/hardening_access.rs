@@ -7,7 +7,7 @@
 
 use spyglass_db::Db;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Output, Stdio};
 
 /// The demo's experimenter (from the synthetic file's "Synthetic, Sam").
@@ -24,7 +24,10 @@ impl Demo {
         let tmp = spyglass_testkit::scratch_dir();
         let dir = tmp.path().to_path_buf();
         let d = Demo { _tmp: tmp, dir };
-        let o = d.run(&["demo", "--dir", d.dir.join("demo").to_str().unwrap()], None);
+        let o = d.run(
+            &["demo", "--dir", d.dir.join("demo").to_str().unwrap()],
+            None,
+        );
         assert!(o.status.success(), "{}", text(&o));
         d
     }
@@ -67,7 +70,11 @@ impl Demo {
 
     fn fails(&self, args: &[&str], user: Option<&str>) -> String {
         let o = self.run(args, user);
-        assert!(!o.status.success(), "spyglass {args:?} should fail: {}", text(&o));
+        assert!(
+            !o.status.success(),
+            "spyglass {args:?} should fail: {}",
+            text(&o)
+        );
         text(&o)
     }
 
@@ -202,10 +209,19 @@ fn upstream_deletes_by_a_non_member_are_refused_and_change_nothing() {
     );
     assert!(o.status.success(), "{}", text(&o));
     let out = d.ok(
-        &["delete", "common_filter.FirFilterParameters", "--user", "sam", "--dry-run"],
+        &[
+            "delete",
+            "common_filter.FirFilterParameters",
+            "--user",
+            "sam",
+            "--dry-run",
+        ],
         None,
     );
-    assert!(out.contains("lfp_v1.LFPV1") && out.contains("dry run"), "{out}");
+    assert!(
+        out.contains("lfp_v1.LFPV1") && out.contains("dry run"),
+        "{out}"
+    );
     assert_eq!(d.count("lfp_v1.LFPV1"), 1);
     assert_eq!(d.count("lfp_band_v1.LFPBandV1"), 1);
     assert_eq!(d.count("common_ephys.Electrode"), 4);
@@ -218,7 +234,10 @@ fn drop_is_checked_logged_and_keeps_merge_masters_whole() {
     let d = Demo::new();
     d.with_admin_and_mallory();
     let before = d.snapshot();
-    let msg = d.fails(&["drop", "lfp_v1.LFPV1", "--user", "mallory", "--yes"], None);
+    let msg = d.fails(
+        &["drop", "lfp_v1.LFPV1", "--user", "mallory", "--yes"],
+        None,
+    );
     assert!(msg.contains("permission denied"), "{msg}");
     assert_eq!(d.snapshot(), before);
     // even an admin: LFPOutput's row would lose its LFPV1 part
@@ -228,13 +247,29 @@ fn drop_is_checked_logged_and_keeps_merge_masters_whole() {
         "{msg}"
     );
     assert_eq!(d.snapshot(), before);
-    let msg = d.fails(&["drop", "--schema", "lfp_band_v1", "--user", "mallory", "--yes"], None);
+    let msg = d.fails(
+        &[
+            "drop",
+            "--schema",
+            "lfp_band_v1",
+            "--user",
+            "mallory",
+            "--yes",
+        ],
+        None,
+    );
     assert!(msg.contains("permission denied"), "{msg}");
     assert_eq!(d.snapshot(), before);
     // the admin drops the band tables: done and logged
-    let out = d.ok(&["drop", "--schema", "lfp_band_v1", "--user", "ada", "--yes"], None);
+    let out = d.ok(
+        &["drop", "--schema", "lfp_band_v1", "--user", "ada", "--yes"],
+        None,
+    );
     assert!(out.contains("dropped 3 tables"), "{out}");
-    let log = d.ok(&["show", "common_usage.CautiousDelete", "--format", "json"], None);
+    let log = d.ok(
+        &["show", "common_usage.CautiousDelete", "--format", "json"],
+        None,
+    );
     let log: serde_json::Value = serde_json::from_str(&log).unwrap();
     let rows = log.as_array().unwrap();
     assert_eq!(rows.len(), 1, "{log}");
@@ -266,7 +301,11 @@ fn lab_accounts_and_teams_are_admin_only() {
         Some("mallory"),
     );
     assert!(!o.status.success());
-    assert!(text(&o).contains("may not insert into common_lab.LabMember.LabMemberInfo"), "{}", text(&o));
+    assert!(
+        text(&o).contains("may not insert into common_lab.LabMember.LabMemberInfo"),
+        "{}",
+        text(&o)
+    );
     // deleting her own member (and with it her account) first
     let msg = d.fails(
         &[
@@ -280,7 +319,10 @@ fn lab_accounts_and_teams_are_admin_only() {
         ],
         None,
     );
-    assert!(msg.contains("may not delete from common_lab.LabMember.LabMemberInfo"), "{msg}");
+    assert!(
+        msg.contains("may not delete from common_lab.LabMember.LabMemberInfo"),
+        "{msg}"
+    );
     // super delete does not skip it
     let msg = d.fails(
         &[
@@ -302,7 +344,11 @@ fn lab_accounts_and_teams_are_admin_only() {
         &format!(r#"[{{"team_name": "{SAM}", "lab_member_name": "Mallory M"}}]"#),
         Some("mallory"),
     );
-    assert!(!o.status.success() && text(&o).contains("may not insert"), "{}", text(&o));
+    assert!(
+        !o.status.success() && text(&o).contains("may not insert"),
+        "{}",
+        text(&o)
+    );
     assert_eq!(d.snapshot(), before, "refusals change nothing");
     // her own personal team is fine (ingest makes one per experimenter)
     let o = d.load(
@@ -349,7 +395,14 @@ fn export_refuses_a_file_that_changed_since_it_was_registered() {
         std::fs::write(victim, &changed).unwrap();
         let out = d.dir.join(format!("out{}", rand_suffix()));
         let msg = d.fails(
-            &["export", "run", "--paper", "demo", "-o", out.to_str().unwrap()],
+            &[
+                "export",
+                "run",
+                "--paper",
+                "demo",
+                "-o",
+                out.to_str().unwrap(),
+            ],
             None,
         );
         assert!(
@@ -361,12 +414,25 @@ fn export_refuses_a_file_that_changed_since_it_was_registered() {
     }
     // restored: the export runs, and its manifest holds the registered checksums
     let out = d.dir.join("out_ok");
-    d.ok(&["export", "run", "--paper", "demo", "-o", out.to_str().unwrap()], None);
+    d.ok(
+        &[
+            "export",
+            "run",
+            "--paper",
+            "demo",
+            "-o",
+            out.to_str().unwrap(),
+        ],
+        None,
+    );
     let manifest: serde_json::Value = serde_json::from_str(
         &std::fs::read_to_string(out.join("demo/bundle/manifest.json")).unwrap(),
     )
     .unwrap();
-    let md5 = spyglass_db::stores::file_md5_uuid(&analysis).unwrap().simple().to_string();
+    let md5 = spyglass_db::stores::file_md5_uuid(&analysis)
+        .unwrap()
+        .simple()
+        .to_string();
     assert!(
         manifest["files"]
             .as_array()
@@ -410,13 +476,27 @@ fn export_id(out: &str) -> i64 {
 #[test]
 fn the_active_export_belongs_to_one_user() {
     let d = Demo::new();
-    let id = export_id(&d.ok(&["export", "start", "--paper", "p", "--analysis", "a1"], Some("alice")));
+    let id = export_id(&d.ok(
+        &["export", "start", "--paper", "p", "--analysis", "a1"],
+        Some("alice"),
+    ));
     d.ok(&["show", "common_session.Session"], Some("bob"));
     d.ok(&["show", "common_subject.Subject"], Some("alice"));
-    let msg = d.fails(&["export", "start", "--paper", "p", "--analysis", "a2"], Some("alice"));
-    assert!(msg.contains(&format!("export {id} (paper p, analysis a1) is active for user 'alice'")), "{msg}");
+    let msg = d.fails(
+        &["export", "start", "--paper", "p", "--analysis", "a2"],
+        Some("alice"),
+    );
+    assert!(
+        msg.contains(&format!(
+            "export {id} (paper p, analysis a1) is active for user 'alice'"
+        )),
+        "{msg}"
+    );
     // bob has his own
-    let bob = export_id(&d.ok(&["export", "start", "--paper", "p", "--analysis", "b1"], Some("bob")));
+    let bob = export_id(&d.ok(
+        &["export", "start", "--paper", "p", "--analysis", "b1"],
+        Some("bob"),
+    ));
     assert_ne!(bob, id);
     d.ok(&["show", "common_lab.Lab"], Some("bob"));
     let out = d.ok(&["export", "stop"], Some("alice"));
@@ -425,27 +505,48 @@ fn the_active_export_belongs_to_one_user() {
     assert!(out.contains(&format!("export {bob} stopped")), "{out}");
     let alice_logged = logged_tables(&d, id);
     assert_eq!(alice_logged, vec!["`common_subject`.`subject`".to_string()]);
-    assert_eq!(logged_tables(&d, bob), vec!["`common_lab`.`lab`".to_string()]);
+    assert_eq!(
+        logged_tables(&d, bob),
+        vec!["`common_lab`.`lab`".to_string()]
+    );
     assert!(!d.base().join(".spyglass_export.json").exists());
 
     // two starts at once by one user: one wins, the other is refused
     let spawn = |analysis: &str| -> Child {
-        d.command(&["export", "start", "--paper", "p", "--analysis", analysis], Some("carol"))
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
+        d.command(
+            &["export", "start", "--paper", "p", "--analysis", analysis],
+            Some("carol"),
+        )
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
     };
     let (c1, c2) = (spawn("c1"), spawn("c2"));
-    let outs = [c1.wait_with_output().unwrap(), c2.wait_with_output().unwrap()];
+    let outs = [
+        c1.wait_with_output().unwrap(),
+        c2.wait_with_output().unwrap(),
+    ];
     let won: Vec<&Output> = outs.iter().filter(|o| o.status.success()).collect();
-    assert_eq!(won.len(), 1, "{:?}", outs.iter().map(text).collect::<Vec<_>>());
+    assert_eq!(
+        won.len(),
+        1,
+        "{:?}",
+        outs.iter().map(text).collect::<Vec<_>>()
+    );
     let lost = outs.iter().find(|o| !o.status.success()).unwrap();
-    assert!(text(lost).contains("is active for user 'carol'"), "{}", text(lost));
+    assert!(
+        text(lost).contains("is active for user 'carol'"),
+        "{}",
+        text(lost)
+    );
     let winner = export_id(&text(won[0]));
     d.ok(&["show", "common_task.Task"], Some("carol"));
     let out = d.ok(&["export", "stop"], Some("carol"));
-    assert!(out.contains(&format!("export {winner} stopped")) && out.contains("1 restrictions logged"), "{out}");
+    assert!(
+        out.contains(&format!("export {winner} stopped")) && out.contains("1 restrictions logged"),
+        "{out}"
+    );
     assert_eq!(d.count("common_usage.ActiveExport"), 0);
 }
 
@@ -461,10 +562,16 @@ fn mariadb_the_active_export_belongs_to_one_account() {
     let users = [format!("ea_{tag}"), format!("eb_{tag}")];
     for u in &users {
         let _ = root.execute(&format!("DROP USER IF EXISTS '{u}'@'%'"), &[]);
-        root.execute(&format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"), &[])
-            .unwrap();
-        root.execute(&format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"), &[])
-            .unwrap();
+        root.execute(
+            &format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"),
+            &[],
+        )
+        .unwrap();
+        root.execute(
+            &format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"),
+            &[],
+        )
+        .unwrap();
     }
     let tmp = spyglass_testkit::scratch_dir();
     let dir = tmp.path();
@@ -491,7 +598,10 @@ fn mariadb_the_active_export_belongs_to_one_account() {
         text(&o)
     };
     let (a, b) = (users[0].as_str(), users[1].as_str());
-    let ida = export_id(&ok(a, &["export", "start", "--paper", "p", "--analysis", "a1"]));
+    let ida = export_id(&ok(
+        a,
+        &["export", "start", "--paper", "p", "--analysis", "a1"],
+    ));
     ok(b, &["show", "common_session.Session"]);
     ok(a, &["show", "common_lab.Lab"]);
     let o = run(a, &["export", "start", "--paper", "p", "--analysis", "a2"]);
@@ -500,7 +610,10 @@ fn mariadb_the_active_export_belongs_to_one_account() {
         "{}",
         text(&o)
     );
-    let idb = export_id(&ok(b, &["export", "start", "--paper", "p", "--analysis", "b1"]));
+    let idb = export_id(&ok(
+        b,
+        &["export", "start", "--paper", "p", "--analysis", "b1"],
+    ));
     ok(b, &["show", "common_subject.Subject"]);
     assert!(ok(a, &["export", "stop"]).contains(&format!("export {ida} stopped")));
     assert!(ok(b, &["export", "stop"]).contains(&format!("export {idb} stopped")));
@@ -518,7 +631,10 @@ fn mariadb_the_active_export_belongs_to_one_account() {
             .collect()
     };
     assert_eq!(logged(ida), vec![format!("`{prefix}common_lab`.`lab`")]);
-    assert_eq!(logged(idb), vec![format!("`{prefix}common_subject`.`subject`")]);
+    assert_eq!(
+        logged(idb),
+        vec![format!("`{prefix}common_subject`.`subject`")]
+    );
     for u in &users {
         let _ = root.execute(&format!("DROP USER '{u}'@'%'"), &[]);
     }

@@ -71,18 +71,32 @@ fn mariadb_jobs_act_on_the_projects_schemas_only() {
     assert_eq!(rows[0]["schema"], "sbx_lfp_v1", "{one}");
     let out = spyglass(dir, &url, &["jobs", "--clear-errors"]);
     assert!(out.contains("sbx_lfp_v1: cleared 1 error jobs"), "{out}");
-    assert!(!out.contains("elsewhere") && !out.contains("\nlfp_v1"), "{out}");
+    assert!(
+        !out.contains("elsewhere") && !out.contains("\nlfp_v1"),
+        "{out}"
+    );
     spyglass(dir, &url, &["jobs", "--clear-stale"]);
     let root = Db::open(&url).unwrap();
     assert_eq!(error_jobs(&root, "sbx_lfp_v1"), 0);
-    assert_eq!(error_jobs(&root, "lfp_v1"), 1, "another project's jobs stay");
+    assert_eq!(
+        error_jobs(&root, "lfp_v1"),
+        1,
+        "another project's jobs stay"
+    );
     assert_eq!(error_jobs(&root, "elsewhere_pipeline"), 1);
 
     // without a prefix: the schemas spyglass-rs declares, not another lab's
     std::fs::remove_file(dir.join("dj_local_conf.json")).unwrap();
-    std::fs::write(dir.join("dj_local_conf.json"), r#"{"database.use_tls": false}"#).unwrap();
+    std::fs::write(
+        dir.join("dj_local_conf.json"),
+        r#"{"database.use_tls": false}"#,
+    )
+    .unwrap();
     let out = spyglass(dir, &url, &["jobs", "--clear-errors"]);
-    assert!(out.contains("lfp_v1: cleared 1 error jobs") && !out.contains("elsewhere"), "{out}");
+    assert!(
+        out.contains("lfp_v1: cleared 1 error jobs") && !out.contains("elsewhere"),
+        "{out}"
+    );
     assert_eq!(error_jobs(&root, "lfp_v1"), 0);
     assert_eq!(error_jobs(&root, "elsewhere_pipeline"), 1);
 }

@@ -51,7 +51,10 @@ fn assert_no_leak(text: &str, pw: &str, what: &str) {
     ];
     if pw.chars().count() >= 6 {
         for f in &forms {
-            assert!(!text.contains(f.as_str()), "{what} shows password {pw:?}: {text}");
+            assert!(
+                !text.contains(f.as_str()),
+                "{what} shows password {pw:?}: {text}"
+            );
         }
     } else {
         for f in &forms {
@@ -130,7 +133,10 @@ fn parsing_and_display_never_show_a_password() {
         assert_eq!(u.user.as_deref(), Some("alice"));
         assert_eq!((u.host.as_str(), u.port), ("db.lab", Some(port)));
         assert_eq!(u.to_string(), format!("mysql://alice:***@db.lab:{port}/x"));
-        assert_eq!(format!("{u:?}"), format!("DbUrl(mysql://alice:***@db.lab:{port}/x)"));
+        assert_eq!(
+            format!("{u:?}"),
+            format!("DbUrl(mysql://alice:***@db.lab:{port}/x)")
+        );
         assert_eq!(DbUrl::parse(&u.to_secret_string()).unwrap(), u);
         let c = spyglass_db::config::parse_mysql_url(&enc).unwrap();
         assert_eq!(c.password.as_deref(), Some(pw.as_str()));
@@ -159,7 +165,10 @@ fn parsing_and_display_never_show_a_password() {
             let e = DbUrl::parse(&bad).unwrap_err().to_string();
             assert_no_leak(&e, &pw, "parse error");
             assert!(!e.contains("db.lab"), "the URL is not repeated: {e}");
-            assert_eq!(spyglass_db::config::redact_url(&bad), "<unparsable database URL>");
+            assert_eq!(
+                spyglass_db::config::redact_url(&bad),
+                "<unparsable database URL>"
+            );
         }
     }
 }
@@ -179,7 +188,10 @@ fn connection_errors_init_and_cli_output_never_show_a_password() {
                 Err(e) => e.to_string(),
                 Ok(_) => panic!("port {port} should be closed"),
             };
-            assert!(e.contains(&format!("mysql://alice:***@127.0.0.1:{port}")), "{e}");
+            assert!(
+                e.contains(&format!("mysql://alice:***@127.0.0.1:{port}")),
+                "{e}"
+            );
             assert_no_leak(&e, &pw, "connection error");
             assert_no_leak(&format!("{e:?}"), &pw, "connection error (debug)");
             // the CLI's error output
@@ -204,7 +216,10 @@ fn connection_errors_init_and_cli_output_never_show_a_password() {
             assert!(!o.status.success());
             let out = text(&o);
             assert_no_leak(&out, &pw, "spyglass with a URL without scheme");
-            assert!(out.contains("no scheme") && !out.contains("127.0.0.1"), "{out}");
+            assert!(
+                out.contains("no scheme") && !out.contains("127.0.0.1"),
+                "{out}"
+            );
         }
         // the password from DJ_PASS with the URL init wrote
         let o = spyglass(
@@ -282,7 +297,12 @@ fn mariadb_account_with_a_hard_password() {
         .unwrap();
     let t = check(&o, "tables with DJ_PASS");
     assert!(o.status.success(), "{t}");
-    let o = spyglass(d, &good, &["export", "start", "--paper", "p1", "--analysis", "a1"], &[]);
+    let o = spyglass(
+        d,
+        &good,
+        &["export", "start", "--paper", "p1", "--analysis", "a1"],
+        &[],
+    );
     let t = check(&o, "export start");
     assert!(o.status.success(), "{t}");
     let o = spyglass(d, &good, &["export", "stop"], &[]);

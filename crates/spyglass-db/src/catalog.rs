@@ -71,7 +71,8 @@ impl Catalog {
             (None, &parts[..])
         };
         // under a prefix only the project's (prefixed) schemas are candidates
-        let in_project = |t: &Arc<TableInfo>| prefix.is_empty() || t.name.schema.starts_with(prefix);
+        let in_project =
+            |t: &Arc<TableInfo>| prefix.is_empty() || t.name.schema.starts_with(prefix);
         let candidates: Vec<Arc<TableInfo>> = match rest {
             [one] => {
                 let one = one.trim_matches('`');

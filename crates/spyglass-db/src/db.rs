@@ -114,8 +114,7 @@ pub enum WriteKind {
 /// A callback asked before every insert, update and delete of a table's rows (the
 /// rows inserted, the row updated, the keys deleted); an error refuses the write (used
 /// by the framework to keep lab-team tables admin-only).
-pub type WriteGuard =
-    Arc<dyn Fn(&Db, &TableInfo, WriteKind, &[Row]) -> Result<()> + Send + Sync>;
+pub type WriteGuard = Arc<dyn Fn(&Db, &TableInfo, WriteKind, &[Row]) -> Result<()> + Send + Sync>;
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

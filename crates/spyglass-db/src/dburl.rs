@@ -237,7 +237,10 @@ mod tests {
         assert_eq!(u.user.as_deref(), Some("alice"));
         assert_eq!(u.password.as_deref(), Some("p@ssw0rd"));
         assert_eq!((u.host.as_str(), u.port), ("db.lab", Some(3307)));
-        assert_eq!((u.path.as_str(), u.options.as_deref()), ("/x", Some("tls=0")));
+        assert_eq!(
+            (u.path.as_str(), u.options.as_deref()),
+            ("/x", Some("tls=0"))
+        );
         assert_eq!(u.to_string(), "mysql://alice:***@db.lab:3307/x?tls=0");
         let u = DbUrl::parse("mysql://alice:se/cret@host").unwrap();
         assert_eq!(u.password.as_deref(), Some("se/cret"));

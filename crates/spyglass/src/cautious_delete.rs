@@ -503,8 +503,7 @@ pub(crate) fn planned_sessions(
         .tables
         .iter()
         .filter(|(t, keys)| {
-            !keys.is_empty()
-                && !(skip_start && t == start)
+            !(keys.is_empty() || skip_start && t == start)
                 && (t == &session.name || graph.ancestors(t).contains(&session.name))
         })
         .map(|(t, keys)| (t.clone(), keys.clone()))

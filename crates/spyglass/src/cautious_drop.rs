@@ -33,7 +33,11 @@ pub struct DropReport {
 
 /// The tables a drop of `table` (or of `schema`) removes, with their row counts,
 /// refused when a master outside the drop would keep rows whose part is dropped.
-pub fn plan_drop(db: &Db, table: Option<&str>, schema: Option<&str>) -> Result<Vec<(FullName, u64)>> {
+pub fn plan_drop(
+    db: &Db,
+    table: Option<&str>,
+    schema: Option<&str>,
+) -> Result<Vec<(FullName, u64)>> {
     let plan = match (table, schema) {
         (_, Some(s)) => db.plan_drop_schema(s)?,
         (Some(t), None) => db.plan_drop_table(t)?,
@@ -121,7 +125,13 @@ pub fn cautious_drop(
         .any(|g| db.table_info(g).is_ok_and(|i| i.name == info.name))
         {
             let keys = db.fetch_keys(&db.query_of(t)?)?;
-            crate::lab_admin::check_write(db, &info, WriteKind::Delete, &keys, opts.user.as_deref())?;
+            crate::lab_admin::check_write(
+                db,
+                &info,
+                WriteKind::Delete,
+                &keys,
+                opts.user.as_deref(),
+            )?;
         }
     }
     let mut report = DropReport {

@@ -1107,7 +1107,11 @@ const WIRED: &str = "cd_up.Wired";
 fn add_devices(db: &Db) {
     db.declare(
         "cd_up",
-        &TableSpec::new("Device", Tier::Manual, "device_id : int\n---\nmodel : varchar(20)"),
+        &TableSpec::new(
+            "Device",
+            Tier::Manual,
+            "device_id : int\n---\nmodel : varchar(20)",
+        ),
     )
     .unwrap();
     db.declare(
@@ -1140,7 +1144,11 @@ fn add_devices(db: &Db) {
 
 fn snapshot_up(db: &Db) -> Vec<(String, u64)> {
     let mut s = snapshot(db);
-    s.extend([DEVICE, WIRED].iter().map(|t| (t.to_string(), count(db, t))));
+    s.extend(
+        [DEVICE, WIRED]
+            .iter()
+            .map(|t| (t.to_string(), count(db, t))),
+    );
     s
 }
 
@@ -1170,7 +1178,12 @@ fn upstream_delete_checks(
         "{msg}"
     );
     // a whole-table delete of Recording's parent chain from above: Nwbfile of s1 by bob
-    refusal(cautious_delete(as_bob, nwbf::NWBFILE, of_file("s1_.nwb"), bob));
+    refusal(cautious_delete(
+        as_bob,
+        nwbf::NWBFILE,
+        of_file("s1_.nwb"),
+        bob,
+    ));
     assert_eq!(snapshot_up(root), before, "a refusal deletes nothing");
     // alice may delete device 2: its only session-owned row is in s1
     let r = cautious_delete(as_alice, DEVICE, device(2), alice).unwrap();
@@ -1228,8 +1241,11 @@ fn mariadb_upstream_deletes_are_checked_per_account() {
     add_devices(&root);
     let pattern = format!("{}%", prefix.replace('_', "\\_"));
     for u in [&alice, &bob] {
-        root.execute(&format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"), &[])
-            .unwrap();
+        root.execute(
+            &format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"),
+            &[],
+        )
+        .unwrap();
         root.execute(
             &format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"),
             &[],
@@ -1277,8 +1293,11 @@ fn mariadb_drop_and_lab_membership_are_checked_per_account() {
     add_devices(&root);
     let pattern = format!("{}%", prefix.replace('_', "\\_"));
     for u in [&alice, &bob] {
-        root.execute(&format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"), &[])
-            .unwrap();
+        root.execute(
+            &format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"),
+            &[],
+        )
+        .unwrap();
         root.execute(
             &format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"),
             &[],
@@ -1311,13 +1330,19 @@ fn mariadb_drop_and_lab_membership_are_checked_per_account() {
     assert!(root.table_info(WIRED).is_err());
     let logs = log_rows(&root);
     assert_eq!(s(&logs[0], "dj_user"), "root");
-    assert_eq!(s(&logs[0], "restriction"), format!("Drop: {prefix}cd_up.Wired"));
+    assert_eq!(
+        s(&logs[0], "restriction"),
+        format!("Drop: {prefix}cd_up.Wired")
+    );
     assert_eq!(count(&root, RECORDING), 4);
 
     // case 9: bob may not promote himself, change accounts or join a team
     let refused = |r: spyglass_db::Result<u64>| {
         let e = r.unwrap_err().to_string();
-        assert!(e.contains("permission denied") && e.contains("admin"), "{e}");
+        assert!(
+            e.contains("permission denied") && e.contains("admin"),
+            "{e}"
+        );
     };
     refused(as_bob.insert(
         lab::LAB_MEMBER_INFO,
@@ -1331,7 +1356,10 @@ fn mariadb_drop_and_lab_membership_are_checked_per_account() {
     ));
     refused(as_bob.insert(
         lab::LAB_TEAM_MEMBER,
-        &[row([("team_name", v("erin lab")), ("lab_member_name", v("Bob Baker"))])],
+        &[row([
+            ("team_name", v("erin lab")),
+            ("lab_member_name", v("Bob Baker")),
+        ])],
         InsertOptions::default(),
     ));
     let e = cautious_delete(
@@ -1347,7 +1375,10 @@ fn mariadb_drop_and_lab_membership_are_checked_per_account() {
     // root may
     root.insert(
         lab::LAB_TEAM_MEMBER,
-        &[row([("team_name", v("erin lab")), ("lab_member_name", v("Bob Baker"))])],
+        &[row([
+            ("team_name", v("erin lab")),
+            ("lab_member_name", v("Bob Baker")),
+        ])],
         InsertOptions::default(),
     )
     .unwrap();

@@ -112,24 +112,36 @@ fn both_orders(prefixed_first: bool) {
     // every schema of each project exists under its own name, and the same set
     let plain = schemas_of(&root, "");
     let prefixed = schemas_of(&root, "sbx_");
-    assert!(plain.contains("common_session") && plain.contains("lfp_v1"), "{plain:?}");
+    assert!(
+        plain.contains("common_session") && plain.contains("lfp_v1"),
+        "{plain:?}"
+    );
     assert_eq!(plain, prefixed);
     // each session is in its own project's schema only
-    assert_eq!(sessions_in(&root, "common_session"), vec!["plain20240101_.nwb"]);
-    assert_eq!(sessions_in(&root, "sbx_common_session"), vec!["pre20240102_.nwb"]);
+    assert_eq!(
+        sessions_in(&root, "common_session"),
+        vec!["plain20240101_.nwb"]
+    );
+    assert_eq!(
+        sessions_in(&root, "sbx_common_session"),
+        vec!["pre20240102_.nwb"]
+    );
     for (prefix, stem, p) in &projects {
         let info = p.db.table_info("common_session.Session").unwrap();
         assert_eq!(info.name.schema, format!("{prefix}common_session"));
         // a bare class name resolves within the project too
         assert_eq!(p.db.table_info("Session").unwrap().name, info.name);
-        let rows = p.db.fetch(&p.db.table("common_session.Session").unwrap()).unwrap();
+        let rows =
+            p.db.fetch(&p.db.table("common_session.Session").unwrap())
+                .unwrap();
         assert_eq!(rows.len(), 1);
         assert_eq!(
             rows[0].get("nwb_file_name").unwrap().python_str(),
             format!("{stem}_.nwb")
         );
         assert_eq!(
-            p.db.count(&p.db.table("common_ephys.Electrode").unwrap()).unwrap(),
+            p.db.count(&p.db.table("common_ephys.Electrode").unwrap())
+                .unwrap(),
             2
         );
     }

@@ -141,8 +141,7 @@ impl MysqlBackend {
         let redact = |e: mysql::Error| {
             let msg = e.to_string();
             let leaks = cfg.password.as_deref().is_some_and(|p| {
-                p.len() >= 4
-                    && (msg.contains(p) || msg.contains(&crate::dburl::percent_encode(p)))
+                p.len() >= 4 && (msg.contains(p) || msg.contains(&crate::dburl::percent_encode(p)))
             });
             Error::Config(format!(
                 "cannot connect to {shown}: {}",

@@ -159,7 +159,9 @@ pub fn active_export_of(db: &Db, user: &str) -> Result<Option<(i64, String, Stri
             Some(r) => Some((
                 int(r, "export_id")?,
                 r.get("paper_id").map(Value::python_str).unwrap_or_default(),
-                r.get("analysis_id").map(Value::python_str).unwrap_or_default(),
+                r.get("analysis_id")
+                    .map(Value::python_str)
+                    .unwrap_or_default(),
             )),
             None => None,
         })

@@ -462,18 +462,17 @@ fn write_bundle(
     ids: &[i64],
     bundle: &Path,
 ) -> Result<()> {
-    if bundle.exists() {
-        if !bundle.join(MANIFEST).exists()
-            && std::fs::read_dir(bundle)
-                .map_err(|e| Error::io(bundle, e))?
-                .next()
-                .is_some()
-        {
-            return Err(Error::Invalid(format!(
-                "{} exists and is not an export bundle: refusing to overwrite it",
-                bundle.display()
-            )));
-        }
+    if bundle.exists()
+        && !bundle.join(MANIFEST).exists()
+        && std::fs::read_dir(bundle)
+            .map_err(|e| Error::io(bundle, e))?
+            .next()
+            .is_some()
+    {
+        return Err(Error::Invalid(format!(
+            "{} exists and is not an export bundle: refusing to overwrite it",
+            bundle.display()
+        )));
     }
     // written under a temporary name and renamed when complete: a failure leaves the
     // previous bundle (or none), never a half-written one
