@@ -1,10 +1,11 @@
 //! `spyglass delete` and `spyglass drop`: show what would go, ask, then do it. Deletes
 //! go through Spyglass's cautious delete (permission by lab team, logged to
-//! `common_usage.CautiousDelete`).
+//! `common_usage.CautiousDelete`); drops are checked and logged the same way.
 
 use crate::output;
 use anyhow::{Context, Result};
 use spyglass::cautious_delete::{cautious_delete, CautiousDeleteOptions};
+use spyglass::cautious_drop::cautious_drop;
 use spyglass_db::{Cond, Db, FullName};
 use std::io::{BufRead, Write};
 
@@ -119,22 +120,39 @@ pub fn delete(db: &Db, table: &str, cond: Cond, args: &DeleteArgs) -> Result<()>
     Ok(())
 }
 
-/// Drops a table with its dependents, or a whole schema.
-pub fn drop(db: &Db, table: Option<&str>, schema: Option<&str>, yes: bool) -> Result<()> {
-    let plan = match (table, schema) {
-        (_, Some(s)) => db.plan_drop_schema(s)?,
-        (Some(t), None) => db.plan_drop_table(t)?,
-        (None, None) => anyhow::bail!("name a table or --schema"),
+/// Drops a table with its dependents, or a whole schema, through the cautious drop:
+/// permission check (as a delete of all their rows), preview, confirmation, log, drop.
+pub fn drop(
+    db: &Db,
+    table: Option<&str>,
+    schema: Option<&str>,
+    yes: bool,
+    user: Option<String>,
+) -> Result<()> {
+    let mut opts = CautiousDeleteOptions {
+        dry_run: true,
+        user,
+        ..Default::default()
     };
-    preview(&format!("{} tables would be dropped:", plan.len()), &plan);
+    let checked = cautious_drop(db, table, schema, &opts)?;
+    warn_all(&checked.warnings, &[]);
+    preview(
+        &format!("{} tables would be dropped:", checked.tables.len()),
+        &checked.tables,
+    );
     if !yes && !confirm("Proceed?")? {
         println!("nothing dropped");
         return Ok(());
     }
-    match schema {
-        Some(s) => db.drop_schema(s)?,
-        None => db.drop_tables(&plan)?,
+    opts.dry_run = false;
+    let done = cautious_drop(db, table, schema, &opts)?;
+    warn_all(&done.warnings, &checked.warnings);
+    println!("dropped {} tables", done.tables.len());
+    if done.logged {
+        println!(
+            "logged to common_usage.CautiousDelete as {}",
+            done.user.as_deref().unwrap_or("")
+        );
     }
-    println!("dropped {} tables", plan.len());
     Ok(())
 }

@@ -1,10 +1,10 @@
 //! `spyglass export start|stop|preview|run`: log an analysis's fetches for a paper,
-//! look at what would be exported, and write the export. The active export is kept
-//! in `<base dir>/.spyglass_export.json` so that every `spyglass` command run in
-//! between (on the same database) logs into it.
+//! look at what would be exported, and write the export. The active export is
+//! recorded in the database per user (`common_usage.ActiveExport`), so that every
+//! `spyglass` command the same user runs in between on that database logs into it.
 
 use crate::output;
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use clap::Subcommand;
 use spyglass::export::{self, paper, ExportOptions};
 use spyglass_db::Db;
@@ -44,90 +44,43 @@ pub enum ExportCommand {
     },
 }
 
-#[derive(serde::Serialize, serde::Deserialize)]
-struct ActiveExport {
-    export_id: i64,
-    paper_id: String,
-    analysis_id: String,
-    /// The database, with any password removed.
-    database: String,
-}
-
-fn state_path() -> PathBuf {
-    crate::settings::base_dir().join(".spyglass_export.json")
-}
-
-fn read_state() -> Result<Option<ActiveExport>> {
-    let p = state_path();
-    if !p.exists() {
-        return Ok(None);
-    }
-    let text = std::fs::read_to_string(&p).with_context(|| format!("reading {}", p.display()))?;
-    let s = serde_json::from_str(&text)
-        .with_context(|| format!("{}: not an export state file", p.display()))?;
-    Ok(Some(s))
-}
-
-/// Resumes the active export (if one was started on this database) on a newly opened `db`.
-pub fn resume(db: &Db, url: &str) -> Result<()> {
-    if let Some(s) = read_state()? {
-        if s.database == spyglass_db::config::redact_url(url) {
-            export::resume_export(db, s.export_id)?;
-        }
-    }
+/// Resumes the export the user has active on this database (recorded in
+/// `common_usage.ActiveExport`) on a newly opened `db`.
+pub fn resume(db: &Db) -> Result<()> {
+    export::resume_active(db)?;
     Ok(())
 }
 
 /// Runs one export subcommand.
-pub fn run(db: &Db, url: &str, cmd: ExportCommand) -> Result<()> {
+pub fn run(db: &Db, cmd: ExportCommand) -> Result<()> {
     match cmd {
         ExportCommand::Start { paper, analysis } => {
-            if let Some(s) = read_state()? {
-                bail!(
-                    "export {} (paper {}, analysis {}) is active: run `spyglass export stop` first",
-                    s.export_id,
-                    s.paper_id,
-                    s.analysis_id
-                );
-            }
-            export::stop_export(db);
+            export::pause_logging(db);
             let id = export::start_export(db, &paper, &analysis)?;
-            let state = ActiveExport {
-                export_id: id,
-                paper_id: paper.clone(),
-                analysis_id: analysis.clone(),
-                database: spyglass_db::config::redact_url(url),
-            };
-            let p = state_path();
-            if let Some(dir) = p.parent() {
-                std::fs::create_dir_all(dir)?;
-            }
-            std::fs::write(&p, serde_json::to_string_pretty(&state)?)
-                .with_context(|| format!("writing {}", p.display()))?;
             println!(
                 "export {id} started for paper {paper}, analysis {analysis}: fetches are logged until `spyglass export stop`"
             );
             Ok(())
         }
         ExportCommand::Stop => {
-            export::stop_export(db);
-            let Some(s) = read_state()? else {
-                println!("no export is active");
+            let user = export::export_user(db)?;
+            let Some((id, paper_id, analysis_id)) = export::active_export_of(db, &user)? else {
+                export::pause_logging(db);
+                println!("no export is active for user '{user}'");
                 return Ok(());
             };
-            std::fs::remove_file(state_path())?;
-            let n = export::preview_tables(db, &s.paper_id)?
+            export::stop_export(db);
+            let n = export::preview_tables(db, &paper_id)?
                 .iter()
-                .filter(|r| r.export_id == s.export_id)
+                .filter(|r| r.export_id == id)
                 .count();
             println!(
-                "export {} stopped (paper {}, analysis {}): {n} restrictions logged",
-                s.export_id, s.paper_id, s.analysis_id
+                "export {id} stopped (paper {paper_id}, analysis {analysis_id}): {n} restrictions logged"
             );
             Ok(())
         }
         ExportCommand::Preview { paper } => {
-            export::stop_export(db);
+            export::pause_logging(db);
             let logged = export::preview_tables(db, &paper)?;
             let header: Vec<String> = ["export", "table", "restriction"]
                 .iter()
@@ -159,7 +112,7 @@ pub fn run(db: &Db, url: &str, cmd: ExportCommand) -> Result<()> {
             output,
             dandi,
         } => {
-            export::stop_export(db);
+            export::pause_logging(db);
             let settings = spyglass::Settings::from_env();
             let opts = ExportOptions {
                 out_dir: output,

@@ -173,6 +173,9 @@ enum Command {
         /// Do not ask for confirmation.
         #[arg(long)]
         yes: bool,
+        /// Who is dropping, on SQLite (as for `delete`); on MySQL the database account.
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
     },
     /// Ingest NWB sessions into the common tables (Spyglass's insert_sessions).
     Insert {
@@ -332,7 +335,9 @@ fn open(cli_db: Option<&str>) -> Result<Db> {
             }
         }
     }
-    export::resume(&db, &url)?;
+    export::resume(&db)?;
+    // lab members' accounts, admin flags and teams stay admin-only (cautious delete)
+    spyglass::lab_admin::install_write_guard(&db, None);
     Ok(db)
 }
 
@@ -361,10 +366,7 @@ fn run(cli: Cli) -> Result<()> {
         Command::Filter(cmd) => lfp::filter_cmd(&open(db_flag)?, cmd),
         Command::Lfp(cmd) => lfp::lfp_cmd(&open(db_flag)?, cmd),
         Command::Demo { dir } => lfp::demo(&dir),
-        Command::Export(cmd) => {
-            let url = settings::database_url(db_flag)?;
-            export::run(&open(db_flag)?, &url, cmd)
-        }
+        Command::Export(cmd) => export::run(&open(db_flag)?, cmd),
         Command::Diagram { schema, output } => draw(&open(db_flag)?, schema.as_deref(), &output),
         Command::FetchNwb {
             table,
@@ -462,9 +464,18 @@ fn run(cli: Cli) -> Result<()> {
             0 => Ok(()),
             code => std::process::exit(code),
         },
-        Command::Drop { table, schema, yes } => {
-            delete::drop(&open(db_flag)?, table.as_deref(), schema.as_deref(), yes)
-        }
+        Command::Drop {
+            table,
+            schema,
+            yes,
+            user,
+        } => delete::drop(
+            &open(db_flag)?,
+            table.as_deref(),
+            schema.as_deref(),
+            yes,
+            user,
+        ),
     }
 }
 
@@ -478,14 +489,22 @@ fn init(db_flag: Option<&str>, here: bool) -> Result<()> {
         base.join("spyglass.toml")
     };
     if !path.exists() {
+        // the password is never written: the file keeps the URL without it
+        let parsed = spyglass_db::dburl::DbUrl::parse(&url)?;
         let cfg = settings::ConfigFile {
             database: settings::DatabaseSection {
-                url: Some(url.clone()),
+                url: Some(parsed.without_password().to_secret_string()),
             },
         };
-        std::fs::write(&path, toml::to_string(&cfg)?)
-            .with_context(|| format!("writing {}", path.display()))?;
+        settings::write_new_file(&path, toml::to_string(&cfg)?.as_bytes())?;
         println!("wrote {}", path.display());
+        if parsed.password.is_some() {
+            println!(
+                "the password was not written to {}: provide it with the DJ_PASS environment \
+                 variable (or database.password in dj_local_conf.json, or the whole URL in SPYGLASS_DB)",
+                path.display()
+            );
+        }
     } else {
         println!("{} exists; left as it is", path.display());
     }

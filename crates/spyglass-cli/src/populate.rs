@@ -181,9 +181,10 @@ pub fn jobs(
     stale_after: Option<u64>,
     format: Format,
 ) -> Result<()> {
+    // without a target: this project's schemas only (prefixed ones under a prefix)
     let (schemas, table) = match target {
-        None => (db.schemas(), None),
-        Some(t) if db.schemas().iter().any(|s| s == t) => (vec![t.to_string()], None),
+        None => (spyglass::check::project_schemas(db), None),
+        Some(t) if db.schemas().contains(&db.schema_name(t)) => (vec![db.schema_name(t)], None),
         Some(t) => {
             let info = db.table_info(t)?;
             (vec![info.name.schema.clone()], Some(info.name.clone()))

@@ -106,3 +106,17 @@ pub fn resolve_database(flag: Option<&str>) -> Result<(String, String)> {
     }
     Ok((default_url(), "the default (SQLite in the base dir)".into()))
 }
+
+/// Writes a new file through a temporary name in the same folder, then renames it.
+pub fn write_new_file(path: &Path, bytes: &[u8]) -> Result<()> {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = path.with_file_name(format!(".{name}.tmp{}", std::process::id()));
+    std::fs::write(&tmp, bytes).with_context(|| format!("writing {}", tmp.display()))?;
+    std::fs::rename(&tmp, path).with_context(|| {
+        let _ = std::fs::remove_file(&tmp);
+        format!("writing {}", path.display())
+    })
+}

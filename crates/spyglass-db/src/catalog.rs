@@ -70,12 +70,16 @@ impl Catalog {
         } else {
             (None, &parts[..])
         };
+        // under a prefix only the project's (prefixed) schemas are candidates
+        let in_project =
+            |t: &Arc<TableInfo>| prefix.is_empty() || t.name.schema.starts_with(prefix);
         let candidates: Vec<Arc<TableInfo>> = match rest {
             [one] => {
                 let one = one.trim_matches('`');
                 self.tables
                     .values()
                     .filter(|t| schema.is_none_or(|s| t.name.schema == s))
+                    .filter(|t| in_project(t))
                     .filter(|t| t.name.table == one || class_matches(t, one))
                     .cloned()
                     .collect()
@@ -85,6 +89,7 @@ impl Catalog {
                 self.tables
                     .values()
                     .filter(|t| schema.is_none_or(|s| t.name.schema == s))
+                    .filter(|t| in_project(t))
                     .filter(|t| t.tier == Tier::Part && class_matches(t, &class))
                     .cloned()
                     .collect()
@@ -108,6 +113,19 @@ impl Catalog {
                         .collect();
                     if ours.len() == 1 {
                         return Ok(ours[0].clone());
+                    }
+                } else {
+                    // no prefix: `x` is ours, `someprefix_x` another project's
+                    let plain: Vec<_> = candidates
+                        .iter()
+                        .filter(|t| {
+                            candidates
+                                .iter()
+                                .all(|o| o.name.schema.ends_with(t.name.schema.as_str()))
+                        })
+                        .collect();
+                    if plain.len() == 1 {
+                        return Ok(plain[0].clone());
                     }
                 }
                 Err(Error::UnknownParent {

@@ -63,57 +63,27 @@ fn split_host_port(s: &str, default_port: u16) -> Result<(String, u16)> {
     }
 }
 
-/// Parses `mysql://user:pass@host:port[/ignored]`; missing parts stay empty.
+/// Parses `mysql://user:pass@host:port[/ignored]` (see [`crate::dburl`]); missing
+/// parts stay empty. Errors never repeat the URL.
 pub fn parse_mysql_url(url: &str) -> Result<ConnectionConfig> {
-    let rest = url
-        .strip_prefix("mysql://")
-        .or_else(|| url.strip_prefix("mariadb://"))
-        .ok_or_else(|| Error::Config(format!("not a mysql:// URL: {}", redact_url(url))))?;
-    let rest = rest.split('/').next().unwrap_or("");
-    let (cred, hostport) = match rest.rsplit_once('@') {
-        Some((c, h)) => (Some(c), h),
-        None => (None, rest),
-    };
-    let (user, password) = match cred {
-        Some(c) => match c.split_once(':') {
-            Some((u, p)) => (Some(percent_decode(u)), Some(percent_decode(p))),
-            None => (Some(percent_decode(c)), None),
-        },
-        None => (None, None),
-    };
-    let (host, port) = split_host_port(
-        if hostport.is_empty() {
-            "localhost"
-        } else {
-            hostport
-        },
-        3306,
-    )?;
+    let u = crate::dburl::DbUrl::parse(url)?;
+    if !u.is_mysql() {
+        return Err(Error::Config(format!(
+            "not a mysql:// URL: {u} (scheme `{}`)",
+            u.scheme
+        )));
+    }
     Ok(ConnectionConfig {
-        host,
-        port,
-        user: user.filter(|u| !u.is_empty()),
-        password,
+        host: if u.host.is_empty() {
+            "localhost".into()
+        } else {
+            u.host
+        },
+        port: u.port.unwrap_or(3306),
+        user: u.user,
+        password: u.password,
         use_tls: None,
     })
-}
-
-fn percent_decode(s: &str) -> String {
-    let b = s.as_bytes();
-    let mut out = Vec::with_capacity(b.len());
-    let mut i = 0;
-    while i < b.len() {
-        if b[i] == b'%' && i + 2 < b.len() {
-            if let Ok(v) = u8::from_str_radix(&s[i + 1..i + 3], 16) {
-                out.push(v);
-                i += 3;
-                continue;
-            }
-        }
-        out.push(b[i]);
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// The DataJoint config file in use: `./dj_local_conf.json`, else `~/.datajoint_config.json`.
@@ -240,18 +210,10 @@ fn apply_env(cfg: &mut DjConfig) -> Result<()> {
     Ok(())
 }
 
-/// Replaces the password in `scheme://user:pass@host` with `***` for display.
+/// The URL for display: rebuilt from its parts with the password as `***` (a URL
+/// that does not parse is not shown at all). See [`crate::dburl::display`].
 pub fn redact_url(url: &str) -> String {
-    let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
-    };
-    match rest.split_once('@') {
-        Some((cred, host)) => match cred.split_once(':') {
-            Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-            None => url.to_string(),
-        },
-        None => url.to_string(),
-    }
+    crate::dburl::display(url)
 }
 
 /// The user name on SQLite: `$SPYGLASS_USER`, else the OS user, else `unknown`.

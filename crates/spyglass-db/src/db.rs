@@ -88,6 +88,7 @@ pub struct Db {
     tx_depth: AtomicUsize,
     pub(crate) in_make: AtomicBool,
     fetch_observer: RwLock<Option<FetchObserver>>,
+    write_guard: RwLock<Option<WriteGuard>>,
     pub(crate) stores: RwLock<std::collections::HashMap<String, crate::stores::StoreConfig>>,
     prefix: RwLock<String>,
     after_commit: Mutex<Vec<AfterCommit>>,
@@ -98,6 +99,22 @@ type AfterCommit = Box<dyn FnOnce() + Send>;
 
 /// A callback told about every query that is fetched (used by export logging).
 pub type FetchObserver = Arc<dyn Fn(&Db, &Query) -> Result<()> + Send + Sync>;
+
+/// A kind of write a [`WriteGuard`] is asked about.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WriteKind {
+    /// Rows inserted.
+    Insert,
+    /// A row updated in place.
+    Update,
+    /// Rows deleted.
+    Delete,
+}
+
+/// A callback asked before every insert, update and delete of a table's rows (the
+/// rows inserted, the row updated, the keys deleted); an error refuses the write (used
+/// by the framework to keep lab-team tables admin-only).
+pub type WriteGuard = Arc<dyn Fn(&Db, &TableInfo, WriteKind, &[Row]) -> Result<()> + Send + Sync>;
 
 impl std::fmt::Debug for Db {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -149,11 +166,12 @@ impl Db {
             .clone()
     }
 
-    /// The stored schema name of a project schema: `name` itself when it exists,
-    /// else the prefixed name.
+    /// The stored schema name of a project schema: the prefixed name (`name` itself
+    /// when there is no prefix or it already starts with it). A schema of the same
+    /// name without the prefix belongs to someone else and is never used.
     pub fn schema_name(&self, name: &str) -> String {
         let prefix = self.prefix();
-        if prefix.is_empty() || name.starts_with(&prefix) || self.catalog().schemas.contains(name) {
+        if prefix.is_empty() || name.starts_with(&prefix) {
             name.to_string()
         } else {
             format!("{prefix}{name}")
@@ -173,6 +191,7 @@ impl Db {
             tx_depth: AtomicUsize::new(0),
             in_make: AtomicBool::new(false),
             fetch_observer: RwLock::new(None),
+            write_guard: RwLock::new(None),
             stores: RwLock::new(Default::default()),
             prefix: RwLock::new(String::new()),
             after_commit: Mutex::new(Vec::new()),
@@ -185,6 +204,29 @@ impl Db {
             .fetch_observer
             .write()
             .unwrap_or_else(|p| p.into_inner()) = observer;
+    }
+
+    /// Installs (or removes) the callback asked before every write.
+    pub fn set_write_guard(&self, guard: Option<WriteGuard>) {
+        *self.write_guard.write().unwrap_or_else(|p| p.into_inner()) = guard;
+    }
+
+    /// Asks the write guard (if any) whether rows of `info` may be written.
+    pub(crate) fn check_write(
+        &self,
+        info: &TableInfo,
+        kind: WriteKind,
+        rows: &[Row],
+    ) -> Result<()> {
+        let guard = self
+            .write_guard
+            .read()
+            .unwrap_or_else(|p| p.into_inner())
+            .clone();
+        match guard {
+            Some(g) => g(self, info, kind, rows),
+            None => Ok(()),
+        }
     }
 
     pub(crate) fn notify_fetch(&self, q: &Query) -> Result<()> {
@@ -264,14 +306,21 @@ impl Db {
             }
         };
         let prefix = self.prefix();
-        let find = |c: &Catalog| match (&prefixed, c.resolve_in_project(spec, current, &prefix)) {
-            (Some(p), Err(Error::UnknownTable(_))) => c
-                .resolve_in_project(p, current, &prefix)
-                .map_err(|e| match e {
-                    Error::UnknownTable(_) => Error::UnknownTable(spec.to_string()),
-                    other => other,
-                }),
-            (_, r) => r,
+        // under a prefix, the prefixed name first; then the name as given, matched
+        // only against the project's (prefixed) schemas
+        let current = current.map(|c| self.schema_name(c));
+        let current = current.as_deref();
+        let find = |c: &Catalog| match &prefixed {
+            Some(p) => match c.resolve_in_project(p, current, &prefix) {
+                Err(Error::UnknownTable(_)) => c
+                    .resolve_in_project(spec, current, &prefix)
+                    .map_err(|e| match e {
+                        Error::UnknownTable(_) => Error::UnknownTable(spec.to_string()),
+                        other => other,
+                    }),
+                r => r,
+            },
+            None => c.resolve_in_project(spec, current, &prefix),
         };
         match find(&self.catalog()) {
             Err(Error::UnknownTable(_)) => {

@@ -154,6 +154,11 @@ impl Db {
     /// table. External rows no remaining row refers to go in the same transaction,
     /// their files after it commits (unless the plan keeps files).
     pub fn execute_delete(&self, plan: &DeletePlan) -> Result<Vec<(FullName, u64)>> {
+        for (name, keys) in &plan.tables {
+            if !keys.is_empty() {
+                self.check_write(&*self.info(name)?, crate::db::WriteKind::Delete, keys)?;
+            }
+        }
         self.transaction(|| {
             let released = self.external_refs_of(plan)?;
             let mut out = Vec::new();

@@ -110,6 +110,9 @@ impl Db {
         rows: &[Row],
         opts: InsertOptions,
     ) -> Result<u64> {
+        if !rows.is_empty() {
+            self.check_write(info, crate::db::WriteKind::Insert, rows)?;
+        }
         if info
             .heading
             .attributes
@@ -328,6 +331,11 @@ impl Db {
     /// `row` (DataJoint's `update1`).
     pub fn update1(&self, table: &str, row: &Row) -> Result<()> {
         let info = self.table_info(table)?;
+        self.check_write(
+            &info,
+            crate::db::WriteKind::Update,
+            std::slice::from_ref(row),
+        )?;
         let tname = info.name.pretty();
         let pk = info.primary_key();
         let mut sets = Vec::new();

@@ -18,6 +18,7 @@
 pub mod backend;
 pub mod catalog;
 pub mod config;
+pub mod dburl;
 pub mod declare;
 pub mod delete;
 pub mod diagram;
@@ -41,7 +42,9 @@ pub mod value;
 
 mod db;
 
-pub use db::{Db, Declared, FetchObserver, PartSpec, TableSpec, LOG_VERSION};
+pub use db::{
+    Db, Declared, FetchObserver, PartSpec, TableSpec, WriteGuard, WriteKind, LOG_VERSION,
+};
 pub use error::{Error, Result};
 pub use fetch::FetchSpec;
 pub use hash::{key_hash, key_hash_uuid};

@@ -133,6 +133,20 @@ impl Db {
     /// Cascades `leaves` up through ancestors, masters and parts: the rows a
     /// re-run of the queries behind the leaves needs, with the tables to declare.
     pub fn cascade_up(&self, leaves: &[(FullName, Cond)]) -> Result<Slice> {
+        self.cascade_up_from(leaves, &[])
+    }
+
+    /// [`Db::cascade_up`] from rows given by their primary keys (e.g. the rows a delete
+    /// plan removes), fetched in batches rather than as one long restriction.
+    pub fn cascade_up_keys(&self, leaves: &[(FullName, Vec<Row>)]) -> Result<Slice> {
+        self.cascade_up_from(&[], leaves)
+    }
+
+    fn cascade_up_from(
+        &self,
+        leaves: &[(FullName, Cond)],
+        key_leaves: &[(FullName, Vec<Row>)],
+    ) -> Result<Slice> {
         let graph = self.graph()?;
         let mut conds: BTreeMap<FullName, Vec<Cond>> = BTreeMap::new();
         for (t, c) in leaves {
@@ -142,6 +156,17 @@ impl Db {
             conds.entry(t.clone()).or_default().push(c.clone());
         }
         let mut pending: BTreeMap<FullName, RowSet> = BTreeMap::new();
+        for (t, keys) in key_leaves {
+            if !graph.contains(t) {
+                return Err(Error::UnknownTable(t.pretty()));
+            }
+            let pk = self.info(t)?.primary_key();
+            let set = pending.entry(t.clone()).or_default();
+            for k in keys {
+                let key = k.project(&pk);
+                set.entry(key_text(&key, &pk)).or_insert(key);
+            }
+        }
         let mut found: BTreeMap<FullName, RowSet> = BTreeMap::new();
         let mut externals: BTreeMap<FullName, RowSet> = BTreeMap::new();
         let mut touched: BTreeSet<FullName> = BTreeSet::new();

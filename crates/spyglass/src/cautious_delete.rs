@@ -9,9 +9,11 @@
 //! `common_session.Session` (the engine's set-based `Db::cascade_up`, which the export
 //! uses too: renamed keys followed, a master reaches Session through its part tables),
 //! and every experimenter (`Session.Experimenter`) of those sessions must share a
-//! `LabTeam` with the lab member the user maps to. One tightening over Spyglass: the
-//! sessions the cascade itself deletes (from `Nwbfile`, `Subject`, `LabMember`, ...,
-//! which sit above Session) are checked too. A table with no path to Session, or
+//! `LabTeam` with the lab member the user maps to. One tightening over Spyglass: every
+//! session owning a row the cascade deletes is checked too, wherever the delete starts
+//! (the planned rows of each table are cascaded up to Session): a delete from
+//! `Nwbfile`, `Probe`, `FirFilterParameters`, `AnalysisNwbfile` or `LabMember`, which
+//! sit above Session, is checked against the sessions whose rows it would remove. A table with no path to Session, or
 //! holding `lab_member_name` itself, whose cascade deletes no session, is deleted with
 //! a warning. A refusal deletes and logs nothing. `force_permission` is Spyglass's `super_delete`: no check, logged
 //! with the restriction prefixed by `Super delete: `.
@@ -254,6 +256,16 @@ pub fn cautious_delete(
                 Err(e) => return Err(e),
             }
         }
+        // lab members' accounts, admin flags and teams: admins only, super delete or not
+        for (t, keys) in &report.plan.tables {
+            crate::lab_admin::check_write(
+                db,
+                &*db.info(t)?,
+                spyglass_db::WriteKind::Delete,
+                keys,
+                opts.user.as_deref(),
+            )?;
+        }
         if opts.dry_run {
             return Ok(report);
         }
@@ -263,7 +275,7 @@ pub fn cautious_delete(
             (Some(_), Some(u)) => Some(u.clone()),
             (Some(_), None) => Some(current_user(db, opts.user.as_deref())?),
         };
-        report.deleted = db.execute_delete(&report.plan)?;
+        report.deleted = crate::lab_admin::checked(|| db.execute_delete(&report.plan))?;
         if let (Some(log), Some(user)) = (&log_table, user) {
             let restriction = format!(
                 "{}{}",
@@ -296,11 +308,11 @@ pub fn cautious_delete(
 }
 
 /// The permission decision for one delete.
-struct Permission {
-    access: Access,
-    user: Option<String>,
-    sessions: Vec<Row>,
-    warnings: Vec<String>,
+pub(crate) struct Permission {
+    pub(crate) access: Access,
+    pub(crate) user: Option<String>,
+    pub(crate) sessions: Vec<Row>,
+    pub(crate) warnings: Vec<String>,
 }
 
 /// True for errors that are permission refusals (as opposed to database failures).
@@ -311,7 +323,7 @@ pub fn is_refusal(e: &Error) -> bool {
 /// How every refusal message starts.
 const REFUSED: &str = "permission denied";
 
-fn refuse(message: String) -> Error {
+pub(crate) fn refuse(message: String) -> Error {
     Error::Db(spyglass_db::Error::Refused(format!("{REFUSED}: {message}")))
 }
 
@@ -323,13 +335,15 @@ fn check_permission(
     configured: Option<&str>,
 ) -> Result<Permission> {
     let table = info.name.pretty();
-    let above = if info.heading.get(MEMBER_ATTR).is_some() {
+    let member_table = info.heading.get(MEMBER_ATTR).is_some();
+    let above = if member_table {
         None
     } else {
         sessions_above(db, info, cond.clone())?
     };
-    // sessions the cascade itself deletes (e.g. from Nwbfile, Subject or LabMember)
-    let deleted = planned_sessions(db, plan)?;
+    // sessions owning any row the cascade deletes (e.g. Electrode rows of a Probe,
+    // LFPV1 rows of a filter, Session rows of an Nwbfile or LabMember)
+    let deleted = planned_sessions(db, plan, &info.name, member_table)?;
     let sessions = match (above, deleted) {
         (Some(a), Some(b)) => Some(
             db.table(SESSION)?
@@ -338,6 +352,18 @@ fn check_permission(
         ),
         (a, b) => a.or(b),
     };
+    permission_for_sessions(db, sessions, configured, &table)
+}
+
+/// The permission decision once the sessions are known: admins may do anything; with
+/// no session, allowed with a warning; otherwise every experimenter of the sessions
+/// must share a team with the user's lab member.
+pub(crate) fn permission_for_sessions(
+    db: &Db,
+    sessions: Option<Query>,
+    configured: Option<&str>,
+    table: &str,
+) -> Result<Permission> {
     let Some(sessions) = sessions else {
         // no session to check: allowed with a warning (admins need none)
         let user = current_user(db, configured).ok();
@@ -459,15 +485,38 @@ fn check_permission(
     })
 }
 
-/// The `Session` rows a plan deletes (key only), when it deletes any.
-fn planned_sessions(db: &Db, plan: &DeletePlan) -> Result<Option<Query>> {
+/// The `Session` rows owning any row the plan deletes (key only), when there are any:
+/// the Session rows it deletes, and the sessions above every other deleted row (found
+/// by cascading the planned keys up), wherever the delete started. The starting
+/// table's own rows are left out when it holds `lab_member_name` (`skip_start`).
+pub(crate) fn planned_sessions(
+    db: &Db,
+    plan: &DeletePlan,
+    start: &FullName,
+    skip_start: bool,
+) -> Result<Option<Query>> {
     let Ok(session) = db.table_info(SESSION) else {
         return Ok(None);
     };
-    let keys = match plan.tables.iter().find(|(t, _)| t == &session.name) {
-        Some((_, keys)) if !keys.is_empty() => keys,
-        _ => return Ok(None),
-    };
+    let graph = db.graph()?;
+    let leaves: Vec<(FullName, Vec<Row>)> = plan
+        .tables
+        .iter()
+        .filter(|(t, keys)| {
+            !(keys.is_empty() || skip_start && t == start)
+                && (t == &session.name || graph.ancestors(t).contains(&session.name))
+        })
+        .map(|(t, keys)| (t.clone(), keys.clone()))
+        .collect();
+    drop(graph);
+    if leaves.is_empty() {
+        return Ok(None);
+    }
+    let slice = db.cascade_up_keys(&leaves)?;
+    let keys = slice.keys(&session.name);
+    if keys.is_empty() {
+        return Ok(None);
+    }
     let any = Cond::Or(keys.iter().map(Cond::from).collect());
     Ok(Some(
         Query::table(&session).restrict(any)?.proj(Proj::key())?,
@@ -475,7 +524,7 @@ fn planned_sessions(db: &Db, plan: &DeletePlan) -> Result<Option<Query>> {
 }
 
 /// The log table, declaring it when the database has the other usage tables.
-fn log_table(db: &Db, warnings: &mut Vec<String>) -> Option<FullName> {
+pub(crate) fn log_table(db: &Db, warnings: &mut Vec<String>) -> Option<FullName> {
     if let Ok(info) = db.table_info(CAUTIOUS_DELETE) {
         return Some(info.name.clone());
     }
@@ -500,7 +549,7 @@ fn log_table(db: &Db, warnings: &mut Vec<String>) -> Option<FullName> {
 }
 
 /// Writes the log row (inside the delete's transaction).
-fn insert_log(
+pub(crate) fn insert_log(
     db: &Db,
     log: &FullName,
     user: &str,

@@ -12,6 +12,27 @@ use spyglass_db::{Db, FullName, TableSpec, Tier};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
+/// The schemas of this project on the server, by stored name: under a schema prefix
+/// every schema carrying it; without one, the schemas spyglass-rs declares (never
+/// another project's schemas the account can also see).
+pub fn project_schemas(db: &Db) -> Vec<String> {
+    let prefix = db.prefix();
+    let ours: HashSet<String> = our_specs()
+        .iter()
+        .map(|(schema, _)| db.schema_name(schema))
+        .collect();
+    db.schemas()
+        .into_iter()
+        .filter(|s| {
+            if prefix.is_empty() {
+                ours.contains(s)
+            } else {
+                s.starts_with(&prefix)
+            }
+        })
+        .collect()
+}
+
 /// Every table spyglass-rs declares, by schema (common schemas, filters, LFP).
 pub fn our_specs() -> Vec<(&'static str, TableSpec)> {
     let mut out = Vec::new();

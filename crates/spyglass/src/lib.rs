@@ -23,6 +23,7 @@
 
 pub mod analysis;
 pub mod cautious_delete;
+pub mod cautious_drop;
 pub mod check;
 pub mod common;
 pub mod dandi;
@@ -33,6 +34,7 @@ pub mod export;
 pub mod fetch_nwb;
 pub mod filter;
 pub mod ingest;
+pub mod lab_admin;
 pub mod lfp;
 pub mod session_group;
 pub mod settings;

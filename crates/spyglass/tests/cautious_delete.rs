@@ -1097,3 +1097,301 @@ fn mariadb_log_table_is_spyglass_own() {
         let _ = db.execute(&format!("DROP DATABASE IF EXISTS `{schema}`"), &[]);
     }
 }
+
+const DEVICE: &str = "cd_up.Device";
+const WIRED: &str = "cd_up.Wired";
+
+/// Upstream of the world (issue 13, case 7): `cd_up.Device` above no session, and
+/// `cd_up.Wired` (-> Recording, -> Device): device 1 wires (s1,1) and (s2,1), device 2
+/// wires (s1,2). Deleting a device deletes session-owned rows of s1 and s2.
+fn add_devices(db: &Db) {
+    db.declare(
+        "cd_up",
+        &TableSpec::new(
+            "Device",
+            Tier::Manual,
+            "device_id : int\n---\nmodel : varchar(20)",
+        ),
+    )
+    .unwrap();
+    db.declare(
+        "cd_up",
+        &TableSpec::new("Wired", Tier::Manual, "-> cd_test.Recording\n-> Device"),
+    )
+    .unwrap();
+    ins(
+        db,
+        DEVICE,
+        (1..=2)
+            .map(|i| row([("device_id", Value::from(i)), ("model", v("probe"))]))
+            .collect(),
+    );
+    ins(
+        db,
+        WIRED,
+        [("s1_.nwb", 1, 1), ("s2_.nwb", 1, 1), ("s1_.nwb", 2, 2)]
+            .iter()
+            .map(|(n, r, d)| {
+                row([
+                    ("nwb_file_name", v(n)),
+                    ("rec_id", Value::from(*r)),
+                    ("device_id", Value::from(*d)),
+                ])
+            })
+            .collect(),
+    );
+}
+
+fn snapshot_up(db: &Db) -> Vec<(String, u64)> {
+    let mut s = snapshot(db);
+    s.extend(
+        [DEVICE, WIRED]
+            .iter()
+            .map(|t| (t.to_string(), count(db, t))),
+    );
+    s
+}
+
+/// The checks of case 7 with `alice` (team of Erin, s1) and `bob` (no session).
+fn upstream_delete_checks(
+    as_alice: &Db,
+    as_bob: &Db,
+    root: &Db,
+    alice: &CautiousDeleteOptions,
+    bob: &CautiousDeleteOptions,
+    names: (&str, &str),
+) {
+    let before = snapshot_up(root);
+    // device 1 wires a recording of s2 (Olga's): refused for alice, nothing deleted
+    let device = |i: i64| Cond::map([("device_id", Value::from(i))]);
+    let msg = refusal(cautious_delete(as_alice, DEVICE, device(1), alice));
+    assert!(
+        msg.contains(&format!("user '{}'", names.0))
+            && msg.contains("'Olga Outsider' (session(s) s2_.nwb)"),
+        "{msg}"
+    );
+    // device 2 wires only s1 (Erin's): refused for bob
+    let msg = refusal(cautious_delete(as_bob, DEVICE, device(2), bob));
+    assert!(
+        msg.contains(&format!("user '{}'", names.1))
+            && msg.contains("'Erin Exp' (session(s) s1_.nwb)"),
+        "{msg}"
+    );
+    // a whole-table delete of Recording's parent chain from above: Nwbfile of s1 by bob
+    refusal(cautious_delete(
+        as_bob,
+        nwbf::NWBFILE,
+        of_file("s1_.nwb"),
+        bob,
+    ));
+    assert_eq!(snapshot_up(root), before, "a refusal deletes nothing");
+    // alice may delete device 2: its only session-owned row is in s1
+    let r = cautious_delete(as_alice, DEVICE, device(2), alice).unwrap();
+    assert_eq!(r.access, Access::TeamMember);
+    let prefix = root.prefix();
+    let got: BTreeMap<String, u64> = deleted(&r)
+        .into_iter()
+        .map(|(t, n)| (t.trim_start_matches(prefix.as_str()).to_string(), n))
+        .collect();
+    assert_eq!(got, expect(&[(DEVICE, 1), (WIRED, 1)]));
+    assert_eq!(count(root, DEVICE), 1);
+    assert_eq!(count(root, WIRED), 2);
+    assert_eq!(count(root, RECORDING), 4);
+}
+
+/// Issue 13, case 7: a delete that starts above Session (a device, like Probe or
+/// FirFilterParameters) is checked against every session whose rows it would remove.
+#[test]
+fn deleting_upstream_tables_checks_every_session_the_cascade_reaches() {
+    let (env, w) = world();
+    add_devices(&env.db);
+    upstream_delete_checks(
+        &env.db,
+        &env.db,
+        &env.db,
+        &by(&w.alice),
+        &by(&w.bob),
+        ("alice", "bob"),
+    );
+    // a non-member (no LabMemberInfo row) is refused the same way
+    let before = snapshot_up(&env.db);
+    let msg = refusal(cautious_delete(
+        &env.db,
+        DEVICE,
+        Cond::map([("device_id", Value::from(1))]),
+        &by("mallory"),
+    ));
+    assert!(msg.contains("'mallory' is no lab member"), "{msg}");
+    assert_eq!(snapshot_up(&env.db), before);
+}
+
+/// Case 7 on MariaDB, with two database accounts.
+#[test]
+fn mariadb_upstream_deletes_are_checked_per_account() {
+    let root_url = spyglass_testkit::mysql_url();
+    let prefix = spyglass_testkit::unique_prefix();
+    let dir = spyglass_testkit::scratch_dir();
+    let settings = Settings::new(dir.path().join("base"));
+    let root = Db::open(&root_url).unwrap();
+    root.set_prefix(&prefix);
+    spyglass::ingest::prepare(&root, &settings).unwrap();
+    let tag = prefix.trim_end_matches('_');
+    let (alice, bob) = (format!("alice_{tag}"), format!("bob_{tag}"));
+    World::build(&root, &settings, [&alice, &bob, &format!("ada_{tag}")]);
+    add_devices(&root);
+    let pattern = format!("{}%", prefix.replace('_', "\\_"));
+    for u in [&alice, &bob] {
+        root.execute(
+            &format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"),
+            &[],
+        )
+        .unwrap();
+        root.execute(
+            &format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"),
+            &[],
+        )
+        .unwrap();
+    }
+    let host = root_url.rsplit_once('@').map(|(_, h)| h).unwrap_or("");
+    let connect = |u: &str| {
+        let db = Db::open(&format!("mysql://{u}:pw-{u}@{host}")).unwrap();
+        db.set_prefix(&prefix);
+        settings.configure_stores(&db);
+        db
+    };
+    let (as_alice, as_bob) = (connect(&alice), connect(&bob));
+    let plain = CautiousDeleteOptions::default();
+    upstream_delete_checks(&as_alice, &as_bob, &root, &plain, &plain, (&alice, &bob));
+    drop(as_alice);
+    drop(as_bob);
+    for u in [&alice, &bob] {
+        let _ = root.execute(&format!("DROP USER '{u}'@'%'"), &[]);
+    }
+    for schema in root.schemas() {
+        if schema.starts_with(&prefix) {
+            let _ = root.execute(&format!("DROP DATABASE `{schema}`"), &[]);
+        }
+    }
+}
+
+/// Issue 13, cases 8 and 9 on MariaDB with two accounts: `drop` is checked like a
+/// delete of all rows (and refused when a merge master would lose its part), logged
+/// with the account; lab accounts and team membership are admin-only (root is admin).
+#[test]
+fn mariadb_drop_and_lab_membership_are_checked_per_account() {
+    use spyglass::cautious_drop::cautious_drop;
+    let root_url = spyglass_testkit::mysql_url();
+    let prefix = spyglass_testkit::unique_prefix();
+    let dir = spyglass_testkit::scratch_dir();
+    let settings = Settings::new(dir.path().join("base"));
+    let root = Db::open(&root_url).unwrap();
+    root.set_prefix(&prefix);
+    spyglass::ingest::prepare(&root, &settings).unwrap();
+    let tag = prefix.trim_end_matches('_');
+    let (alice, bob) = (format!("alice_{tag}"), format!("bob_{tag}"));
+    World::build(&root, &settings, [&alice, &bob, &format!("ada_{tag}")]);
+    add_devices(&root);
+    let pattern = format!("{}%", prefix.replace('_', "\\_"));
+    for u in [&alice, &bob] {
+        root.execute(
+            &format!("CREATE USER '{u}'@'%' IDENTIFIED BY 'pw-{u}'"),
+            &[],
+        )
+        .unwrap();
+        root.execute(
+            &format!("GRANT ALL PRIVILEGES ON `{pattern}`.* TO '{u}'@'%'"),
+            &[],
+        )
+        .unwrap();
+    }
+    let host = root_url.rsplit_once('@').map(|(_, h)| h).unwrap_or("");
+    let connect = |u: &str| {
+        let db = Db::open(&format!("mysql://{u}:pw-{u}@{host}")).unwrap();
+        db.set_prefix(&prefix);
+        settings.configure_stores(&db);
+        spyglass::lab_admin::install_write_guard(&db, None);
+        db
+    };
+    let (as_alice, as_bob) = (connect(&alice), connect(&bob));
+    let plain = CautiousDeleteOptions::default();
+    let before = snapshot_up(&root);
+    // Wired holds rows of s1 (Erin's) and s2 (Olga's): refused for both accounts
+    for db in [&as_alice, &as_bob] {
+        let e = cautious_drop(db, Some(WIRED), None, &plain).unwrap_err();
+        assert!(is_refusal(&e), "{e}");
+    }
+    // dropping Recording would leave Output rows without their Output.Recording part
+    let e = cautious_drop(&root, Some(RECORDING), None, &plain).unwrap_err();
+    assert!(e.to_string().contains("without their part"), "{e}");
+    assert_eq!(snapshot_up(&root), before);
+    // root (an admin) drops Wired: logged with the account
+    let r = cautious_drop(&root, Some(WIRED), None, &plain).unwrap();
+    assert!(r.logged && r.access == Access::Admin);
+    assert!(root.table_info(WIRED).is_err());
+    let logs = log_rows(&root);
+    assert_eq!(s(&logs[0], "dj_user"), "root");
+    assert_eq!(
+        s(&logs[0], "restriction"),
+        format!("Drop: {prefix}cd_up.Wired")
+    );
+    assert_eq!(count(&root, RECORDING), 4);
+
+    // case 9: bob may not promote himself, change accounts or join a team
+    let refused = |r: spyglass_db::Result<u64>| {
+        let e = r.unwrap_err().to_string();
+        assert!(
+            e.contains("permission denied") && e.contains("admin"),
+            "{e}"
+        );
+    };
+    refused(as_bob.insert(
+        lab::LAB_MEMBER_INFO,
+        &[row([
+            ("lab_member_name", v("Olga Outsider")),
+            ("google_user_name", v("o@example.org")),
+            ("datajoint_user_name", v("olga")),
+            ("admin", Value::Bool(true)),
+        ])],
+        InsertOptions::default(),
+    ));
+    refused(as_bob.insert(
+        lab::LAB_TEAM_MEMBER,
+        &[row([
+            ("team_name", v("erin lab")),
+            ("lab_member_name", v("Bob Baker")),
+        ])],
+        InsertOptions::default(),
+    ));
+    let e = cautious_delete(
+        &as_bob,
+        lab::LAB_MEMBER,
+        Cond::map([("lab_member_name", "Bob Baker")]),
+        &plain,
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("may not delete"), "{e}");
+    assert_eq!(count(&root, lab::LAB_MEMBER_INFO), 3);
+    assert_eq!(count(&root, lab::LAB_TEAM_MEMBER), 4);
+    // root may
+    root.insert(
+        lab::LAB_TEAM_MEMBER,
+        &[row([
+            ("team_name", v("erin lab")),
+            ("lab_member_name", v("Bob Baker")),
+        ])],
+        InsertOptions::default(),
+    )
+    .unwrap();
+    assert_eq!(count(&root, lab::LAB_TEAM_MEMBER), 5);
+
+    drop(as_alice);
+    drop(as_bob);
+    for u in [&alice, &bob] {
+        let _ = root.execute(&format!("DROP USER '{u}'@'%'"), &[]);
+    }
+    for schema in root.schemas() {
+        if schema.starts_with(&prefix) {
+            let _ = root.execute(&format!("DROP DATABASE `{schema}`"), &[]);
+        }
+    }
+}

@@ -64,12 +64,16 @@ pub trait Backend: Send {
     fn forget_table(&mut self, name: &FullName) -> Result<()>;
 }
 
-/// Opens a backend from a URL (`sqlite:///rel.db`, `sqlite:////abs.db`, `sqlite://:memory:`).
+/// Opens a backend from a URL (`sqlite:///rel.db`, `sqlite:////abs.db`,
+/// `sqlite://:memory:`, `mysql://user@host:port`). The URL is parsed once
+/// ([`crate::dburl::DbUrl`]); errors show it without its password.
 pub fn open(url: &str) -> Result<Box<dyn Backend>> {
-    if let Some(path) = sqlite::path_of_url(url)? {
+    let parsed = crate::dburl::DbUrl::parse(url)?;
+    if parsed.scheme == "sqlite" {
+        let path = sqlite::path_of_url(url)?.unwrap_or_default();
         return Ok(Box::new(sqlite::SqliteBackend::open(&path)?));
     }
-    if url.starts_with("mysql://") || url.starts_with("mariadb://") {
+    if parsed.is_mysql() {
         let mut c = crate::config::parse_mysql_url(url)?;
         // what the URL leaves out comes from DataJoint's config and DJ_* variables
         let dj = crate::config::load_dj_config()?;
@@ -83,7 +87,6 @@ pub fn open(url: &str) -> Result<Box<dyn Backend>> {
         return Ok(Box::new(mysql::MysqlBackend::connect(&c)?));
     }
     Err(crate::error::Error::Config(format!(
-        "unsupported database URL `{}` (expected sqlite:///path.db or mysql://user@host:port)",
-        crate::config::redact_url(url)
+        "unsupported database URL {parsed} (expected sqlite:///path.db or mysql://user@host:port)"
     )))
 }

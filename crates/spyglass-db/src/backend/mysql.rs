@@ -127,14 +127,29 @@ impl MysqlBackend {
                 .pass(cfg.password.clone())
                 .init(vec![format!("SET SESSION sql_mode = '{SQL_MODE}'")])
         };
+        // the message names the server by a URL rebuilt without the password; the
+        // driver's text never holds it, and is withheld entirely if it ever did
+        let shown = crate::dburl::DbUrl {
+            scheme: "mysql".into(),
+            user: cfg.user.clone(),
+            password: cfg.password.clone(),
+            host: cfg.host.clone(),
+            port: Some(cfg.port),
+            path: String::new(),
+            options: None,
+        };
         let redact = |e: mysql::Error| {
+            let msg = e.to_string();
+            let leaks = cfg.password.as_deref().is_some_and(|p| {
+                p.len() >= 4 && (msg.contains(p) || msg.contains(&crate::dburl::percent_encode(p)))
+            });
             Error::Config(format!(
-                "cannot connect to {}@{}:{}: {}",
-                cfg.user.as_deref().unwrap_or(""),
-                cfg.host,
-                cfg.port,
-                e.to_string()
-                    .replace(cfg.password.as_deref().unwrap_or("\u{0}"), "***")
+                "cannot connect to {shown}: {}",
+                if leaks {
+                    "the driver's message is withheld because it contains the password"
+                } else {
+                    msg.as_str()
+                }
             ))
         };
         let conn = match cfg.use_tls {

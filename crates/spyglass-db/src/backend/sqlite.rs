@@ -27,9 +27,11 @@ pub fn path_of_url(url: &str) -> Result<Option<PathBuf>> {
         return Ok(Some(PathBuf::from(":memory:")));
     }
     let Some(path) = rest.strip_prefix('/') else {
-        return Err(Error::Config(format!(
-            "SQLite URLs are sqlite:///relative/path.db or sqlite:////absolute/path.db, not `{url}`"
-        )));
+        return Err(Error::Config(
+            "SQLite URLs are sqlite:///relative/path.db or sqlite:////absolute/path.db \
+             (the text after sqlite:// must start with /)"
+                .to_string(),
+        ));
     };
     if path.is_empty() {
         return Err(Error::Config(format!("SQLite URL `{url}` names no file")));

@@ -10,8 +10,12 @@
 //! optionally a DANDI-organised folder.
 //!
 //! One export is active at a time per process (Spyglass keeps it in an environment
-//! variable); the CLI remembers the active export in a state file so that separate
-//! `spyglass` invocations log into it.
+//! variable). Which export a user has started is recorded in the database itself, in
+//! `common_usage.ActiveExport` (one row per user: the database account on MySQL, the
+//! user name on SQLite), so that every later `spyglass` invocation by that user on
+//! that database logs into it, another account's fetches never do, and a second
+//! `export start` while one is active is refused (two racing starts: one wins, by the
+//! table's primary key).
 
 pub mod paper;
 
@@ -36,6 +40,8 @@ pub const EXPORT: &str = "common_usage.Export";
 pub const EXPORT_TABLE: &str = "common_usage.Export.Table";
 /// `Export.File` (Part): one exported file.
 pub const EXPORT_FILE: &str = "common_usage.Export.File";
+/// `ActiveExport` (Manual, ours): the export each user is logging into.
+pub const ACTIVE_EXPORT: &str = "common_usage.ActiveExport";
 
 /// Longest restriction one `ExportSelection.Table` row holds.
 pub const MAX_RESTRICTION: usize = 2048;
@@ -96,6 +102,14 @@ file_id: int
 ---
 file_path: varchar(255)",
         ),
+        TableSpec::new(
+            "ActiveExport",
+            Tier::Manual,
+            "dj_user: varchar(64)  # the user logging: database account (MySQL) or user name (SQLite)
+---
+-> ExportSelection
+started=CURRENT_TIMESTAMP: timestamp",
+        ),
     ]
 }
 
@@ -121,44 +135,143 @@ fn check_id(what: &str, v: &str) -> Result<()> {
     Ok(())
 }
 
+/// The user an export belongs to: the database account on MySQL, on SQLite
+/// `$SPYGLASS_USER`, `$USER` or `$LOGNAME` (else `unknown`).
+pub fn export_user(db: &Db) -> Result<String> {
+    match db.dialect() {
+        spyglass_db::dialect::Dialect::Sqlite => Ok(spyglass_db::config::local_user_name()),
+        _ => crate::cautious_delete::current_user(db, None),
+    }
+}
+
+/// The export `user` has started on this database and not stopped, if any:
+/// (export id, paper id, analysis id). Reads only (nothing is declared).
+pub fn active_export_of(db: &Db, user: &str) -> Result<Option<(i64, String, String)>> {
+    if db.table_info(ACTIVE_EXPORT).is_err() {
+        return Ok(None);
+    }
+    without_logging(|| {
+        let q = db
+            .table(ACTIVE_EXPORT)?
+            .restrict(Cond::map([("dj_user", user)]))?
+            .join(&db.table(EXPORT_SELECTION)?)?;
+        Ok(match db.fetch(&q)?.first() {
+            Some(r) => Some((
+                int(r, "export_id")?,
+                r.get("paper_id").map(Value::python_str).unwrap_or_default(),
+                r.get("analysis_id")
+                    .map(Value::python_str)
+                    .unwrap_or_default(),
+            )),
+            None => None,
+        })
+    })
+}
+
 /// Starts logging for (paper, analysis): inserts the `ExportSelection` row or resumes
-/// it (removing an `Export` made from it earlier) and logs every later fetch on `db`.
-/// Returns the export id. Fails while another export is active.
+/// it (removing an `Export` made from it earlier), records it as the user's active
+/// export in the database, and logs every later fetch on `db`. Returns the export id.
+/// Refused while the user has another export active (on this database, or in this
+/// process); starting the one already active again just resumes it.
 pub fn start_export(db: &Db, paper_id: &str, analysis_id: &str) -> Result<i64> {
     check_id("paper id", paper_id)?;
     check_id("analysis id", analysis_id)?;
     crate::declare_common(db)?;
-    let id = without_logging(|| {
-        let sel = db.table(EXPORT_SELECTION)?;
-        let key = Cond::map([("paper_id", paper_id), ("analysis_id", analysis_id)]);
-        let existing = db.fetch(&sel.restrict(key.clone())?)?;
-        let id = match existing.first() {
-            Some(r) => int(r, "export_id")?,
-            None => {
-                db.insert(
-                    EXPORT_SELECTION,
-                    &[Row::from_pairs([
-                        ("paper_id", Value::from(paper_id)),
-                        ("analysis_id", Value::from(analysis_id)),
-                        ("spyglass_version", Value::from(spyglass_version())),
-                    ])],
-                    InsertOptions::default(),
-                )?;
-                int(&db.fetch1(&sel.restrict(key)?)?, "export_id")?
-            }
-        };
-        let old = db.table(EXPORT)?.restrict(Cond::map([("export_id", id)]))?;
-        if db.exists(&old)? {
-            db.delete(
-                EXPORT,
-                Cond::map([("export_id", id)]),
-                spyglass_db::delete::DeleteOptions::default(),
-            )?;
+    let user = export_user(db)?;
+    let busy = |id: i64, p: &str, a: &str| {
+        Error::Invalid(format!(
+            "export {id} (paper {p}, analysis {a}) is active for user '{user}': run \
+             `spyglass export stop` first"
+        ))
+    };
+    if let Some((id, p, a)) = active_export_of(db, &user)? {
+        if p != paper_id || a != analysis_id {
+            return Err(busy(id, &p, &a));
         }
-        Ok(id)
-    })?;
+    }
+    let id = crate::transaction(db, || {
+        without_logging(|| {
+            let sel = db.table(EXPORT_SELECTION)?;
+            let key = Cond::map([("paper_id", paper_id), ("analysis_id", analysis_id)]);
+            let existing = db.fetch(&sel.restrict(key.clone())?)?;
+            let id = match existing.first() {
+                Some(r) => int(r, "export_id")?,
+                None => {
+                    db.insert(
+                        EXPORT_SELECTION,
+                        &[Row::from_pairs([
+                            ("paper_id", Value::from(paper_id)),
+                            ("analysis_id", Value::from(analysis_id)),
+                            ("spyglass_version", Value::from(spyglass_version())),
+                        ])],
+                        InsertOptions::default(),
+                    )?;
+                    int(&db.fetch1(&sel.restrict(key)?)?, "export_id")?
+                }
+            };
+            // the user's active export, claimed by primary key: of two racing starts
+            // one inserts, the other finds the row (or fails on the key) and is refused
+            match active_export_of(db, &user)? {
+                Some((other, p, a)) if other != id => return Err(busy(other, &p, &a)),
+                Some(_) => {}
+                None => {
+                    db.insert(
+                        ACTIVE_EXPORT,
+                        &[Row::from_pairs([
+                            ("dj_user", Value::from(user.as_str())),
+                            ("export_id", Value::from(id)),
+                        ])],
+                        InsertOptions::default(),
+                    )
+                    .map_err(|e| {
+                        Error::Invalid(format!(
+                            "another export was started for user '{user}' at the same time ({e}); \
+                             see `spyglass export stop`"
+                        ))
+                    })?;
+                }
+            }
+            let old = db.table(EXPORT)?.restrict(Cond::map([("export_id", id)]))?;
+            if db.exists(&old)? {
+                db.delete(
+                    EXPORT,
+                    Cond::map([("export_id", id)]),
+                    spyglass_db::delete::DeleteOptions::default(),
+                )?;
+            }
+            Ok(id)
+        })
+    });
+    let id = match id {
+        Ok(id) => id,
+        // a start that lost a race to another: say which export is active
+        Err(e) => match active_export_of(db, &user)? {
+            Some((other, p, a)) if p != paper_id || a != analysis_id => {
+                return Err(busy(other, &p, &a))
+            }
+            _ => return Err(e),
+        },
+    };
     resume_export(db, id)?;
     Ok(id)
+}
+
+/// Logs `db`'s fetches into the export its user has active in the database, if any
+/// (what every `spyglass` command does on opening a database). Returns its id.
+pub fn resume_active(db: &Db) -> Result<Option<i64>> {
+    if db.table_info(ACTIVE_EXPORT).is_err() {
+        return Ok(None);
+    }
+    let Ok(user) = export_user(db) else {
+        return Ok(None);
+    };
+    match active_export_of(db, &user)? {
+        Some((id, _, _)) => {
+            resume_export(db, id)?;
+            Ok(Some(id))
+        }
+        None => Ok(None),
+    }
 }
 
 /// Logs the fetches of `db` into an existing export (a CLI call after `export start`).
@@ -183,10 +296,32 @@ pub fn resume_export(db: &Db, export_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Stops logging (Spyglass's `stop_export`); returns the export id that was active.
-pub fn stop_export(db: &Db) -> Option<i64> {
+/// Stops logging in this process without ending the user's export (commands that
+/// read for themselves, such as `export preview`); returns the id that was logging.
+pub fn pause_logging(db: &Db) -> Option<i64> {
     db.set_fetch_observer(None);
     ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take()
+}
+
+/// Stops the export (Spyglass's `stop_export`): logging ends in this process and the
+/// user's active export is cleared in the database. Returns the export id that was
+/// active (in the database, else in this process).
+pub fn stop_export(db: &Db) -> Option<i64> {
+    let local = pause_logging(db);
+    let recorded = export_user(db).ok().and_then(|user| {
+        let (id, _, _) = active_export_of(db, &user).ok()??;
+        without_logging(|| {
+            db.delete(
+                ACTIVE_EXPORT,
+                Cond::map([("dj_user", user.as_str())]),
+                spyglass_db::delete::DeleteOptions::default(),
+            )?;
+            Ok(())
+        })
+        .ok()?;
+        Some(id)
+    });
+    recorded.or(local)
 }
 
 /// Runs `f` with export logging suspended on this thread.

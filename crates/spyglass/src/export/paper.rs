@@ -167,7 +167,9 @@ pub fn slice_files(db: &Db, slice: &Slice) -> Result<Vec<ExportFile>> {
                     continue;
                 };
                 let source = cfg.location.join(rel);
-                out.push(describe_file(store, Path::new(rel), &source, true)?);
+                let file = describe_file(store, Path::new(rel), &source, true)?;
+                verify_registered(&r, &file)?;
+                out.push(file);
             }
         }
         // link targets (the raw file behind each `_` copy), placed beside their file
@@ -202,6 +204,36 @@ pub fn slice_files(db: &Db, slice: &Slice) -> Result<Vec<ExportFile>> {
         out.extend(extra);
         Ok(out)
     })
+}
+
+/// Refuses a registered file whose size or contents differ from what its
+/// `~external_<store>` row recorded (a changed byte, a truncated copy).
+fn verify_registered(row: &spyglass_db::Row, file: &ExportFile) -> Result<()> {
+    let changed = |what: &str| {
+        Error::Invalid(format!(
+            "{} ({} store) does not match its registered {what}: the file changed after it \
+             was registered, so it cannot be exported; restore it (or re-run what made it) \
+             and export again",
+            file.source.display(),
+            file.store
+        ))
+    };
+    if let Some(size) = row.get("size").and_then(Value::as_i64) {
+        if size as u64 != file.size {
+            return Err(changed(&format!("size ({size} bytes, now {})", file.size)));
+        }
+    }
+    let want = match row.get("contents_hash") {
+        Some(Value::Uuid(u)) => Some(u.simple().to_string()),
+        Some(Value::Str(s)) => Some(s.replace('-', "").to_ascii_lowercase()),
+        _ => None,
+    };
+    if let Some(want) = want {
+        if want != file.md5 {
+            return Err(changed("checksum"));
+        }
+    }
+    Ok(())
 }
 
 fn describe_file(
@@ -256,16 +288,24 @@ pub fn populate_paper(
 
     let sql_file = dir.join(format!("{paper_id}.sql"));
     let t1 = std::time::Instant::now();
+    let sql_partial = dir.join(format!(".{paper_id}.sql.partial-{}", std::process::id()));
     let stats = without_logging(|| {
-        let f = std::fs::File::create(&sql_file).map_err(|e| Error::io(&sql_file, e))?;
+        let f = std::fs::File::create(&sql_partial).map_err(|e| Error::io(&sql_partial, e))?;
         let mut w = std::io::BufWriter::new(f);
         let header = format!(
             "spyglass-rs {} export of paper {paper_id} (export id {export_id})\nload with: mysql < {paper_id}.sql",
             super::spyglass_version()
         );
         let s = db.dump_slice_sql(&slice, &header, &mut w, &|_, _| {})?;
-        std::io::Write::flush(&mut w).map_err(|e| Error::io(&sql_file, e))?;
+        std::io::Write::flush(&mut w).map_err(|e| Error::io(&sql_partial, e))?;
         Ok(s)
+    })
+    .and_then(|s| {
+        std::fs::rename(&sql_partial, &sql_file).map_err(|e| Error::io(&sql_file, e))?;
+        Ok(s)
+    })
+    .inspect_err(|_| {
+        let _ = std::fs::remove_file(&sql_partial);
     })?;
     let dump_secs = t1.elapsed().as_secs_f64();
 
@@ -422,20 +462,42 @@ fn write_bundle(
     ids: &[i64],
     bundle: &Path,
 ) -> Result<()> {
-    if bundle.exists() {
-        if !bundle.join(MANIFEST).exists()
-            && std::fs::read_dir(bundle)
-                .map_err(|e| Error::io(bundle, e))?
-                .next()
-                .is_some()
-        {
-            return Err(Error::Invalid(format!(
-                "{} exists and is not an export bundle: refusing to overwrite it",
-                bundle.display()
-            )));
-        }
-        std::fs::remove_dir_all(bundle).map_err(|e| Error::io(bundle, e))?;
+    if bundle.exists()
+        && !bundle.join(MANIFEST).exists()
+        && std::fs::read_dir(bundle)
+            .map_err(|e| Error::io(bundle, e))?
+            .next()
+            .is_some()
+    {
+        return Err(Error::Invalid(format!(
+            "{} exists and is not an export bundle: refusing to overwrite it",
+            bundle.display()
+        )));
     }
+    // written under a temporary name and renamed when complete: a failure leaves the
+    // previous bundle (or none), never a half-written one
+    let final_dir = bundle;
+    let partial = bundle.with_file_name(format!(".bundle.partial-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&partial);
+    let r = write_bundle_into(db, slice, files, paper_id, ids, &partial);
+    if let Err(e) = r {
+        let _ = std::fs::remove_dir_all(&partial);
+        return Err(e);
+    }
+    if final_dir.exists() {
+        std::fs::remove_dir_all(final_dir).map_err(|e| Error::io(final_dir, e))?;
+    }
+    std::fs::rename(&partial, final_dir).map_err(|e| Error::io(final_dir, e))
+}
+
+fn write_bundle_into(
+    db: &Db,
+    slice: &Slice,
+    files: &[ExportFile],
+    paper_id: &str,
+    ids: &[i64],
+    bundle: &Path,
+) -> Result<()> {
     std::fs::create_dir_all(bundle).map_err(|e| Error::io(bundle, e))?;
     let db_path = bundle.join(BUNDLE_DB);
     let dest = Db::open(&format!("sqlite:///{}", db_path.display()))?;
