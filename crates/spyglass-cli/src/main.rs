@@ -574,8 +574,7 @@ fn fill_contents(
     let pk = info.primary_key();
     let same = |a: &Value, b: &Value| {
         let (x, y) = (a.python_str(), b.python_str());
-        x == y
-            || matches!((x.parse::<f64>(), y.parse::<f64>()), (Ok(p), Ok(q)) if p == q)
+        x == y || matches!((x.parse::<f64>(), y.parse::<f64>()), (Ok(p), Ok(q)) if p == q)
     };
     let key_of = |r: &Row| -> Result<Vec<(String, Value)>> {
         pk.iter()

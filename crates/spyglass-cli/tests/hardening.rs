@@ -173,7 +173,14 @@ fn assert_ingested(lab: &Lab, nwb: &str) {
     }
     assert!(lab.raw().join(nwb).is_file(), "{nwb}: the copy is missing");
     let key = format!("nwb_file_name={nwb}");
-    let out = lab.ok(&["fetch-nwb", "common_ephys.Raw", "--key", &key, "--format", "json"]);
+    let out = lab.ok(&[
+        "fetch-nwb",
+        "common_ephys.Raw",
+        "--key",
+        &key,
+        "--format",
+        "json",
+    ]);
     assert!(out.contains(nwb), "fetch-nwb of {nwb}: {out}");
 }
 
@@ -228,7 +235,9 @@ fn racing_inserts_of_one_file_keep_the_winners_copy() {
             assert_eq!(md5(&lab.raw().join(&name)), md5(&src));
             assert_eq!(lab.count("common_nwbfile.Nwbfile", &[]), round as usize + 2);
         }
-        assert!(raw_listing(&lab.raw()).iter().all(|n| !n.contains(".part-")));
+        assert!(raw_listing(&lab.raw())
+            .iter()
+            .all(|n| !n.contains(".part-")));
     }
 }
 
@@ -267,7 +276,10 @@ fn an_interrupted_copy_is_replaced_not_a_blocker() {
         let before = md5(&lab.raw().join("diff20230104.nwb"));
         let err = lab.fails(&["insert", other.to_str().unwrap()]);
         assert!(err.contains("failed"), "{err}");
-        let msg = lab.rows("common_usage.InsertError", &["nwb_file_name=diff20230104_.nwb"]);
+        let msg = lab.rows(
+            "common_usage.InsertError",
+            &["nwb_file_name=diff20230104_.nwb"],
+        );
         assert!(
             msg[0]["error_message"]
                 .as_str()
@@ -352,12 +364,23 @@ fn reinsert_checks_first_and_deletes_cautiously() {
                 r#"[{"lab_member_name": "Sam Synthetic", "google_user_name": "sam@lab", "datajoint_user_name": "sam", "admin": 0}]"#,
             )
             .unwrap();
-            lab.ok(&["load", "common_lab.LabMember.LabMemberInfo", j.to_str().unwrap()]);
+            lab.ok(&[
+                "load",
+                "common_lab.LabMember.LabMemberInfo",
+                j.to_str().unwrap(),
+            ]);
             std::fs::write(&j, r#"[{"team_name": "sams", "team_description": ""}]"#).unwrap();
             lab.ok(&["load", "common_lab.LabTeam", j.to_str().unwrap()]);
-            std::fs::write(&j, r#"[{"team_name": "sams", "lab_member_name": "Sam Synthetic"}]"#)
-                .unwrap();
-            lab.ok(&["load", "common_lab.LabTeam.LabTeamMember", j.to_str().unwrap()]);
+            std::fs::write(
+                &j,
+                r#"[{"team_name": "sams", "lab_member_name": "Sam Synthetic"}]"#,
+            )
+            .unwrap();
+            lab.ok(&[
+                "load",
+                "common_lab.LabTeam.LabTeamMember",
+                j.to_str().unwrap(),
+            ]);
         }
 
         // a truncated file of the same name: refused before anything is deleted
@@ -391,7 +414,13 @@ fn reinsert_checks_first_and_deletes_cautiously() {
 
         if !lab.mysql {
             // a user who may not delete the session is refused, nothing deleted
-            lab.fails(&["insert", "--reinsert", "--user", "mallory", src.to_str().unwrap()]);
+            lab.fails(&[
+                "insert",
+                "--reinsert",
+                "--user",
+                "mallory",
+                src.to_str().unwrap(),
+            ]);
             let errs = serde_json::to_string(&lab.rows("common_usage.InsertError", &[])).unwrap();
             assert!(errs.contains("permission denied"), "{errs}");
             assert_eq!(lab.session_counts(nwb), counts);
@@ -488,7 +517,10 @@ fn workers_csv_headers_lookup_contents_and_messages() {
     lab.ok(&["declare", decl.to_str().unwrap()]);
     for n in ["0", "65", "2000"] {
         let err = lab.fails(&["populate", "shop.Item", "--workers", n]);
-        assert!(err.contains(&format!("--workers {n}: expected 1 to 64")), "{err}");
+        assert!(
+            err.contains(&format!("--workers {n}: expected 1 to 64")),
+            "{err}"
+        );
     }
     // CSV with the same column twice: refused, no row
     let csv = lab.dir.path().join("items.csv");
@@ -534,7 +566,10 @@ fn workers_csv_headers_lookup_contents_and_messages() {
         vec!["insert", "/nonexistent/x.nwb"],
     ] {
         let err = lab.fails(&args);
-        let line = err.lines().find(|l| l.starts_with("error:")).unwrap_or(&err);
+        let line = err
+            .lines()
+            .find(|l| l.starts_with("error:"))
+            .unwrap_or(&err);
         let parts: Vec<&str> = line.split(": ").collect();
         for w in parts.windows(2) {
             assert_ne!(w[0], w[1], "{line}");
@@ -633,8 +668,14 @@ fn eight_inserters_killed_at_random_leave_all_or_nothing() {
             }
         }
         // the test means something only if processes died mid-way
-        assert!(killed >= 2, "only {killed} inserters were killed while running");
-        eprintln!("mysql={}: {killed} inserters killed while running", lab.mysql);
+        assert!(
+            killed >= 2,
+            "only {killed} inserters were killed while running"
+        );
+        eprintln!(
+            "mysql={}: {killed} inserters killed while running",
+            lab.mysql
+        );
         // inserting everything again completes what was interrupted
         let mut args = vec!["insert"];
         args.extend(srcs.iter().map(|p| p.to_str().unwrap()));
@@ -705,18 +746,34 @@ fn cleanup_of_a_bundle_never_touches_the_labs_files() {
     };
     run(&lab_db, &["demo", "--dir", d.to_str().unwrap()]);
     // a paper that uses one electrode and no analysis file
-    run(&lab_db, &["export", "start", "--paper", "p", "--analysis", "a"]);
-    run(&lab_db, &["show", "common_ephys.Electrode", "--key", "electrode_id=2"]);
+    run(
+        &lab_db,
+        &["export", "start", "--paper", "p", "--analysis", "a"],
+    );
+    run(
+        &lab_db,
+        &["show", "common_ephys.Electrode", "--key", "electrode_id=2"],
+    );
     run(&lab_db, &["export", "stop"]);
     let out_dir = tmp.path().join("OUT");
     run(
         &lab_db,
-        &["export", "run", "--paper", "p", "-o", out_dir.to_str().unwrap()],
+        &[
+            "export",
+            "run",
+            "--paper",
+            "p",
+            "-o",
+            out_dir.to_str().unwrap(),
+        ],
     );
     let analysis = base.join("analysis");
     let lab_files = tree(&analysis);
     assert!(lab_files.len() >= 2, "{lab_files:?}");
-    let lab_rows = run(&lab_db, &["show", "common_nwbfile.AnalysisNwbfile", "--format", "json"]);
+    let lab_rows = run(
+        &lab_db,
+        &["show", "common_nwbfile.AnalysisNwbfile", "--format", "json"],
+    );
     let bundle = out_dir.join("p/bundle");
     let stray = bundle.join("analysis/x/x_STRAY00000.nwb");
     std::fs::create_dir_all(stray.parent().unwrap()).unwrap();
@@ -727,7 +784,10 @@ fn cleanup_of_a_bundle_never_touches_the_labs_files() {
     assert!(!stray.exists());
     assert_eq!(tree(&analysis), lab_files);
     assert_eq!(
-        run(&lab_db, &["show", "common_nwbfile.AnalysisNwbfile", "--format", "json"]),
+        run(
+            &lab_db,
+            &["show", "common_nwbfile.AnalysisNwbfile", "--format", "json"]
+        ),
         lab_rows
     );
     // the bundle's database is in rollback-journal mode (header bytes 18, 19 = 1)

@@ -234,5 +234,9 @@ fn synthetic_session_ingests_with_values_from_the_writer() {
     let mut before = before;
     before.retain(|(t, _)| !t.contains("CautiousDelete"));
     assert_eq!(after, before);
-    assert_eq!(env.count(spyglass::common::common_usage::CAUTIOUS_DELETE), 1, "{log:?}");
+    assert_eq!(
+        env.count(spyglass::common::common_usage::CAUTIOUS_DELETE),
+        1,
+        "{log:?}"
+    );
 }

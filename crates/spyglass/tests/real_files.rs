@@ -461,7 +461,11 @@ fn broken_series_refused(env: &Env) {
         );
         // nothing of it left in raw/: neither the placed raw file nor its copy
         assert!(!env.settings.raw_dir.join(format!("broken{i}.nwb")).exists());
-        assert!(!env.settings.raw_dir.join(format!("broken{i}_.nwb")).exists());
+        assert!(!env
+            .settings
+            .raw_dir
+            .join(format!("broken{i}_.nwb"))
+            .exists());
     }
     assert_eq!(env.count(spyglass::common::common_session::SESSION), 0);
     for t in [

@@ -139,12 +139,7 @@ fn writable(path: &Path) -> bool {
         .filter(|d| !d.as_os_str().is_empty())
         .map(dir_writable)
         .unwrap_or(true);
-    bits_ok
-        && dir_ok
-        && std::fs::OpenOptions::new()
-            .append(true)
-            .open(path)
-            .is_ok()
+    bits_ok && dir_ok && std::fs::OpenOptions::new().append(true).open(path).is_ok()
 }
 
 /// True when a folder's mode bits allow writing to it.
@@ -194,7 +189,10 @@ impl SqliteBackend {
                 })?;
             }
         }
-        let existed = !memory && std::fs::metadata(path).map(|m| m.len() > 0).unwrap_or(false);
+        let existed = !memory
+            && std::fs::metadata(path)
+                .map(|m| m.len() > 0)
+                .unwrap_or(false);
         let read_only = existed && !writable(path);
         let conn = if memory {
             Connection::open_in_memory()

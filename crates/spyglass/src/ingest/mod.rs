@@ -378,7 +378,8 @@ fn is_truncated_copy(partial: &Path, full: &Path) -> Result<bool> {
     let mut left = mp.len();
     while left > 0 {
         let n = (left as usize).min(ba.len());
-        a.read_exact(&mut ba[..n]).map_err(|e| Error::io(partial, e))?;
+        a.read_exact(&mut ba[..n])
+            .map_err(|e| Error::io(partial, e))?;
         b.read_exact(&mut bb[..n]).map_err(|e| Error::io(full, e))?;
         if ba[..n] != bb[..n] {
             return Ok(false);
