@@ -559,7 +559,15 @@ fn workers_csv_headers_lookup_contents_and_messages() {
     assert_eq!(rows.len(), 2, "{rows:?}");
     assert_eq!(rows[1]["points"], 3);
 
-    // messages name their cause once
+    // messages name their cause once: an I/O error wrapped with its path used to read
+    // `…/proc/x: No such file or directory (os error 2): No such file or directory (os error 2)`
+    let out = Command::new(env!("CARGO_BIN_EXE_spyglass"))
+        .args(["--db", "sqlite:////proc/x/y.db", "tables"])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert_eq!(err.matches("No such file or directory").count(), 1, "{err}");
     for args in [
         vec!["load", "shop.Item", "/nonexistent/items.csv"],
         vec!["show", "shop.Nope"],
