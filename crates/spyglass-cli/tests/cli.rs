@@ -662,7 +662,11 @@ fn run_on(env: &Env, db: &str, args: &[&str]) -> Output {
 
 fn ok_on(env: &Env, db: &str, args: &[&str]) -> String {
     let out = run_on(env, db, args);
-    assert!(out.status.success(), "spyglass {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "spyglass {args:?} failed:\n{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -681,7 +685,10 @@ fn transfer_copies_once_logs_failures_and_exits_by_outcome() {
     let env = loaded();
     let target = |name: &str| format!("sqlite:///{}", env.path(name).display());
     let plan = |dst: &str, tables: &[&str]| {
-        let list: String = tables.iter().map(|t| format!("  - source: university.{t}\n")).collect();
+        let list: String = tables
+            .iter()
+            .map(|t| format!("  - source: university.{t}\n"))
+            .collect();
         let f = env.path("plan.yaml");
         std::fs::write(
             &f,
@@ -695,14 +702,44 @@ fn transfer_copies_once_logs_failures_and_exits_by_outcome() {
     declare_copy(&env, &dst);
     let f = plan(&dst, &["student_major", "student", "department"]);
     let dry = env.ok(&["transfer", p(&f), "--dry-run"]);
-    assert!(dry.contains("university.student -> uni_copy.student: 4 read, 4 to copy"), "{dry}");
-    let shown = ok_on(&env, &dst, &["show", "uni_copy.Student", "--format", "json"]);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&shown).unwrap().as_array().unwrap().len(), 0);
+    assert!(
+        dry.contains("university.student -> uni_copy.student: 4 read, 4 to copy"),
+        "{dry}"
+    );
+    let shown = ok_on(
+        &env,
+        &dst,
+        &["show", "uni_copy.Student", "--format", "json"],
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&shown)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        0
+    );
     let out = env.ok(&["transfer", p(&f)]);
     let last = out.lines().last().unwrap();
-    assert!(last.starts_with("transfer: 3 tables, 9 rows read, 9 copied, 0 already present, 0 skipped, 0 failed"), "{out}");
-    let shown = ok_on(&env, &dst, &["show", "uni_copy.Student", "--format", "json"]);
-    assert_eq!(serde_json::from_str::<serde_json::Value>(&shown).unwrap().as_array().unwrap().len(), 4);
+    assert!(
+        last.starts_with(
+            "transfer: 3 tables, 9 rows read, 9 copied, 0 already present, 0 skipped, 0 failed"
+        ),
+        "{out}"
+    );
+    let shown = ok_on(
+        &env,
+        &dst,
+        &["show", "uni_copy.Student", "--format", "json"],
+    );
+    assert_eq!(
+        serde_json::from_str::<serde_json::Value>(&shown)
+            .unwrap()
+            .as_array()
+            .unwrap()
+            .len(),
+        4
+    );
     let again = env.ok(&["transfer", p(&f)]);
     assert!(again.contains("0 copied, 9 already present"), "{again}");
 
@@ -711,7 +748,12 @@ fn transfer_copies_once_logs_failures_and_exits_by_outcome() {
     declare_copy(&env, &dst2);
     let f = plan(&dst2, &["student_major"]);
     let out = env.run(&["transfer", p(&f)]);
-    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(3),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(text.contains("3 failed (see ~transfer_error)"), "{text}");
 
@@ -726,12 +768,26 @@ fn transfer_copies_once_logs_failures_and_exits_by_outcome() {
 fn doctor_reports_each_check_and_hides_passwords() {
     let env = loaded();
     let out = env.ok(&["doctor"]);
-    for needle in ["[ok  ] config", "[ok  ] base dir", "HDF5 ", "deflate", "[ok  ] database", "the --db flag", "[ok  ] server     SQLite 3.", "[ok  ] schemas", "[ok  ] jobs"] {
+    for needle in [
+        "[ok  ] config",
+        "[ok  ] base dir",
+        "HDF5 ",
+        "deflate",
+        "[ok  ] database",
+        "the --db flag",
+        "[ok  ] server     SQLite 3.",
+        "[ok  ] schemas",
+        "[ok  ] jobs",
+    ] {
         assert!(out.contains(needle), "{needle}:\n{out}");
     }
     let out = run_on(&env, "mysql://lab:s3cret-pw@127.0.0.1:1", &["doctor"]);
     assert_eq!(out.status.code(), Some(1));
-    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(text.contains("[FAIL] database"), "{text}");
     assert!(!text.contains("s3cret"), "password printed:\n{text}");
 }

@@ -792,7 +792,7 @@ impl RawReader {
                 let mut bufs = cell.borrow_mut();
                 let bytes = &mut bufs[0];
                 let row_bytes = self.n_channels * self.elem.size;
-                bytes.clear();
+                // pread overwrites every byte: grow without zeroing what is already there
                 bytes.resize(rows.len() * row_bytes, 0);
                 self.pread(bytes, addr + (rows.start * row_bytes) as u64)?;
                 let wanted: Vec<(usize, usize)> =
@@ -941,7 +941,7 @@ impl RawReader {
         if size > limit {
             return Err(self.err(format!("chunk at ({row}, {col}) claims {size} bytes")));
         }
-        buf.clear();
+        // pread overwrites every byte: grow without zeroing what is already there
         buf.resize(size as usize, 0);
         self.pread(buf, addr)?;
         Ok(Some(mask))
@@ -1046,8 +1046,8 @@ fn scatter<T: Copy>(
     }
 }
 
-/// Like [`scatter`], decoding stored elements of type `elem` from `bytes`: each tile of
-/// rows is decoded into a small buffer first (a vectorisable pass), then transposed from it.
+/// Like [`scatter`], decoding stored elements of type `elem` from `bytes` (rows of
+/// `width` elements) straight into the wanted columns.
 fn scatter_bytes<T: Sample>(
     bytes: &[u8],
     elem: Elem,
@@ -1057,42 +1057,35 @@ fn scatter_bytes<T: Sample>(
     wanted: &[(usize, usize)],
     slices: &mut [&mut [T]],
 ) {
+    // Gathers each wanted column straight from the stored bytes, a tile of rows at a
+    // time so the tile stays in the first-level cache while every column is read.
     const TILE: usize = 64;
-    let es = elem.size;
-    let mut tile: Vec<T> = Vec::with_capacity(TILE * width);
-    let mut t0 = 0;
-    while t0 < nrows {
-        let t1 = (t0 + TILE).min(nrows);
-        let from = (row0 + t0) * width * es;
-        let to = ((row0 + t1) * width * es).min(bytes.len());
-        if from >= to {
-            break;
-        }
-        decode_into(&bytes[from..to], elem, &mut tile);
-        for &(j, col) in wanted {
-            let dst = &mut slices[j][t0..t1];
-            if let Some(column) = tile.get(col..) {
-                for (d, v) in dst.iter_mut().zip(column.iter().step_by(width.max(1))) {
-                    *d = *v;
-                }
-            }
-        }
-        t0 = t1;
-    }
-}
-
-/// Decodes stored elements from `b` into `out` (cleared first).
-fn decode_into<T: Sample>(b: &[u8], elem: Elem, out: &mut Vec<T>) {
-    out.clear();
     let le = elem.little_endian;
     macro_rules! run {
         ($n:expr, $conv:expr) => {{
             let conv = $conv;
-            out.extend(b.chunks_exact($n).map(|c| {
-                let mut a = [0u8; $n];
-                a.copy_from_slice(c);
-                conv(a)
-            }))
+            let stride = width * $n;
+            let stored_rows = if stride == 0 { 0 } else { bytes.len() / stride };
+            let nrows = nrows.min(stored_rows.saturating_sub(row0));
+            let mut t0 = 0;
+            while t0 < nrows {
+                let t1 = (t0 + TILE).min(nrows);
+                // the tile's stored rows, each `stride` bytes (all inside `bytes`)
+                let tile = &bytes[(row0 + t0) * stride..(row0 + t1) * stride];
+                for &(j, col) in wanted {
+                    if col >= width {
+                        continue;
+                    }
+                    let dst = &mut slices[j][t0..t1];
+                    for (d, row) in dst.iter_mut().zip(tile.chunks_exact(stride)) {
+                        let a: [u8; $n] = row[col * $n..col * $n + $n]
+                            .try_into()
+                            .expect("a stored element");
+                        *d = conv(a);
+                    }
+                }
+                t0 = t1;
+            }
         }};
     }
     match (elem.float, elem.size, elem.signed) {

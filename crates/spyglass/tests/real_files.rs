@@ -552,7 +552,27 @@ fn streamed_lfp_equals_the_in_memory_computation_to_the_bit() {
     );
     let n = reader.raw().num_samples();
     let all: Vec<usize> = (0..5).collect();
-    let cases: [(OutputKind, Vec<OutChannel>); 3] = [
+    let referenced = vec![
+        OutChannel {
+            channel: 0,
+            reference: Some(3),
+        },
+        OutChannel {
+            channel: 2,
+            reference: None,
+        },
+        OutChannel {
+            channel: 4,
+            reference: Some(1),
+        },
+    ];
+    let cases: [(OutputKind, Vec<OutChannel>); 4] = [
+        (
+            OutputKind::Counts16 {
+                conversion: reader.scaling().conversion,
+            },
+            referenced.clone(),
+        ),
         (
             OutputKind::Counts16 {
                 conversion: reader.scaling().conversion,
@@ -573,23 +593,7 @@ fn streamed_lfp_equals_the_in_memory_computation_to_the_bit() {
                 })
                 .collect(),
         ),
-        (
-            OutputKind::Volts,
-            vec![
-                OutChannel {
-                    channel: 0,
-                    reference: Some(3),
-                },
-                OutChannel {
-                    channel: 2,
-                    reference: None,
-                },
-                OutChannel {
-                    channel: 4,
-                    reference: Some(1),
-                },
-            ],
-        ),
+        (OutputKind::Volts, referenced),
     ];
     for (case, (kind, channels)) in cases.into_iter().enumerate() {
         // in memory: every channel read whole, referenced, filtered piece by piece

@@ -10,6 +10,7 @@ use crate::error::{Error, Result};
 use spyglass_dsp::FirDecimator;
 use spyglass_nwb::{SeriesStream, VoltsReader};
 use std::ops::Range;
+use std::sync::Arc;
 
 /// Memory for the sample windows of one channel group, bytes.
 pub const WINDOW_BUDGET: usize = 96 << 20;
@@ -39,6 +40,14 @@ impl OutputKind {
         }
     }
 
+    /// Bytes per sample in the filter's input windows.
+    fn window_bytes(&self) -> usize {
+        match self {
+            OutputKind::Counts16 { .. } => 2,
+            OutputKind::Volts => 8,
+        }
+    }
+
     /// `data@conversion` of the output.
     pub fn conversion(&self) -> f64 {
         match self {
@@ -55,6 +64,45 @@ pub struct OutChannel {
     pub channel: usize,
     /// Channel to subtract, if any.
     pub reference: Option<usize>,
+}
+
+/// Windows of one channel group in memory at once: the one being filtered and the
+/// one being read, each up to half its length longer (read to a chunk boundary).
+const WINDOWS_IN_FLIGHT: usize = 3;
+
+/// One window of a piece, read and ready to filter.
+struct Window<T> {
+    /// The outputs it yields.
+    outs: Range<usize>,
+    /// The input samples they need (relative to the piece), starting each buffer.
+    need: Range<usize>,
+    /// One buffer per input channel.
+    bufs: Arc<Vec<Vec<T>>>,
+}
+
+/// What a window holds: int16 counts as stored, or volts (and counts of other types) as f64.
+trait WindowSample:
+    spyglass_nwb::raw::Sample + spyglass_dsp::Sample + Default + Copy + Send + Sync
+{
+    /// Reads `span` of `inputs` into `out` as the job's output kind needs.
+    fn read(job: &Job, span: Range<usize>, inputs: &[usize], out: &mut [&mut [Self]])
+        -> Result<()>;
+}
+
+impl WindowSample for i16 {
+    fn read(job: &Job, span: Range<usize>, inputs: &[usize], out: &mut [&mut [i16]]) -> Result<()> {
+        Ok(job.reader.raw().read_into(span, inputs, out)?)
+    }
+}
+
+impl WindowSample for f64 {
+    fn read(job: &Job, span: Range<usize>, inputs: &[usize], out: &mut [&mut [f64]]) -> Result<()> {
+        match job.kind {
+            OutputKind::Counts16 { .. } => job.reader.raw().read_into(span, inputs, out)?,
+            OutputKind::Volts => job.reader.read_volts_into(span, inputs, out)?,
+        }
+        Ok(())
+    }
 }
 
 /// A filtering job over one input series.
@@ -86,28 +134,27 @@ impl Job<'_> {
     }
 
     /// Reads input samples `span` (absolute) of every needed input channel into
-    /// `bufs[j][at..]`, in counts (Counts16) or volts; references subtracted by the caller.
-    fn fill(
+    /// `bufs[j][at..at + span.len()]`, in counts (Counts16) or volts; references
+    /// subtracted by the caller.
+    fn fill<T: WindowSample>(
         &self,
         inputs: &[usize],
         span: Range<usize>,
-        bufs: &mut [Vec<f64>],
+        bufs: &mut [Vec<T>],
         at: usize,
     ) -> Result<()> {
-        let mut slices: Vec<&mut [f64]> = bufs
+        let end = at + span.len();
+        let mut slices: Vec<&mut [T]> = bufs
             .iter_mut()
             .map(|b| {
-                b.resize(at + span.len(), 0.0);
-                &mut b[at..]
+                // buffers only grow (zeroed once); the read overwrites `at..end`
+                if b.len() < end {
+                    b.resize(end, T::default());
+                }
+                &mut b[at..end]
             })
             .collect();
-        match self.kind {
-            OutputKind::Counts16 { .. } => {
-                self.reader.raw().read_into(span, inputs, &mut slices)?
-            }
-            OutputKind::Volts => self.reader.read_volts_into(span, inputs, &mut slices)?,
-        }
-        Ok(())
+        T::read(self, span, inputs, &mut slices)
     }
 
     /// Runs the job, writing every output row of `out` and its timestamp.
@@ -122,7 +169,8 @@ impl Job<'_> {
         // the window one granule of outputs needs, and the channel groups that fit the budget
         let g = dec.output_granule();
         let window = dec.input_span(1 << 40, g..2 * g).len().max(1);
-        let group = (self.budget / (8 * window)).clamp(1, c.max(1));
+        let group = (self.budget / (WINDOWS_IN_FLIGHT * self.kind.window_bytes() * window))
+            .clamp(1, c.max(1));
         let mut row0 = 0usize;
         for r in &self.ranges {
             let n = r.len();
@@ -166,6 +214,9 @@ impl Job<'_> {
         (inputs, map)
     }
 
+    /// A piece at least as long as the filter, in windows: a reader thread reads the
+    /// next window (keeping the overlap from the previous one) while this thread
+    /// filters and writes the current one.
     fn long_piece(
         &self,
         dec: &FirDecimator,
@@ -174,81 +225,152 @@ impl Job<'_> {
         row0: usize,
         out: &SeriesStream,
     ) -> Result<()> {
+        match self.kind {
+            // int16 counts stay int16 in the windows (a quarter of the memory and copies)
+            OutputKind::Counts16 { .. } => self.long_piece_as::<i16>(dec, r, cols, row0, out),
+            OutputKind::Volts => self.long_piece_as::<f64>(dec, r, cols, row0, out),
+        }
+    }
+
+    fn long_piece_as<T: WindowSample>(
+        &self,
+        dec: &FirDecimator,
+        r: Range<usize>,
+        cols: Range<usize>,
+        row0: usize,
+        out: &SeriesStream,
+    ) -> Result<()> {
         let n = r.len();
-        let total = dec.output_len(n);
         let g = dec.output_granule();
         let (inputs, map) = self.inputs_of(cols.clone());
-        // outputs per step: as many granules as the budget allows for this group
+        // outputs per step: as many granules as the budget allows for two windows of
+        // this group (the one being filtered and the one being read), each of which
+        // may run up to half its length further, to the next chunk boundary
         let per_granule = self.ds * g;
-        let rows_budget = self.budget / (8 * inputs.len().max(1));
+        let rows_budget =
+            self.budget / (WINDOWS_IN_FLIGHT * std::mem::size_of::<T>() * inputs.len().max(1));
         let steps =
             (rows_budget.saturating_sub(self.taps.len() + per_granule) / per_granule).max(1);
         let q = g * steps;
-        let mut bufs: Vec<Vec<f64>> = vec![Vec::new(); inputs.len()];
-        // the window holds samples w_lo..w_hi of the piece (relative to r.start)
-        let (mut w_lo, mut w_hi) = (0usize, 0usize);
         let plain = map.len() == inputs.len() && map.iter().all(|(_, b)| b.is_none());
-        let mut referenced: Vec<Vec<f64>> = vec![];
-        let mut result = vec![];
+        std::thread::scope(|s| -> Result<()> {
+            let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window<T>>>(0);
+            let reader = s.spawn(|| self.read_windows(dec, r.clone(), &inputs, q, tx));
+            let mut referenced: Vec<Vec<f64>> = vec![];
+            let mut result = vec![];
+            for w in rx {
+                let w = w?;
+                let len = w.need.len();
+                result.clear();
+                result.resize(w.outs.len() * map.len(), 0.0);
+                if plain {
+                    let views: Vec<&[T]> = w.bufs.iter().map(|b| &b[..len]).collect();
+                    dec.filter_window(n, w.need.start, &views, w.outs.clone(), &mut result)
+                } else {
+                    referenced = map
+                        .iter()
+                        .map(|&(a, b)| {
+                            let x = w.bufs[a][..len].iter().map(|x| x.to_f64());
+                            match b {
+                                Some(b) => x
+                                    .zip(&w.bufs[b][..len])
+                                    .map(|(x, y)| x - y.to_f64())
+                                    .collect(),
+                                None => x.collect(),
+                            }
+                        })
+                        .collect();
+                    let views: Vec<&[f64]> = referenced.iter().map(Vec::as_slice).collect();
+                    dec.filter_window(n, w.need.start, &views, w.outs.clone(), &mut result)
+                }
+                .map_err(dsp)?;
+                self.write_rows(&result, w.outs.len(), row0 + w.outs.start, cols.start, out)?;
+            }
+            reader
+                .join()
+                .map_err(|_| Error::Invalid("filtering: the reader thread failed".into()))
+        })
+    }
+
+    /// Reads the windows of a piece in order and hands each to `tx`: window `outs`
+    /// needs samples `need` (relative to `r.start`), which start each buffer. The read
+    /// runs up to the next chunk boundary of the stored data, and the part of the
+    /// previous window the next one needs is copied rather than read again, so no
+    /// chunk is decoded twice. Stops at the first error (sent) or when `tx` hangs up.
+    fn read_windows<T: WindowSample>(
+        &self,
+        dec: &FirDecimator,
+        r: Range<usize>,
+        inputs: &[usize],
+        q: usize,
+        tx: std::sync::mpsc::SyncSender<Result<Window<T>>>,
+    ) {
+        let n = r.len();
+        let total = dec.output_len(n);
+        let chunk = self.reader.raw().block_rows().max(1);
+        // the last window sent: its buffers and the samples w_lo..w_hi they hold
+        let mut prev: Option<(Arc<Vec<Vec<T>>>, usize, usize)> = None;
+        // the window before it, whose buffers are reused once the filter let go of them
+        let mut spare: Option<Arc<Vec<Vec<T>>>> = None;
         let mut k0 = 0;
         while k0 < total {
             let k1 = (k0 + q).min(total);
             let need = dec.input_span(n, k0..k1);
-            // read up to the next chunk boundary of the stored data, so that no chunk
-            // is decoded twice by consecutive windows
-            let chunk = self.reader.raw().block_rows().max(1);
             let aligned = (r.start + need.end).div_ceil(chunk) * chunk - r.start;
             let read_end = if aligned - need.end <= need.len() / 2 {
                 aligned.min(n)
             } else {
                 need.end
             };
-            if need.start >= w_lo && need.start < w_hi {
-                // keep the overlap with the previous window, read the rest
-                let keep = w_hi - need.start;
-                for b in bufs.iter_mut() {
-                    b.copy_within(need.start - w_lo..w_hi - w_lo, 0);
-                    b.truncate(keep);
+            let mut bufs = spare
+                .take()
+                .and_then(|a| Arc::try_unwrap(a).ok())
+                .unwrap_or_else(|| vec![Vec::new(); inputs.len()]);
+            let filled = match &prev {
+                Some((p, w_lo, w_hi)) if need.start >= *w_lo && need.start < *w_hi => {
+                    let keep = w_hi - need.start;
+                    for (b, pb) in bufs.iter_mut().zip(p.iter()) {
+                        if b.len() < keep {
+                            b.resize(keep, T::default());
+                        }
+                        b[..keep].copy_from_slice(&pb[need.start - w_lo..w_hi - w_lo]);
+                    }
+                    if need.end > *w_hi {
+                        self.fill(inputs, r.start + w_hi..r.start + read_end, &mut bufs, keep)
+                            .map(|_| read_end)
+                    } else {
+                        Ok(*w_hi)
+                    }
                 }
-                if need.end > w_hi {
-                    self.fill(&inputs, r.start + w_hi..r.start + read_end, &mut bufs, keep)?;
-                    w_hi = read_end;
-                }
-            } else {
-                self.fill(
-                    &inputs,
-                    r.start + need.start..r.start + read_end,
-                    &mut bufs,
-                    0,
-                )?;
-                w_hi = read_end;
-            }
-            w_lo = need.start;
-            let len = need.len();
-            let views: Vec<&[f64]> = if plain {
-                bufs.iter().map(|b| &b[..len]).collect()
-            } else {
-                referenced = map
-                    .iter()
-                    .map(|&(a, b)| match b {
-                        Some(b) => bufs[a][..len]
-                            .iter()
-                            .zip(&bufs[b][..len])
-                            .map(|(x, y)| x - y)
-                            .collect(),
-                        None => bufs[a][..len].to_vec(),
-                    })
-                    .collect();
-                referenced.iter().map(Vec::as_slice).collect()
+                _ => self
+                    .fill(
+                        inputs,
+                        r.start + need.start..r.start + read_end,
+                        &mut bufs,
+                        0,
+                    )
+                    .map(|_| read_end),
             };
-            result.clear();
-            result.resize((k1 - k0) * views.len(), 0.0);
-            dec.filter_window(n, need.start, &views, k0..k1, &mut result)
-                .map_err(dsp)?;
-            self.write_rows(&result, k1 - k0, row0 + k0, cols.start, out)?;
+            let w_hi = match filled {
+                Ok(hi) => hi,
+                Err(e) => {
+                    let _ = tx.send(Err(e));
+                    return;
+                }
+            };
+            let bufs = Arc::new(bufs);
+            let window = Window {
+                outs: k0..k1,
+                need: need.clone(),
+                bufs: Arc::clone(&bufs),
+            };
+            if tx.send(Ok(window)).is_err() {
+                return;
+            }
+            spare = prev.map(|(p, _, _)| p);
+            prev = Some((bufs, need.start, w_hi));
             k0 = k1;
         }
-        Ok(())
     }
 
     /// A piece shorter than the filter: read whole and filtered zero-padded, as in memory.
