@@ -3,8 +3,43 @@
 # system libraries (HDF5, fonts, MariaDB server) and a Python virtual environment
 # holding the interop oracles (datajoint-python, pynwb, nwbinspector, dandi, scipy,
 # ghostipy), and a second one holding Python Spyglass. Idempotent: a second run only checks.
+#
+# Modes: `--system` installs only the packages the build needs (gcc, libc6-dev,
+# pkg-config, libhdf5-dev) and stops (scripts/demo.sh); `--tools` only makes the
+# tools venv with cmake in the cache (scripts/release.sh, to build HDF5 from source).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
+cache="${SPYGLASS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spyglass-rs}"
+
+apt_install() {
+  local need=()
+  for pkg in "$@"; do
+    dpkg -s "$pkg" >/dev/null 2>&1 || need+=("$pkg")
+  done
+  if [ ${#need[@]} -gt 0 ]; then
+    echo "setup: installing ${need[*]}"
+    local SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+  fi
+}
+
+case "${1:-}" in
+  --system)
+    apt_install gcc libc6-dev pkg-config libhdf5-dev
+    echo "setup: build packages ok"
+    exit 0 ;;
+  --tools)
+    apt_install gcc g++ make python3-venv
+    if [ ! -x "$cache/tools-venv/bin/cmake" ]; then
+      echo "setup: installing cmake into $cache/tools-venv"
+      mkdir -p "$cache"
+      python3 -m venv "$cache/tools-venv"
+      "$cache/tools-venv/bin/pip" install -q cmake
+    fi
+    echo "setup: tools ok"
+    exit 0 ;;
+esac
 
 need_apt=()
 for pkg in libhdf5-dev hdf5-tools pkg-config mariadb-server mariadb-client \
@@ -21,7 +56,6 @@ fi
 # Python environments live in a cache outside the clone, keyed by the hash of their
 # requirements, so that clean clones (CI) and worktrees reuse them; `.venv` in the
 # clone is a link to the current one.
-cache="${SPYGLASS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spyglass-rs}"
 want=$(sha256sum "$root/scripts/requirements-interop.txt" | cut -c1-16)
 venv="$cache/venv-$want"
 if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then

@@ -4,6 +4,7 @@
 mod check;
 mod declare_file;
 mod delete;
+mod doctor;
 mod export;
 mod fetch_nwb;
 mod lfp;
@@ -11,6 +12,7 @@ mod output;
 mod populate;
 mod sessions;
 mod settings;
+mod transfer;
 
 use anyhow::{bail, Context, Result};
 use clap::{Parser, Subcommand};
@@ -104,7 +106,7 @@ enum Command {
         /// Reserve each key in the schema's ~jobs table first.
         #[arg(long)]
         reserve_jobs: bool,
-        /// Run this many workers in parallel (implies --reserve-jobs).
+        /// Run this many workers in parallel (implies --reserve-jobs); 1 to 64.
         #[arg(long, default_value_t = 1)]
         workers: usize,
         /// Record failures and carry on.
@@ -186,6 +188,10 @@ enum Command {
         /// Keep the database's values where shared rows differ from the file.
         #[arg(long)]
         accept_divergence: bool,
+        /// With --reinsert: who deletes the old session (cautious delete's user, as
+        /// `delete --user`; on MySQL the database account).
+        #[arg(long, value_name = "NAME")]
+        user: Option<String>,
     },
     /// Remove analysis files and rows that nothing refers to.
     Cleanup {
@@ -199,6 +205,16 @@ enum Command {
     /// Manage session groups.
     #[command(subcommand)]
     SessionGroup(sessions::GroupCommand),
+    /// Check the installation end to end and say what to do about each problem.
+    Doctor,
+    /// Copy rows between databases as a YAML plan says (exit 3 when some rows failed).
+    Transfer {
+        /// The plan (source, target, prefix_map, tables with renames and transforms).
+        plan: PathBuf,
+        /// Count what would be copied per table; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Insert the default rows of every Parameters table, or of the ones named.
     Defaults {
         /// Tables (schema.Class or class name); all when omitted.
@@ -262,9 +278,26 @@ fn main() {
     }
     let cli = Cli::parse();
     if let Err(e) = run(cli) {
-        eprintln!("error: {e:#}");
+        eprintln!("error: {}", error_message(&e));
         std::process::exit(1);
     }
+}
+
+/// The error with its causes, `a: b: c`, leaving out a cause whose text the message
+/// already holds (wrapped errors that repeat their source would read `X: X`).
+fn error_message(e: &anyhow::Error) -> String {
+    let mut msg = String::new();
+    for cause in e.chain() {
+        let c = cause.to_string();
+        if c.is_empty() || msg.contains(&c) {
+            continue;
+        }
+        if !msg.is_empty() {
+            msg.push_str(": ");
+        }
+        msg.push_str(&c);
+    }
+    msg
 }
 
 /// Opens the database: a bundle's SQLite file gets the bundle's file stores, any other
@@ -408,12 +441,14 @@ fn run(cli: Cli) -> Result<()> {
             files,
             reinsert,
             accept_divergence,
+            user,
         } => sessions::insert(
             &open(db_flag)?,
             &files,
             spyglass::ingest::IngestOptions {
                 reinsert,
                 accept_divergence,
+                user,
             },
         ),
         Command::Cleanup {
@@ -421,6 +456,14 @@ fn run(cli: Cli) -> Result<()> {
             min_age_secs,
         } => sessions::cleanup(&open(db_flag)?, dry_run, min_age_secs),
         Command::SessionGroup(cmd) => sessions::session_group(&open(db_flag)?, cmd),
+        Command::Doctor => match doctor::run(db_flag)? {
+            true => Ok(()),
+            false => std::process::exit(1),
+        },
+        Command::Transfer { plan, dry_run } => match transfer::run(&plan, dry_run)? {
+            0 => Ok(()),
+            code => std::process::exit(code),
+        },
         Command::Drop {
             table,
             schema,
@@ -484,17 +527,23 @@ fn declare(db: &Db, file: &PathBuf) -> Result<()> {
         let outcome = db
             .declare(&parsed.schema, &spec)
             .with_context(|| format!("declaring {}.{}", parsed.schema, entry.name))?;
-        let info = db.table_info(&format!("{}.{}", parsed.schema, entry.name))?;
-        let rows = declare_file::contents_rows(entry, &info.heading.names())?;
-        if !rows.is_empty() {
-            db.insert_into(
-                &info,
-                &rows,
-                InsertOptions {
-                    skip_duplicates: true,
-                    ..Default::default()
-                },
-            )?;
+        let full = format!("{}.{}", parsed.schema, entry.name);
+        let info = db.table_info(&full)?;
+        let filled = declare_file::contents_rows(entry, &info.heading.names())
+            .and_then(|rows| fill_contents(db, &full, &info, &rows));
+        if let Err(e) = filled {
+            // a table this call created goes again: declared means consistent contents
+            if outcome == spyglass_db::Declared::Created {
+                if let Err(drop_err) = db
+                    .plan_drop_table(&full)
+                    .and_then(|plan| db.drop_tables(&plan))
+                {
+                    return Err(e.context(format!(
+                        "{full} was declared but could not be dropped again: {drop_err}"
+                    )));
+                }
+            }
+            return Err(e.context(format!("declaring {full}")));
         }
         println!(
             "{} {}.{} ({})",
@@ -506,6 +555,77 @@ fn declare(db: &Db, file: &PathBuf) -> Result<()> {
             entry.name,
             info.name
         );
+    }
+    Ok(())
+}
+
+/// Inserts a lookup's `contents` rows: a row already present with the same values is
+/// kept, while two rows with one key but different values (in the file, or between
+/// the file and the table) are an error and nothing is inserted.
+fn fill_contents(
+    db: &Db,
+    table: &str,
+    info: &std::sync::Arc<spyglass_db::TableInfo>,
+    rows: &[Row],
+) -> Result<()> {
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let pk = info.primary_key();
+    let same = |a: &Value, b: &Value| {
+        let (x, y) = (a.python_str(), b.python_str());
+        x == y || matches!((x.parse::<f64>(), y.parse::<f64>()), (Ok(p), Ok(q)) if p == q)
+    };
+    let key_of = |r: &Row| -> Result<Vec<(String, Value)>> {
+        pk.iter()
+            .map(|k| match r.get(k) {
+                Some(v) => Ok((k.clone(), v.clone())),
+                None => bail!("contents row {r:?} has no value for the key attribute `{k}`"),
+            })
+            .collect()
+    };
+    let differs = |a: &Row, b: &Row| -> Option<String> {
+        a.iter()
+            .filter_map(|(k, v)| b.get(k).map(|w| (k, v, w)))
+            .find(|(_, v, w)| !same(v, w))
+            .map(|(k, v, w)| format!("`{k}` is {} and {}", v.python_str(), w.python_str()))
+    };
+    let mut fresh: Vec<&Row> = Vec::new();
+    for (i, r) in rows.iter().enumerate() {
+        let key = key_of(r)?;
+        let show_key = key
+            .iter()
+            .map(|(k, v)| format!("{k}={}", v.python_str()))
+            .collect::<Vec<_>>()
+            .join(", ");
+        if let Some(other) = fresh.iter().find(|o| {
+            key.iter()
+                .all(|(k, v)| o.get(k).is_some_and(|w| same(v, w)))
+        }) {
+            if let Some(d) = differs(r, other) {
+                bail!(
+                    "{}: contents row {i} repeats the key ({show_key}) with different values: {d}",
+                    info.name.pretty()
+                );
+            }
+            continue;
+        }
+        let existing = db.fetch(&db.table(table)?.restrict(Cond::Map(key))?)?;
+        match existing.first() {
+            Some(e) => {
+                if let Some(d) = differs(r, e) {
+                    bail!(
+                        "{}: contents row {i} conflicts with the row already stored under ({show_key}): {d}",
+                        info.name.pretty()
+                    );
+                }
+            }
+            None => fresh.push(r),
+        }
+    }
+    let fresh: Vec<Row> = fresh.into_iter().cloned().collect();
+    if !fresh.is_empty() {
+        db.insert_into(info, &fresh, InsertOptions::default())?;
     }
     Ok(())
 }
@@ -618,6 +738,13 @@ fn load(db: &Db, table: &str, file: &PathBuf, skip_duplicates: bool) -> Result<(
         "csv" => {
             let mut r = csv::Reader::from_reader(text.as_bytes());
             let header: Vec<String> = r.headers()?.iter().map(|h| h.trim().to_string()).collect();
+            let mut seen = std::collections::HashSet::new();
+            if let Some(dup) = header.iter().find(|h| !seen.insert(h.as_str())) {
+                bail!(
+                    "{}: the header names column `{dup}` more than once",
+                    file.display()
+                );
+            }
             let mut rows = Vec::new();
             for (i, rec) in r.records().enumerate() {
                 let rec = rec.with_context(|| format!("{}: line {}", file.display(), i + 2))?;

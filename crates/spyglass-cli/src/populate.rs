@@ -74,8 +74,19 @@ fn maker_for(db: &Db, reg: &Registry, table: &str) -> Result<(Arc<dyn Maker>, Op
     })
 }
 
+/// Most parallel workers one `populate` runs: each holds a database connection and
+/// its own buffers, so thousands exhaust memory; start more processes (`spyglass
+/// worker`) to go wider.
+pub const MAX_WORKERS: usize = 64;
+
 /// Runs populate, in `job.workers` threads (each with its own connection) when > 1.
 pub fn run(db: &Db, url: &str, reg: &Registry, job: &Job) -> Result<()> {
+    if job.workers == 0 || job.workers > MAX_WORKERS {
+        anyhow::bail!(
+            "--workers {}: expected 1 to {MAX_WORKERS} (for more, run several `spyglass worker` processes)",
+            job.workers
+        );
+    }
     let (maker, ks) = maker_for(db, reg, &job.table)?;
     let opts = PopulateOptions {
         restrictions: vec![job.cond.clone()],

@@ -155,8 +155,25 @@ pub fn insert(db: &Db, files: &[PathBuf], opts: IngestOptions) -> Result<()> {
 
 /// `spyglass cleanup [--dry-run]`.
 pub fn cleanup(db: &Db, dry_run: bool, min_age_secs: u64) -> Result<()> {
-    let settings = Settings::from_env();
-    ingest::prepare(db, &settings)?;
+    // only the opened database's own stores (a bundle's folders, not the lab's)
+    let mut settings = Settings::from_env();
+    let own = |name: &str| {
+        db.store(name)
+            .ok()
+            .map(|s| spyglass::settings::absolute(&s.location))
+    };
+    let lab = spyglass::settings::absolute(&settings.analysis_dir);
+    match (own("raw"), own("analysis")) {
+        (Some(raw), Some(analysis)) if analysis != lab => {
+            // a database with its own folders (a paper bundle): leave its tables and
+            // the lab's directories as they are
+            settings.raw_dir = raw;
+            settings.analysis_dir = analysis;
+        }
+        _ => {
+            ingest::prepare(db, &settings)?;
+        }
+    }
     let r = analysis::cleanup(
         db,
         &settings,

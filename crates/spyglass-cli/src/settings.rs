@@ -70,30 +70,41 @@ pub fn default_url() -> String {
 
 /// Resolves the database URL from the flag, the environment, the config file or the default.
 pub fn database_url(flag: Option<&str>) -> Result<String> {
+    resolve_database(flag).map(|(url, _)| url)
+}
+
+/// The database URL and where it came from (`--db`, `$SPYGLASS_DB`, a `spyglass.toml`,
+/// DataJoint's settings, or the default), for `spyglass doctor`.
+pub fn resolve_database(flag: Option<&str>) -> Result<(String, String)> {
     if let Some(u) = flag {
-        return Ok(u.to_string());
+        return Ok((u.to_string(), "the --db flag".into()));
     }
     if let Ok(u) = std::env::var("SPYGLASS_DB") {
         if !u.is_empty() {
-            return Ok(u);
+            return Ok((u, "$SPYGLASS_DB".into()));
         }
     }
-    if let Some((_, cfg)) = read_config()? {
+    if let Some((path, cfg)) = read_config()? {
         if let Some(u) = cfg.database.url {
-            return Ok(u);
+            return Ok((u, format!("{} ([database] url)", path.display())));
         }
     }
     // a DataJoint user's server: DJ_HOST or dj_local_conf.json / ~/.datajoint_config.json
-    if std::env::var("DJ_HOST").is_ok_and(|h| !h.is_empty())
-        || spyglass_db::config::dj_config_path().is_some()
-    {
+    let dj_path = spyglass_db::config::dj_config_path();
+    if std::env::var("DJ_HOST").is_ok_and(|h| !h.is_empty()) || dj_path.is_some() {
         let dj = spyglass_db::config::load_dj_config()?;
-        return Ok(format!(
-            "mysql://{}:{}",
-            dj.connection.host, dj.connection.port
+        let from = match dj_path {
+            Some(p) if std::env::var("DJ_HOST").map_or(true, |h| h.is_empty()) => {
+                format!("DataJoint config {}", p.display())
+            }
+            _ => "$DJ_HOST".into(),
+        };
+        return Ok((
+            format!("mysql://{}:{}", dj.connection.host, dj.connection.port),
+            from,
         ));
     }
-    Ok(default_url())
+    Ok((default_url(), "the default (SQLite in the base dir)".into()))
 }
 
 /// Writes a new file through a temporary name in the same folder, then renames it.

@@ -648,3 +648,90 @@ fn delete_checks_the_lab_team_and_logs() {
     assert_eq!(rows[0]["origin"], "common_interval.IntervalList");
     assert_eq!(rows[2]["restriction"], "Super delete: None");
 }
+
+/// Runs spyglass in `env`'s folder against another database.
+fn run_on(env: &Env, db: &str, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_spyglass"))
+        .args(["--db", db])
+        .args(args)
+        .env("SPYGLASS_BASE_DIR", env.dir.path())
+        .current_dir(env.dir.path())
+        .output()
+        .expect("run spyglass")
+}
+
+fn ok_on(env: &Env, db: &str, args: &[&str]) -> String {
+    let out = run_on(env, db, args);
+    assert!(out.status.success(), "spyglass {args:?} failed:\n{}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Declares the university tables in `db_url` under schema `uni_copy`.
+fn declare_copy(env: &Env, db_url: &str) {
+    let text = std::fs::read_to_string(examples().join("schema.yaml"))
+        .unwrap()
+        .replace("schema: university", "schema: uni_copy");
+    let yaml = env.path("copy-schema.yaml");
+    std::fs::write(&yaml, text).unwrap();
+    ok_on(env, db_url, &["declare", p(&yaml)]);
+}
+
+#[test]
+fn transfer_copies_once_logs_failures_and_exits_by_outcome() {
+    let env = loaded();
+    let target = |name: &str| format!("sqlite:///{}", env.path(name).display());
+    let plan = |dst: &str, tables: &[&str]| {
+        let list: String = tables.iter().map(|t| format!("  - source: university.{t}\n")).collect();
+        let f = env.path("plan.yaml");
+        std::fs::write(
+            &f,
+            format!("source: {}\ntarget: {dst}\nprefix_map: {{university: uni_copy}}\nwindow: 2\ntables:\n{list}", env.url()),
+        )
+        .unwrap();
+        f
+    };
+    // child listed first: parents are copied first anyway
+    let dst = target("copy.db");
+    declare_copy(&env, &dst);
+    let f = plan(&dst, &["student_major", "student", "department"]);
+    let dry = env.ok(&["transfer", p(&f), "--dry-run"]);
+    assert!(dry.contains("university.student -> uni_copy.student: 4 read, 4 to copy"), "{dry}");
+    let shown = ok_on(&env, &dst, &["show", "uni_copy.Student", "--format", "json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&shown).unwrap().as_array().unwrap().len(), 0);
+    let out = env.ok(&["transfer", p(&f)]);
+    let last = out.lines().last().unwrap();
+    assert!(last.starts_with("transfer: 3 tables, 9 rows read, 9 copied, 0 already present, 0 skipped, 0 failed"), "{out}");
+    let shown = ok_on(&env, &dst, &["show", "uni_copy.Student", "--format", "json"]);
+    assert_eq!(serde_json::from_str::<serde_json::Value>(&shown).unwrap().as_array().unwrap().len(), 4);
+    let again = env.ok(&["transfer", p(&f)]);
+    assert!(again.contains("0 copied, 9 already present"), "{again}");
+
+    // majors without their students: every row fails the foreign key, exit code 3
+    let dst2 = target("copy2.db");
+    declare_copy(&env, &dst2);
+    let f = plan(&dst2, &["student_major"]);
+    let out = env.run(&["transfer", p(&f)]);
+    assert_eq!(out.status.code(), Some(3), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(text.contains("3 failed (see ~transfer_error)"), "{text}");
+
+    // a plan error: exit 1, nothing written
+    let f = plan(&dst2, &["no_such_table"]);
+    let out = env.run(&["transfer", p(&f)]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no_such_table"));
+}
+
+#[test]
+fn doctor_reports_each_check_and_hides_passwords() {
+    let env = loaded();
+    let out = env.ok(&["doctor"]);
+    for needle in ["[ok  ] config", "[ok  ] base dir", "HDF5 ", "deflate", "[ok  ] database", "the --db flag", "[ok  ] server     SQLite 3.", "[ok  ] schemas", "[ok  ] jobs"] {
+        assert!(out.contains(needle), "{needle}:\n{out}");
+    }
+    let out = run_on(&env, "mysql://lab:s3cret-pw@127.0.0.1:1", &["doctor"]);
+    assert_eq!(out.status.code(), Some(1));
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(text.contains("[FAIL] database"), "{text}");
+    assert!(!text.contains("s3cret"), "password printed:\n{text}");
+}

@@ -118,6 +118,7 @@ fn lfp_pipelines_set_up_from_the_command_line() {
     spyglass_nwb::synthetic::write_session(&file, &p).unwrap();
     ok(dir, &["insert", file.to_str().unwrap()]);
     ok(dir, &["defaults"]);
+    ok(dir, &["filter", "add-bands"]);
     let nwb = "tour20240101_.nwb";
     // groups by ids (ranges), electrode groups, region, all; the raw file name works too
     let (out, _) = ok(

@@ -36,6 +36,7 @@ pub mod populate;
 pub mod query;
 pub mod slice;
 pub mod stores;
+pub mod transfer;
 pub mod types;
 pub mod value;
 

@@ -134,6 +134,22 @@ pub enum AttrType {
     Filepath(String),
     /// A user adapter type `<name>` (stored as its declared type).
     Adapted(String),
+    /// A server column type DataJoint does not declare (`text`, `set(..)`, `varbinary(n)`,
+    /// `bit(1)` ...), found in legacy tables; kept as the server spells it (lower case),
+    /// read and written as text or bytes without conversion.
+    Native(String),
+}
+
+/// Whether a native server type stores bytes.
+trait NativeKind {
+    fn is_binary_native(&self) -> bool;
+}
+
+impl NativeKind for String {
+    fn is_binary_native(&self) -> bool {
+        let t = self.to_ascii_lowercase();
+        t.contains("binary") || t.contains("blob") || t.starts_with("bit")
+    }
 }
 
 fn bad(s: &str) -> Error {
@@ -410,6 +426,7 @@ impl AttrType {
                 "binary(16)".into()
             }
             AttrType::Adapted(_) => "longblob".into(),
+            AttrType::Native(t) => t.clone(),
         }
     }
 
@@ -427,6 +444,7 @@ impl AttrType {
             | AttrType::Time(_)
             | AttrType::Timestamp(_)
             | AttrType::Json => "TEXT",
+            AttrType::Native(t) if !t.is_binary_native() => "TEXT",
             _ => "BLOB",
         }
     }
@@ -485,6 +503,11 @@ impl AttrType {
             }
             _ => None,
         }
+    }
+
+    /// True for a native type that holds bytes rather than text (`varbinary`, `bit` ...).
+    pub fn is_binary_native(&self) -> bool {
+        matches!(self, AttrType::Native(t) if t.is_binary_native())
     }
 
     /// True when the column is auto_increment.

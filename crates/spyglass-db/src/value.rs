@@ -681,6 +681,15 @@ pub fn to_sql(attr: &Attribute, table: &str, v: &Value) -> Result<SqlValue> {
             }
             _ => Err(wrong()),
         },
+        AttrType::Native(_) => Ok(match v {
+            Value::Str(s) | Value::Decimal(s) => SqlValue::Text(s.clone()),
+            Value::Bytes(b) => SqlValue::Bytes(b.clone()),
+            Value::Int(i) => SqlValue::Int(*i),
+            Value::UInt(u) => SqlValue::UInt(*u),
+            Value::Float(f) => SqlValue::Float(*f),
+            Value::Bool(b) => SqlValue::Int(*b as i64),
+            _ => SqlValue::Text(v.python_str()),
+        }),
         AttrType::ExternalBlob(_) | AttrType::ExternalAttach(_) | AttrType::Filepath(_) => {
             match v {
                 Value::Bytes(b) if b.len() == 16 => Ok(SqlValue::Bytes(b.clone())),
@@ -886,6 +895,18 @@ pub fn from_sql(attr: &Attribute, v: SqlValue) -> Result<Value> {
                 }
             }
             _ => return Err(corrupt("an attachment")),
+        },
+        AttrType::Native(_) => match v {
+            SqlValue::Text(s) => Value::Str(s),
+            SqlValue::Bytes(b) if attr.ty.is_binary_native() => Value::Bytes(b),
+            SqlValue::Bytes(b) => match String::from_utf8(b) {
+                Ok(s) => Value::Str(s),
+                Err(e) => Value::Bytes(e.into_bytes()),
+            },
+            SqlValue::Int(i) => Value::Int(i),
+            SqlValue::UInt(u) => Value::from(u),
+            SqlValue::Float(f) => Value::Float(f),
+            SqlValue::Null => Value::Null,
         },
         AttrType::ExternalBlob(_) | AttrType::ExternalAttach(_) | AttrType::Filepath(_) => {
             match v {

@@ -123,7 +123,7 @@ fn external_attributes_round_trip() {
     assert!(!blob_file.exists());
     assert!(!file.exists());
     for store in ["raw", "ext"] {
-        let ext = db.external_table("files", store);
+        let ext = db.external_table(&db.schema_name("files"), store);
         let n = db
             .query_raw(
                 &format!("SELECT COUNT(*) FROM {}", db.dialect().table(&ext)),

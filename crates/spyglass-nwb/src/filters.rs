@@ -479,3 +479,31 @@ mod tests {
         assert!(bitshuffle_decode(&[0, 0, 0], &p).is_err());
     }
 }
+
+/// What the linked HDF5 library offers: its version and, per filter this crate knows
+/// (`SUPPORTED`), whether it is available for reading.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Capabilities {
+    /// HDF5 library version `major.minor.release`.
+    pub hdf5_version: String,
+    /// (filter id, name, available).
+    pub filters: Vec<(i32, &'static str, bool)>,
+}
+
+/// Reports the HDF5 version and which filters are available (registers ours first).
+pub fn capabilities() -> Capabilities {
+    let _ = register();
+    let (a, b, c) = hdf5::library_version();
+    let filters = SUPPORTED
+        .iter()
+        .map(|&(id, name)| {
+            // SAFETY: a query of the library's filter table, under the library lock.
+            let ok = hdf5::sync::sync(|| unsafe { h5z::H5Zfilter_avail(id) > 0 });
+            (id, name, ok)
+        })
+        .collect();
+    Capabilities {
+        hdf5_version: format!("{a}.{b}.{c}"),
+        filters,
+    }
+}

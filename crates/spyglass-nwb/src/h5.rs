@@ -566,11 +566,14 @@ pub(crate) fn members(group: &Group, file: &Path, object: &str) -> Result<Vec<(S
 }
 
 /// Soft link target `(path, "")`, or external link target `(file, object)`.
+// H5Lget_info1 with H5L_info1_t works on HDF5 1.10 (the system's) and, built with
+// deprecated symbols (the `static` feature), on the bundled newer HDF5.
+#[allow(deprecated)]
 fn link_value(group: &Group, name: &str) -> Option<(String, String)> {
     use hdf5_sys::{h5l, h5p};
     let cname = std::ffi::CString::new(name).ok()?;
     hdf5::sync::sync(|| unsafe {
-        let mut info: h5l::H5L_info_t = std::mem::zeroed();
+        let mut info: h5l::H5L_info1_t = std::mem::zeroed();
         if h5l::H5Lget_info1(group.id(), cname.as_ptr(), &mut info, h5p::H5P_DEFAULT) < 0 {
             return None;
         }
@@ -677,11 +680,12 @@ pub(crate) fn check_path(root: &Group, file: &Path, path: &str) -> Result<()> {
 }
 
 /// The external target of member `name` of `group`, if it is an external link.
+#[allow(deprecated)]
 pub(crate) fn external_of(group: &Group, name: &str) -> Option<(String, String)> {
     use hdf5_sys::{h5l, h5p};
     let cname = std::ffi::CString::new(name).ok()?;
     let is_ext = hdf5::sync::sync(|| unsafe {
-        let mut info: h5l::H5L_info_t = std::mem::zeroed();
+        let mut info: h5l::H5L_info1_t = std::mem::zeroed();
         h5l::H5Lget_info1(group.id(), cname.as_ptr(), &mut info, h5p::H5P_DEFAULT) >= 0
             && info.type_ == h5l::H5L_type_t::H5L_TYPE_EXTERNAL
     });

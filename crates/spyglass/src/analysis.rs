@@ -372,16 +372,29 @@ fn remove_empty_dirs(dir: &Path, keep: &Path) {
     }
 }
 
+/// The directory of one of the database's own stores (`raw`, `analysis`): the
+/// store's location when configured (a bundle's own folders), else the settings'.
+fn own_store_dir(db: &Db, store: &str, fallback: &Path) -> PathBuf {
+    db.store(store)
+        .map(|s| absolute(&s.location))
+        .unwrap_or_else(|_| absolute(fallback))
+}
+
 /// Removes analysis rows nothing refers to, their files, untracked analysis files
-/// and `_` copies of deleted sessions (original raw files are never touched).
+/// and `_` copies of deleted sessions (original raw files are never touched). Only
+/// files under the database's own stores are considered (a bundle's database never
+/// touches the lab's base dir).
 pub fn cleanup(db: &Db, settings: &Settings, opts: &CleanupOptions) -> Result<CleanupReport> {
-    let analysis_dir = absolute(&settings.analysis_dir);
-    let raw_dir = absolute(&settings.raw_dir);
+    let analysis_dir = own_store_dir(db, "analysis", &settings.analysis_dir);
+    let raw_dir = own_store_dir(db, "raw", &settings.raw_dir);
     let mut report = CleanupReport {
         dry_run: opts.dry_run,
         ..Default::default()
     };
-    report.analysis_rows = unreferenced_analysis_files(db)?;
+    // a bundle may hold no AnalysisNwbfile table at all: then no row to remove
+    if db.table_info(ANALYSIS_NWBFILE).is_ok() {
+        report.analysis_rows = unreferenced_analysis_files(db)?;
+    }
     if opts.dry_run {
         // files of the rows that would go, plus files already unreferenced
         let mut rels: Vec<String> = report

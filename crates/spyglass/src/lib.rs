@@ -28,6 +28,7 @@ pub mod check;
 pub mod common;
 pub mod dandi;
 pub mod defaults;
+pub mod doctor;
 pub mod error;
 pub mod export;
 pub mod fetch_nwb;

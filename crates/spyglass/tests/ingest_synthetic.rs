@@ -201,15 +201,42 @@ fn synthetic_session_ingests_with_values_from_the_writer() {
     assert!(again[0].warnings[0].contains("already registered"));
     assert_eq!(env.count(sess::SESSION), 1);
 
-    // --reinsert deletes the session with everything downstream and ingests it again
+    // --reinsert deletes the session with everything downstream (a cautious delete:
+    // the experimenter's own account may) and ingests it again
+    env.db
+        .insert1(
+            lab::LAB_MEMBER_INFO,
+            spyglass_db::Row::from_pairs([
+                ("lab_member_name", spyglass_db::Value::from("Sam Synthetic")),
+                ("google_user_name", spyglass_db::Value::from("sam@lab")),
+                ("datajoint_user_name", spyglass_db::Value::from("sam")),
+                ("admin", spyglass_db::Value::Bool(true)),
+            ]),
+            Default::default(),
+        )
+        .unwrap();
     let before = all_counts(&env);
     let again = env.insert_with(
         std::slice::from_ref(&src),
         spyglass::ingest::IngestOptions {
             reinsert: true,
+            user: Some("sam".into()),
             ..Default::default()
         },
     );
     assert_eq!(again[0].status, FileStatus::Inserted, "{:?}", again[0]);
-    assert_eq!(all_counts(&env), before);
+    let mut after = all_counts(&env);
+    // the delete is logged
+    let log = after
+        .iter()
+        .position(|(t, _)| t.contains("CautiousDelete"))
+        .map(|i| after.remove(i));
+    let mut before = before;
+    before.retain(|(t, _)| !t.contains("CautiousDelete"));
+    assert_eq!(after, before);
+    assert_eq!(
+        env.count(spyglass::common::common_usage::CAUTIOUS_DELETE),
+        1,
+        "{log:?}"
+    );
 }

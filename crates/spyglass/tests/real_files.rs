@@ -417,7 +417,16 @@ fn one_animal(env: &Env) {
 
 #[test]
 fn broken_series_are_refused_at_insert() {
-    let env = Env::new();
+    broken_series_refused(&Env::new());
+}
+
+/// The same on MariaDB (issue 13, case 17: both backends, rows and files intact).
+#[test]
+fn broken_series_are_refused_at_insert_on_mariadb() {
+    broken_series_refused(&Env::mariadb());
+}
+
+fn broken_series_refused(env: &Env) {
     // (h5py edit, what the message must name)
     let cases = [
         ("f = h5py.File(p, 'r+'); f['acquisition/e-series/timestamps'][100] = np.nan", "timestamp 100 is NaN"),
@@ -450,8 +459,27 @@ fn broken_series_are_refused_at_insert() {
             message.contains(&format!("broken{i}")) && message.contains("e-series"),
             "{message}"
         );
+        // nothing of it left in raw/: neither the placed raw file nor its copy
+        assert!(!env.settings.raw_dir.join(format!("broken{i}.nwb")).exists());
+        assert!(!env
+            .settings
+            .raw_dir
+            .join(format!("broken{i}_.nwb"))
+            .exists());
     }
     assert_eq!(env.count(spyglass::common::common_session::SESSION), 0);
+    for t in [
+        spyglass::common::common_nwbfile::NWBFILE,
+        spyglass::common::common_ephys::ELECTRODE,
+        spyglass::common::common_ephys::RAW,
+        spyglass::common::common_interval::INTERVAL_LIST,
+    ] {
+        assert_eq!(env.count(t), 0, "{t}");
+    }
+    assert_eq!(
+        env.count(spyglass::common::common_usage::INSERT_ERROR),
+        cases.len() as u64
+    );
 }
 
 #[test]

@@ -205,7 +205,8 @@ fn column_type(server_type: &str, comment: &str) -> Result<(AttrType, String)> {
         // MariaDB stores json as longtext with a json_valid check
         "longtext" => AttrType::Json,
         t if t.starts_with("enum(") => AttrType::parse(server_type)?,
-        t => AttrType::parse(t)?,
+        // a legacy column type DataJoint does not declare (text, set, varbinary ...)
+        t => AttrType::parse(t).unwrap_or_else(|_| AttrType::Native(lower.clone())),
     };
     Ok((ty, comment.to_string()))
 }

@@ -128,6 +128,39 @@ fn map_err(e: rusqlite::Error, sql: &str) -> Error {
     }
 }
 
+/// True when `path` may be written: its mode bits allow it (root included) and it
+/// opens for writing (read-only media refuse).
+fn writable(path: &Path) -> bool {
+    let bits_ok = std::fs::metadata(path)
+        .map(|m| !m.permissions().readonly())
+        .unwrap_or(false);
+    let dir_ok = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .map(dir_writable)
+        .unwrap_or(true);
+    bits_ok && dir_ok && std::fs::OpenOptions::new().append(true).open(path).is_ok()
+}
+
+/// True when a folder's mode bits allow writing to it.
+fn dir_writable(dir: &Path) -> bool {
+    std::fs::metadata(dir)
+        .map(|m| !m.permissions().readonly())
+        .unwrap_or(false)
+}
+
+/// A path escaped for an SQLite `file:` URI.
+fn uri_path(p: &Path) -> String {
+    let mut out = String::new();
+    for b in p.to_string_lossy().bytes() {
+        match b {
+            b'?' | b'#' | b'%' | 0x80..=0xff => out.push_str(&format!("%{b:02X}")),
+            _ => out.push(b as char),
+        }
+    }
+    out
+}
+
 const META: &str = "
 CREATE TABLE IF NOT EXISTS `~schemas` (
   schema_name TEXT PRIMARY KEY,
@@ -141,18 +174,47 @@ CREATE TABLE IF NOT EXISTS `~tables` (
 );";
 
 impl SqliteBackend {
-    /// Opens (creating if needed) the database file at `path`.
+    /// Opens (creating if needed) the database file at `path`. A new database uses
+    /// WAL; an existing one keeps its journal mode (a bundle's rollback journal stays).
+    /// When the file or its folder is not writable (read-only media, mode bits) it is
+    /// opened read-only, without touching the file: listing and fetching work, writes
+    /// fail with SQLite's "readonly database" error.
     pub fn open(path: &Path) -> Result<SqliteBackend> {
+        let memory = path == Path::new(":memory:");
         if let Some(dir) = path.parent() {
-            if !dir.as_os_str().is_empty() && !dir.exists() && path != Path::new(":memory:") {
+            if !dir.as_os_str().is_empty() && !dir.exists() && !memory {
                 std::fs::create_dir_all(dir).map_err(|e| Error::Io {
                     path: dir.display().to_string(),
                     source: e,
                 })?;
             }
         }
-        let conn = if path == Path::new(":memory:") {
+        let existed = !memory
+            && std::fs::metadata(path)
+                .map(|m| m.len() > 0)
+                .unwrap_or(false);
+        let read_only = existed && !writable(path);
+        let conn = if memory {
             Connection::open_in_memory()
+        } else if read_only {
+            use rusqlite::OpenFlags;
+            // the folder may refuse a journal or -shm file: open as immutable then
+            let dir_ok = path
+                .parent()
+                .filter(|d| !d.as_os_str().is_empty())
+                .map(dir_writable)
+                .unwrap_or(true);
+            let mut flags = OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+            if dir_ok {
+                Connection::open_with_flags(path, flags)
+            } else {
+                flags |= OpenFlags::SQLITE_OPEN_URI;
+                let uri = format!(
+                    "file:{}?mode=ro&immutable=1",
+                    uri_path(&std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf()))
+                );
+                Connection::open_with_flags(uri, flags)
+            }
         } else {
             Connection::open(path)
         }
@@ -164,12 +226,19 @@ impl SqliteBackend {
         })?;
         conn.busy_timeout(Duration::from_secs(120))
             .map_err(|e| map_err(e, "busy_timeout"))?;
-        let setup =
-            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;";
+        let setup = if read_only {
+            "PRAGMA foreign_keys = ON;"
+        } else if existed {
+            "PRAGMA foreign_keys = ON; PRAGMA synchronous = NORMAL;"
+        } else {
+            "PRAGMA foreign_keys = ON; PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL;"
+        };
         conn.execute_batch(setup).map_err(|e| map_err(e, setup))?;
         // accept double-quoted string literals in user restrictions, as MySQL does
         let _ = conn.set_db_config(rusqlite::config::DbConfig::SQLITE_DBCONFIG_DQS_DML, true);
-        conn.execute_batch(META).map_err(|e| map_err(e, META))?;
+        if !read_only {
+            conn.execute_batch(META).map_err(|e| map_err(e, META))?;
+        }
         Ok(SqliteBackend {
             conn,
             path: path.to_path_buf(),

@@ -8,6 +8,20 @@
 //! the table at fault; a file already registered is skipped with a message.
 //! `entries.yaml` pre-populates lookup tables first; `<stem>_spyglass_config.yaml`
 //! next to a raw file overrides and supplements what the file says ([`yaml`]).
+//!
+//! Races and interruptions: each file is ingested holding an exclusive lock on
+//! `raw/.locks/<copy name>.lock` (an OS file lock, released when the process dies;
+//! the file is removed on release; processes on other hosts sharing `raw/` over a
+//! network file system are serialised only as far as its `flock` is),
+//! so two processes ingesting the same file take turns and the second finds it
+//! registered. Files are written under a temporary name (`.<name>.part-<pid>`) and
+//! linked into place only if absent, so a racing copy never overwrites; an undo
+//! removes only the files this call linked. Under the lock, a temporary left by a
+//! killed process is removed, an unregistered `_` copy is replaced, and a raw file
+//! that is a truncated prefix of the source (an interrupted copy) is replaced.
+//! `--reinsert` prepares and checks the new copy first, then deletes the old session
+//! through the cautious delete (permission check and `CautiousDelete` row), and
+//! links the new copy only after that delete has committed.
 
 pub mod source;
 pub mod tables;
@@ -28,14 +42,21 @@ use yaml::{FileConfig, YamlTables};
 /// Longest `nwb_file_name` the `Nwbfile` table holds.
 pub const MAX_NWB_FILE_NAME: usize = 64;
 
+/// Longest `_` copy name whose analysis files (`<copy stem><10 random>.nwb`) still
+/// fit `AnalysisNwbfile.analysis_file_name` (64 characters).
+pub const MAX_COPY_NAME_FOR_ANALYSIS: usize = MAX_NWB_FILE_NAME - 10;
+
 /// Options of [`insert_sessions`].
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 pub struct IngestOptions {
     /// Delete an already registered session (and everything downstream) and ingest it again.
     pub reinsert: bool,
     /// Keep the database's values when a shared row (lab member, probe, ...) differs
     /// from the file, with a warning, instead of refusing the file.
     pub accept_divergence: bool,
+    /// Who deletes the old session for `reinsert` (the cautious delete's user; on
+    /// SQLite default `$SPYGLASS_USER`, `$USER`; on MySQL the account).
+    pub user: Option<String>,
 }
 
 /// How one file's ingestion ended.
@@ -157,9 +178,17 @@ pub fn copy_file_name(raw_name: &str) -> String {
     format!("{stem}_{ext}")
 }
 
-/// Finds the raw file: the path as given, else by name in the raw directory, else
-/// the one file of the raw directory whose name contains it.
+/// Finds the raw file: the path as given, else by its exact `.nwb` name in the raw
+/// directory. A directory, or a name that is no `.nwb` file name (`.`, `..`, `/`,
+/// `2023`), is an error rather than a guess.
 fn resolve_source(settings: &Settings, given: &Path) -> Result<PathBuf> {
+    if given.is_dir() {
+        return Err(Error::Invalid(format!(
+            "{}: is a directory; give the .nwb file (a path, or a name in {})",
+            given.display(),
+            settings.raw_dir.display()
+        )));
+    }
     if given.is_file() {
         return Ok(given.to_path_buf());
     }
@@ -167,27 +196,47 @@ fn resolve_source(settings: &Settings, given: &Path) -> Result<PathBuf> {
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    if !name.ends_with(".nwb") || name == ".nwb" {
+        return Err(Error::Invalid(format!(
+            "{}: no such file, and not an .nwb file name to look up in {}",
+            given.display(),
+            settings.raw_dir.display()
+        )));
+    }
     let in_raw = settings.raw_dir.join(&name);
     if in_raw.is_file() {
         return Ok(in_raw);
     }
-    let mut matches = vec![];
-    if let Ok(rd) = std::fs::read_dir(&settings.raw_dir) {
-        for e in rd.flatten() {
-            let n = e.file_name().to_string_lossy().into_owned();
-            if n.contains(&name) && n.ends_with(".nwb") && !n.ends_with("_.nwb") {
-                matches.push(e.path());
+    Err(Error::Invalid(format!(
+        "{}: file not found (nor in {})",
+        given.display(),
+        settings.raw_dir.display()
+    )))
+}
+
+/// Refuses raw file names that cannot be stored and read back as a path component:
+/// path separators (`/`, `\\`), control characters, leading/trailing spaces.
+pub fn check_file_name(raw_name: &str) -> Result<()> {
+    let bad = raw_name
+        .chars()
+        .find(|c| *c == '\\' || *c == '/' || c.is_control());
+    if let Some(c) = bad {
+        return Err(Error::Invalid(format!(
+            "`{}`: file names may not contain {} (rename the file)",
+            raw_name.escape_debug(),
+            match c {
+                '\\' => "a backslash".to_string(),
+                '/' => "a slash".to_string(),
+                c => format!("the control character {:?}", c),
             }
-        }
+        )));
     }
-    match matches.len() {
-        1 => Ok(matches.remove(0)),
-        n => Err(Error::Invalid(format!(
-            "{}: file not found (and {n} files in {} match the name)",
-            given.display(),
-            settings.raw_dir.display()
-        ))),
+    if raw_name.trim() != raw_name {
+        return Err(Error::Invalid(format!(
+            "`{raw_name}`: file names may not start or end with a space (rename the file)"
+        )));
     }
+    Ok(())
 }
 
 fn same_file(a: &Path, b: &Path) -> bool {
@@ -208,9 +257,11 @@ fn same_contents(a: &Path, b: &Path) -> Result<bool> {
     Ok(spyglass_db::stores::file_md5_uuid(a)? == spyglass_db::stores::file_md5_uuid(b)?)
 }
 
-/// Files created during one ingestion, removed again if it fails.
+/// Files created during one ingestion, removed again if it fails: only files this
+/// call itself linked into place are listed.
+/// The file's lock is kept here so that it is held until the undo is done.
 #[derive(Default)]
-struct Created(Vec<PathBuf>);
+struct Created(Vec<PathBuf>, Option<IngestLock>);
 
 impl Created {
     fn undo(&mut self) {
@@ -220,13 +271,207 @@ impl Created {
     }
 }
 
-/// Copies `src` to `dst` (a hard link when possible).
-fn place(src: &Path, dst: &Path) -> Result<()> {
-    if std::fs::hard_link(src, dst).is_ok() {
-        return Ok(());
+/// A temporary file removed when dropped (unless it was renamed away).
+struct TempFile(PathBuf);
+
+impl Drop for TempFile {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
     }
-    std::fs::copy(src, dst).map_err(|e| Error::io(dst, e))?;
+}
+
+/// The temporary name under which `name` is written in `dir`.
+fn part_path(dir: &Path, name: &str) -> PathBuf {
+    dir.join(format!(".{name}.part-{}", std::process::id()))
+}
+
+/// Removes temporaries of `name` left in `dir` by killed processes (call holding the
+/// file's lock: no live process writes them then).
+fn sweep_parts(dir: &Path, name: &str) {
+    let prefix = format!(".{name}.part-");
+    if let Ok(rd) = std::fs::read_dir(dir) {
+        for e in rd.flatten() {
+            if e.file_name().to_string_lossy().starts_with(&prefix) {
+                let _ = std::fs::remove_file(e.path());
+            }
+        }
+    }
+}
+
+/// Links `tmp` to `dst` only when `dst` does not exist (never overwrites); true when linked.
+fn link_if_absent(tmp: &Path, dst: &Path) -> Result<bool> {
+    match std::fs::hard_link(tmp, dst) {
+        Ok(()) => Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+        Err(_) => {
+            // no hard links on this file system: create exclusively, then rename over
+            // the empty placeholder we own
+            match std::fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(dst)
+            {
+                Ok(_) => {
+                    std::fs::rename(tmp, dst).map_err(|e| Error::io(dst, e))?;
+                    Ok(true)
+                }
+                Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => Ok(false),
+                Err(e) => Err(Error::io(dst, e)),
+            }
+        }
+    }
+}
+
+/// Places a complete copy of `src` at `dst` if `dst` is absent: a hard link when
+/// possible, else a copy to a temporary name linked into place. True when placed.
+fn place(src: &Path, dst: &Path) -> Result<bool> {
+    match std::fs::hard_link(src, dst) {
+        Ok(()) => return Ok(true),
+        Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(_) => {}
+    }
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    let name = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = TempFile(part_path(dir, &name));
+    std::fs::copy(src, &tmp.0).map_err(|e| Error::io(dst, e))?;
+    sync(&tmp.0);
+    link_if_absent(&tmp.0, dst)
+}
+
+/// Replaces `dst` with a complete copy of `src` (a temporary renamed over it).
+fn replace(src: &Path, dst: &Path) -> Result<()> {
+    let dir = dst.parent().unwrap_or(Path::new("."));
+    let name = dst
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let tmp = TempFile(part_path(dir, &name));
+    std::fs::copy(src, &tmp.0).map_err(|e| Error::io(dst, e))?;
+    sync(&tmp.0);
+    std::fs::rename(&tmp.0, dst).map_err(|e| Error::io(dst, e))?;
     Ok(())
+}
+
+fn sync(p: &Path) {
+    if let Ok(f) = std::fs::File::open(p) {
+        let _ = f.sync_all();
+    }
+}
+
+/// True when `partial` is shorter than `full` and holds exactly its first bytes:
+/// what an interrupted copy leaves.
+fn is_truncated_copy(partial: &Path, full: &Path) -> Result<bool> {
+    use std::io::Read;
+    let (mp, mf) = (
+        std::fs::metadata(partial).map_err(|e| Error::io(partial, e))?,
+        std::fs::metadata(full).map_err(|e| Error::io(full, e))?,
+    );
+    if mp.len() >= mf.len() {
+        return Ok(false);
+    }
+    let mut a = std::fs::File::open(partial).map_err(|e| Error::io(partial, e))?;
+    let mut b = std::fs::File::open(full).map_err(|e| Error::io(full, e))?;
+    let (mut ba, mut bb) = (vec![0u8; 1 << 16], vec![0u8; 1 << 16]);
+    let mut left = mp.len();
+    while left > 0 {
+        let n = (left as usize).min(ba.len());
+        a.read_exact(&mut ba[..n])
+            .map_err(|e| Error::io(partial, e))?;
+        b.read_exact(&mut bb[..n]).map_err(|e| Error::io(full, e))?;
+        if ba[..n] != bb[..n] {
+            return Ok(false);
+        }
+        left -= n as u64;
+    }
+    Ok(true)
+}
+
+/// Waits for an exclusive `flock` on `f` (released when the file is closed or the
+/// process dies).
+#[cfg(unix)]
+fn lock_exclusive(f: &std::fs::File) -> std::io::Result<()> {
+    use std::os::unix::io::AsRawFd;
+    loop {
+        // SAFETY: flock on a file descriptor this File owns for its whole lifetime.
+        if unsafe { libc::flock(f.as_raw_fd(), libc::LOCK_EX) } == 0 {
+            return Ok(());
+        }
+        let e = std::io::Error::last_os_error();
+        if e.kind() != std::io::ErrorKind::Interrupted {
+            return Err(e);
+        }
+    }
+}
+
+#[cfg(not(unix))]
+fn lock_exclusive(_f: &std::fs::File) -> std::io::Result<()> {
+    Ok(())
+}
+
+/// An exclusive lock on one file's ingestion (`raw/.locks/<copy name>.lock`),
+/// released when dropped or when the process dies. The lock file is removed on
+/// release (a holder re-checks that the path still names the file it locked), so no
+/// lock files accumulate; one left by a killed process is taken over and removed.
+struct IngestLock {
+    file: std::fs::File,
+    path: PathBuf,
+    dir: PathBuf,
+}
+
+impl IngestLock {
+    fn acquire(raw_dir: &Path, copy_name: &str) -> Result<IngestLock> {
+        let dir = raw_dir.join(".locks");
+        let path = dir.join(format!("{copy_name}.lock"));
+        for _ in 0..1000 {
+            std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            let file = match std::fs::OpenOptions::new()
+                .create(true)
+                .truncate(false)
+                .write(true)
+                .open(&path)
+            {
+                Ok(f) => f,
+                // the folder was removed by a releasing holder meanwhile: again
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
+                Err(e) => return Err(Error::io(&path, e)),
+            };
+            lock_exclusive(&file).map_err(|e| Error::io(&path, e))?;
+            // the previous holder may have removed the file before we got the lock
+            if same_inode(&file, &path) {
+                return Ok(IngestLock { file, path, dir });
+            }
+        }
+        Err(Error::Invalid(format!(
+            "{}: could not take the ingest lock",
+            path.display()
+        )))
+    }
+}
+
+impl Drop for IngestLock {
+    fn drop(&mut self) {
+        // remove while still holding the lock, then release by closing
+        let _ = std::fs::remove_file(&self.path);
+        let _ = std::fs::remove_dir(&self.dir); // only when empty
+        let _ = &self.file;
+    }
+}
+
+#[cfg(unix)]
+fn same_inode(f: &std::fs::File, path: &Path) -> bool {
+    use std::os::unix::fs::MetadataExt;
+    match (f.metadata(), std::fs::metadata(path)) {
+        (Ok(a), Ok(b)) => a.dev() == b.dev() && a.ino() == b.ino(),
+        _ => false,
+    }
+}
+
+#[cfg(not(unix))]
+fn same_inode(_f: &std::fs::File, path: &Path) -> bool {
+    path.exists()
 }
 
 fn insert_one(
@@ -293,6 +538,7 @@ fn ingest_file(
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
+    check_file_name(&raw_name)?;
     if !raw_name.ends_with(".nwb") {
         return Err(Error::Invalid(format!(
             "{}: not an .nwb file name",
@@ -301,9 +547,10 @@ fn ingest_file(
     }
     let copy_name = copy_file_name(&raw_name);
     report.nwb_file_name = copy_name.clone();
-    if copy_name.chars().count() > MAX_NWB_FILE_NAME {
+    let len = copy_name.chars().count();
+    if len > MAX_COPY_NAME_FOR_ANALYSIS {
         return Err(Error::Invalid(format!(
-            "{raw_name}: the copy name `{copy_name}` is longer than {MAX_NWB_FILE_NAME} characters ({NWBFILE}.nwb_file_name)"
+            "{raw_name}: the session name `{copy_name}` has {len} characters; at most {MAX_COPY_NAME_FOR_ANALYSIS} leave room for its analysis files' names (`<name><10 characters>.nwb`, at most {MAX_NWB_FILE_NAME} characters in AnalysisNwbfile.analysis_file_name); rename the file"
         )));
     }
     if raw_name.trim_end_matches(".nwb").ends_with('_') {
@@ -311,52 +558,91 @@ fn ingest_file(
             "{NWBFILE}: `{raw_name}` already ends in `_`; it may itself be a copy"
         ));
     }
+    let raw_dir = absolute(&settings.raw_dir);
+    std::fs::create_dir_all(&raw_dir).map_err(|e| Error::io(&raw_dir, e))?;
+    // one ingestion of this file at a time; whatever temporaries are left are stale
+    created.1 = Some(IngestLock::acquire(&raw_dir, &copy_name)?);
+    sweep_parts(&raw_dir, &raw_name);
+    sweep_parts(&raw_dir, &copy_name);
     let key = Cond::map([("nwb_file_name", copy_name.as_str())]);
-    if db.exists(&db.table(NWBFILE)?.restrict(key.clone())?)? {
-        if !opts.reinsert {
-            report.status = FileStatus::AlreadyPresent;
-            report.warnings.push(format!(
-                "{NWBFILE}: `{copy_name}` is already registered; nothing to do (use --reinsert to ingest it again)"
-            ));
-            return Ok(());
-        }
-        db.delete(NWBFILE, key, Default::default())?;
+    let registered = db.exists(&db.table(NWBFILE)?.restrict(key.clone())?)?;
+    if registered && !opts.reinsert {
+        report.status = FileStatus::AlreadyPresent;
+        report.warnings.push(format!(
+            "{NWBFILE}: `{copy_name}` is already registered; nothing to do (use --reinsert to ingest it again)"
+        ));
+        return Ok(());
     }
     // 1. the raw file under the raw directory
-    let raw_dir = absolute(&settings.raw_dir);
     let raw_path = raw_dir.join(&raw_name);
     if !same_file(&src_path, &raw_path) {
-        if raw_path.exists() {
-            if !same_contents(&src_path, &raw_path)? {
-                return Err(Error::Invalid(format!(
-                    "{}: a different file of that name is already in {}",
-                    src_path.display(),
-                    raw_dir.display()
-                )));
+        if !place(&src_path, &raw_path)? {
+            if !same_file(&src_path, &raw_path) && !same_contents(&src_path, &raw_path)? {
+                if !registered && is_truncated_copy(&raw_path, &src_path)? {
+                    // an interrupted copy: replace it with the whole file
+                    replace(&src_path, &raw_path)?;
+                    report.warnings.push(format!(
+                        "{NWBFILE}: replaced an incomplete copy of `{raw_name}` left in {}",
+                        raw_dir.display()
+                    ));
+                } else {
+                    return Err(Error::Invalid(format!(
+                        "{}: a different file of that name is already in {}",
+                        src_path.display(),
+                        raw_dir.display()
+                    )));
+                }
             }
         } else {
-            place(&src_path, &raw_path)?;
             created.0.push(raw_path.clone());
         }
         let cfg_src = FileConfig::path_for(&src_path);
         let cfg_dst = FileConfig::path_for(&raw_path);
-        if cfg_src.is_file() && !cfg_dst.exists() {
-            std::fs::copy(&cfg_src, &cfg_dst).map_err(|e| Error::io(&cfg_dst, e))?;
+        if cfg_src.is_file() && !cfg_dst.exists() && place(&cfg_src, &cfg_dst)? {
             created.0.push(cfg_dst);
         }
     }
     let cfg = FileConfig::load_for(db, &raw_path)?;
-    // 2. the linked copy
+    // 2. the linked copy, written and read under a temporary name first
     let copy_path = raw_dir.join(&copy_name);
+    let tmp = TempFile(part_path(&raw_dir, &copy_name));
+    spyglass_nwb::write_linked_copy(&raw_path, &tmp.0)?;
+    set_mode(&tmp.0, 0o644);
+    let nwb = spyglass_nwb::NwbFile::open(&tmp.0)?;
+    let mut src = Source::read(&nwb, cfg.raw_choice().as_deref())?;
+    drop(nwb);
+    sync(&tmp.0);
+    if registered {
+        // the new file is good: now delete the old session (files go after commit)
+        crate::cautious_delete::cautious_delete(
+            db,
+            NWBFILE,
+            key.clone(),
+            &crate::cautious_delete::CautiousDeleteOptions {
+                user: opts.user.clone(),
+                ..Default::default()
+            },
+        )?;
+        if db.exists(&db.table(NWBFILE)?.restrict(key.clone())?)? {
+            return Err(Error::Invalid(format!(
+                "{NWBFILE}: `{copy_name}` is still registered after deleting it"
+            )));
+        }
+    }
+    // no row refers to a `_` copy here (we hold the lock): a leftover is stale
     if copy_path.exists() {
         std::fs::remove_file(&copy_path).map_err(|e| Error::io(&copy_path, e))?;
     }
+    if !link_if_absent(&tmp.0, &copy_path)? {
+        return Err(Error::Invalid(format!(
+            "{}: another process created this file meanwhile",
+            copy_path.display()
+        )));
+    }
     created.0.push(copy_path.clone());
-    spyglass_nwb::write_linked_copy(&raw_path, &copy_path)?;
-    set_mode(&copy_path, 0o644);
-    let nwb = spyglass_nwb::NwbFile::open(&copy_path)?;
-    let src = Source::read(&nwb, cfg.raw_choice().as_deref())?;
-    drop(nwb);
+    drop(tmp);
+    // read later (LFP, timestamps) under its final name
+    src.path = copy_path.clone();
     forget_stale_external(db, &copy_name)?;
     // 3 and 4. register and fill, all or nothing
     let mut cx = tables::Ctx::new(db, &src, &cfg, &copy_name, opts.accept_divergence);
