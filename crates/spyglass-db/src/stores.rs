@@ -494,9 +494,9 @@ impl Db {
         Ok(out)
     }
 
-    /// The `~external_<store>` table of a schema.
+    /// The `~external_<store>` table of a project schema (by its stored, prefixed name).
     pub fn external_table(&self, schema: &str, store: &str) -> FullName {
-        crate::declare::ddl::external_table(schema, store)
+        crate::declare::ddl::external_table(&self.schema_name(schema), store)
     }
 }
 
