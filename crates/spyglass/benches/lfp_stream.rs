@@ -6,7 +6,8 @@
 //!   `data[:]`, what LFPV1 in Spyglass does per valid interval), its time and peak RSS;
 //! - the filter kernel alone (6401 taps, ÷30) on 128 channels × 60 s already in
 //!   memory, on the same cores: the end-to-end populate rate as a fraction of it
-//!   (target ≥ 70 %).
+//!   (target ≥ 70 %). Populate runs twice and the kernel three times, interleaved;
+//!   the best of each is printed.
 //! The source file is cached in the system temp directory (`spyglass-bench-data`).
 
 use std::path::{Path, PathBuf};
@@ -189,9 +190,20 @@ fn main() {
     let gb = samples * 2.0 / 1e9;
     println!("LFPV1, {CHANNELS} channels × {minutes} min at 30 kHz int16 ({gb:.1} GB), 6401 taps ÷30, {} threads", rayon::current_num_threads());
 
-    let pop = run_child("populate", &file);
+    // best of several runs of each, interleaved, so that other load on the machine
+    // lowers neither figure more than the other
+    let mut best_pop: Option<Vec<f64>> = None;
+    let mut kernel = 0f64;
+    for _ in 0..2 {
+        kernel = kernel.max(run_child("kernel", &file)[0]);
+        let pop = run_child("populate", &file);
+        if best_pop.as_ref().is_none_or(|b| pop[0] < b[0]) {
+            best_pop = Some(pop);
+        }
+    }
+    kernel = kernel.max(run_child("kernel", &file)[0]);
+    let pop = best_pop.expect("two populate runs");
     let (pop_s, insert_s, pop_mb) = (pop[0], pop[1], pop[2]);
-    let kernel = run_child("kernel", &file)[0];
     // the peer: a Spyglass-style whole-array read
     let peer = spyglass_testkit::run_python(
         "import sys, time, resource, h5py\nt = time.time()\nwith h5py.File(sys.argv[1], 'r') as f:\n    x = f['acquisition/e-series/data'][:]\nprint(time.time() - t, resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024)",
