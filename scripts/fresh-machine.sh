@@ -28,6 +28,9 @@ bind /dev/pts /dev/pts
 bind "$HOME/.rustup" /opt/rustup ro
 bind "$HOME/.cargo" /opt/cargo-ro ro
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# an installed Debian has these; debootstrap writes none (MariaDB's install-db resolves the host name)
+[ -s "$dir/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+  "$(hostname)" > "$dir/etc/hosts"
 # this machine's own certificate authorities (e.g. an HTTPS egress proxy's), so that the
 # root reaches crates.io and PyPI as the host does; pip is told to use the system bundle
 extra_ca=()
