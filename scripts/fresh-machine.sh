@@ -24,9 +24,26 @@ cleanup() { for ((i=${#mounts[@]}-1; i>=0; i--)); do umount -l "${mounts[$i]}" 2
 trap cleanup EXIT
 mount -t proc proc "$dir/proc"; mounts+=("$dir/proc")
 bind /dev /dev
+bind /dev/pts /dev/pts
 bind "$HOME/.rustup" /opt/rustup ro
 bind "$HOME/.cargo" /opt/cargo-ro ro
 cp /etc/resolv.conf "$dir/etc/resolv.conf"
+# an installed Debian has these; debootstrap writes none (MariaDB's install-db resolves the host name)
+[ -s "$dir/etc/hosts" ] || printf '127.0.0.1\tlocalhost\n127.0.1.1\t%s\n::1\tlocalhost ip6-localhost ip6-loopback\n' \
+  "$(hostname)" > "$dir/etc/hosts"
+# this machine's own certificate authorities (e.g. an HTTPS egress proxy's), so that the
+# root reaches crates.io and PyPI as the host does; pip is told to use the system bundle
+extra_ca=()
+if [ -d /usr/local/share/ca-certificates ]; then
+  mapfile -t extra_ca < <(find /usr/local/share/ca-certificates -name '*.crt')
+fi
+ca_env=()
+if [ ${#extra_ca[@]} -gt 0 ]; then
+  mkdir -p "$dir/usr/local/share/ca-certificates"
+  cp "${extra_ca[@]}" "$dir/usr/local/share/ca-certificates/"
+  chroot "$dir" update-ca-certificates >/dev/null 2>&1
+  ca_env=(PIP_CERT=/etc/ssl/certs/ca-certificates.crt REQUESTS_CA_BUNDLE=/etc/ssl/certs/ca-certificates.crt)
+fi
 
 # a clean clone of the committed tree (no build products, no venvs)
 rm -rf "$dir/work/spyglass-rs"
@@ -36,13 +53,13 @@ git clone -q "$root" "$dir/work/spyglass-rs"
 run() {
   chroot "$dir" /usr/bin/env -i HOME=/root PATH=/opt/cargo-ro/bin:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin \
     RUSTUP_HOME=/opt/rustup CARGO_HOME=/root/.cargo RUSTUP_TOOLCHAIN=stable CARGO_BUILD_JOBS="${CARGO_BUILD_JOBS:-2}" \
-    SPYGLASS_SKIP_SPYGLASS_INTEROP=1 LANG=C.UTF-8 bash -c "cd /work/spyglass-rs && $1"
+    SPYGLASS_SKIP_SPYGLASS_INTEROP=1 LANG=C.UTF-8 "${ca_env[@]}" bash -c "cd /work/spyglass-rs && $1"
 }
 
 t0=$(date +%s)
 run "bash scripts/demo.sh"
 t_demo=$(( $(date +%s) - t0 ))
-for f in spyglass-demo/spyglass.db; do
+for f in spyglass-demo/spyglass.db spyglass-demo/lfp_demo.svg spyglass-demo/export/demo/bundle/spyglass.db; do
   [ -s "$dir/work/spyglass-rs/$f" ] || { echo "fresh-machine: demo output $f missing" >&2; exit 1; }
 done
 [ -n "$(find "$dir/work/spyglass-rs/spyglass-demo" -name '*.nwb' | head -1)" ] || { echo "fresh-machine: no NWB file from the demo" >&2; exit 1; }

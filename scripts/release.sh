@@ -11,7 +11,7 @@ cache="${SPYGLASS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spyglass-rs}"
 bash scripts/setup.sh --tools
 export PATH="$cache/tools-venv/bin:$PATH"
 export CARGO_TARGET_DIR="${SPYGLASS_STATIC_TARGET:-$cache/target-static}"
-export HDF5_DIR= HDF5_VERSION=  # never the system HDF5
+unset HDF5_DIR HDF5_VERSION  # never the system HDF5 (an empty HDF5_DIR is an error too)
 cargo build --release --locked -p spyglass-cli --features static
 mkdir -p dist
 strip -o dist/spyglass.tmp "$CARGO_TARGET_DIR/release/spyglass"

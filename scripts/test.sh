@@ -14,7 +14,7 @@ if [ -z "${SPYGLASS_TEST_MYSQL_URL:-}" ]; then
   mdb=$(mktemp -d)
   port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
   mariadb-install-db --no-defaults --user=root --auth-root-authentication-method=normal \
-    --skip-test-db --datadir="$mdb/data" >/dev/null 2>&1
+    --skip-test-db --datadir="$mdb/data" >"$mdb/install.log" 2>&1 || { cat "$mdb/install.log" >&2; exit 1; }
   mariadbd --no-defaults --datadir="$mdb/data" --socket="$mdb/mysql.sock" --port="$port" \
     --bind-address=127.0.0.1 --user=root --pid-file="$mdb/mariadbd.pid" \
     --log-error="$mdb/err.log" --tmpdir="$mdb" --skip-name-resolve --innodb-log-file-size=16M &
