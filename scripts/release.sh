@@ -12,7 +12,18 @@ bash scripts/setup.sh --tools
 export PATH="$cache/tools-venv/bin:$PATH"
 export CARGO_TARGET_DIR="${SPYGLASS_STATIC_TARGET:-$cache/target-static}"
 unset HDF5_DIR HDF5_VERSION  # never the system HDF5 (an empty HDF5_DIR is an error too)
+# The cache is shared by every clone, but cargo names a workspace crate's artifacts by
+# its path relative to the workspace and checks freshness against the files of the
+# clone that built it: a build from another clone must rebuild our crates (the
+# dependencies, HDF5 included, stay cached).
+stamp="$CARGO_TARGET_DIR/.built-from"
+if [ "$(cat "$stamp" 2>/dev/null)" != "$root" ]; then
+  for crate in spyglass-blob spyglass-db spyglass-dsp spyglass-nwb spyglass spyglass-cli; do
+    cargo clean --release -q -p "$crate" 2>/dev/null || true
+  done
+fi
 cargo build --release --locked -p spyglass-cli --features static
+mkdir -p "$CARGO_TARGET_DIR" && echo "$root" > "$stamp"
 mkdir -p dist
 strip -o dist/spyglass.tmp "$CARGO_TARGET_DIR/release/spyglass"
 mv dist/spyglass.tmp dist/spyglass
