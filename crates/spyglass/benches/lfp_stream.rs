@@ -8,6 +8,7 @@
 //!   memory, on the same cores: the end-to-end populate rate as a fraction of it
 //!   (target ≥ 70 %). Populate runs twice and the kernel three times, interleaved;
 //!   the best of each is printed.
+//!
 //! The source file is cached in the system temp directory (`spyglass-bench-data`).
 
 use std::path::{Path, PathBuf};

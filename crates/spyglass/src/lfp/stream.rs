@@ -70,6 +70,9 @@ pub struct OutChannel {
 /// one being read, each up to half its length longer (read to a chunk boundary).
 const WINDOWS_IN_FLIGHT: usize = 3;
 
+/// One buffer per input channel, shared by the reader and the filter.
+type Buffers<T> = Arc<Vec<Vec<T>>>;
+
 /// One window of a piece, read and ready to filter.
 struct Window<T> {
     /// The outputs it yields.
@@ -77,7 +80,7 @@ struct Window<T> {
     /// The input samples they need (relative to the piece), starting each buffer.
     need: Range<usize>,
     /// One buffer per input channel.
-    bufs: Arc<Vec<Vec<T>>>,
+    bufs: Buffers<T>,
 }
 
 /// What a window holds: int16 counts as stored, or volts (and counts of other types) as f64.
@@ -216,7 +219,7 @@ impl Job<'_> {
 
     /// A piece at least as long as the filter, in windows: a reader thread reads the
     /// next window (keeping the overlap from the previous one) while this thread
-    /// filters and writes the current one.
+    /// filters the current one and a writer thread writes the one before.
     fn long_piece(
         &self,
         dec: &FirDecimator,
@@ -256,39 +259,61 @@ impl Job<'_> {
         std::thread::scope(|s| -> Result<()> {
             let (tx, rx) = std::sync::mpsc::sync_channel::<Result<Window<T>>>(0);
             let reader = s.spawn(|| self.read_windows(dec, r.clone(), &inputs, q, tx));
-            let mut referenced: Vec<Vec<f64>> = vec![];
-            let mut result = vec![];
-            for w in rx {
-                let w = w?;
-                let len = w.need.len();
-                result.clear();
-                result.resize(w.outs.len() * map.len(), 0.0);
-                if plain {
-                    let views: Vec<&[T]> = w.bufs.iter().map(|b| &b[..len]).collect();
-                    dec.filter_window(n, w.need.start, &views, w.outs.clone(), &mut result)
-                } else {
-                    referenced = map
-                        .iter()
-                        .map(|&(a, b)| {
-                            let x = w.bufs[a][..len].iter().map(|x| x.to_f64());
-                            match b {
-                                Some(b) => x
-                                    .zip(&w.bufs[b][..len])
-                                    .map(|(x, y)| x - y.to_f64())
-                                    .collect(),
-                                None => x.collect(),
-                            }
-                        })
-                        .collect();
-                    let views: Vec<&[f64]> = referenced.iter().map(Vec::as_slice).collect();
-                    dec.filter_window(n, w.need.start, &views, w.outs.clone(), &mut result)
+            // a writer thread converts and writes (compresses) each filtered block
+            // while the next window is filtered
+            let (wtx, wrx) = std::sync::mpsc::sync_channel::<(Vec<f64>, usize, usize)>(1);
+            let col0 = cols.start;
+            let writer = s.spawn(move || -> Result<()> {
+                for (block, rows, at) in wrx {
+                    self.write_rows(&block, rows, at, col0, out)?;
                 }
-                .map_err(dsp)?;
-                self.write_rows(&result, w.outs.len(), row0 + w.outs.start, cols.start, out)?;
-            }
-            reader
+                Ok(())
+            });
+            let filtered = (|| -> Result<()> {
+                let mut referenced: Vec<Vec<f64>> = vec![];
+                for w in rx {
+                    let w = w?;
+                    let len = w.need.len();
+                    let mut result = vec![0.0; w.outs.len() * map.len()];
+                    if plain {
+                        let views: Vec<&[T]> = w.bufs.iter().map(|b| &b[..len]).collect();
+                        dec.filter_window(n, w.need.start, &views, w.outs.clone(), &mut result)
+                    } else {
+                        referenced = map
+                            .iter()
+                            .map(|&(a, b)| {
+                                let x = w.bufs[a][..len].iter().map(|x| x.to_f64());
+                                match b {
+                                    Some(b) => x
+                                        .zip(&w.bufs[b][..len])
+                                        .map(|(x, y)| x - y.to_f64())
+                                        .collect(),
+                                    None => x.collect(),
+                                }
+                            })
+                            .collect();
+                        let views: Vec<&[f64]> = referenced.iter().map(Vec::as_slice).collect();
+                        dec.filter_window(n, w.need.start, &views, w.outs.clone(), &mut result)
+                    }
+                    .map_err(dsp)?;
+                    if wtx
+                        .send((result, w.outs.len(), row0 + w.outs.start))
+                        .is_err()
+                    {
+                        // the writer stopped on an error, which its join returns
+                        break;
+                    }
+                }
+                Ok(())
+            })();
+            drop(wtx);
+            let written = writer
                 .join()
-                .map_err(|_| Error::Invalid("filtering: the reader thread failed".into()))
+                .map_err(|_| Error::Invalid("filtering: the writer thread failed".into()))?;
+            let read = reader
+                .join()
+                .map_err(|_| Error::Invalid("filtering: the reader thread failed".into()));
+            filtered.and(written).and(read)
         })
     }
 
@@ -309,9 +334,9 @@ impl Job<'_> {
         let total = dec.output_len(n);
         let chunk = self.reader.raw().block_rows().max(1);
         // the last window sent: its buffers and the samples w_lo..w_hi they hold
-        let mut prev: Option<(Arc<Vec<Vec<T>>>, usize, usize)> = None;
+        let mut prev: Option<(Buffers<T>, usize, usize)> = None;
         // the window before it, whose buffers are reused once the filter let go of them
-        let mut spare: Option<Arc<Vec<Vec<T>>>> = None;
+        let mut spare: Option<Buffers<T>> = None;
         let mut k0 = 0;
         while k0 < total {
             let k1 = (k0 + q).min(total);
