@@ -513,6 +513,14 @@ pub(crate) fn planned_sessions(
         return Ok(None);
     }
     let slice = db.cascade_up_keys(&leaves)?;
+    sessions_of_slice(&slice, &session)
+}
+
+/// The keys of the `Session` rows a cascaded slice holds, as a query (none: `None`).
+pub(crate) fn sessions_of_slice(
+    slice: &spyglass_db::slice::Slice,
+    session: &spyglass_db::TableInfo,
+) -> Result<Option<Query>> {
     let keys = slice.keys(&session.name);
     if keys.is_empty() {
         return Ok(None);

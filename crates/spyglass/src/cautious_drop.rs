@@ -13,7 +13,7 @@ use crate::cautious_delete::{
 };
 use crate::common::common_session::SESSION;
 use crate::error::{Error, Result};
-use spyglass_db::{Cond, Db, FullName, Proj, Query, WriteKind};
+use spyglass_db::{Cond, Db, FullName, Query, WriteKind};
 use std::time::Instant;
 
 /// What a cautious drop did (or, for a dry run, would do).
@@ -83,14 +83,7 @@ fn owning_sessions(db: &Db, plan: &[(FullName, u64)]) -> Result<Option<Query>> {
         return Ok(None);
     }
     let slice = db.cascade_up(&leaves)?;
-    let keys = slice.keys(&session.name);
-    if keys.is_empty() {
-        return Ok(None);
-    }
-    let any = Cond::Or(keys.iter().map(Cond::from).collect());
-    Ok(Some(
-        Query::table(&session).restrict(any)?.proj(Proj::key())?,
-    ))
+    crate::cautious_delete::sessions_of_slice(&slice, &session)
 }
 
 /// Checks, logs and (unless `opts.dry_run`) drops `table` or `schema`. Uses `opts.user`

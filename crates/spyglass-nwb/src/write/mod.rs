@@ -437,6 +437,21 @@ fn default_ids(ids: &Option<Vec<i64>>, n: usize) -> Vec<i64> {
 pub(crate) const ELECTRODES: &str = "/general/extracellular_ephys/electrodes";
 
 impl W {
+    /// Refuses electrode rows outside the file's electrodes table, naming `obj`.
+    pub(crate) fn check_electrode_rows(&self, obj: &str, rows: &[i64]) -> Result<()> {
+        let n_rows = self
+            .root()
+            .dataset(&join(ELECTRODES, "id"))
+            .map(|d| d.shape().first().copied().unwrap_or(0))
+            .map_err(|_| NwbError::missing(&self.path, ELECTRODES, "electrodes table"))?;
+        match rows.iter().find(|&&r| r < 0 || r as usize >= n_rows) {
+            Some(bad) => Err(NwbError::InvalidArgument(format!(
+                "`{obj}`: electrode row {bad} outside the electrodes table ({n_rows} rows)"
+            ))),
+            None => Ok(()),
+        }
+    }
+
     /// The group an object with `placement` goes into (creating typed modules/containers).
     pub fn placement_group(&self, placement: &Placement) -> Result<Group> {
         match placement {
@@ -563,20 +578,7 @@ impl W {
                 spec.electrodes.len()
             )));
         }
-        let n_rows = self
-            .root()
-            .dataset(&join(ELECTRODES, "id"))
-            .map(|d| d.shape().first().copied().unwrap_or(0))
-            .map_err(|_| NwbError::missing(&self.path, ELECTRODES, "electrodes table"))?;
-        if let Some(bad) = spec
-            .electrodes
-            .iter()
-            .find(|&&r| r < 0 || r as usize >= n_rows)
-        {
-            return Err(NwbError::InvalidArgument(format!(
-                "`{obj}`: electrode row {bad} outside the electrodes table ({n_rows} rows)"
-            )));
-        }
+        self.check_electrode_rows(&obj, &spec.electrodes)?;
         let mut s = spec.series.clone();
         s.unit = "volts".into();
         let (g, id) = self.time_series(parent, &s, "ElectricalSeries")?;

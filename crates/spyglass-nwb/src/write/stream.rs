@@ -69,20 +69,7 @@ impl W {
         if c == 0 {
             return Err(NwbError::InvalidArgument(format!("`{obj}`: no channels")));
         }
-        let n_rows_table = self
-            .root()
-            .dataset(&join(ELECTRODES, "id"))
-            .map(|d| d.shape().first().copied().unwrap_or(0))
-            .map_err(|_| NwbError::missing(&self.path, ELECTRODES, "electrodes table"))?;
-        if let Some(bad) = spec
-            .electrodes
-            .iter()
-            .find(|&&r| r < 0 || r as usize >= n_rows_table)
-        {
-            return Err(NwbError::InvalidArgument(format!(
-                "`{obj}`: electrode row {bad} outside the electrodes table ({n_rows_table} rows)"
-            )));
-        }
+        self.check_electrode_rows(&obj, &spec.electrodes)?;
         let (g, id) = self.typed_group(parent, &spec.name, "core", "ElectricalSeries")?;
         self.attr_str(&g, "description", &spec.description)?;
         self.attr_str(&g, "comments", &spec.comments)?;
