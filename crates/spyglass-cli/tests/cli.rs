@@ -499,7 +499,7 @@ fn delete_checks_the_lab_team_and_logs() {
     let env = Env::new();
     // a Spyglass database: Erin's session, Alice on Erin's team, Bob not
     let settings = spyglass::Settings::new(env.dir.path());
-    let db = spyglass::open(&env.url(), &settings).unwrap();
+    let db = spyglass::Spyglass::open(&env.url(), settings.clone()).unwrap();
     let opts = InsertOptions {
         allow_direct_insert: true,
         ..Default::default()

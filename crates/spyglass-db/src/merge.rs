@@ -46,6 +46,24 @@ pub fn merge_id(parent_key: &Row, source: &str) -> Uuid {
     key_hash_uuid(&Row::from_pairs(pairs))
 }
 
+/// The definition of merge master `class` with one part per source (`schema.Class`,
+/// a part named after the source's class): Spyglass's `_Merge` layout.
+pub fn merge_spec(class: &str, sources: &[&str]) -> TableSpec {
+    let mut spec = TableSpec::new(
+        class,
+        Tier::Manual,
+        "merge_id : uuid\n---\nsource : varchar(32)",
+    );
+    for source in sources {
+        let (_, source_class) = source.split_once('.').unwrap_or(("", source));
+        spec = spec.part(
+            &source_class.replace('.', ""),
+            &format!("-> master\n---\n-> {source}"),
+        );
+    }
+    spec
+}
+
 impl Db {
     /// Declares a merge table `class` in `schema` with one part per upstream table
     /// (given as `schema.Class`); idempotent.
@@ -55,20 +73,12 @@ impl Db {
         class: &str,
         upstream: &[&str],
     ) -> Result<MergeTable> {
-        let mut spec = TableSpec::new(
-            class,
-            Tier::Manual,
-            "merge_id : uuid\n---\nsource : varchar(32)",
-        );
+        let mut sources = Vec::with_capacity(upstream.len());
         for u in upstream {
-            let info = self.table_info(u)?;
-            let part_class = info.name.class_name().replace('.', "");
-            spec = spec.part(
-                &part_class,
-                &format!("-> master\n---\n-> {}", info.name.pretty()),
-            );
+            sources.push(self.table_info(u)?.name.pretty());
         }
-        self.declare(schema, &spec)?;
+        let sources: Vec<&str> = sources.iter().map(String::as_str).collect();
+        self.declare(schema, &merge_spec(class, &sources))?;
         self.merge(&format!("{schema}.{class}"))
     }
 

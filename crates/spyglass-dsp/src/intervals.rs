@@ -29,8 +29,8 @@ use std::ops::Range;
 
 use crate::error::{DspError, Result};
 
-/// A sorted list of disjoint closed intervals `[start, stop]`.
-#[derive(Debug, Clone, PartialEq, Default)]
+/// A sorted list of disjoint closed intervals `[start, stop]` (serialized as the list).
+#[derive(Debug, Clone, PartialEq, Default, serde::Serialize)]
 pub struct Intervals(Vec<[f64; 2]>);
 
 fn check_interval(index: usize, iv: [f64; 2]) -> Result<()> {

@@ -26,7 +26,7 @@ use spyglass::lfp::{self, band_v1, v1};
 use spyglass::Settings;
 use spyglass_db::dialect::Dialect;
 use spyglass_db::slice::{key_restrictions, Slice};
-use spyglass_db::{Cond, Db, Value};
+use spyglass_db::{Cond, Db};
 use spyglass_nwb::synthetic::{write_session, SyntheticParams};
 use std::io::Write;
 use std::path::{Path, PathBuf};
@@ -344,7 +344,7 @@ fn main() {
     let work = work.as_path();
     let settings = Settings::new(work.join("base"));
     let url = format!("sqlite:///{}", work.join("bench.db").display());
-    let db = spyglass::open(&url, &settings).unwrap();
+    let db = spyglass::Spyglass::open(&url, settings.clone()).unwrap();
 
     // ---- setup (not timed as a step) ----
     let t_setup = Instant::now();
@@ -396,17 +396,21 @@ fn main() {
         lfp_keys.push(
             v1::insert_selection(
                 &db,
-                nwb,
-                "bench",
-                RAW_VALID_TIMES,
-                "LFP 0-400 Hz",
-                30_000,
-                1000.0,
+                &v1::LfpSelection {
+                    key: v1::LfpKey {
+                        nwb_file_name: (nwb).to_string(),
+                        lfp_electrode_group_name: ("bench").to_string(),
+                        target_interval_list_name: (RAW_VALID_TIMES).to_string(),
+                        filter_name: ("LFP 0-400 Hz").to_string(),
+                        filter_sampling_rate: (30_000) as i64,
+                    },
+                    target_sampling_rate: 1000.0,
+                },
             )
             .unwrap(),
         );
     }
-    let rep = v1::populate(&db, &settings, Cond::Bool(true)).unwrap();
+    let rep = spyglass::populate(&db, &settings, v1::LFPV1, Cond::Bool(true)).unwrap();
     assert!(rep.error_list.is_empty(), "{:?}", rep.error_list);
     assert_eq!(rep.success_count, sessions.len());
     let lfp_secs = t.elapsed().as_secs_f64();
@@ -420,22 +424,26 @@ fn main() {
         })
         .collect();
     for (nwb, key) in sessions.iter().zip(&lfp_keys) {
-        let merge_id = Value::Uuid(spyglass_db::merge::merge_id(key, "LFPV1"));
+        let merge_id = spyglass_db::merge::merge_id(key, "LFPV1");
         band_v1::insert_selection(
             &db,
-            &merge_id,
-            nwb,
+            &band_v1::BandSelection {
+                key: band_v1::BandKey {
+                    lfp_merge_id: merge_id,
+                    filter_name: ("Theta 5-11 Hz").to_string(),
+                    filter_sampling_rate: (1000) as i64,
+                    nwb_file_name: (nwb).to_string(),
+                    target_interval_list_name: (RAW_VALID_TIMES).to_string(),
+                    lfp_band_sampling_rate: (100) as i64,
+                },
+                min_interval_len: 1.0,
+            },
             "bench",
             &band,
-            "Theta 5-11 Hz",
-            1000,
-            RAW_VALID_TIMES,
-            100,
-            1.0,
         )
         .unwrap();
     }
-    let rep = band_v1::populate(&db, &settings, Cond::Bool(true)).unwrap();
+    let rep = spyglass::populate(&db, &settings, band_v1::LFP_BAND_V1, Cond::Bool(true)).unwrap();
     assert!(rep.error_list.is_empty(), "{:?}", rep.error_list);
     let band_secs = t.elapsed().as_secs_f64();
 

@@ -37,7 +37,7 @@ fn ingest(label: &str, files: &[PathBuf]) -> Run {
     let dir = tempfile::tempdir().unwrap();
     let settings = Settings::new(dir.path().join("base"));
     let url = format!("sqlite:///{}", dir.path().join("bench.db").display());
-    let db = spyglass::open(&url, &settings).unwrap();
+    let db = spyglass::Spyglass::open(&url, settings.clone()).unwrap();
     let t = Instant::now();
     let reports = ingest::insert_sessions(
         &db,

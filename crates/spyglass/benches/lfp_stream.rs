@@ -92,7 +92,7 @@ fn child_populate(file: &Path) {
     let dir = tempfile::tempdir().unwrap();
     let settings = spyglass::Settings::new(dir.path().join("base"));
     let url = format!("sqlite:///{}", dir.path().join("bench.db").display());
-    let db = spyglass::open(&url, &settings).unwrap();
+    let db = spyglass::Spyglass::open(&url, settings.clone()).unwrap();
     let t = Instant::now();
     let r = spyglass::ingest::insert_sessions(
         &db,
@@ -110,16 +110,27 @@ fn child_populate(file: &Path) {
     spyglass::lfp::lfp_electrode::create_group(&db, &nwb, "all", &ids).unwrap();
     let key = spyglass::lfp::v1::insert_selection(
         &db,
-        &nwb,
-        "all",
-        spyglass::common::common_interval::RAW_VALID_TIMES,
-        "LFP 0-400 Hz",
-        30000,
-        1000.0,
+        &spyglass::lfp::v1::LfpSelection {
+            key: spyglass::lfp::v1::LfpKey {
+                nwb_file_name: (&nwb).to_string(),
+                lfp_electrode_group_name: ("all").to_string(),
+                target_interval_list_name: (spyglass::common::common_interval::RAW_VALID_TIMES)
+                    .to_string(),
+                filter_name: ("LFP 0-400 Hz").to_string(),
+                filter_sampling_rate: (30000) as i64,
+            },
+            target_sampling_rate: 1000.0,
+        },
     )
     .unwrap();
     let t = Instant::now();
-    let rep = spyglass::lfp::v1::populate(&db, &settings, spyglass_db::Cond::from(&key)).unwrap();
+    let rep = spyglass::populate(
+        &db,
+        &settings,
+        spyglass::lfp::v1::LFPV1,
+        spyglass_db::Cond::from(&key),
+    )
+    .unwrap();
     assert_eq!(rep.success_count, 1, "{rep:?}");
     println!(
         "{} {} {}",

@@ -247,6 +247,55 @@ fn register_table(db: &Db) -> Result<()> {
     Ok(())
 }
 
+/// An analysis file written outside any transaction, removed again unless registered.
+#[derive(Debug)]
+pub struct PendingFile {
+    /// Analysis file name.
+    pub name: String,
+    /// Its path.
+    pub path: PathBuf,
+    /// The session.
+    pub nwb_file_name: String,
+    /// `analysis_file_description`.
+    pub description: String,
+    registered: bool,
+}
+
+impl PendingFile {
+    /// The pending registration of `file` (removed on drop unless registered).
+    pub fn new(file: &AnalysisFile, description: &str) -> PendingFile {
+        PendingFile {
+            name: file.name.clone(),
+            path: file.path.clone(),
+            nwb_file_name: file.nwb_file_name.clone(),
+            description: description.to_string(),
+            registered: false,
+        }
+    }
+
+    /// Registers the file in AnalysisNwbfile; from then on it is kept.
+    pub fn register(mut self, db: &Db) -> Result<String> {
+        register(
+            db,
+            &self.nwb_file_name,
+            &self.name,
+            &self.path,
+            &self.description,
+            None,
+        )?;
+        self.registered = true;
+        Ok(self.name.clone())
+    }
+}
+
+impl Drop for PendingFile {
+    fn drop(&mut self) {
+        if !self.registered {
+            let _ = std::fs::remove_file(&self.path);
+        }
+    }
+}
+
 /// Create → fill (`fill` adds objects and returns what the caller needs, e.g. object
 /// ids) → register, as Spyglass's `build()`. The file is removed if anything fails.
 pub fn build<T>(

@@ -33,40 +33,13 @@ pub fn project_schemas(db: &Db) -> Vec<String> {
         .collect()
 }
 
-/// Every table spyglass-rs declares, by schema (common schemas, filters, LFP).
+/// Every table spyglass-rs declares that Spyglass has too, by schema (the registry's
+/// tables but our own `common_ephys_series`).
 pub fn our_specs() -> Vec<(&'static str, TableSpec)> {
-    let mut out = Vec::new();
-    for (schema, specs) in crate::common::schemas() {
-        out.extend(specs.into_iter().map(|s| (schema, s)));
-    }
-    use crate::lfp::{band_v1, imported, lfp_electrode, merge, v1};
-    out.extend(
-        crate::filter::specs()
-            .into_iter()
-            .map(|s| (crate::filter::SCHEMA, s)),
-    );
-    out.extend(
-        lfp_electrode::specs()
-            .into_iter()
-            .map(|s| (lfp_electrode::SCHEMA, s)),
-    );
-    out.extend(v1::specs().into_iter().map(|s| (v1::SCHEMA, s)));
-    out.extend(imported::specs().into_iter().map(|s| (imported::SCHEMA, s)));
-    // LFPOutput, as `Db::declare_merge` declares it
-    let mut lfp_output = TableSpec::new(
-        "LFPOutput",
-        Tier::Manual,
-        "merge_id : uuid\n---\nsource : varchar(32)",
-    );
-    for (part, upstream) in [
-        ("LFPV1", v1::LFPV1),
-        ("ImportedLFP", imported::IMPORTED_LFP),
-    ] {
-        lfp_output = lfp_output.part(part, &format!("-> master\n---\n-> {upstream}"));
-    }
-    out.push((merge::SCHEMA, lfp_output));
-    out.extend(band_v1::specs().into_iter().map(|s| (band_v1::SCHEMA, s)));
-    out
+    crate::pipelines::specs()
+        .into_iter()
+        .filter(|(schema, _)| *schema != crate::common::ephys_series::SCHEMA)
+        .collect()
 }
 
 /// The report of [`check`].

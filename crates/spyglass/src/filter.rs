@@ -11,6 +11,7 @@
 //! ripple band filters on request; [`coefficients`] fetches a stored filter.
 
 use crate::error::{Error, Result};
+use crate::kit::{args, Defaults, Pipeline, Schema, Spyglass};
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
 use spyglass_dsp::{design_filter, estimate_taps, BAND_FILTERS, STANDARD_FILTERS};
 pub use spyglass_dsp::{FilterDesign, FilterType, StandardFilter};
@@ -24,12 +25,22 @@ pub const SCHEMA: &str = "common_filter";
 /// `FirFilterParameters` (Manual).
 pub const FIR_FILTER_PARAMETERS: &str = "common_filter.FirFilterParameters";
 
-/// The tables of this schema.
-pub fn specs() -> Vec<TableSpec> {
-    vec![TableSpec::new(
-        "FirFilterParameters",
-        Tier::Manual,
-        "# FIR filter definitions and their designed coefficients
+/// The `common_filter` pipeline: FirFilterParameters, its defaults and the
+/// `spyglass filter …` commands.
+pub struct Filter;
+
+impl Pipeline for Filter {
+    fn name(&self) -> &'static str {
+        SCHEMA
+    }
+    fn family(&self) -> Option<&'static str> {
+        Some("filter")
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &["common"]
+    }
+    fn schemas(&self) -> Vec<Schema> {
+        let fir = "# FIR filter definitions and their designed coefficients
 filter_name : varchar(80)  # descriptive name of this filter
 filter_sampling_rate : int  # sampling rate for this filter
 ---
@@ -40,16 +51,97 @@ filter_high_pass = 0 : float  # highest frequency for pass band for low pass sid
 filter_high_stop = 0 : float  # lowest frequency for stop band of low pass side of filter
 filter_comments : varchar(2000)  # comments about the filter
 filter_band_edges : blob  # numpy array containing the filter bands (redundant with individual parameters)
-filter_coeff : longblob  # numpy array containing the filter coefficients",
-    )]
+filter_coeff : longblob  # numpy array containing the filter coefficients";
+        vec![Schema {
+            name: SCHEMA,
+            tables: vec![TableSpec::new("FirFilterParameters", Tier::Manual, fir)],
+        }]
+    }
+    fn defaults(&self) -> Vec<Defaults> {
+        vec![Defaults {
+            table: FIR_FILTER_PARAMETERS,
+            insert: insert_default,
+        }]
+    }
+    fn commands(&self) -> Vec<clap::Command> {
+        args::subcommands::<Command>()
+    }
+    fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
+        match args::parse(m)? {
+            Command::Add {
+                name,
+                rate,
+                filter_type,
+                edges,
+                comment,
+                replace,
+            } => {
+                let ty: FilterType = filter_type
+                    .parse()
+                    .map_err(|e| Error::Invalid(format!("--type: {e}")))?;
+                let (d, added) = add_filter(sg, &name, rate, ty, &edges, &comment, replace)?;
+                let what = format!(
+                    "`{name}` at {rate} Hz: {} {:?} Hz, {} taps",
+                    d.filter_type,
+                    d.band_edges,
+                    d.numtaps()
+                );
+                match added {
+                    Added::Inserted => println!("added filter {what}"),
+                    Added::Replaced => println!("replaced filter {what}"),
+                    Added::Kept { same: true } => println!("filter `{name}` at {rate} Hz is already stored with this design"),
+                    Added::Kept { same: false } => println!("filter `{name}` at {rate} Hz is already stored with another design or comment; kept the stored row (use --replace to replace it)"),
+                }
+            }
+            Command::AddBands => {
+                let n = insert_band_filters(sg)?;
+                println!("{FIR_FILTER_PARAMETERS}: {n} band filters inserted");
+            }
+            Command::List => {
+                for f in list(sg)? {
+                    println!(
+                        "{:<24} {:>6} Hz  {:<9} edges {:?}  {} taps  {}",
+                        f.name, f.sampling_rate, f.filter_type, f.band_edges, f.numtaps, f.comments
+                    );
+                }
+            }
+        }
+        Ok(())
+    }
 }
 
-/// Declares `FirFilterParameters` (idempotent).
-pub fn declare(db: &Db) -> Result<()> {
-    for spec in specs() {
-        db.declare(SCHEMA, &spec)?;
-    }
-    Ok(())
+/// `spyglass filter …`.
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Design a FIR filter and store it (FirFilterParameters.add_filter).
+    Add {
+        /// Filter name, e.g. "Theta 5-11 Hz".
+        name: String,
+        /// Sampling rate the filter is for, Hz.
+        #[arg(long)]
+        rate: u32,
+        /// lowpass, highpass, bandpass or bandstop.
+        #[arg(long = "type")]
+        filter_type: String,
+        /// Band edges in Hz: pass,stop (lowpass), stop,pass (highpass) or four edges.
+        #[arg(long, value_delimiter = ',', required = true)]
+        edges: Vec<f64>,
+        /// A comment stored with the filter.
+        #[arg(long, default_value = "")]
+        comment: String,
+        /// Replace a stored filter of this name and rate (refused while rows computed
+        /// with it exist); without it a stored filter is kept, as Spyglass does.
+        #[arg(long)]
+        replace: bool,
+    },
+    /// Add the theta (5-11 Hz) and ripple (150-250 Hz) band filters for 1 kHz LFP.
+    AddBands,
+    /// List the stored filters.
+    List,
+}
+
+fn declare(db: &Db) -> Result<()> {
+    crate::pipelines::declare(db, &[SCHEMA])
 }
 
 /// The band edges as Spyglass stores them: `np.asarray(band_edges)` is int64 when

@@ -34,24 +34,56 @@ pub mod export;
 pub mod fetch_nwb;
 pub mod filter;
 pub mod ingest;
+pub mod kit;
 pub mod lab_admin;
 pub mod lfp;
+pub mod pipelines;
 pub mod session_group;
 pub mod settings;
 
 pub use common::declare_common;
 pub use error::{Error, Result};
+pub use kit::Spyglass;
 pub use settings::Settings;
 pub use spyglass_dsp::Intervals;
 
 use spyglass_db::Db;
 
-/// Opens the database at `url`, configures the stores of `settings`, declares
-/// the common tables and pre-populates `entries.yaml`.
-pub fn open(url: &str, settings: &Settings) -> Result<Db> {
-    let db = Db::open(url)?;
-    ingest::prepare(&db, settings)?;
-    Ok(db)
+/// Populates `table` for the keys matching `restriction` with its registered make
+/// (see [`pipelines::makers`]), writing under `settings`.
+pub fn populate(
+    db: &Db,
+    settings: &Settings,
+    table: &str,
+    restriction: spyglass_db::Cond,
+) -> Result<spyglass_db::populate::PopulateReport> {
+    let opts = spyglass_db::populate::PopulateOptions {
+        restrictions: vec![restriction],
+        ..Default::default()
+    };
+    populate_with(
+        db,
+        settings,
+        table,
+        &opts,
+        &spyglass_db::populate::NoProgress,
+    )
+}
+
+/// Populates `table` with options and progress, with its registered make.
+pub fn populate_with(
+    db: &Db,
+    settings: &Settings,
+    table: &str,
+    opts: &spyglass_db::populate::PopulateOptions,
+    progress: &dyn spyglass_db::populate::Progress,
+) -> Result<spyglass_db::populate::PopulateReport> {
+    pipelines::declare_all(db)?;
+    let info = db.table_info(table)?;
+    let (maker, key_source) = pipelines::makers(settings).get(db, &info).ok_or_else(|| {
+        Error::Invalid(format!("no make is registered for {}", info.name.pretty()))
+    })?;
+    Ok(db.populate(table, maker.as_ref(), key_source.as_ref(), opts, progress)?)
 }
 
 /// Deletes the rows of a table that nothing depends on (`InsertError`, session-group

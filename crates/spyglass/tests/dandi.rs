@@ -778,16 +778,20 @@ fn spyglass_session_and_analysis_files_pass_dandi_validate() {
     for interval in [gt.epochs[0].0.as_str(), RAW_VALID_TIMES] {
         v1::insert_selection(
             &env.db,
-            &nwb,
-            "tetrode",
-            interval,
-            "LFP 0-400 Hz",
-            30_000,
-            1000.0,
+            &v1::LfpSelection {
+                key: v1::LfpKey {
+                    nwb_file_name: (&nwb).to_string(),
+                    lfp_electrode_group_name: ("tetrode").to_string(),
+                    target_interval_list_name: (interval).to_string(),
+                    filter_name: ("LFP 0-400 Hz").to_string(),
+                    filter_sampling_rate: (30_000) as i64,
+                },
+                target_sampling_rate: 1000.0,
+            },
         )
         .unwrap();
     }
-    let rep = v1::populate(&env.db, &env.settings, Cond::Bool(true)).unwrap();
+    let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 2, "{:?}", rep.error_list);
     let setup = t0.elapsed();
 

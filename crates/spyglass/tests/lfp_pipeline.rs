@@ -156,25 +156,33 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
     let epoch = gt.epochs[0].0.clone();
     let key = v1::insert_selection(
         &env.db,
-        &nwb,
-        "tetrode",
-        &epoch,
-        "LFP 0-400 Hz",
-        30_000,
-        1000.0,
+        &v1::LfpSelection {
+            key: v1::LfpKey {
+                nwb_file_name: (&nwb).to_string(),
+                lfp_electrode_group_name: ("tetrode").to_string(),
+                target_interval_list_name: (&epoch).to_string(),
+                filter_name: ("LFP 0-400 Hz").to_string(),
+                filter_sampling_rate: (30_000) as i64,
+            },
+            target_sampling_rate: 1000.0,
+        },
     )
     .unwrap();
     let key_all = v1::insert_selection(
         &env.db,
-        &nwb,
-        "tetrode",
-        RAW_VALID_TIMES,
-        "LFP 0-400 Hz",
-        30_000,
-        1000.0,
+        &v1::LfpSelection {
+            key: v1::LfpKey {
+                nwb_file_name: (&nwb).to_string(),
+                lfp_electrode_group_name: ("tetrode").to_string(),
+                target_interval_list_name: (RAW_VALID_TIMES).to_string(),
+                filter_name: ("LFP 0-400 Hz").to_string(),
+                filter_sampling_rate: (30_000) as i64,
+            },
+            target_sampling_rate: 1000.0,
+        },
     )
     .unwrap();
-    let rep = v1::populate(&env.db, &env.settings, Cond::Bool(true)).unwrap();
+    let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 2, "{:?}", rep.error_list);
 
     // the row, its IntervalList and its LFPOutput entry
@@ -264,8 +272,17 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
     // LFPBandV1 (theta) over the LFP: its analytic amplitude is the ground truth's
     let band_key = band_v1::insert_selection(
         &env.db,
-        &Value::Uuid(spyglass_db::merge::merge_id(&key_all, "LFPV1")),
-        &nwb,
+        &band_v1::BandSelection {
+            key: band_v1::BandKey {
+                lfp_merge_id: spyglass_db::merge::merge_id(&key_all, "LFPV1"),
+                filter_name: ("Theta 5-11 Hz").to_string(),
+                filter_sampling_rate: (1000) as i64,
+                nwb_file_name: (&nwb).to_string(),
+                target_interval_list_name: (RAW_VALID_TIMES).to_string(),
+                lfp_band_sampling_rate: (100) as i64,
+            },
+            min_interval_len: 1.0,
+        },
         "tetrode",
         &[
             band_v1::BandElectrode {
@@ -277,14 +294,15 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
                 reference_elect_id: -1,
             },
         ],
-        "Theta 5-11 Hz",
-        1000,
-        RAW_VALID_TIMES,
-        100,
-        1.0,
     )
     .unwrap();
-    let rep = band_v1::populate(&env.db, &env.settings, Cond::Bool(true)).unwrap();
+    let rep = spyglass::populate(
+        &env.db,
+        &env.settings,
+        band_v1::LFP_BAND_V1,
+        Cond::Bool(true),
+    )
+    .unwrap();
     assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
     let band = band_v1::band_features(&env.db, &band_key).unwrap();
     assert_eq!(band.electrode_ids, vec![0, 1]);

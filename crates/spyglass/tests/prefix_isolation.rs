@@ -25,7 +25,7 @@ fn project(url: &str, prefix: &str, dir: &Path) -> Project {
     let db = Db::open(url).unwrap();
     db.set_prefix(prefix);
     ingest::prepare(&db, &settings).unwrap_or_else(|e| panic!("prefix {prefix:?}: {e}"));
-    spyglass::lfp::declare(&db).unwrap_or_else(|e| panic!("prefix {prefix:?}: {e}"));
+    spyglass::pipelines::declare_all(&db).unwrap_or_else(|e| panic!("prefix {prefix:?}: {e}"));
     Project { db, settings }
 }
 

@@ -67,15 +67,20 @@ fn lfp_of(env: &Env, nwb: &str, group: &str, ids: &[i64]) -> (PathBuf, String) {
     let rate = v1::raw_rate_for_group(&env.db, nwb, group).unwrap();
     let key = v1::insert_selection(
         &env.db,
-        nwb,
-        group,
-        spyglass::common::common_interval::RAW_VALID_TIMES,
-        "LFP 0-400 Hz",
-        rate,
-        1000.0,
+        &v1::LfpSelection {
+            key: v1::LfpKey {
+                nwb_file_name: (nwb).to_string(),
+                lfp_electrode_group_name: (group).to_string(),
+                target_interval_list_name: (spyglass::common::common_interval::RAW_VALID_TIMES)
+                    .to_string(),
+                filter_name: ("LFP 0-400 Hz").to_string(),
+                filter_sampling_rate: (rate) as i64,
+            },
+            target_sampling_rate: 1000.0,
+        },
     )
     .unwrap();
-    let rep = v1::populate(&env.db, &env.settings, Cond::from(&key)).unwrap();
+    let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::from(&key)).unwrap();
     assert_eq!(rep.success_count, 1, "{rep:?}");
     let row = env
         .db

@@ -4,7 +4,9 @@
 //! that every electrode with data can be filtered and nothing is dropped unseen.
 //! Kept out of the common schemas' list: Spyglass has no such table.
 
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::kit::{Session, Tables};
+use serde::{Deserialize, Serialize};
 use spyglass_db::{Db, TableSpec, Tier};
 
 /// Schema name.
@@ -39,10 +41,99 @@ channel : int  # column of the series' data",
     )]
 }
 
-/// Declares the schema (idempotent).
-pub fn declare(db: &Db) -> Result<()> {
-    for spec in specs() {
-        db.declare(SCHEMA, &spec)?;
+/// The series an LFP or a sorting is computed from: Raw's, or another broadband
+/// series of the session carrying all the electrodes.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SourceSeries {
+    /// Its object id.
+    pub object_id: String,
+    /// Its sampling rate, Hz.
+    pub rate: f64,
+    /// The IntervalList of its valid times.
+    pub interval: String,
+}
+
+#[derive(Deserialize)]
+struct SeriesRow {
+    series_path: String,
+    series_object_id: String,
+    interval_list_name: String,
+    sampling_rate: f64,
+    role: String,
+}
+
+#[derive(Deserialize)]
+struct Carried {
+    series_path: String,
+    electrode_id: i64,
+}
+
+#[derive(Deserialize)]
+struct RawRow {
+    raw_object_id: String,
+    sampling_rate: f64,
+}
+
+/// The broadband series carrying every electrode of `electrode_ids`: Raw's when it
+/// does, else another one this table records; an error naming the series and their
+/// electrodes when none carries them all.
+pub fn series_for_electrodes(
+    db: &Db,
+    nwb_file_name: &str,
+    electrode_ids: &[i64],
+) -> Result<SourceSeries> {
+    let session = Session { nwb_file_name };
+    let raw: Vec<RawRow> = db.rows(crate::common::common_ephys::RAW, &session)?;
+    let series: Vec<SeriesRow> = db.rows(ELECTRICAL_SERIES, &session)?;
+    let parts: Vec<Carried> = db.rows(ELECTRICAL_SERIES_ELECTRODE, &session)?;
+    let carried = |path: &str| -> Vec<i64> {
+        parts
+            .iter()
+            .filter(|p| p.series_path == path)
+            .map(|p| p.electrode_id)
+            .collect()
+    };
+    let covers = |path: &str| {
+        let c = carried(path);
+        electrode_ids.iter().all(|e| c.contains(e))
+    };
+    if let Some(r) = raw.first() {
+        let raw_path = series
+            .iter()
+            .find(|s| s.series_object_id == r.raw_object_id)
+            .map(|s| s.series_path.as_str());
+        // sessions ingested before this table existed: Raw's series, as before
+        if raw_path.is_none_or(covers) {
+            return Ok(SourceSeries {
+                object_id: r.raw_object_id.clone(),
+                rate: r.sampling_rate,
+                interval: crate::common::common_interval::RAW_VALID_TIMES.to_string(),
+            });
+        }
     }
-    Ok(())
+    if let Some(s) = series
+        .iter()
+        .find(|s| s.role == "raw_other" && covers(&s.series_path))
+    {
+        return Ok(SourceSeries {
+            object_id: s.series_object_id.clone(),
+            rate: s.sampling_rate,
+            interval: s.interval_list_name.clone(),
+        });
+    }
+    let have: Vec<String> = series
+        .iter()
+        .filter(|s| s.role != "lfp")
+        .map(|s| {
+            format!(
+                "{}: electrodes {:?}",
+                s.series_path,
+                carried(&s.series_path)
+            )
+        })
+        .collect();
+    Err(Error::Invalid(format!(
+        "{nwb_file_name}: no raw series carries all of electrodes {electrode_ids:?}; make one LFP electrode group per series (one sort group per series) ({})",
+        if have.is_empty() { "the session has no raw series".to_string() } else { have.join("; ") }
+    )))
 }

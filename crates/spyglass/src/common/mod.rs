@@ -45,27 +45,27 @@ pub fn schemas() -> Vec<(&'static str, Vec<TableSpec>)> {
 
 /// Declares every common table (a no-op for tables that already exist with the same definition).
 pub fn declare_common(db: &Db) -> Result<()> {
-    if all_declared(db) {
-        return Ok(());
-    }
-    for (schema, specs) in schemas() {
-        for spec in &specs {
-            db.declare(schema, spec)?;
-        }
-    }
-    Ok(())
+    crate::pipelines::declare(db, &["common"])
 }
 
-fn all_declared(db: &Db) -> bool {
-    schemas().iter().all(|(schema, specs)| {
-        specs.iter().all(|s| {
-            db.table_info(&format!("{schema}.{}", s.class_name)).is_ok()
-                && s.parts.iter().all(|p| {
-                    db.table_info(&format!("{schema}.{}.{}", s.class_name, p.class_name))
-                        .is_ok()
-                })
-        })
-    })
+/// The `common` pipeline: Spyglass's common schemas, filled by ingestion.
+pub struct Common;
+
+impl crate::kit::Pipeline for Common {
+    fn name(&self) -> &'static str {
+        "common"
+    }
+    fn schemas(&self) -> Vec<crate::kit::Schema> {
+        let mut all = schemas();
+        all.push((ephys_series::SCHEMA, ephys_series::specs()));
+        all.push((
+            spikesorting_imported::SCHEMA,
+            spikesorting_imported::specs(),
+        ));
+        all.into_iter()
+            .map(|(name, tables)| crate::kit::Schema { name, tables })
+            .collect()
+    }
 }
 
 /// The full `schema.Class` (or `schema.Master.Part`) name of a common table given by

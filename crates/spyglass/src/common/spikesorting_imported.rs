@@ -1,8 +1,7 @@
 //! `spikesorting_imported`: a sorting that came with the NWB file (its units
 //! table), as Spyglass's `ImportedSpikeSorting` with its `Annotations` part.
 
-use crate::error::Result;
-use spyglass_db::{Db, TableSpec, Tier};
+use spyglass_db::{TableSpec, Tier};
 
 /// Schema name.
 pub const SCHEMA: &str = "spikesorting_imported";
@@ -28,12 +27,4 @@ id : int  # unit id, corresponds to dataframe index of unit in NWB file
 label = null : longblob  # list of string labels for the unit
 annotations : longblob  # dict of other annotations (e.g. metrics)",
     )]
-}
-
-/// Declares the schema (idempotent).
-pub fn declare(db: &Db) -> Result<()> {
-    for spec in specs() {
-        db.declare(SCHEMA, &spec)?;
-    }
-    Ok(())
 }

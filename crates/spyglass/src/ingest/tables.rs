@@ -98,9 +98,7 @@ pub(crate) const GROUPS: [&[Step]; 4] = [
 /// ImportedSpikeSorting, ImportedLFP and the LFP schemas it needs); call outside
 /// any transaction.
 pub(crate) fn declare_tables(db: &Db) -> Result<()> {
-    es::declare(db)?;
-    ssi::declare(db)?;
-    crate::lfp::declare(db)
+    crate::pipelines::declare(db, &["common", crate::lfp::imported::SCHEMA])
 }
 
 /// How a difference between a shared row in the file and the stored row is taken.

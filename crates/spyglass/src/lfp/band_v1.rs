@@ -3,7 +3,7 @@
 //! `LFPBandSelection` picks an LFP (by its LFPOutput merge id), a band filter
 //! designed at the LFP's rate, a target interval and an output rate; its part
 //! `LFPBandElectrode` names the electrodes and an optional reference electrode
-//! each (−1 = none). [`LfpBandV1Maker`] (tripartite) restricts to target ∩ LFP
+//! each (−1 = none). The make (tripartite) restricts to target ∩ LFP
 //! valid times (pieces longer than `min_interval_len`), re-references
 //! (`x[e] − x[ref]`, in floating point), filters each piece with the band filter
 //! (full convolution sampled at `delay + ds·k`, `ds = lfp_rate // band_rate`),
@@ -11,17 +11,20 @@
 //! and float32 volts otherwise, streaming in time blocks into an analysis file. [`band_features`] gives its analytic amplitude, phase and power
 //! (Hilbert transform over the whole series, Spyglass's helpers).
 
-use super::stream::{self, OutChannel, OutputKind};
-use super::{key_f64, key_i64, key_str};
-use crate::analysis;
-use crate::common::common_interval::{self as iv};
+use super::lfp_electrode::{self, LFP_ELECTRODE};
+use super::merge;
+use super::FilterRun;
+use crate::common::common_interval as iv;
 use crate::error::{Error, Result};
+use crate::kit::{args, Cx, Made, Make, Pipeline, Schema, Spyglass, Tables};
 use crate::settings::Settings;
-use spyglass_db::populate::{MakeResult, TripartiteMake};
-use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
+use serde::{Deserialize, Serialize};
+use spyglass_db::populate::Maker;
+use spyglass_db::{Db, Row, TableSpec, Tier};
 use spyglass_dsp::{HilbertFeatures, Intervals};
-use spyglass_nwb::NwbFile;
 use std::path::PathBuf;
+use std::sync::Arc;
+use uuid::Uuid;
 
 /// Schema name.
 pub const SCHEMA: &str = "lfp_band_v1";
@@ -34,42 +37,35 @@ pub const LFP_BAND_V1: &str = "lfp_band_v1.LFPBandV1";
 /// The pipeline name recorded in IntervalList.
 pub const PIPELINE: &str = "lfp band";
 
-/// The tables of this schema.
-pub fn specs() -> Vec<TableSpec> {
-    vec![
-        TableSpec::new(
-            "LFPBandSelection",
-            Tier::Manual,
-            "# the LFP, band filter, interval and rate of a band-limited LFP
--> lfp_merge.LFPOutput.proj(lfp_merge_id='merge_id')
--> common_filter.FirFilterParameters
--> common_interval.IntervalList.proj(target_interval_list_name='interval_list_name')
-lfp_band_sampling_rate : int  # the sampling rate for this band
----
-min_interval_len = 1.0 : float  # the minimum length of a valid interval to filter",
-        )
-        .part(
-            "LFPBandElectrode",
-            "# an electrode to filter, with its reference
--> master
--> lfp_electrode.LFPElectrodeGroup.LFPElectrode
-reference_elect_id = -1 : int  # the reference electrode to use; -1 for no reference",
-        ),
-        TableSpec::new(
-            "LFPBandV1",
-            Tier::Computed,
-            "# band-limited LFP
--> LFPBandSelection
----
--> common_nwbfile.AnalysisNwbfile
--> common_interval.IntervalList
-lfp_band_object_id : varchar(40)  # the NWB object ID for loading this object from the file",
-        ),
-    ]
+/// The key of LFPBandSelection and LFPBandV1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandKey {
+    /// The LFP (an LFPOutput merge id).
+    pub lfp_merge_id: Uuid,
+    /// The band filter.
+    pub filter_name: String,
+    /// The filter's sampling rate, Hz (the LFP's rate).
+    pub filter_sampling_rate: i64,
+    /// The session.
+    pub nwb_file_name: String,
+    /// The interval to filter.
+    pub target_interval_list_name: String,
+    /// Output rate, Hz.
+    pub lfp_band_sampling_rate: i64,
 }
 
-/// One electrode of a band selection.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// An LFPBandSelection row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandSelection {
+    /// Its key.
+    #[serde(flatten)]
+    pub key: BandKey,
+    /// Shortest valid piece to filter, seconds.
+    pub min_interval_len: f64,
+}
+
+/// One electrode of a band selection (an LFPBandElectrode row's own attributes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct BandElectrode {
     /// The electrode.
     pub electrode_id: i64,
@@ -77,99 +73,237 @@ pub struct BandElectrode {
     pub reference_elect_id: i64,
 }
 
+/// An LFPBandElectrode row.
+#[derive(Serialize)]
+struct BandElectrodeRow<'a> {
+    #[serde(flatten)]
+    key: &'a BandKey,
+    lfp_electrode_group_name: &'a str,
+    electrode_group_name: &'a str,
+    #[serde(flatten)]
+    electrode: BandElectrode,
+}
+
+/// An LFPBandV1 row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandRow {
+    /// Its key.
+    #[serde(flatten)]
+    pub key: BandKey,
+    /// The analysis file holding the series.
+    pub analysis_file_name: String,
+    /// The IntervalList of its valid times.
+    pub interval_list_name: String,
+    /// Object id of the series.
+    pub lfp_band_object_id: String,
+}
+
+/// The `lfp_band_v1` pipeline.
+pub struct LfpBandV1;
+
+impl Pipeline for LfpBandV1 {
+    fn name(&self) -> &'static str {
+        SCHEMA
+    }
+    fn family(&self) -> Option<&'static str> {
+        Some("lfp")
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &["lfp_merge", "lfp_electrode", "common_filter"]
+    }
+    fn schemas(&self) -> Vec<Schema> {
+        let selection = "# the LFP, band filter, interval and rate of a band-limited LFP
+-> lfp_merge.LFPOutput.proj(lfp_merge_id='merge_id')
+-> common_filter.FirFilterParameters
+-> common_interval.IntervalList.proj(target_interval_list_name='interval_list_name')
+lfp_band_sampling_rate : int  # the sampling rate for this band
+---
+min_interval_len = 1.0 : float  # the minimum length of a valid interval to filter";
+        let electrode = "# an electrode to filter, with its reference
+-> master
+-> lfp_electrode.LFPElectrodeGroup.LFPElectrode
+reference_elect_id = -1 : int  # the reference electrode to use; -1 for no reference";
+        let band = "# band-limited LFP
+-> LFPBandSelection
+---
+-> common_nwbfile.AnalysisNwbfile
+-> common_interval.IntervalList
+lfp_band_object_id : varchar(40)  # the NWB object ID for loading this object from the file";
+        vec![Schema {
+            name: SCHEMA,
+            tables: vec![
+                TableSpec::new("LFPBandSelection", Tier::Manual, selection)
+                    .part("LFPBandElectrode", electrode),
+                TableSpec::new("LFPBandV1", Tier::Computed, band),
+            ],
+        }]
+    }
+    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
+        vec![(LFP_BAND_V1, Made::maker(BandMake, settings))]
+    }
+    fn commands(&self) -> Vec<clap::Command> {
+        args::subcommands::<Command>()
+    }
+    fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
+        let Command::Band(BandCommand::Select(a)) = args::parse(m)?;
+        select(sg, a)
+    }
+}
+
+/// `spyglass lfp band …`.
+#[derive(clap::Subcommand)]
+enum Command {
+    /// LFP bands (LFPBandSelection).
+    #[command(subcommand)]
+    Band(BandCommand),
+}
+
+#[derive(clap::Subcommand)]
+enum BandCommand {
+    /// Select an LFP, electrodes, a band filter, an interval and a rate for LFPBandV1.
+    Select(SelectArgs),
+}
+
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+    file: String,
+    /// The LFP electrode group whose LFP is filtered.
+    #[arg(long = "lfp-group")]
+    lfp_group: String,
+    /// Which LFP of the group, by its target interval (when it has several).
+    #[arg(long = "lfp-interval")]
+    lfp_interval: Option<String>,
+    /// Which LFP of the group, by its filter (when it has several).
+    #[arg(long = "lfp-filter")]
+    lfp_filter: Option<String>,
+    /// Band filter (FirFilterParameters at the LFP's rate, e.g. "Theta 5-11 Hz").
+    #[arg(long)]
+    filter: String,
+    /// Target interval of the band.
+    #[arg(long)]
+    interval: String,
+    /// Output sampling rate, Hz.
+    #[arg(long)]
+    rate: u32,
+    /// Electrode ids to filter (default: the whole LFP group).
+    #[arg(long, value_name = "IDS")]
+    electrodes: Option<String>,
+    /// One reference electrode for all, or one per electrode (`-1` for none).
+    #[arg(long, value_name = "IDS", allow_hyphen_values = true)]
+    reference: Option<String>,
+    /// Shortest valid piece to filter, seconds.
+    #[arg(long, default_value_t = 1.0)]
+    min_interval_len: f64,
+}
+
+fn select(db: &Db, a: SelectArgs) -> Result<()> {
+    let nwb = args::session_name(db, &a.file)?;
+    let (group, interval, filter) = (
+        &a.lfp_group,
+        a.lfp_interval.as_deref(),
+        a.lfp_filter.as_deref(),
+    );
+    let mut lfps = merge::lfps_of_group(db, &nwb, group, interval, filter)?;
+    let (merge_id, src) = match lfps.len() {
+        1 => lfps.remove(0),
+        0 => return Err(Error::Invalid(format!("LFP electrode group `{group}` of {nwb} has no LFP yet (run `spyglass lfp select` and `spyglass populate lfp_v1.LFPV1`)"))),
+        n => return Err(Error::Invalid(format!("LFP electrode group `{group}` of {nwb} has {n} LFPs; choose one with --lfp-interval or --lfp-filter"))),
+    };
+    let ids = match &a.electrodes {
+        Some(t) => args::parse_ids(t)?,
+        None => lfp_electrode::electrode_ids(db, &nwb, group)?,
+    };
+    let refs = match &a.reference {
+        None => vec![-1; ids.len()],
+        Some(t) => match args::parse_ids(t)? {
+            r if r.len() == 1 => vec![r[0]; ids.len()],
+            r if r.len() == ids.len() => r,
+            r => {
+                return Err(Error::Invalid(format!(
+                    "--reference: {} ids for {} electrodes (give one, or one per electrode)",
+                    r.len(),
+                    ids.len()
+                )))
+            }
+        },
+    };
+    let electrodes: Vec<BandElectrode> = ids
+        .iter()
+        .zip(&refs)
+        .map(|(&electrode_id, &reference_elect_id)| BandElectrode {
+            electrode_id,
+            reference_elect_id,
+        })
+        .collect();
+    let lfp_rate = src.lfp_sampling_rate.round() as i64;
+    let key = BandKey {
+        lfp_merge_id: merge_id,
+        filter_name: a.filter.clone(),
+        filter_sampling_rate: lfp_rate,
+        nwb_file_name: nwb.clone(),
+        target_interval_list_name: a.interval.clone(),
+        lfp_band_sampling_rate: a.rate.into(),
+    };
+    let sel = BandSelection {
+        key,
+        min_interval_len: a.min_interval_len,
+    };
+    insert_selection(db, &sel, group, &electrodes)?;
+    println!("LFPBandSelection: {nwb}, LFP {merge_id} ({} of group `{group}`), {} electrodes, filter `{}` at {lfp_rate} Hz, interval `{}`, output {} Hz", src.source, electrodes.len(), a.filter, a.interval, a.rate);
+    println!("next: spyglass populate {LFP_BAND_V1} --key nwb_file_name={nwb}");
+    Ok(())
+}
+
 /// Inserts an `LFPBandSelection` with its electrodes (all from LFP electrode group
 /// `lfp_electrode_group_name`); returns the selection key.
-#[allow(clippy::too_many_arguments)]
 pub fn insert_selection(
     db: &Db,
-    lfp_merge_id: &Value,
-    nwb_file_name: &str,
+    selection: &BandSelection,
     lfp_electrode_group_name: &str,
     electrodes: &[BandElectrode],
-    filter_name: &str,
-    filter_sampling_rate: u32,
-    target_interval_list_name: &str,
-    lfp_band_sampling_rate: u32,
-    min_interval_len: f64,
 ) -> Result<Row> {
-    super::declare(db)?;
-    let src = super::merge::lfp_source(db, lfp_merge_id)?;
-    if src.nwb_file_name != nwb_file_name {
+    crate::pipelines::declare(db, &[SCHEMA])?;
+    let key = &selection.key;
+    let nwb = &key.nwb_file_name;
+    let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
+    if &src.nwb_file_name != nwb {
         return Err(Error::Invalid(format!(
-            "{LFP_BAND_SELECTION}: LFP {} belongs to {}, not {nwb_file_name}",
-            lfp_merge_id.python_str(),
-            src.nwb_file_name
+            "{LFP_BAND_SELECTION}: LFP {} belongs to {}, not {nwb}",
+            key.lfp_merge_id, src.nwb_file_name
         )));
     }
-    let group_ids =
-        super::lfp_electrode::electrode_ids(db, nwb_file_name, lfp_electrode_group_name)?;
-    for e in electrodes {
-        if !group_ids.contains(&e.electrode_id) {
-            return Err(Error::Invalid(format!(
+    #[derive(Serialize, Deserialize)]
+    struct Member {
+        electrode_group_name: String,
+        electrode_id: i64,
+    }
+    let group_key = lfp_electrode::GroupKey {
+        nwb_file_name: nwb.clone(),
+        lfp_electrode_group_name: lfp_electrode_group_name.to_string(),
+    };
+    let members: Vec<Member> = db.rows(LFP_ELECTRODE, &group_key)?;
+    let mut parts = Vec::with_capacity(electrodes.len());
+    for &e in electrodes {
+        let m = members.iter().find(|m| m.electrode_id == e.electrode_id).ok_or_else(|| {
+            Error::Invalid(format!(
                 "{LFP_BAND_SELECTION}: electrode {} is not in LFP electrode group `{lfp_electrode_group_name}`",
                 e.electrode_id
-            )));
-        }
+            ))
+        })?;
+        parts.push(BandElectrodeRow {
+            key,
+            lfp_electrode_group_name,
+            electrode_group_name: &m.electrode_group_name,
+            electrode: e,
+        });
     }
-    let group_rows = db.fetch_with(
-        &db.table(super::lfp_electrode::LFP_ELECTRODE)?
-            .restrict(Cond::map([
-                ("nwb_file_name", nwb_file_name),
-                ("lfp_electrode_group_name", lfp_electrode_group_name),
-            ]))?,
-        &FetchSpec::default(),
-    )?;
-    let key = Row::from_pairs([
-        ("lfp_merge_id", lfp_merge_id.clone()),
-        ("filter_name", Value::from(filter_name)),
-        ("filter_sampling_rate", Value::from(filter_sampling_rate)),
-        ("nwb_file_name", Value::from(nwb_file_name)),
-        (
-            "target_interval_list_name",
-            Value::from(target_interval_list_name),
-        ),
-        (
-            "lfp_band_sampling_rate",
-            Value::from(lfp_band_sampling_rate),
-        ),
-    ]);
-    let mut parts = Vec::new();
-    for e in electrodes {
-        let g = group_rows
-            .iter()
-            .find(|r| r.get("electrode_id").and_then(Value::as_i64) == Some(e.electrode_id))
-            .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{LFP_BAND_SELECTION}: electrode {} not found",
-                    e.electrode_id
-                ))
-            })?;
-        let mut m = key.to_map();
-        for k in [
-            "lfp_electrode_group_name",
-            "electrode_group_name",
-            "electrode_id",
-        ] {
-            m.insert(k.into(), g.get(k).cloned().unwrap_or(Value::Null));
-        }
-        m.insert(
-            "reference_elect_id".into(),
-            Value::from(e.reference_elect_id),
-        );
-        parts.push(Row::from_pairs(m));
-    }
-    let mut master = key.to_map();
-    master.insert("min_interval_len".into(), Value::from(min_interval_len));
-    let skip = InsertOptions {
-        skip_duplicates: true,
-        ..Default::default()
-    };
     crate::transaction(db, || {
-        db.insert1(LFP_BAND_SELECTION, Row::from_pairs(master), skip)?;
-        db.insert(LFP_BAND_ELECTRODE, &parts, skip)?;
+        db.put_new(LFP_BAND_SELECTION, std::slice::from_ref(selection))?;
+        db.put_new(LFP_BAND_ELECTRODE, &parts)?;
         Ok(())
     })?;
-    Ok(key)
+    crate::kit::row_of(LFP_BAND_SELECTION, key)
 }
 
 /// The IntervalList name of a band's valid times.
@@ -178,237 +312,115 @@ pub fn valid_times_name(target_interval_list_name: &str, rate: i64) -> String {
 }
 
 /// What the database says about one key (phase 1).
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, Serialize)]
 pub struct BandInputs {
-    /// The session.
-    pub nwb_file_name: String,
-    /// The target interval.
-    pub target: String,
     /// The session's `_` copy (the parent of the analysis file).
     pub nwb_path: PathBuf,
     /// The file holding the LFP.
     pub lfp_path: PathBuf,
     /// Object id of the LFP series.
     pub lfp_object_id: String,
-    /// LFP rate, Hz (integer).
-    pub lfp_rate: u32,
     /// Decimation factor, `lfp_rate // band_rate`.
     pub decimation: usize,
     /// Electrodes and references, by electrode id.
     pub electrodes: Vec<BandElectrode>,
     /// Band filter coefficients.
     pub coefficients: Vec<f64>,
-    /// Filter name.
-    pub filter_name: String,
     /// Valid times: target ∩ LFP valid times, pieces longer than `min_interval_len`.
     pub valid_times: Intervals,
 }
 
-/// The band output (phase 2): an analysis file written but not registered yet.
-#[derive(Debug)]
-pub struct BandComputed {
-    /// The inputs.
-    pub inputs: BandInputs,
-    /// The file, its series and output span.
-    pub filtered: super::Filtered,
-    /// Valid times clipped to the output's first and last timestamp.
-    pub band_valid_times: Intervals,
-}
+/// The LFPBandV1 make.
+struct BandMake;
 
-/// Reads the database inputs of an LFPBandV1 key.
-pub fn fetch_inputs(db: &Db, key: &Row) -> Result<BandInputs> {
-    let t = LFP_BAND_V1;
-    let merge_id = key
-        .get("lfp_merge_id")
-        .cloned()
-        .ok_or_else(|| Error::Invalid(format!("{t}: key has no lfp_merge_id")))?;
-    let nwb_file_name = key_str(key, t, "nwb_file_name")?;
-    let target = key_str(key, t, "target_interval_list_name")?;
-    let filter_name = key_str(key, t, "filter_name")?;
-    let filter_rate = key_i64(key, t, "filter_sampling_rate")?;
-    let band_rate = key_i64(key, t, "lfp_band_sampling_rate")?;
-    let sel = db.fetch1(&db.table(LFP_BAND_SELECTION)?.restrict(Cond::from(key))?)?;
-    let min_len = key_f64(&sel, LFP_BAND_SELECTION, "min_interval_len")?;
-    let src = super::merge::lfp_source(db, &merge_id)?;
-    let lfp_rate = src.lfp_sampling_rate.round() as i64;
-    if filter_rate != lfp_rate {
-        return Err(Error::Invalid(format!(
-            "{t}: filter `{filter_name}` is for {filter_rate} Hz but the LFP is at {lfp_rate} Hz"
-        )));
-    }
-    if band_rate <= 0 || band_rate > lfp_rate {
-        return Err(Error::Invalid(format!(
-            "{LFP_BAND_SELECTION}: lfp_band_sampling_rate {band_rate} must be in (0, {lfp_rate}]"
-        )));
-    }
-    let coefficients = crate::filter::coefficients(db, &filter_name, lfp_rate as u32)?;
-    let parts = db.fetch_with(
-        &db.table(LFP_BAND_ELECTRODE)?.restrict(Cond::from(key))?,
-        &FetchSpec::attrs(&["electrode_id", "reference_elect_id"]),
-    )?;
-    let mut electrodes: Vec<BandElectrode> = parts
-        .iter()
-        .map(|r| BandElectrode {
-            electrode_id: r.get("electrode_id").and_then(Value::as_i64).unwrap_or(-1),
-            reference_elect_id: r
-                .get("reference_elect_id")
-                .and_then(Value::as_i64)
-                .unwrap_or(-1),
-        })
-        .collect();
-    electrodes.sort_by_key(|e| e.electrode_id);
-    if electrodes.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{LFP_BAND_SELECTION}: the selection has no LFPBandElectrode rows"
-        )));
-    }
-    let valid_times =
-        iv::intersect_lists(db, &nwb_file_name, &target, &src.interval_list_name, 0.0)?
+impl Make for BandMake {
+    const TABLE: &'static str = LFP_BAND_V1;
+    type Key = BandKey;
+    type Inputs = BandInputs;
+    type Output = super::FilterOutput;
+
+    fn fetch(&self, cx: &Cx, key: &BandKey) -> Result<BandInputs> {
+        let db = cx.db;
+        let (t, nwb, filter) = (LFP_BAND_V1, &key.nwb_file_name, &key.filter_name);
+        let sel: BandSelection = db.row(LFP_BAND_SELECTION, key)?;
+        let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
+        let lfp_rate = src.lfp_sampling_rate.round() as i64;
+        if key.filter_sampling_rate != lfp_rate {
+            return Err(Error::Invalid(format!(
+                "{t}: filter `{filter}` is for {} Hz but the LFP is at {lfp_rate} Hz",
+                key.filter_sampling_rate
+            )));
+        }
+        let band_rate = key.lfp_band_sampling_rate;
+        if band_rate <= 0 || band_rate > lfp_rate {
+            return Err(Error::Invalid(format!(
+                "{LFP_BAND_SELECTION}: lfp_band_sampling_rate {band_rate} must be in (0, {lfp_rate}]"
+            )));
+        }
+        let mut electrodes: Vec<BandElectrode> = db.rows(LFP_BAND_ELECTRODE, key)?;
+        electrodes.sort_by_key(|e| e.electrode_id);
+        if electrodes.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{LFP_BAND_SELECTION}: the selection has no LFPBandElectrode rows"
+            )));
+        }
+        let (target, min_len) = (&key.target_interval_list_name, sel.min_interval_len);
+        let valid_times = iv::intersect_lists(db, nwb, target, &src.interval_list_name, 0.0)?
             .longer_than(min_len);
-    if valid_times.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{t}: `{target}` ∩ `{}` of {nwb_file_name} has no piece longer than {min_len} s",
-            src.interval_list_name
-        )));
+        if valid_times.is_empty() {
+            return Err(Error::Invalid(format!(
+                "{t}: `{target}` ∩ `{}` of {nwb} has no piece longer than {min_len} s",
+                src.interval_list_name
+            )));
+        }
+        Ok(BandInputs {
+            nwb_path: crate::analysis::nwb_file_path(db, nwb)?,
+            lfp_path: merge::lfp_file_path(db, &src)?,
+            lfp_object_id: src.lfp_object_id,
+            decimation: (lfp_rate / band_rate) as usize,
+            electrodes,
+            coefficients: crate::filter::coefficients(db, filter, lfp_rate as u32)?,
+            valid_times,
+        })
     }
-    let lfp_path = super::merge::lfp_file_path(db, &src)?;
-    let nwb_path = analysis::nwb_file_path(db, &nwb_file_name)?;
-    Ok(BandInputs {
-        nwb_file_name,
-        target,
-        nwb_path,
-        lfp_path,
-        lfp_object_id: src.lfp_object_id,
-        lfp_rate: lfp_rate as u32,
-        decimation: (lfp_rate / band_rate) as usize,
-        electrodes,
-        coefficients,
-        filter_name,
-        valid_times,
-    })
-}
 
-/// Reads the LFP in time blocks, re-references, filters it and writes the analysis
-/// file (no database access; registered by [`insert_result`]).
-pub fn compute(settings: &Settings, inputs: BandInputs) -> Result<BandComputed> {
-    let file = NwbFile::open(&inputs.lfp_path)?;
-    let series = file.path_of_id(&inputs.lfp_object_id)?;
-    let reader = file.volts_reader(&series)?;
-    let mut channels = Vec::with_capacity(inputs.electrodes.len());
-    for e in &inputs.electrodes {
-        let channel = reader.channels_of(&[e.electrode_id])?[0];
-        let reference = if e.reference_elect_id >= 0 {
-            Some(reader.channels_of(&[e.reference_elect_id])?[0])
-        } else {
-            None
-        };
-        channels.push(OutChannel { channel, reference });
-    }
-    let ranges = reader.raw().sample_ranges(inputs.valid_times.as_slice())?;
-    let target = inputs.target.clone();
-    let filtered = super::filter_to_file(
-        settings,
-        super::FilterRun {
-            nwb_file_name: &inputs.nwb_file_name,
-            parent: &inputs.nwb_path,
+    fn compute(&self, settings: &Settings, key: &BandKey, i: BandInputs) -> Result<Self::Output> {
+        let reference = |r: i64| (r >= 0).then_some(r);
+        let run = FilterRun {
+            table: LFP_BAND_V1,
+            nwb_file_name: &key.nwb_file_name,
+            parent: &i.nwb_path,
             file_description: "LFPBandV1 output",
-            series_description: format!("{} band of LFP over {target}", inputs.filter_name),
-            filter_name: &inputs.filter_name,
-            job: stream::Job {
-                reader: &reader,
-                channels,
-                taps: &inputs.coefficients,
-                ds: inputs.decimation,
-                ranges,
-                kind: OutputKind::for_input(&reader),
-                budget: stream::WINDOW_BUDGET,
-            },
-            electrode_ids: inputs.electrodes.iter().map(|e| e.electrode_id).collect(),
-        },
-    )?;
-    let band_valid_times =
-        super::clip_to_output(&inputs.valid_times, filtered.first_last, LFP_BAND_V1)?;
-    Ok(BandComputed {
-        inputs,
-        filtered,
-        band_valid_times,
-    })
-}
-
-/// Registers the analysis file and inserts the IntervalList and LFPBandV1 rows.
-pub fn insert_result(db: &Db, key: &Row, c: BandComputed) -> Result<()> {
-    let target = key_str(key, LFP_BAND_V1, "target_interval_list_name")?;
-    let band_rate = key_i64(key, LFP_BAND_V1, "lfp_band_sampling_rate")?;
-    let nwb = c.inputs.nwb_file_name.clone();
-    let list_name = valid_times_name(&target, band_rate);
-    let analysis_file_name = c.filtered.file.register(db)?;
-    super::insert_valid_times(db, &nwb, &list_name, PIPELINE, c.band_valid_times)?;
-    let mut row = key.to_map();
-    row.insert("analysis_file_name".into(), Value::from(analysis_file_name));
-    row.insert("interval_list_name".into(), Value::from(list_name));
-    row.insert(
-        "lfp_band_object_id".into(),
-        Value::from(c.filtered.object_id),
-    );
-    db.insert1(LFP_BAND_V1, Row::from_pairs(row), InsertOptions::default())?;
-    Ok(())
-}
-
-/// The LFPBandV1 make (tripartite), holding the directory layout it writes into.
-#[derive(Debug, Clone)]
-pub struct LfpBandV1Maker {
-    /// Where analysis files go.
-    pub settings: Settings,
-}
-
-impl LfpBandV1Maker {
-    /// A maker writing under `settings`.
-    pub fn new(settings: Settings) -> LfpBandV1Maker {
-        LfpBandV1Maker { settings }
-    }
-}
-
-impl TripartiteMake for LfpBandV1Maker {
-    type Fetched = BandInputs;
-    type Computed = BandComputed;
-
-    fn make_fetch(&self, db: &Db, key: &Row) -> MakeResult<BandInputs> {
-        self.settings.configure_stores(db);
-        Ok(fetch_inputs(db, key)?)
+            series_description: format!(
+                "{} band of LFP over {}",
+                key.filter_name, key.target_interval_list_name
+            ),
+            filter_name: &key.filter_name,
+            taps: &i.coefficients,
+            ds: i.decimation,
+            valid_times: &i.valid_times,
+            electrodes: i
+                .electrodes
+                .iter()
+                .map(|e| (e.electrode_id, reference(e.reference_elect_id)))
+                .collect(),
+        };
+        let rate = key.lfp_band_sampling_rate as f64;
+        super::filter_series(settings, &i.lfp_path, &i.lfp_object_id, run, rate)
     }
 
-    fn fingerprint(&self, f: &BandInputs) -> Vec<u8> {
-        let mut s = format!(
-            "{}|{}|{}|{}|{:?}|{:?}|",
-            f.nwb_file_name,
-            f.lfp_object_id,
-            f.lfp_rate,
-            f.decimation,
-            f.electrodes,
-            f.valid_times.as_slice()
-        )
-        .into_bytes();
-        s.extend(f.coefficients.iter().flat_map(|c| c.to_le_bytes()));
-        s
+    fn insert(&self, cx: &Cx, key: &BandKey, out: Self::Output) -> Result<()> {
+        let list = valid_times_name(&key.target_interval_list_name, key.lfp_band_sampling_rate);
+        let row = BandRow {
+            key: key.clone(),
+            analysis_file_name: cx.db.register(out.file)?,
+            interval_list_name: list.clone(),
+            lfp_band_object_id: out.object_id,
+        };
+        cx.db
+            .interval_list(&key.nwb_file_name, &list, PIPELINE, out.valid_times)?;
+        cx.db.put(LFP_BAND_V1, &row)
     }
-
-    fn make_compute(&self, _key: &Row, fetched: BandInputs) -> MakeResult<BandComputed> {
-        Ok(compute(&self.settings, fetched)?)
-    }
-
-    fn make_insert(&self, db: &Db, key: &Row, computed: BandComputed) -> MakeResult<()> {
-        Ok(insert_result(db, key, computed)?)
-    }
-}
-
-/// Populates LFPBandV1 for the keys matching `restriction`.
-pub fn populate(
-    db: &Db,
-    settings: &Settings,
-    restriction: Cond,
-) -> Result<spyglass_db::populate::PopulateReport> {
-    let maker = spyglass_db::populate::Tripartite(LfpBandV1Maker::new(settings.clone()));
-    super::populate_table(db, LFP_BAND_V1, &maker, restriction)
 }
 
 /// A band-limited LFP read back, with its analytic features.

@@ -5,6 +5,7 @@
 //! LFP electrode group `imported_lfp_NNN`, an IntervalList `imported lfp N valid
 //! times` and a row here; the series stays in the session's NWB file.
 
+use crate::kit::{MergePart, Pipeline, Schema};
 use spyglass_db::{TableSpec, Tier};
 
 /// Schema name.
@@ -14,8 +15,31 @@ pub const IMPORTED_LFP: &str = "lfp_imported.ImportedLFP";
 /// Streams at or below this rate are LFP, not raw data, Hz.
 pub const MAX_LFP_RATE: f64 = 2500.0;
 
-/// The tables of this schema.
-pub fn specs() -> Vec<TableSpec> {
+/// The `lfp_imported` pipeline (filled by ingestion).
+pub struct ImportedLfp;
+
+impl Pipeline for ImportedLfp {
+    fn name(&self) -> &'static str {
+        SCHEMA
+    }
+    fn requires(&self) -> &'static [&'static str] {
+        &["lfp_electrode"]
+    }
+    fn schemas(&self) -> Vec<Schema> {
+        vec![Schema {
+            name: SCHEMA,
+            tables: specs(),
+        }]
+    }
+    fn merge_parts(&self) -> Vec<MergePart> {
+        vec![MergePart {
+            master: super::merge::LFP_OUTPUT,
+            source: IMPORTED_LFP,
+        }]
+    }
+}
+
+fn specs() -> Vec<TableSpec> {
     vec![TableSpec::new(
         "ImportedLFP",
         Tier::Imported,

@@ -3,7 +3,9 @@
 
 use crate::common::common_ephys::ELECTRODE;
 use crate::error::{Error, Result};
-use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
+use crate::kit::{args, Pipeline, Schema, Session, Spyglass, Tables};
+use serde::{Deserialize, Serialize};
+use spyglass_db::{Cond, Db, FetchSpec, Row, TableSpec, Tier, Value};
 
 /// Schema name.
 pub const SCHEMA: &str = "lfp_electrode";
@@ -12,83 +14,163 @@ pub const LFP_ELECTRODE_GROUP: &str = "lfp_electrode.LFPElectrodeGroup";
 /// `LFPElectrodeGroup.LFPElectrode` (Part).
 pub const LFP_ELECTRODE: &str = "lfp_electrode.LFPElectrodeGroup.LFPElectrode";
 
-/// The tables of this schema.
-pub fn specs() -> Vec<TableSpec> {
-    vec![TableSpec::new(
-        "LFPElectrodeGroup",
-        Tier::Manual,
-        "# a named group of electrodes of a session to compute LFP from
+/// The key of an LFP electrode group.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupKey {
+    /// The session.
+    pub nwb_file_name: String,
+    /// The group's name.
+    pub lfp_electrode_group_name: String,
+}
+
+/// An LFPElectrode row: a group's electrode.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GroupElectrode {
+    /// The group.
+    #[serde(flatten)]
+    pub group: GroupKey,
+    /// The electrode's group in the NWB file.
+    pub electrode_group_name: String,
+    /// The electrode.
+    pub electrode_id: i64,
+}
+
+/// The `lfp_electrode` pipeline.
+pub struct LfpElectrode;
+
+impl Pipeline for LfpElectrode {
+    fn name(&self) -> &'static str {
+        SCHEMA
+    }
+    fn family(&self) -> Option<&'static str> {
+        Some("lfp")
+    }
+    fn schemas(&self) -> Vec<Schema> {
+        let group = "# a named group of electrodes of a session to compute LFP from
 -> common_session.Session
 lfp_electrode_group_name : varchar(200)  # name of this group of electrodes
-",
-    )
-    .part(
-        "LFPElectrode",
-        "# an electrode of the group
+";
+        let electrode = "# an electrode of the group
 -> master
--> common_ephys.Electrode",
-    )]
+-> common_ephys.Electrode";
+        vec![Schema {
+            name: SCHEMA,
+            tables: vec![TableSpec::new("LFPElectrodeGroup", Tier::Manual, group)
+                .part("LFPElectrode", electrode)],
+        }]
+    }
+    fn commands(&self) -> Vec<clap::Command> {
+        args::subcommands::<Command>()
+    }
+    fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
+        let Command::Group(GroupCommand::Add {
+            file,
+            name,
+            electrodes,
+            electrode_group,
+            region,
+            all,
+        }) = args::parse(m)?;
+        let nwb = args::session_name(sg, &file)?;
+        let choice = match (electrodes, electrode_group.is_empty(), region.is_empty(), all) {
+            (Some(ids), true, true, false) => ElectrodeChoice::Ids(args::parse_ids(&ids)?),
+            (None, false, true, false) => ElectrodeChoice::Groups(electrode_group),
+            (None, true, false, false) => ElectrodeChoice::Regions(region),
+            (None, true, true, true) => ElectrodeChoice::All,
+            _ => return Err(Error::Invalid("name the electrodes with one of --electrodes, --electrode-group, --region or --all".into())),
+        };
+        let ids = choose_electrodes(sg, &nwb, &choice)?;
+        create_group(sg, &nwb, &name, &ids)?;
+        let list: Vec<String> = ids.iter().map(i64::to_string).collect();
+        println!(
+            "LFP electrode group `{name}` of {nwb}: {} electrodes ({})",
+            ids.len(),
+            list.join(", ")
+        );
+        Ok(())
+    }
+}
+
+/// `spyglass lfp group …`.
+#[derive(clap::Subcommand)]
+enum Command {
+    /// LFP electrode groups (LFPElectrodeGroup).
+    #[command(subcommand)]
+    Group(GroupCommand),
+}
+
+#[derive(clap::Subcommand)]
+enum GroupCommand {
+    /// Make an LFP electrode group of a session's electrodes.
+    Add {
+        /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+        file: String,
+        /// Name of the new group.
+        name: String,
+        /// Electrode ids: `0,1,2` or ranges `0-15,32`.
+        #[arg(long, value_name = "IDS", conflicts_with_all = ["electrode_group", "region", "all"])]
+        electrodes: Option<String>,
+        /// Every electrode of these electrode groups (repeatable).
+        #[arg(long = "electrode-group", value_name = "G", conflicts_with_all = ["region", "all"])]
+        electrode_group: Vec<String>,
+        /// Every electrode in these brain regions (repeatable).
+        #[arg(long, value_name = "R", conflicts_with = "all")]
+        region: Vec<String>,
+        /// Every electrode of the session.
+        #[arg(long)]
+        all: bool,
+    },
+}
+
+#[derive(Deserialize)]
+struct SessionElectrode {
+    electrode_group_name: String,
+    electrode_id: i64,
 }
 
 /// Creates (or extends) group `name` of a session with the given electrode ids;
 /// every id must be an `Electrode` of the session.
 pub fn create_group(db: &Db, nwb_file_name: &str, name: &str, electrode_ids: &[i64]) -> Result<()> {
-    super::declare(db)?;
-    let electrodes = db.fetch_with(
-        &db.table(ELECTRODE)?
-            .restrict(Cond::map([("nwb_file_name", nwb_file_name)]))?,
-        &FetchSpec::attrs(&["nwb_file_name", "electrode_group_name", "electrode_id"]),
-    )?;
+    crate::pipelines::declare(db, &[SCHEMA])?;
+    let session = Session { nwb_file_name };
+    let electrodes: Vec<SessionElectrode> = db.rows(ELECTRODE, &session)?;
+    let group = GroupKey {
+        nwb_file_name: nwb_file_name.to_string(),
+        lfp_electrode_group_name: name.to_string(),
+    };
     let mut parts = Vec::with_capacity(electrode_ids.len());
-    for id in electrode_ids {
+    for &id in electrode_ids {
         let e = electrodes
             .iter()
-            .find(|r| r.get("electrode_id").and_then(Value::as_i64) == Some(*id))
+            .find(|e| e.electrode_id == id)
             .ok_or_else(|| {
                 Error::Invalid(format!(
                     "{LFP_ELECTRODE_GROUP} `{name}`: session {nwb_file_name} has no electrode {id}"
                 ))
             })?;
-        parts.push(Row::from_pairs([
-            ("nwb_file_name", Value::from(nwb_file_name)),
-            ("lfp_electrode_group_name", Value::from(name)),
-            (
-                "electrode_group_name",
-                e.get("electrode_group_name")
-                    .cloned()
-                    .unwrap_or(Value::Null),
-            ),
-            ("electrode_id", Value::from(*id)),
-        ]));
+        parts.push(GroupElectrode {
+            group: group.clone(),
+            electrode_group_name: e.electrode_group_name.clone(),
+            electrode_id: id,
+        });
     }
-    let skip = InsertOptions {
-        skip_duplicates: true,
-        ..Default::default()
-    };
     crate::transaction(db, || {
-        db.insert1(
-            LFP_ELECTRODE_GROUP,
-            Row::from_pairs([
-                ("nwb_file_name", Value::from(nwb_file_name)),
-                ("lfp_electrode_group_name", Value::from(name)),
-            ]),
-            skip,
-        )?;
-        db.insert(LFP_ELECTRODE, &parts, skip)?;
+        db.put_new(LFP_ELECTRODE_GROUP, std::slice::from_ref(&group))?;
+        db.put_new(LFP_ELECTRODE, &parts)?;
         Ok(())
     })
 }
 
 /// Electrode ids of a group, ascending.
 pub fn electrode_ids(db: &Db, nwb_file_name: &str, name: &str) -> Result<Vec<i64>> {
-    let q = db.table(LFP_ELECTRODE)?.restrict(Cond::map([
-        ("nwb_file_name", nwb_file_name),
-        ("lfp_electrode_group_name", name),
-    ]))?;
+    let key = GroupKey {
+        nwb_file_name: nwb_file_name.to_string(),
+        lfp_electrode_group_name: name.to_string(),
+    };
     let mut ids: Vec<i64> = db
-        .fetch_with(&q, &FetchSpec::attrs(&["electrode_id"]))?
-        .iter()
-        .filter_map(|r| r.get("electrode_id").and_then(Value::as_i64))
+        .rows::<GroupElectrode>(LFP_ELECTRODE, &key)?
+        .into_iter()
+        .map(|e| e.electrode_id)
         .collect();
     ids.sort_unstable();
     Ok(ids)

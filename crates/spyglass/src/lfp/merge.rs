@@ -3,6 +3,7 @@
 //! merge id stands for, whatever its source.
 
 use crate::error::{Error, Result};
+use crate::kit::{Pipeline, Schema};
 use spyglass_db::merge::MergeTable;
 use spyglass_db::{Cond, Db, Value};
 
@@ -11,13 +12,20 @@ pub const SCHEMA: &str = "lfp_merge";
 /// `LFPOutput` (the merge master).
 pub const LFP_OUTPUT: &str = "lfp_merge.LFPOutput";
 
-/// Declares LFPOutput with its parts (idempotent); returns the merge table.
-pub fn declare(db: &Db) -> Result<MergeTable> {
-    Ok(db.declare_merge(
-        SCHEMA,
-        "LFPOutput",
-        &[super::v1::LFPV1, super::imported::IMPORTED_LFP],
-    )?)
+/// The `lfp_merge` pipeline: the LFPOutput master; its parts come from the
+/// pipelines that name it in their [`Pipeline::merge_parts`].
+pub struct LfpMerge;
+
+impl Pipeline for LfpMerge {
+    fn name(&self) -> &'static str {
+        SCHEMA
+    }
+    fn schemas(&self) -> Vec<Schema> {
+        vec![Schema {
+            name: SCHEMA,
+            tables: vec![spyglass_db::merge::merge_spec("LFPOutput", &[])],
+        }]
+    }
 }
 
 /// The LFPOutput merge table.
@@ -93,7 +101,7 @@ pub fn lfps_of_group(
     group: &str,
     target: Option<&str>,
     filter: Option<&str>,
-) -> Result<Vec<(Value, LfpSource)>> {
+) -> Result<Vec<(uuid::Uuid, LfpSource)>> {
     use spyglass_db::FetchSpec;
     let mut out = vec![];
     let mut cond = vec![
@@ -109,8 +117,8 @@ pub fn lfps_of_group(
     let v1 = db.table(super::v1::LFPV1)?.restrict(Cond::Map(cond))?;
     let pk = db.table_info(super::v1::LFPV1)?.primary_key();
     for r in db.fetch_with(&v1, &FetchSpec::attrs(&pk))? {
-        let id = Value::Uuid(spyglass_db::merge::merge_id(&r, "LFPV1"));
-        out.push((id.clone(), lfp_source(db, &id)?));
+        let id = spyglass_db::merge::merge_id(&r, "LFPV1");
+        out.push((id, lfp_source(db, &Value::Uuid(id))?));
     }
     if filter.is_none() {
         let mut cond = vec![
@@ -125,8 +133,8 @@ pub fn lfps_of_group(
             .restrict(Cond::Map(cond))?;
         let pk = db.table_info(super::imported::IMPORTED_LFP)?.primary_key();
         for r in db.fetch_with(&imp, &FetchSpec::attrs(&pk))? {
-            let id = Value::Uuid(spyglass_db::merge::merge_id(&r, "ImportedLFP"));
-            out.push((id.clone(), lfp_source(db, &id)?));
+            let id = spyglass_db::merge::merge_id(&r, "ImportedLFP");
+            out.push((id, lfp_source(db, &Value::Uuid(id))?));
         }
     }
     Ok(out)

@@ -4,8 +4,7 @@
 //! decimated to ~1 kHz), [`imported`] (`lfp_imported`: LFP that came with the
 //! NWB file), [`merge`] (`lfp_merge`: the LFPOutput merge table over both) and
 //! [`band_v1`] (`lfp_band_v1`: band-filtered LFP and its analytic amplitude,
-//! phase and power). [`declare`] declares all of them; the helpers here are the
-//! pieces every version shares: the in-memory filter of valid pieces (the
+//! phase and power). The helpers here are the pieces every version shares: the in-memory filter of valid pieces (the
 //! reference the streamed path [`stream`] equals to the bit), writing a filtered
 //! series into an analysis file as it is computed, and reading a series back in volts.
 
@@ -16,32 +15,11 @@ pub mod merge;
 pub mod stream;
 pub mod v1;
 
-use crate::common::common_interval::{self as iv, IntervalList};
 use crate::error::{Error, Result};
 use spyglass_db::Db;
 use spyglass_dsp::{FirDecimator, Intervals, Sample};
 use spyglass_nwb::{Compression, Placement, StreamDtype, StreamedSeriesSpec};
 use std::ops::Range;
-
-/// Declares the common tables' filter schema and every LFP schema (idempotent).
-pub fn declare(db: &Db) -> Result<()> {
-    crate::common::declare_common(db)?;
-    crate::filter::declare(db)?;
-    for spec in lfp_electrode::specs() {
-        db.declare(lfp_electrode::SCHEMA, &spec)?;
-    }
-    for spec in v1::specs() {
-        db.declare(v1::SCHEMA, &spec)?;
-    }
-    for spec in imported::specs() {
-        db.declare(imported::SCHEMA, &spec)?;
-    }
-    merge::declare(db)?;
-    for spec in band_v1::specs() {
-        db.declare(band_v1::SCHEMA, &spec)?;
-    }
-    Ok(())
-}
 
 /// Filters and decimates each sample range of each channel, as LFPV1 does: every
 /// range is convolved on its own (zero padding at its edges, "full" convolution)
@@ -112,21 +90,6 @@ pub fn truncate_i16(x: &[f64]) -> Vec<i16> {
     spyglass_dsp::truncate_to_i16(x)
 }
 
-/// The value of a key attribute as text, or an error naming it.
-pub(crate) fn key_str(key: &spyglass_db::Row, table: &str, attr: &str) -> Result<String> {
-    key.get(attr)
-        .and_then(spyglass_db::Value::as_str)
-        .map(str::to_string)
-        .ok_or_else(|| Error::Invalid(format!("{table}: key has no text `{attr}`")))
-}
-
-/// The value of a key attribute as an integer, or an error naming it.
-pub(crate) fn key_i64(key: &spyglass_db::Row, table: &str, attr: &str) -> Result<i64> {
-    key.get(attr)
-        .and_then(|v| v.as_i64().or_else(|| v.as_f64().map(|f| f.round() as i64)))
-        .ok_or_else(|| Error::Invalid(format!("{table}: key has no integer `{attr}`")))
-}
-
 /// The value of an attribute as a float, or an error naming it.
 pub(crate) fn key_f64(key: &spyglass_db::Row, table: &str, attr: &str) -> Result<f64> {
     key.get(attr)
@@ -134,22 +97,11 @@ pub(crate) fn key_f64(key: &spyglass_db::Row, table: &str, attr: &str) -> Result
         .ok_or_else(|| Error::Invalid(format!("{table}: row has no number `{attr}`")))
 }
 
-/// Valid times clipped to the first and last output timestamp (empty without output).
-pub(crate) fn clip_to_output(
-    valid: &Intervals,
-    first_last: Option<(f64, f64)>,
-    table: &str,
-) -> Result<Intervals> {
-    match first_last {
-        Some((a, b)) => valid
-            .clip(a, b)
-            .map_err(|e| Error::Invalid(format!("{table}: {e}"))),
-        None => Ok(Intervals::empty()),
-    }
-}
-
-/// A filtering pipeline's run: its input, filter and output description.
+/// One filtering run of a pipeline: input electrodes (each with an optional
+/// reference), filter, pieces and the description of the output.
 pub(crate) struct FilterRun<'a> {
+    /// The pipeline's table, for messages.
+    pub table: &'a str,
     /// The session.
     pub nwb_file_name: &'a str,
     /// The session's `_` copy (the analysis file's parent).
@@ -160,94 +112,118 @@ pub(crate) struct FilterRun<'a> {
     pub series_description: String,
     /// The filter (recorded as the series' `filtering`).
     pub filter_name: &'a str,
-    /// The streaming job (input, channels, filter, pieces, output kind).
-    pub job: stream::Job<'a>,
-    /// Electrode id of each output channel.
-    pub electrode_ids: Vec<i64>,
+    /// Its coefficients.
+    pub taps: &'a [f64],
+    /// Decimation factor.
+    pub ds: usize,
+    /// The valid times to filter.
+    pub valid_times: &'a Intervals,
+    /// Output electrodes by id, each with its reference electrode (None: none).
+    pub electrodes: Vec<(i64, Option<i64>)>,
 }
 
-/// An analysis file written outside any transaction, removed again unless registered.
+/// What a filtering run wrote: an analysis file, not registered yet.
 #[derive(Debug)]
-pub struct PendingFile {
-    /// Analysis file name.
-    pub name: String,
-    /// Its path.
-    pub path: std::path::PathBuf,
-    /// The session.
-    pub nwb_file_name: String,
-    /// `analysis_file_description`.
-    pub description: String,
-    registered: bool,
-}
-
-impl PendingFile {
-    /// Registers the file in AnalysisNwbfile; from then on it is kept.
-    pub fn register(mut self, db: &Db) -> Result<String> {
-        crate::analysis::register(
-            db,
-            &self.nwb_file_name,
-            &self.name,
-            &self.path,
-            &self.description,
-            None,
-        )?;
-        self.registered = true;
-        Ok(self.name.clone())
-    }
-}
-
-impl Drop for PendingFile {
-    fn drop(&mut self) {
-        if !self.registered {
-            let _ = std::fs::remove_file(&self.path);
-        }
-    }
-}
-
-/// What a filtering run wrote.
-#[derive(Debug)]
-pub struct Filtered {
-    /// The analysis file, to register.
-    pub file: PendingFile,
+pub struct FilterOutput {
+    /// The analysis file, to register in the insert phase.
+    pub file: crate::analysis::PendingFile,
     /// Object id of the series.
     pub object_id: String,
-    /// First and last output timestamp (None when there is no output).
-    pub first_last: Option<(f64, f64)>,
+    /// Output rate, Hz.
+    pub rate: f64,
+    /// Valid times clipped to the first and last output timestamp.
+    pub valid_times: Intervals,
 }
 
-/// Filters the job's input into a new analysis file (an ElectricalSeries `filtered data`
-/// in an `LFP` container of the `ecephys` module, gzip-chunked, explicit timestamps),
-/// streaming in time blocks; the file is not registered yet.
-pub(crate) fn filter_to_file(
+/// Filters series `object_id` of the file at `source` into a new analysis file
+/// (an ElectricalSeries `filtered data` in an `LFP` container of the `ecephys`
+/// module, gzip-chunked, explicit timestamps), streaming in time blocks. Int16
+/// counts stay int16 when the input is plain int16; otherwise float32 volts.
+pub(crate) fn filter_series(
+    settings: &crate::settings::Settings,
+    source: &std::path::Path,
+    object_id: &str,
+    run: FilterRun,
+    rate: f64,
+) -> Result<FilterOutput> {
+    let file = spyglass_nwb::NwbFile::open(source)?;
+    let reader = file.volts_reader(&file.path_of_id(object_id)?)?;
+    let mut channels = Vec::with_capacity(run.electrodes.len());
+    for &(electrode, reference) in &run.electrodes {
+        let channel = reader.channels_of(&[electrode])?[0];
+        let reference = match reference {
+            Some(r) => Some(reader.channels_of(&[r])?[0]),
+            None => None,
+        };
+        channels.push(stream::OutChannel { channel, reference });
+    }
+    let ranges = reader.raw().sample_ranges(run.valid_times.as_slice())?;
+    if ranges.is_empty() {
+        return Err(Error::Invalid(format!(
+            "{}: no samples of {} fall in the valid times",
+            run.table,
+            source.display()
+        )));
+    }
+    let job = stream::Job {
+        reader: &reader,
+        channels,
+        taps: run.taps,
+        ds: run.ds,
+        ranges,
+        kind: stream::OutputKind::for_input(&reader),
+        budget: stream::WINDOW_BUDGET,
+    };
+    let (table, valid) = (run.table, run.valid_times);
+    let filtered = filter_to_file(settings, run, job)?;
+    let valid_times = match filtered.first_last {
+        Some((a, b)) => valid
+            .clip(a, b)
+            .map_err(|e| Error::Invalid(format!("{table}: {e}")))?,
+        None => Intervals::empty(),
+    };
+    Ok(FilterOutput {
+        file: filtered.file,
+        object_id: filtered.object_id,
+        rate,
+        valid_times,
+    })
+}
+
+/// What [`filter_to_file`] wrote.
+struct Filtered {
+    file: crate::analysis::PendingFile,
+    object_id: String,
+    first_last: Option<(f64, f64)>,
+}
+
+/// Runs the streaming job into a new analysis file; the file is not registered yet.
+fn filter_to_file(
     settings: &crate::settings::Settings,
     run: FilterRun,
+    job: stream::Job,
 ) -> Result<Filtered> {
     let mut f =
         crate::analysis::AnalysisFile::create_detached(settings, run.nwb_file_name, run.parent)?;
-    let pending = PendingFile {
-        name: f.name.clone(),
-        path: f.path.clone(),
-        nwb_file_name: run.nwb_file_name.to_string(),
-        description: run.file_description.to_string(),
-        registered: false,
-    };
+    let pending = crate::analysis::PendingFile::new(&f, run.file_description);
     // the analysis file's electrodes table is its parent's: rows by id there
     let parent = spyglass_nwb::NwbFile::open(run.parent)?;
-    let rows = parent.electrode_rows(&run.electrode_ids)?;
+    let ids: Vec<i64> = run.electrodes.iter().map(|e| e.0).collect();
+    let rows = parent.electrode_rows(&ids)?;
     drop(parent);
-    let n_rows = run.job.n_out();
+    let n_rows = job.n_out();
     let spec = StreamedSeriesSpec {
         name: "filtered data".into(),
         description: run.series_description,
         comments: "no comments".into(),
-        dtype: match run.job.kind {
+        dtype: match job.kind {
             stream::OutputKind::Counts16 { .. } => StreamDtype::I16,
             stream::OutputKind::Volts => StreamDtype::F32,
         },
         n_rows,
         electrodes: rows,
         electrodes_description: "filtered electrodes".into(),
-        conversion: run.job.kind.conversion(),
+        conversion: job.kind.conversion(),
         offset: 0.0,
         filtering: Some(run.filter_name.to_string()),
         compression: Compression::Gzip {
@@ -260,8 +236,8 @@ pub(crate) fn filter_to_file(
         &Placement::container("ecephys", "LFP data", "LFP", "LFP"),
         &spec,
     )?;
-    run.job.run(&out)?;
-    let first_last = first_last_output(&run.job)?;
+    job.run(&out)?;
+    let first_last = first_last_output(&job)?;
     let object_id = out.finish()?;
     f.finish()?;
     Ok(Filtered {
@@ -281,23 +257,6 @@ fn first_last_output(job: &stream::Job) -> Result<Option<(f64, f64)>> {
     let t0 = raw.timestamps(a.start..a.start + 1)?;
     let t1 = raw.timestamps(last..last + 1)?;
     Ok(Some((t0[0], t1[0])))
-}
-
-/// Inserts the valid times of a filtered output into IntervalList.
-pub(crate) fn insert_valid_times(
-    db: &Db,
-    nwb_file_name: &str,
-    interval_list_name: &str,
-    pipeline: &str,
-    valid_times: Intervals,
-) -> Result<()> {
-    iv::insert(
-        db,
-        &IntervalList::new(nwb_file_name, interval_list_name, valid_times.into_vec())
-            .with_pipeline(pipeline),
-        false,
-    )?;
-    Ok(())
 }
 
 /// A pipeline's series read back in volts.
@@ -368,26 +327,4 @@ mod tests {
         assert!(filter_pieces(&taps, 2, &[vec![1.0, 2.0]], &[0..9]).is_err());
         assert!(filter_pieces(&taps, 2, &[vec![1.0], vec![1.0, 2.0]], &[0..1]).is_err());
     }
-}
-
-/// Declares the LFP schemas, then populates `table` with `maker` for the keys
-/// matching `restriction`.
-pub(crate) fn populate_table(
-    db: &spyglass_db::Db,
-    table: &str,
-    maker: &dyn spyglass_db::populate::Maker,
-    restriction: spyglass_db::Cond,
-) -> crate::Result<spyglass_db::populate::PopulateReport> {
-    declare(db)?;
-    let opts = spyglass_db::populate::PopulateOptions {
-        restrictions: vec![restriction],
-        ..Default::default()
-    };
-    Ok(db.populate(
-        table,
-        maker,
-        None,
-        &opts,
-        &spyglass_db::populate::NoProgress,
-    )?)
 }

@@ -3,7 +3,7 @@
 #![allow(dead_code)]
 
 use spyglass::ingest::{self, FileReport, IngestOptions, NoProgress};
-use spyglass::Settings;
+use spyglass::{Settings, Spyglass};
 use spyglass_db::{Cond, Db, FetchSpec, Row, Value};
 use std::path::{Path, PathBuf};
 
@@ -18,7 +18,8 @@ pub fn init() {
 pub struct Env {
     pub dir: tempfile::TempDir,
     pub settings: Settings,
-    pub db: Db,
+    /// The framework handle (dereferences to the database).
+    pub db: Spyglass,
 }
 
 impl Env {
@@ -28,7 +29,7 @@ impl Env {
         let dir = spyglass_testkit::scratch_dir();
         let settings = Settings::new(dir.path().join("base"));
         let url = format!("sqlite:///{}", dir.path().join("spyglass.db").display());
-        let db = spyglass::open(&url, &settings).expect("open database");
+        let db = Spyglass::open(&url, settings.clone()).expect("open database");
         Env { dir, settings, db }
     }
 
@@ -39,7 +40,7 @@ impl Env {
         let settings = Settings::new(dir.path().join("base"));
         let db = Db::open(&spyglass_testkit::mysql_url()).expect("connect to the test MariaDB");
         db.set_prefix(&spyglass_testkit::unique_prefix());
-        spyglass::ingest::prepare(&db, &settings).expect("declare the common schemas");
+        let db = Spyglass::with_db(db, settings.clone()).expect("declare the common schemas");
         Env { dir, settings, db }
     }
 

@@ -58,6 +58,11 @@ pub struct Job {
     pub max_calls: Option<usize>,
 }
 
+/// The makes of every pipeline, writing under the environment's directory layout.
+fn registry() -> Registry {
+    spyglass::pipelines::makers(&spyglass::Settings::from_env())
+}
+
 fn maker_for(db: &Db, reg: &Registry, table: &str) -> Result<(Arc<dyn Maker>, Option<Query>)> {
     let info = db.table_info(table)?;
     reg.get(db, &info).ok_or_else(|| {
@@ -80,7 +85,8 @@ fn maker_for(db: &Db, reg: &Registry, table: &str) -> Result<(Arc<dyn Maker>, Op
 pub const MAX_WORKERS: usize = 64;
 
 /// Runs populate, in `job.workers` threads (each with its own connection) when > 1.
-pub fn run(db: &Db, url: &str, reg: &Registry, job: &Job) -> Result<()> {
+pub fn run(db: &Db, url: &str, job: &Job) -> Result<()> {
+    let reg = &registry();
     if job.workers == 0 || job.workers > MAX_WORKERS {
         anyhow::bail!(
             "--workers {}: expected 1 to {MAX_WORKERS} (for more, run several `spyglass worker` processes)",
@@ -158,7 +164,8 @@ pub fn run(db: &Db, url: &str, reg: &Registry, job: &Job) -> Result<()> {
 }
 
 /// Runs a worker loop over the listed tables.
-pub fn worker(db: &Db, reg: &Registry, tables: &[String]) -> Result<()> {
+pub fn worker(db: &Db, tables: &[String]) -> Result<()> {
+    let reg = &registry();
     let mut list = Vec::new();
     for t in tables {
         let (m, ks) = maker_for(db, reg, t)?;

@@ -8,8 +8,8 @@
 //! and a `.json` of units and scaling, tables as `.csv`. An active export logs the
 //! files, as Spyglass's `fetch_nwb` does (`ExportSelection.File`).
 
+use crate::args::RestrictArgs;
 use crate::output::{self, Format};
-use crate::RestrictArgs;
 use anyhow::{bail, Context, Result};
 use spyglass::fetch_nwb::{fetch_nwb, NwbObject, NwbRow};
 use spyglass_db::{Cond, Db, Query, Row, Value};

@@ -1,0 +1,75 @@
+//! What pipeline commands parse: a session named by its copy or raw file name, and
+//! electrode id lists (`0,1,2`, ranges `0-15,32`).
+
+use crate::common::common_session::SESSION;
+use crate::error::{Error, Result};
+use spyglass_db::{Cond, Db};
+
+/// The session's `nwb_file_name`: as given when it exists, else the copy name of a
+/// raw file name (`rat1.nwb` → `rat1_.nwb`).
+pub fn session_name(db: &Db, file: &str) -> Result<String> {
+    for name in [file.to_string(), crate::ingest::copy_file_name(file)] {
+        let q = db
+            .table(SESSION)?
+            .restrict(Cond::map([("nwb_file_name", name.as_str())]))?;
+        if db.exists(&q)? {
+            return Ok(name);
+        }
+    }
+    Err(Error::Invalid(format!(
+        "no session `{file}` (list them with `spyglass show {SESSION}`)"
+    )))
+}
+
+/// Parses `0,1,2` and ranges `0-15,32` (negative ids allowed, e.g. `-1`).
+pub fn parse_ids(text: &str) -> Result<Vec<i64>> {
+    let bad =
+        |what: &str| Error::Invalid(format!("`{what}` is not an electrode id or a range of ids"));
+    let mut out = vec![];
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let dash = part.char_indices().skip(1).find(|&(_, c)| c == '-');
+        match dash {
+            Some((i, _)) => {
+                let a: i64 = part[..i].trim().parse().map_err(|_| bad(part))?;
+                let b: i64 = part[i + 1..].trim().parse().map_err(|_| bad(part))?;
+                if b < a || b - a > 100_000 {
+                    return Err(Error::Invalid(format!(
+                        "`{part}`: a range goes up, at most 100000 ids"
+                    )));
+                }
+                out.extend(a..=b);
+            }
+            None => out.push(part.parse().map_err(|_| bad(part))?),
+        }
+    }
+    if out.is_empty() {
+        return Err(Error::Invalid(format!("no electrode ids in `{text}`")));
+    }
+    Ok(out)
+}
+
+/// The subcommands of a clap `Subcommand` enum, for [`crate::kit::Pipeline::commands`].
+pub fn subcommands<S: clap::Subcommand>() -> Vec<clap::Command> {
+    S::augment_subcommands(clap::Command::new("pipeline"))
+        .get_subcommands()
+        .cloned()
+        .collect()
+}
+
+/// Parses the matched subcommand into `S`, for [`crate::kit::Pipeline::run`].
+pub fn parse<S: clap::FromArgMatches>(args: &clap::ArgMatches) -> Result<S> {
+    S::from_arg_matches(args).map_err(|e| Error::Invalid(e.to_string()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::parse_ids;
+
+    #[test]
+    fn ids_and_ranges() {
+        assert_eq!(parse_ids("0-3, 7,-1").unwrap(), vec![0, 1, 2, 3, 7, -1]);
+        assert!(parse_ids("3-1").is_err());
+        assert!(parse_ids("a").is_err());
+        assert!(parse_ids(" , ").is_err());
+    }
+}

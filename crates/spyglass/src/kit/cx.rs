@@ -1,0 +1,168 @@
+//! [`Cx`]: what a make's phases work with — the database and the directory layout;
+//! [`Tables`]: typed fetch and insert, merge insert, IntervalList rows and analysis
+//! file registration on any database handle; [`analysis_file`] writes one.
+
+use crate::analysis::{AnalysisFile, PendingFile};
+use crate::common::common_interval::{self as iv, IntervalList};
+use crate::error::{Error, Result};
+use crate::settings::Settings;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use spyglass_db::{Cond, Db, InsertOptions, Row, Value};
+use spyglass_dsp::Intervals;
+use spyglass_nwb::AnalysisFileWriter;
+use std::path::Path;
+
+/// The database and the directory layout a make works with.
+#[derive(Clone, Copy)]
+pub struct Cx<'a> {
+    /// The database.
+    pub db: &'a Db,
+    /// The directory layout.
+    pub settings: &'a Settings,
+}
+
+/// The restriction to one session, the commonest key of all.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct Session<'a> {
+    /// The session.
+    pub nwb_file_name: &'a str,
+}
+
+/// A serializable struct (or map) as attribute/value pairs.
+pub fn row_of<T: Serialize + ?Sized>(what: &str, item: &T) -> Result<Row> {
+    match serde_json::to_value(item) {
+        Ok(serde_json::Value::Object(map)) => Ok(Row::from_pairs(
+            map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))),
+        )),
+        Ok(other) => Err(Error::Invalid(format!(
+            "{what}: a struct is needed, not {other}"
+        ))),
+        Err(e) => Err(Error::Invalid(format!("{what}: {e}"))),
+    }
+}
+
+impl<'a> Cx<'a> {
+    /// A context over `db` writing under `settings`.
+    pub fn new(db: &'a Db, settings: &'a Settings) -> Cx<'a> {
+        Cx { db, settings }
+    }
+}
+
+/// Typed reads and writes on the database, for every pipeline: rows as structs,
+/// restrictions as key structs, merge inserts, IntervalList rows, analysis files.
+pub trait Tables {
+    /// The rows of `table` matching every field of `restriction` (a key struct).
+    fn rows<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        restriction: &(impl Serialize + ?Sized),
+    ) -> Result<Vec<T>>;
+
+    /// The one row of `table` matching `key`; an error naming the table and key when
+    /// there is none or more than one.
+    fn row<T: DeserializeOwned>(&self, table: &str, key: &(impl Serialize + ?Sized)) -> Result<T> {
+        let mut rows = self.rows(table, key)?;
+        match rows.len() {
+            1 => Ok(rows.remove(0)),
+            n => Err(Error::Invalid(format!(
+                "{table}: {n} rows match {} (one expected)",
+                row_of(table, key)?.to_json()
+            ))),
+        }
+    }
+
+    /// Inserts one row from a struct.
+    fn put<T: Serialize>(&self, table: &str, row: &T) -> Result<()>;
+
+    /// Inserts rows from structs, skipping those whose key exists; returns how many
+    /// were inserted.
+    fn put_new<T: Serialize>(&self, table: &str, rows: &[T]) -> Result<u64>;
+
+    /// Adds the row of a source table (by its key) to merge table `master`; returns
+    /// its merge id.
+    fn merge_add(&self, master: &str, source_key: &(impl Serialize + ?Sized)) -> Result<Value>;
+
+    /// Records an IntervalList row made by `pipeline`.
+    fn interval_list(
+        &self,
+        nwb_file_name: &str,
+        interval_list_name: &str,
+        pipeline: &str,
+        times: Intervals,
+    ) -> Result<()>;
+
+    /// Registers an analysis file written in a compute phase; returns its name.
+    fn register(&self, file: PendingFile) -> Result<String>;
+}
+
+impl Tables for Db {
+    fn rows<T: DeserializeOwned>(
+        &self,
+        table: &str,
+        restriction: &(impl Serialize + ?Sized),
+    ) -> Result<Vec<T>> {
+        let cond = Cond::from(&row_of(table, restriction)?);
+        Ok(self.fetch_as(&self.table(table)?.restrict(cond)?)?)
+    }
+
+    fn put<T: Serialize>(&self, table: &str, row: &T) -> Result<()> {
+        self.insert_serde(table, std::slice::from_ref(row), InsertOptions::default())?;
+        Ok(())
+    }
+
+    fn put_new<T: Serialize>(&self, table: &str, rows: &[T]) -> Result<u64> {
+        let skip = InsertOptions {
+            skip_duplicates: true,
+            ..Default::default()
+        };
+        Ok(self.insert_serde(table, rows, skip)?)
+    }
+
+    fn merge_add(&self, master: &str, source_key: &(impl Serialize + ?Sized)) -> Result<Value> {
+        let m = self.merge(master)?;
+        let ids = Db::merge_insert(self, &m, &[row_of(master, source_key)?])?;
+        let id = ids
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::Invalid(format!("{master}: no row was merged")))?;
+        Ok(Value::Uuid(id))
+    }
+
+    fn interval_list(
+        &self,
+        nwb_file_name: &str,
+        interval_list_name: &str,
+        pipeline: &str,
+        times: Intervals,
+    ) -> Result<()> {
+        iv::insert(
+            self,
+            &IntervalList::new(nwb_file_name, interval_list_name, times.into_vec())
+                .with_pipeline(pipeline),
+            false,
+        )?;
+        Ok(())
+    }
+
+    fn register(&self, file: PendingFile) -> Result<String> {
+        file.register(self)
+    }
+}
+
+/// Writes an analysis file of session `nwb_file_name` from its `_` copy at `parent`
+/// (compute phase, no database): `fill` adds the objects and returns what the caller
+/// needs (object ids). The file is removed again unless [`Cx::register`] keeps it.
+pub fn analysis_file<T>(
+    settings: &Settings,
+    nwb_file_name: &str,
+    parent: &Path,
+    description: &str,
+    fill: impl FnOnce(&mut AnalysisFileWriter) -> Result<T>,
+) -> Result<(PendingFile, T)> {
+    let mut f = AnalysisFile::create_detached(settings, nwb_file_name, parent)?;
+    let pending = PendingFile::new(&f, description);
+    let out = fill(f.writer())?;
+    f.finish()?;
+    Ok((pending, out))
+}

@@ -1,0 +1,84 @@
+//! The [`Pipeline`] trait: everything one pipeline file declares.
+
+use super::handle::Spyglass;
+use crate::error::Result;
+use crate::settings::Settings;
+use spyglass_db::populate::Maker;
+use spyglass_db::{Db, TableSpec};
+use std::sync::Arc;
+
+/// One schema of a pipeline and its tables, in declaration order.
+pub struct Schema {
+    /// The schema's name (`lfp_v1`).
+    pub name: &'static str,
+    /// Its tables.
+    pub tables: Vec<TableSpec>,
+}
+
+/// A Parameters table's default rows (Spyglass's `insert_default`).
+#[derive(Clone, Copy)]
+pub struct Defaults {
+    /// The table, `schema.Class`.
+    pub table: &'static str,
+    /// Inserts the rows (skipping those present); returns how many were inserted.
+    pub insert: fn(&Db) -> Result<usize>,
+}
+
+/// A table that is a source of a merge table: it gets a part in the master.
+#[derive(Clone, Copy)]
+pub struct MergePart {
+    /// The merge master, `schema.Class` (`lfp_merge.LFPOutput`).
+    pub master: &'static str,
+    /// The source table, `schema.Class` (`lfp_v1.LFPV1`).
+    pub source: &'static str,
+}
+
+/// A pipeline: one file declares its schemas, defaults, makers, merge parts and
+/// commands; [`crate::pipelines::all`] lists it once. Everything but [`Pipeline::name`]
+/// and [`Pipeline::schemas`] has a default of "none".
+pub trait Pipeline: Send + Sync {
+    /// The pipeline's name, usually its schema's (`lfp_v1`).
+    fn name(&self) -> &'static str;
+
+    /// The command family its commands belong to (`lfp` makes `spyglass lfp …`);
+    /// `None` for pipelines without commands.
+    fn family(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Pipelines (by name) whose tables its tables refer to; declared first.
+    fn requires(&self) -> &'static [&'static str] {
+        &[]
+    }
+
+    /// Its schemas and tables.
+    fn schemas(&self) -> Vec<Schema>;
+
+    /// Default rows of its Parameters tables.
+    fn defaults(&self) -> Vec<Defaults> {
+        vec![]
+    }
+
+    /// The makers of its Imported and Computed tables, writing under `settings`.
+    fn makers(&self, _settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
+        vec![]
+    }
+
+    /// Its tables that are sources of merge tables.
+    fn merge_parts(&self) -> Vec<MergePart> {
+        vec![]
+    }
+
+    /// Its subcommands under `spyglass <family>`.
+    fn commands(&self) -> Vec<clap::Command> {
+        vec![]
+    }
+
+    /// Runs subcommand `name` (one of [`Pipeline::commands`]) with its arguments.
+    fn run(&self, _sg: &Spyglass, name: &str, _args: &clap::ArgMatches) -> Result<()> {
+        Err(crate::Error::Invalid(format!(
+            "pipeline {} has no command `{name}`",
+            self.name()
+        )))
+    }
+}
