@@ -22,6 +22,7 @@ pub mod spec;
 pub mod synthetic;
 pub mod table;
 pub mod volts;
+pub mod walk;
 pub mod write;
 
 pub use data::{Data, Values};
@@ -31,6 +32,7 @@ pub use raw::{RawReader, SampleSpan};
 pub use read::{parse_datetime, NwbFile, WalkSummary};
 pub use table::{Column, DynamicTable};
 pub use volts::{Scaling, VoltsReader};
+pub use walk::{Node, NodeLink, Visit, WalkOptions};
 pub use write::{
     write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec,
     Placement, SeriesData, SeriesStream, StreamDtype, StreamedSeriesSpec, TableSpec,
