@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 
-use hdf5::{Dataset, Group, LocationType};
+use hdf5::{Dataset, Group, Location, LocationType};
 
 use crate::data::Data;
 use crate::error::{NwbError, Result};
@@ -182,18 +182,12 @@ impl<'a> Node<'a> {
 
     /// Every attribute of the object.
     pub fn attributes(&self) -> Result<BTreeMap<String, Data>> {
-        match self.kind() {
-            Some(ObjectKind::Group) => h5::attrs(&self.group()?, self.file, &self.path),
-            _ => h5::attrs(&self.dataset()?, self.file, &self.path),
-        }
+        h5::attrs(&self.open()?, self.file, &self.path)
     }
 
     /// Text attribute `name`, if present and textual.
     pub fn attr_str(&self, name: &str) -> Result<Option<String>> {
-        match self.kind() {
-            Some(ObjectKind::Group) => h5::attr_str(&self.group()?, self.file, &self.path, name),
-            _ => h5::attr_str(&self.dataset()?, self.file, &self.path, name),
-        }
+        h5::attr_str(&self.open()?, self.file, &self.path, name)
     }
 
     /// The `neurodata_type` attribute (empty when untyped).
@@ -203,10 +197,7 @@ impl<'a> Node<'a> {
 
     /// The file holding the object, as HDF5 names it (the target file of an external link).
     pub fn holding_file(&self) -> Result<PathBuf> {
-        let name = match self.kind() {
-            Some(ObjectKind::Group) => self.group()?.filename(),
-            _ => self.dataset()?.filename(),
-        };
+        let name = self.open()?.filename();
         if name.is_empty() {
             return Err(NwbError::invalid(
                 self.file,
@@ -217,12 +208,28 @@ impl<'a> Node<'a> {
         Ok(PathBuf::from(name))
     }
 
+    /// The group or dataset as an HDF5 location.
+    fn open(&self) -> Result<Location> {
+        match self.location()? {
+            Some(loc) => Ok(loc),
+            None => Err(self.not_reached()),
+        }
+    }
+
     /// The object's HDF5 handle, `None` for links not followed or broken (writers use
     /// it to change attributes in place).
-    pub(crate) fn location(&self) -> Result<Option<hdf5::Location>> {
+    pub(crate) fn location(&self) -> Result<Option<Location>> {
         Ok(match self.kind() {
-            Some(ObjectKind::Group) => Some((*self.group()?).clone()),
-            Some(ObjectKind::Dataset) => Some((*self.dataset()?).clone()),
+            Some(ObjectKind::Group) => {
+                let g = self.group()?;
+                let loc: &Location = &g;
+                Some(loc.clone())
+            }
+            Some(ObjectKind::Dataset) => {
+                let d = self.dataset()?;
+                let loc: &Location = &d;
+                Some(loc.clone())
+            }
             None => None,
         })
     }
@@ -244,7 +251,8 @@ impl<'a> Node<'a> {
 
     /// A dataset's whole value.
     pub fn read(&self) -> Result<Data> {
-        h5::read_container(&self.dataset()?, self.file, &self.path)
+        let d = self.dataset()?;
+        h5::read_container(&d, self.file, &self.path)
     }
 }
 

@@ -69,7 +69,7 @@ pub struct NamingRecord {
     pub session_id: Option<String>,
     /// `session_start_time` (used when some file lacks a session id).
     pub session_start_time: Option<DateTime<FixedOffset>>,
-    /// Modalities, sorted (see [`modalities`]).
+    /// Modalities, sorted (see [`modalities`](super::modalities)).
     pub modalities: Vec<String>,
     /// Label for `_desc-` disambiguation.
     pub description: Option<String>,

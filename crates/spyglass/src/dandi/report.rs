@@ -142,7 +142,8 @@ pub struct OrganisedFile {
     pub placed: Placed,
 }
 
-/// What [`organise_dandiset`] did: the files placed and every problem found.
+/// What [`organise_dandiset`](super::organise_dandiset) did: the files placed and every
+/// problem found.
 #[derive(Clone, Debug, PartialEq)]
 pub struct DandiReport {
     /// The dandiset folder.

@@ -81,8 +81,9 @@ pub enum Transfer {
     Copy,
 }
 
-/// Options of [`organise_dandiset`]; identifier, name and description are written to
-/// `dandiset.yaml` when the folder has none (an existing one is kept and checked).
+/// Options of [`organise_dandiset`](super::organise_dandiset); identifier, name and
+/// description are written to `dandiset.yaml` when the folder has none (an existing one
+/// is kept and checked).
 #[derive(Clone, Debug, PartialEq)]
 pub struct DandiOptions {
     /// `identifier` of `dandiset.yaml` (`DANDI:<6 digits>`).
