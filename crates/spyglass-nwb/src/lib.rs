@@ -2,12 +2,14 @@
 //!
 //! Owns everything that touches NWB files: reading session metadata, hardware,
 //! tables, series, intervals and the ndx-franklab-novela types Spyglass relies on
-//! ([`NwbFile`]); fast channel-major raw-data reads with parallel decoding of gzip,
-//! LZF, Zstd and Bitshuffle chunks ([`RawReader`], [`filters`]); the one volts reader
-//! every pipeline uses, electrodes mapped by id ([`VoltsReader`]); writing analysis
-//! files derived from a parent file ([`AnalysisFileWriter`]); the ingest copy whose bulk data are external links
-//! ([`write_linked_copy`]); and synthetic sessions with known ground truth
-//! ([`synthetic`]). Errors are one enum, [`NwbError`], naming the file and object.
+//! ([`NwbFile`]); the one walk over a file's objects, which every reader and writer
+//! needing more than one level goes through ([`NwbFile::visit`], [`walk`]); fast
+//! channel-major raw-data reads with parallel decoding of gzip, LZF, Zstd and
+//! Bitshuffle chunks ([`RawReader`], [`filters`]); the one volts reader every pipeline
+//! uses, electrodes mapped by id ([`VoltsReader`]); writing analysis files derived
+//! from a parent file ([`AnalysisFileWriter`]); the ingest copy whose bulk data are
+//! external links ([`write_linked_copy`]); and synthetic sessions with known ground
+//! truth ([`synthetic`]). Errors are one enum, [`NwbError`], naming the file and object.
 
 #![warn(missing_docs)]
 
@@ -22,6 +24,7 @@ pub mod spec;
 pub mod synthetic;
 pub mod table;
 pub mod volts;
+pub mod walk;
 pub mod write;
 
 pub use data::{Data, Values};
@@ -31,6 +34,7 @@ pub use raw::{RawReader, SampleSpan};
 pub use read::{parse_datetime, NwbFile, WalkSummary};
 pub use table::{Column, DynamicTable};
 pub use volts::{Scaling, VoltsReader};
+pub use walk::{Node, NodeLink, Visit, WalkOptions};
 pub use write::{
     write_linked_copy, AnalysisFileWriter, ColumnSpec, Compression, ElectricalSeriesSpec,
     Placement, SeriesData, SeriesStream, StreamDtype, StreamedSeriesSpec, TableSpec,

@@ -2,7 +2,7 @@
 //! its metadata, hardware, tables, series, intervals, tasks, videos and the
 //! ndx-franklab-novela objects, plus generic access by path and by object_id.
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use chrono::{DateTime, FixedOffset, NaiveDateTime};
@@ -13,6 +13,7 @@ use crate::error::{NwbError, Result};
 use crate::h5::{self, herr, join, Link};
 use crate::model::*;
 use crate::table::{check_index, Column, DynamicTable};
+use crate::walk::{Node, NodeLink, Visit, WalkOptions};
 
 /// Groups and datasets the NWB schema requires at the root.
 const REQUIRED_GROUPS: [&str; 5] = [
@@ -1191,66 +1192,23 @@ impl NwbFile {
     /// Map of every `object_id` in the file (external links followed) to its path.
     pub fn object_ids(&self) -> Result<BTreeMap<String, String>> {
         let mut out = BTreeMap::new();
-        if let Some(id) = h5::attr_str(self.root(), &self.path, "/", "object_id")? {
-            out.insert(id, "/".to_string());
-        }
-        let mut seen = HashSet::new();
-        self.collect_ids("/", 0, &mut seen, &mut out)?;
+        let opts = WalkOptions {
+            follow_external: true,
+            once_per_object: true,
+            ..WalkOptions::default()
+        };
+        self.visit(opts, |node| {
+            if node.depth() == 1 && node.name() == "specifications" {
+                return Ok(Visit::Skip);
+            }
+            if node.kind().is_some() {
+                if let Some(id) = node.attr_str("object_id")? {
+                    out.entry(id).or_insert_with(|| node.path().to_string());
+                }
+            }
+            Ok(Visit::Enter)
+        })?;
         Ok(out)
-    }
-
-    fn collect_ids(
-        &self,
-        path: &str,
-        depth: usize,
-        seen: &mut HashSet<String>,
-        out: &mut BTreeMap<String, String>,
-    ) -> Result<()> {
-        if depth > 64 {
-            return Err(NwbError::invalid(
-                &self.path,
-                path,
-                "groups nested more than 64 deep",
-            ));
-        }
-        let g = self.group(path)?;
-        for (name, link) in h5::members(&g, &self.path, path)? {
-            if matches!(link, Link::Soft(_)) || (depth == 0 && name == "specifications") {
-                continue;
-            }
-            let p = join(path, &name);
-            if let Link::External { file, .. } = &link {
-                if !h5::resolve_external(&self.path, file).exists() {
-                    continue;
-                }
-            }
-            let info = match g.loc_info_by_name(&name) {
-                Ok(i) => i,
-                Err(_) => continue,
-            };
-            let key = format!("{}:{:?}", info.fileno, info.token);
-            if !seen.insert(key) {
-                continue;
-            }
-            let id = match info.loc_type {
-                LocationType::Group => {
-                    let sub = g.group(&name).map_err(herr(&self.path, &p))?;
-                    h5::attr_str(&sub, &self.path, &p, "object_id")?
-                }
-                LocationType::Dataset => {
-                    let d = g.dataset(&name).map_err(herr(&self.path, &p))?;
-                    h5::attr_str(&d, &self.path, &p, "object_id")?
-                }
-                _ => None,
-            };
-            if let Some(id) = id {
-                out.entry(id).or_insert_with(|| p.clone());
-            }
-            if info.loc_type == LocationType::Group {
-                self.collect_ids(&p, depth + 1, seen, out)?;
-            }
-        }
-        Ok(())
     }
 
     /// Path of the object carrying `object_id`.
@@ -1290,95 +1248,77 @@ impl NwbFile {
     /// Reads every attribute and (the first rows of) every dataset reachable from the root,
     /// following hard and external links: a structural check that never panics.
     pub fn walk(&self) -> Result<WalkSummary> {
-        let mut summary = WalkSummary::default();
-        self.walk_group("/", 0, &mut summary)?;
-        Ok(summary)
+        let mut s = WalkSummary::default();
+        let opts = WalkOptions {
+            follow_external: true,
+            ..WalkOptions::default()
+        };
+        self.visit(opts, |node| {
+            match node.link() {
+                NodeLink::Soft { .. } => {
+                    s.soft_links += 1;
+                    return Ok(Visit::Skip);
+                }
+                NodeLink::External { file, .. } => {
+                    s.external_links += 1;
+                    if !file.exists() {
+                        s.broken_links += 1;
+                        return Ok(Visit::Skip);
+                    }
+                }
+                NodeLink::Start | NodeLink::Hard => {}
+            }
+            match node.kind() {
+                Some(ObjectKind::Group) => {
+                    s.groups += 1;
+                    s.attributes += node.attributes()?.len();
+                }
+                Some(ObjectKind::Dataset) => {
+                    s.datasets += 1;
+                    s.attributes += node.attributes()?.len();
+                    s.values += self.sample_values(node)?;
+                }
+                None => {}
+            }
+            Ok(Visit::Enter)
+        })?;
+        Ok(s)
+    }
+
+    /// Reads a dataset met by [`NwbFile::walk`]: whole when small, else its first 16
+    /// rows when a row is small; returns the number of values read.
+    fn sample_values(&self, node: &Node<'_>) -> Result<usize> {
+        let shape = node.shape()?;
+        let n: usize = shape.iter().product();
+        if n <= 1 << 16 {
+            return Ok(node.read()?.values.len());
+        }
+        let Some(&rows) = shape.first() else {
+            return Ok(0);
+        };
+        let width: usize = shape.iter().skip(1).product::<usize>().max(1);
+        if width > 1 << 16 {
+            return Ok(0);
+        }
+        Ok(self
+            .read_data_rows(node.path(), 0..rows.min(16))?
+            .values
+            .len())
     }
 
     /// The files this file's external links point to (resolved against its directory),
     /// each once, in the order first met; empty for a self-contained file.
     pub fn external_files(&self) -> Result<Vec<PathBuf>> {
         let mut out: Vec<PathBuf> = Vec::new();
-        let mut stack = vec![("/".to_string(), 0usize)];
-        while let Some((path, depth)) = stack.pop() {
-            if depth > 64 {
-                return Err(NwbError::invalid(
-                    &self.path,
-                    &path,
-                    "groups nested more than 64 deep",
-                ));
-            }
-            let g = self.group(&path)?;
-            for (name, link) in h5::members(&g, &self.path, &path)? {
-                let p = join(&path, &name);
-                match link {
-                    Link::Soft(_) => {}
-                    Link::External { file, .. } => {
-                        let target = h5::resolve_external(&self.path, &file);
-                        if !out.contains(&target) {
-                            out.push(target);
-                        }
-                    }
-                    Link::Hard => {
-                        if h5::kind_of(self.root(), &p) == Some(LocationType::Group) {
-                            stack.push((p, depth + 1));
-                        }
-                    }
+        self.visit(WalkOptions::default(), |node| {
+            if let NodeLink::External { file, .. } = node.link() {
+                if !out.contains(file) {
+                    out.push(file.clone());
                 }
             }
-        }
+            Ok(Visit::Enter)
+        })?;
         Ok(out)
-    }
-
-    fn walk_group(&self, path: &str, depth: usize, s: &mut WalkSummary) -> Result<()> {
-        if depth > 64 {
-            return Err(NwbError::invalid(
-                &self.path,
-                path,
-                "groups nested more than 64 deep",
-            ));
-        }
-        let g = self.group(path)?;
-        s.groups += 1;
-        s.attributes += h5::attrs(&g, &self.path, path)?.len();
-        for (name, link) in h5::members(&g, &self.path, path)? {
-            let p = join(path, &name);
-            match link {
-                Link::Soft(_) => {
-                    s.soft_links += 1;
-                    continue;
-                }
-                Link::External { file, .. } => {
-                    s.external_links += 1;
-                    if !h5::resolve_external(&self.path, &file).exists() {
-                        s.broken_links += 1;
-                        continue;
-                    }
-                }
-                Link::Hard => {}
-            }
-            match h5::kind_of(self.root(), &p) {
-                Some(LocationType::Group) => self.walk_group(&p, depth + 1, s)?,
-                Some(LocationType::Dataset) => {
-                    let d = h5::open_dataset(self.root(), &self.path, &p)?;
-                    s.datasets += 1;
-                    s.attributes += h5::attrs(&d, &self.path, &p)?.len();
-                    let shape = d.shape();
-                    let n: usize = shape.iter().product();
-                    if n <= 1 << 16 {
-                        s.values += h5::read_container(&d, &self.path, &p)?.values.len();
-                    } else if let Some(&rows) = shape.first() {
-                        let take = rows.min(16);
-                        let width: usize = shape.iter().skip(1).product::<usize>().max(1);
-                        if width <= 1 << 16 {
-                            s.values += self.read_data_rows(&p, 0..take)?.values.len();
-                        }
-                    }
-                }
-                _ => {}
-            }
-        }
-        Ok(())
     }
 }
 

@@ -479,3 +479,96 @@ fn pynwb_contiguous_rate() {
     common::init();
     check_file("contiguous", "rate");
 }
+
+/// h5py's own walks over a file: every object once through hard links
+/// (`visititems`: path, group or dataset, neurodata_type) and every soft link
+/// (`visititems_links`: path, target).
+const H5PY_WALK: &str = r#"
+import h5py, json, sys
+f = h5py.File(sys.argv[1], "r")
+objects, soft = [], []
+def on_object(name, obj):
+    kind = "group" if isinstance(obj, h5py.Group) else "dataset"
+    t = obj.attrs.get("neurodata_type", "")
+    objects.append(["/" + name, kind, t.decode() if isinstance(t, bytes) else str(t)])
+def on_link(name, link):
+    if isinstance(link, h5py.SoftLink):
+        soft.append(["/" + name, link.path])
+f.visititems(on_object)
+f.visititems_links(on_link)
+print(json.dumps({"objects": objects, "soft": soft}))
+"#;
+
+#[test]
+fn visit_meets_what_h5py_visits() {
+    use spyglass_nwb::{NodeLink, ObjectKind, Visit, WalkOptions};
+    common::init();
+    let (_dir, path, _) = fixture("chunked", "rate");
+    let v = common::json(&spyglass_testkit::run_python(
+        H5PY_WALK,
+        &[path.to_str().unwrap()],
+    ));
+    let strings = |row: &serde_json::Value| -> Vec<String> {
+        row.as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s.as_str().unwrap().to_string())
+            .collect()
+    };
+    let mut want_objects: Vec<Vec<String>> = v["objects"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(strings)
+        .collect();
+    let mut want_soft: Vec<Vec<String>> =
+        v["soft"].as_array().unwrap().iter().map(strings).collect();
+    want_objects.sort();
+    want_soft.sort();
+
+    let f = NwbFile::open(&path).unwrap();
+    let (mut objects, mut soft) = (vec![], vec![]);
+    let once = WalkOptions {
+        once_per_object: true,
+        ..WalkOptions::default()
+    };
+    f.visit(once, |node| {
+        match node.link() {
+            NodeLink::Soft { target } => soft.push(vec![node.path().to_string(), target.clone()]),
+            NodeLink::Hard => {
+                let kind = match node.kind().unwrap() {
+                    ObjectKind::Group => "group",
+                    ObjectKind::Dataset => "dataset",
+                };
+                objects.push(vec![
+                    node.path().to_string(),
+                    kind.to_string(),
+                    node.neurodata_type()?,
+                ]);
+            }
+            NodeLink::Start | NodeLink::External { .. } => {}
+        }
+        Ok(Visit::Enter)
+    })
+    .unwrap();
+    objects.sort();
+    soft.sort();
+    assert!(want_objects.len() > 50 && want_soft.len() >= 3, "{v}");
+    assert_eq!(objects, want_objects);
+    assert_eq!(soft, want_soft);
+
+    // A visitor that skips a group never meets what is inside it.
+    let mut inside_general = 0;
+    f.visit(once, |node| {
+        if node.path().starts_with("/general/") {
+            inside_general += 1;
+        }
+        Ok(if node.path() == "/general" {
+            Visit::Skip
+        } else {
+            Visit::Enter
+        })
+    })
+    .unwrap();
+    assert_eq!(inside_general, 0);
+}

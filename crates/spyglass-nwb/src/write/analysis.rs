@@ -11,6 +11,7 @@ use crate::error::{NwbError, Result};
 use crate::h5::join;
 use crate::read::NwbFile;
 use crate::spec;
+use crate::walk::{Visit, WalkOptions};
 use crate::write::{
     new_id, ElectricalSeriesSpec, Placement, SeriesStream, StreamedSeriesSpec, TableSpec,
     TimeIntervalsSpec, TimeSeriesSpec, UnitsSpec, W,
@@ -100,13 +101,18 @@ impl AnalysisFileWriter {
                 .group("intervals")
                 .map_err(|e| NwbError::hdf5(parent.path(), "/intervals", e))?;
             let di = w.ensure_group("/intervals")?;
-            for name in si
-                .member_names()
-                .map_err(|e| NwbError::hdf5(parent.path(), "/intervals", e))?
-            {
-                if !DROP_INTERVALS.contains(&name.as_str()) {
-                    copy(&si, &di, &name, &w.path)?;
+            let mut kept = vec![];
+            parent.visit_from("/intervals", WalkOptions::default(), |node| {
+                if node.depth() == 0 {
+                    return Ok(Visit::Enter);
                 }
+                if !DROP_INTERVALS.contains(&node.name()) {
+                    kept.push(node.name().to_string());
+                }
+                Ok(Visit::Skip)
+            })?;
+            for name in kept {
+                copy(&si, &di, &name, &w.path)?;
             }
         }
         if src_root.link_exists("specifications") {

@@ -10,6 +10,8 @@ use hdf5::{Dataset, Group, Location, ObjectReference1};
 use crate::data::Values;
 use crate::error::{NwbError, Result};
 use crate::h5::join;
+use crate::model::ObjectKind;
+use crate::walk::{visit_tree, Visit, WalkOptions};
 use crate::write::{ColumnSpec, Compression};
 
 /// A file being written, with its path for error messages.
@@ -415,37 +417,19 @@ impl W {
     /// Gives every object under `path` that has an `object_id` a fresh one.
     pub fn renew_object_ids(&self, path: &str) -> Result<()> {
         let g = self.root().group(path).map_err(self.e(path))?;
-        if g.attr_names()
-            .map_err(self.e(path))?
-            .iter()
-            .any(|n| n == "object_id")
-        {
-            self.attr_str(&g, "object_id", &new_id())?;
-        }
-        for (name, info) in g
-            .links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
-            .map_err(self.e(path))?
-        {
-            if info.link_type != hdf5::LinkType::Hard {
-                continue;
-            }
-            let p = join(path, &name);
-            match g.loc_type_by_name(&name).map_err(self.e(&p))? {
-                hdf5::LocationType::Group => self.renew_object_ids(&p)?,
-                hdf5::LocationType::Dataset => {
-                    let d = g.dataset(&name).map_err(self.e(&p))?;
-                    if d.attr_names()
-                        .map_err(self.e(&p))?
-                        .iter()
-                        .any(|n| n == "object_id")
-                    {
-                        self.attr_str(&d, "object_id", &new_id())?;
-                    }
+        visit_tree(&self.path, &g, path, WalkOptions::default(), &mut |node| {
+            if let Some(loc) = node.location()? {
+                let has_id = loc
+                    .attr_names()
+                    .map_err(self.e(node.path()))?
+                    .iter()
+                    .any(|n| n == "object_id");
+                if has_id {
+                    self.attr_str(&loc, "object_id", &new_id())?;
                 }
-                _ => {}
             }
-        }
-        Ok(())
+            Ok(Visit::Enter)
+        })
     }
 
     /// Re-creates every object reference under `path` (attributes and reference datasets)
@@ -458,68 +442,70 @@ impl W {
         path: &str,
         dropped: &mut Vec<String>,
     ) -> Result<()> {
+        let src_err = |p: &str| {
+            let p = p.to_string();
+            move |e: hdf5::Error| NwbError::hdf5(Path::new(&src.filename()), &p, e)
+        };
         let g = self.root().group(path).map_err(self.e(path))?;
-        let sg = src
-            .group(path)
-            .map_err(|e| NwbError::hdf5(Path::new(&src.filename()), path, e))?;
-        self.repair_attrs(&g, &sg, path)?;
-        for (name, info) in g
-            .links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
-            .map_err(self.e(path))?
-        {
-            if info.link_type != hdf5::LinkType::Hard || !g.link_exists(&name) {
-                continue;
+        visit_tree(&self.path, &g, path, WalkOptions::default(), &mut |node| {
+            let p = node.path();
+            let Some(loc) = node.location()? else {
+                return Ok(Visit::Skip);
+            };
+            if node.kind() == Some(ObjectKind::Group) {
+                let sg = src.group(p).map_err(src_err(p))?;
+                self.repair_attrs(&loc, &sg, p)?;
+                return Ok(Visit::Enter);
             }
-            let p = join(path, &name);
-            match g.loc_type_by_name(&name).map_err(self.e(&p))? {
-                hdf5::LocationType::Group => self.repair_references(src, &p, dropped)?,
-                hdf5::LocationType::Dataset => {
-                    let d = g.dataset(&name).map_err(self.e(&p))?;
-                    let sd = src
-                        .dataset(&p)
-                        .map_err(|e| NwbError::hdf5(Path::new(&src.filename()), &p, e))?;
-                    self.repair_attrs(&d, &sd, &p)?;
-                    let desc = d
-                        .dtype()
-                        .and_then(|t| t.to_descriptor())
-                        .map_err(self.e(&p))?;
-                    match desc {
-                        hdf5::types::TypeDescriptor::Reference(_) => {
-                            let refs = sd.read_raw::<ObjectReference1>().map_err(self.e(&p))?;
-                            let mut cache = std::collections::HashMap::new();
-                            let mut new = Vec::with_capacity(refs.len());
-                            for r in &refs {
-                                let target =
-                                    crate::h5::deref_path(&sd, r, &mut cache).ok_or_else(|| {
-                                        NwbError::invalid(
-                                            &self.path,
-                                            &p,
-                                            "dangling reference in source",
-                                        )
-                                    })?;
-                                new.push(
-                                    self.root()
-                                        .reference::<ObjectReference1>(&target)
-                                        .map_err(self.e(&target))?,
-                                );
-                            }
-                            if !new.is_empty() {
-                                d.write_raw(&new).map_err(self.e(&p))?;
-                            }
-                        }
-                        hdf5::types::TypeDescriptor::Compound(ct)
-                            if ct.fields.iter().any(|f| {
-                                matches!(f.ty, hdf5::types::TypeDescriptor::Reference(_))
-                            }) =>
-                        {
-                            self.drop_column(&g, path, &name)?;
-                            dropped.push(p);
-                        }
-                        _ => {}
+            let d = node.dataset_handle()?;
+            let sd = src.dataset(p).map_err(src_err(p))?;
+            self.repair_attrs(&d, &sd, p)?;
+            let desc = d
+                .dtype()
+                .and_then(|t| t.to_descriptor())
+                .map_err(self.e(p))?;
+            match desc {
+                hdf5::types::TypeDescriptor::Reference(_) => {
+                    self.repair_reference_data(&d, &sd, p)?
+                }
+                hdf5::types::TypeDescriptor::Compound(ct)
+                    if ct
+                        .fields
+                        .iter()
+                        .any(|f| matches!(f.ty, hdf5::types::TypeDescriptor::Reference(_))) =>
+                {
+                    if let Some(table) = node.parent() {
+                        let table_path = match p.rsplit_once('/') {
+                            Some(("", _)) | None => "/",
+                            Some((parent, _)) => parent,
+                        };
+                        self.drop_column(table, table_path, node.name())?;
+                        dropped.push(p.to_string());
                     }
                 }
                 _ => {}
             }
+            Ok(Visit::Skip)
+        })
+    }
+
+    /// Rewrites the reference dataset `d` (at `p`) to point at the objects its source
+    /// `sd` points at, by path.
+    fn repair_reference_data(&self, d: &Dataset, sd: &Dataset, p: &str) -> Result<()> {
+        let refs = sd.read_raw::<ObjectReference1>().map_err(self.e(p))?;
+        let mut cache = std::collections::HashMap::new();
+        let mut new = Vec::with_capacity(refs.len());
+        for r in &refs {
+            let target = crate::h5::deref_path(sd, r, &mut cache)
+                .ok_or_else(|| NwbError::invalid(&self.path, p, "dangling reference in source"))?;
+            new.push(
+                self.root()
+                    .reference::<ObjectReference1>(&target)
+                    .map_err(self.e(&target))?,
+            );
+        }
+        if !new.is_empty() {
+            d.write_raw(&new).map_err(self.e(p))?;
         }
         Ok(())
     }

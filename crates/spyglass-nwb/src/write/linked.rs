@@ -9,7 +9,9 @@ use hdf5::Group;
 
 use crate::error::{NwbError, Result};
 use crate::h5::{self, join, Link};
+use crate::model::ObjectKind;
 use crate::read::NwbFile;
+use crate::walk::{visit_tree, Visit, WalkOptions};
 use crate::write::analysis::copy;
 use crate::write::W;
 
@@ -133,7 +135,7 @@ pub fn write_linked_copy(
         }
     }
     let mut dropped = vec![];
-    repair_local(&w, nwb.hdf5(), "/", &mut dropped)?;
+    repair_local(&w, nwb.hdf5(), &mut dropped)?;
     if dst.link_exists("specifications") {
         w.attr_ref(dst, ".specloc", "/specifications")?;
     }
@@ -171,24 +173,25 @@ fn copy_attrs(w: &W, src: &Group, path: &str, dst: &Group, raw: &Path) -> Result
     Ok(())
 }
 
-/// Reference repair that skips externally linked subtrees (their references live in the raw file).
-fn repair_local(w: &W, src: &hdf5::File, path: &str, dropped: &mut Vec<String>) -> Result<()> {
-    let g = w.root().group(path).map_err(w.e(path))?;
-    for (name, info) in g
-        .links(hdf5::IndexType::Name, hdf5::IterationOrder::Increasing)
-        .map_err(w.e(path))?
-    {
-        if info.link_type != hdf5::LinkType::Hard {
-            continue;
-        }
-        let p = join(path, &name);
-        if g.loc_type_by_name(&name).map_err(w.e(&p))? == hdf5::LocationType::Group {
-            if path == "/" && (name == "acquisition" || name == "processing") {
-                repair_local(w, src, &p, dropped)?;
-            } else {
-                w.repair_references(src, &p, dropped)?;
+/// Reference repair that skips externally linked subtrees (their references live in the
+/// raw file): `/acquisition` and `/processing` are entered, every other group below the
+/// root is repaired whole.
+fn repair_local(w: &W, src: &hdf5::File, dropped: &mut Vec<String>) -> Result<()> {
+    visit_tree(
+        &w.path,
+        w.root(),
+        "/",
+        WalkOptions::default(),
+        &mut |node| {
+            let entered = node.depth() == 0
+                || (node.depth() == 1 && matches!(node.name(), "acquisition" | "processing"));
+            if entered {
+                return Ok(Visit::Enter);
             }
-        }
-    }
-    Ok(())
+            if node.kind() == Some(ObjectKind::Group) {
+                w.repair_references(src, node.path(), dropped)?;
+            }
+            Ok(Visit::Skip)
+        },
+    )
 }
