@@ -1,0 +1,196 @@
+//! Track segment classification by a hidden Markov model (Newson & Krumm 2009),
+//! as `track_linearization.classify_track_segments` computes it.
+//!
+//! - Emission: a Gaussian of the distance from the position to each segment,
+//!   standard deviation `sensor_std_dev`.
+//! - Transition from segment `i` at `t-1` to `j` at `t`: an exponential density
+//!   (scale `route_euclidean_distance_scaling`) of |route distance along the graph
+//!   between the two projections − Euclidean distance between the two raw
+//!   positions|, normalized per row, `diagonal_bias` added to staying, normalized
+//!   again.
+//! - Viterbi in log space over the samples whose emission is usable (finite
+//!   position, no segment too far for its density to be representable).
+//!
+//! Transitions are computed one time step at a time, so memory is the back
+//! pointers (one `u32` per sample and segment), not `n_time × n_segments²`.
+
+use crate::geometry::{numpy_sum, projection, Projection};
+use crate::graph::{distance, TrackGraph};
+
+/// The three HMM knobs, with Spyglass's names.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct HmmParameters {
+    /// Scale of the exponential density of |route − Euclidean| distance.
+    pub route_euclidean_distance_scaling: f64,
+    /// Standard deviation of the position sensor, in position units.
+    pub sensor_std_dev: f64,
+    /// Added to the probability of staying on a segment before renormalizing.
+    pub diagonal_bias: f64,
+}
+
+/// Offset added before taking logs, as track_linearization does.
+const LOG_EPS: f64 = 1e-16;
+
+/// Projections of one sample onto every segment.
+fn project_all(graph: &TrackGraph, p: [f64; 2], out: &mut Vec<Projection>) {
+    out.clear();
+    for id in 0..graph.segments().len() {
+        let (a, b) = graph.segment_ends(id);
+        out.push(projection(p, a, b));
+    }
+}
+
+/// Log emission of one sample per segment, or `None` when the sample is unusable
+/// (NaN distance, or a density that underflows to zero on some segment).
+fn log_emission(projections: &[Projection], sigma: f64, out: &mut [f64]) -> bool {
+    let norm = (2.0 * std::f64::consts::PI).sqrt() * sigma;
+    for (o, p) in out.iter_mut().zip(projections) {
+        let z = p.distance / sigma;
+        let likelihood = (-0.5 * (z * z)).exp() / norm;
+        if likelihood.is_nan() || likelihood == 0.0 {
+            return false;
+        }
+        *o = likelihood.ln();
+    }
+    true
+}
+
+/// Route distance along the graph from a point on segment `i` to a point on
+/// segment `j`.
+fn route(graph: &TrackGraph, i: usize, p: [f64; 2], j: usize, q: [f64; 2]) -> f64 {
+    if i == j {
+        return distance(p, q);
+    }
+    let [a, b] = graph.segments()[i];
+    let [c, d] = graph.segments()[j];
+    let nodes = graph.node_positions();
+    let mut best = f64::INFINITY;
+    for e in [a, b] {
+        let to_e = distance(p, nodes[e]);
+        for f in [c, d] {
+            let r = to_e + graph.node_route(e, f) + distance(nodes[f], q);
+            if r < best {
+                best = r;
+            }
+        }
+    }
+    best
+}
+
+/// Row-normalizes a square matrix in place (row sums as numpy computes them).
+fn normalize_rows(m: &mut [f64], n: usize) {
+    for row in m.chunks_exact_mut(n) {
+        let sum = numpy_sum(row);
+        for v in row.iter_mut() {
+            *v /= sum;
+        }
+    }
+}
+
+/// Log transition matrix (row = segment at `t-1`, column = segment at `t`) between
+/// two consecutive samples, written into `out` (`n_segments²`).
+fn log_transition(
+    graph: &TrackGraph,
+    prev: (&[f64; 2], &[Projection]),
+    next: (&[f64; 2], &[Projection]),
+    params: &HmmParameters,
+    out: &mut [f64],
+) {
+    let n = prev.1.len();
+    let dx = next.0[0] - prev.0[0];
+    let dy = next.0[1] - prev.0[1];
+    let euclidean = (dx * dx + dy * dy).sqrt();
+    let scale = params.route_euclidean_distance_scaling;
+    if euclidean.is_nan() {
+        out.fill(f64::NAN);
+        return;
+    }
+    for i in 0..n {
+        for j in 0..n {
+            let r = route(graph, i, prev.1[i].point, j, next.1[j].point);
+            let similarity = (r - euclidean).abs();
+            out[i * n + j] = (-(similarity / scale)).exp() / scale;
+        }
+    }
+    normalize_rows(out, n);
+    for i in 0..n {
+        out[i * n + i] += params.diagonal_bias;
+    }
+    normalize_rows(out, n);
+    for v in out.iter_mut() {
+        *v = (*v + LOG_EPS).ln();
+    }
+}
+
+/// First index of the maximum of `values` (a NaN counts as the maximum, as in numpy).
+fn argmax(values: impl Iterator<Item = f64>) -> (usize, f64) {
+    let mut best = (0, f64::NEG_INFINITY);
+    for (i, v) in values.enumerate() {
+        if v.is_nan() {
+            return (i, v);
+        }
+        if i == 0 || v > best.1 {
+            best = (i, v);
+        }
+    }
+    best
+}
+
+/// Most likely segment id per sample; `None` where the sample is unusable.
+pub(crate) fn classify_track_segments(
+    graph: &TrackGraph,
+    position: &[[f64; 2]],
+    params: &HmmParameters,
+) -> Vec<Option<usize>> {
+    let n = graph.segments().len();
+    let n_time = position.len();
+    let mut ids = vec![None; n_time];
+    let mut kept: Vec<usize> = Vec::new();
+    let mut pointers: Vec<u32> = Vec::new();
+    let mut posterior = vec![0.0; n];
+    let mut next_posterior = vec![0.0; n];
+    let mut emission = vec![0.0; n];
+    let mut transition = vec![0.0; n * n];
+    let mut prev_proj: Vec<Projection> = Vec::with_capacity(n);
+    let mut proj: Vec<Projection> = Vec::with_capacity(n);
+    // initial conditions are ones: log(1 + 1e-16) = 0
+    let initial = (1.0 + LOG_EPS).ln();
+    for t in 0..n_time {
+        project_all(graph, position[t], &mut proj);
+        let usable = log_emission(&proj, params.sensor_std_dev, &mut emission);
+        if usable {
+            if kept.is_empty() {
+                for (p, e) in posterior.iter_mut().zip(&emission) {
+                    *p = initial + e;
+                }
+            } else {
+                // the transition is from sample t-1 (whether or not it was kept) to t
+                log_transition(
+                    graph,
+                    (&position[t - 1], &prev_proj),
+                    (&position[t], &proj),
+                    params,
+                    &mut transition,
+                );
+                for j in 0..n {
+                    let (i, best) = argmax((0..n).map(|i| posterior[i] + transition[i * n + j]));
+                    pointers.push(i as u32);
+                    next_posterior[j] = best + emission[j];
+                }
+                std::mem::swap(&mut posterior, &mut next_posterior);
+            }
+            kept.push(t);
+        }
+        std::mem::swap(&mut prev_proj, &mut proj);
+    }
+    let Some(&last) = kept.last() else {
+        return ids;
+    };
+    let mut state = argmax(posterior.iter().copied()).0;
+    ids[last] = Some(state);
+    for m in (0..kept.len() - 1).rev() {
+        state = pointers[m * n + state] as usize;
+        ids[kept[m]] = Some(state);
+    }
+    ids
+}
