@@ -1,0 +1,201 @@
+//! Cases whose answers are worked out by hand: a straight track, an L, a W with
+//! spacing between edges and an edge map, and an HMM that keeps a noisy sample on
+//! its arm.
+
+use super::{w_track, W_EDGES};
+use spyglass_linearize::{
+    linearize, EdgeSpacing, LinearizationParameters, LinearizedPosition, TrackGraph,
+};
+
+const NAN: f64 = f64::NAN;
+
+fn close(a: f64, b: f64) -> bool {
+    (a.is_nan() && b.is_nan()) || (a - b).abs() <= 1e-9 * b.abs().max(1.0)
+}
+
+/// Asserts sample `i`: linear position, segment, projected x and y.
+fn assert_sample(out: &LinearizedPosition, i: usize, linear: f64, id: Option<usize>, xy: [f64; 2]) {
+    let got = (
+        out.linear_position[i],
+        out.track_segment_id[i],
+        out.projected_x_position[i],
+        out.projected_y_position[i],
+    );
+    assert!(
+        close(got.0, linear) && got.1 == id && close(got.2, xy[0]) && close(got.3, xy[1]),
+        "sample {i}: got {got:?}, want ({linear}, {id:?}, {}, {})",
+        xy[0],
+        xy[1]
+    );
+}
+
+fn nearest() -> LinearizationParameters {
+    LinearizationParameters::default()
+}
+
+#[test]
+fn straight_track_projects_and_clamps() {
+    let graph = TrackGraph::new(vec![[0.0, 0.0], [100.0, 0.0]], &[[0, 1]]).unwrap();
+    let position = [
+        [10.0, 5.0],
+        [-5.0, 3.0],
+        [130.0, -2.0],
+        [NAN, 1.0],
+        [55.5, -7.0],
+    ];
+    let out = linearize(&position, &graph, &nearest()).unwrap();
+    assert_sample(&out, 0, 10.0, Some(0), [10.0, 0.0]);
+    assert_sample(&out, 1, 0.0, Some(0), [0.0, 0.0]);
+    assert_sample(&out, 2, 100.0, Some(0), [100.0, 0.0]);
+    assert_sample(&out, 3, NAN, None, [NAN, NAN]);
+    assert_sample(&out, 4, 55.5, Some(0), [55.5, 0.0]);
+
+    // walking the edge the other way measures from node 1
+    let reversed = graph
+        .with_linear_order(&[[1, 0]], EdgeSpacing::Uniform(0.0))
+        .unwrap();
+    let out = linearize(&position, &reversed, &nearest()).unwrap();
+    assert_sample(&out, 0, 90.0, Some(0), [10.0, 0.0]);
+    assert_sample(&out, 2, 0.0, Some(0), [100.0, 0.0]);
+    assert_sample(&out, 4, 44.5, Some(0), [55.5, 0.0]);
+}
+
+#[test]
+fn l_track_with_spacing_in_both_orders() {
+    // (0,0) → (100,0) → (100,50)
+    let nodes = vec![[0.0, 0.0], [100.0, 0.0], [100.0, 50.0]];
+    let graph = TrackGraph::new(nodes, &[[0, 1], [1, 2]]).unwrap();
+    let forward = graph
+        .clone()
+        .with_linear_order(&[[0, 1], [1, 2]], EdgeSpacing::Uniform(15.0))
+        .unwrap();
+    // 3 cm right of the vertical arm at height 20; 2 cm above the horizontal one at 40;
+    // beyond the corner diagonally (equidistant: the first segment wins, as argmin does)
+    let position = [[103.0, 20.0], [40.0, 2.0], [104.0, -3.0], [101.0, 49.0]];
+    let out = linearize(&position, &forward, &nearest()).unwrap();
+    assert_sample(&out, 0, 100.0 + 15.0 + 20.0, Some(1), [100.0, 20.0]);
+    assert_sample(&out, 1, 40.0, Some(0), [40.0, 0.0]);
+    assert_sample(&out, 2, 100.0, Some(0), [100.0, 0.0]);
+    assert_sample(&out, 3, 164.0, Some(1), [100.0, 49.0]);
+
+    // reversed: (2,1) from node 2 first, then (1,0) from node 1 after a 10 cm gap
+    let backward = graph
+        .with_linear_order(&[[2, 1], [1, 0]], EdgeSpacing::PerGap(vec![10.0]))
+        .unwrap();
+    let out = linearize(&position, &backward, &nearest()).unwrap();
+    assert_sample(&out, 0, 30.0, Some(1), [100.0, 20.0]);
+    assert_sample(&out, 1, 50.0 + 10.0 + 60.0, Some(0), [40.0, 0.0]);
+    assert_sample(&out, 2, 60.0, Some(0), [100.0, 0.0]);
+    assert_sample(&out, 3, 1.0, Some(1), [100.0, 49.0]);
+}
+
+#[test]
+fn w_track_segment_ids_follow_networkx_edge_order() {
+    // networkx iterates node 0: (0,1); node 1: (1,2), (1,4); node 2: (2,3); node 4: (4,5)
+    let graph = w_track(EdgeSpacing::Uniform(0.0));
+    assert_eq!(graph.segments(), &[[0, 1], [1, 2], [1, 4], [2, 3], [4, 5]]);
+    let ids: Vec<_> = (0..5).map(|e| graph.segment_of_edge(e).unwrap()).collect();
+    assert_eq!(ids, [0, 1, 3, 2, 4]);
+    assert_eq!(graph.segment_lengths(), &[100.0, 50.0, 50.0, 100.0, 100.0]);
+}
+
+#[test]
+fn w_track_spacing_per_gap() {
+    // lengths 100, 50, 100, 50, 100; gaps 0, 0, 15, 0 → starts 0, 100, 150, 265, 315
+    let graph = w_track(EdgeSpacing::PerGap(vec![0.0, 0.0, 15.0, 0.0]));
+    let position = [
+        [2.0, 60.0],   // left arm, from node 2 (0,0)
+        [75.0, -1.0],  // bottom right, from node 1 (50,0)
+        [48.0, 30.0],  // centre arm, from node 0 (50,100)
+        [20.0, 1.0],   // bottom left, from node 1
+        [97.0, 100.5], // right arm, top end, from node 4 (100,0)
+    ];
+    let out = linearize(&position, &graph, &nearest()).unwrap();
+    assert_sample(&out, 0, 210.0, Some(3), [0.0, 60.0]);
+    assert_sample(&out, 1, 290.0, Some(2), [75.0, 0.0]);
+    assert_sample(&out, 2, 70.0, Some(0), [50.0, 30.0]);
+    assert_sample(&out, 3, 130.0, Some(1), [20.0, 0.0]);
+    assert_sample(&out, 4, 415.0, Some(4), [100.0, 100.0]);
+
+    // a uniform gap of 10: starts 0, 110, 170, 280, 340
+    let graph = w_track(EdgeSpacing::Uniform(10.0));
+    let out = linearize(&position, &graph, &nearest()).unwrap();
+    assert_sample(&out, 0, 230.0, Some(3), [0.0, 60.0]);
+    assert_sample(&out, 1, 305.0, Some(2), [75.0, 0.0]);
+    assert_sample(&out, 4, 440.0, Some(4), [100.0, 100.0]);
+    assert_eq!(graph.linear_starts()[3], (170.0, 2));
+}
+
+#[test]
+fn edge_map_reassigns_then_projects_onto_the_new_segment() {
+    let graph = w_track(EdgeSpacing::Uniform(0.0))
+        .with_edge_map(&[(2, 4), (0, 1), (1, 3)])
+        .unwrap();
+    let position = [[75.0, -1.0], [48.0, 30.0], [2.0, 60.0]];
+    let out = linearize(&position, &graph, &nearest()).unwrap();
+    // segment 2 → 4: projected onto the right arm (100,0)–(100,100), start 300
+    assert_sample(&out, 0, 300.0, Some(4), [100.0, 0.0]);
+    // segment 0 → 1 → 3 (the pairs apply in turn): onto the left arm, start 150
+    assert_sample(&out, 1, 150.0 + 30.0, Some(3), [0.0, 30.0]);
+    // segment 3 is not a key: unchanged
+    assert_sample(&out, 2, 210.0, Some(3), [0.0, 60.0]);
+}
+
+#[test]
+fn hmm_keeps_a_noisy_sample_on_its_arm() {
+    // A narrow U: left arm x = 0 and right arm x = 10, joined at the top (y = 100).
+    let nodes = vec![[0.0, 0.0], [0.0, 100.0], [10.0, 100.0], [10.0, 0.0]];
+    let edges = [[0, 1], [1, 2], [2, 3]];
+    let graph = TrackGraph::new(nodes, &edges)
+        .unwrap()
+        .with_linear_order(&edges, EdgeSpacing::Uniform(0.0))
+        .unwrap();
+    // walking up the left arm 4 cm right of it; sample 5 strays to x = 5.5, nearer
+    // the right arm (4.5 cm) than the left (5.5 cm)
+    let position: Vec<[f64; 2]> = (0..10)
+        .map(|t| [if t == 5 { 5.5 } else { 4.0 }, 15.0 + t as f64])
+        .collect();
+    let plain = linearize(&position, &graph, &nearest()).unwrap();
+    assert_eq!(plain.track_segment_id[5], Some(2));
+    assert_sample(&plain, 5, 100.0 + 10.0 + 80.0, Some(2), [10.0, 20.0]);
+
+    // The route from the left arm at y = 19 to the right arm at y = 20 is 171 cm for
+    // a 1.8 cm step: the HMM keeps the sample on the left arm.
+    let hmm = LinearizationParameters {
+        use_hmm: true,
+        ..LinearizationParameters::default()
+    };
+    let out = linearize(&position, &graph, &hmm).unwrap();
+    for (t, p) in position.iter().enumerate() {
+        assert_sample(&out, t, p[1], Some(0), [0.0, p[1]]);
+    }
+}
+
+#[test]
+fn hmm_skips_missing_samples() {
+    let graph = w_track(EdgeSpacing::Uniform(0.0));
+    let position = [[NAN, NAN], [48.0, 30.0], [48.0, 31.0], [NAN, 5.0]];
+    let hmm = LinearizationParameters {
+        use_hmm: true,
+        ..LinearizationParameters::default()
+    };
+    let out = linearize(&position, &graph, &hmm).unwrap();
+    assert_sample(&out, 0, NAN, None, [NAN, NAN]);
+    assert_sample(&out, 1, 70.0, Some(0), [50.0, 30.0]);
+    assert_sample(&out, 2, 69.0, Some(0), [50.0, 31.0]);
+    assert_sample(&out, 3, NAN, None, [NAN, NAN]);
+    let empty = linearize(&[], &graph, &hmm).unwrap();
+    assert!(empty.linear_position.is_empty());
+}
+
+#[test]
+fn default_linear_order_is_segment_order() {
+    let nodes = vec![[0.0, 0.0], [100.0, 0.0], [100.0, 50.0]];
+    // edges given last-first: segment 0 is still (0, 1)
+    let graph = TrackGraph::new(nodes, &[[2, 1], [1, 0]]).unwrap();
+    assert_eq!(graph.segments(), &[[0, 1], [1, 2]]);
+    assert_eq!(graph.linear_edge_order(), &[[0, 1], [1, 2]]);
+    let out = linearize(&[[103.0, 20.0]], &graph, &nearest()).unwrap();
+    assert_sample(&out, 0, 120.0, Some(1), [100.0, 20.0]);
+    let _ = W_EDGES;
+}
