@@ -2,7 +2,7 @@
 //! spacing between edges and an edge map, and an HMM that keeps a noisy sample on
 //! its arm.
 
-use super::{w_track, W_EDGES};
+use super::support::{w_track, W_EDGES};
 use spyglass_linearize::{
     linearize, EdgeSpacing, LinearizationParameters, LinearizedPosition, TrackGraph,
 };

@@ -1,7 +1,7 @@
 //! Bad graphs, orders, spacings, edge maps, parameters and positions are errors
 //! that name what is wrong.
 
-use super::w_track;
+use super::support::w_track;
 use spyglass_linearize::{
     linearize, EdgeSpacing, LinearizationParameters, LinearizeError, TrackGraph,
 };

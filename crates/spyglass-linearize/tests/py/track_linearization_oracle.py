@@ -1,0 +1,60 @@
+"""Runs track_linearization (as Spyglass's LinearizedPositionV1 calls it) for the
+oracle test and the bench of spyglass-linearize.
+
+argv: spec.json positions.f64 out_prefix
+spec: node_positions, edges, edge_order, edge_spacing (number or list), edge_map
+(list of [from, to] pairs or null), runs (list of parameter dicts: use_hmm,
+route_euclidean_distance_scaling, sensor_std_dev, diagonal_bias, n_samples).
+Writes out_prefix.<k>.f64 per run (n × 4 little-endian float64: linear_position,
+track_segment_id, projected_x_position, projected_y_position) and prints JSON:
+seconds per run and the peak resident memory of this process.
+"""
+
+import json
+import resource
+import sys
+import time
+
+import numpy as np
+from track_linearization import get_linearized_position, make_track_graph
+
+spec_path, positions_path, out_prefix = sys.argv[1:4]
+with open(spec_path) as f:
+    spec = json.load(f)
+position = np.fromfile(positions_path, dtype="<f8").reshape(-1, 2)
+# as DataJoint blobs hand them to Spyglass: arrays
+node_positions = np.asarray(spec["node_positions"], dtype=float)
+edges = np.asarray(spec["edges"], dtype=np.int64)
+edge_order = np.asarray(spec["edge_order"], dtype=np.int64)
+spacing = spec["edge_spacing"]
+edge_map = None if spec["edge_map"] is None else {int(a): int(b) for a, b in spec["edge_map"]}
+
+seconds = []
+for k, run in enumerate(spec["runs"]):
+    n = run.get("n_samples") or len(position)
+    track_graph = make_track_graph(node_positions=node_positions, edges=edges)
+    start = time.perf_counter()
+    df = get_linearized_position(
+        position=position[:n],
+        track_graph=track_graph,
+        edge_spacing=spacing,
+        edge_order=edge_order,
+        use_HMM=run["use_hmm"],
+        route_euclidean_distance_scaling=run["route_euclidean_distance_scaling"],
+        sensor_std_dev=run["sensor_std_dev"],
+        diagonal_bias=run["diagonal_bias"],
+        edge_map=edge_map,
+    )
+    seconds.append(time.perf_counter() - start)
+    out = np.column_stack(
+        [
+            df["linear_position"].to_numpy(dtype=float),
+            df["track_segment_id"].to_numpy(dtype=float),
+            df["projected_x_position"].to_numpy(dtype=float),
+            df["projected_y_position"].to_numpy(dtype=float),
+        ]
+    )
+    out.astype("<f8").tofile(f"{out_prefix}.{k}.f64")
+
+peak_kb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+print(json.dumps({"seconds": seconds, "peak_kb": peak_kb}))
