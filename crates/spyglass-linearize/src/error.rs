@@ -59,16 +59,9 @@ pub enum LinearizeError {
     /// The spacing between edges has the wrong length or a non-finite value.
     #[error("linear_edge_spacing: {0}")]
     BadEdgeSpacing(String),
-    /// The edge map names a track segment that does not exist.
-    #[error("edge_map: {from} -> {to} names a track segment outside 0..{n_edges}")]
-    BadEdgeMap {
-        /// Mapped segment id.
-        from: i64,
-        /// Segment id it is mapped to.
-        to: i64,
-        /// Number of edges of the graph.
-        n_edges: usize,
-    },
+    /// The edge map maps a track segment that does not exist, or one twice.
+    #[error("edge_map: {0}")]
+    BadEdgeMap(String),
     /// A linearization parameter is out of its domain.
     #[error("parameter {name} = {value} is invalid: {why}")]
     BadParameter {

@@ -7,6 +7,11 @@
 //! lower node index, then by the order the edges touching that node were given.
 //! That is not always the order of the `edges` list (edges `[(1, 2), (0, 1)]` give
 //! segment 0 = (0, 1)); [`TrackGraph::segment_of_edge`] translates.
+//!
+//! The edge map (track_linearization 2.4.0's semantics) relabels segments, and
+//! segments mapped to the same label share linear coordinates: the label starts
+//! where the first of its segments starts in the linear edge order, and the later
+//! ones take no room.
 
 use crate::error::{LinearizeError, Result};
 
@@ -38,9 +43,11 @@ pub struct TrackGraph {
     segment_length: Vec<f64>,
     linear_edge_order: Vec<[usize; 2]>,
     linear_edge_spacing: EdgeSpacing,
-    edge_map: Vec<(usize, usize)>,
+    edge_map: Vec<(usize, i64)>,
     /// Per segment: linear position of the start of the segment and the node it starts at.
     linear_start: Vec<(f64, usize)>,
+    /// Per segment, with an edge map: its label and how to move its linear positions.
+    merged: Option<Vec<Merged>>,
     /// Shortest route between every pair of nodes (row-major, `n_nodes²`), infinite
     /// between unconnected nodes.
     node_route: Vec<f64>,
@@ -120,6 +127,7 @@ impl TrackGraph {
             linear_edge_spacing: EdgeSpacing::default(),
             edge_map: Vec::new(),
             linear_start: Vec::new(),
+            merged: None,
             node_route,
         };
         graph.linear_start = graph.compute_linear_start();
@@ -191,23 +199,35 @@ impl TrackGraph {
         self.linear_edge_order = checked;
         self.linear_edge_spacing = spacing;
         self.linear_start = self.compute_linear_start();
+        self.merged = self.compute_merged();
         Ok(self)
     }
 
-    /// Sets the edge map: pairs `(segment id, new segment id)` applied in turn to the
-    /// segment each sample is assigned to, before its linear position is computed
-    /// (so `[(0, 1), (1, 2)]` sends segment 0 to 2, as the Python dict does).
-    /// Errors: an id outside `0..n_edges`.
+    /// Sets the edge map: pairs `(segment id, label)`. A sample on a mapped segment
+    /// is reported with the label (any integer; unmapped segments keep their id),
+    /// is still projected onto its own segment, and its linear position is its
+    /// distance along that segment from where the label starts (segments sharing a
+    /// label share linear coordinates). The pairs do not chain: `[(0, 1), (1, 2)]`
+    /// reports segment 0 as 1. Errors: a segment id outside `0..n_edges`, or a
+    /// segment mapped twice.
     pub fn with_edge_map(mut self, map: &[(i64, i64)]) -> Result<Self> {
         let n_edges = self.segments.len();
-        let mut checked = Vec::with_capacity(map.len());
+        let mut checked: Vec<(usize, i64)> = Vec::with_capacity(map.len());
         for &(from, to) in map {
-            match (node_index(from, n_edges), node_index(to, n_edges)) {
-                (Some(f), Some(t)) => checked.push((f, t)),
-                _ => return Err(LinearizeError::BadEdgeMap { from, to, n_edges }),
+            let Some(segment) = node_index(from, n_edges) else {
+                return Err(LinearizeError::BadEdgeMap(format!(
+                    "{from} -> {to}: {from} is not a track segment id (0..{n_edges})"
+                )));
+            };
+            if checked.iter().any(|&(s, _)| s == segment) {
+                return Err(LinearizeError::BadEdgeMap(format!(
+                    "track segment {from} is mapped twice"
+                )));
             }
+            checked.push((segment, to));
         }
         self.edge_map = checked;
+        self.merged = self.compute_merged();
         Ok(self)
     }
 
@@ -246,8 +266,8 @@ impl TrackGraph {
         &self.linear_edge_spacing
     }
 
-    /// The edge map, `(segment id, new segment id)` pairs in the order applied.
-    pub fn edge_map(&self) -> &[(usize, usize)] {
+    /// The edge map, `(segment id, label)` pairs.
+    pub fn edge_map(&self) -> &[(usize, i64)] {
         &self.edge_map
     }
 
@@ -269,14 +289,21 @@ impl TrackGraph {
         (self.node_positions[u], self.node_positions[v])
     }
 
-    /// Applies the edge map to a segment id.
-    pub(crate) fn map_segment(&self, mut id: usize) -> usize {
-        for &(from, to) in &self.edge_map {
-            if id == from {
-                id = to;
-            }
+    /// The label the edge map gives segment `id` (its id when unmapped).
+    pub fn segment_label(&self, id: usize) -> i64 {
+        self.edge_map
+            .iter()
+            .find(|&&(s, _)| s == id)
+            .map_or(id as i64, |&(_, label)| label)
+    }
+
+    /// Moves a linear position computed on segment `id` into the coordinates the edge
+    /// map gives its label (unchanged without an edge map).
+    pub(crate) fn merged_linear_position(&self, id: usize, linear: f64) -> f64 {
+        match &self.merged {
+            Some(merged) => merged[id].label_start + (linear - merged[id].own_start),
+            None => linear,
         }
-        id
     }
 
     fn segment_between(&self, u: usize, v: usize) -> Option<usize> {
@@ -304,6 +331,66 @@ impl TrackGraph {
             }
         }
         starts
+    }
+}
+
+/// Where one segment's linear positions go under an edge map.
+#[derive(Debug, Clone, PartialEq)]
+struct Merged {
+    /// Start of the segment without the edge map.
+    own_start: f64,
+    /// Start of its label's shared coordinates.
+    label_start: f64,
+}
+
+impl TrackGraph {
+    /// Per segment: its start without the map and where its label starts, as
+    /// track_linearization 2.4.0 computes them (each a running sum of lengths and
+    /// gaps along the linear edge order, the gap added after the length; a label's
+    /// later segments add nothing). `None` without an edge map.
+    fn compute_merged(&self) -> Option<Vec<Merged>> {
+        if self.edge_map.is_empty() {
+            return None;
+        }
+        let n = self.linear_edge_order.len();
+        let gap = |ind: usize| match &self.linear_edge_spacing {
+            EdgeSpacing::Uniform(s) => *s,
+            EdgeSpacing::PerGap(gaps) => gaps[ind],
+        };
+        let mut merged = vec![
+            Merged {
+                own_start: 0.0,
+                label_start: 0.0
+            };
+            n
+        ];
+        let mut label_starts: Vec<(i64, f64)> = Vec::new();
+        let (mut own, mut shared) = (0.0, 0.0);
+        for (ind, &[u, v]) in self.linear_edge_order.iter().enumerate() {
+            let segment = self.segment_between(u, v).expect("validated edge order");
+            let label = self.segment_label(segment);
+            let label_start = match label_starts.iter().find(|&&(l, _)| l == label) {
+                Some(&(_, start)) => start,
+                None => {
+                    label_starts.push((label, shared));
+                    let start = shared;
+                    shared += self.segment_length[segment];
+                    if ind + 1 < n {
+                        shared += gap(ind);
+                    }
+                    start
+                }
+            };
+            merged[segment] = Merged {
+                own_start: own,
+                label_start,
+            };
+            own += self.segment_length[segment];
+            if ind + 1 < n {
+                own += gap(ind);
+            }
+        }
+        Some(merged)
     }
 }
 

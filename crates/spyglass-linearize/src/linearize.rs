@@ -1,7 +1,8 @@
 //! Linearization of 2-D position onto a track graph, as
 //! `track_linearization.get_linearized_position` computes it: pick a segment per
-//! sample (the nearest one, or the HMM's), apply the edge map, project onto that
-//! segment, and measure along the linear edge order.
+//! sample (the nearest one, or the HMM's), project onto that segment, measure
+//! along the linear edge order, then apply the edge map (labels and shared linear
+//! coordinates of merged segments).
 
 use crate::error::{LinearizeError, Result};
 use crate::geometry::{project, projection};
@@ -72,11 +73,13 @@ pub struct LinearizedPosition {
     /// Distance along the linear edge order (NaN where the position is NaN or the
     /// HMM could not use the sample).
     pub linear_position: Vec<f64>,
-    /// Track segment id after the edge map; `None` where there is no segment.
+    /// Track segment id, or its label under the edge map; `None` where there is no
+    /// segment (NaN position, or a sample the HMM cannot use).
     ///
-    /// track_linearization reports NaN there with the HMM, and 0 without it (where
-    /// numpy's `argmin` over NaN distances returns 0); both have a NaN linear position.
-    pub track_segment_id: Vec<Option<usize>>,
+    /// track_linearization 2.4.0 reports segment 0 there (or its label; and, for a
+    /// sample the HMM dropped, the projection onto segment 0), with a NaN linear
+    /// position.
+    pub track_segment_id: Vec<Option<i64>>,
     /// x of the position projected onto its segment (NaN where there is none).
     pub projected_x_position: Vec<f64>,
     /// y of the position projected onto its segment (NaN where there is none).
@@ -130,19 +133,19 @@ pub fn linearize(
         projected_y_position: Vec::with_capacity(n),
     };
     for (&p, id) in position.iter().zip(segment_ids) {
-        let id = id.map(|id| graph.map_segment(id));
         let (linear, projected) = match id {
             Some(id) => {
                 let (a, b) = graph.segment_ends(id);
                 let projected = project(p, a, b);
                 let (start, start_node) = graph.linear_starts()[id];
                 let along = distance(graph.node_positions()[start_node], projected);
-                (start + along, projected)
+                (graph.merged_linear_position(id, start + along), projected)
             }
             None => (f64::NAN, [f64::NAN, f64::NAN]),
         };
         out.linear_position.push(linear);
-        out.track_segment_id.push(id);
+        out.track_segment_id
+            .push(id.map(|id| graph.segment_label(id)));
         out.projected_x_position.push(projected[0]);
         out.projected_y_position.push(projected[1]);
     }

@@ -14,7 +14,7 @@ fn close(a: f64, b: f64) -> bool {
 }
 
 /// Asserts sample `i`: linear position, segment, projected x and y.
-fn assert_sample(out: &LinearizedPosition, i: usize, linear: f64, id: Option<usize>, xy: [f64; 2]) {
+fn assert_sample(out: &LinearizedPosition, i: usize, linear: f64, id: Option<i64>, xy: [f64; 2]) {
     let got = (
         out.linear_position[i],
         out.track_segment_id[i],
@@ -127,18 +127,33 @@ fn w_track_spacing_per_gap() {
 }
 
 #[test]
-fn edge_map_reassigns_then_projects_onto_the_new_segment() {
+fn edge_map_relabels_and_merges_linear_coordinates() {
+    // bottom right (segment 2) joins bottom left (1); the right arm (4) is labelled 10.
+    // Label starts along the order: 0 → 0, 1 → 100, 3 → 150, (2 is 1: no room), 10 → 250
     let graph = w_track(EdgeSpacing::Uniform(0.0))
-        .with_edge_map(&[(2, 4), (0, 1), (1, 3)])
+        .with_edge_map(&[(2, 1), (4, 10)])
         .unwrap();
-    let position = [[75.0, -1.0], [48.0, 30.0], [2.0, 60.0]];
+    let position = [
+        [75.0, -1.0],
+        [25.0, -1.0],
+        [97.0, 100.5],
+        [2.0, 60.0],
+        [48.0, 30.0],
+    ];
     let out = linearize(&position, &graph, &nearest()).unwrap();
-    // segment 2 → 4: projected onto the right arm (100,0)–(100,100), start 300
-    assert_sample(&out, 0, 300.0, Some(4), [100.0, 0.0]);
-    // segment 0 → 1 → 3 (the pairs apply in turn): onto the left arm, start 150
-    assert_sample(&out, 1, 150.0 + 30.0, Some(3), [0.0, 30.0]);
-    // segment 3 is not a key: unchanged
-    assert_sample(&out, 2, 210.0, Some(3), [0.0, 60.0]);
+    // projected onto its own segment, 25 cm from its start node 1, in label 1's coordinates
+    assert_sample(&out, 0, 125.0, Some(1), [75.0, 0.0]);
+    // its mirror image on bottom left: the same linear position
+    assert_sample(&out, 1, 125.0, Some(1), [25.0, 0.0]);
+    assert_sample(&out, 2, 350.0, Some(10), [100.0, 100.0]);
+    assert_sample(&out, 3, 210.0, Some(3), [0.0, 60.0]);
+    assert_sample(&out, 4, 70.0, Some(0), [50.0, 30.0]);
+    // the pairs do not chain
+    let graph = w_track(EdgeSpacing::Uniform(0.0))
+        .with_edge_map(&[(0, 1), (1, 2)])
+        .unwrap();
+    let out = linearize(&position[4..], &graph, &nearest()).unwrap();
+    assert_eq!(out.track_segment_id, [Some(1)]);
 }
 
 #[test]

@@ -114,13 +114,16 @@ fn bad_linear_orders_and_spacings() {
 
 #[test]
 fn bad_edge_maps() {
-    let e = l_graph().with_edge_map(&[(0, 1), (1, 2)]).unwrap_err();
+    let e = l_graph().with_edge_map(&[(0, 1), (2, 0)]).unwrap_err();
     assert_eq!(
         message(e),
-        "edge_map: 1 -> 2 names a track segment outside 0..2"
+        "edge_map: 2 -> 0: 2 is not a track segment id (0..2)"
     );
+    let e = l_graph().with_edge_map(&[(1, 0), (1, 5)]).unwrap_err();
+    assert_eq!(message(e), "edge_map: track segment 1 is mapped twice");
     assert!(l_graph().with_edge_map(&[(-1, 0)]).is_err());
-    assert!(l_graph().with_edge_map(&[(1, 0)]).is_ok());
+    // labels need not be segment ids
+    assert!(l_graph().with_edge_map(&[(1, -7), (0, 100)]).is_ok());
 }
 
 #[test]

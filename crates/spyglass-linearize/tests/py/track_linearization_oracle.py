@@ -16,7 +16,26 @@ import sys
 import time
 
 import numpy as np
+import scipy.sparse
+import scipy.sparse.csgraph
 from track_linearization import get_linearized_position, make_track_graph
+
+# With the versions Spyglass 0.6 pins (networkx 3.6.1, scipy 1.12.0) the HMM fails:
+# networkx hands scipy's dijkstra a sparse array with int64 indices, which scipy
+# 1.12 rejects ("Buffer dtype mismatch, expected 'const int' but got 'long'"). The
+# oracle gives dijkstra the same graph with int32 indices (explicit zero-length
+# edges kept, as newer scipy takes them); the algorithm is unchanged.
+_dijkstra = scipy.sparse.csgraph.dijkstra
+
+
+def _dijkstra_int32_indices(csgraph, *args, **kwargs):
+    graph = scipy.sparse.csr_array(csgraph)
+    graph.indices = graph.indices.astype(np.int32)
+    graph.indptr = graph.indptr.astype(np.int32)
+    return _dijkstra(graph, *args, **kwargs)
+
+
+scipy.sparse.csgraph.dijkstra = _dijkstra_int32_indices
 
 spec_path, positions_path, out_prefix = sys.argv[1:4]
 with open(spec_path) as f:
