@@ -77,18 +77,21 @@ fn route(graph: &TrackGraph, i: usize, p: [f64; 2], j: usize, q: [f64; 2]) -> f6
     best
 }
 
-/// Row-normalizes a square matrix in place (row sums as numpy computes them).
-fn normalize_rows(m: &mut [f64], n: usize) {
-    for row in m.chunks_exact_mut(n) {
-        let sum = numpy_sum(row);
-        for v in row.iter_mut() {
-            *v /= sum;
-        }
+/// Divides each value of `row` by the row's sum (computed as numpy sums it).
+fn normalize(row: &mut [f64]) {
+    let sum = numpy_sum(row);
+    for v in row.iter_mut() {
+        *v /= sum;
     }
 }
 
 /// Log transition matrix (row = segment at `t-1`, column = segment at `t`) between
-/// two consecutive samples, written into `out` (`n_segments²`).
+/// two consecutive samples with finite positions, written into `out` (`n_segments²`).
+///
+/// Where the densities of a whole row underflow to zero (every route differs from
+/// the step by more than ~745 scales), track_linearization divides 0 by 0 and the
+/// NaN spreads through the rest of its Viterbi pass; here that row is the same
+/// normalized density computed relative to its largest entry.
 fn log_transition(
     graph: &TrackGraph,
     prev: (&[f64; 2], &[Projection]),
@@ -101,24 +104,28 @@ fn log_transition(
     let dy = next.0[1] - prev.0[1];
     let euclidean = (dx * dx + dy * dy).sqrt();
     let scale = params.route_euclidean_distance_scaling;
-    if euclidean.is_nan() {
-        out.fill(f64::NAN);
-        return;
-    }
-    for i in 0..n {
-        for j in 0..n {
-            let r = route(graph, i, prev.1[i].point, j, next.1[j].point);
-            let similarity = (r - euclidean).abs();
-            out[i * n + j] = (-(similarity / scale)).exp() / scale;
+    let similarity = |i: usize, j: usize| {
+        (route(graph, i, prev.1[i].point, j, next.1[j].point) - euclidean).abs()
+    };
+    for (i, row) in out.chunks_exact_mut(n).enumerate() {
+        let mut least = f64::INFINITY;
+        for (j, v) in row.iter_mut().enumerate() {
+            let s = similarity(i, j);
+            least = least.min(s);
+            *v = (-(s / scale)).exp() / scale;
         }
-    }
-    normalize_rows(out, n);
-    for i in 0..n {
-        out[i * n + i] += params.diagonal_bias;
-    }
-    normalize_rows(out, n);
-    for v in out.iter_mut() {
-        *v = (*v + LOG_EPS).ln();
+        let sum = numpy_sum(row);
+        if !(sum > 0.0 && sum.is_finite()) {
+            for (j, v) in row.iter_mut().enumerate() {
+                *v = (-((similarity(i, j) - least) / scale)).exp();
+            }
+        }
+        normalize(row);
+        row[i] += params.diagonal_bias;
+        normalize(row);
+        for v in row.iter_mut() {
+            *v = (*v + LOG_EPS).ln();
+        }
     }
 }
 
@@ -137,6 +144,11 @@ fn argmax(values: impl Iterator<Item = f64>) -> (usize, f64) {
 }
 
 /// Most likely segment id per sample; `None` where the sample is unusable.
+///
+/// A sample whose predecessor is missing (NaN) has no transition: the chain
+/// restarts there, as if the samples after the gap were classified on their own.
+/// (track_linearization's transition is NaN there, and numpy's `argmax` then
+/// sends every later sample to segment 0.)
 pub(crate) fn classify_track_segments(
     graph: &TrackGraph,
     position: &[[f64; 2]],
@@ -159,7 +171,13 @@ pub(crate) fn classify_track_segments(
         project_all(graph, position[t], &mut proj);
         let usable = log_emission(&proj, params.sensor_std_dev, &mut emission);
         if usable {
-            if kept.is_empty() {
+            let after_gap = t > 0 && (position[t - 1][0].is_nan() || position[t - 1][1].is_nan());
+            if kept.is_empty() || after_gap {
+                if !kept.is_empty() {
+                    // every state of the new chain continues from the old chain's best end
+                    let best = argmax(posterior.iter().copied()).0 as u32;
+                    pointers.extend(std::iter::repeat_n(best, n));
+                }
                 for (p, e) in posterior.iter_mut().zip(&emission) {
                     *p = initial + e;
                 }

@@ -203,6 +203,63 @@ fn hmm_skips_missing_samples() {
     assert!(empty.linear_position.is_empty());
 }
 
+fn l_track() -> TrackGraph {
+    // (0,0) → (100,0) → (100,50)
+    let nodes = vec![[0.0, 0.0], [100.0, 0.0], [100.0, 50.0]];
+    TrackGraph::new(nodes, &[[0, 1], [1, 2]]).unwrap()
+}
+
+fn hmm_with(scaling: f64) -> LinearizationParameters {
+    LinearizationParameters {
+        use_hmm: true,
+        route_euclidean_distance_scaling: scaling,
+        ..LinearizationParameters::default()
+    }
+}
+
+#[test]
+fn hmm_restarts_after_a_gap() {
+    // along the bottom, a missing sample, then up the vertical arm: the samples after
+    // the gap are classified on their own (track_linearization sends them to segment 0)
+    let position = [
+        [10.0, 1.0],
+        [20.0, 2.0],
+        [30.0, 1.0],
+        [NAN, NAN],
+        [99.0, 20.0],
+        [99.0, 25.0],
+        [99.0, 30.0],
+    ];
+    let out = linearize(&position, &l_track(), &hmm_with(1.0)).unwrap();
+    assert_sample(&out, 2, 30.0, Some(0), [30.0, 0.0]);
+    assert_sample(&out, 3, NAN, None, [NAN, NAN]);
+    for t in 4..7 {
+        let y = position[t][1];
+        assert_sample(&out, t, 100.0 + y, Some(1), [100.0, y]);
+    }
+}
+
+#[test]
+fn hmm_survives_a_transition_row_that_underflows() {
+    // Scale 0.01 cm: a 30 cm glitch at x = 50 makes every transition density out of
+    // segment 0 underflow (|route − step| ≥ 30 cm = 3000 scales). That row is
+    // normalized relative to its largest density; the walk then goes on to the
+    // vertical arm and is classified there.
+    let mut position: Vec<[f64; 2]> = (40..50).map(|x| [x as f64, 1.0]).collect();
+    position.push([50.0, 30.0]);
+    position.extend((51..100).map(|x| [x as f64, 1.0]));
+    position.extend((5..46).map(|y| [99.0, y as f64]));
+    let out = linearize(&position, &l_track(), &hmm_with(0.01)).unwrap();
+    assert_sample(&out, 10, 50.0, Some(0), [50.0, 0.0]);
+    for (t, p) in position.iter().enumerate() {
+        if p[0] < 99.0 {
+            assert_sample(&out, t, p[0], Some(0), [p[0], 0.0]);
+        } else if p[1] > 1.0 {
+            assert_sample(&out, t, 100.0 + p[1], Some(1), [100.0, p[1]]);
+        }
+    }
+}
+
 #[test]
 fn default_linear_order_is_segment_order() {
     let nodes = vec![[0.0, 0.0], [100.0, 0.0], [100.0, 50.0]];

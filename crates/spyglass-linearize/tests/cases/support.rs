@@ -160,12 +160,20 @@ pub struct OracleResult {
     pub peak_kb: u64,
 }
 
-/// Runs track_linearization on `position` once per `(parameters, n_samples)` run.
+/// One call of track_linearization: its parameters and the samples it gets.
+pub struct OracleRun {
+    /// Linearization parameters.
+    pub params: spyglass_linearize::LinearizationParameters,
+    /// The samples `position[range]`.
+    pub range: std::ops::Range<usize>,
+}
+
+/// Runs track_linearization once per run.
 pub fn run_track_linearization(
     python: &Path,
     graph: &OracleGraph,
     position: &[[f64; 2]],
-    runs: &[(spyglass_linearize::LinearizationParameters, Option<usize>)],
+    runs: &[OracleRun],
 ) -> OracleResult {
     let dir = spyglass_testkit::scratch_dir();
     let spacing = match graph.spacing {
@@ -174,13 +182,14 @@ pub fn run_track_linearization(
     };
     let runs_json: Vec<_> = runs
         .iter()
-        .map(|(p, n)| {
+        .map(|OracleRun { params: p, range }| {
             serde_json::json!({
                 "use_hmm": p.use_hmm,
                 "route_euclidean_distance_scaling": p.route_euclidean_distance_scaling,
                 "sensor_std_dev": p.sensor_std_dev,
                 "diagonal_bias": p.diagonal_bias,
-                "n_samples": n,
+                "start": range.start,
+                "n_samples": range.len(),
             })
         })
         .collect();

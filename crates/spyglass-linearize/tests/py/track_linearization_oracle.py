@@ -4,7 +4,8 @@ oracle test and the bench of spyglass-linearize.
 argv: spec.json positions.f64 out_prefix
 spec: node_positions, edges, edge_order, edge_spacing (number or list), edge_map
 (list of [from, to] pairs or null), runs (list of parameter dicts: use_hmm,
-route_euclidean_distance_scaling, sensor_std_dev, diagonal_bias, n_samples).
+route_euclidean_distance_scaling, sensor_std_dev, diagonal_bias, and the
+samples to use: start, n_samples).
 Writes out_prefix.<k>.f64 per run (n × 4 little-endian float64: linear_position,
 track_segment_id, projected_x_position, projected_y_position) and prints JSON:
 seconds per run and the peak resident memory of this process.
@@ -50,11 +51,12 @@ edge_map = None if spec["edge_map"] is None else {int(a): int(b) for a, b in spe
 
 seconds = []
 for k, run in enumerate(spec["runs"]):
-    n = run.get("n_samples") or len(position)
+    start = run.get("start") or 0
+    n = run.get("n_samples") or len(position) - start
     track_graph = make_track_graph(node_positions=node_positions, edges=edges)
-    start = time.perf_counter()
+    t0 = time.perf_counter()
     df = get_linearized_position(
-        position=position[:n],
+        position=position[start : start + n],
         track_graph=track_graph,
         edge_spacing=spacing,
         edge_order=edge_order,
@@ -64,7 +66,7 @@ for k, run in enumerate(spec["runs"]):
         diagonal_bias=run["diagonal_bias"],
         edge_map=edge_map,
     )
-    seconds.append(time.perf_counter() - start)
+    seconds.append(time.perf_counter() - t0)
     out = np.column_stack(
         [
             df["linear_position"].to_numpy(dtype=float),
