@@ -31,20 +31,34 @@ pub struct HmmParameters {
 /// Offset added before taking logs, as track_linearization does.
 const LOG_EPS: f64 = 1e-16;
 
-/// Projections of one sample onto every segment.
-fn project_all(graph: &TrackGraph, p: [f64; 2], out: &mut Vec<Projection>) {
+/// A sample projected onto one segment: the point, the distance to it, and the
+/// point's distances to the segment's two end nodes.
+#[derive(Debug, Clone, Copy)]
+struct Candidate {
+    point: [f64; 2],
+    distance: f64,
+    to_ends: [f64; 2],
+}
+
+/// Candidates of one sample on every segment, in segment id order.
+fn project_all(graph: &TrackGraph, p: [f64; 2], out: &mut Vec<Candidate>) {
     out.clear();
-    for id in 0..graph.segments().len() {
-        let (a, b) = graph.segment_ends(id);
-        out.push(projection(p, a, b));
+    let nodes = graph.node_positions();
+    for &[a, b] in graph.segments() {
+        let Projection { point, distance: d } = projection(p, nodes[a], nodes[b]);
+        out.push(Candidate {
+            point,
+            distance: d,
+            to_ends: [distance(point, nodes[a]), distance(point, nodes[b])],
+        });
     }
 }
 
-/// Log emission of one sample per segment, or `None` when the sample is unusable
-/// (NaN distance, or a density that underflows to zero on some segment).
-fn log_emission(projections: &[Projection], sigma: f64, out: &mut [f64]) -> bool {
+/// Log emission of one sample per segment into `out`; false when the sample is
+/// unusable (NaN distance, or a density that underflows to zero on some segment).
+fn log_emission(candidates: &[Candidate], sigma: f64, out: &mut [f64]) -> bool {
     let norm = (2.0 * std::f64::consts::PI).sqrt() * sigma;
-    for (o, p) in out.iter_mut().zip(projections) {
+    for (o, p) in out.iter_mut().zip(candidates) {
         let z = p.distance / sigma;
         let likelihood = (-0.5 * (z * z)).exp() / norm;
         if likelihood.is_nan() || likelihood == 0.0 {
@@ -55,20 +69,19 @@ fn log_emission(projections: &[Projection], sigma: f64, out: &mut [f64]) -> bool
     true
 }
 
-/// Route distance along the graph from a point on segment `i` to a point on
-/// segment `j`.
-fn route(graph: &TrackGraph, i: usize, p: [f64; 2], j: usize, q: [f64; 2]) -> f64 {
+/// Route distance along the graph from the projection onto segment `i` at `t-1` to
+/// the projection onto segment `j` at `t`: along the segment when `i == j`, else
+/// through the best pair of end nodes.
+fn route(graph: &TrackGraph, i: usize, p: &Candidate, j: usize, q: &Candidate) -> f64 {
     if i == j {
-        return distance(p, q);
+        return distance(p.point, q.point);
     }
-    let [a, b] = graph.segments()[i];
-    let [c, d] = graph.segments()[j];
-    let nodes = graph.node_positions();
+    let from = graph.segments()[i];
+    let to = graph.segments()[j];
     let mut best = f64::INFINITY;
-    for e in [a, b] {
-        let to_e = distance(p, nodes[e]);
-        for f in [c, d] {
-            let r = to_e + graph.node_route(e, f) + distance(nodes[f], q);
+    for (e, to_e) in from.into_iter().zip(p.to_ends) {
+        for (f, from_f) in to.into_iter().zip(q.to_ends) {
+            let r = to_e + graph.node_route(e, f) + from_f;
             if r < best {
                 best = r;
             }
@@ -94,8 +107,8 @@ fn normalize(row: &mut [f64]) {
 /// normalized density computed relative to its largest entry.
 fn log_transition(
     graph: &TrackGraph,
-    prev: (&[f64; 2], &[Projection]),
-    next: (&[f64; 2], &[Projection]),
+    prev: (&[f64; 2], &[Candidate]),
+    next: (&[f64; 2], &[Candidate]),
     params: &HmmParameters,
     out: &mut [f64],
 ) {
@@ -104,9 +117,8 @@ fn log_transition(
     let dy = next.0[1] - prev.0[1];
     let euclidean = (dx * dx + dy * dy).sqrt();
     let scale = params.route_euclidean_distance_scaling;
-    let similarity = |i: usize, j: usize| {
-        (route(graph, i, prev.1[i].point, j, next.1[j].point) - euclidean).abs()
-    };
+    let similarity =
+        |i: usize, j: usize| (route(graph, i, &prev.1[i], j, &next.1[j]) - euclidean).abs();
     for (i, row) in out.chunks_exact_mut(n).enumerate() {
         let mut least = f64::INFINITY;
         for (j, v) in row.iter_mut().enumerate() {
@@ -163,8 +175,8 @@ pub(crate) fn classify_track_segments(
     let mut next_posterior = vec![0.0; n];
     let mut emission = vec![0.0; n];
     let mut transition = vec![0.0; n * n];
-    let mut prev_proj: Vec<Projection> = Vec::with_capacity(n);
-    let mut proj: Vec<Projection> = Vec::with_capacity(n);
+    let mut prev_proj: Vec<Candidate> = Vec::with_capacity(n);
+    let mut proj: Vec<Candidate> = Vec::with_capacity(n);
     // initial conditions are ones: log(1 + 1e-16) = 0
     let initial = (1.0 + LOG_EPS).ln();
     for t in 0..n_time {
