@@ -79,7 +79,7 @@ fn disagreement(ours: &LinearizedPosition, theirs: &[[f64; 4]]) -> (usize, f64) 
         }
         let diff = (got - want[0]).abs();
         max_diff = max_diff.max(diff);
-        if id != want[1] || !(diff <= 1e-9 * want[0].abs().max(1.0)) {
+        if id != want[1] || diff.is_nan() || diff > 1e-9 * want[0].abs().max(1.0) {
             differ += 1;
         }
     }

@@ -233,8 +233,7 @@ fn hmm_restarts_after_a_gap() {
     let out = linearize(&position, &l_track(), &hmm_with(1.0)).unwrap();
     assert_sample(&out, 2, 30.0, Some(0), [30.0, 0.0]);
     assert_sample(&out, 3, NAN, None, [NAN, NAN]);
-    for t in 4..7 {
-        let y = position[t][1];
+    for (t, &[_, y]) in position.iter().enumerate().skip(4) {
         assert_sample(&out, t, 100.0 + y, Some(1), [100.0, y]);
     }
 }
