@@ -193,10 +193,10 @@ fn equals_track_linearization() {
         &position,
         &[
             (LinearizationParameters::default(), 0..6000),
-            (hmm(1.0, 5.0, 0.5), 0..3000),
+            (hmm(1.0, 5.0, 0.5), 0..2500),
             // narrow sensor: samples more than 108 cm from some segment (near the
             // top corners) have a zero likelihood there and are dropped by the HMM
-            (hmm(0.1, 2.8, 0.1), 3000..6000),
+            (hmm(0.1, 2.8, 0.1), 3500..6000),
         ],
     );
 
@@ -212,7 +212,7 @@ fn equals_track_linearization() {
         &position,
         &[
             (LinearizationParameters::default(), 0..6000),
-            (hmm(1.0, 5.0, 0.5), 1000..2500),
+            (hmm(1.0, 5.0, 0.5), 1000..2000),
         ],
     );
 }

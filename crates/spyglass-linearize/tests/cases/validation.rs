@@ -127,6 +127,21 @@ fn bad_edge_maps() {
 }
 
 #[test]
+fn default_parameters_are_spyglass_defaults() {
+    // LinearizationParameters' column defaults in position_linearization_v1
+    let p = LinearizationParameters::default();
+    assert!(!p.use_hmm);
+    assert_eq!(
+        (
+            p.route_euclidean_distance_scaling,
+            p.sensor_std_dev,
+            p.diagonal_bias
+        ),
+        (1.0, 5.0, 0.5)
+    );
+}
+
+#[test]
 fn bad_parameters_and_positions() {
     let graph = w_track(EdgeSpacing::Uniform(0.0));
     let hmm = LinearizationParameters {
