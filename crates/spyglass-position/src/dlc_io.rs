@@ -228,15 +228,16 @@ pub fn unpickle(text: &[u8]) -> std::result::Result<Pickled, String> {
     let mut stack: Vec<Item> = Vec::new();
     let mut memo: BTreeMap<String, Pickled> = BTreeMap::new();
     let mut pos = 0;
-    let line = |pos: &mut usize| -> std::result::Result<String, String> {
+    let raw_line = |pos: &mut usize| -> std::result::Result<&[u8], String> {
         let end = text[*pos..]
             .iter()
             .position(|&b| b == b'\n')
             .ok_or("unterminated pickle line")?;
-        let s = String::from_utf8_lossy(&text[*pos..*pos + end]).into_owned();
+        let s = &text[*pos..*pos + end];
         *pos += end + 1;
         Ok(s)
     };
+    let line = |pos: &mut usize| raw_line(pos).map(|b| String::from_utf8_lossy(b).into_owned());
     let pop_to_mark = |stack: &mut Vec<Item>| -> std::result::Result<Vec<Pickled>, String> {
         let mut items = Vec::new();
         loop {
@@ -277,7 +278,8 @@ pub fn unpickle(text: &[u8]) -> std::result::Result<Pickled, String> {
                 stack.push(Item::Val(Pickled::Float(s.parse().map_err(|_| format!("pickle: bad float {s:?}"))?)));
             }
             b'V' => {
-                let s = line(&mut pos)?;
+                // raw-unicode-escape: characters up to U+00FF are single bytes
+                let s: String = raw_line(&mut pos)?.iter().map(|&b| b as char).collect();
                 stack.push(Item::Val(Pickled::Str(raw_unicode_unescape(&s)?)));
             }
             b'S' => {
@@ -374,15 +376,20 @@ fn raw_unicode_unescape(s: &str) -> std::result::Result<String, String> {
 }
 
 fn read_str_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
+    read_bytes_attr(loc, name).map(|b| String::from_utf8_lossy(&b).into_owned())
+}
+
+/// A string attribute's bytes (fixed-length strings up to their first NUL).
+fn read_bytes_attr(loc: &hdf5::Location, name: &str) -> Option<Vec<u8>> {
     use hdf5::types::{TypeDescriptor, VarLenAscii, VarLenUnicode};
     let a = loc.attr(name).ok()?;
     let dt = a.dtype().ok()?;
     match dt.to_descriptor().ok()? {
         TypeDescriptor::VarLenUnicode => {
-            Some(a.read_scalar::<VarLenUnicode>().ok()?.as_str().to_string())
+            Some(a.read_scalar::<VarLenUnicode>().ok()?.as_bytes().to_vec())
         }
         TypeDescriptor::VarLenAscii => {
-            Some(a.read_scalar::<VarLenAscii>().ok()?.as_str().to_string())
+            Some(a.read_scalar::<VarLenAscii>().ok()?.as_bytes().to_vec())
         }
         TypeDescriptor::FixedAscii(size) | TypeDescriptor::FixedUnicode(size) => {
             let mut buf = vec![0u8; size];
@@ -391,7 +398,8 @@ fn read_str_attr(loc: &hdf5::Location, name: &str) -> Option<String> {
             });
             (status >= 0).then(|| {
                 let end = buf.iter().position(|&b| b == 0).unwrap_or(buf.len());
-                String::from_utf8_lossy(&buf[..end]).into_owned()
+                buf.truncate(end);
+                buf
             })
         }
         _ => None,
@@ -467,7 +475,7 @@ pub fn read_dlc_h5(path: &Path, key: &str) -> Result<DlcTable> {
             }
         };
         let kind =
-            read_str_attr(&table, &format!("values_block_{block}_kind")).ok_or_else(|| {
+            read_bytes_attr(&table, &format!("values_block_{block}_kind")).ok_or_else(|| {
                 file_err(path, format!("missing attribute values_block_{block}_kind"))
             })?;
         let labels = block_labels(&kind)
@@ -494,8 +502,8 @@ pub fn read_dlc_h5(path: &Path, key: &str) -> Result<DlcTable> {
 }
 
 /// Column labels of a block: a pickled list of 3-tuples of strings.
-fn block_labels(kind: &str) -> std::result::Result<Vec<[String; 3]>, String> {
-    let Pickled::List(items) = unpickle(kind.as_bytes())? else {
+fn block_labels(kind: &[u8]) -> std::result::Result<Vec<[String; 3]>, String> {
+    let Pickled::List(items) = unpickle(kind)? else {
         return Err("not a list".into());
     };
     items

@@ -364,7 +364,7 @@ n, method, bps, sigma, d = int(sys.argv[1]), sys.argv[2], json.loads(sys.argv[3]
 t = read_f64(d + '/t'); xy = read_f64(d + '/xy', (len(bps), n, 2))
 names = list(bps.values())
 pos_df = pd.concat({name: pd.DataFrame({'x': xy[k, :, 0], 'y': xy[k, :, 1]}, index=pd.Index(t, name='time'))
-                    for k, name in enumerate(names)}, axis=1)
+                    for k, name in enumerate(names)}, axis=1) if names else pd.DataFrame(index=pd.Index(t, name='time'))
 params = dict(orient_method=method, **bps)
 # DLCOrientation.make
 sampling_rate = 1 / np.median(np.diff(pos_df.index.to_numpy()))
