@@ -63,21 +63,15 @@ fn poses(n: usize, parts: usize, seed: u64) -> (Vec<f64>, Vec<Vec<Xy>>, Vec<Vec<
     }
     for k in 0..parts {
         let o = 37 * k + 50;
-        for i in o..o + 8 {
-            lik[k][i] = 0.1; // a low-likelihood run
-        }
+        lik[k][o..o + 8].fill(0.1); // a low-likelihood run
         pts[k][o + 100][0] += 45.0; // jumps
         pts[k][o + 230][1] -= 60.0;
-        for i in o + 300..o + 340 {
-            pts[k][i] = [pts[k][i][0] + 25.0, pts[k][i][1]]; // a long excursion
+        for q in &mut pts[k][o + 300..o + 340] {
+            q[0] += 25.0; // a long excursion
         }
-        for i in 0..3 + k {
-            lik[k][i] = 0.0; // missing at the start
-        }
+        lik[k][..3 + k].fill(0.0); // missing at the start
         lik[k][n - 1] = 0.2;
-        for i in 600 + 40 * k..640 + 40 * k {
-            lik[k][i] = 0.01; // each part missing for a while
-        }
+        lik[k][600 + 40 * k..640 + 40 * k].fill(0.01); // each part missing for a while
         pts[k][700 + 17 * k] = [f64::NAN, f64::NAN];
     }
     (time, pts, lik)
