@@ -180,24 +180,34 @@ pub fn correlate1d(data: &[f64], weights: &[f64], mode: BoundaryMode) -> Result<
         ext.push(mode.value_at(data, (n + i) as isize));
     }
     let symmetric = (0..r).all(|j| weights[j] == weights[2 * r - j]);
-    let mut out = Vec::with_capacity(n);
+    // Loops run over the samples innermost (vectorisable) but add the terms of
+    // each output in scipy's order: centre, then mirrored pairs outermost first
+    // (symmetric weights) or the left then the right side (otherwise).
+    let shifted = |offset: isize| &ext[(r as isize + offset) as usize..][..n];
+    let mut out: Vec<f64> = shifted(0).iter().map(|v| v * weights[r]).collect();
+    let add = |o: &mut [f64], a: &[f64], b: Option<&[f64]>, w: f64| match b {
+        Some(b) => o
+            .iter_mut()
+            .zip(a)
+            .zip(b)
+            .for_each(|((o, a), b)| *o += (a + b) * w),
+        None => o.iter_mut().zip(a).for_each(|(o, a)| *o += a * w),
+    };
     if symmetric {
-        let centre = weights[r];
-        for i in 0..n {
-            let c = i + r; // index of sample i in ext
-            let mut acc = ext[c] * centre;
-            for j in (1..=r).rev() {
-                acc += (ext[c - j] + ext[c + j]) * weights[r - j];
-            }
-            out.push(acc);
+        for j in (1..=r).rev() {
+            add(
+                &mut out,
+                shifted(-(j as isize)),
+                Some(shifted(j as isize)),
+                weights[r - j],
+            );
         }
     } else {
-        for i in 0..n {
-            let mut acc = 0.0;
-            for (k, &w) in weights.iter().enumerate() {
-                acc += ext[i + k] * w;
-            }
-            out.push(acc);
+        for j in (1..=r).rev() {
+            add(&mut out, shifted(-(j as isize)), None, weights[r - j]);
+        }
+        for j in 1..=r {
+            add(&mut out, shifted(j as isize), None, weights[r + j]);
         }
     }
     Ok(out)

@@ -167,3 +167,41 @@ fn move_mean_matches_bottleneck() {
         );
     }
 }
+
+const CORRELATE_PY: &str = r#"
+import sys
+import numpy as np
+from scipy.ndimage import correlate1d
+x = np.fromfile(sys.argv[1], dtype='<f8'); w = np.fromfile(sys.argv[2], dtype='<f8')
+np.concatenate([correlate1d(x, w, mode=m) for m in ['reflect', 'nearest', 'constant']]).astype('<f8').tofile(sys.argv[3])
+"#;
+
+#[test]
+fn correlate1d_with_asymmetric_weights_matches_scipy() {
+    let x = signal(300, 5, 0);
+    let w = [0.1, -0.4, 0.25, 0.9, 0.05, -0.3, 0.2];
+    let dir = scratch_dir();
+    let (xp, wp, yp) = (
+        dir.path().join("x"),
+        dir.path().join("w"),
+        dir.path().join("y"),
+    );
+    write_f64(&xp, &x);
+    write_f64(&wp, &w);
+    run_python(CORRELATE_PY, &[p(&xp), p(&wp), p(&yp)]);
+    let want = read_f64(&yp);
+    let modes = [
+        BoundaryMode::Reflect,
+        BoundaryMode::Nearest,
+        BoundaryMode::Constant(0.0),
+    ];
+    for (k, mode) in modes.into_iter().enumerate() {
+        let ours = spyglass_dsp::correlate1d(&x, &w, mode).expect("correlate1d");
+        assert_close(
+            &format!("correlate1d {mode:?}"),
+            &ours,
+            &want[k * 300..(k + 1) * 300],
+            1e-12,
+        );
+    }
+}
