@@ -204,6 +204,9 @@ fn start_private_mariadb() -> String {
                 Ok(())
             });
         }
+        // never waited on by design: the server lives as long as this process
+        // (this thread parks forever) and PR_SET_PDEATHSIG stops it afterwards
+        #[allow(clippy::zombie_processes)]
         let _child = cmd
             .spawn()
             .expect("mariadbd is missing: run scripts/setup.sh");
