@@ -40,6 +40,38 @@ pub struct BodyPartPose {
     pub likelihood: Vec<f64>,
 }
 
+impl BodyPartPose {
+    /// One body part of a DLC table as DLCPoseEstimation stores it: x and y
+    /// scaled to cm (`× meters_per_pixel × 100`, Spyglass's `convert_to_cm`), and
+    /// row `i` timed by `video_time[i]` for the rows from the first video frame
+    /// at or after `first_position_time` on (Spyglass's `add_timestamps`; rows
+    /// without a video time are dropped). Returns the pose and each kept row's
+    /// video frame index.
+    pub fn from_dlc(
+        part: &crate::dlc_io::DlcBodyPart,
+        meters_per_pixel: f64,
+        first_position_time: f64,
+        video_time: &[f64],
+    ) -> Result<(Self, Vec<usize>)> {
+        if !(meters_per_pixel.is_finite() && meters_per_pixel > 0.0) {
+            return Err(PositionError::InvalidParameter {
+                name: "meters_per_pixel",
+                reason: format!("{meters_per_pixel} must be finite and > 0"),
+            });
+        }
+        let first = video_time.partition_point(|&t| t < first_position_time);
+        let rows: Vec<usize> = (first..video_time.len().min(part.x.len())).collect();
+        let factor = meters_per_pixel * crate::trodes::CM_PER_METER;
+        let pose = Self {
+            time: rows.iter().map(|&i| video_time[i]).collect(),
+            x: rows.iter().map(|&i| part.x[i] * factor).collect(),
+            y: rows.iter().map(|&i| part.y[i] * factor).collect(),
+            likelihood: rows.iter().map(|&i| part.likelihood[i]).collect(),
+        };
+        Ok((pose, rows))
+    }
+}
+
 /// DLCSmoothInterpParams' `params`; [`Default`] is Spyglass's `default` set.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SmoothInterpParams {

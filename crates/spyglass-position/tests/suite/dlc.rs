@@ -440,3 +440,56 @@ fn orientations_match_spyglass() {
         }
     }
 }
+
+const POSE_PY: &str = r#"
+n, m, mpp, t0, d = int(sys.argv[1]), int(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4]), sys.argv[5]
+ns2 = dict(np=np, pd=pd)
+load_defs('position/v1/position_dlc_pose_estimation.py', ['convert_to_cm', 'add_timestamps'], ns2)
+raw = read_f64(d + '/raw', (3, n)); video_time = read_f64(d + '/vt')
+# DLCPoseEstimation._logged_make for one body part
+part_df = pd.DataFrame.from_dict({'x': raw[0], 'y': raw[1], 'likelihood': raw[2]})
+part_df = ns2['convert_to_cm'](part_df, mpp)
+part_df = ns2['add_timestamps'](part_df, pos_time=np.array([t0]), video_time=video_time)
+write_f64(d + '/out', part_df['video_frame_ind'].to_numpy(), part_df['time'].to_numpy(), part_df['x'].to_numpy(),
+          part_df['y'].to_numpy(), part_df['likelihood'].to_numpy())
+print(len(part_df))
+"#;
+
+#[test]
+fn pose_from_dlc_table_matches_spyglass() {
+    use spyglass_position::dlc_io::DlcBodyPart;
+    let (n, m) = (500, 480); // more DLC rows than video frames: the extra rows are dropped
+    let mut rng = Rng::new(3);
+    let part = DlcBodyPart {
+        name: "nose".into(),
+        x: (0..n).map(|_| rng.uniform() * 640.0).collect(),
+        y: (0..n).map(|_| rng.uniform() * 480.0).collect(),
+        likelihood: (0..n).map(|_| rng.uniform()).collect(),
+    };
+    let video_time: Vec<f64> = (0..m).map(|i| 1000.0 + i as f64 / 30.0).collect();
+    let (mpp, t0) = (0.0021, 1000.2);
+    let dir = scratch_dir();
+    let d = dir.path();
+    write_f64(
+        &d.join("raw"),
+        &[part.x.clone(), part.y.clone(), part.likelihood.clone()].concat(),
+    );
+    write_f64(&d.join("vt"), &video_time);
+    let out = oracle(
+        &format!("{DLC_PRELUDE}{POSE_PY}"),
+        &[
+            &n.to_string(),
+            &m.to_string(),
+            &format!("{mpp:?}"),
+            &format!("{t0:?}"),
+            p(d),
+        ],
+    );
+    let k: usize = out.trim().parse().expect("rows");
+    let want = read_f64(&d.join("out"));
+    let (pose, frames) = BodyPartPose::from_dlc(&part, mpp, t0, &video_time).expect("from_dlc");
+    let frames: Vec<f64> = frames.iter().map(|&f| f as f64).collect();
+    let ours = [frames, pose.time, pose.x, pose.y, pose.likelihood].concat();
+    assert_eq!(ours.len(), 5 * k);
+    assert_close("pose from DLC table", &ours, &want, 1e-15);
+}
