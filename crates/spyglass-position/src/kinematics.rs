@@ -238,6 +238,7 @@ pub fn interp(x: &[f64], xp: &[f64], fp: &[f64]) -> Result<Vec<f64>> {
         });
     }
     let n = xp.len();
+    let mut guess = 0usize;
     Ok(x.iter()
         .map(|&v| {
             if v.is_nan() {
@@ -249,8 +250,16 @@ pub fn interp(x: &[f64], xp: &[f64], fp: &[f64]) -> Result<Vec<f64>> {
             if v < xp[0] {
                 return fp[0];
             }
-            // last j with xp[j] <= v
-            let j = xp.partition_point(|&p| p <= v) - 1;
+            // last j with xp[j] <= v; sorted x walks forward from the previous j
+            let mut j = guess;
+            if xp[j] <= v && (j + 1 == n || v < xp[j + 1] || (j + 2 < n && v < xp[j + 2])) {
+                if j + 1 < n && xp[j + 1] <= v {
+                    j += 1;
+                }
+            } else {
+                j = xp.partition_point(|&p| p <= v) - 1;
+            }
+            guess = j;
             if j == n - 1 || xp[j] == v {
                 return fp[j];
             }
