@@ -7,6 +7,8 @@
 //!   direct strided dot products, over channel-major buffers, multi-threaded.
 //! - [`hilbert`]: analytic signal (as `scipy.signal.hilbert`), amplitude, phase, power.
 //! - [`intervals`]: interval algebra on sorted disjoint lists (IntervalList valid times).
+//! - [`smooth`]: Gaussian smoothing (`scipy.ndimage.gaussian_filter1d`) and the
+//!   trailing moving mean (`bottleneck.move_mean`) of the position pipelines.
 //! - [`timestamps`]: sampling-rate estimate and gap-free intervals from timestamps.
 //!
 //! Multi-channel data is a flat channel-major buffer (`n_channels` rows of `n`
@@ -19,6 +21,7 @@ pub mod fir_design;
 pub mod fir_filter;
 pub mod hilbert;
 pub mod intervals;
+pub mod smooth;
 pub mod timestamps;
 
 pub use error::{DspError, Result};
@@ -38,4 +41,7 @@ pub use hilbert::{
 };
 pub use intervals::{index_runs, Intervals};
 pub use rustfft::num_complex::Complex64;
+pub use smooth::{
+    correlate1d, gaussian_filter1d, gaussian_kernel1d, gaussian_radius, move_mean, BoundaryMode,
+};
 pub use timestamps::{estimate_sampling_rate, valid_intervals};

@@ -13,6 +13,9 @@ use spyglass_dsp::{
 };
 use spyglass_testkit::{run_python, scratch_dir};
 
+#[path = "oracle_python/smooth.rs"]
+mod smooth;
+
 fn write_f64(path: &Path, data: &[f64]) {
     let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
     std::fs::write(path, bytes).expect("write f64 file");

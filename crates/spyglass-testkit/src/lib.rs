@@ -33,11 +33,39 @@ pub fn python() -> PathBuf {
     p
 }
 
+/// Path of the Spyglass interpreter (Python Spyglass with position_tools and
+/// friends): `$SPYGLASS_SPYGLASS_PYTHON`, else `<root>/.venv-spyglass/bin/python`.
+///
+/// Panics with instructions when it is missing, as [`python`] does.
+pub fn spyglass_python() -> PathBuf {
+    if let Ok(p) = std::env::var("SPYGLASS_SPYGLASS_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = workspace_root().join(".venv-spyglass/bin/python");
+    assert!(
+        p.exists(),
+        "the Spyglass oracle environment is missing ({}); run scripts/setup.sh first",
+        p.display()
+    );
+    p
+}
+
 /// Runs `code` with the oracle interpreter, passing `args`; returns its stdout.
 ///
 /// Panics with the script's stderr when it exits non-zero.
 pub fn run_python(code: &str, args: &[&str]) -> String {
-    let out = Command::new(python())
+    run_with(&python(), code, args)
+}
+
+/// Runs `code` with the Spyglass interpreter ([`spyglass_python`]); returns its stdout.
+///
+/// Panics with the script's stderr when it exits non-zero.
+pub fn run_spyglass_python(code: &str, args: &[&str]) -> String {
+    run_with(&spyglass_python(), code, args)
+}
+
+fn run_with(interpreter: &Path, code: &str, args: &[&str]) -> String {
+    let out = Command::new(interpreter)
         .arg("-c")
         .arg(code)
         .args(args)
@@ -176,6 +204,9 @@ fn start_private_mariadb() -> String {
                 Ok(())
             });
         }
+        // never waited on by design: the server lives as long as this process
+        // (this thread parks forever) and PR_SET_PDEATHSIG stops it afterwards
+        #[allow(clippy::zombie_processes)]
         let _child = cmd
             .spawn()
             .expect("mariadbd is missing: run scripts/setup.sh");
