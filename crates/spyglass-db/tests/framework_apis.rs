@@ -256,11 +256,14 @@ fn delete_rows_refuses_unknown_attributes_instead_of_deleting_everything() {
     ));
 }
 
+/// What a write guard was asked: the table's class, the kind of write, the rows.
+type GuardCall = (String, WriteKind, Vec<Row>);
+
 #[test]
 fn delete_rows_asks_the_write_guard_with_the_keys() {
     let (db, _d) = fresh_db();
     parent_and_child(&db);
-    let seen: Arc<Mutex<Vec<(String, WriteKind, Vec<Row>)>>> = Arc::default();
+    let seen: Arc<Mutex<Vec<GuardCall>>> = Arc::default();
     let log = seen.clone();
     db.set_write_guard(Some(Arc::new(
         move |_: &Db, info: &spyglass_db::TableInfo, kind: WriteKind, rows: &[Row]| {
