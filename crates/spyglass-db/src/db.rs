@@ -375,6 +375,30 @@ impl Db {
     /// Runs `f` in a transaction: commits when it returns Ok, rolls back on Err.
     /// Nested calls join the outer transaction.
     pub fn transaction<T>(&self, f: impl FnOnce() -> Result<T>) -> Result<T> {
+        self.transaction_with(f)
+    }
+
+    /// Runs `f` in a transaction, with the caller's own error type: commits when `f`
+    /// returns Ok, rolls back when it returns Err and hands that error back unchanged.
+    /// A call inside an open transaction joins it (the outermost call commits or
+    /// rolls back). Failing to begin or to commit is the engine's error, converted
+    /// with `E::from`.
+    ///
+    /// ```no_run
+    /// # use spyglass_db::Db;
+    /// #[derive(Debug)]
+    /// enum AppError { Db(spyglass_db::Error), Rejected(String) }
+    /// impl From<spyglass_db::Error> for AppError {
+    ///     fn from(e: spyglass_db::Error) -> Self { AppError::Db(e) }
+    /// }
+    /// # let db = Db::open("sqlite://:memory:").unwrap();
+    /// let r: Result<(), AppError> = db.transaction_with(|| Err(AppError::Rejected("no".into())));
+    /// assert!(matches!(r, Err(AppError::Rejected(_))));
+    /// ```
+    pub fn transaction_with<T, E: From<Error>>(
+        &self,
+        f: impl FnOnce() -> std::result::Result<T, E>,
+    ) -> std::result::Result<T, E> {
         if self.tx_depth.fetch_add(1, Ordering::SeqCst) > 0 {
             let r = f();
             self.tx_depth.fetch_sub(1, Ordering::SeqCst);
@@ -382,7 +406,7 @@ impl Db {
         }
         if let Err(e) = self.execute(self.dialect.begin(), &[]) {
             self.tx_depth.fetch_sub(1, Ordering::SeqCst);
-            return Err(e);
+            return Err(E::from(e));
         }
         let r = f();
         let end = match &r {
@@ -401,7 +425,7 @@ impl Db {
             }
             (Ok(_), Err(e)) => {
                 let _ = self.execute("ROLLBACK", &[]);
-                Err(e)
+                Err(E::from(e))
             }
             (Err(e), _) => Err(e),
         }
@@ -423,6 +447,56 @@ impl Db {
     /// `user@host` of this connection.
     pub fn user(&self) -> Result<String> {
         self.backend().user()
+    }
+
+    /// The account the server authenticated this connection as (MySQL's
+    /// `CURRENT_USER()`, `name@host-pattern`, e.g. `alice@%`; `@host` alone for an
+    /// anonymous account); None on SQLite, which has no accounts.
+    pub fn current_account(&self) -> Result<Option<String>> {
+        match self.dialect {
+            Dialect::Sqlite => Ok(None),
+            Dialect::Mysql => self.single_text("SELECT CURRENT_USER()").map(Some),
+        }
+    }
+
+    /// The version of the database server (`11.4.2-MariaDB`, or for SQLite the
+    /// library's version, `3.45.0`).
+    pub fn server_version(&self) -> Result<String> {
+        self.single_text(match self.dialect {
+            Dialect::Sqlite => "SELECT sqlite_version()",
+            Dialect::Mysql => "SELECT version()",
+        })
+    }
+
+    /// Switches an SQLite database from WAL to a rollback journal, leaving no `-wal`
+    /// or `-shm` files beside it, so that any SQLite reader can open the file from
+    /// read-only media (an export bundle). Nothing to do on MySQL.
+    pub fn use_rollback_journal(&self) -> Result<()> {
+        match self.dialect {
+            Dialect::Sqlite => {
+                let mode = self.single_text("PRAGMA journal_mode = DELETE")?;
+                if mode.eq_ignore_ascii_case("delete") {
+                    Ok(())
+                } else {
+                    Err(Error::backend(format!(
+                        "the journal stays in mode `{mode}` (another connection has the database open?)"
+                    )))
+                }
+            }
+            Dialect::Mysql => Ok(()),
+        }
+    }
+
+    /// The one text value a statement without parameters returns.
+    fn single_text(&self, sql: &str) -> Result<String> {
+        let rows = self.query_raw(sql, &[])?;
+        match rows.first().map(|r| r.as_slice()) {
+            Some([v]) if *v != SqlValue::Null => Ok(v.to_text()),
+            _ => Err(Error::Backend {
+                message: "expected one value".into(),
+                sql: Some(sql.to_string()),
+            }),
+        }
     }
 
     /// Schema names.

@@ -61,6 +61,30 @@ pub struct DeleteOptions {
     pub keep_files: bool,
 }
 
+/// How a cascading delete explains a foreign-key refusal: the graph it planned
+/// from missed a child table.
+const STALE_GRAPH: &str = "the dependency graph is out of date — refresh and retry";
+
+/// Errors when a map condition (at any depth) names an attribute `info` lacks.
+fn require_known_keys(cond: &Cond, info: &crate::heading::TableInfo) -> Result<()> {
+    match cond {
+        Cond::Map(pairs) => {
+            for (k, _) in pairs {
+                if info.heading.get(k).is_none() {
+                    return Err(Error::UnknownAttribute {
+                        attribute: k.clone(),
+                        context: info.name.pretty(),
+                    });
+                }
+            }
+            Ok(())
+        }
+        Cond::And(cs) | Cond::Or(cs) => cs.iter().try_for_each(|c| require_known_keys(c, info)),
+        Cond::Not(c) => require_known_keys(c, info),
+        Cond::Sql(_) | Cond::Query(_) | Cond::Bool(_) => Ok(()),
+    }
+}
+
 impl Db {
     /// Plans deleting the rows of `table` matching `restriction`, with everything
     /// that depends on them.
@@ -166,7 +190,7 @@ impl Db {
                 if keys.is_empty() {
                     continue;
                 }
-                let n = self.delete_keys(name, keys)?;
+                let n = self.delete_keys(name, keys, STALE_GRAPH)?;
                 out.push((name.clone(), n));
             }
             out.reverse();
@@ -317,6 +341,51 @@ impl Db {
         Ok(false)
     }
 
+    /// Deletes the rows of `table` matching `restriction`, and only those: no cascade.
+    /// Meant for rows nothing refers to (error records, link rows, unreferenced file
+    /// rows), where walking the dependency graph is wasted work; a row that a child
+    /// row still refers to makes the database refuse, and then nothing is deleted.
+    /// External-store entries the rows pointed to stay (see
+    /// [`Db::external_unused`]). Unlike a restriction in a query, a map condition
+    /// naming an attribute the table lacks is an error, not ignored, so that a typo
+    /// cannot widen a delete to the whole table. The write guard is asked and each
+    /// delete is written to `~log`, as for [`Db::delete`]. Returns the rows deleted.
+    ///
+    /// ```no_run
+    /// # use spyglass_db::{Cond, Db};
+    /// # let db = Db::open("sqlite:///demo.db")?;
+    /// let n = db.delete_rows("common_nwbfile.AnalysisNwbfile",
+    ///     Cond::map([("analysis_file_name", "rat1_A2B3C4.nwb")]))?;
+    /// # Ok::<(), spyglass_db::Error>(())
+    /// ```
+    pub fn delete_rows(&self, table: &str, restriction: impl Into<Cond>) -> Result<u64> {
+        let info = self.table_info(table)?;
+        self.delete_rows_of(&info, restriction.into())
+    }
+
+    /// [`Db::delete_rows`] on a table given by its catalog entry.
+    pub(crate) fn delete_rows_of(
+        &self,
+        info: &crate::heading::TableInfo,
+        restriction: Cond,
+    ) -> Result<u64> {
+        require_known_keys(&restriction, info)?;
+        let matching = Query::table(info).restrict(restriction)?;
+        let keys_query = matching.select_attrs(&info.primary_key())?;
+        self.transaction(|| {
+            let keys = self.fetch_unobserved(&keys_query)?;
+            if keys.is_empty() {
+                return Ok(0);
+            }
+            self.check_write(info, crate::db::WriteKind::Delete, &keys)?;
+            self.delete_keys(
+                &info.name,
+                &keys,
+                "delete them with a cascading delete instead",
+            )
+        })
+    }
+
     /// Deletes the rows of `table` matching `restriction` and everything depending on
     /// them; returns rows deleted per table.
     pub fn delete(
@@ -374,7 +443,9 @@ impl Db {
         Ok(out)
     }
 
-    fn delete_keys(&self, name: &FullName, keys: &[Row]) -> Result<u64> {
+    /// Deletes rows by primary key; `when_referenced` ends the message of a foreign-key
+    /// refusal (what the caller should do about rows still referenced).
+    fn delete_keys(&self, name: &FullName, keys: &[Row], when_referenced: &str) -> Result<u64> {
         let info = self.info(name)?;
         let pk = info.primary_key();
         let d = self.dialect();
@@ -394,7 +465,7 @@ impl Db {
             total += self.execute(&sql, &params).map_err(|e| match e {
                 Error::ForeignKey { message, .. } => Error::ForeignKey {
                     table: name.pretty(),
-                    message: format!("rows are still referenced ({message}); the dependency graph is out of date — refresh and retry"),
+                    message: format!("rows are still referenced ({message}); {when_referenced}"),
                 },
                 other => other,
             })?;

@@ -206,9 +206,9 @@ fn svg(nodes: &[Node], links: &[Link]) -> String {
     let (gap_x, row_h, node_h) = (24.0, 80.0, 30.0);
     let mut x = vec![0.0f64; nodes.len()];
     // order each row by the mean x of its parents (one barycentre sweep)
-    for r in 0..layers {
+    for (r, row) in rows.iter_mut().enumerate() {
         if r > 0 {
-            let mut keyed: Vec<(f64, usize)> = rows[r]
+            let mut keyed: Vec<(f64, usize)> = row
                 .iter()
                 .map(|&i| {
                     let ps: Vec<f64> = links
@@ -227,10 +227,10 @@ fn svg(nodes: &[Node], links: &[Link]) -> String {
                 })
                 .collect();
             keyed.sort_by(|a, b| a.0.partial_cmp(&b.0).unwrap_or(std::cmp::Ordering::Equal));
-            rows[r] = keyed.into_iter().map(|(_, i)| i).collect();
+            *row = keyed.into_iter().map(|(_, i)| i).collect();
         }
         let mut cursor = gap_x;
-        for &i in &rows[r] {
+        for &i in row.iter() {
             let w = width_of(&nodes[i]);
             x[i] = cursor + w / 2.0;
             cursor += w + gap_x;

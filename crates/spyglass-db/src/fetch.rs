@@ -87,6 +87,11 @@ impl Db {
         self.run_fetch(&q)
     }
 
+    /// Fetches rows without telling the fetch observer (the engine's own reads).
+    pub(crate) fn fetch_unobserved(&self, q: &Query) -> Result<Vec<Row>> {
+        self.run_fetch(q)
+    }
+
     fn run_fetch(&self, q: &Query) -> Result<Vec<Row>> {
         let c = q.compile(self.dialect());
         let heading = q.heading();
@@ -187,6 +192,91 @@ impl Db {
             matches!(rows.first().and_then(|r| r.first()), Some(SqlValue::Int(n)) if *n != 0)
                 || matches!(rows.first().and_then(|r| r.first()), Some(SqlValue::UInt(n)) if *n != 0),
         )
+    }
+}
+
+/// Column reads: one attribute of a query, aggregated over its rows.
+impl Db {
+    /// The largest non-NULL value of `attr` over the rows of `q` (as SQL's `MAX`, in
+    /// the database's ordering), decoded as the attribute's type; None when `q` has no
+    /// rows or only NULLs there. A bookkeeping read: the fetch observer is not told.
+    ///
+    /// ```no_run
+    /// # use spyglass_db::Db;
+    /// # let db = Db::open("sqlite:///demo.db")?;
+    /// let last = db.max_of(&db.table("common_region.BrainRegion")?, "region_id")?;
+    /// let next = last.and_then(|v| v.as_i64()).unwrap_or(0) + 1;
+    /// # Ok::<(), spyglass_db::Error>(())
+    /// ```
+    pub fn max_of(&self, q: &Query, attr: &str) -> Result<Option<Value>> {
+        // the first value in descending order rather than MAX(): MariaDB 10.11 refuses
+        // a prepared MAX over a derived table when it runs a second time (error 1140)
+        let (column, rows) = self.read_column(q, attr, "MAX", |col, inner, alias| {
+            format!(
+                "SELECT {col} FROM ({inner}) AS {alias} WHERE {col} IS NOT NULL ORDER BY {col} DESC LIMIT 1"
+            )
+        })?;
+        match rows.into_iter().next() {
+            Some(v) => Ok(Some(decode(&column, v)?).filter(|v| !matches!(v, Value::Null))),
+            None => Ok(None),
+        }
+    }
+
+    /// The distinct non-NULL values of `attr` over the rows of `q`, sorted (in the
+    /// database's ordering), decoded as the attribute's type. A bookkeeping read:
+    /// the fetch observer is not told.
+    pub fn distinct_values(&self, q: &Query, attr: &str) -> Result<Vec<Value>> {
+        let (column, rows) = self.read_column(q, attr, "DISTINCT", |col, inner, alias| {
+            format!(
+                "SELECT DISTINCT {col} FROM ({inner}) AS {alias} WHERE {col} IS NOT NULL ORDER BY {col}"
+            )
+        })?;
+        rows.into_iter().map(|v| decode(&column, v)).collect()
+    }
+
+    /// Runs `sql(column, inner query, alias)` over `q` and returns the attribute with
+    /// the first value of every row. Values that have no order (blobs, attachments,
+    /// JSON, externally stored ones) are refused, naming `what` was asked.
+    fn read_column(
+        &self,
+        q: &Query,
+        attr: &str,
+        what: &str,
+        sql: impl FnOnce(&str, &str, &str) -> String,
+    ) -> Result<(QAttr, Vec<SqlValue>)> {
+        let column = q
+            .heading()
+            .iter()
+            .find(|a| a.name == attr)
+            .cloned()
+            .ok_or_else(|| Error::UnknownAttribute {
+                attribute: attr.to_string(),
+                context: q.label().to_string(),
+            })?;
+        if let Some(src) = &column.source {
+            use crate::types::AttrType;
+            if src.ty.store().is_some()
+                || matches!(
+                    src.ty,
+                    AttrType::Blob(_) | AttrType::Attach | AttrType::Json
+                )
+            {
+                return Err(Error::Query(format!(
+                    "{what} of `{attr}` ({}) in {}: values of this type have no order",
+                    src.ty,
+                    q.label()
+                )));
+            }
+        }
+        let c = q.compile(self.dialect());
+        let statement = sql(&self.dialect().ident(attr), &c.sql, "`$column`");
+        let rows = self.query_raw(&statement, &c.params)?;
+        Ok((
+            column,
+            rows.into_iter()
+                .filter_map(|r| r.into_iter().next())
+                .collect(),
+        ))
     }
 }
 

@@ -76,6 +76,88 @@ pub enum JobStatus {
     Ignore,
 }
 
+/// One row of a `~jobs` table.
+#[derive(Debug, Clone, PartialEq)]
+pub struct JobEntry {
+    /// The table the job fills, by its stored name (`_lfp_v1`).
+    pub table_name: String,
+    /// DataJoint's hash of the job's key.
+    pub key_hash: String,
+    /// Reserved, failed or ignored.
+    pub status: JobStatus,
+    /// The error of a failed make (empty otherwise).
+    pub error_message: String,
+    /// The database user who wrote the entry.
+    pub user: String,
+    /// The host of the process that wrote the entry.
+    pub host: String,
+    /// The process id of that process (0 when not recorded).
+    pub pid: i64,
+    /// When the entry was written (server time, UTC on the engine's connections).
+    pub timestamp: Option<chrono::NaiveDateTime>,
+}
+
+impl JobEntry {
+    /// Decodes the columns `table_name, key_hash, status, error_message, user,
+    /// host, pid, timestamp`; an unknown status or a malformed pid is an error
+    /// naming the `~jobs` table.
+    fn from_columns(table: &FullName, r: &[SqlValue]) -> Result<JobEntry> {
+        let bad = |what: &str, v: &SqlValue| {
+            Error::backend(format!("{}: {what} `{}`", table.pretty(), v.to_text()))
+        };
+        let [table_name, key_hash, status, message, user, host, pid, timestamp] = r else {
+            return Err(Error::backend(format!(
+                "{}: expected 8 columns, got {}",
+                table.pretty(),
+                r.len()
+            )));
+        };
+        let status = match status.to_text().as_str() {
+            "reserved" => JobStatus::Reserved,
+            "error" => JobStatus::Error,
+            "ignore" => JobStatus::Ignore,
+            _ => return Err(bad("unknown job status", status)),
+        };
+        let pid = match pid {
+            SqlValue::Null => 0,
+            other => other
+                .to_text()
+                .parse()
+                .map_err(|_| bad("malformed pid", other))?,
+        };
+        Ok(JobEntry {
+            table_name: table_name.to_text(),
+            key_hash: key_hash.to_text(),
+            status,
+            error_message: message.to_text(),
+            user: user.to_text(),
+            host: host.to_text(),
+            pid,
+            timestamp: chrono::NaiveDateTime::parse_from_str(
+                &timestamp.to_text(),
+                "%Y-%m-%d %H:%M:%S",
+            )
+            .ok(),
+        })
+    }
+
+    /// True for a reservation left behind: its process is gone (on this host), or
+    /// it is older than `max_age` at `now` (on any host). Failed and ignored
+    /// entries are never stale.
+    pub fn is_stale(&self, now: chrono::NaiveDateTime, max_age: Option<Duration>) -> bool {
+        if self.status != JobStatus::Reserved {
+            return false;
+        }
+        let dead =
+            self.host == crate::config::hostname() && self.pid > 0 && !process_alive(self.pid);
+        let old = match (max_age, self.timestamp) {
+            (Some(age), Some(at)) => (now - at).to_std().map(|d| d > age).unwrap_or(false),
+            _ => false,
+        };
+        dead || old
+    }
+}
+
 impl Db {
     /// Creates the schema's `~jobs` table when missing.
     pub fn ensure_jobs_table(&self, schema: &str) -> Result<()> {
@@ -245,55 +327,43 @@ impl Db {
         }
     }
 
-    /// Deletes stale reservations: those of dead processes on this host, and those
-    /// older than `max_age` (any host). Returns the number removed.
+    /// Deletes stale reservations (see [`JobEntry::is_stale`]; `max_age` None
+    /// considers only dead processes). Returns the number removed.
     pub fn clear_stale_jobs(&self, schema: &str, max_age: Option<Duration>) -> Result<u64> {
         let schema = &self.schema_name(schema);
-        if !self.has_jobs_table(schema)? {
-            return Ok(0);
-        }
         let t = self.dialect().table(&jobs_table(schema));
-        let host = crate::config::hostname();
-        let rows = self.query_raw(
-            &format!("SELECT `table_name`,`key_hash`,`pid`,`host`,`timestamp` FROM {t} WHERE `status`='reserved'"),
-            &[],
-        )?;
         let now = chrono::Utc::now().naive_utc();
         let mut removed = 0;
-        for r in rows {
-            let text = |v: &SqlValue| match v {
-                SqlValue::Text(s) => s.clone(),
-                SqlValue::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
-                SqlValue::Int(i) => i.to_string(),
-                SqlValue::UInt(i) => i.to_string(),
-                _ => String::new(),
-            };
-            let (tn, kh, pid, h, ts) = (
-                text(&r[0]),
-                text(&r[1]),
-                text(&r[2]),
-                text(&r[3]),
-                text(&r[4]),
-            );
-            let pid: i64 = pid.parse().unwrap_or(0);
-            let dead = h == host && pid > 0 && !process_alive(pid);
-            let old = match (
-                max_age,
-                chrono::NaiveDateTime::parse_from_str(&ts, "%Y-%m-%d %H:%M:%S"),
-            ) {
-                (Some(age), Ok(at)) => (now - at).to_std().map(|d| d > age).unwrap_or(false),
-                _ => false,
-            };
-            if dead || old {
+        for job in self.job_entries(schema)? {
+            if job.is_stale(now, max_age) {
                 removed += self.execute(
                     &format!("DELETE FROM {t} WHERE `table_name`=? AND `key_hash`=? AND `status`='reserved'"),
-                    &[SqlValue::Text(tn), SqlValue::Text(kh)],
+                    &[SqlValue::Text(job.table_name), SqlValue::Text(job.key_hash)],
                 )?;
             }
         }
         Ok(removed)
     }
 
+    /// Every entry of a schema's `~jobs` (none when it has no such table), in the
+    /// table's key order. A bookkeeping read: the fetch observer is not told.
+    pub fn job_entries(&self, schema: &str) -> Result<Vec<JobEntry>> {
+        let schema = &self.schema_name(schema);
+        if !self.has_jobs_table(schema)? {
+            return Ok(Vec::new());
+        }
+        let name = jobs_table(schema);
+        let rows = self.query_raw(
+            &format!(
+                "SELECT `table_name`,`key_hash`,`status`,`error_message`,`user`,`host`,`pid`,`timestamp` FROM {} ORDER BY `table_name`,`key_hash`",
+                self.dialect().table(&name)
+            ),
+            &[],
+        )?;
+        rows.into_iter()
+            .map(|r| JobEntry::from_columns(&name, &r))
+            .collect()
+    }
     /// The job rows of a schema (optionally one table) as rows.
     pub fn jobs(&self, schema: &str, table: Option<&FullName>) -> Result<Vec<Row>> {
         let schema = &self.schema_name(schema);

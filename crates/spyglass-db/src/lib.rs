@@ -34,6 +34,7 @@ pub mod merge;
 pub mod naming;
 pub mod populate;
 pub mod query;
+pub mod references;
 pub mod slice;
 pub mod stores;
 pub mod transfer;

@@ -107,32 +107,15 @@ impl KeyTransaction<'_> {
 
     /// Runs `body` in a transaction unless the key is already in the target.
     pub fn run(&self, key: &Row, body: &mut dyn FnMut() -> MakeResult<()>) -> MakeResult<bool> {
-        let mut made = false;
-        // the make's own error is kept here; the transaction sees a marker and rolls back
-        let mut failure: Option<MakeError> = None;
-        let r = self.db.transaction(|| {
+        self.db.transaction_with(|| -> MakeResult<bool> {
             if self.db.exists(&self.target.restrict(Cond::from(key))?)? {
-                return Ok(());
+                return Ok(false);
             }
             self.db.in_make.store(true, Ordering::SeqCst);
             let out = body();
             self.db.in_make.store(false, Ordering::SeqCst);
-            match out {
-                Ok(()) => {
-                    made = true;
-                    Ok(())
-                }
-                Err(e) => {
-                    failure = Some(e);
-                    Err(Error::Refused("make failed".into()))
-                }
-            }
-        });
-        match (r, failure) {
-            (_, Some(e)) => Err(e),
-            (Ok(()), None) => Ok(made),
-            (Err(e), None) => Err(Box::new(e)),
-        }
+            out.map(|()| true)
+        })
     }
 }
 

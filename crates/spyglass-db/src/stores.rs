@@ -115,16 +115,14 @@ impl Db {
             })
     }
 
-    fn external_insert(
-        &self,
-        schema: &str,
-        store: &str,
-        hash: &Uuid,
-        size: u64,
-        filepath: Option<&str>,
-        contents: Option<&Uuid>,
-        attachment: Option<&str>,
-    ) -> Result<()> {
+    fn external_insert(&self, schema: &str, store: &str, entry: ExternalEntry<'_>) -> Result<()> {
+        let ExternalEntry {
+            hash,
+            size,
+            filepath,
+            contents,
+            attachment,
+        } = entry;
         self.ensure_external_table(schema, store)?;
         let t = self
             .dialect()
@@ -280,11 +278,11 @@ impl Db {
                 self.external_insert(
                     schema,
                     &store,
-                    &hash,
-                    size,
-                    Some(&rel_str),
-                    contents.as_ref(),
-                    None,
+                    ExternalEntry {
+                        filepath: Some(&rel_str),
+                        contents: contents.as_ref(),
+                        ..ExternalEntry::new(&hash, size)
+                    },
                 )?;
                 Ok(Value::Uuid(hash))
             }
@@ -295,7 +293,11 @@ impl Db {
                 if !path.exists() {
                     write_file(&path, &packed)?;
                 }
-                self.external_insert(schema, &store, &hash, packed.len() as u64, None, None, None)?;
+                self.external_insert(
+                    schema,
+                    &store,
+                    ExternalEntry::new(&hash, packed.len() as u64),
+                )?;
                 Ok(Value::Uuid(hash))
             }
             AttrType::ExternalAttach(_) => {
@@ -329,11 +331,10 @@ impl Db {
                 self.external_insert(
                     schema,
                     &store,
-                    &hash,
-                    data.len() as u64,
-                    None,
-                    None,
-                    Some(&name),
+                    ExternalEntry {
+                        attachment: Some(&name),
+                        ..ExternalEntry::new(&hash, data.len() as u64)
+                    },
                 )?;
                 Ok(Value::Uuid(hash))
             }
@@ -494,9 +495,81 @@ impl Db {
         Ok(out)
     }
 
+    /// The paths (relative to the store) that `schema`'s `~external_<store>` tracks,
+    /// sorted; none when the schema has no such table.
+    pub fn external_filepaths(&self, schema: &str, store: &str) -> Result<Vec<String>> {
+        let Some(info) = self.external_info(schema, store)? else {
+            return Ok(Vec::new());
+        };
+        self.distinct_values(&crate::query::Query::table(&info), "filepath")?
+            .into_iter()
+            .map(|v| match v {
+                Value::Str(p) => Ok(p),
+                other => Err(Error::backend(format!(
+                    "{}: filepath is not text: {other:?}",
+                    info.name.pretty()
+                ))),
+            })
+            .collect()
+    }
+
+    /// Removes the entries of `schema`'s `~external_<store>` that track the file at
+    /// `filepath` (relative to the store), so that a new file at that path can be
+    /// registered with its own checksum; the file itself stays. An entry a row still
+    /// uses is refused by its foreign key. Returns the entries removed.
+    pub fn forget_external_filepath(
+        &self,
+        schema: &str,
+        store: &str,
+        filepath: &str,
+    ) -> Result<u64> {
+        let Some(info) = self.external_info(schema, store)? else {
+            return Ok(0);
+        };
+        self.delete_rows_of(&info, crate::query::Cond::map([("filepath", filepath)]))
+    }
+
+    /// The catalog entry of `schema`'s `~external_<store>`, None when it has none.
+    fn external_info(
+        &self,
+        schema: &str,
+        store: &str,
+    ) -> Result<Option<std::sync::Arc<TableInfo>>> {
+        match self.info(&self.external_table(schema, store)) {
+            Ok(info) => Ok(Some(info)),
+            Err(Error::UnknownTable(_)) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
     /// The `~external_<store>` table of a project schema (by its stored, prefixed name).
     pub fn external_table(&self, schema: &str, store: &str) -> FullName {
         crate::declare::ddl::external_table(&self.schema_name(schema), store)
+    }
+}
+
+/// One row of `~external_<store>`: the hash, the size, and what kind of object it is.
+struct ExternalEntry<'a> {
+    hash: &'a Uuid,
+    size: u64,
+    /// Path relative to the store (the `filepath` type).
+    filepath: Option<&'a str>,
+    /// Checksum of a filepath's contents.
+    contents: Option<&'a Uuid>,
+    /// File name of an attachment.
+    attachment: Option<&'a str>,
+}
+
+impl<'a> ExternalEntry<'a> {
+    /// A blob's entry (no filepath, no attachment name).
+    fn new(hash: &'a Uuid, size: u64) -> ExternalEntry<'a> {
+        ExternalEntry {
+            hash,
+            size,
+            filepath: None,
+            contents: None,
+            attachment: None,
+        }
     }
 }
 

@@ -177,7 +177,7 @@ fn killed_worker_leaves_no_partial_rows(target: Target) {
     // every target row has its parts
     let orphans = Query::table(&db.table_info("harness.Target").unwrap())
         .exclude(
-            &db.table("harness.Target.Detail")
+            db.table("harness.Target.Detail")
                 .unwrap()
                 .proj(Proj::key())
                 .unwrap(),

@@ -90,14 +90,12 @@ fn row(pairs: Vec<(&str, Value)>) -> Row {
     Row::from_pairs(pairs)
 }
 
-/// The attribute lines of a definition as (name, type, nullable, default, comment), and
-/// foreign keys as (renames) — for comparing definitions across implementations.
-fn shape(
-    def: &str,
-) -> (
-    Vec<(String, String, bool, Option<String>, String)>,
-    Vec<Vec<(String, String)>>,
-) {
+/// One attribute line: (name, type, nullable, default, comment).
+type AttrShape = (String, String, bool, Option<String>, String);
+
+/// The attribute lines of a definition, and foreign keys as (renames) — for
+/// comparing definitions across implementations.
+fn shape(def: &str) -> (Vec<AttrShape>, Vec<Vec<(String, String)>>) {
     let d = parse("t", def).unwrap_or_else(|e| panic!("{e}\n{def}"));
     let mut attrs = Vec::new();
     let mut fks = Vec::new();

@@ -276,7 +276,7 @@ fn upstream_delete_leaves_no_orphaned_masters() {
     assert_eq!(db.count(&master).unwrap(), 1);
     let orphans = master
         .exclude(
-            &db.merge_view(&m, &Cond::Bool(true))
+            db.merge_view(&m, &Cond::Bool(true))
                 .unwrap()
                 .proj(spyglass_db::Proj::key())
                 .unwrap(),

@@ -552,7 +552,11 @@ fn tripartite_make_notices_changed_inputs() {
 struct Pair;
 impl Make for Pair {
     fn make(&self, db: &Db, key: &Row) -> MakeResult<()> {
-        db.insert("pipe.RecPair", &[key.clone()], InsertOptions::default())?;
+        db.insert(
+            "pipe.RecPair",
+            std::slice::from_ref(key),
+            InsertOptions::default(),
+        )?;
         Ok(())
     }
 }

@@ -13,6 +13,7 @@ use spyglass_db::merge::MergeTable;
 use spyglass_db::slice::Slice;
 use spyglass_db::{Cond, Db, FullName, InsertOptions, Query, TableSpec, Tier, Value};
 use std::collections::BTreeSet;
+use std::ops::Not;
 
 fn d(s: &str) -> Value {
     Value::Date(chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap())

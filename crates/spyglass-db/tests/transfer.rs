@@ -40,7 +40,9 @@ fn legacy(db: &Db, p: &str) -> String {
         db.execute(&sql, &[]).unwrap_or_else(|e| panic!("{sql}: {e}"));
     }
     let ins = format!("INSERT INTO `{s}`.`mass` VALUES (?,?,?,?,?,?,?)");
-    let rows: [(i64, &str, &str, &str, Option<&str>, f64); 5] = [
+    // (id, rat, date, time, technician, mass)
+    type MassRow<'a> = (i64, &'a str, &'a str, &'a str, Option<&'a str>, f64);
+    let rows: [MassRow; 5] = [
         (1, "R1", "2024-01-10", "08:30:00", Some("ab"), 350.5),
         (2, "R1", "2024-01-11", "09:00:00", None, 351.0),
         (3, "R2", "2024-01-12", "10:00:00", Some("cd"), 410.0),

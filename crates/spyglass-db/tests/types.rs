@@ -112,8 +112,12 @@ fn every_type_round_trips() {
             },
         ),
     ]);
-    db.insert("types.Every", &[input.clone()], InsertOptions::default())
-        .unwrap();
+    db.insert(
+        "types.Every",
+        std::slice::from_ref(&input),
+        InsertOptions::default(),
+    )
+    .unwrap();
     let out = db.fetch1(&db.table("types.Every").unwrap()).unwrap();
     for (k, v) in input.iter() {
         if k == "t_bool" && db.dialect() == spyglass_db::dialect::Dialect::Mysql {
@@ -262,7 +266,7 @@ fn lookup_contents_and_replace_and_skip() {
     let red2 = row(&[("color", "red".into()), ("hex", "#ee0000".into())]);
     db.insert(
         "art.Color",
-        &[red2.clone()],
+        std::slice::from_ref(&red2),
         InsertOptions {
             skip_duplicates: true,
             ..Default::default()

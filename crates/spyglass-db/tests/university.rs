@@ -6,6 +6,7 @@ mod common;
 
 use common::university;
 use spyglass_db::{Cond, Db, Error, FetchSpec, Proj, Query, Value};
+use std::ops::Not;
 
 fn ids(db: &Db, q: &Query) -> Vec<i64> {
     let mut v: Vec<i64> = db
@@ -350,7 +351,7 @@ fn aggregation() {
             )
         })
         .collect();
-    got.sort_by(|a, b| a.0.cmp(&b.0));
+    got.sort_by_key(|a| a.0);
     let want = [
         (1, (4.0 + 3.0 + 3.67) / 3.0),
         (2, (4.0 + 4.0 + 3.33) / 3.0),
@@ -367,7 +368,7 @@ fn aggregation() {
     assert_eq!(ids(&db, &gpa.restrict("gpa > 3.4").unwrap()), [1, 2]);
     // aggregation used as a restriction
     assert_eq!(
-        ids(&db, &s.restrict(&gpa.restrict("gpa < 2").unwrap()).unwrap()),
+        ids(&db, &s.restrict(gpa.restrict("gpa < 2").unwrap()).unwrap()),
         [4]
     );
 }
@@ -624,7 +625,7 @@ fn renamed_foreign_keys() {
     // courses that are somebody's prerequisite: BIOL 1010, CS 1410, MATH 1210
     let is_prereq = t(&db, "Course")
         .restrict(
-            &t(&db, "Prerequisite")
+            t(&db, "Prerequisite")
                 .proj(Proj::key().rename("d", "dept").rename("c", "course"))
                 .unwrap()
                 .proj(

@@ -204,10 +204,7 @@ fn start_private_mariadb() -> String {
                 Ok(())
             });
         }
-        // never waited on by design: the server lives as long as this process
-        // (this thread parks forever) and PR_SET_PDEATHSIG stops it afterwards
-        #[allow(clippy::zombie_processes)]
-        let _child = cmd
+        let mut child = cmd
             .spawn()
             .expect("mariadbd is missing: run scripts/setup.sh");
         let url = format!("mysql://root@127.0.0.1:{port}");
@@ -218,9 +215,9 @@ fn start_private_mariadb() -> String {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         tx.send(url).expect("report the server");
-        loop {
-            std::thread::park();
-        }
+        // this thread lives as long as the server (its death signals the server to
+        // stop, PR_SET_PDEATHSIG), and reaps it should it exit first
+        let _ = child.wait();
     });
     rx.recv().expect("private MariaDB did not start")
 }

@@ -12,7 +12,8 @@ use crate::common::common_nwbfile::{ANALYSIS_NWBFILE, ANALYSIS_REGISTRY, NWBFILE
 use crate::error::{Error, Result};
 use crate::settings::{absolute, Settings};
 use rand::Rng;
-use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, SqlValue, Value};
+use spyglass_db::references::Referrers;
+use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, Value};
 use spyglass_nwb::AnalysisFileWriter;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
@@ -343,55 +344,20 @@ pub struct CleanupReport {
     pub dry_run: bool,
 }
 
-fn text_rows(rows: Vec<Vec<SqlValue>>) -> Vec<String> {
-    rows.into_iter()
-        .filter_map(|r| match r.into_iter().next() {
-            Some(SqlValue::Text(s)) => Some(s),
-            Some(SqlValue::Bytes(b)) => String::from_utf8(b).ok(),
-            _ => None,
-        })
-        .collect()
-}
-
 /// `AnalysisNwbfile` names that no child table refers to.
 pub fn unreferenced_analysis_files(db: &Db) -> Result<Vec<String>> {
-    let parent = db.table_info(ANALYSIS_NWBFILE)?;
-    let d = db.dialect();
-    let mut refs = vec![];
-    for t in db.catalog().user_tables(None) {
-        for fk in t.foreign_keys.iter().filter(|fk| fk.parent == parent.name) {
-            for (child, par) in &fk.attr_map {
-                if par == "analysis_file_name" {
-                    refs.push(format!(
-                        "SELECT {c} FROM {t} WHERE {c} IS NOT NULL",
-                        c = d.ident(child),
-                        t = d.table(&t.name)
-                    ));
-                }
-            }
-        }
-    }
-    let col = d.ident("analysis_file_name");
-    let mut sql = format!("SELECT {col} FROM {}", d.table(&parent.name));
-    if !refs.is_empty() {
-        sql.push_str(&format!(" WHERE {col} NOT IN ({})", refs.join(" UNION ")));
-    }
-    sql.push_str(&format!(" ORDER BY {col}"));
-    Ok(text_rows(db.query_raw(&sql, &[])?))
-}
-
-fn tracked_analysis_paths(db: &Db) -> Result<Vec<String>> {
-    let ext = db.external_table(SCHEMA, "analysis");
-    if db.info(&ext).is_err() {
-        return Ok(vec![]);
-    }
-    let d = db.dialect();
-    let sql = format!(
-        "SELECT {col} FROM {} WHERE {col} IS NOT NULL",
-        d.table(&ext),
-        col = d.ident("filepath")
-    );
-    Ok(text_rows(db.query_raw(&sql, &[])?))
+    let files = db.table_info(ANALYSIS_NWBFILE)?;
+    db.unreferenced_keys(&files.name, Referrers::Children)?
+        .iter()
+        .map(|key| {
+            key.get("analysis_file_name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| {
+                    Error::Invalid(format!("{ANALYSIS_NWBFILE}: a key without its file name"))
+                })
+        })
+        .collect()
 }
 
 fn walk_files(dir: &Path, out: &mut Vec<PathBuf>) {
@@ -459,10 +425,9 @@ pub fn cleanup(db: &Db, settings: &Settings, opts: &CleanupOptions) -> Result<Cl
         // nothing refers to these rows, so no cascade is needed
         crate::transaction(db, || {
             for n in &report.analysis_rows {
-                crate::delete_leaf_rows(
-                    db,
+                db.delete_rows(
                     ANALYSIS_NWBFILE,
-                    &[("analysis_file_name", Value::from(n.as_str()))],
+                    Cond::map([("analysis_file_name", n.as_str())]),
                 )?;
             }
             Ok(())
@@ -476,7 +441,8 @@ pub fn cleanup(db: &Db, settings: &Settings, opts: &CleanupOptions) -> Result<Cl
         }
     }
     // untracked files in the analysis directory
-    let tracked: std::collections::HashSet<PathBuf> = tracked_analysis_paths(db)?
+    let tracked: std::collections::HashSet<PathBuf> = db
+        .external_filepaths(SCHEMA, "analysis")?
         .into_iter()
         .map(|r| analysis_dir.join(r))
         .collect();

@@ -34,7 +34,7 @@ use crate::common::common_usage::{CAUTIOUS_DELETE, SCHEMA as USAGE_SCHEMA};
 use crate::error::{Error, Result};
 use spyglass_db::delete::{DeleteOptions, DeletePlan};
 use spyglass_db::dialect::Dialect;
-use spyglass_db::{Cond, Db, FullName, Proj, Query, Row, SqlValue, TableInfo, Value};
+use spyglass_db::{Cond, Db, FullName, Proj, Query, Row, TableInfo, Value};
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Instant;
 
@@ -110,12 +110,7 @@ pub fn current_user(db: &Db, configured: Option<&str>) -> Result<String> {
     let configured = configured.map(str::trim).filter(|c| !c.is_empty());
     match db.dialect() {
         Dialect::Mysql => {
-            let rows = db.query_raw("SELECT CURRENT_USER()", &[])?;
-            let account = rows
-                .first()
-                .and_then(|r| r.first())
-                .map(SqlValue::to_text)
-                .unwrap_or_default();
+            let account = db.current_account()?.unwrap_or_default();
             let user = match account.rsplit_once('@') {
                 Some((u, _)) => u.to_string(),
                 None => account.clone(),

@@ -8,6 +8,7 @@
 
 use crate::error::Result;
 use spyglass_db::declare::compat::{CheckStatus, Difference, TableCheck};
+use spyglass_db::references::Referrers;
 use spyglass_db::{Db, FullName, TableSpec, Tier};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -119,17 +120,10 @@ pub fn check(db: &Db) -> Result<CheckReport> {
             if !unused.is_empty() {
                 report.orphan_external_rows.push((ext.clone(), unused));
             }
-            let paths = tracked.entry(store.to_string()).or_default();
-            let sql = format!(
-                "SELECT {c} FROM {} WHERE {c} IS NOT NULL",
-                db.dialect().table(&ext),
-                c = db.dialect().ident("filepath")
-            );
-            for row in db.query_raw(&sql, &[])? {
-                if let Some(p) = row.first().and_then(text) {
-                    paths.insert(p);
-                }
-            }
+            tracked
+                .entry(store.to_string())
+                .or_default()
+                .extend(db.external_filepaths(&schema, store)?);
         }
     }
     for store in ["raw", "analysis"] {
@@ -155,14 +149,6 @@ pub fn check(db: &Db) -> Result<CheckReport> {
     Ok(report)
 }
 
-fn text(v: &spyglass_db::SqlValue) -> Option<String> {
-    match v {
-        spyglass_db::SqlValue::Text(s) => Some(s.clone()),
-        spyglass_db::SqlValue::Bytes(b) => String::from_utf8(b.clone()).ok(),
-        _ => None,
-    }
-}
-
 fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
@@ -180,7 +166,6 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>) {
 /// Rows of every merge master (`merge_id | source` with parts) that no part holds.
 fn orphan_merge_rows(db: &Db) -> Result<Vec<(FullName, u64)>> {
     let graph = db.graph()?;
-    let d = db.dialect();
     let mut out = Vec::new();
     for t in db.catalog().user_tables(None) {
         if t.tier == Tier::Part
@@ -189,30 +174,10 @@ fn orphan_merge_rows(db: &Db) -> Result<Vec<(FullName, u64)>> {
         {
             continue;
         }
-        let parts = graph.parts(&t.name);
-        if parts.is_empty() {
+        if graph.parts(&t.name).is_empty() {
             continue;
         }
-        let id = d.ident("merge_id");
-        let union = parts
-            .iter()
-            .map(|p| format!("SELECT {id} FROM {}", d.table(p)))
-            .collect::<Vec<_>>()
-            .join(" UNION ");
-        let sql = format!(
-            "SELECT COUNT(*) FROM {} WHERE {id} NOT IN ({union})",
-            d.table(&t.name)
-        );
-        let n = db
-            .query_raw(&sql, &[])?
-            .first()
-            .and_then(|r| r.first())
-            .map(|v| match v {
-                spyglass_db::SqlValue::Int(i) => *i as u64,
-                spyglass_db::SqlValue::UInt(u) => *u,
-                _ => 0,
-            })
-            .unwrap_or(0);
+        let n = db.unreferenced_keys(&t.name, Referrers::Parts)?.len() as u64;
         if n > 0 {
             out.push((t.name.clone(), n));
         }

@@ -6,8 +6,8 @@
 
 use crate::check;
 use crate::settings::Settings;
-use spyglass_db::jobs::{jobs_table, process_alive};
-use spyglass_db::{Db, SqlValue};
+use spyglass_db::jobs::{jobs_table, JobStatus};
+use spyglass_db::Db;
 
 /// How a check came out.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,19 +84,12 @@ pub fn check_hdf5() -> Finding {
 
 /// Backend and server version of an open database.
 pub fn check_server(db: &Db) -> Finding {
-    let (backend, sql) = match db.dialect() {
-        spyglass_db::dialect::Dialect::Sqlite => ("SQLite", "SELECT sqlite_version()"),
-        spyglass_db::dialect::Dialect::Mysql => ("MySQL/MariaDB", "SELECT version()"),
+    let backend = match db.dialect() {
+        spyglass_db::dialect::Dialect::Sqlite => "SQLite",
+        spyglass_db::dialect::Dialect::Mysql => "MySQL/MariaDB",
     };
-    match db.query_raw(sql, &[]) {
-        Ok(r) => {
-            let v = r
-                .first()
-                .and_then(|r| r.first())
-                .map(SqlValue::to_text)
-                .unwrap_or_default();
-            finding("server", Status::Ok, format!("{backend} {v}"), None)
-        }
+    match db.server_version() {
+        Ok(v) => finding("server", Status::Ok, format!("{backend} {v}"), None),
         Err(e) => finding(
             "server",
             Status::Fail,
@@ -171,40 +164,19 @@ pub fn check_schemas(db: &Db) -> Vec<Finding> {
 
 /// Reservations in `~jobs` whose process is gone (this host) or older than a day.
 pub fn check_jobs(db: &Db) -> Finding {
-    let host = spyglass_db::config::hostname();
     let now = chrono::Utc::now().naive_utc();
+    let day = std::time::Duration::from_secs(24 * 3600);
     let mut stale = 0usize;
     let mut errors = 0usize;
     for schema in db.schemas() {
-        let t = jobs_table(&schema);
-        if db.catalog().get(&t).is_none() {
+        if db.catalog().get(&jobs_table(&schema)).is_none() {
             continue;
         }
-        let sql = format!(
-            "SELECT `status`,`pid`,`host`,`timestamp` FROM {}",
-            db.dialect().table(&t)
-        );
-        let Ok(rows) = db.query_raw(&sql, &[]) else {
+        let Ok(jobs) = db.job_entries(&schema) else {
             continue;
         };
-        for r in rows {
-            let status = r[0].to_text();
-            if status == "error" {
-                errors += 1;
-                continue;
-            }
-            if status != "reserved" {
-                continue;
-            }
-            let pid: i64 = r[1].to_text().parse().unwrap_or(0);
-            let dead = r[2].to_text() == host && pid > 0 && !process_alive(pid);
-            let old = chrono::NaiveDateTime::parse_from_str(&r[3].to_text(), "%Y-%m-%d %H:%M:%S")
-                .map(|at| (now - at).num_hours() >= 24)
-                .unwrap_or(false);
-            if dead || old {
-                stale += 1;
-            }
-        }
+        errors += jobs.iter().filter(|j| j.status == JobStatus::Error).count();
+        stale += jobs.iter().filter(|j| j.is_stale(now, Some(day))).count();
     }
     if stale == 0 && errors == 0 {
         finding(

@@ -86,50 +86,8 @@ pub fn populate_with(
     Ok(db.populate(table, maker.as_ref(), key_source.as_ref(), opts, progress)?)
 }
 
-/// Deletes the rows of a table that nothing depends on (`InsertError`, session-group
-/// links, unreferenced analysis rows) where every `attr = value` pair holds; returns
-/// the rows deleted. Leaf tables need no cascade, so this skips the dependency graph.
-pub(crate) fn delete_leaf_rows(
-    db: &Db,
-    table: &str,
-    pairs: &[(&str, spyglass_db::Value)],
-) -> Result<u64> {
-    let info = db.table_info(table)?;
-    let d = db.dialect();
-    let mut conds = vec![];
-    let mut params = vec![];
-    for (k, v) in pairs {
-        let attr = info
-            .heading
-            .get(k)
-            .ok_or_else(|| Error::Invalid(format!("{table}: no attribute `{k}`")))?;
-        conds.push(format!("{}=?", d.ident(k)));
-        params.push(spyglass_db::value::to_sql(attr, table, v)?);
-    }
-    let sql = format!(
-        "DELETE FROM {}{}",
-        d.table(&info.name),
-        if conds.is_empty() {
-            String::new()
-        } else {
-            format!(" WHERE {}", conds.join(" AND "))
-        }
-    );
-    Ok(db.execute(&sql, &params)?)
-}
-
-/// Runs `f` in a database transaction (joining an open one); any error rolls back.
+/// Runs `f` in a database transaction (joining an open one); any error rolls back
+/// and is returned as it was.
 pub(crate) fn transaction<T>(db: &Db, f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let mut failure: Option<Error> = None;
-    let r = db.transaction(|| {
-        f().map_err(|e| {
-            let m = e.to_string();
-            failure = Some(e);
-            spyglass_db::Error::Refused(m)
-        })
-    });
-    match r {
-        Ok(v) => Ok(v),
-        Err(e) => Err(failure.take().unwrap_or(Error::Db(e))),
-    }
+    db.transaction_with(f)
 }

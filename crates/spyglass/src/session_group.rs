@@ -75,13 +75,12 @@ pub fn add_session(db: &Db, name: &str, nwb_file_name: &str) -> Result<()> {
 
 /// Removes a session from a group; returns whether it was a member.
 pub fn remove_session(db: &Db, name: &str, nwb_file_name: &str) -> Result<bool> {
-    let n = crate::delete_leaf_rows(
-        db,
+    let n = db.delete_rows(
         SESSION_GROUP_SESSION,
-        &[
-            ("session_group_name", Value::from(name)),
-            ("nwb_file_name", Value::from(nwb_file_name)),
-        ],
+        Cond::map([
+            ("session_group_name", name),
+            ("nwb_file_name", nwb_file_name),
+        ]),
     )?;
     Ok(n > 0)
 }
@@ -90,9 +89,9 @@ pub fn remove_session(db: &Db, name: &str, nwb_file_name: &str) -> Result<bool> 
 pub fn delete_group(db: &Db, name: &str) -> Result<()> {
     require_group(db, name)?;
     crate::transaction(db, || {
-        let key = [("session_group_name", Value::from(name))];
-        crate::delete_leaf_rows(db, SESSION_GROUP_SESSION, &key)?;
-        crate::delete_leaf_rows(db, SESSION_GROUP, &key)?;
+        let key = Cond::map([("session_group_name", name)]);
+        db.delete_rows(SESSION_GROUP_SESSION, key.clone())?;
+        db.delete_rows(SESSION_GROUP, key)?;
         Ok(())
     })
 }

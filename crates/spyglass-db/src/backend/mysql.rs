@@ -16,6 +16,12 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, OptsBuilder, SslOpts};
 use std::collections::BTreeMap;
 
+/// A foreign-key constraint: the child table and the constraint's name.
+type ConstraintOf = (FullName, String);
+
+/// What a foreign-key constraint links: the parent table and (child, parent) columns.
+type ForeignKeyColumns = (FullName, Vec<(String, String)>);
+
 /// DataJoint's session sql_mode.
 pub const SQL_MODE: &str =
     "NO_ZERO_DATE,NO_ZERO_IN_DATE,ERROR_FOR_DIVISION_BY_ZERO,STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,ONLY_FULL_GROUP_BY";
@@ -486,8 +492,7 @@ impl Backend for MysqlBackend {
             info.heading.attributes = key;
         }
         // foreign keys, columns in constraint order
-        let mut fks: BTreeMap<(FullName, String), (FullName, Vec<(String, String)>)> =
-            BTreeMap::new();
+        let mut fks: BTreeMap<ConstraintOf, ForeignKeyColumns> = BTreeMap::new();
         for r in self.rows(
             &format!(
                 "SELECT table_schema, table_name, constraint_name, column_name, referenced_table_schema, referenced_table_name, referenced_column_name \
@@ -514,8 +519,7 @@ impl Backend for MysqlBackend {
             e.1.push(text(&r[4]));
         }
         // constraint names sort as `<table>_ibfk_<n>`: keep declaration order by n
-        let mut fk_list: Vec<((FullName, String), (FullName, Vec<(String, String)>))> =
-            fks.into_iter().collect();
+        let mut fk_list: Vec<(ConstraintOf, ForeignKeyColumns)> = fks.into_iter().collect();
         fk_list.sort_by_key(|((t, c), _)| {
             (
                 t.clone(),

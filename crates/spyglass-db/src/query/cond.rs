@@ -42,9 +42,13 @@ impl Cond {
     pub fn sql(s: impl Into<String>) -> Cond {
         Cond::Sql(s.into())
     }
+}
 
-    /// Negation of this condition.
-    pub fn not(self) -> Cond {
+impl std::ops::Not for Cond {
+    type Output = Cond;
+
+    /// Negation of this condition (`!cond`, or `cond.not()` with `std::ops::Not` in scope).
+    fn not(self) -> Cond {
         Cond::Not(Box::new(self))
     }
 }

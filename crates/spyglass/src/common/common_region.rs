@@ -56,24 +56,9 @@ pub fn fetch_add(
     if let Some(id) = find()? {
         return Ok(id);
     }
-    let info = db.table_info(BRAIN_REGION)?;
-    let d = db.dialect();
     let next = db
-        .query_raw(
-            &format!(
-                "SELECT MAX({}) FROM {}",
-                d.ident("region_id"),
-                d.table(&info.name)
-            ),
-            &[],
-        )?
-        .first()
-        .and_then(|r| r.first())
-        .and_then(|v| match v {
-            spyglass_db::SqlValue::Int(i) => Some(*i),
-            spyglass_db::SqlValue::UInt(u) => i64::try_from(*u).ok(),
-            _ => None,
-        })
+        .max_of(&db.table(BRAIN_REGION)?, "region_id")?
+        .and_then(|v| v.as_i64())
         .unwrap_or(0)
         + 1;
     db.insert1(

@@ -503,7 +503,7 @@ fn write_bundle_into(
     let dest = Db::open(&format!("sqlite:///{}", db_path.display()))?;
     without_logging(|| Ok(db.copy_slice(slice, &dest, &|_, _| {})?))?;
     // a rollback journal, so that any SQLite reader opens the bundle from read-only media
-    dest.query_raw("PRAGMA journal_mode = DELETE", &[])?;
+    dest.use_rollback_journal()?;
     drop(dest);
     let mut manifest_files = Vec::new();
     for f in files {

@@ -670,18 +670,7 @@ fn ingest_file(
 /// Drops a leftover `~external_raw` entry for the copy's path (left by a deleted
 /// session), so that the new copy can be registered with its own checksum.
 fn forget_stale_external(db: &Db, copy_name: &str) -> Result<()> {
-    let ext = db.external_table(crate::common::common_nwbfile::SCHEMA, "raw");
-    if db.info(&ext).is_err() {
-        return Ok(());
-    }
-    db.execute(
-        &format!(
-            "DELETE FROM {} WHERE {}=?",
-            db.dialect().table(&ext),
-            db.dialect().ident("filepath")
-        ),
-        &[spyglass_db::SqlValue::Text(copy_name.to_string())],
-    )?;
+    db.forget_external_filepath(crate::common::common_nwbfile::SCHEMA, "raw", copy_name)?;
     Ok(())
 }
 
@@ -712,14 +701,13 @@ pub fn record_error(db: &Db, nwb_file_name: &str, e: &Error) -> Result<()> {
     let table = e.table().unwrap_or("").chars().take(64).collect::<String>();
     let message: String = e.to_string().chars().take(255).collect();
     transaction(db, || {
-        crate::delete_leaf_rows(
-            db,
+        db.delete_rows(
             INSERT_ERROR,
-            &[
+            Cond::map([
                 ("dj_user", Value::from(user.as_str())),
                 ("connection_id", Value::from(connection_id())),
                 ("nwb_file_name", Value::from(file.as_str())),
-            ],
+            ]),
         )?;
         db.insert1(
             INSERT_ERROR,
