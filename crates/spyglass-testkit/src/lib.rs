@@ -52,6 +52,16 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("oracle printed non-UTF-8")
 }
 
+/// The name libtest gives the test function `name` of the module whose
+/// `module_path!()` is `module_path`: that path without the test crate's name, as
+/// `--exact` wants it when a test re-runs one test of its own binary in a child process.
+pub fn libtest_name(module_path: &str, name: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_string(),
+    }
+}
+
 /// A fresh scratch directory, removed when dropped.
 pub fn scratch_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
