@@ -1018,7 +1018,7 @@ fn datajoint_python_agrees() {
 /// The MATLAB fixtures as Python re-packs them: datajoint-python reproduces the
 /// numeric and struct blobs byte for byte, but not char data (it reads chars into
 /// numpy unicode arrays and writes those as dj0 object arrays) nor signed zeros
-/// in complex data. Our writer reproduces all of them (see tests/vectors.rs).
+/// in complex data. Our writer reproduces all of them (see vectors.rs).
 #[test]
 fn python_repack_of_matlab_fixtures() {
     // (name, fixture, does datajoint-python re-pack it to the same bytes?)
