@@ -52,6 +52,16 @@ pub fn run_python(code: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("oracle printed non-UTF-8")
 }
 
+/// Disables HDF5 file locking for this process (`HDF5_USE_FILE_LOCKING=FALSE`), once.
+/// Tests run in parallel threads and spawn Python oracles; libhdf5 opens files without
+/// close-on-exec, so a child could inherit another test's lock. Call it first in every
+/// test that touches HDF5: it blocks until the variable is set, before any file opens.
+pub fn disable_hdf5_file_locking() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // edition 2021: `set_var` is safe; it runs once, before any test has opened a file
+    ONCE.call_once(|| std::env::set_var("HDF5_USE_FILE_LOCKING", "FALSE"));
+}
+
 /// The name libtest gives the test function `name` of the module whose
 /// `module_path!()` is `module_path`: that path without the test crate's name, as
 /// `--exact` wants it when a test re-runs one test of its own binary in a child process.

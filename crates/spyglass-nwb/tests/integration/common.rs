@@ -4,16 +4,10 @@
 use std::path::Path;
 use std::process::Command;
 
-/// Call first in every test: disables HDF5 file locking for this process before any
-/// file is opened. Tests run in parallel threads and spawn Python oracles; libhdf5 opens
-/// files without close-on-exec, so a child could inherit another test's lock.
+/// Call first in every test: disables HDF5 file locking before any file is opened
+/// (see [`spyglass_testkit::disable_hdf5_file_locking`]).
 pub fn init() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| {
-        // SAFETY (edition 2021: safe fn): runs once, before any test has touched HDF5,
-        // since every test calls `init` first and blocks here until it returns.
-        std::env::set_var("HDF5_USE_FILE_LOCKING", "FALSE");
-    });
+    spyglass_testkit::disable_hdf5_file_locking();
 }
 
 /// Runs `pynwb-validate` on `path`; returns (success, output).

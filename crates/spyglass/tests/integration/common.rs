@@ -10,8 +10,7 @@ use std::path::{Path, PathBuf};
 /// Disables HDF5 file locking before any file is opened (tests run in parallel
 /// and spawn Python, which would inherit locks).
 pub fn init() {
-    static ONCE: std::sync::Once = std::sync::Once::new();
-    ONCE.call_once(|| std::env::set_var("HDF5_USE_FILE_LOCKING", "FALSE"));
+    spyglass_testkit::disable_hdf5_file_locking();
 }
 
 /// A scratch Spyglass installation.
