@@ -147,8 +147,8 @@ fn start_private_mariadb() -> String {
     static STARTED: AtomicUsize = AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, Ordering::SeqCst);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    // the server is spawned from a thread that never ends, with PR_SET_PDEATHSIG, so
-    // that it is stopped when this process exits
+    // the server is spawned with PR_SET_PDEATHSIG from a thread that lives as long as
+    // the server (it waits for it), so that it is stopped when this process exits
     std::thread::spawn(move || {
         let dir = std::env::temp_dir().join(format!("spyglass-mariadb-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
@@ -196,7 +196,7 @@ fn start_private_mariadb() -> String {
                 Ok(())
             });
         }
-        let _child = cmd
+        let mut server = cmd
             .spawn()
             .expect("mariadbd is missing: run scripts/setup.sh");
         let url = format!("mysql://root@127.0.0.1:{port}");
@@ -207,9 +207,7 @@ fn start_private_mariadb() -> String {
             std::thread::sleep(std::time::Duration::from_millis(100));
         }
         tx.send(url).expect("report the server");
-        loop {
-            std::thread::park();
-        }
+        let _ = server.wait();
     });
     rx.recv().expect("private MariaDB did not start")
 }
