@@ -6,7 +6,7 @@ use crate::common;
 
 use spyglass_nwb::{NwbFile, SampleSpan, Timing};
 
-const MAKE: &str = include_str!("py/make_pynwb_session.py");
+const MAKE: &str = include_str!("../py/make_pynwb_session.py");
 
 fn fixture(
     layout: &str,

@@ -12,7 +12,7 @@ use spyglass_nwb::{
     TimingSpec, UnitsSpec,
 };
 
-const MAKE: &str = include_str!("py/make_pynwb_session.py");
+const MAKE: &str = include_str!("../py/make_pynwb_session.py");
 
 fn synthetic(dir: &std::path::Path) -> (std::path::PathBuf, spyglass_nwb::synthetic::GroundTruth) {
     let raw = dir.join("rat20230622.nwb");
