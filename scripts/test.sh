@@ -8,6 +8,16 @@ cd "$root"
 bash scripts/setup.sh
 export SPYGLASS_PYTHON="$(readlink -f "$root/.venv")/bin/python"
 
+status=0
+# Lints, for now only with SPYGLASS_LINT=1 (on by default once every crate is
+# clippy-clean): formatting, clippy on every target with warnings as errors, and the
+# docs (missing_docs and broken links are warnings, so errors here).
+if [ "${SPYGLASS_LINT:-0}" = 1 ]; then
+  cargo fmt --all --check 2>&1 || status=1
+  cargo clippy --workspace --all-targets -- -D warnings 2>&1 || status=1
+  RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps 2>&1 || status=1
+fi
+
 # A private MariaDB for the lab-server tests, unless one is configured
 # (SPYGLASS_TEST_MYSQL_URL=mysql://user:pass@host:port uses that server instead).
 if [ -z "${SPYGLASS_TEST_MYSQL_URL:-}" ]; then
@@ -26,7 +36,6 @@ if [ -z "${SPYGLASS_TEST_MYSQL_URL:-}" ]; then
   export SPYGLASS_TEST_MYSQL_URL="mysql://root@127.0.0.1:$port"
 fi
 
-status=0
 # everything, on the embedded SQLite default
 cargo test --workspace --no-fail-fast 2>&1 || status=1
 # the engine suite again, on MariaDB

@@ -80,6 +80,26 @@ fn run_with(interpreter: &Path, code: &str, args: &[&str]) -> String {
     String::from_utf8(out.stdout).expect("oracle printed non-UTF-8")
 }
 
+/// Disables HDF5 file locking for this process (`HDF5_USE_FILE_LOCKING=FALSE`), once.
+/// Tests run in parallel threads and spawn Python oracles; libhdf5 opens files without
+/// close-on-exec, so a child could inherit another test's lock. Call it first in every
+/// test that touches HDF5: it blocks until the variable is set, before any file opens.
+pub fn disable_hdf5_file_locking() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    // edition 2021: `set_var` is safe; it runs once, before any test has opened a file
+    ONCE.call_once(|| std::env::set_var("HDF5_USE_FILE_LOCKING", "FALSE"));
+}
+
+/// The name libtest gives the test function `name` of the module whose
+/// `module_path!()` is `module_path`: that path without the test crate's name, as
+/// `--exact` wants it when a test re-runs one test of its own binary in a child process.
+pub fn libtest_name(module_path: &str, name: &str) -> String {
+    match module_path.split_once("::") {
+        Some((_, module)) => format!("{module}::{name}"),
+        None => name.to_string(),
+    }
+}
+
 /// A fresh scratch directory, removed when dropped.
 pub fn scratch_dir() -> tempfile::TempDir {
     tempfile::Builder::new()
@@ -155,8 +175,8 @@ fn start_private_mariadb() -> String {
     static STARTED: AtomicUsize = AtomicUsize::new(0);
     let n = STARTED.fetch_add(1, Ordering::SeqCst);
     let (tx, rx) = std::sync::mpsc::channel::<String>();
-    // the server is spawned from a thread that never ends, with PR_SET_PDEATHSIG, so
-    // that it is stopped when this process exits
+    // the server is spawned with PR_SET_PDEATHSIG from a thread that lives as long as
+    // the server (it waits for it), so that it is stopped when this process exits
     std::thread::spawn(move || {
         let dir = std::env::temp_dir().join(format!("spyglass-mariadb-{}-{n}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);

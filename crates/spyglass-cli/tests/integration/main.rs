@@ -1,0 +1,13 @@
+//! The integration tests of spyglass-cli, compiled into one test binary (`cargo test -p spyglass-cli
+//! --test integration`): one module per concern, linked once instead of once per file.
+//! A new test file goes in this folder and is listed here.
+
+mod cli;
+mod common;
+mod demo;
+mod hardening;
+mod hardening_access;
+mod prefix_jobs;
+mod secrets;
+mod sessions;
+mod spyglass_interop;

@@ -1,0 +1,18 @@
+//! The integration tests of spyglass, compiled into one test binary (`cargo test -p spyglass
+//! --test integration`): one module per concern, linked once instead of once per file.
+//! A new test file goes in this folder and is listed here.
+
+mod analysis;
+mod cautious_delete;
+mod common;
+mod dandi;
+mod export;
+mod ingest_pynwb;
+mod ingest_synthetic;
+mod intervals;
+mod lab_db;
+mod lfp_pipeline;
+mod parity;
+mod prefix_isolation;
+mod real_files;
+mod session_group;
