@@ -2,7 +2,8 @@
 //! file carries — the one Spyglass's `Raw` records and the others (a second probe,
 //! an LF stream, LFP in a processing module) — with the electrodes each carries, so
 //! that every electrode with data can be filtered and nothing is dropped unseen.
-//! Kept out of the common schemas' list: Spyglass has no such table.
+//! Not in [`super::schemas`] (Spyglass has no such table, so `spyglass check` leaves it
+//! out); the `common` pipeline declares it with the common schemas.
 
 use crate::error::{Error, Result};
 use crate::kit::{Session, Tables};
