@@ -11,7 +11,12 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// A table definition could not be parsed or compiled.
     #[error("definition of {table}: {message}")]
-    Definition { table: String, message: String },
+    Definition {
+        /// The table being declared.
+        table: String,
+        /// What is wrong, naming the line or attribute.
+        message: String,
+    },
 
     /// A type string is not a DataJoint 0.14 type.
     #[error("unsupported attribute type `{0}`")]
@@ -19,7 +24,12 @@ pub enum Error {
 
     /// A class name or table name does not follow DataJoint's naming rules.
     #[error("invalid name `{name}`: {reason}")]
-    BadName { name: String, reason: String },
+    BadName {
+        /// The name given.
+        name: String,
+        /// The rule it breaks.
+        reason: String,
+    },
 
     /// A table was named that does not exist.
     #[error("unknown table `{0}`")]
@@ -28,44 +38,74 @@ pub enum Error {
     /// A parent named in a foreign key does not exist or is ambiguous.
     #[error("definition of {table}: unknown parent `{parent}`{hint}")]
     UnknownParent {
+        /// The table being declared.
         table: String,
+        /// The parent as written in the definition.
         parent: String,
+        /// Candidates or advice, starting with a separator, or empty.
         hint: String,
     },
 
     /// An attribute was named that the table or query does not have.
     #[error("unknown attribute `{attribute}` in {context}")]
-    UnknownAttribute { attribute: String, context: String },
+    UnknownAttribute {
+        /// The attribute named.
+        attribute: String,
+        /// The table or query it was looked up in.
+        context: String,
+    },
 
     /// A table was declared again with a different definition.
     #[error("table {table} already exists with a different definition:\n{diff}")]
-    DefinitionMismatch { table: String, diff: String },
+    DefinitionMismatch {
+        /// The table.
+        table: String,
+        /// The differences, one per line.
+        diff: String,
+    },
 
     /// A value does not fit the attribute it was given for.
     #[error("{table}: bad value for `{attribute}` ({ty}): {message}")]
     BadValue {
+        /// The table.
         table: String,
+        /// The attribute the value was given for.
         attribute: String,
+        /// The attribute's DataJoint type.
         ty: String,
+        /// Why the value does not fit.
         message: String,
     },
 
     /// A required attribute is missing from an inserted row.
     #[error("{table}: row {row} is missing required attribute `{attribute}`")]
     MissingAttribute {
+        /// The table.
         table: String,
+        /// The missing attribute.
         attribute: String,
+        /// The index of the row in the insert.
         row: usize,
     },
 
     /// An insert would duplicate a primary or unique key.
     #[error("{table}: duplicate entry {key}")]
-    Duplicate { table: String, key: String },
+    Duplicate {
+        /// The table.
+        table: String,
+        /// The duplicated key.
+        key: String,
+    },
 
     /// An insert or update refers to a parent row that does not exist,
     /// or a delete would orphan a child row.
     #[error("{table}: foreign key violation: {message}")]
-    ForeignKey { table: String, message: String },
+    ForeignKey {
+        /// The table.
+        table: String,
+        /// The backend's account of the violation.
+        message: String,
+    },
 
     /// A query operator was used in a way the algebra does not allow.
     #[error("query: {0}")]
@@ -73,7 +113,12 @@ pub enum Error {
 
     /// fetch1 found zero or several rows.
     #[error("fetch1 expected exactly one row from {table}, found {count}")]
-    NotOne { table: String, count: usize },
+    NotOne {
+        /// The table or query.
+        table: String,
+        /// How many rows matched.
+        count: usize,
+    },
 
     /// A fetched value could not be turned into the requested Rust type.
     #[error("cannot convert fetched rows: {0}")]
@@ -94,6 +139,17 @@ pub enum Error {
     /// An operation was refused (e.g. inserting into a computed table outside make).
     #[error("{0}")]
     Refused(String),
+
+    /// A permission check (a write guard) refused the operation.
+    #[error("permission denied: {reason}")]
+    PermissionDenied {
+        /// The table the refused operation was on.
+        table: String,
+        /// Who asked, when known.
+        user: Option<String>,
+        /// Why it was refused and what would allow it.
+        reason: String,
+    },
 
     /// An error reported by the database backend.
     #[error("database error: {message}{}", sql.as_ref().map(|s| format!("\n  in SQL: {s}")).unwrap_or_default())]

@@ -312,14 +312,16 @@ pub(crate) struct Permission {
 
 /// True for errors that are permission refusals (as opposed to database failures).
 pub fn is_refusal(e: &Error) -> bool {
-    matches!(e, Error::Db(spyglass_db::Error::Refused(m)) if m.starts_with(REFUSED))
+    e.is_refusal()
 }
 
-/// How every refusal message starts.
-const REFUSED: &str = "permission denied";
-
-pub(crate) fn refuse(message: String) -> Error {
-    Error::Db(spyglass_db::Error::Refused(format!("{REFUSED}: {message}")))
+/// A permission refusal of an operation on `table` asked by `user`.
+pub(crate) fn refuse(table: &str, user: Option<&str>, reason: String) -> Error {
+    Error::PermissionDenied {
+        table: table.to_string(),
+        user: user.map(str::to_string),
+        reason,
+    }
 }
 
 fn check_permission(
@@ -403,7 +405,7 @@ pub(crate) fn permission_for_sessions(
     let missing = sessions.exclude(experimenters.universal(&pk)?)?;
     let missing = db.fetch_keys(&missing)?;
     if !missing.is_empty() {
-        return Err(refuse(format!(
+        return Err(refuse(table, Some(&user), format!(
             "user '{user}' cannot delete from {table}: session(s) {} have no experimenter in {SESSION_EXPERIMENTER}; add one (or ask an admin)",
             show_keys(&missing)
         )));
@@ -422,12 +424,12 @@ pub(crate) fn permission_for_sessions(
     let member = match members.as_slice() {
         [one] => one.clone(),
         [] => {
-            return Err(refuse(format!(
+            return Err(refuse(table, Some(&user), format!(
                 "user '{user}' is no lab member: {LAB_MEMBER_INFO} has no datajoint_user_name '{user}'; add one to delete from {table}"
             )))
         }
         many => {
-            return Err(refuse(format!(
+            return Err(refuse(table, Some(&user), format!(
                 "user '{user}' is the datajoint_user_name of {} lab members ({}) in {LAB_MEMBER_INFO}; keep exactly one",
                 many.len(),
                 many.join(", ")
@@ -468,7 +470,7 @@ pub(crate) fn permission_for_sessions(
             .map(|(name, keys)| format!("'{name}' (session(s) {})", show_keys(keys)))
             .collect::<Vec<_>>()
             .join(", ");
-        return Err(refuse(format!(
+        return Err(refuse(table, Some(&user), format!(
             "user '{user}' (lab member '{member}') is not on a team with {who}, experimenter(s) of the sessions of the rows to delete from {table}"
         )));
     }

@@ -49,17 +49,21 @@ pub fn plan_drop(
             continue;
         };
         if *n > 0 && !plan.iter().any(|(p, _)| p == &master) {
-            return Err(refuse(format!(
-                "dropping {} would leave {} rows of {} without their part ({n} rows): \
+            return Err(refuse(
+                &t.pretty(),
+                None,
+                format!(
+                    "dropping {} would leave {} rows of {} without their part ({n} rows): \
                  drop {} itself, or delete those rows first (`spyglass delete {}` takes \
                  their {} rows with them)",
-                t.pretty(),
-                n,
-                master.pretty(),
-                master.pretty(),
-                t.pretty(),
-                master.pretty()
-            )));
+                    t.pretty(),
+                    n,
+                    master.pretty(),
+                    master.pretty(),
+                    t.pretty(),
+                    master.pretty()
+                ),
+            ));
         }
     }
     Ok(plan)

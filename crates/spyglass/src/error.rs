@@ -13,7 +13,7 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 pub enum Error {
     /// An error of the database engine.
     #[error(transparent)]
-    Db(#[from] spyglass_db::Error),
+    Db(spyglass_db::Error),
 
     /// An error reading or writing an NWB file.
     #[error(transparent)]
@@ -75,9 +75,81 @@ pub enum Error {
         existing: String,
     },
 
-    /// A request that cannot be satisfied (unknown session, file not found, ...).
+    /// A row the request needs is not in the database (an unknown session, filter,
+    /// merge id, ...).
+    #[error("{table}: no row with {key}{hint}")]
+    MissingRow {
+        /// The table searched (`schema.Class` or `schema`.`table`).
+        table: String,
+        /// The key or restriction that matched nothing, as the user would write it.
+        key: String,
+        /// What to do about it, starting with `; ` or ` (`, or empty.
+        hint: String,
+    },
+
+    /// A parameter, argument or name is not acceptable.
+    #[error("{what}: {message}")]
+    BadParameter {
+        /// The parameter, argument or table the value was given for.
+        what: String,
+        /// What is wrong with it and what is accepted.
+        message: String,
+    },
+
+    /// A permission check (cautious delete, the lab-admin write guard, cautious drop)
+    /// refused the operation.
+    #[error("permission denied: {reason}")]
+    PermissionDenied {
+        /// The table the refused operation was on.
+        table: String,
+        /// Who asked, when known.
+        user: Option<String>,
+        /// Why it was refused and what would allow it.
+        reason: String,
+    },
+
+    /// The state of the database or of the files forbids the request (rows depend on
+    /// it, another export is active, a file changed after it was registered, ...).
+    #[error("{what}: {message}")]
+    Conflict {
+        /// The table, file or object in that state.
+        what: String,
+        /// What the state is and how to resolve it.
+        message: String,
+    },
+
+    /// An unshaped request error; being replaced by the variants above (no new uses).
     #[error("{0}")]
     Invalid(String),
+
+    /// A broken invariant of stored data or of the code (a row without its key, a
+    /// value that does not serialize); names the object concerned.
+    #[error("{what}: {message}")]
+    Internal {
+        /// The object concerned.
+        what: String,
+        /// What is broken.
+        message: String,
+    },
+}
+
+impl From<spyglass_db::Error> for Error {
+    /// Engine errors stay engine errors, except permission refusals, which keep
+    /// their shape across the engine's write guard.
+    fn from(e: spyglass_db::Error) -> Error {
+        match e {
+            spyglass_db::Error::PermissionDenied {
+                table,
+                user,
+                reason,
+            } => Error::PermissionDenied {
+                table,
+                user,
+                reason,
+            },
+            other => Error::Db(other),
+        }
+    }
 }
 
 impl Error {
@@ -112,7 +184,54 @@ impl Error {
             Error::BadFile { .. } => "BadFileError",
             Error::Table { source, .. } => source.kind(),
             Error::Divergence { .. } => "DivergenceError",
+            Error::MissingRow { .. } => "KeyError",
+            Error::BadParameter { .. } => "ValueError",
+            Error::PermissionDenied { .. } => "PermissionError",
+            Error::Conflict { .. } => "ConflictError",
+            Error::Internal { .. } => "RuntimeError",
             Error::Invalid(_) => "ValueError",
+        }
+    }
+
+    /// A missing row of `table` with `key` (no hint).
+    pub fn missing(table: impl Into<String>, key: impl Into<String>) -> Error {
+        Error::MissingRow {
+            table: table.into(),
+            key: key.into(),
+            hint: String::new(),
+        }
+    }
+
+    /// A bad value for the parameter or argument `what`.
+    pub fn bad(what: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::BadParameter {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A conflict with the state of `what`.
+    pub fn conflict(what: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Conflict {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// A broken invariant of `what`.
+    pub fn internal(what: impl Into<String>, message: impl Into<String>) -> Error {
+        Error::Internal {
+            what: what.into(),
+            message: message.into(),
+        }
+    }
+
+    /// True for permission refusals (as opposed to database failures or bad input).
+    pub fn is_refusal(&self) -> bool {
+        match self {
+            Error::PermissionDenied { .. } => true,
+            Error::Table { source, .. } => source.is_refusal(),
+            _ => false,
         }
     }
 

@@ -81,10 +81,14 @@ pub fn check_write(
         WriteKind::Update => "update",
         WriteKind::Delete => "delete from",
     };
-    Err(refuse(format!(
-        "user '{user}' may not {verb} {table}: lab members' accounts, the admin flag and \
+    Err(refuse(
+        &table,
+        Some(&user),
+        format!(
+            "user '{user}' may not {verb} {table}: lab members' accounts, the admin flag and \
          team membership are changed by an admin only (LabMemberInfo.admin = 1)"
-    )))
+        ),
+    ))
 }
 
 /// Runs `f` (a delete cautious delete has checked) without asking the write guard again.
@@ -105,6 +109,15 @@ pub fn install_write_guard(db: &Db, configured: Option<String>) {
             }
             check_write(db, info, kind, rows, configured.as_deref()).map_err(|e| match e {
                 crate::Error::Db(e) => e,
+                crate::Error::PermissionDenied {
+                    table,
+                    user,
+                    reason,
+                } => spyglass_db::Error::PermissionDenied {
+                    table,
+                    user,
+                    reason,
+                },
                 other => spyglass_db::Error::Refused(other.to_string()),
             })
         },
