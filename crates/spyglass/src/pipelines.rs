@@ -9,17 +9,12 @@ use spyglass_db::populate::Registry;
 use spyglass_db::{Db, TableSpec};
 use std::collections::HashSet;
 
-/// Every pipeline, in declaration order (a pipeline after those it refers to).
+/// Every pipeline, in declaration order (a pipeline after those it refers to): the
+/// common schemas and the filters, then each family's list (its `family!` line).
 pub fn all() -> Vec<&'static dyn Pipeline> {
-    vec![
-        &crate::common::Common,
-        &crate::filter::Filter,
-        &crate::lfp::lfp_electrode::LfpElectrode,
-        &crate::lfp::v1::LfpV1,
-        &crate::lfp::imported::ImportedLfp,
-        &crate::lfp::merge::LfpMerge,
-        &crate::lfp::band_v1::LfpBandV1,
-    ]
+    let mut all: Vec<&'static dyn Pipeline> = vec![&crate::common::Common, &crate::filter::Filter];
+    all.extend(crate::lfp::pipelines());
+    all
 }
 
 /// The pipeline named `name`.

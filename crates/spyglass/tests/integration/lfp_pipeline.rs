@@ -304,7 +304,7 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
     )
     .unwrap();
     assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-    let band = band_v1::band_features(&env.db, &band_key).unwrap();
+    let band = analytic::band_features(&env.db, &band_key).unwrap();
     assert_eq!(band.electrode_ids, vec![0, 1]);
     let dt = band.timestamps[1] - band.timestamps[0];
     assert!((dt - 0.01).abs() < 1e-4, "band rate: dt {dt}");

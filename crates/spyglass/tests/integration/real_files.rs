@@ -64,7 +64,7 @@ fn ingest(env: &Env, name: &str, variant: &str) -> (String, Json) {
 fn lfp_of(env: &Env, nwb: &str, group: &str, ids: &[i64]) -> (PathBuf, String) {
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     lfp::lfp_electrode::create_group(&env.db, nwb, group, ids).unwrap();
-    let rate = v1::raw_rate_for_group(&env.db, nwb, group).unwrap();
+    let rate = lfp_electrode::raw_rate(&env.db, nwb, group).unwrap();
     let key = v1::insert_selection(
         &env.db,
         &v1::LfpSelection {
@@ -254,7 +254,7 @@ fn every_electrical_series_is_found_by_type() {
     // a group across both probes is refused, naming the series
     let mixed = [truth[0]["id"].as_i64().unwrap(), ids[0]];
     lfp::lfp_electrode::create_group(&env.db, &nwb, "mixed", &mixed).unwrap();
-    let err = v1::raw_rate_for_group(&env.db, &nwb, "mixed")
+    let err = lfp_electrode::raw_rate(&env.db, &nwb, "mixed")
         .unwrap_err()
         .to_string();
     assert!(
