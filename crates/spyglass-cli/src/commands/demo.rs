@@ -3,7 +3,7 @@
 //! then exported as a paper bundle.
 
 use anyhow::{bail, Context, Result};
-use spyglass::lfp::{self, band_v1, v1};
+use spyglass::lfp::{self, analytic, band_v1, v1};
 use spyglass::{filter, Settings};
 use spyglass_db::Value;
 use std::path::Path;

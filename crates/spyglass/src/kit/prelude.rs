@@ -6,5 +6,5 @@ pub use crate::error::{Error, Result};
 pub use crate::settings::Settings;
 pub use serde::{Deserialize, Serialize};
 pub use spyglass_db::populate::Maker;
-pub use spyglass_db::{Db, Row, TableSpec, Tier, Value};
+pub use spyglass_db::{Db, InsertOptions, Row, TableSpec, Tier, Value};
 pub use std::sync::Arc;

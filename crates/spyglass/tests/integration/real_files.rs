@@ -20,7 +20,7 @@ use spyglass::common::common_ephys as ephys;
 use spyglass::common::ephys_series as es;
 use spyglass::common::spikesorting_imported as ssi;
 use spyglass::ingest::FileStatus;
-use spyglass::lfp::{self, v1};
+use spyglass::lfp::{self, lfp_electrode, v1};
 use spyglass_db::{Cond, Value};
 use std::path::{Path, PathBuf};
 
