@@ -17,6 +17,7 @@ crate::kit::family! {
     imported => ImportedLfp,
     merge => LfpMerge,
     band_v1 => LfpBandV1,
+    artifact_v1 => LfpArtifactV1,
 }
 
 use crate::error::{Error, Result};
