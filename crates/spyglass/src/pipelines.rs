@@ -165,3 +165,19 @@ pub fn families() -> Vec<(&'static str, Vec<&'static dyn Pipeline>)> {
     }
     out
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_pipeline_is_in_the_guide() {
+        let guide = include_str!("../../../docs/pipelines.md");
+        for p in super::all() {
+            let row = format!("| `{}` |", p.name());
+            assert!(
+                guide.contains(&row),
+                "docs/pipelines.md does not list `{}`",
+                p.name()
+            );
+        }
+    }
+}
