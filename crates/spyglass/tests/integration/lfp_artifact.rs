@@ -103,21 +103,9 @@ fn artifact_detection_on_a_session_equals_spyglass_on_its_lfp() {
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     filter::insert_band_filters(&env.db).unwrap();
     lfp::lfp_electrode::create_group(&env.db, &nwb, "tetrode", &[0, 1, 2, 3]).unwrap();
-    let key = v1::LfpKey {
-        nwb_file_name: nwb.clone(),
-        lfp_electrode_group_name: "tetrode".into(),
-        target_interval_list_name: spyglass::common::common_interval::RAW_VALID_TIMES.into(),
-        filter_name: "LFP 0-400 Hz".into(),
-        filter_sampling_rate: 30_000,
-    };
-    v1::insert_selection(
-        &env.db,
-        &v1::LfpSelection {
-            key: key.clone(),
-            target_sampling_rate: 1000.0,
-        },
-    )
-    .unwrap();
+    let raw = spyglass::common::common_interval::RAW_VALID_TIMES;
+    let key: v1::LfpKey =
+        serde_json::from_value(select_lfp(&env, &nwb, "tetrode", raw, 30_000).to_json()).unwrap();
     let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
 

@@ -159,34 +159,8 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
     lfp::lfp_electrode::create_group(&env.db, &nwb, "tetrode", &[0, 1, 2, 3]).unwrap();
     assert!(lfp::lfp_electrode::create_group(&env.db, &nwb, "bad", &[99]).is_err());
     let epoch = gt.epochs[0].0.clone();
-    let key = v1::insert_selection(
-        &env.db,
-        &v1::LfpSelection {
-            key: v1::LfpKey {
-                nwb_file_name: (&nwb).to_string(),
-                lfp_electrode_group_name: ("tetrode").to_string(),
-                target_interval_list_name: (&epoch).to_string(),
-                filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (30_000) as i64,
-            },
-            target_sampling_rate: 1000.0,
-        },
-    )
-    .unwrap();
-    let key_all = v1::insert_selection(
-        &env.db,
-        &v1::LfpSelection {
-            key: v1::LfpKey {
-                nwb_file_name: (&nwb).to_string(),
-                lfp_electrode_group_name: ("tetrode").to_string(),
-                target_interval_list_name: (RAW_VALID_TIMES).to_string(),
-                filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (30_000) as i64,
-            },
-            target_sampling_rate: 1000.0,
-        },
-    )
-    .unwrap();
+    let key = select_lfp(&env, &nwb, "tetrode", &epoch, 30_000);
+    let key_all = select_lfp(&env, &nwb, "tetrode", RAW_VALID_TIMES, 30_000);
     let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 2, "{:?}", rep.error_list);
 

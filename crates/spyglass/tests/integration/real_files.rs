@@ -65,21 +65,13 @@ fn lfp_of(env: &Env, nwb: &str, group: &str, ids: &[i64]) -> (PathBuf, String) {
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     lfp::lfp_electrode::create_group(&env.db, nwb, group, ids).unwrap();
     let rate = lfp_electrode::raw_rate(&env.db, nwb, group).unwrap();
-    let key = v1::insert_selection(
-        &env.db,
-        &v1::LfpSelection {
-            key: v1::LfpKey {
-                nwb_file_name: (nwb).to_string(),
-                lfp_electrode_group_name: (group).to_string(),
-                target_interval_list_name: (spyglass::common::common_interval::RAW_VALID_TIMES)
-                    .to_string(),
-                filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (rate) as i64,
-            },
-            target_sampling_rate: 1000.0,
-        },
-    )
-    .unwrap();
+    let key = select_lfp(
+        &env,
+        nwb,
+        group,
+        spyglass::common::common_interval::RAW_VALID_TIMES,
+        rate,
+    );
     let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::from(&key)).unwrap();
     assert_eq!(rep.success_count, 1, "{rep:?}");
     let row = env
