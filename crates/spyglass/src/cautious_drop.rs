@@ -41,7 +41,7 @@ pub fn plan_drop(
     let plan = match (table, schema) {
         (_, Some(s)) => db.plan_drop_schema(s)?,
         (Some(t), None) => db.plan_drop_table(t)?,
-        (None, None) => return Err(Error::Invalid("name a table or a schema to drop".into())),
+        (None, None) => return Err(Error::bad("drop", "name a table or a schema to drop")),
     };
     let graph = db.graph()?;
     for (t, n) in &plan {

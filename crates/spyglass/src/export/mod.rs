@@ -224,10 +224,13 @@ pub fn start_export(db: &Db, paper_id: &str, analysis_id: &str) -> Result<i64> {
                         InsertOptions::default(),
                     )
                     .map_err(|e| {
-                        Error::Invalid(format!(
+                        Error::conflict(
+                            "export",
+                            format!(
                             "another export was started for user '{user}' at the same time ({e}); \
                              see `spyglass export stop`"
-                        ))
+                        ),
+                        )
                     })?;
                 }
             }
@@ -583,9 +586,10 @@ pub fn list_file_paths(db: &Db, paper_id: &str) -> Result<Vec<std::path::PathBuf
 /// A logged table name (`` `schema`.`table` ``, as Spyglass writes it) as a table of `db`.
 pub fn parse_table_name(db: &Db, name: &str) -> Result<FullName> {
     let bad = || {
-        Error::Invalid(format!(
-            "logged table name `{name}` is not `schema`.`table`"
-        ))
+        Error::internal(
+            EXPORT_SELECTION_TABLE,
+            format!("logged table name `{name}` is not `schema`.`table`"),
+        )
     };
     let inner = name
         .strip_prefix('`')
@@ -594,9 +598,10 @@ pub fn parse_table_name(db: &Db, name: &str) -> Result<FullName> {
     let (schema, table) = inner.split_once("`.`").ok_or_else(bad)?;
     let full = FullName::new(schema, table);
     db.info(&full).map_err(|_| {
-        Error::Invalid(format!(
-            "logged table {name} is not declared in this database"
-        ))
+        Error::conflict(
+            EXPORT_SELECTION_TABLE,
+            format!("logged table {name} is not declared in this database"),
+        )
     })?;
     Ok(full)
 }

@@ -207,8 +207,8 @@ fn select(db: &Db, a: SelectArgs) -> Result<()> {
     let mut lfps = merge::lfps_of_group(db, &nwb, group, interval, filter)?;
     let (merge_id, src) = match lfps.len() {
         1 => lfps.remove(0),
-        0 => return Err(Error::Invalid(format!("LFP electrode group `{group}` of {nwb} has no LFP yet (run `spyglass lfp select` and `spyglass populate lfp_v1.LFPV1`)"))),
-        n => return Err(Error::Invalid(format!("LFP electrode group `{group}` of {nwb} has {n} LFPs; choose one with --lfp-interval or --lfp-filter"))),
+        0 => return Err(Error::MissingRow { table: merge::LFP_OUTPUT.into(), key: format!("nwb_file_name = `{nwb}`, lfp_electrode_group_name = `{group}`"), hint: "; the group has no LFP yet (run `spyglass lfp select` and `spyglass populate lfp_v1.LFPV1`)".into() }),
+        n => return Err(Error::bad("LFP", format!("LFP electrode group `{group}` of {nwb} has {n} LFPs; choose one with --lfp-interval or --lfp-filter"))),
     };
     let ids = match &a.electrodes {
         Some(t) => args::parse_ids(t)?,
@@ -220,11 +220,14 @@ fn select(db: &Db, a: SelectArgs) -> Result<()> {
             r if r.len() == 1 => vec![r[0]; ids.len()],
             r if r.len() == ids.len() => r,
             r => {
-                return Err(Error::Invalid(format!(
-                    "--reference: {} ids for {} electrodes (give one, or one per electrode)",
-                    r.len(),
-                    ids.len()
-                )))
+                return Err(Error::bad(
+                    "--reference",
+                    format!(
+                        "{} ids for {} electrodes (give one, or one per electrode)",
+                        r.len(),
+                        ids.len()
+                    ),
+                ))
             }
         },
     };
@@ -268,10 +271,13 @@ pub fn insert_selection(
     let nwb = &key.nwb_file_name;
     let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
     if &src.nwb_file_name != nwb {
-        return Err(Error::Invalid(format!(
-            "{LFP_BAND_SELECTION}: LFP {} belongs to {}, not {nwb}",
-            key.lfp_merge_id, src.nwb_file_name
-        )));
+        return Err(Error::bad(
+            LFP_BAND_SELECTION,
+            format!(
+                "LFP {} belongs to {}, not {nwb}",
+                key.lfp_merge_id, src.nwb_file_name
+            ),
+        ));
     }
     #[derive(Serialize, Deserialize)]
     struct Member {
@@ -285,12 +291,18 @@ pub fn insert_selection(
     let members: Vec<Member> = db.rows(LFP_ELECTRODE, &group_key)?;
     let mut parts = Vec::with_capacity(electrodes.len());
     for &e in electrodes {
-        let m = members.iter().find(|m| m.electrode_id == e.electrode_id).ok_or_else(|| {
-            Error::Invalid(format!(
-                "{LFP_BAND_SELECTION}: electrode {} is not in LFP electrode group `{lfp_electrode_group_name}`",
-                e.electrode_id
-            ))
-        })?;
+        let m = members
+            .iter()
+            .find(|m| m.electrode_id == e.electrode_id)
+            .ok_or_else(|| {
+                Error::bad(
+                    LFP_BAND_SELECTION,
+                    format!(
+                        "electrode {} is not in LFP electrode group `{lfp_electrode_group_name}`",
+                        e.electrode_id
+                    ),
+                )
+            })?;
         parts.push(BandElectrodeRow {
             key,
             lfp_electrode_group_name,
@@ -346,32 +358,40 @@ impl Make for BandMake {
         let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
         let lfp_rate = src.lfp_sampling_rate.round() as i64;
         if key.filter_sampling_rate != lfp_rate {
-            return Err(Error::Invalid(format!(
-                "{t}: filter `{filter}` is for {} Hz but the LFP is at {lfp_rate} Hz",
-                key.filter_sampling_rate
-            )));
+            return Err(Error::bad(
+                t,
+                format!(
+                    "filter `{filter}` is for {} Hz but the LFP is at {lfp_rate} Hz",
+                    key.filter_sampling_rate
+                ),
+            ));
         }
         let band_rate = key.lfp_band_sampling_rate;
         if band_rate <= 0 || band_rate > lfp_rate {
-            return Err(Error::Invalid(format!(
-                "{LFP_BAND_SELECTION}: lfp_band_sampling_rate {band_rate} must be in (0, {lfp_rate}]"
-            )));
+            return Err(Error::bad(
+                LFP_BAND_SELECTION,
+                format!("lfp_band_sampling_rate {band_rate} must be in (0, {lfp_rate}]"),
+            ));
         }
         let mut electrodes: Vec<BandElectrode> = db.rows(LFP_BAND_ELECTRODE, key)?;
         electrodes.sort_by_key(|e| e.electrode_id);
         if electrodes.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{LFP_BAND_SELECTION}: the selection has no LFPBandElectrode rows"
-            )));
+            return Err(Error::conflict(
+                LFP_BAND_SELECTION,
+                "the selection has no LFPBandElectrode rows",
+            ));
         }
         let (target, min_len) = (&key.target_interval_list_name, sel.min_interval_len);
         let valid_times = iv::intersect_lists(db, nwb, target, &src.interval_list_name, 0.0)?
             .longer_than(min_len);
         if valid_times.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{t}: `{target}` ∩ `{}` of {nwb} has no piece longer than {min_len} s",
-                src.interval_list_name
-            )));
+            return Err(Error::bad(
+                t,
+                format!(
+                    "`{target}` ∩ `{}` of {nwb} has no piece longer than {min_len} s",
+                    src.interval_list_name
+                ),
+            ));
         }
         Ok(BandInputs {
             nwb_path: crate::analysis::nwb_file_path(db, nwb)?,
@@ -450,7 +470,7 @@ pub fn band_features(db: &Db, restriction: &Row) -> Result<BandSignal> {
         vec![]
     } else {
         spyglass_dsp::hilbert_features_channels(&flat, volts.len())
-            .map_err(|e| Error::Invalid(format!("{LFP_BAND_V1}: {e}")))?
+            .map_err(|e| Error::internal(LFP_BAND_V1, e.to_string()))?
     };
     Ok(BandSignal {
         electrode_ids: ids,

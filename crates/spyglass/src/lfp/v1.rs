@@ -202,9 +202,10 @@ pub fn valid_times_name(lfp_electrode_group_name: &str, target_interval_list_nam
 pub fn raw_rate_for_group(db: &Db, nwb_file_name: &str, group: &str) -> Result<u32> {
     let ids = lfp_electrode::electrode_ids(db, nwb_file_name, group)?;
     if ids.is_empty() {
-        return Err(Error::Invalid(format!(
-            "LFP electrode group `{group}` of {nwb_file_name} does not exist or has no electrodes"
-        )));
+        return Err(Error::missing(
+            lfp_electrode::LFP_ELECTRODE,
+            format!("nwb_file_name = `{nwb_file_name}`, lfp_electrode_group_name = `{group}`"),
+        ));
     }
     Ok(
         ephys_series::series_for_electrodes(db, nwb_file_name, &ids)?
@@ -245,38 +246,44 @@ impl Make for LfpV1Make {
         let (nwb, group) = (&key.nwb_file_name, &key.lfp_electrode_group_name);
         let electrode_ids = lfp_electrode::electrode_ids(db, nwb, group)?;
         if electrode_ids.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{LFPV1}: LFP electrode group `{group}` of {nwb} has no electrodes"
-            )));
+            return Err(Error::conflict(
+                LFPV1,
+                format!("LFP electrode group `{group}` of {nwb} has no electrodes"),
+            ));
         }
         let source = ephys_series::series_for_electrodes(db, nwb, &electrode_ids)?;
         let raw_rate = source.rate.round();
         if !(raw_rate >= 1.0 && raw_rate < u32::MAX as f64) {
-            return Err(Error::Invalid(format!(
-                "{LFPV1}: sampling rate {raw_rate} of {nwb}'s raw series is not usable"
-            )));
+            return Err(Error::bad(
+                LFPV1,
+                format!("sampling rate {raw_rate} of {nwb}'s raw series is not usable"),
+            ));
         }
         let filter = &key.filter_name;
         if key.filter_sampling_rate != raw_rate as i64 {
-            return Err(Error::Invalid(format!(
-                "{LFPV1}: filter `{filter}` is for {} Hz but the raw data of {nwb} are at {raw_rate} Hz; select the filter at {raw_rate} Hz",
+            return Err(Error::bad(LFPV1, format!(
+                "filter `{filter}` is for {} Hz but the raw data of {nwb} are at {raw_rate} Hz; select the filter at {raw_rate} Hz",
                 key.filter_sampling_rate
             )));
         }
         let target_rate = sel.target_sampling_rate;
         if !(target_rate.is_finite() && target_rate > 0.0 && target_rate <= raw_rate) {
-            return Err(Error::Invalid(format!(
-                "{LFP_SELECTION}: target_sampling_rate {target_rate} must be in (0, {raw_rate}]"
-            )));
+            return Err(Error::bad(
+                LFP_SELECTION,
+                format!("target_sampling_rate {target_rate} must be in (0, {raw_rate}]"),
+            ));
         }
         let target = &key.target_interval_list_name;
         let valid_times = iv::intersect_lists(db, nwb, target, &source.interval, 0.0)?
             .longer_than(MIN_LFP_INTERVAL_DURATION);
         if valid_times.is_empty() {
-            return Err(Error::Invalid(format!(
-                "{LFPV1}: `{target}` ∩ `{}` of {nwb} has no piece longer than {MIN_LFP_INTERVAL_DURATION} s",
+            return Err(Error::bad(
+                LFPV1,
+                format!(
+                "`{target}` ∩ `{}` of {nwb} has no piece longer than {MIN_LFP_INTERVAL_DURATION} s",
                 source.interval
-            )));
+            ),
+            ));
         }
         Ok(LfpInputs {
             nwb_path: nwb_file_path(db, nwb)?,
