@@ -272,7 +272,7 @@ pub fn cautious_delete(
             (Some(_), Some(u)) => Some(u.clone()),
             (Some(_), None) => Some(current_user(db, opts.user.as_deref())?),
         };
-        report.deleted = crate::lab_admin::checked(|| db.execute_delete(&report.plan))?;
+        report.deleted = crate::lab_admin::checked(db, || db.execute_delete(&report.plan))?;
         if let (Some(log), Some(user)) = (&log_table, user) {
             let restriction = format!(
                 "{}{}",

@@ -161,7 +161,7 @@ pub fn cautious_drop(
         report.logged = true;
     }
     report.warnings.extend(warnings);
-    crate::lab_admin::checked(|| match schema {
+    crate::lab_admin::checked(db, || match schema {
         Some(s) => db.drop_schema(s),
         None => db.drop_tables(&plan),
     })?;

@@ -148,13 +148,13 @@ pub fn paper_slice(db: &Db, paper_id: &str) -> Result<Slice> {
 
 fn slice_of(db: &Db, ids: &[i64]) -> Result<Slice> {
     let leaves = leaves_of(db, ids)?;
-    without_logging(|| Ok(db.cascade_up(&leaves)?))
+    without_logging(db, || Ok(db.cascade_up(&leaves)?))
 }
 
 /// The files a slice references: every file-path attribute's file (raw `_` copies,
 /// analysis files) and the files their external links point to (raw files).
 pub fn slice_files(db: &Db, slice: &Slice) -> Result<Vec<ExportFile>> {
-    without_logging(|| {
+    without_logging(db, || {
         let mut out: Vec<ExportFile> = Vec::new();
         for t in slice.non_empty() {
             let Some(store) = t.name.table.strip_prefix("~external_") else {
@@ -295,7 +295,7 @@ pub fn populate_paper(
     let sql_file = dir.join(format!("{paper_id}.sql"));
     let t1 = std::time::Instant::now();
     let sql_partial = dir.join(format!(".{paper_id}.sql.partial-{}", std::process::id()));
-    let stats = without_logging(|| {
+    let stats = without_logging(db, || {
         let f = std::fs::File::create(&sql_partial).map_err(|e| Error::io(&sql_partial, e))?;
         let mut w = std::io::BufWriter::new(f);
         let header = format!(
@@ -357,7 +357,7 @@ pub fn populate_paper(
 /// The registered NWB files of an export as DANDI sources: session copies (replaced
 /// by their link targets when organised) and analysis files with their session.
 fn dandi_sources(db: &Db, files: &[ExportFile]) -> Result<Vec<crate::dandi::DandiSource>> {
-    without_logging(|| {
+    without_logging(db, || {
         let analysis = db.table(crate::common::common_nwbfile::ANALYSIS_NWBFILE)?;
         let mut out = Vec::new();
         for f in files.iter().filter(|f| f.registered) {
@@ -507,7 +507,7 @@ fn write_bundle_into(
     std::fs::create_dir_all(bundle).map_err(|e| Error::io(bundle, e))?;
     let db_path = bundle.join(BUNDLE_DB);
     let dest = Db::open(&format!("sqlite:///{}", db_path.display()))?;
-    without_logging(|| Ok(db.copy_slice(slice, &dest, &|_, _| {})?))?;
+    without_logging(db, || Ok(db.copy_slice(slice, &dest, &|_, _| {})?))?;
     // a rollback journal, so that any SQLite reader opens the bundle from read-only media
     dest.use_rollback_journal()?;
     drop(dest);
@@ -600,7 +600,7 @@ fn record_export(
     paper_id: &str,
     ids: &[i64],
 ) -> Result<()> {
-    without_logging(|| {
+    without_logging(db, || {
         crate::transaction(db, || {
             let newest = *ids.last().unwrap_or(&0);
             let export = db.table(EXPORT)?;
