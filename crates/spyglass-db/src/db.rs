@@ -12,6 +12,7 @@ use crate::heading::TableInfo;
 use crate::naming::{check_class_name, check_schema_name, part_table_name, FullName, Tier};
 use crate::query::Query;
 use crate::value::{Row, SqlValue};
+use std::any::{Any, TypeId};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, RwLock};
 
@@ -92,7 +93,11 @@ pub struct Db {
     pub(crate) stores: RwLock<std::collections::HashMap<String, crate::stores::StoreConfig>>,
     prefix: RwLock<String>,
     after_commit: Mutex<Vec<AfterCommit>>,
+    extensions: RwLock<Extensions>,
 }
+
+/// State the layers above the engine keep per database handle, one value per type.
+type Extensions = std::collections::HashMap<TypeId, Arc<dyn Any + Send + Sync>>;
 
 /// Work that must wait until the outermost transaction commits (removing files).
 type AfterCommit = Box<dyn FnOnce() + Send>;
@@ -195,6 +200,7 @@ impl Db {
             stores: RwLock::new(Default::default()),
             prefix: RwLock::new(String::new()),
             after_commit: Mutex::new(Vec::new()),
+            extensions: RwLock::new(Default::default()),
         })
     }
 
@@ -204,6 +210,33 @@ impl Db {
             .fetch_observer
             .write()
             .unwrap_or_else(|p| p.into_inner()) = observer;
+    }
+
+    /// The state of type `T` a layer above the engine keeps on this handle (the
+    /// framework's export log, say), created by `init` on first use. The state lives
+    /// as long as the handle and is shared by every caller asking for the same type.
+    pub fn extension<T: Any + Send + Sync>(&self, init: impl FnOnce() -> T) -> Arc<T> {
+        if let Some(v) = self.existing_extension::<T>() {
+            return v;
+        }
+        let mut map = self.extensions.write().unwrap_or_else(|p| p.into_inner());
+        // another thread may have created it in between
+        if let Some(v) = map.get(&TypeId::of::<T>()).cloned() {
+            if let Ok(v) = v.downcast::<T>() {
+                return v;
+            }
+        }
+        let v = Arc::new(init());
+        map.insert(TypeId::of::<T>(), v.clone());
+        v
+    }
+
+    /// The state of type `T` kept on this handle, if it was created.
+    pub fn existing_extension<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        let map = self.extensions.read().unwrap_or_else(|p| p.into_inner());
+        map.get(&TypeId::of::<T>())
+            .cloned()
+            .and_then(|v| v.downcast::<T>().ok())
     }
 
     /// Installs (or removes) the callback asked before every write.

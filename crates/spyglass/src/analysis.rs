@@ -26,11 +26,11 @@ fn fetch_path(db: &Db, table: &str, key: &str, name: &str, attr: &str) -> Result
     let rows = db.fetch_with(&q, &FetchSpec::attrs(&[attr]))?;
     let row = rows
         .first()
-        .ok_or_else(|| Error::Invalid(format!("{table}: no row with {key} = `{name}`")))?;
+        .ok_or_else(|| Error::missing(table, format!("{key} = `{name}`")))?;
     row.get(attr)
         .and_then(Value::as_str)
         .map(PathBuf::from)
-        .ok_or_else(|| Error::Invalid(format!("{table}: `{attr}` of `{name}` is not a path")))
+        .ok_or_else(|| Error::internal(table, format!("`{attr}` of `{name}` is not a path")))
 }
 
 /// Absolute path of a session's `_` copy (its size and checksum are verified).
@@ -155,9 +155,10 @@ impl AnalysisFile {
                 writer,
             });
         }
-        Err(Error::Invalid(format!(
-            "{ANALYSIS_NWBFILE}: no free analysis file name for {nwb_file_name} after 100 tries"
-        )))
+        Err(Error::conflict(
+            ANALYSIS_NWBFILE,
+            format!("no free analysis file name for {nwb_file_name} after 100 tries"),
+        ))
     }
 
     /// The writer, to add objects.
@@ -353,9 +354,7 @@ pub fn unreferenced_analysis_files(db: &Db) -> Result<Vec<String>> {
             key.get("analysis_file_name")
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .ok_or_else(|| {
-                    Error::Invalid(format!("{ANALYSIS_NWBFILE}: a key without its file name"))
-                })
+                .ok_or_else(|| Error::internal(ANALYSIS_NWBFILE, "a key without its file name"))
         })
         .collect()
 }

@@ -116,13 +116,14 @@ pub fn current_user(db: &Db, configured: Option<&str>) -> Result<String> {
                 None => account.clone(),
             };
             if user.is_empty() {
-                return Err(Error::Invalid(
-                    "cannot tell who is deleting: this connection uses an anonymous MySQL account; connect as a named user".into(),
+                return Err(Error::bad(
+                    "user",
+                    "cannot tell who is deleting: this connection uses an anonymous MySQL account; connect as a named user",
                 ));
             }
             if let Some(c) = configured {
                 if c != user {
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::bad("--user", format!(
                         "on MySQL the user is the database account `{user}`; a different user (`{c}`) cannot be given"
                     )));
                 }
@@ -140,8 +141,9 @@ pub fn current_user(db: &Db, configured: Option<&str>) -> Result<String> {
                     }
                 }
             }
-            Err(Error::Invalid(
-                "cannot tell who is deleting: pass --user NAME (the lab member's datajoint_user_name) or set SPYGLASS_USER".into(),
+            Err(Error::bad(
+                "user",
+                "cannot tell who is deleting: pass --user NAME (the lab member's datajoint_user_name) or set SPYGLASS_USER",
             ))
         }
     }
@@ -270,7 +272,7 @@ pub fn cautious_delete(
             (Some(_), Some(u)) => Some(u.clone()),
             (Some(_), None) => Some(current_user(db, opts.user.as_deref())?),
         };
-        report.deleted = crate::lab_admin::checked(|| db.execute_delete(&report.plan))?;
+        report.deleted = crate::lab_admin::checked(db, || db.execute_delete(&report.plan))?;
         if let (Some(log), Some(user)) = (&log_table, user) {
             let restriction = format!(
                 "{}{}",

@@ -41,7 +41,7 @@ pub fn plan_drop(
     let plan = match (table, schema) {
         (_, Some(s)) => db.plan_drop_schema(s)?,
         (Some(t), None) => db.plan_drop_table(t)?,
-        (None, None) => return Err(Error::Invalid("name a table or a schema to drop".into())),
+        (None, None) => return Err(Error::bad("drop", "name a table or a schema to drop")),
     };
     let graph = db.graph()?;
     for (t, n) in &plan {
@@ -161,7 +161,7 @@ pub fn cautious_drop(
         report.logged = true;
     }
     report.warnings.extend(warnings);
-    crate::lab_admin::checked(|| match schema {
+    crate::lab_admin::checked(db, || match schema {
         Some(s) => db.drop_schema(s),
         None => db.drop_tables(&plan),
     })?;

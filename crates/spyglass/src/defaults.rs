@@ -15,10 +15,13 @@ pub fn insert_defaults(db: &Db, names: &[String]) -> Result<Vec<(String, usize)>
             .iter()
             .find(|d| d.table == n || d.table.rsplit('.').next() == Some(n.as_str()))
             .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "`{n}` is not a Parameters table with defaults (known: {})",
-                    all.iter().map(|d| d.table).collect::<Vec<_>>().join(", ")
-                ))
+                Error::bad(
+                    "defaults",
+                    format!(
+                        "`{n}` is not a Parameters table with defaults (known: {})",
+                        all.iter().map(|d| d.table).collect::<Vec<_>>().join(", ")
+                    ),
+                )
             })?;
         chosen.push(*hit);
     }

@@ -74,10 +74,13 @@ pub fn fetch_nwb(db: &Db, q: &Query) -> Result<Vec<NwbRow>> {
             (Some(a), _) => analysis_file_path(db, a)?,
             (None, Some(s)) => nwb_file_path(db, s)?,
             (None, None) => {
-                return Err(Error::Invalid(format!(
-                    "fetch_nwb: rows of {} have neither analysis_file_name nor nwb_file_name",
-                    q.label()
-                )))
+                return Err(Error::bad(
+                    "fetch_nwb",
+                    format!(
+                        "rows of {} have neither analysis_file_name nor nwb_file_name",
+                        q.label()
+                    ),
+                ))
             }
         };
         let file = match files.get(&path) {
@@ -96,11 +99,11 @@ pub fn fetch_nwb(db: &Db, q: &Query) -> Result<Vec<NwbRow>> {
             let Some(id) = v.as_str().filter(|s| !s.is_empty()) else {
                 continue;
             };
-            let info = file.object_by_id(id).map_err(|e| {
-                Error::Invalid(format!(
-                    "fetch_nwb: `{attr}` = {id} is not an object of {}: {e}",
-                    path.display()
-                ))
+            let info = file.object_by_id(id).map_err(|e| Error::BadFile {
+                path: path.clone(),
+                message: format!(
+                    "`{attr}` = {id} (from fetch_nwb) is not an object of the file: {e}"
+                ),
             })?;
             objects.push(NwbObject {
                 name: object_name(attr),

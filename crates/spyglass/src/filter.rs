@@ -78,7 +78,7 @@ filter_coeff : longblob  # numpy array containing the filter coefficients";
             } => {
                 let ty: FilterType = filter_type
                     .parse()
-                    .map_err(|e| Error::Invalid(format!("--type: {e}")))?;
+                    .map_err(|e: spyglass_dsp::DspError| Error::bad("--type", e.to_string()))?;
                 let (d, added) = add_filter(sg, &name, rate, ty, &edges, &comment, replace)?;
                 let what = format!(
                     "`{name}` at {rate} Hz: {} {:?} Hz, {} taps",
@@ -158,7 +158,7 @@ fn band_edges_blob(edges: &[f64]) -> Result<spyglass_blob::Value> {
         spyglass_blob::Array::from_row_major(vec![edges.len()], edges.to_vec())
     };
     arr.map(spyglass_blob::Value::Array)
-        .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS}: band edges: {e}")))
+        .map_err(|e| Error::internal(FIR_FILTER_PARAMETERS, format!("band edges: {e}")))
 }
 
 /// The row `add_filter` inserts for a design.
@@ -168,7 +168,7 @@ pub fn filter_row(name: &str, design: &FilterDesign, comments: &str) -> Result<R
         vec![design.coefficients.len()],
         design.coefficients.clone(),
     )
-    .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS}: coefficients: {e}")))?;
+    .map_err(|e| Error::internal(FIR_FILTER_PARAMETERS, format!("coefficients: {e}")))?;
     Ok(Row::from_pairs([
         ("filter_name", Value::from(name)),
         (
@@ -208,8 +208,8 @@ fn check_taps(
         return Ok(());
     };
     if taps > MAX_TAPS {
-        return Err(Error::Invalid(format!(
-            "{FIR_FILTER_PARAMETERS} `{name}`: a {filter_type} filter at {sampling_rate} Hz with a {tw} Hz transition band needs {taps} taps, more than the {MAX_TAPS} allowed; widen the transition band or filter at a lower sampling rate"
+        return Err(Error::bad(format!("{FIR_FILTER_PARAMETERS} `{name}`"), format!(
+            "a {filter_type} filter at {sampling_rate} Hz with a {tw} Hz transition band needs {taps} taps, more than the {MAX_TAPS} allowed; widen the transition band or filter at a lower sampling rate"
         )));
     }
     Ok(())
@@ -244,13 +244,14 @@ pub fn add_filter(
     replace: bool,
 ) -> Result<(FilterDesign, Added)> {
     if name.trim().is_empty() || name.len() > 80 {
-        return Err(Error::Invalid(format!(
-            "{FIR_FILTER_PARAMETERS}: filter_name must have 1 to 80 characters, got `{name}`"
-        )));
+        return Err(Error::bad(
+            FIR_FILTER_PARAMETERS,
+            format!("filter_name must have 1 to 80 characters, got `{name}`"),
+        ));
     }
     check_taps(filter_type, sampling_rate, band_edges, name)?;
     let design = design_filter(filter_type, sampling_rate as f64, band_edges)
-        .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS} `{name}`: {e}")))?;
+        .map_err(|e| Error::bad(format!("{FIR_FILTER_PARAMETERS} `{name}`"), e.to_string()))?;
     let row = filter_row(name, &design, comments)?;
     declare(db)?;
     let q = db
@@ -267,8 +268,8 @@ pub fn add_filter(
     }
     let dependents = dependent_rows(db, name, sampling_rate)?;
     if !dependents.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{FIR_FILTER_PARAMETERS}: filter `{name}` at {sampling_rate} Hz is not replaced: rows were computed with it ({}); delete them first",
+        return Err(Error::conflict(FIR_FILTER_PARAMETERS, format!(
+            "filter `{name}` at {sampling_rate} Hz is not replaced: rows were computed with it ({}); delete them first",
             dependents
                 .iter()
                 .map(|(t, n)| format!("{n} in {t}"))
@@ -350,9 +351,12 @@ fn insert_missing(db: &Db, filters: &[StandardFilter]) -> Result<usize> {
         if db.exists(&q)? {
             continue;
         }
-        let design = f
-            .design()
-            .map_err(|e| Error::Invalid(format!("{FIR_FILTER_PARAMETERS} `{}`: {e}", f.name)))?;
+        let design = f.design().map_err(|e| {
+            Error::internal(
+                format!("{FIR_FILTER_PARAMETERS} `{}`", f.name),
+                e.to_string(),
+            )
+        })?;
         n += db.insert1(
             FIR_FILTER_PARAMETERS,
             filter_row(f.name, &design, f.comments)?,
@@ -386,10 +390,10 @@ pub fn coefficients(db: &Db, name: &str, sampling_rate: u32) -> Result<Vec<f64>>
         .table(FIR_FILTER_PARAMETERS)?
         .restrict(key(name, sampling_rate))?;
     let rows = db.fetch_with(&q, &FetchSpec::attrs(&["filter_coeff"]))?;
-    let row = rows.first().ok_or_else(|| {
-        Error::Invalid(format!(
-            "{FIR_FILTER_PARAMETERS}: no filter `{name}` at {sampling_rate} Hz (add it with `spyglass filter add` or `spyglass defaults`)"
-        ))
+    let row = rows.first().ok_or_else(|| Error::MissingRow {
+        table: FIR_FILTER_PARAMETERS.into(),
+        key: format!("filter_name = `{name}`, filter_sampling_rate = {sampling_rate}"),
+        hint: " (add it with `spyglass filter add` or `spyglass defaults`)".into(),
     })?;
     let coeff = row
         .get("filter_coeff")
@@ -397,9 +401,10 @@ pub fn coefficients(db: &Db, name: &str, sampling_rate: u32) -> Result<Vec<f64>>
         .and_then(|b| b.to_row_major::<f64>())
         .unwrap_or_default();
     if coeff.is_empty() {
-        return Err(Error::Invalid(format!(
-            "{FIR_FILTER_PARAMETERS}: filter `{name}` at {sampling_rate} Hz has no coefficients"
-        )));
+        return Err(Error::internal(
+            FIR_FILTER_PARAMETERS,
+            format!("filter `{name}` at {sampling_rate} Hz has no coefficients"),
+        ));
     }
     Ok(coeff)
 }

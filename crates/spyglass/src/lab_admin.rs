@@ -14,14 +14,14 @@
 use crate::cautious_delete::{current_user, is_admin, refuse};
 use crate::common::common_lab::{LAB_MEMBER_INFO, LAB_TEAM, LAB_TEAM_MEMBER};
 use crate::error::Result;
+use crate::scope::ThreadScopes;
 use spyglass_db::{Cond, Db, Row, TableInfo, Value, WriteKind};
-use std::cell::Cell;
 use std::sync::Arc;
 
-thread_local! {
-    /// Set while cautious delete runs a delete it has already checked.
-    static CHECKED: Cell<bool> = const { Cell::new(false) };
-}
+/// The threads running a delete cautious delete has already checked, kept on the
+/// [`Db`] the delete runs on.
+#[derive(Debug, Default)]
+struct Checked(ThreadScopes);
 
 /// True when the lab has at least one admin (cautious delete is in force).
 pub fn in_force(db: &Db) -> Result<bool> {
@@ -66,7 +66,7 @@ pub fn check_write(
     if rows.is_empty() || harmless(table, kind, rows) {
         return Ok(());
     }
-    let allowed = crate::export::without_logging(|| {
+    let allowed = crate::export::without_logging(db, || {
         if !in_force(db)? {
             return Ok(None);
         }
@@ -91,12 +91,10 @@ pub fn check_write(
     ))
 }
 
-/// Runs `f` (a delete cautious delete has checked) without asking the write guard again.
-pub(crate) fn checked<T>(f: impl FnOnce() -> T) -> T {
-    let before = CHECKED.with(|c| c.replace(true));
-    let r = f();
-    CHECKED.with(|c| c.set(before));
-    r
+/// Runs `f` (a delete cautious delete has checked) without asking `db`'s write guard
+/// again, for the calling thread.
+pub(crate) fn checked<T>(db: &Db, f: impl FnOnce() -> T) -> T {
+    db.extension(Checked::default).0.enter(f)
 }
 
 /// Installs the check on every insert, update and delete made through `db` (the user
@@ -104,7 +102,10 @@ pub(crate) fn checked<T>(f: impl FnOnce() -> T) -> T {
 pub fn install_write_guard(db: &Db, configured: Option<String>) {
     db.set_write_guard(Some(Arc::new(
         move |db: &Db, info: &TableInfo, kind: WriteKind, rows: &[Row]| {
-            if CHECKED.with(|c| c.get()) {
+            if db
+                .existing_extension::<Checked>()
+                .is_some_and(|c| c.0.inside())
+            {
                 return Ok(());
             }
             check_write(db, info, kind, rows, configured.as_deref()).map_err(|e| match e {

@@ -38,6 +38,7 @@ pub mod kit;
 pub mod lab_admin;
 pub mod lfp;
 pub mod pipelines;
+mod scope;
 pub mod session_group;
 pub mod settings;
 
@@ -81,7 +82,10 @@ pub fn populate_with(
     pipelines::declare_all(db)?;
     let info = db.table_info(table)?;
     let (maker, key_source) = pipelines::makers(settings).get(db, &info).ok_or_else(|| {
-        Error::Invalid(format!("no make is registered for {}", info.name.pretty()))
+        Error::bad(
+            "populate",
+            format!("no make is registered for {}", info.name.pretty()),
+        )
     })?;
     Ok(db.populate(table, maker.as_ref(), key_source.as_ref(), opts, progress)?)
 }

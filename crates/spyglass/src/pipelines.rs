@@ -20,14 +20,17 @@ pub fn all() -> Vec<&'static dyn Pipeline> {
 /// The pipeline named `name`.
 pub fn find(name: &str) -> Result<&'static dyn Pipeline> {
     all().into_iter().find(|p| p.name() == name).ok_or_else(|| {
-        Error::Invalid(format!(
-            "no pipeline `{name}` (known: {})",
-            all()
-                .iter()
-                .map(|p| p.name())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ))
+        Error::bad(
+            "pipeline",
+            format!(
+                "no pipeline `{name}` (known: {})",
+                all()
+                    .iter()
+                    .map(|p| p.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )
     })
 }
 
@@ -40,7 +43,7 @@ fn merge_parts() -> Vec<MergePart> {
 fn owner_of(table: &str) -> Result<&'static dyn Pipeline> {
     let (schema, class) = table
         .split_once('.')
-        .ok_or_else(|| Error::Invalid(format!("`{table}` is not schema.Class")))?;
+        .ok_or_else(|| Error::bad("table", format!("`{table}` is not schema.Class")))?;
     all()
         .into_iter()
         .find(|p| {
@@ -48,7 +51,7 @@ fn owner_of(table: &str) -> Result<&'static dyn Pipeline> {
                 .iter()
                 .any(|s| s.name == schema && s.tables.iter().any(|t| t.class_name == class))
         })
-        .ok_or_else(|| Error::Invalid(format!("no pipeline declares `{table}`")))
+        .ok_or_else(|| Error::bad("table", format!("no pipeline declares `{table}`")))
 }
 
 /// A pipeline's tables as declared: merge masters carry one part per source.

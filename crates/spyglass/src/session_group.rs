@@ -24,9 +24,10 @@ fn require_group(db: &Db, name: &str) -> Result<()> {
     if db.exists(&db.table(SESSION_GROUP)?.restrict(group_cond(name))?)? {
         Ok(())
     } else {
-        Err(Error::Invalid(format!(
-            "{SESSION_GROUP}: no group named `{name}`"
-        )))
+        Err(Error::missing(
+            SESSION_GROUP,
+            format!("session_group_name = `{name}`"),
+        ))
     }
 }
 

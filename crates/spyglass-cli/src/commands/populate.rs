@@ -122,7 +122,9 @@ pub fn run(db: &Db, url: &str, job: &Job) -> Result<()> {
                 .map(|_| {
                     let (maker, ks, opts) = (maker.clone(), ks.clone(), opts.clone());
                     s.spawn(move || -> Result<_> {
-                        let db = Db::open(url)?;
+                        // opened as every command opens it: the same stores, the
+                        // user's active export logging and the lab-admin write guard
+                        let db = crate::open::open(Some(url))?;
                         Ok(db.populate(
                             &job.table,
                             maker.as_ref(),

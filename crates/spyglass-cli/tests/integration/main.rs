@@ -5,6 +5,7 @@
 mod cli;
 mod common;
 mod demo;
+mod export_workers;
 mod hardening;
 mod hardening_access;
 mod prefix_jobs;

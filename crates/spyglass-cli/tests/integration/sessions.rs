@@ -170,7 +170,10 @@ fn lfp_pipelines_set_up_from_the_command_line() {
     );
     assert!(err.contains("no electrode 99"), "{err}");
     let err = fails(dir, &["lfp", "group", "add", "nosuch.nwb", "x", "--all"]);
-    assert!(err.contains("no session `nosuch.nwb`"), "{err}");
+    assert!(
+        err.contains("no row with nwb_file_name = `nosuch.nwb`"),
+        "{err}"
+    );
     let err = fails(
         dir,
         &[

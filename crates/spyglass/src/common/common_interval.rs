@@ -110,7 +110,7 @@ fn times_of(table: &str, row: &Row) -> Result<Vec<[f64; 2]>> {
     let blob = row
         .get("valid_times")
         .and_then(Value::as_blob)
-        .ok_or_else(|| Error::Invalid(format!("{table}: `valid_times` is not a blob")))?;
+        .ok_or_else(|| Error::internal(table, "`valid_times` is not a blob"))?;
     if let Some(v) = blob.as_intervals() {
         return Ok(v);
     }
@@ -118,9 +118,10 @@ fn times_of(table: &str, row: &Row) -> Result<Vec<[f64; 2]>> {
     match blob.as_f64_slice() {
         Some([]) => Ok(vec![]),
         Some([a, b]) => Ok(vec![[*a, *b]]),
-        _ => Err(Error::Invalid(format!(
-            "{table}: `valid_times` is not an N x 2 array of numbers"
-        ))),
+        _ => Err(Error::internal(
+            table,
+            "`valid_times` is not an N x 2 array of numbers",
+        )),
     }
 }
 
@@ -128,10 +129,10 @@ fn times_of(table: &str, row: &Row) -> Result<Vec<[f64; 2]>> {
 pub fn insert(db: &Db, list: &IntervalList, update: bool) -> Result<IntervalInsert> {
     for (i, [a, b]) in list.valid_times.iter().enumerate() {
         if !(a.is_finite() && b.is_finite() && a <= b) {
-            return Err(Error::Invalid(format!(
-                "{INTERVAL_LIST} `{}`: interval {i} [{a}, {b}] is not a finite [start, stop] with start <= stop",
-                list.interval_list_name
-            )));
+            return Err(Error::bad(
+                format!("{INTERVAL_LIST} `{}`", list.interval_list_name),
+                format!("interval {i} [{a}, {b}] is not a finite [start, stop] with start <= stop"),
+            ));
         }
     }
     match fetch_row(db, &list.nwb_file_name, &list.interval_list_name)? {
@@ -146,8 +147,8 @@ pub fn insert(db: &Db, list: &IntervalList, update: bool) -> Result<IntervalInse
             db.update1(INTERVAL_LIST, &list.to_row())?;
             Ok(IntervalInsert::Updated)
         }
-        Some(old) => Err(Error::Invalid(format!(
-            "{INTERVAL_LIST}: `{}` of {} already exists with other times ({} intervals, pipeline `{}`); pass update to replace them",
+        Some(old) => Err(Error::conflict(INTERVAL_LIST, format!(
+            "`{}` of {} already exists with other times ({} intervals, pipeline `{}`); pass update to replace them",
             list.interval_list_name,
             list.nwb_file_name,
             old.valid_times.len(),
@@ -182,9 +183,10 @@ fn from_row(r: &Row) -> Result<IntervalList> {
 /// The row `name` of a session, or an error naming both when absent.
 pub fn fetch_list(db: &Db, nwb_file_name: &str, name: &str) -> Result<IntervalList> {
     fetch_row(db, nwb_file_name, name)?.ok_or_else(|| {
-        Error::Invalid(format!(
-            "{INTERVAL_LIST}: no list `{name}` for session {nwb_file_name}"
-        ))
+        Error::missing(
+            INTERVAL_LIST,
+            format!("nwb_file_name = `{nwb_file_name}`, interval_list_name = `{name}`"),
+        )
     })
 }
 

@@ -75,14 +75,18 @@ pub fn decompose_name(full_name: &str) -> Result<(String, String, String)> {
     } else if t.matches(' ').count() == 1 {
         t.split_once(' ').unwrap_or_default()
     } else {
-        return Err(Error::Invalid(format!(
-            "experimenter name `{full_name}` has an unsupported format: write \"First Last\" or \"Last, First\""
-        )));
+        return Err(Error::bad(
+            "experimenter name",
+            format!(
+                "`{full_name}` has an unsupported format: write \"First Last\" or \"Last, First\""
+            ),
+        ));
     };
     if first.is_empty() || last.is_empty() {
-        return Err(Error::Invalid(format!(
-            "experimenter name `{full_name}` needs both a first and a last name"
-        )));
+        return Err(Error::bad(
+            "experimenter name",
+            format!("`{full_name}` needs both a first and a last name"),
+        ));
     }
     Ok((
         format!("{first} {last}"),

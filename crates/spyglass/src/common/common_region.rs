@@ -72,8 +72,9 @@ pub fn fetch_add(
         InsertOptions::default(),
     )?;
     find()?.ok_or_else(|| {
-        crate::error::Error::Invalid(format!(
-            "{BRAIN_REGION}: region `{region_name}` was inserted but cannot be found"
-        ))
+        crate::error::Error::internal(
+            BRAIN_REGION,
+            format!("region `{region_name}` was inserted but cannot be found"),
+        )
     })
 }

@@ -133,8 +133,8 @@ pub fn series_for_electrodes(
             )
         })
         .collect();
-    Err(Error::Invalid(format!(
-        "{nwb_file_name}: no raw series carries all of electrodes {electrode_ids:?}; make one LFP electrode group per series (one sort group per series) ({})",
+    Err(Error::bad(nwb_file_name, format!(
+        "no raw series carries all of electrodes {electrode_ids:?}; make one LFP electrode group per series (one sort group per series) ({})",
         if have.is_empty() { "the session has no raw series".to_string() } else { have.join("; ") }
     )))
 }

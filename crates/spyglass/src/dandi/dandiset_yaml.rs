@@ -73,7 +73,7 @@ pub(super) fn dandiset_yaml(
         name: opts.name.clone(),
         description: opts.description.clone(),
     })
-    .map_err(|e| Error::Invalid(format!("dandiset.yaml: {e}")))?;
+    .map_err(|e| Error::internal("dandiset.yaml", e.to_string()))?;
     std::fs::write(&path, yaml).map_err(|e| Error::io(&path, e))?;
     Ok(true)
 }

@@ -9,8 +9,11 @@
 //! an SQL file with the rows, a self-contained SQLite bundle with the NWB files, and
 //! optionally a DANDI-organised folder.
 //!
-//! One export is active at a time per process (Spyglass keeps it in an environment
-//! variable). Which export a user has started is recorded in the database itself, in
+//! One export is active at a time per database handle: the [`ExportLog`] kept on the
+//! [`Db`] (Spyglass keeps it in an environment variable), so two handles in one
+//! process — two test databases, a lab server and a bundle — log independently, and
+//! every fetch made through the handle, by any thread, is seen. Which export a user
+//! has started is recorded in the database itself, in
 //! `common_usage.ActiveExport` (one row per user: the database account on MySQL, the
 //! user name on SQLite), so that every later `spyglass` invocation by that user on
 //! that database logs into it, another account's fetches never do, and a second
@@ -20,8 +23,8 @@
 pub mod paper;
 
 use crate::error::{Error, Result};
+use crate::scope::ThreadScopes;
 use spyglass_db::{Cond, Db, FullName, InsertOptions, Query, Row, TableSpec, Tier, Value};
-use std::cell::Cell;
 use std::sync::{Arc, Mutex};
 
 pub use paper::{populate_paper, ExportOptions, PaperExport};
@@ -113,24 +116,44 @@ started=CURRENT_TIMESTAMP: timestamp",
     ]
 }
 
-/// The export this process logs into (Spyglass's `SPYGLASS_EXPORT_ID`).
-static ACTIVE: Mutex<Option<i64>> = Mutex::new(None);
-
-thread_local! {
-    /// Set while a fetch is being logged, so that the logger's own reads are not logged.
-    static LOGGING: Cell<bool> = const { Cell::new(false) };
+/// The export logging of one database handle, kept on the [`Db`] (one per handle,
+/// created on first use): the export its fetches are logged into (Spyglass's
+/// `SPYGLASS_EXPORT_ID`) and the threads that have logging suspended (the logger's
+/// own reads, the export's reads, the lab-admin checks; see [`without_logging`]).
+#[derive(Debug, Default)]
+pub struct ExportLog {
+    active: Mutex<Option<i64>>,
+    suspended: ThreadScopes,
 }
 
-/// The active export id, if any.
-pub fn active_export() -> Option<i64> {
-    *ACTIVE.lock().unwrap_or_else(|p| p.into_inner())
+impl ExportLog {
+    fn of(db: &Db) -> Arc<ExportLog> {
+        db.extension(ExportLog::default)
+    }
+
+    fn active(&self) -> std::sync::MutexGuard<'_, Option<i64>> {
+        self.active.lock().unwrap_or_else(|p| p.into_inner())
+    }
+}
+
+/// The export `db`'s fetches are logged into, if any.
+pub fn active_export(db: &Db) -> Option<i64> {
+    db.existing_extension::<ExportLog>()
+        .and_then(|log| *log.active())
+}
+
+/// True while the calling thread has logging on `db` suspended.
+fn suspended(db: &Db) -> bool {
+    db.existing_extension::<ExportLog>()
+        .is_some_and(|log| log.suspended.inside())
 }
 
 fn check_id(what: &str, v: &str) -> Result<()> {
     if v.trim().is_empty() || v.chars().count() > 32 {
-        return Err(Error::Invalid(format!(
-            "{what} `{v}` must be 1 to 32 characters"
-        )));
+        return Err(Error::bad(
+            what,
+            format!("`{v}` must be 1 to 32 characters"),
+        ));
     }
     Ok(())
 }
@@ -150,7 +173,7 @@ pub fn active_export_of(db: &Db, user: &str) -> Result<Option<(i64, String, Stri
     if db.table_info(ACTIVE_EXPORT).is_err() {
         return Ok(None);
     }
-    without_logging(|| {
+    without_logging(db, || {
         let q = db
             .table(ACTIVE_EXPORT)?
             .restrict(Cond::map([("dj_user", user)]))?
@@ -171,18 +194,21 @@ pub fn active_export_of(db: &Db, user: &str) -> Result<Option<(i64, String, Stri
 /// Starts logging for (paper, analysis): inserts the `ExportSelection` row or resumes
 /// it (removing an `Export` made from it earlier), records it as the user's active
 /// export in the database, and logs every later fetch on `db`. Returns the export id.
-/// Refused while the user has another export active (on this database, or in this
-/// process); starting the one already active again just resumes it.
+/// Refused while the user has another export active (on this database, or on this
+/// handle); starting the one already active again just resumes it.
 pub fn start_export(db: &Db, paper_id: &str, analysis_id: &str) -> Result<i64> {
     check_id("paper id", paper_id)?;
     check_id("analysis id", analysis_id)?;
     crate::declare_common(db)?;
     let user = export_user(db)?;
     let busy = |id: i64, p: &str, a: &str| {
-        Error::Invalid(format!(
-            "export {id} (paper {p}, analysis {a}) is active for user '{user}': run \
+        Error::conflict(
+            "export",
+            format!(
+                "export {id} (paper {p}, analysis {a}) is active for user '{user}': run \
              `spyglass export stop` first"
-        ))
+            ),
+        )
     };
     if let Some((id, p, a)) = active_export_of(db, &user)? {
         if p != paper_id || a != analysis_id {
@@ -190,7 +216,7 @@ pub fn start_export(db: &Db, paper_id: &str, analysis_id: &str) -> Result<i64> {
         }
     }
     let id = crate::transaction(db, || {
-        without_logging(|| {
+        without_logging(db, || {
             let sel = db.table(EXPORT_SELECTION)?;
             let key = Cond::map([("paper_id", paper_id), ("analysis_id", analysis_id)]);
             let existing = db.fetch(&sel.restrict(key.clone())?)?;
@@ -224,10 +250,13 @@ pub fn start_export(db: &Db, paper_id: &str, analysis_id: &str) -> Result<i64> {
                         InsertOptions::default(),
                     )
                     .map_err(|e| {
-                        Error::Invalid(format!(
+                        Error::conflict(
+                            "export",
+                            format!(
                             "another export was started for user '{user}' at the same time ({e}); \
                              see `spyglass export stop`"
-                        ))
+                        ),
+                        )
                     })?;
                 }
             }
@@ -274,15 +303,18 @@ pub fn resume_active(db: &Db) -> Result<Option<i64>> {
     }
 }
 
-/// Logs the fetches of `db` into an existing export (a CLI call after `export start`).
+/// Logs the fetches of `db` into an existing export (a CLI call after `export start`);
+/// refused while the handle logs into another.
 pub fn resume_export(db: &Db, export_id: i64) -> Result<()> {
     {
-        let mut active = ACTIVE.lock().unwrap_or_else(|p| p.into_inner());
+        let log = ExportLog::of(db);
+        let mut active = log.active();
         if let Some(other) = *active {
             if other != export_id {
-                return Err(Error::Invalid(format!(
-                    "export {other} is active: stop it before starting export {export_id}"
-                )));
+                return Err(Error::conflict(
+                    "export",
+                    format!("export {other} is active: stop it before starting export {export_id}"),
+                ));
             }
         }
         *active = Some(export_id);
@@ -296,21 +328,22 @@ pub fn resume_export(db: &Db, export_id: i64) -> Result<()> {
     Ok(())
 }
 
-/// Stops logging in this process without ending the user's export (commands that
+/// Stops logging on this handle without ending the user's export (commands that
 /// read for themselves, such as `export preview`); returns the id that was logging.
 pub fn pause_logging(db: &Db) -> Option<i64> {
     db.set_fetch_observer(None);
-    ACTIVE.lock().unwrap_or_else(|p| p.into_inner()).take()
+    db.existing_extension::<ExportLog>()
+        .and_then(|log| log.active().take())
 }
 
-/// Stops the export (Spyglass's `stop_export`): logging ends in this process and the
+/// Stops the export (Spyglass's `stop_export`): logging ends on this handle and the
 /// user's active export is cleared in the database. Returns the export id that was
-/// active (in the database, else in this process).
+/// active (in the database, else on this handle).
 pub fn stop_export(db: &Db) -> Option<i64> {
     let local = pause_logging(db);
     let recorded = export_user(db).ok().and_then(|user| {
         let (id, _, _) = active_export_of(db, &user).ok()??;
-        without_logging(|| {
+        without_logging(db, || {
             db.delete(
                 ACTIVE_EXPORT,
                 Cond::map([("dj_user", user.as_str())]),
@@ -324,18 +357,16 @@ pub fn stop_export(db: &Db) -> Option<i64> {
     recorded.or(local)
 }
 
-/// Runs `f` with export logging suspended on this thread.
-pub fn without_logging<T>(f: impl FnOnce() -> Result<T>) -> Result<T> {
-    let before = LOGGING.with(|l| l.replace(true));
-    let r = f();
-    LOGGING.with(|l| l.set(before));
-    r
+/// Runs `f` with export logging on `db` suspended for the calling thread (other
+/// threads using the handle keep logging).
+pub fn without_logging<T>(db: &Db, f: impl FnOnce() -> Result<T>) -> Result<T> {
+    ExportLog::of(db).suspended.enter(f)
 }
 
 fn int(r: &Row, attr: &str) -> Result<i64> {
     r.get(attr)
         .and_then(Value::as_i64)
-        .ok_or_else(|| Error::Invalid(format!("`{attr}` is not an integer")))
+        .ok_or_else(|| Error::internal(EXPORT_SELECTION, format!("`{attr}` is not an integer")))
 }
 
 /// True for the tables export logging never records (its own bookkeeping).
@@ -345,10 +376,10 @@ fn unlogged(t: &FullName, db: &Db) -> bool {
 
 /// Logs one fetch: the restriction of every table it reads.
 fn log_fetch(db: &Db, export_id: i64, q: &Query) -> Result<()> {
-    if LOGGING.with(|l| l.get()) || q.tables().iter().all(|t| unlogged(t, db)) {
+    if suspended(db) || q.tables().iter().all(|t| unlogged(t, db)) {
         return Ok(());
     }
-    without_logging(|| {
+    without_logging(db, || {
         let entries = db.restrictions_of(q, MAX_RESTRICTION)?;
         let entries: Vec<(FullName, String)> = entries
             .into_iter()
@@ -411,13 +442,13 @@ fn log_restrictions(db: &Db, export_id: i64, entries: &[(FullName, String)]) -> 
 /// `ExportSelection.File` (and a restriction on `AnalysisNwbfile`), session copies as a
 /// restriction on `Nwbfile`. A no-op when no export is active.
 pub fn log_nwb_files(db: &Db, analysis_files: &[String], nwb_files: &[String]) -> Result<()> {
-    let Some(export_id) = active_export() else {
+    let Some(export_id) = active_export(db) else {
         return Ok(());
     };
-    if LOGGING.with(|l| l.get()) {
+    if suspended(db) {
         return Ok(());
     }
-    without_logging(|| {
+    without_logging(db, || {
         let mut entries = Vec::new();
         for (table, attr, names) in [
             (
@@ -482,7 +513,7 @@ pub struct LoggedRestriction {
 
 /// The export ids of a paper, oldest first.
 pub fn paper_export_ids(db: &Db, paper_id: &str) -> Result<Vec<i64>> {
-    without_logging(|| {
+    without_logging(db, || {
         let q = db
             .table(EXPORT_SELECTION)?
             .restrict(Cond::map([("paper_id", paper_id)]))?;
@@ -504,7 +535,7 @@ pub fn preview_tables(db: &Db, paper_id: &str) -> Result<Vec<LoggedRestriction>>
 
 /// The restrictions logged under the given export ids.
 pub(crate) fn restrictions_logged(db: &Db, ids: &[i64]) -> Result<Vec<LoggedRestriction>> {
-    without_logging(|| {
+    without_logging(db, || {
         let mut out = Vec::new();
         for &id in ids {
             let q = db
@@ -541,7 +572,7 @@ pub fn logged_files(db: &Db, paper_id: &str) -> Result<Vec<String>> {
 
 /// The analysis files logged under the given export ids, each once.
 pub(crate) fn files_logged(db: &Db, ids: &[i64]) -> Result<Vec<String>> {
-    without_logging(|| {
+    without_logging(db, || {
         let mut out: Vec<String> = Vec::new();
         for &id in ids {
             let q = db
@@ -583,9 +614,10 @@ pub fn list_file_paths(db: &Db, paper_id: &str) -> Result<Vec<std::path::PathBuf
 /// A logged table name (`` `schema`.`table` ``, as Spyglass writes it) as a table of `db`.
 pub fn parse_table_name(db: &Db, name: &str) -> Result<FullName> {
     let bad = || {
-        Error::Invalid(format!(
-            "logged table name `{name}` is not `schema`.`table`"
-        ))
+        Error::internal(
+            EXPORT_SELECTION_TABLE,
+            format!("logged table name `{name}` is not `schema`.`table`"),
+        )
     };
     let inner = name
         .strip_prefix('`')
@@ -594,9 +626,10 @@ pub fn parse_table_name(db: &Db, name: &str) -> Result<FullName> {
     let (schema, table) = inner.split_once("`.`").ok_or_else(bad)?;
     let full = FullName::new(schema, table);
     db.info(&full).map_err(|_| {
-        Error::Invalid(format!(
-            "logged table {name} is not declared in this database"
-        ))
+        Error::conflict(
+            EXPORT_SELECTION_TABLE,
+            format!("logged table {name} is not declared in this database"),
+        )
     })?;
     Ok(full)
 }

@@ -103,9 +103,11 @@ impl PaperExport {
 fn logged_ids(db: &Db, paper_id: &str) -> Result<Vec<i64>> {
     let ids = paper_export_ids(db, paper_id)?;
     if ids.is_empty() {
-        return Err(Error::Invalid(format!(
-            "no export is logged for paper `{paper_id}`: run `spyglass export start --paper {paper_id} --analysis NAME` first"
-        )));
+        return Err(Error::MissingRow {
+            table: super::EXPORT_SELECTION.into(),
+            key: format!("paper_id = `{paper_id}`"),
+            hint: format!(": no export is logged for paper `{paper_id}`; run `spyglass export start --paper {paper_id} --analysis NAME` first"),
+        });
     }
     Ok(ids)
 }
@@ -146,13 +148,13 @@ pub fn paper_slice(db: &Db, paper_id: &str) -> Result<Slice> {
 
 fn slice_of(db: &Db, ids: &[i64]) -> Result<Slice> {
     let leaves = leaves_of(db, ids)?;
-    without_logging(|| Ok(db.cascade_up(&leaves)?))
+    without_logging(db, || Ok(db.cascade_up(&leaves)?))
 }
 
 /// The files a slice references: every file-path attribute's file (raw `_` copies,
 /// analysis files) and the files their external links point to (raw files).
 pub fn slice_files(db: &Db, slice: &Slice) -> Result<Vec<ExportFile>> {
-    without_logging(|| {
+    without_logging(db, || {
         let mut out: Vec<ExportFile> = Vec::new();
         for t in slice.non_empty() {
             let Some(store) = t.name.table.strip_prefix("~external_") else {
@@ -185,11 +187,13 @@ pub fn slice_files(db: &Db, slice: &Slice) -> Result<Vec<ExportFile>> {
                 let relative = match target.strip_prefix(dir) {
                     Ok(r) => rel_dir.join(r),
                     Err(_) => {
-                        return Err(Error::Invalid(format!(
-                        "{} links to {}, outside its directory: the bundle could not keep the link",
-                        f.source.display(),
-                        target.display()
-                    )))
+                        return Err(Error::conflict(
+                            f.source.display().to_string(),
+                            format!(
+                                "links to {}, outside its directory: the bundle could not keep the link",
+                                target.display()
+                            ),
+                        ))
                     }
                 };
                 let known = out
@@ -210,13 +214,14 @@ pub fn slice_files(db: &Db, slice: &Slice) -> Result<Vec<ExportFile>> {
 /// `~external_<store>` row recorded (a changed byte, a truncated copy).
 fn verify_registered(row: &spyglass_db::Row, file: &ExportFile) -> Result<()> {
     let changed = |what: &str| {
-        Error::Invalid(format!(
-            "{} ({} store) does not match its registered {what}: the file changed after it \
-             was registered, so it cannot be exported; restore it (or re-run what made it) \
-             and export again",
-            file.source.display(),
-            file.store
-        ))
+        Error::conflict(
+            format!("{} ({} store)", file.source.display(), file.store),
+            format!(
+                "does not match its registered {what}: the file changed after it was \
+                 registered, so it cannot be exported; restore it (or re-run what made it) \
+                 and export again"
+            ),
+        )
     };
     if let Some(size) = row.get("size").and_then(Value::as_i64) {
         if size as u64 != file.size {
@@ -266,9 +271,10 @@ pub fn populate_paper(
     let ids = logged_ids(db, paper_id)?;
     let export_id = ids.last().copied().unwrap_or_default();
     if paper_id.contains(['/', '\\']) || paper_id.starts_with('.') {
-        return Err(Error::Invalid(format!(
-            "paper id `{paper_id}` cannot name a folder"
-        )));
+        return Err(Error::bad(
+            "paper id",
+            format!("`{paper_id}` cannot name a folder"),
+        ));
     }
     let t0 = std::time::Instant::now();
     let slice = slice_of(db, &ids)?;
@@ -289,7 +295,7 @@ pub fn populate_paper(
     let sql_file = dir.join(format!("{paper_id}.sql"));
     let t1 = std::time::Instant::now();
     let sql_partial = dir.join(format!(".{paper_id}.sql.partial-{}", std::process::id()));
-    let stats = without_logging(|| {
+    let stats = without_logging(db, || {
         let f = std::fs::File::create(&sql_partial).map_err(|e| Error::io(&sql_partial, e))?;
         let mut w = std::io::BufWriter::new(f);
         let header = format!(
@@ -351,7 +357,7 @@ pub fn populate_paper(
 /// The registered NWB files of an export as DANDI sources: session copies (replaced
 /// by their link targets when organised) and analysis files with their session.
 fn dandi_sources(db: &Db, files: &[ExportFile]) -> Result<Vec<crate::dandi::DandiSource>> {
-    without_logging(|| {
+    without_logging(db, || {
         let analysis = db.table(crate::common::common_nwbfile::ANALYSIS_NWBFILE)?;
         let mut out = Vec::new();
         for f in files.iter().filter(|f| f.registered) {
@@ -469,10 +475,10 @@ fn write_bundle(
             .next()
             .is_some()
     {
-        return Err(Error::Invalid(format!(
-            "{} exists and is not an export bundle: refusing to overwrite it",
-            bundle.display()
-        )));
+        return Err(Error::conflict(
+            bundle.display().to_string(),
+            "exists and is not an export bundle: refusing to overwrite it",
+        ));
     }
     // written under a temporary name and renamed when complete: a failure leaves the
     // previous bundle (or none), never a half-written one
@@ -501,7 +507,7 @@ fn write_bundle_into(
     std::fs::create_dir_all(bundle).map_err(|e| Error::io(bundle, e))?;
     let db_path = bundle.join(BUNDLE_DB);
     let dest = Db::open(&format!("sqlite:///{}", db_path.display()))?;
-    without_logging(|| Ok(db.copy_slice(slice, &dest, &|_, _| {})?))?;
+    without_logging(db, || Ok(db.copy_slice(slice, &dest, &|_, _| {})?))?;
     // a rollback journal, so that any SQLite reader opens the bundle from read-only media
     dest.use_rollback_journal()?;
     drop(dest);
@@ -544,8 +550,8 @@ fn write_bundle_into(
         "stores": stores,
         "files": manifest_files,
     });
-    let text =
-        serde_json::to_string_pretty(&manifest).map_err(|e| Error::Invalid(e.to_string()))?;
+    let text = serde_json::to_string_pretty(&manifest)
+        .map_err(|e| Error::internal("export manifest", e.to_string()))?;
     let mpath = bundle.join(MANIFEST);
     std::fs::write(&mpath, text).map_err(|e| Error::io(&mpath, e))?;
     Ok(())
@@ -594,7 +600,7 @@ fn record_export(
     paper_id: &str,
     ids: &[i64],
 ) -> Result<()> {
-    without_logging(|| {
+    without_logging(db, || {
         crate::transaction(db, || {
             let newest = *ids.last().unwrap_or(&0);
             let export = db.table(EXPORT)?;

@@ -16,15 +16,21 @@ pub fn session_name(db: &Db, file: &str) -> Result<String> {
             return Ok(name);
         }
     }
-    Err(Error::Invalid(format!(
-        "no session `{file}` (list them with `spyglass show {SESSION}`)"
-    )))
+    Err(Error::MissingRow {
+        table: SESSION.into(),
+        key: format!("nwb_file_name = `{file}`"),
+        hint: format!(" (list the sessions with `spyglass show {SESSION}`)"),
+    })
 }
 
 /// Parses `0,1,2` and ranges `0-15,32` (negative ids allowed, e.g. `-1`).
 pub fn parse_ids(text: &str) -> Result<Vec<i64>> {
-    let bad =
-        |what: &str| Error::Invalid(format!("`{what}` is not an electrode id or a range of ids"));
+    let bad = |what: &str| {
+        Error::bad(
+            "electrode ids",
+            format!("`{what}` is not an electrode id or a range of ids"),
+        )
+    };
     let mut out = vec![];
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let dash = part.char_indices().skip(1).find(|&(_, c)| c == '-');
@@ -33,9 +39,10 @@ pub fn parse_ids(text: &str) -> Result<Vec<i64>> {
                 let a: i64 = part[..i].trim().parse().map_err(|_| bad(part))?;
                 let b: i64 = part[i + 1..].trim().parse().map_err(|_| bad(part))?;
                 if b < a || b - a > 100_000 {
-                    return Err(Error::Invalid(format!(
-                        "`{part}`: a range goes up, at most 100000 ids"
-                    )));
+                    return Err(Error::bad(
+                        "electrode ids",
+                        format!("`{part}`: a range goes up, at most 100000 ids"),
+                    ));
                 }
                 out.extend(a..=b);
             }
@@ -43,7 +50,7 @@ pub fn parse_ids(text: &str) -> Result<Vec<i64>> {
         }
     }
     if out.is_empty() {
-        return Err(Error::Invalid(format!("no electrode ids in `{text}`")));
+        return Err(Error::bad("electrode ids", format!("none in `{text}`")));
     }
     Ok(out)
 }
@@ -77,7 +84,7 @@ pub fn subcommands<S: clap::Subcommand>() -> Vec<clap::Command> {
 
 /// Parses the matched subcommand into `S`, for [`crate::kit::Pipeline::run`].
 pub fn parse<S: clap::FromArgMatches>(args: &clap::ArgMatches) -> Result<S> {
-    S::from_arg_matches(args).map_err(|e| Error::Invalid(e.to_string()))
+    S::from_arg_matches(args).map_err(|e| Error::bad("arguments", e.to_string()))
 }
 
 #[cfg(test)]

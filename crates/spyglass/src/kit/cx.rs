@@ -40,10 +40,11 @@ pub fn row_of<T: Serialize + ?Sized>(what: &str, item: &T) -> Result<Row> {
         Ok(serde_json::Value::Object(map)) => Ok(Row::from_pairs(
             map.iter().map(|(k, v)| (k.clone(), Value::from_json(v))),
         )),
-        Ok(other) => Err(Error::Invalid(format!(
-            "{what}: a struct is needed, not {other}"
-        ))),
-        Err(e) => Err(Error::Invalid(format!("{what}: {e}"))),
+        Ok(other) => Err(Error::internal(
+            what,
+            format!("a struct is needed, not {other}"),
+        )),
+        Err(e) => Err(Error::internal(what, e.to_string())),
     }
 }
 
@@ -70,10 +71,13 @@ pub trait Tables {
         let mut rows = self.rows(table, key)?;
         match rows.len() {
             1 => Ok(rows.remove(0)),
-            n => Err(Error::Invalid(format!(
-                "{table}: {n} rows match {} (one expected)",
-                row_of(table, key)?.to_json()
-            ))),
+            n => Err(Error::conflict(
+                table,
+                format!(
+                    "{n} rows match {} (one expected)",
+                    row_of(table, key)?.to_json()
+                ),
+            )),
         }
     }
 
@@ -130,7 +134,7 @@ impl Tables for Db {
         let id = ids
             .into_iter()
             .next()
-            .ok_or_else(|| Error::Invalid(format!("{master}: no row was merged")))?;
+            .ok_or_else(|| Error::internal(master, "no row was merged"))?;
         Ok(Value::Uuid(id))
     }
 

@@ -1,4 +1,7 @@
-//! [`Spyglass`]: the framework handle every command, make and binding receives.
+//! [`Spyglass`]: the framework handle every command, make and binding receives. It
+//! owns the database handle and, through it, the active export: every fetch made
+//! through the handle (by commands, by makes, by any thread) is logged into the
+//! export started or resumed on it, and into no other.
 
 use super::cx::Cx;
 use crate::error::Result;
@@ -30,10 +33,12 @@ impl Spyglass {
         Spyglass::with_db(Db::open(url)?, settings)
     }
 
-    /// Wraps an open database: configures its stores, declares the common tables and
-    /// pre-populates `entries.yaml` (Spyglass's `populate_all_common` prelude).
+    /// Wraps an open database: configures its stores, declares the common tables,
+    /// pre-populates `entries.yaml` (Spyglass's `populate_all_common` prelude) and
+    /// resumes the export the user has active on the database, if any.
     pub fn with_db(db: Db, settings: Settings) -> Result<Spyglass> {
         crate::ingest::prepare(&db, &settings)?;
+        crate::export::resume_active(&db)?;
         Ok(Spyglass::from_prepared(db, settings))
     }
 
@@ -60,6 +65,22 @@ impl Spyglass {
     /// The context commands and makes work with.
     pub fn cx(&self) -> Cx<'_> {
         Cx::new(&self.db, &self.settings)
+    }
+
+    /// Starts (or resumes) the export of (paper, analysis): from now on every fetch made
+    /// through this handle is logged into it (see [`crate::export::start_export`]).
+    pub fn start_export(&self, paper_id: &str, analysis_id: &str) -> Result<i64> {
+        crate::export::start_export(&self.db, paper_id, analysis_id)
+    }
+
+    /// Stops the active export (see [`crate::export::stop_export`]); returns its id.
+    pub fn stop_export(&self) -> Option<i64> {
+        crate::export::stop_export(&self.db)
+    }
+
+    /// The export this handle's fetches are logged into, if any.
+    pub fn active_export(&self) -> Option<i64> {
+        crate::export::active_export(&self.db)
     }
 
     /// Declares pipeline `name` and what it refers to, once per handle.

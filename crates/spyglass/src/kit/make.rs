@@ -55,7 +55,7 @@ impl<M: Make> Made<M> {
 
     fn key(key: &Row) -> Result<M::Key> {
         serde_json::from_value(key.to_json())
-            .map_err(|e| Error::Invalid(format!("{}: key {}: {e}", M::TABLE, key.to_json())))
+            .map_err(|e| Error::internal(M::TABLE, format!("key {}: {e}", key.to_json())))
     }
 }
 

@@ -83,9 +83,9 @@ pub trait Pipeline: Send + Sync {
 
     /// Runs subcommand `name` (one of [`Pipeline::commands`]) with its arguments.
     fn run(&self, _sg: &Spyglass, name: &str, _args: &clap::ArgMatches) -> Result<()> {
-        Err(crate::Error::Invalid(format!(
-            "pipeline {} has no command `{name}`",
-            self.name()
-        )))
+        Err(crate::Error::bad(
+            self.name(),
+            format!("the pipeline has no command `{name}`"),
+        ))
     }
 }

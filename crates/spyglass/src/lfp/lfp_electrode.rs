@@ -72,12 +72,22 @@ lfp_electrode_group_name : varchar(200)  # name of this group of electrodes
             all,
         }) = args::parse(m)?;
         let nwb = args::session_name(sg, &file)?;
-        let choice = match (electrodes, electrode_group.is_empty(), region.is_empty(), all) {
+        let choice = match (
+            electrodes,
+            electrode_group.is_empty(),
+            region.is_empty(),
+            all,
+        ) {
             (Some(ids), true, true, false) => ElectrodeChoice::Ids(args::parse_ids(&ids)?),
             (None, false, true, false) => ElectrodeChoice::Groups(electrode_group),
             (None, true, false, false) => ElectrodeChoice::Regions(region),
             (None, true, true, true) => ElectrodeChoice::All,
-            _ => return Err(Error::Invalid("name the electrodes with one of --electrodes, --electrode-group, --region or --all".into())),
+            _ => {
+                return Err(Error::bad(
+                    "electrodes",
+                    "name them with one of --electrodes, --electrode-group, --region or --all",
+                ))
+            }
         };
         let ids = choose_electrodes(sg, &nwb, &choice)?;
         create_group(sg, &nwb, &name, &ids)?;
@@ -144,9 +154,10 @@ pub fn create_group(db: &Db, nwb_file_name: &str, name: &str, electrode_ids: &[i
             .iter()
             .find(|e| e.electrode_id == id)
             .ok_or_else(|| {
-                Error::Invalid(format!(
-                    "{LFP_ELECTRODE_GROUP} `{name}`: session {nwb_file_name} has no electrode {id}"
-                ))
+                Error::bad(
+                    format!("{LFP_ELECTRODE_GROUP} `{name}`"),
+                    format!("session {nwb_file_name} has no electrode {id}"),
+                )
             })?;
         parts.push(GroupElectrode {
             group: group.clone(),
@@ -232,9 +243,11 @@ pub fn choose_electrodes(
         &FetchSpec::attrs(&["electrode_id", "electrode_group_name", "region_id"]),
     )?;
     if rows.is_empty() {
-        return Err(Error::Invalid(format!(
-            "session {nwb_file_name} has no electrodes (is it ingested? `spyglass show common_session.Session`)"
-        )));
+        return Err(Error::MissingRow {
+            table: ELECTRODE.into(),
+            key: format!("nwb_file_name = `{nwb_file_name}`"),
+            hint: " (is the session ingested? `spyglass show common_session.Session`)".into(),
+        });
     }
     let id = |r: &Row| r.get("electrode_id").and_then(Value::as_i64);
     let text = |r: &Row, k: &str| r.get(k).and_then(Value::as_str).map(str::to_string);
@@ -243,9 +256,10 @@ pub fn choose_electrodes(
         ElectrodeChoice::Ids(want) => {
             let have: Vec<i64> = rows.iter().filter_map(id).collect();
             if let Some(bad) = want.iter().find(|w| !have.contains(w)) {
-                return Err(Error::Invalid(format!(
-                    "session {nwb_file_name} has no electrode {bad}"
-                )));
+                return Err(Error::bad(
+                    "electrodes",
+                    format!("session {nwb_file_name} has no electrode {bad}"),
+                ));
             }
             want.clone()
         }
@@ -264,10 +278,13 @@ pub fn choose_electrodes(
                         .collect();
                     names.sort();
                     names.dedup();
-                    return Err(Error::Invalid(format!(
-                        "session {nwb_file_name} has no electrode group `{g}` (it has: {})",
-                        names.join(", ")
-                    )));
+                    return Err(Error::bad(
+                        "electrode group",
+                        format!(
+                            "session {nwb_file_name} has no electrode group `{g}` (it has: {})",
+                            names.join(", ")
+                        ),
+                    ));
                 }
                 out.extend(got);
             }
@@ -302,7 +319,7 @@ pub fn choose_electrodes(
                         .collect();
                     have.sort();
                     have.dedup();
-                    return Err(Error::Invalid(format!(
+                    return Err(Error::bad("region", format!(
                         "session {nwb_file_name} has no electrodes in region `{want}` (its regions: {})",
                         have.join(", ")
                     )));

@@ -57,17 +57,14 @@ pub fn lfp_source(db: &Db, merge_id: &Value) -> Result<LfpSource> {
     let cond = Cond::Map(vec![("merge_id".into(), merge_id.clone())]);
     let parents = db.merge_get_parent(&m, &cond)?;
     let (src, q) = parents.first().ok_or_else(|| {
-        Error::Invalid(format!(
-            "{LFP_OUTPUT}: no LFP with merge_id {}",
-            merge_id.python_str()
-        ))
+        Error::missing(LFP_OUTPUT, format!("merge_id = {}", merge_id.python_str()))
     })?;
     let row = db.fetch1(q)?;
     let text = |k: &str| -> Result<String> {
         row.get(k)
             .and_then(Value::as_str)
             .map(str::to_string)
-            .ok_or_else(|| Error::Invalid(format!("{}: row has no `{k}`", src.parent.pretty())))
+            .ok_or_else(|| Error::internal(src.parent.pretty(), format!("row has no `{k}`")))
     };
     Ok(LfpSource {
         source: src.name.clone(),

@@ -38,12 +38,13 @@ pub fn filter_pieces<T: Sample>(
     channels: &[Vec<T>],
     ranges: &[Range<usize>],
 ) -> Result<(Vec<Vec<f64>>, Vec<usize>)> {
-    let dsp = |e: spyglass_dsp::DspError| Error::Invalid(format!("filtering: {e}"));
+    let dsp = |e: spyglass_dsp::DspError| Error::bad("filtering", e.to_string());
     let dec = FirDecimator::new(taps, ds).map_err(dsp)?;
     let n = channels.first().map_or(0, Vec::len);
     if channels.iter().any(|c| c.len() != n) {
-        return Err(Error::Invalid(
-            "filtering: channels have different lengths".into(),
+        return Err(Error::internal(
+            "filtering",
+            "channels have different lengths",
         ));
     }
     if channels.is_empty() || ranges.is_empty() {
@@ -71,10 +72,10 @@ pub fn filter_pieces<T: Sample>(
         let mut o = Vec::with_capacity(idx.len());
         for r in ranges {
             if r.end > ch.len() || r.start > r.end {
-                return Err(Error::Invalid(format!(
-                    "filtering: range {r:?} is not within 0..{}",
-                    ch.len()
-                )));
+                return Err(Error::internal(
+                    "filtering",
+                    format!("range {r:?} is not within 0..{}", ch.len()),
+                ));
             }
             let mut x: Vec<f64> = ch[r.clone()].iter().map(|v| v.to_f64()).collect();
             let want = dec.output_len(x.len());
@@ -99,7 +100,7 @@ pub fn truncate_i16(x: &[f64]) -> Vec<i16> {
 pub(crate) fn key_f64(key: &spyglass_db::Row, table: &str, attr: &str) -> Result<f64> {
     key.get(attr)
         .and_then(|v| v.as_f64().or_else(|| v.as_i64().map(|i| i as f64)))
-        .ok_or_else(|| Error::Invalid(format!("{table}: row has no number `{attr}`")))
+        .ok_or_else(|| Error::internal(table, format!("row has no number `{attr}`")))
 }
 
 /// Checks the rates of a filtering run: the stored filter (`name`, `rate`) must be
@@ -351,10 +352,10 @@ pub(crate) fn fetch_volts(
     let rows = crate::fetch_nwb::fetch_nwb(db, &q)?;
     let r = rows
         .first()
-        .ok_or_else(|| Error::Invalid(format!("{table}: no row matches the restriction")))?;
+        .ok_or_else(|| Error::missing(table, restriction.to_json().to_string()))?;
     let obj = r
         .object(object)
-        .ok_or_else(|| Error::Invalid(format!("{table}: row has no {object} object")))?;
+        .ok_or_else(|| Error::internal(table, format!("row has no {object} object")))?;
     let reader = obj.file.volts_reader(&obj.info.path)?;
     let n = reader.raw().num_samples();
     let channels: Vec<usize> = (0..reader.channel_ids().len()).collect();

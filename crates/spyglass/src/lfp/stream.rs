@@ -127,7 +127,7 @@ pub struct Job<'a> {
 }
 
 fn dsp(e: spyglass_dsp::DspError) -> Error {
-    Error::Invalid(format!("filtering: {e}"))
+    Error::bad("filtering", e.to_string())
 }
 
 impl Job<'_> {
@@ -163,8 +163,9 @@ impl Job<'_> {
     /// Runs the job, writing every output row of `out` and its timestamp.
     pub fn run(&self, out: &SeriesStream) -> Result<()> {
         if self.ds == 0 || self.taps.is_empty() {
-            return Err(Error::Invalid(
-                "filtering: empty filter or zero decimation".into(),
+            return Err(Error::internal(
+                "filtering",
+                "empty filter or zero decimation",
             ));
         }
         let dec = FirDecimator::new(self.taps, self.ds).map_err(dsp)?;
@@ -309,10 +310,10 @@ impl Job<'_> {
             drop(wtx);
             let written = writer
                 .join()
-                .map_err(|_| Error::Invalid("filtering: the writer thread failed".into()))?;
+                .map_err(|_| Error::internal("filtering", "the writer thread failed"))?;
             let read = reader
                 .join()
-                .map_err(|_| Error::Invalid("filtering: the reader thread failed".into()));
+                .map_err(|_| Error::internal("filtering", "the reader thread failed"));
             filtered.and(written).and(read)
         })
     }

@@ -135,7 +135,7 @@ fn paper_export(env: Env) {
     let db = &env.db;
 
     let id = export::start_export(db, "paper1", "lfp").unwrap();
-    assert_eq!(export::active_export(), Some(id));
+    assert_eq!(export::active_export(db), Some(id));
     // a second export cannot start while one is active
     assert!(export::resume_export(db, id + 1).is_err());
     let before = analysis(db, &a, &key_a);

@@ -33,7 +33,7 @@ fn session_groups_collect_sessions() {
     assert!(sg::add_session(&env.db, "no group", "grp0_.nwb")
         .unwrap_err()
         .to_string()
-        .contains("no group named"));
+        .contains("no row with session_group_name = `no group`"));
     assert_eq!(
         sg::group_sessions(&env.db, "ca1 sleep").unwrap(),
         ["grp0_.nwb", "grp2_.nwb"]
