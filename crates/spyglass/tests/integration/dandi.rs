@@ -780,11 +780,11 @@ fn spyglass_session_and_analysis_files_pass_dandi_validate() {
             &env.db,
             &v1::LfpSelection {
                 key: v1::LfpKey {
-                    nwb_file_name: (&nwb).to_string(),
+                    nwb_file_name: nwb.to_string(),
                     lfp_electrode_group_name: ("tetrode").to_string(),
                     target_interval_list_name: (interval).to_string(),
                     filter_name: ("LFP 0-400 Hz").to_string(),
-                    filter_sampling_rate: (30_000) as i64,
+                    filter_sampling_rate: 30_000,
                 },
                 target_sampling_rate: 1000.0,
             },

@@ -41,11 +41,11 @@ fn session(env: &Env, stem: &str, subject: &str) -> (String, spyglass_db::Row) {
         &env.db,
         &v1::LfpSelection {
             key: v1::LfpKey {
-                nwb_file_name: (&nwb).to_string(),
+                nwb_file_name: nwb.to_string(),
                 lfp_electrode_group_name: ("all").to_string(),
                 target_interval_list_name: (RAW_VALID_TIMES).to_string(),
                 filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (30_000) as i64,
+                filter_sampling_rate: 30_000,
             },
             target_sampling_rate: 1000.0,
         },

@@ -158,11 +158,11 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
         &env.db,
         &v1::LfpSelection {
             key: v1::LfpKey {
-                nwb_file_name: (&nwb).to_string(),
+                nwb_file_name: nwb.to_string(),
                 lfp_electrode_group_name: ("tetrode").to_string(),
-                target_interval_list_name: (&epoch).to_string(),
+                target_interval_list_name: epoch.to_string(),
                 filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (30_000) as i64,
+                filter_sampling_rate: 30_000,
             },
             target_sampling_rate: 1000.0,
         },
@@ -172,11 +172,11 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
         &env.db,
         &v1::LfpSelection {
             key: v1::LfpKey {
-                nwb_file_name: (&nwb).to_string(),
+                nwb_file_name: nwb.to_string(),
                 lfp_electrode_group_name: ("tetrode").to_string(),
                 target_interval_list_name: (RAW_VALID_TIMES).to_string(),
                 filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (30_000) as i64,
+                filter_sampling_rate: 30_000,
             },
             target_sampling_rate: 1000.0,
         },
@@ -276,10 +276,10 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
             key: band_v1::BandKey {
                 lfp_merge_id: spyglass_db::merge::merge_id(&key_all, "LFPV1"),
                 filter_name: ("Theta 5-11 Hz").to_string(),
-                filter_sampling_rate: (1000) as i64,
-                nwb_file_name: (&nwb).to_string(),
+                filter_sampling_rate: 1000,
+                nwb_file_name: nwb.to_string(),
                 target_interval_list_name: (RAW_VALID_TIMES).to_string(),
-                lfp_band_sampling_rate: (100) as i64,
+                lfp_band_sampling_rate: 100,
             },
             min_interval_len: 1.0,
         },
