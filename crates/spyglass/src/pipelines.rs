@@ -9,17 +9,12 @@ use spyglass_db::populate::Registry;
 use spyglass_db::{Db, TableSpec};
 use std::collections::HashSet;
 
-/// Every pipeline, in declaration order (a pipeline after those it refers to).
+/// Every pipeline, in declaration order (a pipeline after those it refers to): the
+/// common schemas and the filters, then each family's list (its `family!` line).
 pub fn all() -> Vec<&'static dyn Pipeline> {
-    vec![
-        &crate::common::Common,
-        &crate::filter::Filter,
-        &crate::lfp::lfp_electrode::LfpElectrode,
-        &crate::lfp::v1::LfpV1,
-        &crate::lfp::imported::ImportedLfp,
-        &crate::lfp::merge::LfpMerge,
-        &crate::lfp::band_v1::LfpBandV1,
-    ]
+    let mut all: Vec<&'static dyn Pipeline> = vec![&crate::common::Common, &crate::filter::Filter];
+    all.extend(crate::lfp::pipelines());
+    all
 }
 
 /// The pipeline named `name`.
@@ -172,4 +167,20 @@ pub fn families() -> Vec<(&'static str, Vec<&'static dyn Pipeline>)> {
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn every_pipeline_is_in_the_guide() {
+        let guide = include_str!("../../../docs/pipelines.md");
+        for p in super::all() {
+            let row = format!("| `{}` |", p.name());
+            assert!(
+                guide.contains(&row),
+                "docs/pipelines.md does not list `{}`",
+                p.name()
+            );
+        }
+    }
 }

@@ -3,7 +3,7 @@
 //! then exported as a paper bundle.
 
 use anyhow::{bail, Context, Result};
-use spyglass::lfp::{self, band_v1, v1};
+use spyglass::lfp::{self, analytic, band_v1, v1};
 use spyglass::{filter, Settings};
 use spyglass_db::Value;
 use std::path::Path;
@@ -140,7 +140,7 @@ pub fn demo(dir: &Path) -> Result<()> {
             .restrict(spyglass_db::Cond::map([("nwb_file_name", nwb.as_str())]))?,
     )?;
     let (lfp_volts, lfp_ts) = v1::fetch_lfp_volts(&db, &key)?;
-    let band = band_v1::band_features(&db, &band_key)?;
+    let band = analytic::band_features(&db, &band_key)?;
     let amp = &band.features[0].amplitude;
     let mid = &amp[amp.len() / 4..3 * amp.len() / 4];
     let mut sorted = mid.to_vec();

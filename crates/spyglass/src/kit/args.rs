@@ -55,6 +55,25 @@ pub fn parse_ids(text: &str) -> Result<Vec<i64>> {
     Ok(out)
 }
 
+/// Ids given for `n` electrodes by `flag`: one for all, or one per electrode;
+/// `default` for all when the flag is absent.
+pub fn per_electrode(flag: &str, text: Option<&str>, n: usize, default: i64) -> Result<Vec<i64>> {
+    let Some(text) = text else {
+        return Ok(vec![default; n]);
+    };
+    match parse_ids(text)? {
+        one if one.len() == 1 => Ok(vec![one[0]; n]),
+        each if each.len() == n => Ok(each),
+        other => Err(Error::bad(
+            flag,
+            format!(
+                "{} ids for {n} electrodes (give one, or one per electrode)",
+                other.len()
+            ),
+        )),
+    }
+}
+
 /// The subcommands of a clap `Subcommand` enum, for [`crate::kit::Pipeline::commands`].
 pub fn subcommands<S: clap::Subcommand>() -> Vec<clap::Command> {
     S::augment_subcommands(clap::Command::new("pipeline"))

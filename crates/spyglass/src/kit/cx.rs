@@ -13,6 +13,11 @@ use spyglass_dsp::Intervals;
 use spyglass_nwb::AnalysisFileWriter;
 use std::path::Path;
 
+/// A typed key as text for messages (`{"nwb_file_name":"a_.nwb",...}`).
+pub fn key_text<K: Serialize>(key: &K) -> String {
+    serde_json::to_string(key).unwrap_or_else(|e| format!("<key: {e}>"))
+}
+
 /// The database and the directory layout a make works with.
 #[derive(Clone, Copy)]
 pub struct Cx<'a> {

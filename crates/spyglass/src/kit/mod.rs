@@ -11,6 +11,10 @@
 //!   typed fetch and insert, merge insert, IntervalList rows, analysis files, on
 //!   any database handle; [`analysis_file`]: an analysis file from a parent.
 //!
+//! - [`family!`](crate::kit::family): declares a family's pipeline modules and
+//!   lists them — a new pipeline is one line there; [`prelude`]: one import for a
+//!   pipeline file.
+//!
 //! The guide to writing a pipeline with it is `docs/pipelines.md`.
 
 pub mod args;
@@ -18,8 +22,26 @@ mod cx;
 mod handle;
 mod make;
 mod pipeline;
+pub mod prelude;
 
-pub use cx::{analysis_file, row_of, Cx, Session, Tables};
+pub use cx::{analysis_file, key_text, row_of, Cx, Session, Tables};
 pub use handle::Spyglass;
 pub use make::{Made, Make};
 pub use pipeline::{Defaults, MergePart, Pipeline, Schema};
+
+/// Declares the pipeline modules of a family and lists their pipelines, in
+/// declaration order (a pipeline after those it refers to):
+/// `family! { v1 => LfpV1, band_v1 => LfpBandV1 }` is `pub mod v1; pub mod
+/// band_v1;` and `pub fn pipelines()` returning both. [`crate::pipelines::all`]
+/// reads each family's list, so a new pipeline is its file plus one line here.
+macro_rules! family {
+    ($($module:ident => $pipeline:ident),* $(,)?) => {
+        $(pub mod $module;)*
+
+        /// This family's pipelines, in declaration order.
+        pub fn pipelines() -> Vec<&'static dyn $crate::kit::Pipeline> {
+            vec![$(&$module::$pipeline),*]
+        }
+    };
+}
+pub(crate) use family;

@@ -33,6 +33,13 @@ pub struct MergePart {
     pub source: &'static str,
 }
 
+impl MergePart {
+    /// `source` is a part of merge master `master`.
+    pub const fn of(master: &'static str, source: &'static str) -> MergePart {
+        MergePart { master, source }
+    }
+}
+
 /// A pipeline: one file declares its schemas, defaults, makers, merge parts and
 /// commands; [`crate::pipelines::all`] lists it once. Everything but [`Pipeline::name`]
 /// and [`Pipeline::schemas`] has a default of "none".

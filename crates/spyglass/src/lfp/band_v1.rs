@@ -8,22 +8,13 @@
 //! (`x[e] − x[ref]`, in floating point), filters each piece with the band filter
 //! (full convolution sampled at `delay + ds·k`, `ds = lfp_rate // band_rate`),
 //! keeps int16 counts (truncated) when the LFP is plain int16 — Spyglass's output —
-//! and float32 volts otherwise, streaming in time blocks into an analysis file. [`band_features`] gives its analytic amplitude, phase and power
-//! (Hilbert transform over the whole series, Spyglass's helpers).
+//! and float32 volts otherwise, streaming in time blocks into an analysis file
+//! ([`super::analytic`] reads it back with its amplitude, phase and power).
 
-use super::lfp_electrode::{self, LFP_ELECTRODE};
+use super::lfp_electrode;
 use super::merge;
-use super::FilterRun;
-use crate::common::common_interval as iv;
-use crate::error::{Error, Result};
-use crate::kit::{args, Cx, Made, Make, Pipeline, Schema, Spyglass, Tables};
-use crate::settings::Settings;
-use serde::{Deserialize, Serialize};
-use spyglass_db::populate::Maker;
-use spyglass_db::{Db, Row, TableSpec, Tier};
-use spyglass_dsp::{HilbertFeatures, Intervals};
-use std::path::PathBuf;
-use std::sync::Arc;
+use super::{FilterInputs, FilterOutput, FilterRun};
+use crate::kit::prelude::*;
 use uuid::Uuid;
 
 /// Schema name.
@@ -78,8 +69,8 @@ pub struct BandElectrode {
 struct BandElectrodeRow<'a> {
     #[serde(flatten)]
     key: &'a BandKey,
-    lfp_electrode_group_name: &'a str,
-    electrode_group_name: &'a str,
+    #[serde(flatten)]
+    member: &'a lfp_electrode::GroupElectrode,
     #[serde(flatten)]
     electrode: BandElectrode,
 }
@@ -199,42 +190,18 @@ struct SelectArgs {
 
 fn select(db: &Db, a: SelectArgs) -> Result<()> {
     let nwb = args::session_name(db, &a.file)?;
-    let (group, interval, filter) = (
-        &a.lfp_group,
-        a.lfp_interval.as_deref(),
-        a.lfp_filter.as_deref(),
-    );
-    let mut lfps = merge::lfps_of_group(db, &nwb, group, interval, filter)?;
-    let (merge_id, src) = match lfps.len() {
-        1 => lfps.remove(0),
-        0 => return Err(Error::MissingRow { table: merge::LFP_OUTPUT.into(), key: format!("nwb_file_name = `{nwb}`, lfp_electrode_group_name = `{group}`"), hint: "; the group has no LFP yet (run `spyglass lfp select` and `spyglass populate lfp_v1.LFPV1`)".into() }),
-        n => return Err(Error::bad("LFP", format!("LFP electrode group `{group}` of {nwb} has {n} LFPs; choose one with --lfp-interval or --lfp-filter"))),
-    };
+    let group = &a.lfp_group;
+    let (lfp, how) = (a.lfp_interval.as_deref(), a.lfp_filter.as_deref());
+    let (merge_id, src) = merge::one_lfp_of_group(db, &nwb, group, lfp, how)?;
     let ids = match &a.electrodes {
         Some(t) => args::parse_ids(t)?,
         None => lfp_electrode::electrode_ids(db, &nwb, group)?,
     };
-    let refs = match &a.reference {
-        None => vec![-1; ids.len()],
-        Some(t) => match args::parse_ids(t)? {
-            r if r.len() == 1 => vec![r[0]; ids.len()],
-            r if r.len() == ids.len() => r,
-            r => {
-                return Err(Error::bad(
-                    "--reference",
-                    format!(
-                        "{} ids for {} electrodes (give one, or one per electrode)",
-                        r.len(),
-                        ids.len()
-                    ),
-                ))
-            }
-        },
-    };
+    let refs = args::per_electrode("--reference", a.reference.as_deref(), ids.len(), -1)?;
     let electrodes: Vec<BandElectrode> = ids
         .iter()
-        .zip(&refs)
-        .map(|(&electrode_id, &reference_elect_id)| BandElectrode {
+        .zip(refs)
+        .map(|(&electrode_id, reference_elect_id)| BandElectrode {
             electrode_id,
             reference_elect_id,
         })
@@ -248,11 +215,9 @@ fn select(db: &Db, a: SelectArgs) -> Result<()> {
         target_interval_list_name: a.interval.clone(),
         lfp_band_sampling_rate: a.rate.into(),
     };
-    let sel = BandSelection {
-        key,
-        min_interval_len: a.min_interval_len,
-    };
-    insert_selection(db, &sel, group, &electrodes)?;
+    let min_interval_len = a.min_interval_len;
+    let selection = BandSelection { key, min_interval_len };
+    insert_selection(db, &selection, group, &electrodes)?;
     println!("LFPBandSelection: {nwb}, LFP {merge_id} ({} of group `{group}`), {} electrodes, filter `{}` at {lfp_rate} Hz, interval `{}`, output {} Hz", src.source, electrodes.len(), a.filter, a.interval, a.rate);
     println!("next: spyglass populate {LFP_BAND_V1} --key nwb_file_name={nwb}");
     Ok(())
@@ -271,49 +236,20 @@ pub fn insert_selection(
     let nwb = &key.nwb_file_name;
     let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
     if &src.nwb_file_name != nwb {
-        return Err(Error::bad(
-            LFP_BAND_SELECTION,
-            format!(
-                "LFP {} belongs to {}, not {nwb}",
-                key.lfp_merge_id, src.nwb_file_name
-            ),
-        ));
+        let message = format!(
+            "LFP {} belongs to {}, not {nwb}",
+            key.lfp_merge_id, src.nwb_file_name
+        );
+        return Err(Error::bad(LFP_BAND_SELECTION, message));
     }
-    #[derive(Serialize, Deserialize)]
-    struct Member {
-        electrode_group_name: String,
-        electrode_id: i64,
-    }
-    let group_key = lfp_electrode::GroupKey {
-        nwb_file_name: nwb.clone(),
-        lfp_electrode_group_name: lfp_electrode_group_name.to_string(),
-    };
-    let members: Vec<Member> = db.rows(LFP_ELECTRODE, &group_key)?;
-    let mut parts = Vec::with_capacity(electrodes.len());
-    for &e in electrodes {
-        let m = members
-            .iter()
-            .find(|m| m.electrode_id == e.electrode_id)
-            .ok_or_else(|| {
-                Error::bad(
-                    LFP_BAND_SELECTION,
-                    format!(
-                        "electrode {} is not in LFP electrode group `{lfp_electrode_group_name}`",
-                        e.electrode_id
-                    ),
-                )
-            })?;
-        parts.push(BandElectrodeRow {
-            key,
-            lfp_electrode_group_name,
-            electrode_group_name: &m.electrode_group_name,
-            electrode: e,
-        });
-    }
+    let ids: Vec<i64> = electrodes.iter().map(|e| e.electrode_id).collect();
+    let members = lfp_electrode::members_by_id(db, nwb, lfp_electrode_group_name, &ids)?;
+    let parts: Vec<BandElectrodeRow> = (members.iter().zip(electrodes))
+        .map(|(m, &electrode)| BandElectrodeRow { key, member: m, electrode })
+        .collect();
     crate::transaction(db, || {
         db.put_new(LFP_BAND_SELECTION, std::slice::from_ref(selection))?;
-        db.put_new(LFP_BAND_ELECTRODE, &parts)?;
-        Ok(())
+        db.put_new(LFP_BAND_ELECTRODE, &parts)
     })?;
     crate::kit::row_of(LFP_BAND_SELECTION, key)
 }
@@ -323,110 +259,62 @@ pub fn valid_times_name(target_interval_list_name: &str, rate: i64) -> String {
     format!("{target_interval_list_name} lfp band {rate}Hz")
 }
 
-/// What the database says about one key (phase 1).
-#[derive(Debug, Clone, Serialize)]
-pub struct BandInputs {
-    /// The session's `_` copy (the parent of the analysis file).
-    pub nwb_path: PathBuf,
-    /// The file holding the LFP.
-    pub lfp_path: PathBuf,
-    /// Object id of the LFP series.
-    pub lfp_object_id: String,
-    /// Decimation factor, `lfp_rate // band_rate`.
-    pub decimation: usize,
-    /// Electrodes and references, by electrode id.
-    pub electrodes: Vec<BandElectrode>,
-    /// Band filter coefficients.
-    pub coefficients: Vec<f64>,
-    /// Valid times: target ∩ LFP valid times, pieces longer than `min_interval_len`.
-    pub valid_times: Intervals,
-}
-
 /// The LFPBandV1 make.
 struct BandMake;
 
 impl Make for BandMake {
     const TABLE: &'static str = LFP_BAND_V1;
     type Key = BandKey;
-    type Inputs = BandInputs;
-    type Output = super::FilterOutput;
+    type Inputs = FilterInputs;
+    type Output = FilterOutput;
 
-    fn fetch(&self, cx: &Cx, key: &BandKey) -> Result<BandInputs> {
-        let db = cx.db;
-        let (t, nwb, filter) = (LFP_BAND_V1, &key.nwb_file_name, &key.filter_name);
+    fn fetch(&self, cx: &Cx, key: &BandKey) -> Result<FilterInputs> {
+        let (db, nwb, filter) = (cx.db, &key.nwb_file_name, &key.filter_name);
         let sel: BandSelection = db.row(LFP_BAND_SELECTION, key)?;
         let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
-        let lfp_rate = src.lfp_sampling_rate.round() as i64;
-        if key.filter_sampling_rate != lfp_rate {
-            return Err(Error::bad(
-                t,
-                format!(
-                    "filter `{filter}` is for {} Hz but the LFP is at {lfp_rate} Hz",
-                    key.filter_sampling_rate
-                ),
-            ));
-        }
-        let band_rate = key.lfp_band_sampling_rate;
-        if band_rate <= 0 || band_rate > lfp_rate {
-            return Err(Error::bad(
-                LFP_BAND_SELECTION,
-                format!("lfp_band_sampling_rate {band_rate} must be in (0, {lfp_rate}]"),
-            ));
-        }
+        let (lfp_rate, decimation) = super::checked_rates(
+            LFP_BAND_V1,
+            (filter, key.filter_sampling_rate),
+            src.lfp_sampling_rate,
+            ("lfp_band_sampling_rate", key.lfp_band_sampling_rate as f64),
+        )?;
         let mut electrodes: Vec<BandElectrode> = db.rows(LFP_BAND_ELECTRODE, key)?;
         electrodes.sort_by_key(|e| e.electrode_id);
+        let reference = |r: i64| (r >= 0).then_some(r);
         if electrodes.is_empty() {
-            return Err(Error::conflict(
-                LFP_BAND_SELECTION,
-                "the selection has no LFPBandElectrode rows",
-            ));
+            return Err(Error::missing(LFP_BAND_ELECTRODE, key_text(key)));
         }
-        let (target, min_len) = (&key.target_interval_list_name, sel.min_interval_len);
-        let valid_times = iv::intersect_lists(db, nwb, target, &src.interval_list_name, 0.0)?
-            .longer_than(min_len);
-        if valid_times.is_empty() {
-            return Err(Error::bad(
-                t,
-                format!(
-                    "`{target}` ∩ `{}` of {nwb} has no piece longer than {min_len} s",
-                    src.interval_list_name
-                ),
-            ));
-        }
-        Ok(BandInputs {
-            nwb_path: crate::analysis::nwb_file_path(db, nwb)?,
-            lfp_path: merge::lfp_file_path(db, &src)?,
-            lfp_object_id: src.lfp_object_id,
-            decimation: (lfp_rate / band_rate) as usize,
-            electrodes,
-            coefficients: crate::filter::coefficients(db, filter, lfp_rate as u32)?,
-            valid_times,
+        let lists = (
+            key.target_interval_list_name.as_str(),
+            src.interval_list_name.as_str(),
+        );
+        Ok(FilterInputs {
+            valid_times: super::valid_pieces(db, LFP_BAND_V1, nwb, lists, sel.min_interval_len)?,
+            parent: crate::analysis::nwb_file_path(db, nwb)?,
+            source: merge::lfp_file_path(db, &src)?,
+            object_id: src.lfp_object_id,
+            ds: decimation,
+            rate: key.lfp_band_sampling_rate as f64,
+            electrodes: electrodes
+                .iter()
+                .map(|e| (e.electrode_id, reference(e.reference_elect_id)))
+                .collect(),
+            taps: crate::filter::coefficients(db, filter, lfp_rate as u32)?,
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &BandKey, i: BandInputs) -> Result<Self::Output> {
-        let reference = |r: i64| (r >= 0).then_some(r);
+    fn compute(&self, settings: &Settings, key: &BandKey, i: FilterInputs) -> Result<FilterOutput> {
         let run = FilterRun {
             table: LFP_BAND_V1,
             nwb_file_name: &key.nwb_file_name,
-            parent: &i.nwb_path,
             file_description: "LFPBandV1 output",
             series_description: format!(
                 "{} band of LFP over {}",
                 key.filter_name, key.target_interval_list_name
             ),
             filter_name: &key.filter_name,
-            taps: &i.coefficients,
-            ds: i.decimation,
-            valid_times: &i.valid_times,
-            electrodes: i
-                .electrodes
-                .iter()
-                .map(|e| (e.electrode_id, reference(e.reference_elect_id)))
-                .collect(),
         };
-        let rate = key.lfp_band_sampling_rate as f64;
-        super::filter_series(settings, &i.lfp_path, &i.lfp_object_id, run, rate)
+        super::filter_series(settings, run, &i)
     }
 
     fn insert(&self, cx: &Cx, key: &BandKey, out: Self::Output) -> Result<()> {
@@ -441,41 +329,4 @@ impl Make for BandMake {
             .interval_list(&key.nwb_file_name, &list, PIPELINE, out.valid_times)?;
         cx.db.put(LFP_BAND_V1, &row)
     }
-}
-
-/// A band-limited LFP read back, with its analytic features.
-#[derive(Debug, Clone)]
-pub struct BandSignal {
-    /// Electrode ids, one per channel.
-    pub electrode_ids: Vec<i64>,
-    /// Timestamps, seconds.
-    pub timestamps: Vec<f64>,
-    /// The filtered signal per channel, volts.
-    pub volts: Vec<Vec<f64>>,
-    /// Amplitude (volts), phase (radians, `[0, 2π]`) and power (volts²) per channel.
-    pub features: Vec<HilbertFeatures>,
-}
-
-/// Reads the LFPBandV1 row matching `restriction` and computes the analytic
-/// amplitude, phase and power of each channel (Spyglass's `compute_analytic_signal`,
-/// `compute_signal_phase`, `compute_signal_power`, on values in volts).
-pub fn band_features(db: &Db, restriction: &Row) -> Result<BandSignal> {
-    let super::Volts {
-        electrode_ids: ids,
-        volts,
-        timestamps,
-    } = super::fetch_volts(db, LFP_BAND_V1, restriction, "lfp_band")?;
-    let flat: Vec<f64> = volts.iter().flatten().copied().collect();
-    let features = if flat.is_empty() {
-        vec![]
-    } else {
-        spyglass_dsp::hilbert_features_channels(&flat, volts.len())
-            .map_err(|e| Error::internal(LFP_BAND_V1, e.to_string()))?
-    };
-    Ok(BandSignal {
-        electrode_ids: ids,
-        timestamps,
-        volts,
-        features,
-    })
 }

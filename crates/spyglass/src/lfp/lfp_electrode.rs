@@ -172,19 +172,48 @@ pub fn create_group(db: &Db, nwb_file_name: &str, name: &str, electrode_ids: &[i
     })
 }
 
-/// Electrode ids of a group, ascending.
-pub fn electrode_ids(db: &Db, nwb_file_name: &str, name: &str) -> Result<Vec<i64>> {
+/// The electrodes of a group (LFPElectrode rows).
+pub fn members(db: &Db, nwb_file_name: &str, name: &str) -> Result<Vec<GroupElectrode>> {
     let key = GroupKey {
         nwb_file_name: nwb_file_name.to_string(),
         lfp_electrode_group_name: name.to_string(),
     };
-    let mut ids: Vec<i64> = db
-        .rows::<GroupElectrode>(LFP_ELECTRODE, &key)?
+    db.rows(LFP_ELECTRODE, &key)
+}
+
+/// The members of a group with electrode ids `ids`, in that order; an error naming
+/// the first id that is not in the group.
+pub fn members_by_id(db: &Db, nwb_file_name: &str, name: &str, ids: &[i64]) -> Result<Vec<GroupElectrode>> {
+    let members = members(db, nwb_file_name, name)?;
+    ids.iter()
+        .map(|&id| {
+            members.iter().find(|m| m.electrode_id == id).cloned().ok_or_else(|| {
+                let key = format!("electrode {id} in LFP electrode group `{name}` of {nwb_file_name}");
+                Error::missing(LFP_ELECTRODE, key)
+            })
+        })
+        .collect()
+}
+
+/// Electrode ids of a group, ascending.
+pub fn electrode_ids(db: &Db, nwb_file_name: &str, name: &str) -> Result<Vec<i64>> {
+    let mut ids: Vec<i64> = members(db, nwb_file_name, name)?
         .into_iter()
         .map(|e| e.electrode_id)
         .collect();
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// The rate (rounded, Hz) of the raw series a group's electrodes are recorded in.
+pub fn raw_rate(db: &Db, nwb_file_name: &str, group: &str) -> Result<u32> {
+    let ids = electrode_ids(db, nwb_file_name, group)?;
+    if ids.is_empty() {
+        let key = format!("nwb_file_name={nwb_file_name}, lfp_electrode_group_name={group}");
+        return Err(Error::missing(LFP_ELECTRODE, key));
+    }
+    let series = crate::common::ephys_series::series_for_electrodes(db, nwb_file_name, &ids)?;
+    Ok(series.rate.round() as u32)
 }
 
 /// Which electrodes of a session make a group.

@@ -89,6 +89,28 @@ pub fn lfp_file_path(db: &Db, src: &LfpSource) -> Result<std::path::PathBuf> {
     }
 }
 
+/// The one LFP of a session's LFP electrode group that `target` and `filter` choose
+/// (see [`lfps_of_group`]); an error naming the choices when none or several match.
+pub fn one_lfp_of_group(
+    db: &Db,
+    nwb_file_name: &str,
+    group: &str,
+    target: Option<&str>,
+    filter: Option<&str>,
+) -> Result<(uuid::Uuid, LfpSource)> {
+    let mut lfps = lfps_of_group(db, nwb_file_name, group, target, filter)?;
+    let what = format!("LFP electrode group `{group}` of {nwb_file_name}");
+    match lfps.len() {
+        1 => Ok(lfps.remove(0)),
+        0 => Err(Error::MissingRow {
+            table: LFP_OUTPUT.to_string(),
+            key: what,
+            hint: " (an LFP of it: run `spyglass lfp select` and `spyglass populate lfp_v1.LFPV1`; the group has no LFP yet)".into(),
+        }),
+        n => Err(Error::bad(what, format!("has {n} LFPs; choose one with --lfp-interval or --lfp-filter"))),
+    }
+}
+
 /// The LFPs (LFPOutput entries) of a session's LFP electrode group, optionally only
 /// those over `target` (the LFP's target interval) or made with `filter`: each
 /// merge id with its source.

@@ -8,12 +8,17 @@
 //! reference the streamed path [`stream`] equals to the bit), writing a filtered
 //! series into an analysis file as it is computed, and reading a series back in volts.
 
-pub mod band_v1;
-pub mod imported;
-pub mod lfp_electrode;
-pub mod merge;
+pub mod analytic;
 pub mod stream;
-pub mod v1;
+
+crate::kit::family! {
+    lfp_electrode => LfpElectrode,
+    v1 => LfpV1,
+    imported => ImportedLfp,
+    merge => LfpMerge,
+    band_v1 => LfpBandV1,
+    artifact_v1 => LfpArtifactV1,
+}
 
 use crate::error::{Error, Result};
 use spyglass_db::Db;
@@ -98,29 +103,89 @@ pub(crate) fn key_f64(key: &spyglass_db::Row, table: &str, attr: &str) -> Result
         .ok_or_else(|| Error::internal(table, format!("row has no number `{attr}`")))
 }
 
-/// One filtering run of a pipeline: input electrodes (each with an optional
-/// reference), filter, pieces and the description of the output.
+/// Checks the rates of a filtering run: the stored filter (`name`, `rate`) must be
+/// designed at the source's rate (rounded) and the output rate (`attribute`,
+/// `value`) must be in `(0, source rate]`. Returns the rounded source rate and the
+/// decimation factor `source // output`.
+pub(crate) fn checked_rates(
+    table: &str,
+    (filter, filter_rate): (&str, i64),
+    source_rate: f64,
+    (attribute, output): (&str, f64),
+) -> Result<(f64, usize)> {
+    let rate = source_rate.round();
+    if !(rate >= 1.0 && rate < u32::MAX as f64) {
+        let message = format!("its input's sampling rate {source_rate} Hz is not usable");
+        return Err(Error::bad(table, message));
+    }
+    if filter_rate != rate as i64 {
+        let message = format!("filter `{filter}` is for {filter_rate} Hz but its input is at {rate} Hz; select the filter at {rate} Hz");
+        return Err(Error::bad(table, message));
+    }
+    if !(output.is_finite() && output > 0.0 && output <= rate) {
+        return Err(Error::bad(
+            table,
+            format!("{attribute} {output} must be in (0, {rate}]"),
+        ));
+    }
+    Ok((rate, (rate / output).floor() as usize))
+}
+
+/// The pieces a run filters: the session's `target` IntervalList ∩ the input's
+/// `source` IntervalList, pieces longer than `min_len` seconds; an error when none is.
+pub(crate) fn valid_pieces(
+    db: &Db,
+    table: &str,
+    nwb_file_name: &str,
+    (target, source): (&str, &str),
+    min_len: f64,
+) -> Result<Intervals> {
+    let pieces =
+        crate::common::common_interval::intersect_lists(db, nwb_file_name, target, source, 0.0)?
+            .longer_than(min_len);
+    if pieces.is_empty() {
+        let message = format!(
+            "`{target}` ∩ `{source}` of {nwb_file_name} has no piece longer than {min_len} s"
+        );
+        return Err(Error::conflict(table, message));
+    }
+    Ok(pieces)
+}
+
+/// What a filtering make reads from the database (phase 1), the same for every
+/// version: the input series, the filter, the pieces and the output electrodes.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct FilterInputs {
+    /// The session's `_` copy (the analysis file's parent).
+    pub parent: std::path::PathBuf,
+    /// The file holding the input series.
+    pub source: std::path::PathBuf,
+    /// Object id of the input series.
+    pub object_id: String,
+    /// The filter's coefficients.
+    pub taps: Vec<f64>,
+    /// Decimation factor, `input rate // output rate`.
+    pub ds: usize,
+    /// Output rate, Hz.
+    pub rate: f64,
+    /// The valid times to filter.
+    pub valid_times: Intervals,
+    /// Output electrodes by id, each with its reference electrode (None: none).
+    pub electrodes: Vec<(i64, Option<i64>)>,
+}
+
+/// How a filtering run names what it writes.
 pub(crate) struct FilterRun<'a> {
     /// The pipeline's table, for messages.
     pub table: &'a str,
     /// The session.
     pub nwb_file_name: &'a str,
-    /// The session's `_` copy (the analysis file's parent).
-    pub parent: &'a std::path::Path,
     /// `analysis_file_description` of the new file (`LFPV1 output`).
     pub file_description: &'a str,
     /// Description of the series.
     pub series_description: String,
     /// The filter (recorded as the series' `filtering`).
     pub filter_name: &'a str,
-    /// Its coefficients.
-    pub taps: &'a [f64],
-    /// Decimation factor.
-    pub ds: usize,
-    /// The valid times to filter.
-    pub valid_times: &'a Intervals,
-    /// Output electrodes by id, each with its reference electrode (None: none).
-    pub electrodes: Vec<(i64, Option<i64>)>,
 }
 
 /// What a filtering run wrote: an analysis file, not registered yet.
@@ -136,21 +201,19 @@ pub struct FilterOutput {
     pub valid_times: Intervals,
 }
 
-/// Filters series `object_id` of the file at `source` into a new analysis file
-/// (an ElectricalSeries `filtered data` in an `LFP` container of the `ecephys`
-/// module, gzip-chunked, explicit timestamps), streaming in time blocks. Int16
-/// counts stay int16 when the input is plain int16; otherwise float32 volts.
+/// Filters the input series into a new analysis file (an ElectricalSeries
+/// `filtered data` in an `LFP` container of the `ecephys` module, gzip-chunked,
+/// explicit timestamps), streaming in time blocks. Int16 counts stay int16 when
+/// the input is plain int16; otherwise float32 volts.
 pub(crate) fn filter_series(
     settings: &crate::settings::Settings,
-    source: &std::path::Path,
-    object_id: &str,
     run: FilterRun,
-    rate: f64,
+    inputs: &FilterInputs,
 ) -> Result<FilterOutput> {
-    let file = spyglass_nwb::NwbFile::open(source)?;
-    let reader = file.volts_reader(&file.path_of_id(object_id)?)?;
-    let mut channels = Vec::with_capacity(run.electrodes.len());
-    for &(electrode, reference) in &run.electrodes {
+    let file = spyglass_nwb::NwbFile::open(&inputs.source)?;
+    let reader = file.volts_reader(&file.path_of_id(&inputs.object_id)?)?;
+    let mut channels = Vec::with_capacity(inputs.electrodes.len());
+    for &(electrode, reference) in &inputs.electrodes {
         let channel = reader.channels_of(&[electrode])?[0];
         let reference = match reference {
             Some(r) => Some(reader.channels_of(&[r])?[0]),
@@ -158,26 +221,28 @@ pub(crate) fn filter_series(
         };
         channels.push(stream::OutChannel { channel, reference });
     }
-    let ranges = reader.raw().sample_ranges(run.valid_times.as_slice())?;
+    let ranges = reader.raw().sample_ranges(inputs.valid_times.as_slice())?;
     if ranges.is_empty() {
-        return Err(Error::bad(
-            run.table,
-            format!("no samples of {} fall in the valid times", source.display()),
-        ));
+        let message = format!(
+            "no samples of {} fall in the valid times",
+            inputs.source.display()
+        );
+        return Err(Error::conflict(run.table, message));
     }
     let job = stream::Job {
         reader: &reader,
         channels,
-        taps: run.taps,
-        ds: run.ds,
+        taps: &inputs.taps,
+        ds: inputs.ds,
         ranges,
         kind: stream::OutputKind::for_input(&reader),
         budget: stream::WINDOW_BUDGET,
     };
-    let (table, valid) = (run.table, run.valid_times);
-    let filtered = filter_to_file(settings, run, job)?;
+    let table = run.table;
+    let filtered = filter_to_file(settings, run, inputs, job)?;
     let valid_times = match filtered.first_last {
-        Some((a, b)) => valid
+        Some((a, b)) => inputs
+            .valid_times
             .clip(a, b)
             .map_err(|e| Error::internal(table, e.to_string()))?,
         None => Intervals::empty(),
@@ -185,7 +250,7 @@ pub(crate) fn filter_series(
     Ok(FilterOutput {
         file: filtered.file,
         object_id: filtered.object_id,
-        rate,
+        rate: inputs.rate,
         valid_times,
     })
 }
@@ -201,14 +266,18 @@ struct Filtered {
 fn filter_to_file(
     settings: &crate::settings::Settings,
     run: FilterRun,
+    inputs: &FilterInputs,
     job: stream::Job,
 ) -> Result<Filtered> {
-    let mut f =
-        crate::analysis::AnalysisFile::create_detached(settings, run.nwb_file_name, run.parent)?;
+    let mut f = crate::analysis::AnalysisFile::create_detached(
+        settings,
+        run.nwb_file_name,
+        &inputs.parent,
+    )?;
     let pending = crate::analysis::PendingFile::new(&f, run.file_description);
     // the analysis file's electrodes table is its parent's: rows by id there
-    let parent = spyglass_nwb::NwbFile::open(run.parent)?;
-    let ids: Vec<i64> = run.electrodes.iter().map(|e| e.0).collect();
+    let parent = spyglass_nwb::NwbFile::open(&inputs.parent)?;
+    let ids: Vec<i64> = inputs.electrodes.iter().map(|e| e.0).collect();
     let rows = parent.electrode_rows(&ids)?;
     drop(parent);
     let n_rows = job.n_out();

@@ -16,18 +16,10 @@
 //! in volts and the output is float32 volts. Electrodes are found by id, and the
 //! samples stream through [`super::stream`] in time blocks (bounded memory).
 
-use super::{lfp_electrode, merge::LFP_OUTPUT, FilterRun};
+use super::{lfp_electrode, merge::LFP_OUTPUT, FilterInputs, FilterOutput, FilterRun};
 use crate::analysis::nwb_file_path;
-use crate::common::{common_interval as iv, ephys_series};
-use crate::error::{Error, Result};
-use crate::kit::{args, Cx, Made, Make, MergePart, Pipeline, Schema, Spyglass, Tables};
-use crate::settings::Settings;
-use serde::{Deserialize, Serialize};
-use spyglass_db::populate::Maker;
-use spyglass_db::{Db, Row, TableSpec, Tier};
-use spyglass_dsp::Intervals;
-use std::path::PathBuf;
-use std::sync::Arc;
+use crate::common::ephys_series;
+use crate::kit::prelude::*;
 
 /// Schema name.
 pub const SCHEMA: &str = "lfp_v1";
@@ -120,27 +112,18 @@ lfp_sampling_rate : float  # the sampling rate, in HZ";
         vec![(LFPV1, Made::maker(LfpV1Make, settings))]
     }
     fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart {
-            master: LFP_OUTPUT,
-            source: LFPV1,
-        }]
+        vec![MergePart::of(LFP_OUTPUT, LFPV1)]
     }
     fn commands(&self) -> Vec<clap::Command> {
         args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Select {
-            file,
-            group,
-            interval,
-            filter,
-            rate,
-            filter_rate,
-        } = args::parse(m)?;
-        let nwb = args::session_name(sg, &file)?;
-        let filter_rate = match filter_rate {
+        let Command::Select(a) = args::parse(m)?;
+        let nwb = args::session_name(sg, &a.file)?;
+        let (group, interval, filter) = (&a.group, &a.interval, &a.filter);
+        let filter_rate = match a.filter_rate {
             Some(r) => r,
-            None => raw_rate_for_group(sg, &nwb, &group)?,
+            None => lfp_electrode::raw_rate(sg, &nwb, group)?,
         };
         let key = LfpKey {
             nwb_file_name: nwb.clone(),
@@ -149,14 +132,9 @@ lfp_sampling_rate : float  # the sampling rate, in HZ";
             filter_name: filter.clone(),
             filter_sampling_rate: filter_rate.into(),
         };
-        insert_selection(
-            sg,
-            &LfpSelection {
-                key,
-                target_sampling_rate: rate,
-            },
-        )?;
-        println!("LFPSelection: {nwb}, group `{group}`, interval `{interval}`, filter `{filter}` at {filter_rate} Hz, output {rate} Hz");
+        let target_sampling_rate = a.rate;
+        insert_selection(sg, &LfpSelection { key, target_sampling_rate })?;
+        println!("LFPSelection: {nwb}, group `{group}`, interval `{interval}`, filter `{filter}` at {filter_rate} Hz, output {target_sampling_rate} Hz");
         println!("next: spyglass populate {LFPV1} --key nwb_file_name={nwb} --key lfp_electrode_group_name={group}");
         Ok(())
     }
@@ -166,24 +144,28 @@ lfp_sampling_rate : float  # the sampling rate, in HZ";
 #[derive(clap::Subcommand)]
 enum Command {
     /// Select an LFP electrode group, interval and filter for LFPV1 (LFPSelection).
-    Select {
-        /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-        file: String,
-        /// The LFP electrode group.
-        group: String,
-        /// Target interval (an IntervalList name of the session, e.g. "raw data valid times").
-        #[arg(long)]
-        interval: String,
-        /// A FirFilterParameters filter at the raw rate (e.g. "LFP 0-400 Hz").
-        #[arg(long)]
-        filter: String,
-        /// Output sampling rate, Hz.
-        #[arg(long, default_value_t = 1000.0)]
-        rate: f64,
-        /// The filter's sampling rate (default: the raw data's rate, rounded).
-        #[arg(long)]
-        filter_rate: Option<u32>,
-    },
+    Select(SelectArgs),
+}
+
+/// `spyglass lfp select`.
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+    file: String,
+    /// The LFP electrode group.
+    group: String,
+    /// Target interval (an IntervalList name of the session, e.g. "raw data valid times").
+    #[arg(long)]
+    interval: String,
+    /// A FirFilterParameters filter at the raw rate (e.g. "LFP 0-400 Hz").
+    #[arg(long)]
+    filter: String,
+    /// Output sampling rate, Hz.
+    #[arg(long, default_value_t = 1000.0)]
+    rate: f64,
+    /// The filter's sampling rate (default: the raw data's rate, rounded).
+    #[arg(long)]
+    filter_rate: Option<u32>,
 }
 
 /// Inserts an `LFPSelection` row (skipped when it exists); returns its key.
@@ -198,121 +180,61 @@ pub fn valid_times_name(lfp_electrode_group_name: &str, target_interval_list_nam
     format!("lfp_{lfp_electrode_group_name}_{target_interval_list_name}_valid times")
 }
 
-/// The rate (rounded, Hz) of the series an LFP electrode group would be filtered from.
-pub fn raw_rate_for_group(db: &Db, nwb_file_name: &str, group: &str) -> Result<u32> {
-    let ids = lfp_electrode::electrode_ids(db, nwb_file_name, group)?;
-    if ids.is_empty() {
-        return Err(Error::missing(
-            lfp_electrode::LFP_ELECTRODE,
-            format!("nwb_file_name = `{nwb_file_name}`, lfp_electrode_group_name = `{group}`"),
-        ));
-    }
-    Ok(
-        ephys_series::series_for_electrodes(db, nwb_file_name, &ids)?
-            .rate
-            .round() as u32,
-    )
-}
-
-/// What the database says about one key (phase 1).
-#[derive(Debug, Clone, Serialize)]
-pub struct LfpInputs {
-    /// Path of the session's `_` copy.
-    pub nwb_path: PathBuf,
-    /// The source series (object id, rate, valid times' list).
-    pub source: ephys_series::SourceSeries,
-    /// Decimation factor, `raw_rate // target_rate`.
-    pub decimation: usize,
-    /// Electrode ids, ascending.
-    pub electrode_ids: Vec<i64>,
-    /// The filter's coefficients.
-    pub coefficients: Vec<f64>,
-    /// Valid times: target ∩ source valid times, pieces longer than 1 s.
-    pub valid_times: Intervals,
-}
-
 /// The LFPV1 make.
 struct LfpV1Make;
 
 impl Make for LfpV1Make {
     const TABLE: &'static str = LFPV1;
     type Key = LfpKey;
-    type Inputs = LfpInputs;
-    type Output = super::FilterOutput;
+    type Inputs = FilterInputs;
+    type Output = FilterOutput;
 
-    fn fetch(&self, cx: &Cx, key: &LfpKey) -> Result<LfpInputs> {
+    fn fetch(&self, cx: &Cx, key: &LfpKey) -> Result<FilterInputs> {
         let db = cx.db;
         let sel: LfpSelection = db.row(LFP_SELECTION, key)?;
         let (nwb, group) = (&key.nwb_file_name, &key.lfp_electrode_group_name);
         let electrode_ids = lfp_electrode::electrode_ids(db, nwb, group)?;
         if electrode_ids.is_empty() {
-            return Err(Error::conflict(
-                LFPV1,
-                format!("LFP electrode group `{group}` of {nwb} has no electrodes"),
-            ));
+            let group = format!("nwb_file_name={nwb}, lfp_electrode_group_name={group}");
+            return Err(Error::missing(lfp_electrode::LFP_ELECTRODE, group));
         }
         let source = ephys_series::series_for_electrodes(db, nwb, &electrode_ids)?;
-        let raw_rate = source.rate.round();
-        if !(raw_rate >= 1.0 && raw_rate < u32::MAX as f64) {
-            return Err(Error::bad(
-                LFPV1,
-                format!("sampling rate {raw_rate} of {nwb}'s raw series is not usable"),
-            ));
-        }
-        let filter = &key.filter_name;
-        if key.filter_sampling_rate != raw_rate as i64 {
-            return Err(Error::bad(LFPV1, format!(
-                "filter `{filter}` is for {} Hz but the raw data of {nwb} are at {raw_rate} Hz; select the filter at {raw_rate} Hz",
-                key.filter_sampling_rate
-            )));
-        }
-        let target_rate = sel.target_sampling_rate;
-        if !(target_rate.is_finite() && target_rate > 0.0 && target_rate <= raw_rate) {
-            return Err(Error::bad(
-                LFP_SELECTION,
-                format!("target_sampling_rate {target_rate} must be in (0, {raw_rate}]"),
-            ));
-        }
-        let target = &key.target_interval_list_name;
-        let valid_times = iv::intersect_lists(db, nwb, target, &source.interval, 0.0)?
-            .longer_than(MIN_LFP_INTERVAL_DURATION);
-        if valid_times.is_empty() {
-            return Err(Error::bad(
-                LFPV1,
-                format!(
-                "`{target}` ∩ `{}` of {nwb} has no piece longer than {MIN_LFP_INTERVAL_DURATION} s",
-                source.interval
-            ),
-            ));
-        }
-        Ok(LfpInputs {
-            nwb_path: nwb_file_path(db, nwb)?,
-            decimation: (raw_rate / target_rate).floor() as usize,
-            electrode_ids,
-            coefficients: crate::filter::coefficients(db, filter, raw_rate as u32)?,
-            valid_times,
-            source,
+        let (raw_rate, decimation) = super::checked_rates(
+            LFPV1,
+            (&key.filter_name, key.filter_sampling_rate),
+            source.rate,
+            ("target_sampling_rate", sel.target_sampling_rate),
+        )?;
+        let lists = (
+            key.target_interval_list_name.as_str(),
+            source.interval.as_str(),
+        );
+        let path = nwb_file_path(db, nwb)?;
+        Ok(FilterInputs {
+            valid_times: super::valid_pieces(db, LFPV1, nwb, lists, MIN_LFP_INTERVAL_DURATION)?,
+            parent: path.clone(),
+            source: path,
+            object_id: source.object_id,
+            ds: decimation,
+            rate: (raw_rate as usize / decimation) as f64,
+            electrodes: electrode_ids.iter().map(|&e| (e, None)).collect(),
+            taps: crate::filter::coefficients(db, &key.filter_name, raw_rate as u32)?,
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &LfpKey, i: LfpInputs) -> Result<Self::Output> {
+    fn compute(&self, settings: &Settings, key: &LfpKey, i: FilterInputs) -> Result<FilterOutput> {
+        let (group, target) = (
+            &key.lfp_electrode_group_name,
+            &key.target_interval_list_name,
+        );
         let run = FilterRun {
             table: LFPV1,
             nwb_file_name: &key.nwb_file_name,
-            parent: &i.nwb_path,
             file_description: "LFPV1 output",
-            series_description: format!(
-                "LFP of group {} over {}",
-                key.lfp_electrode_group_name, key.target_interval_list_name
-            ),
+            series_description: format!("LFP of group {group} over {target}"),
             filter_name: &key.filter_name,
-            taps: &i.coefficients,
-            ds: i.decimation,
-            valid_times: &i.valid_times,
-            electrodes: i.electrode_ids.iter().map(|&e| (e, None)).collect(),
         };
-        let rate = (i.source.rate.round() as usize / i.decimation) as f64;
-        super::filter_series(settings, &i.nwb_path, &i.source.object_id, run, rate)
+        super::filter_series(settings, run, &i)
     }
 
     fn insert(&self, cx: &Cx, key: &LfpKey, out: Self::Output) -> Result<()> {

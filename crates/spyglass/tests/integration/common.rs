@@ -166,3 +166,26 @@ pub fn pynwb_file(out: &Path, variant: &str) -> serde_json::Value {
     let text = spyglass_testkit::run_python(&code, &[out.to_str().unwrap(), variant]);
     serde_json::from_str(text.lines().last().unwrap_or("{}")).expect("fixture JSON")
 }
+
+/// Selects LFPV1 the way most tests do: Spyglass's standard `LFP 0-400 Hz` filter at
+/// `filter_rate` (the raw rate), 1 kHz output; returns the selection's key.
+pub fn select_lfp(
+    env: &Env,
+    nwb: &str,
+    group: &str,
+    interval: &str,
+    filter_rate: impl Into<i64>,
+) -> Row {
+    let key = spyglass::lfp::v1::LfpKey {
+        nwb_file_name: nwb.to_string(),
+        lfp_electrode_group_name: group.to_string(),
+        target_interval_list_name: interval.to_string(),
+        filter_name: "LFP 0-400 Hz".to_string(),
+        filter_sampling_rate: filter_rate.into(),
+    };
+    let selection = spyglass::lfp::v1::LfpSelection {
+        key,
+        target_sampling_rate: 1000.0,
+    };
+    spyglass::lfp::v1::insert_selection(&env.db, &selection).unwrap()
+}

@@ -776,20 +776,7 @@ fn spyglass_session_and_analysis_files_pass_dandi_validate() {
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     lfp::lfp_electrode::create_group(&env.db, &nwb, "tetrode", &[0, 1, 2, 3]).unwrap();
     for interval in [gt.epochs[0].0.as_str(), RAW_VALID_TIMES] {
-        v1::insert_selection(
-            &env.db,
-            &v1::LfpSelection {
-                key: v1::LfpKey {
-                    nwb_file_name: nwb.to_string(),
-                    lfp_electrode_group_name: ("tetrode").to_string(),
-                    target_interval_list_name: (interval).to_string(),
-                    filter_name: ("LFP 0-400 Hz").to_string(),
-                    filter_sampling_rate: 30_000,
-                },
-                target_sampling_rate: 1000.0,
-            },
-        )
-        .unwrap();
+        select_lfp(&env, &nwb, "tetrode", interval, 30_000);
     }
     let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 2, "{:?}", rep.error_list);

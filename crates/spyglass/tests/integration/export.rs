@@ -37,20 +37,7 @@ fn session(env: &Env, stem: &str, subject: &str) -> (String, spyglass_db::Row) {
     let nwb = r[0].nwb_file_name.clone();
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     lfp::lfp_electrode::create_group(&env.db, &nwb, "all", &[0, 1, 2, 3]).unwrap();
-    let key = v1::insert_selection(
-        &env.db,
-        &v1::LfpSelection {
-            key: v1::LfpKey {
-                nwb_file_name: nwb.to_string(),
-                lfp_electrode_group_name: ("all").to_string(),
-                target_interval_list_name: (RAW_VALID_TIMES).to_string(),
-                filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: 30_000,
-            },
-            target_sampling_rate: 1000.0,
-        },
-    )
-    .unwrap();
+    let key = select_lfp(&env, &nwb, "all", RAW_VALID_TIMES, 30_000);
     let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::from(&key)).unwrap();
     assert_eq!(rep.success_count, 1);
     (nwb, key)

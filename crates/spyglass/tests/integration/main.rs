@@ -11,6 +11,7 @@ mod ingest_pynwb;
 mod ingest_synthetic;
 mod intervals;
 mod lab_db;
+mod lfp_artifact;
 mod lfp_pipeline;
 mod parity;
 mod prefix_isolation;

@@ -20,7 +20,7 @@ use spyglass::common::common_ephys as ephys;
 use spyglass::common::ephys_series as es;
 use spyglass::common::spikesorting_imported as ssi;
 use spyglass::ingest::FileStatus;
-use spyglass::lfp::{self, v1};
+use spyglass::lfp::{self, lfp_electrode, v1};
 use spyglass_db::{Cond, Value};
 use std::path::{Path, PathBuf};
 
@@ -64,22 +64,14 @@ fn ingest(env: &Env, name: &str, variant: &str) -> (String, Json) {
 fn lfp_of(env: &Env, nwb: &str, group: &str, ids: &[i64]) -> (PathBuf, String) {
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     lfp::lfp_electrode::create_group(&env.db, nwb, group, ids).unwrap();
-    let rate = v1::raw_rate_for_group(&env.db, nwb, group).unwrap();
-    let key = v1::insert_selection(
-        &env.db,
-        &v1::LfpSelection {
-            key: v1::LfpKey {
-                nwb_file_name: (nwb).to_string(),
-                lfp_electrode_group_name: (group).to_string(),
-                target_interval_list_name: (spyglass::common::common_interval::RAW_VALID_TIMES)
-                    .to_string(),
-                filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (rate) as i64,
-            },
-            target_sampling_rate: 1000.0,
-        },
-    )
-    .unwrap();
+    let rate = lfp_electrode::raw_rate(&env.db, nwb, group).unwrap();
+    let key = select_lfp(
+        &env,
+        nwb,
+        group,
+        spyglass::common::common_interval::RAW_VALID_TIMES,
+        rate,
+    );
     let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::from(&key)).unwrap();
     assert_eq!(rep.success_count, 1, "{rep:?}");
     let row = env
@@ -254,7 +246,7 @@ fn every_electrical_series_is_found_by_type() {
     // a group across both probes is refused, naming the series
     let mixed = [truth[0]["id"].as_i64().unwrap(), ids[0]];
     lfp::lfp_electrode::create_group(&env.db, &nwb, "mixed", &mixed).unwrap();
-    let err = v1::raw_rate_for_group(&env.db, &nwb, "mixed")
+    let err = lfp_electrode::raw_rate(&env.db, &nwb, "mixed")
         .unwrap_err()
         .to_string();
     assert!(

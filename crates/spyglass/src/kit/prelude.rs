@@ -1,0 +1,10 @@
+//! What a pipeline file uses, in one import: `use crate::kit::prelude::*;`.
+
+pub use super::{args, key_text, row_of, Cx, Defaults, Made, Make, MergePart, Pipeline};
+pub use super::{Schema, Spyglass, Tables};
+pub use crate::error::{Error, Result};
+pub use crate::settings::Settings;
+pub use serde::{Deserialize, Serialize};
+pub use spyglass_db::populate::Maker;
+pub use spyglass_db::{Db, InsertOptions, Row, TableSpec, Tier, Value};
+pub use std::sync::Arc;
