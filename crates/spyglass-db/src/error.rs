@@ -131,7 +131,9 @@ pub enum Error {
     /// A blob could not be packed or unpacked.
     #[error("blob in `{attribute}`: {source}")]
     Blob {
+        /// The attribute holding the blob.
         attribute: String,
+        /// The blob codec's error.
         #[source]
         source: spyglass_blob::BlobError,
     },
@@ -154,14 +156,18 @@ pub enum Error {
     /// An error reported by the database backend.
     #[error("database error: {message}{}", sql.as_ref().map(|s| format!("\n  in SQL: {s}")).unwrap_or_default())]
     Backend {
+        /// The backend's message.
         message: String,
+        /// The statement that failed, when known.
         sql: Option<String>,
     },
 
     /// A file could not be read or written.
     #[error("{path}: {source}")]
     Io {
+        /// The file concerned.
         path: String,
+        /// The underlying error.
         #[source]
         source: std::io::Error,
     },

@@ -88,18 +88,29 @@ impl BlobSize {
 pub enum AttrType {
     /// Integer family, optionally unsigned / auto_increment.
     Int {
+        /// tinyint, smallint, mediumint, int or bigint.
         size: IntSize,
+        /// `unsigned`.
         unsigned: bool,
+        /// `auto_increment`.
         auto_increment: bool,
     },
     /// Fixed-point decimal(precision, scale).
     Decimal {
+        /// Total digits.
         precision: u32,
+        /// Digits after the decimal point.
         scale: u32,
+        /// `unsigned`.
         unsigned: bool,
     },
     /// float (single) or double.
-    Float { double: bool, unsigned: bool },
+    Float {
+        /// `double` rather than `float`.
+        double: bool,
+        /// `unsigned`.
+        unsigned: bool,
+    },
     /// Fixed-length string char(n).
     Char(u32),
     /// Variable-length string varchar(n).

@@ -112,12 +112,12 @@ fn child_populate(file: &Path) {
         &db,
         &spyglass::lfp::v1::LfpSelection {
             key: spyglass::lfp::v1::LfpKey {
-                nwb_file_name: (&nwb).to_string(),
+                nwb_file_name: nwb.to_string(),
                 lfp_electrode_group_name: ("all").to_string(),
                 target_interval_list_name: (spyglass::common::common_interval::RAW_VALID_TIMES)
                     .to_string(),
                 filter_name: ("LFP 0-400 Hz").to_string(),
-                filter_sampling_rate: (30000) as i64,
+                filter_sampling_rate: 30000,
             },
             target_sampling_rate: 1000.0,
         },

@@ -526,7 +526,7 @@ pub(crate) fn sessions_of_slice(
     }
     let any = Cond::Or(keys.iter().map(Cond::from).collect());
     Ok(Some(
-        Query::table(&session).restrict(any)?.proj(Proj::key())?,
+        Query::table(session).restrict(any)?.proj(Proj::key())?,
     ))
 }
 

@@ -82,7 +82,7 @@ pub fn check_write(
         WriteKind::Delete => "delete from",
     };
     Err(refuse(
-        &table,
+        table,
         Some(&user),
         format!(
             "user '{user}' may not {verb} {table}: lab members' accounts, the admin flag and \

@@ -78,7 +78,7 @@ fn makes_in_populate_workers_are_logged_into_the_active_export() {
     // what was logged, read back through the library
     let db = spyglass_db::Db::open(&format!("sqlite:///{}", dir.join("cli.db").display())).unwrap();
     let logged = spyglass::export::preview_tables(&db, "wp").unwrap();
-    let selection = db.table_info("lfp_v1.LFPSelection").unwrap().name;
+    let selection = db.table_info("lfp_v1.LFPSelection").unwrap().name.clone();
     let on_selection: Vec<&str> = logged
         .iter()
         .filter(|r| r.table == selection)
@@ -95,7 +95,8 @@ fn makes_in_populate_workers_are_logged_into_the_active_export() {
     let filters = db
         .table_info("common_filter.FirFilterParameters")
         .unwrap()
-        .name;
+        .name
+        .clone();
     assert!(
         logged.iter().any(|r| r.table == filters),
         "the makes read the filter: {logged:#?}"

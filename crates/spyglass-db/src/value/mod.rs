@@ -1,9 +1,9 @@
 //! Values and rows. `Value` is what users insert and fetch (typed, blobs decoded);
 //! `SqlValue` is the handful of primitives that travel to and from a backend as
 //! bound parameters. The conversions between them, per attribute type, live in
-//! [`encode`] (to SQL) and [`decode`] (from SQL) so that insert, restriction and
-//! fetch agree on every type; [`convert`] holds the conversions to and from Rust
-//! values, JSON and Python's text forms; [`row`] the row type.
+//! `encode` (to SQL) and `decode` (from SQL) so that insert, restriction and
+//! fetch agree on every type; `convert` holds the conversions to and from Rust
+//! values, JSON and Python's text forms; `row` the row type.
 
 mod convert;
 mod decode;
@@ -52,7 +52,12 @@ pub enum Value {
     /// A DataJoint blob, decoded.
     Blob(Box<spyglass_blob::Value>),
     /// An attachment: file name and contents.
-    Attach { name: String, data: Vec<u8> },
+    Attach {
+        /// The file name.
+        name: String,
+        /// The file's contents.
+        data: Vec<u8>,
+    },
 }
 
 /// A primitive bound to or read from SQL.

@@ -161,7 +161,7 @@ impl Tables for Db {
 
 /// Writes an analysis file of session `nwb_file_name` from its `_` copy at `parent`
 /// (compute phase, no database): `fill` adds the objects and returns what the caller
-/// needs (object ids). The file is removed again unless [`Cx::register`] keeps it.
+/// needs (object ids). The file is removed again unless [`Tables::register`] keeps it.
 pub fn analysis_file<T>(
     settings: &Settings,
     nwb_file_name: &str,

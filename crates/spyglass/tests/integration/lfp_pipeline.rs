@@ -255,10 +255,10 @@ fn lfpv1_matches_the_scipy_reference_and_finds_theta() {
             key: band_v1::BandKey {
                 lfp_merge_id: spyglass_db::merge::merge_id(&key_all, "LFPV1"),
                 filter_name: ("Theta 5-11 Hz").to_string(),
-                filter_sampling_rate: (1000) as i64,
-                nwb_file_name: (&nwb).to_string(),
+                filter_sampling_rate: 1000,
+                nwb_file_name: nwb.to_string(),
                 target_interval_list_name: (RAW_VALID_TIMES).to_string(),
-                lfp_band_sampling_rate: (100) as i64,
+                lfp_band_sampling_rate: 100,
             },
             min_interval_len: 1.0,
         },
