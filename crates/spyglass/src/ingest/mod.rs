@@ -23,8 +23,9 @@
 //! through the cautious delete (permission check and `CautiousDelete` row), and
 //! links the new copy only after that delete has committed.
 
+pub mod divergence;
 pub mod source;
-pub mod tables;
+pub mod steps;
 pub mod yaml;
 
 use crate::common::common_nwbfile::NWBFILE;
@@ -137,7 +138,7 @@ pub fn prepare(db: &Db, settings: &Settings) -> Result<yaml::PrepopulateReport> 
     settings.ensure_dirs()?;
     settings.configure_stores(db);
     declare_common(db)?;
-    tables::declare_tables(db)?;
+    steps::declare_tables(db)?;
     let entries = YamlTables::load(&settings.entries_yaml())?;
     if entries.is_empty() {
         return Ok(yaml::PrepopulateReport::default());
@@ -495,7 +496,7 @@ fn insert_one(
         warnings: vec![],
         elapsed: Duration::ZERO,
     };
-    progress.file_started(index, &raw_name, tables::step_count() + 1);
+    progress.file_started(index, &raw_name, steps::step_count() + 1);
     let mut created = Created::default();
     match ingest_file(
         db,
@@ -645,11 +646,12 @@ fn ingest_file(
     src.path = copy_path.clone();
     forget_stale_external(db, &copy_name)?;
     // 3 and 4. register and fill, all or nothing
-    let mut cx = tables::Ctx::new(db, &src, &cfg, &copy_name, opts.accept_divergence);
+    let mut cx = steps::Ctx::new(db, &src, &cfg, &copy_name, opts.accept_divergence);
     transaction(db, || {
-        tables::insert_nwbfile(&mut cx, &copy_path).map_err(|e| e.in_table(NWBFILE))?;
+        steps::common_nwbfile::insert_nwbfile(&mut cx, &copy_path)
+            .map_err(|e| e.in_table(NWBFILE))?;
         progress.step_done(NWBFILE, 1);
-        for group in tables::GROUPS {
+        for group in steps::GROUPS {
             transaction(db, || {
                 for (table, step) in group {
                     let before: u64 = cx.counts.values().sum();

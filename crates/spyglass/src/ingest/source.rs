@@ -515,3 +515,13 @@ fn find_analog(modules: &[ProcessingModule]) -> Option<AnalogSeries> {
         n_columns: s.shape.get(1).copied().unwrap_or(1),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn sanitized_names_match_raw_candidates() {
+        use super::sanitize;
+        assert_eq!(sanitize("E-Series"), "e-series");
+        assert_eq!(sanitize("Electrical Series"), "electricalseries");
+    }
+}
