@@ -37,6 +37,7 @@ pub mod ingest;
 pub mod kit;
 pub mod lab_admin;
 pub mod lfp;
+pub mod linearization;
 pub mod pipelines;
 pub mod position;
 mod scope;

@@ -13,6 +13,7 @@ mod intervals;
 mod lab_db;
 mod lfp_artifact;
 mod lfp_pipeline;
+mod linearization_pipeline;
 mod parity;
 mod position_pipeline;
 mod prefix_isolation;
