@@ -1,6 +1,7 @@
 //! `spyglass position …` end to end: parameter sets added and listed, a session's
 //! raw position epochs selected, TrodesPosV1 populated through the registry, the
-//! entries in PositionOutput. The values themselves are checked against Spyglass
+//! entries in PositionOutput; then a track graph added from JSON, one position
+//! linearized onto it (`spyglass linearization …`). The values themselves are checked against Spyglass
 //! in the spyglass crate's `position_pipeline` test.
 
 use std::path::Path;
@@ -130,4 +131,64 @@ fn position_pipeline_set_up_and_populated_from_the_command_line() {
         assert_eq!(n[..3], [2, finite, speeds], "{f}: {parsed}");
         assert!((40..=61).contains(&n[3]), "{f}: {} arrows", n[3]);
     }
+
+    // linearization of one of them onto a loop
+    let graph = dir.join("loop.json");
+    let text = r#"{"node_positions": [[20, 20], [100, 20], [100, 80], [20, 80]], "edges": [[0, 1], [1, 2], [2, 3], [3, 0]], "linear_edge_spacing": 15}"#;
+    std::fs::write(&graph, text).unwrap();
+    let out = ok(
+        dir,
+        &[
+            "linearization",
+            "track-graph",
+            "add",
+            "loop",
+            "--environment",
+            "box",
+            "--file",
+            graph.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("4 nodes, 4 edges"), "{out}");
+    let bad = run(
+        dir,
+        &[
+            "linearization",
+            "params",
+            "add",
+            "hmm",
+            "--use-hmm",
+            "--sensor-std-dev=-1",
+        ],
+    );
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && e.contains("sensor_std_dev"), "{e}");
+    let out = ok(
+        dir,
+        &[
+            "linearization",
+            "select",
+            "pos20230622_.nwb",
+            "--interval",
+            "pos 0 valid times",
+            "--track-graph",
+            "loop",
+        ],
+    );
+    assert!(out.contains("LinearizationSelection"), "{out}");
+    let out = ok(
+        dir,
+        &["populate", "position_linearization_v1.LinearizedPositionV1"],
+    );
+    assert!(out.contains("made 1 keys, 0 errors"), "{out}");
+    let out = ok(
+        dir,
+        &[
+            "show",
+            "position_linearization_merge.LinearizedPositionOutput",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
 }

@@ -192,6 +192,9 @@ impl Pipeline for LinearizationV1 {
     fn name(&self) -> &'static str {
         SCHEMA
     }
+    fn family(&self) -> Option<&'static str> {
+        Some("linearization")
+    }
     fn requires(&self) -> &'static [&'static str] {
         &["position_merge"]
     }
@@ -238,6 +241,138 @@ linearized_position_object_id : varchar(40)";
     fn merge_parts(&self) -> Vec<MergePart> {
         vec![MergePart::of(LINEARIZED_POSITION_OUTPUT, LINEARIZED_POSITION_V1)]
     }
+    fn commands(&self) -> Vec<clap::Command> {
+        args::subcommands::<Command>()
+    }
+    fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
+        match args::parse(m)? {
+            Command::Params(ParamsCommand::Add(a)) => {
+                let d = ParamsRow::defaults(&a.name);
+                let row = ParamsRow {
+                    use_hmm: i64::from(a.use_hmm),
+                    route_euclidean_distance_scaling: a.route_euclidean_distance_scaling.unwrap_or(d.route_euclidean_distance_scaling),
+                    sensor_std_dev: a.sensor_std_dev.unwrap_or(d.sensor_std_dev),
+                    diagonal_bias: a.diagonal_bias.unwrap_or(d.diagonal_bias),
+                    ..d
+                };
+                insert_params(sg, &row)?;
+                println!("LinearizationParameters `{}`: {}", a.name, serde_json::json!(row));
+            }
+            Command::TrackGraph(TrackGraphCommand::Add(a)) => {
+                let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io(&a.file, e))?;
+                let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::bad(a.file.display().to_string(), e.to_string()))?;
+                doc["track_graph_name"] = a.name.clone().into();
+                doc["environment"] = a.environment.clone().into();
+                if doc.get("linear_edge_order").is_none() {
+                    doc["linear_edge_order"] = doc["edges"].clone();
+                }
+                if doc.get("linear_edge_spacing").is_none() {
+                    doc["linear_edge_spacing"] = 0.0.into();
+                }
+                let graph: TrackGraphRow = serde_json::from_value(doc).map_err(|e| Error::bad(a.file.display().to_string(), e.to_string()))?;
+                insert_track_graph(sg, &graph)?;
+                println!("TrackGraph `{}`: {} nodes, {} edges", a.name, graph.node_positions.len(), graph.edges.len());
+            }
+            Command::Select(a) => {
+                let nwb = args::session_name(sg, &a.file)?;
+                let key = crate::position::trodes_v1::TrodesPosKey {
+                    nwb_file_name: nwb.clone(),
+                    interval_list_name: a.interval.clone(),
+                    trodes_pos_params_name: a.position_params.clone(),
+                };
+                let source = crate::kit::row_of(crate::position::trodes_v1::TRODES_POS_V1, &key)?;
+                crate::position::trodes_v1::fetch_row(sg, &key)?;
+                let key = LinearizationKey {
+                    pos_merge_id: spyglass_db::merge::merge_id(&source, "TrodesPosV1"),
+                    track_graph_name: a.track_graph.clone(),
+                    linearization_param_name: a.params.clone(),
+                };
+                if a.params == "default" && sg.rows::<ParamsRow>(PARAMETERS, &serde_json::json!({"linearization_param_name": "default"}))?.is_empty() {
+                    insert_params(sg, &ParamsRow::defaults("default"))?;
+                }
+                insert_selection(sg, &key)?;
+                println!("LinearizationSelection: {nwb}, `{}` (TrodesPosV1 `{}`, merge id {}), track graph `{}`, parameters `{}`", a.interval, a.position_params, key.pos_merge_id, a.track_graph, a.params);
+                println!("next: spyglass populate {LINEARIZED_POSITION_V1}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `spyglass linearization …` commands.
+#[derive(clap::Subcommand)]
+enum Command {
+    /// LinearizationParameters: add a parameter set.
+    #[command(subcommand)]
+    Params(ParamsCommand),
+    /// TrackGraph: add a graph from a JSON file.
+    #[command(subcommand)]
+    TrackGraph(TrackGraphCommand),
+    /// Select a TrodesPosV1 position, a track graph and parameters (LinearizationSelection).
+    Select(SelectArgs),
+}
+
+#[derive(clap::Subcommand)]
+enum ParamsCommand {
+    /// Add a parameter set (Spyglass's attribute defaults for what is not given).
+    Add(ParamsArgs),
+}
+
+#[derive(clap::Args)]
+struct ParamsArgs {
+    /// The parameter set's name.
+    name: String,
+    /// Classify track segments with the HMM.
+    #[arg(long)]
+    use_hmm: bool,
+    /// HMM: scale of |route − Euclidean| distance.
+    #[arg(long)]
+    route_euclidean_distance_scaling: Option<f64>,
+    /// HMM: σ of the position sensor, cm.
+    #[arg(long)]
+    sensor_std_dev: Option<f64>,
+    /// HMM: bias toward staying on a segment.
+    #[arg(long)]
+    diagonal_bias: Option<f64>,
+}
+
+#[derive(clap::Subcommand)]
+enum TrackGraphCommand {
+    /// Add a track graph: a JSON file with node_positions ([[x, y], …], cm), edges
+    /// ([[a, b], …]) and optionally linear_edge_order (default: the edges),
+    /// linear_edge_spacing (a number or one per gap; default 0) and edge_map
+    /// ({"edge": label}).
+    Add(TrackGraphArgs),
+}
+
+#[derive(clap::Args)]
+struct TrackGraphArgs {
+    /// The graph's name.
+    name: String,
+    /// The environment it describes.
+    #[arg(long)]
+    environment: String,
+    /// The JSON file.
+    #[arg(long)]
+    file: PathBuf,
+}
+
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+    file: String,
+    /// The position epoch (`pos 0 valid times`).
+    #[arg(long)]
+    interval: String,
+    /// The TrodesPosV1 parameter set of the position.
+    #[arg(long, default_value = "default")]
+    position_params: String,
+    /// The track graph.
+    #[arg(long)]
+    track_graph: String,
+    /// The LinearizationParameters set (`default`, Spyglass's attribute defaults, is added when missing).
+    #[arg(long, default_value = "default")]
+    params: String,
 }
 
 /// Inserts a track graph (validated first; an existing name is a conflict).
