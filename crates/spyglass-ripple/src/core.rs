@@ -10,7 +10,9 @@
 //! made on the times, with the package's floating-point expressions.
 
 use rayon::prelude::*;
-use spyglass_dsp::{envelope_padded, gaussian_filter1d, next_fast_len, pairwise_sum, BoundaryMode};
+use spyglass_dsp::{
+    envelope_padded, gaussian_filter1d, next_fast_len, pairwise_sum, BoundaryMode, HilbertPlan,
+};
 
 use crate::error::{Result, RippleError};
 
@@ -27,9 +29,23 @@ pub fn get_envelope(x: &[f64]) -> Result<Vec<f64>> {
     Ok(envelope_padded(x, next_fast_len(x.len()))?)
 }
 
-/// [`get_envelope`] of each channel of a channel-major buffer, in parallel.
+/// [`get_envelope`] of each channel (all of one length) of a channel-major
+/// buffer, in parallel over one FFT plan.
 pub fn get_envelopes(channels: &[Vec<f64>]) -> Result<Vec<Vec<f64>>> {
-    channels.par_iter().map(|x| get_envelope(x)).collect()
+    let Some(n) = channels.first().map(Vec::len) else {
+        return Ok(Vec::new());
+    };
+    if channels.iter().any(|c| c.len() != n) {
+        return Err(RippleError::invalid(
+            "channels",
+            "channels of different lengths",
+        ));
+    }
+    let plan = HilbertPlan::padded(n, next_fast_len(n))?;
+    channels
+        .par_iter()
+        .map(|x| Ok(plan.analytic(x)?.iter().map(|c| c.norm()).collect()))
+        .collect()
 }
 
 /// `gaussian_smooth(x, sigma, sampling_frequency)`: scipy's `gaussian_filter1d`

@@ -25,6 +25,7 @@ pub mod core;
 pub mod error;
 pub mod stats;
 
+use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 pub use crate::core::Segment;
@@ -320,8 +321,8 @@ pub fn karlsson_ripple_detector(
     let clean = preprocess(time, lfps, speed, sampling_frequency)?;
     let envelopes = crate::core::get_envelopes(&clean.channels)?;
     let smoothed = envelopes
-        .iter()
-        .map(|e| crate::core::gaussian_smooth(e, params.smoothing_sigma, sampling_frequency))
+        .into_par_iter()
+        .map(|e| crate::core::gaussian_smooth(&e, params.smoothing_sigma, sampling_frequency))
         .collect::<Result<Vec<_>>>()?;
     let z = crate::core::zscore_columns(&smoothed);
     // filtered_lfps.mean(axis=1): channels summed in order from 0, divided by the count
