@@ -39,6 +39,7 @@ pub mod lab_admin;
 pub mod lfp;
 pub mod pipelines;
 pub mod position;
+pub mod ripple;
 mod scope;
 pub mod session_group;
 pub mod settings;

@@ -15,6 +15,7 @@ pub fn all() -> Vec<&'static dyn Pipeline> {
     let mut all: Vec<&'static dyn Pipeline> = vec![&crate::common::Common, &crate::filter::Filter];
     all.extend(crate::lfp::pipelines());
     all.extend(crate::position::pipelines());
+    all.extend(crate::ripple::pipelines());
     all
 }
 
