@@ -69,6 +69,8 @@ pub struct BandElectrodeKey {
     pub electrode_group_name: String,
     /// The electrode.
     pub electrode_id: i64,
+    /// Its reference electrode in the band (−1 = none; part of LFPBandElectrode's key).
+    pub reference_elect_id: i64,
 }
 
 /// A RippleLFPElectrode row.

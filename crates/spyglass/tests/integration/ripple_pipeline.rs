@@ -1,4 +1,5 @@
-//! The ripple pipeline (ripple_v1) end to end on a pynwb-written session: raw →
+//! The ripple pipeline (ripple_v1) end to end on a pynwb-written session (2 × 5 s
+//! of raw data, tracked LEDs): raw →
 //! LFPV1 → LFPBandV1 (Spyglass's `Ripple 150-250 Hz` filter, two valid pieces) and
 //! raw LEDs → TrodesPosV1 → PositionOutput, then RippleLFPSelection (three of the
 //! four electrodes), RippleParameters (Spyglass's defaults and two more) and
@@ -97,11 +98,12 @@ fn read_f64(path: &std::path::Path) -> Vec<f64> {
 fn ripple_times_v1_equals_spyglass_and_ripple_detection() {
     let env = Env::new();
     let src = env.staging().join("ripple20230622.nwb");
-    pynwb_file(&src, "leds");
+    pynwb_file(&src, "leds_long");
     let r = &env.insert(&[src])[0];
     assert!(r.is_ok(), "{:?}", r.status);
     let nwb = r.nwb_file_name.clone();
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
+    spyglass::filter::insert_band_filters(&env.db).unwrap();
     let pop = |table: &str| {
         let rep = spyglass::populate(&env.db, &env.settings, table, Cond::Bool(true)).unwrap();
         assert!(rep.success_count > 0, "{table}: {:?}", rep.error_list);
@@ -155,13 +157,31 @@ fn ripple_times_v1_equals_spyglass_and_ripple_detection() {
         "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}});
     assert!(ripple::insert_parameters(&env.db, "keep_all", &keep_all).unwrap());
     assert!(ripple::insert_parameters(&env.db, "karlsson", &karlsson).unwrap());
-    let restriction = Cond::Map(vec![("pos_merge_id".into(), Value::Uuid(pos_merge_id))]);
-    let rep =
-        spyglass::populate(&env.db, &env.settings, ripple::RIPPLE_TIMES_V1, restriction).unwrap();
+    let restrict = |name: &str| {
+        Cond::Map(vec![
+            ("pos_merge_id".into(), Value::Uuid(pos_merge_id)),
+            ("ripple_param_name".into(), Value::from(name)),
+        ])
+    };
     // `default` names head_speed, which TrodesPosV1 has not (Spyglass: KeyError)
-    assert_eq!(rep.success_count, 3, "{:?}", rep.error_list);
-    assert_eq!(rep.error_list.len(), 1, "{:?}", rep.error_list);
-    assert!(format!("{:?}", rep.error_list).contains("head_speed"));
+    let err = spyglass::populate(
+        &env.db,
+        &env.settings,
+        ripple::RIPPLE_TIMES_V1,
+        restrict("default"),
+    )
+    .unwrap_err();
+    assert!(err.to_string().contains("head_speed"), "{err}");
+    for name in ["default_trodes", "keep_all", "karlsson"] {
+        let rep = spyglass::populate(
+            &env.db,
+            &env.settings,
+            ripple::RIPPLE_TIMES_V1,
+            restrict(name),
+        )
+        .unwrap();
+        assert_eq!(rep.success_count, 1, "{name}: {:?}", rep.error_list);
+    }
 
     let rows: Vec<ripple::RippleTimesRow> = {
         use spyglass::kit::Tables;
