@@ -41,6 +41,7 @@ pub mod linearization;
 pub mod pipelines;
 pub mod plot;
 pub mod position;
+pub mod ripple;
 mod scope;
 pub mod session_group;
 pub mod settings;

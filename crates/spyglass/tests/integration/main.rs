@@ -18,4 +18,5 @@ mod parity;
 mod position_pipeline;
 mod prefix_isolation;
 mod real_files;
+mod ripple_pipeline;
 mod session_group;
