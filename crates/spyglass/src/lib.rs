@@ -38,6 +38,7 @@ pub mod kit;
 pub mod lab_admin;
 pub mod lfp;
 pub mod pipelines;
+pub mod position;
 mod scope;
 pub mod session_group;
 pub mod settings;
