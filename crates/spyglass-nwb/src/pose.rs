@@ -203,9 +203,10 @@ impl NwbFile {
         }
         let mut series = vec![];
         let mut skeleton = None;
-        let group = self.hdf5().group(path).map_err(|e| {
-            NwbError::invalid(self.path(), path, format!("cannot open group: {e}"))
-        })?;
+        let group = self
+            .hdf5()
+            .group(path)
+            .map_err(|e| NwbError::invalid(self.path(), path, format!("cannot open group: {e}")))?;
         for (name, link) in crate::h5::members(&group, self.path(), path)? {
             let p = join(path, &name);
             let Some(ObjectKind::Group) = self.object(&p).ok().map(|o| o.kind) else {
@@ -290,7 +291,10 @@ impl NwbFile {
             return Err(NwbError::invalid(
                 self.path(),
                 &edges_path,
-                format!("edge ({a}, {b}) names a node beyond the {} nodes", nodes.len()),
+                format!(
+                    "edge ({a}, {b}) names a node beyond the {} nodes",
+                    nodes.len()
+                ),
             ));
         }
         Ok(Skeleton {

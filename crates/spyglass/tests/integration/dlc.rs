@@ -219,7 +219,11 @@ fn assert_close(label: &str, ours: &[f64], want: &[f64], rel: f64) {
     assert_eq!(ours.len(), want.len(), "{label}: length");
     let mut worst = 0.0f64;
     for (i, (a, b)) in ours.iter().zip(want).enumerate() {
-        assert_eq!(a.is_nan(), b.is_nan(), "{label}[{i}]: ours {a}, Spyglass {b}");
+        assert_eq!(
+            a.is_nan(),
+            b.is_nan(),
+            "{label}[{i}]: ours {a}, Spyglass {b}"
+        );
         if !b.is_nan() {
             let err = (a - b).abs() / b.abs().max(1.0);
             worst = worst.max(err);
@@ -238,9 +242,10 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     let env = Env::new();
     let src = env.staging().join("dlc20230622.nwb");
     pynwb_file(&src, "extras");
-    let written: serde_json::Value =
-        serde_json::from_str(spyglass_testkit::run_python(FIXTURE, &[src.to_str().unwrap()]).trim())
-            .expect("fixture JSON");
+    let written: serde_json::Value = serde_json::from_str(
+        spyglass_testkit::run_python(FIXTURE, &[src.to_str().unwrap()]).trim(),
+    )
+    .expect("fixture JSON");
     let h5 = env.staging().join("dlc_output.h5");
     spyglass_testkit::run_spyglass_python(DLC_H5, &[h5.to_str().unwrap()]);
     let r = env.insert(&[src]);
@@ -250,10 +255,17 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     // ImportedPose: rows, object ids and values as Python wrote them
     let keys = imported_pose::import(&env.db, &nwb).unwrap();
     assert_eq!(keys.len(), 1);
-    assert_eq!(keys[0].interval_list_name, "pose_sleap_pose_valid_intervals");
-    let row: imported_pose::ImportedPoseRow = spyglass::kit::Tables::row(&*env.db, imported_pose::IMPORTED_POSE, &keys[0]).unwrap();
+    assert_eq!(
+        keys[0].interval_list_name,
+        "pose_sleap_pose_valid_intervals"
+    );
+    let row: imported_pose::ImportedPoseRow =
+        spyglass::kit::Tables::row(&*env.db, imported_pose::IMPORTED_POSE, &keys[0]).unwrap();
     assert_eq!(row.pose_object_id, written["object_id"].as_str().unwrap());
-    assert_eq!(row.skeleton_object_id, written["skeleton_object_id"].as_str().unwrap());
+    assert_eq!(
+        row.skeleton_object_id,
+        written["skeleton_object_id"].as_str().unwrap()
+    );
     let (time, parts) = imported_pose::fetch_pose(&env.db, &keys[0]).unwrap();
     let want_t: Vec<f64> = serde_json::from_value(written["timestamps"].clone()).unwrap();
     assert_close("ImportedPose time", &time, &want_t, 1e-15);
@@ -263,17 +275,32 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
         let data: Vec<[f64; 2]> = serde_json::from_value(w["data"].clone()).unwrap();
         let conf: Vec<f64> = serde_json::from_value(w["confidence"].clone()).unwrap();
         let xy: Vec<[f64; 2]> = p.x.iter().zip(&p.y).map(|(&x, &y)| [x, y]).collect();
-        assert_close(&format!("ImportedPose {} xy", p.name), &flat(&xy), &flat(&data), 1e-15);
-        assert_close(&format!("ImportedPose {} confidence", p.name), &p.likelihood, &conf, 1e-15);
+        assert_close(
+            &format!("ImportedPose {} xy", p.name),
+            &flat(&xy),
+            &flat(&data),
+            1e-15,
+        );
+        assert_close(
+            &format!("ImportedPose {} confidence", p.name),
+            &p.likelihood,
+            &conf,
+            1e-15,
+        );
     }
     let part_rows = env.all(imported_pose::IMPORTED_POSE_BODY_PART);
     assert_eq!(part_rows.len(), 2);
     for pr in &part_rows {
         let name = s(pr, "part_name");
-        assert_eq!(s(pr, "part_object_id"), written["parts"][&name]["object_id"].as_str().unwrap());
+        assert_eq!(
+            s(pr, "part_object_id"),
+            written["parts"][&name]["object_id"].as_str().unwrap()
+        );
     }
-    let valid: Vec<[f64; 2]> =
-        serde_json::from_str(spyglass_oracle(VALID_TIMES, &serde_json::json!({"t": want_t})).trim()).unwrap();
+    let valid: Vec<[f64; 2]> = serde_json::from_str(
+        spyglass_oracle(VALID_TIMES, &serde_json::json!({"t": want_t})).trim(),
+    )
+    .unwrap();
     let list = env
         .rows(spyglass::common::common_interval::INTERVAL_LIST, &nwb)
         .into_iter()
@@ -296,13 +323,19 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     };
     let (pose, bodyparts) = pose_estimation::import(&env.db, &env.settings, &spec).unwrap();
     assert_eq!(bodyparts, ["greenLED", "redLED_C", "redLED_L", "redLED_R"]);
-    assert!(pose_estimation::import(&env.db, &env.settings, &spec).is_err(), "a second import is refused");
+    assert!(
+        pose_estimation::import(&env.db, &env.settings, &spec).is_err(),
+        "a second import is refused"
+    );
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     assert_eq!(env.count(position::PARAMS), 2);
     let mut cohort_parts = BTreeMap::new();
     for bp in &bodyparts {
         let k = position::SmoothInterpKey {
-            part: pose_estimation::PoseBodyPartKey { pose: pose.clone(), bodypart: bp.clone() },
+            part: pose_estimation::PoseBodyPartKey {
+                pose: pose.clone(),
+                bodypart: bp.clone(),
+            },
             dlc_si_params_name: "default".into(),
         };
         position::insert_selection(&env.db, &k).unwrap();
@@ -314,12 +347,21 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
         rep.success_count
     };
     assert_eq!(pop(position::SMOOTH_INTERP), 4);
-    let ck = cohort::CohortKey { dlc_si_cohort_selection_name: "leds".into(), pose: pose.clone() };
+    let ck = cohort::CohortKey {
+        dlc_si_cohort_selection_name: "leds".into(),
+        pose: pose.clone(),
+    };
     cohort::insert_selection(&env.db, &ck, &cohort_parts).unwrap();
     assert_eq!(pop(cohort::COHORT), 1);
-    let cent = centroid::CentroidKey { cohort: ck.clone(), dlc_centroid_params_name: "default".into() };
+    let cent = centroid::CentroidKey {
+        cohort: ck.clone(),
+        dlc_centroid_params_name: "default".into(),
+    };
     centroid::insert_selection(&env.db, &cent).unwrap();
-    let ori = orient::OrientationKey { cohort: ck.clone(), dlc_orientation_params_name: "default".into() };
+    let ori = orient::OrientationKey {
+        cohort: ck.clone(),
+        dlc_orientation_params_name: "default".into(),
+    };
     orient::insert_selection(&env.db, &ori).unwrap();
     assert_eq!(pop(centroid::CENTROID), 1);
     assert_eq!(pop(orient::ORIENTATION), 1);
@@ -336,13 +378,21 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     // the oracle on our DLCPoseEstimation files
     let mut files = serde_json::Map::new();
     for bp in &bodyparts {
-        let k = pose_estimation::PoseBodyPartKey { pose: pose.clone(), bodypart: bp.clone() };
-        let row: pose_estimation::PoseBodyPart = spyglass::kit::Tables::row(&*env.db, pose_estimation::POSE_BODY_PART, &k).unwrap();
-        let path = spyglass::analysis::analysis_file_path(&env.db, &row.analysis_file_name).unwrap();
-        files.insert(bp.clone(), serde_json::json!({
-            "file": path, "position": row.dlc_pose_estimation_position_object_id,
-            "likelihood": row.dlc_pose_estimation_likelihood_object_id,
-        }));
+        let k = pose_estimation::PoseBodyPartKey {
+            pose: pose.clone(),
+            bodypart: bp.clone(),
+        };
+        let row: pose_estimation::PoseBodyPart =
+            spyglass::kit::Tables::row(&*env.db, pose_estimation::POSE_BODY_PART, &k).unwrap();
+        let path =
+            spyglass::analysis::analysis_file_path(&env.db, &row.analysis_file_name).unwrap();
+        files.insert(
+            bp.clone(),
+            serde_json::json!({
+                "file": path, "position": row.dlc_pose_estimation_position_object_id,
+                "likelihood": row.dlc_pose_estimation_likelihood_object_id,
+            }),
+        );
     }
     let dir = spyglass_testkit::scratch_dir();
     let out = dir.path().join("oracle.f64");
@@ -351,7 +401,10 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     let op: serde_json::Value = serde_json::from_str(orient::DEFAULT).unwrap();
     let args = serde_json::json!({"parts": files, "si_params": si, "centroid_params": cp, "orient_params": op, "out": out});
     let unassigned = spyglass_oracle(ORACLE, &args);
-    eprintln!("centroid rows no rule of Spyglass covers: {}", unassigned.trim());
+    eprintln!(
+        "centroid rows no rule of Spyglass covers: {}",
+        unassigned.trim()
+    );
     let want = read_f64(&out);
     let n = 600;
     let mut at = 0;
@@ -362,19 +415,39 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     };
     for bp in &bodyparts {
         let k = position::SmoothInterpKey {
-            part: pose_estimation::PoseBodyPartKey { pose: pose.clone(), bodypart: bp.clone() },
+            part: pose_estimation::PoseBodyPartKey {
+                pose: pose.clone(),
+                bodypart: bp.clone(),
+            },
             dlc_si_params_name: "default".into(),
         };
-        let row: position::SmoothInterpRow = spyglass::kit::Tables::row(&*env.db, position::SMOOTH_INTERP, &k).unwrap();
-        let p = position::read_smoothed(&env.db, &row.analysis_file_name, &row.dlc_smooth_interp_position_object_id, &row.dlc_smooth_interp_info_object_id).unwrap();
+        let row: position::SmoothInterpRow =
+            spyglass::kit::Tables::row(&*env.db, position::SMOOTH_INTERP, &k).unwrap();
+        let p = position::read_smoothed(
+            &env.db,
+            &row.analysis_file_name,
+            &row.dlc_smooth_interp_position_object_id,
+            &row.dlc_smooth_interp_info_object_id,
+        )
+        .unwrap();
         let xy: Vec<[f64; 2]> = p.x.iter().zip(&p.y).map(|(&x, &y)| [x, y]).collect();
-        assert_close(&format!("DLCSmoothInterp {bp}"), &flat(&xy), &take(2 * n), 1e-9);
+        assert_close(
+            &format!("DLCSmoothInterp {bp}"),
+            &flat(&xy),
+            &take(2 * n),
+            1e-9,
+        );
     }
     let c = selection::fetch_dlc_pos(&env.db, &pk).unwrap();
     assert_close("DLCPosV1 position", &flat(&c.position), &take(2 * n), 1e-9);
     assert_close("DLCPosV1 velocity", &flat(&c.velocity), &take(2 * n), 1e-9);
     assert_close("DLCPosV1 speed", &c.speed, &take(n), 1e-9);
-    assert_close("DLCPosV1 video_frame_ind", &c.video_frame_ind, &take(n), 0.0);
+    assert_close(
+        "DLCPosV1 video_frame_ind",
+        &c.video_frame_ind,
+        &take(n),
+        0.0,
+    );
     let theta = selection::fetch_dlc_orientation(&env.db, &pk).unwrap();
     assert_close("DLCPosV1 orientation", &theta, &take(n), 1e-9);
     assert_eq!(at, want.len());

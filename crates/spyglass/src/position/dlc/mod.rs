@@ -26,7 +26,9 @@ crate::kit::family! {
 }
 
 use crate::error::{Error, Result};
-use spyglass_nwb::{AnalysisFileWriter, NwbFile, Placement, SeriesData, TimeSeriesSpec, TimingSpec};
+use spyglass_nwb::{
+    AnalysisFileWriter, NwbFile, Placement, SeriesData, TimeSeriesSpec, TimingSpec,
+};
 
 /// Processing module the DLC tables write their containers into.
 pub const MODULE: &str = "behavior";
@@ -65,7 +67,12 @@ pub(crate) fn write_container(
         let spatial = ty != "BehavioralTimeSeries";
         let spec = TimeSeriesSpec {
             name: s.name.to_string(),
-            neurodata_type: if spatial { "SpatialSeries" } else { "TimeSeries" }.into(),
+            neurodata_type: if spatial {
+                "SpatialSeries"
+            } else {
+                "TimeSeries"
+            }
+            .into(),
             description: s.description.to_string(),
             data,
             shape,
