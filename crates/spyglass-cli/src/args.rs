@@ -254,6 +254,7 @@ fn family_about(family: &str) -> &'static str {
     match family {
         "filter" => "Design, store and list FIR filters (FirFilterParameters)",
         "lfp" => "Set up the LFP pipelines: electrode groups, LFP and band selections",
+        "position" => "Set up the position pipelines: TrodesPosParams and selections",
         _ => "Set up this family's pipelines",
     }
 }

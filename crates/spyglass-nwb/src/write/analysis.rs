@@ -234,6 +234,25 @@ impl AnalysisFileWriter {
         })
     }
 
+    /// Adds a container of type `ty` (`Position`, `CompassDirection`,
+    /// `BehavioralTimeSeries`, …) named `name` to `/scratch`, holding `series`
+    /// (each with its neurodata type, e.g. `SpatialSeries`), as Spyglass's
+    /// `AnalysisNwbfile.add_nwb_object` stores a pynwb container; returns the
+    /// container's object id.
+    pub fn add_scratch_container(
+        &mut self,
+        ty: &str,
+        name: &str,
+        series: &[(&str, &TimeSeriesSpec)],
+    ) -> Result<String> {
+        let scratch = self.w.placement_group(&Placement::Scratch)?;
+        let (g, id) = self.w.typed_group(&scratch, name, "core", ty)?;
+        for (series_ty, spec) in series {
+            self.w.time_series(&g, spec, series_ty)?;
+        }
+        Ok(id)
+    }
+
     fn add_in_container(
         &mut self,
         module: &str,

@@ -7,6 +7,8 @@
 //! ImportedPose row (the container's and its skeleton's object ids) and one
 //! BodyPart row per PoseEstimationSeries. The data stay in the session's file;
 //! [`fetch_pose`] reads them back as Spyglass's `fetch_pose_dataframe` does.
+//! ImportedPose is a part of PositionOutput; as in Spyglass, importing does not
+//! add its rows there.
 
 use crate::analysis::nwb_file_path;
 use crate::kit::prelude::*;
@@ -79,6 +81,9 @@ part_object_id: varchar(80)";
             name: SCHEMA,
             tables: vec![TableSpec::new("ImportedPose", Tier::Manual, master).part("BodyPart", part)],
         }]
+    }
+    fn merge_parts(&self) -> Vec<MergePart> {
+        vec![MergePart::of(super::merge::POSITION_OUTPUT, IMPORTED_POSE)]
     }
     fn commands(&self) -> Vec<clap::Command> {
         args::subcommands::<Command>()

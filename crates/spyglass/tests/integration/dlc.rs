@@ -452,4 +452,35 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     assert_close("DLCPosV1 orientation", &theta, &take(n), 1e-9);
     assert_eq!(at, want.len());
     assert!(c.position.iter().filter(|p| !p[0].is_nan()).count() > n / 2);
+
+    // DLCPosV1 is in PositionOutput, read back through the merge table
+    let ids = spyglass::position::merge::position_merge_ids(&env.db, &nwb, None).unwrap();
+    let dlc: Vec<_> = ids.iter().filter(|(_, s)| s == "DLCPosV1").collect();
+    assert_eq!(dlc.len(), 1, "{ids:?}");
+    let merged = spyglass::position::merge::fetch_position(&env.db, &dlc[0].0).unwrap();
+    assert_close(
+        "PositionOutput position",
+        &flat(&merged.position),
+        &flat(&c.position),
+        0.0,
+    );
+    assert_close(
+        "PositionOutput orientation",
+        &merged.orientation,
+        &theta,
+        0.0,
+    );
+    assert_close("PositionOutput speed", &merged.speed, &c.speed, 0.0);
+    let frames: Vec<f64> = merged
+        .video_frame_ind
+        .unwrap()
+        .iter()
+        .map(|&f| f as f64)
+        .collect();
+    assert_close(
+        "PositionOutput video_frame_ind",
+        &frames,
+        &c.video_frame_ind,
+        0.0,
+    );
 }

@@ -15,6 +15,7 @@ mod lab_db;
 mod lfp_artifact;
 mod lfp_pipeline;
 mod parity;
+mod position_pipeline;
 mod prefix_isolation;
 mod real_files;
 mod session_group;

@@ -7,7 +7,10 @@ VARIANT: appendix            2 groups x 4 channels, 2 epochs, position (the Appe
          extras              appendix + DIO, video, StateScript, sample count, sensors, compass
          minimal             no position, no probe metadata, no tasks, no camera, no subject
          bad_probe_electrode appendix, but electrode 5 names probe electrode 7 (the probe has 0-3)
-         no_description      appendix, then /session_description is deleted with h5py"""
+         no_description      appendix, then /session_description is deleted with h5py
+         leds                appendix, but position is tracked LEDs over 60 s per epoch: epoch 0 two
+                             LEDs in 4 columns (xloc, yloc, xloc2, yloc2) with tracking defects,
+                             epoch 1 one LED in 2 columns (xloc, yloc)"""
 import sys, json, datetime
 import numpy as np
 import pynwb
@@ -19,6 +22,27 @@ from pynwb.image import ImageSeries
 from pynwb.device import Device
 from hdmf.common import DynamicTable
 import ndx_franklab_novela as nov
+
+def led_track(t0, two, seed, n=1800, fs=30.0):
+    """LEDs (pixels of 0.2 cm) of a head moving on a smooth path for n samples at fs Hz
+    from t0, timestamps jittered; with two LEDs: 3 cm apart along the heading, with a
+    run of too-separated LEDs, a one-frame jump and NaN runs (what the gates remove)."""
+    r = np.random.default_rng(seed)
+    t = np.arange(n) / fs
+    cx, cy = 300 + 200 * np.sin(0.11 * t), 250 + 150 * np.cos(0.07 * t + 1)
+    heading = np.arctan2(-10.5 * np.sin(0.07 * t + 1), 22 * np.cos(0.11 * t)) + 0.3 * np.sin(1.3 * t)
+    hx, hy = 7.5 * np.cos(heading), 7.5 * np.sin(heading)
+    tt = t0 + t + r.uniform(-0.002, 0.002, n)
+    led1 = np.stack([cx + hx, cy + hy], 1) + r.uniform(-0.5, 0.5, (n, 2))
+    if not two:
+        return led1, tt, "xloc, yloc"
+    led2 = np.stack([cx - hx, cy - hy], 1) + r.uniform(-0.5, 0.5, (n, 2))
+    led2[100:104, 0] += 80.0
+    led1[200, 1] += 150.0
+    led1[300:306] = np.nan
+    led2[-3:] = np.nan
+    return np.concatenate([led1, led2], 1), tt, "xloc, yloc, xloc2, yloc2"
+
 
 out, variant = sys.argv[1], sys.argv[2]
 full = variant != "minimal"
@@ -93,10 +117,14 @@ if full:
     pos = Position(name="position")
     pos_report = []
     for e, (a, b, tag) in enumerate(epochs):
-        tt = a + np.arange(30) / 30.0
-        d = rng.uniform(0, 500, size=(len(tt), 2))
+        if variant == "leds":
+            d, tt, desc = led_track(a, two=(e == 0), seed=20 + e)
+        else:
+            tt = a + np.arange(30) / 30.0
+            d = rng.uniform(0, 500, size=(len(tt), 2))
+            desc = "xloc, yloc"
         ss = SpatialSeries(name=f"led_{e}", data=d, timestamps=tt, reference_frame="corner", conversion=0.002,
-                           unit="meters", description="xloc, yloc")
+                           unit="meters", description=desc)
         pos.add_spatial_series(ss)
         pos_report.append(dict(name=ss.name, object_id=ss.object_id, first=tt[0], last=tt[-1]))
     beh.add(pos)

@@ -60,7 +60,13 @@ pub(crate) fn write_container(
     series: &[Series],
 ) -> Result<String> {
     for s in series {
-        let (data, mut shape) = SeriesData::from_channels_f64(&s.columns)?;
+        let (mut data, mut shape) = SeriesData::from_channels_f64(&s.columns)?;
+        if s.unit == "index" {
+            // frame indices are integers, as Spyglass writes them
+            if let SeriesData::F64(v) = &data {
+                data = SeriesData::I64(v.iter().map(|&x| x as i64).collect());
+            }
+        }
         if s.columns.len() == 1 {
             shape.truncate(1);
         }

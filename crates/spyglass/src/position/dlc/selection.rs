@@ -6,7 +6,8 @@
 //! `pose_eval_result`, Spyglass's `evaluate_pose_estimation`: per body part of
 //! either cohort, the percentage of DLCPoseEstimation rows whose likelihood is below
 //! the (single) likelihood threshold of the smoothing parameters used. Spyglass's
-//! video tables of this schema (DLCPosVideo*) are not declared here.
+//! video tables of this schema (DLCPosVideo*) are not declared here. DLCPosV1 is
+//! a part of PositionOutput, and its make adds the row there, as Spyglass's does.
 
 use super::centroid::{self, CentroidKey};
 use super::cohort::{self, CohortBodyPart, CohortKey};
@@ -14,6 +15,7 @@ use super::orient::{self, OrientationKey};
 use super::pose_estimation::{self, PoseBodyPartKey, PoseKey};
 use super::{write_container, Series, METERS_PER_CM};
 use crate::kit::prelude::*;
+use crate::position::merge::POSITION_OUTPUT;
 use std::collections::BTreeMap;
 
 /// Schema name.
@@ -108,6 +110,9 @@ pose_eval_result        : longblob";
     }
     fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
         vec![(DLC_POS_V1, Made::maker(DlcPosV1Make, settings))]
+    }
+    fn merge_parts(&self) -> Vec<MergePart> {
+        vec![MergePart::of(POSITION_OUTPUT, DLC_POS_V1)]
     }
 }
 
@@ -258,6 +263,7 @@ impl Make for DlcPosV1Make {
             vec![("pose_eval_result", Value::from(spyglass_blob::from_json(&eval)))],
         )?;
         cx.db.insert1(DLC_POS_V1, row, InsertOptions::default())?;
+        cx.db.merge_add(POSITION_OUTPUT, key)?;
         Ok(())
     }
 }
