@@ -255,14 +255,14 @@ impl Make for CentroidMake {
             &i.parent,
             "DLCCentroid",
             |w| {
-                let pos = write_container(w, "Position", "dlc_position", &time, &[Series {
+                let pos = write_container(w, "Position", &time, &[Series {
                     name: "position",
                     columns: vec![col(&c.position, 0), col(&c.position, 1)],
                     unit: "meters",
                     conversion: METERS_PER_CM,
                     description: "x_position, y_position",
                 }])?;
-                let vel = write_container(w, "BehavioralTimeSeries", "dlc_velocity", &time, &[
+                let vel = write_container(w, "BehavioralTimeSeries", &time, &[
                     Series {
                         name: "velocity",
                         columns: vec![col(&c.velocity, 0), col(&c.velocity, 1), c.speed.clone()],

@@ -10,7 +10,8 @@
 //! Each computed table writes its series into an analysis file as Spyglass does
 //! (x/y in cm with `conversion` 0.01, velocity and speed in cm/s, orientation in
 //! radians, the video frame index as its own series) and stores the object id of
-//! the container (Position, BehavioralTimeSeries, CompassDirection) it wrote. The
+//! the container (Position, BehavioralTimeSeries, CompassDirection, in `/scratch`
+//! as Spyglass's `add_nwb_object` puts them) it wrote. The
 //! helpers here write and read those containers.
 
 crate::kit::family! {
@@ -26,12 +27,8 @@ crate::kit::family! {
 }
 
 use crate::error::{Error, Result};
-use spyglass_nwb::{
-    AnalysisFileWriter, NwbFile, Placement, SeriesData, TimeSeriesSpec, TimingSpec,
-};
+use spyglass_nwb::{AnalysisFileWriter, NwbFile, SeriesData, TimeSeriesSpec, TimingSpec};
 
-/// Processing module the DLC tables write their containers into.
-pub const MODULE: &str = "behavior";
 /// cm → m, the `conversion` of every position series (Spyglass's `METERS_PER_CM`).
 pub const METERS_PER_CM: f64 = 0.01;
 
@@ -49,29 +46,30 @@ pub(crate) struct Series<'a> {
     pub description: &'a str,
 }
 
-/// Writes `series` (sharing `time`) into container `container` of type `ty`
-/// (`Position` and `CompassDirection` hold SpatialSeries, `BehavioralTimeSeries`
-/// TimeSeries); returns the container's object id.
+/// Writes `series` (sharing `time`) into a container of type `ty` (`Position` and
+/// `CompassDirection` hold SpatialSeries, `BehavioralTimeSeries` TimeSeries) named
+/// after its type in `/scratch`, as Spyglass's `add_nwb_object` stores a pynwb
+/// container; returns the container's object id.
 pub(crate) fn write_container(
     w: &mut AnalysisFileWriter,
     ty: &str,
-    container: &str,
     time: &[f64],
     series: &[Series],
 ) -> Result<String> {
+    let spatial = ty != "BehavioralTimeSeries";
+    let mut specs = vec![];
     for s in series {
         let (mut data, mut shape) = SeriesData::from_channels_f64(&s.columns)?;
+        if s.columns.len() == 1 {
+            shape.truncate(1);
+        }
         if s.unit == "index" {
             // frame indices are integers, as Spyglass writes them
             if let SeriesData::F64(v) = &data {
                 data = SeriesData::I64(v.iter().map(|&x| x as i64).collect());
             }
         }
-        if s.columns.len() == 1 {
-            shape.truncate(1);
-        }
-        let spatial = ty != "BehavioralTimeSeries";
-        let spec = TimeSeriesSpec {
+        specs.push(TimeSeriesSpec {
             name: s.name.to_string(),
             neurodata_type: if spatial {
                 "SpatialSeries"
@@ -87,15 +85,15 @@ pub(crate) fn write_container(
             timing: TimingSpec::Timestamps(time.to_vec()),
             reference_frame: spatial.then(String::new),
             ..TimeSeriesSpec::default()
-        };
-        match ty {
-            "Position" => w.add_position(MODULE, container, &spec)?,
-            "CompassDirection" => w.add_compass_direction(MODULE, container, &spec)?,
-            _ => w.add_behavioral_time_series(MODULE, container, &spec)?,
-        };
+        });
     }
-    let placement = Placement::container(MODULE, &format!("{MODULE} data"), ty, container);
-    Ok(w.container_object_id(&placement)?)
+    let series_ty = if spatial {
+        "SpatialSeries"
+    } else {
+        "TimeSeries"
+    };
+    let refs: Vec<(&str, &TimeSeriesSpec)> = specs.iter().map(|s| (series_ty, s)).collect();
+    Ok(w.add_scratch_container(ty, ty, &refs)?)
 }
 
 /// A series read back: timestamps and the stored values (no conversion applied,

@@ -230,7 +230,7 @@ impl Make for OrientationMake {
             &i.parent,
             "DLCOrientation",
             |w| {
-                write_container(w, "CompassDirection", "dlc_orientation", &i.time, &[Series {
+                write_container(w, "CompassDirection", &i.time, &[Series {
                     name: "orientation",
                     columns: vec![theta],
                     unit: "radians",

@@ -440,14 +440,14 @@ pub fn import(db: &Db, settings: &Settings, spec: &ImportSpec) -> Result<(PoseKe
         let frames: Vec<f64> = rows.iter().map(|&r| r as f64).collect();
         let parent = session_path.clone();
         let (pending, ids) = crate::kit::analysis_file(settings, &key.nwb_file_name, &parent, "DLCPoseEstimation", |w| {
-            let pos = write_container(w, "Position", "dlc_pose_estimation_position", &pose.time, &[Series {
+            let pos = write_container(w, "Position", &pose.time, &[Series {
                 name: "position",
                 columns: vec![pose.x.clone(), pose.y.clone()],
                 unit: "meters",
                 conversion: METERS_PER_CM,
                 description: "x_position, y_position",
             }])?;
-            let lik = write_container(w, "BehavioralTimeSeries", "dlc_pose_estimation_likelihood", &pose.time, &[
+            let lik = write_container(w, "BehavioralTimeSeries", &pose.time, &[
                 Series { name: "likelihood", columns: vec![pose.likelihood.clone()], unit: "likelihood", conversion: 1.0, description: "likelihood" },
                 Series { name: "video_frame_ind", columns: vec![frames.clone()], unit: "index", conversion: 1.0, description: "video_frame_ind" },
             ])?;

@@ -239,14 +239,14 @@ impl Make for SmoothInterpMake {
             "DLCSmoothInterp",
             |w| {
                 let time = &i.pose.time;
-                let pos = write_container(w, "Position", "dlc_smooth_interp_position", time, &[Series {
+                let pos = write_container(w, "Position", time, &[Series {
                     name: "position",
                     columns: vec![x, y],
                     unit: "meters",
                     conversion: METERS_PER_CM,
                     description: "x_position, y_position",
                 }])?;
-                let info = write_container(w, "BehavioralTimeSeries", "dlc_smooth_interp_info", time, &[Series {
+                let info = write_container(w, "BehavioralTimeSeries", time, &[Series {
                     name: "video_frame_ind",
                     columns: vec![i.pose.video_frame_ind.clone()],
                     unit: "index",

@@ -207,21 +207,21 @@ impl Make for DlcPosV1Make {
     fn compute(&self, settings: &Settings, key: &DlcPosKey, i: Inputs) -> Result<Output> {
         let col = |v: &[[f64; 2]], k: usize| v.iter().map(|p| p[k]).collect::<Vec<f64>>();
         let (file, ids) = crate::kit::analysis_file(settings, &key.pose.nwb_file_name, &i.parent, "DLCPosV1", |w| {
-            let pos = write_container(w, "Position", "position", &i.time, &[Series {
+            let pos = write_container(w, "Position", &i.time, &[Series {
                 name: "position",
                 columns: vec![col(&i.position, 0), col(&i.position, 1)],
                 unit: "meters",
                 conversion: METERS_PER_CM,
                 description: "x_position, y_position",
             }])?;
-            let ori = write_container(w, "CompassDirection", "orientation", &i.orientation_time, &[Series {
+            let ori = write_container(w, "CompassDirection", &i.orientation_time, &[Series {
                 name: "orientation",
                 columns: vec![i.orientation.clone()],
                 unit: "radians",
                 conversion: 1.0,
                 description: "orientation",
             }])?;
-            let vel = write_container(w, "BehavioralTimeSeries", "velocity", &i.time, &[
+            let vel = write_container(w, "BehavioralTimeSeries", &i.time, &[
                 Series {
                     name: "velocity",
                     columns: vec![col(&i.velocity, 0), col(&i.velocity, 1), i.speed.clone()],
