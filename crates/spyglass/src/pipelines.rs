@@ -14,6 +14,7 @@ use std::collections::HashSet;
 pub fn all() -> Vec<&'static dyn Pipeline> {
     let mut all: Vec<&'static dyn Pipeline> = vec![&crate::common::Common, &crate::filter::Filter];
     all.extend(crate::lfp::pipelines());
+    all.extend(crate::position::dlc::pipelines());
     all.extend(crate::position::pipelines());
     all.extend(crate::linearization::pipelines());
     all.extend(crate::ripple::pipelines());

@@ -91,8 +91,11 @@ pub fn compile(
                     .iter()
                     .filter(|a| a.in_key)
                     .collect();
+                // As DataJoint: the reference is the parent's projection, so renaming a
+                // secondary attribute is allowed (Spyglass's DLCPosSelection renames
+                // `analysis_file_name`) and, the foreign key being the primary key, ignored.
                 for (new, old) in &fk.renames {
-                    if !pk.iter().any(|a| &a.name == old) {
+                    if !parent.heading.attributes.iter().any(|a| &a.name == old) {
                         return Err(Error::definition(
                             &pretty,
                             format!(

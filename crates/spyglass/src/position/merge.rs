@@ -105,7 +105,7 @@ pub fn fetch_position(db: &Db, merge_id: &uuid::Uuid) -> Result<PositionData> {
             .ok_or_else(|| Error::internal(&source, format!("row has no `{k}`")))
     };
     match source.as_str() {
-        "TrodesPosV1" => {
+        "TrodesPosV1" | "DLCPosV1" => {
             let path = crate::analysis::analysis_file_path(db, &text("analysis_file_name")?)?;
             read_position_file(
                 &path,

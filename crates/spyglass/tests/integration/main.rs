@@ -6,6 +6,7 @@ mod analysis;
 mod cautious_delete;
 mod common;
 mod dandi;
+mod dlc;
 mod export;
 mod ingest_pynwb;
 mod ingest_synthetic;
