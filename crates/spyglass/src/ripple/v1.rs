@@ -306,10 +306,10 @@ pub fn interpolate_to_new_time(old_time: &[f64], values: &[f64], new_time: &[f64
         for w in valid.windows(2) {
             let (a, b) = (w[0], w[1]);
             let (ya, yb) = (on_union[a], on_union[b]);
-            for k in a + 1..b {
-                // np.interp between points (a, ya) and (b, yb) at k
-                let slope = (yb - ya) / (b - a) as f64;
-                on_union[k] = slope * (k - a) as f64 + ya;
+            // np.interp between points (a, ya) and (b, yb) at each k in between
+            let slope = (yb - ya) / (b - a) as f64;
+            for (step, v) in on_union[a + 1..b].iter_mut().enumerate() {
+                *v = slope * (step + 1) as f64 + ya;
             }
         }
         let fill = on_union[last];
