@@ -221,7 +221,9 @@ impl Db {
         }
         let ks = ks.proj(Proj::key())?;
         let target = Query::table(info).proj(Proj::key())?;
-        self.fetch_keys(&ks.exclude(&target)?)
+        // the engine's own bookkeeping: an export logs what the makes read, not the
+        // list of keys left to make
+        self.fetch_unobserved(&ks.exclude(&target)?)
     }
 
     /// `(remaining, total)` keys of a table's key source.

@@ -118,10 +118,6 @@ pub enum Error {
         message: String,
     },
 
-    /// An unshaped request error; being replaced by the variants above (no new uses).
-    #[error("{0}")]
-    Invalid(String),
-
     /// A broken invariant of stored data or of the code (a row without its key, a
     /// value that does not serialize); names the object concerned.
     #[error("{what}: {message}")]
@@ -189,7 +185,6 @@ impl Error {
             Error::PermissionDenied { .. } => "PermissionError",
             Error::Conflict { .. } => "ConflictError",
             Error::Internal { .. } => "RuntimeError",
-            Error::Invalid(_) => "ValueError",
         }
     }
 

@@ -11,7 +11,7 @@
 //! ripple band filters on request; [`coefficients`] fetches a stored filter.
 
 use crate::error::{Error, Result};
-use crate::kit::{args, Defaults, Pipeline, Schema, Spyglass};
+use crate::kit::{args, identity, Defaults, Pipeline, Schema, Spyglass};
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
 use spyglass_dsp::{design_filter, estimate_taps, BAND_FILTERS, STANDARD_FILTERS};
 pub use spyglass_dsp::{FilterDesign, FilterType, StandardFilter};
@@ -30,15 +30,7 @@ pub const FIR_FILTER_PARAMETERS: &str = "common_filter.FirFilterParameters";
 pub struct Filter;
 
 impl Pipeline for Filter {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("filter")
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &["common"]
-    }
+    identity!(SCHEMA, family "filter", requires ["common"]);
     fn schemas(&self) -> Vec<Schema> {
         let fir = "# FIR filter definitions and their designed coefficients
 filter_name : varchar(80)  # descriptive name of this filter

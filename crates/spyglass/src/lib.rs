@@ -39,6 +39,7 @@ pub mod lab_admin;
 pub mod lfp;
 pub mod linearization;
 pub mod pipelines;
+pub mod plot;
 pub mod position;
 mod scope;
 pub mod session_group;

@@ -390,10 +390,29 @@ fn log_fetch(db: &Db, export_id: i64, q: &Query) -> Result<()> {
 }
 
 /// Appends (table, restriction) rows to `ExportSelection.Table`, skipping ones already logged.
+///
+/// Workers of one populate log into the same export over their own connections: two
+/// may read the same highest `table_id` and the later insert then duplicates the key.
+/// That insert changed nothing, so it is retried on a fresh read.
 fn log_restrictions(db: &Db, export_id: i64, entries: &[(FullName, String)]) -> Result<()> {
     if entries.is_empty() {
         return Ok(());
     }
+    const ATTEMPTS: usize = 20;
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        match append_restrictions(db, export_id, entries) {
+            Err(Error::Db(spyglass_db::Error::Duplicate { .. })) if attempt < ATTEMPTS => {
+                std::thread::sleep(std::time::Duration::from_millis(5 * attempt as u64));
+            }
+            done => return done,
+        }
+    }
+}
+
+/// One attempt of [`log_restrictions`]: read what is logged, insert what is not.
+fn append_restrictions(db: &Db, export_id: i64, entries: &[(FullName, String)]) -> Result<()> {
     // only this export's rows of the tables being logged, and its highest table_id
     let part = db
         .table(EXPORT_SELECTION_TABLE)?

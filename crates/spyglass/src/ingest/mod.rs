@@ -184,11 +184,13 @@ pub fn copy_file_name(raw_name: &str) -> String {
 /// `2023`), is an error rather than a guess.
 fn resolve_source(settings: &Settings, given: &Path) -> Result<PathBuf> {
     if given.is_dir() {
-        return Err(Error::Invalid(format!(
-            "{}: is a directory; give the .nwb file (a path, or a name in {})",
-            given.display(),
-            settings.raw_dir.display()
-        )));
+        return Err(Error::bad(
+            given.display().to_string(),
+            format!(
+                "is a directory; give the .nwb file (a path, or a name in {})",
+                settings.raw_dir.display()
+            ),
+        ));
     }
     if given.is_file() {
         return Ok(given.to_path_buf());
@@ -198,21 +200,22 @@ fn resolve_source(settings: &Settings, given: &Path) -> Result<PathBuf> {
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_default();
     if !name.ends_with(".nwb") || name == ".nwb" {
-        return Err(Error::Invalid(format!(
-            "{}: no such file, and not an .nwb file name to look up in {}",
-            given.display(),
-            settings.raw_dir.display()
-        )));
+        return Err(Error::bad(
+            given.display().to_string(),
+            format!(
+                "no such file, and not an .nwb file name to look up in {}",
+                settings.raw_dir.display()
+            ),
+        ));
     }
     let in_raw = settings.raw_dir.join(&name);
     if in_raw.is_file() {
         return Ok(in_raw);
     }
-    Err(Error::Invalid(format!(
-        "{}: file not found (nor in {})",
-        given.display(),
-        settings.raw_dir.display()
-    )))
+    Err(Error::bad(
+        given.display().to_string(),
+        format!("file not found (nor in {})", settings.raw_dir.display()),
+    ))
 }
 
 /// Refuses raw file names that cannot be stored and read back as a path component:
@@ -222,20 +225,23 @@ pub fn check_file_name(raw_name: &str) -> Result<()> {
         .chars()
         .find(|c| *c == '\\' || *c == '/' || c.is_control());
     if let Some(c) = bad {
-        return Err(Error::Invalid(format!(
-            "`{}`: file names may not contain {} (rename the file)",
-            raw_name.escape_debug(),
-            match c {
-                '\\' => "a backslash".to_string(),
-                '/' => "a slash".to_string(),
-                c => format!("the control character {:?}", c),
-            }
-        )));
+        return Err(Error::bad(
+            format!("`{}`", raw_name.escape_debug()),
+            format!(
+                "file names may not contain {} (rename the file)",
+                match c {
+                    '\\' => "a backslash".to_string(),
+                    '/' => "a slash".to_string(),
+                    c => format!("the control character {:?}", c),
+                }
+            ),
+        ));
     }
     if raw_name.trim() != raw_name {
-        return Err(Error::Invalid(format!(
-            "`{raw_name}`: file names may not start or end with a space (rename the file)"
-        )));
+        return Err(Error::bad(
+            format!("`{raw_name}`"),
+            "file names may not start or end with a space (rename the file)",
+        ));
     }
     Ok(())
 }
@@ -445,10 +451,10 @@ impl IngestLock {
                 return Ok(IngestLock { file, path, dir });
             }
         }
-        Err(Error::Invalid(format!(
-            "{}: could not take the ingest lock",
-            path.display()
-        )))
+        Err(Error::conflict(
+            path.display().to_string(),
+            "could not take the ingest lock",
+        ))
     }
 }
 
@@ -541,17 +547,17 @@ fn ingest_file(
         .unwrap_or_default();
     check_file_name(&raw_name)?;
     if !raw_name.ends_with(".nwb") {
-        return Err(Error::Invalid(format!(
-            "{}: not an .nwb file name",
-            src_path.display()
-        )));
+        return Err(Error::bad(
+            src_path.display().to_string(),
+            "not an .nwb file name",
+        ));
     }
     let copy_name = copy_file_name(&raw_name);
     report.nwb_file_name = copy_name.clone();
     let len = copy_name.chars().count();
     if len > MAX_COPY_NAME_FOR_ANALYSIS {
-        return Err(Error::Invalid(format!(
-            "{raw_name}: the session name `{copy_name}` has {len} characters; at most {MAX_COPY_NAME_FOR_ANALYSIS} leave room for its analysis files' names (`<name><10 characters>.nwb`, at most {MAX_NWB_FILE_NAME} characters in AnalysisNwbfile.analysis_file_name); rename the file"
+        return Err(Error::bad(raw_name, format!(
+            "the session name `{copy_name}` has {len} characters; at most {MAX_COPY_NAME_FOR_ANALYSIS} leave room for its analysis files' names (`<name><10 characters>.nwb`, at most {MAX_NWB_FILE_NAME} characters in AnalysisNwbfile.analysis_file_name); rename the file"
         )));
     }
     if raw_name.trim_end_matches(".nwb").ends_with('_') {
@@ -587,11 +593,13 @@ fn ingest_file(
                         raw_dir.display()
                     ));
                 } else {
-                    return Err(Error::Invalid(format!(
-                        "{}: a different file of that name is already in {}",
-                        src_path.display(),
-                        raw_dir.display()
-                    )));
+                    return Err(Error::conflict(
+                        src_path.display().to_string(),
+                        format!(
+                            "a different file of that name is already in {}",
+                            raw_dir.display()
+                        ),
+                    ));
                 }
             }
         } else {
@@ -625,9 +633,10 @@ fn ingest_file(
             },
         )?;
         if db.exists(&db.table(NWBFILE)?.restrict(key.clone())?)? {
-            return Err(Error::Invalid(format!(
-                "{NWBFILE}: `{copy_name}` is still registered after deleting it"
-            )));
+            return Err(Error::internal(
+                NWBFILE,
+                format!("`{copy_name}` is still registered after deleting it"),
+            ));
         }
     }
     // no row refers to a `_` copy here (we hold the lock): a leftover is stale
@@ -635,10 +644,10 @@ fn ingest_file(
         std::fs::remove_file(&copy_path).map_err(|e| Error::io(&copy_path, e))?;
     }
     if !link_if_absent(&tmp.0, &copy_path)? {
-        return Err(Error::Invalid(format!(
-            "{}: another process created this file meanwhile",
-            copy_path.display()
-        )));
+        return Err(Error::conflict(
+            copy_path.display().to_string(),
+            "another process created this file meanwhile",
+        ));
     }
     created.0.push(copy_path.clone());
     drop(tmp);

@@ -45,3 +45,26 @@ macro_rules! family {
     };
 }
 pub(crate) use family;
+
+/// A [`Pipeline`]'s identity, inside its `impl Pipeline` block: its name, then
+/// optionally its command family and the pipelines it requires —
+/// `identity!(SCHEMA, family "lfp", requires ["lfp_electrode", "common_filter"]);`
+/// writes [`Pipeline::name`], [`Pipeline::family`] and [`Pipeline::requires`].
+macro_rules! identity {
+    ($name:expr $(, family $family:literal)? $(, requires [$($required:literal),* $(,)?])? $(,)?) => {
+        fn name(&self) -> &'static str {
+            $name
+        }
+        $(
+            fn family(&self) -> Option<&'static str> {
+                Some($family)
+            }
+        )?
+        $(
+            fn requires(&self) -> &'static [&'static str] {
+                &[$($required),*]
+            }
+        )?
+    };
+}
+pub(crate) use identity;

@@ -82,15 +82,7 @@ impl MadParams {
 pub struct LfpArtifactV1;
 
 impl Pipeline for LfpArtifactV1 {
-    fn name(&self) -> &'static str {
-        "lfp_artifact_v1"
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("lfp")
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &["lfp_v1"]
-    }
+    identity!("lfp_artifact_v1", family "lfp", requires ["lfp_v1"]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Parameters for detecting LFP artifact times within a LFP group.
 artifact_params_name: varchar(64)

@@ -93,15 +93,7 @@ pub struct BandRow {
 pub struct LfpBandV1;
 
 impl Pipeline for LfpBandV1 {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("lfp")
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &["lfp_merge", "lfp_electrode", "common_filter"]
-    }
+    identity!(SCHEMA, family "lfp", requires ["lfp_merge", "lfp_electrode", "common_filter"]);
     fn schemas(&self) -> Vec<Schema> {
         let selection = "# the LFP, band filter, interval and rate of a band-limited LFP
 -> lfp_merge.LFPOutput.proj(lfp_merge_id='merge_id')
@@ -159,15 +151,9 @@ enum BandCommand {
 struct SelectArgs {
     /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
     file: String,
-    /// The LFP electrode group whose LFP is filtered.
-    #[arg(long = "lfp-group")]
-    lfp_group: String,
-    /// Which LFP of the group, by its target interval (when it has several).
-    #[arg(long = "lfp-interval")]
-    lfp_interval: Option<String>,
-    /// Which LFP of the group, by its filter (when it has several).
-    #[arg(long = "lfp-filter")]
-    lfp_filter: Option<String>,
+    /// The LFP filtered.
+    #[command(flatten)]
+    lfp: merge::LfpChoice,
     /// Band filter (FirFilterParameters at the LFP's rate, e.g. "Theta 5-11 Hz").
     #[arg(long)]
     filter: String,
@@ -190,9 +176,8 @@ struct SelectArgs {
 
 fn select(db: &Db, a: SelectArgs) -> Result<()> {
     let nwb = args::session_name(db, &a.file)?;
-    let group = &a.lfp_group;
-    let (lfp, how) = (a.lfp_interval.as_deref(), a.lfp_filter.as_deref());
-    let (merge_id, src) = merge::one_lfp_of_group(db, &nwb, group, lfp, how)?;
+    let group = &a.lfp.lfp_group;
+    let (merge_id, src) = a.lfp.choose(db, &nwb)?;
     let ids = match &a.electrodes {
         Some(t) => args::parse_ids(t)?,
         None => lfp_electrode::electrode_ids(db, &nwb, group)?,
@@ -234,14 +219,7 @@ pub fn insert_selection(
     crate::pipelines::declare(db, &[SCHEMA])?;
     let key = &selection.key;
     let nwb = &key.nwb_file_name;
-    let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
-    if &src.nwb_file_name != nwb {
-        let message = format!(
-            "LFP {} belongs to {}, not {nwb}",
-            key.lfp_merge_id, src.nwb_file_name
-        );
-        return Err(Error::bad(LFP_BAND_SELECTION, message));
-    }
+    merge::lfp_of_session(db, key.lfp_merge_id, nwb)?;
     let ids: Vec<i64> = electrodes.iter().map(|e| e.electrode_id).collect();
     let members = lfp_electrode::members_by_id(db, nwb, lfp_electrode_group_name, &ids)?;
     let parts: Vec<BandElectrodeRow> = (members.iter().zip(electrodes))
@@ -271,7 +249,7 @@ impl Make for BandMake {
     fn fetch(&self, cx: &Cx, key: &BandKey) -> Result<FilterInputs> {
         let (db, nwb, filter) = (cx.db, &key.nwb_file_name, &key.filter_name);
         let sel: BandSelection = db.row(LFP_BAND_SELECTION, key)?;
-        let src = merge::lfp_source(db, &spyglass_db::Value::Uuid(key.lfp_merge_id))?;
+        let src = merge::lfp_of_session(db, key.lfp_merge_id, nwb)?;
         let (lfp_rate, decimation) = super::checked_rates(
             LFP_BAND_V1,
             (filter, key.filter_sampling_rate),

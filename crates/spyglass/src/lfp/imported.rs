@@ -5,7 +5,7 @@
 //! LFP electrode group `imported_lfp_NNN`, an IntervalList `imported lfp N valid
 //! times` and a row here; the series stays in the session's NWB file.
 
-use crate::kit::{MergePart, Pipeline, Schema};
+use crate::kit::{identity, MergePart, Pipeline, Schema};
 use spyglass_db::{TableSpec, Tier};
 
 /// Schema name.
@@ -19,12 +19,7 @@ pub const MAX_LFP_RATE: f64 = 2500.0;
 pub struct ImportedLfp;
 
 impl Pipeline for ImportedLfp {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &["lfp_electrode"]
-    }
+    identity!(SCHEMA, requires ["lfp_electrode"]);
     fn schemas(&self) -> Vec<Schema> {
         vec![Schema {
             name: SCHEMA,

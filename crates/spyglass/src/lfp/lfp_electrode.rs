@@ -3,7 +3,7 @@
 
 use crate::common::common_ephys::ELECTRODE;
 use crate::error::{Error, Result};
-use crate::kit::{args, Pipeline, Schema, Session, Spyglass, Tables};
+use crate::kit::{args, identity, Pipeline, Schema, Session, Spyglass, Tables};
 use serde::{Deserialize, Serialize};
 use spyglass_db::{Cond, Db, FetchSpec, Row, TableSpec, Tier, Value};
 
@@ -39,12 +39,7 @@ pub struct GroupElectrode {
 pub struct LfpElectrode;
 
 impl Pipeline for LfpElectrode {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("lfp")
-    }
+    identity!(SCHEMA, family "lfp");
     fn schemas(&self) -> Vec<Schema> {
         let group = "# a named group of electrodes of a session to compute LFP from
 -> common_session.Session

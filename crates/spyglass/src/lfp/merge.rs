@@ -3,7 +3,7 @@
 //! merge id stands for, whatever its source.
 
 use crate::error::{Error, Result};
-use crate::kit::{Pipeline, Schema};
+use crate::kit::{identity, Pipeline, Schema};
 use spyglass_db::merge::MergeTable;
 use spyglass_db::{Cond, Db, Value};
 
@@ -17,9 +17,7 @@ pub const LFP_OUTPUT: &str = "lfp_merge.LFPOutput";
 pub struct LfpMerge;
 
 impl Pipeline for LfpMerge {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
+    identity!(SCHEMA);
     fn schemas(&self) -> Vec<Schema> {
         vec![Schema {
             name: SCHEMA,
@@ -86,6 +84,40 @@ pub fn lfp_file_path(db: &Db, src: &LfpSource) -> Result<std::path::PathBuf> {
         crate::analysis::nwb_file_path(db, &src.nwb_file_name)
     } else {
         crate::analysis::analysis_file_path(db, &src.analysis_file_name)
+    }
+}
+
+/// The LFP (LFPOutput entry) `merge_id` of session `nwb_file_name`: its source,
+/// or an error when it is of another session.
+pub fn lfp_of_session(db: &Db, merge_id: uuid::Uuid, nwb_file_name: &str) -> Result<LfpSource> {
+    let src = lfp_source(db, &Value::Uuid(merge_id))?;
+    if src.nwb_file_name != nwb_file_name {
+        let message = format!("belongs to {}, not {nwb_file_name}", src.nwb_file_name);
+        return Err(Error::bad(format!("LFP {merge_id}"), message));
+    }
+    Ok(src)
+}
+
+/// Which LFP of a session's LFP electrode group a command uses (flattened into its
+/// arguments: `--lfp-group`, and `--lfp-interval` / `--lfp-filter` when it has several).
+#[derive(clap::Args)]
+pub struct LfpChoice {
+    /// The LFP electrode group whose LFP is used.
+    #[arg(long = "lfp-group")]
+    pub lfp_group: String,
+    /// Which LFP of the group, by its target interval (when it has several).
+    #[arg(long = "lfp-interval")]
+    pub lfp_interval: Option<String>,
+    /// Which LFP of the group, by its filter (when it has several).
+    #[arg(long = "lfp-filter")]
+    pub lfp_filter: Option<String>,
+}
+
+impl LfpChoice {
+    /// The chosen LFP of session `nwb_file_name`: its merge id and source.
+    pub fn choose(&self, db: &Db, nwb_file_name: &str) -> Result<(uuid::Uuid, LfpSource)> {
+        let (target, filter) = (self.lfp_interval.as_deref(), self.lfp_filter.as_deref());
+        one_lfp_of_group(db, nwb_file_name, &self.lfp_group, target, filter)
     }
 }
 

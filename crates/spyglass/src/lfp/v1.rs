@@ -77,15 +77,7 @@ pub struct LfpV1Row {
 pub struct LfpV1;
 
 impl Pipeline for LfpV1 {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("lfp")
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &["lfp_electrode", "common_filter"]
-    }
+    identity!(SCHEMA, family "lfp", requires ["lfp_electrode", "common_filter"]);
     fn schemas(&self) -> Vec<Schema> {
         let selection = "# the electrodes, interval and filter to compute LFP with
 -> lfp_electrode.LFPElectrodeGroup

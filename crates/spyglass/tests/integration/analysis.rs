@@ -208,7 +208,10 @@ fn a_failing_build_leaves_no_file_and_no_row() {
         nwb,
         "broken",
         |_| -> spyglass::Result<()> {
-            Err(spyglass::Error::Invalid("the computation failed".into()))
+            Err(spyglass::Error::internal(
+                "broken",
+                "the computation failed",
+            ))
         },
     )
     .unwrap_err();

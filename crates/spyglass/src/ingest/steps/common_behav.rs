@@ -166,8 +166,9 @@ pub(super) fn raw_compass_direction(cx: &mut Ctx) -> Result<()> {
     let mut recs = vec![];
     for (k, s) in series.iter().enumerate() {
         let interval = format!("compass {} valid times", k + 1);
-        let valid = behaviour_valid_times(&s.timestamps)
-            .map_err(|e| Error::Invalid(format!("compass series `{}`: {e}", s.series.name)))?;
+        let valid = behaviour_valid_times(&s.timestamps).map_err(|e| {
+            Error::bad(format!("compass series `{}`", s.series.name), e.to_string())
+        })?;
         cx.interval(IntervalList::new(&name, &interval, valid), false)?;
         let mut r = cx.base();
         r.insert("interval_list_name".into(), Value::from(interval));

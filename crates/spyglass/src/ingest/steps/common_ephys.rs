@@ -130,10 +130,10 @@ pub fn raw_timing(
             let valid = valid_intervals(ts, rate, RAW_GAP_PROPORTION, 0.0)?;
             Ok((rate, valid.into_vec()))
         }
-        _ => Err(Error::Invalid(format!(
-            "raw series `{}` has neither a rate nor timestamps",
-            series.path
-        ))),
+        _ => Err(Error::bad(
+            format!("raw series `{}`", series.path),
+            "has neither a rate nor timestamps",
+        )),
     }
 }
 

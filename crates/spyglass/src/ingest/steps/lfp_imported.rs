@@ -58,7 +58,7 @@ pub(super) fn imported_lfp(cx: &mut Ctx) -> Result<()> {
         let interval = format!("imported lfp {i} valid times");
         let ts = cx.timestamps(&s.series)?;
         let valid = valid_intervals(&ts, s.rate, 2.5, 0.0)
-            .map_err(|e| Error::Invalid(format!("LFP series `{}`: {e}", s.series.path)))?;
+            .map_err(|e| Error::bad(format!("LFP series `{}`", s.series.path), e.to_string()))?;
         cx.interval(
             IntervalList::new(&name, &interval, valid.into_vec()).with_pipeline("imported_lfp"),
             false,

@@ -363,8 +363,9 @@ fn text(v: &Value) -> Option<String> {
 
 fn int_name(table: &str, what: &str, name: &str) -> Result<i64> {
     name.trim().parse::<i64>().map_err(|_| {
-        Error::Invalid(format!(
-            "{table}: {what} `{name}` is not named by an integer (Spyglass requires integer names)"
-        ))
+        Error::bad(
+            table,
+            format!("{what} `{name}` is not named by an integer (Spyglass requires integer names)"),
+        )
     })
 }

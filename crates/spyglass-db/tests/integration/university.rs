@@ -2,9 +2,7 @@
 //! out by hand from the data in common/mod.rs (6 students, 3 departments, 5
 //! courses, 6 sections, 12 enrolments, 11 grades).
 
-mod common;
-
-use common::university;
+use crate::common::university;
 use spyglass_db::{Cond, Db, Error, FetchSpec, Proj, Query, Value};
 use std::ops::Not;
 

@@ -3,9 +3,7 @@
 //! violations, wrong-typed values, unknown tables and attributes in restrictions,
 //! and redeclaring a table with a different definition.
 
-mod common;
-
-use common::{fresh_db, row, university};
+use crate::common::{fresh_db, row, university};
 use spyglass_db::{Cond, Db, Error, InsertOptions, TableSpec, Tier, Value};
 
 /// Number of tables and rows, to check that nothing changed.

@@ -3,9 +3,7 @@
 //! §11.1), the Spyglass-shaped LFPSelection case, parts and masters, preview, dry
 //! run, `~log`, and drop. Expected counts are worked out by hand.
 
-mod common;
-
-use common::{fresh_db, row, university};
+use crate::common::{fresh_db, row, university};
 use spyglass_db::delete::DeleteOptions;
 use spyglass_db::{Cond, Db, Error, InsertOptions, Row, TableSpec, Tier, Value};
 

@@ -2,9 +2,7 @@
 //! behind, suppress_errors, re-populate, the tripartite make's change detection,
 //! renamed parents in the key source, and job reservation bookkeeping.
 
-mod common;
-
-use common::{fresh_db, row};
+use crate::common::{fresh_db, row};
 use spyglass_db::populate::{
     Classic, Make, MakeResult, NoProgress, PopulateOptions, Tripartite, TripartiteMake,
 };

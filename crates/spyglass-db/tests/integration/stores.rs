@@ -2,9 +2,7 @@
 //! files and `~external_<store>` rows with DataJoint's hashes; fetch returns them and
 //! refuses a managed file whose contents changed.
 
-mod common;
-
-use common::{fresh_db, row};
+use crate::common::{fresh_db, row};
 use md5::{Digest, Md5};
 use spyglass_blob::{Array, Value as Blob};
 use spyglass_db::stores::StoreConfig;

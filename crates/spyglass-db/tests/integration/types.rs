@@ -1,10 +1,8 @@
 //! Declare → insert → fetch round trips for every DataJoint 0.14 type, and typed
 //! fetch into serde structs.
 
-mod common;
-
+use crate::common::{fresh_db, row};
 use chrono::{NaiveDate, NaiveTime};
-use common::{fresh_db, row};
 use serde::{Deserialize, Serialize};
 use spyglass_blob::{Array, Value as Blob};
 use spyglass_db::{Cond, InsertOptions, TableSpec, Tier, Value};

@@ -2,9 +2,7 @@
 //! master, the NULL-filled view, part and parent lookups, fetch, and deletes —
 //! including an upstream delete that leaves no orphaned master rows.
 
-mod common;
-
-use common::{fresh_db, row};
+use crate::common::{fresh_db, row};
 use spyglass_db::merge::merge_id;
 use spyglass_db::{Cond, Db, InsertOptions, TableSpec, Tier, Value};
 

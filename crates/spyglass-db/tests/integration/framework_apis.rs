@@ -4,9 +4,7 @@
 //! child refers to, and the paths an external store tracks. Expected values are
 //! the rows each test inserts, worked out by hand.
 
-mod common;
-
-use common::{fresh_db, row};
+use crate::common::{fresh_db, row};
 use spyglass_db::jobs::JobStatus;
 use spyglass_db::references::Referrers;
 use spyglass_db::stores::StoreConfig;

@@ -6,9 +6,7 @@
 //! Then the slice is copied into a fresh SQLite file and re-queried, and its restriction
 //! texts are checked.
 
-mod common;
-
-use common::{fresh_db, row};
+use crate::common::{fresh_db, row};
 use spyglass_db::merge::MergeTable;
 use spyglass_db::slice::Slice;
 use spyglass_db::{Cond, Db, FullName, InsertOptions, Query, TableSpec, Tier, Value};
