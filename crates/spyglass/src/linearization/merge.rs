@@ -14,9 +14,7 @@ pub const LINEARIZED_POSITION_OUTPUT: &str = "position_linearization_merge.Linea
 pub struct LinearizationMerge;
 
 impl Pipeline for LinearizationMerge {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
+    identity!(SCHEMA);
     fn schemas(&self) -> Vec<Schema> {
         let master = spyglass_db::merge::merge_spec("LinearizedPositionOutput", &[]);
         vec![Schema { name: SCHEMA, tables: vec![master] }]

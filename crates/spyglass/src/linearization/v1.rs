@@ -189,15 +189,7 @@ pub struct LinearizedPositionV1Row {
 pub struct LinearizationV1;
 
 impl Pipeline for LinearizationV1 {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("linearization")
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &["position_merge"]
-    }
+    identity!(SCHEMA, family "linearization", requires ["position_merge"]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Choose whether to use an HMM to linearize position.
 linearization_param_name : varchar(80)   # name for this set of parameters

@@ -96,12 +96,7 @@ pub struct ParamsRow {
 pub struct TrodesPosV1;
 
 impl Pipeline for TrodesPosV1 {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("position")
-    }
+    identity!(SCHEMA, family "position");
     fn schemas(&self) -> Vec<Schema> {
         let params = "trodes_pos_params_name: varchar(80) # name for this set of parameters
 ---
