@@ -112,7 +112,7 @@ pub struct RippleTimesRow {
 pub struct RippleV1;
 
 impl Pipeline for RippleV1 {
-    identity!(SCHEMA, requires ["lfp_band_v1", "position_merge"]);
+    identity!(SCHEMA, family "ripple", requires ["lfp_band_v1", "position_merge"]);
     fn schemas(&self) -> Vec<Schema> {
         let selection = "-> lfp_band_v1.LFPBandV1
 group_name = 'CA1' : varchar(80)";
@@ -145,6 +145,158 @@ ripple_times_object_id : varchar(40)";
     }
     fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
         vec![(RIPPLE_TIMES_V1, Made::maker(RippleTimesMake, settings))]
+    }
+    fn commands(&self) -> Vec<clap::Command> {
+        args::subcommands::<Command>()
+    }
+    fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
+        match args::parse(m)? {
+            Command::Params(ParamsCommand::List) => {
+                crate::pipelines::declare(sg, &[SCHEMA])?;
+                let q = sg.table(RIPPLE_PARAMETERS)?;
+                let rows = sg.fetch(&q)?;
+                if rows.is_empty() {
+                    println!("no RippleParameters (`spyglass defaults` inserts Spyglass's `default` and `default_trodes`)");
+                }
+                for r in rows {
+                    let name = r.get("ripple_param_name").and_then(Value::as_str).unwrap_or_default();
+                    let dict = r.get("ripple_param_dict").map(|v| v.python_str()).unwrap_or_default();
+                    println!("{name}: {dict}");
+                }
+            }
+            Command::Params(ParamsCommand::Add(a)) => {
+                let dict = a.dict();
+                if !insert_parameters(sg, &a.name, &dict)? {
+                    let message = "a parameter set of that name exists (names are never reused)";
+                    return Err(Error::conflict(format!("{RIPPLE_PARAMETERS} `{}`", a.name), message));
+                }
+                println!("RippleParameters `{}`: {dict}", a.name);
+            }
+            Command::Select(a) => {
+                let nwb = args::session_name(sg, &a.file)?;
+                let (lfp_merge_id, _) = a.lfp.choose(sg, &nwb)?;
+                let band = ripple_band(sg, lfp_merge_id, a.band_filter.as_deref())?;
+                let ids = a.electrodes.as_deref().map(args::parse_ids).transpose()?;
+                let key = crate::transaction(sg, || set_lfp_electrodes(sg, &band, ids.as_deref(), &a.group_name))?;
+                println!("RippleLFPSelection: {nwb}, band `{}` of group `{}` at {} Hz, group name `{}`", band.filter_name, a.lfp.lfp_group, band.lfp_band_sampling_rate, key.group_name);
+                println!("next: spyglass populate {RIPPLE_TIMES_V1} --key nwb_file_name={nwb}");
+            }
+        }
+        Ok(())
+    }
+}
+
+/// `spyglass ripple …`.
+#[derive(clap::Subcommand)]
+enum Command {
+    /// RippleParameters: add or list parameter sets.
+    #[command(subcommand)]
+    Params(ParamsCommand),
+    /// Select a ripple-band LFP and its electrodes for RippleTimesV1 (`set_lfp_electrodes`).
+    Select(SelectArgs),
+}
+
+#[derive(clap::Subcommand)]
+enum ParamsCommand {
+    /// Add a parameter set (a detector with its parameters; unset ones take its defaults).
+    Add(ParamsArgs),
+    /// List the stored parameter sets.
+    List,
+}
+
+/// `spyglass ripple params add`.
+#[derive(clap::Args)]
+struct ParamsArgs {
+    /// The parameter set's name.
+    name: String,
+    /// The detector: Kay_ripple_detector or Karlsson_ripple_detector.
+    #[arg(long, default_value = "Kay_ripple_detector")]
+    detector: String,
+    /// The position column giving the speed (`speed` for TrodesPosV1).
+    #[arg(long, default_value = "speed")]
+    speed_name: String,
+    /// Events where the animal moves faster are dropped, cm/s.
+    #[arg(long)]
+    speed_threshold: Option<f64>,
+    /// Shortest event, s.
+    #[arg(long)]
+    minimum_duration: Option<f64>,
+    /// Threshold on the z-scored trace.
+    #[arg(long)]
+    zscore_threshold: Option<f64>,
+    /// σ of the Gaussian smoothing, s.
+    #[arg(long)]
+    smoothing_sigma: Option<f64>,
+    /// Events closer than this to the previous one are dropped, s.
+    #[arg(long)]
+    close_ripple_threshold: Option<f64>,
+}
+
+impl ParamsArgs {
+    /// The dict Spyglass stores: speed column, detector and the parameters given.
+    fn dict(&self) -> serde_json::Value {
+        let mut params = serde_json::Map::new();
+        let given = [
+            ("speed_threshold", self.speed_threshold),
+            ("minimum_duration", self.minimum_duration),
+            ("zscore_threshold", self.zscore_threshold),
+            ("smoothing_sigma", self.smoothing_sigma),
+            ("close_ripple_threshold", self.close_ripple_threshold),
+        ];
+        for (k, v) in given {
+            if let Some(v) = v {
+                params.insert(k.into(), serde_json::json!(v));
+            }
+        }
+        serde_json::json!({
+            "speed_name": self.speed_name,
+            "ripple_detection_algorithm": self.detector,
+            "ripple_detection_params": params,
+        })
+    }
+}
+
+/// `spyglass ripple select`.
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+    file: String,
+    /// The LFP whose ripple band is used.
+    #[command(flatten)]
+    lfp: crate::lfp::merge::LfpChoice,
+    /// The band's filter, when the LFP has several ripple bands.
+    #[arg(long = "band-filter")]
+    band_filter: Option<String>,
+    /// Electrode ids to detect on (default: every electrode of the band).
+    #[arg(long, value_name = "IDS")]
+    electrodes: Option<String>,
+    /// The selection's group name.
+    #[arg(long = "group-name", default_value = "CA1")]
+    group_name: String,
+}
+
+/// The one ripple band (LFPBandV1 with a ripple filter) of LFP `lfp_merge_id`,
+/// optionally of band filter `filter`.
+pub fn ripple_band(db: &Db, lfp_merge_id: Uuid, filter: Option<&str>) -> Result<BandKey> {
+    let mut cond = serde_json::json!({ "lfp_merge_id": lfp_merge_id });
+    if let Some(f) = filter {
+        cond["filter_name"] = serde_json::json!(f);
+    }
+    let rows: Vec<BandRow> = db.rows(LFP_BAND_V1, &cond)?;
+    let mut bands: Vec<BandKey> = rows
+        .into_iter()
+        .map(|r| r.key)
+        .filter(|k| k.filter_name.to_lowercase().contains("ripple"))
+        .collect();
+    let what = format!("LFP {lfp_merge_id}");
+    match bands.len() {
+        1 => Ok(bands.remove(0)),
+        0 => Err(Error::MissingRow {
+            table: LFP_BAND_V1.to_string(),
+            key: format!("lfp_merge_id = {lfp_merge_id} with a ripple filter"),
+            hint: " (run `spyglass lfp band select` with a ripple filter, then populate lfp_band_v1.LFPBandV1)".into(),
+        }),
+        n => Err(Error::bad(what, format!("has {n} ripple bands; choose one with --band-filter"))),
     }
 }
 
