@@ -255,6 +255,7 @@ fn family_about(family: &str) -> &'static str {
         "filter" => "Design, store and list FIR filters (FirFilterParameters)",
         "lfp" => "Set up the LFP pipelines: electrode groups, LFP and band selections",
         "position" => "Set up the position pipelines: TrodesPosParams and selections",
+        "linearization" => "Set up linearization: track graphs, parameters and selections",
         _ => "Set up this family's pipelines",
     }
 }

@@ -1,8 +1,10 @@
 //! Hilbert transform: analytic signal, amplitude envelope, phase and power.
 //!
-//! Computes what `scipy.signal.hilbert(x)` computes (no padding: the FFT length
-//! is the signal length): `X = FFT(x)`, keep DC (and Nyquist for even lengths),
-//! double the positive frequencies, drop the negative ones, inverse FFT. From the
+//! Computes what `scipy.signal.hilbert(x, N)` computes: `X = FFT(x)` over `N`
+//! points (`N` = the signal length unless a plan says otherwise, as
+//! ripple_detection's `get_envelope` pads to `next_fast_len`), keep DC (and
+//! Nyquist for even `N`), double the positive frequencies, drop the negative
+//! ones, inverse FFT, keep the first `len(x)` samples. From the
 //! analytic signal `a`, Spyglass's LFPBandV1 derives amplitude `|a|`, power
 //! `|a|²` and phase `angle(a) + π` (in `[0, 2π]`).
 
@@ -19,13 +21,17 @@ use crate::error::{DspError, Result};
 /// A planned Hilbert transform for signals of one length, reusable across threads.
 pub struct HilbertPlan {
     n: usize,
+    nfft: usize,
     forward: Arc<dyn RealToComplex<f64>>,
     inverse: Arc<dyn Fft<f64>>,
 }
 
 impl std::fmt::Debug for HilbertPlan {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HilbertPlan").field("n", &self.n).finish()
+        f.debug_struct("HilbertPlan")
+            .field("n", &self.n)
+            .field("nfft", &self.nfft)
+            .finish()
     }
 }
 
@@ -43,13 +49,26 @@ pub struct HilbertFeatures {
 impl HilbertPlan {
     /// Plans the transform for signals of `n` samples.
     pub fn new(n: usize) -> Result<Self> {
+        Self::padded(n, n)
+    }
+
+    /// Plans the transform for signals of `n` samples zero-padded to `nfft >= n`
+    /// FFT points (`scipy.signal.hilbert(x, N=nfft)[:n]`).
+    pub fn padded(n: usize, nfft: usize) -> Result<Self> {
         if n == 0 {
             return Err(DspError::EmptySignal);
         }
-        let forward = RealFftPlanner::<f64>::new().plan_fft_forward(n);
-        let inverse = FftPlanner::<f64>::new().plan_fft_inverse(n);
+        if nfft < n {
+            return Err(DspError::InvalidParameter {
+                name: "nfft",
+                reason: format!("{nfft} FFT points for a signal of {n} samples"),
+            });
+        }
+        let forward = RealFftPlanner::<f64>::new().plan_fft_forward(nfft);
+        let inverse = FftPlanner::<f64>::new().plan_fft_inverse(nfft);
         Ok(HilbertPlan {
             n,
+            nfft,
             forward,
             inverse,
         })
@@ -79,8 +98,9 @@ impl HilbertPlan {
                 expected: self.n,
             });
         }
-        let n = self.n;
+        let n = self.nfft;
         let mut input = x.to_vec();
+        input.resize(n, 0.0);
         let mut spec = self.forward.make_output_vec();
         self.forward
             .process(&mut input, &mut spec)
@@ -88,19 +108,31 @@ impl HilbertPlan {
                 name: "fft",
                 reason: e.to_string(),
             })?;
-        // One-sided spectrum: h[0] = 1, h[k] = 2 for 0 < k < n/2, h[n/2] = 1 (even n).
+        if n == self.n {
+            self.one_sided_inverse(&spec, out);
+        } else {
+            let mut buf = vec![Complex64::new(0.0, 0.0); n];
+            self.one_sided_inverse(&spec, &mut buf);
+            out.copy_from_slice(&buf[..self.n]);
+        }
+        Ok(())
+    }
+
+    /// Inverse FFT of the one-sided spectrum `spec` (h[0] = 1, h[k] = 2 for
+    /// 0 < k < N/2, h[N/2] = 1 for even N) into `buf` (N points).
+    fn one_sided_inverse(&self, spec: &[Complex64], buf: &mut [Complex64]) {
+        let n = self.nfft;
         let scale = 1.0 / n as f64;
-        out.fill(Complex64::new(0.0, 0.0));
-        out[0] = spec[0] * scale;
+        buf.fill(Complex64::new(0.0, 0.0));
+        buf[0] = spec[0] * scale;
         let positive_end = n.div_ceil(2); // exclusive end of doubled bins
         for k in 1..positive_end {
-            out[k] = spec[k] * (2.0 * scale);
+            buf[k] = spec[k] * (2.0 * scale);
         }
         if n % 2 == 0 {
-            out[n / 2] = spec[n / 2] * scale;
+            buf[n / 2] = spec[n / 2] * scale;
         }
-        self.inverse.process(out);
-        Ok(())
+        self.inverse.process(buf);
     }
 
     /// The analytic signal of `x`.
@@ -129,6 +161,43 @@ pub fn analytic_signal(x: &[f64]) -> Result<Vec<Complex64>> {
 /// Amplitude envelope `|hilbert(x)|`.
 pub fn envelope(x: &[f64]) -> Result<Vec<f64>> {
     Ok(analytic_signal(x)?.iter().map(|c| c.norm()).collect())
+}
+
+/// Amplitude envelope `|hilbert(x, N=nfft)[:len(x)]|` with the FFT zero-padded
+/// to `nfft` points.
+pub fn envelope_padded(x: &[f64], nfft: usize) -> Result<Vec<f64>> {
+    let plan = HilbertPlan::padded(x.len(), nfft)?;
+    Ok(plan.analytic(x)?.iter().map(|c| c.norm()).collect())
+}
+
+/// The smallest 5-smooth number (`2^a·3^b·5^c`) `>= n`: the FFT length
+/// `scipy.fftpack.next_fast_len(n)` picks (`n` itself for `n <= 6`).
+pub fn next_fast_len(n: usize) -> usize {
+    if n <= 6 {
+        return n;
+    }
+    let mut best = usize::MAX;
+    let mut p5 = 1usize;
+    while p5 < best {
+        let mut p35 = p5;
+        while p35 < best {
+            // smallest power of two times p35 that reaches n
+            let mut m = p35;
+            while m < n {
+                m = m.saturating_mul(2);
+            }
+            best = best.min(m);
+            match p35.checked_mul(3) {
+                Some(v) => p35 = v,
+                None => break,
+            }
+        }
+        match p5.checked_mul(5) {
+            Some(v) => p5 = v,
+            None => break,
+        }
+    }
+    best
 }
 
 /// Principal angle of each analytic sample, `numpy.angle`, radians in `(−π, π]`.
@@ -211,6 +280,37 @@ mod tests {
             assert!((g - (1.0 + 2.0 * w) / 3.0).norm() < 1e-15);
         }
         assert_eq!(phase_angle(&[Complex64::new(-1.0, 0.0)]), vec![PI]);
+    }
+
+    #[test]
+    fn padded_plan_and_fast_lengths() {
+        // 5-smooth lengths by hand: 7 -> 8, 11 -> 12, 13 -> 15, 17 -> 18, 49 -> 50, 1001 -> 1024
+        for (n, want) in [
+            (1, 1),
+            (6, 6),
+            (7, 8),
+            (11, 12),
+            (13, 15),
+            (17, 18),
+            (49, 50),
+            (1001, 1024),
+            (1_800_000, 1_800_000),
+        ] {
+            assert_eq!(next_fast_len(n), want, "n={n}");
+        }
+        // nfft = n gives the unpadded transform; nfft < n is refused
+        let x = [1.0, 0.0, 0.0, 0.0];
+        let plan = HilbertPlan::padded(4, 4).unwrap();
+        assert_eq!(plan.analytic(&x).unwrap(), analytic_signal(&x).unwrap());
+        assert!(HilbertPlan::padded(4, 3).is_err());
+        // x = [1, 0, 0] padded to 4: the first 3 samples of the n = 4 case
+        let a = HilbertPlan::padded(3, 4)
+            .unwrap()
+            .analytic(&[1.0, 0.0, 0.0])
+            .unwrap();
+        let b = analytic_signal(&x).unwrap();
+        assert_eq!(&a[..], &b[..3]);
+        assert_eq!(envelope_padded(&[1.0, 0.0, 0.0], 4).unwrap()[1], 0.5);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //!   direct strided dot products, over channel-major buffers, multi-threaded.
 //! - [`hilbert`]: analytic signal (as `scipy.signal.hilbert`), amplitude, phase, power.
 //! - [`intervals`]: interval algebra on sorted disjoint lists (IntervalList valid times).
+//! - [`reduce`]: sums in numpy's pairwise order.
 //! - [`smooth`]: Gaussian smoothing (`scipy.ndimage.gaussian_filter1d`) and the
 //!   trailing moving mean (`bottleneck.move_mean`) of the position pipelines.
 //! - [`timestamps`]: sampling-rate estimate and gap-free intervals from timestamps.
@@ -21,6 +22,7 @@ pub mod fir_design;
 pub mod fir_filter;
 pub mod hilbert;
 pub mod intervals;
+pub mod reduce;
 pub mod smooth;
 pub mod timestamps;
 
@@ -36,10 +38,11 @@ pub use fir_filter::{
     FirDecimator, FirMethod, Sample,
 };
 pub use hilbert::{
-    analytic_signal, envelope, hilbert_features, hilbert_features_channels, phase_angle,
-    HilbertFeatures, HilbertPlan,
+    analytic_signal, envelope, envelope_padded, hilbert_features, hilbert_features_channels,
+    next_fast_len, phase_angle, HilbertFeatures, HilbertPlan,
 };
 pub use intervals::{index_runs, Intervals};
+pub use reduce::{numpy_mean, pairwise_sum};
 pub use rustfft::num_complex::Complex64;
 pub use smooth::{
     correlate1d, gaussian_filter1d, gaussian_kernel1d, gaussian_radius, move_mean, BoundaryMode,

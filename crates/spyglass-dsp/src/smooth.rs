@@ -139,7 +139,8 @@ pub fn gaussian_kernel1d(sigma: f64, radius: usize) -> Result<Vec<f64>> {
             (scale * (x * x)).exp()
         })
         .collect();
-    let total: f64 = w.iter().sum();
+    // numpy's `phi_x.sum()` (pairwise), so the weights round as scipy's do
+    let total = crate::reduce::pairwise_sum(&w);
     for v in &mut w {
         *v /= total;
     }

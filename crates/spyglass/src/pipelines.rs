@@ -16,6 +16,8 @@ pub fn all() -> Vec<&'static dyn Pipeline> {
     all.extend(crate::lfp::pipelines());
     all.extend(crate::position::dlc::pipelines());
     all.extend(crate::position::pipelines());
+    all.extend(crate::linearization::pipelines());
+    all.extend(crate::ripple::pipelines());
     all
 }
 

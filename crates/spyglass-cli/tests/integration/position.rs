@@ -1,6 +1,7 @@
 //! `spyglass position …` end to end: parameter sets added and listed, a session's
 //! raw position epochs selected, TrodesPosV1 populated through the registry, the
-//! entries in PositionOutput. The values themselves are checked against Spyglass
+//! entries in PositionOutput; then a track graph added from JSON, one position
+//! linearized onto it (`spyglass linearization …`). The values themselves are checked against Spyglass
 //! in the spyglass crate's `position_pipeline` test.
 
 use std::path::Path;
@@ -93,4 +94,101 @@ fn position_pipeline_set_up_and_populated_from_the_command_line() {
     );
     assert_eq!(out.lines().count(), 4, "a header and three entries:\n{out}");
     assert_eq!(out.matches("TrodesPosV1").count(), 3, "{out}");
+
+    // pictures: one SVG per entry, read by Python's XML parser; the track's
+    // polylines hold every finite position sample, speed every finite speed
+    let out = ok(
+        dir,
+        &["position", "plot", "pos20230622.nwb", "-o", "pictures"],
+    );
+    let files: Vec<&str> = out.lines().collect();
+    assert_eq!(files.len(), 3, "{out}");
+    let url = format!("sqlite:///{}", dir.join("cli.db").display());
+    let db = spyglass::Spyglass::open(&url, spyglass::Settings::new(dir.join("base"))).unwrap();
+    for f in files {
+        let merge_id: uuid::Uuid = f
+            .rsplit_once("position_")
+            .unwrap()
+            .1
+            .trim_end_matches(".svg")
+            .parse()
+            .unwrap();
+        let data = spyglass::position::merge::fetch_position(&db, &merge_id).unwrap();
+        let finite = data
+            .position
+            .iter()
+            .filter(|p| p[0].is_finite() && p[1].is_finite())
+            .count();
+        let parsed = spyglass_testkit::run_python(
+            "import sys, xml.etree.ElementTree as ET\nns = '{http://www.w3.org/2000/svg}'\nroot = ET.parse(sys.argv[1]).getroot()\npanels = [g for g in root.iter(ns + 'g') if g.get('class') == 'panel']\ncount = lambda g: sum(len(p.get('points').split()) for p in g.iter(ns + 'polyline'))\narrows = sum(1 for l in panels[0].iter(ns + 'line') if l.get('class') == 'arrow')\nprint(len(panels), count(panels[0]), count(panels[1]), arrows)",
+            &[dir.join(f).to_str().unwrap()],
+        );
+        let n: Vec<usize> = parsed
+            .split_whitespace()
+            .map(|x| x.parse().unwrap())
+            .collect();
+        let speeds = data.speed.iter().filter(|v| v.is_finite()).count();
+        assert_eq!(n[..3], [2, finite, speeds], "{f}: {parsed}");
+        assert!((40..=61).contains(&n[3]), "{f}: {} arrows", n[3]);
+    }
+
+    // linearization of one of them onto a loop
+    let graph = dir.join("loop.json");
+    let text = r#"{"node_positions": [[20, 20], [100, 20], [100, 80], [20, 80]], "edges": [[0, 1], [1, 2], [2, 3], [3, 0]], "linear_edge_spacing": 15}"#;
+    std::fs::write(&graph, text).unwrap();
+    let out = ok(
+        dir,
+        &[
+            "linearization",
+            "track-graph",
+            "add",
+            "loop",
+            "--environment",
+            "box",
+            "--file",
+            graph.to_str().unwrap(),
+        ],
+    );
+    assert!(out.contains("4 nodes, 4 edges"), "{out}");
+    let bad = run(
+        dir,
+        &[
+            "linearization",
+            "params",
+            "add",
+            "hmm",
+            "--use-hmm",
+            "--sensor-std-dev=-1",
+        ],
+    );
+    let e = String::from_utf8_lossy(&bad.stderr);
+    assert!(!bad.status.success() && e.contains("sensor_std_dev"), "{e}");
+    let out = ok(
+        dir,
+        &[
+            "linearization",
+            "select",
+            "pos20230622_.nwb",
+            "--interval",
+            "pos 0 valid times",
+            "--track-graph",
+            "loop",
+        ],
+    );
+    assert!(out.contains("LinearizationSelection"), "{out}");
+    let out = ok(
+        dir,
+        &["populate", "position_linearization_v1.LinearizedPositionV1"],
+    );
+    assert!(out.contains("made 1 keys, 0 errors"), "{out}");
+    let out = ok(
+        dir,
+        &[
+            "show",
+            "position_linearization_merge.LinearizedPositionOutput",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.lines().count(), 2, "{out}");
 }

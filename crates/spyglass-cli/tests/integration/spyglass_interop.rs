@@ -425,6 +425,32 @@ fn spyglass_and_spyglass_rs_share_a_lab_database() {
     assert_eq!(rs_files.as_array().unwrap().len(), 1, "{rs_files}");
     let rs_file = rs_files[0].as_str().unwrap().to_string();
 
+    // TrodesPosV1 on Spyglass's session, by each tool: Spyglass with its `default`
+    // parameters, spyglass-rs with the same values stored as `rs_default`; Spyglass
+    // reads both through PositionOutput's fetch1_dataframe
+    assert_eq!(py.call("trodes", json!([py_nwb]))["trodes"], 2);
+    lab.rs_ok(&["position", "params", "add", "rs_default"]);
+    lab.rs_ok(&["position", "select", py_nwb, "--params", "rs_default"]);
+    let text = lab.rs_ok(&["populate", "position_v1_trodes_position.TrodesPosV1"]);
+    assert!(text.contains("made 2 keys, 0 errors"), "{text}");
+    let read = py.call("read_position", json!([py_nwb]));
+    let read = read.as_object().unwrap();
+    assert_eq!(read.len(), 4, "{read:?}");
+    for (name, theirs) in read.iter().filter(|(k, _)| k.ends_with("|default")) {
+        let ours = &read[&name.replace("|default", "|rs_default")];
+        assert_eq!(ours["shape"], theirs["shape"], "{name}");
+        assert_eq!(ours["columns"], theirs["columns"], "{name}");
+        let sums = theirs["sums"].as_object().unwrap();
+        let pairs = sums.iter().map(|(c, v)| (c.as_str(), v, &ours["sums"][c]));
+        for (column, a, b) in pairs.chain([("time", &theirs["time_sum"], &ours["time_sum"])]) {
+            let (a, b) = (a.as_f64().unwrap(), b.as_f64().unwrap());
+            assert!(
+                (a - b).abs() <= 1e-9 * a.abs().max(1.0),
+                "{name} {column}: Spyglass {a}, spyglass-rs {b}"
+            );
+        }
+    }
+
     // an export logs fetch-nwb's file; Spyglass reads the ExportSelection and Export rows
     lab.rs_ok(&["export", "start", "--paper", "lab", "--analysis", "lfp"]);
     lab.rs_ok(&[

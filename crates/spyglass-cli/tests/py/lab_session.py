@@ -67,9 +67,13 @@ beh = nwb.create_processing_module("behavior", "behavior")
 pos = Position(name="position")
 for e, (a, b, tag) in enumerate(epochs):
     tt = a + np.arange(int((b - a) * 30)) / 30.0
-    pos.add_spatial_series(SpatialSeries(name=f"led_{e}", data=rng.uniform(0, 500, size=(len(tt), 2)),
+    # two LEDs 10 px (2 cm) apart on a smooth path, in pixels of 2 mm
+    x = 250 + 150 * np.sin(2 * np.pi * tt / 20) + rng.normal(0, 1, len(tt))
+    y = 250 + 100 * np.cos(2 * np.pi * tt / 15) + rng.normal(0, 1, len(tt))
+    leds = np.column_stack([x + 5, y, x - 5, y])
+    pos.add_spatial_series(SpatialSeries(name=f"led_{e}", data=leds,
                                          timestamps=tt, reference_frame="corner", conversion=0.002,
-                                         unit="meters", description="xloc, yloc"))
+                                         unit="meters", description="xloc, yloc, xloc2, yloc2"))
 beh.add(pos)
 tasks = nwb.create_processing_module("tasks", "tasks")
 for k, (tn, env, ep) in enumerate([("sleep", "sleep box", [1]), ("lineartrack", "linear track", [2])]):

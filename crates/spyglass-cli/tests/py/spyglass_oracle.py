@@ -15,6 +15,8 @@ import spyglass.common as sgc  # noqa: E402
 from spyglass.data_import import insert_sessions  # noqa: E402
 from spyglass.lfp import LFPElectrodeGroup, LFPOutput  # noqa: E402
 from spyglass.lfp.v1 import LFPSelection, LFPV1  # noqa: E402
+from spyglass.position import PositionOutput  # noqa: E402
+from spyglass.position.v1 import TrodesPosParams, TrodesPosSelection, TrodesPosV1  # noqa: E402
 
 # the common tables whose rows a session makes, by class
 SESSION_TABLES = {
@@ -58,6 +60,29 @@ def lfp(nwb, group):
                               filter_sampling_rate=30000, target_sampling_rate=1000), skip_duplicates=True)
     LFPV1.populate({"nwb_file_name": nwb})
     return {"lfpv1": len(LFPV1 & {"nwb_file_name": nwb})}
+
+
+def trodes(nwb):
+    """TrodesPosV1 with the `default` parameters on every raw position epoch."""
+    TrodesPosParams().insert_default()
+    for key in (sgc.RawPosition & {"nwb_file_name": nwb}).fetch("KEY"):
+        TrodesPosSelection.insert1({**key, "trodes_pos_params_name": "default"}, skip_duplicates=True)
+    TrodesPosV1.populate({"nwb_file_name": nwb})
+    return {"trodes": len(TrodesPosV1 & {"nwb_file_name": nwb})}
+
+
+def read_position(nwb):
+    """Every TrodesPosV1 entry of a session as a lab member reads it: through
+    PositionOutput's fetch1_dataframe, summed per column."""
+    out = {}
+    for key in (TrodesPosV1 & {"nwb_file_name": nwb}).fetch("KEY"):
+        merge_id = (PositionOutput.TrodesPosV1 & key).fetch1("merge_id")
+        df = (PositionOutput & {"merge_id": merge_id}).fetch1_dataframe()
+        name = f'{key["interval_list_name"]}|{key["trodes_pos_params_name"]}'
+        out[name] = {"shape": list(df.shape), "columns": list(df.columns),
+                     "sums": {c: float(np.nansum(df[c])) for c in df.columns},
+                     "time_sum": float(np.sum(df.index.to_numpy()))}
+    return out
 
 
 def counts(nwb):
@@ -141,7 +166,7 @@ def npy(path):
 
 OPS = {"npy": npy, "ingest": ingest, "lfp": lfp, "counts": counts, "read_session": read_session, "filters": filters,
        "add_filter": add_filter, "exports": exports, "externals": externals, "registry": registry,
-       "analysis_files": analysis_files}
+       "analysis_files": analysis_files, "trodes": trodes, "read_position": read_position}
 
 print("@@ORACLE@@ " + json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:

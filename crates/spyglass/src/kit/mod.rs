@@ -11,9 +11,9 @@
 //!   typed fetch and insert, merge insert, IntervalList rows, analysis files, on
 //!   any database handle; [`analysis_file`]: an analysis file from a parent.
 //!
-//! - [`family!`](crate::kit::family): declares a family's pipeline modules and
-//!   lists them — a new pipeline is one line there; [`prelude`]: one import for a
-//!   pipeline file.
+//! - `family!`: declares a family's pipeline modules and lists them — a new
+//!   pipeline is one line there; `identity!`: a pipeline's name, command family and
+//!   required pipelines in one line; [`prelude`]: one import for a pipeline file.
 //!
 //! The guide to writing a pipeline with it is `docs/pipelines.md`.
 

@@ -18,15 +18,27 @@ pub const POSITION_OUTPUT: &str = "position_merge.PositionOutput";
 pub struct PositionMerge;
 
 impl Pipeline for PositionMerge {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
+    identity!(SCHEMA, family "position");
     fn schemas(&self) -> Vec<Schema> {
         vec![Schema {
             name: SCHEMA,
             tables: vec![spyglass_db::merge::merge_spec("PositionOutput", &[])],
         }]
     }
+    fn commands(&self) -> Vec<clap::Command> {
+        args::subcommands::<Command>()
+    }
+    fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
+        let Command::Plot(a) = args::parse(m)?;
+        super::plot::run(sg, &a)
+    }
+}
+
+/// `spyglass position …` commands on PositionOutput.
+#[derive(clap::Subcommand)]
+enum Command {
+    /// Pictures of a session's position: track with head direction, speed over time (SVG).
+    Plot(super::plot::PlotArgs),
 }
 
 /// One position series as Spyglass's `fetch1_dataframe` gives it (no prefix):

@@ -7,7 +7,8 @@
 //! (`position_v1_imported_pose`: ndx-pose PoseEstimation containers of the
 //! session's file) and [`dlc`] (`position_v1_dlc_*`: DeepLabCut outputs imported
 //! without training, and Spyglass's post-processing into DLCPosV1; its own
-//! `family!` list, read by [`crate::pipelines::all`]).
+//! `family!` list, read by [`crate::pipelines::all`]); [`plot`] draws
+//! PositionOutput's entries.
 
 pub mod dlc;
 
@@ -16,3 +17,5 @@ crate::kit::family! {
     imported_pose => ImportedPose,
     merge => PositionMerge,
 }
+
+pub mod plot;

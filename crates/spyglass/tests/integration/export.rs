@@ -37,7 +37,7 @@ fn session(env: &Env, stem: &str, subject: &str) -> (String, spyglass_db::Row) {
     let nwb = r[0].nwb_file_name.clone();
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     lfp::lfp_electrode::create_group(&env.db, &nwb, "all", &[0, 1, 2, 3]).unwrap();
-    let key = select_lfp(&env, &nwb, "all", RAW_VALID_TIMES, 30_000);
+    let key = select_lfp(env, &nwb, "all", RAW_VALID_TIMES, 30_000);
     let rep = spyglass::populate(&env.db, &env.settings, v1::LFPV1, Cond::from(&key)).unwrap();
     assert_eq!(rep.success_count, 1);
     (nwb, key)

@@ -66,7 +66,7 @@ fn lfp_of(env: &Env, nwb: &str, group: &str, ids: &[i64]) -> (PathBuf, String) {
     lfp::lfp_electrode::create_group(&env.db, nwb, group, ids).unwrap();
     let rate = lfp_electrode::raw_rate(&env.db, nwb, group).unwrap();
     let key = select_lfp(
-        &env,
+        env,
         nwb,
         group,
         spyglass::common::common_interval::RAW_VALID_TIMES,

@@ -10,7 +10,9 @@ VARIANT: appendix            2 groups x 4 channels, 2 epochs, position (the Appe
          no_description      appendix, then /session_description is deleted with h5py
          leds                appendix, but position is tracked LEDs over 60 s per epoch: epoch 0 two
                              LEDs in 4 columns (xloc, yloc, xloc2, yloc2) with tracking defects,
-                             epoch 1 one LED in 2 columns (xloc, yloc)"""
+                             epoch 1 one LED in 2 columns (xloc, yloc)
+         leds_long           leds, but 2 x 5 s of raw data (epochs 10-15 s and 15.5-20.5 s), long
+                             enough for LFPV1's 1 s minimum piece (the ripple pipeline's test)"""
 import sys, json, datetime
 import numpy as np
 import pynwb
@@ -99,7 +101,7 @@ for i in range(n_ch):
     rows.append({k: (v if k != "group" else v.name) for k, v in r.items()})
 report["electrodes"] = rows
 region = nwb.create_electrode_table_region(list(range(n_ch)), "all electrodes")
-fs, n_t = 30000.0, 60000
+fs, n_t = 30000.0, (300000 if variant == "leds_long" else 60000)
 data = rng.integers(-2000, 2000, size=(n_t, n_ch), dtype=np.int16)
 ts = np.arange(n_t) / fs + 10.0
 ts[n_t // 2:] += 0.5  # a gap of half a second
@@ -109,6 +111,8 @@ nwb.add_acquisition(es)
 report.update(raw_object_id=es.object_id, gap_index=n_t // 2, ts_first=ts[0], ts_last=ts[-1],
               ts_before_gap=ts[n_t // 2 - 1], ts_after_gap=ts[n_t // 2])
 epochs = [(10.0, 11.0, "01_s1"), (11.5, 12.5, "02_r1")]
+if variant == "leds_long":
+    epochs = [(10.0, 15.0, "01_s1"), (15.5, 20.5, "02_r1")]
 for a, b, tag in epochs:
     nwb.add_epoch(a, b, [tag])
 report["epochs"] = epochs
@@ -117,7 +121,7 @@ if full:
     pos = Position(name="position")
     pos_report = []
     for e, (a, b, tag) in enumerate(epochs):
-        if variant == "leds":
+        if variant in ("leds", "leds_long"):
             d, tt, desc = led_track(a, two=(e == 0), seed=20 + e)
         else:
             tt = a + np.arange(30) / 30.0

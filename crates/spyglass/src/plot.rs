@@ -1,0 +1,392 @@
+//! Pictures as SVG, for the pipelines' `plot` commands: a figure of stacked panels,
+//! each with its own axes and ticks, holding lines (NaN breaks a line), arrows and
+//! shaded spans of x. Only what a person looking at a session needs, no styling.
+
+use crate::error::{Error, Result};
+use std::fmt::Write as _;
+use std::path::Path;
+
+/// Width of a figure, pixels.
+const WIDTH: f64 = 900.0;
+/// Margins around a panel's plot area: left, right, top, bottom.
+const MARGIN: (f64, f64, f64, f64) = (70.0, 20.0, 28.0, 42.0);
+/// Height of the figure's title line.
+const TITLE_H: f64 = 30.0;
+
+/// Something drawn in a panel, in data coordinates.
+#[derive(Debug, Clone)]
+pub enum Item {
+    /// A polyline through `(x, y)`; a non-finite value ends a segment.
+    Line {
+        /// The points.
+        points: Vec<(f64, f64)>,
+        /// SVG colour.
+        color: &'static str,
+    },
+    /// Arrows from `(x, y)` by `(dx, dy)`.
+    Arrows {
+        /// Start and displacement of each arrow.
+        arrows: Vec<(f64, f64, f64, f64)>,
+        /// SVG colour.
+        color: &'static str,
+    },
+    /// Shaded spans `[x0, x1]` over the panel's height.
+    Spans {
+        /// The spans.
+        spans: Vec<(f64, f64)>,
+        /// SVG colour (drawn translucent).
+        color: &'static str,
+    },
+}
+
+/// One panel: axes, labels and items.
+#[derive(Debug, Clone)]
+pub struct Panel {
+    title: String,
+    x_label: String,
+    y_label: String,
+    height: f64,
+    equal_aspect: bool,
+    items: Vec<Item>,
+}
+
+impl Panel {
+    /// An empty panel with a title and axis labels.
+    pub fn new(title: impl Into<String>, x_label: &str, y_label: &str) -> Panel {
+        Panel {
+            title: title.into(),
+            x_label: x_label.into(),
+            y_label: y_label.into(),
+            height: 260.0,
+            equal_aspect: false,
+            items: vec![],
+        }
+    }
+
+    /// The same units on both axes (a track seen from above); the panel is made
+    /// as tall as that needs, within reason.
+    pub fn equal_aspect(mut self) -> Panel {
+        self.equal_aspect = true;
+        self.height = 520.0;
+        self
+    }
+
+    /// Adds an item.
+    pub fn with(mut self, item: Item) -> Panel {
+        self.items.push(item);
+        self
+    }
+
+    /// The finite extent of the items: `(x0, x1, y0, y1)`.
+    fn bounds(&self) -> Option<(f64, f64, f64, f64)> {
+        let mut b: Option<(f64, f64, f64, f64)> = None;
+        let mut add = |x: f64, y: Option<f64>| {
+            if !x.is_finite() || y.is_some_and(|y| !y.is_finite()) {
+                return;
+            }
+            let e = b.get_or_insert((x, x, f64::INFINITY, f64::NEG_INFINITY));
+            e.0 = e.0.min(x);
+            e.1 = e.1.max(x);
+            if let Some(y) = y {
+                e.2 = e.2.min(y);
+                e.3 = e.3.max(y);
+            }
+        };
+        for item in &self.items {
+            match item {
+                Item::Line { points, .. } => points.iter().for_each(|&(x, y)| add(x, Some(y))),
+                Item::Arrows { arrows, .. } => arrows.iter().for_each(|&(x, y, dx, dy)| {
+                    add(x, Some(y));
+                    add(x + dx, Some(y + dy));
+                }),
+                Item::Spans { spans, .. } => spans.iter().for_each(|&(a, z)| {
+                    add(a, None);
+                    add(z, None);
+                }),
+            }
+        }
+        let (x0, x1, mut y0, mut y1) = b?;
+        if !y0.is_finite() {
+            (y0, y1) = (0.0, 1.0);
+        }
+        Some((x0, x1, y0, y1))
+    }
+}
+
+/// A figure: a title over stacked panels.
+#[derive(Debug, Clone)]
+pub struct Figure {
+    title: String,
+    panels: Vec<Panel>,
+}
+
+/// Round tick values covering `[lo, hi]`, about `n` of them (steps 1, 2 or 5 × 10^k).
+pub fn ticks(lo: f64, hi: f64, n: usize) -> Vec<f64> {
+    if !(lo.is_finite() && hi.is_finite()) || hi <= lo || n == 0 {
+        return vec![lo];
+    }
+    let raw = (hi - lo) / n as f64;
+    let mag = 10f64.powf(raw.log10().floor());
+    let step = [1.0, 2.0, 5.0, 10.0]
+        .into_iter()
+        .map(|m| m * mag)
+        .find(|s| *s >= raw)
+        .unwrap_or(10.0 * mag);
+    let first = (lo / step).ceil() as i64;
+    let last = (hi / step).floor() as i64;
+    (first..=last).map(|k| k as f64 * step).collect()
+}
+
+fn tick_text(v: f64) -> String {
+    let t = format!("{v:.6}");
+    let t = t.trim_end_matches('0').trim_end_matches('.');
+    if t == "-0" {
+        "0".into()
+    } else {
+        t.into()
+    }
+}
+
+fn escape(s: &str) -> String {
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
+}
+
+/// The plot area of a panel and its mapping from data to pixels.
+struct Frame {
+    left: f64,
+    top: f64,
+    w: f64,
+    h: f64,
+    x: (f64, f64),
+    y: (f64, f64),
+}
+
+impl Frame {
+    fn px(&self, x: f64) -> f64 {
+        self.left + (x - self.x.0) / (self.x.1 - self.x.0) * self.w
+    }
+    fn py(&self, y: f64) -> f64 {
+        self.top + self.h - (y - self.y.0) / (self.y.1 - self.y.0) * self.h
+    }
+}
+
+/// A range widened by 3 % each side (and to a unit when it is a point).
+fn padded(lo: f64, hi: f64) -> (f64, f64) {
+    if hi > lo {
+        let pad = 0.03 * (hi - lo);
+        (lo - pad, hi + pad)
+    } else {
+        (lo - 0.5, hi + 0.5)
+    }
+}
+
+impl Figure {
+    /// An empty figure.
+    pub fn new(title: impl Into<String>) -> Figure {
+        Figure {
+            title: title.into(),
+            panels: vec![],
+        }
+    }
+
+    /// Adds a panel below the others.
+    pub fn with(mut self, panel: Panel) -> Figure {
+        self.panels.push(panel);
+        self
+    }
+
+    /// The figure as an SVG document.
+    pub fn to_svg(&self) -> String {
+        let (ml, mr, mt, mb) = MARGIN;
+        let height = TITLE_H + self.panels.iter().map(|p| p.height).sum::<f64>();
+        let mut s = String::new();
+        let _ = writeln!(
+            s,
+            r#"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height}" font-family="sans-serif" font-size="12">"#
+        );
+        s.push_str("<rect width=\"100%\" height=\"100%\" fill=\"white\"/>\n");
+        let _ = writeln!(
+            s,
+            r#"<text x="{ml}" y="20" font-size="15">{}</text>"#,
+            escape(&self.title)
+        );
+        let mut top = TITLE_H;
+        for p in &self.panels {
+            let (w, h) = (WIDTH - ml - mr, p.height - mt - mb);
+            let Some((x0, x1, y0, y1)) = p.bounds() else {
+                let _ = writeln!(
+                    s,
+                    r#"<text x="{ml}" y="{}">{}: nothing to draw</text>"#,
+                    top + mt,
+                    escape(&p.title)
+                );
+                top += p.height;
+                continue;
+            };
+            let (mut x, mut y) = (padded(x0, x1), padded(y0, y1));
+            if p.equal_aspect {
+                // the larger units per pixel of the two axes, for both
+                let upp = ((x.1 - x.0) / w).max((y.1 - y.0) / h);
+                let (cx, cy) = ((x.0 + x.1) / 2.0, (y.0 + y.1) / 2.0);
+                x = (cx - upp * w / 2.0, cx + upp * w / 2.0);
+                y = (cy - upp * h / 2.0, cy + upp * h / 2.0);
+            }
+            let f = Frame {
+                left: ml,
+                top: top + mt,
+                w,
+                h,
+                x,
+                y,
+            };
+            draw_panel(&mut s, p, &f);
+            top += p.height;
+        }
+        s.push_str("</svg>\n");
+        s
+    }
+
+    /// Writes the SVG to `path` (a temporary name, then renamed).
+    pub fn write(&self, path: &Path) -> Result<()> {
+        let tmp = path.with_extension("svg.tmp");
+        let io = |e: std::io::Error| Error::bad(path.display().to_string(), e.to_string());
+        std::fs::write(&tmp, self.to_svg()).map_err(io)?;
+        std::fs::rename(&tmp, path).map_err(io)
+    }
+}
+
+fn draw_panel(s: &mut String, p: &Panel, f: &Frame) {
+    let (l, t, w, h) = (f.left, f.top, f.w, f.h);
+    let _ = writeln!(
+        s,
+        r#"<g class="panel"><text x="{l}" y="{:.1}" font-size="13">{}</text>"#,
+        t - 8.0,
+        escape(&p.title)
+    );
+    let _ = writeln!(
+        s,
+        r##"<rect x="{l}" y="{t}" width="{w}" height="{h}" fill="none" stroke="#444"/>"##
+    );
+    for v in ticks(f.x.0, f.x.1, 8) {
+        let x = f.px(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{:.1}" x2="{x:.1}" y2="{:.1}" stroke="#444"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+            t + h,
+            t + h + 5.0,
+            t + h + 18.0,
+            tick_text(v)
+        );
+    }
+    for v in ticks(f.y.0, f.y.1, 5) {
+        let y = f.py(v);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{l}" y2="{y:.1}" stroke="#444"/><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"##,
+            l - 5.0,
+            l - 8.0,
+            y + 4.0,
+            tick_text(v)
+        );
+    }
+    let _ = writeln!(
+        s,
+        r#"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"#,
+        l + w / 2.0,
+        t + h + 34.0,
+        escape(&p.x_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<text transform="translate({:.1},{:.1}) rotate(-90)" text-anchor="middle">{}</text>"#,
+        l - 52.0,
+        t + h / 2.0,
+        escape(&p.y_label)
+    );
+    let _ = writeln!(
+        s,
+        r#"<clipPath id="c{t:.0}"><rect x="{l}" y="{t}" width="{w}" height="{h}"/></clipPath><g clip-path="url(#c{t:.0})">"#
+    );
+    for item in &p.items {
+        match item {
+            Item::Spans { spans, color } => {
+                for &(a, z) in spans {
+                    let (xa, xz) = (f.px(a), f.px(z));
+                    let _ = writeln!(
+                        s,
+                        r#"<rect class="span" x="{xa:.2}" y="{t}" width="{:.2}" height="{h}" fill="{color}" fill-opacity="0.25"/>"#,
+                        (xz - xa).max(0.5)
+                    );
+                }
+            }
+            Item::Line { points, color } => {
+                for segment in points.split(|(x, y)| !(x.is_finite() && y.is_finite())) {
+                    if segment.is_empty() {
+                        continue;
+                    }
+                    let mut d = String::new();
+                    for &(x, y) in segment {
+                        let _ = write!(d, "{:.2},{:.2} ", f.px(x), f.py(y));
+                    }
+                    let _ = writeln!(
+                        s,
+                        r#"<polyline points="{}" fill="none" stroke="{color}" stroke-width="1"/>"#,
+                        d.trim_end()
+                    );
+                }
+            }
+            Item::Arrows { arrows, color } => {
+                for &(x, y, dx, dy) in arrows {
+                    if !(x.is_finite() && y.is_finite() && dx.is_finite() && dy.is_finite()) {
+                        continue;
+                    }
+                    let (x0, y0, x1, y1) = (f.px(x), f.py(y), f.px(x + dx), f.py(y + dy));
+                    let _ = writeln!(
+                        s,
+                        r#"<line class="arrow" x1="{x0:.2}" y1="{y0:.2}" x2="{x1:.2}" y2="{y1:.2}" stroke="{color}" stroke-width="1.5"/><circle cx="{x1:.2}" cy="{y1:.2}" r="2" fill="{color}"/>"#
+                    );
+                }
+            }
+        }
+    }
+    s.push_str("</g></g>\n");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_are_round_and_cover_the_range() {
+        assert_eq!(ticks(0.0, 10.0, 5), vec![0.0, 2.0, 4.0, 6.0, 8.0, 10.0]);
+        assert_eq!(ticks(-0.3, 0.3, 3), vec![-0.2, 0.0, 0.2]);
+        assert_eq!(ticks(3.0, 3.0, 5), vec![3.0]);
+    }
+
+    #[test]
+    fn nan_breaks_lines_and_spans_are_drawn() {
+        let line = Item::Line {
+            points: vec![
+                (0.0, 0.0),
+                (1.0, 1.0),
+                (2.0, f64::NAN),
+                (3.0, 1.0),
+                (4.0, 0.0),
+            ],
+            color: "black",
+        };
+        let spans = Item::Spans {
+            spans: vec![(1.0, 2.0)],
+            color: "red",
+        };
+        let svg = Figure::new("t <&>")
+            .with(Panel::new("p", "x", "y").with(line).with(spans))
+            .to_svg();
+        assert_eq!(svg.matches("<polyline").count(), 2);
+        assert_eq!(svg.matches("class=\"span\"").count(), 1);
+        assert!(svg.contains("t &lt;&amp;&gt;"));
+    }
+}

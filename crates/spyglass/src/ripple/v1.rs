@@ -1,0 +1,541 @@
+//! `ripple_v1`: sharp-wave ripple times, as Spyglass's `ripple/v1/ripple.py`.
+//!
+//! `RippleLFPSelection` picks a ripple-band LFPBandV1 row and a group name, its
+//! part `RippleLFPElectrode` the band's electrodes to detect on
+//! ([`set_lfp_electrodes`], Spyglass's `set_lfp_electrodes`: the band's filter
+//! must be a ripple filter). `RippleParameters` holds named parameter dicts
+//! (Spyglass's `default` and `default_trodes`, blob for blob). `RippleTimesV1`
+//! detects ripples for a selection, a parameter set and a PositionOutput entry.
+//!
+//! The make follows Spyglass's `get_ripple_lfps_and_position_info`: the band's
+//! stored values (no conversion applied, as Spyglass reads `.data`) on the
+//! selected electrodes in the series' column order; the target interval of the
+//! band intersected with the position's first..last time; LFP and position
+//! samples inside each piece (both ends included), concatenated; the position
+//! column `speed_name` put on the LFP times by Spyglass's
+//! `interpolate_to_new_time` ([`interpolate_to_new_time`]); then the named
+//! detector of `ripple_detection` (the `spyglass-ripple` crate) with the dict's
+//! parameters. The events are written as Spyglass's `add_nwb_object` writes a
+//! DataFrame: a DynamicTable `pandas_table` in `/scratch`, ids the event numbers.
+//!
+//! One divergence: Spyglass's Kay detector fills its consensus trace with
+//! `np.full_like(lfps, nan)`, which for an int16 band (Spyglass's own output for
+//! int16 LFPs) makes the envelope, its square and the smoothing int16 —
+//! truncated and overflowing. Here the values are always float64, the
+//! computation the detector is written for (the z-score is scale-free, so
+//! counts and volts give the same events).
+
+use crate::common::common_interval::{self as iv, Intervals};
+use crate::kit::prelude::*;
+use crate::lfp::band_v1::{BandKey, BandRow, LFP_BAND_ELECTRODE, LFP_BAND_V1};
+use crate::position::merge::{position_source, read_position_file, POSITION_OUTPUT};
+use spyglass_ripple::{DetectorParams, Lfps, RippleEvent};
+use uuid::Uuid;
+
+/// Schema name.
+pub const SCHEMA: &str = "ripple_v1";
+/// `RippleLFPSelection` (Manual).
+pub const RIPPLE_LFP_SELECTION: &str = "ripple_v1.RippleLFPSelection";
+/// `RippleLFPSelection.RippleLFPElectrode` (Part).
+pub const RIPPLE_LFP_ELECTRODE: &str = "ripple_v1.RippleLFPSelection.RippleLFPElectrode";
+/// `RippleParameters` (Lookup).
+pub const RIPPLE_PARAMETERS: &str = "ripple_v1.RippleParameters";
+/// `RippleTimesV1` (Computed).
+pub const RIPPLE_TIMES_V1: &str = "ripple_v1.RippleTimesV1";
+
+/// Spyglass's default parameter sets, as JSON of the dicts it inserts (floats stay
+/// floats, keys in its order, so the blobs equal datajoint-python's).
+pub const DEFAULTS: [(&str, &str); 2] = [
+    ("default", r#"{"speed_name": "head_speed", "ripple_detection_algorithm": "Kay_ripple_detector", "ripple_detection_params": {"speed_threshold": 4.0, "minimum_duration": 0.015, "zscore_threshold": 2.0, "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}}"#),
+    ("default_trodes", r#"{"speed_name": "speed", "ripple_detection_algorithm": "Kay_ripple_detector", "ripple_detection_params": {"speed_threshold": 4.0, "minimum_duration": 0.015, "zscore_threshold": 2.0, "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}}"#),
+];
+
+/// The key of RippleLFPSelection.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RippleLfpKey {
+    /// The ripple-band LFP.
+    #[serde(flatten)]
+    pub band: BandKey,
+    /// The electrode group's description (Spyglass's default `CA1`).
+    pub group_name: String,
+}
+
+/// One electrode of the band, as LFPBandElectrode's key names it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BandElectrodeKey {
+    /// The LFP electrode group.
+    pub lfp_electrode_group_name: String,
+    /// The electrode's group in the NWB file.
+    pub electrode_group_name: String,
+    /// The electrode.
+    pub electrode_id: i64,
+    /// Its reference electrode in the band (−1 = none; part of LFPBandElectrode's key).
+    pub reference_elect_id: i64,
+}
+
+/// A RippleLFPElectrode row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RippleLfpElectrodeRow {
+    /// The selection.
+    #[serde(flatten)]
+    pub selection: RippleLfpKey,
+    /// The band electrode.
+    #[serde(flatten)]
+    pub electrode: BandElectrodeKey,
+}
+
+/// The key of RippleTimesV1.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RippleTimesKey {
+    /// The selection.
+    #[serde(flatten)]
+    pub selection: RippleLfpKey,
+    /// The parameter set.
+    pub ripple_param_name: String,
+    /// The position (a PositionOutput merge id).
+    pub pos_merge_id: Uuid,
+}
+
+/// A RippleTimesV1 row.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RippleTimesRow {
+    /// Its key.
+    #[serde(flatten)]
+    pub key: RippleTimesKey,
+    /// The analysis file holding the events.
+    pub analysis_file_name: String,
+    /// Object id of the events table.
+    pub ripple_times_object_id: String,
+}
+
+/// The `ripple_v1` pipeline.
+pub struct RippleV1;
+
+impl Pipeline for RippleV1 {
+    identity!(SCHEMA, requires ["lfp_band_v1", "position_merge"]);
+    fn schemas(&self) -> Vec<Schema> {
+        let selection = "-> lfp_band_v1.LFPBandV1
+group_name = 'CA1' : varchar(80)";
+        let electrode = "-> master
+-> lfp_band_v1.LFPBandSelection.LFPBandElectrode";
+        let params = "ripple_param_name : varchar(80) # a name for this set of parameters
+----
+ripple_param_dict : BLOB    # dictionary of parameters";
+        let times = "-> RippleLFPSelection
+-> RippleParameters
+-> position_merge.PositionOutput.proj(pos_merge_id='merge_id')
+---
+-> common_nwbfile.AnalysisNwbfile
+ripple_times_object_id : varchar(40)";
+        vec![Schema {
+            name: SCHEMA,
+            tables: vec![
+                TableSpec::new("RippleLFPSelection", Tier::Manual, selection)
+                    .part("RippleLFPElectrode", electrode),
+                TableSpec::new("RippleParameters", Tier::Lookup, params),
+                TableSpec::new("RippleTimesV1", Tier::Computed, times),
+            ],
+        }]
+    }
+    fn defaults(&self) -> Vec<Defaults> {
+        vec![Defaults {
+            table: RIPPLE_PARAMETERS,
+            insert: insert_defaults,
+        }]
+    }
+    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
+        vec![(RIPPLE_TIMES_V1, Made::maker(RippleTimesMake, settings))]
+    }
+}
+
+/// Inserts Spyglass's `default` and `default_trodes` parameter sets (skipping
+/// present ones); returns how many were inserted.
+pub fn insert_defaults(db: &Db) -> Result<usize> {
+    crate::pipelines::declare(db, &[SCHEMA])?;
+    let mut n = 0;
+    for (name, json) in DEFAULTS {
+        let dict: serde_json::Value = serde_json::from_str(json)
+            .map_err(|e| Error::internal(RIPPLE_PARAMETERS, e.to_string()))?;
+        n += insert_parameters(db, name, &dict)? as usize;
+    }
+    Ok(n)
+}
+
+/// Inserts a RippleParameters row (skipping an existing name); true when inserted.
+pub fn insert_parameters(db: &Db, name: &str, dict: &serde_json::Value) -> Result<bool> {
+    crate::pipelines::declare(db, &[SCHEMA])?;
+    parse_params(name, dict)?;
+    let row = Row::from_pairs([
+        ("ripple_param_name", Value::from(name)),
+        ("ripple_param_dict", Value::from(spyglass_blob::from_json(dict))),
+    ]);
+    let skip = InsertOptions {
+        skip_duplicates: true,
+        ..Default::default()
+    };
+    Ok(db.insert1(RIPPLE_PARAMETERS, row, skip)? > 0)
+}
+
+/// Spyglass's `RippleLFPSelection.set_lfp_electrodes`: selects `band` with
+/// `group_name` and the band electrodes `electrode_ids` (all of the band's when
+/// `None`). Errors when the band's filter is not a ripple filter (its name holds
+/// no "ripple") or an electrode is not in the band.
+pub fn set_lfp_electrodes(
+    db: &Db,
+    band: &BandKey,
+    electrode_ids: Option<&[i64]>,
+    group_name: &str,
+) -> Result<RippleLfpKey> {
+    crate::pipelines::declare(db, &[SCHEMA])?;
+    let row: BandRow = db.row(LFP_BAND_V1, band)?;
+    if !row.key.filter_name.to_lowercase().contains("ripple") {
+        let what = format!("{LFP_BAND_V1} filter `{}`", row.key.filter_name);
+        return Err(Error::bad(what, "please use a ripple filter"));
+    }
+    let members: Vec<BandElectrodeKey> = db.rows(LFP_BAND_ELECTRODE, band)?;
+    let chosen: Vec<BandElectrodeKey> = match electrode_ids {
+        None => members,
+        Some(ids) => {
+            let missing: Vec<i64> = ids
+                .iter()
+                .copied()
+                .filter(|id| !members.iter().any(|m| m.electrode_id == *id))
+                .collect();
+            if !missing.is_empty() {
+                let message = format!("electrodes {missing:?} are not in the band-filtered LFP");
+                return Err(Error::bad(LFP_BAND_ELECTRODE, message));
+            }
+            members
+                .into_iter()
+                .filter(|m| ids.contains(&m.electrode_id))
+                .collect()
+        }
+    };
+    let key = RippleLfpKey {
+        band: band.clone(),
+        group_name: group_name.to_string(),
+    };
+    db.put_new(RIPPLE_LFP_SELECTION, std::slice::from_ref(&key))?;
+    let parts: Vec<RippleLfpElectrodeRow> = chosen
+        .into_iter()
+        .map(|electrode| RippleLfpElectrodeRow {
+            selection: key.clone(),
+            electrode,
+        })
+        .collect();
+    db.put_new(RIPPLE_LFP_ELECTRODE, &parts)?;
+    Ok(key)
+}
+
+/// A parameter dict, checked: the speed column, the detector and its parameters
+/// (missing ones take the detector's keyword defaults, as Python's call does).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct RippleParams {
+    /// Position column giving the speed (`speed` for TrodesPosV1).
+    pub speed_name: String,
+    /// The detector.
+    pub detector: spyglass_ripple::Detector,
+    /// Its parameters.
+    pub params: DetectorParams,
+}
+
+/// Reads parameter set `name`'s dict.
+pub fn parse_params(name: &str, dict: &serde_json::Value) -> Result<RippleParams> {
+    let what = format!("{RIPPLE_PARAMETERS} `{name}`");
+    let text = |k: &str| -> Result<String> {
+        dict.get(k)
+            .and_then(|v| v.as_str())
+            .map(str::to_string)
+            .ok_or_else(|| Error::bad(&what, format!("`{k}` is missing or not text")))
+    };
+    let detector = spyglass_ripple::Detector::from_name(&text("ripple_detection_algorithm")?)
+        .map_err(|e| Error::bad(&what, e.to_string()))?;
+    let mut params = match detector {
+        spyglass_ripple::Detector::Kay => DetectorParams::kay(),
+        spyglass_ripple::Detector::Karlsson => DetectorParams::karlsson(),
+    };
+    let empty = serde_json::Map::new();
+    let given = match dict.get("ripple_detection_params") {
+        None => &empty,
+        Some(v) => v
+            .as_object()
+            .ok_or_else(|| Error::bad(&what, "`ripple_detection_params` is not a dict"))?,
+    };
+    for (k, v) in given {
+        let v = v
+            .as_f64()
+            .ok_or_else(|| Error::bad(&what, format!("`{k}` = {v} is not a number")))?;
+        match k.as_str() {
+            "speed_threshold" => params.speed_threshold = v,
+            "minimum_duration" => params.minimum_duration = v,
+            "zscore_threshold" => params.zscore_threshold = v,
+            "smoothing_sigma" => params.smoothing_sigma = v,
+            "close_ripple_threshold" => params.close_ripple_threshold = v,
+            other => {
+                let message = format!("`{other}` is not a parameter of {}", detector.name());
+                return Err(Error::bad(&what, message));
+            }
+        }
+    }
+    Ok(RippleParams {
+        speed_name: text("speed_name")?,
+        detector,
+        params,
+    })
+}
+
+/// Spyglass's `interpolate_to_new_time(df, new_time)` for one column: the
+/// values on the union of both time vectors (sorted, unique), NaN where
+/// `old_time` has no sample, filled by pandas' `interpolate("linear")` — which
+/// interpolates by position in that union, not by time — with NaNs before the
+/// first value kept and those after the last one filled with it; read at
+/// `new_time`.
+pub fn interpolate_to_new_time(old_time: &[f64], values: &[f64], new_time: &[f64]) -> Vec<f64> {
+    let mut union: Vec<f64> = old_time.iter().chain(new_time).copied().collect();
+    union.sort_by(f64::total_cmp);
+    union.dedup();
+    // values on the union (reindex: an old time's value; a duplicate old time keeps its first)
+    let mut on_union = vec![f64::NAN; union.len()];
+    for (t, v) in old_time.iter().zip(values) {
+        if let Ok(k) = union.binary_search_by(|u| u.total_cmp(t)) {
+            on_union[k] = *v;
+        }
+    }
+    let valid: Vec<usize> = (0..union.len()).filter(|&k| !on_union[k].is_nan()).collect();
+    if let Some(&last) = valid.last() {
+        for w in valid.windows(2) {
+            let (a, b) = (w[0], w[1]);
+            let (ya, yb) = (on_union[a], on_union[b]);
+            for k in a + 1..b {
+                // np.interp between points (a, ya) and (b, yb) at k
+                let slope = (yb - ya) / (b - a) as f64;
+                on_union[k] = slope * (k - a) as f64 + ya;
+            }
+        }
+        let fill = on_union[last];
+        on_union[last + 1..].fill(fill);
+    }
+    new_time
+        .iter()
+        .map(|t| {
+            union
+                .binary_search_by(|u| u.total_cmp(t))
+                .map_or(f64::NAN, |k| on_union[k])
+        })
+        .collect()
+}
+
+/// What the make reads from the database.
+#[derive(Debug, Clone, Serialize)]
+pub struct RippleInputs {
+    /// The session's copy (the analysis file's parent).
+    pub nwb_path: std::path::PathBuf,
+    /// The band's analysis file and series object id.
+    pub band_path: std::path::PathBuf,
+    /// Object id of the band series.
+    pub band_object_id: String,
+    /// The selected electrodes.
+    pub electrode_ids: Vec<i64>,
+    /// The parameters.
+    pub params: RippleParams,
+    /// The band's target interval (valid times).
+    pub target_times: Vec<[f64; 2]>,
+    /// The position's source and analysis file.
+    pub position_source: String,
+    /// The position analysis file.
+    pub position_path: std::path::PathBuf,
+    /// Object ids of the position's Position, CompassDirection and BehavioralTimeSeries.
+    pub position_ids: [String; 3],
+}
+
+/// What the compute phase wrote.
+pub struct RippleOutput {
+    file: crate::analysis::PendingFile,
+    object_id: String,
+}
+
+struct RippleTimesMake;
+
+impl Make for RippleTimesMake {
+    const TABLE: &'static str = RIPPLE_TIMES_V1;
+    type Key = RippleTimesKey;
+    type Inputs = RippleInputs;
+    type Output = RippleOutput;
+
+    fn fetch(&self, cx: &Cx, key: &RippleTimesKey) -> Result<RippleInputs> {
+        let band = &key.selection.band;
+        let band_row: BandRow = cx.db.row(LFP_BAND_V1, band)?;
+        let name = serde_json::json!({ "ripple_param_name": key.ripple_param_name });
+        #[derive(Deserialize)]
+        struct ParamsRow {
+            ripple_param_dict: serde_json::Value,
+        }
+        let dict = cx.db.row::<ParamsRow>(RIPPLE_PARAMETERS, &name)?.ripple_param_dict;
+        let params = parse_params(&key.ripple_param_name, &dict)?;
+        let mut electrodes: Vec<BandElectrodeKey> = cx.db.rows(RIPPLE_LFP_ELECTRODE, &key.selection)?;
+        electrodes.sort_by_key(|e| e.electrode_id);
+        let target = iv::fetch_list(cx.db, &band.nwb_file_name, &band.target_interval_list_name)?;
+        let (source, row) = position_source(cx.db, &key.pos_merge_id)?;
+        let text = |k: &str| -> Result<String> {
+            row.get(k)
+                .and_then(Value::as_str)
+                .map(str::to_string)
+                .ok_or_else(|| Error::bad(POSITION_OUTPUT, format!("source `{source}` has no `{k}`; only TrodesPosV1 positions are read")))
+        };
+        Ok(RippleInputs {
+            nwb_path: crate::analysis::nwb_file_path(cx.db, &band.nwb_file_name)?,
+            band_path: crate::analysis::analysis_file_path(cx.db, &band_row.analysis_file_name)?,
+            band_object_id: band_row.lfp_band_object_id,
+            electrode_ids: electrodes.iter().map(|e| e.electrode_id).collect(),
+            params,
+            target_times: target.valid_times,
+            position_path: crate::analysis::analysis_file_path(cx.db, &text("analysis_file_name")?)?,
+            position_ids: [text("position_object_id")?, text("orientation_object_id")?, text("velocity_object_id")?],
+            position_source: source,
+        })
+    }
+
+    fn compute(&self, settings: &Settings, key: &RippleTimesKey, i: RippleInputs) -> Result<RippleOutput> {
+        let events = detect(key, &i)?;
+        let (file, object_id) = crate::kit::analysis_file(settings, &key.selection.band.nwb_file_name, &i.nwb_path, "", |w| {
+            Ok(w.add_dynamic_table(&spyglass_nwb::Placement::Scratch, &events_table(&events))?)
+        })?;
+        Ok(RippleOutput { file, object_id })
+    }
+
+    fn insert(&self, cx: &Cx, key: &RippleTimesKey, out: RippleOutput) -> Result<()> {
+        let row = RippleTimesRow {
+            key: key.clone(),
+            analysis_file_name: cx.db.register(out.file)?,
+            ripple_times_object_id: out.object_id,
+        };
+        cx.db.put(RIPPLE_TIMES_V1, &row)
+    }
+}
+
+/// The detection of one key on its inputs (see the module doc).
+pub fn detect(key: &RippleTimesKey, i: &RippleInputs) -> Result<Vec<RippleEvent>> {
+    let band_what = format!("{LFP_BAND_V1} {}", i.band_object_id);
+    // the band: stored values of the selected electrodes, in the series' order
+    let file = spyglass_nwb::NwbFile::open(&i.band_path)?;
+    let reader = file.volts_reader(&file.path_of_id(&i.band_object_id)?)?;
+    let columns: Vec<usize> = reader
+        .channel_ids()
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| i.electrode_ids.contains(id))
+        .map(|(c, _)| c)
+        .collect();
+    if columns.is_empty() {
+        let message = format!("none of the selected electrodes {:?} is in the series", i.electrode_ids);
+        return Err(Error::bad(band_what, message));
+    }
+    let n = reader.raw().num_samples();
+    let channels = reader.raw().read::<f64>(0..n, &columns)?;
+    let lfp_time = reader.raw().timestamps(0..n)?;
+    // the position and the speed column
+    let [pos_id, orient_id, vel_id] = &i.position_ids;
+    let pos = read_position_file(&i.position_path, pos_id, orient_id, vel_id, i.position_source.clone())?;
+    let speed = match i.params.speed_name.as_str() {
+        "speed" => &pos.speed,
+        other => {
+            let what = format!("{RIPPLE_PARAMETERS} `{}`", key.ripple_param_name);
+            let message = format!("speed_name `{other}` is not a column of {} position (it has `speed`)", pos.source);
+            return Err(Error::bad(what, message));
+        }
+    };
+    let (Some(&p0), Some(&p1)) = (pos.time.first(), pos.time.last()) else {
+        return Err(Error::bad(POSITION_OUTPUT, format!("merge id {} has no position samples", key.pos_merge_id)));
+    };
+    // target interval ∩ position span; samples inside each piece, both ends included
+    let target = Intervals::consolidate(i.target_times.clone())?;
+    let pieces = target.intersect(&Intervals::new(vec![[p0, p1]])?);
+    let mut time = vec![];
+    let mut lfp = vec![];
+    for p in pieces.iter() {
+        for (k, &t) in lfp_time.iter().enumerate() {
+            if p[0] <= t && t <= p[1] {
+                time.push(t);
+                lfp.extend(channels.iter().map(|c| c[k]));
+            }
+        }
+    }
+    let mut pos_time = vec![];
+    let mut pos_speed = vec![];
+    for p in pieces.iter() {
+        for (k, &t) in pos.time.iter().enumerate() {
+            if p[0] <= t && t <= p[1] {
+                pos_time.push(t);
+                pos_speed.push(speed[k]);
+            }
+        }
+    }
+    let speed = interpolate_to_new_time(&pos_time, &pos_speed, &time);
+    let fs = key.selection.band.lfp_band_sampling_rate as f64;
+    let lfps = Lfps { data: &lfp, n_channels: columns.len() };
+    i.params
+        .detector
+        .detect(&time, lfps, &speed, fs, &i.params.params)
+        .map_err(|e| Error::bad(format!("{RIPPLE_TIMES_V1} {}", key_text(key)), e.to_string()))
+}
+
+/// The events as Spyglass's `add_nwb_object` writes the detector's DataFrame:
+/// DynamicTable `pandas_table`, ids the event numbers 1..n, one float64 column
+/// per statistic.
+fn events_table(events: &[RippleEvent]) -> spyglass_nwb::TableSpec {
+    type Get = fn(&RippleEvent) -> f64;
+    let columns: [(&str, Get); 16] = [
+        ("start_time", |e| e.start_time),
+        ("end_time", |e| e.end_time),
+        ("duration", |e| e.duration),
+        ("max_thresh", |e| e.max_thresh),
+        ("mean_zscore", |e| e.mean_zscore),
+        ("median_zscore", |e| e.median_zscore),
+        ("max_zscore", |e| e.max_zscore),
+        ("min_zscore", |e| e.min_zscore),
+        ("area", |e| e.area),
+        ("total_energy", |e| e.total_energy),
+        ("speed_at_start", |e| e.speed_at_start),
+        ("speed_at_end", |e| e.speed_at_end),
+        ("max_speed", |e| e.max_speed),
+        ("min_speed", |e| e.min_speed),
+        ("median_speed", |e| e.median_speed),
+        ("mean_speed", |e| e.mean_speed),
+    ];
+    spyglass_nwb::TableSpec {
+        name: "pandas_table".into(),
+        description: String::new(),
+        ids: Some((1..=events.len() as i64).collect()),
+        columns: columns
+            .iter()
+            .map(|(name, get)| spyglass_nwb::ColumnSpec::f64(name, "", events.iter().map(get).collect()))
+            .collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn interpolation_by_position_in_the_union_by_hand() {
+        // old samples at 0 and 3 (values 0, 3); new times 1, 1.5, 2, 4, -1.
+        // union: -1, 0, 1, 1.5, 2, 3, 4; by position from 0 (k=1) to 3 (k=5), 3/4 per
+        // step: k=2: 0.75, k=3: 1.5, k=4: 2.25 (not 1, 1.5, 2 by time); k=6 takes the
+        // last value; k=0 stays NaN
+        let got = interpolate_to_new_time(&[0.0, 3.0], &[0.0, 3.0], &[1.0, 1.5, 2.0, 4.0, -1.0]);
+        assert_eq!(&got[..4], &[0.75, 1.5, 2.25, 3.0]);
+        assert!(got[4].is_nan());
+    }
+
+    #[test]
+    fn defaults_parse() {
+        for (name, json) in DEFAULTS {
+            let dict: serde_json::Value = serde_json::from_str(json).unwrap();
+            let p = parse_params(name, &dict).unwrap();
+            assert_eq!(p.params, DetectorParams::kay());
+        }
+        let bad = serde_json::json!({"speed_name": "speed", "ripple_detection_algorithm": "Roumis"});
+        assert!(parse_params("x", &bad).is_err());
+    }
+}
