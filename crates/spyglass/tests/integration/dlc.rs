@@ -13,7 +13,6 @@ use crate::common::*;
 use spyglass::position::dlc::{centroid, cohort, orient, pose_estimation, position, selection};
 use spyglass::position::imported_pose;
 use spyglass_db::Cond;
-use std::collections::BTreeMap;
 
 /// Adds to the fixture (pynwb, appending): an ndx-pose PoseEstimation with a
 /// skeleton; then (h5py) 600 video frame times at 30 Hz from 10 s. Writes (pandas,
@@ -329,50 +328,37 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     );
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     assert_eq!(env.count(position::PARAMS), 2);
-    let mut cohort_parts = BTreeMap::new();
-    for bp in &bodyparts {
-        let k = position::SmoothInterpKey {
-            part: pose_estimation::PoseBodyPartKey {
-                pose: pose.clone(),
-                bodypart: bp.clone(),
-            },
-            dlc_si_params_name: "default".into(),
-        };
-        position::insert_selection(&env.db, &k).unwrap();
-        cohort_parts.insert(bp.clone(), "default".to_string());
-    }
+    let names = pose_estimation::ChainNames {
+        si_params: "default".into(),
+        cohort: "leds".into(),
+        centroid_params: "default".into(),
+        orientation_params: "default".into(),
+    };
+    let found = pose_estimation::find_pose(&env.db, &nwb, 1, None).unwrap();
+    assert_eq!(found, pose);
+    let (pk, pos_selected) = pose_estimation::select_chain(&env.db, &pose, &names).unwrap();
+    assert!(
+        !pos_selected,
+        "DLCPosSelection needs the centroid and orientation rows"
+    );
     let pop = |table: &str| {
         let rep = spyglass::populate(&env.db, &env.settings, table, Cond::Bool(true)).unwrap();
         assert!(rep.error_list.is_empty(), "{table}: {:?}", rep.error_list);
         rep.success_count
     };
     assert_eq!(pop(position::SMOOTH_INTERP), 4);
-    let ck = cohort::CohortKey {
-        dlc_si_cohort_selection_name: "leds".into(),
-        pose: pose.clone(),
-    };
-    cohort::insert_selection(&env.db, &ck, &cohort_parts).unwrap();
     assert_eq!(pop(cohort::COHORT), 1);
-    let cent = centroid::CentroidKey {
-        cohort: ck.clone(),
-        dlc_centroid_params_name: "default".into(),
-    };
-    centroid::insert_selection(&env.db, &cent).unwrap();
-    let ori = orient::OrientationKey {
-        cohort: ck.clone(),
-        dlc_orientation_params_name: "default".into(),
-    };
-    orient::insert_selection(&env.db, &ori).unwrap();
+    assert_eq!(env.count(cohort::COHORT_BODY_PART), 4);
+    assert!(
+        !pose_estimation::select_chain(&env.db, &pose, &names)
+            .unwrap()
+            .1
+    );
     assert_eq!(pop(centroid::CENTROID), 1);
     assert_eq!(pop(orient::ORIENTATION), 1);
-    let pk = selection::DlcPosKey {
-        pose: pose.clone(),
-        dlc_si_cohort_centroid: "leds".into(),
-        dlc_centroid_params_name: "default".into(),
-        dlc_si_cohort_orientation: "leds".into(),
-        dlc_orientation_params_name: "default".into(),
-    };
-    selection::insert_selection(&env.db, &pk).unwrap();
+    let (again, pos_selected) = pose_estimation::select_chain(&env.db, &pose, &names).unwrap();
+    assert!(pos_selected);
+    assert_eq!(again, pk);
     assert_eq!(pop(selection::DLC_POS_V1), 1);
 
     // the oracle on our DLCPoseEstimation files

@@ -115,29 +115,63 @@ dlc_pose_estimation_likelihood_object_id : varchar(80)";
         args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Dlc(DlcCommand::Import(a)) = args::parse(m)?;
-        let nwb = args::session_name(sg, &a.file)?;
-        let spec = ImportSpec {
-            nwb_file_name: nwb.clone(),
-            epoch: a.epoch,
-            video_file_num: a.video_file_num,
-            output: a.output.clone(),
-            project_name: a.project,
-            dlc_model_name: a.model,
-            team_name: a.team,
-        };
-        let (key, parts) = import(sg, sg.settings(), &spec)?;
-        println!(
-            "DLCPoseEstimation: {nwb}, epoch {}, model `{}` of project `{}`: {} body parts ({})",
-            key.epoch,
-            key.model.dlc_model_name,
-            key.model.project_name,
-            parts.len(),
-            parts.join(", ")
-        );
-        println!("next: spyglass defaults, then spyglass position dlc smooth ...");
-        Ok(())
+        match args::parse(m)? {
+            Command::Dlc(DlcCommand::Import(a)) => run_import(sg, a),
+            Command::Dlc(DlcCommand::Select(a)) => run_select(sg, a),
+        }
     }
+}
+
+fn run_import(sg: &Spyglass, a: ImportArgs) -> Result<()> {
+    let nwb = args::session_name(sg, &a.file)?;
+    let spec = ImportSpec {
+        nwb_file_name: nwb.clone(),
+        epoch: a.epoch,
+        video_file_num: a.video_file_num,
+        output: a.output.clone(),
+        project_name: a.project,
+        dlc_model_name: a.model,
+        team_name: a.team,
+    };
+    let (key, parts) = import(sg, sg.settings(), &spec)?;
+    println!(
+        "DLCPoseEstimation: {nwb}, epoch {}, model `{}` of project `{}`: {} body parts ({})",
+        key.epoch,
+        key.model.dlc_model_name,
+        key.model.project_name,
+        parts.len(),
+        parts.join(", ")
+    );
+    println!("next: spyglass defaults; spyglass position dlc select {nwb} --epoch {}", key.epoch);
+    Ok(())
+}
+
+fn run_select(sg: &Spyglass, a: SelectArgs) -> Result<()> {
+    let nwb = args::session_name(sg, &a.file)?;
+    let pose = find_pose(sg, &nwb, a.epoch, a.model.as_deref())?;
+    let names = ChainNames {
+        si_params: a.si_params,
+        cohort: a.cohort,
+        centroid_params: a.centroid_params,
+        orientation_params: a.orientation_params,
+    };
+    let (key, pos_selected) = select_chain(sg, &pose, &names)?;
+    println!(
+        "selected DLCSmoothInterp (`{}`) for every body part, cohort `{}`, DLCCentroid (`{}`), DLCOrientation (`{}`)",
+        names.si_params, key.dlc_si_cohort_centroid, key.dlc_centroid_params_name, key.dlc_orientation_params_name
+    );
+    if pos_selected {
+        println!("selected DLCPosSelection; next: spyglass populate {}", super::selection::DLC_POS_V1);
+    } else {
+        println!(
+            "next: spyglass populate {} and {} (or {} and {}), then this command again",
+            super::position::SMOOTH_INTERP,
+            super::cohort::COHORT,
+            super::centroid::CENTROID,
+            super::orient::ORIENTATION
+        );
+    }
+    Ok(())
 }
 
 /// `spyglass position …` commands of this pipeline.
@@ -153,6 +187,34 @@ enum Command {
 enum DlcCommand {
     /// Import a DLC output (.h5 or .csv) of an epoch's video into DLCPoseEstimation.
     Import(ImportArgs),
+    /// Select the post-processing of an imported output: DLCSmoothInterp of every
+    /// body part, a cohort of them all, DLCCentroid, DLCOrientation and DLCPosV1.
+    Select(SelectArgs),
+}
+
+/// `spyglass position dlc select`.
+#[derive(clap::Args)]
+struct SelectArgs {
+    /// The session.
+    file: String,
+    /// The epoch.
+    #[arg(long)]
+    epoch: i64,
+    /// The model (when the epoch has outputs of several).
+    #[arg(long)]
+    model: Option<String>,
+    /// DLCSmoothInterpParams for every body part.
+    #[arg(long, default_value = "default")]
+    si_params: String,
+    /// The cohort's name.
+    #[arg(long, default_value = "all")]
+    cohort: String,
+    /// DLCCentroidParams.
+    #[arg(long, default_value = "default")]
+    centroid_params: String,
+    /// DLCOrientationParams.
+    #[arg(long, default_value = "default")]
+    orientation_params: String,
 }
 
 /// `spyglass position dlc import`.
@@ -517,4 +579,110 @@ pub fn fetch_body_part(db: &Db, key: &PoseBodyPartKey) -> Result<PoseData> {
         likelihood: lik.columns.into_iter().next().unwrap_or_default(),
         video_frame_ind: fr.columns.into_iter().next().unwrap_or_default(),
     })
+}
+
+/// The names [`select_chain`] selects with.
+#[derive(Debug, Clone)]
+pub struct ChainNames {
+    /// DLCSmoothInterpParams for every body part.
+    pub si_params: String,
+    /// The cohort's name (one cohort for centroid and orientation).
+    pub cohort: String,
+    /// DLCCentroidParams.
+    pub centroid_params: String,
+    /// DLCOrientationParams.
+    pub orientation_params: String,
+}
+
+/// The one DLCPoseEstimation of a session's epoch (of `model` when given).
+pub fn find_pose(db: &Db, nwb_file_name: &str, epoch: i64, model: Option<&str>) -> Result<PoseKey> {
+    let mut q = serde_json::json!({"nwb_file_name": nwb_file_name, "epoch": epoch});
+    if let Some(m) = model {
+        q["dlc_model_name"] = serde_json::json!(m);
+    }
+    let mut keys: Vec<PoseKey> = db.rows(POSE_ESTIMATION, &q)?;
+    match keys.len() {
+        1 => Ok(keys.remove(0)),
+        0 => Err(Error::missing(POSE_ESTIMATION, q.to_string())),
+        n => Err(Error::bad(
+            POSE_ESTIMATION,
+            format!("{n} pose estimations match {q}; name the model"),
+        )),
+    }
+}
+
+/// Selects the post-processing of a pose estimation as far as the computed rows
+/// allow (each selection refers to the computed rows of the step before):
+/// DLCSmoothInterp of every body part with one parameter set and a cohort of them
+/// all; once the cohort is computed, DLCCentroid and DLCOrientation of it; once
+/// both are computed, DLCPosSelection. Returns the DLCPosV1 key and whether
+/// DLCPosSelection is selected (run it again after each populate). Skips what
+/// exists; the parameter sets must exist (`spyglass defaults` inserts Spyglass's).
+pub fn select_chain(
+    db: &Db,
+    pose: &PoseKey,
+    names: &ChainNames,
+) -> Result<(super::selection::DlcPosKey, bool)> {
+    use super::{centroid, cohort, orient, position, selection};
+    crate::pipelines::declare(db, &[selection::SCHEMA])?;
+    position::params(db, &names.si_params)?;
+    let parts: Vec<PoseBodyPartKey> = db.rows(POSE_BODY_PART, pose)?;
+    if parts.is_empty() {
+        return Err(Error::missing(POSE_BODY_PART, key_text(pose)));
+    }
+    let mut dict = std::collections::BTreeMap::new();
+    for part in parts {
+        dict.insert(part.bodypart.clone(), names.si_params.clone());
+        let k = position::SmoothInterpKey {
+            part,
+            dlc_si_params_name: names.si_params.clone(),
+        };
+        position::insert_selection(db, &k)?;
+    }
+    let ck = cohort::CohortKey {
+        dlc_si_cohort_selection_name: names.cohort.clone(),
+        pose: pose.clone(),
+    };
+    cohort::insert_selection(db, &ck, &dict)?;
+    let cent = centroid::CentroidKey {
+        cohort: ck.clone(),
+        dlc_centroid_params_name: names.centroid_params.clone(),
+    };
+    let ori = orient::OrientationKey {
+        cohort: ck.clone(),
+        dlc_orientation_params_name: names.orientation_params.clone(),
+    };
+    let key = selection::DlcPosKey {
+        pose: pose.clone(),
+        dlc_si_cohort_centroid: names.cohort.clone(),
+        dlc_centroid_params_name: names.centroid_params.clone(),
+        dlc_si_cohort_orientation: names.cohort.clone(),
+        dlc_orientation_params_name: names.orientation_params.clone(),
+    };
+    let exists = |table: &str, k: &dyn erased::Key| -> Result<bool> {
+        Ok(!db.rows::<serde_json::Value>(table, &k.json())?.is_empty())
+    };
+    // each selection refers to the computed rows of the step before
+    if !exists(cohort::COHORT, &ck)? {
+        return Ok((key, false));
+    }
+    centroid::insert_selection(db, &cent)?;
+    orient::insert_selection(db, &ori)?;
+    if !(exists(centroid::CENTROID, &cent)? && exists(orient::ORIENTATION, &ori)?) {
+        return Ok((key, false));
+    }
+    selection::insert_selection(db, &key)?;
+    Ok((key, true))
+}
+
+mod erased {
+    /// A key struct as a JSON restriction.
+    pub trait Key {
+        fn json(&self) -> serde_json::Value;
+    }
+    impl<T: serde::Serialize> Key for T {
+        fn json(&self) -> serde_json::Value {
+            serde_json::to_value(self).unwrap_or(serde_json::Value::Null)
+        }
+    }
 }
