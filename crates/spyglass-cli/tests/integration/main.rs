@@ -10,6 +10,7 @@ mod hardening;
 mod hardening_access;
 mod position;
 mod prefix_jobs;
+mod ripple;
 mod secrets;
 mod sessions;
 mod spyglass_interop;
