@@ -51,7 +51,7 @@ pub(crate) use family;
 /// `identity!(SCHEMA, family "lfp", requires ["lfp_electrode", "common_filter"]);`
 /// writes [`Pipeline::name`], [`Pipeline::family`] and [`Pipeline::requires`].
 macro_rules! identity {
-    ($name:expr $(, family $family:literal)? $(, requires [$($required:literal),* $(,)?])? $(,)?) => {
+    ($name:expr $(, family $family:literal)? $(, requires [$($required:expr),* $(,)?])? $(,)?) => {
         fn name(&self) -> &'static str {
             $name
         }

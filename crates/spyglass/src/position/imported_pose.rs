@@ -62,12 +62,7 @@ pub struct ImportedPoseBodyPart {
 pub struct ImportedPose;
 
 impl Pipeline for ImportedPose {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("position")
-    }
+    identity!(SCHEMA, family "position");
     fn schemas(&self) -> Vec<Schema> {
         let master = "-> common_interval.IntervalList
 ---

@@ -54,12 +54,7 @@ pub struct CentroidRow {
 pub struct DlcCentroid;
 
 impl Pipeline for DlcCentroid {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &[cohort::SCHEMA]
-    }
+    identity!(SCHEMA, requires [cohort::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_centroid_params_name: varchar(80) # name for this set of parameters
 ---

@@ -42,12 +42,7 @@ pub struct CohortBodyPart {
 pub struct DlcCohort;
 
 impl Pipeline for DlcCohort {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &[position::SCHEMA]
-    }
+    identity!(SCHEMA, requires [position::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let selection = "dlc_si_cohort_selection_name : varchar(120)
 -> position_v1_dlc_pose_estimation.DLCPoseEstimation

@@ -43,12 +43,7 @@ pub struct DlcModelKey {
 pub struct DlcModel;
 
 impl Pipeline for DlcModel {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &[super::project::SCHEMA, super::training::SCHEMA]
-    }
+    identity!(SCHEMA, requires [super::project::SCHEMA, super::training::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let input = "dlc_model_name : varchar(64)  # Different than DLCModelSource.dlc_model_name
 -> position_v1_dlc_project.DLCProject

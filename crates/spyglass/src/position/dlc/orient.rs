@@ -50,12 +50,7 @@ pub struct OrientationRow {
 pub struct DlcOrient;
 
 impl Pipeline for DlcOrient {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &[cohort::SCHEMA]
-    }
+    identity!(SCHEMA, requires [cohort::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_orientation_params_name: varchar(80) # name for this set of parameters
 ---

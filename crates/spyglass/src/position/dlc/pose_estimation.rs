@@ -75,15 +75,7 @@ pub struct PoseBodyPart {
 pub struct DlcPoseEstimation;
 
 impl Pipeline for DlcPoseEstimation {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn family(&self) -> Option<&'static str> {
-        Some("position")
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &[model::SCHEMA]
-    }
+    identity!(SCHEMA, family "position", requires [model::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let selection = "-> common_behav.VideoFile                           # Session -> Recording + File part table
 -> position_v1_dlc_model.DLCModel                                    # Must specify a DLC project_path

@@ -54,12 +54,7 @@ pub struct SmoothInterpRow {
 pub struct DlcPosition;
 
 impl Pipeline for DlcPosition {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &[pose_estimation::SCHEMA]
-    }
+    identity!(SCHEMA, requires [pose_estimation::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_si_params_name : varchar(80) # name for this set of parameters
 ---

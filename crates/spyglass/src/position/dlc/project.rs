@@ -18,9 +18,7 @@ pub const DLC_PROJECT_BODY_PART: &str = "position_v1_dlc_project.DLCProject.Body
 pub struct DlcProject;
 
 impl Pipeline for DlcProject {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
+    identity!(SCHEMA);
     fn schemas(&self) -> Vec<Schema> {
         let body_part = "bodypart                : varchar(32)
 ---

@@ -84,12 +84,7 @@ pub struct DlcPosV1Row {
 pub struct DlcSelection;
 
 impl Pipeline for DlcSelection {
-    fn name(&self) -> &'static str {
-        SCHEMA
-    }
-    fn requires(&self) -> &'static [&'static str] {
-        &[centroid::SCHEMA, orient::SCHEMA]
-    }
+    identity!(SCHEMA, requires [centroid::SCHEMA, orient::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let selection = "-> position_v1_dlc_centroid.DLCCentroid.proj(dlc_si_cohort_centroid='dlc_si_cohort_selection_name', centroid_analysis_file_name='analysis_file_name')
 -> position_v1_dlc_orient.DLCOrientation.proj(dlc_si_cohort_orientation='dlc_si_cohort_selection_name', orientation_analysis_file_name='analysis_file_name')";
