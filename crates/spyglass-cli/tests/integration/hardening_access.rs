@@ -232,6 +232,24 @@ fn drop_is_checked_logged_and_keeps_merge_masters_whole() {
         "{msg}"
     );
     assert_eq!(d.snapshot(), before);
+    // even an admin: the ripple tables refer to the band tables
+    let msg = d.fails(
+        &["drop", "--schema", "lfp_band_v1", "--user", "ada", "--yes"],
+        None,
+    );
+    assert!(
+        msg.contains("ripple_v1.RippleLFPSelection depends on"),
+        "{msg}"
+    );
+    assert_eq!(d.snapshot(), before);
+    // the admin drops the (empty) ripple tables; a member may not drop the band
+    // tables, which hold other teams' rows; the admin may: done and logged
+    let out = d.ok(
+        &["drop", "--schema", "ripple_v1", "--user", "ada", "--yes"],
+        None,
+    );
+    assert!(out.contains("dropped 4 tables"), "{out}");
+    let before = d.snapshot();
     let msg = d.fails(
         &[
             "drop",
@@ -245,7 +263,6 @@ fn drop_is_checked_logged_and_keeps_merge_masters_whole() {
     );
     assert!(msg.contains("permission denied"), "{msg}");
     assert_eq!(d.snapshot(), before);
-    // the admin drops the band tables: done and logged
     let out = d.ok(
         &["drop", "--schema", "lfp_band_v1", "--user", "ada", "--yes"],
         None,
@@ -257,10 +274,13 @@ fn drop_is_checked_logged_and_keeps_merge_masters_whole() {
     );
     let log: serde_json::Value = serde_json::from_str(&log).unwrap();
     let rows = log.as_array().unwrap();
-    assert_eq!(rows.len(), 1, "{log}");
-    assert_eq!(rows[0]["dj_user"], "ada");
-    assert_eq!(rows[0]["origin"], "schema lfp_band_v1");
-    let r = rows[0]["restriction"].as_str().unwrap();
+    assert_eq!(rows.len(), 2, "{log}");
+    assert!(rows.iter().all(|r| r["dj_user"] == "ada"), "{log}");
+    let band = rows
+        .iter()
+        .find(|r| r["origin"] == "schema lfp_band_v1")
+        .unwrap_or_else(|| panic!("{log}"));
+    let r = band["restriction"].as_str().unwrap();
     assert!(r.starts_with("Drop: lfp_band_v1.LFPBandSelection"), "{r}");
     // everything else is as it was
     let (rows_after, _) = d.snapshot();
