@@ -175,3 +175,25 @@ pub fn analysis_file<T>(
     f.finish()?;
     Ok((pending, out))
 }
+
+/// Inserts a named parameter set stored as one blob of its JSON dict (Spyglass's
+/// parameter lookups: the name attribute, then the blob attribute); with `skip`,
+/// an existing name is left as it is. Returns the rows inserted (0 or 1).
+pub fn insert_param_dict(
+    db: &Db,
+    table: &str,
+    (name_attr, name): (&str, &str),
+    blob_attr: &str,
+    dict: &serde_json::Value,
+    skip: bool,
+) -> Result<u64> {
+    let row = Row::from_pairs([
+        (name_attr, Value::from(name)),
+        (blob_attr, Value::from(spyglass_blob::from_json(dict))),
+    ]);
+    let opts = spyglass_db::InsertOptions {
+        skip_duplicates: skip,
+        ..Default::default()
+    };
+    Ok(db.insert1(table, row, opts)?)
+}

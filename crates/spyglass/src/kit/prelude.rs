@@ -1,7 +1,9 @@
 //! What a pipeline file uses, in one import: `use crate::kit::prelude::*;`.
 
 pub(crate) use super::identity;
-pub use super::{args, key_text, row_of, Cx, Defaults, Made, Make, MergePart, Pipeline};
+pub use super::{
+    args, insert_param_dict, key_text, row_of, Cx, Defaults, Made, Make, MergePart, Pipeline,
+};
 pub use super::{Schema, Spyglass, Tables};
 pub use crate::error::{Error, Result};
 pub use crate::settings::Settings;

@@ -271,15 +271,8 @@ pub fn insert_defaults(db: &Db) -> Result<usize> {
 }
 
 fn put_params(db: &Db, name: &str, params: &serde_json::Value, skip: bool) -> Result<u64> {
-    let row = Row::from_pairs([
-        ("trodes_pos_params_name", Value::from(name)),
-        ("params", Value::from(spyglass_blob::from_json(params))),
-    ]);
-    let opts = InsertOptions {
-        skip_duplicates: skip,
-        ..Default::default()
-    };
-    Ok(db.insert1(PARAMS, row, opts)?)
+    let name = ("trodes_pos_params_name", name);
+    insert_param_dict(db, PARAMS, name, "params", params, skip)
 }
 
 /// Adds parameter set `name` (checked as the make reads it); an existing set of

@@ -317,15 +317,8 @@ pub fn insert_defaults(db: &Db) -> Result<usize> {
 pub fn insert_parameters(db: &Db, name: &str, dict: &serde_json::Value) -> Result<bool> {
     crate::pipelines::declare(db, &[SCHEMA])?;
     parse_params(name, dict)?;
-    let row = Row::from_pairs([
-        ("ripple_param_name", Value::from(name)),
-        ("ripple_param_dict", Value::from(spyglass_blob::from_json(dict))),
-    ]);
-    let skip = InsertOptions {
-        skip_duplicates: true,
-        ..Default::default()
-    };
-    Ok(db.insert1(RIPPLE_PARAMETERS, row, skip)? > 0)
+    let name = ("ripple_param_name", name);
+    Ok(insert_param_dict(db, RIPPLE_PARAMETERS, name, "ripple_param_dict", dict, true)? > 0)
 }
 
 /// Spyglass's `RippleLFPSelection.set_lfp_electrodes`: selects `band` with

@@ -97,15 +97,8 @@ pub fn insert_params(db: &Db, name: &str, json: &str) -> Result<usize> {
     let dict: serde_json::Value =
         serde_json::from_str(json).map_err(|e| Error::bad(PARAMS, format!("`{name}`: {e}")))?;
     parse_params(name, &dict)?;
-    let row = Row::from_pairs([
-        ("dlc_centroid_params_name", Value::from(name)),
-        ("params", Value::from(spyglass_blob::from_json(&dict))),
-    ]);
-    let skip = InsertOptions {
-        skip_duplicates: true,
-        ..Default::default()
-    };
-    Ok(db.insert1(PARAMS, row, skip)? as usize)
+    let name = ("dlc_centroid_params_name", name);
+    Ok(insert_param_dict(db, PARAMS, name, "params", &dict, true)? as usize)
 }
 
 /// A DLCCentroidParams dict as the computation's parameters.
