@@ -2,33 +2,11 @@
 //! its own connection, and the makes it runs are logged into the export the user
 //! started, as a single-threaded populate's are.
 
+use crate::common::ok_output;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spyglass"))
-        .args([
-            "--db",
-            &format!("sqlite:///{}", dir.join("cli.db").display()),
-        ])
-        .args(args)
-        .env("SPYGLASS_BASE_DIR", dir.join("base"))
-        .env("SPYGLASS_USER", "wendy")
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .current_dir(dir)
-        .output()
-        .expect("run spyglass")
-}
 
 fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    let text = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "spyglass {args:?} failed:\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    text
+    ok_output(args, &crate::common::run_as(dir, Some("wendy"), args))
 }
 
 #[test]

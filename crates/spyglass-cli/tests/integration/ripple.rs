@@ -6,29 +6,7 @@
 //! `head_speed`) is refused on TrodesPosV1 and the others make one entry per
 //! position epoch.
 
-use std::path::Path;
-use std::process::{Command, Output};
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spyglass"))
-        .args([
-            "--db",
-            &format!("sqlite:///{}", dir.join("cli.db").display()),
-        ])
-        .args(args)
-        .env("SPYGLASS_BASE_DIR", dir.join("base"))
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .current_dir(dir)
-        .output()
-        .expect("run spyglass")
-}
-
-fn ok(dir: &Path, args: &[&str]) -> String {
-    let out = run(dir, args);
-    let e = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "spyglass {args:?} failed:\n{e}");
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
+use crate::common::{ok, run};
 
 #[test]
 fn ripple_pipeline_set_up_and_populated_from_the_command_line() {

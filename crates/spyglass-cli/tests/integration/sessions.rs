@@ -1,22 +1,8 @@
 //! `spyglass insert`, `spyglass cleanup` and `spyglass session-group` end to end on
 //! a pynwb-built Spyglass-layout file (the fixture script of the spyglass crate).
 
+use crate::common::run;
 use std::path::Path;
-use std::process::{Command, Output};
-
-fn run(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_spyglass"))
-        .args([
-            "--db",
-            &format!("sqlite:///{}", dir.join("cli.db").display()),
-        ])
-        .args(args)
-        .env("SPYGLASS_BASE_DIR", dir.join("base"))
-        .env("HDF5_USE_FILE_LOCKING", "FALSE")
-        .current_dir(dir)
-        .output()
-        .expect("run spyglass")
-}
 
 fn ok(dir: &Path, args: &[&str]) -> (String, String) {
     let out = run(dir, args);
