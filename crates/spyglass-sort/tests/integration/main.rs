@@ -1,0 +1,2 @@
+//! Integration tests of spyglass-sort.
+mod detect;
