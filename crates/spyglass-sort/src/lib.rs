@@ -9,10 +9,15 @@
 //! Both read the recording through [`ChunkSource`], a streaming source of f32
 //! samples, so the caller can recompute the filtered recording chunk by chunk.
 
+mod cluster;
 pub mod detect;
 pub mod error;
+mod linalg;
+mod rng;
+pub mod sorter;
 pub mod source;
 
 pub use detect::{detect_peaks_locally_exclusive, Peak, PeakSign, ThresholdParams};
 pub use error::{Result, SortError};
+pub use sorter::{run_sorter, SortedUnit, SorterParams, Sorting, SORTER_NAME};
 pub use source::{ChunkSource, InMemoryRecording, SourceError};

@@ -1,2 +1,3 @@
 //! Integration tests of spyglass-sort.
 mod detect;
+mod sorter;
