@@ -265,3 +265,79 @@ pub fn detect_peaks_locally_exclusive(
         .collect::<Result<_>>()?;
     Ok(per_chunk.into_iter().flatten().collect())
 }
+
+/// A SpikeSorterParameters row of the `clusterless_thresholder` sorter, with
+/// Spyglass's field names (its other keys, e.g. `outputs`, are accepted and ignored).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ClusterlessParams {
+    /// Threshold in units of `noise_levels` (µV when the noise level is 1).
+    pub detect_threshold: f64,
+    /// Detection method; only `locally_exclusive` exists here.
+    pub method: String,
+    /// `neg`, `pos` or `both`.
+    pub peak_sign: PeakSign,
+    /// Half-width of the exclusion window, ms.
+    pub exclude_sweep_ms: f64,
+    /// Neighbourhood radius, µm.
+    pub local_radius_um: f64,
+    /// One level for every channel, or one per channel.
+    pub noise_levels: Vec<f64>,
+}
+
+impl Default for ClusterlessParams {
+    /// Spyglass's `default_clusterless` row.
+    fn default() -> Self {
+        Self {
+            detect_threshold: 100.0,
+            method: "locally_exclusive".into(),
+            peak_sign: PeakSign::Neg,
+            exclude_sweep_ms: 0.1,
+            local_radius_um: 100.0,
+            noise_levels: vec![1.0],
+        }
+    }
+}
+
+impl ClusterlessParams {
+    /// The detector's parameters for `n_channels` channels: a single noise level
+    /// applies to every channel.
+    pub fn to_threshold_params(&self, n_channels: usize) -> Result<ThresholdParams> {
+        if self.method != "locally_exclusive" {
+            return Err(SortError::invalid(
+                "method",
+                format!(
+                    "{:?} is not available natively (only \"locally_exclusive\")",
+                    self.method
+                ),
+            ));
+        }
+        let noise_levels = match self.noise_levels.len() {
+            1 => vec![self.noise_levels[0]; n_channels],
+            k if k == n_channels => self.noise_levels.clone(),
+            k => {
+                return Err(SortError::invalid(
+                    "noise_levels",
+                    format!("{k} values for {n_channels} channels (give 1 or {n_channels})"),
+                ))
+            }
+        };
+        Ok(ThresholdParams {
+            peak_sign: self.peak_sign,
+            detect_threshold: self.detect_threshold,
+            exclude_sweep_ms: self.exclude_sweep_ms,
+            radius_um: self.local_radius_um,
+            noise_levels,
+        })
+    }
+}
+
+/// The `clusterless_thresholder` sorter: every peak of the recording (one unit, as
+/// Spyglass stores it), streamed in chunks of [`DEFAULT_CHUNK_SAMPLES`].
+pub fn clusterless_thresholder(
+    src: &dyn ChunkSource,
+    locations: &[[f64; 2]],
+    params: &ClusterlessParams,
+) -> Result<Vec<Peak>> {
+    let p = params.to_threshold_params(src.num_channels())?;
+    detect_peaks_locally_exclusive(src, locations, &p, DEFAULT_CHUNK_SAMPLES)
+}

@@ -17,7 +17,10 @@ mod rng;
 pub mod sorter;
 pub mod source;
 
-pub use detect::{detect_peaks_locally_exclusive, Peak, PeakSign, ThresholdParams};
+pub use detect::{
+    clusterless_thresholder, detect_peaks_locally_exclusive, ClusterlessParams, Peak, PeakSign,
+    ThresholdParams,
+};
 pub use error::{Result, SortError};
 pub use sorter::{run_sorter, SortedUnit, SorterParams, Sorting, SORTER_NAME};
 pub use source::{ChunkSource, InMemoryRecording, SourceError};

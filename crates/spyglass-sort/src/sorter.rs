@@ -571,7 +571,7 @@ fn cluster_group(
             .map(|v| (*v / members.len() as f64) as f32)
             .collect();
         let (pk, off) = template_peak(&data, nn, t, params.detect_sign);
-        // a cluster whose template does not reach the detection threshold is noise
+        // a cluster whose template stays below half the detection threshold is noise
         let amp = data[pk * t + off].abs() as f64;
         if amp
             < 0.5 * params.detect_threshold * plan.det.abs_thresholds[plan.neigh[ch][pk]]

@@ -244,3 +244,36 @@ fn equals_spikeinterface_detect_peaks() {
         }
     }
 }
+
+#[test]
+fn clusterless_rows_map_to_the_detector() {
+    use spyglass_sort::{clusterless_thresholder, ClusterlessParams};
+    // Spyglass's default_clusterless row as stored (extra keys ignored)
+    let row = r#"{"detect_threshold": 100.0, "method": "locally_exclusive", "peak_sign": "neg",
+        "exclude_sweep_ms": 0.1, "local_radius_um": 100, "noise_levels": [1.0],
+        "random_chunk_kwargs": {}, "outputs": "sorting"}"#;
+    let p: ClusterlessParams = serde_json::from_str(row).unwrap();
+    assert_eq!(p, ClusterlessParams::default());
+    let t = p.to_threshold_params(4).unwrap();
+    assert_eq!(t.noise_levels, vec![1.0; 4]);
+    assert_eq!(t.radius_um, 100.0);
+    // a 120 µV trough on channel 1 at sample 10 of 30 kHz data: one peak, in µV
+    let mut x = vec![0.0f32; 40 * 2];
+    x[10 * 2 + 1] = -120.0;
+    x[20 * 2] = -90.0; // below 100 µV: not a peak
+    let rec = InMemoryRecording::new(x, 2, 30000.0).unwrap();
+    let peaks = clusterless_thresholder(&rec, &[[0.0, 0.0], [0.0, 20.0]], &p).unwrap();
+    assert_eq!(peaks.len(), 1);
+    assert_eq!(
+        (peaks[0].sample, peaks[0].channel, peaks[0].amplitude),
+        (10, 1, -120.0)
+    );
+    let bad = ClusterlessParams {
+        method: "by_channel".into(),
+        ..ClusterlessParams::default()
+    };
+    assert!(matches!(
+        clusterless_thresholder(&rec, &[[0.0, 0.0], [0.0, 20.0]], &bad),
+        Err(SortError::Invalid { what: "method", .. })
+    ));
+}
