@@ -180,11 +180,11 @@ impl LocallyExclusive {
             }
             let vi = value(cand[i]);
             let mut keep = true;
-            for j in next_start..cand.len() {
+            let scan_from = next_start;
+            for (j, &(sj, cj)) in cand.iter().enumerate().skip(scan_from) {
                 if i == j {
                     continue;
                 }
-                let (sj, cj) = cand[j];
                 if si + sweep < sj {
                     break;
                 }
@@ -193,7 +193,7 @@ impl LocallyExclusive {
                     continue;
                 }
                 if self.mask[ci * c + cj] {
-                    let vj = value(cand[j]);
+                    let vj = value((sj, cj));
                     if vj > vi || (vj == vi && si > sj) {
                         keep = false;
                         break;

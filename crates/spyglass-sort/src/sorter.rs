@@ -385,7 +385,7 @@ fn whitening(noise: &[f32], c: usize, params: &SorterParams) -> Result<Vec<f32>>
             cov[j * c + i] = v;
         }
     }
-    if let Some(ch) = (0..c).find(|&i| !(cov[i * c + i] > 0.0)) {
+    if let Some(ch) = (0..c).find(|&i| cov[i * c + i].is_nan() || cov[i * c + i] <= 0.0) {
         return Err(SortError::invalid(
             "recording",
             format!("channel {ch} is flat; remove it before sorting"),
@@ -651,10 +651,10 @@ fn merge_templates(templates: &mut [Template], params: &SorterParams, locations:
         }
     }
     let mut ids = std::collections::BTreeMap::new();
-    for i in 0..m {
+    for (i, tm) in templates.iter_mut().enumerate() {
         let r = find(&mut parent, i);
         let next = ids.len();
-        templates[i].unit = *ids.entry(r).or_insert(next);
+        tm.unit = *ids.entry(r).or_insert(next);
     }
 }
 
