@@ -6,7 +6,10 @@
 //!
 //! Run: `cargo bench -p spyglass-sort --bench ground_truth`. Knobs:
 //! `GT_BENCH_SEEDS` (comma-separated, default 2205), `GT_BENCH_SECONDS` (300),
-//! `GT_BENCH_CHANNELS` (16), `GT_BENCH_UNITS` (20), `GT_BENCH_SKIP_MS5=1`.
+//! `GT_BENCH_CHANNELS` (16), `GT_BENCH_UNITS` (20), `GT_BENCH_SKIP_MS5=1`,
+//! `GT_BENCH_VERBOSE=1` (per-unit accuracy), `GT_BENCH_DATA=<dir>` (keep the
+//! generated recordings there and reuse them), `GT_BENCH_PARAMS` (our parameters
+//! as JSON, defaults for the fields left out).
 //!
 //! Both sorters read the same in-memory traces (no file I/O is timed): ours from
 //! [`InMemoryRecording`], MountainSort5 from a `NumpyRecording`; MountainSort5's
@@ -118,6 +121,11 @@ fn main() {
     let seconds: f64 = env_or("GT_BENCH_SECONDS", 300.0);
     let channels: usize = env_or("GT_BENCH_CHANNELS", 16);
     let units: usize = env_or("GT_BENCH_UNITS", 20);
+    let params: SorterParams = match std::env::var("GT_BENCH_PARAMS") {
+        Ok(j) => serde_json::from_str(&j).expect("GT_BENCH_PARAMS: SorterParams JSON"),
+        Err(_) => SorterParams::default(),
+    };
+    let verbose = std::env::var("GT_BENCH_VERBOSE").is_ok_and(|v| v == "1");
     let skip_ms5 = std::env::var("GT_BENCH_SKIP_MS5").is_ok_and(|v| v == "1");
     let ms5 = (!skip_ms5).then(ms5_dir);
     println!(
@@ -125,8 +133,17 @@ fn main() {
         rayon::current_num_threads()
     );
     for seed in seeds {
-        let dir = spyglass_testkit::scratch_dir();
-        let g = gt::generate(dir.path(), channels, units, seconds, seed, true);
+        let scratch = spyglass_testkit::scratch_dir();
+        let dir = match std::env::var("GT_BENCH_DATA") {
+            Ok(root) => {
+                let d = Path::new(&root).join(format!("{channels}ch-{units}u-{seconds}s-{seed}"));
+                std::fs::create_dir_all(&d).expect("create GT_BENCH_DATA directory");
+                d
+            }
+            Err(_) => scratch.path().to_path_buf(),
+        };
+        let dir = dir.as_path();
+        let g = gt::generate(dir, channels, units, seconds, seed, true);
         let n_hi = g.gt["snr"].as_object().map_or(0, |m| {
             m.values()
                 .filter(|v| v.as_f64().unwrap_or(0.0) >= 8.0)
@@ -135,12 +152,20 @@ fn main() {
         let before = rss_mb();
         reset_peak_rss();
         let t0 = Instant::now();
-        let ours = run_sorter(&g.rec, &g.locations, &SorterParams::default()).expect("sort");
+        let ours = run_sorter(&g.rec, &g.locations, &params).expect("sort");
         let our_s = t0.elapsed().as_secs_f64();
         let our_peak = peak_rss_mb();
-        let acc = gt::score(dir.path(), &ours);
+        let acc = gt::score(dir, &ours);
         let (our_acc, _) = mean_high_snr(&acc, &g.gt);
         println!("seed {seed}: {n_hi} units with SNR >= 8");
+        if verbose {
+            for (u, a) in &acc {
+                println!(
+                    "    unit {u:>3}  snr {:6.1}  accuracy {a:.3}",
+                    field(&g.gt["snr"], u)
+                );
+            }
+        }
         println!(
             "  spyglass_sorter : accuracy {our_acc:.3}  time {our_s:7.2} s  units {:3}  peak RSS {our_peak:.0} MB (of which the recording in memory {:.0} MB)",
             ours.units.len(),
@@ -149,7 +174,7 @@ fn main() {
         if let Some(ms5) = &ms5 {
             let out = Command::new(spyglass_testkit::python())
                 .arg(Path::new(env!("CARGO_MANIFEST_DIR")).join("benches/ms5.py"))
-                .arg(dir.path())
+                .arg(dir)
                 .env("PYTHONPATH", ms5)
                 .output()
                 .expect("run MountainSort5");
@@ -161,15 +186,14 @@ fn main() {
             let stdout = String::from_utf8_lossy(&out.stdout);
             let r: serde_json::Value =
                 serde_json::from_str(stdout.lines().last().unwrap_or("{}")).unwrap();
-            let ms5_units: serde_json::Map<String, serde_json::Value> = serde_json::from_str(
-                &std::fs::read_to_string(dir.path().join("ms5.json")).unwrap(),
-            )
-            .unwrap();
+            let ms5_units: serde_json::Map<String, serde_json::Value> =
+                serde_json::from_str(&std::fs::read_to_string(dir.join("ms5.json")).unwrap())
+                    .unwrap();
             let score_out = spyglass_testkit::run_python(
                 include_str!("../tests/integration/score.py"),
                 &[
-                    dir.path().join("gt.json").to_str().unwrap(),
-                    dir.path().join("ms5.json").to_str().unwrap(),
+                    dir.join("gt.json").to_str().unwrap(),
+                    dir.join("ms5.json").to_str().unwrap(),
                 ],
             );
             let m: serde_json::Map<String, serde_json::Value> =

@@ -61,6 +61,10 @@ pub struct SorterParams {
     pub isocut_threshold: f64,
     /// Clusters smaller than this are dropped.
     pub min_cluster_size: usize,
+    /// At most this many spikes of a cluster are averaged into its template.
+    pub max_spikes_per_template: usize,
+    /// A template covers the channels where it reaches this many noise levels.
+    pub template_support_sigma: f64,
     /// Templates whose relative squared difference is below this are one unit.
     pub merge_threshold: f64,
     /// Largest shift (samples) tried when comparing templates.
@@ -104,7 +108,9 @@ impl Default for SorterParams {
             kmeans_init_clusters: 20,
             isocut_threshold: 1.0,
             min_cluster_size: 20,
-            merge_threshold: 0.2,
+            max_spikes_per_template: 300,
+            template_support_sigma: 1.0,
+            merge_threshold: 0.1,
             merge_max_shift: 4,
             match_max_shift: 2,
             match_min_gain: 0.25,
@@ -140,7 +146,7 @@ pub struct Sorting {
 
 struct Template {
     unit: usize,
-    group_channel: usize,
+    /// support channels
     channels: Vec<usize>,
     /// `channels.len() × t_len`, channel-major
     data: Vec<f32>,
@@ -161,6 +167,8 @@ struct Plan<'a> {
     t_len: usize,
     chunk: usize,
     neigh: Vec<Vec<usize>>,
+    /// whitened noise level of each channel
+    noise_levels: Vec<f64>,
 }
 
 impl Plan<'_> {
@@ -211,6 +219,7 @@ fn validate(p: &SorterParams) -> Result<()> {
         ("match_min_gain", p.match_min_gain),
         ("dedup_ms", p.dedup_ms),
         ("whitening_eps", p.whitening_eps),
+        ("template_support_sigma", p.template_support_sigma),
     ] {
         if !(v.is_finite() && v >= 0.0) {
             return Err(SortError::invalid(
@@ -227,6 +236,7 @@ fn validate(p: &SorterParams) -> Result<()> {
             p.max_spikes_per_channel_training,
         ),
         ("kmeans_init_clusters", p.kmeans_init_clusters),
+        ("max_spikes_per_template", p.max_spikes_per_template),
         ("min_cluster_size", p.min_cluster_size),
         ("noise_chunks", p.noise_chunks),
         ("noise_chunk_samples", p.noise_chunk_samples),
@@ -287,7 +297,8 @@ pub fn run_sorter(
         let s = rng.below(n - nlen + 1);
         noise_raw.extend(read_padded(src, s as i64, (s + nlen) as i64)?);
     }
-    let w = whitening(&noise_raw, c, params)?;
+    let quiet = quiet_samples(&noise_raw, c, t_len);
+    let w = whitening(&quiet, c, params)?;
     let white_noise = apply(&w, c, &noise_raw);
     let noise_levels: Vec<f64> = (0..c)
         .map(|ch| {
@@ -326,12 +337,13 @@ pub fn run_sorter(
         t_len,
         chunk,
         neigh,
+        noise_levels,
     };
 
     // 2. detection and training snippets
     let training = collect_training(&plan, params)?;
     // 3-4. features, clustering, templates
-    let templates = build_templates(&plan, params, training, locations);
+    let templates = build_templates(&plan, params, training)?;
     if templates.is_empty() {
         return Ok(Sorting { units: Vec::new() });
     }
@@ -366,6 +378,39 @@ pub fn run_sorter(
         });
     }
     Ok(Sorting { units })
+}
+
+/// The samples of `raw` (rows × `c`) away from spikes: rows within `half` of a
+/// sample beyond 5 robust σ on any channel are left out, so the covariance is the
+/// noise's (spikes of large units would otherwise dominate it). All rows when too
+/// few remain.
+fn quiet_samples(raw: &[f32], c: usize, half: usize) -> Vec<f32> {
+    let rows = raw.len() / c;
+    let sigma: Vec<f32> = (0..c)
+        .map(|ch| {
+            let mut v: Vec<f32> = raw.iter().skip(ch).step_by(c).copied().collect();
+            mad_sigma(&mut v) as f32
+        })
+        .collect();
+    let mut loud = vec![false; rows];
+    for (r, x) in raw.chunks_exact(c).enumerate() {
+        if x.iter().zip(&sigma).any(|(v, s)| v.abs() > 5.0 * s) {
+            for l in &mut loud[r.saturating_sub(half)..(r + half + 1).min(rows)] {
+                *l = true;
+            }
+        }
+    }
+    let quiet: Vec<f32> = raw
+        .chunks_exact(c)
+        .zip(&loud)
+        .filter(|(_, l)| !**l)
+        .flat_map(|(x, _)| x.iter().copied())
+        .collect();
+    if quiet.len() / c < 20 * c {
+        raw.to_vec()
+    } else {
+        quiet
+    }
 }
 
 fn whitening(noise: &[f32], c: usize, params: &SorterParams) -> Result<Vec<f32>> {
@@ -415,6 +460,7 @@ fn whitening(noise: &[f32], c: usize, params: &SorterParams) -> Result<Vec<f32>>
 
 struct TrainingPeak {
     channel: usize,
+    sample: usize,
     /// `neigh[channel].len() × t_len`, channel-major
     snippet: Vec<f32>,
 }
@@ -454,6 +500,7 @@ fn collect_training(plan: &Plan, params: &SorterParams) -> Result<Vec<TrainingPe
                     }
                     out.push(TrainingPeak {
                         channel: ch,
+                        sample: (lo + r as i64) as usize,
                         snippet,
                     });
                 }
@@ -481,10 +528,9 @@ fn build_templates(
     plan: &Plan,
     params: &SorterParams,
     peaks: Vec<TrainingPeak>,
-    locations: &[[f64; 2]],
-) -> Vec<Template> {
+) -> Result<Vec<Template>> {
     if peaks.is_empty() {
-        return Vec::new();
+        return Ok(Vec::new());
     }
     let t = plan.t_len;
     let basis = temporal_basis(plan, params, &peaks);
@@ -493,28 +539,60 @@ fn build_templates(
     for p in &peaks {
         by_channel[p.channel].push(p);
     }
-    let mut templates: Vec<Template> = by_channel
+    let clusters: Vec<Vec<usize>> = by_channel
         .par_iter()
         .enumerate()
-        .map(|(ch, group)| cluster_group(plan, params, ch, group, &basis, npc))
+        .map(|(ch, group)| cluster_group(params, ch, group, &basis, npc, plan.neigh[ch].len(), t))
         .collect::<Vec<_>>()
         .into_iter()
         .flatten()
         .collect();
-    merge_templates(&mut templates, params, locations);
-    templates
+    let full = full_templates(plan, params, &clusters)?;
+    let mut templates: Vec<Template> = Vec::new();
+    let mut kept_full: Vec<Vec<f32>> = Vec::new();
+    for data in full {
+        let (pk, off) = template_peak(&data, plan.c, t, params.detect_sign);
+        // a cluster whose template stays below half the detection threshold is noise
+        if (data[pk * t + off].abs() as f64) < 0.5 * plan.det.abs_thresholds[pk] {
+            continue;
+        }
+        // support: channels where the template exceeds its channel's noise level
+        let channels: Vec<usize> = (0..plan.c)
+            .filter(|&ch| {
+                ch == pk
+                    || data[ch * t..(ch + 1) * t].iter().any(|v| {
+                        (v.abs() as f64) >= params.template_support_sigma * plan.noise_levels[ch]
+                    })
+            })
+            .collect();
+        let sparse: Vec<f32> = channels
+            .iter()
+            .flat_map(|&ch| data[ch * t..(ch + 1) * t].iter().copied())
+            .collect();
+        templates.push(Template {
+            unit: 0,
+            norm2: sparse.iter().map(|v| (*v as f64) * (*v as f64)).sum(),
+            peak_offset: off,
+            peak_channel: pk,
+            channels,
+            data: sparse,
+        });
+        kept_full.push(data);
+    }
+    merge_templates(&mut templates, &kept_full, t, params);
+    Ok(templates)
 }
 
+/// Clusters of one peak channel's training snippets: the sample indices of each.
 fn cluster_group(
-    plan: &Plan,
     params: &SorterParams,
     ch: usize,
     group: &[&TrainingPeak],
     basis: &[f64],
     npc: usize,
-) -> Vec<Template> {
-    let t = plan.t_len;
-    let nn = plan.neigh[ch].len();
+    nn: usize,
+    t: usize,
+) -> Vec<Vec<usize>> {
     if group.len() < params.min_cluster_size {
         return Vec::new();
     }
@@ -554,42 +632,79 @@ fn cluster_group(
         .max(1);
     let labels = isosplit(&x, p, k_init, params.isocut_threshold, &mut rng);
     let k = labels.iter().copied().max().map_or(0, |m| m + 1);
-    let mut out = Vec::new();
-    for l in 0..k {
-        let members: Vec<usize> = (0..group.len()).filter(|&i| labels[i] == l).collect();
-        if members.len() < params.min_cluster_size {
-            continue;
+    (0..k)
+        .map(|l| {
+            (0..group.len())
+                .filter(|&i| labels[i] == l)
+                .map(|i| group[i].sample)
+                .collect::<Vec<_>>()
+        })
+        .filter(|m| m.len() >= params.min_cluster_size)
+        .collect()
+}
+
+/// Mean whitened snippets on every channel (`c × t_len`, channel-major) of up to
+/// `max_spikes_per_template` members of each cluster, read back from the source.
+fn full_templates(
+    plan: &Plan,
+    params: &SorterParams,
+    clusters: &[Vec<usize>],
+) -> Result<Vec<Vec<f32>>> {
+    let (c, t) = (plan.c, plan.t_len);
+    let mut picks: Vec<(usize, usize)> = Vec::new();
+    for (k, members) in clusters.iter().enumerate() {
+        let mut rng = Rng::new(params.seed, 5000 + k as u64);
+        for i in rng.subset(members.len(), params.max_spikes_per_template) {
+            picks.push((members[i], k));
         }
-        let mut data = vec![0.0f64; nn * t];
-        for &i in &members {
-            for (a, b) in data.iter_mut().zip(&group[i].snippet) {
-                *a += *b as f64;
+    }
+    picks.sort_unstable();
+    let mut by_chunk: Vec<Vec<(usize, usize)>> = vec![Vec::new(); plan.n.div_ceil(plan.chunk)];
+    for p in picks {
+        by_chunk[p.0 / plan.chunk].push(p);
+    }
+    let partial: Vec<Vec<(usize, Vec<f64>)>> = by_chunk
+        .par_iter()
+        .filter(|v| !v.is_empty())
+        .map(|v| {
+            let lo = v[0].0 as i64 - plan.t1 as i64;
+            let hi = v[v.len() - 1].0 as i64 - plan.t1 as i64 + t as i64;
+            let raw = read_padded(plan.src, lo, hi)?;
+            let mut sums: std::collections::BTreeMap<usize, Vec<f64>> = Default::default();
+            for &(s, k) in v {
+                let r0 = (s as i64 - plan.t1 as i64 - lo) as usize;
+                let w = apply(&plan.w, c, &raw[r0 * c..(r0 + t) * c]);
+                let acc = sums.entry(k).or_insert_with(|| vec![0.0; c * t]);
+                for i in 0..t {
+                    for ch in 0..c {
+                        acc[ch * t + i] += w[i * c + ch] as f64;
+                    }
+                }
+            }
+            Ok(sums.into_iter().collect())
+        })
+        .collect::<Result<_>>()?;
+    let mut total = vec![vec![0.0f64; c * t]; clusters.len()];
+    let mut count = vec![0usize; clusters.len()];
+    for part in partial {
+        for (k, v) in part {
+            for (a, b) in total[k].iter_mut().zip(v) {
+                *a += b;
             }
         }
-        let data: Vec<f32> = data
-            .iter()
-            .map(|v| (*v / members.len() as f64) as f32)
-            .collect();
-        let (pk, off) = template_peak(&data, nn, t, params.detect_sign);
-        // a cluster whose template stays below half the detection threshold is noise
-        let amp = data[pk * t + off].abs() as f64;
-        if amp
-            < 0.5 * params.detect_threshold * plan.det.abs_thresholds[plan.neigh[ch][pk]]
-                / params.detect_threshold
-        {
-            continue;
-        }
-        out.push(Template {
-            unit: 0,
-            group_channel: ch,
-            channels: plan.neigh[ch].clone(),
-            norm2: data.iter().map(|v| (*v as f64) * (*v as f64)).sum(),
-            peak_offset: off,
-            peak_channel: plan.neigh[ch][pk],
-            data,
-        });
     }
-    out
+    for (k, members) in clusters.iter().enumerate() {
+        count[k] = members.len().min(params.max_spikes_per_template);
+    }
+    Ok(total
+        .into_iter()
+        .zip(count)
+        .map(|(v, n)| {
+            v.into_iter()
+                .map(|x| (x / n.max(1) as f64) as f32)
+                .collect()
+        })
+        .collect())
 }
 
 /// (row of the largest excursion of the sign, its time index).
@@ -611,87 +726,77 @@ fn template_peak(data: &[f32], nn: usize, t: usize, sign: PeakSign) -> (usize, u
     (best.0, best.1)
 }
 
-fn merge_templates(templates: &mut [Template], params: &SorterParams, locations: &[[f64; 2]]) {
+/// Groups templates into units by complete linkage: two groups join when every
+/// pair of their templates differs by less than `merge_threshold` (relative squared
+/// difference on all channels at the best shift).
+fn merge_templates(templates: &mut [Template], full: &[Vec<f32>], t: usize, params: &SorterParams) {
     let m = templates.len();
-    let mut parent: Vec<usize> = (0..m).collect();
-    fn find(p: &mut [usize], mut i: usize) -> usize {
-        while p[i] != i {
-            p[i] = p[p[i]];
-            i = p[i];
-        }
-        i
-    }
-    let dist = |a: usize, b: usize| {
-        let (p, q) = (locations[a], locations[b]);
-        ((p[0] - q[0]).powi(2) + (p[1] - q[1]).powi(2)).sqrt()
-    };
     let pairs: Vec<(usize, usize)> = (0..m)
         .flat_map(|i| (i + 1..m).map(move |j| (i, j)))
-        .filter(|&(i, j)| {
-            dist(templates[i].group_channel, templates[j].group_channel)
-                <= params.clustering_radius_um
-        })
         .collect();
-    let t = templates
-        .first()
-        .map_or(0, |x| x.data.len() / x.channels.len().max(1));
-    let same: Vec<bool> = pairs
+    let dist: Vec<f64> = pairs
         .par_iter()
-        .map(|&(i, j)| {
-            template_distance(&templates[i], &templates[j], t, params.merge_max_shift)
-                < params.merge_threshold
-        })
+        .map(|&(i, j)| template_distance(&full[i], &full[j], t, params.merge_max_shift))
         .collect();
-    for (&(i, j), s) in pairs.iter().zip(same) {
-        if s {
-            let (a, b) = (find(&mut parent, i), find(&mut parent, j));
-            if a != b {
-                parent[a.max(b)] = a.min(b);
+    let mut d = vec![0.0f64; m * m];
+    for (&(i, j), v) in pairs.iter().zip(dist) {
+        d[i * m + j] = v;
+        d[j * m + i] = v;
+    }
+    let mut groups: Vec<Vec<usize>> = (0..m).map(|i| vec![i]).collect();
+    loop {
+        let mut best: Option<(f64, usize, usize)> = None;
+        for a in 0..groups.len() {
+            for b in a + 1..groups.len() {
+                let link = groups[a]
+                    .iter()
+                    .flat_map(|&i| groups[b].iter().map(move |&j| (i, j)))
+                    .map(|(i, j)| d[i * m + j])
+                    .fold(0.0f64, f64::max);
+                if link < params.merge_threshold && best.is_none_or(|bb| link < bb.0) {
+                    best = Some((link, a, b));
+                }
             }
         }
+        match best {
+            Some((_, a, b)) => {
+                let g = groups.remove(b);
+                groups[a].extend(g);
+            }
+            None => break,
+        }
     }
-    let mut ids = std::collections::BTreeMap::new();
-    for (i, tm) in templates.iter_mut().enumerate() {
-        let r = find(&mut parent, i);
-        let next = ids.len();
-        tm.unit = *ids.entry(r).or_insert(next);
+    for g in &mut groups {
+        g.sort_unstable();
+    }
+    groups.sort();
+    for (u, g) in groups.iter().enumerate() {
+        for &i in g {
+            templates[i].unit = u;
+        }
     }
 }
 
-/// Smallest relative squared difference of two templates over their common
-/// channels and shifts up to `max_shift`.
-fn template_distance(a: &Template, b: &Template, t: usize, max_shift: usize) -> f64 {
-    let common: Vec<(usize, usize)> = a
-        .channels
-        .iter()
-        .enumerate()
-        .filter_map(|(ka, ch)| b.channels.iter().position(|x| x == ch).map(|kb| (ka, kb)))
-        .collect();
-    let energy = |tm: &Template, rows: &mut dyn Iterator<Item = usize>| -> f64 {
-        rows.map(|k| {
-            tm.data[k * t..(k + 1) * t]
-                .iter()
-                .map(|v| (*v as f64).powi(2))
-                .sum::<f64>()
-        })
-        .sum()
-    };
-    let ea = energy(a, &mut common.iter().map(|p| p.0));
-    let eb = energy(b, &mut common.iter().map(|p| p.1));
+/// Smallest relative squared difference `‖a − b(shifted)‖² / max(‖a‖², ‖b‖²)` of two
+/// full templates (`c × t`) over shifts up to `max_shift`.
+fn template_distance(a: &[f32], b: &[f32], t: usize, max_shift: usize) -> f64 {
+    let ea: f64 = a.iter().map(|v| (*v as f64).powi(2)).sum();
+    let eb: f64 = b.iter().map(|v| (*v as f64).powi(2)).sum();
     let norm = ea.max(eb);
     if norm <= 0.0 {
         return f64::INFINITY;
     }
-    let mut best = f64::INFINITY;
+    let c = a.len() / t;
     let ms = max_shift as i64;
+    let mut best = f64::INFINITY;
     for s in -ms..=ms {
         let mut diff = 0.0;
-        for &(ka, kb) in &common {
+        for ch in 0..c {
             for i in 0..t as i64 {
                 let j = i + s;
-                let va = a.data[ka * t + i as usize] as f64;
+                let va = a[ch * t + i as usize] as f64;
                 let vb = if j >= 0 && j < t as i64 {
-                    b.data[kb * t + j as usize] as f64
+                    b[ch * t + j as usize] as f64
                 } else {
                     0.0
                 };
@@ -712,12 +817,32 @@ fn match_all(
     let t = plan.t_len;
     let ms = params.match_max_shift as i64;
     let margin = 2 * t + 2 * params.match_max_shift + plan.det.sweep + 2;
-    // templates that cover each channel
-    let cand: Vec<Vec<usize>> = (0..c)
+    // for each channel, the templates that could raise a detected peak there (they
+    // reach half the threshold on it) and the time of their extremum on it
+    let cand: Vec<Vec<(usize, usize)>> = (0..c)
         .map(|ch| {
-            (0..templates.len())
-                .filter(|&k| templates[k].channels.contains(&ch))
-                .collect()
+            let mut v = Vec::new();
+            for (k, tm) in templates.iter().enumerate() {
+                if let Some(kk) = tm.channels.iter().position(|&x| x == ch) {
+                    let w = &tm.data[kk * t..(kk + 1) * t];
+                    let (off, amp) = w.iter().enumerate().fold((0, 0.0f32), |b, (i, &x)| {
+                        let s = match params.detect_sign {
+                            PeakSign::Neg => -x,
+                            PeakSign::Pos => x,
+                            PeakSign::Both => x.abs(),
+                        };
+                        if s > b.1 {
+                            (i, s)
+                        } else {
+                            b
+                        }
+                    });
+                    if amp as f64 >= 0.5 * plan.det.abs_thresholds[ch] {
+                        v.push((k, off));
+                    }
+                }
+            }
+            v
         })
         .collect();
     let starts = plan.chunk_starts();
@@ -748,10 +873,10 @@ fn match_all(
                 let mut any = false;
                 for &(_, row, ch) in &peaks {
                     let mut best: Option<(f64, usize, i64)> = None;
-                    for &k in &cand[ch] {
+                    for &(k, off) in &cand[ch] {
                         let tm = &templates[k];
                         for sh in -ms..=ms {
-                            let t0 = row as i64 - plan.t1 as i64 + sh;
+                            let t0 = row as i64 - off as i64 + sh;
                             if t0 < 0 || t0 + t as i64 > rows {
                                 continue;
                             }
