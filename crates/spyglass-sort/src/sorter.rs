@@ -1,22 +1,27 @@
 //! `spyglass_sorter`: a native spike sorter of the MountainSort5 class.
 //!
-//! 1. **Whitening**: the channel covariance of random chunks gives a ZCA whitening
-//!    matrix (regularised); whitened noise levels are robust (MAD) estimates.
+//! 1. **Whitening**: the channel covariance of random chunks, leaving out the samples
+//!    near spikes (large units would otherwise dominate it), gives a regularised
+//!    ZCA whitening matrix; whitened noise levels are robust (MAD) estimates.
 //! 2. **Detection**: the locally exclusive detector ([`crate::detect`]) on the
-//!    whitened traces.
-//! 3. **Features**: snippets on the channels within `clustering_radius_um` of each
-//!    peak's channel, projected on a temporal PCA basis per channel, then a PCA per
-//!    peak channel.
+//!    whitened traces; a capped, seeded subset of peaks per channel and chunk is
+//!    kept for training, with snippets on the channels within `clustering_radius_um`.
+//! 3. **Features**: each channel's snippet projected on a temporal PCA basis, then a
+//!    PCA per peak channel.
 //! 4. **Clustering** per peak channel with an isosplit-style method (no cluster
-//!    count); clusters become templates (mean whitened snippets); templates of
-//!    neighbouring channels that match after a small shift are one unit.
+//!    count). Each cluster's template is the mean whitened snippet of its members on
+//!    every channel, read back from the source; templates too small to be detected
+//!    are dropped, and templates that match after a small shift (complete linkage)
+//!    are one unit.
 //! 5. **Matching**: a streaming greedy template-matching pass over the whole
-//!    recording (largest peaks first, subtract the best template while it lowers the
-//!    residual energy enough, re-detect on the residual).
+//!    recording: largest peaks first, the best template and shift (aligned on the
+//!    template's extremum on the peak's channel) is subtracted when it lowers the
+//!    residual energy by enough, then peaks are detected again on the residual.
 //!
 //! Chunks are processed in parallel (rayon); every random choice comes from the
 //! seed, and results are assembled in chunk order, so the output does not depend
-//! on the thread count.
+//! on the thread count. Memory is bounded by the chunk length, the training cap and
+//! the templates, not by the recording's length.
 
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
