@@ -3,7 +3,33 @@
 //! `compare_sorter_to_ground_truth` run in the test; determinism; refusals.
 
 use crate::gt::{generate, score};
-use spyglass_sort::{run_sorter, InMemoryRecording, SortError, SorterParams};
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use spyglass_sort::{
+    run_sorter, ChunkSource, InMemoryRecording, SortError, SorterParams, SourceError,
+};
+
+/// A source that forwards to an in-memory recording and remembers the longest read.
+struct Counting<'a> {
+    inner: &'a InMemoryRecording,
+    longest: AtomicUsize,
+}
+
+impl ChunkSource for Counting<'_> {
+    fn num_samples(&self) -> usize {
+        self.inner.num_samples()
+    }
+    fn num_channels(&self) -> usize {
+        self.inner.num_channels()
+    }
+    fn sampling_frequency(&self) -> f64 {
+        self.inner.sampling_frequency()
+    }
+    fn read(&self, start: usize, end: usize, out: &mut [f32]) -> Result<(), SourceError> {
+        self.longest.fetch_max(end - start, Ordering::Relaxed);
+        self.inner.read(start, end, out)
+    }
+}
 
 #[test]
 fn sorts_a_small_ground_truth_recording_deterministically() {
@@ -27,6 +53,20 @@ fn sorts_a_small_ground_truth_recording_deterministically() {
         .unwrap()
         .install(|| run_sorter(&g.rec, &g.locations, &params).unwrap());
     assert_eq!(a, b);
+    // streaming: the same result through a source that is never read whole; no read
+    // is longer than a chunk (2 s) plus its margins
+    let counting = Counting {
+        inner: &g.rec,
+        longest: AtomicUsize::new(0),
+    };
+    let c = run_sorter(&counting, &g.locations, &params).unwrap();
+    assert_eq!(a, c);
+    let fs = g.rec.sampling_frequency();
+    let longest = counting.longest.load(Ordering::Relaxed);
+    assert!(
+        longest as f64 <= 2.0 * fs + 0.01 * fs,
+        "longest read {longest} samples"
+    );
 }
 
 #[test]
