@@ -58,6 +58,8 @@ pub struct SorterParams {
     pub npca_per_channel: usize,
     /// Principal components kept per peak channel for clustering.
     pub npca_per_group: usize,
+    /// Seconds of the recording (evenly spaced chunks) the clustering trains on.
+    pub training_duration_s: f64,
     /// At most this many training snippets per peak channel.
     pub max_spikes_per_channel_training: usize,
     /// Initial k-means clusters of each peak channel before merging.
@@ -109,7 +111,8 @@ impl Default for SorterParams {
             snippet_ms_after: 1.0,
             npca_per_channel: 3,
             npca_per_group: 10,
-            max_spikes_per_channel_training: 4000,
+            training_duration_s: 120.0,
+            max_spikes_per_channel_training: 2000,
             kmeans_init_clusters: 20,
             isocut_threshold: 1.0,
             min_cluster_size: 20,
@@ -218,6 +221,7 @@ fn validate(p: &SorterParams) -> Result<()> {
     positive("isocut_threshold", p.isocut_threshold)?;
     positive("merge_threshold", p.merge_threshold)?;
     positive("chunk_duration_s", p.chunk_duration_s)?;
+    positive("training_duration_s", p.training_duration_s)?;
     for (what, v) in [
         ("detect_channel_radius_um", p.detect_channel_radius_um),
         ("clustering_radius_um", p.clustering_radius_um),
@@ -471,7 +475,16 @@ struct TrainingPeak {
 }
 
 fn collect_training(plan: &Plan, params: &SorterParams) -> Result<Vec<TrainingPeak>> {
-    let starts = plan.chunk_starts();
+    // training chunks: all of them up to `training_duration_s`, else evenly spaced
+    let all = plan.chunk_starts();
+    let want = ((params.training_duration_s * plan.src.sampling_frequency()) as usize)
+        .div_ceil(plan.chunk)
+        .max(1);
+    let starts: Vec<usize> = if want >= all.len() {
+        all
+    } else {
+        (0..want).map(|i| all[i * all.len() / want]).collect()
+    };
     let cap = params
         .max_spikes_per_channel_training
         .div_ceil(starts.len())
@@ -842,7 +855,15 @@ fn match_all(
                             b
                         }
                     });
-                    if amp as f64 >= 0.5 * plan.det.abs_thresholds[ch] {
+                    let own = tm.data[tm
+                        .channels
+                        .iter()
+                        .position(|&x| x == tm.peak_channel)
+                        .unwrap_or(0)
+                        * t
+                        + tm.peak_offset]
+                        .abs();
+                    if amp as f64 >= 0.5 * plan.det.abs_thresholds[ch] && amp >= 0.3 * own {
                         v.push((k, off));
                     }
                 }
@@ -858,6 +879,14 @@ fn match_all(
             let lo = s as i64 - margin as i64;
             let mut r = plan.whitened(lo, (e + margin) as i64)?;
             let rows = (r.len() / c) as i64;
+            // channel-major copy of the residual for the template dot products
+            let nr = rows as usize;
+            let mut rc = vec![0.0f32; r.len()];
+            for (i, x) in r.chunks_exact(c).enumerate() {
+                for (ch, v) in x.iter().enumerate() {
+                    rc[ch * nr + i] = *v;
+                }
+            }
             let mut failed: std::collections::HashSet<(usize, usize)> = Default::default();
             let mut out = Vec::new();
             for _ in 0..params.matching_iterations {
@@ -885,15 +914,18 @@ fn match_all(
                             if t0 < 0 || t0 + t as i64 > rows {
                                 continue;
                             }
-                            let mut dot = 0.0f32;
-                            for (kk, &cc) in tm.channels.iter().enumerate() {
-                                let tw = &tm.data[kk * t..(kk + 1) * t];
-                                let mut acc = 0.0f32;
-                                for (i, v) in tw.iter().enumerate() {
-                                    acc += r[(t0 as usize + i) * c + cc] * v;
-                                }
-                                dot += acc;
-                            }
+                            let t0u = t0 as usize;
+                            let dot: f32 = tm
+                                .channels
+                                .iter()
+                                .enumerate()
+                                .map(|(kk, &cc)| {
+                                    dot8(
+                                        &tm.data[kk * t..(kk + 1) * t],
+                                        &rc[cc * nr + t0u..cc * nr + t0u + t],
+                                    )
+                                })
+                                .sum();
                             let gain = 2.0 * dot as f64 - tm.norm2;
                             if best.is_none_or(|b| gain > b.0) {
                                 best = Some((gain, k, t0));
@@ -907,7 +939,9 @@ fn match_all(
                             let tm = &templates[k];
                             for (kk, &cc) in tm.channels.iter().enumerate() {
                                 for i in 0..t {
-                                    r[(t0 as usize + i) * c + cc] -= tm.data[kk * t + i];
+                                    let v = tm.data[kk * t + i];
+                                    r[(t0 as usize + i) * c + cc] -= v;
+                                    rc[cc * nr + t0 as usize + i] -= v;
                                 }
                             }
                             let at = lo + t0 + tm.peak_offset as i64;
@@ -929,4 +963,18 @@ fn match_all(
         })
         .collect::<Result<_>>()?;
     Ok(per_chunk.into_iter().flatten().collect())
+}
+
+/// Dot product with eight independent accumulators (vectorises).
+fn dot8(a: &[f32], b: &[f32]) -> f32 {
+    let mut acc = [0.0f32; 8];
+    let (ca, cb) = (a.chunks_exact(8), b.chunks_exact(8));
+    let (ra, rb) = (ca.remainder(), cb.remainder());
+    for (x, y) in ca.zip(cb) {
+        for k in 0..8 {
+            acc[k] += x[k] * y[k];
+        }
+    }
+    let tail: f32 = ra.iter().zip(rb).map(|(x, y)| x * y).sum();
+    acc.iter().sum::<f32>() + tail
 }
