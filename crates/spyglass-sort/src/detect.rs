@@ -55,7 +55,9 @@ pub struct ThresholdParams {
     pub exclude_sweep_ms: f64,
     /// Radius of a channel's neighbourhood, µm (distance ≤ radius).
     pub radius_um: f64,
-    /// One noise level per channel (SpikeInterface indexes it per channel).
+    /// One noise level per channel (SpikeInterface indexes it per channel), float64
+    /// as Spyglass passes them: thresholds and the |value| / threshold comparisons are
+    /// computed in f64 like SpikeInterface does for float64 levels.
     pub noise_levels: Vec<f64>,
 }
 

@@ -154,7 +154,9 @@ tr = np.fromfile(d + '/traces.f32', '<f4').reshape(-1, nc)
 locs = np.fromfile(d + '/locations.f8', '<f8').reshape(nc, 2)
 rec = si.NumpyRecording(tr, sampling_frequency=meta['fs'])
 rec.set_channel_locations(locs)
-noise = si.get_noise_levels(rec, return_in_uV=False, seed=0)
+# float64 levels, as Spyglass passes them (float32 levels make SpikeInterface compute
+# its thresholds in float32)
+noise = si.get_noise_levels(rec, return_in_uV=False, seed=0).astype('float64')
 configs = json.loads(sys.argv[2])
 res = {'noise': noise.tolist(), 'peaks': []}
 for c in configs:
