@@ -183,9 +183,10 @@ pub fn correlate1d(data: &[f64], weights: &[f64], mode: BoundaryMode) -> Result<
     let symmetric = (0..r).all(|j| weights[j] == weights[2 * r - j]);
     // Loops run over the samples innermost (vectorisable) but add the terms of
     // each output in scipy's order: centre, then mirrored pairs outermost first
-    // (symmetric weights) or the left then the right side (otherwise).
-    let shifted = |offset: isize| &ext[(r as isize + offset) as usize..][..n];
-    let mut out: Vec<f64> = shifted(0).iter().map(|v| v * weights[r]).collect();
+    // (symmetric weights) or the left then the right side (otherwise). Blocks of
+    // outputs small enough to stay in the L1 cache take all their terms in turn.
+    const BLOCK: usize = 2048;
+    let mut out = vec![0.0; n];
     let add = |o: &mut [f64], a: &[f64], b: Option<&[f64]>, w: f64| match b {
         Some(b) => o
             .iter_mut()
@@ -194,21 +195,30 @@ pub fn correlate1d(data: &[f64], weights: &[f64], mode: BoundaryMode) -> Result<
             .for_each(|((o, a), b)| *o += (a + b) * w),
         None => o.iter_mut().zip(a).for_each(|(o, a)| *o += a * w),
     };
-    if symmetric {
-        for j in (1..=r).rev() {
-            add(
-                &mut out,
-                shifted(-(j as isize)),
-                Some(shifted(j as isize)),
-                weights[r - j],
-            );
-        }
-    } else {
-        for j in (1..=r).rev() {
-            add(&mut out, shifted(-(j as isize)), None, weights[r - j]);
-        }
-        for j in 1..=r {
-            add(&mut out, shifted(j as isize), None, weights[r + j]);
+    for (k, block) in out.chunks_mut(BLOCK).enumerate() {
+        let start = k * BLOCK;
+        let m = block.len();
+        let shifted = |offset: isize| &ext[(start as isize + r as isize + offset) as usize..][..m];
+        block
+            .iter_mut()
+            .zip(shifted(0))
+            .for_each(|(o, v)| *o = v * weights[r]);
+        if symmetric {
+            for j in (1..=r).rev() {
+                add(
+                    block,
+                    shifted(-(j as isize)),
+                    Some(shifted(j as isize)),
+                    weights[r - j],
+                );
+            }
+        } else {
+            for j in (1..=r).rev() {
+                add(block, shifted(-(j as isize)), None, weights[r - j]);
+            }
+            for j in 1..=r {
+                add(block, shifted(j as isize), None, weights[r + j]);
+            }
         }
     }
     Ok(out)

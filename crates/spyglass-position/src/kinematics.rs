@@ -45,13 +45,15 @@ pub fn median(values: &[f64]) -> Result<f64> {
     if values.iter().any(|v| v.is_nan()) {
         return Ok(f64::NAN);
     }
+    // the middle order statistic(s) by selection, not a full sort
     let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
     let n = v.len();
+    let (below, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
     Ok(if n % 2 == 1 {
-        v[n / 2]
+        upper
     } else {
-        (v[n / 2 - 1] + v[n / 2]) / 2.0
+        let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+        (lower + upper) / 2.0
     })
 }
 
@@ -403,6 +405,15 @@ mod tests {
         let p = interpolate_nan(&[[n, n], [0.0, 0.0], [n, 5.0], [2.0, 4.0], [n, n]]).unwrap();
         assert!(p[0][0].is_nan() && p[4][1].is_nan());
         assert_eq!(p[2], [1.0, 5.0]);
+    }
+
+    #[test]
+    fn median_by_hand() {
+        assert_eq!(median(&[3.0, 1.0, 2.0]).unwrap(), 2.0);
+        assert_eq!(median(&[4.0, 1.0, 3.0, 2.0]).unwrap(), 2.5);
+        assert_eq!(median(&[5.0, 5.0, -1.0, 7.0, 5.0, 0.0]).unwrap(), 5.0);
+        assert!(median(&[1.0, f64::NAN]).unwrap().is_nan());
+        assert!(median(&[]).is_err());
     }
 
     #[test]
