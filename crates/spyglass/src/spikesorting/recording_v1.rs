@@ -33,7 +33,7 @@ use crate::analysis::nwb_file_path;
 use crate::common::{common_ephys, common_interval as iv};
 use crate::kit::prelude::*;
 use spyglass_dsp::Intervals;
-use spyglass_nwb::write::{ColumnSpec, TableSpec as NwbTable};
+use spyglass_nwb::{ColumnSpec, TableSpec as NwbTable};
 use spyglass_nwb::Placement;
 use uuid::Uuid;
 
@@ -754,15 +754,7 @@ impl Make for RecordingMake {
         let json = serde_json::to_string(&recipe).map_err(|e| Error::internal(RECORDING, e.to_string()))?;
         let description = format!("SpikeSortingRecording {}", key.recording_id);
         let (file, object_id) = crate::kit::analysis_file(settings, &i.nwb_file_name, &i.parent, &description, |w| {
-            let spec = NwbTable {
-                name: RECIPE_TABLE.into(),
-                description: "how spyglass-rs recomputes this referenced, band-passed recording from the raw series (JSON), and the MD5 of its samples".into(),
-                ids: None,
-                columns: vec![
-                    ColumnSpec::text("recipe", "the recipe, JSON", vec![json.clone()]),
-                    ColumnSpec::text("hash", "MD5 of the samples (µV as little-endian float32, row by row)", vec![hash.clone()]),
-                ],
-            };
+            let spec = recipe_table(json.clone(), hash.clone());
             Ok(w.add_dynamic_table(&Placement::Scratch, &spec)?)
         })?;
         Ok(RecordingOutput {
@@ -893,9 +885,63 @@ pub fn recording_source(db: &Db, recording_id: Uuid) -> Result<RecordingSource> 
 /// (object_id, electrodes_id); the samples' hash is checked first. Returns the new
 /// file's name.
 pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<String> {
-    let _ = (db, settings, recording_id);
-    Err(Error::bad(
-        RECORDING,
-        "materializing recordings is not available in this build",
-    ))
+    use spyglass_nwb::{Compression, StreamDtype, StreamedSeriesSpec};
+    let source = recording_source(db, recording_id)?;
+    let recipe = source.recipe.clone();
+    let rec = FilteredRecording::open(&source.raw_file, recipe.clone())?;
+    let nwb = recipe.nwb_file_name.clone();
+    let mut f = crate::analysis::AnalysisFile::create_detached(settings, &nwb, &source.raw_file)?;
+    let description = format!("SpikeSortingRecording {recording_id} (materialized)");
+    let pending = crate::analysis::PendingFile::new(&f, &description);
+    let rows = spyglass_nwb::NwbFile::open(&source.raw_file)?.electrode_rows(&recipe.channel_ids)?;
+    let json = serde_json::to_string(&recipe).map_err(|e| Error::internal(RECORDING, e.to_string()))?;
+    let hash = source.hash.clone().unwrap_or_default();
+    f.writer().add_dynamic_table(&Placement::Scratch, &recipe_table(json, hash))?;
+    let spec = StreamedSeriesSpec {
+        name: "ProcessedElectricalSeries".into(),
+        description: format!("Referenced and filtered recording from {nwb} for spike sorting"),
+        comments: "no comments".into(),
+        dtype: StreamDtype::F64,
+        n_rows: rec.n_rows(),
+        electrodes: rows,
+        electrodes_description: "Sort group".into(),
+        conversion: 1e-6,
+        offset: 0.0,
+        filtering: Some("Bandpass filtered for spike band".into()),
+        compression: Compression::Gzip { rows: 30_000, level: 4, shuffle: true },
+    };
+    let out = f.writer().begin_electrical_series(&Placement::Acquisition, &spec)?;
+    let nc = rec.n_channels();
+    rec.stream(source.hash.as_deref(), |row0, block| {
+        out.write_f64(row0, 0, nc, block)?;
+        let ts = rec.timestamps(row0..row0 + block.len() / nc)?;
+        Ok(out.write_timestamps(row0, &ts)?)
+    })?;
+    let electrodes_id = out.electrodes_object_id().to_string();
+    let object_id = out.finish()?;
+    f.finish()?;
+    crate::transaction(db, || {
+        let name = pending.register(db)?;
+        let row = Row::from_pairs([
+            ("recording_id", Value::Uuid(recording_id)),
+            ("analysis_file_name", Value::from(name.as_str())),
+            ("object_id", Value::from(object_id.as_str())),
+            ("electrodes_id", Value::from(electrodes_id.as_str())),
+        ]);
+        db.update1(RECORDING, &row)?;
+        Ok(name)
+    })
+}
+
+/// The one-row `/scratch` table holding a recording's recipe and hash.
+fn recipe_table(json: String, hash: String) -> NwbTable {
+    NwbTable {
+        name: RECIPE_TABLE.into(),
+        description: "how spyglass-rs recomputes this referenced, band-passed recording from the raw series (JSON), and the MD5 of its samples".into(),
+        ids: None,
+        columns: vec![
+            ColumnSpec::text("recipe", "the recipe, JSON", vec![json]),
+            ColumnSpec::text("hash", "MD5 of the samples (µV as little-endian float32, row by row)", vec![hash]),
+        ],
+    }
 }

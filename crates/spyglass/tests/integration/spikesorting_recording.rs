@@ -181,6 +181,31 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
         assert_eq!(ts.len(), recording.n_rows());
         assert_eq!(ts[0], fx["ts_first"].as_f64().unwrap());
     }
+    // materialized: the samples as Spyglass stores them, read back by the volts reader
+    let (recording, hash) = rec::open_recording(&env.db, ids[1]).unwrap();
+    let (want, _) = recording.read_all(hash.as_deref()).unwrap();
+    let name = rec::materialize(&env.db, &env.settings, ids[1]).unwrap();
+    let row = env.db.fetch(&env.db.table(rec::RECORDING).unwrap().restrict(Cond::map([("analysis_file_name", name.as_str())])).unwrap()).unwrap();
+    assert_eq!(row.len(), 1);
+    let path = spyglass::analysis::analysis_file_path(&env.db, &name).unwrap();
+    let file = spyglass_nwb::NwbFile::open(&path).unwrap();
+    let series = file.path_of_id(&s(&row[0], "object_id")).unwrap();
+    assert_eq!(series, "/acquisition/ProcessedElectricalSeries");
+    assert!(file.path_of_id(&s(&row[0], "electrodes_id")).unwrap().ends_with("/electrodes"));
+    let reader = file.volts_reader(&series).unwrap();
+    assert_eq!(reader.channel_ids(), &[4, 5, 6, 7]);
+    let n = reader.raw().num_samples();
+    let v = reader.read_volts(0..n, &[0, 1, 2, 3]).unwrap();
+    for (c, ch) in v.iter().enumerate() {
+        for (t, x) in ch.iter().enumerate() {
+            assert!((x * 1e6 - want[t * 4 + c]).abs() <= 1e-9 * want[t * 4 + c].abs().max(1.0));
+        }
+    }
+    assert_eq!(reader.raw().timestamps(0..n).unwrap(), recording.timestamps(0..n).unwrap());
+    // the row still recomputes
+    let (again, hash2) = rec::open_recording(&env.db, ids[1]).unwrap();
+    assert_eq!(hash2, hash);
+    again.stream(hash2.as_deref(), |_, _| Ok(())).unwrap();
 }
 
 #[test]
