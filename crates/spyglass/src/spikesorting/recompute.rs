@@ -70,8 +70,8 @@ pub struct Recipe {
     pub chunk_rows: usize,
     /// Rows read on each side of a chunk.
     pub margin_rows: usize,
-    /// Contact positions (x, y) per channel, µm.
-    pub locations: Vec<[f64; 2]>,
+    /// Contact positions (x, y) per channel, µm; none when the file gives none.
+    pub locations: Option<Vec<[f64; 2]>>,
 }
 
 impl Recipe {

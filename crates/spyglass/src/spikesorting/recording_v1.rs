@@ -32,6 +32,7 @@ use super::recompute::{FilteredRecording, Recipe, FILTER_ORDER};
 use crate::analysis::nwb_file_path;
 use crate::common::{common_ephys, common_interval as iv};
 use crate::kit::prelude::*;
+use crate::kit::Session;
 use spyglass_dsp::Intervals;
 use spyglass_nwb::{ColumnSpec, TableSpec as NwbTable};
 use spyglass_nwb::Placement;

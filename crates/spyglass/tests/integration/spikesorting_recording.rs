@@ -46,11 +46,11 @@ r = sc.NumpyRecording([traces], sampling_frequency=a["rate"], channel_ids=list(i
 ref = a["reference"]
 outs = sorted(a["channel_ids"])
 if ref >= 0:
-    r = r.channel_slice(sorted(set(outs) | {ref}))
+    r = r.select_channels(sorted(set(outs) | {ref}))
     r = spre.common_reference(r, reference="single", ref_channel_ids=[ref], dtype="float64")
-    r = r.channel_slice(outs)
+    r = r.select_channels(outs)
 else:
-    r = r.channel_slice(outs)
+    r = r.select_channels(outs)
     if ref == -2:
         r = spre.common_reference(r, reference="global", operator="median", dtype="float64")
 r = spre.bandpass_filter(r, freq_min=a["freq_min"], freq_max=a["freq_max"], dtype="float64")
@@ -173,7 +173,9 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
         let pieces: Vec<[usize; 2]> = serde_json::from_value(report["pieces"].clone()).unwrap();
         assert_eq!(recording.recipe().pieces, pieces);
         assert_eq!(got.len(), want.len());
-        for (c, r) in rel_rms(&got, &want, channels.len()).iter().enumerate() {
+        let rms = rel_rms(&got, &want, channels.len());
+        println!("reference {reference}: relative RMS vs SpikeInterface {rms:?}");
+        for (c, r) in rms.iter().enumerate() {
             assert!(*r < 1e-5, "reference {reference}, channel {c}: relative RMS {r}");
         }
         // the timestamps are the raw ones of each piece
@@ -326,7 +328,8 @@ from spikeinterface.core.job_tools import ChunkRecordingExecutor, ensure_n_jobs
 root = importlib.util.find_spec("spyglass").submodule_search_locations[0]
 ns = dict(np=np, itertools=itertools, reduce=functools.reduce, logger=logging.getLogger("oracle"),
           test_mode=True, stats=scipy.stats, si=si, ChunkRecordingExecutor=ChunkRecordingExecutor,
-          ensure_n_jobs=ensure_n_jobs, warnings=__import__("warnings"))
+          ensure_n_jobs=ensure_n_jobs, warnings=__import__("warnings"),
+          dj=__import__("types").SimpleNamespace(expression=__import__("types").SimpleNamespace(QueryExpression=object)))
 ns.update({k: getattr(typing, k) for k in ("Iterable", "List", "Optional", "Tuple", "TypeVar", "Union", "Dict")})
 def take(path, names):
     tree = ast.parse(open(root + path).read())
@@ -344,7 +347,12 @@ ts = np.fromfile(a["ts"], dtype="<f8")
 rec = sc.NumpyRecording([data], sampling_frequency=a["rate"])
 rec.set_times(ts)
 params = dict(a["params"], n_jobs=1, progress_bar=False)
-valid, _ = ns["_get_artifact_times"](rec, ns["Interval"](np.asarray(a["sort_interval"])), **params)
+try:
+    valid, _ = ns["_get_artifact_times"](rec, ns["Interval"](np.asarray(a["sort_interval"])), **params)
+except TypeError as e:
+    # Spyglass's union_consolidate of no piece at all: reduce() of an empty list
+    assert "empty" in str(e), e
+    valid = np.zeros((0, 2))
 print(json.dumps(np.asarray(valid).reshape(-1, 2).tolist()))
 "#;
 
@@ -419,7 +427,7 @@ fn artifact_detection_equals_spyglass() {
         let want: Vec<[f64; 2]> = serde_json::from_str(out.lines().last().unwrap()).unwrap();
         assert_times(&stored.valid_times, &want, 1e-12);
         found += usize::from(want.len() > 1);
-        let _ = name;
+        println!("{name}: {} valid pieces", want.len());
     }
     assert!(found >= 2, "the thresholds find artifacts in at least two sets");
 }
