@@ -494,8 +494,11 @@ mod tests {
         d.push(0, &[0.0, 0.0, 11.0, 0.0, 0.0, -12.0]);
         d.push(3, &[0.0, 0.0, 20.0, 20.0]);
         assert_eq!(d.runs, vec![[1, 2], [4, 4]]);
-        let w = removal_windows(&d.runs, |i| Ok(i as f64 * 0.001), 0.004, 2.0).unwrap();
-        // [0.001−0.001, 0.002+0.001] and [0.004−0.001, min(0.005, 0.004)] overlap → merged
-        assert_eq!(w, vec![[0.0, 0.004]]);
+        // frame i at i seconds; a 2 s window: [1−1, 2+1] and [4−1, min(4+1, 4.5)] touch
+        // and stay apart (Spyglass merges overlaps only)
+        let t = |i: usize| Ok(i as f64);
+        assert_eq!(removal_windows(&d.runs, t, 4.5, 2000.0).unwrap(), vec![[0.0, 3.0], [3.0, 4.5]]);
+        // a 3 s window: [−0.5, 3.5] and [2.5, 4.5] overlap → merged
+        assert_eq!(removal_windows(&d.runs, t, 4.5, 3000.0).unwrap(), vec![[-0.5, 4.5]]);
     }
 }
