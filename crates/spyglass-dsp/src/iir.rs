@@ -73,14 +73,22 @@ pub fn butter_sos(order: usize, band: Band, fs: f64) -> Result<Sos> {
     let (zeros, poles, gain) = match band {
         Band::Lowpass(f) => {
             let w = warp(f);
-            (vec![], proto.iter().map(|p| p * w).collect(), w.powi(order as i32))
+            (
+                vec![],
+                proto.iter().map(|p| p * w).collect(),
+                w.powi(order as i32),
+            )
         }
         Band::Highpass(f) => {
             let w = warp(f);
             let poles: Vec<Complex64> = proto.iter().map(|p| Complex64::new(w, 0.0) / p).collect();
             // k · real(prod(−z) / prod(−p)) with no prototype zeros
             let prod: Complex64 = proto.iter().map(|p| -p).product();
-            (vec![Complex64::new(0.0, 0.0); order], poles, (1.0 / prod).re)
+            (
+                vec![Complex64::new(0.0, 0.0); order],
+                poles,
+                (1.0 / prod).re,
+            )
         }
         Band::Bandpass(lo, hi) => {
             let (w1, w2) = (warp(lo), warp(hi));
@@ -358,9 +366,7 @@ mod tests {
             let w = Complex64::from_polar(1.0, -2.0 * std::f64::consts::PI * f / 30000.0);
             sos.sections
                 .iter()
-                .map(|s| {
-                    (s[0] + s[1] * w + s[2] * w * w) / (s[3] + s[4] * w + s[5] * w * w)
-                })
+                .map(|s| (s[0] + s[1] * w + s[2] * w * w) / (s[3] + s[4] * w + s[5] * w * w))
                 .product::<Complex64>()
                 .norm()
         };

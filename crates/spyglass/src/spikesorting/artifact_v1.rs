@@ -43,8 +43,14 @@ pub const PIPELINE: &str = "spikesorting_artifact_v1";
 
 /// Spyglass's default parameter sets, as JSON of the dicts it inserts.
 pub const DEFAULTS: [(&str, &str); 2] = [
-    ("default", r#"{"zscore_thresh": null, "amplitude_thresh_uV": 3000, "proportion_above_thresh": 1.0, "removal_window_ms": 1.0, "chunk_duration": "10s", "n_jobs": 4, "progress_bar": "True"}"#),
-    ("none", r#"{"zscore_thresh": null, "amplitude_thresh_uV": null, "chunk_duration": "10s", "n_jobs": 4, "progress_bar": "True"}"#),
+    (
+        "default",
+        r#"{"zscore_thresh": null, "amplitude_thresh_uV": 3000, "proportion_above_thresh": 1.0, "removal_window_ms": 1.0, "chunk_duration": "10s", "n_jobs": 4, "progress_bar": "True"}"#,
+    ),
+    (
+        "none",
+        r#"{"zscore_thresh": null, "amplitude_thresh_uV": null, "chunk_duration": "10s", "n_jobs": 4, "progress_bar": "True"}"#,
+    ),
 ];
 
 /// The detector's parameters (Spyglass's keyword defaults for absent ones).
@@ -96,7 +102,8 @@ impl Pipeline for SpikeSortingArtifactV1 {
 artifact_param_name : varchar(200)
 ---
 artifact_params : blob";
-        let selection = "# Processed recording/artifact detection parameters. See `insert_selection`.
+        let selection =
+            "# Processed recording/artifact detection parameters. See `insert_selection`.
 artifact_id : uuid
 ---
 -> spikesorting_v1_recording.SpikeSortingRecording
@@ -130,15 +137,26 @@ artifact_id : uuid
         let Command::Artifact(c) = args::parse(m)?;
         match c {
             ArtifactCommand::Select(a) => {
-                let recording_id: Uuid = a.recording_id.parse().map_err(|e| Error::bad("recording_id", format!("`{}`: {e}", a.recording_id)))?;
+                let recording_id: Uuid = a.recording_id.parse().map_err(|e| {
+                    Error::bad("recording_id", format!("`{}`: {e}", a.recording_id))
+                })?;
                 let id = insert_selection(sg, recording_id, &a.params)?;
-                println!("ArtifactDetectionSelection {id}: recording {recording_id}, parameters `{}`", a.params);
+                println!(
+                    "ArtifactDetectionSelection {id}: recording {recording_id}, parameters `{}`",
+                    a.params
+                );
                 println!("next: spyglass populate {DETECTION} --key artifact_id={id}");
             }
             ArtifactCommand::Params(ParamsCommand::List) => {
                 for r in sg.fetch(&sg.table(PARAMETERS)?)? {
-                    let name = r.get("artifact_param_name").and_then(Value::as_str).unwrap_or_default();
-                    let dict = r.get("artifact_params").map(|v| v.python_str()).unwrap_or_default();
+                    let name = r
+                        .get("artifact_param_name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let dict = r
+                        .get("artifact_params")
+                        .map(|v| v.python_str())
+                        .unwrap_or_default();
                     println!("{name}: {dict}");
                 }
             }
@@ -154,7 +172,10 @@ artifact_id : uuid
                 });
                 if !insert_parameters(sg, &a.name, &dict)? {
                     let message = "a parameter set of that name exists (names are never reused)";
-                    return Err(Error::conflict(format!("{PARAMETERS} `{}`", a.name), message));
+                    return Err(Error::conflict(
+                        format!("{PARAMETERS} `{}`", a.name),
+                        message,
+                    ));
                 }
                 println!("ArtifactDetectionParameters `{}`: {dict}", a.name);
             }
@@ -240,13 +261,25 @@ pub fn parse_params(name: &str, dict: &serde_json::Value) -> Result<ArtifactPara
     let what = || format!("{PARAMETERS} `{name}`");
     let mut p: ArtifactParams =
         serde_json::from_value(dict.clone()).map_err(|e| Error::bad(what(), e.to_string()))?;
-    for t in [p.amplitude_thresh_uv, p.zscore_thresh].into_iter().flatten() {
-        if !(t >= 0.0) {
-            return Err(Error::bad(what(), "Amplitude and Z-Score thresholds must be >= 0, or None"));
+    for t in [p.amplitude_thresh_uv, p.zscore_thresh]
+        .into_iter()
+        .flatten()
+    {
+        if t < 0.0 || t.is_nan() {
+            return Err(Error::bad(
+                what(),
+                "Amplitude and Z-Score thresholds must be >= 0, or None",
+            ));
         }
     }
-    if !(p.removal_window_ms >= 0.0) || p.proportion_above_thresh.is_nan() {
-        return Err(Error::bad(what(), "removal_window_ms must be >= 0 and proportion_above_thresh a number"));
+    if p.removal_window_ms < 0.0
+        || p.removal_window_ms.is_nan()
+        || p.proportion_above_thresh.is_nan()
+    {
+        return Err(Error::bad(
+            what(),
+            "removal_window_ms must be >= 0 and proportion_above_thresh a number",
+        ));
     }
     p.proportion_above_thresh = if p.proportion_above_thresh < 0.0 {
         0.01
@@ -268,7 +301,10 @@ pub fn insert_selection(db: &Db, recording_id: Uuid, artifact_param_name: &str) 
     }
     db.row::<rec::RecordingRow>(rec::RECORDING, &RecordingKey { recording_id })?;
     let params = params_dict(db, artifact_param_name)?;
-    let artifact_id = content_id(SELECTION, &serde_json::json!({"selection": key, "artifact_params": params}));
+    let artifact_id = content_id(
+        SELECTION,
+        &serde_json::json!({"selection": key, "artifact_params": params}),
+    );
     let row = ArtifactSelection {
         artifact_id,
         recording_id,
@@ -283,7 +319,12 @@ fn params_dict(db: &Db, name: &str) -> Result<serde_json::Value> {
     struct P {
         artifact_params: serde_json::Value,
     }
-    Ok(db.row::<P>(PARAMETERS, &serde_json::json!({"artifact_param_name": name}))?.artifact_params)
+    Ok(db
+        .row::<P>(
+            PARAMETERS,
+            &serde_json::json!({"artifact_param_name": name}),
+        )?
+        .artifact_params)
 }
 
 /// What the make reads.
@@ -311,7 +352,9 @@ impl Make for DetectionMake {
         let sel: ArtifactSelection = cx.db.row(SELECTION, key)?;
         let dict = params_dict(cx.db, &sel.artifact_param_name)?;
         let params = parse_params(&sel.artifact_param_name, &dict)?;
-        let recording_key = RecordingKey { recording_id: sel.recording_id };
+        let recording_key = RecordingKey {
+            recording_id: sel.recording_id,
+        };
         let rs: RecordingSelection = cx.db.row(rec::RECORDING_SELECTION, &recording_key)?;
         let sort = iv::fetch_list(cx.db, &rs.key.nwb_file_name, &rs.key.interval_list_name)?;
         Ok(DetectionInputs {
@@ -325,13 +368,19 @@ impl Make for DetectionMake {
     fn compute(&self, _: &Settings, _: &ArtifactKey, i: DetectionInputs) -> Result<Self::Output> {
         let source = i.recording;
         let recording = super::recompute::FilteredRecording::open(&source.raw_file, source.recipe)?;
-        let valid = artifact_removed_valid_times(&recording, source.hash.as_deref(), &i.params, &i.sort_interval)?;
+        let valid = artifact_removed_valid_times(
+            &recording,
+            source.hash.as_deref(),
+            &i.params,
+            &i.sort_interval,
+        )?;
         Ok((i.nwb_file_name, valid))
     }
 
     fn insert(&self, cx: &Cx, key: &ArtifactKey, out: Self::Output) -> Result<()> {
         let (nwb, valid) = out;
-        let list = iv::IntervalList::new(&nwb, &key.artifact_id.to_string(), valid).with_pipeline(PIPELINE);
+        let list = iv::IntervalList::new(&nwb, &key.artifact_id.to_string(), valid)
+            .with_pipeline(PIPELINE);
         iv::insert(cx.db, &list, false)?;
         cx.db.put(DETECTION, key)?;
         Ok(())
@@ -352,7 +401,12 @@ impl ArtifactRuns {
     /// A detector for `nc` channels.
     pub fn new(params: ArtifactParams, nc: usize) -> ArtifactRuns {
         let need = (params.proportion_above_thresh * nc as f64).ceil() as usize;
-        ArtifactRuns { params, need, nc, runs: vec![] }
+        ArtifactRuns {
+            params,
+            need,
+            nc,
+            runs: vec![],
+        }
     }
 
     /// Adds a time-major block starting at frame `row0`.
@@ -389,7 +443,12 @@ impl ArtifactRuns {
 
 /// Spyglass's `add_removal_window` on runs of frames: `[t(first) − w/2,
 /// min(t(last) + w/2, t_end)]`, overlapping neighbours merged (touching ones not).
-pub fn removal_windows(runs: &[[usize; 2]], t: impl Fn(usize) -> Result<f64>, t_end: f64, window_ms: f64) -> Result<Vec<[f64; 2]>> {
+pub fn removal_windows(
+    runs: &[[usize; 2]],
+    t: impl Fn(usize) -> Result<f64>,
+    t_end: f64,
+    window_ms: f64,
+) -> Result<Vec<[f64; 2]>> {
     let half = window_ms / 1000.0 * 0.5;
     let mut out: Vec<[f64; 2]> = vec![];
     for &[a, b] in runs {
@@ -463,7 +522,9 @@ pub fn artifact_removed_valid_times(
     let mut out: Vec<[f64; 2]> = vec![];
     for iv in valid {
         match out.last_mut() {
-            Some(last) if last[1].min(iv[1]) > last[0].max(iv[0]) => *last = [last[0].min(iv[0]), last[1].max(iv[1])],
+            Some(last) if last[1].min(iv[1]) > last[0].max(iv[0]) => {
+                *last = [last[0].min(iv[0]), last[1].max(iv[1])]
+            }
             _ => out.push(iv),
         }
     }
@@ -479,16 +540,30 @@ mod tests {
     fn subtract_as_spyglass_documents() {
         let a = [[0.0, 5.0], [8.0, 10.0]];
         let b = [[1.0, 2.0], [3.0, 4.0], [6.0, 9.0]];
-        assert_eq!(subtract(&a, &b, 0.0), vec![[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [9.0, 10.0]]);
+        assert_eq!(
+            subtract(&a, &b, 0.0),
+            vec![[0.0, 1.0], [2.0, 3.0], [4.0, 5.0], [9.0, 10.0]]
+        );
         // reaching into the next piece
-        assert_eq!(subtract(&[[0.0, 5.0], [6.0, 10.0]], &[[4.0, 7.0]], 0.0), vec![[0.0, 4.0], [7.0, 10.0]]);
+        assert_eq!(
+            subtract(&[[0.0, 5.0], [6.0, 10.0]], &[[4.0, 7.0]], 0.0),
+            vec![[0.0, 4.0], [7.0, 10.0]]
+        );
         // a zero-length subtrahend splits
-        assert_eq!(subtract(&[[0.0, 5.0]], &[[2.0, 2.0]], 0.0), vec![[0.0, 2.0], [2.0, 5.0]]);
+        assert_eq!(
+            subtract(&[[0.0, 5.0]], &[[2.0, 2.0]], 0.0),
+            vec![[0.0, 2.0], [2.0, 5.0]]
+        );
     }
 
     #[test]
     fn frames_runs_and_windows() {
-        let p = ArtifactParams { zscore_thresh: None, amplitude_thresh_uv: Some(10.0), proportion_above_thresh: 0.5, removal_window_ms: 2.0 };
+        let p = ArtifactParams {
+            zscore_thresh: None,
+            amplitude_thresh_uv: Some(10.0),
+            proportion_above_thresh: 0.5,
+            removal_window_ms: 2.0,
+        };
         let mut d = ArtifactRuns::new(p, 2);
         // rows: [0,0] [11,0] [0,-12] [0,0] [20,20]; need ceil(0.5·2) = 1 channel
         d.push(0, &[0.0, 0.0, 11.0, 0.0, 0.0, -12.0]);
@@ -497,8 +572,14 @@ mod tests {
         // frame i at i seconds; a 2 s window: [1−1, 2+1] and [4−1, min(4+1, 4.5)] touch
         // and stay apart (Spyglass merges overlaps only)
         let t = |i: usize| Ok(i as f64);
-        assert_eq!(removal_windows(&d.runs, t, 4.5, 2000.0).unwrap(), vec![[0.0, 3.0], [3.0, 4.5]]);
+        assert_eq!(
+            removal_windows(&d.runs, t, 4.5, 2000.0).unwrap(),
+            vec![[0.0, 3.0], [3.0, 4.5]]
+        );
         // a 3 s window: [−0.5, 3.5] and [2.5, 4.5] overlap → merged
-        assert_eq!(removal_windows(&d.runs, t, 4.5, 3000.0).unwrap(), vec![[-0.5, 4.5]]);
+        assert_eq!(
+            removal_windows(&d.runs, t, 4.5, 3000.0).unwrap(),
+            vec![[-0.5, 4.5]]
+        );
     }
 }

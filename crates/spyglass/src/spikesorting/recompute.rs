@@ -141,7 +141,9 @@ impl FilteredRecording {
             if a > b || b > total {
                 return Err(Error::bad(
                     raw_file.display().to_string(),
-                    format!("recording piece [{a}, {b}) is outside the raw series' {total} samples"),
+                    format!(
+                        "recording piece [{a}, {b}) is outside the raw series' {total} samples"
+                    ),
                 ));
             }
             starts.push(n_rows);
@@ -154,7 +156,10 @@ impl FilteredRecording {
         if n_rows <= sos.padlen() {
             return Err(Error::bad(
                 "sort interval",
-                format!("{n_rows} samples; filtering needs more than {}", sos.padlen()),
+                format!(
+                    "{n_rows} samples; filtering needs more than {}",
+                    sos.padlen()
+                ),
             ));
         }
         Ok(FilteredRecording {
@@ -220,7 +225,10 @@ impl FilteredRecording {
     pub fn read_referenced(&self, rows: Range<usize>, out: &mut [f64]) -> Result<()> {
         let nc = self.n_channels();
         if out.len() != rows.len() * nc {
-            return Err(Error::internal("recording", "output buffer of the wrong size"));
+            return Err(Error::internal(
+                "recording",
+                "output buffer of the wrong size",
+            ));
         }
         for (span, raw) in self.spans(rows.clone())? {
             let v = self.reader.read_volts(raw, &self.inputs)?;

@@ -34,8 +34,8 @@ use crate::common::{common_ephys, common_interval as iv};
 use crate::kit::prelude::*;
 use crate::kit::Session;
 use spyglass_dsp::Intervals;
-use spyglass_nwb::{ColumnSpec, TableSpec as NwbTable};
 use spyglass_nwb::Placement;
+use spyglass_nwb::{ColumnSpec, TableSpec as NwbTable};
 use uuid::Uuid;
 
 /// Schema name.
@@ -93,12 +93,21 @@ fn canonical(v: &serde_json::Value) -> String {
             keys.sort();
             let parts: Vec<String> = keys
                 .iter()
-                .map(|k| format!("{}:{}", serde_json::Value::from(k.as_str()), canonical(&m[*k])))
+                .map(|k| {
+                    format!(
+                        "{}:{}",
+                        serde_json::Value::from(k.as_str()),
+                        canonical(&m[*k])
+                    )
+                })
                 .collect();
             format!("{{{}}}", parts.join(","))
         }
         serde_json::Value::Array(a) => {
-            format!("[{}]", a.iter().map(canonical).collect::<Vec<_>>().join(","))
+            format!(
+                "[{}]",
+                a.iter().map(canonical).collect::<Vec<_>>().join(",")
+            )
         }
         other => other.to_string(),
     }
@@ -203,7 +212,8 @@ sort_reference_electrode_id = -1 : int  # the electrode to use for referencing; 
 preproc_param_name : varchar(200)
 ---
 preproc_params : blob";
-        let selection = "# Raw voltage traces and parameters. Use `insert_selection` method to insert rows.
+        let selection =
+            "# Raw voltage traces and parameters. Use `insert_selection` method to insert rows.
 recording_id : uuid
 ---
 -> common_ephys.Raw
@@ -221,7 +231,8 @@ hash = null : varchar(32)  # Hash of the NWB file";
         vec![Schema {
             name: SCHEMA,
             tables: vec![
-                TableSpec::new("SortGroup", Tier::Manual, group).part("SortGroupElectrode", electrode),
+                TableSpec::new("SortGroup", Tier::Manual, group)
+                    .part("SortGroupElectrode", electrode),
                 TableSpec::new("SpikeSortingPreprocessingParameters", Tier::Lookup, params),
                 TableSpec::new("SpikeSortingRecordingSelection", Tier::Manual, selection),
                 TableSpec::new("SpikeSortingRecording", Tier::Computed, recording),
@@ -257,7 +268,10 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 };
                 let groups = set_group_by_shank(sg, &nwb, &opts)?;
                 for (g, electrodes) in &groups {
-                    let ids: Vec<String> = electrodes.iter().map(|e| e.electrode_id.to_string()).collect();
+                    let ids: Vec<String> = electrodes
+                        .iter()
+                        .map(|e| e.electrode_id.to_string())
+                        .collect();
                     println!(
                         "sort group {}: reference {}, electrodes {}",
                         g.sort_group_id,
@@ -285,14 +299,22 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 println!("next: spyglass populate {RECORDING} --key recording_id={id}");
             }
             Command::Recording(RecordingCommand::Materialize(a)) => {
-                let id: Uuid = a.recording_id.parse().map_err(|e| Error::bad("recording_id", format!("`{}`: {e}", a.recording_id)))?;
+                let id: Uuid = a.recording_id.parse().map_err(|e| {
+                    Error::bad("recording_id", format!("`{}`: {e}", a.recording_id))
+                })?;
                 let name = materialize(sg.db(), sg.settings(), id)?;
                 println!("SpikeSortingRecording {id}: ProcessedElectricalSeries written to {name}");
             }
             Command::Recording(RecordingCommand::Params(ParamsCommand::List)) => {
                 for r in sg.fetch(&sg.table(PREPROCESSING_PARAMETERS)?)? {
-                    let name = r.get("preproc_param_name").and_then(Value::as_str).unwrap_or_default();
-                    let dict = r.get("preproc_params").map(|v| v.python_str()).unwrap_or_default();
+                    let name = r
+                        .get("preproc_param_name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let dict = r
+                        .get("preproc_params")
+                        .map(|v| v.python_str())
+                        .unwrap_or_default();
                     println!("{name}: {dict}");
                 }
             }
@@ -306,7 +328,10 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 });
                 if !insert_parameters(sg, &a.name, &dict)? {
                     let message = "a parameter set of that name exists (names are never reused)";
-                    return Err(Error::conflict(format!("{PREPROCESSING_PARAMETERS} `{}`", a.name), message));
+                    return Err(Error::conflict(
+                        format!("{PREPROCESSING_PARAMETERS} `{}`", a.name),
+                        message,
+                    ));
                 }
                 println!("SpikeSortingPreprocessingParameters `{}`: {dict}", a.name);
             }
@@ -402,10 +427,12 @@ fn parse_reference(text: &str) -> Result<(String, i64)> {
     let (g, e) = text
         .rsplit_once('=')
         .ok_or_else(|| Error::bad("--reference", format!("`{text}` is not GROUP=ELECTRODE")))?;
-    let e: i64 = e
-        .trim()
-        .parse()
-        .map_err(|_| Error::bad("--reference", format!("`{text}`: `{e}` is not an electrode id")))?;
+    let e: i64 = e.trim().parse().map_err(|_| {
+        Error::bad(
+            "--reference",
+            format!("`{text}`: `{e}` is not an electrode id"),
+        )
+    })?;
     Ok((g.trim().to_string(), e))
 }
 
@@ -414,13 +441,21 @@ fn only_team(db: &Db) -> Result<String> {
     let rows = db.fetch(&db.table(crate::common::common_lab::LAB_TEAM)?)?;
     let names: Vec<String> = rows
         .iter()
-        .filter_map(|r| r.get("team_name").and_then(Value::as_str).map(str::to_string))
+        .filter_map(|r| {
+            r.get("team_name")
+                .and_then(Value::as_str)
+                .map(str::to_string)
+        })
         .collect();
     match names.as_slice() {
         [one] => Ok(one.clone()),
         _ => Err(Error::bad(
             "--team",
-            format!("choose the LabTeam ({} teams: {})", names.len(), names.join(", ")),
+            format!(
+                "choose the LabTeam ({} teams: {})",
+                names.len(),
+                names.join(", ")
+            ),
         )),
     }
 }
@@ -442,17 +477,31 @@ pub fn insert_parameters(db: &Db, name: &str, dict: &serde_json::Value) -> Resul
     crate::pipelines::declare(db, &[SCHEMA])?;
     parse_params(name, dict)?;
     let name = ("preproc_param_name", name);
-    Ok(insert_param_dict(db, PREPROCESSING_PARAMETERS, name, "preproc_params", dict, true)? > 0)
+    Ok(insert_param_dict(
+        db,
+        PREPROCESSING_PARAMETERS,
+        name,
+        "preproc_params",
+        dict,
+        true,
+    )? > 0)
 }
 
 fn parse_params(name: &str, dict: &serde_json::Value) -> Result<PreprocParams> {
     let p: PreprocParams = serde_json::from_value(dict.clone()).map_err(|e| {
-        Error::bad(format!("{PREPROCESSING_PARAMETERS} `{name}`"), e.to_string())
+        Error::bad(
+            format!("{PREPROCESSING_PARAMETERS} `{name}`"),
+            e.to_string(),
+        )
     })?;
-    if !(p.frequency_min > 0.0 && p.frequency_max > p.frequency_min && p.min_segment_length >= 0.0) {
+    if !(p.frequency_min > 0.0 && p.frequency_max > p.frequency_min && p.min_segment_length >= 0.0)
+    {
         return Err(Error::bad(
             format!("{PREPROCESSING_PARAMETERS} `{name}`"),
-            format!("frequency_min {} must be > 0 and < frequency_max {}, min_segment_length {} >= 0", p.frequency_min, p.frequency_max, p.min_segment_length),
+            format!(
+                "frequency_min {} must be > 0 and < frequency_max {}, min_segment_length {} >= 0",
+                p.frequency_min, p.frequency_max, p.min_segment_length
+            ),
         ));
     }
     Ok(p)
@@ -490,7 +539,10 @@ pub fn group_by_shank(
     let mut electrodes: Vec<ElectrodeRow> = db.rows(common_ephys::ELECTRODE, &session)?;
     electrodes.retain(|e| e.bad_channel == "False");
     electrodes.sort_by_key(|e| e.electrode_id);
-    let mut groups: Vec<String> = electrodes.iter().map(|e| e.electrode_group_name.clone()).collect();
+    let mut groups: Vec<String> = electrodes
+        .iter()
+        .map(|e| e.electrode_group_name.clone())
+        .collect();
     groups.sort();
     groups.dedup();
     if groups.iter().all(|g| g.parse::<i64>().is_ok()) {
@@ -498,23 +550,32 @@ pub fn group_by_shank(
     }
     let mut out = vec![];
     for group in &groups {
-        let in_group: Vec<&ElectrodeRow> = electrodes.iter().filter(|e| &e.electrode_group_name == group).collect();
+        let in_group: Vec<&ElectrodeRow> = electrodes
+            .iter()
+            .filter(|e| &e.electrode_group_name == group)
+            .collect();
         let mut shanks: Vec<Option<i64>> = in_group.iter().map(|e| e.probe_shank).collect();
         shanks.sort();
         shanks.dedup();
         for shank in shanks {
-            let on_shank: Vec<&&ElectrodeRow> = in_group.iter().filter(|e| e.probe_shank == shank).collect();
+            let on_shank: Vec<&&ElectrodeRow> =
+                in_group.iter().filter(|e| e.probe_shank == shank).collect();
             let what = || format!("electrode group {group} of {nwb_file_name}");
             let reference = match &opts.references {
                 Some(refs) => refs
                     .iter()
                     .find(|(g, _)| g == group)
                     .map(|(_, r)| *r)
-                    .ok_or_else(|| Error::bad(what(), "not a key in references, so cannot set reference"))?,
+                    .ok_or_else(|| {
+                        Error::bad(what(), "not a key in references, so cannot set reference")
+                    })?,
                 None => {
                     let r = on_shank[0].original_reference_electrode;
                     if on_shank.iter().any(|e| e.original_reference_electrode != r) {
-                        return Err(Error::bad(what(), format!("shank {shank:?}: reference electrodes are not all the same")));
+                        return Err(Error::bad(
+                            what(),
+                            format!("shank {shank:?}: reference electrodes are not all the same"),
+                        ));
                     }
                     r
                 }
@@ -601,9 +662,13 @@ fn recording_content(db: &Db, key: &RecordingSelectionKey) -> Result<serde_json:
     struct P {
         preproc_params: serde_json::Value,
     }
-    let params: P = db.row(PREPROCESSING_PARAMETERS, &serde_json::json!({"preproc_param_name": key.preproc_param_name}))?;
+    let params: P = db.row(
+        PREPROCESSING_PARAMETERS,
+        &serde_json::json!({"preproc_param_name": key.preproc_param_name}),
+    )?;
     parse_params(&key.preproc_param_name, &params.preproc_params)?;
-    let group_key = serde_json::json!({"nwb_file_name": key.nwb_file_name, "sort_group_id": key.sort_group_id});
+    let group_key =
+        serde_json::json!({"nwb_file_name": key.nwb_file_name, "sort_group_id": key.sort_group_id});
     let group: SortGroup = db.row(SORT_GROUP, &group_key)?;
     let mut electrodes: Vec<i64> = db
         .rows::<SortGroupElectrode>(SORT_GROUP_ELECTRODE, &group_key)?
@@ -629,7 +694,13 @@ pub fn insert_selection(db: &Db, key: &RecordingSelectionKey) -> Result<Uuid> {
         return Ok(r.recording_id);
     }
     let recording_id = content_id(RECORDING_SELECTION, &recording_content(db, key)?);
-    db.put(RECORDING_SELECTION, &RecordingSelection { recording_id, key: key.clone() })?;
+    db.put(
+        RECORDING_SELECTION,
+        &RecordingSelection {
+            recording_id,
+            key: key.clone(),
+        },
+    )?;
     Ok(recording_id)
 }
 
@@ -693,19 +764,32 @@ impl Make for RecordingMake {
         struct P {
             preproc_params: serde_json::Value,
         }
-        let p: P = db.row(PREPROCESSING_PARAMETERS, &serde_json::json!({"preproc_param_name": k.preproc_param_name}))?;
+        let p: P = db.row(
+            PREPROCESSING_PARAMETERS,
+            &serde_json::json!({"preproc_param_name": k.preproc_param_name}),
+        )?;
         let params = parse_params(&k.preproc_param_name, &p.preproc_params)?;
         let group_key = serde_json::json!({"nwb_file_name": nwb, "sort_group_id": k.sort_group_id});
         let group: SortGroup = db.row(SORT_GROUP, &group_key)?;
         let members: Vec<SortGroupElectrode> = db.rows(SORT_GROUP_ELECTRODE, &group_key)?;
         let reference = group.sort_reference_electrode_id;
-        let mut channel_ids: Vec<i64> = members.iter().map(|e| e.electrode_id).filter(|&e| e != reference).collect();
+        let mut channel_ids: Vec<i64> = members
+            .iter()
+            .map(|e| e.electrode_id)
+            .filter(|&e| e != reference)
+            .collect();
         channel_ids.sort();
         channel_ids.dedup();
         if channel_ids.is_empty() {
-            return Err(Error::missing(SORT_GROUP_ELECTRODE, format!("nwb_file_name={nwb}, sort_group_id={} (other than its reference)", k.sort_group_id)));
+            return Err(Error::missing(
+                SORT_GROUP_ELECTRODE,
+                format!(
+                    "nwb_file_name={nwb}, sort_group_id={} (other than its reference)",
+                    k.sort_group_id
+                ),
+            ));
         }
-        if !(reference >= -2) {
+        if reference < -2 {
             return Err(Error::bad(format!("{SORT_GROUP} {} of {nwb}", k.sort_group_id), format!("sort_reference_electrode_id {reference}: use -1 (none), -2 (median) or an electrode id")));
         }
         let mut all = channel_ids.clone();
@@ -715,23 +799,41 @@ impl Make for RecordingMake {
         let source = crate::common::ephys_series::series_for_electrodes(db, nwb, &all)?;
         let sort = iv::fetch_intervals(db, nwb, &k.interval_list_name)?;
         let valid = iv::fetch_intervals(db, nwb, &source.interval)?;
-        let valid_times = sort.intersect(&valid).longer_than(params.min_segment_length);
+        let valid_times = sort
+            .intersect(&valid)
+            .longer_than(params.min_segment_length);
         if valid_times.is_empty() {
-            return Err(Error::conflict(RECORDING, format!("`{}` ∩ `{}` of {nwb} has no piece longer than {} s", k.interval_list_name, source.interval, params.min_segment_length)));
+            return Err(Error::conflict(
+                RECORDING,
+                format!(
+                    "`{}` ∩ `{}` of {nwb} has no piece longer than {} s",
+                    k.interval_list_name, source.interval, params.min_segment_length
+                ),
+            ));
         }
         // Spyglass's tetrode geometry: one electrode group, probe type tetrode_12.5, 4 channels
-        let probes: Vec<ProbeOf> = db.rows(common_ephys::ELECTRODE, &Session { nwb_file_name: nwb })?;
-        let members_probes: Vec<&ProbeOf> = probes.iter().filter(|p| members.iter().any(|m| m.electrode_id == p.electrode_id)).collect();
+        let probes: Vec<ProbeOf> =
+            db.rows(common_ephys::ELECTRODE, &Session { nwb_file_name: nwb })?;
+        let members_probes: Vec<&ProbeOf> = probes
+            .iter()
+            .filter(|p| members.iter().any(|m| m.electrode_id == p.electrode_id))
+            .collect();
         let mut types = vec![];
         for p in &members_probes {
             if let Some(id) = &p.probe_id {
-                let t: Vec<ProbeType> = db.rows(crate::common::common_device::PROBE, &serde_json::json!({"probe_id": id}))?;
+                let t: Vec<ProbeType> = db.rows(
+                    crate::common::common_device::PROBE,
+                    &serde_json::json!({"probe_id": id}),
+                )?;
                 types.extend(t.into_iter().map(|t| t.probe_type));
             }
         }
         types.sort();
         types.dedup();
-        let mut egroups: Vec<&str> = members_probes.iter().map(|p| p.electrode_group_name.as_str()).collect();
+        let mut egroups: Vec<&str> = members_probes
+            .iter()
+            .map(|p| p.electrode_group_name.as_str())
+            .collect();
         egroups.sort();
         egroups.dedup();
         let tetrode = types == ["tetrode_12.5"] && channel_ids.len() == 4 && egroups.len() == 1;
@@ -748,16 +850,23 @@ impl Make for RecordingMake {
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &RecordingKey, i: RecordingInputs) -> Result<RecordingOutput> {
+    fn compute(
+        &self,
+        settings: &Settings,
+        key: &RecordingKey,
+        i: RecordingInputs,
+    ) -> Result<RecordingOutput> {
         let recipe = recipe_of(&i)?;
         let rec = FilteredRecording::open(&i.parent, recipe.clone())?;
         let hash = rec.stream(None, |_, _| Ok(()))?;
-        let json = serde_json::to_string(&recipe).map_err(|e| Error::internal(RECORDING, e.to_string()))?;
+        let json = serde_json::to_string(&recipe)
+            .map_err(|e| Error::internal(RECORDING, e.to_string()))?;
         let description = format!("SpikeSortingRecording {}", key.recording_id);
-        let (file, object_id) = crate::kit::analysis_file(settings, &i.nwb_file_name, &i.parent, &description, |w| {
-            let spec = recipe_table(json.clone(), hash.clone());
-            Ok(w.add_dynamic_table(&Placement::Scratch, &spec)?)
-        })?;
+        let (file, object_id) =
+            crate::kit::analysis_file(settings, &i.nwb_file_name, &i.parent, &description, |w| {
+                let spec = recipe_table(json.clone(), hash.clone());
+                Ok(w.add_dynamic_table(&Placement::Scratch, &spec)?)
+            })?;
         Ok(RecordingOutput {
             file,
             object_id,
@@ -775,7 +884,12 @@ impl Make for RecordingMake {
             electrodes_id: None,
             hash: Some(out.hash),
         };
-        cx.db.interval_list(&sel.key.nwb_file_name, &key.recording_id.to_string(), PIPELINE, out.valid_times)?;
+        cx.db.interval_list(
+            &sel.key.nwb_file_name,
+            &key.recording_id.to_string(),
+            PIPELINE,
+            out.valid_times,
+        )?;
         cx.db.put(RECORDING, &row)?;
         Ok(())
     }
@@ -848,8 +962,11 @@ fn stored_recipe(db: &Db, row: &RecordingRow) -> Result<Recipe> {
     let file = spyglass_nwb::NwbFile::open(&path)?;
     let table = file.table(&format!("/scratch/{RECIPE_TABLE}"))?;
     let text = table.text_column("recipe")?;
-    let json = text.first().ok_or_else(|| Error::bad(path.display().to_string(), "the recipe table is empty"))?;
-    serde_json::from_str(json).map_err(|e| Error::bad(path.display().to_string(), format!("recipe: {e}")))
+    let json = text
+        .first()
+        .ok_or_else(|| Error::bad(path.display().to_string(), "the recipe table is empty"))?;
+    serde_json::from_str(json)
+        .map_err(|e| Error::bad(path.display().to_string(), format!("recipe: {e}")))
 }
 
 /// A SpikeSortingRecording row's filtered recording, recomputed from the raw file;
@@ -877,7 +994,11 @@ pub fn recording_source(db: &Db, recording_id: Uuid) -> Result<RecordingSource> 
     let row: RecordingRow = db.row(RECORDING, &RecordingKey { recording_id })?;
     let recipe = stored_recipe(db, &row)?;
     let raw_file = nwb_file_path(db, &recipe.nwb_file_name)?;
-    Ok(RecordingSource { raw_file, recipe, hash: row.hash })
+    Ok(RecordingSource {
+        raw_file,
+        recipe,
+        hash: row.hash,
+    })
 }
 
 /// Writes a recording's samples as Spyglass stores them — a new analysis file with
@@ -894,10 +1015,13 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
     let mut f = crate::analysis::AnalysisFile::create_detached(settings, &nwb, &source.raw_file)?;
     let description = format!("SpikeSortingRecording {recording_id} (materialized)");
     let pending = crate::analysis::PendingFile::new(&f, &description);
-    let rows = spyglass_nwb::NwbFile::open(&source.raw_file)?.electrode_rows(&recipe.channel_ids)?;
-    let json = serde_json::to_string(&recipe).map_err(|e| Error::internal(RECORDING, e.to_string()))?;
+    let rows =
+        spyglass_nwb::NwbFile::open(&source.raw_file)?.electrode_rows(&recipe.channel_ids)?;
+    let json =
+        serde_json::to_string(&recipe).map_err(|e| Error::internal(RECORDING, e.to_string()))?;
     let hash = source.hash.clone().unwrap_or_default();
-    f.writer().add_dynamic_table(&Placement::Scratch, &recipe_table(json, hash))?;
+    f.writer()
+        .add_dynamic_table(&Placement::Scratch, &recipe_table(json, hash))?;
     let spec = StreamedSeriesSpec {
         name: "ProcessedElectricalSeries".into(),
         description: format!("Referenced and filtered recording from {nwb} for spike sorting"),
@@ -909,9 +1033,15 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
         conversion: 1e-6,
         offset: 0.0,
         filtering: Some("Bandpass filtered for spike band".into()),
-        compression: Compression::Gzip { rows: 30_000, level: 4, shuffle: true },
+        compression: Compression::Gzip {
+            rows: 30_000,
+            level: 4,
+            shuffle: true,
+        },
     };
-    let out = f.writer().begin_electrical_series(&Placement::Acquisition, &spec)?;
+    let out = f
+        .writer()
+        .begin_electrical_series(&Placement::Acquisition, &spec)?;
     let nc = rec.n_channels();
     rec.stream(source.hash.as_deref(), |row0, block| {
         out.write_f64(row0, 0, nc, block)?;

@@ -74,7 +74,10 @@ fn minimal_session(env: &Env) -> (PathBuf, String, serde_json::Value) {
 }
 
 fn team(env: &Env) -> String {
-    s(&env.all(spyglass::common::common_lab::LAB_TEAM)[0], "team_name")
+    s(
+        &env.all(spyglass::common::common_lab::LAB_TEAM)[0],
+        "team_name",
+    )
 }
 
 fn read_f64(path: &Path) -> Vec<f64> {
@@ -90,7 +93,12 @@ fn rel_rms(got: &[f64], want: &[f64], nc: usize) -> Vec<f64> {
     (0..nc)
         .map(|c| {
             let (mut d, mut w) = (0.0, 0.0);
-            for (g, x) in got.iter().skip(c).step_by(nc).zip(want.iter().skip(c).step_by(nc)) {
+            for (g, x) in got
+                .iter()
+                .skip(c)
+                .step_by(nc)
+                .zip(want.iter().skip(c).step_by(nc))
+            {
                 d += (g - x) * (g - x);
                 w += x * x;
             }
@@ -120,17 +128,53 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
     let groups = rec::set_group_by_shank(&env.db, &nwb, &opts).unwrap();
     let got: Vec<(i64, i64, Vec<i64>)> = groups
         .iter()
-        .map(|(g, e)| (g.sort_group_id, g.sort_reference_electrode_id, e.iter().map(|e| e.electrode_id).collect()))
+        .map(|(g, e)| {
+            (
+                g.sort_group_id,
+                g.sort_reference_electrode_id,
+                e.iter().map(|e| e.electrode_id).collect(),
+            )
+        })
         .collect();
-    assert_eq!(got, vec![(0, 5, vec![0, 1, 2, 3]), (1, -2, vec![4, 5, 6, 7])]);
+    assert_eq!(
+        got,
+        vec![(0, 5, vec![0, 1, 2, 3]), (1, -2, vec![4, 5, 6, 7])]
+    );
     // and a group with no reference
-    env.db.insert1(rec::SORT_GROUP, Row::from_pairs([("nwb_file_name", Value::from(nwb.as_str())), ("sort_group_id", Value::from(2i64)), ("sort_reference_electrode_id", Value::from(-1i64))]), Default::default()).unwrap();
+    env.db
+        .insert1(
+            rec::SORT_GROUP,
+            Row::from_pairs([
+                ("nwb_file_name", Value::from(nwb.as_str())),
+                ("sort_group_id", Value::from(2i64)),
+                ("sort_reference_electrode_id", Value::from(-1i64)),
+            ]),
+            Default::default(),
+        )
+        .unwrap();
     for e in [1i64, 6, 2] {
         let g = if e < 4 { "0" } else { "1" };
-        env.db.insert1(rec::SORT_GROUP_ELECTRODE, Row::from_pairs([("nwb_file_name", Value::from(nwb.as_str())), ("sort_group_id", Value::from(2i64)), ("electrode_group_name", Value::from(g)), ("electrode_id", Value::from(e))]), Default::default()).unwrap();
+        env.db
+            .insert1(
+                rec::SORT_GROUP_ELECTRODE,
+                Row::from_pairs([
+                    ("nwb_file_name", Value::from(nwb.as_str())),
+                    ("sort_group_id", Value::from(2i64)),
+                    ("electrode_group_name", Value::from(g)),
+                    ("electrode_id", Value::from(e)),
+                ]),
+                Default::default(),
+            )
+            .unwrap();
     }
-    let raw_times = spyglass::common::common_interval::fetch_intervals(&env.db, &nwb, "raw data valid times").unwrap();
-    assert_eq!(raw_times.len(), 2, "the fixture's gap splits the raw valid times");
+    let raw_times =
+        spyglass::common::common_interval::fetch_intervals(&env.db, &nwb, "raw data valid times")
+            .unwrap();
+    assert_eq!(
+        raw_times.len(),
+        2,
+        "the fixture's gap splits the raw valid times"
+    );
     let mut ids = vec![];
     for group in 0..3 {
         let key = rec::RecordingSelectionKey {
@@ -144,16 +188,24 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
     }
     let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 3, "{:?}", rep.error_list);
-    let cases = [(5, vec![0, 1, 2, 3]), (-2, vec![4, 5, 6, 7]), (-1, vec![1, 2, 6])];
+    let cases = [
+        (5, vec![0, 1, 2, 3]),
+        (-2, vec![4, 5, 6, 7]),
+        (-1, vec![1, 2, 6]),
+    ];
     for (id, (reference, channels)) in ids.iter().zip(cases) {
         // the valid times recorded under the recording id: both pieces (each > 0.5 s)
-        let list = spyglass::common::common_interval::fetch_list(&env.db, &nwb, &id.to_string()).unwrap();
+        let list =
+            spyglass::common::common_interval::fetch_list(&env.db, &nwb, &id.to_string()).unwrap();
         assert_eq!(list.pipeline, rec::PIPELINE);
         assert_times(&list.valid_times, raw_times.as_slice(), 0.0);
         let (recording, hash) = rec::open_recording(&env.db, *id).unwrap();
         assert_eq!(recording.recipe().channel_ids, channels);
         // positions from the electrodes table's x / y (electrode i at (i, 2i))
-        let want_pos: Vec<[f64; 2]> = channels.iter().map(|&e| [e as f64, 2.0 * e as f64]).collect();
+        let want_pos: Vec<[f64; 2]> = channels
+            .iter()
+            .map(|&e| [e as f64, 2.0 * e as f64])
+            .collect();
         assert_eq!(recording.recipe().locations, Some(want_pos));
         let (got, hash2) = recording.read_all(hash.as_deref()).unwrap();
         assert_eq!(Some(hash2), hash);
@@ -167,7 +219,8 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
         let argf = dir.path().join("args.json");
         std::fs::write(&argf, args.to_string()).unwrap();
         let report = spyglass_testkit::run_python(ORACLE, &[argf.to_str().unwrap()]);
-        let report: serde_json::Value = serde_json::from_str(report.lines().last().unwrap()).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(report.lines().last().unwrap()).unwrap();
         let want = read_f64(&out);
         assert_eq!(report["n"].as_u64().unwrap() as usize, recording.n_rows());
         let pieces: Vec<[usize; 2]> = serde_json::from_value(report["pieces"].clone()).unwrap();
@@ -176,7 +229,10 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
         let rms = rel_rms(&got, &want, channels.len());
         println!("reference {reference}: relative RMS vs SpikeInterface {rms:?}");
         for (c, r) in rms.iter().enumerate() {
-            assert!(*r < 1e-5, "reference {reference}, channel {c}: relative RMS {r}");
+            assert!(
+                *r < 1e-5,
+                "reference {reference}, channel {c}: relative RMS {r}"
+            );
         }
         // the timestamps are the raw ones of each piece
         let ts = recording.timestamps(0..recording.n_rows()).unwrap();
@@ -187,13 +243,25 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
     let (recording, hash) = rec::open_recording(&env.db, ids[1]).unwrap();
     let (want, _) = recording.read_all(hash.as_deref()).unwrap();
     let name = rec::materialize(&env.db, &env.settings, ids[1]).unwrap();
-    let row = env.db.fetch(&env.db.table(rec::RECORDING).unwrap().restrict(Cond::map([("analysis_file_name", name.as_str())])).unwrap()).unwrap();
+    let row = env
+        .db
+        .fetch(
+            &env.db
+                .table(rec::RECORDING)
+                .unwrap()
+                .restrict(Cond::map([("analysis_file_name", name.as_str())]))
+                .unwrap(),
+        )
+        .unwrap();
     assert_eq!(row.len(), 1);
     let path = spyglass::analysis::analysis_file_path(&env.db, &name).unwrap();
     let file = spyglass_nwb::NwbFile::open(&path).unwrap();
     let series = file.path_of_id(&s(&row[0], "object_id")).unwrap();
     assert_eq!(series, "/acquisition/ProcessedElectricalSeries");
-    assert!(file.path_of_id(&s(&row[0], "electrodes_id")).unwrap().ends_with("/electrodes"));
+    assert!(file
+        .path_of_id(&s(&row[0], "electrodes_id"))
+        .unwrap()
+        .ends_with("/electrodes"));
     let reader = file.volts_reader(&series).unwrap();
     assert_eq!(reader.channel_ids(), &[4, 5, 6, 7]);
     let n = reader.raw().num_samples();
@@ -203,7 +271,10 @@ fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
             assert!((x * 1e6 - want[t * 4 + c]).abs() <= 1e-9 * want[t * 4 + c].abs().max(1.0));
         }
     }
-    assert_eq!(reader.raw().timestamps(0..n).unwrap(), recording.timestamps(0..n).unwrap());
+    assert_eq!(
+        reader.raw().timestamps(0..n).unwrap(),
+        recording.timestamps(0..n).unwrap()
+    );
     // the row still recomputes
     let (again, hash2) = rec::open_recording(&env.db, ids[1]).unwrap();
     assert_eq!(hash2, hash);
@@ -218,9 +289,25 @@ fn the_same_selection_gets_the_same_recording_id_in_every_database() {
         let (_, nwb, _) = minimal_session(&env);
         spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
         short_params(&env);
-        rec::set_group_by_shank(&env.db, &nwb, &rec::ShankOptions { omit_unitrode: true, ..Default::default() }).unwrap();
+        rec::set_group_by_shank(
+            &env.db,
+            &nwb,
+            &rec::ShankOptions {
+                omit_unitrode: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         // a second call with the same groups changes nothing
-        rec::set_group_by_shank(&env.db, &nwb, &rec::ShankOptions { omit_unitrode: true, ..Default::default() }).unwrap();
+        rec::set_group_by_shank(
+            &env.db,
+            &nwb,
+            &rec::ShankOptions {
+                omit_unitrode: true,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let key = rec::RecordingSelectionKey {
             nwb_file_name: nwb.clone(),
             sort_group_id: 1,
@@ -234,13 +321,17 @@ fn the_same_selection_gets_the_same_recording_id_in_every_database() {
         assert_eq!(env.count(rec::RECORDING_SELECTION), 1);
         assert_eq!(a.get_version_num(), 5);
         for _ in 0..2 {
-            let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
+            let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true))
+                .unwrap();
             assert!(rep.error_list.is_empty(), "{:?}", rep.error_list);
         }
         let row = &env.all(rec::RECORDING)[0];
         seen.push((a, s(row, "hash")));
         // a different selection, a different id
-        let other = rec::RecordingSelectionKey { sort_group_id: 0, ..key };
+        let other = rec::RecordingSelectionKey {
+            sort_group_id: 0,
+            ..key
+        };
         assert_ne!(rec::insert_selection(&env.db, &other).unwrap(), a);
     }
     assert_eq!(seen[0], seen[1]);
@@ -252,7 +343,15 @@ fn a_recompute_whose_hash_differs_is_an_error() {
     let (_, nwb, _) = minimal_session(&env);
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     short_params(&env);
-    rec::set_group_by_shank(&env.db, &nwb, &rec::ShankOptions { omit_unitrode: true, ..Default::default() }).unwrap();
+    rec::set_group_by_shank(
+        &env.db,
+        &nwb,
+        &rec::ShankOptions {
+            omit_unitrode: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let key = rec::RecordingSelectionKey {
         nwb_file_name: nwb.clone(),
         sort_group_id: 0,
@@ -263,17 +362,34 @@ fn a_recompute_whose_hash_differs_is_an_error() {
     let id = rec::insert_selection(&env.db, &key).unwrap();
     let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-    let row = Row::from_pairs([("recording_id", Value::Uuid(id)), ("hash", Value::from("0123456789abcdef0123456789abcdef"))]);
+    let row = Row::from_pairs([
+        ("recording_id", Value::Uuid(id)),
+        ("hash", Value::from("0123456789abcdef0123456789abcdef")),
+    ]);
     env.db.update1(rec::RECORDING, &row).unwrap();
     let (recording, hash) = rec::open_recording(&env.db, id).unwrap();
     let mut blocks = 0;
-    let err = recording.stream(hash.as_deref(), |_, _| { blocks += 1; Ok(()) }).unwrap_err().to_string();
-    assert!(err.contains("0123456789abcdef0123456789abcdef") && err.contains("differs"), "{err}");
+    let err = recording
+        .stream(hash.as_deref(), |_, _| {
+            blocks += 1;
+            Ok(())
+        })
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("0123456789abcdef0123456789abcdef") && err.contains("differs"),
+        "{err}"
+    );
     assert!(blocks > 0);
     // the default parameters drop both 1 s halves (not longer than min_segment_length 1 s)
-    let key = rec::RecordingSelectionKey { preproc_param_name: "default".into(), ..key };
+    let key = rec::RecordingSelectionKey {
+        preproc_param_name: "default".into(),
+        ..key
+    };
     rec::insert_selection(&env.db, &key).unwrap();
-    let err = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap_err().to_string();
+    let err = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true))
+        .unwrap_err()
+        .to_string();
     assert!(err.contains("no piece longer than 1 s"), "{err}");
 }
 
@@ -287,32 +403,101 @@ fn sort_groups_by_shank_follow_spyglass() {
     let r = &env.insert(&[src])[0];
     assert!(r.is_ok(), "{r:?}");
     let nwb = r.nwb_file_name.clone();
-    let summary = |g: &[(rec::SortGroup, Vec<rec::SortGroupElectrode>)]| -> Vec<(i64, i64, Vec<i64>)> {
-        g.iter().map(|(g, e)| (g.sort_group_id, g.sort_reference_electrode_id, e.iter().map(|e| e.electrode_id).collect())).collect()
-    };
+    let summary =
+        |g: &[(rec::SortGroup, Vec<rec::SortGroupElectrode>)]| -> Vec<(i64, i64, Vec<i64>)> {
+            g.iter()
+                .map(|(g, e)| {
+                    (
+                        g.sort_group_id,
+                        g.sort_reference_electrode_id,
+                        e.iter().map(|e| e.electrode_id).collect(),
+                    )
+                })
+                .collect()
+        };
     // group 0's electrodes disagree on their reference: an error naming the group
-    let err = rec::group_by_shank(&env.db, &nwb, &rec::ShankOptions { omit_unitrode: true, ..Default::default() }).unwrap_err().to_string();
-    assert!(err.contains("electrode group 0") && err.contains("not all the same"), "{err}");
+    let err = rec::group_by_shank(
+        &env.db,
+        &nwb,
+        &rec::ShankOptions {
+            omit_unitrode: true,
+            ..Default::default()
+        },
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(
+        err.contains("electrode group 0") && err.contains("not all the same"),
+        "{err}"
+    );
     // references per group; the bad electrode 3 is left out
     let refs = |a: i64, b: i64| Some(vec![("0".to_string(), a), ("1".to_string(), b)]);
-    let opts = rec::ShankOptions { references: refs(1, -1), omit_ref_electrode_group: false, omit_unitrode: true };
-    assert_eq!(summary(&rec::group_by_shank(&env.db, &nwb, &opts).unwrap()), vec![(0, 1, vec![0, 1, 2]), (1, -1, vec![4, 5, 6, 7])]);
+    let opts = rec::ShankOptions {
+        references: refs(1, -1),
+        omit_ref_electrode_group: false,
+        omit_unitrode: true,
+    };
+    assert_eq!(
+        summary(&rec::group_by_shank(&env.db, &nwb, &opts).unwrap()),
+        vec![(0, 1, vec![0, 1, 2]), (1, -1, vec![4, 5, 6, 7])]
+    );
     // no group for the electrode group holding the reference; ids stay consecutive
-    let opts = rec::ShankOptions { references: refs(1, 1), omit_ref_electrode_group: true, omit_unitrode: true };
-    assert_eq!(summary(&rec::group_by_shank(&env.db, &nwb, &opts).unwrap()), vec![(0, 1, vec![4, 5, 6, 7])]);
+    let opts = rec::ShankOptions {
+        references: refs(1, 1),
+        omit_ref_electrode_group: true,
+        omit_unitrode: true,
+    };
+    assert_eq!(
+        summary(&rec::group_by_shank(&env.db, &nwb, &opts).unwrap()),
+        vec![(0, 1, vec![4, 5, 6, 7])]
+    );
     // a reference that is no (good) electrode of the session
-    let opts = rec::ShankOptions { references: refs(3, -1), ..Default::default() };
-    assert!(rec::group_by_shank(&env.db, &nwb, &opts).unwrap_err().to_string().contains("exactly one electrode group"));
+    let opts = rec::ShankOptions {
+        references: refs(3, -1),
+        ..Default::default()
+    };
+    assert!(rec::group_by_shank(&env.db, &nwb, &opts)
+        .unwrap_err()
+        .to_string()
+        .contains("exactly one electrode group"));
     // a group missing from the references
-    let opts = rec::ShankOptions { references: Some(vec![("0".into(), -1)]), ..Default::default() };
-    assert!(rec::group_by_shank(&env.db, &nwb, &opts).unwrap_err().to_string().contains("not a key in references"));
+    let opts = rec::ShankOptions {
+        references: Some(vec![("0".into(), -1)]),
+        ..Default::default()
+    };
+    assert!(rec::group_by_shank(&env.db, &nwb, &opts)
+        .unwrap_err()
+        .to_string()
+        .contains("not a key in references"));
     // inserted once; other groups over existing ones are refused, nothing changed
-    let opts = rec::ShankOptions { references: refs(-2, -1), omit_ref_electrode_group: false, omit_unitrode: true };
+    let opts = rec::ShankOptions {
+        references: refs(-2, -1),
+        omit_ref_electrode_group: false,
+        omit_unitrode: true,
+    };
     rec::set_group_by_shank(&env.db, &nwb, &opts).unwrap();
-    assert_eq!((env.count(rec::SORT_GROUP), env.count(rec::SORT_GROUP_ELECTRODE)), (2, 7));
-    let opts = rec::ShankOptions { references: refs(-1, -1), ..opts };
-    assert!(rec::set_group_by_shank(&env.db, &nwb, &opts).unwrap_err().to_string().contains("delete them first"));
-    assert_eq!(env.rows(rec::SORT_GROUP, &nwb).iter().map(|r| i(r, "sort_reference_electrode_id")).collect::<Vec<_>>(), vec![-2, -1]);
+    assert_eq!(
+        (
+            env.count(rec::SORT_GROUP),
+            env.count(rec::SORT_GROUP_ELECTRODE)
+        ),
+        (2, 7)
+    );
+    let opts = rec::ShankOptions {
+        references: refs(-1, -1),
+        ..opts
+    };
+    assert!(rec::set_group_by_shank(&env.db, &nwb, &opts)
+        .unwrap_err()
+        .to_string()
+        .contains("delete them first"));
+    assert_eq!(
+        env.rows(rec::SORT_GROUP, &nwb)
+            .iter()
+            .map(|r| i(r, "sort_reference_electrode_id"))
+            .collect::<Vec<_>>(),
+        vec![-2, -1]
+    );
 }
 
 /// Spyglass's `_get_artifact_times` (its source, read from the Spyglass environment
@@ -376,7 +561,15 @@ fn artifact_detection_equals_spyglass() {
     let nwb = r.nwb_file_name.clone();
     spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
     assert_eq!(env.count(art::PARAMETERS), 2);
-    rec::set_group_by_shank(&env.db, &nwb, &rec::ShankOptions { omit_unitrode: true, ..Default::default() }).unwrap();
+    rec::set_group_by_shank(
+        &env.db,
+        &nwb,
+        &rec::ShankOptions {
+            omit_unitrode: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     let key = rec::RecordingSelectionKey {
         nwb_file_name: nwb.clone(),
         sort_group_id: 0,
@@ -388,10 +581,22 @@ fn artifact_detection_equals_spyglass() {
     let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
     let sets = [
-        ("amp", serde_json::json!({"zscore_thresh": null, "amplitude_thresh_uV": 60.0, "proportion_above_thresh": 0.25, "removal_window_ms": 1.0})),
-        ("z", serde_json::json!({"zscore_thresh": 1.45, "amplitude_thresh_uV": null, "proportion_above_thresh": 0.25, "removal_window_ms": 3.0})),
-        ("both", serde_json::json!({"zscore_thresh": 1.49, "amplitude_thresh_uV": 100.0, "proportion_above_thresh": 0.25, "removal_window_ms": 0.5})),
-        ("few", serde_json::json!({"zscore_thresh": null, "amplitude_thresh_uV": 60.0, "proportion_above_thresh": 0.25, "removal_window_ms": 20.0})),
+        (
+            "amp",
+            serde_json::json!({"zscore_thresh": null, "amplitude_thresh_uV": 60.0, "proportion_above_thresh": 0.25, "removal_window_ms": 1.0}),
+        ),
+        (
+            "z",
+            serde_json::json!({"zscore_thresh": 1.45, "amplitude_thresh_uV": null, "proportion_above_thresh": 0.25, "removal_window_ms": 3.0}),
+        ),
+        (
+            "both",
+            serde_json::json!({"zscore_thresh": 1.49, "amplitude_thresh_uV": 100.0, "proportion_above_thresh": 0.25, "removal_window_ms": 0.5}),
+        ),
+        (
+            "few",
+            serde_json::json!({"zscore_thresh": null, "amplitude_thresh_uV": 60.0, "proportion_above_thresh": 0.25, "removal_window_ms": 20.0}),
+        ),
     ];
     let mut ids = vec![];
     for (name, dict) in &sets {
@@ -411,8 +616,13 @@ fn artifact_detection_equals_spyglass() {
     // whole series at once (a file written by our writer)
     assert!(recording.n_rows() > 2 * recording.recipe().chunk_rows);
     let out = dir.path().join("si.f64");
-    let raw_id = s(&env.rows(spyglass::common::common_ephys::RAW, &nwb)[0], "raw_object_id");
-    let valid = spyglass::common::common_interval::fetch_list(&env.db, &nwb, &id.to_string()).unwrap().valid_times;
+    let raw_id = s(
+        &env.rows(spyglass::common::common_ephys::RAW, &nwb)[0],
+        "raw_object_id",
+    );
+    let valid = spyglass::common::common_interval::fetch_list(&env.db, &nwb, &id.to_string())
+        .unwrap()
+        .valid_times;
     let args = serde_json::json!({
         "nwb": src, "object_id": raw_id, "valid_times": valid, "channel_ids": [0, 1, 2, 3],
         "reference": -1, "freq_min": 300.0, "freq_max": 6000.0, "rate": 30000.0, "out": out,
@@ -425,16 +635,27 @@ fn artifact_detection_equals_spyglass() {
     assert!(rms.iter().all(|r| *r < 1e-5), "{rms:?}");
     let write = |name: &str, v: &[f64]| {
         let p = dir.path().join(name);
-        std::fs::write(&p, v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+        std::fs::write(
+            &p,
+            v.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>(),
+        )
+        .unwrap();
         p
     };
     let (dp, tp) = (write("data.f64", &data), write("ts.f64", &ts));
-    let sort = spyglass::common::common_interval::fetch_list(&env.db, &nwb, "raw data valid times").unwrap().valid_times;
+    let sort = spyglass::common::common_interval::fetch_list(&env.db, &nwb, "raw data valid times")
+        .unwrap()
+        .valid_times;
     let none = serde_json::json!({"zscore_thresh": null, "amplitude_thresh_uV": null});
-    let all: Vec<(&str, serde_json::Value)> = sets.iter().map(|(n, d)| (*n, d.clone())).chain([("none", none)]).collect();
+    let all: Vec<(&str, serde_json::Value)> = sets
+        .iter()
+        .map(|(n, d)| (*n, d.clone()))
+        .chain([("none", none)])
+        .collect();
     let mut found = 0;
     for ((name, dict), aid) in all.iter().zip(&ids) {
-        let stored = spyglass::common::common_interval::fetch_list(&env.db, &nwb, &aid.to_string()).unwrap();
+        let stored =
+            spyglass::common::common_interval::fetch_list(&env.db, &nwb, &aid.to_string()).unwrap();
         assert_eq!(stored.pipeline, art::PIPELINE);
         let args = serde_json::json!({"data": dp, "ts": tp, "nc": recording.n_channels(), "rate": 30000.0, "sort_interval": sort, "params": dict});
         let argf = dir.path().join("args.json");
@@ -445,5 +666,8 @@ fn artifact_detection_equals_spyglass() {
         found += usize::from(want.len() > 1);
         println!("{name}: {} valid pieces", want.len());
     }
-    assert!(found >= 2, "the thresholds find artifacts in at least two sets");
+    assert!(
+        found >= 2,
+        "the thresholds find artifacts in at least two sets"
+    );
 }
