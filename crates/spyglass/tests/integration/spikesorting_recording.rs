@@ -498,6 +498,37 @@ fn sort_groups_by_shank_follow_spyglass() {
             .collect::<Vec<_>>(),
         vec![-2, -1]
     );
+    // positions: Spyglass's square for the tetrode_12.5 group of 4 (group 1), the
+    // electrodes table's x / y (electrode e at (e, 2e)) for the group of 3
+    spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
+    short_params(&env);
+    let mut ids = vec![];
+    for group in [0, 1] {
+        let key = rec::RecordingSelectionKey {
+            nwb_file_name: nwb.clone(),
+            sort_group_id: group,
+            interval_list_name: "raw data valid times".into(),
+            preproc_param_name: "short".into(),
+            team_name: team(&env),
+        };
+        ids.push(rec::insert_selection(&env.db, &key).unwrap());
+    }
+    let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
+    assert_eq!(rep.success_count, 2, "{:?}", rep.error_list);
+    let locations = |id| {
+        rec::open_recording(&env.db, id)
+            .unwrap()
+            .0
+            .recipe()
+            .locations
+            .clone()
+    };
+    assert_eq!(
+        locations(ids[0]),
+        Some(vec![[0.0, 0.0], [1.0, 2.0], [2.0, 4.0]])
+    );
+    let square = vec![[0.0, 0.0], [0.0, 12.5], [12.5, 0.0], [12.5, 12.5]];
+    assert_eq!(locations(ids[1]), Some(square));
 }
 
 /// Spyglass's `_get_artifact_times` (its source, read from the Spyglass environment
