@@ -7,6 +7,7 @@
 //! (default 10), `BANDPASS_BENCH_CHANNELS` (128), `BANDPASS_BENCH_SKIP_PYTHON=1`.
 
 use spyglass_dsp::{butter_sos, filtfilt_chunks, Band, DspError};
+use spyglass_testkit::bench::peak_rss_mb;
 use std::time::Instant;
 
 const FS: f64 = 30_000.0;
@@ -16,18 +17,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
-}
-
-/// Peak resident memory of this process, MB (Linux `VmHWM`).
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
 }
 
 const PEERS: &str = r#"
@@ -106,7 +95,7 @@ fn main() {
     ] {
         let s = v[key].as_f64().unwrap_or(f64::NAN);
         println!(
-            "{name}: {s:.2} s, {:.1} M samples/s; ours is {:.1}× faster",
+            "{name}: {s:.2} s, {:.1} M samples/s; its time / ours = {:.2}",
             samples / s / 1e6,
             s / ours
         );
