@@ -5,6 +5,8 @@
 //! - [`fir_filter`]: zero-padded FIR filtering with group-delay compensation and
 //!   decimation exactly as LFPV1/LFPBandV1 compute it, by FFT overlap-save or
 //!   direct strided dot products, over channel-major buffers, multi-threaded.
+//! - [`iir`]: Butterworth design as second-order sections and zero-phase
+//!   filtering (`scipy.signal.sosfiltfilt`), whole or in chunks with margins.
 //! - [`hilbert`]: analytic signal (as `scipy.signal.hilbert`), amplitude, phase, power.
 //! - [`intervals`]: interval algebra on sorted disjoint lists (IntervalList valid times).
 //! - [`reduce`]: sums in numpy's pairwise order.
@@ -21,6 +23,7 @@ pub mod error;
 pub mod fir_design;
 pub mod fir_filter;
 pub mod hilbert;
+pub mod iir;
 pub mod intervals;
 pub mod reduce;
 pub mod smooth;
@@ -41,6 +44,7 @@ pub use hilbert::{
     analytic_signal, envelope, envelope_padded, hilbert_features, hilbert_features_channels,
     next_fast_len, phase_angle, HilbertFeatures, HilbertPlan,
 };
+pub use iir::{butter_sos, filtfilt_chunks, Band, Sos};
 pub use intervals::{index_runs, Intervals};
 pub use reduce::{numpy_mean, pairwise_sum};
 pub use rustfft::num_complex::Complex64;

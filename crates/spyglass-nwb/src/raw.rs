@@ -522,6 +522,24 @@ impl RawReader {
         Ok(lo)
     }
 
+    /// numpy's `searchsorted(timestamps, t, side)`: the first sample whose timestamp is
+    /// `>= t` (`right` false) or `> t` (`right` true); reads O(log n) timestamps.
+    pub fn search_sorted(&self, t: f64, right: bool) -> Result<usize> {
+        if !right {
+            return self.lower_bound(t);
+        }
+        let (mut lo, mut hi) = (0usize, self.n_samples);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.timestamp_at(mid)? <= t {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        Ok(lo)
+    }
+
     /// Rows per read block: the chunk rows of chunked data (reads aligned to it decode
     /// each chunk once).
     pub fn block_rows(&self) -> usize {

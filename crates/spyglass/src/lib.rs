@@ -45,6 +45,7 @@ pub mod ripple;
 mod scope;
 pub mod session_group;
 pub mod settings;
+pub mod spikesorting;
 
 pub use common::declare_common;
 pub use error::{Error, Result};

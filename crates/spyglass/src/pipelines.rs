@@ -18,6 +18,7 @@ pub fn all() -> Vec<&'static dyn Pipeline> {
     all.extend(crate::position::pipelines());
     all.extend(crate::linearization::pipelines());
     all.extend(crate::ripple::pipelines());
+    all.extend(crate::spikesorting::pipelines());
     all
 }
 

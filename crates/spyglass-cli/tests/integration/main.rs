@@ -13,4 +13,5 @@ mod prefix_jobs;
 mod ripple;
 mod secrets;
 mod sessions;
+mod sorting;
 mod spyglass_interop;

@@ -15,6 +15,8 @@ pub enum StreamDtype {
     I16,
     /// 32-bit floats (volts).
     F32,
+    /// 64-bit floats (Spyglass's ProcessedElectricalSeries).
+    F64,
 }
 
 /// An ElectricalSeries to write in pieces: everything but the samples and timestamps.
@@ -53,6 +55,7 @@ pub struct SeriesStream {
     n_rows: usize,
     n_cols: usize,
     object_id: String,
+    electrodes_object_id: String,
     path: String,
     file: std::path::PathBuf,
 }
@@ -77,6 +80,7 @@ impl W {
         let data = match spec.dtype {
             StreamDtype::I16 => self.empty::<i16>(&g, "data", &[n, c], spec.compression)?,
             StreamDtype::F32 => self.empty::<f32>(&g, "data", &[n, c], spec.compression)?,
+            StreamDtype::F64 => self.empty::<f64>(&g, "data", &[n, c], spec.compression)?,
         };
         self.attr_f64(&data, "conversion", spec.conversion)?;
         self.attr_f64(&data, "offset", spec.offset)?;
@@ -101,7 +105,7 @@ impl W {
             &[c],
             Compression::Contiguous,
         )?;
-        self.typed(&e, "hdmf-common", "DynamicTableRegion")?;
+        let electrodes_object_id = self.typed(&e, "hdmf-common", "DynamicTableRegion")?;
         let desc = if spec.electrodes_description.is_empty() {
             "electrodes"
         } else {
@@ -116,6 +120,7 @@ impl W {
             n_rows: n,
             n_cols: c,
             object_id: id,
+            electrodes_object_id,
             path: obj,
             file: self.path.clone(),
         })
@@ -159,6 +164,11 @@ impl SeriesStream {
         &self.object_id
     }
 
+    /// The object id of the series' electrodes region.
+    pub fn electrodes_object_id(&self) -> &str {
+        &self.electrodes_object_id
+    }
+
     /// Rows in all.
     pub fn n_rows(&self) -> usize {
         self.n_rows
@@ -190,6 +200,14 @@ impl SeriesStream {
     pub fn write_f32(&self, row0: usize, col0: usize, cols: usize, block: &[f32]) -> Result<()> {
         if self.dtype != StreamDtype::F32 {
             return Err(self.err("data are not float32".into()));
+        }
+        self.write_block(row0, col0, cols, block)
+    }
+
+    /// Writes a time-major block of `cols` columns starting at (`row0`, `col0`), as f64.
+    pub fn write_f64(&self, row0: usize, col0: usize, cols: usize, block: &[f64]) -> Result<()> {
+        if self.dtype != StreamDtype::F64 {
+            return Err(self.err("data are not float64".into()));
         }
         self.write_block(row0, col0, cols, block)
     }

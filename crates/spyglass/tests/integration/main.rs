@@ -21,3 +21,4 @@ mod prefix_isolation;
 mod real_files;
 mod ripple_pipeline;
 mod session_group;
+mod spikesorting_recording;

@@ -1,0 +1,13 @@
+//! The spike-sorting v1 pipelines, one file per schema as Spyglass 0.6 lays them
+//! out: [`recording_v1`] (`spikesorting_v1_recording`: sort groups, preprocessing
+//! parameters, recording selections and the referenced, band-passed recording) and
+//! [`artifact_v1`] (`spikesorting_v1_artifact`: artifact detection on a recording,
+//! writing the artifact-free valid times to IntervalList). [`recompute`] is the
+//! recording itself, recomputed from the raw file in bounded memory.
+
+pub mod recompute;
+
+crate::kit::family! {
+    recording_v1 => SpikeSortingRecordingV1,
+    artifact_v1 => SpikeSortingArtifactV1,
+}
