@@ -99,7 +99,7 @@ impl ser::Error for Unserializable {
 
 type Done = Result<(), Unserializable>;
 
-impl<'a> ser::Serializer for &'a mut Hashing {
+impl ser::Serializer for &mut Hashing {
     type Ok = ();
     type Error = Unserializable;
     type SerializeSeq = Self;

@@ -52,7 +52,11 @@ pub fn median(values: &[f64]) -> Result<f64> {
     Ok(if n % 2 == 1 {
         upper
     } else {
-        let lower = below.iter().copied().max_by(f64::total_cmp).unwrap_or(upper);
+        let lower = below
+            .iter()
+            .copied()
+            .max_by(f64::total_cmp)
+            .unwrap_or(upper);
         (lower + upper) / 2.0
     })
 }

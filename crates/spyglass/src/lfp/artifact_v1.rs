@@ -36,10 +36,22 @@ pub const PIPELINE: &str = "`lfp_v1`.`__l_f_p_artifact_detection`";
 /// Spyglass's default parameter sets, as JSON of the dicts it inserts (ints stay
 /// ints, floats floats, so the blobs equal datajoint-python's).
 const DEFAULTS: [(&str, &str); 4] = [
-    ("default_difference", r#"{"artifact_detection_algorithm": "difference", "artifact_detection_algorithm_params": {"amplitude_thresh_1st": 500, "proportion_above_thresh_1st": 0.1, "amplitude_thresh_2nd": 1000, "proportion_above_thresh_2nd": 0.05, "removal_window_ms": 10.0, "local_window_ms": 40.0}}"#),
-    ("default_difference_ref", r#"{"artifact_detection_algorithm": "difference", "artifact_detection_algorithm_params": {"amplitude_thresh_1st": 500, "proportion_above_thresh_1st": 0.1, "amplitude_thresh_2nd": 1000, "proportion_above_thresh_2nd": 0.05, "removal_window_ms": 10.0, "local_window_ms": 40.0}, "referencing": {"ref_on": 1, "reference_list": [0, 0, 0, 0, 0], "electrode_list": [0, 0]}}"#),
-    ("none", r#"{"artifact_detection_algorithm": "difference", "artifact_detection_algorithm_params": {"amplitude_thresh_1st": null, "proportion_above_thresh_1st": null, "amplitude_thresh_2nd": null, "proportion_above_thresh_2nd": null, "removal_window_ms": null, "local_window_ms": null}}"#),
-    ("default_mad", r#"{"artifact_detection_algorithm": "mad", "artifact_detection_algorithm_params": {"mad_thresh": 6.0, "proportion_above_thresh": 0.1, "removal_window_ms": 10.0}}"#),
+    (
+        "default_difference",
+        r#"{"artifact_detection_algorithm": "difference", "artifact_detection_algorithm_params": {"amplitude_thresh_1st": 500, "proportion_above_thresh_1st": 0.1, "amplitude_thresh_2nd": 1000, "proportion_above_thresh_2nd": 0.05, "removal_window_ms": 10.0, "local_window_ms": 40.0}}"#,
+    ),
+    (
+        "default_difference_ref",
+        r#"{"artifact_detection_algorithm": "difference", "artifact_detection_algorithm_params": {"amplitude_thresh_1st": 500, "proportion_above_thresh_1st": 0.1, "amplitude_thresh_2nd": 1000, "proportion_above_thresh_2nd": 0.05, "removal_window_ms": 10.0, "local_window_ms": 40.0}, "referencing": {"ref_on": 1, "reference_list": [0, 0, 0, 0, 0], "electrode_list": [0, 0]}}"#,
+    ),
+    (
+        "none",
+        r#"{"artifact_detection_algorithm": "difference", "artifact_detection_algorithm_params": {"amplitude_thresh_1st": null, "proportion_above_thresh_1st": null, "amplitude_thresh_2nd": null, "proportion_above_thresh_2nd": null, "removal_window_ms": null, "local_window_ms": null}}"#,
+    ),
+    (
+        "default_mad",
+        r#"{"artifact_detection_algorithm": "mad", "artifact_detection_algorithm_params": {"mad_thresh": 6.0, "proportion_above_thresh": 0.1, "removal_window_ms": 10.0}}"#,
+    ),
 ];
 
 /// The key of LFPArtifactDetectionSelection and LFPArtifactDetection.
@@ -113,10 +125,16 @@ artifact_times: longblob # np.array of artifact intervals";
             t("LFPArtifactDetection", Tier::Computed, detection),
             t("LFPArtifactRemovedIntervalList", Tier::Manual, removed),
         ];
-        vec![Schema { name: SCHEMA, tables }]
+        vec![Schema {
+            name: SCHEMA,
+            tables,
+        }]
     }
     fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults { table: PARAMETERS, insert: insert_defaults }]
+        vec![Defaults {
+            table: PARAMETERS,
+            insert: insert_defaults,
+        }]
     }
     fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
         vec![(DETECTION, Made::maker(DetectionMake, settings))]
@@ -129,16 +147,39 @@ artifact_times: longblob # np.array of artifact intervals";
         let nwb = args::session_name(sg, &a.file)?;
         let group = serde_json::json!({"nwb_file_name": nwb, "lfp_electrode_group_name": a.group});
         let mut lfps: Vec<LfpV1Row> = sg.rows(LFPV1, &group)?;
-        lfps.retain(|r| a.lfp_interval.as_ref().is_none_or(|i| &r.key.target_interval_list_name == i));
-        lfps.retain(|r| a.lfp_filter.as_ref().is_none_or(|f| &r.key.filter_name == f));
+        lfps.retain(|r| {
+            a.lfp_interval
+                .as_ref()
+                .is_none_or(|i| &r.key.target_interval_list_name == i)
+        });
+        lfps.retain(|r| {
+            a.lfp_filter
+                .as_ref()
+                .is_none_or(|f| &r.key.filter_name == f)
+        });
         let [lfp] = lfps.as_slice() else {
-            let message = format!("{} LFPV1 rows match; choose one with --lfp-interval / --lfp-filter", lfps.len());
-            return Err(Error::bad(format!("LFP electrode group `{}` of {nwb}", a.group), message));
+            let message = format!(
+                "{} LFPV1 rows match; choose one with --lfp-interval / --lfp-filter",
+                lfps.len()
+            );
+            return Err(Error::bad(
+                format!("LFP electrode group `{}` of {nwb}", a.group),
+                message,
+            ));
         };
-        let key = ArtifactKey { lfp: lfp.key.clone(), artifact_params_name: a.params.clone() };
-        sg.row::<ParamsRow>(PARAMETERS, &serde_json::json!({"artifact_params_name": a.params}))?;
+        let key = ArtifactKey {
+            lfp: lfp.key.clone(),
+            artifact_params_name: a.params.clone(),
+        };
+        sg.row::<ParamsRow>(
+            PARAMETERS,
+            &serde_json::json!({"artifact_params_name": a.params}),
+        )?;
         sg.put_new(SELECTION, std::slice::from_ref(&key))?;
-        println!("LFPArtifactDetectionSelection: {nwb}, group `{}`, parameters `{}`", a.group, a.params);
+        println!(
+            "LFPArtifactDetectionSelection: {nwb}, group `{}`, parameters `{}`",
+            a.group, a.params
+        );
         println!("next: spyglass populate {DETECTION} --key nwb_file_name={nwb}");
         Ok(())
     }
@@ -180,12 +221,19 @@ pub fn insert_defaults(db: &Db) -> Result<usize> {
     crate::pipelines::declare(db, &["lfp_artifact_v1"])?;
     let mut n = 0;
     for (name, json) in DEFAULTS {
-        let dict: serde_json::Value = serde_json::from_str(json).map_err(|e| Error::internal(PARAMETERS, e.to_string()))?;
+        let dict: serde_json::Value =
+            serde_json::from_str(json).map_err(|e| Error::internal(PARAMETERS, e.to_string()))?;
         let row = Row::from_pairs([
             ("artifact_params_name", Value::from(name)),
-            ("artifact_params", Value::from(spyglass_blob::from_json(&dict))),
+            (
+                "artifact_params",
+                Value::from(spyglass_blob::from_json(&dict)),
+            ),
         ]);
-        let skip = InsertOptions { skip_duplicates: true, ..Default::default() };
+        let skip = InsertOptions {
+            skip_duplicates: true,
+            ..Default::default()
+        };
         n += db.insert1(PARAMETERS, row, skip)? as usize;
     }
     Ok(n)
@@ -263,10 +311,17 @@ impl Make for DetectionMake {
         let pairs = key_row.iter().map(|(k, v)| (k.to_string(), v.clone()));
         let row = Row::from_pairs(pairs.chain([
             ("artifact_times".to_string(), blob(&out.artifact_times)),
-            ("artifact_removed_valid_times".to_string(), blob(&out.valid_times)),
-            ("artifact_removed_interval_list_name".to_string(), Value::from(list.as_str())),
+            (
+                "artifact_removed_valid_times".to_string(),
+                blob(&out.valid_times),
+            ),
+            (
+                "artifact_removed_interval_list_name".to_string(),
+                Value::from(list.as_str()),
+            ),
         ]));
-        cx.db.insert1(REMOVED, row.clone(), InsertOptions::default())?;
+        cx.db
+            .insert1(REMOVED, row.clone(), InsertOptions::default())?;
         let valid = IntervalList::new(&key.lfp.nwb_file_name, &list, out.valid_times);
         iv::insert(cx.db, &valid.with_pipeline(PIPELINE), false)?;
         cx.db.insert1(DETECTION, row, InsertOptions::default())?;
@@ -285,10 +340,21 @@ fn intervals_blob(times: &[[f64; 2]]) -> spyglass_blob::Value {
 
 /// Spyglass's `mad_artifact_detector` on `channels` (one vector of stored values per
 /// channel) with their `timestamps`, at `rate` Hz (see the module doc).
-pub fn mad_artifacts(channels: &[Vec<f64>], timestamps: &[f64], rate: f64, p: &MadParams) -> Result<Detected> {
+pub fn mad_artifacts(
+    channels: &[Vec<f64>],
+    timestamps: &[f64],
+    rate: f64,
+    p: &MadParams,
+) -> Result<Detected> {
     let n = timestamps.len();
     if channels.is_empty() || channels.iter().any(|c| c.len() != n) {
-        return Err(Error::bad(DETECTION, format!("{} channels of unequal length or none for {n} timestamps", channels.len())));
+        return Err(Error::bad(
+            DETECTION,
+            format!(
+                "{} channels of unequal length or none for {n} timestamps",
+                channels.len()
+            ),
+        ));
     }
     let mut count = vec![0usize; n];
     for c in channels {
@@ -296,7 +362,11 @@ pub fn mad_artifacts(channels: &[Vec<f64>], timestamps: &[f64], rate: f64, p: &M
         let deviations: Vec<f64> = c.iter().map(|x| (x - median).abs()).collect();
         // scipy's scale="normal": divided by the normal distribution's 0.75 quantile
         let mad = nan_median(&deviations) / 0.674_489_750_196_081_7;
-        let mad = if mad.abs() <= 1e-8 || !mad.is_finite() { 1.0 } else { mad };
+        let mad = if mad.abs() <= 1e-8 || !mad.is_finite() {
+            1.0
+        } else {
+            mad
+        };
         for (k, d) in deviations.iter().enumerate() {
             count[k] += usize::from(d / mad > p.mad_thresh);
         }
@@ -308,8 +378,15 @@ pub fn mad_artifacts(channels: &[Vec<f64>], timestamps: &[f64], rate: f64, p: &M
     for (start, stop) in runs(&found, true) {
         artifact[start.saturating_sub(half)..(stop + half).min(n)].fill(true);
     }
-    let times = |value| runs(&artifact, value).map(|(a, b)| [timestamps[a], timestamps[b - 1]]).collect();
-    Ok(Detected { artifact_times: times(true), valid_times: times(false) })
+    let times = |value| {
+        runs(&artifact, value)
+            .map(|(a, b)| [timestamps[a], timestamps[b - 1]])
+            .collect()
+    };
+    Ok(Detected {
+        artifact_times: times(true),
+        valid_times: times(false),
+    })
 }
 
 /// The runs `[start, stop)` of `value` in `flags`.
@@ -317,7 +394,11 @@ fn runs(flags: &[bool], value: bool) -> impl Iterator<Item = (usize, usize)> + '
     let mut k = 0;
     std::iter::from_fn(move || {
         let start = k + flags[k..].iter().position(|&f| f == value)?;
-        let stop = start + flags[start..].iter().position(|&f| f != value).unwrap_or(flags.len() - start);
+        let stop = start
+            + flags[start..]
+                .iter()
+                .position(|&f| f != value)
+                .unwrap_or(flags.len() - start);
         k = stop;
         Some((start, stop))
     })
@@ -331,7 +412,11 @@ fn nan_median(x: &[f64]) -> f64 {
     }
     v.sort_by(f64::total_cmp);
     let m = v.len() / 2;
-    if v.len() % 2 == 1 { v[m] } else { (v[m - 1] + v[m]) / 2.0 }
+    if v.len() % 2 == 1 {
+        v[m]
+    } else {
+        (v[m - 1] + v[m]) / 2.0
+    }
 }
 
 #[cfg(test)]
@@ -346,7 +431,11 @@ mod tests {
         let ts: Vec<f64> = (0..20).map(|k| k as f64 / 1000.0).collect();
         let mut c = vec![0.0; 20];
         c[10] = 100.0;
-        let p = MadParams { mad_thresh: 6.0, proportion_above_thresh: 0.1, removal_window_ms: 4.0 };
+        let p = MadParams {
+            mad_thresh: 6.0,
+            proportion_above_thresh: 0.1,
+            removal_window_ms: 4.0,
+        };
         let d = mad_artifacts(&[c.clone(), c], &ts, 1000.0, &p).unwrap();
         assert_eq!(d.artifact_times, vec![[0.008, 0.012]]);
         assert_eq!(d.valid_times, vec![[0.0, 0.007], [0.013, 0.019]]);

@@ -173,7 +173,10 @@ fn select(db: &Db, a: SelectArgs) -> Result<()> {
     };
     let refs = args::per_electrode("--reference", a.reference.as_deref(), ids.len(), -1)?;
     let electrodes: Vec<BandElectrode> = (ids.into_iter().zip(refs))
-        .map(|(electrode_id, reference_elect_id)| BandElectrode { electrode_id, reference_elect_id })
+        .map(|(electrode_id, reference_elect_id)| BandElectrode {
+            electrode_id,
+            reference_elect_id,
+        })
         .collect();
     let lfp_rate = src.lfp_sampling_rate.round() as i64;
     let key = BandKey {
@@ -184,7 +187,15 @@ fn select(db: &Db, a: SelectArgs) -> Result<()> {
         target_interval_list_name: a.interval.clone(),
         lfp_band_sampling_rate: a.rate.into(),
     };
-    insert_selection(db, &BandSelection { key, min_interval_len: a.min_interval_len }, group, &electrodes)?;
+    insert_selection(
+        db,
+        &BandSelection {
+            key,
+            min_interval_len: a.min_interval_len,
+        },
+        group,
+        &electrodes,
+    )?;
     println!("LFPBandSelection: {nwb}, LFP {merge_id} ({} of group `{group}`), {} electrodes, filter `{}` at {lfp_rate} Hz, interval `{}`, output {} Hz", src.source, electrodes.len(), a.filter, a.interval, a.rate);
     println!("next: spyglass populate {LFP_BAND_V1} --key nwb_file_name={nwb}");
     Ok(())
@@ -203,8 +214,10 @@ pub fn insert_selection(
     merge::lfp_of_session(db, key.lfp_merge_id, nwb)?;
     let ids: Vec<i64> = electrodes.iter().map(|e| e.electrode_id).collect();
     let members = lfp_electrode::members_by_id(db, nwb, lfp_electrode_group_name, &ids)?;
-    let parts = (members.iter().zip(electrodes))
-        .map(|(m, e)| With { key, attrs: With { key: m, attrs: e } });
+    let parts = (members.iter().zip(electrodes)).map(|(m, e)| With {
+        key,
+        attrs: With { key: m, attrs: e },
+    });
     let parts: Vec<_> = parts.collect();
     crate::transaction(db, || {
         db.put_new(LFP_BAND_SELECTION, std::slice::from_ref(selection))?;
@@ -240,10 +253,27 @@ impl Make for BandMake {
             min_len: sel.min_interval_len,
         };
         let path = merge::lfp_file_path(db, &src)?;
-        let source = FilterSource { path, object_id: src.lfp_object_id, rate: src.lfp_sampling_rate };
-        let refs = electrodes.iter().map(|e| (e.electrode_id, (e.reference_elect_id >= 0).then_some(e.reference_elect_id)));
-        let inputs = plan.inputs(db, crate::analysis::nwb_file_path(db, nwb)?, source, refs.collect())?;
-        Ok(FilterInputs { rate: key.lfp_band_sampling_rate as f64, ..inputs })
+        let source = FilterSource {
+            path,
+            object_id: src.lfp_object_id,
+            rate: src.lfp_sampling_rate,
+        };
+        let refs = electrodes.iter().map(|e| {
+            (
+                e.electrode_id,
+                (e.reference_elect_id >= 0).then_some(e.reference_elect_id),
+            )
+        });
+        let inputs = plan.inputs(
+            db,
+            crate::analysis::nwb_file_path(db, nwb)?,
+            source,
+            refs.collect(),
+        )?;
+        Ok(FilterInputs {
+            rate: key.lfp_band_sampling_rate as f64,
+            ..inputs
+        })
     }
 
     fn compute(&self, settings: &Settings, key: &BandKey, i: FilterInputs) -> Result<FilterOutput> {
@@ -251,7 +281,10 @@ impl Make for BandMake {
             table: LFP_BAND_V1,
             nwb_file_name: &key.nwb_file_name,
             file_description: "LFPBandV1 output",
-            series_description: format!("{} band of LFP over {}", key.filter_name, key.target_interval_list_name),
+            series_description: format!(
+                "{} band of LFP over {}",
+                key.filter_name, key.target_interval_list_name
+            ),
             filter_name: &key.filter_name,
         };
         super::filter_series(settings, run, &i)
@@ -259,9 +292,18 @@ impl Make for BandMake {
 
     fn insert(&self, cx: &Cx, key: &BandKey, out: Self::Output) -> Result<()> {
         // the IntervalList of the band's valid times, named as Spyglass names it
-        let list = format!("{} lfp band {}Hz", key.target_interval_list_name, key.lfp_band_sampling_rate);
-        let (analysis_file_name, lfp_band_object_id) = out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
-        let row = BandRow { key: key.clone(), analysis_file_name, interval_list_name: list, lfp_band_object_id };
+        let list = format!(
+            "{} lfp band {}Hz",
+            key.target_interval_list_name, key.lfp_band_sampling_rate
+        );
+        let (analysis_file_name, lfp_band_object_id) =
+            out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
+        let row = BandRow {
+            key: key.clone(),
+            analysis_file_name,
+            interval_list_name: list,
+            lfp_band_object_id,
+        };
         cx.db.put(LFP_BAND_V1, &row)
     }
 }

@@ -19,7 +19,7 @@ pub const MAX_LFP_RATE: f64 = 2500.0;
 pub struct ImportedLfp;
 
 impl Pipeline for ImportedLfp {
-    identity!(SCHEMA, requires ["lfp_electrode"]);
+    identity!(SCHEMA, requires["lfp_electrode"]);
     fn schemas(&self) -> Vec<Schema> {
         vec![Schema {
             name: SCHEMA,

@@ -178,14 +178,25 @@ pub fn members(db: &Db, nwb_file_name: &str, name: &str) -> Result<Vec<GroupElec
 
 /// The members of a group with electrode ids `ids`, in that order; an error naming
 /// the first id that is not in the group.
-pub fn members_by_id(db: &Db, nwb_file_name: &str, name: &str, ids: &[i64]) -> Result<Vec<GroupElectrode>> {
+pub fn members_by_id(
+    db: &Db,
+    nwb_file_name: &str,
+    name: &str,
+    ids: &[i64],
+) -> Result<Vec<GroupElectrode>> {
     let members = members(db, nwb_file_name, name)?;
     ids.iter()
         .map(|&id| {
-            members.iter().find(|m| m.electrode_id == id).cloned().ok_or_else(|| {
-                let key = format!("electrode {id} in LFP electrode group `{name}` of {nwb_file_name}");
-                Error::missing(LFP_ELECTRODE, key)
-            })
+            members
+                .iter()
+                .find(|m| m.electrode_id == id)
+                .cloned()
+                .ok_or_else(|| {
+                    let key = format!(
+                        "electrode {id} in LFP electrode group `{name}` of {nwb_file_name}"
+                    );
+                    Error::missing(LFP_ELECTRODE, key)
+                })
         })
         .collect()
 }

@@ -16,7 +16,10 @@
 //! in volts and the output is float32 volts. Electrodes are found by id, and the
 //! samples stream through [`super::stream`] in time blocks (bounded memory).
 
-use super::{lfp_electrode, merge::LFP_OUTPUT, FilterInputs, FilterOutput, FilterPlan, FilterRun, FilterSource};
+use super::{
+    lfp_electrode, merge::LFP_OUTPUT, FilterInputs, FilterOutput, FilterPlan, FilterRun,
+    FilterSource,
+};
 use crate::analysis::nwb_file_path;
 use crate::common::ephys_series;
 use crate::kit::prelude::*;
@@ -125,7 +128,13 @@ lfp_sampling_rate : float  # the sampling rate, in HZ";
             filter_sampling_rate: filter_rate.into(),
         };
         let target_sampling_rate = a.rate;
-        insert_selection(sg, &LfpSelection { key, target_sampling_rate })?;
+        insert_selection(
+            sg,
+            &LfpSelection {
+                key,
+                target_sampling_rate,
+            },
+        )?;
         println!("LFPSelection: {nwb}, group `{group}`, interval `{interval}`, filter `{filter}` at {filter_rate} Hz, output {target_sampling_rate} Hz");
         println!("next: spyglass populate {LFPV1} --key nwb_file_name={nwb} --key lfp_electrode_group_name={group}");
         Ok(())
@@ -200,8 +209,17 @@ impl Make for LfpV1Make {
             min_len: MIN_LFP_INTERVAL_DURATION,
         };
         let path = nwb_file_path(db, nwb)?;
-        let source = FilterSource { path: path.clone(), object_id: series.object_id, rate: series.rate };
-        plan.inputs(db, path, source, electrode_ids.iter().map(|&e| (e, None)).collect())
+        let source = FilterSource {
+            path: path.clone(),
+            object_id: series.object_id,
+            rate: series.rate,
+        };
+        plan.inputs(
+            db,
+            path,
+            source,
+            electrode_ids.iter().map(|&e| (e, None)).collect(),
+        )
     }
 
     fn compute(&self, settings: &Settings, key: &LfpKey, i: FilterInputs) -> Result<FilterOutput> {
@@ -220,10 +238,20 @@ impl Make for LfpV1Make {
     }
 
     fn insert(&self, cx: &Cx, key: &LfpKey, out: Self::Output) -> Result<()> {
-        let list = valid_times_name(&key.lfp_electrode_group_name, &key.target_interval_list_name);
+        let list = valid_times_name(
+            &key.lfp_electrode_group_name,
+            &key.target_interval_list_name,
+        );
         let lfp_sampling_rate = out.rate;
-        let (analysis_file_name, lfp_object_id) = out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
-        let row = LfpV1Row { key: key.clone(), analysis_file_name, interval_list_name: list, lfp_object_id, lfp_sampling_rate };
+        let (analysis_file_name, lfp_object_id) =
+            out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
+        let row = LfpV1Row {
+            key: key.clone(),
+            analysis_file_name,
+            interval_list_name: list,
+            lfp_object_id,
+            lfp_sampling_rate,
+        };
         cx.db.put(LFPV1, &row)?;
         cx.db.merge_add(LFP_OUTPUT, key)?;
         Ok(())

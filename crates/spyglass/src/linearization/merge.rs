@@ -7,7 +7,8 @@ use crate::kit::prelude::*;
 /// Schema name.
 pub const SCHEMA: &str = "position_linearization_merge";
 /// `LinearizedPositionOutput` (the merge master).
-pub const LINEARIZED_POSITION_OUTPUT: &str = "position_linearization_merge.LinearizedPositionOutput";
+pub const LINEARIZED_POSITION_OUTPUT: &str =
+    "position_linearization_merge.LinearizedPositionOutput";
 
 /// The `position_linearization_merge` pipeline: the master; its parts come from
 /// the pipelines that name it in their [`Pipeline::merge_parts`].
@@ -17,6 +18,9 @@ impl Pipeline for LinearizationMerge {
     identity!(SCHEMA);
     fn schemas(&self) -> Vec<Schema> {
         let master = spyglass_db::merge::merge_spec("LinearizedPositionOutput", &[]);
-        vec![Schema { name: SCHEMA, tables: vec![master] }]
+        vec![Schema {
+            name: SCHEMA,
+            tables: vec![master],
+        }]
     }
 }

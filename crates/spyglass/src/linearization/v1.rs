@@ -111,9 +111,18 @@ impl TrackGraphRow {
         let bad = |e: spyglass_linearize::LinearizeError| Error::bad(&what, e.to_string());
         let spacing = match &self.linear_edge_spacing {
             serde_json::Value::Number(n) => EdgeSpacing::Uniform(n.as_f64().unwrap_or(f64::NAN)),
-            serde_json::Value::Array(a) if a.len() == 1 => EdgeSpacing::Uniform(a[0].as_f64().unwrap_or(f64::NAN)),
-            serde_json::Value::Array(a) => EdgeSpacing::PerGap(a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()),
-            other => return Err(Error::bad(&what, format!("linear_edge_spacing {other} is not a number or a list"))),
+            serde_json::Value::Array(a) if a.len() == 1 => {
+                EdgeSpacing::Uniform(a[0].as_f64().unwrap_or(f64::NAN))
+            }
+            serde_json::Value::Array(a) => {
+                EdgeSpacing::PerGap(a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect())
+            }
+            other => {
+                return Err(Error::bad(
+                    &what,
+                    format!("linear_edge_spacing {other} is not a number or a list"),
+                ))
+            }
         };
         let graph = spyglass_linearize::TrackGraph::new(self.node_positions.clone(), &self.edges)
             .and_then(|g| g.with_linear_order(&self.linear_edge_order, spacing))
@@ -128,16 +137,28 @@ impl TrackGraphRow {
     /// keys) or a list of `[key, value]` pairs.
     fn edge_map_pairs(&self) -> Result<Option<Vec<(i64, i64)>>> {
         let what = || format!("{TRACK_GRAPH} `{}` edge_map", self.track_graph_name);
-        let int = |v: &serde_json::Value| v.as_i64().or_else(|| v.as_str().and_then(|s| s.parse().ok()));
+        let int = |v: &serde_json::Value| {
+            v.as_i64()
+                .or_else(|| v.as_str().and_then(|s| s.parse().ok()))
+        };
         let pairs = match &self.edge_map {
             None | Some(serde_json::Value::Null) => return Ok(None),
-            Some(serde_json::Value::Object(m)) => m.iter().map(|(k, v)| (k.parse().ok(), int(v))).collect::<Vec<_>>(),
-            Some(serde_json::Value::Array(a)) => a.iter().map(|p| (p.get(0).and_then(int), p.get(1).and_then(int))).collect(),
+            Some(serde_json::Value::Object(m)) => m
+                .iter()
+                .map(|(k, v)| (k.parse().ok(), int(v)))
+                .collect::<Vec<_>>(),
+            Some(serde_json::Value::Array(a)) => a
+                .iter()
+                .map(|p| (p.get(0).and_then(int), p.get(1).and_then(int)))
+                .collect(),
             Some(other) => return Err(Error::bad(what(), format!("{other} is not a dict"))),
         };
         pairs
             .into_iter()
-            .map(|(a, b)| a.zip(b).ok_or_else(|| Error::bad(what(), "keys and values must be integers")))
+            .map(|(a, b)| {
+                a.zip(b)
+                    .ok_or_else(|| Error::bad(what(), "keys and values must be integers"))
+            })
             .collect::<Result<Vec<_>>>()
             .map(Some)
     }
@@ -153,16 +174,37 @@ impl TrackGraphRow {
             Ok(Value::from(B::Array(a)))
         };
         let spacing = match &self.linear_edge_spacing {
-            serde_json::Value::Array(a) => B::f64_array(vec![a.len()], a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect()).map_err(blob_err)?,
-            v => B::Float(v.as_f64().ok_or_else(|| Error::bad(TRACK_GRAPH, "linear_edge_spacing is not a number or a list of numbers"))?),
+            serde_json::Value::Array(a) => B::f64_array(
+                vec![a.len()],
+                a.iter().map(|v| v.as_f64().unwrap_or(f64::NAN)).collect(),
+            )
+            .map_err(blob_err)?,
+            v => B::Float(v.as_f64().ok_or_else(|| {
+                Error::bad(
+                    TRACK_GRAPH,
+                    "linear_edge_spacing is not a number or a list of numbers",
+                )
+            })?),
         };
         let edge_map = match self.edge_map_pairs()? {
             None => Value::Null,
-            Some(pairs) => Value::from(B::Dict(pairs.into_iter().map(|(a, b)| (B::Int(a.into()), B::Int(b.into()))).collect())),
+            Some(pairs) => Value::from(B::Dict(
+                pairs
+                    .into_iter()
+                    .map(|(a, b)| (B::Int(a.into()), B::Int(b.into())))
+                    .collect(),
+            )),
         };
-        let nodes = B::f64_array(vec![self.node_positions.len(), 2], self.node_positions.concat()).map_err(blob_err)?;
+        let nodes = B::f64_array(
+            vec![self.node_positions.len(), 2],
+            self.node_positions.concat(),
+        )
+        .map_err(blob_err)?;
         Ok(Row::from_pairs([
-            ("track_graph_name", Value::from(self.track_graph_name.as_str())),
+            (
+                "track_graph_name",
+                Value::from(self.track_graph_name.as_str()),
+            ),
             ("environment", Value::from(self.environment.as_str())),
             ("node_positions", Value::from(nodes)),
             ("edges", ints(&self.edges)?),
@@ -225,13 +267,19 @@ linearized_position_object_id : varchar(40)";
             t("LinearizationSelection", Tier::Lookup, selection),
             t("LinearizedPositionV1", Tier::Computed, v1),
         ];
-        vec![Schema { name: SCHEMA, tables }]
+        vec![Schema {
+            name: SCHEMA,
+            tables,
+        }]
     }
     fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
         vec![(LINEARIZED_POSITION_V1, Made::maker(LinearizeMake, settings))]
     }
     fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(LINEARIZED_POSITION_OUTPUT, LINEARIZED_POSITION_V1)]
+        vec![MergePart::of(
+            LINEARIZED_POSITION_OUTPUT,
+            LINEARIZED_POSITION_V1,
+        )]
     }
     fn commands(&self) -> Vec<clap::Command> {
         args::subcommands::<Command>()
@@ -242,17 +290,24 @@ linearized_position_object_id : varchar(40)";
                 let d = ParamsRow::defaults(&a.name);
                 let row = ParamsRow {
                     use_hmm: i64::from(a.use_hmm),
-                    route_euclidean_distance_scaling: a.route_euclidean_distance_scaling.unwrap_or(d.route_euclidean_distance_scaling),
+                    route_euclidean_distance_scaling: a
+                        .route_euclidean_distance_scaling
+                        .unwrap_or(d.route_euclidean_distance_scaling),
                     sensor_std_dev: a.sensor_std_dev.unwrap_or(d.sensor_std_dev),
                     diagonal_bias: a.diagonal_bias.unwrap_or(d.diagonal_bias),
                     ..d
                 };
                 insert_params(sg, &row)?;
-                println!("LinearizationParameters `{}`: {}", a.name, serde_json::json!(row));
+                println!(
+                    "LinearizationParameters `{}`: {}",
+                    a.name,
+                    serde_json::json!(row)
+                );
             }
             Command::TrackGraph(TrackGraphCommand::Add(a)) => {
                 let text = std::fs::read_to_string(&a.file).map_err(|e| Error::io(&a.file, e))?;
-                let mut doc: serde_json::Value = serde_json::from_str(&text).map_err(|e| Error::bad(a.file.display().to_string(), e.to_string()))?;
+                let mut doc: serde_json::Value = serde_json::from_str(&text)
+                    .map_err(|e| Error::bad(a.file.display().to_string(), e.to_string()))?;
                 doc["track_graph_name"] = a.name.clone().into();
                 doc["environment"] = a.environment.clone().into();
                 if doc.get("linear_edge_order").is_none() {
@@ -261,9 +316,15 @@ linearized_position_object_id : varchar(40)";
                 if doc.get("linear_edge_spacing").is_none() {
                     doc["linear_edge_spacing"] = 0.0.into();
                 }
-                let graph: TrackGraphRow = serde_json::from_value(doc).map_err(|e| Error::bad(a.file.display().to_string(), e.to_string()))?;
+                let graph: TrackGraphRow = serde_json::from_value(doc)
+                    .map_err(|e| Error::bad(a.file.display().to_string(), e.to_string()))?;
                 insert_track_graph(sg, &graph)?;
-                println!("TrackGraph `{}`: {} nodes, {} edges", a.name, graph.node_positions.len(), graph.edges.len());
+                println!(
+                    "TrackGraph `{}`: {} nodes, {} edges",
+                    a.name,
+                    graph.node_positions.len(),
+                    graph.edges.len()
+                );
             }
             Command::Select(a) => {
                 let nwb = args::session_name(sg, &a.file)?;
@@ -279,7 +340,14 @@ linearized_position_object_id : varchar(40)";
                     track_graph_name: a.track_graph.clone(),
                     linearization_param_name: a.params.clone(),
                 };
-                if a.params == "default" && sg.rows::<ParamsRow>(PARAMETERS, &serde_json::json!({"linearization_param_name": "default"}))?.is_empty() {
+                if a.params == "default"
+                    && sg
+                        .rows::<ParamsRow>(
+                            PARAMETERS,
+                            &serde_json::json!({"linearization_param_name": "default"}),
+                        )?
+                        .is_empty()
+                {
                     insert_params(sg, &ParamsRow::defaults("default"))?;
                 }
                 insert_selection(sg, &key)?;
@@ -441,17 +509,26 @@ impl Make for LinearizeMake {
             row.get(k)
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .ok_or_else(|| Error::internal(POSITION_OUTPUT, format!("{source} row has no `{k}`")))
+                .ok_or_else(|| {
+                    Error::internal(POSITION_OUTPUT, format!("{source} row has no `{k}`"))
+                })
         };
         if source != "TrodesPosV1" {
-            return Err(Error::bad(POSITION_OUTPUT, format!("linearizing position from `{source}` is not implemented")));
+            return Err(Error::bad(
+                POSITION_OUTPUT,
+                format!("linearizing position from `{source}` is not implemented"),
+            ));
         }
         let nwb_file_name = text("nwb_file_name")?;
         let graph = serde_json::json!({ "track_graph_name": key.track_graph_name });
-        let params = serde_json::json!({ "linearization_param_name": key.linearization_param_name });
+        let params =
+            serde_json::json!({ "linearization_param_name": key.linearization_param_name });
         Ok(LinearizeInputs {
             parent: crate::analysis::nwb_file_path(cx.db, &nwb_file_name)?,
-            position_file: crate::analysis::analysis_file_path(cx.db, &text("analysis_file_name")?)?,
+            position_file: crate::analysis::analysis_file_path(
+                cx.db,
+                &text("analysis_file_name")?,
+            )?,
             position_object_id: text("position_object_id")?,
             nwb_file_name,
             graph: cx.db.row(TRACK_GRAPH, &graph)?,
@@ -459,13 +536,22 @@ impl Make for LinearizeMake {
         })
     }
 
-    fn compute(&self, settings: &Settings, _: &LinearizationKey, i: LinearizeInputs) -> Result<LinearizeOutput> {
+    fn compute(
+        &self,
+        settings: &Settings,
+        _: &LinearizationKey,
+        i: LinearizeInputs,
+    ) -> Result<LinearizeOutput> {
         let graph = i.graph.graph()?;
         let (time, position) = read_position(&i.position_file, &i.position_object_id)?;
         let lin = spyglass_linearize::linearize(&position, &graph, &i.params.parameters())
             .map_err(|e| Error::bad(LINEARIZED_POSITION_V1, e.to_string()))?;
         let no_segment = graph.segment_label(0);
-        let segments: Vec<i64> = lin.track_segment_id.iter().map(|s| s.unwrap_or(no_segment)).collect();
+        let segments: Vec<i64> = lin
+            .track_segment_id
+            .iter()
+            .map(|s| s.unwrap_or(no_segment))
+            .collect();
         let d = "no description";
         let table = spyglass_nwb::TableSpec {
             name: "pandas_table".into(),
@@ -479,9 +565,10 @@ impl Make for LinearizeMake {
                 ColumnSpec::f64("time", d, time),
             ],
         };
-        let (file, object_id) = crate::kit::analysis_file(settings, &i.nwb_file_name, &i.parent, "", |w| {
-            Ok(w.add_dynamic_table(&Placement::Scratch, &table)?)
-        })?;
+        let (file, object_id) =
+            crate::kit::analysis_file(settings, &i.nwb_file_name, &i.parent, "", |w| {
+                Ok(w.add_dynamic_table(&Placement::Scratch, &table)?)
+            })?;
         Ok(LinearizeOutput { file, object_id })
     }
 
@@ -506,8 +593,18 @@ fn read_position(path: &std::path::Path, container_id: &str) -> Result<(Vec<f64>
     let d = file.read_data(&format!("{series}/data"))?;
     let here = || path.display().to_string();
     if d.shape != [time.len(), 2] {
-        return Err(Error::bad(here(), format!("{series}/data has shape {:?}, ({}, 2) expected", d.shape, time.len())));
+        return Err(Error::bad(
+            here(),
+            format!(
+                "{series}/data has shape {:?}, ({}, 2) expected",
+                d.shape,
+                time.len()
+            ),
+        ));
     }
-    let v = d.values.to_f64().ok_or_else(|| Error::bad(here(), format!("{series}/data is not numeric")))?;
+    let v = d
+        .values
+        .to_f64()
+        .ok_or_else(|| Error::bad(here(), format!("{series}/data is not numeric")))?;
     Ok((time, v.chunks_exact(2).map(|c| [c[0], c[1]]).collect()))
 }

@@ -76,7 +76,9 @@ part_name: varchar(80)
 part_object_id: varchar(80)";
         vec![Schema {
             name: SCHEMA,
-            tables: vec![TableSpec::new("ImportedPose", Tier::Manual, master).part("BodyPart", part)],
+            tables: vec![
+                TableSpec::new("ImportedPose", Tier::Manual, master).part("BodyPart", part)
+            ],
         }]
     }
     fn merge_parts(&self) -> Vec<MergePart> {
@@ -96,9 +98,17 @@ part_object_id: varchar(80)";
             println!("no new PoseEstimation in {nwb}");
         }
         if a.output {
-            for k in sg.rows::<ImportedPoseKey>(IMPORTED_POSE, &crate::kit::Session { nwb_file_name: &nwb })? {
+            for k in sg.rows::<ImportedPoseKey>(
+                IMPORTED_POSE,
+                &crate::kit::Session {
+                    nwb_file_name: &nwb,
+                },
+            )? {
                 let id = add_to_output(sg, &k)?;
-                println!("PositionOutput {id}: ImportedPose `{}`", k.interval_list_name);
+                println!(
+                    "PositionOutput {id}: ImportedPose `{}`",
+                    k.interval_list_name
+                );
             }
         }
         Ok(())
@@ -135,13 +145,17 @@ struct ImportArgs {
 /// (the existing one when it is there already).
 pub fn add_to_output(db: &Db, key: &ImportedPoseKey) -> Result<uuid::Uuid> {
     crate::pipelines::declare(db, &[super::merge::SCHEMA])?;
-    let existing = super::merge::position_merge_ids(db, &key.nwb_file_name, Some(&key.interval_list_name))?;
+    let existing =
+        super::merge::position_merge_ids(db, &key.nwb_file_name, Some(&key.interval_list_name))?;
     if let Some((id, _)) = existing.into_iter().find(|(_, s)| s == "ImportedPose") {
         return Ok(id);
     }
     match db.merge_add(super::merge::POSITION_OUTPUT, key)? {
         Value::Uuid(id) => Ok(id),
-        other => Err(Error::internal(IMPORTED_POSE, format!("merge id {other:?} is not a uuid"))),
+        other => Err(Error::internal(
+            IMPORTED_POSE,
+            format!("merge id {other:?} is not a uuid"),
+        )),
     }
 }
 
@@ -167,7 +181,12 @@ pub fn import(db: &Db, nwb_file_name: &str) -> Result<Vec<ImportedPoseKey>> {
         }
         let (valid, row, parts) = entries(&key, &pe)?;
         db.transaction_with(|| {
-            db.interval_list(nwb_file_name, &key.interval_list_name, PIPELINE, valid.clone())?;
+            db.interval_list(
+                nwb_file_name,
+                &key.interval_list_name,
+                PIPELINE,
+                valid.clone(),
+            )?;
             db.put(IMPORTED_POSE, &row)?;
             db.put_new(IMPORTED_POSE_BODY_PART, &parts)?;
             Ok::<_, Error>(())
@@ -178,7 +197,11 @@ pub fn import(db: &Db, nwb_file_name: &str) -> Result<Vec<ImportedPoseKey>> {
 }
 
 /// The IntervalList times, the ImportedPose row and its BodyPart rows.
-pub(crate) type Entries = (spyglass_dsp::Intervals, ImportedPoseRow, Vec<ImportedPoseBodyPart>);
+pub(crate) type Entries = (
+    spyglass_dsp::Intervals,
+    ImportedPoseRow,
+    Vec<ImportedPoseBodyPart>,
+);
 
 /// The IntervalList times and the rows of one PoseEstimation.
 pub(crate) fn entries(key: &ImportedPoseKey, pe: &PoseEstimation) -> Result<Entries> {
@@ -238,7 +261,10 @@ pub fn fetch_pose(db: &Db, key: &ImportedPoseKey) -> Result<(Vec<f64>, Vec<PoseP
             name: s.name.clone(),
             x: s.axis(0),
             y: s.axis(1),
-            likelihood: s.confidence.clone().unwrap_or_else(|| vec![f64::NAN; s.len()]),
+            likelihood: s
+                .confidence
+                .clone()
+                .unwrap_or_else(|| vec![f64::NAN; s.len()]),
         })
         .collect();
     Ok((time, parts))

@@ -88,7 +88,10 @@ pub fn position_merge_ids(
     for (src, q) in db.merge_get_parent(&m, &Cond::Map(cond))? {
         let pk = db.table_info(&src.parent.pretty())?.primary_key();
         for r in db.fetch_with(&q, &spyglass_db::FetchSpec::attrs(&pk))? {
-            out.push((spyglass_db::merge::merge_id(&r, &src.name), src.name.clone()));
+            out.push((
+                spyglass_db::merge::merge_id(&r, &src.name),
+                src.name.clone(),
+            ));
         }
     }
     out.sort();
@@ -123,7 +126,10 @@ pub fn fetch_position(db: &Db, merge_id: &uuid::Uuid) -> Result<PositionData> {
 
 /// The pose of merge id `merge_id` (Spyglass's `(PositionOutput & key).fetch_pose_dataframe()`):
 /// the timestamps and every body part of an ImportedPose entry.
-pub fn fetch_pose(db: &Db, merge_id: &uuid::Uuid) -> Result<(Vec<f64>, Vec<super::imported_pose::PosePart>)> {
+pub fn fetch_pose(
+    db: &Db,
+    merge_id: &uuid::Uuid,
+) -> Result<(Vec<f64>, Vec<super::imported_pose::PosePart>)> {
     let (source, row) = position_source(db, merge_id)?;
     if source != "ImportedPose" {
         let message = format!("merge id {merge_id} is a {source}, which has no pose body parts here; read its position with fetch_position");
@@ -173,9 +179,9 @@ pub fn read_position_file(
             let message = format!("{p} has {cols} columns, {columns} expected");
             return Err(Error::internal(path.display().to_string(), message));
         }
-        d.values
-            .to_f64()
-            .ok_or_else(|| Error::internal(path.display().to_string(), format!("{p} is not numeric")))
+        d.values.to_f64().ok_or_else(|| {
+            Error::internal(path.display().to_string(), format!("{p} is not numeric"))
+        })
     };
     let pos_path = series(position_id, "position")?;
     let time = file.timestamps(&pos_path)?;

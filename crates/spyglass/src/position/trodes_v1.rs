@@ -115,7 +115,10 @@ velocity_object_id : varchar(80)";
             t("TrodesPosSelection", Tier::Manual, selection),
             t("TrodesPosV1", Tier::Computed, v1),
         ];
-        vec![Schema { name: SCHEMA, tables }]
+        vec![Schema {
+            name: SCHEMA,
+            tables,
+        }]
     }
     fn defaults(&self) -> Vec<Defaults> {
         vec![Defaults {
@@ -143,7 +146,9 @@ velocity_object_id : varchar(80)";
                 crate::pipelines::declare(sg, &[SCHEMA])?;
                 let rows: Vec<ParamsRow> = sg.rows(PARAMS, &serde_json::json!({}))?;
                 if rows.is_empty() {
-                    println!("no TrodesPosParams (`spyglass defaults` inserts Spyglass's `default`)");
+                    println!(
+                        "no TrodesPosParams (`spyglass defaults` inserts Spyglass's `default`)"
+                    );
                 }
                 for r in rows {
                     println!("{}: {}", r.trodes_pos_params_name, r.params);
@@ -153,7 +158,10 @@ velocity_object_id : varchar(80)";
                 let nwb = args::session_name(sg, &a.file)?;
                 let keys = select(sg, &nwb, a.interval.as_deref(), &a.params)?;
                 for k in &keys {
-                    println!("TrodesPosSelection: {nwb}, `{}`, parameters `{}`", k.interval_list_name, k.trodes_pos_params_name);
+                    println!(
+                        "TrodesPosSelection: {nwb}, `{}`, parameters `{}`",
+                        k.interval_list_name, k.trodes_pos_params_name
+                    );
                 }
                 println!("next: spyglass populate {TRODES_POS_V1} --key nwb_file_name={nwb}");
             }
@@ -221,7 +229,10 @@ impl ParamsArgs {
         let floats = [
             ("max_LED_separation", self.max_led_separation),
             ("max_plausible_speed", self.max_plausible_speed),
-            ("position_smoothing_duration", self.position_smoothing_duration),
+            (
+                "position_smoothing_duration",
+                self.position_smoothing_duration,
+            ),
             ("speed_smoothing_std_dev", self.speed_smoothing_std_dev),
             ("orient_smoothing_std_dev", self.orient_smoothing_std_dev),
         ];
@@ -300,35 +311,58 @@ pub fn parse_params(name: &str, p: &serde_json::Value) -> Result<TrodesPosParams
     let get = |keys: &[&str]| keys.iter().find_map(|k| p.get(*k).filter(|v| !v.is_null()));
     let number = |keys: &[&str]| -> Result<f64> {
         let v = get(keys).ok_or_else(|| Error::bad(&what, format!("no `{}`", keys[0])))?;
-        v.as_f64().ok_or_else(|| Error::bad(&what, format!("`{}` = {v} is not a number", keys[0])))
+        v.as_f64()
+            .ok_or_else(|| Error::bad(&what, format!("`{}` = {v} is not a number", keys[0])))
     };
     let flag = |key: &str| -> Result<bool> {
         match p.get(key) {
             Some(serde_json::Value::Bool(b)) => Ok(*b),
             Some(v) if v.as_f64().is_some() => Ok(v.as_f64() != Some(0.0)),
-            other => Err(Error::bad(&what, format!("`{key}` = {other:?} is not 0 or 1"))),
+            other => Err(Error::bad(
+                &what,
+                format!("`{key}` = {other:?} is not 0 or 1"),
+            )),
         }
     };
     let is_upsampled = flag("is_upsampled")?;
-    let method = match p.get("upsampling_interpolation_method").and_then(|v| v.as_str()) {
-        Some(m) if is_upsampled => UpsamplingMethod::parse(m).map_err(|e| Error::bad(&what, e.to_string()))?,
+    let method = match p
+        .get("upsampling_interpolation_method")
+        .and_then(|v| v.as_str())
+    {
+        Some(m) if is_upsampled => {
+            UpsamplingMethod::parse(m).map_err(|e| Error::bad(&what, e.to_string()))?
+        }
         Some(_) => UpsamplingMethod::Linear,
         None => return Err(Error::bad(&what, "no `upsampling_interpolation_method`")),
     };
     let rate = match p.get("upsampling_sampling_rate") {
         None => return Err(Error::bad(&what, "no `upsampling_sampling_rate`")),
         Some(serde_json::Value::Null) => None,
-        Some(v) => Some(v.as_f64().ok_or_else(|| Error::bad(&what, format!("`upsampling_sampling_rate` = {v} is not a number")))?),
+        Some(v) => Some(v.as_f64().ok_or_else(|| {
+            Error::bad(
+                &what,
+                format!("`upsampling_sampling_rate` = {v} is not a number"),
+            )
+        })?),
     };
     if is_upsampled && rate.is_none() {
-        return Err(Error::bad(&what, "is_upsampled is set without an upsampling_sampling_rate"));
+        return Err(Error::bad(
+            &what,
+            "is_upsampled is set without an upsampling_sampling_rate",
+        ));
     }
     Ok(TrodesPosParams {
         max_led_separation: number(&["max_LED_separation", "max_separation"])?,
         max_plausible_speed: number(&["max_plausible_speed", "max_speed"])?,
         position_smoothing_duration: number(&["position_smoothing_duration"])?,
-        speed_smoothing_std_dev: number(&["speed_smoothing_std_dev", "head_speed_smoothing_std_dev"])?,
-        orient_smoothing_std_dev: number(&["orient_smoothing_std_dev", "head_orient_smoothing_std_dev"])?,
+        speed_smoothing_std_dev: number(&[
+            "speed_smoothing_std_dev",
+            "head_speed_smoothing_std_dev",
+        ])?,
+        orient_smoothing_std_dev: number(&[
+            "orient_smoothing_std_dev",
+            "head_orient_smoothing_std_dev",
+        ])?,
         led1_is_front: flag("led1_is_front")?,
         is_upsampled,
         upsampling_sampling_rate: rate,
@@ -340,7 +374,12 @@ pub fn parse_params(name: &str, p: &serde_json::Value) -> Result<TrodesPosParams
 /// `interval_list_name` when given) with parameter set `params`, as Spyglass's
 /// `insert_with_default` makes them; returns their keys. Spyglass's `default`
 /// set is inserted when it is named and missing.
-pub fn select(db: &Db, nwb_file_name: &str, interval_list_name: Option<&str>, params: &str) -> Result<Vec<TrodesPosKey>> {
+pub fn select(
+    db: &Db,
+    nwb_file_name: &str,
+    interval_list_name: Option<&str>,
+    params: &str,
+) -> Result<Vec<TrodesPosKey>> {
     crate::pipelines::declare(db, &[SCHEMA])?;
     let mut restriction = serde_json::json!({ "nwb_file_name": nwb_file_name });
     if let Some(i) = interval_list_name {
@@ -357,7 +396,10 @@ pub fn select(db: &Db, nwb_file_name: &str, interval_list_name: Option<&str>, pa
     if params == DEFAULT_PARAMS_NAME {
         insert_defaults(db)?;
     }
-    db.row::<ParamsRow>(PARAMS, &serde_json::json!({ "trodes_pos_params_name": params }))?;
+    db.row::<ParamsRow>(
+        PARAMS,
+        &serde_json::json!({ "trodes_pos_params_name": params }),
+    )?;
     let keys: Vec<TrodesPosKey> = epochs
         .into_iter()
         .map(|e| TrodesPosKey {
@@ -400,12 +442,22 @@ pub fn column_names(description: &str, n_columns: usize, id: i64) -> Vec<String>
     let numbered = description.contains('1') || description.contains('2');
     let names: Vec<String> = description
         .split(", ")
-        .map(|c| if numbered { c.to_string() } else { format!("{c}{}", id + 1) })
+        .map(|c| {
+            if numbered {
+                c.to_string()
+            } else {
+                format!("{c}{}", id + 1)
+            }
+        })
         .collect();
     if names.len() == n_columns {
         names
     } else {
-        ["x", "y", "z"].iter().take(n_columns).map(|s| s.to_string()).collect()
+        ["x", "y", "z"]
+            .iter()
+            .take(n_columns)
+            .map(|s| s.to_string())
+            .collect()
     }
 }
 
@@ -420,15 +472,26 @@ pub fn read_raw_epoch(path: &std::path::Path, series: &[(i64, String)]) -> Resul
         let ts = file.time_series(&p)?;
         let time = file.timestamps(&p)?;
         let d = file.read_data(&format!("{p}/data"))?;
-        let values = d.values.to_f64().ok_or_else(|| Error::bad(here(), format!("{p}/data is not numeric")))?;
+        let values = d
+            .values
+            .to_f64()
+            .ok_or_else(|| Error::bad(here(), format!("{p}/data is not numeric")))?;
         let c = match d.shape.as_slice() {
             [n] if *n == time.len() => 1,
             [n, c] if *n == time.len() => *c,
-            shape => return Err(Error::bad(here(), format!("{p}/data has shape {shape:?} for {} timestamps", time.len()))),
+            shape => {
+                return Err(Error::bad(
+                    here(),
+                    format!("{p}/data has shape {shape:?} for {} timestamps", time.len()),
+                ))
+            }
         };
         let columns = column_names(ts.description.as_deref().unwrap_or(""), c, *id);
         if columns.len() != c {
-            return Err(Error::bad(here(), format!("{p}: {c} columns cannot be named from its description")));
+            return Err(Error::bad(
+                here(),
+                format!("{p}: {c} columns cannot be named from its description"),
+            ));
         }
         let this = RawEpoch {
             time,
@@ -453,7 +516,9 @@ fn join_on_time(left: RawEpoch, right: RawEpoch) -> std::result::Result<RawEpoch
         let mut m = HashMap::new();
         for (i, v) in t.iter().enumerate() {
             if m.insert(v.to_bits(), i).is_some() {
-                return Err(format!("time {v} occurs twice in one SpatialSeries; joining on time is ambiguous"));
+                return Err(format!(
+                    "time {v} occurs twice in one SpatialSeries; joining on time is ambiguous"
+                ));
             }
         }
         Ok(m)
@@ -471,7 +536,12 @@ fn join_on_time(left: RawEpoch, right: RawEpoch) -> std::result::Result<RawEpoch
     }
     let mut columns = left.columns;
     columns.extend(right.columns);
-    Ok(RawEpoch { time, columns, data, ..left })
+    Ok(RawEpoch {
+        time,
+        columns,
+        data,
+        ..left
+    })
 }
 
 /// The LED columns `_fix_col_names` picks, and what was decided where Spyglass asks.
@@ -485,20 +555,38 @@ pub struct LedColumns {
 
 /// `_fix_col_names` on the column names (see the module doc for the cases it asks about).
 pub fn led_columns(names: &[String]) -> Result<LedColumns> {
-    let find = |want: &[&str]| -> Option<Vec<usize>> { want.iter().map(|w| names.iter().position(|n| n == w)).collect() };
+    let find = |want: &[&str]| -> Option<Vec<usize>> {
+        want.iter()
+            .map(|w| names.iter().position(|n| n == w))
+            .collect()
+    };
     let what = format!("raw position columns {names:?}");
     if let Some(columns) = find(&["xloc", "yloc", "xloc2", "yloc2"]) {
-        return Ok(LedColumns { columns, note: None });
+        return Ok(LedColumns {
+            columns,
+            note: None,
+        });
     }
     if find(&["x", "y", "z"]).is_some() {
-        return Err(Error::bad(what, "a 3-D (x, y, z) series: TrodesPosV1's LED arithmetic is 2-D"));
+        return Err(Error::bad(
+            what,
+            "a 3-D (x, y, z) series: TrodesPosV1's LED arithmetic is 2-D",
+        ));
     }
-    for want in [["xloc0", "yloc0", "xloc1", "yloc1"], ["xloc1", "yloc1", "xloc2", "yloc2"]] {
+    for want in [
+        ["xloc0", "yloc0", "xloc1", "yloc1"],
+        ["xloc1", "yloc1", "xloc2", "yloc2"],
+    ] {
         if let Some(columns) = find(&want) {
-            return Ok(LedColumns { columns, note: None });
+            return Ok(LedColumns {
+                columns,
+                note: None,
+            });
         }
     }
-    let pos: Vec<usize> = (0..names.len()).filter(|&i| names[i] != "video_frame_ind").collect();
+    let pos: Vec<usize> = (0..names.len())
+        .filter(|&i| names[i] != "video_frame_ind")
+        .collect();
     match pos.len() {
         2 => Ok(LedColumns {
             columns: pos,
@@ -514,7 +602,10 @@ pub fn led_columns(names: &[String]) -> Result<LedColumns> {
 
 /// TrodesPosV1's computation on a raw epoch: the LEDs picked, `calculate_position_info`
 /// with the params, and the video frame index Spyglass writes.
-pub fn compute_position(raw: &RawEpoch, params: &TrodesPosParams) -> Result<(PositionInfo, Vec<i64>, LedColumns)> {
+pub fn compute_position(
+    raw: &RawEpoch,
+    params: &TrodesPosParams,
+) -> Result<(PositionInfo, Vec<i64>, LedColumns)> {
     let leds = led_columns(&raw.columns)?;
     let c = raw.columns.len();
     let picked: Vec<f64> = raw
@@ -522,10 +613,12 @@ pub fn compute_position(raw: &RawEpoch, params: &TrodesPosParams) -> Result<(Pos
         .chunks_exact(c)
         .flat_map(|row| leds.columns.iter().map(move |&k| row[k]))
         .collect();
-    let position_error = |e: spyglass_position::PositionError| Error::bad(TRODES_POS_V1, e.to_string());
+    let position_error =
+        |e: spyglass_position::PositionError| Error::bad(TRODES_POS_V1, e.to_string());
     let raw_leds = RawLeds::from_rows(&picked, leds.columns.len()).map_err(position_error)?;
-    let info = spyglass_position::calculate_position_info(&raw.time, &raw_leds, raw.conversion, params)
-        .map_err(position_error)?;
+    let info =
+        spyglass_position::calculate_position_info(&raw.time, &raw_leds, raw.conversion, params)
+            .map_err(position_error)?;
     // the raw series' video_frame_ind column when it has one, else 0..n (Spyglass)
     let frames = match raw.columns.iter().position(|n| n == "video_frame_ind") {
         Some(k) => {
@@ -536,7 +629,11 @@ pub fn compute_position(raw: &RawEpoch, params: &TrodesPosParams) -> Result<(Pos
                 .filter(|(_, t)| !t.is_nan())
                 .map(|(f, _)| *f as i64)
                 .collect();
-            if kept.len() == info.time.len() { kept } else { raw.column(k).iter().map(|f| *f as i64).collect() }
+            if kept.len() == info.time.len() {
+                kept
+            } else {
+                raw.column(k).iter().map(|f| *f as i64).collect()
+            }
         }
         None => (0..info.time.len() as i64).collect(),
     };
@@ -585,18 +682,27 @@ impl Make for TrodesPosV1Make {
         objects.sort_by_key(|o| o.id);
         Ok(TrodesInputs {
             path: nwb_file_path(cx.db, &key.nwb_file_name)?,
-            series: objects.into_iter().map(|o| (o.id, o.raw_position_object_id)).collect(),
+            series: objects
+                .into_iter()
+                .map(|o| (o.id, o.raw_position_object_id))
+                .collect(),
             params,
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &TrodesPosKey, i: TrodesInputs) -> Result<TrodesOutput> {
+    fn compute(
+        &self,
+        settings: &Settings,
+        key: &TrodesPosKey,
+        i: TrodesInputs,
+    ) -> Result<TrodesOutput> {
         let params = parse_params(&key.trodes_pos_params_name, &i.params)?;
         let raw = read_raw_epoch(&i.path, &i.series)?;
         let (info, frames, _) = compute_position(&raw, &params)?;
-        let (file, ids) = crate::kit::analysis_file(settings, &key.nwb_file_name, &i.path, "", |w| {
-            write_components(w, &raw, &info, frames)
-        })?;
+        let (file, ids) =
+            crate::kit::analysis_file(settings, &key.nwb_file_name, &i.path, "", |w| {
+                write_components(w, &raw, &info, frames)
+            })?;
         Ok(TrodesOutput { file, ids })
     }
 
@@ -626,36 +732,67 @@ fn write_components(
 ) -> Result<[String; 3]> {
     const METERS_PER_CM: f64 = 0.01;
     let n = info.time.len();
-    let series = |name: &str, ty: &str, description: &str, data: SeriesData, shape: Vec<usize>| TimeSeriesSpec {
-        name: name.into(),
-        neurodata_type: ty.into(),
-        description: description.into(),
-        comments: raw.comments.clone(),
-        data,
-        shape,
-        timing: TimingSpec::Timestamps(info.time.clone()),
-        reference_frame: (ty == "SpatialSeries").then(|| raw.reference_frame.clone()),
-        ..Default::default()
+    let series = |name: &str, ty: &str, description: &str, data: SeriesData, shape: Vec<usize>| {
+        TimeSeriesSpec {
+            name: name.into(),
+            neurodata_type: ty.into(),
+            description: description.into(),
+            comments: raw.comments.clone(),
+            data,
+            shape,
+            timing: TimingSpec::Timestamps(info.time.clone()),
+            reference_frame: (ty == "SpatialSeries").then(|| raw.reference_frame.clone()),
+            ..Default::default()
+        }
     };
     let position = TimeSeriesSpec {
         unit: "meters".into(),
         conversion: METERS_PER_CM,
-        ..series("position", "SpatialSeries", "x_position, y_position", SeriesData::F64(info.position.concat()), vec![n, 2])
+        ..series(
+            "position",
+            "SpatialSeries",
+            "x_position, y_position",
+            SeriesData::F64(info.position.concat()),
+            vec![n, 2],
+        )
     };
     let orientation = TimeSeriesSpec {
         unit: "meters".into(),
-        ..series("orientation", "SpatialSeries", "orientation", SeriesData::F64(info.orientation.clone()), vec![n])
+        ..series(
+            "orientation",
+            "SpatialSeries",
+            "orientation",
+            SeriesData::F64(info.orientation.clone()),
+            vec![n],
+        )
     };
-    let velocity_speed: Vec<f64> = info.velocity.iter().zip(&info.speed).flat_map(|(v, s)| [v[0], v[1], *s]).collect();
+    let velocity_speed: Vec<f64> = info
+        .velocity
+        .iter()
+        .zip(&info.speed)
+        .flat_map(|(v, s)| [v[0], v[1], *s])
+        .collect();
     let velocity = TimeSeriesSpec {
         unit: "m/s".into(),
         conversion: METERS_PER_CM,
-        ..series("velocity", "TimeSeries", "x_velocity, y_velocity, speed", SeriesData::F64(velocity_speed), vec![n, 3])
+        ..series(
+            "velocity",
+            "TimeSeries",
+            "x_velocity, y_velocity, speed",
+            SeriesData::F64(velocity_speed),
+            vec![n, 3],
+        )
     };
     let n_frames = frames.len();
     let frames = TimeSeriesSpec {
         unit: "index".into(),
-        ..series("video_frame_ind", "TimeSeries", "video_frame_ind", SeriesData::I64(frames), vec![n_frames])
+        ..series(
+            "video_frame_ind",
+            "TimeSeries",
+            "video_frame_ind",
+            SeriesData::I64(frames),
+            vec![n_frames],
+        )
     };
     if n_frames != n {
         let message = format!("{n_frames} video frame indices for {n} samples");
@@ -663,7 +800,11 @@ fn write_components(
     }
     Ok([
         w.add_scratch_container("Position", "Position", &[("SpatialSeries", &position)])?,
-        w.add_scratch_container("CompassDirection", "CompassDirection", &[("SpatialSeries", &orientation)])?,
+        w.add_scratch_container(
+            "CompassDirection",
+            "CompassDirection",
+            &[("SpatialSeries", &orientation)],
+        )?,
         w.add_scratch_container(
             "BehavioralTimeSeries",
             "BehavioralTimeSeries",
@@ -688,10 +829,23 @@ mod tests {
     #[test]
     fn columns_are_named_and_picked_as_spyglass_does() {
         assert_eq!(column_names("xloc, yloc", 2, 0), names(&["xloc1", "yloc1"]));
-        assert_eq!(column_names("xloc, yloc, xloc2, yloc2", 4, 0), names(&["xloc", "yloc", "xloc2", "yloc2"]));
+        assert_eq!(
+            column_names("xloc, yloc, xloc2, yloc2", 4, 0),
+            names(&["xloc", "yloc", "xloc2", "yloc2"])
+        );
         assert_eq!(column_names("position", 2, 0), names(&["x", "y"]));
-        assert_eq!(led_columns(&names(&["xloc1", "yloc1", "xloc2", "yloc2"])).unwrap().columns, vec![0, 1, 2, 3]);
-        assert_eq!(led_columns(&names(&["xloc2", "yloc2", "xloc", "yloc"])).unwrap().columns, vec![2, 3, 0, 1]);
+        assert_eq!(
+            led_columns(&names(&["xloc1", "yloc1", "xloc2", "yloc2"]))
+                .unwrap()
+                .columns,
+            vec![0, 1, 2, 3]
+        );
+        assert_eq!(
+            led_columns(&names(&["xloc2", "yloc2", "xloc", "yloc"]))
+                .unwrap()
+                .columns,
+            vec![2, 3, 0, 1]
+        );
         let single = led_columns(&names(&["xloc1", "yloc1"])).unwrap();
         assert_eq!(single.columns, vec![0, 1]);
         assert!(single.note.is_some());

@@ -46,8 +46,14 @@ pub const RIPPLE_TIMES_V1: &str = "ripple_v1.RippleTimesV1";
 /// Spyglass's default parameter sets, as JSON of the dicts it inserts (floats stay
 /// floats, keys in its order, so the blobs equal datajoint-python's).
 pub const DEFAULTS: [(&str, &str); 2] = [
-    ("default", r#"{"speed_name": "head_speed", "ripple_detection_algorithm": "Kay_ripple_detector", "ripple_detection_params": {"speed_threshold": 4.0, "minimum_duration": 0.015, "zscore_threshold": 2.0, "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}}"#),
-    ("default_trodes", r#"{"speed_name": "speed", "ripple_detection_algorithm": "Kay_ripple_detector", "ripple_detection_params": {"speed_threshold": 4.0, "minimum_duration": 0.015, "zscore_threshold": 2.0, "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}}"#),
+    (
+        "default",
+        r#"{"speed_name": "head_speed", "ripple_detection_algorithm": "Kay_ripple_detector", "ripple_detection_params": {"speed_threshold": 4.0, "minimum_duration": 0.015, "zscore_threshold": 2.0, "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}}"#,
+    ),
+    (
+        "default_trodes",
+        r#"{"speed_name": "speed", "ripple_detection_algorithm": "Kay_ripple_detector", "ripple_detection_params": {"speed_threshold": 4.0, "minimum_duration": 0.015, "zscore_threshold": 2.0, "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}}"#,
+    ),
 ];
 
 /// The key of RippleLFPSelection.
@@ -159,8 +165,14 @@ ripple_times_object_id : varchar(40)";
                     println!("no RippleParameters (`spyglass defaults` inserts Spyglass's `default` and `default_trodes`)");
                 }
                 for r in rows {
-                    let name = r.get("ripple_param_name").and_then(Value::as_str).unwrap_or_default();
-                    let dict = r.get("ripple_param_dict").map(|v| v.python_str()).unwrap_or_default();
+                    let name = r
+                        .get("ripple_param_name")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default();
+                    let dict = r
+                        .get("ripple_param_dict")
+                        .map(|v| v.python_str())
+                        .unwrap_or_default();
                     println!("{name}: {dict}");
                 }
             }
@@ -168,7 +180,10 @@ ripple_times_object_id : varchar(40)";
                 let dict = a.dict();
                 if !insert_parameters(sg, &a.name, &dict)? {
                     let message = "a parameter set of that name exists (names are never reused)";
-                    return Err(Error::conflict(format!("{RIPPLE_PARAMETERS} `{}`", a.name), message));
+                    return Err(Error::conflict(
+                        format!("{RIPPLE_PARAMETERS} `{}`", a.name),
+                        message,
+                    ));
                 }
                 println!("RippleParameters `{}`: {dict}", a.name);
             }
@@ -177,8 +192,13 @@ ripple_times_object_id : varchar(40)";
                 let (lfp_merge_id, _) = a.lfp.choose(sg, &nwb)?;
                 let band = ripple_band(sg, lfp_merge_id, a.band_filter.as_deref())?;
                 let ids = a.electrodes.as_deref().map(args::parse_ids).transpose()?;
-                let key = crate::transaction(sg, || set_lfp_electrodes(sg, &band, ids.as_deref(), &a.group_name))?;
-                println!("RippleLFPSelection: {nwb}, band `{}` of group `{}` at {} Hz, group name `{}`", band.filter_name, a.lfp.lfp_group, band.lfp_band_sampling_rate, key.group_name);
+                let key = crate::transaction(sg, || {
+                    set_lfp_electrodes(sg, &band, ids.as_deref(), &a.group_name)
+                })?;
+                println!(
+                    "RippleLFPSelection: {nwb}, band `{}` of group `{}` at {} Hz, group name `{}`",
+                    band.filter_name, a.lfp.lfp_group, band.lfp_band_sampling_rate, key.group_name
+                );
                 println!("next: spyglass populate {RIPPLE_TIMES_V1} --key nwb_file_name={nwb}");
             }
         }
@@ -446,7 +466,9 @@ pub fn interpolate_to_new_time(old_time: &[f64], values: &[f64], new_time: &[f64
             on_union[k] = *v;
         }
     }
-    let valid: Vec<usize> = (0..union.len()).filter(|&k| !on_union[k].is_nan()).collect();
+    let valid: Vec<usize> = (0..union.len())
+        .filter(|&k| !on_union[k].is_nan())
+        .collect();
     if let Some(&last) = valid.last() {
         for w in valid.windows(2) {
             let (a, b) = (w[0], w[1]);
@@ -515,9 +537,13 @@ impl Make for RippleTimesMake {
         struct ParamsRow {
             ripple_param_dict: serde_json::Value,
         }
-        let dict = cx.db.row::<ParamsRow>(RIPPLE_PARAMETERS, &name)?.ripple_param_dict;
+        let dict = cx
+            .db
+            .row::<ParamsRow>(RIPPLE_PARAMETERS, &name)?
+            .ripple_param_dict;
         let params = parse_params(&key.ripple_param_name, &dict)?;
-        let mut electrodes: Vec<BandElectrodeKey> = cx.db.rows(RIPPLE_LFP_ELECTRODE, &key.selection)?;
+        let mut electrodes: Vec<BandElectrodeKey> =
+            cx.db.rows(RIPPLE_LFP_ELECTRODE, &key.selection)?;
         electrodes.sort_by_key(|e| e.electrode_id);
         let target = iv::fetch_list(cx.db, &band.nwb_file_name, &band.target_interval_list_name)?;
         let (source, row) = position_source(cx.db, &key.pos_merge_id)?;
@@ -525,7 +551,14 @@ impl Make for RippleTimesMake {
             row.get(k)
                 .and_then(Value::as_str)
                 .map(str::to_string)
-                .ok_or_else(|| Error::bad(POSITION_OUTPUT, format!("source `{source}` has no `{k}`; only TrodesPosV1 positions are read")))
+                .ok_or_else(|| {
+                    Error::bad(
+                        POSITION_OUTPUT,
+                        format!(
+                            "source `{source}` has no `{k}`; only TrodesPosV1 positions are read"
+                        ),
+                    )
+                })
         };
         Ok(RippleInputs {
             nwb_path: crate::analysis::nwb_file_path(cx.db, &band.nwb_file_name)?,
@@ -534,17 +567,33 @@ impl Make for RippleTimesMake {
             electrode_ids: electrodes.iter().map(|e| e.electrode_id).collect(),
             params,
             target_times: target.valid_times,
-            position_path: crate::analysis::analysis_file_path(cx.db, &text("analysis_file_name")?)?,
-            position_ids: [text("position_object_id")?, text("orientation_object_id")?, text("velocity_object_id")?],
+            position_path: crate::analysis::analysis_file_path(
+                cx.db,
+                &text("analysis_file_name")?,
+            )?,
+            position_ids: [
+                text("position_object_id")?,
+                text("orientation_object_id")?,
+                text("velocity_object_id")?,
+            ],
             position_source: source,
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &RippleTimesKey, i: RippleInputs) -> Result<RippleOutput> {
+    fn compute(
+        &self,
+        settings: &Settings,
+        key: &RippleTimesKey,
+        i: RippleInputs,
+    ) -> Result<RippleOutput> {
         let events = detect(key, &i)?;
-        let (file, object_id) = crate::kit::analysis_file(settings, &key.selection.band.nwb_file_name, &i.nwb_path, "", |w| {
-            Ok(w.add_dynamic_table(&spyglass_nwb::Placement::Scratch, &events_table(&events))?)
-        })?;
+        let (file, object_id) = crate::kit::analysis_file(
+            settings,
+            &key.selection.band.nwb_file_name,
+            &i.nwb_path,
+            "",
+            |w| Ok(w.add_dynamic_table(&spyglass_nwb::Placement::Scratch, &events_table(&events))?),
+        )?;
         Ok(RippleOutput { file, object_id })
     }
 
@@ -572,7 +621,10 @@ pub fn detect(key: &RippleTimesKey, i: &RippleInputs) -> Result<Vec<RippleEvent>
         .map(|(c, _)| c)
         .collect();
     if columns.is_empty() {
-        let message = format!("none of the selected electrodes {:?} is in the series", i.electrode_ids);
+        let message = format!(
+            "none of the selected electrodes {:?} is in the series",
+            i.electrode_ids
+        );
         return Err(Error::bad(band_what, message));
     }
     let n = reader.raw().num_samples();
@@ -580,17 +632,29 @@ pub fn detect(key: &RippleTimesKey, i: &RippleInputs) -> Result<Vec<RippleEvent>
     let lfp_time = reader.raw().timestamps(0..n)?;
     // the position and the speed column
     let [pos_id, orient_id, vel_id] = &i.position_ids;
-    let pos = read_position_file(&i.position_path, pos_id, orient_id, vel_id, i.position_source.clone())?;
+    let pos = read_position_file(
+        &i.position_path,
+        pos_id,
+        orient_id,
+        vel_id,
+        i.position_source.clone(),
+    )?;
     let speed = match i.params.speed_name.as_str() {
         "speed" => &pos.speed,
         other => {
             let what = format!("{RIPPLE_PARAMETERS} `{}`", key.ripple_param_name);
-            let message = format!("speed_name `{other}` is not a column of {} position (it has `speed`)", pos.source);
+            let message = format!(
+                "speed_name `{other}` is not a column of {} position (it has `speed`)",
+                pos.source
+            );
             return Err(Error::bad(what, message));
         }
     };
     let (Some(&p0), Some(&p1)) = (pos.time.first(), pos.time.last()) else {
-        return Err(Error::bad(POSITION_OUTPUT, format!("merge id {} has no position samples", key.pos_merge_id)));
+        return Err(Error::bad(
+            POSITION_OUTPUT,
+            format!("merge id {} has no position samples", key.pos_merge_id),
+        ));
     };
     // target interval ∩ position span; samples inside each piece, both ends included
     let target = Intervals::consolidate(i.target_times.clone())?;
@@ -617,11 +681,19 @@ pub fn detect(key: &RippleTimesKey, i: &RippleInputs) -> Result<Vec<RippleEvent>
     }
     let speed = interpolate_to_new_time(&pos_time, &pos_speed, &time);
     let fs = key.selection.band.lfp_band_sampling_rate as f64;
-    let lfps = Lfps { data: &lfp, n_channels: columns.len() };
+    let lfps = Lfps {
+        data: &lfp,
+        n_channels: columns.len(),
+    };
     i.params
         .detector
         .detect(&time, lfps, &speed, fs, &i.params.params)
-        .map_err(|e| Error::bad(format!("{RIPPLE_TIMES_V1} {}", key_text(key)), e.to_string()))
+        .map_err(|e| {
+            Error::bad(
+                format!("{RIPPLE_TIMES_V1} {}", key_text(key)),
+                e.to_string(),
+            )
+        })
 }
 
 /// The events as Spyglass's `add_nwb_object` writes the detector's DataFrame:
@@ -653,7 +725,9 @@ fn events_table(events: &[RippleEvent]) -> spyglass_nwb::TableSpec {
         ids: Some((1..=events.len() as i64).collect()),
         columns: columns
             .iter()
-            .map(|(name, get)| spyglass_nwb::ColumnSpec::f64(name, "", events.iter().map(get).collect()))
+            .map(|(name, get)| {
+                spyglass_nwb::ColumnSpec::f64(name, "", events.iter().map(get).collect())
+            })
             .collect(),
     }
 }
@@ -680,7 +754,8 @@ mod tests {
             let p = parse_params(name, &dict).unwrap();
             assert_eq!(p.params, DetectorParams::kay());
         }
-        let bad = serde_json::json!({"speed_name": "speed", "ripple_detection_algorithm": "Roumis"});
+        let bad =
+            serde_json::json!({"speed_name": "speed", "ripple_detection_algorithm": "Roumis"});
         assert!(parse_params("x", &bad).is_err());
     }
 }

@@ -54,7 +54,7 @@ pub struct CentroidRow {
 pub struct DlcCentroid;
 
 impl Pipeline for DlcCentroid {
-    identity!(SCHEMA, requires [cohort::SCHEMA]);
+    identity!(SCHEMA, requires[cohort::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_centroid_params_name: varchar(80) # name for this set of parameters
 ---
@@ -105,7 +105,9 @@ pub fn insert_params(db: &Db, name: &str, json: &str) -> Result<usize> {
 pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<CentroidParams> {
     let what = format!("{PARAMS} `{name}`");
     let num = |p: &str| d.pointer(p).and_then(|v| v.as_f64());
-    let need = |p: &str| num(p).ok_or_else(|| Error::bad(&what, format!("`{}` must be a number", &p[1..])));
+    let need = |p: &str| {
+        num(p).ok_or_else(|| Error::bad(&what, format!("`{}` must be a number", &p[1..])))
+    };
     let truthy = |k: &str| match d.get(k) {
         Some(serde_json::Value::Bool(b)) => *b,
         Some(serde_json::Value::Number(n)) => n.as_f64().is_some_and(|v| v != 0.0),
@@ -118,7 +120,9 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<CentroidParams>
             .ok_or_else(|| Error::bad(&what, format!("points has no `{k}`")))
     };
     let method = match d.get("centroid_method").and_then(|v| v.as_str()) {
-        Some("one_pt_centroid") => CentroidMethod::OnePt { point1: point("point1")? },
+        Some("one_pt_centroid") => CentroidMethod::OnePt {
+            point1: point("point1")?,
+        },
         Some("two_pt_centroid") => CentroidMethod::TwoPt {
             point1: point("point1")?,
             point2: point("point2")?,
@@ -130,15 +134,23 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<CentroidParams>
             red_right: point("redLED_R")?,
         },
         other => {
+            let known = "one_pt_centroid, two_pt_centroid or four_led_centroid";
             return Err(Error::bad(
                 &what,
-                format!("centroid_method {other:?}: one_pt_centroid, two_pt_centroid or four_led_centroid"),
-            ))
+                format!("centroid_method {other:?}: {known}"),
+            ));
         }
     };
     let smooth = truthy("smooth");
-    if smooth && d.pointer("/smoothing_params/smooth_method").and_then(|v| v.as_str()) != Some("moving_avg") {
-        return Err(Error::bad(&what, "smooth_method: only `moving_avg` (Spyglass's only method)"));
+    if smooth
+        && d.pointer("/smoothing_params/smooth_method")
+            .and_then(|v| v.as_str())
+            != Some("moving_avg")
+    {
+        return Err(Error::bad(
+            &what,
+            "smooth_method: only `moving_avg` (Spyglass's only method)",
+        ));
     }
     let interpolate = truthy("interpolate");
     Ok(CentroidParams {
@@ -152,7 +164,11 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<CentroidParams>
         },
         max_pts_to_interp: num("/interp_params/max_pts_to_interp").unwrap_or(f64::INFINITY),
         smooth,
-        smoothing_duration: if smooth { need("/smoothing_params/smoothing_duration")? } else { 0.0 },
+        smoothing_duration: if smooth {
+            need("/smoothing_params/smoothing_duration")?
+        } else {
+            0.0
+        },
         speed_smoothing_std_dev: need("/speed_smoothing_std_dev")?,
     })
 }
@@ -195,7 +211,10 @@ impl Make for CentroidMake {
 
     fn fetch(&self, cx: &Cx, key: &CentroidKey) -> Result<Inputs> {
         let name = &key.dlc_centroid_params_name;
-        let row: ParamsRow = cx.db.row(PARAMS, &serde_json::json!({"dlc_centroid_params_name": name}))?;
+        let row: ParamsRow = cx.db.row(
+            PARAMS,
+            &serde_json::json!({"dlc_centroid_params_name": name}),
+        )?;
         let params = parse_params(name, &row.params)?;
         let mut available = cohort::fetch_parts(cx.db, &key.cohort)?;
         let mut parts = vec![];
@@ -220,7 +239,13 @@ impl Make for CentroidMake {
         let what = format!("{CENTROID} {}", key_text(key));
         let time = i.parts[0].1.time.clone();
         if let Some((bp, _)) = i.parts.iter().find(|(_, p)| p.time != time) {
-            return Err(Error::bad(&what, format!("body part `{bp}` has other timestamps than `{}`", i.parts[0].0)));
+            return Err(Error::bad(
+                &what,
+                format!(
+                    "body part `{bp}` has other timestamps than `{}`",
+                    i.parts[0].0
+                ),
+            ));
         }
         let points: Vec<Vec<Xy>> = i
             .parts
@@ -243,33 +268,51 @@ impl Make for CentroidMake {
             &i.parent,
             "DLCCentroid",
             |w| {
-                let pos = write_container(w, "Position", &time, &[Series {
-                    name: "position",
-                    columns: vec![col(&c.position, 0), col(&c.position, 1)],
-                    unit: "meters",
-                    conversion: METERS_PER_CM,
-                    description: "x_position, y_position",
-                }])?;
-                let vel = write_container(w, "BehavioralTimeSeries", &time, &[
-                    Series {
-                        name: "velocity",
-                        columns: vec![col(&c.velocity, 0), col(&c.velocity, 1), c.speed.clone()],
-                        unit: "m/s",
+                let pos = write_container(
+                    w,
+                    "Position",
+                    &time,
+                    &[Series {
+                        name: "position",
+                        columns: vec![col(&c.position, 0), col(&c.position, 1)],
+                        unit: "meters",
                         conversion: METERS_PER_CM,
-                        description: "x_velocity, y_velocity, speed",
-                    },
-                    Series {
-                        name: "video_frame_ind",
-                        columns: vec![frames],
-                        unit: "index",
-                        conversion: 1.0,
-                        description: "video_frame_ind",
-                    },
-                ])?;
+                        description: "x_position, y_position",
+                    }],
+                )?;
+                let vel = write_container(
+                    w,
+                    "BehavioralTimeSeries",
+                    &time,
+                    &[
+                        Series {
+                            name: "velocity",
+                            columns: vec![
+                                col(&c.velocity, 0),
+                                col(&c.velocity, 1),
+                                c.speed.clone(),
+                            ],
+                            unit: "m/s",
+                            conversion: METERS_PER_CM,
+                            description: "x_velocity, y_velocity, speed",
+                        },
+                        Series {
+                            name: "video_frame_ind",
+                            columns: vec![frames],
+                            unit: "index",
+                            conversion: 1.0,
+                            description: "video_frame_ind",
+                        },
+                    ],
+                )?;
                 Ok((pos, vel))
             },
         )?;
-        Ok(Output { file, position_id, velocity_id })
+        Ok(Output {
+            file,
+            position_id,
+            velocity_id,
+        })
     }
 
     fn insert(&self, cx: &Cx, key: &CentroidKey, out: Output) -> Result<()> {
@@ -301,7 +344,10 @@ pub struct CentroidData {
 /// Reads a DLCCentroid row's series.
 pub fn fetch_centroid(db: &Db, key: &CentroidKey) -> Result<CentroidData> {
     let row: CentroidRow = db.row(CENTROID, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(db, &row.analysis_file_name)?)?;
+    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
+        db,
+        &row.analysis_file_name,
+    )?)?;
     let pos = read_series(&f, &row.dlc_position_object_id, "position")?;
     let vel = read_series(&f, &row.dlc_velocity_object_id, "velocity")?;
     let fr = read_series(&f, &row.dlc_velocity_object_id, "video_frame_ind")?;
@@ -309,7 +355,10 @@ pub fn fetch_centroid(db: &Db, key: &CentroidKey) -> Result<CentroidData> {
         c[a].iter().zip(&c[b]).map(|(&x, &y)| [x, y]).collect()
     };
     if pos.columns.len() != 2 || vel.columns.len() != 3 {
-        return Err(Error::bad(CENTROID, format!("{}: unexpected series widths", row.analysis_file_name)));
+        return Err(Error::bad(
+            CENTROID,
+            format!("{}: unexpected series widths", row.analysis_file_name),
+        ));
     }
     Ok(CentroidData {
         time: pos.time,

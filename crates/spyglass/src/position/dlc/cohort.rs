@@ -42,7 +42,7 @@ pub struct CohortBodyPart {
 pub struct DlcCohort;
 
 impl Pipeline for DlcCohort {
-    identity!(SCHEMA, requires [position::SCHEMA]);
+    identity!(SCHEMA, requires[position::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let selection = "dlc_si_cohort_selection_name : varchar(120)
 -> position_v1_dlc_pose_estimation.DLCPoseEstimation
@@ -58,8 +58,12 @@ dlc_smooth_interp_info_object_id : varchar(80)";
             name: SCHEMA,
             tables: vec![
                 TableSpec::new("DLCSmoothInterpCohortSelection", Tier::Manual, selection),
-                TableSpec::new("DLCSmoothInterpCohort", Tier::Computed, "-> DLCSmoothInterpCohortSelection")
-                    .part("BodyPart", part),
+                TableSpec::new(
+                    "DLCSmoothInterpCohort",
+                    Tier::Computed,
+                    "-> DLCSmoothInterpCohortSelection",
+                )
+                .part("BodyPart", part),
             ],
         }]
     }
@@ -69,13 +73,21 @@ dlc_smooth_interp_info_object_id : varchar(80)";
 }
 
 /// Inserts a cohort selection: body part → DLCSmoothInterpParams name.
-pub fn insert_selection(db: &Db, key: &CohortKey, bodyparts: &BTreeMap<String, String>) -> Result<()> {
+pub fn insert_selection(
+    db: &Db,
+    key: &CohortKey,
+    bodyparts: &BTreeMap<String, String>,
+) -> Result<()> {
     crate::pipelines::declare(db, &[SCHEMA])?;
-    let dict = serde_json::to_value(bodyparts).map_err(|e| Error::internal(SELECTION, e.to_string()))?;
+    let dict =
+        serde_json::to_value(bodyparts).map_err(|e| Error::internal(SELECTION, e.to_string()))?;
     let row = super::row_with(
         SELECTION,
         key,
-        vec![("bodyparts_params_dict", Value::from(spyglass_blob::from_json(&dict)))],
+        vec![(
+            "bodyparts_params_dict",
+            Value::from(spyglass_blob::from_json(&dict)),
+        )],
     )?;
     let skip = InsertOptions {
         skip_duplicates: true,
@@ -103,13 +115,21 @@ impl Make for CohortMake {
         let what = format!("{SELECTION} {}", key_text(key));
         let dict = match &sel.bodyparts_params_dict {
             serde_json::Value::Object(m) => m.clone(),
-            other => return Err(Error::bad(&what, format!("bodyparts_params_dict is not a dict: {other}"))),
+            other => {
+                return Err(Error::bad(
+                    &what,
+                    format!("bodyparts_params_dict is not a dict: {other}"),
+                ))
+            }
         };
         let mut parts = vec![];
         for (bodypart, params) in dict {
-            let params = params
-                .as_str()
-                .ok_or_else(|| Error::bad(&what, format!("`{bodypart}`: the parameter set name is not text")))?;
+            let params = params.as_str().ok_or_else(|| {
+                Error::bad(
+                    &what,
+                    format!("`{bodypart}`: the parameter set name is not text"),
+                )
+            })?;
             let q = position::SmoothInterpKey {
                 part: super::pose_estimation::PoseBodyPartKey {
                     pose: key.pose.clone(),
@@ -129,7 +149,12 @@ impl Make for CohortMake {
         Ok(parts)
     }
 
-    fn compute(&self, _: &Settings, _: &CohortKey, parts: Vec<CohortBodyPart>) -> Result<Vec<CohortBodyPart>> {
+    fn compute(
+        &self,
+        _: &Settings,
+        _: &CohortKey,
+        parts: Vec<CohortBodyPart>,
+    ) -> Result<Vec<CohortBodyPart>> {
         Ok(parts)
     }
 

@@ -89,8 +89,10 @@ model_description='' : varchar(1000)";
                     .part("FromUpstream", from_upstream),
                 TableSpec::new("DLCModelParams", Tier::Manual, params),
                 TableSpec::new("DLCModelSelection", Tier::Manual, selection),
-                TableSpec::new("DLCModel", Tier::Computed, model)
-                    .part("BodyPart", "-> DLCModel\n-> position_v1_dlc_project.BodyPart"),
+                TableSpec::new("DLCModel", Tier::Computed, model).part(
+                    "BodyPart",
+                    "-> DLCModel\n-> position_v1_dlc_project.BodyPart",
+                ),
             ],
         }]
     }

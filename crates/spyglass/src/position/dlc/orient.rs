@@ -50,7 +50,7 @@ pub struct OrientationRow {
 pub struct DlcOrient;
 
 impl Pipeline for DlcOrient {
-    identity!(SCHEMA, requires [cohort::SCHEMA]);
+    identity!(SCHEMA, requires[cohort::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_orientation_params_name: varchar(80) # name for this set of parameters
 ---
@@ -124,11 +124,18 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<OrientationPara
             ))
         }
     };
-    let sd = d.get("orientation_smoothing_std_dev").and_then(|v| v.as_f64());
+    let sd = d
+        .get("orientation_smoothing_std_dev")
+        .and_then(|v| v.as_f64());
     let orientation_smoothing_std_dev = match (&method, sd) {
         (OrientationMethod::None, s) => s.unwrap_or(f64::NAN),
         (_, Some(s)) => s,
-        (_, None) => return Err(Error::bad(&what, "`orientation_smoothing_std_dev` must be a number")),
+        (_, None) => {
+            return Err(Error::bad(
+                &what,
+                "`orientation_smoothing_std_dev` must be a number",
+            ))
+        }
     };
     Ok(OrientationParams {
         method,
@@ -175,7 +182,10 @@ impl Make for OrientationMake {
     fn fetch(&self, cx: &Cx, key: &OrientationKey) -> Result<Inputs> {
         let what = format!("{ORIENTATION} {}", key_text(key));
         let name = &key.dlc_orientation_params_name;
-        let row: ParamsRow = cx.db.row(PARAMS, &serde_json::json!({"dlc_orientation_params_name": name}))?;
+        let row: ParamsRow = cx.db.row(
+            PARAMS,
+            &serde_json::json!({"dlc_orientation_params_name": name}),
+        )?;
         let params = parse_params(name, &row.params)?;
         let mut available = cohort::fetch_parts(cx.db, &key.cohort)?;
         // Spyglass indexes the orientation by the cohort's (first part's) timestamps
@@ -186,9 +196,12 @@ impl Make for OrientationMake {
             .ok_or_else(|| Error::bad(&what, "the cohort has no body parts"))?;
         let mut parts = vec![];
         for bp in params.method.body_parts() {
-            let p = available
-                .remove(bp)
-                .ok_or_else(|| Error::bad(&what, format!("body part `{bp}` of the orientation is not in the cohort")))?;
+            let p = available.remove(bp).ok_or_else(|| {
+                Error::bad(
+                    &what,
+                    format!("body part `{bp}` of the orientation is not in the cohort"),
+                )
+            })?;
             parts.push((bp.to_string(), p));
         }
         Ok(Inputs {
@@ -203,7 +216,10 @@ impl Make for OrientationMake {
     fn compute(&self, settings: &Settings, key: &OrientationKey, i: Inputs) -> Result<Output> {
         let what = format!("{ORIENTATION} {}", key_text(key));
         if let Some((bp, _)) = i.parts.iter().find(|(_, p)| p.time != i.time) {
-            return Err(Error::bad(&what, format!("body part `{bp}` has other timestamps than the cohort")));
+            return Err(Error::bad(
+                &what,
+                format!("body part `{bp}` has other timestamps than the cohort"),
+            ));
         }
         let points: Vec<Vec<Xy>> = i
             .parts
@@ -218,13 +234,18 @@ impl Make for OrientationMake {
             &i.parent,
             "DLCOrientation",
             |w| {
-                write_container(w, "CompassDirection", &i.time, &[Series {
-                    name: "orientation",
-                    columns: vec![theta],
-                    unit: "radians",
-                    conversion: 1.0,
-                    description: "orientation",
-                }])
+                write_container(
+                    w,
+                    "CompassDirection",
+                    &i.time,
+                    &[Series {
+                        name: "orientation",
+                        columns: vec![theta],
+                        unit: "radians",
+                        conversion: 1.0,
+                        description: "orientation",
+                    }],
+                )
             },
         )?;
         Ok(Output { file, object_id })
@@ -243,7 +264,10 @@ impl Make for OrientationMake {
 /// A DLCOrientation row's series: timestamps and orientation (radians).
 pub fn fetch_orientation(db: &Db, key: &OrientationKey) -> Result<(Vec<f64>, Vec<f64>)> {
     let row: OrientationRow = db.row(ORIENTATION, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(db, &row.analysis_file_name)?)?;
+    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
+        db,
+        &row.analysis_file_name,
+    )?)?;
     let s = read_series(&f, &row.dlc_orientation_object_id, "orientation")?;
     Ok((s.time, s.columns.into_iter().next().unwrap_or_default()))
 }

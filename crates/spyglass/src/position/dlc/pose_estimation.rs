@@ -134,7 +134,10 @@ fn run_import(sg: &Spyglass, a: ImportArgs) -> Result<()> {
         parts.len(),
         parts.join(", ")
     );
-    println!("next: spyglass defaults; spyglass position dlc select {nwb} --epoch {}", key.epoch);
+    println!(
+        "next: spyglass defaults; spyglass position dlc select {nwb} --epoch {}",
+        key.epoch
+    );
     Ok(())
 }
 
@@ -153,7 +156,10 @@ fn run_select(sg: &Spyglass, a: SelectArgs) -> Result<()> {
         names.si_params, key.dlc_si_cohort_centroid, key.dlc_centroid_params_name, key.dlc_orientation_params_name
     );
     if pos_selected {
-        println!("selected DLCPosSelection; next: spyglass populate {}", super::selection::DLC_POS_V1);
+        println!(
+            "selected DLCPosSelection; next: spyglass populate {}",
+            super::selection::DLC_POS_V1
+        );
     } else {
         println!(
             "next: spyglass populate {} and {} (or {} and {}), then this command again",
@@ -306,7 +312,10 @@ fn team(db: &Db, spec: &ImportSpec) -> Result<String> {
     let ex: Vec<ExperimenterRow> = db.rows(common_session::SESSION_EXPERIMENTER, &session)?;
     for e in ex {
         let q = serde_json::json!({"team_name": e.lab_member_name});
-        if !db.rows::<serde_json::Value>(common_lab::LAB_TEAM, &q)?.is_empty() {
+        if !db
+            .rows::<serde_json::Value>(common_lab::LAB_TEAM, &q)?
+            .is_empty()
+        {
             return Ok(e.lab_member_name);
         }
     }
@@ -321,8 +330,14 @@ fn team(db: &Db, spec: &ImportSpec) -> Result<String> {
 
 /// Enters the model an imported output comes from ("FromImport"), with its body parts.
 fn enter_model(db: &Db, spec: &ImportSpec, table: &DlcTable, dir: &Path) -> Result<DlcModelKey> {
-    let project_name = spec.project_name.clone().unwrap_or_else(|| table.scorer.clone());
-    let dlc_model_name = spec.dlc_model_name.clone().unwrap_or_else(|| table.scorer.clone());
+    let project_name = spec
+        .project_name
+        .clone()
+        .unwrap_or_else(|| table.scorer.clone());
+    let dlc_model_name = spec
+        .dlc_model_name
+        .clone()
+        .unwrap_or_else(|| table.scorer.clone());
     let key = DlcModelKey {
         project_name: project_name.clone(),
         dlc_model_name: dlc_model_name.clone(),
@@ -349,24 +364,50 @@ fn enter_model(db: &Db, spec: &ImportSpec, table: &DlcTable, dir: &Path) -> Resu
         db.insert1(project::DLC_PROJECT_BODY_PART, row, skip())?;
     }
     let pm = |extra: Vec<(&str, Value)>| {
-        let mut v = vec![("project_name", s(&project_name)), ("dlc_model_name", s(&dlc_model_name))];
+        let mut v = vec![
+            ("project_name", s(&project_name)),
+            ("dlc_model_name", s(&dlc_model_name)),
+        ];
         v.extend(extra);
         Row::from_pairs(v)
     };
-    db.insert1(model::DLC_MODEL_INPUT, pm(vec![("project_path", s(&dir_text))]), skip())?;
-    db.insert1(model::DLC_MODEL_SOURCE, pm(vec![("source", s("FromImport"))]), skip())?;
-    db.insert1(model::DLC_MODEL_SOURCE_FROM_IMPORT, pm(vec![("project_path", s(&dir_text))]), skip())?;
+    db.insert1(
+        model::DLC_MODEL_INPUT,
+        pm(vec![("project_path", s(&dir_text))]),
+        skip(),
+    )?;
+    db.insert1(
+        model::DLC_MODEL_SOURCE,
+        pm(vec![("source", s("FromImport"))]),
+        skip(),
+    )?;
+    db.insert1(
+        model::DLC_MODEL_SOURCE_FROM_IMPORT,
+        pm(vec![("project_path", s(&dir_text))]),
+        skip(),
+    )?;
     let params: serde_json::Value = serde_json::from_str(model::DEFAULT_MODEL_PARAMS)
         .map_err(|e| Error::internal(model::DLC_MODEL_PARAMS, e.to_string()))?;
-    let prow = Row::from_pairs([("dlc_model_params_name", s("default")), ("params", blob(params))]);
+    let prow = Row::from_pairs([
+        ("dlc_model_params_name", s("default")),
+        ("params", blob(params)),
+    ]);
     db.insert1(model::DLC_MODEL_PARAMS, prow, skip())?;
-    db.insert1(model::DLC_MODEL_SELECTION, pm(vec![("dlc_model_params_name", s("default"))]), skip())?;
+    db.insert1(
+        model::DLC_MODEL_SELECTION,
+        pm(vec![("dlc_model_params_name", s("default"))]),
+        skip(),
+    )?;
     let existing: Vec<serde_json::Value> = db.rows(model::DLC_MODEL, &key)?;
     if existing.is_empty() {
-        let config = serde_json::json!({"Task": project_name, "scorer": table.scorer, "bodyparts": parts});
+        let config =
+            serde_json::json!({"Task": project_name, "scorer": table.scorer, "bodyparts": parts});
         let row = pm(vec![
             ("dlc_model_params_name", s("default")),
-            ("task", s(&table.scorer.chars().take(32).collect::<String>())),
+            (
+                "task",
+                s(&table.scorer.chars().take(32).collect::<String>()),
+            ),
             ("date", s("imported")),
             ("iteration", Value::from(0i64)),
             ("snapshotindex", Value::from(-1i64)),
@@ -375,7 +416,10 @@ fn enter_model(db: &Db, spec: &ImportSpec, table: &DlcTable, dir: &Path) -> Resu
             ("scorer", s(&table.scorer)),
             ("config_template", blob(config)),
             ("project_path", s(&dir_text)),
-            ("model_description", s("imported DeepLabCut output (not trained in Spyglass)")),
+            (
+                "model_description",
+                s("imported DeepLabCut output (not trained in Spyglass)"),
+            ),
         ]);
         let direct = InsertOptions {
             allow_direct_insert: true,
@@ -384,7 +428,10 @@ fn enter_model(db: &Db, spec: &ImportSpec, table: &DlcTable, dir: &Path) -> Resu
         db.insert1(model::DLC_MODEL, row, direct)?;
     }
     for bp in &parts {
-        let row = pm(vec![("dlc_model_params_name", s("default")), ("bodypart", s(bp))]);
+        let row = pm(vec![
+            ("dlc_model_params_name", s("default")),
+            ("bodypart", s(bp)),
+        ]);
         let direct = InsertOptions {
             skip_duplicates: true,
             allow_direct_insert: true,
@@ -412,7 +459,10 @@ fn first_position_time(db: &Db, nwb_file_name: &str, epoch: i64) -> Result<Optio
         raw_position_object_id: String,
     }
     let key = serde_json::json!({"nwb_file_name": nwb_file_name, "epoch": epoch});
-    let Some(ep) = db.rows::<Epoch>(crate::common::common_task::TASK_EPOCH, &key)?.pop() else {
+    let Some(ep) = db
+        .rows::<Epoch>(crate::common::common_task::TASK_EPOCH, &key)?
+        .pop()
+    else {
         return Ok(None);
     };
     let q = serde_json::json!({"nwb_file_name": nwb_file_name, "interval_list_name": ep.interval_list_name});
@@ -425,7 +475,11 @@ fn first_position_time(db: &Db, nwb_file_name: &str, epoch: i64) -> Result<Optio
         return Ok(None);
     };
     let q = serde_json::json!({"nwb_file_name": nwb_file_name, "interval_list_name": pos_interval});
-    let Some(obj) = db.rows::<PosObject>(common_behav::RAW_POSITION_POS_OBJECT, &q)?.into_iter().next() else {
+    let Some(obj) = db
+        .rows::<PosObject>(common_behav::RAW_POSITION_POS_OBJECT, &q)?
+        .into_iter()
+        .next()
+    else {
         return Ok(None);
     };
     let file = spyglass_nwb::NwbFile::open(nwb_file_path(db, nwb_file_name)?)?;
@@ -438,9 +492,10 @@ fn first_position_time(db: &Db, nwb_file_name: &str, epoch: i64) -> Result<Optio
 pub fn import(db: &Db, settings: &Settings, spec: &ImportSpec) -> Result<(PoseKey, Vec<String>)> {
     crate::pipelines::declare(db, &[SCHEMA])?;
     let table = read_output(&spec.output)?;
-    let output = spec.output.canonicalize().map_err(|e| {
-        Error::bad("DLC output", format!("{}: {e}", spec.output.display()))
-    })?;
+    let output = spec
+        .output
+        .canonicalize()
+        .map_err(|e| Error::bad("DLC output", format!("{}: {e}", spec.output.display())))?;
     let dir = output.parent().unwrap_or(Path::new("/")).to_path_buf();
     let vkey = serde_json::json!({
         "nwb_file_name": spec.nwb_file_name, "epoch": spec.epoch, "video_file_num": spec.video_file_num
@@ -457,7 +512,10 @@ pub fn import(db: &Db, settings: &Settings, spec: &ImportSpec) -> Result<(PoseKe
         let p = f.path_of_id(&video.video_file_object_id)?;
         let ext = format!("{p}/external_file");
         let vp = if f.exists(&ext) {
-            f.read_data(&ext)?.texts().and_then(|t| t.into_iter().next()).unwrap_or_default()
+            f.read_data(&ext)?
+                .texts()
+                .and_then(|t| t.into_iter().next())
+                .unwrap_or_default()
         } else {
             String::new()
         };
@@ -473,40 +531,82 @@ pub fn import(db: &Db, settings: &Settings, spec: &ImportSpec) -> Result<(PoseKe
         video_file_num: spec.video_file_num,
         model,
     };
-    if !db.rows::<serde_json::Value>(POSE_ESTIMATION, &key)?.is_empty() {
+    if !db
+        .rows::<serde_json::Value>(POSE_ESTIMATION, &key)?
+        .is_empty()
+    {
         return Err(Error::conflict(
             POSE_ESTIMATION,
             format!("{} is imported already", crate::kit::key_text(&key)),
         ));
     }
-    let sel = row_with(SELECTION, &key, vec![
-        ("task_mode", Value::from("load")),
-        ("video_path", Value::from(video_path.chars().take(120).collect::<String>())),
-        ("pose_estimation_output_dir", Value::from(dir.display().to_string())),
-    ])?;
+    let sel = row_with(
+        SELECTION,
+        &key,
+        vec![
+            ("task_mode", Value::from("load")),
+            (
+                "video_path",
+                Value::from(video_path.chars().take(120).collect::<String>()),
+            ),
+            (
+                "pose_estimation_output_dir",
+                Value::from(dir.display().to_string()),
+            ),
+        ],
+    )?;
     db.insert1(SELECTION, sel, skip())?;
     let mpp = camera.meters_per_pixel;
     // write the files before the transaction; registered inside it
     let mut files = vec![];
     for part in &table.body_parts {
-        let (pose, rows) = BodyPartPose::from_dlc(part, mpp, first, &video_time)
-            .map_err(super::position_err(format!("{POSE_ESTIMATION} {}", part.name)))?;
+        let (pose, rows) = BodyPartPose::from_dlc(part, mpp, first, &video_time).map_err(
+            super::position_err(format!("{POSE_ESTIMATION} {}", part.name)),
+        )?;
         let frames: Vec<f64> = rows.iter().map(|&r| r as f64).collect();
         let parent = session_path.clone();
-        let (pending, ids) = crate::kit::analysis_file(settings, &key.nwb_file_name, &parent, "DLCPoseEstimation", |w| {
-            let pos = write_container(w, "Position", &pose.time, &[Series {
-                name: "position",
-                columns: vec![pose.x.clone(), pose.y.clone()],
-                unit: "meters",
-                conversion: METERS_PER_CM,
-                description: "x_position, y_position",
-            }])?;
-            let lik = write_container(w, "BehavioralTimeSeries", &pose.time, &[
-                Series { name: "likelihood", columns: vec![pose.likelihood.clone()], unit: "likelihood", conversion: 1.0, description: "likelihood" },
-                Series { name: "video_frame_ind", columns: vec![frames.clone()], unit: "index", conversion: 1.0, description: "video_frame_ind" },
-            ])?;
-            Ok((pos, lik))
-        })?;
+        let (pending, ids) = crate::kit::analysis_file(
+            settings,
+            &key.nwb_file_name,
+            &parent,
+            "DLCPoseEstimation",
+            |w| {
+                let pos = write_container(
+                    w,
+                    "Position",
+                    &pose.time,
+                    &[Series {
+                        name: "position",
+                        columns: vec![pose.x.clone(), pose.y.clone()],
+                        unit: "meters",
+                        conversion: METERS_PER_CM,
+                        description: "x_position, y_position",
+                    }],
+                )?;
+                let lik = write_container(
+                    w,
+                    "BehavioralTimeSeries",
+                    &pose.time,
+                    &[
+                        Series {
+                            name: "likelihood",
+                            columns: vec![pose.likelihood.clone()],
+                            unit: "likelihood",
+                            conversion: 1.0,
+                            description: "likelihood",
+                        },
+                        Series {
+                            name: "video_frame_ind",
+                            columns: vec![frames.clone()],
+                            unit: "index",
+                            conversion: 1.0,
+                            description: "video_frame_ind",
+                        },
+                    ],
+                )?;
+                Ok((pos, lik))
+            },
+        )?;
         files.push((part.name.clone(), pending, ids));
     }
     let created = std::fs::metadata(&output)
@@ -516,10 +616,14 @@ pub fn import(db: &Db, settings: &Settings, spec: &ImportSpec) -> Result<(PoseKe
         .unwrap_or_else(|_| chrono::Local::now().format("%Y-%m-%d %H:%M:%S").to_string());
     let names: Vec<String> = files.iter().map(|f| f.0.clone()).collect();
     db.transaction_with(|| {
-        let row = row_with(POSE_ESTIMATION, &key, vec![
-            ("pose_estimation_time", Value::from(created.as_str())),
-            ("meters_per_pixel", Value::from(mpp)),
-        ])?;
+        let row = row_with(
+            POSE_ESTIMATION,
+            &key,
+            vec![
+                ("pose_estimation_time", Value::from(created.as_str())),
+                ("meters_per_pixel", Value::from(mpp)),
+            ],
+        )?;
         let direct = InsertOptions {
             allow_direct_insert: true,
             ..Default::default()
@@ -527,12 +631,19 @@ pub fn import(db: &Db, settings: &Settings, spec: &ImportSpec) -> Result<(PoseKe
         db.insert1(POSE_ESTIMATION, row, direct)?;
         for (bodypart, pending, (pos, lik)) in files {
             let part = PoseBodyPart {
-                key: PoseBodyPartKey { pose: key.clone(), bodypart },
+                key: PoseBodyPartKey {
+                    pose: key.clone(),
+                    bodypart,
+                },
                 analysis_file_name: db.register(pending)?,
                 dlc_pose_estimation_position_object_id: pos,
                 dlc_pose_estimation_likelihood_object_id: lik,
             };
-            db.insert1(POSE_BODY_PART, crate::kit::row_of(POSE_BODY_PART, &part)?, direct)?;
+            db.insert1(
+                POSE_BODY_PART,
+                crate::kit::row_of(POSE_BODY_PART, &part)?,
+                direct,
+            )?;
         }
         Ok::<_, Error>(())
     })?;
@@ -561,8 +672,16 @@ pub fn fetch_body_part(db: &Db, key: &PoseBodyPartKey) -> Result<PoseData> {
     let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
     let f = spyglass_nwb::NwbFile::open(path)?;
     let pos = read_series(&f, &row.dlc_pose_estimation_position_object_id, "position")?;
-    let lik = read_series(&f, &row.dlc_pose_estimation_likelihood_object_id, "likelihood")?;
-    let fr = read_series(&f, &row.dlc_pose_estimation_likelihood_object_id, "video_frame_ind")?;
+    let lik = read_series(
+        &f,
+        &row.dlc_pose_estimation_likelihood_object_id,
+        "likelihood",
+    )?;
+    let fr = read_series(
+        &f,
+        &row.dlc_pose_estimation_likelihood_object_id,
+        "video_frame_ind",
+    )?;
     let mut c = pos.columns.into_iter();
     Ok(PoseData {
         time: pos.time,

@@ -22,8 +22,14 @@ pub const SMOOTH_INTERP: &str = "position_v1_dlc_position.DLCSmoothInterp";
 
 /// Spyglass's `insert_default` and `insert_nan_params` dicts.
 pub const DEFAULTS: [(&str, &str); 2] = [
-    ("default", r#"{"smooth": true, "smoothing_params": {"smoothing_duration": 0.05, "smooth_method": "moving_avg"}, "interpolate": true, "likelihood_thresh": 0.95, "interp_params": {"max_cm_to_interp": 15}, "max_cm_between_pts": 20, "num_inds_to_span": 20}"#),
-    ("just_nan", r#"{"smooth": false, "interpolate": false, "likelihood_thresh": 0.95, "max_cm_between_pts": 20, "num_inds_to_span": 20}"#),
+    (
+        "default",
+        r#"{"smooth": true, "smoothing_params": {"smoothing_duration": 0.05, "smooth_method": "moving_avg"}, "interpolate": true, "likelihood_thresh": 0.95, "interp_params": {"max_cm_to_interp": 15}, "max_cm_between_pts": 20, "num_inds_to_span": 20}"#,
+    ),
+    (
+        "just_nan",
+        r#"{"smooth": false, "interpolate": false, "likelihood_thresh": 0.95, "max_cm_between_pts": 20, "num_inds_to_span": 20}"#,
+    ),
 ];
 
 /// The key of DLCSmoothInterpSelection and DLCSmoothInterp.
@@ -54,7 +60,7 @@ pub struct SmoothInterpRow {
 pub struct DlcPosition;
 
 impl Pipeline for DlcPosition {
-    identity!(SCHEMA, requires [pose_estimation::SCHEMA]);
+    identity!(SCHEMA, requires[pose_estimation::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_si_params_name : varchar(80) # name for this set of parameters
 ---
@@ -126,25 +132,37 @@ fn truthy(d: &serde_json::Value, k: &str) -> bool {
 pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<SmoothInterpParams> {
     let what = format!("{PARAMS} `{name}`");
     let need = |path: &[&str]| {
-        num(d, path).ok_or_else(|| Error::bad(&what, format!("`{}` must be a number", path.join("."))))
+        num(d, path)
+            .ok_or_else(|| Error::bad(&what, format!("`{}` must be a number", path.join("."))))
     };
     if truthy(d, "set_boundary") {
         return Err(Error::bad(&what, "`set_boundary` is not supported here"));
     }
     let smooth = truthy(d, "smooth");
     if smooth {
-        let method = d.pointer("/smoothing_params/smooth_method").and_then(|v| v.as_str());
+        let method = d
+            .pointer("/smoothing_params/smooth_method")
+            .and_then(|v| v.as_str());
         if method != Some("moving_avg") {
-            return Err(Error::bad(&what, format!("smooth_method {method:?}: only `moving_avg` (Spyglass's only method)")));
+            return Err(Error::bad(
+                &what,
+                format!("smooth_method {method:?}: only `moving_avg` (Spyglass's only method)"),
+            ));
         }
     }
     let thresh = need(&["likelihood_thresh"])?;
     if !(0.0..=1.0).contains(&thresh) {
-        return Err(Error::bad(&what, format!("likelihood_thresh {thresh} is not within [0, 1]")));
+        return Err(Error::bad(
+            &what,
+            format!("likelihood_thresh {thresh} is not within [0, 1]"),
+        ));
     }
     let span = need(&["num_inds_to_span"])?;
     if !(span >= 0.0 && span.fract() == 0.0) {
-        return Err(Error::bad(&what, format!("num_inds_to_span {span} is not a count")));
+        return Err(Error::bad(
+            &what,
+            format!("num_inds_to_span {span} is not a count"),
+        ));
     }
     Ok(SmoothInterpParams {
         likelihood_thresh: thresh,
@@ -154,7 +172,11 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<SmoothInterpPar
         max_cm_to_interp: num(d, &["interp_params", "max_cm_to_interp"]).unwrap_or(f64::INFINITY),
         max_pts_to_interp: num(d, &["interp_params", "max_pts_to_interp"]).unwrap_or(f64::INFINITY),
         smooth,
-        smoothing_duration: if smooth { need(&["smoothing_params", "smoothing_duration"])? } else { 0.0 },
+        smoothing_duration: if smooth {
+            need(&["smoothing_params", "smoothing_duration"])?
+        } else {
+            0.0
+        },
     })
 }
 
@@ -227,24 +249,38 @@ impl Make for SmoothInterpMake {
             "DLCSmoothInterp",
             |w| {
                 let time = &i.pose.time;
-                let pos = write_container(w, "Position", time, &[Series {
-                    name: "position",
-                    columns: vec![x, y],
-                    unit: "meters",
-                    conversion: METERS_PER_CM,
-                    description: "x_position, y_position",
-                }])?;
-                let info = write_container(w, "BehavioralTimeSeries", time, &[Series {
-                    name: "video_frame_ind",
-                    columns: vec![i.pose.video_frame_ind.clone()],
-                    unit: "index",
-                    conversion: 1.0,
-                    description: "video_frame_ind",
-                }])?;
+                let pos = write_container(
+                    w,
+                    "Position",
+                    time,
+                    &[Series {
+                        name: "position",
+                        columns: vec![x, y],
+                        unit: "meters",
+                        conversion: METERS_PER_CM,
+                        description: "x_position, y_position",
+                    }],
+                )?;
+                let info = write_container(
+                    w,
+                    "BehavioralTimeSeries",
+                    time,
+                    &[Series {
+                        name: "video_frame_ind",
+                        columns: vec![i.pose.video_frame_ind.clone()],
+                        unit: "index",
+                        conversion: 1.0,
+                        description: "video_frame_ind",
+                    }],
+                )?;
                 Ok((pos, info))
             },
         )?;
-        Ok(Output { file, position_id, info_id })
+        Ok(Output {
+            file,
+            position_id,
+            info_id,
+        })
     }
 
     fn insert(&self, cx: &Cx, key: &SmoothInterpKey, out: Output) -> Result<()> {
@@ -274,8 +310,14 @@ pub struct SmoothedPart {
 
 /// Reads the series of a row holding DLCSmoothInterp's object ids (DLCSmoothInterp
 /// or DLCSmoothInterpCohort.BodyPart).
-pub fn read_smoothed(db: &Db, analysis_file_name: &str, position_id: &str, info_id: &str) -> Result<SmoothedPart> {
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(db, analysis_file_name)?)?;
+pub fn read_smoothed(
+    db: &Db,
+    analysis_file_name: &str,
+    position_id: &str,
+    info_id: &str,
+) -> Result<SmoothedPart> {
+    let f =
+        spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(db, analysis_file_name)?)?;
     let pos = read_series(&f, position_id, "position")?;
     let fr = read_series(&f, info_id, "video_frame_ind")?;
     let mut c = pos.columns.into_iter();

@@ -122,7 +122,8 @@ pub fn insert_selection(db: &Db, key: &DlcPosKey) -> Result<()> {
 /// percentage of pose rows below the likelihood threshold of the smoothing parameters.
 pub fn evaluate_pose_estimation(db: &Db, key: &DlcPosKey) -> Result<BTreeMap<String, f64>> {
     let what = format!("{DLC_POS_V1} {}", key_text(key));
-    let mut parts: Vec<CohortBodyPart> = db.rows(cohort::COHORT_BODY_PART, &key.centroid().cohort)?;
+    let mut parts: Vec<CohortBodyPart> =
+        db.rows(cohort::COHORT_BODY_PART, &key.centroid().cohort)?;
     parts.extend(db.rows::<CohortBodyPart>(cohort::COHORT_BODY_PART, &key.orientation().cohort)?);
     if parts.is_empty() {
         return Ok(BTreeMap::new());
@@ -148,7 +149,11 @@ pub fn evaluate_pose_estimation(db: &Db, key: &DlcPosKey) -> Result<BTreeMap<Str
             bodypart: bp.clone(),
         };
         let pose = pose_estimation::fetch_body_part(db, &k)?;
-        let below = pose.likelihood.iter().filter(|&&l| l < thresholds[0]).count();
+        let below = pose
+            .likelihood
+            .iter()
+            .filter(|&&l| l < thresholds[0])
+            .count();
         let n = pose.likelihood.len().max(1);
         out.insert(bp, below as f64 / n as f64 * 100.0);
     }
@@ -201,39 +206,64 @@ impl Make for DlcPosV1Make {
 
     fn compute(&self, settings: &Settings, key: &DlcPosKey, i: Inputs) -> Result<Output> {
         let col = |v: &[[f64; 2]], k: usize| v.iter().map(|p| p[k]).collect::<Vec<f64>>();
-        let (file, ids) = crate::kit::analysis_file(settings, &key.pose.nwb_file_name, &i.parent, "DLCPosV1", |w| {
-            let pos = write_container(w, "Position", &i.time, &[Series {
-                name: "position",
-                columns: vec![col(&i.position, 0), col(&i.position, 1)],
-                unit: "meters",
-                conversion: METERS_PER_CM,
-                description: "x_position, y_position",
-            }])?;
-            let ori = write_container(w, "CompassDirection", &i.orientation_time, &[Series {
-                name: "orientation",
-                columns: vec![i.orientation.clone()],
-                unit: "radians",
-                conversion: 1.0,
-                description: "orientation",
-            }])?;
-            let vel = write_container(w, "BehavioralTimeSeries", &i.time, &[
-                Series {
-                    name: "velocity",
-                    columns: vec![col(&i.velocity, 0), col(&i.velocity, 1), i.speed.clone()],
-                    unit: "m/s",
-                    conversion: METERS_PER_CM,
-                    description: "x_velocity, y_velocity, speed",
-                },
-                Series {
-                    name: "video_frame_ind",
-                    columns: vec![i.frames.clone()],
-                    unit: "index",
-                    conversion: 1.0,
-                    description: "video_frame_ind",
-                },
-            ])?;
-            Ok([pos, ori, vel])
-        })?;
+        let (file, ids) = crate::kit::analysis_file(
+            settings,
+            &key.pose.nwb_file_name,
+            &i.parent,
+            "DLCPosV1",
+            |w| {
+                let pos = write_container(
+                    w,
+                    "Position",
+                    &i.time,
+                    &[Series {
+                        name: "position",
+                        columns: vec![col(&i.position, 0), col(&i.position, 1)],
+                        unit: "meters",
+                        conversion: METERS_PER_CM,
+                        description: "x_position, y_position",
+                    }],
+                )?;
+                let ori = write_container(
+                    w,
+                    "CompassDirection",
+                    &i.orientation_time,
+                    &[Series {
+                        name: "orientation",
+                        columns: vec![i.orientation.clone()],
+                        unit: "radians",
+                        conversion: 1.0,
+                        description: "orientation",
+                    }],
+                )?;
+                let vel = write_container(
+                    w,
+                    "BehavioralTimeSeries",
+                    &i.time,
+                    &[
+                        Series {
+                            name: "velocity",
+                            columns: vec![
+                                col(&i.velocity, 0),
+                                col(&i.velocity, 1),
+                                i.speed.clone(),
+                            ],
+                            unit: "m/s",
+                            conversion: METERS_PER_CM,
+                            description: "x_velocity, y_velocity, speed",
+                        },
+                        Series {
+                            name: "video_frame_ind",
+                            columns: vec![i.frames.clone()],
+                            unit: "index",
+                            conversion: 1.0,
+                            description: "video_frame_ind",
+                        },
+                    ],
+                )?;
+                Ok([pos, ori, vel])
+            },
+        )?;
         Ok(Output {
             file,
             ids,
@@ -255,7 +285,10 @@ impl Make for DlcPosV1Make {
         let row = super::row_with(
             DLC_POS_V1,
             &row,
-            vec![("pose_eval_result", Value::from(spyglass_blob::from_json(&eval)))],
+            vec![(
+                "pose_eval_result",
+                Value::from(spyglass_blob::from_json(&eval)),
+            )],
         )?;
         cx.db.insert1(DLC_POS_V1, row, InsertOptions::default())?;
         cx.db.merge_add(POSITION_OUTPUT, key)?;
@@ -267,7 +300,10 @@ impl Make for DlcPosV1Make {
 /// position (cm), orientation (rad), velocity (cm/s) and speed.
 pub fn fetch_dlc_pos(db: &Db, key: &DlcPosKey) -> Result<super::centroid::CentroidData> {
     let row: DlcPosV1Row = db.row(DLC_POS_V1, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(db, &row.analysis_file_name)?)?;
+    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
+        db,
+        &row.analysis_file_name,
+    )?)?;
     let pos = super::read_series(&f, &row.position_object_id, "position")?;
     let vel = super::read_series(&f, &row.velocity_object_id, "velocity")?;
     let fr = super::read_series(&f, &row.velocity_object_id, "video_frame_ind")?;
@@ -275,7 +311,10 @@ pub fn fetch_dlc_pos(db: &Db, key: &DlcPosKey) -> Result<super::centroid::Centro
         c[a].iter().zip(&c[b]).map(|(&x, &y)| [x, y]).collect()
     };
     if pos.columns.len() != 2 || vel.columns.len() != 3 {
-        return Err(Error::bad(DLC_POS_V1, format!("{}: unexpected series widths", row.analysis_file_name)));
+        return Err(Error::bad(
+            DLC_POS_V1,
+            format!("{}: unexpected series widths", row.analysis_file_name),
+        ));
     }
     Ok(super::centroid::CentroidData {
         time: pos.time,
@@ -289,7 +328,10 @@ pub fn fetch_dlc_pos(db: &Db, key: &DlcPosKey) -> Result<super::centroid::Centro
 /// A DLCPosV1 row's orientation (radians).
 pub fn fetch_dlc_orientation(db: &Db, key: &DlcPosKey) -> Result<Vec<f64>> {
     let row: DlcPosV1Row = db.row(DLC_POS_V1, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(db, &row.analysis_file_name)?)?;
+    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
+        db,
+        &row.analysis_file_name,
+    )?)?;
     let s = super::read_series(&f, &row.orientation_object_id, "orientation")?;
     Ok(s.columns.into_iter().next().unwrap_or_default())
 }

@@ -12,7 +12,7 @@ pub const SCHEMA: &str = "position_v1_dlc_training";
 pub struct DlcTraining;
 
 impl Pipeline for DlcTraining {
-    identity!(SCHEMA, requires [super::project::SCHEMA]);
+    identity!(SCHEMA, requires[super::project::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Parameters to specify a DLC model training instance
 # For DLC ≤ v2.0, include scorer_lecacy = True in params
