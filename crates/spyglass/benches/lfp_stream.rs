@@ -11,18 +11,13 @@
 //!
 //! The source file is cached in the system temp directory (`spyglass-bench-data`).
 
+use spyglass_testkit::bench::peak_rss_mb;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
 
 const CHANNELS: usize = 128;
 const RATE: f64 = 30000.0;
-
-fn peak_rss_mb() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    u.ru_maxrss as f64 / 1024.0
-}
 
 /// A 128-channel raw file (sines + noise, chunks of 1 s × 128), rate-timed.
 fn source(minutes: f64) -> PathBuf {

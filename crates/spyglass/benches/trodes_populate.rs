@@ -17,6 +17,7 @@
 //! (`spyglass-bench-data`). Needs `.venv-spyglass` and `mariadb-install-db`
 //! (scripts/setup.sh).
 
+use spyglass_testkit::bench::{cpu_seconds, peak_rss_mb};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::Instant;
@@ -153,20 +154,6 @@ df = (TrodesPosV1 & key).fetch1_dataframe()
 print(dt, peak, base, repr(float(np.nansum(df["speed"].to_numpy()))), len(df), cpu)
 "#;
 
-/// User + system CPU seconds of this process so far.
-fn cpu_s() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 * 1e-6;
-    tv(u.ru_utime) + tv(u.ru_stime)
-}
-
-fn peak_rss_mb() -> f64 {
-    let mut u: libc::rusage = unsafe { std::mem::zeroed() };
-    unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut u) };
-    u.ru_maxrss as f64 / 1024.0
-}
-
 /// The session file with `seconds` of two-LED position in epoch 0, cached.
 fn source(seconds: f64) -> PathBuf {
     let dir = std::env::temp_dir().join("spyglass-bench-data");
@@ -222,9 +209,9 @@ fn child_ours(file: &Path, url: &str) {
     assert_eq!(keys.len(), 1);
     let cond = spyglass_db::Cond::from(spyglass::kit::row_of("key", &keys[0]).unwrap());
     let base = peak_rss_mb();
-    let (t, c) = (Instant::now(), cpu_s());
+    let (t, c) = (Instant::now(), cpu_seconds());
     let rep = db.populate(trodes_v1::TRODES_POS_V1, cond).unwrap();
-    let (dt, cpu) = (t.elapsed().as_secs_f64(), cpu_s() - c);
+    let (dt, cpu) = (t.elapsed().as_secs_f64(), cpu_seconds() - c);
     let peak = peak_rss_mb();
     assert_eq!(rep.success_count, 1, "{rep:?}");
     let ids = merge::position_merge_ids(&db, &nwb, Some(INTERVAL)).unwrap();
