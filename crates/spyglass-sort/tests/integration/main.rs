@@ -1,0 +1,4 @@
+//! Integration tests of spyglass-sort.
+mod detect;
+mod gt;
+mod sorter;
