@@ -26,17 +26,6 @@ dt = time.perf_counter() - t
 print(json.dumps({'seconds': dt, 'rows': len(dst()), 'peak_kb': resource.getrusage(resource.RUSAGE_SELF).ru_maxrss}))
 "#;
 
-fn peak_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1).map(|x| x.parse().unwrap_or(0)))
-        })
-        .unwrap_or(0)
-}
-
 fn main() {
     let n: usize = std::env::var("BENCH_ROWS")
         .ok()
@@ -77,7 +66,7 @@ fn main() {
         "filled {n} source rows in {:.1} s",
         t.elapsed().as_secs_f64()
     );
-    let before = peak_kb();
+    let before = (spyglass_testkit::bench::peak_rss_mb() * 1024.0) as u64;
 
     let plan = Plan::from_yaml(&format!(
         "source: {url}\ntarget: {url}\nprefix_map: {{{src_s}: {dst_s}}}\nwindow: {WINDOW}\ntables:\n  - source: {src_s}.trace\n"
@@ -89,7 +78,7 @@ fn main() {
     let sum = transfer(&src, &dst, &plan, &Options::default(), &mut |_| {}).unwrap();
     let ours = t.elapsed().as_secs_f64();
     assert_eq!(sum.copied(), n as u64, "{}", sum.line());
-    let ours_peak = peak_kb();
+    let ours_peak = (spyglass_testkit::bench::peak_rss_mb() * 1024.0) as u64;
 
     let c = spyglass_db::config::parse_mysql_url(&url).unwrap();
     let out = spyglass_testkit::run_python(

@@ -338,7 +338,10 @@ mod tests {
         let long = "x".repeat(super::BUF + 10);
         let mut other = long.clone();
         other.replace_range(5..6, "y");
-        assert_eq!(fingerprint(&(1i64, &long)), fingerprint(&(1i64, long.clone())));
+        assert_eq!(
+            fingerprint(&(1i64, &long)),
+            fingerprint(&(1i64, long.clone()))
+        );
         assert_ne!(fingerprint(&(1i64, &long)), fingerprint(&(1i64, &other)));
         assert_ne!(fingerprint(&(1i64, &long)), fingerprint(&(2i64, &long)));
     }

@@ -65,6 +65,62 @@ pub fn file_md5_uuid(path: &Path) -> Result<Uuid> {
     Ok(Uuid::from_bytes(h.finalize().into()))
 }
 
+/// The contents hashes this handle computed, each with the file's identity and
+/// timestamps when it was hashed: a file whose inode, size, modification and
+/// change times are the same is not read again to check its checksum (a fetch
+/// verifies the files it returns; a make fetches its inputs twice).
+#[derive(Default)]
+pub(crate) struct HashedFiles(
+    std::sync::Mutex<std::collections::HashMap<PathBuf, (FileStamp, Uuid)>>,
+);
+
+/// What identifies a file's state without reading it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+struct FileStamp {
+    ino: u64,
+    len: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+impl FileStamp {
+    fn of(meta: &std::fs::Metadata) -> FileStamp {
+        use std::os::unix::fs::MetadataExt;
+        FileStamp {
+            ino: meta.ino(),
+            len: meta.len(),
+            mtime: (meta.mtime(), meta.mtime_nsec()),
+            ctime: (meta.ctime(), meta.ctime_nsec()),
+        }
+    }
+}
+
+impl HashedFiles {
+    /// The MD5 of `path`'s contents, read only when the file changed since this
+    /// handle last hashed it.
+    pub(crate) fn md5(&self, path: &Path) -> Result<Uuid> {
+        let before = FileStamp::of(&std::fs::metadata(path).map_err(|e| io(path, e))?);
+        let known = self
+            .0
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(path)
+            .copied();
+        if let Some((stamp, hash)) = known {
+            if stamp == before {
+                return Ok(hash);
+            }
+        }
+        let hash = file_md5_uuid(path)?;
+        let after = FileStamp::of(&std::fs::metadata(path).map_err(|e| io(path, e))?);
+        if after == before {
+            let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+            m.insert(path.to_path_buf(), (after, hash));
+        }
+        Ok(hash)
+    }
+}
+
 fn io(path: &Path, e: std::io::Error) -> Error {
     Error::Io {
         path: path.display().to_string(),
@@ -254,7 +310,7 @@ impl Db {
                 let size = meta.len();
                 let contents = match cfg.checksum_size_limit {
                     Some(limit) if size > limit => None,
-                    _ => Some(file_md5_uuid(&local)?),
+                    _ => Some(self.hashed_files.md5(&local)?),
                 };
                 let hash = md5_uuid(rel_str.as_bytes());
                 if let Some(existing) = self.external_lookup(schema, &store, &hash)? {
@@ -400,7 +456,7 @@ impl Db {
                         }
                         let check = cfg.checksum_size_limit.is_none_or(|l| ext.size <= l);
                         if let (true, Some(want)) = (check, ext.contents_hash) {
-                            if file_md5_uuid(&path)? != want {
+                            if self.hashed_files.md5(&path)? != want {
                                 return Err(Error::Refused(format!(
                                     "{}: contents changed since it was registered in store `{store}` (checksum mismatch)",
                                     path.display()

@@ -239,12 +239,12 @@ impl Sos {
                 let [b0, b1, b2, _, a1, a2] = *sec;
                 let zs = &mut z[s * 2 * nc..(s + 1) * 2 * nc];
                 let (z0, z1) = zs.split_at_mut(nc);
-                for c in 0..nc {
-                    let x = row[c];
-                    let y = b0 * x + z0[c];
-                    z0[c] = b1 * x - a1 * y + z1[c];
-                    z1[c] = b2 * x - a2 * y;
-                    row[c] = y;
+                for ((v, s0), s1) in row.iter_mut().zip(z0.iter_mut()).zip(z1.iter_mut()) {
+                    let x = *v;
+                    let y = b0 * x + *s0;
+                    *s0 = b1 * x - a1 * y + *s1;
+                    *s1 = b2 * x - a2 * y;
+                    *v = y;
                 }
             }
         };

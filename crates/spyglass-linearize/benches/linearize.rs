@@ -31,22 +31,6 @@ fn env_usize(name: &str, default: usize) -> usize {
         .unwrap_or(default)
 }
 
-/// Peak resident memory of this process since the last reset, kB.
-fn peak_kb() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            let line = s.lines().find(|l| l.starts_with("VmHWM:"))?;
-            line.split_whitespace().nth(1)?.parse().ok()
-        })
-        .unwrap_or(0)
-}
-
-/// Resets the peak to the current resident memory (Linux: `clear_refs` 5).
-fn reset_peak() {
-    let _ = std::fs::write("/proc/self/clear_refs", "5");
-}
-
 /// Best-of-`reps` wall time of `f`, the peak memory of the process while it ran
 /// and the memory before it (positions included), in kB.
 fn measure(
@@ -55,15 +39,20 @@ fn measure(
 ) -> (f64, u64, u64, LinearizedPosition) {
     let mut best = f64::INFINITY;
     let mut out = LinearizedPosition::default();
-    reset_peak();
-    let before = peak_kb();
+    spyglass_testkit::bench::reset_peak();
+    let before = (spyglass_testkit::bench::peak_rss_mb() * 1024.0) as u64;
     for _ in 0..reps {
         drop(std::mem::take(&mut out));
         let t0 = Instant::now();
         out = f();
         best = best.min(t0.elapsed().as_secs_f64());
     }
-    (best, peak_kb(), before, out)
+    (
+        best,
+        (spyglass_testkit::bench::peak_rss_mb() * 1024.0) as u64,
+        before,
+        out,
+    )
 }
 
 /// Samples where our output and track_linearization's differ (segment id, or linear

@@ -11,8 +11,6 @@
 #[path = "../tests/suite/common.rs"]
 mod common;
 
-use std::time::Instant;
-
 use spyglass_position::trodes::{calculate_position_info, RawLeds, TrodesPosParams};
 
 const PY: &str = r#"
@@ -49,29 +47,7 @@ fn field(s: &str, key: &str) -> f64 {
         .unwrap_or(f64::NAN)
 }
 
-/// Peak resident memory of this process so far (VmHWM), MB.
-fn peak_rss_mb() -> f64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("VmHWM:"))
-                .and_then(|l| l.split_whitespace().nth(1)?.parse::<f64>().ok())
-        })
-        .map_or(f64::NAN, |kb| kb / 1024.0)
-}
-
-fn best_of<R>(reps: usize, mut f: impl FnMut() -> R) -> (f64, R) {
-    let mut best = f64::INFINITY;
-    let mut last = None;
-    for _ in 0..reps {
-        let t0 = Instant::now();
-        let r = f();
-        best = best.min(t0.elapsed().as_secs_f64());
-        last = Some(r);
-    }
-    (best, last.expect("one repetition"))
-}
+use spyglass_testkit::bench::{best_of, peak_rss_mb};
 
 fn main() {
     let seconds: usize = std::env::var("TRODES_BENCH_SECONDS")

@@ -4,6 +4,8 @@
 //! Python oracle environment (`.venv`, built by `scripts/setup.sh`) and running a
 //! Python snippet in it with a clear failure when the oracle is missing.
 
+pub mod bench;
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

@@ -1,0 +1,103 @@
+//! Benchmark: the spike-sorting band-pass (Butterworth order 5, 300–6000 Hz at
+//! 30 kHz, second-order sections, forward and backward) on int16 data of 128
+//! channels, against scipy's `sosfiltfilt` and SpikeInterface's `bandpass_filter`
+//! (its default 1 s chunks) measured in the same run on data of the same shape.
+//!
+//! Run: `cargo bench -p spyglass-dsp --bench bandpass`. Knobs: `BANDPASS_BENCH_SECONDS`
+//! (default 10), `BANDPASS_BENCH_CHANNELS` (128), `BANDPASS_BENCH_SKIP_PYTHON=1`.
+
+use spyglass_dsp::{butter_sos, filtfilt_chunks, Band, DspError};
+use spyglass_testkit::bench::peak_rss_mb;
+use std::time::Instant;
+
+const FS: f64 = 30_000.0;
+
+fn env_usize(name: &str, default: usize) -> usize {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+const PEERS: &str = r#"
+import json, sys, time
+import numpy as np, scipy.signal
+import spikeinterface.core as sc, spikeinterface.preprocessing as spre
+secs, nc = float(sys.argv[1]), int(sys.argv[2])
+n = int(secs * 30000)
+x = np.random.default_rng(1).integers(-2000, 2000, size=(n, nc), dtype=np.int16)
+sos = scipy.signal.iirfilter(5, [300, 6000], fs=30000, btype="bandpass", ftype="butter", output="sos")
+t0 = time.perf_counter(); scipy.signal.sosfiltfilt(sos, x.astype(np.float64), axis=0); scipy_s = time.perf_counter() - t0
+r = spre.bandpass_filter(sc.NumpyRecording([x], 30000.0), freq_min=300, freq_max=6000, dtype="float64")
+t0 = time.perf_counter()
+for s in range(0, n, 30000):
+    r.get_traces(start_frame=s, end_frame=min(n, s + 30000))
+si_s = time.perf_counter() - t0
+print(json.dumps({"scipy": scipy_s, "si": si_s}))
+"#;
+
+fn main() {
+    let secs = env_usize("BANDPASS_BENCH_SECONDS", 10);
+    let nc = env_usize("BANDPASS_BENCH_CHANNELS", 128);
+    let n = secs * FS as usize;
+    let mut state: u64 = 0x9E37_79B9_7F4A_7C15;
+    let data: Vec<i16> = (0..n * nc)
+        .map(|_| {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            ((state >> 40) as i64 % 2000) as i16
+        })
+        .collect();
+    let sos = butter_sos(5, Band::Bandpass(300.0, 6000.0), FS).expect("design");
+    let samples = (n * nc) as f64;
+    // the recording's chunking: 2 s chunks, 100 ms margins, time-major
+    let t0 = Instant::now();
+    let mut sink = 0.0;
+    filtfilt_chunks(
+        &sos,
+        n,
+        nc,
+        (60_000, 3_000),
+        |rows, out: &mut [f64]| {
+            for (o, &v) in out.iter_mut().zip(&data[rows.start * nc..rows.end * nc]) {
+                *o = v as f64;
+            }
+            Ok::<(), DspError>(())
+        },
+        |_, block| {
+            sink += block[0];
+            Ok(())
+        },
+    )
+    .expect("filter");
+    let ours = t0.elapsed().as_secs_f64();
+    let threads = rayon::current_num_threads();
+    println!(
+        "band-pass 300-6000 Hz, order 5, forward-backward: {secs} s × {nc} ch int16 ({:.0} M samples)",
+        samples / 1e6
+    );
+    println!(
+        "spyglass-dsp filtfilt_chunks (2 s chunks, 100 ms margins, {threads} threads): {ours:.2} s, {:.1} M samples/s ({:.1} per thread), peak RSS {:.0} MB  [{sink:.3}]",
+        samples / ours / 1e6,
+        samples / ours / 1e6 / threads as f64,
+        peak_rss_mb()
+    );
+    if std::env::var("BANDPASS_BENCH_SKIP_PYTHON").is_ok() {
+        return;
+    }
+    let out = spyglass_testkit::run_python(PEERS, &[&secs.to_string(), &nc.to_string()]);
+    let v: serde_json::Value =
+        serde_json::from_str(out.lines().last().unwrap_or("{}")).expect("peer JSON");
+    for (name, key) in [
+        ("scipy sosfiltfilt (whole series)", "scipy"),
+        ("SpikeInterface bandpass_filter (1 s chunks)", "si"),
+    ] {
+        let s = v[key].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "{name}: {s:.2} s, {:.1} M samples/s; its time / ours = {:.2}",
+            samples / s / 1e6,
+            s / ours
+        );
+    }
+}
