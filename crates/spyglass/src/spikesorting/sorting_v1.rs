@@ -310,7 +310,7 @@ pub fn insert_defaults(db: &Db) -> Result<usize> {
             ("sorter_param_name", Value::from(name)),
             ("sorter_params", Value::from(dict)),
         ]);
-        n += db.insert1(PARAMETERS, row, opts.clone())? as usize;
+        n += db.insert1(PARAMETERS, row, opts)? as usize;
     }
     let native = serde_json::to_value(SorterParams::default())
         .map_err(|e| Error::internal(PARAMETERS, e.to_string()))?;
