@@ -14,4 +14,5 @@ mod ripple;
 mod secrets;
 mod sessions;
 mod sorting;
+mod sorting_v1;
 mod spyglass_interop;

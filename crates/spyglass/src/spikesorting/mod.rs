@@ -1,13 +1,17 @@
 //! The spike-sorting v1 pipelines, one file per schema as Spyglass 0.6 lays them
 //! out: [`recording_v1`] (`spikesorting_v1_recording`: sort groups, preprocessing
-//! parameters, recording selections and the referenced, band-passed recording) and
+//! parameters, recording selections and the referenced, band-passed recording),
 //! [`artifact_v1`] (`spikesorting_v1_artifact`: artifact detection on a recording,
-//! writing the artifact-free valid times to IntervalList). [`recompute`] is the
-//! recording itself, recomputed from the raw file in bounded memory.
+//! writing the artifact-free valid times to IntervalList), [`sorting_v1`]
+//! (`spikesorting_v1_sorting`: sorter parameters, sorting selections and the sorted
+//! units) and [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master).
+//! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory.
 
 pub mod recompute;
 
 crate::kit::family! {
     recording_v1 => SpikeSortingRecordingV1,
     artifact_v1 => SpikeSortingArtifactV1,
+    sorting_v1 => SpikeSortingSortingV1,
+    merge => SpikeSortingMerge,
 }

@@ -22,3 +22,4 @@ mod real_files;
 mod ripple_pipeline;
 mod session_group;
 mod spikesorting_recording;
+mod spikesorting_sorting;

@@ -1,0 +1,178 @@
+//! `spyglass sorting sorter …` and `spyglass sorting select` from the command line:
+//! sorter parameter sets listed and added (a reused name and an unknown key
+//! refused), a sorting selected (the same id twice) and populated with
+//! `clusterless_thresholder`, and a Python-only sorter refused at populate. The
+//! numbers are checked against Spyglass, SpikeInterface and the ground truth in the
+//! spyglass crate's `spikesorting_sorting` tests.
+
+use crate::common::{ok, run, text};
+
+/// The id a selection command prints second (`Table <id>: …`).
+fn id_of(out: &str) -> String {
+    out.split_whitespace()
+        .nth(1)
+        .unwrap()
+        .trim_end_matches(':')
+        .to_string()
+}
+
+#[test]
+fn sorting_from_the_command_line() {
+    let tmp = spyglass_testkit::scratch_dir();
+    let dir = tmp.path();
+    let script =
+        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
+    let code = std::fs::read_to_string(script).unwrap();
+    let file = dir.join("sortv20230622.nwb");
+    spyglass_testkit::run_python(&code, &[file.to_str().unwrap(), "extras"]);
+    let nwb = "sortv20230622_.nwb";
+    ok(dir, &["insert", file.to_str().unwrap()]);
+    ok(dir, &["defaults"]);
+    let refs = ["--reference", "0=-2", "--reference", "1=-1"];
+    ok(
+        dir,
+        &[&["sorting", "group-by-shank", nwb][..], &refs].concat(),
+    );
+    ok(
+        dir,
+        &[
+            "sorting",
+            "recording",
+            "params",
+            "add",
+            "short",
+            "--min-segment-length",
+            "0.5",
+        ],
+    );
+    let rec = id_of(&ok(
+        dir,
+        &[
+            "sorting",
+            "recording",
+            "select",
+            nwb,
+            "--sort-group",
+            "1",
+            "--interval",
+            "raw data valid times",
+            "--params",
+            "short",
+        ],
+    ));
+    ok(
+        dir,
+        &[
+            "populate",
+            "spikesorting_v1_recording.SpikeSortingRecording",
+        ],
+    );
+    let artifact = id_of(&ok(
+        dir,
+        &["sorting", "artifact", "select", &rec, "--params", "none"],
+    ));
+    ok(
+        dir,
+        &["populate", "spikesorting_v1_artifact.ArtifactDetection"],
+    );
+
+    // Spyglass's 22 parameter sets and ours
+    let out = ok(dir, &["sorting", "sorter", "params", "list"]);
+    for want in [
+        "clusterless_thresholder / default_clusterless: ",
+        "mountainsort4 / franklab_tetrode_hippocampus_30KHz: ",
+        "kilosort4 / default",
+        "spyglass_sorter / default: ",
+    ] {
+        assert_eq!(
+            out.contains(want),
+            want != "kilosort4 / default",
+            "{want}\n{out}"
+        );
+    }
+    assert_eq!(out.lines().count(), 23, "{out}");
+    let add = [
+        "sorting",
+        "sorter",
+        "params",
+        "add",
+        "spyglass_sorter",
+        "strict",
+        "--params",
+        r#"{"detect_threshold": 6.5}"#,
+    ];
+    ok(dir, &add);
+    assert!(!run(dir, &add).status.success(), "a reused name is refused");
+    let bad = run(
+        dir,
+        &[
+            "sorting",
+            "sorter",
+            "params",
+            "add",
+            "spyglass_sorter",
+            "odd",
+            "--params",
+            r#"{"threshold": 6}"#,
+        ],
+    );
+    assert!(
+        !bad.status.success() && text(&bad).contains("threshold"),
+        "{}",
+        text(&bad)
+    );
+    let out = ok(
+        dir,
+        &[
+            "sorting",
+            "sorter",
+            "params",
+            "list",
+            "--sorter",
+            "spyglass_sorter",
+        ],
+    );
+    assert!(
+        out.contains("spyglass_sorter / strict: ") && out.lines().count() == 2,
+        "{out}"
+    );
+
+    // a clusterless sorting of the artifact-free times: the same id twice, populated
+    let select = ["sorting", "select", &rec, "--interval", &artifact];
+    let first = ok(dir, &select);
+    assert_eq!(id_of(&ok(dir, &select)), id_of(&first), "{first}");
+    ok(dir, &["populate", "spikesorting_v1_sorting.SpikeSorting"]);
+    let out = ok(
+        dir,
+        &[
+            "show",
+            "spikesorting_v1_sorting.SpikeSorting",
+            "--format",
+            "json",
+        ],
+    );
+    assert!(
+        out.contains(&id_of(&first)) && out.contains("time_of_sort"),
+        "{out}"
+    );
+
+    // a sorter that exists only in Python is refused at populate, by name
+    let ms4 = [
+        "sorting",
+        "select",
+        &rec,
+        "--interval",
+        &artifact,
+        "--sorter",
+        "mountainsort4",
+        "--params",
+        "franklab_tetrode_hippocampus_30KHz",
+    ];
+    ok(dir, &ms4);
+    let out = run(dir, &["populate", "spikesorting_v1_sorting.SpikeSorting"]);
+    let msg = text(&out);
+    assert!(
+        msg.contains("mountainsort4") && msg.contains("only in Python"),
+        "{msg}"
+    );
+}
