@@ -178,16 +178,15 @@ time_of_sort: int               # in Unix time, to the nearest second";
                         .get("sorter_params")
                         .map(|v| v.python_str())
                         .unwrap_or_default();
-                    println!(
-                        "{} / {}: {dict}",
-                        text("sorter"),
-                        text("sorter_param_name")
-                    );
+                    println!("{} / {}: {dict}", text("sorter"), text("sorter_param_name"));
                 }
             }
             Command::Sorter(SorterCommand::Params(ParamsCommand::Add(a))) => {
                 let dict: serde_json::Value = serde_json::from_str(&a.params).map_err(|e| {
-                    Error::bad("--params", format!("not a JSON object: {e} in `{}`", a.params))
+                    Error::bad(
+                        "--params",
+                        format!("not a JSON object: {e} in `{}`", a.params),
+                    )
                 })?;
                 if !insert_parameters(sg, &a.sorter, &a.name, &dict)? {
                     let message = "a parameter set of that name exists (names are never reused)";
@@ -196,7 +195,10 @@ time_of_sort: int               # in Unix time, to the nearest second";
                         message,
                     ));
                 }
-                println!("SpikeSorterParameters `{}` / `{}`: {dict}", a.sorter, a.name);
+                println!(
+                    "SpikeSorterParameters `{}` / `{}`: {dict}",
+                    a.sorter, a.name
+                );
             }
             Command::Select(a) => {
                 let recording_id: Uuid = a.recording_id.parse().map_err(|e| {
@@ -487,10 +489,20 @@ impl Make for SortingMake {
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &SortingKey, i: SortingInputs) -> Result<SortingOutput> {
+    fn compute(
+        &self,
+        settings: &Settings,
+        key: &SortingKey,
+        i: SortingInputs,
+    ) -> Result<SortingOutput> {
         let source = i.recording;
         let recording = FilteredRecording::open(&source.raw_file, source.recipe.clone())?;
-        let units = sort(&recording, source.hash.as_deref(), &i.algorithm, &i.valid_times)?;
+        let units = sort(
+            &recording,
+            source.hash.as_deref(),
+            &i.algorithm,
+            &i.valid_times,
+        )?;
         let time_of_sort = std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
             .map_or(0, |d| d.as_secs_f64().round() as i64);
@@ -500,7 +512,13 @@ impl Make for SortingMake {
             &i.nwb_file_name,
             &source.raw_file,
             &description,
-            |w| Ok(w.add_units(&units_spec(&units, &i.valid_times, recording.sampling_rate()))?),
+            |w| {
+                Ok(w.add_units(&units_spec(
+                    &units,
+                    &i.valid_times,
+                    recording.sampling_rate(),
+                ))?)
+            },
         )?;
         Ok(SortingOutput {
             file,
@@ -822,7 +840,9 @@ impl ChunkSource for Source<'_> {
     fn read(&self, start: usize, end: usize, out: &mut [f32]) -> Result<(), SourceError> {
         let nc = self.recording.n_channels();
         if start > end || end > self.num_samples() || out.len() != (end - start) * nc {
-            return Err(format!("bad read {start}..{end} of {} samples", self.num_samples()).into());
+            return Err(
+                format!("bad read {start}..{end} of {} samples", self.num_samples()).into(),
+            );
         }
         self.fill(start, end, out).map_err(|e| {
             let m = e.to_string();
@@ -948,7 +968,11 @@ impl PyParser<'_> {
             }
             return Ok(B::Array(spyglass_blob::Array::vector(xs)));
         }
-        for (word, v) in [("True", B::Bool(true)), ("False", B::Bool(false)), ("None", B::None)] {
+        for (word, v) in [
+            ("True", B::Bool(true)),
+            ("False", B::Bool(false)),
+            ("None", B::None),
+        ] {
             if self.eat(word) {
                 return Ok(v);
             }
@@ -997,18 +1021,34 @@ mod tests {
     fn python_literals() {
         let v = py_literal("{'a': (1,), 'b': [1.5, -2], 'c': None, 'd': True, 'e': array([1.0]), 'f': {}, 'g': ('x', 'y'), 'h': (3)}").unwrap();
         let B::Dict(pairs) = v else { panic!() };
-        let get = |k: &str| pairs.iter().find(|(kk, _)| *kk == B::Str(k.into())).unwrap().1.clone();
+        let get = |k: &str| {
+            pairs
+                .iter()
+                .find(|(kk, _)| *kk == B::Str(k.into()))
+                .unwrap()
+                .1
+                .clone()
+        };
         assert_eq!(get("a"), B::Tuple(vec![B::Int(1)]));
         assert_eq!(get("b"), B::List(vec![B::Float(1.5), B::Int(-2)]));
         assert_eq!(get("c"), B::None);
         assert_eq!(get("d"), B::Bool(true));
-        assert_eq!(get("e"), B::Array(spyglass_blob::Array::vector(vec![1.0f64])));
+        assert_eq!(
+            get("e"),
+            B::Array(spyglass_blob::Array::vector(vec![1.0f64]))
+        );
         assert_eq!(get("f"), B::Dict(vec![]));
-        assert_eq!(get("g"), B::Tuple(vec![B::Str("x".into()), B::Str("y".into())]));
+        assert_eq!(
+            get("g"),
+            B::Tuple(vec![B::Str("x".into()), B::Str("y".into())])
+        );
         assert_eq!(get("h"), B::Int(3));
         assert!(py_literal("{'a': 1").is_err());
         for (s, n, t) in SPYGLASS_DEFAULTS {
-            assert!(py_literal(&t.replace("os.cpu_count()", "2")).is_ok(), "{s} / {n}");
+            assert!(
+                py_literal(&t.replace("os.cpu_count()", "2")).is_ok(),
+                "{s} / {n}"
+            );
         }
     }
 
@@ -1017,13 +1057,21 @@ mod tests {
         let e = Algorithm::parse("mountainsort4", "default", &serde_json::json!({}))
             .unwrap_err()
             .to_string();
-        assert!(e.contains("mountainsort4") && e.contains("only in Python"), "{e}");
+        assert!(
+            e.contains("mountainsort4") && e.contains("only in Python"),
+            "{e}"
+        );
         let d = serde_json::to_value(SorterParams::default()).unwrap();
-        assert!(matches!(Algorithm::parse(NATIVE, "default", &d), Ok(Algorithm::Native(_))));
+        assert!(matches!(
+            Algorithm::parse(NATIVE, "default", &d),
+            Ok(Algorithm::Native(_))
+        ));
         // Spyglass's default_clusterless as its blob reads back
         let d = serde_json::json!({"detect_threshold": 100.0, "method": "locally_exclusive", "peak_sign": "neg",
             "exclude_sweep_ms": 0.1, "local_radius_um": 100, "noise_levels": [1.0], "random_chunk_kwargs": {}, "outputs": "sorting"});
-        let Algorithm::Clusterless(p) = Algorithm::parse(CLUSTERLESS, "default_clusterless", &d).unwrap() else {
+        let Algorithm::Clusterless(p) =
+            Algorithm::parse(CLUSTERLESS, "default_clusterless", &d).unwrap()
+        else {
             panic!()
         };
         assert_eq!(p, ClusterlessParams::default());
