@@ -1,7 +1,8 @@
 //! `spyglass sorting sorter …` and `spyglass sorting select` from the command line:
 //! sorter parameter sets listed and added (a reused name and an unknown key
 //! refused), a sorting selected (the same id twice) and populated with
-//! `clusterless_thresholder`, and a Python-only sorter refused at populate. The
+//! `clusterless_thresholder`, curations inserted and listed (bad labels, merge
+//! groups and parents refused), and a Python-only sorter refused at populate. The
 //! numbers are checked against Spyglass, SpikeInterface and the ground truth in the
 //! spyglass crate's `spikesorting_sorting` tests.
 
@@ -155,6 +156,43 @@ fn sorting_from_the_command_line() {
         out.contains(&id_of(&first)) && out.contains("time_of_sort"),
         "{out}"
     );
+
+    // curations of the sorting (one unit, id 0): a labelled one, its child, bad input
+    let sid = id_of(&first);
+    let out = ok(
+        dir,
+        &[
+            "sorting",
+            "curation",
+            "insert",
+            &sid,
+            "--labels",
+            r#"{"0": ["noise", "reject"]}"#,
+        ],
+    );
+    assert!(out.contains(&format!("CurationV1 {sid} / 0: parent -1")), "{out}");
+    let out = ok(
+        dir,
+        &["sorting", "curation", "insert", &sid, "--parent", "0"],
+    );
+    assert!(out.contains(&format!("CurationV1 {sid} / 1: parent 0")), "{out}");
+    for (bad, want) in [
+        (vec!["--labels", r#"{"7": ["noise"]}"#], "unit 7"),
+        (vec!["--merge-groups", "[[0]]"], "fewer than two units"),
+        (vec!["--parent", "5"], "no curation 5"),
+        (vec!["--labels", "[1]"], "--labels"),
+    ] {
+        let out = run(
+            dir,
+            &[&["sorting", "curation", "insert", &sid][..], &bad].concat(),
+        );
+        assert!(!out.status.success() && text(&out).contains(want), "{want}: {}", text(&out));
+    }
+    let out = ok(dir, &["sorting", "curation", "list", &sid]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 2, "{out}");
+    assert!(lines[0].starts_with("0\tparent -1\tmerges_applied false\t1 units"), "{out}");
+    assert!(lines[1].starts_with("1\tparent 0\t"), "{out}");
 
     // a sorter that exists only in Python is refused at populate, by name
     let ms4 = [

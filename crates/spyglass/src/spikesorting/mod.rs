@@ -4,7 +4,8 @@
 //! [`artifact_v1`] (`spikesorting_v1_artifact`: artifact detection on a recording,
 //! writing the artifact-free valid times to IntervalList), [`sorting_v1`]
 //! (`spikesorting_v1_sorting`: sorter parameters, sorting selections and the sorted
-//! units) and [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master).
+//! units), [`curation_v1`] (`spikesorting_v1_curation`: CurationV1, curations of a
+//! sorting in their own analysis files) and [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master).
 //! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory.
 
 pub mod recompute;
@@ -13,5 +14,6 @@ crate::kit::family! {
     recording_v1 => SpikeSortingRecordingV1,
     artifact_v1 => SpikeSortingArtifactV1,
     sorting_v1 => SpikeSortingSortingV1,
+    curation_v1 => SpikeSortingCurationV1,
     merge => SpikeSortingMerge,
 }

@@ -21,5 +21,6 @@ mod prefix_isolation;
 mod real_files;
 mod ripple_pipeline;
 mod session_group;
+mod spikesorting_curation;
 mod spikesorting_recording;
 mod spikesorting_sorting;

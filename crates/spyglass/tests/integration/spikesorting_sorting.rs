@@ -108,16 +108,16 @@ fn hex(b: &[u8]) -> String {
     b.iter().map(|x| format!("{x:02x}")).collect()
 }
 
-struct Chain {
-    env: Env,
-    nwb: String,
-    truth: spyglass_nwb::synthetic::GroundTruth,
-    recording_id: Uuid,
-    artifact_id: Uuid,
+pub(crate) struct Chain {
+    pub(crate) env: Env,
+    pub(crate) nwb: String,
+    pub(crate) truth: spyglass_nwb::synthetic::GroundTruth,
+    pub(crate) recording_id: Uuid,
+    pub(crate) artifact_id: Uuid,
 }
 
 /// The session, its sort group, recording and artifact detection (`default`).
-fn chain() -> Chain {
+pub(crate) fn chain() -> Chain {
     let env = Env::new();
     let p = spyglass_nwb::synthetic::SyntheticParams {
         duration_s: 20.0,
@@ -166,7 +166,7 @@ fn chain() -> Chain {
     }
 }
 
-fn select(c: &Chain, sorter: &str, params: &str, interval: &str) -> Uuid {
+pub(crate) fn select(c: &Chain, sorter: &str, params: &str, interval: &str) -> Uuid {
     ss::insert_selection(
         &c.env.db,
         &ss::SortingSelectionKey {
