@@ -170,12 +170,18 @@ fn sorting_from_the_command_line() {
             r#"{"0": ["noise", "reject"]}"#,
         ],
     );
-    assert!(out.contains(&format!("CurationV1 {sid} / 0: parent -1")), "{out}");
+    assert!(
+        out.contains(&format!("CurationV1 {sid} / 0: parent -1")),
+        "{out}"
+    );
     let out = ok(
         dir,
         &["sorting", "curation", "insert", &sid, "--parent", "0"],
     );
-    assert!(out.contains(&format!("CurationV1 {sid} / 1: parent 0")), "{out}");
+    assert!(
+        out.contains(&format!("CurationV1 {sid} / 1: parent 0")),
+        "{out}"
+    );
     for (bad, want) in [
         (vec!["--labels", r#"{"7": ["noise"]}"#], "unit 7"),
         (vec!["--merge-groups", "[[0]]"], "fewer than two units"),
@@ -186,12 +192,19 @@ fn sorting_from_the_command_line() {
             dir,
             &[&["sorting", "curation", "insert", &sid][..], &bad].concat(),
         );
-        assert!(!out.status.success() && text(&out).contains(want), "{want}: {}", text(&out));
+        assert!(
+            !out.status.success() && text(&out).contains(want),
+            "{want}: {}",
+            text(&out)
+        );
     }
     let out = ok(dir, &["sorting", "curation", "list", &sid]);
     let lines: Vec<&str> = out.lines().collect();
     assert_eq!(lines.len(), 2, "{out}");
-    assert!(lines[0].starts_with("0\tparent -1\tmerges_applied false\t1 units"), "{out}");
+    assert!(
+        lines[0].starts_with("0\tparent -1\tmerges_applied false\t1 units"),
+        "{out}"
+    );
     assert!(lines[1].starts_with("1\tparent 0\t"), "{out}");
 
     // a sorter that exists only in Python is refused at populate, by name

@@ -6,8 +6,9 @@
 //!   units table is written as Spyglass's `_write_sorting_to_nwb_with_curation`
 //!   does — the units of the *SpikeSorting's* file (as in Spyglass, never the
 //!   parent curation's), with merge groups either applied (each group's spike
-//!   trains concatenated in group order into a new unit `max id + 1`, the merged
-//!   units dropped, no `merge_groups` column) or recorded (`merge_groups`: per
+//!   trains combined into a new unit `max id + 1`, the merged units dropped, no
+//!   `merge_groups` column; Spyglass concatenates the trains in group order and
+//!   writes them unsorted, here they are sorted, as NWB spike times must ascend) or recorded (`merge_groups`: per
 //!   unit the other members of its group as text, `[""]` for none, intersecting
 //!   groups united), `curation_label` (ragged text; left out when no unit is
 //!   labelled) and one column per metric.
@@ -79,8 +80,9 @@ impl CurationRow {
     }
 }
 
-/// What [`insert_curation`] takes: Spyglass's `insert_curation` arguments.
-#[derive(Debug, Clone, Default)]
+/// What [`insert_curation`] takes: Spyglass's `insert_curation` arguments (the
+/// default: parent −1, nothing else).
+#[derive(Debug, Clone)]
 pub struct CurationInput {
     /// The parent curation (−1, or anything below, for none).
     pub parent_curation_id: i64,
@@ -94,6 +96,19 @@ pub struct CurationInput {
     pub metrics: Option<Vec<(String, BTreeMap<i64, f64>)>>,
     /// Description (at most 100 characters).
     pub description: String,
+}
+
+impl Default for CurationInput {
+    fn default() -> CurationInput {
+        CurationInput {
+            parent_curation_id: -1,
+            labels: None,
+            merge_groups: None,
+            apply_merge: false,
+            metrics: None,
+            description: String::new(),
+        }
+    }
 }
 
 /// One unit of a curation: id and spike times (seconds).
@@ -113,7 +128,7 @@ pub struct CuratedUnit {
 pub struct SpikeSortingCurationV1;
 
 impl Pipeline for SpikeSortingCurationV1 {
-    identity!(SCHEMA, family "sorting", requires [ss::SCHEMA, super::merge::SCHEMA]);
+    identity!(SCHEMA, family "sorting", requires [ss::SCHEMA]);
     fn schemas(&self) -> Vec<Schema> {
         let curation = "# Curation of a SpikeSorting. Use `insert_curation` to insert rows.
 -> spikesorting_v1_sorting.SpikeSorting
@@ -267,25 +282,32 @@ fn read_units(db: &Db, analysis_file_name: &str, object_id: &str) -> Result<Vec<
         .path_of_id(object_id)
         .map_err(|e| Error::bad(what(), e.to_string()))?;
     if at != "/units" {
-        return Err(Error::bad(what(), format!("the object is {at}, not /units")));
+        return Err(Error::bad(
+            what(),
+            format!("the object is {at}, not /units"),
+        ));
     }
-    let Some(t) = file.units().map_err(|e| Error::bad(what(), e.to_string()))? else {
+    let Some(t) = file
+        .units()
+        .map_err(|e| Error::bad(what(), e.to_string()))?
+    else {
         return Ok(vec![]);
     };
     let ids = t.ids.clone();
     let n = ids.len();
     let ragged_f = |c: &str| -> Result<Vec<Vec<f64>>> {
         if t.column(c).is_some() {
-            t.ragged_f64(c).map_err(|e| Error::bad(what(), e.to_string()))
+            t.ragged_f64(c)
+                .map_err(|e| Error::bad(what(), e.to_string()))
         } else {
             Ok(vec![vec![]; n])
         }
     };
     let ragged_t = |c: &str| -> Result<Vec<Vec<String>>> {
         match t.column(c) {
-            Some(col) if col.is_ragged() => {
-                t.ragged_text(c).map_err(|e| Error::bad(what(), e.to_string()))
-            }
+            Some(col) if col.is_ragged() => t
+                .ragged_text(c)
+                .map_err(|e| Error::bad(what(), e.to_string())),
             Some(_) => Ok(t
                 .text_column(c)
                 .map_err(|e| Error::bad(what(), e.to_string()))?
@@ -363,6 +385,8 @@ fn apply_merges(units: &mut Vec<(i64, Vec<f64>)>, groups: &[Vec<i64>]) {
                 times.extend_from_slice(&u.1);
             }
         }
+        // Spyglass writes the concatenation unsorted; NWB spike times ascend
+        times.sort_by(f64::total_cmp);
         units.retain(|u| !g.contains(&u.0));
         units.push((new_id, times));
     }
@@ -401,8 +425,10 @@ pub fn insert_curation(
     // the sorting's units
     let original = read_units(db, &sorting.analysis_file_name, &sorting.object_id)?;
     let sorted_ids: BTreeSet<i64> = original.iter().map(|u| u.id).collect();
-    let mut units: Vec<(i64, Vec<f64>)> =
-        original.into_iter().map(|u| (u.id, u.spike_times)).collect();
+    let mut units: Vec<(i64, Vec<f64>)> = original
+        .into_iter()
+        .map(|u| (u.id, u.spike_times))
+        .collect();
 
     // merge groups
     let groups = input.merge_groups.clone();
@@ -623,7 +649,8 @@ pub fn insert_into_merge(db: &Db, key: &CurationKey) -> Result<Uuid> {
 
 /// The curation a SpikeSortingOutput merge id points to (its CurationV1 part).
 pub fn curation_of_merge(db: &Db, merge_id: Uuid) -> Result<CurationKey> {
-    let rows: Vec<CurationKey> = db.rows(MERGE_PART, &serde_json::json!({ "merge_id": merge_id }))?;
+    let rows: Vec<CurationKey> =
+        db.rows(MERGE_PART, &serde_json::json!({ "merge_id": merge_id }))?;
     rows.into_iter().next().ok_or_else(|| {
         Error::bad(
             SPIKE_SORTING_OUTPUT,
@@ -677,11 +704,13 @@ mod tests {
 
     #[test]
     fn applied_merges_append_new_units() {
-        let mut u = vec![(0, vec![1.0]), (1, vec![0.5]), (2, vec![2.0]), (3, vec![3.0])];
+        let mut u = vec![
+            (0, vec![1.0]),
+            (1, vec![0.5]),
+            (2, vec![2.0]),
+            (3, vec![3.0]),
+        ];
         apply_merges(&mut u, &[vec![2, 0], vec![1, 3]]);
-        assert_eq!(
-            u,
-            vec![(4, vec![2.0, 1.0]), (5, vec![0.5, 3.0])]
-        );
+        assert_eq!(u, vec![(4, vec![1.0, 2.0]), (5, vec![0.5, 3.0])]);
     }
 }

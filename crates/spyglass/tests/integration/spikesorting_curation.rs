@@ -5,7 +5,7 @@
 //!   merge applied: each analysis file, read by pynwb, equals the file Spyglass's
 //!   own `_write_sorting_to_nwb_with_curation` (its source, run in the Spyglass
 //!   environment on the same sorting file with the same arguments) writes — ids,
-//!   spike times, `curation_label`, `merge_groups`; curation ids 0, 1 and parents;
+//!   spike times (a merged unit's sorted: Spyglass leaves them unsorted), `curation_label`, `merge_groups`; curation ids 0, 1 and parents;
 //! - `get_merged_sorting` equals SpikeInterface's `MergeUnitsSorting` on the units
 //!   with the groups Spyglass's `_merge_dict_to_list` makes of the stored column;
 //! - SpikeSortingOutput's CurationV1 part: the merge id is DataJoint's key hash and
@@ -54,10 +54,12 @@ class AnalysisNwbfile:
 ns = dict(np=np, pynwb=pynwb, Dict=dict, List=list, Union=__import__("typing").Union,
           SpikeSortingSelection=_T("x_.nwb"), SpikeSorting=_T("SORTING"), AnalysisNwbfile=AnalysisNwbfile)
 exec(compile(ast.Module(fns, []), path, "exec"), ns)
-def table(p):
+def table(p, ascending=False):
     with pynwb.NWBHDF5IO(p, "r", load_namespaces=True) as io:
         u = io.read().units.to_dataframe()
-    out = dict(ids=[int(i) for i in u.index], spike_times=[list(map(float, x)) for x in u["spike_times"]],
+    # Spyglass writes a merged unit's trains concatenated, unsorted: compared sorted
+    order = sorted if ascending else list
+    out = dict(ids=[int(i) for i in u.index], spike_times=[order(map(float, x)) for x in u["spike_times"]],
                columns=sorted(c for c in u.columns))
     for c in ("curation_label", "merge_groups"):
         if c in u.columns:
@@ -71,7 +73,7 @@ for c in a["cases"]:
     metrics = None if c["metrics"] is None else {m: {int(k): v for k, v in d.items()} for m, d in c["metrics"].items()}
     name, _ = ns["_write_sorting_to_nwb_with_curation"](
         sorting_id="s", labels=labels, merge_groups=c["merge_groups"], apply_merge=c["apply_merge"], metrics=metrics)
-    res.append(dict(spyglass=table(os.path.join(a["dir"], name)), ours=table(c["ours"])))
+    res.append(dict(spyglass=table(os.path.join(a["dir"], name), True), ours=table(c["ours"])))
 print(json.dumps(res))
 "#;
 
@@ -87,7 +89,7 @@ root = importlib.util.find_spec("spyglass").submodule_search_locations[0]
 path = root + "/spikesorting/v1/curation.py"
 tree = ast.parse(open(path).read())
 fns = [n for n in tree.body if isinstance(n, ast.FunctionDef)]
-ns = dict(List=list)
+ns = dict(List=list, Dict=dict, Union=__import__("typing").Union)
 exec(compile(ast.Module(fns, []), path, "exec"), ns)
 with pynwb.NWBHDF5IO(a["file"], "r", load_namespaces=True) as io:
     u = io.read().units.to_dataframe()
@@ -198,8 +200,9 @@ fn curations_equal_spyglass_and_bad_input_changes_nothing() {
 
     // both files against Spyglass's writer
     let dir = spyglass_testkit::scratch_dir();
-    let path_of =
-        |r: &cv::CurationRow| spyglass::analysis::analysis_file_path(db, &r.analysis_file_name).unwrap();
+    let path_of = |r: &cv::CurationRow| {
+        spyglass::analysis::analysis_file_path(db, &r.analysis_file_name).unwrap()
+    };
     let case = |i: &cv::CurationInput, r: &cv::CurationRow| {
         serde_json::json!({
             "labels": i.labels.as_ref().map(|l| l.iter().map(|(k, v)| (k.to_string(), v.clone())).collect::<BTreeMap<_, _>>()),
@@ -221,7 +224,10 @@ fn curations_equal_spyglass_and_bad_input_changes_nothing() {
     // and by hand: the recorded groups, the applied merge
     let t0 = &report[0]["ours"];
     assert_eq!(t0["ids"], serde_json::json!(units));
-    assert_eq!(t0["curation_label"][0], serde_json::json!(["noise", "reject"]));
+    assert_eq!(
+        t0["curation_label"][0],
+        serde_json::json!(["noise", "reject"])
+    );
     assert_eq!(t0["merge_groups"][0], serde_json::json!([u1.to_string()]));
     assert_eq!(t0["merge_groups"][1], serde_json::json!([u0.to_string()]));
     let t1 = &report[1]["ours"];
@@ -229,12 +235,25 @@ fn curations_equal_spyglass_and_bad_input_changes_nothing() {
     assert_eq!(t1["ids"][n - 2], serde_json::json!(new_id));
     assert!(t1.get("merge_groups").is_none());
     let curated0 = cv::get_sorting(db, &r0.key()).unwrap();
-    let merged_times: Vec<f64> = [u1, u0]
+    let mut merged_times: Vec<f64> = [u1, u0]
         .iter()
-        .flat_map(|u| curated0.iter().find(|x| x.id == *u).unwrap().spike_times.clone())
+        .flat_map(|u| {
+            curated0
+                .iter()
+                .find(|x| x.id == *u)
+                .unwrap()
+                .spike_times
+                .clone()
+        })
         .collect();
-    assert_eq!(t1["spike_times"][n - 2], serde_json::json!(merged_times));
+    merged_times.sort_by(f64::total_cmp);
+    let pynwb_merged: Vec<f64> = serde_json::from_value(t1["spike_times"][n - 2].clone()).unwrap();
+    assert_eq!(pynwb_merged.len(), merged_times.len());
+    for (a, b) in pynwb_merged.iter().zip(&merged_times) {
+        assert!((a - b).abs() < 1e-12, "{a} vs {b} (JSON's last digit)");
+    }
     let curated1 = cv::get_sorting(db, &r1.key()).unwrap();
+    assert_eq!(curated1[n - 2].spike_times, merged_times);
     assert_eq!(curated1.len(), n - 1);
     assert_eq!(curated1[n - 2].labels, vec!["mua".to_string()]);
 
@@ -248,7 +267,12 @@ fn curations_equal_spyglass_and_bad_input_changes_nothing() {
     let ours: BTreeMap<String, Vec<i64>> = cv::get_merged_sorting(db, &r0.key())
         .unwrap()
         .into_iter()
-        .map(|(id, t)| (id.to_string(), t.iter().map(|x| (x * fs).round() as i64).collect()))
+        .map(|(id, t)| {
+            (
+                id.to_string(),
+                t.iter().map(|x| (x * fs).round() as i64).collect(),
+            )
+        })
         .collect();
     assert_eq!(ours, want);
     assert!(ours.contains_key(&new_id.to_string()));
@@ -265,20 +289,31 @@ fn curations_equal_spyglass_and_bad_input_changes_nothing() {
     let via_merge = cv::get_spike_times(db, m1).unwrap();
     assert_eq!(
         via_merge,
-        curated1.iter().map(|u| u.spike_times.clone()).collect::<Vec<_>>()
+        curated1
+            .iter()
+            .map(|u| u.spike_times.clone())
+            .collect::<Vec<_>>()
     );
     assert_eq!(cv::get_sorting_by_merge_id(db, m0).unwrap(), curated0);
     assert!(cv::get_spike_times(db, Uuid::nil()).is_err());
 
     // bad input: refused, naming it, nothing changed
-    let before = (all_counts(&c.env), c.env.count(cv::CURATION), files(&c.env.settings.analysis_dir));
+    let before = (
+        all_counts(&c.env),
+        c.env.count(cv::CURATION),
+        files(&c.env.settings.analysis_dir),
+    );
     let bad = |input: cv::CurationInput, sorting: Uuid, want: &str| {
         let e = cv::insert_curation(db, settings, sorting, &input)
             .unwrap_err()
             .to_string();
         assert!(e.contains(want), "{want}: {e}");
         assert_eq!(
-            (all_counts(&c.env), c.env.count(cv::CURATION), files(&c.env.settings.analysis_dir)),
+            (
+                all_counts(&c.env),
+                c.env.count(cv::CURATION),
+                files(&c.env.settings.analysis_dir)
+            ),
             before,
             "{want}"
         );
