@@ -231,6 +231,20 @@ impl Sos {
     /// as `scipy.signal.sosfiltfilt(sos, x, axis=0)` with its defaults; the rows must
     /// number more than [`Sos::padlen`].
     pub fn filtfilt(&self, x: &[f64], nc: usize) -> Result<Vec<f64>> {
+        let mut y = vec![0.0; x.len()];
+        self.filtfilt_into(x, nc, 0..x.len() / nc.max(1), &mut y)?;
+        Ok(y)
+    }
+
+    /// [`Sos::filtfilt`] of `x` keeping only the rows `keep`, written into `y`
+    /// (`keep.len()` rows of `nc` channels).
+    pub fn filtfilt_into(
+        &self,
+        x: &[f64],
+        nc: usize,
+        keep: Range<usize>,
+        y: &mut [f64],
+    ) -> Result<()> {
         if nc == 0 || x.len() % nc != 0 {
             return Err(DspError::ChannelLayout {
                 len: x.len(),
@@ -245,10 +259,19 @@ impl Sos {
                 format!("{n} samples; zero-phase filtering needs more than {edge}"),
             ));
         }
-        if self.is_empty() {
-            return Ok(x.to_vec());
+        if keep.start > keep.end || keep.end > n || y.len() != keep.len() * nc {
+            return Err(bad(
+                "keep",
+                format!(
+                    "rows {keep:?} into {} values: not inside the {n} rows of {nc} channels",
+                    y.len()
+                ),
+            ));
         }
-        let mut y = vec![0.0; x.len()];
+        if self.is_empty() {
+            y.copy_from_slice(&x[keep.start * nc..keep.end * nc]);
+            return Ok(());
+        }
         let coefs: Vec<[f64; 5]> = self
             .sections
             .iter()
@@ -259,15 +282,16 @@ impl Sos {
             zi: &self.zi(),
             edge,
             nc,
+            keep,
         };
         // 16 channels a block when there are that many (8 blocks for 128 channels),
         // else 4 (a tetrode); the widest vector unit the CPU has
         if nc >= 16 {
-            plan.dispatch::<16>(x, &mut y);
+            plan.dispatch::<16>(x, y);
         } else {
-            plan.dispatch::<4>(x, &mut y);
+            plan.dispatch::<4>(x, y);
         }
-        Ok(y)
+        Ok(())
     }
 }
 
@@ -282,6 +306,7 @@ struct Plan<'a> {
     zi: &'a [[f64; 2]],
     edge: usize,
     nc: usize,
+    keep: Range<usize>,
 }
 
 /// Runs one section over `rows` of `W` channels (forward, or from the last row
@@ -344,34 +369,41 @@ impl Plan<'_> {
         self.lanes::<W>(x, y)
     }
 
-    /// Filters `x` (time-major, `nc` channels) into `y`, `W` channels at a time:
-    /// each block of channels is copied with its odd extension into rows of `W`
-    /// lanes (the missing channels of the last block are zeros, which stay zeros),
-    /// run forward then backward through the cascade a tile at a time, and copied
-    /// back.
+    /// Filters `x` (time-major, `nc` channels) into `y` (the rows `keep`), `W`
+    /// channels at a time: each block of channels is copied with its odd extension
+    /// into rows of `W` lanes a tile at a time just before the forward cascade runs
+    /// over the tile (the missing channels of the last block are zeros, which stay
+    /// zeros), then run backward through the cascade a tile at a time and each
+    /// tile's kept rows copied out.
     #[inline(always)]
     fn lanes<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
         let (nc, edge, ns) = (self.nc, self.edge, self.coefs.len());
         let n = x.len() / nc;
-        let mut ext = vec![[0.0; W]; n + 2 * edge];
+        let len = n + 2 * edge;
+        let mut ext = vec![[0.0; W]; len];
         let mut z = vec![[[0.0; W]; 2]; ns];
         for c0 in (0..nc).step_by(W) {
             let width = W.min(nc - c0);
-            if width < W {
-                ext.iter_mut().for_each(|r| *r = [0.0; W]);
-            }
-            for (row, src) in ext[edge..edge + n].iter_mut().zip(x.chunks_exact(nc)) {
-                row[..width].copy_from_slice(&src[c0..c0 + width]);
-            }
-            // odd extension: 2·x[0] − x[edge..1], and 2·x[n−1] − x[n−2..n−2−edge]
-            let (first, last) = (ext[edge], ext[edge + n - 1]);
-            for i in 0..edge {
-                let (a, b) = (ext[2 * edge - i], ext[edge + n - 2 - i]);
-                for w in 0..W {
-                    ext[i][w] = 2.0 * first[w] - a[w];
-                    ext[edge + n + i][w] = 2.0 * last[w] - b[w];
+            let col = |t: usize| -> [f64; W] {
+                let mut r = [0.0; W];
+                match x.get(t * nc + c0..t * nc + c0 + W) {
+                    Some(v) if width == W => r.copy_from_slice(v),
+                    _ => r[..width].copy_from_slice(&x[t * nc + c0..t * nc + c0 + width]),
                 }
-            }
+                r
+            };
+            // the extended row t: odd extension 2·x[0] − x[edge − t] before the
+            // series, 2·x[n−1] − x[2n + edge − 2 − t] after it
+            let row = |t: usize| -> [f64; W] {
+                let (m, a) = if t < edge {
+                    (col(0), col(edge - t))
+                } else if t < edge + n {
+                    return col(t - edge);
+                } else {
+                    (col(n - 1), col(2 * n + edge - 2 - t))
+                };
+                std::array::from_fn(|w| 2.0 * m[w] - a[w])
+            };
             let init = |z: &mut [[[f64; W]; 2]], row: &[f64; W]| {
                 for (zs, zi) in z.iter_mut().zip(self.zi) {
                     for w in 0..W {
@@ -380,20 +412,35 @@ impl Plan<'_> {
                     }
                 }
             };
-            init(&mut z, &ext[0]);
-            for tile in ext.chunks_mut(TILE) {
+            init(&mut z, &row(0));
+            for (i, tile) in ext.chunks_mut(TILE).enumerate() {
+                for (k, r) in tile.iter_mut().enumerate() {
+                    *r = row(i * TILE + k);
+                }
                 for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
                     section_pass(c, zs, tile, false);
                 }
             }
-            init(&mut z, &ext[n + 2 * edge - 1]);
+            init(&mut z, &ext[len - 1]);
+            let mut end = len;
             for tile in ext.rchunks_mut(TILE) {
                 for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
                     section_pass(c, zs, tile, true);
                 }
-            }
-            for (row, dst) in ext[edge..edge + n].iter().zip(y.chunks_exact_mut(nc)) {
-                dst[c0..c0 + width].copy_from_slice(&row[..width]);
+                // extended rows end − tile.len() .. end; kept rows edge + keep
+                let t0 = end - tile.len();
+                let (a, b) = (
+                    t0.max(edge + self.keep.start),
+                    end.min(edge + self.keep.end),
+                );
+                for t in a..b.max(a) {
+                    let o = (t - edge - self.keep.start) * nc + c0;
+                    match y.get_mut(o..o + W) {
+                        Some(d) if width == W => d.copy_from_slice(&tile[t - t0]),
+                        _ => y[o..o + width].copy_from_slice(&tile[t - t0][..width]),
+                    }
+                }
+                end = t0;
             }
         }
     }
@@ -419,26 +466,32 @@ pub fn filtfilt_chunks<E: From<DspError>>(
         return Err(bad("chunk", "must be at least 1 row").into());
     }
     let threads = rayon::current_num_threads().max(1);
+    // one input and one output buffer per thread, reused from batch to batch
+    let mut bufs: Vec<(Vec<f64>, Vec<f64>)> = vec![];
     let mut s = 0;
     while s < n {
-        let mut batch = Vec::with_capacity(threads);
-        while batch.len() < threads && s < n {
+        let mut spans = Vec::with_capacity(threads);
+        while spans.len() < threads && s < n {
             let e = (s + chunk).min(n);
             let (a, b) = (s.saturating_sub(margin), (e + margin).min(n));
-            let mut buf = vec![0.0; (b - a) * nc];
-            read(a..b, &mut buf)?;
-            batch.push((s, e, a, buf));
+            if bufs.len() == spans.len() {
+                bufs.push((vec![], vec![]));
+            }
+            let (buf, out) = &mut bufs[spans.len()];
+            buf.resize((b - a) * nc, 0.0);
+            out.resize((e - s) * nc, 0.0);
+            read(a..b, buf)?;
+            spans.push((s, e, a));
             s = e;
         }
-        let filtered: Vec<Result<Vec<f64>>> = batch
-            .par_iter()
-            .map(|(s, e, a, buf)| {
-                let y = sos.filtfilt(buf, nc)?;
-                Ok(y[(s - a) * nc..(e - a) * nc].to_vec())
-            })
+        let filtered: Vec<Result<()>> = bufs[..spans.len()]
+            .par_iter_mut()
+            .zip(&spans)
+            .map(|((buf, out), &(s, e, a))| sos.filtfilt_into(buf, nc, s - a..e - a, out))
             .collect();
-        for ((s, ..), y) in batch.iter().zip(filtered) {
-            emit(*s, &y?)?;
+        for ((&(s, ..), r), (_, out)) in spans.iter().zip(filtered).zip(&bufs) {
+            r?;
+            emit(s, out)?;
         }
     }
     Ok(())
@@ -557,8 +610,14 @@ mod tests {
             let x: Vec<f64> = (0..n * nc)
                 .map(|i| ((i * 7919 + 13) % 4001) as f64 - 2000.0)
                 .collect();
+            let whole = sos.filtfilt(&x, nc).unwrap();
+            let mut part = vec![0.0; 300 * nc];
+            sos.filtfilt_into(&x, nc, 129..429, &mut part).unwrap();
+            assert_eq!(part, whole[129 * nc..429 * nc], "{nc} channels, rows 129..429");
+            assert!(sos.filtfilt_into(&x, nc, 129..430, &mut part).is_err());
+            assert!(sos.filtfilt_into(&x, nc, 600..900, &mut part).is_err());
             assert_eq!(
-                sos.filtfilt(&x, nc).unwrap(),
+                whole,
                 filtfilt_one_by_one(&sos, &x, nc),
                 "{nc} channels"
             );
