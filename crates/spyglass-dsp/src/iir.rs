@@ -380,70 +380,113 @@ impl Plan<'_> {
         let (nc, edge, ns) = (self.nc, self.edge, self.coefs.len());
         let n = x.len() / nc;
         let len = n + 2 * edge;
-        let mut ext = vec![[0.0; W]; len];
-        let mut z = vec![[[0.0; W]; 2]; ns];
-        for c0 in (0..nc).step_by(W) {
-            let width = W.min(nc - c0);
-            let col = |t: usize| -> [f64; W] {
-                let mut r = [0.0; W];
-                match x.get(t * nc + c0..t * nc + c0 + W) {
-                    Some(v) if width == W => r.copy_from_slice(v),
-                    _ => r[..width].copy_from_slice(&x[t * nc + c0..t * nc + c0 + width]),
-                }
-                r
-            };
-            // the extended row t: odd extension 2·x[0] − x[edge − t] before the
-            // series, 2·x[n−1] − x[2n + edge − 2 − t] after it
-            let row = |t: usize| -> [f64; W] {
-                let (m, a) = if t < edge {
-                    (col(0), col(edge - t))
-                } else if t < edge + n {
-                    return col(t - edge);
-                } else {
-                    (col(n - 1), col(2 * n + edge - 2 - t))
-                };
-                std::array::from_fn(|w| 2.0 * m[w] - a[w])
-            };
-            let init = |z: &mut [[[f64; W]; 2]], row: &[f64; W]| {
-                for (zs, zi) in z.iter_mut().zip(self.zi) {
-                    for w in 0..W {
-                        zs[0][w] = zi[0] * row[w];
-                        zs[1][w] = zi[1] * row[w];
+        SCRATCH.with_borrow_mut(|scratch| {
+            scratch.clear();
+            scratch.resize(len * W, 0.0);
+            let ext = scratch.as_chunks_mut::<W>().0;
+            let mut z = vec![[[0.0; W]; 2]; ns];
+            for c0 in (0..nc).step_by(W) {
+                let width = W.min(nc - c0);
+                init(self.zi, &mut z, &ext_row(x, nc, c0, width, edge, 0));
+                for (i, tile) in ext.chunks_mut(TILE).enumerate() {
+                    for (k, r) in tile.iter_mut().enumerate() {
+                        *r = ext_row(x, nc, c0, width, edge, i * TILE + k);
+                    }
+                    for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
+                        section_pass(c, zs, tile, false);
                     }
                 }
-            };
-            init(&mut z, &row(0));
-            for (i, tile) in ext.chunks_mut(TILE).enumerate() {
-                for (k, r) in tile.iter_mut().enumerate() {
-                    *r = row(i * TILE + k);
-                }
-                for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
-                    section_pass(c, zs, tile, false);
-                }
-            }
-            init(&mut z, &ext[len - 1]);
-            let mut end = len;
-            for tile in ext.rchunks_mut(TILE) {
-                for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
-                    section_pass(c, zs, tile, true);
-                }
-                // extended rows end − tile.len() .. end; kept rows edge + keep
-                let t0 = end - tile.len();
-                let (a, b) = (
-                    t0.max(edge + self.keep.start),
-                    end.min(edge + self.keep.end),
-                );
-                for t in a..b.max(a) {
-                    let o = (t - edge - self.keep.start) * nc + c0;
-                    match y.get_mut(o..o + W) {
-                        Some(d) if width == W => d.copy_from_slice(&tile[t - t0]),
-                        _ => y[o..o + width].copy_from_slice(&tile[t - t0][..width]),
+                init(self.zi, &mut z, &ext[len - 1]);
+                let mut end = len;
+                for tile in ext.rchunks_mut(TILE) {
+                    for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
+                        section_pass(c, zs, tile, true);
                     }
+                    // extended rows end − tile.len() .. end; kept rows edge + keep
+                    let t0 = end - tile.len();
+                    let (a, b) = (
+                        t0.max(edge + self.keep.start),
+                        end.min(edge + self.keep.end),
+                    );
+                    for t in a..b.max(a) {
+                        let o = (t - edge - self.keep.start) * nc + c0;
+                        if width == W {
+                            let d: &mut [f64; W] = (&mut y[o..o + W]).try_into().expect("W values");
+                            *d = tile[t - t0];
+                        } else {
+                            for w in 0..width {
+                                y[o + w] = tile[t - t0][w];
+                            }
+                        }
+                    }
+                    end = t0;
                 }
-                end = t0;
             }
+        });
+    }
+}
+
+thread_local! {
+    /// Each thread's buffer for the extended rows of a block of channels, kept
+    /// from call to call (no fresh pages for every chunk).
+    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Sets each section's state to its `sosfilt_zi` state scaled by `row`.
+#[inline(always)]
+fn init<const W: usize>(zi: &[[f64; 2]], z: &mut [[[f64; W]; 2]], row: &[f64; W]) {
+    for (zs, zi) in z.iter_mut().zip(zi) {
+        for w in 0..W {
+            zs[0][w] = zi[0] * row[w];
+            zs[1][w] = zi[1] * row[w];
         }
     }
+}
+
+/// Channels `c0..c0 + width` of row `t` of `x` (`nc` channels), zeros after `width`.
+#[inline(always)]
+fn column_block<const W: usize>(
+    x: &[f64],
+    nc: usize,
+    c0: usize,
+    width: usize,
+    t: usize,
+) -> [f64; W] {
+    let o = t * nc + c0;
+    if width == W {
+        x[o..o + W].try_into().expect("W values")
+    } else {
+        std::array::from_fn(|w| if w < width { x[o + w] } else { 0.0 })
+    }
+}
+
+/// Row `t` of the odd extension of `x` by `edge` rows on each side (channels
+/// `c0..c0 + width`): `2·x[0] − x[edge − t]` before the series, `2·x[n−1] −
+/// x[2n + edge − 2 − t]` after it.
+#[inline(always)]
+fn ext_row<const W: usize>(
+    x: &[f64],
+    nc: usize,
+    c0: usize,
+    width: usize,
+    edge: usize,
+    t: usize,
+) -> [f64; W] {
+    let n = x.len() / nc;
+    let (m, a): ([f64; W], [f64; W]) = if t < edge {
+        (
+            column_block(x, nc, c0, width, 0),
+            column_block(x, nc, c0, width, edge - t),
+        )
+    } else if t < edge + n {
+        return column_block(x, nc, c0, width, t - edge);
+    } else {
+        (
+            column_block(x, nc, c0, width, n - 1),
+            column_block(x, nc, c0, width, 2 * n + edge - 2 - t),
+        )
+    };
+    std::array::from_fn(|w| 2.0 * m[w] - a[w])
 }
 
 /// Zero-phase filters a series of `n` time-major rows of `nc` channels in chunks of
@@ -613,14 +656,14 @@ mod tests {
             let whole = sos.filtfilt(&x, nc).unwrap();
             let mut part = vec![0.0; 300 * nc];
             sos.filtfilt_into(&x, nc, 129..429, &mut part).unwrap();
-            assert_eq!(part, whole[129 * nc..429 * nc], "{nc} channels, rows 129..429");
+            assert_eq!(
+                part,
+                whole[129 * nc..429 * nc],
+                "{nc} channels, rows 129..429"
+            );
             assert!(sos.filtfilt_into(&x, nc, 129..430, &mut part).is_err());
             assert!(sos.filtfilt_into(&x, nc, 600..900, &mut part).is_err());
-            assert_eq!(
-                whole,
-                filtfilt_one_by_one(&sos, &x, nc),
-                "{nc} channels"
-            );
+            assert_eq!(whole, filtfilt_one_by_one(&sos, &x, nc), "{nc} channels");
         }
     }
 
