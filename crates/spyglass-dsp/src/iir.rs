@@ -320,53 +320,59 @@ fn section_pass<const W: usize>(
     rows: &mut [[f64; W]],
     rev: bool,
 ) {
-    let [b0, b1, b2, a1, a2] = *c;
     let [mut s0, mut s1] = *z;
-    let mut step = |v: &mut [f64; W]| {
-        for w in 0..W {
-            let x = v[w];
-            let y = b0 * x + s0[w];
-            s0[w] = b1 * x - a1 * y + s1[w];
-            s1[w] = b2 * x - a2 * y;
-            v[w] = y;
-        }
-    };
-    if rev {
-        rows.iter_mut().rev().for_each(&mut step);
-    } else {
-        rows.iter_mut().for_each(&mut step);
+    let n = rows.len();
+    for i in 0..n {
+        let t = if rev { n - 1 - i } else { i };
+        step(c, &mut s0, &mut s1, &mut rows[t]);
     }
     *z = [s0, s1];
+}
+
+/// One sample of one section on `W` channels: `y = b0·x + s0`, `s0 = b1·x − a1·y +
+/// s1`, `s1 = b2·x − a2·y`.
+#[inline(always)]
+fn step<const W: usize>(c: &[f64; 5], s0: &mut [f64; W], s1: &mut [f64; W], v: &mut [f64; W]) {
+    let [b0, b1, b2, a1, a2] = *c;
+    for w in 0..W {
+        let x = v[w];
+        let y = b0 * x + s0[w];
+        s0[w] = b1 * x - a1 * y + s1[w];
+        s1[w] = b2 * x - a2 * y;
+        v[w] = y;
+    }
 }
 
 impl Plan<'_> {
     /// Runs [`Plan::lanes`] with the widest vector instructions the CPU has (the
     /// values do not depend on which: the same operations, none fused).
     fn dispatch<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
-        #[cfg(target_arch = "x86_64")]
-        {
-            if std::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F (checked just above).
-                return unsafe { self.lanes_avx512::<W>(x, y) };
+        SCRATCH.with_borrow_mut(|scratch| {
+            #[cfg(target_arch = "x86_64")]
+            {
+                if std::is_x86_feature_detected!("avx512f") {
+                    // SAFETY: the CPU has AVX-512F (checked just above).
+                    return unsafe { self.lanes_avx512::<W>(x, y, scratch) };
+                }
+                if std::is_x86_feature_detected!("avx2") {
+                    // SAFETY: the CPU has AVX2 (checked just above).
+                    return unsafe { self.lanes_avx2::<W>(x, y, scratch) };
+                }
             }
-            if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2 (checked just above).
-                return unsafe { self.lanes_avx2::<W>(x, y) };
-            }
-        }
-        self.lanes::<W>(x, y)
+            self.lanes::<W>(x, y, scratch)
+        })
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
-    fn lanes_avx512<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
-        self.lanes::<W>(x, y)
+    fn lanes_avx512<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
+        self.lanes::<W>(x, y, scratch)
     }
 
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn lanes_avx2<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
-        self.lanes::<W>(x, y)
+    fn lanes_avx2<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
+        self.lanes::<W>(x, y, scratch)
     }
 
     /// Filters `x` (time-major, `nc` channels) into `y` (the rows `keep`), `W`
@@ -376,53 +382,51 @@ impl Plan<'_> {
     /// zeros), then run backward through the cascade a tile at a time and each
     /// tile's kept rows copied out.
     #[inline(always)]
-    fn lanes<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
+    fn lanes<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
         let (nc, edge, ns) = (self.nc, self.edge, self.coefs.len());
         let n = x.len() / nc;
         let len = n + 2 * edge;
-        SCRATCH.with_borrow_mut(|scratch| {
-            scratch.clear();
-            scratch.resize(len * W, 0.0);
-            let ext = scratch.as_chunks_mut::<W>().0;
-            let mut z = vec![[[0.0; W]; 2]; ns];
-            for c0 in (0..nc).step_by(W) {
-                let width = W.min(nc - c0);
-                init(self.zi, &mut z, &ext_row(x, nc, c0, width, edge, 0));
-                for (i, tile) in ext.chunks_mut(TILE).enumerate() {
-                    for (k, r) in tile.iter_mut().enumerate() {
-                        *r = ext_row(x, nc, c0, width, edge, i * TILE + k);
-                    }
-                    for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
-                        section_pass(c, zs, tile, false);
-                    }
+        scratch.clear();
+        scratch.resize(len * W, 0.0);
+        let ext = scratch.as_chunks_mut::<W>().0;
+        let mut z = vec![[[0.0; W]; 2]; ns];
+        for c0 in (0..nc).step_by(W) {
+            let width = W.min(nc - c0);
+            init(self.zi, &mut z, &ext_row(x, nc, c0, width, edge, 0));
+            for (i, tile) in ext.chunks_mut(TILE).enumerate() {
+                for (k, r) in tile.iter_mut().enumerate() {
+                    *r = ext_row(x, nc, c0, width, edge, i * TILE + k);
                 }
-                init(self.zi, &mut z, &ext[len - 1]);
-                let mut end = len;
-                for tile in ext.rchunks_mut(TILE) {
-                    for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
-                        section_pass(c, zs, tile, true);
-                    }
-                    // extended rows end − tile.len() .. end; kept rows edge + keep
-                    let t0 = end - tile.len();
-                    let (a, b) = (
-                        t0.max(edge + self.keep.start),
-                        end.min(edge + self.keep.end),
-                    );
-                    for t in a..b.max(a) {
-                        let o = (t - edge - self.keep.start) * nc + c0;
-                        if width == W {
-                            let d: &mut [f64; W] = (&mut y[o..o + W]).try_into().expect("W values");
-                            *d = tile[t - t0];
-                        } else {
-                            for w in 0..width {
-                                y[o + w] = tile[t - t0][w];
-                            }
-                        }
-                    }
-                    end = t0;
+                for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
+                    section_pass(c, zs, tile, false);
                 }
             }
-        });
+            init(self.zi, &mut z, &ext[len - 1]);
+            let mut end = len;
+            for tile in ext.rchunks_mut(TILE) {
+                for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
+                    section_pass(c, zs, tile, true);
+                }
+                // extended rows end − tile.len() .. end; kept rows edge + keep
+                let t0 = end - tile.len();
+                let (a, b) = (
+                    t0.max(edge + self.keep.start),
+                    end.min(edge + self.keep.end),
+                );
+                for t in a..b.max(a) {
+                    let o = (t - edge - self.keep.start) * nc + c0;
+                    if width == W {
+                        let d: &mut [f64; W] = (&mut y[o..o + W]).try_into().expect("W values");
+                        *d = tile[t - t0];
+                    } else {
+                        for w in 0..width {
+                            y[o + w] = tile[t - t0][w];
+                        }
+                    }
+                }
+                end = t0;
+            }
+        }
     }
 }
 
