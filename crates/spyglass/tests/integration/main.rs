@@ -20,4 +20,5 @@ mod position_pipeline;
 mod prefix_isolation;
 mod real_files;
 mod ripple_pipeline;
+mod ripple_synthetic;
 mod session_group;
