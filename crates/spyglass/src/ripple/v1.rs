@@ -172,6 +172,7 @@ ripple_times_object_id : varchar(40)";
                 }
                 println!("RippleParameters `{}`: {dict}", a.name);
             }
+            Command::Plot(a) => super::plot::run(sg, &a)?,
             Command::Select(a) => {
                 let nwb = args::session_name(sg, &a.file)?;
                 let (lfp_merge_id, _) = a.lfp.choose(sg, &nwb)?;
@@ -194,6 +195,8 @@ enum Command {
     Params(ParamsCommand),
     /// Select a ripple-band LFP and its electrodes for RippleTimesV1 (`set_lfp_electrodes`).
     Select(SelectArgs),
+    /// Pictures of RippleTimesV1 entries: events over the ripple-band LFP, speed below (SVG).
+    Plot(super::plot::PlotArgs),
 }
 
 #[derive(clap::Subcommand)]
