@@ -25,6 +25,7 @@ pub mod diagram;
 pub mod dialect;
 pub mod error;
 pub mod fetch;
+pub mod fingerprint;
 pub mod graph;
 pub mod hash;
 pub mod heading;

@@ -41,16 +41,7 @@ pub trait TripartiteMake: Send + Sync {
     fn make_insert(&self, db: &Db, key: &Row, computed: Self::Computed) -> MakeResult<()>;
 }
 
-/// The fingerprint of a make's inputs: the MD5 of their JSON serialization (floats
-/// written exactly, maps in insertion order), so that a typed make need not write one.
-pub fn fingerprint<T: serde::Serialize + ?Sized>(inputs: &T) -> Vec<u8> {
-    use md5::{Digest, Md5};
-    match serde_json::to_vec(inputs) {
-        Ok(bytes) => Md5::digest(&bytes).to_vec(),
-        // unserializable inputs (a map with non-text keys) never compare equal
-        Err(e) => format!("unserializable: {e} {:?}", std::time::Instant::now()).into_bytes(),
-    }
-}
+pub use crate::fingerprint::fingerprint;
 
 /// Runs one key: the populate loop calls this, adapters implement it.
 pub trait Maker: Send + Sync {

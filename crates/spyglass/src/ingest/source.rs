@@ -134,6 +134,8 @@ pub struct Source {
     pub epochs: Vec<Epoch>,
     /// Task rows of the `tasks` module.
     pub tasks: Vec<Task>,
+    /// ndx-pose PoseEstimation containers, with their series' data.
+    pub pose: Vec<spyglass_nwb::PoseEstimation>,
     /// SpatialSeries of every Position object (None when there is none).
     pub position: Option<Vec<TimedSeries>>,
     /// Paths of the Position objects.
@@ -214,6 +216,7 @@ impl Source {
             analog: find_analog(&modules),
             epochs: nwb.epochs()?,
             tasks: nwb.tasks()?,
+            pose: nwb.pose_estimations()?,
             position,
             compass,
             videos,
@@ -368,6 +371,8 @@ fn unused_objects(
         "AssociatedFiles",
         "ImageSeries",
         "OpticalSeries",
+        "PoseEstimation",
+        "Skeletons",
     ];
     let mut out = vec![];
     let series_paths: Vec<&str> = ephys.iter().map(|s| s.series.path.as_str()).collect();

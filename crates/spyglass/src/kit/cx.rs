@@ -7,7 +7,7 @@ use crate::common::common_interval::{self as iv, IntervalList};
 use crate::error::{Error, Result};
 use crate::settings::Settings;
 use serde::de::DeserializeOwned;
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use spyglass_db::{Cond, Db, InsertOptions, Row, Value};
 use spyglass_dsp::Intervals;
 use spyglass_nwb::AnalysisFileWriter;
@@ -32,6 +32,18 @@ pub struct Cx<'a> {
 pub struct Session<'a> {
     /// The session.
     pub nwb_file_name: &'a str,
+}
+
+/// A key with more attributes, as one row: a part row is its master's key `With`
+/// its own attributes (`With { key: &selection_key, attrs: electrode }`).
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct With<K, A> {
+    /// The key's attributes.
+    #[serde(flatten)]
+    pub key: K,
+    /// The other attributes.
+    #[serde(flatten)]
+    pub attrs: A,
 }
 
 /// A serializable struct (or map) as attribute/value pairs.

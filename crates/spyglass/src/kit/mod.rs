@@ -24,7 +24,7 @@ mod make;
 mod pipeline;
 pub mod prelude;
 
-pub use cx::{analysis_file, insert_param_dict, key_text, row_of, Cx, Session, Tables};
+pub use cx::{analysis_file, insert_param_dict, key_text, row_of, Cx, Session, Tables, With};
 pub use handle::Spyglass;
 pub use make::{Made, Make};
 pub use pipeline::{Defaults, MergePart, Pipeline, Schema};

@@ -2,7 +2,7 @@
 
 pub(crate) use super::identity;
 pub use super::{
-    args, insert_param_dict, key_text, row_of, Cx, Defaults, Made, Make, MergePart, Pipeline,
+    args, insert_param_dict, key_text, row_of, Cx, Defaults, Made, Make, MergePart, Pipeline, With,
 };
 pub use super::{Schema, Spyglass, Tables};
 pub use crate::error::{Error, Result};

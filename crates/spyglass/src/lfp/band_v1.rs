@@ -13,7 +13,7 @@
 
 use super::lfp_electrode;
 use super::merge;
-use super::{FilterInputs, FilterOutput, FilterRun};
+use super::{FilterInputs, FilterOutput, FilterPlan, FilterRun, FilterSource};
 use crate::kit::prelude::*;
 use uuid::Uuid;
 
@@ -62,17 +62,6 @@ pub struct BandElectrode {
     pub electrode_id: i64,
     /// Its reference electrode, −1 for none.
     pub reference_elect_id: i64,
-}
-
-/// An LFPBandElectrode row.
-#[derive(Serialize)]
-struct BandElectrodeRow<'a> {
-    #[serde(flatten)]
-    key: &'a BandKey,
-    #[serde(flatten)]
-    member: &'a lfp_electrode::GroupElectrode,
-    #[serde(flatten)]
-    electrode: BandElectrode,
 }
 
 /// An LFPBandV1 row.
@@ -183,13 +172,8 @@ fn select(db: &Db, a: SelectArgs) -> Result<()> {
         None => lfp_electrode::electrode_ids(db, &nwb, group)?,
     };
     let refs = args::per_electrode("--reference", a.reference.as_deref(), ids.len(), -1)?;
-    let electrodes: Vec<BandElectrode> = ids
-        .iter()
-        .zip(refs)
-        .map(|(&electrode_id, reference_elect_id)| BandElectrode {
-            electrode_id,
-            reference_elect_id,
-        })
+    let electrodes: Vec<BandElectrode> = (ids.into_iter().zip(refs))
+        .map(|(electrode_id, reference_elect_id)| BandElectrode { electrode_id, reference_elect_id })
         .collect();
     let lfp_rate = src.lfp_sampling_rate.round() as i64;
     let key = BandKey {
@@ -200,9 +184,7 @@ fn select(db: &Db, a: SelectArgs) -> Result<()> {
         target_interval_list_name: a.interval.clone(),
         lfp_band_sampling_rate: a.rate.into(),
     };
-    let min_interval_len = a.min_interval_len;
-    let selection = BandSelection { key, min_interval_len };
-    insert_selection(db, &selection, group, &electrodes)?;
+    insert_selection(db, &BandSelection { key, min_interval_len: a.min_interval_len }, group, &electrodes)?;
     println!("LFPBandSelection: {nwb}, LFP {merge_id} ({} of group `{group}`), {} electrodes, filter `{}` at {lfp_rate} Hz, interval `{}`, output {} Hz", src.source, electrodes.len(), a.filter, a.interval, a.rate);
     println!("next: spyglass populate {LFP_BAND_V1} --key nwb_file_name={nwb}");
     Ok(())
@@ -217,24 +199,18 @@ pub fn insert_selection(
     electrodes: &[BandElectrode],
 ) -> Result<Row> {
     crate::pipelines::declare(db, &[SCHEMA])?;
-    let key = &selection.key;
-    let nwb = &key.nwb_file_name;
+    let (key, nwb) = (&selection.key, &selection.key.nwb_file_name);
     merge::lfp_of_session(db, key.lfp_merge_id, nwb)?;
     let ids: Vec<i64> = electrodes.iter().map(|e| e.electrode_id).collect();
     let members = lfp_electrode::members_by_id(db, nwb, lfp_electrode_group_name, &ids)?;
-    let parts: Vec<BandElectrodeRow> = (members.iter().zip(electrodes))
-        .map(|(m, &electrode)| BandElectrodeRow { key, member: m, electrode })
-        .collect();
+    let parts = (members.iter().zip(electrodes))
+        .map(|(m, e)| With { key, attrs: With { key: m, attrs: e } });
+    let parts: Vec<_> = parts.collect();
     crate::transaction(db, || {
         db.put_new(LFP_BAND_SELECTION, std::slice::from_ref(selection))?;
         db.put_new(LFP_BAND_ELECTRODE, &parts)
     })?;
     crate::kit::row_of(LFP_BAND_SELECTION, key)
-}
-
-/// The IntervalList name of a band's valid times.
-pub fn valid_times_name(target_interval_list_name: &str, rate: i64) -> String {
-    format!("{target_interval_list_name} lfp band {rate}Hz")
 }
 
 /// The LFPBandV1 make.
@@ -247,38 +223,27 @@ impl Make for BandMake {
     type Output = FilterOutput;
 
     fn fetch(&self, cx: &Cx, key: &BandKey) -> Result<FilterInputs> {
-        let (db, nwb, filter) = (cx.db, &key.nwb_file_name, &key.filter_name);
+        let (db, nwb) = (cx.db, &key.nwb_file_name);
         let sel: BandSelection = db.row(LFP_BAND_SELECTION, key)?;
         let src = merge::lfp_of_session(db, key.lfp_merge_id, nwb)?;
-        let (lfp_rate, decimation) = super::checked_rates(
-            LFP_BAND_V1,
-            (filter, key.filter_sampling_rate),
-            src.lfp_sampling_rate,
-            ("lfp_band_sampling_rate", key.lfp_band_sampling_rate as f64),
-        )?;
         let mut electrodes: Vec<BandElectrode> = db.rows(LFP_BAND_ELECTRODE, key)?;
-        electrodes.sort_by_key(|e| e.electrode_id);
-        let reference = |r: i64| (r >= 0).then_some(r);
         if electrodes.is_empty() {
             return Err(Error::missing(LFP_BAND_ELECTRODE, key_text(key)));
         }
-        let lists = (
-            key.target_interval_list_name.as_str(),
-            src.interval_list_name.as_str(),
-        );
-        Ok(FilterInputs {
-            valid_times: super::valid_pieces(db, LFP_BAND_V1, nwb, lists, sel.min_interval_len)?,
-            parent: crate::analysis::nwb_file_path(db, nwb)?,
-            source: merge::lfp_file_path(db, &src)?,
-            object_id: src.lfp_object_id,
-            ds: decimation,
-            rate: key.lfp_band_sampling_rate as f64,
-            electrodes: electrodes
-                .iter()
-                .map(|e| (e.electrode_id, reference(e.reference_elect_id)))
-                .collect(),
-            taps: crate::filter::coefficients(db, filter, lfp_rate as u32)?,
-        })
+        electrodes.sort_by_key(|e| e.electrode_id);
+        let plan = FilterPlan {
+            table: LFP_BAND_V1,
+            nwb_file_name: nwb,
+            filter: (&key.filter_name, key.filter_sampling_rate),
+            output: ("lfp_band_sampling_rate", key.lfp_band_sampling_rate as f64),
+            intervals: (&key.target_interval_list_name, &src.interval_list_name),
+            min_len: sel.min_interval_len,
+        };
+        let path = merge::lfp_file_path(db, &src)?;
+        let source = FilterSource { path, object_id: src.lfp_object_id, rate: src.lfp_sampling_rate };
+        let refs = electrodes.iter().map(|e| (e.electrode_id, (e.reference_elect_id >= 0).then_some(e.reference_elect_id)));
+        let inputs = plan.inputs(db, crate::analysis::nwb_file_path(db, nwb)?, source, refs.collect())?;
+        Ok(FilterInputs { rate: key.lfp_band_sampling_rate as f64, ..inputs })
     }
 
     fn compute(&self, settings: &Settings, key: &BandKey, i: FilterInputs) -> Result<FilterOutput> {
@@ -286,25 +251,17 @@ impl Make for BandMake {
             table: LFP_BAND_V1,
             nwb_file_name: &key.nwb_file_name,
             file_description: "LFPBandV1 output",
-            series_description: format!(
-                "{} band of LFP over {}",
-                key.filter_name, key.target_interval_list_name
-            ),
+            series_description: format!("{} band of LFP over {}", key.filter_name, key.target_interval_list_name),
             filter_name: &key.filter_name,
         };
         super::filter_series(settings, run, &i)
     }
 
     fn insert(&self, cx: &Cx, key: &BandKey, out: Self::Output) -> Result<()> {
-        let list = valid_times_name(&key.target_interval_list_name, key.lfp_band_sampling_rate);
-        let row = BandRow {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            interval_list_name: list.clone(),
-            lfp_band_object_id: out.object_id,
-        };
-        cx.db
-            .interval_list(&key.nwb_file_name, &list, PIPELINE, out.valid_times)?;
+        // the IntervalList of the band's valid times, named as Spyglass names it
+        let list = format!("{} lfp band {}Hz", key.target_interval_list_name, key.lfp_band_sampling_rate);
+        let (analysis_file_name, lfp_band_object_id) = out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
+        let row = BandRow { key: key.clone(), analysis_file_name, interval_list_name: list, lfp_band_object_id };
         cx.db.put(LFP_BAND_V1, &row)
     }
 }

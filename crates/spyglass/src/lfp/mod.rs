@@ -103,53 +103,82 @@ pub(crate) fn key_f64(key: &spyglass_db::Row, table: &str, attr: &str) -> Result
         .ok_or_else(|| Error::internal(table, format!("row has no number `{attr}`")))
 }
 
-/// Checks the rates of a filtering run: the stored filter (`name`, `rate`) must be
-/// designed at the source's rate (rounded) and the output rate (`attribute`,
-/// `value`) must be in `(0, source rate]`. Returns the rounded source rate and the
-/// decimation factor `source // output`.
-pub(crate) fn checked_rates(
-    table: &str,
-    (filter, filter_rate): (&str, i64),
-    source_rate: f64,
-    (attribute, output): (&str, f64),
-) -> Result<(f64, usize)> {
-    let rate = source_rate.round();
-    if !(rate >= 1.0 && rate < u32::MAX as f64) {
-        let message = format!("its input's sampling rate {source_rate} Hz is not usable");
-        return Err(Error::bad(table, message));
-    }
-    if filter_rate != rate as i64 {
-        let message = format!("filter `{filter}` is for {filter_rate} Hz but its input is at {rate} Hz; select the filter at {rate} Hz");
-        return Err(Error::bad(table, message));
-    }
-    if !(output.is_finite() && output > 0.0 && output <= rate) {
-        return Err(Error::bad(
-            table,
-            format!("{attribute} {output} must be in (0, {rate}]"),
-        ));
-    }
-    Ok((rate, (rate / output).floor() as usize))
+/// What a filtering make's fetch checks and finds, the same for every version.
+pub(crate) struct FilterPlan<'a> {
+    /// The pipeline's table, for messages.
+    pub table: &'static str,
+    /// The session.
+    pub nwb_file_name: &'a str,
+    /// The stored filter: name and the rate it was designed at.
+    pub filter: (&'a str, i64),
+    /// The output rate: its attribute (for messages) and value, Hz.
+    pub output: (&'a str, f64),
+    /// The target IntervalList and the input's valid-times IntervalList.
+    pub intervals: (&'a str, &'a str),
+    /// Shortest piece to filter, seconds.
+    pub min_len: f64,
 }
 
-/// The pieces a run filters: the session's `target` IntervalList ∩ the input's
-/// `source` IntervalList, pieces longer than `min_len` seconds; an error when none is.
-pub(crate) fn valid_pieces(
-    db: &Db,
-    table: &str,
-    nwb_file_name: &str,
-    (target, source): (&str, &str),
-    min_len: f64,
-) -> Result<Intervals> {
-    let pieces =
-        crate::common::common_interval::intersect_lists(db, nwb_file_name, target, source, 0.0)?
-            .longer_than(min_len);
-    if pieces.is_empty() {
-        let message = format!(
-            "`{target}` ∩ `{source}` of {nwb_file_name} has no piece longer than {min_len} s"
-        );
-        return Err(Error::conflict(table, message));
+/// The input series of a filtering run.
+pub(crate) struct FilterSource {
+    /// The file holding it.
+    pub path: std::path::PathBuf,
+    /// Its object id.
+    pub object_id: String,
+    /// Its sampling rate, Hz.
+    pub rate: f64,
+}
+
+impl FilterPlan<'_> {
+    /// The inputs of a run filtering `electrodes` of `source` into an analysis
+    /// file whose parent is `parent`: the filter must be designed at the source's
+    /// rate (rounded) and the output rate must be in `(0, source rate]`
+    /// (decimation `source // output`); the pieces are the target ∩ the input's
+    /// valid times longer than `min_len` — an error when none is.
+    pub fn inputs(
+        self,
+        db: &Db,
+        parent: std::path::PathBuf,
+        source: FilterSource,
+        electrodes: Vec<(i64, Option<i64>)>,
+    ) -> Result<FilterInputs> {
+        let (table, (filter, filter_rate), (attribute, output)) =
+            (self.table, self.filter, self.output);
+        let rate = source.rate.round();
+        if !(rate >= 1.0 && rate < u32::MAX as f64) {
+            let message = format!("its input's sampling rate {} Hz is not usable", source.rate);
+            return Err(Error::bad(table, message));
+        }
+        if filter_rate != rate as i64 {
+            let message = format!("filter `{filter}` is for {filter_rate} Hz but its input is at {rate} Hz; select the filter at {rate} Hz");
+            return Err(Error::bad(table, message));
+        }
+        if !(output.is_finite() && output > 0.0 && output <= rate) {
+            let message = format!("{attribute} {output} must be in (0, {rate}]");
+            return Err(Error::bad(table, message));
+        }
+        let ds = (rate / output).floor() as usize;
+        let (nwb, (target, valid)) = (self.nwb_file_name, self.intervals);
+        let pieces = crate::common::common_interval::intersect_lists(db, nwb, target, valid, 0.0)?
+            .longer_than(self.min_len);
+        if pieces.is_empty() {
+            let message = format!(
+                "`{target}` ∩ `{valid}` of {nwb} has no piece longer than {} s",
+                self.min_len
+            );
+            return Err(Error::conflict(table, message));
+        }
+        Ok(FilterInputs {
+            parent,
+            source: source.path,
+            object_id: source.object_id,
+            taps: crate::filter::coefficients(db, filter, rate as u32)?,
+            ds,
+            rate: (rate as usize / ds) as f64,
+            valid_times: pieces,
+            electrodes,
+        })
     }
-    Ok(pieces)
 }
 
 /// What a filtering make reads from the database (phase 1), the same for every
@@ -199,6 +228,24 @@ pub struct FilterOutput {
     pub rate: f64,
     /// Valid times clipped to the first and last output timestamp.
     pub valid_times: Intervals,
+}
+
+impl FilterOutput {
+    /// The insert phase's bookkeeping: registers the analysis file and records the
+    /// valid times as IntervalList `list` (pipeline `pipeline`) of session `nwb`;
+    /// returns the analysis file's name and the series' object id.
+    pub(crate) fn record(
+        self,
+        db: &Db,
+        nwb: &str,
+        list: &str,
+        pipeline: &str,
+    ) -> Result<(String, String)> {
+        use crate::kit::Tables;
+        let name = db.register(self.file)?;
+        db.interval_list(nwb, list, pipeline, self.valid_times)?;
+        Ok((name, self.object_id))
+    }
 }
 
 /// Filters the input series into a new analysis file (an ElectricalSeries

@@ -16,7 +16,7 @@
 //! in volts and the output is float32 volts. Electrodes are found by id, and the
 //! samples stream through [`super::stream`] in time blocks (bounded memory).
 
-use super::{lfp_electrode, merge::LFP_OUTPUT, FilterInputs, FilterOutput, FilterRun};
+use super::{lfp_electrode, merge::LFP_OUTPUT, FilterInputs, FilterOutput, FilterPlan, FilterRun, FilterSource};
 use crate::analysis::nwb_file_path;
 use crate::common::ephys_series;
 use crate::kit::prelude::*;
@@ -190,28 +190,18 @@ impl Make for LfpV1Make {
             let group = format!("nwb_file_name={nwb}, lfp_electrode_group_name={group}");
             return Err(Error::missing(lfp_electrode::LFP_ELECTRODE, group));
         }
-        let source = ephys_series::series_for_electrodes(db, nwb, &electrode_ids)?;
-        let (raw_rate, decimation) = super::checked_rates(
-            LFPV1,
-            (&key.filter_name, key.filter_sampling_rate),
-            source.rate,
-            ("target_sampling_rate", sel.target_sampling_rate),
-        )?;
-        let lists = (
-            key.target_interval_list_name.as_str(),
-            source.interval.as_str(),
-        );
+        let series = ephys_series::series_for_electrodes(db, nwb, &electrode_ids)?;
+        let plan = FilterPlan {
+            table: LFPV1,
+            nwb_file_name: nwb,
+            filter: (&key.filter_name, key.filter_sampling_rate),
+            output: ("target_sampling_rate", sel.target_sampling_rate),
+            intervals: (&key.target_interval_list_name, &series.interval),
+            min_len: MIN_LFP_INTERVAL_DURATION,
+        };
         let path = nwb_file_path(db, nwb)?;
-        Ok(FilterInputs {
-            valid_times: super::valid_pieces(db, LFPV1, nwb, lists, MIN_LFP_INTERVAL_DURATION)?,
-            parent: path.clone(),
-            source: path,
-            object_id: source.object_id,
-            ds: decimation,
-            rate: (raw_rate as usize / decimation) as f64,
-            electrodes: electrode_ids.iter().map(|&e| (e, None)).collect(),
-            taps: crate::filter::coefficients(db, &key.filter_name, raw_rate as u32)?,
-        })
+        let source = FilterSource { path: path.clone(), object_id: series.object_id, rate: series.rate };
+        plan.inputs(db, path, source, electrode_ids.iter().map(|&e| (e, None)).collect())
     }
 
     fn compute(&self, settings: &Settings, key: &LfpKey, i: FilterInputs) -> Result<FilterOutput> {
@@ -230,19 +220,10 @@ impl Make for LfpV1Make {
     }
 
     fn insert(&self, cx: &Cx, key: &LfpKey, out: Self::Output) -> Result<()> {
-        let list = valid_times_name(
-            &key.lfp_electrode_group_name,
-            &key.target_interval_list_name,
-        );
-        let row = LfpV1Row {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            interval_list_name: list.clone(),
-            lfp_object_id: out.object_id,
-            lfp_sampling_rate: out.rate,
-        };
-        cx.db
-            .interval_list(&key.nwb_file_name, &list, PIPELINE, out.valid_times)?;
+        let list = valid_times_name(&key.lfp_electrode_group_name, &key.target_interval_list_name);
+        let lfp_sampling_rate = out.rate;
+        let (analysis_file_name, lfp_object_id) = out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
+        let row = LfpV1Row { key: key.clone(), analysis_file_name, interval_list_name: list, lfp_object_id, lfp_sampling_rate };
         cx.db.put(LFPV1, &row)?;
         cx.db.merge_add(LFP_OUTPUT, key)?;
         Ok(())

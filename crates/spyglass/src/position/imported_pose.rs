@@ -1,14 +1,16 @@
 //! `position_v1_imported_pose`: pose estimated before Spyglass, stored in the
 //! session's NWB file as ndx-pose `PoseEstimation` containers (Spyglass's
-//! ImportedPose, with its definitions). `spyglass position pose import <session>`
-//! records, for each PoseEstimation of the file, an IntervalList
+//! ImportedPose, with its definitions). Ingest (as Spyglass's
+//! `populate_all_common`), or `spyglass position pose import <session>` for a
+//! session ingested before, records, for each PoseEstimation of the file, an IntervalList
 //! `pose_<name>_valid_intervals` (the first body part's timestamps cut at gaps, as
 //! Spyglass's `get_valid_intervals` with `min_valid_len` = the sampling rate), the
 //! ImportedPose row (the container's and its skeleton's object ids) and one
 //! BodyPart row per PoseEstimationSeries. The data stay in the session's file;
 //! [`fetch_pose`] reads them back as Spyglass's `fetch_pose_dataframe` does.
 //! ImportedPose is a part of PositionOutput; as in Spyglass, importing does not
-//! add its rows there.
+//! add its rows there (`pose import --output` does, [`add_to_output`]), and
+//! PositionOutput gives its pose ([`super::merge::fetch_pose`]).
 
 use crate::analysis::nwb_file_path;
 use crate::kit::prelude::*;
@@ -93,6 +95,12 @@ part_object_id: varchar(80)";
         if keys.is_empty() {
             println!("no new PoseEstimation in {nwb}");
         }
+        if a.output {
+            for k in sg.rows::<ImportedPoseKey>(IMPORTED_POSE, &crate::kit::Session { nwb_file_name: &nwb })? {
+                let id = add_to_output(sg, &k)?;
+                println!("PositionOutput {id}: ImportedPose `{}`", k.interval_list_name);
+            }
+        }
         Ok(())
     }
 }
@@ -117,6 +125,24 @@ enum PoseCommand {
 struct ImportArgs {
     /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
     file: String,
+    /// Also enter the session's ImportedPose rows in PositionOutput.
+    #[arg(long)]
+    output: bool,
+}
+
+/// Enters ImportedPose `key` in PositionOutput (Spyglass's
+/// `PositionOutput.insert(key, part_name="ImportedPose")`); returns its merge id
+/// (the existing one when it is there already).
+pub fn add_to_output(db: &Db, key: &ImportedPoseKey) -> Result<uuid::Uuid> {
+    crate::pipelines::declare(db, &[super::merge::SCHEMA])?;
+    let existing = super::merge::position_merge_ids(db, &key.nwb_file_name, Some(&key.interval_list_name))?;
+    if let Some((id, _)) = existing.into_iter().find(|(_, s)| s == "ImportedPose") {
+        return Ok(id);
+    }
+    match db.merge_add(super::merge::POSITION_OUTPUT, key)? {
+        Value::Uuid(id) => Ok(id),
+        other => Err(Error::internal(IMPORTED_POSE, format!("merge id {other:?} is not a uuid"))),
+    }
 }
 
 /// The IntervalList name of a PoseEstimation called `name`.
@@ -151,10 +177,11 @@ pub fn import(db: &Db, nwb_file_name: &str) -> Result<Vec<ImportedPoseKey>> {
     Ok(out)
 }
 
-type Entries = (spyglass_dsp::Intervals, ImportedPoseRow, Vec<ImportedPoseBodyPart>);
+/// The IntervalList times, the ImportedPose row and its BodyPart rows.
+pub(crate) type Entries = (spyglass_dsp::Intervals, ImportedPoseRow, Vec<ImportedPoseBodyPart>);
 
 /// The IntervalList times and the rows of one PoseEstimation.
-fn entries(key: &ImportedPoseKey, pe: &PoseEstimation) -> Result<Entries> {
+pub(crate) fn entries(key: &ImportedPoseKey, pe: &PoseEstimation) -> Result<Entries> {
     let what = format!("PoseEstimation `{}`", pe.path);
     let skeleton = pe.skeleton.as_ref().ok_or_else(|| {
         Error::bad(

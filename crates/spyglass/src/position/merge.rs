@@ -98,12 +98,7 @@ pub fn position_merge_ids(
 /// The position of merge id `merge_id` (Spyglass's `(PositionOutput & key).fetch1_dataframe()`).
 pub fn fetch_position(db: &Db, merge_id: &uuid::Uuid) -> Result<PositionData> {
     let (source, row) = position_source(db, merge_id)?;
-    let text = |k: &str| -> Result<String> {
-        row.get(k)
-            .and_then(Value::as_str)
-            .map(str::to_string)
-            .ok_or_else(|| Error::internal(&source, format!("row has no `{k}`")))
-    };
+    let text = |k: &str| row_text(&row, &source, k);
     match source.as_str() {
         "TrodesPosV1" | "DLCPosV1" => {
             let path = crate::analysis::analysis_file_path(db, &text("analysis_file_name")?)?;
@@ -115,11 +110,38 @@ pub fn fetch_position(db: &Db, merge_id: &uuid::Uuid) -> Result<PositionData> {
                 source,
             )
         }
+        "ImportedPose" => Err(Error::bad(
+            POSITION_OUTPUT,
+            format!("merge id {merge_id} is an ImportedPose: body parts, not a head position; read it with fetch_pose (Spyglass's fetch_pose_dataframe)"),
+        )),
         other => Err(Error::bad(
             POSITION_OUTPUT,
             format!("reading position from source `{other}` is not implemented"),
         )),
     }
+}
+
+/// The pose of merge id `merge_id` (Spyglass's `(PositionOutput & key).fetch_pose_dataframe()`):
+/// the timestamps and every body part of an ImportedPose entry.
+pub fn fetch_pose(db: &Db, merge_id: &uuid::Uuid) -> Result<(Vec<f64>, Vec<super::imported_pose::PosePart>)> {
+    let (source, row) = position_source(db, merge_id)?;
+    if source != "ImportedPose" {
+        let message = format!("merge id {merge_id} is a {source}, which has no pose body parts here; read its position with fetch_position");
+        return Err(Error::bad(POSITION_OUTPUT, message));
+    }
+    let key = super::imported_pose::ImportedPoseKey {
+        nwb_file_name: row_text(&row, &source, "nwb_file_name")?,
+        interval_list_name: row_text(&row, &source, "interval_list_name")?,
+    };
+    super::imported_pose::fetch_pose(db, &key)
+}
+
+/// Text attribute `k` of a `source` row, or an error naming it.
+fn row_text(row: &Row, source: &str, k: &str) -> Result<String> {
+    row.get(k)
+        .and_then(Value::as_str)
+        .map(str::to_string)
+        .ok_or_else(|| Error::internal(source, format!("row has no `{k}`")))
 }
 
 /// Reads the three containers Spyglass's position tables write (Position with a

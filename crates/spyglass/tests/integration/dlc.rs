@@ -251,8 +251,12 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     assert!(r[0].is_ok(), "{:?}", r[0].status);
     let nwb = r[0].nwb_file_name.clone();
 
-    // ImportedPose: rows, object ids and values as Python wrote them
-    let keys = imported_pose::import(&env.db, &nwb).unwrap();
+    // ImportedPose, made by ingest as Spyglass's populate_all_common makes it: rows,
+    // object ids and values as Python wrote them
+    assert!(imported_pose::import(&env.db, &nwb).unwrap().is_empty());
+    let session = serde_json::json!({ "nwb_file_name": nwb });
+    let keys: Vec<imported_pose::ImportedPoseKey> =
+        spyglass::kit::Tables::rows(&*env.db, imported_pose::IMPORTED_POSE, &session).unwrap();
     assert_eq!(keys.len(), 1);
     assert_eq!(
         keys[0].interval_list_name,
@@ -307,8 +311,14 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
         .expect("the pose IntervalList");
     assert_eq!(valid.len(), 2);
     assert_times(&times(&list), &valid, 1e-12);
-    // importing again adds nothing
-    assert!(imported_pose::import(&env.db, &nwb).unwrap().is_empty());
+    // through PositionOutput: the same pose (Spyglass's fetch_pose_dataframe), no
+    // head position (Spyglass has no fetch1_dataframe for it either), one entry
+    let id = imported_pose::add_to_output(&env.db, &keys[0]).unwrap();
+    assert_eq!(imported_pose::add_to_output(&env.db, &keys[0]).unwrap(), id);
+    let (merged_time, merged_parts) = spyglass::position::merge::fetch_pose(&env.db, &id).unwrap();
+    assert_eq!((merged_time, merged_parts), (time, parts));
+    let e = spyglass::position::merge::fetch_position(&env.db, &id).unwrap_err();
+    assert!(e.to_string().contains("fetch_pose"), "{e}");
 
     // DLC: import, then Spyglass's post-processing
     let spec = pose_estimation::ImportSpec {

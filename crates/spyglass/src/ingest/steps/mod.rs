@@ -22,6 +22,7 @@ pub mod common_subject;
 pub mod common_task;
 pub mod ephys_series;
 pub mod lfp_imported;
+pub mod position_imported_pose;
 pub mod spikesorting_imported;
 
 use super::divergence;
@@ -107,15 +108,20 @@ pub(crate) const GROUPS: [&[Step]; 4] = [
         ),
         (behav::VIDEO_FILE, common_behav::video_file),
         (behav::STATE_SCRIPT_FILE, common_behav::state_script_file),
+        (
+            crate::position::imported_pose::IMPORTED_POSE,
+            position_imported_pose::imported_pose,
+        ),
     ],
     &[(behav::RAW_POSITION, common_behav::raw_position)],
 ];
 
 /// Declares the tables ingestion fills beyond the common schemas (ElectricalSeries,
-/// ImportedSpikeSorting, ImportedLFP and the LFP schemas it needs); call outside
-/// any transaction.
+/// ImportedSpikeSorting, ImportedLFP and the LFP schemas it needs, ImportedPose);
+/// call outside any transaction.
 pub(crate) fn declare_tables(db: &Db) -> Result<()> {
-    crate::pipelines::declare(db, &["common", crate::lfp::imported::SCHEMA])
+    let pose = crate::position::imported_pose::SCHEMA;
+    crate::pipelines::declare(db, &["common", crate::lfp::imported::SCHEMA, pose])
 }
 
 /// Number of steps over all groups (for progress bars).
