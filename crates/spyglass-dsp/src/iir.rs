@@ -375,45 +375,58 @@ impl Plan<'_> {
         self.lanes::<W>(x, y, scratch)
     }
 
-    /// Filters `x` (time-major, `nc` channels) into `y` (the rows `keep`), `W`
-    /// channels at a time: each block of channels is copied with its odd extension
-    /// into rows of `W` lanes a tile at a time just before the forward cascade runs
-    /// over the tile (the missing channels of the last block are zeros, which stay
-    /// zeros), then run backward through the cascade a tile at a time and each
-    /// tile's kept rows copied out.
+    /// Filters `x` (time-major, `nc` channels) into `y` (the rows `keep`) in
+    /// blocks of `W` channels: a tile of rows at a time, each block's rows are
+    /// copied with the odd extension into `W` lanes (in `scratch`; the missing
+    /// channels of the last block are zeros, which stay zeros) and run forward
+    /// through the cascade; then, tiles from the last back, each block's tile runs
+    /// backward through the cascade and its kept rows are copied out. A tile stays
+    /// in the L1 cache through the whole cascade, and `x` and `y` are read and
+    /// written a few whole rows at a time.
     #[inline(always)]
     fn lanes<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
         let (nc, edge, ns) = (self.nc, self.edge, self.coefs.len());
         let n = x.len() / nc;
         let len = n + 2 * edge;
+        // the extended rows of every block: block b's row t at b·len + t
+        let nb = nc.div_ceil(W);
         scratch.clear();
-        scratch.resize(len * W, 0.0);
+        scratch.resize(nb * len * W, 0.0);
         let ext = scratch.as_chunks_mut::<W>().0;
-        let mut z = vec![[[0.0; W]; 2]; ns];
-        for c0 in (0..nc).step_by(W) {
-            let width = W.min(nc - c0);
-            init(self.zi, &mut z, &ext_row(x, nc, c0, width, edge, 0));
-            for (i, tile) in ext.chunks_mut(TILE).enumerate() {
+        let mut z = vec![[[0.0; W]; 2]; nb * ns];
+        let width = |b: usize| W.min(nc - b * W);
+        for (b, z) in z.chunks_mut(ns).enumerate() {
+            init(self.zi, z, &ext_row(x, nc, b * W, width(b), edge, 0));
+        }
+        // tiles of rows in order, every block of channels in a tile (whole rows of
+        // `x` read while they are in the cache)
+        let tiles = len.div_ceil(TILE);
+        for i in 0..tiles {
+            let (t0, t1) = (i * TILE, len.min((i + 1) * TILE));
+            for (b, z) in z.chunks_mut(ns).enumerate() {
+                let tile = &mut ext[b * len + t0..b * len + t1];
                 for (k, r) in tile.iter_mut().enumerate() {
-                    *r = ext_row(x, nc, c0, width, edge, i * TILE + k);
+                    *r = ext_row(x, nc, b * W, width(b), edge, t0 + k);
                 }
                 for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
                     section_pass(c, zs, tile, false);
                 }
             }
-            init(self.zi, &mut z, &ext[len - 1]);
-            let mut end = len;
-            for tile in ext.rchunks_mut(TILE) {
+        }
+        for (b, z) in z.chunks_mut(ns).enumerate() {
+            init(self.zi, z, &ext[b * len + len - 1]);
+        }
+        for i in (0..tiles).rev() {
+            let (t0, t1) = (i * TILE, len.min((i + 1) * TILE));
+            // kept rows: extended rows edge + keep
+            let (a, e) = (t0.max(edge + self.keep.start), t1.min(edge + self.keep.end));
+            for (b, z) in z.chunks_mut(ns).enumerate() {
+                let tile = &mut ext[b * len + t0..b * len + t1];
                 for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
                     section_pass(c, zs, tile, true);
                 }
-                // extended rows end − tile.len() .. end; kept rows edge + keep
-                let t0 = end - tile.len();
-                let (a, b) = (
-                    t0.max(edge + self.keep.start),
-                    end.min(edge + self.keep.end),
-                );
-                for t in a..b.max(a) {
+                let (c0, width) = (b * W, width(b));
+                for t in a..e.max(a) {
                     let o = (t - edge - self.keep.start) * nc + c0;
                     if width == W {
                         let d: &mut [f64; W] = (&mut y[o..o + W]).try_into().expect("W values");
@@ -424,14 +437,13 @@ impl Plan<'_> {
                         }
                     }
                 }
-                end = t0;
             }
         }
     }
 }
 
 thread_local! {
-    /// Each thread's buffer for the extended rows of a block of channels, kept
+    /// Each thread's buffer for the extended rows of every block of channels, kept
     /// from call to call (no fresh pages for every chunk).
     static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
 }
