@@ -287,9 +287,9 @@ impl Sos {
         // 16 channels a block when there are that many (8 blocks for 128 channels),
         // else 4 (a tetrode); the widest vector unit the CPU has
         if nc >= 16 {
-            plan.dispatch::<16>(x, y);
+            SCRATCH16.with_borrow_mut(|scratch| plan.dispatch::<16>(x, y, scratch));
         } else {
-            plan.dispatch::<4>(x, y);
+            SCRATCH4.with_borrow_mut(|scratch| plan.dispatch::<4>(x, y, scratch));
         }
         Ok(())
     }
@@ -346,32 +346,48 @@ fn step<const W: usize>(c: &[f64; 5], s0: &mut [f64; W], s1: &mut [f64; W], v: &
 impl Plan<'_> {
     /// Runs [`Plan::lanes`] with the widest vector instructions the CPU has (the
     /// values do not depend on which: the same operations, none fused).
-    fn dispatch<const W: usize>(&self, x: &[f64], y: &mut [f64]) {
-        SCRATCH.with_borrow_mut(|scratch| {
-            #[cfg(target_arch = "x86_64")]
-            {
-                if std::is_x86_feature_detected!("avx512f") {
-                    // SAFETY: the CPU has AVX-512F (checked just above).
-                    return unsafe { self.lanes_avx512::<W>(x, y, scratch) };
-                }
-                if std::is_x86_feature_detected!("avx2") {
-                    // SAFETY: the CPU has AVX2 (checked just above).
-                    return unsafe { self.lanes_avx2::<W>(x, y, scratch) };
-                }
+    fn dispatch<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<[f64; W]>) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            if std::is_x86_feature_detected!("avx512f") {
+                // SAFETY: the CPU has AVX-512F (checked just above).
+                return unsafe { self.lanes_avx512::<W>(x, y, scratch) };
             }
-            self.lanes::<W>(x, y, scratch)
-        })
-    }
-
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx512f")]
-    fn lanes_avx512<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
+            if std::is_x86_feature_detected!("avx2") {
+                // SAFETY: the CPU has AVX2 (checked just above).
+                return unsafe { self.lanes_avx2::<W>(x, y, scratch) };
+            }
+        }
         self.lanes::<W>(x, y, scratch)
     }
 
+    /// [`Plan::lanes`] compiled for AVX-512F.
+    ///
+    /// # Safety
+    /// The CPU must have AVX-512F.
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx512f")]
+    unsafe fn lanes_avx512<const W: usize>(
+        &self,
+        x: &[f64],
+        y: &mut [f64],
+        scratch: &mut Vec<[f64; W]>,
+    ) {
+        self.lanes::<W>(x, y, scratch)
+    }
+
+    /// [`Plan::lanes`] compiled for AVX2.
+    ///
+    /// # Safety
+    /// The CPU must have AVX2.
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
-    fn lanes_avx2<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
+    unsafe fn lanes_avx2<const W: usize>(
+        &self,
+        x: &[f64],
+        y: &mut [f64],
+        scratch: &mut Vec<[f64; W]>,
+    ) {
         self.lanes::<W>(x, y, scratch)
     }
 
@@ -384,15 +400,15 @@ impl Plan<'_> {
     /// in the L1 cache through the whole cascade, and `x` and `y` are read and
     /// written a few whole rows at a time.
     #[inline(always)]
-    fn lanes<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<f64>) {
+    fn lanes<const W: usize>(&self, x: &[f64], y: &mut [f64], scratch: &mut Vec<[f64; W]>) {
         let (nc, edge, ns) = (self.nc, self.edge, self.coefs.len());
         let n = x.len() / nc;
         let len = n + 2 * edge;
         // the extended rows of every block: block b's row t at b·len + t
         let nb = nc.div_ceil(W);
         scratch.clear();
-        scratch.resize(nb * len * W, 0.0);
-        let ext = scratch.as_chunks_mut::<W>().0;
+        scratch.resize(nb * len, [0.0; W]);
+        let ext = &mut scratch[..];
         let mut z = vec![[[0.0; W]; 2]; nb * ns];
         let width = |b: usize| W.min(nc - b * W);
         for (b, z) in z.chunks_mut(ns).enumerate() {
@@ -432,9 +448,7 @@ impl Plan<'_> {
                         let d: &mut [f64; W] = (&mut y[o..o + W]).try_into().expect("W values");
                         *d = tile[t - t0];
                     } else {
-                        for w in 0..width {
-                            y[o + w] = tile[t - t0][w];
-                        }
+                        y[o..o + width].copy_from_slice(&tile[t - t0][..width]);
                     }
                 }
             }
@@ -443,9 +457,11 @@ impl Plan<'_> {
 }
 
 thread_local! {
-    /// Each thread's buffer for the extended rows of every block of channels, kept
-    /// from call to call (no fresh pages for every chunk).
-    static SCRATCH: std::cell::RefCell<Vec<f64>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// Each thread's buffer for the extended rows of every block of 16 channels,
+    /// kept from call to call (no fresh pages for every chunk).
+    static SCRATCH16: std::cell::RefCell<Vec<[f64; 16]>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// The same for blocks of 4 channels.
+    static SCRATCH4: std::cell::RefCell<Vec<[f64; 4]>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Sets each section's state to its `sosfilt_zi` state scaled by `row`.
