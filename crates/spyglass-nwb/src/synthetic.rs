@@ -2,8 +2,9 @@
 //! a ndx-franklab-novela probe with shanks and electrode groups, raw int16 data at
 //! 30 kHz with explicit timestamps (optionally a gap) holding spikes of known units,
 //! theta and ripple oscillations of known amplitude and Gaussian noise; two-LED
-//! position per epoch; epochs tagged `01_s1`, `02_r1`, ...; tasks; DANDI-valid subject.
-//! Everything is deterministic given the seed.
+//! position per epoch (the animal runs round a circular track and stands still
+//! around each ripple, as ripples come during immobility); epochs tagged `01_s1`,
+//! `02_r1`, ...; tasks; DANDI-valid subject. Everything is deterministic given the seed.
 
 use std::f64::consts::PI;
 use std::path::Path;
@@ -57,6 +58,10 @@ pub struct SyntheticParams {
     pub ripple_rate_hz: f64,
     /// Ripple envelope standard deviation, seconds.
     pub ripple_sd_s: f64,
+    /// How long the animal stands still around each ripple, seconds (centred on the
+    /// ripple; 0: it never stops). Ripples come during immobility, and detectors
+    /// drop events where the animal moves (Spyglass's `speed_threshold`).
+    pub ripple_stillness_s: f64,
     /// Standard deviation of the white noise, µV.
     pub noise_uv: f64,
     /// Volts per stored integer step.
@@ -100,6 +105,7 @@ impl Default for SyntheticParams {
             ripple_amplitude_uv: 60.0,
             ripple_rate_hz: 0.5,
             ripple_sd_s: 0.015,
+            ripple_stillness_s: 1.0,
             noise_uv: 10.0,
             conversion: 0.195e-6,
             n_epochs: 2,
@@ -111,6 +117,21 @@ impl Default for SyntheticParams {
             subject_id: "synth01".into(),
             timestamp_jitter_s: 1e-6,
             frame_jitter_s: 0.002,
+        }
+    }
+}
+
+impl SyntheticParams {
+    /// The session `spyglass demo` writes and its tests check: 20 s of 4 channels
+    /// on one shank at 30 kHz with 2 units, theta, 10 ripples and two epochs of
+    /// two-LED position.
+    pub fn demo() -> SyntheticParams {
+        SyntheticParams {
+            duration_s: 20.0,
+            n_channels: 4,
+            n_groups: 1,
+            n_units: 2,
+            ..SyntheticParams::default()
         }
     }
 }
@@ -150,8 +171,21 @@ pub struct RippleTruth {
     pub amplitude_uv: f64,
     /// Envelope standard deviation, seconds.
     pub sd_s: f64,
-    /// Burst centres, seconds (file time base).
+    /// Burst centres, seconds (file time base): the injected ripples, the truth a
+    /// detector is checked against.
     pub times: Vec<f64>,
+    /// When the animal stands still, `[start, stop]` seconds (merged, sorted): a
+    /// window of `ripple_stillness_s` centred on each ripple.
+    pub still: Vec<[f64; 2]>,
+}
+
+impl RippleTruth {
+    /// Each injected ripple's extent, `[centre − k·sd, centre + k·sd]` seconds (its
+    /// envelope is above `exp(−k²/2)` of the peak inside).
+    pub fn extents(&self, k: f64) -> Vec<[f64; 2]> {
+        let half = k * self.sd_s;
+        self.times.iter().map(|&c| [c - half, c + half]).collect()
+    }
 }
 
 /// Position of one epoch (both LEDs), in meters.
@@ -390,6 +424,9 @@ fn check(p: &SyntheticParams) -> Result<()> {
     if p.n_epochs == 0 {
         return bad("at least one epoch is needed");
     }
+    if !(p.ripple_stillness_s >= 0.0 && p.ripple_stillness_s.is_finite()) {
+        return bad("the stillness around ripples must be zero or a positive duration");
+    }
     if !(p.timestamp_jitter_s >= 0.0 && p.timestamp_jitter_s < 0.4 / p.sampling_rate) {
         return bad("timestamp jitter must be below 0.4 sample periods");
     }
@@ -453,6 +490,7 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             time_of(((slot * n_samples as f64) as usize).min(n_samples.saturating_sub(1)))
         })
         .collect();
+    let still = stillness(&ripples, p.ripple_stillness_s);
     let model = Model {
         p,
         units,
@@ -548,8 +586,13 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             .collect();
         let (mut led0, mut led1) = (vec![], vec![]);
         for &t in &stamps {
-            // A circular track of radius 0.3 m around (0.5, 0.5) m; LED 1 leads LED 0 by 4 cm.
-            let a = 2.0 * PI * 0.05 * t + e as f64;
+            // A circular track of radius 0.3 m around (0.5, 0.5) m, one lap in 20 s of
+            // running (9.4 cm/s); the animal stops while `still`. LED 1 leads LED 0 by 4 cm.
+            let stopped: f64 = still
+                .iter()
+                .map(|w| (t - w[0]).clamp(0.0, w[1] - w[0]))
+                .sum();
+            let a = 2.0 * PI * 0.05 * (t - stopped) + e as f64;
             let (x, y) = (0.5 + 0.3 * a.cos(), 0.5 + 0.3 * a.sin());
             let (hx, hy) = (-a.sin(), a.cos());
             led0.push([x, y]);
@@ -673,10 +716,28 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             amplitude_uv: p.ripple_amplitude_uv,
             sd_s: p.ripple_sd_s,
             times: model.ripples,
+            still,
         },
         epochs,
         position,
     })
+}
+
+/// The windows of `length` seconds centred on each of `times` (sorted), merged
+/// where they overlap.
+fn stillness(times: &[f64], length: f64) -> Vec<[f64; 2]> {
+    let mut out: Vec<[f64; 2]> = vec![];
+    if length <= 0.0 {
+        return out;
+    }
+    for &c in times {
+        let w = [c - length / 2.0, c + length / 2.0];
+        match out.last_mut() {
+            Some(last) if w[0] <= last[1] => last[1] = last[1].max(w[1]),
+            _ => out.push(w),
+        }
+    }
+    out
 }
 
 fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {

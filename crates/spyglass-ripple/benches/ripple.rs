@@ -1,11 +1,12 @@
-//! Benchmark: the Kay and Karlsson detectors on 30 min of 4-channel ripple-band
-//! LFP at 1 kHz (1.8 M samples per channel, Spyglass's default parameters),
+//! Benchmark: the Kay and Karlsson detectors on 1 h of 8-channel ripple-band
+//! LFP at 1 kHz (3.6 M samples per channel, Spyglass's default parameters),
 //! ours next to ripple_detection's `Kay_ripple_detector` /
 //! `Karlsson_ripple_detector` (Python) on the same arrays in the same run, with
 //! the ratio and peak memory of each.
 //!
 //! Run: `cargo bench -p spyglass-ripple --bench ripple`. Knobs:
-//! `RIPPLE_BENCH_SECONDS` (default 1800), `RIPPLE_BENCH_SKIP_PYTHON=1`.
+//! `RIPPLE_BENCH_SECONDS` (default 3600), `RIPPLE_BENCH_CHANNELS` (default 8, at
+//! least 3), `RIPPLE_BENCH_SKIP_PYTHON=1`.
 //! Only the detection is timed on both sides (no file I/O).
 
 #[allow(dead_code)]
@@ -79,10 +80,14 @@ fn main() {
     let seconds: f64 = std::env::var("RIPPLE_BENCH_SECONDS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1800.0);
-    let s = detectors::session(seconds, 42, false);
+        .unwrap_or(3600.0);
+    let nc: usize = std::env::var("RIPPLE_BENCH_CHANNELS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(8)
+        .max(3);
+    let s = detectors::session_channels(seconds, 42, false, nc);
     let n = s.time.len();
-    let nc = detectors::N_CHANNELS;
     println!(
         "Ripple detection: {seconds} s of {nc}-channel ripple-band LFP at 1 kHz ({n} samples per channel), Spyglass's default parameters"
     );

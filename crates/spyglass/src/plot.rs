@@ -13,6 +13,11 @@ const MARGIN: (f64, f64, f64, f64) = (70.0, 20.0, 28.0, 42.0);
 /// Height of the figure's title line.
 const TITLE_H: f64 = 30.0;
 
+/// Colours for series told apart by colour (electrodes, track segments), cycled.
+pub const PALETTE: [&str; 8] = [
+    "#1f4e99", "#c0392b", "#2e7d32", "#6a1b9a", "#ef6c00", "#00838f", "#5d4037", "#37474f",
+];
+
 /// Something drawn in a panel, in data coordinates.
 #[derive(Debug, Clone)]
 pub enum Item {

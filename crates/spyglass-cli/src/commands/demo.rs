@@ -19,13 +19,7 @@ pub fn demo(dir: &Path) -> Result<()> {
     let db = spyglass::Spyglass::open(&url, settings.clone())?;
 
     // 1. a synthetic session with known theta
-    let params = spyglass_nwb::synthetic::SyntheticParams {
-        duration_s: 20.0,
-        n_channels: 4,
-        n_groups: 1,
-        n_units: 2,
-        ..Default::default()
-    };
+    let params = spyglass_nwb::synthetic::SyntheticParams::demo();
     let (theta_hz, theta_uv) = (params.theta_hz, params.theta_amplitude_uv);
     let nwb = "demo20230622_.nwb".to_string();
     let nwbfile = spyglass::common::common_nwbfile::NWBFILE;

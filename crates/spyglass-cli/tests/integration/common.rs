@@ -69,3 +69,47 @@ pub fn ok_output(args: &[&str], out: &Output) -> String {
 pub fn ok(dir: &Path, args: &[&str]) -> String {
     ok_output(args, &run(dir, args))
 }
+
+/// What Python's XML parser reads in each panel (`<g class="panel">`) of an SVG
+/// picture: its title, polylines, their points and stroke colours, shaded spans
+/// and arrows.
+#[derive(Debug, serde::Deserialize)]
+pub struct SvgPanel {
+    /// The panel's title (its first text).
+    pub title: String,
+    /// Number of polylines.
+    pub polylines: usize,
+    /// Points over all polylines.
+    pub points: usize,
+    /// Distinct polyline stroke colours.
+    pub colors: Vec<String>,
+    /// Shaded spans (`class="span"`).
+    pub spans: usize,
+    /// Arrows (`class="arrow"`).
+    pub arrows: usize,
+}
+
+/// The panels of SVG file `path`, as Python's `xml.etree` parses them.
+pub fn svg_panels(path: &Path) -> Vec<SvgPanel> {
+    let code = r#"
+import json, sys, xml.etree.ElementTree as ET
+ns = "{http://www.w3.org/2000/svg}"
+root = ET.parse(sys.argv[1]).getroot()
+out = []
+for g in root.iter(ns + "g"):
+    if g.get("class") != "panel":
+        continue
+    lines = list(g.iter(ns + "polyline"))
+    out.append(dict(
+        title=next(g.iter(ns + "text")).text,
+        polylines=len(lines),
+        points=sum(len(p.get("points").split()) for p in lines),
+        colors=sorted({p.get("stroke") for p in lines}),
+        spans=sum(1 for r in g.iter(ns + "rect") if r.get("class") == "span"),
+        arrows=sum(1 for l in g.iter(ns + "line") if l.get("class") == "arrow"),
+    ))
+print(json.dumps(out))
+"#;
+    let out = spyglass_testkit::run_python(code, &[path.to_str().expect("utf-8 path")]);
+    serde_json::from_str(out.lines().last().unwrap_or_default()).expect("panels as JSON")
+}

@@ -4,7 +4,7 @@
 //! linearized onto it (`spyglass linearization …`). The values themselves are checked against Spyglass
 //! in the spyglass crate's `position_pipeline` test.
 
-use crate::common::{ok, run};
+use crate::common::{ok, run, svg_panels};
 
 #[test]
 fn position_pipeline_set_up_and_populated_from_the_command_line() {
@@ -169,4 +169,64 @@ fn position_pipeline_set_up_and_populated_from_the_command_line() {
         ],
     );
     assert_eq!(out.lines().count(), 2, "{out}");
+
+    // its picture: the graph's 4 edges, the head position and its projection as
+    // lines (every finite sample once), arrows to the projection, and the linear
+    // position over time in one colour per segment
+    let out = ok(
+        dir,
+        &["linearization", "plot", "pos20230622.nwb", "-o", "pictures"],
+    );
+    let files: Vec<&str> = out.lines().collect();
+    assert_eq!(files.len(), 1, "{out}");
+    let key: spyglass::linearization::v1::LinearizationKey = db
+        .fetch_as(
+            &db.table("position_linearization_v1.LinearizedPositionV1")
+                .unwrap(),
+        )
+        .unwrap()
+        .remove(0);
+    let lin = spyglass::linearization::v1::fetch_linearized(&db, &key).unwrap();
+    let head = spyglass::position::merge::fetch_position(&db, &key.pos_merge_id).unwrap();
+    let finite = |p: &[f64; 2]| p[0].is_finite() && p[1].is_finite();
+    let path = dir.join(files[0]);
+    assert_eq!(
+        path,
+        spyglass::linearization::plot::picture_path(&dir.join("pictures"), &key)
+    );
+    let panels = svg_panels(&path);
+    assert_eq!(panels.len(), 2, "{panels:?}");
+    let n_head = head.position.iter().filter(|p| finite(p)).count();
+    let n_projected = lin.projected.iter().filter(|p| finite(p)).count();
+    assert_eq!(
+        panels[0].points,
+        2 * 4 + n_head + n_projected,
+        "{:?}",
+        panels[0]
+    );
+    let step = (lin.time.len() / spyglass::linearization::plot::ARROWS).max(1);
+    let arrows = (0..lin.time.len())
+        .step_by(step)
+        .filter(|&k| finite(&head.position[k]) && finite(&lin.projected[k]))
+        .count();
+    assert_eq!(panels[0].arrows, arrows, "{:?}", panels[0]);
+    let on_track: Vec<usize> = (0..lin.time.len())
+        .filter(|&k| lin.linear_position[k].is_finite())
+        .collect();
+    let mut segments: Vec<i64> = on_track.iter().map(|&k| lin.track_segment_id[k]).collect();
+    segments.sort_unstable();
+    segments.dedup();
+    assert_eq!(panels[1].points, on_track.len(), "{:?}", panels[1]);
+    let colors: Vec<&str> = segments
+        .iter()
+        .map(|&s| spyglass::linearization::plot::segment_color(s))
+        .collect();
+    assert!(
+        segments.len() >= 2,
+        "the animal visits several segments: {segments:?}"
+    );
+    let mut colors: Vec<String> = colors.into_iter().map(str::to_string).collect();
+    colors.sort();
+    colors.dedup();
+    assert_eq!(panels[1].colors, colors, "{:?}", panels[1]);
 }

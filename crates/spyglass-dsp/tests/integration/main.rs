@@ -4,4 +4,5 @@
 
 mod interval_props;
 mod oracle_python;
+mod sosfiltfilt_oracle;
 mod synthetic_theta;

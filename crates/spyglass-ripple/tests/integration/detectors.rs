@@ -37,19 +37,25 @@ pub struct Session {
     pub bursts: Vec<f64>,
 }
 
-/// `seconds` of 4-channel ripple-band LFP at 1 kHz: band-limited noise (sum of
-/// 40 sinusoids in 150–250 Hz, random phases per channel), a 140–220 Hz burst
-/// with a Gaussian envelope (σ 8–25 ms, 3–8× the noise) about every 0.7 s on
-/// every channel with a channel gain; speed alternating rest (0–3 cm/s) and
-/// runs (up to 30 cm/s) with ramps; with `gaps`, a few NaN stretches in one
-/// channel and in the speed.
+/// `seconds` of [`N_CHANNELS`]-channel ripple-band LFP at 1 kHz
+/// ([`session_channels`]).
 pub fn session(seconds: f64, seed: u64, gaps: bool) -> Session {
+    session_channels(seconds, seed, gaps, N_CHANNELS)
+}
+
+/// `seconds` of `n_channels`-channel (at least 3) ripple-band LFP at 1 kHz:
+/// band-limited noise (sum of 40 sinusoids in 150–250 Hz, random phases per
+/// channel), a 140–220 Hz burst with a Gaussian envelope (σ 8–25 ms, 3–8× the
+/// noise) about every 0.7 s on every channel with a channel gain; speed
+/// alternating rest (0–3 cm/s) and runs (up to 30 cm/s) with ramps; with `gaps`,
+/// a few NaN stretches in one channel and in the speed.
+pub fn session_channels(seconds: f64, seed: u64, gaps: bool, n_channels: usize) -> Session {
     let n = (seconds * FS) as usize;
     let mut rng = Rng::new(seed);
     let t0 = 1_600_000_000.0;
     let time: Vec<f64> = (0..n).map(|i| t0 + i as f64 / FS).collect();
     let tau = std::f64::consts::TAU;
-    let comps: Vec<Vec<(f64, f64)>> = (0..N_CHANNELS)
+    let comps: Vec<Vec<(f64, f64)>> = (0..n_channels)
         .map(|_| {
             (0..40)
                 .map(|_| (150.0 + 100.0 * rng.uniform(), tau * rng.uniform()))
@@ -68,7 +74,7 @@ pub fn session(seconds: f64, seed: u64, gaps: bool) -> Session {
         c += 0.3 + 0.8 * rng.uniform();
     }
     let gains = [1.0, 0.8, 1.2, 0.6];
-    let mut lfp = vec![0.0; n * N_CHANNELS];
+    let mut lfp = vec![0.0; n * n_channels];
     for i in 0..n {
         let t = i as f64 / FS;
         for (ch, comp) in comps.iter().enumerate() {
@@ -81,10 +87,13 @@ pub fn session(seconds: f64, seed: u64, gaps: bool) -> Session {
             for &(bc, sd, amp, f) in &bursts {
                 let d = t - bc;
                 if d.abs() < 5.0 * sd {
-                    v += gains[ch] * amp * (-0.5 * (d / sd).powi(2)).exp() * (tau * f * d).sin();
+                    v += gains[ch % gains.len()]
+                        * amp
+                        * (-0.5 * (d / sd).powi(2)).exp()
+                        * (tau * f * d).sin();
                 }
             }
-            lfp[i * N_CHANNELS + ch] = v;
+            lfp[i * n_channels + ch] = v;
         }
     }
     // speed: rest / run blocks of 3–10 s, linear ramps of 0.5 s, jitter
@@ -118,7 +127,7 @@ pub fn session(seconds: f64, seed: u64, gaps: bool) -> Session {
     }
     if gaps {
         for i in n / 5..n / 5 + 200 {
-            lfp[i * N_CHANNELS + 2] = f64::NAN;
+            lfp[i * n_channels + 2] = f64::NAN;
         }
         for s in &mut speed[n / 2..n / 2 + 50] {
             *s = f64::NAN;

@@ -23,6 +23,31 @@ pub fn session_name(db: &Db, file: &str) -> Result<String> {
     })
 }
 
+/// `--key ATTR=VALUE` options as restriction pairs on `table`: each attribute must
+/// be one of the table's; values are text (the database converts them).
+pub fn key_pairs(
+    db: &Db,
+    table: &str,
+    keys: &[String],
+) -> Result<Vec<(String, spyglass_db::Value)>> {
+    let q = db.table(table)?;
+    keys.iter()
+        .map(|k| {
+            let Some((attr, v)) = k.split_once('=') else {
+                return Err(Error::bad(format!("--key {k}"), "expected ATTR=VALUE"));
+            };
+            if q.heading().iter().all(|h| h.name != attr.trim()) {
+                let message = format!("{table} has no attribute `{}`", attr.trim());
+                return Err(Error::bad(format!("--key {k}"), message));
+            }
+            Ok((
+                attr.trim().to_string(),
+                spyglass_db::Value::Str(v.to_string()),
+            ))
+        })
+        .collect()
+}
+
 /// Parses `0,1,2` and ranges `0-15,32` (negative ids allowed, e.g. `-1`).
 pub fn parse_ids(text: &str) -> Result<Vec<i64>> {
     let bad = |what: &str| {

@@ -3,9 +3,11 @@
 //! LinearizationSelection and LinearizedPositionV1 — a PositionOutput entry's
 //! head position projected onto a track graph by `spyglass-linearize`) and
 //! [`merge`] (`position_linearization_merge`: the LinearizedPositionOutput merge
-//! table).
+//! table); [`plot`] draws the linearized positions.
 
 crate::kit::family! {
     v1 => LinearizationV1,
     merge => LinearizationMerge,
 }
+
+pub mod plot;

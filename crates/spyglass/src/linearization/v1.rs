@@ -326,6 +326,7 @@ linearized_position_object_id : varchar(40)";
                     graph.edges.len()
                 );
             }
+            Command::Plot(a) => super::plot::run(sg, &a)?,
             Command::Select(a) => {
                 let nwb = args::session_name(sg, &a.file)?;
                 let key = crate::position::trodes_v1::TrodesPosKey {
@@ -370,6 +371,9 @@ enum Command {
     TrackGraph(TrackGraphCommand),
     /// Select a TrodesPosV1 position, a track graph and parameters (LinearizationSelection).
     Select(SelectArgs),
+    /// Pictures of a session's linearized positions: the track graph with the projected
+    /// positions coloured by segment, linear position over time (SVG).
+    Plot(super::plot::PlotArgs),
 }
 
 #[derive(clap::Subcommand)]
@@ -582,6 +586,35 @@ impl Make for LinearizeMake {
         cx.db.merge_add(LINEARIZED_POSITION_OUTPUT, key)?;
         Ok(())
     }
+}
+
+/// A LinearizedPositionV1 entry's table (Spyglass's `fetch1_dataframe()`).
+#[derive(Debug, Clone, PartialEq)]
+pub struct LinearizedData {
+    /// Timestamps, seconds.
+    pub time: Vec<f64>,
+    /// Position along the linearized track, cm (NaN where there is none).
+    pub linear_position: Vec<f64>,
+    /// Track segment (edge index, or its label under the graph's edge map).
+    pub track_segment_id: Vec<i64>,
+    /// The position projected onto the segment, `[x, y]` cm.
+    pub projected: Vec<[f64; 2]>,
+}
+
+/// The linearized position of entry `key`, read from its analysis file.
+pub fn fetch_linearized(db: &Db, key: &LinearizationKey) -> Result<LinearizedData> {
+    let row: LinearizedPositionV1Row = db.row(LINEARIZED_POSITION_V1, key)?;
+    let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
+    let file = spyglass_nwb::NwbFile::open(&path)?;
+    let table = file.table(&file.path_of_id(&row.linearized_position_object_id)?)?;
+    let x = table.f64_column("projected_x_position")?;
+    let y = table.f64_column("projected_y_position")?;
+    Ok(LinearizedData {
+        time: table.f64_column("time")?,
+        linear_position: table.f64_column("linear_position")?,
+        track_segment_id: table.i64_column("track_segment_id")?,
+        projected: x.into_iter().zip(y).map(|(x, y)| [x, y]).collect(),
+    })
 }
 
 /// The `position` SpatialSeries of a Position container: timestamps and `[x, y]`

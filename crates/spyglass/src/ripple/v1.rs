@@ -187,6 +187,7 @@ ripple_times_object_id : varchar(40)";
                 }
                 println!("RippleParameters `{}`: {dict}", a.name);
             }
+            Command::Plot(a) => super::plot::run(sg, &a)?,
             Command::Select(a) => {
                 let nwb = args::session_name(sg, &a.file)?;
                 let (lfp_merge_id, _) = a.lfp.choose(sg, &nwb)?;
@@ -214,6 +215,8 @@ enum Command {
     Params(ParamsCommand),
     /// Select a ripple-band LFP and its electrodes for RippleTimesV1 (`set_lfp_electrodes`).
     Select(SelectArgs),
+    /// Pictures of RippleTimesV1 entries: events over the ripple-band LFP, speed below (SVG).
+    Plot(super::plot::PlotArgs),
 }
 
 #[derive(clap::Subcommand)]
@@ -449,6 +452,19 @@ pub fn parse_params(name: &str, dict: &serde_json::Value) -> Result<RippleParams
     })
 }
 
+/// RippleParameters set `name`, read and checked.
+pub fn fetch_params(db: &Db, name: &str) -> Result<RippleParams> {
+    #[derive(Deserialize)]
+    struct ParamsRow {
+        ripple_param_dict: serde_json::Value,
+    }
+    let key = serde_json::json!({ "ripple_param_name": name });
+    let dict = db
+        .row::<ParamsRow>(RIPPLE_PARAMETERS, &key)?
+        .ripple_param_dict;
+    parse_params(name, &dict)
+}
+
 /// Spyglass's `interpolate_to_new_time(df, new_time)` for one column: the
 /// values on the union of both time vectors (sorted, unique), NaN where
 /// `old_time` has no sample, filled by pandas' `interpolate("linear")` — which
@@ -532,16 +548,7 @@ impl Make for RippleTimesMake {
     fn fetch(&self, cx: &Cx, key: &RippleTimesKey) -> Result<RippleInputs> {
         let band = &key.selection.band;
         let band_row: BandRow = cx.db.row(LFP_BAND_V1, band)?;
-        let name = serde_json::json!({ "ripple_param_name": key.ripple_param_name });
-        #[derive(Deserialize)]
-        struct ParamsRow {
-            ripple_param_dict: serde_json::Value,
-        }
-        let dict = cx
-            .db
-            .row::<ParamsRow>(RIPPLE_PARAMETERS, &name)?
-            .ripple_param_dict;
-        let params = parse_params(&key.ripple_param_name, &dict)?;
+        let params = fetch_params(cx.db, &key.ripple_param_name)?;
         let mut electrodes: Vec<BandElectrodeKey> =
             cx.db.rows(RIPPLE_LFP_ELECTRODE, &key.selection)?;
         electrodes.sort_by_key(|e| e.electrode_id);
@@ -694,6 +701,19 @@ pub fn detect(key: &RippleTimesKey, i: &RippleInputs) -> Result<Vec<RippleEvent>
                 e.to_string(),
             )
         })
+}
+
+/// The events of RippleTimesV1 row `key` as `[start_time, end_time]` seconds, in
+/// the file's order (the `start_time` and `end_time` columns of Spyglass's
+/// `RippleTimesV1.fetch1_dataframe()`).
+pub fn fetch_ripple_times(db: &Db, key: &RippleTimesKey) -> Result<Vec<[f64; 2]>> {
+    let row: RippleTimesRow = db.row(RIPPLE_TIMES_V1, key)?;
+    let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
+    let file = spyglass_nwb::NwbFile::open(&path)?;
+    let table = file.table(&file.path_of_id(&row.ripple_times_object_id)?)?;
+    let start = table.f64_column("start_time")?;
+    let end = table.f64_column("end_time")?;
+    Ok(start.into_iter().zip(end).map(|(a, b)| [a, b]).collect())
 }
 
 /// The events as Spyglass's `add_nwb_object` writes the detector's DataFrame:

@@ -20,6 +20,7 @@ mod position_pipeline;
 mod prefix_isolation;
 mod real_files;
 mod ripple_pipeline;
+mod ripple_synthetic;
 mod session_group;
 mod spikesorting_curation;
 mod spikesorting_recording;
