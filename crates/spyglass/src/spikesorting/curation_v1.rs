@@ -341,10 +341,7 @@ fn union_intersecting(groups: &[Vec<i64>]) -> Vec<Vec<i64>> {
     let mut out = vec![];
     while !rest.is_empty() {
         let mut first = rest.remove(0);
-        loop {
-            let Some(k) = rest.iter().position(|o| !first.is_disjoint(o)) else {
-                break;
-            };
+        while let Some(k) = rest.iter().position(|o| !first.is_disjoint(o)) {
             first.extend(rest.remove(k));
         }
         out.push(first.into_iter().collect());
