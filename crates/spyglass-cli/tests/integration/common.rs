@@ -113,3 +113,15 @@ print(json.dumps(out))
     let out = spyglass_testkit::run_python(code, &[path.to_str().expect("utf-8 path")]);
     serde_json::from_str(out.lines().last().unwrap_or_default()).expect("panels as JSON")
 }
+
+/// Writes `dir/<file_name>` with the Spyglass-shaped session fixture
+/// (`crates/spyglass/tests/py/make_spyglass_file.py`, pynwb) in variant `variant`
+/// (`leds`, `leds_long`, `appendix`, `extras`, …); returns its path.
+pub fn spyglass_file(dir: &Path, file_name: &str, variant: &str) -> PathBuf {
+    let script =
+        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
+    let code = std::fs::read_to_string(script).expect("the fixture script");
+    let file = dir.join(file_name);
+    spyglass_testkit::run_python(&code, &[file.to_str().expect("a UTF-8 path"), variant]);
+    file
+}

@@ -4,17 +4,13 @@
 //! linearized onto it (`spyglass linearization …`). The values themselves are checked against Spyglass
 //! in the spyglass crate's `position_pipeline` test.
 
-use crate::common::{ok, run, svg_panels};
+use crate::common::{ok, run, spyglass_file, svg_panels};
 
 #[test]
 fn position_pipeline_set_up_and_populated_from_the_command_line() {
     let tmp = spyglass_testkit::scratch_dir();
     let dir = tmp.path();
-    let script =
-        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
-    let code = std::fs::read_to_string(script).unwrap();
-    let file = dir.join("pos20230622.nwb");
-    spyglass_testkit::run_python(&code, &[file.to_str().unwrap(), "leds"]);
+    let file = spyglass_file(dir, "pos20230622.nwb", "leds");
     ok(dir, &["insert", file.to_str().unwrap()]);
 
     let out = ok(dir, &["position", "params", "list"]);

@@ -8,17 +8,13 @@
 //! Python's XML parser, has one trace per selected electrode and as many shaded
 //! spans as there are events in each panel's window.
 
-use crate::common::{ok, run, svg_panels};
+use crate::common::{ok, run, spyglass_file, svg_panels};
 
 #[test]
 fn ripple_pipeline_set_up_and_populated_from_the_command_line() {
     let tmp = spyglass_testkit::scratch_dir();
     let dir = tmp.path();
-    let script =
-        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
-    let code = std::fs::read_to_string(script).unwrap();
-    let file = dir.join("rip20230622.nwb");
-    spyglass_testkit::run_python(&code, &[file.to_str().unwrap(), "leds_long"]);
+    let file = spyglass_file(dir, "rip20230622.nwb", "leds_long");
     let nwb = "rip20230622_.nwb";
     ok(dir, &["insert", file.to_str().unwrap()]);
     ok(dir, &["defaults"]);

@@ -1,7 +1,7 @@
 //! `spyglass insert`, `spyglass cleanup` and `spyglass session-group` end to end on
 //! a pynwb-built Spyglass-layout file (the fixture script of the spyglass crate).
 
-use crate::common::run;
+use crate::common::{run, spyglass_file};
 use std::path::Path;
 
 fn ok(dir: &Path, args: &[&str]) -> (String, String) {
@@ -18,11 +18,7 @@ fn ok(dir: &Path, args: &[&str]) -> (String, String) {
 fn insert_cleanup_and_session_groups_from_the_command_line() {
     let tmp = spyglass_testkit::scratch_dir();
     let dir = tmp.path();
-    let script =
-        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
-    let code = std::fs::read_to_string(script).unwrap();
-    let file = dir.join("cli20230622.nwb");
-    spyglass_testkit::run_python(&code, &[file.to_str().unwrap(), "appendix"]);
+    let file = spyglass_file(dir, "cli20230622.nwb", "appendix");
 
     let (out, err) = ok(dir, &["insert", file.to_str().unwrap()]);
     assert!(

@@ -4,17 +4,13 @@
 //! checked against SpikeInterface and Spyglass in the spyglass crate's
 //! `spikesorting_recording` tests.
 
-use crate::common::{ok, run};
+use crate::common::{ok, run, spyglass_file};
 
 #[test]
 fn recording_and_artifacts_from_the_command_line() {
     let tmp = spyglass_testkit::scratch_dir();
     let dir = tmp.path();
-    let script =
-        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
-    let code = std::fs::read_to_string(script).unwrap();
-    let file = dir.join("sort20230622.nwb");
-    spyglass_testkit::run_python(&code, &[file.to_str().unwrap(), "extras"]);
+    let file = spyglass_file(dir, "sort20230622.nwb", "extras");
     let nwb = "sort20230622_.nwb";
     ok(dir, &["insert", file.to_str().unwrap()]);
     ok(dir, &["defaults"]);

@@ -6,7 +6,7 @@
 //! numbers are checked against Spyglass, SpikeInterface and the ground truth in the
 //! spyglass crate's `spikesorting_sorting` tests.
 
-use crate::common::{ok, run, text};
+use crate::common::{ok, run, spyglass_file, text};
 
 /// The id a selection command prints second (`Table <id>: …`).
 fn id_of(out: &str) -> String {
@@ -21,11 +21,7 @@ fn id_of(out: &str) -> String {
 fn sorting_from_the_command_line() {
     let tmp = spyglass_testkit::scratch_dir();
     let dir = tmp.path();
-    let script =
-        spyglass_testkit::workspace_root().join("crates/spyglass/tests/py/make_spyglass_file.py");
-    let code = std::fs::read_to_string(script).unwrap();
-    let file = dir.join("sortv20230622.nwb");
-    spyglass_testkit::run_python(&code, &[file.to_str().unwrap(), "extras"]);
+    let file = spyglass_file(dir, "sortv20230622.nwb", "extras");
     let nwb = "sortv20230622_.nwb";
     ok(dir, &["insert", file.to_str().unwrap()]);
     ok(dir, &["defaults"]);
