@@ -18,7 +18,7 @@ pub(crate) fn isocut(values: &[f64]) -> (f64, f64) {
     // coarse-grain into intervals of g points: density = count / length
     let g = (n / 150).max(3);
     let mut bounds: Vec<usize> = (0..n).step_by(g).collect();
-    if *bounds.last().unwrap() != n - 1 {
+    if bounds.last() != Some(&(n - 1)) {
         bounds.push(n - 1);
     }
     let eps = (x[n - 1] - x[0]) * 1e-9;
@@ -119,19 +119,16 @@ fn pava_blocks(v: &[f64], w: &[f64], mut each: impl FnMut(f64)) -> Vec<Block> {
             wv2: wi * x * x,
             len: 1,
         };
-        while let Some(top) = st.last() {
-            if top.wv / top.w >= b.wv / b.w {
-                let t = st.pop().unwrap();
-                total -= t.sse();
-                b = Block {
-                    w: t.w + b.w,
-                    wv: t.wv + b.wv,
-                    wv2: t.wv2 + b.wv2,
-                    len: t.len + b.len,
-                };
-            } else {
-                break;
-            }
+        // pool with the blocks below while they are not lower than this one
+        while st.last().is_some_and(|top| top.wv / top.w >= b.wv / b.w) {
+            let Some(t) = st.pop() else { break };
+            total -= t.sse();
+            b = Block {
+                w: t.w + b.w,
+                wv: t.wv + b.wv,
+                wv2: t.wv2 + b.wv2,
+                len: t.len + b.len,
+            };
         }
         total += b.sse();
         st.push(b);
