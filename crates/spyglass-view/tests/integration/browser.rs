@@ -56,13 +56,22 @@ const H5PY_WINDOW: &str = r#"
 import sys, json, h5py, numpy as np
 path, oid, t0, t1, chans = sys.argv[1], sys.argv[2], float(sys.argv[3]), float(sys.argv[4]), [int(c) for c in sys.argv[5].split(',')]
 f = h5py.File(path, 'r')
-found = []
-def visit(name, obj):
-    v = obj.attrs.get('object_id')
-    if isinstance(v, bytes): v = v.decode()
-    if v == oid: found.append(name)
-f.visititems(visit)
-g = f[found[0]]
+def find(g, depth=0):
+    # follows soft and external links too (the `_` copy links its raw data)
+    for k in g.keys():
+        try:
+            o = g[k]
+        except Exception:
+            continue
+        v = o.attrs.get('object_id')
+        if isinstance(v, bytes): v = v.decode()
+        if v == oid: return o
+        if isinstance(o, h5py.Group) and depth < 8:
+            r = find(o, depth + 1)
+            if r is not None: return r
+    return None
+g = find(f)
+assert g is not None, 'object ' + oid + ' not in ' + path
 d = g['data']
 n = d.shape[0]
 if 'timestamps' in g:

@@ -130,12 +130,41 @@ pub fn http(
     let body = body.unwrap_or("");
     req.push_str(&format!("Content-Length: {}\r\n\r\n{body}", body.len()));
     s.write_all(req.as_bytes()).expect("send request");
+    // read the head, then as many bytes as it announces (chromedriver keeps the
+    // connection open despite `Connection: close`)
     let mut raw = vec![];
-    s.read_to_end(&mut raw).expect("read response");
-    let split = raw
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("end of headers");
+    let mut buf = [0u8; 65536];
+    let split = loop {
+        if let Some(p) = raw.windows(4).position(|w| w == b"\r\n\r\n") {
+            break p;
+        }
+        let n = s.read(&mut buf).expect("read response head");
+        assert!(n > 0, "connection closed before the end of the head");
+        raw.extend_from_slice(&buf[..n]);
+    };
+    let head_text = String::from_utf8_lossy(&raw[..split]).to_ascii_lowercase();
+    let length = head_text
+        .lines()
+        .find_map(|l| l.strip_prefix("content-length:"))
+        .and_then(|v| v.trim().parse::<usize>().ok());
+    let chunked = head_text.contains("transfer-encoding: chunked")
+        || head_text.contains("transfer-encoding:chunked");
+    loop {
+        let have = raw.len() - split - 4;
+        let done = match length {
+            Some(n) => have >= n,
+            None if chunked => raw.ends_with(b"0\r\n\r\n"),
+            None => false,
+        };
+        if done {
+            break;
+        }
+        let n = s.read(&mut buf).expect("read response body");
+        if n == 0 {
+            break;
+        }
+        raw.extend_from_slice(&buf[..n]);
+    }
     let head = String::from_utf8_lossy(&raw[..split]).into_owned();
     let mut body = raw[split + 4..].to_vec();
     let mut lines = head.lines();
