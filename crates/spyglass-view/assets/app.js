@@ -362,7 +362,7 @@ async function viewTraces(nwb, params) {
     el("div", { class: "toolbar" }, select, " channels ", chIn, STATIC ? el("span", { class: "legend" }, "(an export: one window; zoom and pan with `spyglass view`)") : [
       btn("◀", "pan-left", () => pan(-0.5)), btn("▶", "pan-right", () => pan(0.5)),
       btn("zoom in", "zoom-in", () => zoom(0.5)), btn("zoom out", "zoom-out", () => zoom(2)),
-      btn("whole session", "zoom-all", () => { t0 = src.start; t1 = src.end; update(); })]),
+      btn("whole session", "zoom-all", () => { t0 = src.start; t1 = src.end; state.kind = "zoom"; update(); })]),
     overlays.intervals.length ? el("div", { class: "toolbar legend" }, "intervals: ", ivBoxes,
       overlays.events.length ? ` events: ${overlays.events.map((e) => e.label + " (" + e.times.length + ")").join(", ")}` : "") : null,
     canvas, status);

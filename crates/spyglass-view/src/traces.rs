@@ -25,7 +25,7 @@ pub const BLOCK: usize = 1024;
 /// Blocks read at once when filling the pyramid.
 const FILL_BLOCKS: usize = 32;
 /// Samples read at once in a direct min/max pass.
-const DIRECT_CHUNK: usize = 65_536;
+const DIRECT_CHUNK: usize = 131_072;
 
 /// Per-server state of the traces view.
 #[derive(Default)]
@@ -189,7 +189,12 @@ impl Cache {
                 format!("session {nwb} has no time series with object id {id}"),
             ));
         };
-        let reader = src.file.raw_reader(&src.path).map_err(ApiError::bad)?;
+        // two decoding threads: a window's chunks are decompressed in parallel
+        let reader = src
+            .file
+            .raw_reader(&src.path)
+            .and_then(|r| r.with_threads(2))
+            .map_err(ApiError::bad)?;
         let n = reader.num_samples();
         let (first, last) = if n == 0 {
             (0.0, 0.0)
@@ -398,34 +403,33 @@ fn direct_minmax(
     per_bin: usize,
 ) -> Result<MinMax, ApiError> {
     let nbins = range.len().div_ceil(per_bin);
-    let mut t = Vec::with_capacity(nbins);
+    let mut t = vec![f64::NAN; nbins];
     let mut min = vec![vec![f32::INFINITY; nbins]; channels.len()];
     let mut max = vec![vec![f32::NEG_INFINITY; nbins]; channels.len()];
-    let chunk = (DIRECT_CHUNK / per_bin).max(1) * per_bin;
+    // reads end on the file's chunk rows, so that no chunk is decoded twice
+    let rows = series.reader.block_rows().max(1);
+    let per_read = DIRECT_CHUNK.div_ceil(rows).max(1) * rows;
     let mut at = range.start;
     while at < range.end {
-        let end = (at + chunk).min(range.end);
+        let end = ((at / rows) * rows + per_read).min(range.end);
         let ts = series.reader.timestamps(at..end).map_err(ApiError::bad)?;
         let y = series
             .reader
             .read_scaled(at..end, channels)
             .map_err(ApiError::bad)?;
-        let bin0 = (at - range.start) / per_bin;
-        for (k, tt) in ts.iter().step_by(per_bin).enumerate() {
-            if bin0 + k < nbins {
-                t.push(*tt);
+        let off = at - range.start;
+        for (i, tt) in ts.iter().enumerate() {
+            if (off + i) % per_bin == 0 {
+                t[(off + i) / per_bin] = *tt;
             }
         }
         for (c, ys) in y.iter().enumerate() {
+            let (lo, hi) = (&mut min[c], &mut max[c]);
             for (i, v) in ys.iter().enumerate() {
-                let b = bin0 + i / per_bin;
+                let b = (off + i) / per_bin;
                 let v = (v * series.factor) as f32;
-                if v < min[c][b] {
-                    min[c][b] = v;
-                }
-                if v > max[c][b] {
-                    max[c][b] = v;
-                }
+                lo[b] = lo[b].min(v);
+                hi[b] = hi[b].max(v);
             }
         }
         at = end;
