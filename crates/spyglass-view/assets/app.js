@@ -440,7 +440,7 @@ async function viewTraces(nwb, params) {
       const y0 = top + c * lh;
       const y = (v) => y0 + lh - 2 - (v - lo) / (hi - lo) * (lh - 4);
       g.fillStyle = "#6b7280";
-      g.fillText(`ch ${d.channels[c]} (e${d.electrode_ids[c]})`, 4, y0 + lh / 2 + 4);
+      g.fillText(d.unit === "µV" ? `ch ${d.channels[c]} (e${d.electrode_ids[c]})` : `col ${d.channels[c]} (${d.unit})`, 4, y0 + lh / 2 + 4);
       g.strokeStyle = PALETTE[c % PALETTE.length];
       g.lineWidth = 1;
       g.beginPath();

@@ -1,6 +1,6 @@
-//! The traces view's API: a session's time series (every ElectricalSeries that a row
-//! of any table with `nwb_file_name` points to through `fetch_nwb`: raw, LFP, band
-//! outputs), a window of chosen channels as points or as min/max per screen column,
+//! The traces view's API: a session's time series (every ElectricalSeries and
+//! SpatialSeries that a row of any table with `nwb_file_name` points to through
+//! `fetch_nwb`: raw, LFP, band outputs, raw position), a window of chosen channels as points or as min/max per screen column,
 //! and the overlays (interval lists, event tables such as ripple times).
 //!
 //! Min/max summaries come from the data on the fly: a window of few samples per
@@ -133,7 +133,8 @@ impl Cache {
                     } else {
                         format!("{} {} ({key_label})", info.name.pretty(), o.name)
                     };
-                    if o.info.neurodata_type.ends_with("ElectricalSeries") {
+                    let ty = o.info.neurodata_type.as_str();
+                    if ty.ends_with("ElectricalSeries") || ty == "SpatialSeries" {
                         match describe(&o.file, &o.info.path) {
                             Ok((unit, electrode_ids, n_samples, rate)) => traces.push(Source {
                                 id: o.object_id.clone(),
@@ -233,14 +234,20 @@ impl Cache {
     }
 }
 
-/// Unit, electrode id per channel, sample count and rate (when regular) of a series.
+/// Unit, electrode id per channel (column index for a SpatialSeries), sample count and
+/// rate (when regular) of a series.
 fn describe(
     file: &NwbFile,
     path: &str,
 ) -> Result<(String, Vec<i64>, usize, Option<f64>), spyglass_nwb::NwbError> {
-    let series = file.electrical_series(path)?;
-    let ids = file.channel_electrode_ids(&series)?;
+    let series = file.time_series(path)?;
     let n = series.shape.first().copied().unwrap_or(0);
+    let ids = if series.neurodata_type.ends_with("ElectricalSeries") {
+        file.channel_electrode_ids(&file.electrical_series(path)?)?
+    } else {
+        // columns (x, y, ...) of a SpatialSeries
+        (0..series.shape.get(1).copied().unwrap_or(1) as i64).collect()
+    };
     let rate = match series.timing {
         Timing::Rate { rate, .. } => Some(rate),
         _ => None,

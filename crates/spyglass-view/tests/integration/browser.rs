@@ -264,6 +264,30 @@ fn views_load_and_plot_the_stored_data() {
     println!("theta band plotted: {hz:.2} Hz (demo theta {theta} Hz)");
     snap(&b, "traces-theta");
 
+    // raw position (a SpatialSeries): the plotted x and y equal the stored columns
+    let (pos_id, pos_file) = object_of(
+        dir,
+        "common_behav.RawPosition.PosObject",
+        "raw_position_object_id",
+    );
+    b.goto(&format!(
+        "{}/#/traces/{nwb}?src={pos_id}&ch=0,1",
+        server.base
+    ));
+    loaded(&b, "traces (position)");
+    let plotted = b.eval("return window.__traces", json!([]));
+    assert_eq!(plotted["mode"], json!("points"), "{plotted}");
+    let (p0, p1) = (
+        plotted["t0"].as_f64().expect("t0"),
+        plotted["t1"].as_f64().expect("t1"),
+    );
+    compare(
+        &plotted,
+        &h5py_window(&pos_file, &pos_id, p0, p1, &[0, 1]),
+        "position",
+    );
+    snap(&b, "traces-position");
+
     // LFP: first paint of a 10 s window (min/max), then a zoom step halves it
     let (lfp_id, _) = object_of(dir, "lfp_v1.LFPV1", "lfp_object_id");
     b.goto(&format!(
@@ -273,8 +297,9 @@ fn views_load_and_plot_the_stored_data() {
     loaded(&b, "traces (LFP)");
     let w = b.eval("return window.__traces", json!([]));
     assert!((w["t1"].as_f64().unwrap() - w["t0"].as_f64().unwrap() - 10.0).abs() < 1e-9);
+    let before = b.eval("return window.__timings.length", json!([]));
     b.click("#zoom-in");
-    b.wait_for("return window.__timings.length >= 2", 60);
+    b.wait_for(&format!("return window.__timings.length > {before}"), 60);
     let w = b.eval("return window.__traces", json!([]));
     let (z0, z1) = (w["t0"].as_f64().unwrap(), w["t1"].as_f64().unwrap());
     assert!((z1 - z0 - 5.0).abs() < 1e-9, "zoom in: {z0}..{z1}");
