@@ -460,7 +460,7 @@ async function viewTraces(nwb, params) {
     }
     g.textAlign = "start";
     // what was drawn, in data units, for tests and scripts
-    window.__traces = { nwb, src: src.id, unit: d.unit, t0, t1, mode: d.mode, t: d.t, y: d.y, min: d.min, max: d.max, lanes: drawn, width: W, left, right };
+    window.__traces = { nwb, src: src.id, unit: d.unit, t0, t1, mode: d.mode, per_bin: d.per_bin, samples: d.samples, t: d.t, y: d.y, min: d.min, max: d.max, lanes: drawn, width: W, left, right };
   }
   // wheel zooms about the pointer, drag pans
   canvas.addEventListener("wheel", (e) => {

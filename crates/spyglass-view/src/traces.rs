@@ -70,6 +70,8 @@ struct Series {
     electrode_ids: Vec<i64>,
     first: f64,
     last: f64,
+    /// Stored as 16-bit integers (read without conversion to f64).
+    int16: bool,
     pyramid: Mutex<Pyramid>,
 }
 
@@ -134,6 +136,12 @@ impl Cache {
                         format!("{} {} ({key_label})", info.name.pretty(), o.name)
                     };
                     let ty = o.info.neurodata_type.as_str();
+                    let seen = traces.iter().any(|t: &Source| t.id == o.object_id);
+                    if seen {
+                        // another table's row points to the same series (Raw and
+                        // ElectricalSeries): listed once, under the first table
+                        continue;
+                    }
                     if ty.ends_with("ElectricalSeries") || ty == "SpatialSeries" {
                         match describe(&o.file, &o.info.path) {
                             Ok((unit, electrode_ids, n_samples, rate)) => traces.push(Source {
@@ -221,6 +229,15 @@ impl Cache {
             electrode_ids: src.electrode_ids.clone(),
             first,
             last,
+            int16: matches!(
+                reader.elem(),
+                spyglass_nwb::raw::Elem {
+                    size: 2,
+                    signed: true,
+                    float: false,
+                    ..
+                }
+            ),
             pyramid: Mutex::new(Pyramid {
                 filled: vec![false; nblocks],
                 t: vec![f64::NAN; nblocks],
@@ -420,23 +437,55 @@ fn direct_minmax(
     while at < range.end {
         let end = ((at / rows) * rows + per_read).min(range.end);
         let ts = series.reader.timestamps(at..end).map_err(ApiError::bad)?;
-        let y = series
-            .reader
-            .read_scaled(at..end, channels)
-            .map_err(ApiError::bad)?;
         let off = at - range.start;
         for (i, tt) in ts.iter().enumerate() {
             if (off + i) % per_bin == 0 {
                 t[(off + i) / per_bin] = *tt;
             }
         }
-        for (c, ys) in y.iter().enumerate() {
-            let (lo, hi) = (&mut min[c], &mut max[c]);
-            for (i, v) in ys.iter().enumerate() {
-                let b = (off + i) / per_bin;
-                let v = (v * series.factor) as f32;
-                lo[b] = lo[b].min(v);
-                hi[b] = hi[b].max(v);
+        if series.int16 {
+            // min/max of the stored integers, then scaled (the scaling is monotonic)
+            let y = series
+                .reader
+                .read::<i16>(at..end, channels)
+                .map_err(ApiError::bad)?;
+            let scaling = series.reader.scaling();
+            for (j, ys) in y.iter().enumerate() {
+                let (lo, hi) = (&mut min[j], &mut max[j]);
+                let k = scaling.factor(channels[j]) * series.factor;
+                let offset = scaling.offset * series.factor;
+                let mut b0 = off / per_bin;
+                let mut i = 0;
+                while i < ys.len() {
+                    let stop = ((b0 + 1) * per_bin - off).min(ys.len());
+                    let (mut a, mut z) = (i16::MAX, i16::MIN);
+                    for &v in &ys[i..stop] {
+                        a = a.min(v);
+                        z = z.max(v);
+                    }
+                    let (va, vz) = (
+                        (a as f64 * k + offset) as f32,
+                        (z as f64 * k + offset) as f32,
+                    );
+                    lo[b0] = lo[b0].min(va.min(vz));
+                    hi[b0] = hi[b0].max(va.max(vz));
+                    i = stop;
+                    b0 += 1;
+                }
+            }
+        } else {
+            let y = series
+                .reader
+                .read_scaled(at..end, channels)
+                .map_err(ApiError::bad)?;
+            for (c, ys) in y.iter().enumerate() {
+                let (lo, hi) = (&mut min[c], &mut max[c]);
+                for (i, v) in ys.iter().enumerate() {
+                    let b = (off + i) / per_bin;
+                    let v = (v * series.factor) as f32;
+                    lo[b] = lo[b].min(v);
+                    hi[b] = hi[b].max(v);
+                }
             }
         }
         at = end;

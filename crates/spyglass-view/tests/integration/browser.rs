@@ -462,8 +462,9 @@ fn an_export_opens_without_a_server() {
     );
 }
 
-/// Prints (does not assert) the browser's timing of the first paint of a 10 s × 32
-/// channel raw window (30 kHz, min/max) and of zoom steps, on a 32-channel session.
+/// On a 32-channel session: the min/max columns of a 10 s raw window equal numpy's
+/// over the stored samples; prints (does not assert) the browser's timing of its
+/// first paint and of zoom steps.
 #[test]
 fn timing_of_a_32_channel_window() {
     spyglass_testkit::disable_hdf5_file_locking();
@@ -479,7 +480,7 @@ fn timing_of_a_32_channel_window() {
     spyglass_nwb::synthetic::write_session(&src, &params).expect("write the session");
     std::fs::create_dir_all(dir.join("demo")).expect("dir");
     common::spyglass(dir, &["insert", src.to_str().expect("utf-8 path")]);
-    let (raw_id, _) = object_of(dir, "common_ephys.Raw", "raw_object_id");
+    let (raw_id, raw_file) = object_of(dir, "common_ephys.Raw", "raw_object_id");
     let server = common::start_server(dir, &[]);
     let b = Browser::start();
     let ch: Vec<String> = (0..32).map(|c| c.to_string()).collect();
@@ -490,6 +491,63 @@ fn timing_of_a_32_channel_window() {
         ch.join(",")
     ));
     loaded(&b, "32-channel traces");
+    // the min/max columns equal those of the stored samples (h5py, numpy)
+    let plotted = b.eval("return window.__traces", json!([]));
+    assert_eq!(plotted["mode"], json!("minmax"), "{}", plotted["mode"]);
+    let per_bin = plotted["per_bin"].as_u64().expect("per_bin") as usize;
+    let truth = h5py_window(&raw_file, &raw_id, 10.0, 20.0, &[0, 31]);
+    for (j, c) in [(0usize, 0usize), (1, 31)] {
+        let y = f64s(&truth["y"][j]);
+        let (lo, hi) = (f64s(&plotted["min"][c]), f64s(&plotted["max"][c]));
+        assert_eq!(lo.len(), y.len().div_ceil(per_bin), "bins of channel {c}");
+        for (i, chunk) in y.chunks(per_bin).enumerate() {
+            let (a, z) = chunk
+                .iter()
+                .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, z), v| {
+                    (a.min(*v), z.max(*v))
+                });
+            assert!(
+                (lo[i] - a).abs() < 1e-3 && (hi[i] - z).abs() < 1e-3,
+                "channel {c} column {i}: plotted {}..{}, stored {a}..{z}",
+                lo[i],
+                hi[i]
+            );
+        }
+    }
+    // a whole-session overview at 100 columns comes from the block summaries
+    // (1024-sample blocks, whole blocks per column): equal to numpy's over the same blocks
+    let (status, _, body) = common::http(
+        &server.addr,
+        "GET",
+        &format!("/api/traces/data?nwb=wide32_.nwb&src={raw_id}&ch=5&t0=0&t1=100&px=100"),
+        &[("Authorization", &format!("token {}", server.token))],
+        None,
+    );
+    assert_eq!(status, 200, "{}", String::from_utf8_lossy(&body));
+    let over: J = serde_json::from_slice(&body).expect("JSON");
+    let per_bin = over["per_bin"].as_u64().expect("per_bin") as usize;
+    assert!(
+        per_bin >= 4096,
+        "{per_bin} samples per column: the block path"
+    );
+    let all = h5py_window(&raw_file, &raw_id, 0.0, 100.0, &[5]);
+    let y = f64s(&all["y"][0]);
+    let k = per_bin / 1024;
+    let (lo, hi) = (f64s(&over["min"][0]), f64s(&over["max"][0]));
+    assert_eq!(lo.len(), y.len().div_ceil(1024).div_ceil(k));
+    for (i, chunk) in y.chunks(k * 1024).enumerate() {
+        let (a, z) = chunk
+            .iter()
+            .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, z), v| {
+                (a.min(*v), z.max(*v))
+            });
+        assert!(
+            (lo[i] - a).abs() < 1e-3 && (hi[i] - z).abs() < 1e-3,
+            "overview column {i}: {}..{} vs {a}..{z}",
+            lo[i],
+            hi[i]
+        );
+    }
     for (k, button) in [
         "#zoom-in",
         "#zoom-in",
