@@ -51,4 +51,4 @@ pub use rustfft::num_complex::Complex64;
 pub use smooth::{
     correlate1d, gaussian_filter1d, gaussian_kernel1d, gaussian_radius, move_mean, BoundaryMode,
 };
-pub use timestamps::{estimate_sampling_rate, valid_intervals};
+pub use timestamps::{estimate_sampling_rate, valid_intervals, ValidRuns};

@@ -4,7 +4,7 @@
 //! and [`valid_intervals`] follows `get_valid_intervals` from the same module.
 
 use crate::error::{DspError, Result};
-use crate::intervals::{check_sorted_timestamps, Intervals};
+use crate::intervals::Intervals;
 
 /// Widening applied to both ends of every valid interval (Spyglass's `eps`), seconds.
 pub const VALID_INTERVAL_EPS: f64 = 1e-7;
@@ -122,60 +122,146 @@ fn histogram_bin(v: f64, edges: &[f64]) -> Option<usize> {
 /// dropped (strict), where `min_valid_len` is halved to half the total span
 /// when the span is shorter. Divergence: the span is taken over the non-NaN
 /// timestamps (Spyglass takes it before dropping NaNs, so a NaN at either end
-/// disables that rule there).
+/// disables that rule there). [`ValidRuns`] computes the same from blocks.
 pub fn valid_intervals(
     timestamps: &[f64],
     sampling_rate: f64,
     gap_proportion: f64,
     min_valid_len: f64,
 ) -> Result<Intervals> {
-    if !(sampling_rate.is_finite() && sampling_rate > 0.0) {
-        return Err(DspError::InvalidSamplingRate(sampling_rate));
-    }
-    if !(gap_proportion.is_finite() && gap_proportion > 0.0) {
-        return Err(DspError::InvalidParameter {
-            name: "gap_proportion",
-            reason: format!("{gap_proportion} must be finite and > 0"),
-        });
-    }
-    if min_valid_len.is_nan() {
-        return Err(DspError::InvalidParameter {
-            name: "min_valid_len",
-            reason: "NaN".into(),
-        });
-    }
-    let ts: Vec<f64> = timestamps.iter().copied().filter(|t| !t.is_nan()).collect();
-    if ts.is_empty() {
-        return Err(DspError::EmptySignal);
-    }
-    check_sorted_timestamps(&ts)?;
-    let total = ts[ts.len() - 1] - ts[0];
-    let min_len = if total < min_valid_len {
-        total / 2.0
-    } else {
-        min_valid_len
-    };
-    let threshold = 1.0 / sampling_rate * gap_proportion;
-    let mut runs = Vec::new();
-    let mut start = ts[0];
-    for w in ts.windows(2) {
-        if w[1] - w[0] > threshold {
-            runs.push([start - VALID_INTERVAL_EPS, w[0] + VALID_INTERVAL_EPS]);
-            start = w[1];
+    let mut runs = ValidRuns::new(sampling_rate, gap_proportion)?;
+    runs.push(timestamps)?;
+    runs.finish(min_valid_len)
+}
+
+/// [`valid_intervals`] over timestamps given block by block, in order: memory
+/// bounded by the runs, not the timestamps.
+#[derive(Debug, Clone)]
+pub struct ValidRuns {
+    threshold: f64,
+    runs: Vec<[f64; 2]>,
+    /// First timestamp of the open run, and the last timestamp seen.
+    open: Option<(f64, f64)>,
+    /// First timestamp of all.
+    first: f64,
+    /// Non-NaN timestamps seen (the index errors name).
+    seen: usize,
+}
+
+impl ValidRuns {
+    /// Runs split at gaps `> gap_proportion / sampling_rate`.
+    pub fn new(sampling_rate: f64, gap_proportion: f64) -> Result<ValidRuns> {
+        if !(sampling_rate.is_finite() && sampling_rate > 0.0) {
+            return Err(DspError::InvalidSamplingRate(sampling_rate));
         }
+        if !(gap_proportion.is_finite() && gap_proportion > 0.0) {
+            return Err(DspError::InvalidParameter {
+                name: "gap_proportion",
+                reason: format!("{gap_proportion} must be finite and > 0"),
+            });
+        }
+        Ok(ValidRuns {
+            threshold: 1.0 / sampling_rate * gap_proportion,
+            runs: vec![],
+            open: None,
+            first: f64::NAN,
+            seen: 0,
+        })
     }
-    runs.push([
-        start - VALID_INTERVAL_EPS,
-        ts[ts.len() - 1] + VALID_INTERVAL_EPS,
-    ]);
-    runs.retain(|[a, b]| b - a > min_len);
-    // Widening can only make runs touch when the gap threshold is below 2e-7 s.
-    Intervals::consolidate(runs)
+
+    /// The next timestamps (NaNs skipped; the others finite and non-decreasing,
+    /// across blocks too).
+    pub fn push(&mut self, block: &[f64]) -> Result<()> {
+        for &t in block.iter().filter(|t| !t.is_nan()) {
+            let index = self.seen;
+            self.seen += 1;
+            if !t.is_finite() {
+                return Err(DspError::NonFiniteTimestamp { index });
+            }
+            match &mut self.open {
+                None => {
+                    self.first = t;
+                    self.open = Some((t, t));
+                }
+                Some((start, last)) => {
+                    if t < *last {
+                        return Err(DspError::UnsortedTimestamps { index });
+                    }
+                    if t - *last > self.threshold {
+                        self.runs
+                            .push([*start - VALID_INTERVAL_EPS, *last + VALID_INTERVAL_EPS]);
+                        *start = t;
+                    }
+                    *last = t;
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// The valid intervals: runs longer than `min_valid_len` (halved to half the
+    /// span when the span is shorter).
+    pub fn finish(mut self, min_valid_len: f64) -> Result<Intervals> {
+        if min_valid_len.is_nan() {
+            return Err(DspError::InvalidParameter {
+                name: "min_valid_len",
+                reason: "NaN".into(),
+            });
+        }
+        let Some((start, last)) = self.open else {
+            return Err(DspError::EmptySignal);
+        };
+        self.runs
+            .push([start - VALID_INTERVAL_EPS, last + VALID_INTERVAL_EPS]);
+        let total = last - self.first;
+        let min_len = if total < min_valid_len {
+            total / 2.0
+        } else {
+            min_valid_len
+        };
+        self.runs.retain(|[a, b]| b - a > min_len);
+        // Widening can only make runs touch when the gap threshold is below 2e-7 s.
+        Intervals::consolidate(self.runs)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn valid_runs_in_blocks_equal_the_whole() {
+        // 1 kHz with gaps after samples 299 and 700, and a NaN
+        let mut ts: Vec<f64> = (0..1000).map(|i| i as f64 / 1000.0).collect();
+        for t in &mut ts[300..] {
+            *t += 0.5;
+        }
+        for t in &mut ts[701..] {
+            *t += 2.0;
+        }
+        ts[450] = f64::NAN;
+        let whole = valid_intervals(&ts, 1000.0, 1.5, 0.1).unwrap();
+        // the NaN leaves a 2 ms step: a gap at 1.5 samples
+        assert_eq!(whole.len(), 4, "{whole:?}");
+        for block in [1, 7, 300, 301, 1000] {
+            let mut r = ValidRuns::new(1000.0, 1.5).unwrap();
+            for b in ts.chunks(block) {
+                r.push(b).unwrap();
+            }
+            assert_eq!(r.finish(0.1).unwrap(), whole, "blocks of {block}");
+        }
+        // order is checked across blocks, the index counting non-NaN timestamps
+        let mut r = ValidRuns::new(1000.0, 1.5).unwrap();
+        r.push(&[0.0, f64::NAN, 0.002]).unwrap();
+        assert!(matches!(
+            r.push(&[0.001]),
+            Err(DspError::UnsortedTimestamps { index: 2 })
+        ));
+        assert!(matches!(
+            ValidRuns::new(1000.0, 1.5).unwrap().finish(0.1),
+            Err(DspError::EmptySignal)
+        ));
+    }
 
     #[test]
     fn boxcar_matches_numpy_same_by_hand() {

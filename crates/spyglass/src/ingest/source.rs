@@ -27,10 +27,8 @@ pub fn sanitize(name: &str) -> String {
 /// The raw ElectricalSeries.
 #[derive(Debug, Clone)]
 pub struct RawSeries {
-    /// Series description (data not read).
+    /// Series description (neither data nor timestamps read).
     pub series: TimeSeries,
-    /// Timestamps, when the series stores them.
-    pub timestamps: Option<Vec<f64>>,
 }
 
 /// Where an ElectricalSeries sits.
@@ -302,13 +300,8 @@ fn choose_raw(
     choice: Option<&str>,
 ) -> Result<Option<RawSeries>> {
     let pick = |s: &EphysSeries| -> Result<Option<RawSeries>> {
-        let timestamps = match s.series.timing {
-            Timing::Timestamps { .. } => Some(nwb.timestamps(&s.series.path)?),
-            _ => None,
-        };
         Ok(Some(RawSeries {
             series: s.series.clone(),
-            timestamps,
         }))
     };
     if let Some(c) = choice {

@@ -8,7 +8,7 @@ use crate::common::common_interval::{IntervalList, RAW_GAP_PROPORTION, RAW_VALID
 use crate::error::{Error, Result};
 use crate::ingest::yaml::{to_value, YamlRow};
 use spyglass_db::{Cond, FetchSpec, Value};
-use spyglass_dsp::{estimate_sampling_rate, valid_intervals};
+use spyglass_dsp::{estimate_sampling_rate, ValidRuns};
 use spyglass_nwb::Timing;
 use std::collections::HashMap;
 
@@ -107,28 +107,46 @@ pub(super) fn electrode_group(cx: &mut Ctx) -> Result<()> {
     Ok(())
 }
 
-/// Sampling rate and valid times of the raw series, as Spyglass's Raw computes them.
+/// Sampling rate and valid times of the raw series, as Spyglass's Raw computes them;
+/// stored timestamps are read from `file` in blocks (bounded memory: a 2.5 h
+/// recording at 30 kHz has 2 GB of them).
 pub fn raw_timing(
     series: &spyglass_nwb::TimeSeries,
-    timestamps: Option<&[f64]>,
+    file: &std::path::Path,
 ) -> Result<(f64, Vec<[f64; 2]>)> {
-    match (&series.timing, timestamps) {
-        (
-            Timing::Rate {
-                rate,
-                starting_time,
-            },
-            _,
-        ) => {
+    match &series.timing {
+        Timing::Rate {
+            rate,
+            starting_time,
+        } => {
             let n = series.num_samples() as f64;
             // Spyglass starts rate-based valid times at 0; we start them at starting_time.
             Ok((*rate, vec![[*starting_time, starting_time + n / rate]]))
         }
-        (_, Some(ts)) if !ts.is_empty() => {
-            let head = &ts[..ts.len().min(1_000_000)];
-            let rate = estimate_sampling_rate(head, 1.5)?;
-            let valid = valid_intervals(ts, rate, RAW_GAP_PROPORTION, 0.0)?;
-            Ok((rate, valid.into_vec()))
+        Timing::Timestamps { .. } if series.num_samples() > 0 => {
+            const BLOCK: usize = 1 << 20;
+            let nwb = spyglass_nwb::NwbFile::open(file)?;
+            let path = format!("{}/timestamps", series.path);
+            let n = series.num_samples();
+            let block = |r: std::ops::Range<usize>| -> Result<Vec<f64>> {
+                nwb.read_data_rows(&path, r)?
+                    .values
+                    .to_f64()
+                    .ok_or_else(|| {
+                        Error::bad(
+                            format!("{}: {path}", file.display()),
+                            "timestamps are not numeric",
+                        )
+                    })
+            };
+            let head = block(0..n.min(BLOCK))?;
+            let rate = estimate_sampling_rate(&head, 1.5)?;
+            let mut runs = ValidRuns::new(rate, RAW_GAP_PROPORTION)?;
+            runs.push(&head)?;
+            for a in (head.len()..n).step_by(BLOCK) {
+                runs.push(&block(a..n.min(a + BLOCK))?)?;
+            }
+            Ok((rate, runs.finish(0.0)?.into_vec()))
         }
         _ => Err(Error::bad(
             format!("raw series `{}`", series.path),
@@ -147,7 +165,7 @@ pub(super) fn raw(cx: &mut Ctx) -> Result<()> {
         cx.warn(ephys::RAW, msg);
         return Ok(());
     };
-    let (rate, valid) = raw_timing(&raw.series, raw.timestamps.as_deref())?;
+    let (rate, valid) = raw_timing(&raw.series, &cx.src.path)?;
     let name = cx.nwb_file_name.clone();
     cx.interval(IntervalList::new(&name, RAW_VALID_TIMES, valid), false)?;
     let mut r = cx.base();

@@ -8,7 +8,6 @@ use crate::common::ephys_series as es;
 use crate::error::{Error, Result};
 use crate::ingest::source::{EphysSeries, SeriesPlace};
 use spyglass_db::Value;
-use spyglass_nwb::Timing;
 
 /// The role of a series: Raw's, an LFP (container or LF stream), or another broadband one.
 pub(super) fn series_role(cx: &Ctx, s: &EphysSeries) -> &'static str {
@@ -42,11 +41,7 @@ pub(super) fn electrical_series(cx: &mut Ctx) -> Result<()> {
             (_, Some(i)) => i.clone(),
             _ => {
                 let interval = format!("{} valid times", s.series.path.trim_start_matches('/'));
-                let ts = match s.series.timing {
-                    Timing::Timestamps { .. } => Some(cx.timestamps(&s.series)?),
-                    _ => None,
-                };
-                let (_, valid) = raw_timing(&s.series, ts.as_deref())?;
+                let (_, valid) = raw_timing(&s.series, &cx.src.path)?;
                 cx.interval(IntervalList::new(&name, &interval, valid), false)?;
                 interval
             }
