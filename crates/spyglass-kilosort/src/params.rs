@@ -1,6 +1,8 @@
 //! `params.py`, read as `key = value` lines and never executed: values that parse as an
 //! integer or a float become numbers (as element-array-ephys's `convert_to_number`),
-//! everything else stays text; quoted strings (`'x'`, `"x"`, `r'x'`) are unquoted.
+//! everything else stays text as written (`'int16'`, `r'rec.dat'`, `True`), as
+//! element-array-ephys keeps it (its parameter-set hash depends on it);
+//! [`ParamValue::unquoted`] reads a quoted string's contents.
 
 use std::path::Path;
 
@@ -13,11 +15,29 @@ pub enum ParamValue {
     Int(i64),
     /// A real number (also `nan`, `inf`).
     Float(f64),
-    /// Anything else: a quoted string without its quotes, or the raw text (`True`, `None`).
+    /// Anything else, as written (`'int16'`, `r'rec.dat'`, `True`).
     Text(String),
 }
 
 impl ParamValue {
+    /// The contents of a quoted string (`'x'`, `"x"`, `r'x'`), else the text as written;
+    /// `None` for numbers.
+    pub fn unquoted(&self) -> Option<&str> {
+        let ParamValue::Text(v) = self else {
+            return None;
+        };
+        let unq = v
+            .strip_prefix(['r', 'R'])
+            .filter(|s| s.starts_with(['\'', '"']))
+            .unwrap_or(v);
+        for q in ['\'', '"'] {
+            if unq.len() >= 2 && unq.starts_with(q) && unq.ends_with(q) {
+                return Some(&unq[1..unq.len() - 1]);
+            }
+        }
+        Some(v)
+    }
+
     /// The value as a number, if it is one.
     pub fn as_f64(&self) -> Option<f64> {
         match self {
@@ -94,7 +114,7 @@ impl Params {
     }
 
     /// The text of a `params.py` holding these entries (numbers as Python literals,
-    /// text quoted with `r'…'`).
+    /// text as written).
     pub fn to_text(&self) -> String {
         let mut s = String::new();
         for (k, v) in &self.entries {
@@ -102,7 +122,7 @@ impl Params {
                 ParamValue::Int(i) => i.to_string(),
                 ParamValue::Float(f) if f.fract() == 0.0 && f.is_finite() => format!("{f:.1}"),
                 ParamValue::Float(f) => format!("{f}"),
-                ParamValue::Text(t) => format!("r'{t}'"),
+                ParamValue::Text(t) => t.clone(),
             };
             s.push_str(&format!("{k} = {v}\n"));
         }
@@ -125,15 +145,6 @@ fn convert(v: &str) -> ParamValue {
     if float_like {
         if let Ok(f) = lower.parse::<f64>() {
             return ParamValue::Float(f);
-        }
-    }
-    let unq = v
-        .strip_prefix(['r', 'R'])
-        .filter(|s| s.starts_with(['\'', '"']))
-        .unwrap_or(v);
-    for q in ['\'', '"'] {
-        if unq.len() >= 2 && unq.starts_with(q) && unq.ends_with(q) {
-            return ParamValue::Text(unq[1..unq.len() - 1].to_string());
         }
     }
     ParamValue::Text(v.to_string())

@@ -86,7 +86,15 @@ fn params_py_is_read_not_run() {
         "dat_path = r'rec.dat'\nn_channels_dat = 32\ndtype = 'int16'\noffset = 0\nsample_rate = 30000.0\nhp_filtered = True\n\n# c\n",
     )
     .unwrap();
-    assert_eq!(p.get("dat_path"), Some(&ParamValue::Text("rec.dat".into())));
+    assert_eq!(
+        p.get("dat_path"),
+        Some(&ParamValue::Text("r'rec.dat'".into()))
+    );
+    assert_eq!(
+        p.get("dat_path").and_then(ParamValue::unquoted),
+        Some("rec.dat")
+    );
+    assert_eq!(p.get("dtype").and_then(ParamValue::unquoted), Some("int16"));
     assert_eq!(p.get("n_channels_dat"), Some(&ParamValue::Int(32)));
     assert_eq!(p.get("sample_rate"), Some(&ParamValue::Float(30000.0)));
     assert_eq!(p.get("hp_filtered"), Some(&ParamValue::Text("True".into())));
