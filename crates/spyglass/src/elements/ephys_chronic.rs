@@ -680,13 +680,15 @@ pub fn ingest_kilosort(db: &Db, input: &IngestInput) -> Result<IngestOutput> {
         .or_else(|| duration_from_dat(&ks, rate))
     {
         Some(d) if d.is_finite() && d >= 0.0 => d,
-        _ => return Err(Error::bad(
-            "recording_duration",
-            format!(
+        _ => {
+            return Err(Error::bad(
+                "recording_duration",
+                format!(
                 "{}: params.py's dat_path is not a readable raw file; give --recording-duration",
                 input.folder.display()
             ),
-        )),
+            ))
+        }
     };
     if !METHODS.iter().any(|(m, _)| *m == input.clustering_method)
         && !exists(
@@ -894,8 +896,7 @@ pub fn ingest_kilosort(db: &Db, input: &IngestInput) -> Result<IngestOutput> {
             ),
         ];
         let rec_row = Row::from_pairs(rec_key.clone());
-        if exists(db, EPHYS_RECORDING, &rec_row)? {
-            let r = &fetch(db, EPHYS_RECORDING, &rec_row)?[0];
+        if let Some(r) = fetch(db, EPHYS_RECORDING, &rec_row)?.first() {
             if r.get("electrode_config_hash") != Some(&Value::Uuid(hash)) {
                 return Err(Error::conflict(
                     format!("{EPHYS_RECORDING} {}", rec_row.to_json()),

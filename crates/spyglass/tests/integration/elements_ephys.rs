@@ -272,3 +272,72 @@ fn kilosort_folders_equal_element_array_ephys() {
         });
     }
 }
+
+#[test]
+fn ingest_errors_name_the_table_and_file() {
+    let scratch = spyglass_testkit::scratch_dir();
+    let root = scratch.path().join("data");
+    std::fs::create_dir_all(&root).unwrap();
+    folders(&root);
+    let db = Db::open(&spyglass_testkit::mysql_url()).unwrap();
+    db.set_prefix(&spyglass_testkit::unique_prefix());
+    let mut input = IngestInput {
+        folder: root.join("si"),
+        subject: "nobody".into(),
+        session_datetime: chrono::NaiveDate::from_ymd_opt(2024, 2, 1)
+            .unwrap()
+            .and_hms_opt(9, 0, 0)
+            .unwrap(),
+        insertion_number: 0,
+        probe: "SN9".into(),
+        probe_type: "ks-8ch".into(),
+        acq_software: "Trodes".into(),
+        clustering_method: "kilosort2.5".into(),
+        paramset_idx: None,
+        recording_duration: Some(8.0),
+        root_dir: None,
+        curation_note: String::new(),
+    };
+    let e = eph::ingest_kilosort(&db, &input).unwrap_err().to_string();
+    assert!(e.contains("subject.Subject") && e.contains("nobody"), "{e}");
+    db.insert(
+        upstream::SUBJECT,
+        &[Row::from_pairs([
+            ("subject", Value::from("nobody")),
+            ("sex", Value::from("F")),
+            (
+                "subject_birth_date",
+                Value::Date(chrono::NaiveDate::from_ymd_opt(2023, 1, 1).unwrap()),
+            ),
+        ])],
+        Default::default(),
+    )
+    .unwrap();
+    // no raw file and no duration given
+    input.recording_duration = None;
+    let e = eph::ingest_kilosort(&db, &input).unwrap_err().to_string();
+    assert!(e.contains("recording-duration"), "{e}");
+    input.recording_duration = Some(8.0);
+    input.clustering_method = "mountainsort".into();
+    let e = eph::ingest_kilosort(&db, &input).unwrap_err().to_string();
+    assert!(
+        e.contains("mountainsort") && e.contains("ClusteringMethod"),
+        "{e}"
+    );
+    input.clustering_method = "kilosort2.5".into();
+    // a new acquisition software is added to the Lookup; the ingest then succeeds
+    let out = eph::ingest_kilosort(&db, &input).unwrap();
+    assert_eq!(out.units, 5);
+    assert_eq!(out.curation.curation_id, 1);
+    // the same probe under another type is a conflict
+    input.insertion_number = 1;
+    input.probe_type = "other".into();
+    let e = eph::ingest_kilosort(&db, &input).unwrap_err().to_string();
+    assert!(e.contains("probe.Probe") && e.contains("SN9"), "{e}");
+    // a folder without its core files: every missing file listed
+    input.probe_type = "ks-8ch".into();
+    std::fs::remove_file(root.join("si/templates.npy")).unwrap();
+    std::fs::remove_file(root.join("si/amplitudes.npy")).unwrap();
+    let e = eph::ingest_kilosort(&db, &input).unwrap_err().to_string();
+    assert!(e.contains("amplitudes.npy, templates.npy"), "{e}");
+}
