@@ -159,9 +159,12 @@ pub struct RawReader {
     recent: RecentChunks,
 }
 
+/// A decoded chunk: its (first row, chunk column) and its bytes.
+type DecodedChunk = ((usize, usize), Arc<Vec<u8>>);
+
 /// A few decoded chunks, most recent last, within a byte budget.
 #[derive(Default)]
-struct RecentChunks(std::sync::Mutex<std::collections::VecDeque<((usize, usize), Arc<Vec<u8>>)>>);
+struct RecentChunks(std::sync::Mutex<std::collections::VecDeque<DecodedChunk>>);
 
 impl RecentChunks {
     /// Decoded chunks kept at most, and their bytes at most.
