@@ -95,4 +95,23 @@ if [ -z "${SPYGLASS_SKIP_SPYGLASS_INTEROP:-}" ]; then
     ln -s "$sgvenv" "$root/.venv-spyglass"
   fi
 fi
+# element-array-ephys (the Brody lab's ephys_chronic), the oracle of the Kilosort-folder
+# interop tests; its element packages without their plotting/notebook dependencies.
+want=$(sha256sum "$root/scripts/requirements-elements.txt" | cut -c1-16)
+elvenv="$cache/elements-venv-$want"
+if [ ! -x "$elvenv/bin/python" ] || [ ! -f "$elvenv/.complete" ]; then
+  echo "setup: building the element-array-ephys environment in $elvenv"
+  rm -rf "$elvenv"
+  mkdir -p "$cache"
+  python3 -m venv "$elvenv"
+  "$elvenv/bin/pip" install -q --upgrade pip
+  "$elvenv/bin/pip" install -q -r "$root/scripts/requirements-elements.txt"
+  grep '^#nodeps ' "$root/scripts/requirements-elements.txt" | cut -d' ' -f2- |
+    xargs "$elvenv/bin/pip" install -q --no-deps
+  touch "$elvenv/.complete"
+fi
+if [ "$(readlink "$root/.venv-elements" 2>/dev/null)" != "$elvenv" ]; then
+  rm -rf "$root/.venv-elements"
+  ln -s "$elvenv" "$root/.venv-elements"
+fi
 echo "setup: ok"

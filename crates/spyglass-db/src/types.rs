@@ -428,7 +428,8 @@ impl AttrType {
             AttrType::Time(f) => with_fsp("time", *f),
             AttrType::Timestamp(f) => with_fsp("timestamp", *f),
             AttrType::Year => "year".into(),
-            AttrType::Bool => "tinyint".into(),
+            // as MySQL stores `bool` (DataJoint passes `bool` through): tinyint(1), not tinyint(4)
+            AttrType::Bool => "tinyint(1)".into(),
             AttrType::Json => "json".into(),
             AttrType::Blob(s) => s.keyword().into(),
             AttrType::Uuid => "binary(16)".into(),
@@ -777,7 +778,7 @@ mod tests {
             AttrType::parse("enum('a','b')").unwrap().mysql_type(),
             "enum('a','b')"
         );
-        assert_eq!(AttrType::parse("bool").unwrap().mysql_type(), "tinyint");
+        assert_eq!(AttrType::parse("bool").unwrap().mysql_type(), "tinyint(1)");
         assert_eq!(
             AttrType::parse("int unsigned").unwrap().to_string(),
             "int unsigned"

@@ -52,6 +52,30 @@ pub fn spyglass_python() -> PathBuf {
     p
 }
 
+/// Path of the element-array-ephys interpreter (DataJoint's ephys elements):
+/// `$SPYGLASS_ELEMENTS_PYTHON`, else `<root>/.venv-elements/bin/python`.
+///
+/// Panics with instructions when it is missing, as [`python`] does.
+pub fn elements_python() -> PathBuf {
+    if let Ok(p) = std::env::var("SPYGLASS_ELEMENTS_PYTHON") {
+        return PathBuf::from(p);
+    }
+    let p = workspace_root().join(".venv-elements/bin/python");
+    assert!(
+        p.exists(),
+        "the element-array-ephys oracle environment is missing ({}); run scripts/setup.sh first",
+        p.display()
+    );
+    p
+}
+
+/// Runs `code` with the element-array-ephys interpreter ([`elements_python`]).
+///
+/// Panics with the script's stderr when it exits non-zero.
+pub fn run_elements_python(code: &str, args: &[&str]) -> String {
+    run_with(&elements_python(), code, args)
+}
+
 /// Runs `code` with the oracle interpreter, passing `args`; returns its stdout.
 ///
 /// Panics with the script's stderr when it exits non-zero.

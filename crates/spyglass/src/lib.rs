@@ -29,6 +29,7 @@ pub mod common;
 pub mod dandi;
 pub mod defaults;
 pub mod doctor;
+pub mod elements;
 pub mod error;
 pub mod export;
 pub mod fetch_nwb;

@@ -22,21 +22,37 @@ pub fn all() -> Vec<&'static dyn Pipeline> {
     all
 }
 
+/// Opt-in pipelines: declared when used (by name, or by their commands), never by
+/// [`declare_all`]: DataJoint's elements (their class names repeat Spyglass's).
+pub fn opt_in() -> Vec<&'static dyn Pipeline> {
+    crate::elements::pipelines()
+}
+
+/// Every pipeline, [`all`] then [`opt_in`].
+fn everything() -> Vec<&'static dyn Pipeline> {
+    let mut v = all();
+    v.extend(opt_in());
+    v
+}
+
 /// The pipeline named `name`.
 pub fn find(name: &str) -> Result<&'static dyn Pipeline> {
-    all().into_iter().find(|p| p.name() == name).ok_or_else(|| {
-        Error::bad(
-            "pipeline",
-            format!(
-                "no pipeline `{name}` (known: {})",
-                all()
-                    .iter()
-                    .map(|p| p.name())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )
-    })
+    everything()
+        .into_iter()
+        .find(|p| p.name() == name)
+        .ok_or_else(|| {
+            Error::bad(
+                "pipeline",
+                format!(
+                    "no pipeline `{name}` (known: {})",
+                    everything()
+                        .iter()
+                        .map(|p| p.name())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ),
+            )
+        })
 }
 
 /// Every merge part any pipeline declares.
@@ -49,7 +65,7 @@ fn owner_of(table: &str) -> Result<&'static dyn Pipeline> {
     let (schema, class) = table
         .split_once('.')
         .ok_or_else(|| Error::bad("table", format!("`{table}` is not schema.Class")))?;
-    all()
+    everything()
         .into_iter()
         .find(|p| {
             p.schemas()
@@ -164,7 +180,7 @@ pub fn makers(settings: &Settings) -> Registry {
 /// The command families (`lfp`, `filter`, …) with their pipelines, in registry order.
 pub fn families() -> Vec<(&'static str, Vec<&'static dyn Pipeline>)> {
     let mut out: Vec<(&'static str, Vec<&'static dyn Pipeline>)> = vec![];
-    for p in all() {
+    for p in everything() {
         let Some(f) = p.family() else { continue };
         match out.iter_mut().find(|(name, _)| *name == f) {
             Some((_, ps)) => ps.push(p),
@@ -179,7 +195,7 @@ mod tests {
     #[test]
     fn every_pipeline_is_in_the_guide() {
         let guide = include_str!("../../../docs/pipelines.md");
-        for p in super::all() {
+        for p in super::everything() {
             let row = format!("| `{}` |", p.name());
             assert!(
                 guide.contains(&row),

@@ -7,6 +7,7 @@ mod cautious_delete;
 mod common;
 mod dandi;
 mod dlc;
+mod elements_ephys;
 mod export;
 mod ingest_pynwb;
 mod ingest_synthetic;

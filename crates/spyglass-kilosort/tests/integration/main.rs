@@ -1,0 +1,3 @@
+//! Integration tests of spyglass-kilosort.
+mod folder;
+mod npy;
