@@ -85,7 +85,7 @@ fn sorting_view_and_curation_by_clicking() {
         ..Default::default()
     };
     let src = dir.join("sortview20230622.nwb");
-    spyglass_nwb::synthetic::write_session(&src, &params).expect("write the session");
+    let gt = spyglass_nwb::synthetic::write_session(&src, &params).expect("write the session");
     std::fs::create_dir_all(dir.join("demo")).expect("dir");
     let nwb = "sortview20230622_.nwb";
     let sam = Some("sam");
@@ -203,6 +203,45 @@ fn sorting_view_and_curation_by_clicking() {
             !amps.is_empty() && amps.iter().all(J::is_number),
             "amplitudes of unit {}",
             ids[k]
+        );
+    }
+    // amplitudes: each unit's peak channel is a ground-truth unit's home channel, and
+    // its spikes' values there are troughs (negative) well above the noise
+    let mut peaks: Vec<i64> = units
+        .iter()
+        .map(|u| u["amplitudes"]["channel"].as_i64().expect("peak channel"))
+        .collect();
+    peaks.sort_unstable();
+    let mut homes: Vec<i64> = gt.units.iter().map(|u| u.channel as i64).collect();
+    homes.sort_unstable();
+    homes.dedup();
+    assert_eq!(
+        peaks, homes,
+        "peak channels vs the ground truth's home channels"
+    );
+    for u in units {
+        let mut a: Vec<f64> = u["amplitudes"]["amplitude"]
+            .as_array()
+            .expect("amplitudes")
+            .iter()
+            .filter_map(J::as_f64)
+            .collect();
+        a.sort_by(f64::total_cmp);
+        let median = a[a.len() / 2];
+        let truth_amp = gt
+            .units
+            .iter()
+            .find(|t| t.channel as i64 == u["amplitudes"]["channel"].as_i64().unwrap_or(-1))
+            .map(|t| t.amplitude_uv)
+            .unwrap_or(f64::NAN);
+        println!(
+            "unit {}: median amplitude {median:.1} µV on electrode {} (ground truth trough {truth_amp:.1} µV, noise {:.1} µV)",
+            u["id"], u["amplitudes"]["channel"], gt.noise_uv
+        );
+        assert!(
+            median < -3.0 * gt.noise_uv,
+            "unit {}: median amplitude {median} µV",
+            u["id"]
         );
     }
     let rows = b.eval(
