@@ -53,6 +53,8 @@ pub(crate) struct State {
     pub token: String,
     pub traces: traces::Cache,
     pub allow_curation: bool,
+    /// Amplitudes per curation (`sorting_id/curation_id`), computed once per server.
+    pub amplitudes: sorting::AmplitudeCache,
 }
 
 pub(crate) type Shared = Arc<State>;
@@ -82,6 +84,7 @@ pub fn serve(db: Db, opts: ViewOptions) -> Result<()> {
         token: token.clone(),
         traces: traces::Cache::default(),
         allow_curation: opts.allow_curation,
+        amplitudes: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -128,6 +131,7 @@ pub fn export(db: Db, dir: &std::path::Path, views: &[String]) -> Result<()> {
         token: random_token(),
         traces: traces::Cache::default(),
         allow_curation: false,
+        amplitudes: Default::default(),
     });
     export::export(state, dir, views)
 }

@@ -26,6 +26,10 @@ const MAX_SPIKES: usize = 5000;
 const ACG_WINDOW_MS: f64 = 50.0;
 const ACG_BIN_MS: f64 = 1.0;
 
+/// Amplitudes of the units of each curation viewed, by `sorting_id/curation_id` (a
+/// curation's units never change: it is a new row when curated).
+pub type AmplitudeCache = std::sync::Mutex<std::collections::HashMap<String, Vec<J>>>;
+
 /// Query naming a curation.
 #[derive(Deserialize)]
 pub struct CurationParams {
@@ -171,7 +175,24 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
             .iter()
             .map(|u| (u.id, thin(&u.spike_times, MAX_SPIKES)))
             .collect();
-        let amps = amplitudes(db, key.sorting_id, &thinned)?;
+        let cache_key = format!("{}/{}", key.sorting_id, key.curation_id);
+        let cached = s
+            .amplitudes
+            .lock()
+            .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+            .get(&cache_key)
+            .cloned();
+        let amps = match cached {
+            Some(a) => a,
+            None => {
+                let a = amplitudes(db, key.sorting_id, &thinned)?;
+                s.amplitudes
+                    .lock()
+                    .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
+                    .insert(cache_key, a.clone());
+                a
+            }
+        };
         let unit_json: Vec<J> = units
             .iter()
             .zip(amps)

@@ -265,6 +265,16 @@ fn sorting_view_and_curation_by_clicking() {
     assert_eq!(saved["status"], json!(200), "{saved}");
     loaded(&b, "sorting after saving");
     snap(&b, "sorting-curated");
+    // the new curation opens from the status line's link, its labels shown
+    b.click("#curation-status a");
+    b.wait_for("return location.hash.endsWith('/1')", 30);
+    loaded(&b, "the new curation");
+    let labels = b.eval(
+        "return [...document.querySelectorAll('#units td.labels')].map((e) => e.textContent)",
+        json!([]),
+    );
+    assert_eq!(labels[0], json!("noise"));
+    assert_eq!(labels[1], json!("mua"));
 
     // the child row: parent 0, labels and merge groups as clicked (h5py)
     let rows = curations(dir);
