@@ -174,6 +174,10 @@ pub enum Command {
         /// Open the URL in the default browser.
         #[arg(long)]
         open: bool,
+        /// Accept curations from the browser's sorting view: new CurationV1 rows,
+        /// attributed to the database user (read-only otherwise).
+        #[arg(long, conflicts_with = "export")]
+        allow_curation: bool,
         /// Write the VIEWS as a self-contained HTML folder here instead of serving.
         #[arg(long, value_name = "DIR", requires = "views")]
         export: Option<PathBuf>,

@@ -158,6 +158,7 @@ fn run(cli: Cli) -> Result<()> {
             port,
             bind,
             open: browse,
+            allow_curation,
             export,
             views,
         } => match export {
@@ -172,6 +173,7 @@ fn run(cli: Cli) -> Result<()> {
                         bind,
                         port,
                         open: browse,
+                        allow_curation,
                         ..Default::default()
                     },
                 )

@@ -1,6 +1,7 @@
 // spyglass view: the single-page app served by `spyglass view`. Hand-written, no
 // build step. Each view is a hash route (#/db, #/table/NAME?…, #/row/NAME?key=…,
-// #/diagram, #/sessions, #/session/NWB, #/traces/NWB?src=…&ch=…&t0=…&t1=…), so a URL
+// #/diagram, #/sessions, #/session/NWB, #/traces/NWB?src=…&ch=…&t0=…&t1=…,
+// #/sorting/SORTING_ID/CURATION_ID), so a URL
 // names what is shown and can be shared with a lab mate of the same server.
 "use strict";
 
@@ -88,6 +89,7 @@ async function route() {
     else if (view === "sessions") await viewSessions();
     else if (view === "session") await viewSession(parts[1]);
     else if (view === "traces") await viewTraces(parts[1], params);
+    else if (view === "sorting") await viewSorting(parts[1], parts[2]);
     else app.replaceChildren(el("p", { class: "error" }, "no such view: " + view));
   } catch (e) {
     app.replaceChildren(el("p", { class: "error" }, String(e.message || e)));
@@ -164,8 +166,10 @@ async function viewRow(name, params) {
       el("td", {}, el("a", { href: "#/table/" + encodeURIComponent(i.name) + "?" + new URLSearchParams({ key: JSON.stringify(i.key) }) }, i.name)),
       el("td", {}, tier(i.tier)), el("td", {}, i.rows))))) : el("p", { class: "muted" }, "none");
   const row = el("div", { class: "card" }, el("dl", {}, Object.entries(l.row).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, show(v))])));
+  const sortingLink = l.name === "spikesorting_v1_curation.CurationV1"
+    ? el("p", {}, el("a", { id: "open-sorting", href: `#/sorting/${l.row.sorting_id}/${l.row.curation_id}` }, "open the sorting view")) : null;
   app.replaceChildren(el("h1", {}, "Row of ", el("a", { href: "#/table/" + encodeURIComponent(name) }, l.name)),
-    row, el("h2", {}, "Upstream"), list(l.upstream), el("h2", {}, "Downstream"), list(l.downstream));
+    row, sortingLink, el("h2", {}, "Upstream"), list(l.upstream), el("h2", {}, "Downstream"), list(l.downstream));
 }
 
 // ---- diagram (the engine's SVG, with pan and zoom) ------------------------
@@ -307,6 +311,129 @@ async function viewSession(nwb) {
       el("tbody", {}, s.tables.map((t) => el("tr", {},
         el("td", {}, el("a", { href: "#/table/" + encodeURIComponent(t.name) + "?" + new URLSearchParams({ key: JSON.stringify({ nwb_file_name: nwb }) }) }, t.name)),
         el("td", {}, tier(t.tier)), el("td", {}, t.rows))))));
+}
+
+// ---- sorting (a CurationV1 row; curation with --allow-curation) -----------
+
+const LABELS = ["accept", "mua", "noise", "artifact", "reject"];
+
+function miniPlot(W, H, draw) {
+  const svg = svgEl("svg", { width: W, height: H, class: "mini" });
+  draw(svg);
+  return svg;
+}
+
+async function viewSorting(sid, cid) {
+  const d = await api("sorting", { sorting_id: sid, curation_id: cid });
+  window.__sorting = d;
+  const labels = {};
+  for (const u of d.units) labels[u.id] = [...u.labels];
+  const groups = [];
+  const selected = new Set();
+  const colour = (id) => PALETTE[d.units.findIndex((u) => u.id === id) % PALETTE.length];
+
+  // raster: one row per unit over the spikes' time span
+  const all = d.units.flatMap((u) => u.amplitudes.t);
+  const t0 = all.length ? Math.min(...all) : 0, t1 = all.length ? Math.max(...all) : 1;
+  const RW = 1100, rowH = 18, RH = Math.max(1, d.units.length) * rowH + 24;
+  const raster = svgEl("svg", { width: RW, height: RH, id: "raster" });
+  const sx = (t) => 60 + (t1 > t0 ? (t - t0) / (t1 - t0) : 0.5) * (RW - 70);
+  d.units.forEach((u, k) => {
+    raster.append(svgEl("text", { x: 4, y: k * rowH + 13, "font-size": 11 }, "unit " + u.id));
+    let path = "";
+    for (const t of u.amplitudes.t) path += `M${sx(t).toFixed(1)} ${k * rowH + 2}v${rowH - 4}`;
+    raster.append(svgEl("path", { d: path, stroke: colour(u.id), "stroke-width": 1 }));
+  });
+  raster.append(svgEl("text", { x: 60, y: RH - 6, "font-size": 11 }, `${t0.toFixed(2)} s`));
+  raster.append(svgEl("text", { x: RW - 70, y: RH - 6, "font-size": 11 }, `${t1.toFixed(2)} s`));
+
+  const acgPlot = (u) => miniPlot(160, 70, (svg) => {
+    const m = Math.max(1, ...u.acg);
+    const bw = 160 / u.acg.length;
+    u.acg.forEach((c, i) => svg.append(svgEl("rect", { x: i * bw, y: 70 - 66 * c / m, width: Math.max(1, bw - 0.5), height: 66 * c / m, fill: colour(u.id) })));
+    svg.append(svgEl("title", {}, `autocorrelogram ±${d.acg_window_ms} ms, ${d.acg_bin_ms} ms bins, peak ${m}`));
+  });
+  const ampPlot = (u) => miniPlot(220, 70, (svg) => {
+    const a = u.amplitudes.amplitude.filter((x) => x != null);
+    if (!a.length) return;
+    const lo = Math.min(...a), hi = Math.max(...a);
+    const sy = (v) => 66 - (hi > lo ? (v - lo) / (hi - lo) : 0.5) * 62;
+    u.amplitudes.t.forEach((t, i) => {
+      const v = u.amplitudes.amplitude[i];
+      if (v == null) return;
+      svg.append(svgEl("circle", { cx: 2 + (sx(t) - 60) / (RW - 70) * 216, cy: sy(v), r: 1.2, fill: colour(u.id) }));
+    });
+    svg.append(svgEl("title", {}, `amplitude on electrode ${u.amplitudes.channel}: ${lo.toFixed(1)}…${hi.toFixed(1)} µV`));
+  });
+
+  const metricNames = [...new Set(d.units.flatMap((u) => Object.keys(u.metrics)))];
+  const tbody = el("tbody", {});
+  const status = el("span", { id: "curation-status", class: "muted" });
+  const groupsText = el("span", { id: "merge-groups" });
+  const renderRows = () => {
+    tbody.replaceChildren(...d.units.map((u) => {
+      const box = el("input", { type: "checkbox", class: "pick", "data-unit": String(u.id) });
+      box.checked = selected.has(u.id);
+      box.addEventListener("change", () => { if (box.checked) selected.add(u.id); else selected.delete(u.id); });
+      const g = groups.find((g) => g.includes(u.id));
+      return el("tr", { id: "unit-" + u.id },
+        el("td", {}, box), el("td", {}, u.id), el("td", {}, u.n_spikes),
+        el("td", { class: "labels" }, (labels[u.id] || []).join(", ")),
+        el("td", {}, g ? g.join("+") : u.merge_group.filter((x) => x !== "").join(", ")),
+        metricNames.map((m) => el("td", {}, u.metrics[m] == null ? "" : Number(u.metrics[m]).toPrecision(4))),
+        el("td", {}, acgPlot(u)), el("td", {}, ampPlot(u)));
+    }));
+    groupsText.textContent = groups.length ? "merge groups: " + groups.map((g) => "[" + g.join(", ") + "]").join(" ") : "";
+  };
+  renderRows();
+
+  const label = (l) => {
+    for (const id of selected) {
+      const cur = labels[id] || (labels[id] = []);
+      if (!cur.includes(l)) cur.push(l);
+    }
+    renderRows();
+  };
+  const merge = () => {
+    const ids = [...selected].sort((a, b) => a - b);
+    if (ids.length < 2) { status.textContent = "select two or more units to merge"; return; }
+    for (let i = groups.length - 1; i >= 0; i--) if (groups[i].some((x) => ids.includes(x))) ids.push(...groups.splice(i, 1)[0]);
+    groups.push([...new Set(ids)].sort((a, b) => a - b));
+    selected.clear();
+    renderRows();
+  };
+  const save = async () => {
+    const body = { sorting_id: d.sorting_id, curation_id: d.curation_id, labels, merge_groups: groups, description: desc.value };
+    const r = await fetch("/api/curation", { method: "POST", credentials: "same-origin", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) });
+    const out = await r.json().catch(() => ({}));
+    window.__saved = { status: r.status, body: out };
+    if (r.ok) {
+      status.replaceChildren("saved as curation ", el("a", { href: `#/sorting/${d.sorting_id}/${out.curation_id}` }, String(out.curation_id)), ` (parent ${out.parent_curation_id}, by ${out.user})`);
+    } else {
+      status.textContent = "not saved: " + (out.error || r.status);
+    }
+  };
+  const desc = el("input", { type: "text", id: "curation-description", placeholder: "description (optional)" });
+  const tools = d.allow_curation
+    ? el("div", { class: "toolbar", id: "curation-tools" }, "label selected: ",
+      LABELS.map((l) => el("button", { id: "label-" + l, onclick: () => label(l) }, l)),
+      el("button", { id: "clear-labels", onclick: () => { for (const id of selected) labels[id] = []; renderRows(); } }, "clear"),
+      el("button", { id: "merge", onclick: merge }, "merge selected"),
+      el("button", { id: "clear-merges", onclick: () => { groups.length = 0; renderRows(); } }, "clear merges"),
+      desc, el("button", { id: "save-curation", onclick: () => { save().catch((e) => { status.textContent = String(e); }); } }, "save as new curation"),
+      groupsText, status)
+    : el("p", { class: "muted" }, "read-only: start `spyglass view --allow-curation` to label and merge units");
+
+  app.replaceChildren(
+    el("h1", {}, `Sorting ${d.sorting_id} / curation ${d.curation_id}`),
+    el("p", { class: "muted" }, `${d.nwb_file_name}, ${d.sorter}; parent curation ${d.parent_curation_id}; ${d.description || ""}`),
+    el("h2", {}, "Raster"), raster,
+    el("h2", {}, "Units"), tools,
+    el("table", { class: "grid", id: "units" },
+      el("thead", {}, el("tr", {}, ["", "unit", "spikes", "labels", "merge group", ...metricNames, "autocorrelogram", "amplitude over time"].map((h) => el("th", {}, h)))),
+      tbody),
+    el("h2", {}, "Curations of this sorting"),
+    el("ul", {}, d.curations.map((c) => el("li", {}, el("a", { href: `#/sorting/${d.sorting_id}/${c.curation_id}` }, "curation " + c.curation_id), ` parent ${c.parent_curation_id} ${c.description}`))));
 }
 
 // ---- traces ---------------------------------------------------------------

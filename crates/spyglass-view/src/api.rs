@@ -27,7 +27,7 @@ fn rows_json(rows: &[Row]) -> Vec<J> {
 pub async fn info(S(state): S<Shared>) -> Json<J> {
     Json(json!({
         "version": env!("CARGO_PKG_VERSION"),
-        "read_only": true,
+        "read_only": !state.allow_curation,
         "dialect": format!("{:?}", state.db.dialect()),
     }))
 }
@@ -411,14 +411,4 @@ fn session_json(s: &State, nwb: &str) -> Result<J, ApiError> {
         })).collect::<Vec<_>>(),
         "tables": tables,
     }))
-}
-
-/// `POST /api/curation`: refused with 403, the server being read-only (curation from
-/// the browser is not built yet).
-pub async fn curation() -> Response {
-    ApiError(
-        StatusCode::FORBIDDEN,
-        "this server is read-only: curation from the browser is not available".into(),
-    )
-    .into_response()
 }

@@ -1,12 +1,14 @@
 //! `spyglass view`: an HTTP server in the `spyglass` binary serving a single-page app
 //! (assets embedded from `assets/`) and a JSON API over the database, the sessions and
 //! their NWB traces. Binds 127.0.0.1 by default; every request needs the access token
-//! printed with the URL (query `?token=` once, then a cookie); read-only. Chosen views
+//! printed with the URL (query `?token=` once, then a cookie); read-only unless started
+//! with `--allow-curation` (curations of a sorting, [`sorting`]). Chosen views
 //! can also be exported as a static folder ([`export`]).
 
 mod api;
 mod auth;
 mod export;
+mod sorting;
 mod traces;
 
 use anyhow::{Context, Result};
@@ -29,6 +31,8 @@ pub struct ViewOptions {
     pub open: bool,
     /// The access token; `None` draws a random one.
     pub token: Option<String>,
+    /// Accept curations from the browser (new CurationV1 rows); read-only otherwise.
+    pub allow_curation: bool,
 }
 
 impl Default for ViewOptions {
@@ -38,6 +42,7 @@ impl Default for ViewOptions {
             port: 8765,
             open: false,
             token: None,
+            allow_curation: false,
         }
     }
 }
@@ -47,6 +52,9 @@ pub(crate) struct State {
     pub db: Db,
     pub token: String,
     pub traces: traces::Cache,
+    pub allow_curation: bool,
+    /// Amplitudes per curation (`sorting_id/curation_id`), computed once per server.
+    pub amplitudes: sorting::AmplitudeCache,
 }
 
 pub(crate) type Shared = Arc<State>;
@@ -75,6 +83,8 @@ pub fn serve(db: Db, opts: ViewOptions) -> Result<()> {
         db,
         token: token.clone(),
         traces: traces::Cache::default(),
+        allow_curation: opts.allow_curation,
+        amplitudes: Default::default(),
     });
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -95,7 +105,13 @@ pub fn serve(db: Db, opts: ViewOptions) -> Result<()> {
         };
         let url = format!("http://{host}:{}/?token={token}", local.port());
         println!("spyglass view: {url}");
-        println!("(read-only; stop with Ctrl-C)");
+        if opts.allow_curation {
+            println!(
+                "(curation allowed: new CurationV1 rows by the database user; stop with Ctrl-C)"
+            );
+        } else {
+            println!("(read-only; stop with Ctrl-C)");
+        }
         use std::io::Write;
         std::io::stdout().flush().ok();
         if opts.open {
@@ -114,6 +130,8 @@ pub fn export(db: Db, dir: &std::path::Path, views: &[String]) -> Result<()> {
         db,
         token: random_token(),
         traces: traces::Cache::default(),
+        allow_curation: false,
+        amplitudes: Default::default(),
     });
     export::export(state, dir, views)
 }
@@ -133,7 +151,8 @@ fn router(state: Shared) -> Router {
         .route("/api/traces/sources", get(traces::sources))
         .route("/api/traces/data", get(traces::data))
         .route("/api/traces/overlays", get(traces::overlays))
-        .route("/api/curation", post(api::curation))
+        .route("/api/sorting", get(sorting::sorting))
+        .route("/api/curation", post(sorting::curation))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),
             auth::require_token,

@@ -312,6 +312,26 @@ pub(crate) struct Permission {
     pub(crate) warnings: Vec<String>,
 }
 
+/// Whether the user ([`current_user`] of `configured`) may change the data of session
+/// `nwb_file_name`, by cautious delete's rule (an admin, or a LabTeam shared with every
+/// experimenter of the session); the user's name, or a permission refusal naming `what`.
+pub fn check_session_write(
+    db: &Db,
+    nwb_file_name: &str,
+    configured: Option<&str>,
+    what: &str,
+) -> Result<String> {
+    let sessions = db
+        .table(SESSION)?
+        .restrict(Cond::map([("nwb_file_name", Value::from(nwb_file_name))]))?
+        .proj(Proj::key())?;
+    let p = permission_for_sessions(db, Some(sessions), configured, what)?;
+    match p.user {
+        Some(u) => Ok(u),
+        None => current_user(db, configured),
+    }
+}
+
 /// True for errors that are permission refusals (as opposed to database failures).
 pub fn is_refusal(e: &Error) -> bool {
     e.is_refusal()

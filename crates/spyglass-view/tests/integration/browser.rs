@@ -34,7 +34,7 @@ fn demo() -> &'static Path {
 }
 
 /// The file named `name` under `dir` (recursively).
-fn find_file(dir: &Path, name: &str) -> PathBuf {
+pub(crate) fn find_file(dir: &Path, name: &str) -> PathBuf {
     let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
         for e in std::fs::read_dir(&d).into_iter().flatten().flatten() {
@@ -109,7 +109,7 @@ fn h5py_window(file: &Path, oid: &str, t0: f64, t1: f64, chans: &[usize]) -> J {
 }
 
 /// Waits for the view to finish and checks that it logged no error.
-fn loaded(b: &Browser, what: &str) {
+pub(crate) fn loaded(b: &Browser, what: &str) {
     b.wait_for("return document.body.dataset.ready === '1'", 120);
     let errors = b.eval("return window.__errors", json!([]));
     assert_eq!(errors, json!([]), "{what}: page errors");
@@ -126,7 +126,7 @@ fn loaded(b: &Browser, what: &str) {
     assert!(severe.is_empty(), "{what}: console errors {severe:?}");
 }
 
-fn snap(b: &Browser, name: &str) {
+pub(crate) fn snap(b: &Browser, name: &str) {
     let dir = common::screenshot_dir();
     std::fs::create_dir_all(&dir).expect("screenshot dir");
     let png = b.screenshot();
@@ -153,7 +153,7 @@ fn object_of(dir: &Path, table: &str, attr: &str) -> (String, PathBuf) {
     (id, file)
 }
 
-fn f64s(v: &J) -> Vec<f64> {
+pub(crate) fn f64s(v: &J) -> Vec<f64> {
     v.as_array()
         .expect("array")
         .iter()

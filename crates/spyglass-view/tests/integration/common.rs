@@ -38,7 +38,17 @@ pub fn spyglass_bin() -> PathBuf {
 
 /// Runs the CLI on `dir`'s demo database; its stdout, failing the test on error.
 pub fn spyglass(dir: &Path, args: &[&str]) -> String {
-    let out = Command::new(spyglass_bin())
+    spyglass_as(dir, args, None)
+}
+
+/// [`spyglass`] as user `user` (`SPYGLASS_USER`; none set when `None`).
+pub fn spyglass_as(dir: &Path, args: &[&str], user: Option<&str>) -> String {
+    let mut cmd = Command::new(spyglass_bin());
+    cmd.env_remove("SPYGLASS_USER");
+    if let Some(u) = user {
+        cmd.env("SPYGLASS_USER", u);
+    }
+    let out = cmd
         .arg("--db")
         .arg(format!(
             "sqlite:///{}",
@@ -78,7 +88,17 @@ impl Drop for Server {
 
 /// Starts `spyglass view --port 0` on the demo database of `dir` and reads its URL.
 pub fn start_server(dir: &Path, extra: &[&str]) -> Server {
-    let mut child = Command::new(spyglass_bin())
+    start_server_as(dir, extra, None)
+}
+
+/// [`start_server`] as user `user` (`SPYGLASS_USER`).
+pub fn start_server_as(dir: &Path, extra: &[&str], user: Option<&str>) -> Server {
+    let mut cmd = Command::new(spyglass_bin());
+    cmd.env_remove("SPYGLASS_USER");
+    if let Some(u) = user {
+        cmd.env("SPYGLASS_USER", u);
+    }
+    let mut child = cmd
         .arg("--db")
         .arg(format!(
             "sqlite:///{}",

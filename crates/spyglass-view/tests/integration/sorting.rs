@@ -1,0 +1,302 @@
+//! The sorting view and curation from the browser, on a synthetic tetrode session
+//! sorted in the test with the CLI chain (insert → group-by-shank → recording →
+//! artifact → `spyglass_sorter` → first curation): the view loads without console
+//! errors (screenshot); its autocorrelograms equal numpy's over the spike times h5py
+//! reads from the curation's file; two units labelled and merged by clicking give a
+//! CurationV1 child row (parent, labels and merge groups read back by h5py); a
+//! read-only server and a user who is no lab member of the session's team are refused
+//! (403) and nothing is inserted.
+
+use crate::browser::{find_file, loaded, snap};
+use crate::common::{self, Browser};
+use serde_json::{json, Value as J};
+use std::path::Path;
+
+/// h5py's reading of a units table: ids, spike times, `curation_label` and
+/// `merge_groups` (ragged text, `null` when absent), and numpy's autocorrelogram
+/// counts (pairs 0 < |dt| <= w in bins of b over [-w, w)) per unit.
+const UNITS: &str = r#"
+import sys, json, h5py, numpy as np
+path, w, b = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+f = h5py.File(path, 'r')
+u = f['units']
+ids = [int(i) for i in u['id'][:]]
+idx = u['spike_times_index'][:]
+st = u['spike_times'][:]
+def ragged(name):
+    if name not in u: return None
+    d, i = u[name][:], u[name + '_index'][:]
+    return [[x.decode() if isinstance(x, bytes) else str(x) for x in d[(i[k-1] if k else 0):i[k]]] for k in range(len(ids))]
+trains = [st[(idx[k-1] if k else 0):idx[k]] for k in range(len(ids))]
+acg = []
+for t in trains:
+    d = (t[None, :] - t[:, None]).ravel()
+    d = d[(d != 0) & (np.abs(d) <= w)]
+    n = int(round(2 * w / b))
+    h, _ = np.histogram(d, bins=n, range=(-w, w))
+    acg.append(h.tolist())
+print(json.dumps(dict(ids=ids, n=[len(t) for t in trains], acg=acg,
+                      labels=ragged('curation_label'), merge_groups=ragged('merge_groups'))))
+"#;
+
+fn units_of(dir: &Path, analysis_file_name: &str) -> J {
+    let file = find_file(&dir.join("demo/base/analysis"), analysis_file_name);
+    let out = spyglass_testkit::run_python(
+        UNITS,
+        &[file.to_str().expect("utf-8 path"), "0.05", "0.001"],
+    );
+    serde_json::from_str(out.lines().last().expect("output")).expect("oracle JSON")
+}
+
+/// The id a selection command prints second (`Table <id>: …`).
+fn id_of(out: &str) -> String {
+    out.split_whitespace()
+        .nth(1)
+        .expect("an id")
+        .trim_end_matches(':')
+        .to_string()
+}
+
+fn curations(dir: &Path) -> Vec<J> {
+    let rows: J = serde_json::from_str(&common::spyglass(
+        dir,
+        &[
+            "show",
+            "spikesorting_v1_curation.CurationV1",
+            "--format",
+            "json",
+        ],
+    ))
+    .expect("show JSON");
+    rows.as_array().cloned().unwrap_or_default()
+}
+
+#[test]
+fn sorting_view_and_curation_by_clicking() {
+    spyglass_testkit::disable_hdf5_file_locking();
+    let tmp = spyglass_testkit::scratch_dir();
+    let dir = tmp.path();
+    let params = spyglass_nwb::synthetic::SyntheticParams {
+        duration_s: 20.0,
+        n_channels: 4,
+        n_groups: 1,
+        n_units: 2,
+        firing_rate_hz: 8.0,
+        ..Default::default()
+    };
+    let src = dir.join("sortview20230622.nwb");
+    let gt = spyglass_nwb::synthetic::write_session(&src, &params).expect("write the session");
+    std::fs::create_dir_all(dir.join("demo")).expect("dir");
+    let nwb = "sortview20230622_.nwb";
+    let sam = Some("sam");
+    let run = |args: &[&str]| common::spyglass_as(dir, args, sam);
+    run(&["insert", src.to_str().expect("utf-8 path")]);
+    run(&["defaults"]);
+    // the experimenter's lab member gets an account: `sam` may change the session
+    let info = dir.join("info.json");
+    std::fs::write(
+        &info,
+        r#"[{"lab_member_name": "Sam Synthetic", "google_user_name": "sam@lab.org",
+             "datajoint_user_name": "sam", "admin": 0}]"#,
+    )
+    .expect("write rows");
+    run(&[
+        "load",
+        "common_lab.LabMember.LabMemberInfo",
+        info.to_str().expect("utf-8 path"),
+    ]);
+    run(&["sorting", "group-by-shank", nwb]);
+    let rec = id_of(&run(&[
+        "sorting",
+        "recording",
+        "select",
+        nwb,
+        "--sort-group",
+        "0",
+        "--interval",
+        "raw data valid times",
+        "--params",
+        "default",
+    ]));
+    run(&[
+        "populate",
+        "spikesorting_v1_recording.SpikeSortingRecording",
+    ]);
+    let artifact = id_of(&run(&[
+        "sorting", "artifact", "select", &rec, "--params", "none",
+    ]));
+    run(&["populate", "spikesorting_v1_artifact.ArtifactDetection"]);
+    let sid = id_of(&run(&[
+        "sorting",
+        "select",
+        &rec,
+        "--interval",
+        &artifact,
+        "--sorter",
+        "spyglass_sorter",
+        "--params",
+        "default",
+    ]));
+    run(&["populate", "spikesorting_v1_sorting.SpikeSorting"]);
+    run(&["sorting", "curation", "insert", &sid]);
+    let first = curations(dir);
+    assert_eq!(first.len(), 1, "{first:?}");
+    let truth = units_of(dir, first[0]["analysis_file_name"].as_str().expect("file"));
+    let ids: Vec<i64> = serde_json::from_value(truth["ids"].clone()).expect("ids");
+    assert!(ids.len() >= 2, "the sorter found {} units", ids.len());
+
+    // a read-only server shows the view but refuses a curation
+    let ro = common::start_server_as(dir, &[], sam);
+    let body = json!({"sorting_id": sid, "curation_id": 0, "labels": {"0": ["noise"]}}).to_string();
+    let auth = format!("token {}", ro.token);
+    let (status, _, _) = common::http(
+        &ro.addr,
+        "POST",
+        "/api/curation",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&body),
+    );
+    assert_eq!(status, 403, "a read-only server refuses curation");
+    drop(ro);
+
+    // a user who is no lab member of the session's team is refused
+    let other = common::start_server_as(dir, &["--allow-curation"], Some("mallory"));
+    let auth = format!("token {}", other.token);
+    let (status, _, out) = common::http(
+        &other.addr,
+        "POST",
+        "/api/curation",
+        &[
+            ("Authorization", &auth),
+            ("Content-Type", "application/json"),
+        ],
+        Some(&body),
+    );
+    assert_eq!(status, 403, "{}", String::from_utf8_lossy(&out));
+    drop(other);
+    assert_eq!(curations(dir).len(), 1, "nothing inserted by refusals");
+
+    // the view: autocorrelograms equal numpy's over the stored spike times
+    let server = common::start_server_as(dir, &["--allow-curation"], sam);
+    let b = Browser::start();
+    b.goto(&format!(
+        "{}/?token={}#/sorting/{sid}/0",
+        server.base, server.token
+    ));
+    loaded(&b, "sorting");
+    let shown = b.eval("return window.__sorting", json!([]));
+    let units = shown["units"].as_array().expect("units");
+    assert_eq!(units.len(), ids.len());
+    for (k, u) in units.iter().enumerate() {
+        assert_eq!(u["id"], json!(ids[k]));
+        assert_eq!(u["n_spikes"], truth["n"][k], "unit {}", ids[k]);
+        assert_eq!(
+            u["acg"], truth["acg"][k],
+            "autocorrelogram of unit {}",
+            ids[k]
+        );
+        let amps = u["amplitudes"]["amplitude"].as_array().expect("amplitudes");
+        assert!(
+            !amps.is_empty() && amps.iter().all(J::is_number),
+            "amplitudes of unit {}",
+            ids[k]
+        );
+    }
+    // amplitudes: each unit's peak channel is a ground-truth unit's home channel, and
+    // its spikes' values there are troughs (negative) well above the noise
+    let mut peaks: Vec<i64> = units
+        .iter()
+        .map(|u| u["amplitudes"]["channel"].as_i64().expect("peak channel"))
+        .collect();
+    peaks.sort_unstable();
+    let mut homes: Vec<i64> = gt.units.iter().map(|u| u.channel as i64).collect();
+    homes.sort_unstable();
+    homes.dedup();
+    assert_eq!(
+        peaks, homes,
+        "peak channels vs the ground truth's home channels"
+    );
+    for u in units {
+        let mut a: Vec<f64> = u["amplitudes"]["amplitude"]
+            .as_array()
+            .expect("amplitudes")
+            .iter()
+            .filter_map(J::as_f64)
+            .collect();
+        a.sort_by(f64::total_cmp);
+        let median = a[a.len() / 2];
+        let truth_amp = gt
+            .units
+            .iter()
+            .find(|t| t.channel as i64 == u["amplitudes"]["channel"].as_i64().unwrap_or(-1))
+            .map(|t| t.amplitude_uv)
+            .unwrap_or(f64::NAN);
+        println!(
+            "unit {}: median amplitude {median:.1} µV on electrode {} (ground truth trough {truth_amp:.1} µV, noise {:.1} µV)",
+            u["id"], u["amplitudes"]["channel"], gt.noise_uv
+        );
+        assert!(
+            median < -3.0 * gt.noise_uv,
+            "unit {}: median amplitude {median} µV",
+            u["id"]
+        );
+    }
+    let rows = b.eval(
+        "return document.querySelectorAll('#units tbody tr').length",
+        json!([]),
+    );
+    assert_eq!(rows, json!(ids.len()));
+    snap(&b, "sorting");
+
+    // label two units, merge them, save
+    let (a, z) = (ids[0], ids[1]);
+    b.click(&format!("#unit-{a} input.pick"));
+    b.click("#label-noise");
+    b.click(&format!("#unit-{a} input.pick"));
+    b.click(&format!("#unit-{z} input.pick"));
+    b.click("#label-mua");
+    b.click(&format!("#unit-{a} input.pick"));
+    b.click("#merge");
+    b.click("#save-curation");
+    let saved = b.wait_for("return window.__saved", 120);
+    assert_eq!(saved["status"], json!(200), "{saved}");
+    loaded(&b, "sorting after saving");
+    snap(&b, "sorting-curated");
+    // the new curation opens from the status line's link, its labels shown
+    b.click("#curation-status a");
+    b.wait_for("return location.hash.endsWith('/1')", 30);
+    loaded(&b, "the new curation");
+    let labels = b.eval(
+        "return [...document.querySelectorAll('#units td.labels')].map((e) => e.textContent)",
+        json!([]),
+    );
+    assert_eq!(labels[0], json!("noise"));
+    assert_eq!(labels[1], json!("mua"));
+
+    // the child row: parent 0, labels and merge groups as clicked (h5py)
+    let rows = curations(dir);
+    assert_eq!(rows.len(), 2, "{rows:?}");
+    let child = rows
+        .iter()
+        .find(|r| r["curation_id"] == json!(1))
+        .expect("curation 1");
+    assert_eq!(child["parent_curation_id"], json!(0));
+    assert_eq!(child["sorting_id"].as_str(), Some(sid.as_str()));
+    assert!(
+        child["merges_applied"] == json!(0) || child["merges_applied"] == json!(false),
+        "{child}"
+    );
+    let got = units_of(dir, child["analysis_file_name"].as_str().expect("file"));
+    assert_eq!(got["ids"], truth["ids"]);
+    let mut want_labels = vec![json!([]); ids.len()];
+    want_labels[0] = json!(["noise"]);
+    want_labels[1] = json!(["mua"]);
+    assert_eq!(got["labels"], json!(want_labels));
+    let mut want_groups = vec![json!([""]); ids.len()];
+    want_groups[0] = json!([z.to_string()]);
+    want_groups[1] = json!([a.to_string()]);
+    assert_eq!(got["merge_groups"], json!(want_groups));
+}
