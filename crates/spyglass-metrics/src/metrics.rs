@@ -710,9 +710,9 @@ pub const NN_ISOLATION: &str = "nn_isolation";
 pub const NN_NOISE_OVERLAP: &str = "nn_noise_overlap";
 
 /// A boxed [`SubsetChooser`] factory: a fresh chooser for (unit, metric name), as
-/// SpikeInterface seeds a fresh generator in each call.
+/// SpikeInterface seeds a fresh generator in each call. Called from several threads.
 pub type ChooserFactory<'a> =
-    &'a mut dyn FnMut(usize, &'static str) -> Box<dyn FnMut(usize, usize) -> Vec<usize>>;
+    &'a (dyn Fn(usize, &'static str) -> Box<dyn FnMut(usize, usize) -> Vec<usize> + Send> + Sync);
 
 /// The metrics from extracted waveforms, templates and noise levels (what
 /// [`compute_quality_metrics`] does after extraction); `chooser(u, metric)` gives the
@@ -754,17 +754,12 @@ pub fn compute_from_parts(
         (Vec::new(), Vec::new())
     };
     let pc_dim = params.pc_n_components * wf.num_channels;
-    let mut units = Vec::with_capacity(trains.len());
-    for (u, train) in trains.iter().enumerate() {
-        let n = train.len();
-        let (ratio, count) =
-            isi_violations(train, fs, total, params.isi_threshold_ms, params.min_isi_ms);
-        let snr = if n == 0 {
-            f64::NAN
-        } else {
-            (amps[u].abs() / noise[main[u]]) as f64
-        };
-        let (nn_iso, nn_unit, nn_noise, sil) = if params.pca_metrics && n > 0 {
+    let pca_part: Vec<Result<(f64, Option<usize>, f64, f64)>> = (0..trains.len())
+        .into_par_iter()
+        .map(|u| {
+            if !params.pca_metrics || trains[u].is_empty() {
+                return Ok((f64::NAN, None, f64::NAN, f64::NAN));
+            }
             let mut ch = chooser(u, NN_ISOLATION);
             let (iso, nu) = nn_isolation(wf, &num_spikes, &rates, &sparse, u, &params.nn, &mut *ch);
             let mut ch = chooser(u, NN_NOISE_OVERLAP);
@@ -780,15 +775,25 @@ pub fn compute_from_parts(
                 noise_starts,
                 &mut *ch,
             )?;
-            (
+            Ok((
                 iso,
                 nu,
                 noise_ov,
                 simplified_silhouette(&pcs, pc_dim, &labels, u),
-            )
+            ))
+        })
+        .collect();
+    let mut units = Vec::with_capacity(trains.len());
+    for ((u, train), pca) in trains.iter().enumerate().zip(pca_part) {
+        let n = train.len();
+        let (ratio, count) =
+            isi_violations(train, fs, total, params.isi_threshold_ms, params.min_isi_ms);
+        let snr = if n == 0 {
+            f64::NAN
         } else {
-            (f64::NAN, None, f64::NAN, f64::NAN)
+            (amps[u].abs() / noise[main[u]]) as f64
         };
+        let (nn_iso, nn_unit, nn_noise, sil) = pca?;
         units.push(UnitMetrics {
             num_spikes: n,
             firing_rate: rates[u],

@@ -15,9 +15,7 @@
 //! are neighbour counts (equal unless a distance tie flips: 1e-3 absolute allows two of
 //! ~2000 memberships), the silhouette 1e-4 absolute (IncrementalPCA's float32 SVD).
 
-use spyglass_metrics::metrics::{
-    amplitude_cutoff, compute_from_parts, MetricParams, NN_ISOLATION,
-};
+use spyglass_metrics::metrics::{amplitude_cutoff, compute_from_parts, MetricParams, NN_ISOLATION};
 use spyglass_metrics::waveforms::{extract_waveforms, templates, whitening_matrix, WaveformParams};
 use spyglass_metrics::{noise_levels, InMemoryRecording};
 
@@ -26,7 +24,11 @@ fn rel(a: f64, b: f64) -> f64 {
 }
 
 fn f64s(v: &serde_json::Value) -> Vec<f64> {
-    v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()
+    v.as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_f64().unwrap_or(f64::NAN))
+        .collect()
 }
 
 #[test]
@@ -70,59 +72,110 @@ fn metrics_equal_spikeinterface() {
         .collect();
 
     // waveforms and templates
-    let wp = WaveformParams { max_spikes_per_unit: None, chunk_samples: 4096, ..Default::default() };
+    let wp = WaveformParams {
+        max_spikes_per_unit: None,
+        chunk_samples: 4096,
+        ..Default::default()
+    };
     let wf = extract_waveforms(&rec, &trains, &wp).unwrap();
     assert_eq!(wf.nbefore as u64, si["nbefore"].as_u64().unwrap());
     assert_eq!(wf.nafter as u64, si["nafter"].as_u64().unwrap());
     let tpl = templates(&wf);
-    for (name, ours) in [("template_average", &tpl.average), ("template_median", &tpl.median)] {
+    for (name, ours) in [
+        ("template_average", &tpl.average),
+        ("template_median", &tpl.median),
+    ] {
         for (u, t) in si[name].as_array().unwrap().iter().enumerate() {
             let theirs: Vec<f64> = t.as_array().unwrap().iter().flat_map(f64s).collect();
             let scale = theirs.iter().fold(0.0f64, |m, x| m.max(x.abs()));
             for (k, (a, b)) in ours[u].iter().zip(&theirs).enumerate() {
-                assert!((*a as f64 - b).abs() <= 1e-6 * scale, "{name} unit {u} value {k}: {a} vs {b}");
+                assert!(
+                    (*a as f64 - b).abs() <= 1e-6 * scale,
+                    "{name} unit {u} value {k}: {a} vs {b}"
+                );
             }
         }
     }
     let main = tpl.main_channels(spyglass_metrics::PeakSign::Neg);
-    let si_main: Vec<usize> = si["main"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    let si_main: Vec<usize> = si["main"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
     assert_eq!(main, si_main, "peak channels");
 
     // noise levels on SpikeInterface's chunks
-    let starts: Vec<usize> = si["noise_starts"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    let starts: Vec<usize> = si["noise_starts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
     let noise = noise_levels(&rec, &starts, 10_000).unwrap();
     for (a, b) in noise.iter().zip(f64s(&si["noise_levels"])) {
         assert!(rel(*a as f64, b) < 1e-6, "noise level {a} vs {b}");
     }
 
     // whitening matrix on SpikeInterface's chunks
-    let wst: Vec<usize> = si["whiten_starts"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    let wst: Vec<usize> = si["whiten_starts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
     let w = whitening_matrix(&rec, &wst, 10_000, None).unwrap();
-    let si_w: Vec<f64> = si["whiten_w"].as_array().unwrap().iter().flat_map(f64s).collect();
+    let si_w: Vec<f64> = si["whiten_w"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(f64s)
+        .collect();
     let wscale = si_w.iter().fold(0.0f64, |m, x| m.max(x.abs()));
     for (a, b) in w.iter().zip(&si_w) {
         assert!((a - b).abs() <= 1e-4 * wscale, "whitening {a} vs {b}");
     }
 
     // metrics, with SpikeInterface's random draws replayed
-    let nn_starts: Vec<usize> = si["nn_noise_starts"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
-    let choice: Vec<usize> = si["noise_choice"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize).collect();
+    let nn_starts: Vec<usize> = si["nn_noise_starts"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
+    let choice: Vec<usize> = si["noise_choice"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize)
+        .collect();
     let params = MetricParams::default();
-    let q = compute_from_parts(&rec, &trains, &locs, &wf, tpl, noise, &nn_starts, &params, &mut |_, metric| {
-        let choice = choice.clone();
-        if metric == NN_ISOLATION {
-            // equal counts: SpikeInterface draws a permutation of all spikes
-            Box::new(|n: usize, k: usize| {
-                assert_eq!(n, k, "nn_isolation would subsample");
-                (0..n).collect()
-            })
-        } else {
-            Box::new(move |n: usize, k: usize| {
-                assert_eq!((n, k), (1000, choice.len()));
-                choice.clone()
-            })
-        }
-    })
+    let q = compute_from_parts(
+        &rec,
+        &trains,
+        &locs,
+        &wf,
+        tpl,
+        noise,
+        &nn_starts,
+        &params,
+        &|_, metric| {
+            let choice = choice.clone();
+            let b: Box<dyn FnMut(usize, usize) -> Vec<usize> + Send> = if metric == NN_ISOLATION {
+                // equal counts: SpikeInterface draws a permutation of all spikes
+                Box::new(|n: usize, k: usize| {
+                    assert_eq!(n, k, "nn_isolation would subsample");
+                    (0..n).collect()
+                })
+            } else {
+                Box::new(move |n: usize, k: usize| {
+                    assert_eq!((n, k), (1000, choice.len()));
+                    choice.clone()
+                })
+            };
+            b
+        },
+    )
     .unwrap();
     let m = &si["metrics"];
     for (u, um) in q.units.iter().enumerate() {
@@ -130,19 +183,54 @@ fn metrics_equal_spikeinterface() {
         assert_eq!(um.num_spikes as f64, col("num_spikes"));
         assert!(rel(um.firing_rate, col("firing_rate")) < 1e-12);
         assert!(rel(um.presence_ratio, col("presence_ratio")) < 1e-12);
-        assert!(rel(um.snr, col("snr")) < 1e-6, "unit {u} snr {} vs {}", um.snr, col("snr"));
-        assert_eq!(um.isi_violations_count as f64, col("isi_violations_count"), "unit {u}");
-        assert!(rel(um.isi_violations_ratio, col("isi_violations_ratio")) < 1e-12, "unit {u}");
+        assert!(
+            rel(um.snr, col("snr")) < 1e-6,
+            "unit {u} snr {} vs {}",
+            um.snr,
+            col("snr")
+        );
+        assert_eq!(
+            um.isi_violations_count as f64,
+            col("isi_violations_count"),
+            "unit {u}"
+        );
+        assert!(
+            rel(um.isi_violations_ratio, col("isi_violations_ratio")) < 1e-12,
+            "unit {u}"
+        );
         let ac = col("amplitude_cutoff");
-        assert!((um.amplitude_cutoff - ac).abs() < 1e-12 || (ac.is_nan() && um.amplitude_cutoff.is_nan()), "unit {u} amplitude_cutoff {} vs {ac}", um.amplitude_cutoff);
-        assert!((um.silhouette - col("silhouette")).abs() < 1e-4, "unit {u} silhouette {} vs {}", um.silhouette, col("silhouette"));
+        assert!(
+            (um.amplitude_cutoff - ac).abs() < 1e-12
+                || (ac.is_nan() && um.amplitude_cutoff.is_nan()),
+            "unit {u} amplitude_cutoff {} vs {ac}",
+            um.amplitude_cutoff
+        );
+        assert!(
+            (um.silhouette - col("silhouette")).abs() < 1e-4,
+            "unit {u} silhouette {} vs {}",
+            um.silhouette,
+            col("silhouette")
+        );
         let iso = si["nn_isolation"][u].as_f64().unwrap();
         let nov = si["nn_noise_overlap"][u].as_f64().unwrap();
-        assert!((um.nn_isolation - iso).abs() <= 1e-3, "unit {u} nn_isolation {} vs {iso}", um.nn_isolation);
-        assert!((um.nn_noise_overlap - nov).abs() <= 1e-3, "unit {u} nn_noise_overlap {} vs {nov}", um.nn_noise_overlap);
+        assert!(
+            (um.nn_isolation - iso).abs() <= 1e-3,
+            "unit {u} nn_isolation {} vs {iso}",
+            um.nn_isolation
+        );
+        assert!(
+            (um.nn_noise_overlap - nov).abs() <= 1e-3,
+            "unit {u} nn_noise_overlap {} vs {nov}",
+            um.nn_noise_overlap
+        );
         eprintln!(
             "unit {u}: snr {:.6}/{:.6} iso {:.6}/{iso:.6} noise {:.6}/{nov:.6} sil {:.6}/{:.6}",
-            um.snr, col("snr"), um.nn_isolation, um.nn_noise_overlap, um.silhouette, col("silhouette")
+            um.snr,
+            col("snr"),
+            um.nn_isolation,
+            um.nn_noise_overlap,
+            um.silhouette,
+            col("silhouette")
         );
     }
 }
@@ -159,7 +247,13 @@ fn amplitude_cutoff_of_a_truncated_distribution() {
         .collect();
     let dir = spyglass_testkit::scratch_dir();
     let p = dir.path().join("amps.f32");
-    std::fs::write(&p, amps.iter().flat_map(|a| a.to_le_bytes()).collect::<Vec<u8>>()).unwrap();
+    std::fs::write(
+        &p,
+        amps.iter()
+            .flat_map(|a| a.to_le_bytes())
+            .collect::<Vec<u8>>(),
+    )
+    .unwrap();
     let out = spyglass_testkit::run_python(
         "import sys, numpy as np\nfrom spikeinterface.metrics.quality.misc_metrics import amplitude_cutoff\n\
 a = np.fromfile(sys.argv[1], dtype='<f4')\nprint(repr(float(amplitude_cutoff(a, 100, 3, 5))))\n",
