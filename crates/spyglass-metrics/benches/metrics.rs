@@ -1,4 +1,5 @@
-//! Benchmark: quality metrics of 100 units on 32 channels (SpikeInterface's
+//! Benchmark: quality metrics of 40 units × 120 s on 32 channels by default (the 100 units × 1 h with
+//! `METRICS_BENCH_UNITS=100 METRICS_BENCH_SECONDS=3600`) (SpikeInterface's
 //! `generate_ground_truth_recording`, 5 Hz units), ours against SpikeInterface 0.105's
 //! `create_sorting_analyzer` + random_spikes / waveforms / templates / noise_levels /
 //! spike_amplitudes / principal_components + `compute_quality_metrics` (num_spikes,
@@ -8,8 +9,8 @@
 //! traces from memory (file loading not timed).
 //!
 //! Run: `cargo bench -p spyglass-metrics --bench metrics`. Knobs: `METRICS_BENCH_SECONDS`
-//! (default 300; 3600 is the full size, ~13 GB of traces), `METRICS_BENCH_UNITS`
-//! (100), `METRICS_BENCH_CHANNELS` (32), `METRICS_BENCH_MAX_SPIKES` (500 per unit),
+//! (default 120; 3600 is the full size, ~13 GB of traces), `METRICS_BENCH_UNITS`
+//! (40), `METRICS_BENCH_CHANNELS` (32), `METRICS_BENCH_MAX_SPIKES` (500 per unit),
 //! `METRICS_BENCH_DATA=<dir>` (keep / reuse the generated recording),
 //! `METRICS_BENCH_SKIP_SI=1`.
 
@@ -25,8 +26,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 fn main() {
-    let secs: f64 = env_or("METRICS_BENCH_SECONDS", 300.0);
-    let units: usize = env_or("METRICS_BENCH_UNITS", 100);
+    let secs: f64 = env_or("METRICS_BENCH_SECONDS", 120.0);
+    let units: usize = env_or("METRICS_BENCH_UNITS", 40);
     let channels: usize = env_or("METRICS_BENCH_CHANNELS", 32);
     let max_spikes: usize = env_or("METRICS_BENCH_MAX_SPIKES", 500);
     let keep = std::env::var("METRICS_BENCH_DATA").ok();
