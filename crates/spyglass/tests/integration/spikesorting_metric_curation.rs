@@ -11,7 +11,6 @@
 //! - `insert_metric_curation` makes a child CurationV1 (parent the selected curation,
 //!   Spyglass's description) with those labels.
 
-use crate::common::*;
 use crate::spikesorting_sorting::{chain, select};
 use spyglass::spikesorting::{curation_v1 as cv, metric_curation_v1 as mc, sorting_v1 as ss};
 use spyglass_db::{Cond, Value};
