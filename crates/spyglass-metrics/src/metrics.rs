@@ -684,6 +684,7 @@ pub fn compute_quality_metrics(
     } else {
         Vec::new()
     };
+    let seed = params.nn.seed;
     compute_from_parts(
         src,
         trains,
@@ -693,16 +694,19 @@ pub fn compute_quality_metrics(
         noise,
         &noise_starts,
         params,
-        &mut |u, metric| {
+        &move |u, metric| {
             let stream = if metric == NN_ISOLATION {
                 2 * u
             } else {
                 2 * u + 1
             };
-            Box::new(seeded_chooser(params.nn.seed, stream))
+            Box::new(seeded_chooser(seed, stream))
         },
     )
 }
+
+/// A unit's PCA metrics: nn_isolation, its nearest unit, nn_noise_overlap, silhouette.
+type PcaPart = (f64, Option<usize>, f64, f64);
 
 /// Name of the nn_isolation metric (the second argument of a [`ChooserFactory`]).
 pub const NN_ISOLATION: &str = "nn_isolation";
@@ -754,7 +758,7 @@ pub fn compute_from_parts(
         (Vec::new(), Vec::new())
     };
     let pc_dim = params.pc_n_components * wf.num_channels;
-    let pca_part: Vec<Result<(f64, Option<usize>, f64, f64)>> = (0..trains.len())
+    let pca_part: Vec<Result<PcaPart>> = (0..trains.len())
         .into_par_iter()
         .map(|u| {
             if !params.pca_metrics || trains[u].is_empty() {

@@ -24,7 +24,7 @@ pub fn random_chunk_starts(
             format!("{chunk_size} samples for a recording of {num_samples} samples"),
         ));
     }
-    let mut rng = Rng::new(seed, 0x6e6f_6973_65);
+    let mut rng = Rng::new(seed, 0x006e_6f69_7365);
     let span = num_samples - chunk_size + 1;
     let mut starts: Vec<usize> = (0..num_chunks).map(|_| rng.below(span)).collect();
     starts.sort_unstable();

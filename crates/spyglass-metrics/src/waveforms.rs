@@ -195,9 +195,9 @@ pub fn extract_waveforms(
     params: &WaveformParams,
 ) -> Result<Waveforms> {
     check_trains(src, trains)?;
-    if !(params.ms_before.is_finite() && params.ms_before >= 0.0)
-        || !(params.ms_after.is_finite() && params.ms_after > 0.0)
-    {
+    let before_ok = params.ms_before.is_finite() && params.ms_before >= 0.0;
+    let after_ok = params.ms_after.is_finite() && params.ms_after > 0.0;
+    if !(before_ok && after_ok) {
         return Err(SortError::invalid(
             "ms_before/ms_after",
             format!("{} / {} ms", params.ms_before, params.ms_after),
