@@ -6,14 +6,17 @@
 //!   (whitening, detection, PCA features, isosplit-style clustering, templates and
 //!   a template-matching pass), deterministic for a seed and multi-threaded.
 //!
+//! [`linalg`] (symmetric eigen-decomposition, covariance) and [`rng`] (the seeded
+//! SplitMix64 stream) are public so the quality-metrics crate reuses them.
+//!
 //! Both read the recording through [`ChunkSource`], a streaming source of f32
 //! samples, so the caller can recompute the filtered recording chunk by chunk.
 
 mod cluster;
 pub mod detect;
 pub mod error;
-mod linalg;
-mod rng;
+pub mod linalg;
+pub mod rng;
 pub mod sorter;
 pub mod source;
 

@@ -3,7 +3,7 @@
 
 /// Eigenvalues (descending) and eigenvectors of the symmetric `n × n` matrix `a`
 /// (row-major). Eigenvector `k` is `vecs[k * n..(k + 1) * n]`.
-pub(crate) fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
+pub fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
     let mut m = a.to_vec();
     // v: columns are eigenvectors (row-major storage, v[i*n + k])
     let mut v = vec![0.0; n * n];
@@ -76,7 +76,7 @@ pub(crate) fn sym_eigen(a: &[f64], n: usize) -> (Vec<f64>, Vec<f64>) {
 }
 
 /// Centred covariance (`d × d`, row-major) of `rows` (`n × d`, row-major) and the mean.
-pub(crate) fn covariance(rows: &[f32], d: usize) -> (Vec<f64>, Vec<f64>) {
+pub fn covariance(rows: &[f32], d: usize) -> (Vec<f64>, Vec<f64>) {
     let n = rows.len() / d.max(1);
     let mut mean = vec![0.0f64; d];
     for r in rows.chunks_exact(d) {

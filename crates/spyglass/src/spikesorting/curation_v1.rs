@@ -274,7 +274,11 @@ pub fn parse_labels(text: &str) -> Result<BTreeMap<i64, Vec<String>>> {
 }
 
 /// The units table of an analysis file, as (id, spike times, labels, merge group).
-fn read_units(db: &Db, analysis_file_name: &str, object_id: &str) -> Result<Vec<CuratedUnit>> {
+pub(crate) fn read_units(
+    db: &Db,
+    analysis_file_name: &str,
+    object_id: &str,
+) -> Result<Vec<CuratedUnit>> {
     let path = crate::analysis::analysis_file_path(db, analysis_file_name)?;
     let what = || format!("{} (units {object_id})", path.display());
     let file = spyglass_nwb::NwbFile::open(&path).map_err(|e| Error::bad(what(), e.to_string()))?;

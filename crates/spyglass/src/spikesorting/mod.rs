@@ -5,7 +5,9 @@
 //! writing the artifact-free valid times to IntervalList), [`sorting_v1`]
 //! (`spikesorting_v1_sorting`: sorter parameters, sorting selections and the sorted
 //! units), [`curation_v1`] (`spikesorting_v1_curation`: CurationV1, curations of a
-//! sorting in their own analysis files) and [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master).
+//! sorting in their own analysis files), [`metric_curation_v1`]
+//! (`spikesorting_v1_metric_curation`: waveforms, quality metrics and metric-based
+//! curation) and [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master).
 //! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory.
 
 pub mod recompute;
@@ -15,5 +17,6 @@ crate::kit::family! {
     artifact_v1 => SpikeSortingArtifactV1,
     sorting_v1 => SpikeSortingSortingV1,
     curation_v1 => SpikeSortingCurationV1,
+    metric_curation_v1 => SpikeSortingMetricCurationV1,
     merge => SpikeSortingMerge,
 }

@@ -741,7 +741,7 @@ pub fn zeroed_ranges(
 /// own chunks (each filtered with its margins, so the samples are those of
 /// [`FilteredRecording::stream`]), with the zeroed ranges set to zero. The last few
 /// chunks are kept.
-struct Source<'a> {
+pub(crate) struct Source<'a> {
     recording: &'a FilteredRecording,
     sos: Sos,
     zeros: Vec<[usize; 2]>,
@@ -752,7 +752,10 @@ struct Source<'a> {
 const CACHED_CHUNKS: usize = 8;
 
 impl<'a> Source<'a> {
-    fn new(recording: &'a FilteredRecording, zeros: Vec<[usize; 2]>) -> Result<Source<'a>> {
+    pub(crate) fn new(
+        recording: &'a FilteredRecording,
+        zeros: Vec<[usize; 2]>,
+    ) -> Result<Source<'a>> {
         Ok(Source {
             recording,
             sos: recording.recipe().sos()?,
@@ -763,7 +766,7 @@ impl<'a> Source<'a> {
     }
 
     /// The first error a read met (the sorter reports it without the cause).
-    fn error(&self) -> Option<Error> {
+    pub(crate) fn error(&self) -> Option<Error> {
         let f = self.failure.lock().unwrap_or_else(|p| p.into_inner());
         f.as_ref()
             .map(|m| Error::bad(format!("the recording of {SORTING}"), m.clone()))

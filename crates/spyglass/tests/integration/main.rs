@@ -24,5 +24,6 @@ mod ripple_pipeline;
 mod ripple_synthetic;
 mod session_group;
 mod spikesorting_curation;
+mod spikesorting_metric_curation;
 mod spikesorting_recording;
 mod spikesorting_sorting;

@@ -1,0 +1,2 @@
+//! Integration tests of spyglass-metrics.
+mod si_oracle;
