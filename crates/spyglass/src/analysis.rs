@@ -85,10 +85,7 @@ pub fn is_stale_partial(path: &Path) -> bool {
     let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let Some(inner) = file
-        .strip_prefix('.')
-        .and_then(|f| f.strip_suffix(".part"))
-    else {
+    let Some(inner) = file.strip_prefix('.').and_then(|f| f.strip_suffix(".part")) else {
         return false;
     };
     let mut parts = inner.rsplitn(3, '~');

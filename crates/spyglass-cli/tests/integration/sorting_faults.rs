@@ -55,7 +55,10 @@ impl Lab {
     }
 
     fn rows(&self, table: &str) -> Vec<Value> {
-        let out = self.cmd(&["show", table, "--format", "json"]).output().unwrap();
+        let out = self
+            .cmd(&["show", table, "--format", "json"])
+            .output()
+            .unwrap();
         assert!(out.status.success(), "{}", crate::common::text(&out));
         match serde_json::from_slice(&out.stdout) {
             Ok(Value::Array(a)) => a,
@@ -115,7 +118,10 @@ impl Lab {
             j["partial_files"]
         );
         if when.ends_with("completed") {
-            assert!(partial.is_empty(), "{when}: the next writer removes {partial:?}");
+            assert!(
+                partial.is_empty(),
+                "{when}: the next writer removes {partial:?}"
+            );
         }
         let mut a = registered.clone();
         let mut b = on_disk.clone();
@@ -225,7 +231,10 @@ fn killed_sorting_steps_leave_whole_rows_or_none() {
     let (b, a) = (row(&before), row(&after));
     assert_ne!(a["analysis_file_name"], b["analysis_file_name"], "{a}");
     assert_eq!(a["hash"], b["hash"], "{a}");
-    assert!(!a["electrodes_id"].as_str().unwrap_or_default().is_empty(), "{a}");
+    assert!(
+        !a["electrodes_id"].as_str().unwrap_or_default().is_empty(),
+        "{a}"
+    );
     for rec in &recs {
         lab.ok(&["sorting", "artifact", "select", rec, "--params", "none"]);
     }
@@ -274,7 +283,14 @@ fn two_workers_make_each_sorting_once() {
             ("spyglass_sorter", "default"),
         ] {
             lab.ok(&[
-                "sorting", "select", rec, "--interval", artifact, "--sorter", sorter, "--params",
+                "sorting",
+                "select",
+                rec,
+                "--interval",
+                artifact,
+                "--sorter",
+                sorter,
+                "--params",
                 params,
             ]);
         }
@@ -305,6 +321,10 @@ fn two_workers_make_each_sorting_once() {
     }
     assert_eq!(made, 4, "each key made once");
     assert_eq!(lab.rows(SORTING).len(), 4);
-    assert_eq!(lab.rows(ANALYSIS).len(), files_before + 4, "one file per key");
+    assert_eq!(
+        lab.rows(ANALYSIS).len(),
+        files_before + 4,
+        "one file per key"
+    );
     lab.assert_consistent("after two workers");
 }

@@ -5,7 +5,7 @@ tagged 01_s1 / 02_r1, a `tasks` module and one SpatialSeries per epoch).
 Usage: lab_session.py OUT.nwb SEED SECONDS [CONVERSION NOISE SPIKES]
 CONVERSION (V per unit, default 1.95e-7) and NOISE (std, units, default 200) set the raw
 series' gain and noise; SPIKES > 0 adds that many spikes per second on tetrode 0 (a
-−400-unit biphasic waveform, different amplitudes per channel) and one +5000-unit
+−400-unit biphasic waveform, different amplitudes per channel) and one +20000-unit, 3 ms
 artifact on every channel at 2 s, for the spike-sorting interop."""
 import sys, datetime
 import numpy as np
@@ -50,12 +50,18 @@ for g in range(2):
 for name, desc in [("probe_shank", "shank"), ("probe_electrode", "electrode"), ("bad_channel", "bad"),
                    ("ref_elect_id", "reference")]:
     nwb.add_electrode_column(name=name, description=desc)
+if spike_rate > 0:
+    # contact positions in the electrodes table, as Frank-lab files carry them (SpikeInterface
+    # reads channel locations from rel_x / rel_y; Spyglass's sorting needs them)
+    for name in ["rel_x", "rel_y", "rel_z"]:
+        nwb.add_electrode_column(name=name, description=f"{name} of the contact, um")
 n_ch = 2 * per
 for i in range(n_ch):
     g = i // per
+    rel = dict(rel_x=float(i % per), rel_y=2.0 * (i % per), rel_z=0.5) if spike_rate > 0 else {}
     nwb.add_electrode(x=float(i), y=float(2 * i), z=float(3 * i), imp=float(100 + i), location=locations[g],
                       filtering="0.3-6000 Hz", group=groups[g], probe_shank=0, probe_electrode=i % per,
-                      bad_channel=False, ref_elect_id=-1)
+                      bad_channel=False, ref_elect_id=-1, **rel)
 region = nwb.create_electrode_table_region(list(range(n_ch)), "all electrodes")
 fs = 30000.0
 n_t = int(seconds * fs)
@@ -71,7 +77,7 @@ if spike_rate > 0:
     for s0 in starts:
         signal[s0:s0 + 45, :per] += wave[:, None] * scale[None, :]
     a0 = int(2.0 * fs)
-    signal[a0:a0 + 30, :] += 5000
+    signal[a0:a0 + 90, :] += 20000
 data = np.clip(signal, -32768, 32767).astype(np.int16)
 ts = t + 10.0
 nwb.add_acquisition(ElectricalSeries(name="e-series", data=data, electrodes=region, timestamps=ts,

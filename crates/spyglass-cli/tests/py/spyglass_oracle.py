@@ -231,6 +231,13 @@ def sorting_python(nwb, sort_group_id, interval, team):
     return {"recording_id": str(rid), "artifact_id": str(akey["artifact_id"]), "sorting_id": str(skey["sorting_id"])}
 
 
+def _locations(rec):
+    try:
+        return rec.get_channel_locations().tolist()
+    except Exception as e:  # SpikeInterface finds none in the file
+        return f"none: {e}"
+
+
 def recording_read(recording_id):
     """A SpikeSortingRecording as Spyglass reads it: get_recording (µV), its row."""
     v1 = _v1()
@@ -250,7 +257,7 @@ def recording_read(recording_id):
     return {"row": {k: (str(v) if v is not None else None) for k, v in row.items()}, "ids": list(ids),
             "shape": list(traces.shape), "times": [float(x) for x in rec.get_times()[[0, -1]]],
             "channel_ids": [int(c) for c in rec.get_channel_ids()], "gains": [float(g) for g in rec.get_channel_gains()],
-            "locations": rec.get_channel_locations().tolist(), "rms": float(np.sqrt(np.mean(traces ** 2))), **info}
+            "locations": _locations(rec), "rms": float(np.sqrt(np.mean(traces ** 2))), **info}
 
 
 def recording_diff(a, b):

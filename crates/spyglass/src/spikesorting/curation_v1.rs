@@ -64,10 +64,30 @@ pub struct CurationRow {
     pub analysis_file_name: String,
     /// Object id of the units table.
     pub object_id: String,
-    /// Whether the merge groups were applied to the units.
+    /// Whether the merge groups were applied to the units (a `bool` column: a
+    /// database DataJoint declared returns it as a tinyint 0 / 1).
+    #[serde(deserialize_with = "bool_or_int")]
     pub merges_applied: bool,
     /// Free text.
     pub description: String,
+}
+
+/// A boolean stored as a boolean or as DataJoint's tinyint 0 / 1.
+fn bool_or_int<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Int(i64),
+    }
+    match B::deserialize(d)? {
+        B::Bool(b) => Ok(b),
+        B::Int(0) => Ok(false),
+        B::Int(1) => Ok(true),
+        B::Int(n) => Err(serde::de::Error::custom(format!(
+            "merges_applied {n}: not a boolean (0 or 1)"
+        ))),
+    }
 }
 
 impl CurationRow {
