@@ -890,3 +890,74 @@ fn spyglass_rs_sorts_in_spikesorting_tables_spyglass_declared() {
         t0.elapsed().as_secs_f64()
     );
 }
+
+/// The other way: spyglass-rs declares the spike-sorting v1 schemas and stores the
+/// parameter rows (`defaults`); Python Spyglass ingests a session, makes its sort
+/// groups and runs its own recording, artifact detection and clusterless sorting in
+/// those tables, with the parameter rows as spyglass-rs stored them; spyglass-rs
+/// then reads Spyglass's sorting (a curation of it, through its units file) and
+/// Spyglass reads that curation back.
+#[test]
+fn spyglass_sorts_in_tables_spyglass_rs_declared() {
+    if skipped() {
+        return;
+    }
+    let t0 = Instant::now();
+    let lab = Lab::new();
+    lab.rs_ok(&["defaults"]);
+    let raw = "rsdecl20230622.nwb";
+    let nwb = "rsdecl20230622_.nwb";
+    lab.write_session_with(raw, 4, &["6", "1e-6", "10", "20"]);
+    let mut py = lab.oracle();
+    py.call("ingest", json!([raw]));
+    let declared = py.call("sorting_declare", json!(["interop"]));
+    // Spyglass's 22 sorter rows (as spyglass-rs stored them) and spyglass_sorter's
+    assert!(declared["sorter"].as_i64().unwrap() > 22, "{declared}");
+    let groups = py.call("sort_groups", json!([nwb]));
+    assert_eq!(groups, json!({"groups": 2, "electrodes": 8}));
+    let theirs = py.call(
+        "sorting_python",
+        json!([nwb, 0, "raw data valid times", "interop"]),
+    );
+    let sorting = theirs["sorting_id"].as_str().unwrap();
+    let read = py.call("sorting_read", json!([sorting]));
+    let spy_times = floats(&read["sorting_units"]["0"]);
+    assert!(spy_times.len() > 60, "{} spikes", spy_times.len());
+    // spyglass-rs reads Spyglass's rows: a curation of its sorting, from its units file
+    let shown = lab.rs_ok(&[
+        "show",
+        "spikesorting_v1_recording.SpikeSortingRecording",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        shown.contains(theirs["recording_id"].as_str().unwrap()),
+        "{shown}"
+    );
+    let text = lab.rs_ok(&["sorting", "curation", "insert", sorting]);
+    assert!(text.contains("SpikeSortingOutput"), "{text}");
+    let listed = lab.rs_ok(&["sorting", "curation", "list", sorting]);
+    assert!(
+        listed.starts_with("0\tparent -1\tmerges_applied false\t1 units"),
+        "{listed}"
+    );
+    let read = py.call("sorting_read", json!([sorting]));
+    let cur = &read["curations"]["0"];
+    same_times(
+        &floats(&cur["units"]["0"]),
+        &spy_times,
+        "our curation of Spyglass's sorting",
+    );
+    same_times(
+        &floats(&cur["merge_spike_times"][0]),
+        &spy_times,
+        "SpikeSortingOutput.get_spike_times of our curation",
+    );
+    drop(py);
+    check_json(&lab);
+    eprintln!(
+        "spyglass-rs declared, Spyglass sorted {} spikes: {:.1} s",
+        spy_times.len(),
+        t0.elapsed().as_secs_f64()
+    );
+}

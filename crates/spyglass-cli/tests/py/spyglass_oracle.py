@@ -274,6 +274,14 @@ def recording_diff(a, b):
             "times_equal": bool(np.array_equal(ra.get_times(), rb.get_times()))}
 
 
+def sort_groups(nwb):
+    """SortGroup.set_group_by_shank, as a lab member runs it."""
+    v1 = _v1()
+    v1.SortGroup().set_group_by_shank(nwb_file_name=nwb)
+    return {"groups": len(v1.SortGroup & {"nwb_file_name": nwb}),
+            "electrodes": len(v1.SortGroup.SortGroupElectrode & {"nwb_file_name": nwb})}
+
+
 def intervals(nwb, name):
     return np.asarray((sgc.IntervalList & {"nwb_file_name": nwb, "interval_list_name": name}).fetch1("valid_times")).tolist()
 
@@ -282,7 +290,7 @@ OPS = {"npy": npy, "ingest": ingest, "lfp": lfp, "counts": counts, "read_session
        "add_filter": add_filter, "exports": exports, "externals": externals, "registry": registry,
        "analysis_files": analysis_files, "trodes": trodes, "read_position": read_position,
        "sorting_declare": sorting_declare, "sorting_read": sorting_read, "sorting_python": sorting_python,
-       "recording_read": recording_read, "recording_diff": recording_diff, "intervals": intervals}
+       "recording_read": recording_read, "sort_groups": sort_groups, "recording_diff": recording_diff, "intervals": intervals}
 
 print("@@ORACLE@@ " + json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:

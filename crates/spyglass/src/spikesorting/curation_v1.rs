@@ -558,7 +558,8 @@ pub fn insert_curation(
 
     // write, then register and insert in one transaction
     let nwb_file_name = selection.key.nwb_file_name.clone();
-    let raw_file = rec::recording_source(db, selection.key.recording_id)?.raw_file;
+    // the session's `_` copy (a recording Python Spyglass made has no recipe to read)
+    let raw_file = crate::analysis::nwb_file_path(db, &nwb_file_name)?;
     let description = format!("CurationV1 {sorting_id} / {curation_id}");
     let (file, object_id) =
         crate::kit::analysis_file(settings, &nwb_file_name, &raw_file, &description, |w| {
@@ -599,9 +600,7 @@ pub fn get_merged_sorting(db: &Db, key: &CurationKey) -> Result<Vec<(i64, Vec<f6
             sorting_id: key.sorting_id,
         },
     )?;
-    let rate = rec::recording_source(db, sel.key.recording_id)?
-        .recipe
-        .sampling_rate;
+    let rate = rec::sampling_rate(db, sel.key.recording_id)?;
     // _merge_dict_to_list: [unit] + others, united, groups of two or more
     let assoc: Vec<Vec<i64>> = units
         .iter()

@@ -960,7 +960,17 @@ fn positions(file: &spyglass_nwb::NwbFile, ids: &[i64]) -> Result<Option<Vec<[f6
 fn stored_recipe(db: &Db, row: &RecordingRow) -> Result<Recipe> {
     let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
     let file = spyglass_nwb::NwbFile::open(&path)?;
-    let table = file.table(&format!("/scratch/{RECIPE_TABLE}"))?;
+    let recipe = format!("/scratch/{RECIPE_TABLE}");
+    if !file.exists(&recipe) {
+        return Err(Error::bad(
+            format!("{RECORDING} {}", row.recording_id),
+            format!(
+                "its analysis file {} has no recipe ({recipe}): the recording was made by Python Spyglass; spyglass-rs reads only recordings it made (select and populate the same sort group here)",
+                path.display()
+            ),
+        ));
+    }
+    let table = file.table(&recipe)?;
     let text = table.text_column("recipe")?;
     let json = text
         .first()
@@ -987,6 +997,29 @@ pub struct RecordingSource {
     pub recipe: Recipe,
     /// The stored hash of the samples.
     pub hash: Option<String>,
+}
+
+/// The sampling rate of a recording, Hz: its recipe's, or, for a recording Python
+/// Spyglass made (no recipe), its session's Raw rate (the recipe's rate is Raw's).
+pub fn sampling_rate(db: &Db, recording_id: Uuid) -> Result<f64> {
+    match recording_source(db, recording_id) {
+        Ok(s) => Ok(s.recipe.sampling_rate),
+        Err(e) => {
+            #[derive(Deserialize)]
+            struct R {
+                sampling_rate: f64,
+            }
+            let sel: RecordingSelection =
+                db.row(RECORDING_SELECTION, &RecordingKey { recording_id })?;
+            let raw: Vec<R> = db.rows(
+                common_ephys::RAW,
+                &Session {
+                    nwb_file_name: &sel.key.nwb_file_name,
+                },
+            )?;
+            raw.first().map(|r| r.sampling_rate).ok_or(e)
+        }
+    }
 }
 
 /// The [`RecordingSource`] of a SpikeSortingRecording row.
