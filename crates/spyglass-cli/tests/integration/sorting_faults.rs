@@ -235,6 +235,14 @@ fn killed_sorting_steps_leave_whole_rows_or_none() {
         !a["electrodes_id"].as_str().unwrap_or_default().is_empty(),
         "{a}"
     );
+    // the recipe-only file the materialized one replaced is gone with its row
+    let old = b["analysis_file_name"].as_str().unwrap();
+    assert!(
+        !lab.rows(ANALYSIS)
+            .iter()
+            .any(|r| r["analysis_file_name"] == old),
+        "{old} is left"
+    );
     for rec in &recs {
         lab.ok(&["sorting", "artifact", "select", rec, "--params", "none"]);
     }

@@ -1037,7 +1037,8 @@ pub fn recording_source(db: &Db, recording_id: Uuid) -> Result<RecordingSource> 
 /// Writes a recording's samples as Spyglass stores them — a new analysis file with
 /// the recipe and `acquisition/ProcessedElectricalSeries` (float64 µV, conversion
 /// 1e-6, the raw timestamps, electrodes region) — and points the row at it
-/// (object_id, electrodes_id); the samples' hash is checked first. Returns the new
+/// (object_id, electrodes_id); the samples' hash is checked first, and the
+/// recipe-only file it replaces is deleted with its external row. Returns the new
 /// file's name.
 pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<String> {
     use spyglass_nwb::{Compression, StreamDtype, StreamedSeriesSpec};
@@ -1084,7 +1085,8 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
     let electrodes_id = out.electrodes_object_id().to_string();
     let object_id = out.finish()?;
     f.finish()?;
-    crate::transaction(db, || {
+    let replaced: RecordingRow = db.row(RECORDING, &RecordingKey { recording_id })?;
+    let name = crate::transaction(db, || {
         let name = pending.register(db)?;
         let row = Row::from_pairs([
             ("recording_id", Value::Uuid(recording_id)),
@@ -1094,7 +1096,18 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
         ]);
         db.update1(RECORDING, &row)?;
         Ok(name)
-    })
+    })?;
+    // the recipe-only file it replaces, now referred to by no row, goes with its
+    // external row (left for `cleanup` should anything still refer to it)
+    let old = replaced.analysis_file_name;
+    if old != name && crate::analysis::unreferenced_analysis_files(db)?.contains(&old) {
+        db.delete(
+            crate::common::common_nwbfile::ANALYSIS_NWBFILE,
+            spyglass_db::Cond::map([("analysis_file_name", old.as_str())]),
+            spyglass_db::delete::DeleteOptions::default(),
+        )?;
+    }
+    Ok(name)
 }
 
 /// The one-row `/scratch` table holding a recording's recipe and hash.
