@@ -2,7 +2,8 @@
 # Installs what a fresh Debian 12 machine lacks to build and test spyglass-rs:
 # system libraries (HDF5, fonts, MariaDB server) and a Python virtual environment
 # holding the interop oracles (datajoint-python, pynwb, nwbinspector, dandi, scipy,
-# ghostipy), and a second one holding Python Spyglass. Idempotent: a second run only checks.
+# ghostipy), and a second one holding Python Spyglass. Debian's chromium and
+# chromium-driver run the browser tests of `spyglass view`. Idempotent: a second run only checks.
 #
 # Modes: `--system` installs only the packages the build needs (gcc, libc6-dev,
 # pkg-config, libhdf5-dev) and stops (scripts/demo.sh); `--tools` only makes the
@@ -43,7 +44,8 @@ esac
 
 need_apt=()
 for pkg in libhdf5-dev hdf5-tools pkg-config mariadb-server mariadb-client \
-           libfontconfig1-dev libfreetype-dev fonts-dejavu-core; do
+           libfontconfig1-dev libfreetype-dev fonts-dejavu-core \
+           chromium chromium-driver; do
   dpkg -s "$pkg" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
 if [ ${#need_apt[@]} -gt 0 ]; then

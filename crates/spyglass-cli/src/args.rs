@@ -162,6 +162,26 @@ pub enum Command {
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
     },
+    /// Serve the browser viewer (database, sessions, traces) on this machine.
+    View {
+        /// Port to listen on (0: any free port).
+        #[arg(long, default_value_t = 8765)]
+        port: u16,
+        /// Address to bind; the default serves this machine only. The token is
+        /// required on any address.
+        #[arg(long, default_value = "127.0.0.1")]
+        bind: std::net::IpAddr,
+        /// Open the URL in the default browser.
+        #[arg(long)]
+        open: bool,
+        /// Write the VIEWS as a self-contained HTML folder here instead of serving.
+        #[arg(long, value_name = "DIR", requires = "views")]
+        export: Option<PathBuf>,
+        /// With --export: the views, as in the viewer's URLs after `#/` (`db`,
+        /// `session/NAME.nwb`, `traces/NAME.nwb?src=ID&ch=0,1&t0=0&t1=10`, ...).
+        #[arg(value_name = "VIEW")]
+        views: Vec<String>,
+    },
     /// Ingest NWB sessions into the common tables (Spyglass's insert_sessions).
     Insert {
         /// The raw NWB files (paths, or names in $SPYGLASS_BASE_DIR/raw).

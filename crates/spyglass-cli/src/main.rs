@@ -154,6 +154,29 @@ fn run(cli: Cli) -> Result<()> {
             };
             delete::delete(&db, &table, cond, &args)
         }
+        Command::View {
+            port,
+            bind,
+            open: browse,
+            export,
+            views,
+        } => match export {
+            Some(dir) => spyglass_view::export(open(db_flag)?, &dir, &views),
+            None => {
+                if !views.is_empty() {
+                    anyhow::bail!("views are given with --export DIR (the server shows them all)");
+                }
+                spyglass_view::serve(
+                    open(db_flag)?,
+                    spyglass_view::ViewOptions {
+                        bind,
+                        port,
+                        open: browse,
+                        ..Default::default()
+                    },
+                )
+            }
+        },
         Command::Insert {
             files,
             reinsert,

@@ -295,8 +295,9 @@ impl Sos {
     }
 }
 
-/// Rows a cascade works on at a time: each section runs over a tile before the
-/// next, so a tile stays in the L1 cache through the whole cascade.
+/// Rows a cascade works on at a time, for every block of channels in turn, so
+/// that a tile stays in the L1 cache and whole rows of the input are read while
+/// they are in the cache.
 const TILE: usize = 128;
 
 /// One zero-phase filtering: coefficients `[b0, b1, b2, a1, a2]` per section,
@@ -327,6 +328,61 @@ fn section_pass<const W: usize>(
         step(c, &mut s0, &mut s1, &mut rows[t]);
     }
     *z = [s0, s1];
+}
+
+/// Runs the whole cascade over `rows` of `W` channels (forward, or from the last
+/// row back), one row through every section before the next row: the sections'
+/// recursions are independent chains the CPU overlaps, where one section at a
+/// time waits on its own. The operations per section and sample are
+/// [`section_pass`]'s, so the values are the same to the last bit. `S` sections,
+/// their states in `z` (left there).
+#[inline(always)]
+fn cascade_pass<const W: usize, const S: usize>(
+    coefs: &[[f64; 5]],
+    z: &mut [[[f64; W]; 2]],
+    rows: &mut [[f64; W]],
+    rev: bool,
+) {
+    let c: &[[f64; 5]; S] = coefs.try_into().expect("S sections");
+    let zs: &mut [[[f64; W]; 2]; S] = z.try_into().expect("S states");
+    let mut st = *zs;
+    let n = rows.len();
+    for i in 0..n {
+        let t = if rev { n - 1 - i } else { i };
+        let mut v = rows[t];
+        for k in 0..S {
+            let [s0, s1] = &mut st[k];
+            step(&c[k], s0, s1, &mut v);
+        }
+        rows[t] = v;
+    }
+    *zs = st;
+}
+
+/// The cascade over `rows`: [`cascade_pass`] for up to 8 sections, else one
+/// [`section_pass`] after another.
+#[inline(always)]
+fn cascade<const W: usize>(
+    coefs: &[[f64; 5]],
+    z: &mut [[[f64; W]; 2]],
+    rows: &mut [[f64; W]],
+    rev: bool,
+) {
+    match coefs.len() {
+        1 => cascade_pass::<W, 1>(coefs, z, rows, rev),
+        2 => cascade_pass::<W, 2>(coefs, z, rows, rev),
+        3 => cascade_pass::<W, 3>(coefs, z, rows, rev),
+        4 => cascade_pass::<W, 4>(coefs, z, rows, rev),
+        5 => cascade_pass::<W, 5>(coefs, z, rows, rev),
+        6 => cascade_pass::<W, 6>(coefs, z, rows, rev),
+        7 => cascade_pass::<W, 7>(coefs, z, rows, rev),
+        8 => cascade_pass::<W, 8>(coefs, z, rows, rev),
+        _ => {
+            for (c, zs) in coefs.iter().zip(z.iter_mut()) {
+                section_pass(c, zs, rows, rev);
+            }
+        }
+    }
 }
 
 /// One sample of one section on `W` channels: `y = b0·x + s0`, `s0 = b1·x − a1·y +
@@ -424,9 +480,7 @@ impl Plan<'_> {
                 for (k, r) in tile.iter_mut().enumerate() {
                     *r = ext_row(x, nc, b * W, width(b), edge, t0 + k);
                 }
-                for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
-                    section_pass(c, zs, tile, false);
-                }
+                cascade(self.coefs, z, tile, false);
             }
         }
         for (b, z) in z.chunks_mut(ns).enumerate() {
@@ -438,9 +492,7 @@ impl Plan<'_> {
             let (a, e) = (t0.max(edge + self.keep.start), t1.min(edge + self.keep.end));
             for (b, z) in z.chunks_mut(ns).enumerate() {
                 let tile = &mut ext[b * len + t0..b * len + t1];
-                for (c, zs) in self.coefs.iter().zip(z.iter_mut()) {
-                    section_pass(c, zs, tile, true);
-                }
+                cascade(self.coefs, z, tile, true);
                 let (c0, width) = (b * W, width(b));
                 for t in a..e.max(a) {
                     let o = (t - edge - self.keep.start) * nc + c0;

@@ -154,6 +154,42 @@ pub struct RawReader {
     pool: Option<Arc<rayon::ThreadPool>>,
     /// The file holding the dataset (the link target for externally linked data), for positional reads.
     data_file: Option<(std::fs::File, u64)>,
+    /// The last chunks decoded, so that consecutive reads sharing edge chunks (a
+    /// filter's margins) inflate each chunk once.
+    recent: RecentChunks,
+}
+
+/// A decoded chunk: its (first row, chunk column) and its bytes.
+type DecodedChunk = ((usize, usize), Arc<Vec<u8>>);
+
+/// A few decoded chunks, most recent last, within a byte budget.
+#[derive(Default)]
+struct RecentChunks(std::sync::Mutex<std::collections::VecDeque<DecodedChunk>>);
+
+impl RecentChunks {
+    /// Decoded chunks kept at most, and their bytes at most.
+    const ENTRIES: usize = 8;
+    const BYTES: usize = 64 << 20;
+
+    fn get(&self, at: (usize, usize)) -> Option<Arc<Vec<u8>>> {
+        let q = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        q.iter().find(|(k, _)| *k == at).map(|(_, v)| Arc::clone(v))
+    }
+
+    fn put(&self, at: (usize, usize), bytes: &[u8]) {
+        if bytes.len() > Self::BYTES / 2 {
+            return;
+        }
+        let mut q = self.0.lock().unwrap_or_else(|p| p.into_inner());
+        if q.iter().any(|(k, _)| *k == at) {
+            return;
+        }
+        q.push_back((at, Arc::new(bytes.to_vec())));
+        while q.len() > Self::ENTRIES || q.iter().map(|(_, v)| v.len()).sum::<usize>() > Self::BYTES
+        {
+            q.pop_front();
+        }
+    }
 }
 
 impl std::fmt::Debug for RawReader {
@@ -226,35 +262,29 @@ fn inflate(input: &[u8], expected: usize) -> std::result::Result<Vec<u8>, String
     Ok(out)
 }
 
-/// Inflates a zlib stream into `out` (cleared first).
+/// Inflates a zlib stream into `out`, which becomes the chunk's `expected` bytes
+/// (libdeflate, in one call): a stream that inflates to more is an error.
 fn inflate_into(
     input: &[u8],
     expected: usize,
     out: &mut Vec<u8>,
 ) -> std::result::Result<(), String> {
-    let mut d = flate2::Decompress::new(true);
+    thread_local! {
+        static INFLATER: std::cell::RefCell<libdeflater::Decompressor> =
+            std::cell::RefCell::new(libdeflater::Decompressor::new());
+    }
     out.clear();
-    out.reserve(expected.max(16));
-    loop {
-        let before_in = d.total_in();
-        let status = d
-            .decompress_vec(
-                &input[d.total_in() as usize..],
-                out,
-                flate2::FlushDecompress::Finish,
-            )
-            .map_err(|e| format!("corrupt deflate stream: {e}"))?;
-        match status {
-            flate2::Status::StreamEnd => return Ok(()),
-            _ => {
-                if out.len() >= expected.saturating_mul(2).max(1 << 16) {
-                    return Err("deflate stream inflates beyond the chunk size".into());
-                }
-                if d.total_in() == before_in && out.len() < out.capacity() {
-                    return Err("truncated deflate stream".into());
-                }
-                out.reserve(expected.max(1 << 12));
-            }
+    out.resize(expected, 0);
+    match INFLATER.with(|d| d.borrow_mut().zlib_decompress(input, out)) {
+        Ok(n) => {
+            out.truncate(n);
+            Ok(())
+        }
+        Err(libdeflater::DecompressionError::BadData) => {
+            Err("corrupt or truncated deflate stream".into())
+        }
+        Err(libdeflater::DecompressionError::InsufficientSpace) => {
+            Err("deflate stream inflates beyond the chunk size".into())
         }
     }
 }
@@ -397,6 +427,7 @@ impl NwbFile {
             channel_conversion: ts.channel_conversion,
             timing: ts.timing,
             timestamps,
+            recent: RecentChunks::default(),
             pool: None,
             data_file,
         })
@@ -776,17 +807,24 @@ impl RawReader {
                     let [raw, a, b] = &mut *bufs;
                     for col in cols {
                         let expected = cr * cc * self.elem.size;
-                        let bytes: &[u8] =
-                            match self.read_chunk(block_start, col * cc, expected, raw)? {
+                        let at = (block_start, col);
+                        let cached = self.recent.get(at);
+                        let bytes: &[u8] = match &cached {
+                            Some(v) => v,
+                            None => match self.read_chunk(block_start, col * cc, expected, raw)? {
                                 Some(mask) => {
-                                    self.decode_chunk(raw, a, b, mask, filters, expected)?
+                                    let d =
+                                        self.decode_chunk(raw, a, b, mask, filters, expected)?;
+                                    self.recent.put(at, d);
+                                    d
                                 }
                                 None => {
                                     a.clear();
                                     a.resize(expected, 0);
                                     a
                                 }
-                            };
+                            },
+                        };
                         let wanted: Vec<(usize, usize)> = channels
                             .iter()
                             .enumerate()
@@ -1225,5 +1263,21 @@ mod tests {
     #[test]
     fn inflate_rejects_garbage() {
         assert!(inflate(&[1, 2, 3, 4], 100).is_err());
+    }
+
+    #[test]
+    fn inflate_gives_the_chunk_or_an_error() {
+        use std::io::Write;
+        let data: Vec<u8> = (0..100_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let mut z = flate2::write::ZlibEncoder::new(Vec::new(), flate2::Compression::new(4));
+        z.write_all(&data).unwrap();
+        let packed = z.finish().unwrap();
+        // the chunk's size: libdeflate in one call
+        assert_eq!(inflate(&packed, data.len()).unwrap(), data);
+        // a stream larger than the chunk is an error
+        let err = inflate(&packed, data.len() - 1).unwrap_err();
+        assert!(err.contains("beyond the chunk size"), "{err}");
+        // a truncated stream is an error, not a short chunk
+        assert!(inflate(&packed[..packed.len() / 2], data.len()).is_err());
     }
 }

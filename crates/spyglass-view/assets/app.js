@@ -1,0 +1,510 @@
+// spyglass view: the single-page app served by `spyglass view`. Hand-written, no
+// build step. Each view is a hash route (#/db, #/table/NAME?…, #/row/NAME?key=…,
+// #/diagram, #/sessions, #/session/NWB, #/traces/NWB?src=…&ch=…&t0=…&t1=…), so a URL
+// names what is shown and can be shared with a lab mate of the same server.
+"use strict";
+
+// the token came in the URL once; the server answered with a cookie, so drop it
+if (location.search.includes("token=")) {
+  history.replaceState(null, "", location.pathname + location.hash);
+}
+
+const app = document.getElementById("app");
+window.__timings = [];
+
+function el(tag, attrs, ...children) {
+  const e = document.createElement(tag);
+  for (const [k, v] of Object.entries(attrs || {})) {
+    if (k === "class") e.className = v;
+    else if (k.startsWith("on")) e.addEventListener(k.slice(2), v);
+    else e.setAttribute(k, v);
+  }
+  for (const c of children.flat()) {
+    if (c == null) continue;
+    e.append(c instanceof Node ? c : document.createTextNode(String(c)));
+  }
+  return e;
+}
+
+// an export (`spyglass view --export`) carries its answers in data.js
+const STATIC = window.__STATIC || null;
+
+function staticKey(path, params) {
+  const skip = path === "traces/data" ? ["t0", "t1", "px", "ch"] : [];
+  const kv = Object.entries(params || {}).map(([k, v]) => [k, String(v)])
+    .filter(([k, v]) => v !== "" && !skip.includes(k)).map(([k, v]) => k + "=" + v).sort();
+  return path + "|" + kv.join("|");
+}
+
+async function api(path, params) {
+  if (STATIC) {
+    const key = staticKey(path, params);
+    if (!(key in STATIC.answers)) throw new Error("this view is not in the export (" + key + ")");
+    return STATIC.answers[key];
+  }
+  const q = params ? "?" + new URLSearchParams(params).toString() : "";
+  const r = await fetch("/api/" + path + q, { credentials: "same-origin" });
+  if (r.status === 401) throw new Error("not authorized: open the URL with the token that `spyglass view` printed");
+  const ct = r.headers.get("content-type") || "";
+  const body = ct.includes("json") ? await r.json() : await r.text();
+  if (!r.ok) throw new Error((body && body.error) || String(body));
+  return body;
+}
+
+function parseHash() {
+  const h = location.hash.replace(/^#\/?/, "");
+  const [path, query] = h.split("?");
+  const parts = path.split("/").map(decodeURIComponent);
+  return { parts, params: new URLSearchParams(query || "") };
+}
+
+function go(parts, params) {
+  const p = parts.map(encodeURIComponent).join("/");
+  const q = params && [...params.keys()].length ? "?" + params.toString() : "";
+  location.hash = "#/" + p + q;
+}
+
+function show(v) {
+  if (v === null || v === undefined) return "";
+  if (typeof v === "object") return JSON.stringify(v);
+  return String(v);
+}
+
+function tier(t) { return el("span", { class: "tier tier-" + t }, t); }
+
+let current = null; // the view's cleanup
+
+async function route() {
+  if (current) { current(); current = null; }
+  const { parts, params } = parseHash();
+  const view = parts[0] || "db";
+  document.body.dataset.ready = "0";
+  app.replaceChildren(el("p", { class: "muted" }, "loading…"));
+  try {
+    if (view === "db") await viewSchemas();
+    else if (view === "table") await viewTable(parts[1], params);
+    else if (view === "row") await viewRow(parts[1], params);
+    else if (view === "diagram") await viewDiagram(params);
+    else if (view === "sessions") await viewSessions();
+    else if (view === "session") await viewSession(parts[1]);
+    else if (view === "traces") await viewTraces(parts[1], params);
+    else app.replaceChildren(el("p", { class: "error" }, "no such view: " + view));
+  } catch (e) {
+    app.replaceChildren(el("p", { class: "error" }, String(e.message || e)));
+  }
+  document.body.dataset.view = view;
+  document.body.dataset.ready = "1";
+}
+
+// ---- database -------------------------------------------------------------
+
+async function viewSchemas() {
+  const schemas = await api("schemas");
+  const box = el("div", { class: "schemas" });
+  for (const s of schemas) {
+    box.append(el("div", { class: "schema" },
+      el("h2", {}, s.schema, " ", el("a", { href: "#/diagram?schema=" + encodeURIComponent(s.schema), class: "muted" }, "diagram")),
+      el("ul", {}, s.tables.map((t) =>
+        el("li", {}, tier(t.tier), " ",
+          el("a", { href: "#/table/" + encodeURIComponent(t.name) }, t.name.split(".").slice(1).join(".")),
+          el("span", { class: "muted" }, " " + t.rows + " rows"))))));
+  }
+  app.replaceChildren(el("h1", {}, "Database"), box);
+}
+
+async function viewTable(name, params) {
+  const offset = Number(params.get("offset") || 0);
+  const limit = Number(params.get("limit") || 50);
+  const where = params.get("where") || "";
+  const key = params.get("key") || "";
+  const t = await api("table", { name, where, key, offset, limit });
+  const whereIn = el("input", { type: "text", value: where, placeholder: "SQL restriction, e.g. nwb_file_name LIKE 'demo%'" });
+  const keyIn = el("input", { type: "text", value: key, placeholder: '{"attribute": value}' });
+  const apply = () => {
+    const p = new URLSearchParams();
+    if (whereIn.value) p.set("where", whereIn.value);
+    if (keyIn.value) p.set("key", keyIn.value);
+    go(["table", name], p);
+  };
+  const page = (o) => {
+    const p = new URLSearchParams(params);
+    p.set("offset", String(Math.max(0, o)));
+    go(["table", name], p);
+  };
+  const cols = t.heading.map((h) => h.name);
+  const table = el("table", { class: "grid" },
+    el("thead", {}, el("tr", {}, t.heading.map((h) =>
+      el("th", { class: h.in_key ? "key" : "", title: h.type + (h.comment ? " — " + h.comment : "") }, h.name)))),
+    el("tbody", {}, t.rows.map((r) => el("tr", {
+      class: "clickable",
+      onclick: () => {
+        const k = {};
+        for (const a of t.primary_key) k[a] = r[a];
+        go(["row", name], new URLSearchParams({ key: JSON.stringify(k) }));
+      },
+    }, cols.map((c) => el("td", { title: show(r[c]) }, show(r[c])))))));
+  const last = Math.min(t.offset + t.rows.length, t.total);
+  app.replaceChildren(
+    el("h1", {}, t.name, " ", tier(t.tier)),
+    t.comment ? el("p", { class: "muted" }, t.comment) : null,
+    el("div", { class: "toolbar" }, "where ", whereIn, " key ", keyIn, el("button", { onclick: apply }, "restrict")),
+    el("div", { class: "toolbar" },
+      el("button", { onclick: () => page(offset - limit), ...(offset <= 0 ? { disabled: "" } : {}) }, "◀ previous"),
+      el("span", { id: "page-info" }, `rows ${t.total ? t.offset + 1 : 0}–${last} of ${t.total}`),
+      el("button", { onclick: () => page(offset + limit), ...(last >= t.total ? { disabled: "" } : {}) }, "next ▶")),
+    table);
+}
+
+async function viewRow(name, params) {
+  const key = params.get("key") || "{}";
+  const l = await api("lineage", { name, key });
+  const list = (items) => items.length ? el("table", { class: "grid" },
+    el("thead", {}, el("tr", {}, el("th", {}, "table"), el("th", {}, "tier"), el("th", {}, "rows"))),
+    el("tbody", {}, items.map((i) => el("tr", {},
+      el("td", {}, el("a", { href: "#/table/" + encodeURIComponent(i.name) + "?" + new URLSearchParams({ key: JSON.stringify(i.key) }) }, i.name)),
+      el("td", {}, tier(i.tier)), el("td", {}, i.rows))))) : el("p", { class: "muted" }, "none");
+  const row = el("div", { class: "card" }, el("dl", {}, Object.entries(l.row).flatMap(([k, v]) => [el("dt", {}, k), el("dd", {}, show(v))])));
+  app.replaceChildren(el("h1", {}, "Row of ", el("a", { href: "#/table/" + encodeURIComponent(name) }, l.name)),
+    row, el("h2", {}, "Upstream"), list(l.upstream), el("h2", {}, "Downstream"), list(l.downstream));
+}
+
+// ---- diagram (the engine's SVG, with pan and zoom) ------------------------
+
+async function viewDiagram(params) {
+  const schema = params.get("schema") || "";
+  const svgText = await api("diagram", schema ? { schema } : {});
+  const box = el("div", { id: "diagram-box" });
+  box.innerHTML = svgText;
+  const svg = box.querySelector("svg");
+  app.replaceChildren(el("h1", {}, "Dependency diagram", schema ? " of " + schema : ""),
+    el("p", { class: "muted" }, "wheel to zoom, drag to pan"), box);
+  if (!svg) return;
+  const w = Number(svg.getAttribute("width")) || svg.viewBox.baseVal.width || 1000;
+  const h = Number(svg.getAttribute("height")) || svg.viewBox.baseVal.height || 800;
+  let vb = svg.viewBox.baseVal && svg.viewBox.baseVal.width ? [svg.viewBox.baseVal.x, svg.viewBox.baseVal.y, svg.viewBox.baseVal.width, svg.viewBox.baseVal.height] : [0, 0, w, h];
+  svg.removeAttribute("width"); svg.removeAttribute("height");
+  const set = () => svg.setAttribute("viewBox", vb.join(" "));
+  set();
+  box.addEventListener("wheel", (e) => {
+    e.preventDefault();
+    const r = box.getBoundingClientRect();
+    const f = e.deltaY > 0 ? 1.2 : 1 / 1.2;
+    const fx = (e.clientX - r.left) / r.width, fy = (e.clientY - r.top) / r.height;
+    const nw = vb[2] * f, nh = vb[3] * f;
+    vb = [vb[0] + (vb[2] - nw) * fx, vb[1] + (vb[3] - nh) * fy, nw, nh];
+    set();
+  }, { passive: false });
+  let drag = null;
+  box.addEventListener("mousedown", (e) => { drag = [e.clientX, e.clientY, vb[0], vb[1]]; });
+  window.addEventListener("mouseup", () => { drag = null; });
+  box.addEventListener("mousemove", (e) => {
+    if (!drag) return;
+    const r = box.getBoundingClientRect();
+    vb[0] = drag[2] - (e.clientX - drag[0]) * vb[2] / r.width;
+    vb[1] = drag[3] - (e.clientY - drag[1]) * vb[3] / r.height;
+    set();
+  });
+}
+
+// ---- sessions -------------------------------------------------------------
+
+async function viewSessions() {
+  const rows = await api("sessions");
+  app.replaceChildren(el("h1", {}, "Sessions"), rows.length ? el("table", { class: "grid" },
+    el("thead", {}, el("tr", {}, ["session", "subject", "description", "start", ""].map((h) => el("th", {}, h)))),
+    el("tbody", {}, rows.map((r) => el("tr", {},
+      el("td", {}, el("a", { href: "#/session/" + encodeURIComponent(r.nwb_file_name) }, r.nwb_file_name)),
+      el("td", {}, show(r.subject_id)), el("td", {}, show(r.session_description)),
+      el("td", {}, show(r.session_start_time)),
+      el("td", {}, el("a", { href: "#/traces/" + encodeURIComponent(r.nwb_file_name) }, "traces"))))))
+    : el("p", { class: "muted" }, "no sessions: ingest one with `spyglass insert FILE.nwb`"));
+}
+
+function card(title, row, keys) {
+  return el("div", { class: "card" }, el("h2", {}, title), el("dl", {},
+    (keys || Object.keys(row)).flatMap((k) => [el("dt", {}, k), el("dd", {}, show(row[k]))])));
+}
+
+const NS = "http://www.w3.org/2000/svg";
+function svgEl(tag, attrs, text) {
+  const e = document.createElementNS(NS, tag);
+  for (const [k, v] of Object.entries(attrs)) e.setAttribute(k, v);
+  if (text != null) e.textContent = text;
+  return e;
+}
+
+const PALETTE = ["#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f", "#bcbd22", "#17becf"];
+
+function probeLayout(electrodes, groups) {
+  const names = groups.map((g) => g.electrode_group_name);
+  const xs = electrodes.map((e) => Number(e.rel_x ?? e.x ?? 0));
+  const ys = electrodes.map((e) => Number(e.rel_y ?? e.y ?? 0));
+  const W = 320, H = 260, pad = 24;
+  const [x0, x1] = [Math.min(...xs), Math.max(...xs)], [y0, y1] = [Math.min(...ys), Math.max(...ys)];
+  const sx = (x) => pad + (x1 > x0 ? (x - x0) / (x1 - x0) : 0.5) * (W - 2 * pad);
+  const sy = (y) => H - pad - (y1 > y0 ? (y - y0) / (y1 - y0) : 0.5) * (H - 2 * pad);
+  const svg = svgEl("svg", { width: W, height: H + 20 * Math.ceil(names.length / 3), id: "probe-layout" });
+  electrodes.forEach((e, i) => {
+    const c = svgEl("circle", { cx: sx(xs[i]), cy: sy(ys[i]), r: 5, fill: PALETTE[names.indexOf(e.electrode_group_name) % PALETTE.length], stroke: e.bad_channel === "True" ? "#000" : "none" });
+    c.append(svgEl("title", {}, `electrode ${e.electrode_id} (group ${e.electrode_group_name}) rel (${xs[i]}, ${ys[i]})`));
+    svg.append(c);
+  });
+  names.forEach((n, i) => {
+    const g = groups[i];
+    svg.append(svgEl("circle", { cx: 10 + (i % 3) * 105, cy: H + 6 + 20 * Math.floor(i / 3), r: 5, fill: PALETTE[i % PALETTE.length] }));
+    svg.append(svgEl("text", { x: 20 + (i % 3) * 105, y: H + 10 + 20 * Math.floor(i / 3), "font-size": 11 }, `${n} ${g.region_name || ""}`));
+  });
+  return svg;
+}
+
+function intervalTimeline(intervals) {
+  const all = intervals.flatMap((l) => l.valid_times.flat());
+  if (!all.length) return el("p", { class: "muted" }, "no intervals");
+  const t0 = Math.min(...all), t1 = Math.max(...all);
+  const W = 900, left = 220, row = 18;
+  const svg = svgEl("svg", { width: W, height: row * intervals.length + 30, id: "interval-timeline" });
+  const x = (t) => left + (t1 > t0 ? (t - t0) / (t1 - t0) : 0) * (W - left - 10);
+  intervals.forEach((l, i) => {
+    svg.append(svgEl("text", { x: 4, y: i * row + 13, "font-size": 12 }, l.name.length > 30 ? l.name.slice(0, 29) + "…" : l.name));
+    for (const [a, b] of l.valid_times) {
+      const r = svgEl("rect", { x: x(a), y: i * row + 3, width: Math.max(1, x(b) - x(a)), height: row - 6, fill: PALETTE[i % PALETTE.length] });
+      r.append(svgEl("title", {}, `${l.name}: ${a.toFixed(3)}–${b.toFixed(3)} s`));
+      svg.append(r);
+    }
+  });
+  const y = row * intervals.length + 18;
+  for (let k = 0; k <= 4; k++) {
+    const t = t0 + (t1 - t0) * k / 4;
+    svg.append(svgEl("text", { x: x(t), y, "font-size": 11, "text-anchor": "middle" }, t.toFixed(1) + " s"));
+  }
+  return svg;
+}
+
+async function viewSession(nwb) {
+  const s = await api("session", { nwb });
+  const regionName = Object.fromEntries(s.regions.map((r) => [String(r.region_id), r.region_name]));
+  const groups = s.electrode_groups.map((g) => ({ ...g, region_name: regionName[String(g.region_id)] || "" }));
+  app.replaceChildren(
+    el("h1", {}, "Session ", nwb, " ", el("a", { href: "#/traces/" + encodeURIComponent(nwb) }, "traces")),
+    el("div", { class: "cards" },
+      card("Session", s.session, ["session_id", "session_description", "session_start_time", "subject_id", "institution_name", "lab_name", "experiment_description"].filter((k) => k in s.session)),
+      ...s.subject.map((r) => card("Subject", r)),
+      ...s.devices.map((r) => card("Acquisition device", r)),
+      ...s.probes.map((r) => card("Probe", r))),
+    el("h2", {}, "Electrode groups"),
+    el("table", { class: "grid", id: "electrode-groups" },
+      el("thead", {}, el("tr", {}, ["group", "region", "probe", "hemisphere", "electrodes", "description"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, groups.map((g) => el("tr", {},
+        el("td", {}, g.electrode_group_name), el("td", {}, g.region_name), el("td", {}, show(g.probe_id)),
+        el("td", {}, show(g.target_hemisphere)),
+        el("td", {}, s.electrodes.filter((e) => e.electrode_group_name === g.electrode_group_name).length),
+        el("td", {}, show(g.description)))))),
+    el("h2", {}, "Probe layout"), s.electrodes.length ? probeLayout(s.electrodes, groups) : el("p", { class: "muted" }, "no electrodes"),
+    el("h2", {}, "Intervals"), intervalTimeline(s.intervals),
+    el("h2", {}, "Pipelines run (tables holding rows of this session)"),
+    el("table", { class: "grid", id: "session-tables" },
+      el("thead", {}, el("tr", {}, ["table", "tier", "rows"].map((h) => el("th", {}, h)))),
+      el("tbody", {}, s.tables.map((t) => el("tr", {},
+        el("td", {}, el("a", { href: "#/table/" + encodeURIComponent(t.name) + "?" + new URLSearchParams({ key: JSON.stringify({ nwb_file_name: nwb }) }) }, t.name)),
+        el("td", {}, tier(t.tier)), el("td", {}, t.rows))))));
+}
+
+// ---- traces ---------------------------------------------------------------
+
+async function viewTraces(nwb, params) {
+  const tStart = performance.now();
+  performance.mark("traces:open");
+  const [sources, overlays] = await Promise.all([api("traces/sources", { nwb }), api("traces/overlays", { nwb })]);
+  if (!sources.traces.length) {
+    app.replaceChildren(el("h1", {}, "Traces of ", nwb), el("p", { class: "muted" }, "no time series found"),
+      ...sources.problems.map((p) => el("p", { class: "error" }, p)));
+    return;
+  }
+  const src = sources.traces.find((t) => t.id === params.get("src")) || sources.traces[0];
+  const nch = src.electrode_ids.length;
+  let channels = (params.get("ch") || "").split(",").filter((x) => x !== "").map(Number).filter((c) => c >= 0 && c < nch);
+  if (!channels.length) channels = [...Array(Math.min(nch, 8)).keys()];
+  let t0 = Number(params.get("t0")), t1 = Number(params.get("t1"));
+  if (!(isFinite(t0) && isFinite(t1) && t1 > t0) || params.get("t0") === null) {
+    t0 = src.start; t1 = Math.min(src.end, src.start + 10);
+  }
+  const showIntervals = new Set((params.get("iv") || "").split("|").filter(Boolean));
+  const showEvents = params.get("ev") !== "0";
+
+  const select = el("select", { id: "source" }, sources.traces.map((t) => {
+    const o = el("option", { value: t.id }, `${t.label} — ${t.electrode_ids.length} ch, ${t.rate ? t.rate + " Hz" : t.n_samples + " samples"}`);
+    if (t.id === src.id) o.selected = true;
+    return o;
+  }));
+  select.addEventListener("change", () => go(["traces", nwb], new URLSearchParams({ src: select.value })));
+  const chIn = el("input", { type: "text", id: "channels", value: channels.join(","), size: 20, title: "channel indices, comma-separated (a-b for a range)" });
+  chIn.addEventListener("change", () => {
+    const out = [];
+    for (const part of chIn.value.split(",")) {
+      const m = part.trim().match(/^(\d+)(?:-(\d+))?$/);
+      if (!m) continue;
+      const a = Number(m[1]), b = m[2] ? Number(m[2]) : a;
+      for (let c = a; c <= b && c < nch; c++) out.push(c);
+    }
+    if (out.length) { channels = out; update(); }
+  });
+  const ivBoxes = overlays.intervals.map((l) => {
+    const cb = el("input", { type: "checkbox" });
+    cb.checked = showIntervals.has(l.label);
+    cb.addEventListener("change", () => { cb.checked ? showIntervals.add(l.label) : showIntervals.delete(l.label); update(false); });
+    return el("label", {}, cb, " " + l.label);
+  });
+  const canvas = el("canvas", { id: "traces-canvas" });
+  const status = el("span", { id: "traces-status", class: "legend" });
+  const btn = (label, id, f) => el("button", { id, onclick: f }, label);
+  app.replaceChildren(
+    el("h1", {}, "Traces of ", el("a", { href: "#/session/" + encodeURIComponent(nwb) }, nwb)),
+    el("div", { class: "toolbar" }, select, " channels ", chIn, STATIC ? el("span", { class: "legend" }, "(an export: one window; zoom and pan with `spyglass view`)") : [
+      btn("◀", "pan-left", () => pan(-0.5)), btn("▶", "pan-right", () => pan(0.5)),
+      btn("zoom in", "zoom-in", () => zoom(0.5)), btn("zoom out", "zoom-out", () => zoom(2)),
+      btn("whole session", "zoom-all", () => { t0 = src.start; t1 = src.end; state.kind = "zoom"; update(); })]),
+    overlays.intervals.length ? el("div", { class: "toolbar legend" }, "intervals: ", ivBoxes,
+      overlays.events.length ? ` events: ${overlays.events.map((e) => e.label + " (" + e.times.length + ")").join(", ")}` : "") : null,
+    canvas, status);
+
+  let seq = 0, data = null, first = true, pending = null;
+  const state = { kind: "first-paint" };
+  function zoom(f, center) {
+    const c = center ?? (t0 + t1) / 2;
+    const w = Math.min(src.end - src.start, Math.max(1e-3, (t1 - t0) * f));
+    t0 = c - (c - t0) * w / (t1 - t0); t1 = t0 + w;
+    clamp(); state.kind = "zoom"; update();
+  }
+  function pan(f) { const w = t1 - t0; t0 += w * f; t1 += w * f; clamp(); state.kind = "pan"; update(); }
+  function clamp() {
+    const w = t1 - t0;
+    if (t0 < src.start) { t0 = src.start; t1 = t0 + w; }
+    if (t1 > src.end) { t1 = src.end; t0 = Math.max(src.start, t1 - w); }
+  }
+  async function update(refetch = true) {
+    const p = new URLSearchParams({ src: src.id, ch: channels.join(","), t0: t0.toFixed(6), t1: t1.toFixed(6) });
+    if (showIntervals.size) p.set("iv", [...showIntervals].join("|"));
+    history.replaceState(null, "", "#/traces/" + encodeURIComponent(nwb) + "?" + p.toString());
+    if (!refetch && data) { draw(); return; }
+    const my = ++seq;
+    const kind = first ? "first-paint" : state.kind;
+    const started = first ? tStart : performance.now();
+    performance.mark("traces:request:" + my);
+    const px = STATIC ? 1600 : Math.max(100, Math.round(canvas.clientWidth));
+    const req = api("traces/data", { nwb, src: src.id, ch: channels.join(","), t0, t1, px });
+    pending = req;
+    let d;
+    try { d = await req; } catch (e) { status.textContent = String(e.message || e); status.className = "error"; return; }
+    if (my !== seq) return; // a newer window was asked for
+    data = d;
+    if (STATIC) { t0 = d.t0; t1 = d.t1; }
+    draw();
+    await new Promise((r) => requestAnimationFrame(() => r()));
+    performance.mark("traces:paint:" + my);
+    const ms = performance.now() - started;
+    performance.measure("traces:" + kind, { start: started, end: performance.now() });
+    window.__timings.push({ kind, ms, server_ms: d.server_ms, channels: channels.length, window_s: t1 - t0, mode: d.mode, samples: d.samples });
+    status.className = "legend";
+    status.textContent = `${(t1 - t0).toFixed(3)} s from ${t0.toFixed(3)} s · ${channels.length} ch · ${d.mode}${d.per_bin ? " (" + d.per_bin + " samples/px)" : ""} · ${d.samples} samples · ${ms.toFixed(0)} ms (server ${d.server_ms.toFixed(0)} ms)`;
+    first = false;
+  }
+  function draw() {
+    const d = data;
+    const dpr = window.devicePixelRatio || 1;
+    const W = canvas.clientWidth, H = canvas.clientHeight;
+    canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
+    const g = canvas.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, W, H);
+    const left = 70, right = 10, top = 8, bottom = 26;
+    const x = (t) => left + (t - t0) / (t1 - t0) * (W - left - right);
+    // overlays: interval lists (shaded) and events (orange)
+    overlays.intervals.forEach((l, i) => {
+      if (!showIntervals.has(l.label)) return;
+      g.fillStyle = PALETTE[i % PALETTE.length] + "22";
+      for (const [a, b] of l.times) if (b >= t0 && a <= t1) g.fillRect(x(Math.max(a, t0)), top, x(Math.min(b, t1)) - x(Math.max(a, t0)), H - top - bottom);
+    });
+    if (showEvents) {
+      g.fillStyle = "#ff7f0e33";
+      for (const e of overlays.events) for (const [a, b] of e.times) if (b >= t0 && a <= t1) g.fillRect(x(Math.max(a, t0)), top, Math.max(1, x(Math.min(b, t1)) - x(Math.max(a, t0))), H - top - bottom);
+    }
+    const lanes = d.channels.length;
+    const lh = (H - top - bottom) / Math.max(1, lanes);
+    const drawn = [];
+    g.font = "11px system-ui, sans-serif";
+    for (let c = 0; c < lanes; c++) {
+      let lo = Infinity, hi = -Infinity;
+      const ys = d.mode === "points" ? [d.y[c]] : [d.min[c], d.max[c]];
+      for (const arr of ys) for (const v of arr) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      if (!(hi > lo)) { lo -= 1; hi += 1; }
+      const y0 = top + c * lh;
+      const y = (v) => y0 + lh - 2 - (v - lo) / (hi - lo) * (lh - 4);
+      g.fillStyle = "#6b7280";
+      g.fillText(d.unit === "µV" ? `ch ${d.channels[c]} (e${d.electrode_ids[c]})` : `col ${d.channels[c]} (${d.unit})`, 4, y0 + lh / 2 + 4);
+      g.strokeStyle = PALETTE[c % PALETTE.length];
+      g.lineWidth = 1;
+      g.beginPath();
+      if (d.mode === "points") {
+        for (let i = 0; i < d.t.length; i++) { const X = x(d.t[i]), Y = y(d.y[c][i]); i ? g.lineTo(X, Y) : g.moveTo(X, Y); }
+      } else {
+        for (let i = 0; i < d.t.length; i++) { const X = Math.round(x(d.t[i])) + 0.5; g.moveTo(X, y(d.max[c][i])); g.lineTo(X, y(d.min[c][i]) + 0.5); }
+      }
+      g.stroke();
+      drawn.push({ channel: d.channels[c], electrode_id: d.electrode_ids[c], lo, hi, top: y0, height: lh });
+    }
+    g.fillStyle = "#1d2330";
+    g.textAlign = "center";
+    for (let k = 0; k <= 5; k++) {
+      const t = t0 + (t1 - t0) * k / 5;
+      g.fillText(t.toFixed(t1 - t0 < 1 ? 3 : t1 - t0 < 100 ? 2 : 0) + " s", x(t), H - 8);
+    }
+    g.textAlign = "start";
+    // what was drawn, in data units, for tests and scripts
+    window.__traces = { nwb, src: src.id, unit: d.unit, t0, t1, mode: d.mode, per_bin: d.per_bin, samples: d.samples, t: d.t, y: d.y, min: d.min, max: d.max, lanes: drawn, width: W, left, right };
+  }
+  // wheel zooms about the pointer, drag pans
+  canvas.addEventListener("wheel", (e) => {
+    if (STATIC) return;
+    e.preventDefault();
+    const r = canvas.getBoundingClientRect();
+    const frac = Math.min(1, Math.max(0, (e.clientX - r.left - 70) / (r.width - 80)));
+    zoom(e.deltaY > 0 ? 1.5 : 1 / 1.5, t0 + frac * (t1 - t0));
+  }, { passive: false });
+  let drag = null;
+  canvas.addEventListener("mousedown", (e) => { if (!STATIC) drag = { x: e.clientX, t0, t1 }; });
+  const up = (e) => {
+    if (!drag) return;
+    const dx = e.clientX - drag.x;
+    drag = null;
+    if (Math.abs(dx) > 2) state.kind = "pan", update();
+  };
+  const move = (e) => {
+    if (!drag) return;
+    const dt = (e.clientX - drag.x) / (canvas.clientWidth - 80) * (drag.t1 - drag.t0);
+    t0 = drag.t0 - dt; t1 = drag.t1 - dt; clamp();
+    if (data) draw();
+  };
+  window.addEventListener("mouseup", up);
+  window.addEventListener("mousemove", move);
+  const resize = () => { if (data) update(); };
+  window.addEventListener("resize", resize);
+  current = () => {
+    window.removeEventListener("mouseup", up);
+    window.removeEventListener("mousemove", move);
+    window.removeEventListener("resize", resize);
+  };
+  window.__tracesApi = { zoom, pan, get window() { return [t0, t1]; }, pending: () => pending };
+  await update();
+}
+
+api("info").then((i) => {
+  document.getElementById("mode").textContent = `spyglass ${i.version} · ${i.read_only ? "read-only" : "curation allowed"}`;
+}).catch(() => {});
+if (STATIC) {
+  // an export: the header lists its views
+  document.querySelector("header nav").replaceChildren(...STATIC.views.map((v) =>
+    el("a", { href: "#/" + v }, decodeURIComponent(v.split("?")[0]))));
+}
+window.addEventListener("hashchange", route);
+if (!location.hash) history.replaceState(null, "", "#/" + (STATIC ? STATIC.views[0] : "db"));
+route();
