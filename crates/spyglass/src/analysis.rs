@@ -1,7 +1,12 @@
 //! Analysis NWB files, as Spyglass's `AnalysisNwbfile` manages them: [`AnalysisFile::create`]
 //! makes `analysis/<stem>/<stem>_<10 random A-Z0-9>.nwb` from a session's `_` copy
-//! (metadata, devices, electrodes and intervals only; the name is reserved on disk
-//! first), objects are added through its [`AnalysisFileWriter`], [`register`]
+//! (metadata, devices, electrodes and intervals only), objects are added through its
+//! [`AnalysisFileWriter`] — the file is written under a partial name
+//! (`.<name>~<host>~<pid>.part`, [`partial_name`]) and renamed to its name without
+//! overwriting when finished, or, for a file written in a make's compute phase
+//! ([`PendingFile`]), when it is registered, so that a process killed half way leaves
+//! a partial file (removed by the next writer in that folder, by [`cleanup`], and
+//! listed apart by `check`), never a file named as an analysis file — [`register`]
 //! inserts the row (size and MD5 go to `~external_analysis`; the file is immutable
 //! from then on and its checksum is verified whenever its path is fetched) and
 //! records the table in Spyglass 0.6's `AnalysisRegistry`, and
@@ -63,14 +68,75 @@ pub fn analysis_dir_name(analysis_file_name: &str) -> &str {
     }
 }
 
+/// The partial name a file `name` is written under by this process:
+/// `.<name>~<host>~<pid>.part`, in the same folder.
+pub fn partial_name(name: &str) -> String {
+    format!(
+        ".{name}~{}~{}.part",
+        spyglass_db::config::hostname(),
+        std::process::id()
+    )
+}
+
+/// Whether `path` is a partial file ([`partial_name`]) whose writer is gone: written
+/// on this host by a process that no longer runs. Partial files of other hosts, or
+/// of running processes, are not.
+pub fn is_stale_partial(path: &Path) -> bool {
+    let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
+        return false;
+    };
+    let Some(inner) = file.strip_prefix('.').and_then(|f| f.strip_suffix(".part")) else {
+        return false;
+    };
+    let mut parts = inner.rsplitn(3, '~');
+    let (Some(pid), Some(host), Some(_name)) = (parts.next(), parts.next(), parts.next()) else {
+        return false;
+    };
+    let Ok(pid) = pid.parse::<i64>() else {
+        return false;
+    };
+    host == spyglass_db::config::hostname() && !spyglass_db::jobs::process_alive(pid)
+}
+
+/// Whether `path` is named as a partial file ([`partial_name`]), stale or not.
+pub fn is_partial(path: &Path) -> bool {
+    path.file_name()
+        .and_then(|n| n.to_str())
+        .is_some_and(|f| f.starts_with('.') && f.ends_with(".part") && f.contains('~'))
+}
+
+/// Removes the stale partial files ([`is_stale_partial`]) of one folder.
+fn remove_stale_partials(dir: &Path) {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for e in rd.flatten() {
+        let p = e.path();
+        if is_stale_partial(&p) {
+            let _ = std::fs::remove_file(&p);
+        }
+    }
+}
+
+/// Renames a finished partial file to its name, refusing to overwrite a file there.
+fn publish(partial: &Path, path: &Path) -> Result<()> {
+    std::fs::hard_link(partial, path).map_err(|e| Error::io(path, e))?;
+    let _ = std::fs::remove_file(partial);
+    Ok(())
+}
+
 /// An analysis file being written.
 pub struct AnalysisFile {
     /// File name (the `analysis_file_name`).
     pub name: String,
     /// The parent session.
     pub nwb_file_name: String,
-    /// Absolute path.
+    /// Absolute path, once finished (it is written at [`partial_name`] in the same folder).
     pub path: PathBuf,
+    partial: PathBuf,
+    /// Left under its partial name by [`AnalysisFile::finish`]: its [`PendingFile`]
+    /// renames it when registering it.
+    detached: bool,
     writer: AnalysisFileWriter,
 }
 
@@ -87,32 +153,41 @@ impl AnalysisFile {
     /// Creates a new analysis file from the `_` copy of `nwb_file_name`.
     pub fn create(db: &Db, settings: &Settings, nwb_file_name: &str) -> Result<AnalysisFile> {
         let parent = nwb_file_path(db, nwb_file_name)?;
-        Self::create_named(settings, nwb_file_name, &parent, &|name| {
-            Ok(db.exists(
-                &db.table(ANALYSIS_NWBFILE)?
-                    .restrict(Cond::map([("analysis_file_name", name)]))?,
-            )?)
-        })
+        Self::create_named(
+            settings,
+            nwb_file_name,
+            &parent,
+            &|name| {
+                Ok(db.exists(
+                    &db.table(ANALYSIS_NWBFILE)?
+                        .restrict(Cond::map([("analysis_file_name", name)]))?,
+                )?)
+            },
+            false,
+        )
     }
 
     /// Creates a new analysis file from the `_` copy at `parent` without touching the
-    /// database, for the compute phase of a tripartite make: the random name is
-    /// reserved on disk only ([`register`] refuses it later should the name exist).
+    /// database, for the compute phase of a tripartite make: it stays under its
+    /// partial name until its [`PendingFile`] registers it ([`register`] refuses it
+    /// should the name exist by then).
     pub fn create_detached(
         settings: &Settings,
         nwb_file_name: &str,
         parent: &Path,
     ) -> Result<AnalysisFile> {
-        Self::create_named(settings, nwb_file_name, parent, &|_| Ok(false))
+        Self::create_named(settings, nwb_file_name, parent, &|_| Ok(false), true)
     }
 
-    /// Picks a random name `taken` does not refuse, reserves it on disk, and writes
-    /// the file from `parent`.
+    /// Picks a random name `taken` does not refuse and no file has, and writes the
+    /// file from `parent` under its partial name (the folder's stale partial files
+    /// are removed first).
     fn create_named(
         settings: &Settings,
         nwb_file_name: &str,
         parent: &Path,
         taken: &dyn Fn(&str) -> Result<bool>,
+        detached: bool,
     ) -> Result<AnalysisFile> {
         let stem = Path::new(nwb_file_name)
             .file_stem()
@@ -127,24 +202,25 @@ impl AnalysisFile {
             let name = format!("{stem}{suffix}.nwb");
             let dir = base.join(analysis_dir_name(&name));
             std::fs::create_dir_all(&dir).map_err(|e| Error::io(&dir, e))?;
+            remove_stale_partials(&dir);
             let path = dir.join(&name);
-            if taken(&name)? {
+            if path.exists() || taken(&name)? {
                 continue;
             }
-            // reserve the name on disk
+            let partial = dir.join(partial_name(&name));
             match std::fs::OpenOptions::new()
                 .write(true)
                 .create_new(true)
-                .open(&path)
+                .open(&partial)
             {
                 Ok(_) => {}
                 Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
-                Err(e) => return Err(Error::io(&path, e)),
+                Err(e) => return Err(Error::io(&partial, e)),
             }
-            let writer = match AnalysisFileWriter::create_from_parent(parent, &path) {
+            let writer = match AnalysisFileWriter::create_from_parent(parent, &partial) {
                 Ok(w) => w,
                 Err(e) => {
-                    let _ = std::fs::remove_file(&path);
+                    let _ = std::fs::remove_file(&partial);
                     return Err(e.into());
                 }
             };
@@ -152,6 +228,8 @@ impl AnalysisFile {
                 name,
                 nwb_file_name: nwb_file_name.to_string(),
                 path,
+                partial,
+                detached,
                 writer,
             });
         }
@@ -166,11 +244,18 @@ impl AnalysisFile {
         &mut self.writer
     }
 
-    /// Closes the file; returns (name, path).
+    /// Closes the file and renames it to its name (a detached file keeps its partial
+    /// name until its [`PendingFile`] registers it); returns (name, path).
     pub fn finish(self) -> Result<(String, PathBuf)> {
-        let path = self.writer.finish()?;
-        set_mode(&path, 0o644);
-        Ok((self.name, path))
+        let partial = self.writer.finish()?;
+        set_mode(&partial, 0o644);
+        if !self.detached {
+            if let Err(e) = publish(&partial, &self.path) {
+                let _ = std::fs::remove_file(&partial);
+                return Err(e);
+            }
+        }
+        Ok((self.name, self.path))
     }
 }
 
@@ -249,13 +334,16 @@ fn register_table(db: &Db) -> Result<()> {
     Ok(())
 }
 
-/// An analysis file written outside any transaction, removed again unless registered.
+/// An analysis file written outside any transaction (under its partial name),
+/// renamed and registered by [`PendingFile::register`], removed again unless registered.
 #[derive(Debug)]
 pub struct PendingFile {
     /// Analysis file name.
     pub name: String,
-    /// Its path.
+    /// Its path, once registered.
     pub path: PathBuf,
+    partial: PathBuf,
+    published: bool,
     /// The session.
     pub nwb_file_name: String,
     /// `analysis_file_description`.
@@ -269,14 +357,22 @@ impl PendingFile {
         PendingFile {
             name: file.name.clone(),
             path: file.path.clone(),
+            partial: file.partial.clone(),
+            published: !file.detached,
             nwb_file_name: file.nwb_file_name.clone(),
             description: description.to_string(),
             registered: false,
         }
     }
 
-    /// Registers the file in AnalysisNwbfile; from then on it is kept.
+    /// Renames the finished file to its name and registers it in AnalysisNwbfile;
+    /// from then on it is kept (a rename refused, e.g. the name taken meanwhile, is
+    /// an error).
     pub fn register(mut self, db: &Db) -> Result<String> {
+        if !self.published {
+            publish(&self.partial, &self.path)?;
+            self.published = true;
+        }
         register(
             db,
             &self.nwb_file_name,
@@ -293,7 +389,10 @@ impl PendingFile {
 impl Drop for PendingFile {
     fn drop(&mut self) {
         if !self.registered {
-            let _ = std::fs::remove_file(&self.path);
+            let _ = std::fs::remove_file(&self.partial);
+            if self.published {
+                let _ = std::fs::remove_file(&self.path);
+            }
         }
     }
 }
@@ -309,6 +408,7 @@ pub fn build<T>(
 ) -> Result<(String, T)> {
     let mut f = AnalysisFile::create(db, settings, nwb_file_name)?;
     let path = f.path.clone();
+    let partial = f.partial.clone();
     let out = (|| {
         let v = fill(f.writer())?;
         let (name, path) = f.finish()?;
@@ -316,6 +416,7 @@ pub fn build<T>(
         Ok((name, v))
     })();
     if out.is_err() {
+        let _ = std::fs::remove_file(&partial);
         let _ = std::fs::remove_file(&path);
     }
     out
@@ -451,6 +552,10 @@ pub fn cleanup(db: &Db, settings: &Settings, opts: &CleanupOptions) -> Result<Cl
     let now = SystemTime::now();
     for f in files {
         if tracked.contains(&f) || report.analysis_files.contains(&f) {
+            continue;
+        }
+        // a file being written by a running process (stale partial files do go)
+        if is_partial(&f) && !is_stale_partial(&f) {
             continue;
         }
         let age = std::fs::metadata(&f)

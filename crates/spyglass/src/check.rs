@@ -62,6 +62,10 @@ pub struct CheckReport {
     pub orphan_external_rows: Vec<(FullName, Vec<String>)>,
     /// Files in the `raw` (only `_` copies) and `analysis` stores no row tracks.
     pub orphan_files: Vec<PathBuf>,
+    /// Partial analysis files (`crate::analysis::partial_name`) whose writer is gone
+    /// (killed while writing; `cleanup` and the next writer in the folder remove
+    /// them). Partial files of running writers are not listed.
+    pub partial_files: Vec<PathBuf>,
     /// Tables the check looked at.
     pub tables_in_database: usize,
 }
@@ -139,6 +143,12 @@ pub fn check(db: &Db) -> Result<CheckReport> {
             let rel = rel.to_string_lossy().replace('\\', "/");
             // the raw store also holds the original recordings, which no row tracks
             if store == "raw" && !rel.ends_with("_.nwb") {
+                continue;
+            }
+            if crate::analysis::is_partial(&f) {
+                if crate::analysis::is_stale_partial(&f) {
+                    report.partial_files.push(f);
+                }
                 continue;
             }
             if !known.contains(&rel) {

@@ -38,6 +38,7 @@ pub fn run(db: &Db, format: Format, verbose: bool) -> Result<()> {
                     "table": format!("{}.{}", n.schema, n.table), "entries": p})).collect::<Vec<_>>(),
                 "files_without_rows": r.orphan_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             },
+            "partial_files": r.partial_files.iter().map(|p| p.display().to_string()).collect::<Vec<_>>(),
             "seconds": elapsed,
         });
         println!("{}", serde_json::to_string_pretty(&j)?);
@@ -106,6 +107,12 @@ pub fn run(db: &Db, format: Format, verbose: bool) -> Result<()> {
         }
         for f in &r.orphan_files {
             println!("  file tracked by no row: {}", f.display());
+        }
+        for f in &r.partial_files {
+            println!(
+                "  partial file of a writer that stopped (removed by the next writer there, or `spyglass cleanup`): {}",
+                f.display()
+            );
         }
         println!("checked in {elapsed:.2} s");
     }

@@ -14,5 +14,6 @@ mod ripple;
 mod secrets;
 mod sessions;
 mod sorting;
+mod sorting_faults;
 mod sorting_v1;
 mod spyglass_interop;

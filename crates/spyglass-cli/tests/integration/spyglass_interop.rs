@@ -144,12 +144,17 @@ impl Lab {
 
     /// Writes a session with the Spyglass environment's pynwb into `raw/`.
     fn write_session(&self, name: &str, seed: u32) -> PathBuf {
+        self.write_session_with(name, seed, &["6"])
+    }
+
+    /// Like [`Lab::write_session`], with lab_session.py's SECONDS [CONVERSION NOISE SPIKES].
+    fn write_session_with(&self, name: &str, seed: u32, args: &[&str]) -> PathBuf {
         let path = self.base().join("raw").join(name);
         let out = Command::new(spyglass_python())
             .arg(py_dir().join("lab_session.py"))
             .arg(&path)
             .arg(seed.to_string())
-            .arg("6")
+            .args(args)
             .env("HDF5_USE_FILE_LOCKING", "FALSE")
             .output()
             .expect("run lab_session.py");
@@ -594,6 +599,365 @@ fn spyglass_ingests_into_tables_spyglass_rs_declared() {
     check_json(&lab);
     eprintln!(
         "spyglass-rs first, then Spyglass: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// The second word of a selection command's first line (`Table <id>: …`).
+fn id_of(out: &str) -> String {
+    out.split_whitespace()
+        .nth(1)
+        .unwrap_or_default()
+        .trim_end_matches(':')
+        .to_string()
+}
+
+/// Two lists of spike times agree to 1e-9 s (JSON carries float64 to the last bit
+/// or one off); returns the largest difference.
+fn same_times(a: &[f64], b: &[f64], what: &str) -> f64 {
+    assert_eq!(
+        a.len(),
+        b.len(),
+        "{what}: {} vs {} spikes",
+        a.len(),
+        b.len()
+    );
+    let d = a
+        .iter()
+        .zip(b)
+        .map(|(x, y)| (x - y).abs())
+        .fold(0.0, f64::max);
+    assert!(d < 1e-9, "{what}: spike times differ by up to {d} s");
+    d
+}
+
+fn floats(v: &Value) -> Vec<f64> {
+    v.as_array()
+        .unwrap_or_else(|| panic!("not a list: {v}"))
+        .iter()
+        .map(|x| x.as_f64().unwrap())
+        .collect()
+}
+
+/// Spike sorting v1 on a database Python Spyglass declared: its schemas and parameter
+/// rows are used as they are (`check`: comments differ only); spyglass-rs sorts one
+/// tetrode with `clusterless_thresholder` / `default_clusterless` and curates it;
+/// Python Spyglass reads our rows (fetch_nwb, CurationV1.get_sorting on our
+/// materialized recording, SpikeSortingOutput.get_spike_times), then runs its own
+/// chain on the same sort group and parameters, and the two agree: the recording's
+/// samples, the artifact intervals and the spike times. The session's gain is
+/// 1 µV per unit, so that Spyglass 0.6 applying `detect_threshold` in stored units
+/// (issue 17) and spyglass-rs applying it in µV are the same threshold.
+#[test]
+fn spyglass_rs_sorts_in_spikesorting_tables_spyglass_declared() {
+    if skipped() {
+        return;
+    }
+    let t0 = Instant::now();
+    let lab = Lab::new();
+    let raw = "ssrat20230622.nwb";
+    let nwb = "ssrat20230622_.nwb";
+    // 6 s, 1 µV per unit, noise of 10 µV, 20 spikes/s on tetrode 0 and an artifact at 2 s
+    lab.write_session_with(raw, 3, &["6", "1e-6", "10", "20"]);
+    let mut py = lab.oracle();
+    py.call("ingest", json!([raw]));
+    let declared = py.call("sorting_declare", json!(["interop"]));
+    eprintln!("Spyglass declared spike sorting v1: {declared}");
+    let spyglass_sorter_rows = declared["sorter"].as_i64().unwrap();
+
+    // check: the v1 tables are used as Spyglass declared them (comment differences only)
+    let j = check_json(&lab);
+    let sorting_schemas = [
+        "spikesorting_v1_recording.",
+        "spikesorting_v1_artifact.",
+        "spikesorting_v1_sorting.",
+        "spikesorting_v1_curation.",
+        "spikesorting_merge.",
+    ];
+    let is_sorting = |t: &str| sorting_schemas.iter().any(|s| t.starts_with(s));
+    let mut used: Vec<String> = j["identical"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t.as_str().unwrap().to_string())
+        .filter(|t| is_sorting(t))
+        .collect();
+    for d in j["differing"].as_array().unwrap() {
+        let t = d["table"].as_str().unwrap();
+        if !is_sorting(t) {
+            continue;
+        }
+        used.push(t.to_string());
+        for what in d["differences"].as_array().unwrap() {
+            let w = what.as_str().unwrap();
+            assert!(w.contains("comment"), "{t}: {w}");
+        }
+    }
+    used.sort();
+    eprintln!("spike-sorting tables used as Spyglass declared them: {used:?}");
+    for t in [
+        "spikesorting_v1_recording.sort_group",
+        "spikesorting_v1_recording.sort_group__sort_group_electrode",
+        "spikesorting_v1_recording.#spike_sorting_preprocessing_parameters",
+        "spikesorting_v1_recording.spike_sorting_recording_selection",
+        "spikesorting_v1_recording.__spike_sorting_recording",
+        "spikesorting_v1_artifact.#artifact_detection_parameters",
+        "spikesorting_v1_artifact.artifact_detection_selection",
+        "spikesorting_v1_artifact.__artifact_detection",
+        "spikesorting_v1_sorting.#spike_sorter_parameters",
+        "spikesorting_v1_sorting.spike_sorting_selection",
+        "spikesorting_v1_sorting.__spike_sorting",
+        "spikesorting_v1_curation.curation_v1",
+        "spikesorting_merge.spike_sorting_output",
+        "spikesorting_merge.spike_sorting_output__curation_v1",
+    ] {
+        assert!(used.iter().any(|u| u == t), "{t} not checked: {used:?}");
+    }
+    assert!(
+        !j["missing"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|t| is_sorting(t.as_str().unwrap())),
+        "{}",
+        j["missing"]
+    );
+
+    // spyglass-rs: sort groups by shank, recording, artifacts, clusterless sorting, curation
+    let text = lab.rs_ok(&["sorting", "group-by-shank", nwb]);
+    assert!(text.contains("2 sort groups"), "{text}");
+    // Spyglass's parameter rows, as Python stored them, are read as they are
+    let listed = lab.rs_ok(&["sorting", "sorter", "params", "list"]);
+    assert_eq!(
+        listed.lines().count() as i64,
+        spyglass_sorter_rows,
+        "{listed}"
+    );
+    assert!(
+        listed.contains("clusterless_thresholder / default_clusterless: "),
+        "{listed}"
+    );
+    let rec = id_of(&lab.rs_ok(&[
+        "sorting",
+        "recording",
+        "select",
+        nwb,
+        "--sort-group",
+        "0",
+        "--interval",
+        "raw data valid times",
+        "--params",
+        "default",
+        "--team",
+        "interop",
+    ]));
+    let text = lab.rs_ok(&[
+        "populate",
+        "spikesorting_v1_recording.SpikeSortingRecording",
+    ]);
+    assert!(text.contains("made 1 keys, 0 errors"), "{text}");
+    lab.rs_ok(&["sorting", "recording", "materialize", &rec]);
+    let artifact =
+        id_of(&lab.rs_ok(&["sorting", "artifact", "select", &rec, "--params", "default"]));
+    lab.rs_ok(&["populate", "spikesorting_v1_artifact.ArtifactDetection"]);
+    let sorting = id_of(&lab.rs_ok(&["sorting", "select", &rec, "--interval", &artifact]));
+    let text = lab.rs_ok(&["populate", "spikesorting_v1_sorting.SpikeSorting"]);
+    assert!(text.contains("made 1 keys, 0 errors"), "{text}");
+    let text = lab.rs_ok(&["sorting", "curation", "insert", &sorting]);
+    assert!(text.contains("SpikeSortingOutput"), "{text}");
+    eprintln!(
+        "spyglass-rs sorted: recording {rec}, artifact {artifact}, sorting {sorting} ({:.1} s)",
+        t0.elapsed().as_secs_f64()
+    );
+
+    // what we stored, through the library
+    let db = spyglass_db::Db::open(&lab.url).unwrap();
+    spyglass::Settings::new(lab.base()).configure_stores(&db);
+    let ours = spyglass::spikesorting::curation_v1::get_sorting(
+        &db,
+        &spyglass::spikesorting::curation_v1::CurationKey {
+            sorting_id: sorting.parse().unwrap(),
+            curation_id: 0,
+        },
+    )
+    .unwrap();
+    assert_eq!(ours.len(), 1, "one clusterless unit");
+    let our_times = ours[0].spike_times.clone();
+    assert!(our_times.len() > 60, "{} spikes", our_times.len());
+
+    // Spyglass reads our rows
+    let read = py.call("sorting_read", json!([sorting]));
+    let cur = &read["curations"]["0"];
+    for (what, theirs) in [
+        ("SpikeSorting.fetch_nwb", &read["sorting_units"]["0"]),
+        ("CurationV1.get_sorting", &cur["units"]["0"]),
+        (
+            "SpikeSortingOutput.get_spike_times",
+            &cur["merge_spike_times"][0],
+        ),
+    ] {
+        let d = same_times(&floats(theirs), &our_times, what);
+        eprintln!(
+            "{what} on our rows: {} spikes, largest difference {d:e} s",
+            our_times.len()
+        );
+    }
+    assert_eq!(cur["merge_sorting_units"], 1);
+    // SpikeInterface estimates the rate from the timestamps (as for Spyglass's own files)
+    assert!(
+        (cur["rate"].as_f64().unwrap() - 30000.0).abs() < 1e-3,
+        "{}",
+        cur["rate"]
+    );
+    let samples: Vec<i64> = cur["samples"]["0"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_i64().unwrap())
+        .collect();
+    assert_eq!(samples.len(), our_times.len());
+    // the raw clock starts at 10 s, 30 kHz: get_sorting's samples are the spike times'
+    for (s, t) in samples.iter().zip(&our_times) {
+        assert!(
+            ((*s as f64) / 30000.0 + 10.0 - t).abs() < 0.5 / 30000.0,
+            "{s} vs {t}"
+        );
+    }
+    let ours_rec = py.call("recording_read", json!([rec]));
+    assert_eq!(ours_rec["channel_ids"], json!([0, 1, 2, 3]), "{ours_rec}");
+    assert_eq!(
+        ours_rec["electrode_rows"],
+        json!([0, 1, 2, 3]),
+        "{ours_rec}"
+    );
+    assert_eq!(ours_rec["times"][0], 10.0, "{ours_rec}");
+
+    // Spyglass's own chain on the same sort group and parameters
+    let theirs = py.call(
+        "sorting_python",
+        json!([nwb, 0, "raw data valid times", "interop"]),
+    );
+    eprintln!(
+        "Spyglass sorted: {theirs} ({:.1} s)",
+        t0.elapsed().as_secs_f64()
+    );
+    let their_rec = theirs["recording_id"].as_str().unwrap();
+    let spy_rec = py.call("recording_read", json!([their_rec]));
+    for k in [
+        "shape",
+        "channel_ids",
+        "electrode_rows",
+        "times",
+        "locations",
+        "gains",
+        "conversion",
+    ] {
+        assert_eq!(ours_rec[k], spy_rec[k], "{k}: {ours_rec} vs {spy_rec}");
+    }
+    let diff = py.call("recording_diff", json!([rec, their_rec]));
+    eprintln!("recordings, ours vs Spyglass's: {diff}");
+    assert_eq!(diff["times_equal"], true, "{diff}");
+    // Spyglass filters in 1 s chunks with 5 ms margins; ours is the whole-series filter
+    assert!(diff["rel_rms"].as_f64().unwrap() < 2e-3, "{diff}");
+    let (a_ours, a_theirs) = (
+        py.call("intervals", json!([nwb, artifact])),
+        py.call("intervals", json!([nwb, theirs["artifact_id"]])),
+    );
+    eprintln!("artifact-free times: ours {a_ours}, Spyglass's {a_theirs}");
+    assert_eq!(a_ours, a_theirs);
+    assert!(
+        a_ours.as_array().unwrap().len() >= 2,
+        "the artifact at 2 s is removed: {a_ours}"
+    );
+    let spy = py.call("sorting_read", json!([theirs["sorting_id"]]));
+    let spy_times = floats(&spy["sorting_units"]["0"]);
+    eprintln!(
+        "clusterless spikes: ours {}, Spyglass's {}",
+        our_times.len(),
+        spy_times.len()
+    );
+    let d = same_times(
+        &our_times,
+        &spy_times,
+        "ours vs Spyglass's clusterless_thresholder",
+    );
+    eprintln!("ours vs Spyglass's spike times: largest difference {d:e} s");
+    drop(py);
+    let after = check_json(&lab);
+    assert_eq!(after["orphans"]["files_without_rows"], json!([]), "{after}");
+    eprintln!(
+        "spike sorting on Spyglass's tables: {:.1} s",
+        t0.elapsed().as_secs_f64()
+    );
+}
+
+/// The other way: spyglass-rs declares the spike-sorting v1 schemas and stores the
+/// parameter rows (`defaults`); Python Spyglass ingests a session, makes its sort
+/// groups and runs its own recording, artifact detection and clusterless sorting in
+/// those tables, with the parameter rows as spyglass-rs stored them; spyglass-rs
+/// then reads Spyglass's sorting (a curation of it, through its units file) and
+/// Spyglass reads that curation back.
+#[test]
+fn spyglass_sorts_in_tables_spyglass_rs_declared() {
+    if skipped() {
+        return;
+    }
+    let t0 = Instant::now();
+    let lab = Lab::new();
+    lab.rs_ok(&["defaults"]);
+    let raw = "rsdecl20230622.nwb";
+    let nwb = "rsdecl20230622_.nwb";
+    lab.write_session_with(raw, 4, &["6", "1e-6", "10", "20"]);
+    let mut py = lab.oracle();
+    py.call("ingest", json!([raw]));
+    let declared = py.call("sorting_declare", json!(["interop"]));
+    // Spyglass's 22 sorter rows (as spyglass-rs stored them) and spyglass_sorter's
+    assert!(declared["sorter"].as_i64().unwrap() > 22, "{declared}");
+    let groups = py.call("sort_groups", json!([nwb]));
+    assert_eq!(groups, json!({"groups": 2, "electrodes": 8}));
+    let theirs = py.call(
+        "sorting_python",
+        json!([nwb, 0, "raw data valid times", "interop"]),
+    );
+    let sorting = theirs["sorting_id"].as_str().unwrap();
+    let read = py.call("sorting_read", json!([sorting]));
+    let spy_times = floats(&read["sorting_units"]["0"]);
+    assert!(spy_times.len() > 60, "{} spikes", spy_times.len());
+    // spyglass-rs reads Spyglass's rows: a curation of its sorting, from its units file
+    let shown = lab.rs_ok(&[
+        "show",
+        "spikesorting_v1_recording.SpikeSortingRecording",
+        "--format",
+        "json",
+    ]);
+    assert!(
+        shown.contains(theirs["recording_id"].as_str().unwrap()),
+        "{shown}"
+    );
+    let text = lab.rs_ok(&["sorting", "curation", "insert", sorting]);
+    assert!(text.contains("SpikeSortingOutput"), "{text}");
+    let listed = lab.rs_ok(&["sorting", "curation", "list", sorting]);
+    assert!(
+        listed.starts_with("0\tparent -1\tmerges_applied false\t1 units"),
+        "{listed}"
+    );
+    let read = py.call("sorting_read", json!([sorting]));
+    let cur = &read["curations"]["0"];
+    same_times(
+        &floats(&cur["units"]["0"]),
+        &spy_times,
+        "our curation of Spyglass's sorting",
+    );
+    same_times(
+        &floats(&cur["merge_spike_times"][0]),
+        &spy_times,
+        "SpikeSortingOutput.get_spike_times of our curation",
+    );
+    drop(py);
+    check_json(&lab);
+    eprintln!(
+        "spyglass-rs declared, Spyglass sorted {} spikes: {:.1} s",
+        spy_times.len(),
         t0.elapsed().as_secs_f64()
     );
 }

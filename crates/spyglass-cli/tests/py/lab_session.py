@@ -2,7 +2,11 @@
 a DataAcqDevice, a camera, a probe per electrode group with shanks and electrodes, the
 electrodes table's probe columns, a 30 kHz int16 ElectricalSeries with timestamps, epochs
 tagged 01_s1 / 02_r1, a `tasks` module and one SpatialSeries per epoch).
-Usage: lab_session.py OUT.nwb SEED SECONDS"""
+Usage: lab_session.py OUT.nwb SEED SECONDS [CONVERSION NOISE SPIKES]
+CONVERSION (V per unit, default 1.95e-7) and NOISE (std, units, default 200) set the raw
+series' gain and noise; SPIKES > 0 adds that many spikes per second on tetrode 0 (a
+−400-unit biphasic waveform, different amplitudes per channel) and one +20000-unit, 3 ms
+artifact on every channel at 2 s, for the spike-sorting interop."""
 import sys, datetime
 import numpy as np
 from pynwb import NWBFile, NWBHDF5IO
@@ -13,6 +17,9 @@ from hdmf.common import DynamicTable
 import ndx_franklab_novela as nov
 
 out, seed, seconds = sys.argv[1], int(sys.argv[2]), float(sys.argv[3])
+conversion = float(sys.argv[4]) if len(sys.argv) > 4 else 1.95e-7
+noise = float(sys.argv[5]) if len(sys.argv) > 5 else 200.0
+spike_rate = float(sys.argv[6]) if len(sys.argv) > 6 else 0.0
 rng = np.random.default_rng(seed)
 start = datetime.datetime(2023, 6, 22, 9, 30, seed, tzinfo=datetime.timezone.utc)
 nwb = NWBFile(session_description="lab interop session", identifier=f"lab-{seed}", session_start_time=start,
@@ -43,21 +50,38 @@ for g in range(2):
 for name, desc in [("probe_shank", "shank"), ("probe_electrode", "electrode"), ("bad_channel", "bad"),
                    ("ref_elect_id", "reference")]:
     nwb.add_electrode_column(name=name, description=desc)
+if spike_rate > 0:
+    # contact positions in the electrodes table, as Frank-lab files carry them (SpikeInterface
+    # reads channel locations from rel_x / rel_y; Spyglass's sorting needs them)
+    for name in ["rel_x", "rel_y", "rel_z"]:
+        nwb.add_electrode_column(name=name, description=f"{name} of the contact, um")
 n_ch = 2 * per
 for i in range(n_ch):
     g = i // per
+    rel = dict(rel_x=float(i % per), rel_y=2.0 * (i % per), rel_z=0.5) if spike_rate > 0 else {}
     nwb.add_electrode(x=float(i), y=float(2 * i), z=float(3 * i), imp=float(100 + i), location=locations[g],
                       filtering="0.3-6000 Hz", group=groups[g], probe_shank=0, probe_electrode=i % per,
-                      bad_channel=False, ref_elect_id=-1)
+                      bad_channel=False, ref_elect_id=-1, **rel)
 region = nwb.create_electrode_table_region(list(range(n_ch)), "all electrodes")
 fs = 30000.0
 n_t = int(seconds * fs)
 t = np.arange(n_t) / fs
 theta = 800 * np.sin(2 * np.pi * 8 * t)[:, None]
-data = (theta + rng.normal(0, 200, size=(n_t, n_ch))).astype(np.int16)
+signal = theta + rng.normal(0, noise, size=(n_t, n_ch))
+if spike_rate > 0:
+    # spikes 1.5 ms long, at least 5 ms apart, on tetrode 0's channels
+    n_sp = int(spike_rate * seconds)
+    starts = np.sort(rng.choice(np.arange(100, n_t - 100, 150), size=n_sp, replace=False))
+    wave = -400 * np.exp(-((np.arange(45) - 12) / 4.0) ** 2) + 150 * np.exp(-((np.arange(45) - 28) / 7.0) ** 2)
+    scale = np.array([1.0, 0.7, 0.5, 0.3])
+    for s0 in starts:
+        signal[s0:s0 + 45, :per] += wave[:, None] * scale[None, :]
+    a0 = int(2.0 * fs)
+    signal[a0:a0 + 90, :] += 20000
+data = np.clip(signal, -32768, 32767).astype(np.int16)
 ts = t + 10.0
 nwb.add_acquisition(ElectricalSeries(name="e-series", data=data, electrodes=region, timestamps=ts,
-                                     conversion=1.95e-7, filtering="0.3-6000 Hz", description="raw recording",
+                                     conversion=conversion, filtering="0.3-6000 Hz", description="raw recording",
                                      comments="interop raw"))
 half = 10.0 + seconds / 2
 epochs = [(10.0, half, "01_s1"), (half, 10.0 + seconds, "02_r1")]

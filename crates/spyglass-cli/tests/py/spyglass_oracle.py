@@ -164,9 +164,133 @@ def npy(path):
     return {"dtype": str(a.dtype), "shape": list(a.shape)}
 
 
+def _v1():
+    import spyglass.spikesorting.v1 as v1
+    import spyglass.spikesorting.spikesorting_merge  # noqa: F401 (declares spikesorting_merge)
+    return v1
+
+
+def sorting_declare(team):
+    """Declares the spike-sorting v1 schemas as importing them does, stores Spyglass's
+    default parameter rows and a LabTeam of every lab member."""
+    v1 = _v1()
+    v1.SpikeSortingPreprocessingParameters().insert_default()
+    v1.ArtifactDetectionParameters().insert_default()
+    v1.SpikeSorterParameters().insert_default()
+    members = sgc.LabMember().fetch("lab_member_name").tolist()
+    sgc.LabTeam().create_new_team(team_name=team, team_members=members, team_description="interop")
+    return {"preproc": len(v1.SpikeSortingPreprocessingParameters()), "artifact": len(v1.ArtifactDetectionParameters()),
+            "sorter": len(v1.SpikeSorterParameters()), "members": members}
+
+
+def _units(df):
+    return {str(i): [float(t) for t in np.asarray(df.loc[i, "spike_times"])] for i in df.index}
+
+
+def sorting_read(sorting_id):
+    """What a lab member reads of a sorting: SpikeSorting's fetch_nwb, every curation's
+    get_sorting (samples on its recording) and SpikeSortingOutput's get_spike_times."""
+    from spyglass.spikesorting.spikesorting_merge import SpikeSortingOutput
+    v1 = _v1()
+    key = {"sorting_id": sorting_id}
+    row = (v1.SpikeSorting & key).fetch1()
+    out = {"time_of_sort": int(row["time_of_sort"]), "analysis_file_name": row["analysis_file_name"],
+           "sorting_units": _units((v1.SpikeSorting & key).fetch_nwb()[0]["object_id"]), "curations": {}}
+    for ck in (v1.CurationV1 & key).fetch("KEY", as_dict=True):
+        df = v1.CurationV1.get_sorting(ck, as_dataframe=True)
+        sorting = v1.CurationV1.get_sorting(ck)
+        rec = v1.CurationV1.get_recording(ck)
+        merge_id = (SpikeSortingOutput.CurationV1 & ck).fetch1("merge_id")
+        via_merge = SpikeSortingOutput().get_spike_times({"merge_id": merge_id})
+        out["curations"][str(ck["curation_id"])] = {
+            "units": _units(df), "labels": {str(i): list(df.loc[i, "curation_label"]) if "curation_label" in df else []
+                                            for i in df.index},
+            "samples": {str(u): [int(x) for x in sorting.get_unit_spike_train(u)] for u in sorting.get_unit_ids()},
+            "rate": float(sorting.get_sampling_frequency()), "recording_shape": [rec.get_num_samples(), rec.get_num_channels()],
+            "merge_spike_times": [[float(t) for t in np.asarray(x)] for x in via_merge],
+            "merge_sorting_units": len(SpikeSortingOutput.get_sorting({"merge_id": merge_id}).get_unit_ids())}
+    return out
+
+
+def sorting_python(nwb, sort_group_id, interval, team):
+    """Spyglass's own chain on one sort group: SpikeSortingRecording (`default`),
+    ArtifactDetection (`default`) and clusterless_thresholder `default_clusterless`."""
+    import uuid
+    v1 = _v1()
+    rid = uuid.uuid4()
+    v1.SpikeSortingRecordingSelection.insert1(dict(
+        recording_id=rid, nwb_file_name=nwb, sort_group_id=sort_group_id, interval_list_name=interval,
+        preproc_param_name="default", team_name=team))
+    v1.SpikeSortingRecording.populate({"recording_id": rid})
+    akey = v1.ArtifactDetectionSelection.insert_selection({"recording_id": rid, "artifact_param_name": "default"})
+    v1.ArtifactDetection.populate(akey)
+    skey = v1.SpikeSortingSelection.insert_selection(dict(
+        recording_id=rid, sorter="clusterless_thresholder", sorter_param_name="default_clusterless",
+        nwb_file_name=nwb, interval_list_name=str(akey["artifact_id"])))
+    v1.SpikeSorting.populate(skey)
+    return {"recording_id": str(rid), "artifact_id": str(akey["artifact_id"]), "sorting_id": str(skey["sorting_id"])}
+
+
+def _locations(rec):
+    try:
+        return rec.get_channel_locations().tolist()
+    except Exception as e:  # SpikeInterface finds none in the file
+        return f"none: {e}"
+
+
+def recording_read(recording_id):
+    """A SpikeSortingRecording as Spyglass reads it: get_recording (µV), its row."""
+    v1 = _v1()
+    key = {"recording_id": recording_id}
+    row = (v1.SpikeSortingRecording & key).fetch1()
+    rec = v1.SpikeSortingRecording.get_recording(key)
+    traces = rec.get_traces(return_scaled=True).astype(np.float64)
+    path = sgc.AnalysisNwbfile.get_abs_path(row["analysis_file_name"])
+    import pynwb
+    with pynwb.NWBHDF5IO(path, "r", load_namespaces=True) as io:
+        f = io.read()
+        es = f.acquisition["ProcessedElectricalSeries"]
+        ids = (f.objects[row["object_id"]].object_id, f.objects[row["electrodes_id"]].object_id
+               if row["electrodes_id"] else None)
+        electrodes = [int(x) for x in es.electrodes.data[:]]
+        info = {"dtype": str(es.data.dtype), "conversion": float(es.conversion), "electrode_rows": electrodes}
+    return {"row": {k: (str(v) if v is not None else None) for k, v in row.items()}, "ids": list(ids),
+            "shape": list(traces.shape), "times": [float(x) for x in rec.get_times()[[0, -1]]],
+            "channel_ids": [int(c) for c in rec.get_channel_ids()], "gains": [float(g) for g in rec.get_channel_gains()],
+            "locations": _locations(rec), "rms": float(np.sqrt(np.mean(traces ** 2))), **info}
+
+
+def recording_diff(a, b):
+    """Two SpikeSortingRecordings' samples (µV, through get_recording) compared: the
+    relative RMS of their difference, the largest difference and equal timestamps."""
+    v1 = _v1()
+    ra, rb = (v1.SpikeSortingRecording.get_recording({"recording_id": r}) for r in (a, b))
+    ta, tb = (r.get_traces(return_scaled=True).astype(np.float64) for r in (ra, rb))
+    if ta.shape != tb.shape:
+        return {"shapes": [list(ta.shape), list(tb.shape)]}
+    d = ta - tb
+    return {"shapes": [list(ta.shape)], "rel_rms": float(np.sqrt(np.mean(d ** 2)) / np.sqrt(np.mean(tb ** 2))),
+            "max_abs": float(np.max(np.abs(d))), "rms": float(np.sqrt(np.mean(tb ** 2))),
+            "times_equal": bool(np.array_equal(ra.get_times(), rb.get_times()))}
+
+
+def sort_groups(nwb):
+    """SortGroup.set_group_by_shank, as a lab member runs it."""
+    v1 = _v1()
+    v1.SortGroup().set_group_by_shank(nwb_file_name=nwb)
+    return {"groups": len(v1.SortGroup & {"nwb_file_name": nwb}),
+            "electrodes": len(v1.SortGroup.SortGroupElectrode & {"nwb_file_name": nwb})}
+
+
+def intervals(nwb, name):
+    return np.asarray((sgc.IntervalList & {"nwb_file_name": nwb, "interval_list_name": name}).fetch1("valid_times")).tolist()
+
+
 OPS = {"npy": npy, "ingest": ingest, "lfp": lfp, "counts": counts, "read_session": read_session, "filters": filters,
        "add_filter": add_filter, "exports": exports, "externals": externals, "registry": registry,
-       "analysis_files": analysis_files, "trodes": trodes, "read_position": read_position}
+       "analysis_files": analysis_files, "trodes": trodes, "read_position": read_position,
+       "sorting_declare": sorting_declare, "sorting_read": sorting_read, "sorting_python": sorting_python,
+       "recording_read": recording_read, "sort_groups": sort_groups, "recording_diff": recording_diff, "intervals": intervals}
 
 print("@@ORACLE@@ " + json.dumps({"ready": True}), flush=True)
 for line in sys.stdin:

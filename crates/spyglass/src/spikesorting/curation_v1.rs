@@ -64,10 +64,30 @@ pub struct CurationRow {
     pub analysis_file_name: String,
     /// Object id of the units table.
     pub object_id: String,
-    /// Whether the merge groups were applied to the units.
+    /// Whether the merge groups were applied to the units (a `bool` column: a
+    /// database DataJoint declared returns it as a tinyint 0 / 1).
+    #[serde(deserialize_with = "bool_or_int")]
     pub merges_applied: bool,
     /// Free text.
     pub description: String,
+}
+
+/// A boolean stored as a boolean or as DataJoint's tinyint 0 / 1.
+fn bool_or_int<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<bool, D::Error> {
+    #[derive(Deserialize)]
+    #[serde(untagged)]
+    enum B {
+        Bool(bool),
+        Int(i64),
+    }
+    match B::deserialize(d)? {
+        B::Bool(b) => Ok(b),
+        B::Int(0) => Ok(false),
+        B::Int(1) => Ok(true),
+        B::Int(n) => Err(serde::de::Error::custom(format!(
+            "merges_applied {n}: not a boolean (0 or 1)"
+        ))),
+    }
 }
 
 impl CurationRow {
@@ -542,7 +562,8 @@ pub fn insert_curation(
 
     // write, then register and insert in one transaction
     let nwb_file_name = selection.key.nwb_file_name.clone();
-    let raw_file = rec::recording_source(db, selection.key.recording_id)?.raw_file;
+    // the session's `_` copy (a recording Python Spyglass made has no recipe to read)
+    let raw_file = crate::analysis::nwb_file_path(db, &nwb_file_name)?;
     let description = format!("CurationV1 {sorting_id} / {curation_id}");
     let (file, object_id) =
         crate::kit::analysis_file(settings, &nwb_file_name, &raw_file, &description, |w| {
@@ -583,9 +604,7 @@ pub fn get_merged_sorting(db: &Db, key: &CurationKey) -> Result<Vec<(i64, Vec<f6
             sorting_id: key.sorting_id,
         },
     )?;
-    let rate = rec::recording_source(db, sel.key.recording_id)?
-        .recipe
-        .sampling_rate;
+    let rate = rec::sampling_rate(db, sel.key.recording_id)?;
     // _merge_dict_to_list: [unit] + others, united, groups of two or more
     let assoc: Vec<Vec<i64>> = units
         .iter()

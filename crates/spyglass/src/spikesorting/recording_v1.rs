@@ -960,7 +960,17 @@ fn positions(file: &spyglass_nwb::NwbFile, ids: &[i64]) -> Result<Option<Vec<[f6
 fn stored_recipe(db: &Db, row: &RecordingRow) -> Result<Recipe> {
     let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
     let file = spyglass_nwb::NwbFile::open(&path)?;
-    let table = file.table(&format!("/scratch/{RECIPE_TABLE}"))?;
+    let recipe = format!("/scratch/{RECIPE_TABLE}");
+    if !file.exists(&recipe) {
+        return Err(Error::bad(
+            format!("{RECORDING} {}", row.recording_id),
+            format!(
+                "its analysis file {} has no recipe ({recipe}): the recording was made by Python Spyglass; spyglass-rs reads only recordings it made (select and populate the same sort group here)",
+                path.display()
+            ),
+        ));
+    }
+    let table = file.table(&recipe)?;
     let text = table.text_column("recipe")?;
     let json = text
         .first()
@@ -989,6 +999,29 @@ pub struct RecordingSource {
     pub hash: Option<String>,
 }
 
+/// The sampling rate of a recording, Hz: its recipe's, or, for a recording Python
+/// Spyglass made (no recipe), its session's Raw rate (the recipe's rate is Raw's).
+pub fn sampling_rate(db: &Db, recording_id: Uuid) -> Result<f64> {
+    match recording_source(db, recording_id) {
+        Ok(s) => Ok(s.recipe.sampling_rate),
+        Err(e) => {
+            #[derive(Deserialize)]
+            struct R {
+                sampling_rate: f64,
+            }
+            let sel: RecordingSelection =
+                db.row(RECORDING_SELECTION, &RecordingKey { recording_id })?;
+            let raw: Vec<R> = db.rows(
+                common_ephys::RAW,
+                &Session {
+                    nwb_file_name: &sel.key.nwb_file_name,
+                },
+            )?;
+            raw.first().map(|r| r.sampling_rate).ok_or(e)
+        }
+    }
+}
+
 /// The [`RecordingSource`] of a SpikeSortingRecording row.
 pub fn recording_source(db: &Db, recording_id: Uuid) -> Result<RecordingSource> {
     let row: RecordingRow = db.row(RECORDING, &RecordingKey { recording_id })?;
@@ -1004,7 +1037,8 @@ pub fn recording_source(db: &Db, recording_id: Uuid) -> Result<RecordingSource> 
 /// Writes a recording's samples as Spyglass stores them — a new analysis file with
 /// the recipe and `acquisition/ProcessedElectricalSeries` (float64 µV, conversion
 /// 1e-6, the raw timestamps, electrodes region) — and points the row at it
-/// (object_id, electrodes_id); the samples' hash is checked first. Returns the new
+/// (object_id, electrodes_id); the samples' hash is checked first, and the
+/// recipe-only file it replaces is deleted with its external row. Returns the new
 /// file's name.
 pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<String> {
     use spyglass_nwb::{Compression, StreamDtype, StreamedSeriesSpec};
@@ -1051,7 +1085,8 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
     let electrodes_id = out.electrodes_object_id().to_string();
     let object_id = out.finish()?;
     f.finish()?;
-    crate::transaction(db, || {
+    let replaced: RecordingRow = db.row(RECORDING, &RecordingKey { recording_id })?;
+    let name = crate::transaction(db, || {
         let name = pending.register(db)?;
         let row = Row::from_pairs([
             ("recording_id", Value::Uuid(recording_id)),
@@ -1061,7 +1096,18 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
         ]);
         db.update1(RECORDING, &row)?;
         Ok(name)
-    })
+    })?;
+    // the recipe-only file it replaces, now referred to by no row, goes with its
+    // external row (left for `cleanup` should anything still refer to it)
+    let old = replaced.analysis_file_name;
+    if old != name && crate::analysis::unreferenced_analysis_files(db)?.contains(&old) {
+        db.delete(
+            crate::common::common_nwbfile::ANALYSIS_NWBFILE,
+            spyglass_db::Cond::map([("analysis_file_name", old.as_str())]),
+            spyglass_db::delete::DeleteOptions::default(),
+        )?;
+    }
+    Ok(name)
 }
 
 /// The one-row `/scratch` table holding a recording's recipe and hash.
