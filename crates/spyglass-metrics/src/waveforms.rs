@@ -10,6 +10,7 @@
 use rayon::prelude::*;
 use spyglass_sort::linalg::sym_eigen;
 use spyglass_sort::rng::Rng;
+pub(crate) use spyglass_sort::source::read_padded;
 use spyglass_sort::{ChunkSource, PeakSign, Result, SortError, SourceError};
 
 /// Waveform extraction parameters (Spyglass's WaveformParameters names).
@@ -107,38 +108,6 @@ impl Waveforms {
         }
         out
     }
-}
-
-/// Reads samples `start..end` (possibly reaching outside the recording: zeros there)
-/// into a fresh buffer, refusing non-finite samples.
-pub(crate) fn read_padded(src: &dyn ChunkSource, start: i64, end: i64) -> Result<Vec<f32>> {
-    let c = src.num_channels();
-    let n = src.num_samples() as i64;
-    let len = (end - start).max(0) as usize;
-    let mut out = vec![0.0f32; len * c];
-    let (a, b) = (start.clamp(0, n), end.clamp(0, n));
-    if a < b {
-        let off = (a - start) as usize * c;
-        let slice = &mut out[off..off + (b - a) as usize * c];
-        src.read(a as usize, b as usize, slice)
-            .map_err(|e| SortError::Source {
-                start: a as usize,
-                end: b as usize,
-                reason: e.to_string(),
-            })?;
-        if let Some(k) = slice.iter().position(|v| !v.is_finite()) {
-            return Err(SortError::invalid(
-                "recording",
-                format!(
-                    "sample {} of channel {} is not finite ({})",
-                    a as usize + k / c,
-                    k % c,
-                    slice[k]
-                ),
-            ));
-        }
-    }
-    Ok(out)
 }
 
 fn check_trains(src: &dyn ChunkSource, trains: &[Vec<i64>]) -> Result<()> {

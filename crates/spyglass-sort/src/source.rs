@@ -95,7 +95,7 @@ pub(crate) fn check_rate(fs: f64) -> Result<()> {
 /// Reads samples `start..end` (which may reach outside the recording: those samples
 /// are zeros, as SpikeInterface pads chunk margins) into a fresh buffer, refusing
 /// non-finite samples.
-pub(crate) fn read_padded(src: &dyn ChunkSource, start: i64, end: i64) -> Result<Vec<f32>> {
+pub fn read_padded(src: &dyn ChunkSource, start: i64, end: i64) -> Result<Vec<f32>> {
     let c = src.num_channels();
     let n = src.num_samples() as i64;
     let len = (end - start).max(0) as usize;
