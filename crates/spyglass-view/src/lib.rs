@@ -2,8 +2,8 @@
 //! (assets embedded from `assets/`) and a JSON API over the database, the sessions and
 //! their NWB traces. Binds 127.0.0.1 by default; every request needs the access token
 //! printed with the URL (query `?token=` once, then a cookie); read-only unless started
-//! with `--allow-curation` (curations of a sorting, [`sorting`]). Chosen views
-//! can also be exported as a static folder ([`export`]).
+//! with `--allow-curation` (curations of a sorting, module `sorting`). Chosen views
+//! can also be exported as a static folder (module `export`).
 
 mod api;
 mod auth;
