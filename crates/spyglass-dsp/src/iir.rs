@@ -335,16 +335,14 @@ fn section_pass<const W: usize>(
 /// recursions are independent chains the CPU overlaps, where one section at a
 /// time waits on its own. The operations per section and sample are
 /// [`section_pass`]'s, so the values are the same to the last bit. `S` sections,
-/// their states in `z` (left there).
+/// their states in `zs` (left there).
 #[inline(always)]
 fn cascade_pass<const W: usize, const S: usize>(
-    coefs: &[[f64; 5]],
-    z: &mut [[[f64; W]; 2]],
+    c: &[[f64; 5]; S],
+    zs: &mut [[[f64; W]; 2]; S],
     rows: &mut [[f64; W]],
     rev: bool,
 ) {
-    let c: &[[f64; 5]; S] = coefs.try_into().expect("S sections");
-    let zs: &mut [[[f64; W]; 2]; S] = z.try_into().expect("S states");
     let mut st = *zs;
     let n = rows.len();
     for i in 0..n {
@@ -368,20 +366,19 @@ fn cascade<const W: usize>(
     rows: &mut [[f64; W]],
     rev: bool,
 ) {
-    match coefs.len() {
-        1 => cascade_pass::<W, 1>(coefs, z, rows, rev),
-        2 => cascade_pass::<W, 2>(coefs, z, rows, rev),
-        3 => cascade_pass::<W, 3>(coefs, z, rows, rev),
-        4 => cascade_pass::<W, 4>(coefs, z, rows, rev),
-        5 => cascade_pass::<W, 5>(coefs, z, rows, rev),
-        6 => cascade_pass::<W, 6>(coefs, z, rows, rev),
-        7 => cascade_pass::<W, 7>(coefs, z, rows, rev),
-        8 => cascade_pass::<W, 8>(coefs, z, rows, rev),
-        _ => {
-            for (c, zs) in coefs.iter().zip(z.iter_mut()) {
-                section_pass(c, zs, rows, rev);
-            }
-        }
+    macro_rules! fused {
+        ($($s:literal)*) => {
+            $(if let (Ok(c), Ok(zs)) = (
+                <&[[f64; 5]; $s]>::try_from(coefs),
+                <&mut [[[f64; W]; 2]; $s]>::try_from(&mut *z),
+            ) {
+                return cascade_pass::<W, $s>(c, zs, rows, rev);
+            })*
+        };
+    }
+    fused!(1 2 3 4 5 6 7 8);
+    for (c, zs) in coefs.iter().zip(z.iter_mut()) {
+        section_pass(c, zs, rows, rev);
     }
 }
 
