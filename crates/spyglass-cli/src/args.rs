@@ -201,6 +201,10 @@ pub enum Command {
         /// `delete --user`; on MySQL the database account).
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
+        /// A Kilosort / phy output folder sorted from the file's raw series: its units
+        /// become the session's units table and ImportedSpikeSorting (one file only).
+        #[arg(long, value_name = "DIR")]
+        kilosort: Option<PathBuf>,
     },
     /// Remove analysis files and rows that nothing refers to.
     Cleanup {

@@ -9,6 +9,7 @@ mod dandi;
 mod dlc;
 mod elements_ephys;
 mod export;
+mod imported_kilosort;
 mod ingest_pynwb;
 mod ingest_synthetic;
 mod intervals;
