@@ -136,21 +136,22 @@ impl UnitSelection {
             None | Some(Json::Null) => {}
             Some(Json::Object(map)) => {
                 for (column, criterion) in map {
-                    let ops =
-                        match criterion {
-                            Json::Object(ops) if ops.is_empty() => return Err(Error::bad(
+                    let ops = match criterion {
+                        Json::Object(ops) if ops.is_empty() => {
+                            return Err(Error::bad(
                                 &what,
                                 format!(
                                     "empty criterion for column `{column}`: no operator to apply"
                                 ),
-                            )),
-                            Json::Object(ops) => ops
-                                .iter()
-                                .map(|(op, v)| (op.clone(), v.clone()))
-                                .collect::<Vec<_>>(),
-                            // shorthand for membership
-                            other => vec![("isin".to_string(), other.clone())],
-                        };
+                            ))
+                        }
+                        Json::Object(ops) => ops
+                            .iter()
+                            .map(|(op, v)| (op.clone(), v.clone()))
+                            .collect::<Vec<_>>(),
+                        // shorthand for membership
+                        other => vec![("isin".to_string(), other.clone())],
+                    };
                     for (op, v) in &ops {
                         if !OPERATORS.contains(&op.as_str()) {
                             return Err(Error::bad(
