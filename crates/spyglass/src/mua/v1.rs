@@ -429,12 +429,11 @@ pub fn detect(key: &MuaKey, i: &MuaInputs) -> Result<Vec<RippleEvent>> {
     let mut time = vec![];
     let mut speed = vec![];
     let mut counts = vec![];
-    for k in 0..i.time.len() {
-        let t = i.time[k];
+    for ((&t, &v), &n) in i.time.iter().zip(&i.speed).zip(&summed) {
         if i.valid_times.iter().any(|[a, b]| t >= *a && t <= *b) {
             time.push(t);
-            speed.push(i.speed[k]);
-            counts.push(summed[k]);
+            speed.push(v);
+            counts.push(n);
         }
     }
     if time.is_empty() {

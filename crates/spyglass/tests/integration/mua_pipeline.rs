@@ -237,8 +237,7 @@ fn mua_events_and_sorted_spikes_groups_equal_spyglass_and_find_the_bursts() {
             .unwrap();
         let path = spyglass::analysis::analysis_file_path(db, &row.analysis_file_name).unwrap();
         let file = spyglass_nwb::NwbFile::open(&path).unwrap();
-        let ids = file.units().unwrap().unwrap().ids.clone();
-        ids
+        file.units().unwrap().unwrap().ids
     };
     let labels = |pairs: &[(i64, &[&str])]| -> BTreeMap<i64, Vec<String>> {
         pairs
