@@ -218,20 +218,22 @@ mod tests {
 
     #[test]
     fn rate_is_the_summed_counts_per_second_smoothed() {
-        // one spike of each of two units in bin 2 at 100 Hz: 200 spikes/s there,
-        // spread by a Gaussian of σ 1 sample that sums to 200
-        let mut data = vec![0.0; 20];
-        data[4] = 1.0;
-        data[5] = 1.0;
+        // one spike of each of two units in bin 10 of 20 at 100 Hz: 200 spikes/s
+        // there, spread by a Gaussian of σ 1 sample (8 samples each side, all
+        // inside the trace) that sums to 200
+        let mut data = vec![0.0; 40];
+        data[20] = 1.0;
+        data[21] = 1.0;
         let mu = Multiunit {
             data: &data,
             n_units: 2,
         };
         let rate = multiunit_population_firing_rate(mu, 100.0, 0.01).unwrap();
-        assert_eq!(rate.len(), 10);
+        assert_eq!(rate.len(), 20);
         let total: f64 = rate.iter().sum();
         assert!((total - 200.0).abs() < 1e-9, "{total}");
-        assert!(rate[2] > rate[1] && rate[1] > rate[0]);
+        assert!(rate[10] > rate[9] && rate[9] > rate[8] && rate[1] == 0.0);
+        assert!((rate[9] - rate[11]).abs() < 1e-12);
         assert!(multiunit_population_firing_rate(
             Multiunit {
                 data: &data,
