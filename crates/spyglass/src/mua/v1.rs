@@ -120,7 +120,7 @@ mua_times_object_id : varchar(40)";
                         .unwrap_or_default();
                     let dict = r
                         .get("mua_param_dict")
-                        .map(|v| v.python_str())
+                        .map(|v| v.to_json().to_string())
                         .unwrap_or_default();
                     println!("{name}: {dict}");
                 }
