@@ -284,6 +284,7 @@ fn family_about(family: &str) -> &'static str {
         "lfp" => "Set up the LFP pipelines: electrode groups, LFP and band selections",
         "position" => "Set up the position pipelines: TrodesPosParams and selections",
         "linearization" => "Set up linearization: track graphs, parameters and selections",
+        "mua" => "Multiunit high-synchrony events: MuaEventsParameters and MuaEventsV1",
         _ => "Set up this family's pipelines",
     }
 }

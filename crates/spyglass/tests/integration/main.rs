@@ -17,6 +17,7 @@ mod lab_db;
 mod lfp_artifact;
 mod lfp_pipeline;
 mod linearization_pipeline;
+mod mua_pipeline;
 mod parity;
 mod position_pipeline;
 mod prefix_isolation;
