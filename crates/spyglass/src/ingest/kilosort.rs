@@ -98,8 +98,8 @@ pub fn add_units(copy: &Path, raw_path: &str, folder: &Path) -> Result<(String, 
         resolution: Some(1.0 / rate),
         columns: vec![
             ColumnSpec::text(
-                "kilosort_label",
-                "the cluster's label (cluster_group / cluster_KSLabel)",
+                "label",
+                "the cluster's Kilosort / phy label (cluster_group / cluster_KSLabel), read by SortedSpikesGroup's label filters",
                 units.iter().map(|u| u.label.as_str().to_string()).collect(),
             ),
             ColumnSpec::i64(

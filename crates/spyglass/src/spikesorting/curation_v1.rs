@@ -685,11 +685,10 @@ pub fn curation_of_merge(db: &Db, merge_id: Uuid) -> Result<CurationKey> {
     })
 }
 
-/// Spyglass's `SpikeSortingOutput.get_sorting`: the units of a CurationV1 entry
-/// (merges recorded but not applied stay as they were written, as Spyglass's
-/// `get_sorting` returns them), or of an ImportedSpikeSorting entry (the units table
-/// of the session's NWB file; no curation labels).
-pub fn get_sorting_by_merge_id(db: &Db, merge_id: Uuid) -> Result<Vec<CuratedUnit>> {
+/// The NWB file and units-table object id of SpikeSortingOutput entry `merge_id`:
+/// a CurationV1 entry's analysis file, or an ImportedSpikeSorting entry's session
+/// file (Spyglass's `fetch_nwb` of the part's parent).
+pub fn units_of_merge(db: &Db, merge_id: Uuid) -> Result<(std::path::PathBuf, String)> {
     let m = db.merge(SPIKE_SORTING_OUTPUT)?;
     let cond = spyglass_db::Cond::Map(vec![("merge_id".into(), Value::Uuid(merge_id))]);
     let parents = db.merge_get_parent(&m, &cond)?;
@@ -697,7 +696,11 @@ pub fn get_sorting_by_merge_id(db: &Db, merge_id: Uuid) -> Result<Vec<CuratedUni
         .first()
         .ok_or_else(|| Error::missing(SPIKE_SORTING_OUTPUT, format!("merge_id = {merge_id}")))?;
     match source.name.as_str() {
-        "CurationV1" => get_sorting(db, &curation_of_merge(db, merge_id)?),
+        "CurationV1" => {
+            let row: CurationRow = db.row(CURATION, &curation_of_merge(db, merge_id)?)?;
+            let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
+            Ok((path, row.object_id))
+        }
         "ImportedSpikeSorting" => {
             let row = db.fetch1(q)?;
             let text = |k: &str| {
@@ -706,13 +709,22 @@ pub fn get_sorting_by_merge_id(db: &Db, merge_id: Uuid) -> Result<Vec<CuratedUni
                 })
             };
             let path = crate::analysis::nwb_file_path(db, text("nwb_file_name")?)?;
-            read_units_at(&path, text("object_id")?)
+            Ok((path, text("object_id")?.to_string()))
         }
         other => Err(Error::bad(
             SPIKE_SORTING_OUTPUT,
             format!("merge id {merge_id} is a `{other}` entry, which is not read here"),
         )),
     }
+}
+
+/// Spyglass's `SpikeSortingOutput.get_sorting`: the units of a CurationV1 entry
+/// (merges recorded but not applied stay as they were written, as Spyglass's
+/// `get_sorting` returns them), or of an ImportedSpikeSorting entry (the units table
+/// of the session's NWB file; no curation labels).
+pub fn get_sorting_by_merge_id(db: &Db, merge_id: Uuid) -> Result<Vec<CuratedUnit>> {
+    let (path, object_id) = units_of_merge(db, merge_id)?;
+    read_units_at(&path, &object_id)
 }
 
 /// Spyglass's `SpikeSortingOutput.get_spike_times`: spike times (seconds) per unit,

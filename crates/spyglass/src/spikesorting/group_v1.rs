@@ -24,13 +24,12 @@
 //! criterion; list-valued columns (labels) take only `isin` / `notin`; a criterion
 //! on a column some sorting of the group lacks is an error naming those sortings.
 //!
-//! Two divergences, both where Spyglass computes nonsense: a NULL
+//! One divergence, where Spyglass computes nonsense: a NULL
 //! `include_labels` or `exclude_labels` (a row inserted without them) is read as no
 //! labels (Spyglass's `np.unique(None)` makes it a label `None` that no unit has,
-//! dropping every labelled unit); and only CurationV1 entries of
-//! SpikeSortingOutput are read (an ImportedSpikeSorting entry is refused, naming it).
+//! dropping every labelled unit).
 
-use super::curation_v1::{self as cv, CurationRow};
+use super::curation_v1 as cv;
 use super::merge::SPIKE_SORTING_OUTPUT;
 use crate::kit::prelude::*;
 use serde_json::Value as Json;
@@ -525,12 +524,11 @@ impl UnitsTable {
     }
 }
 
-/// The units table of SpikeSortingOutput entry `merge_id` (a CurationV1 entry).
+/// The units table of SpikeSortingOutput entry `merge_id` (a CurationV1 or an
+/// ImportedSpikeSorting entry).
 pub fn units_table(db: &Db, merge_id: Uuid) -> Result<UnitsTable> {
-    let key = cv::curation_of_merge(db, merge_id)?;
-    let row: CurationRow = db.row(cv::CURATION, &key)?;
-    let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
-    let what = || format!("{} (units {})", path.display(), row.object_id);
+    let (path, object_id) = cv::units_of_merge(db, merge_id)?;
+    let what = || format!("{} (units {object_id})", path.display());
     let file = spyglass_nwb::NwbFile::open(&path).map_err(|e| Error::bad(what(), e.to_string()))?;
     let Some(t) = file
         .units()

@@ -11,7 +11,7 @@ use crate::common::*;
 use serde_json::Value as Json;
 use spyglass::common::spikesorting_imported as ssi;
 use spyglass::ingest::{FileStatus, IngestOptions};
-use spyglass::spikesorting::{curation_v1, merge};
+use spyglass::spikesorting::{curation_v1, group_v1, merge};
 use spyglass_db::Value;
 use spyglass_nwb::synthetic::{write_session, SyntheticParams};
 use std::path::Path;
@@ -27,7 +27,7 @@ with pynwb.NWBHDF5IO(copy, 'r') as io:
     u = nwb.units
     got = {'object_id': u.object_id, 'ids': [int(i) for i in u.id[:]],
            'times': [[float(t) for t in st] for st in u['spike_times'][:]],
-           'labels': [str(x) for x in u['kilosort_label'][:]]}
+           'labels': [str(x) for x in u['label'][:]]}
     raw = [s for s in nwb.acquisition.values() if isinstance(s, pynwb.ecephys.ElectricalSeries)][0]
     ts = raw.timestamps[:]
 st = np.load(folder + '/spike_times.npy').ravel().astype(np.int64)
@@ -133,17 +133,35 @@ fn a_kilosort_folder_becomes_the_sessions_imported_sorting() {
             panic!("{entries:?}")
         };
         // (serde_json's default float parsing may be one ulp off Python's text)
-        let times = curation_v1::get_spike_times(&env.db, *id).unwrap();
         let want_times: Vec<Vec<f64>> = serde_json::from_value(want["times"].clone()).unwrap();
-        assert_eq!(times.len(), want_times.len(), "{variant}");
-        for (a, b) in times.iter().zip(&want_times) {
-            assert_eq!(a.len(), b.len(), "{variant}");
-            for (x, y) in a.iter().zip(b) {
-                assert!(
-                    (x - y).abs() <= 2.0 * f64::EPSILON * y.abs(),
-                    "{variant}: {x} vs {y}"
-                );
+        let close = |times: &[Vec<f64>], want: &[Vec<f64>], what: &str| {
+            assert_eq!(times.len(), want.len(), "{variant} {what}");
+            for (a, b) in times.iter().zip(want) {
+                assert_eq!(a.len(), b.len(), "{variant} {what}");
+                for (x, y) in a.iter().zip(b) {
+                    assert!(
+                        (x - y).abs() <= 2.0 * f64::EPSILON * y.abs(),
+                        "{variant} {what}: {x} vs {y}"
+                    );
+                }
             }
+        };
+        let times = curation_v1::get_spike_times(&env.db, *id).unwrap();
+        close(&times, &want_times, "get_spike_times");
+        // a SortedSpikesGroup of it: every unit, then Spyglass's default exclusion
+        // (noise, mua) by the `label` column
+        group_v1::insert_defaults(&env.db).unwrap();
+        for (params, keep) in [
+            ("all_units", vec!["good", "mua", "n.a."]),
+            ("default_exclusion", vec!["good", "n.a."]),
+        ] {
+            let key = group_v1::create_group(&env.db, variant, &nwb, params, &[*id]).unwrap();
+            let (spikes, _) = group_v1::fetch_spike_data(&env.db, &key, None).unwrap();
+            let kept: Vec<Vec<f64>> = (want_times.iter().zip(&labels))
+                .filter(|(_, l)| keep.contains(l))
+                .map(|(t, _)| t.clone())
+                .collect();
+            close(&spikes, &kept, params);
         }
     }
 }
