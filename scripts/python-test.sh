@@ -13,7 +13,11 @@ cd "$root"
 venv="$(readlink -f "$root/.venv-python")"
 [ -x "$venv/bin/python" ] || { echo "python-test: run scripts/setup.sh first" >&2; exit 1; }
 target="$(cargo metadata --format-version 1 --no-deps | "$venv/bin/python" -c 'import json,sys; print(json.load(sys.stdin)["target_directory"])')"
+# the module as cargo uplifted it, else as it sits among the build's dependencies
 so="$target/debug/libspyglass_py.so"
+if [ ! -f "$so" ] || [ "$target/debug/deps/libspyglass_py.so" -nt "$so" ]; then
+  so="$target/debug/deps/libspyglass_py.so"
+fi
 t0=$(date +%s)
 stale=no
 [ -f "$so" ] || stale=yes
@@ -24,6 +28,8 @@ if [ "$stale" = yes ]; then
   # the doc-test step builds every library with the workspace's features, as
   # `cargo test --workspace` does
   cargo test --workspace --doc -q >/dev/null
+  so="$target/debug/libspyglass_py.so"
+  [ -f "$so" ] || so="$target/debug/deps/libspyglass_py.so"
 fi
 "$venv/bin/python" scripts/python-wheel.py "$so" "$target/wheels" >/dev/null
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$target"/wheels/spyglass_rs-*.whl

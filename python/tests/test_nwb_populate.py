@@ -19,6 +19,13 @@ def pynwb_object(path, object_id):
     return io, io.read().objects[object_id]
 
 
+def buffer_owner(a):
+    """The type of the object owning an array's memory (numpy's views chain to it)."""
+    while isinstance(a.base, np.ndarray):
+        a = a.base
+    return type(a.base).__name__
+
+
 def test_fetch_nwb_arrays_equal_pynwbs(ctx):
     from spyglass_rs.lfp.v1 import LFPV1
 
@@ -41,8 +48,8 @@ def test_fetch_nwb_arrays_equal_pynwbs(ctx):
     assert lfp.data.shape[1] == n
     assert lfp.data.shape[0] == pytest.approx(ctx.params["duration_s"] * 1000, abs=2)
     # the arrays are the Rust buffers, not copies through Python
-    assert not lfp.data.flags.owndata and type(lfp.data.base).__name__ == "PySliceContainer"
-    assert type(lfp.timestamps.base).__name__ == "PySliceContainer"
+    assert buffer_owner(lfp.data) == "PySliceContainer"
+    assert buffer_owner(lfp.timestamps) == "PySliceContainer"
 
 
 def test_fetch1_dataframe_equals_spyglass_recipe(ctx):

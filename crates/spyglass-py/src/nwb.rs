@@ -23,10 +23,17 @@ pub(crate) fn fetch_nwb(
 ) -> PyResult<Py<PyList>> {
     let rows: Vec<NwbRow> = py
         .detach(|| -> Result<Vec<NwbRow>, String> {
-            let merge = table.and_then(|t| sg.merge(t).ok());
+            // a merge master, whole or restricted, goes through its parts' parents
+            let base = table
+                .map(str::to_string)
+                .or_else(|| q.tables().first().map(|n| n.pretty()));
+            let merge = base.and_then(|t| sg.merge(&t).ok());
             match merge {
                 Some(m) => {
-                    let restriction = spyglass_db::Cond::Query(Box::new(q.clone()));
+                    let keys = q
+                        .proj(spyglass_db::Proj::key())
+                        .map_err(|e| e.to_string())?;
+                    let restriction = spyglass_db::Cond::Query(Box::new(keys));
                     let mut out = Vec::new();
                     for (source, pq) in sg
                         .merge_get_parent(&m, &restriction)
