@@ -51,9 +51,9 @@ def make_table():
     if len(Row()) != ROWS:
         Row.delete_quick()
         conn.query(
-            f"INSERT INTO `{SCHEMA}`.`row` SELECT seq, seq * 0.001, seq % 97, "
-            f"CONCAT('row-', seq % 1000), '2024-01-01 00:00:00' + INTERVAL seq SECOND "
-            f"FROM seq_1_to_{ROWS}"
+            f"INSERT INTO `{SCHEMA}`.`row` SELECT seq, seq * 0.001, MOD(seq, 97), "
+            f"CONCAT('row-', MOD(seq, 1000)), '2024-01-01 00:00:00' + INTERVAL seq SECOND "
+            f"FROM `{SCHEMA}`.seq_1_to_{ROWS}"
         )
     assert len(Row()) == ROWS
 

@@ -178,3 +178,14 @@ def test_modules_mirror_spyglass(ctx):
         from spyglass_rs.common import NoSuchTable  # noqa: F401
     assert isinstance(IntervalList.fetch(format="frame"), pd.DataFrame)
     assert LFPOutput.full_table_name.startswith("`")
+
+
+def test_insert_sessions_reports(ctx):
+    from spyglass_rs.common import Nwbfile, Session
+    from spyglass_rs.data_import import insert_sessions
+
+    (again,) = insert_sessions(str(ctx.demo_nwb))
+    assert again["nwb_file_name"] == ctx.nwb_file_name
+    assert again["status"] == "already present"
+    assert len(Session) == 1 and len(Nwbfile) == 1
+    assert (Nwbfile & {"nwb_file_name": ctx.nwb_file_name}).fetch1("nwb_file_name") == ctx.nwb_file_name
