@@ -82,15 +82,6 @@ def _series_frame(obj):
     return pandas.DataFrame(obj.data, index=pandas.Index(times, name="time"))
 
 
-#: the object each LFP table's ``fetch1_dataframe`` reads, as Spyglass's do
-LFP_OBJECTS = {
-    "LFPV1": "lfp",
-    "ImportedLFP": "lfp",
-    "LFPBandV1": "lfp_band",
-    "LFPArtifactDetection": None,
-}
-
-
 def lfp_dataframe(row, label):
     """Spyglass's LFP ``fetch1_dataframe``: ``pd.DataFrame(nwb["lfp"].data,
     index=pd.Index(nwb["lfp"].timestamps, name="time"))``."""
