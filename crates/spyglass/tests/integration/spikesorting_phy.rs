@@ -1,22 +1,23 @@
 //! phy both ways on the synthetic tetrode session of `spikesorting_sorting`, sorted by
-//! `spyglass_sorter`, its first curation labelled (unit 0 `accept`, the last unit `mua`):
+//! `spyglass_sorter` (units 0 and 1), its curation 1 labelled (unit 0 `accept`, unit 1
+//! `mua`):
 //!
 //! - `to_phy` writes a folder phylib 2.7's `TemplateModel` loads (no raw data file):
 //!   per cluster (phylib's `unit_id` column from `cluster_unit_id.tsv`) the spike samples
 //!   are `searchsorted(timestamps, t)` of the unit's spike times read by pynwb from the
 //!   curation's analysis file, the spike times in seconds are samples ÷ rate, the groups
-//!   are the labels mapped (accept → good, mua → mua, none → unsorted), the channel map
-//!   is 0..4 with the electrodes' positions, templates are (units, 90, 4);
-//! - phy's own writers (`TemplateModel.save_spike_clusters` / `save_metadata`) then
-//!   merge clusters 0 and 1 into a new cluster (max + 1, labelled `good`) and label
-//!   the last cluster `noise`; `from_phy` gives curation 1 with parent 0: units 0 and 1
-//!   `accept` with each other as merge group, the last unit `noise, reject`, the other
-//!   units as they were; with `--apply-merge`, curation 2 holds the merged unit
-//!   (`max id + 1`, both trains, `accept`);
+//!   are the labels mapped (accept → good, mua → mua), the channel map is 0..4 with the
+//!   electrodes' positions, templates are (2, 90, 4) and features (spikes, 4, 5);
+//! - phy's own writers (`TemplateModel.save_spike_clusters` / `save_metadata`) edit two
+//!   copies: in one, cluster 1 is labelled `noise` — `from_phy` gives a child (parent 1)
+//!   with unit 0 `accept` (left alone, kept) and unit 1 `noise, reject`, no merge; in the
+//!   other, clusters 0 and 1 are merged into cluster 2 (max + 1) labelled `good` — the
+//!   child has both units `accept` with each other as merge group, and with
+//!   `apply_merge` one unit 2 (both trains, `accept`);
 //! - refused, naming the file, with no curation inserted: a folder whose spike_times
-//!   differ from the parent curation's, and one where phy split a unit.
+//!   differ from the parent curation's, one where phy split a unit, and one without
+//!   `spyglass.json`.
 
-use crate::common::*;
 use crate::spikesorting_curation::sort;
 use crate::spikesorting_sorting::chain;
 use spyglass::spikesorting::{curation_v1 as cv, phy, recording_v1 as rec, sorting_v1 as ss};
@@ -44,7 +45,6 @@ out = dict(n_spikes=int(m.n_spikes), has_traces=m.traces is not None, sample_rat
            templates_shape=list(m.sparse_templates.data.shape), features_shape=list(m.features.shape),
            groups={str(k): v for k, v in m.metadata["group"].items()})
 unit_of = {int(k): int(v) for k, v in m.metadata["unit_id"].items()}
-out["unit_of"] = {str(k): v for k, v in unit_of.items()}
 ok = True
 for k, uid in unit_of.items():
     mine = m.spike_samples[m.spike_clusters == k]
@@ -52,14 +52,16 @@ for k, uid in unit_of.items():
 ok &= np.array_equal(m.spike_times, m.spike_samples / m.sample_rate)
 out["samples_match"] = bool(ok)
 out["all_units_exported"] = sorted(unit_of.values()) == sorted(units)
-# phy's edits: merge two clusters into max + 1, label it and another cluster
+# phy's edits: merge clusters into max + 1 ("new" in labels), label clusters
 sc = m.spike_clusters.copy()
 new = int(sc.max()) + 1
-sc[np.isin(sc, a["merge"])] = new
-m.save_spike_clusters(sc)
-groups = {int(k): v for k, v in m.metadata["group"].items() if int(k) not in a["merge"]}
-groups[new] = a["merged_group"]
-groups[a["noise"]] = "noise"
+groups = {int(k): v for k, v in m.metadata["group"].items()}
+if a["merge"]:
+    sc[np.isin(sc, a["merge"])] = new
+    m.save_spike_clusters(sc)
+    groups = {k: v for k, v in groups.items() if k not in a["merge"]}
+for k, g in a["labels"].items():
+    groups[new if k == "new" else int(k)] = g
 m.save_metadata("group", groups)
 out["new_cluster"] = new
 m.close()
@@ -92,10 +94,9 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
             .map(|u| u.id)
             .collect()
     };
-    assert!(ids.len() >= 3, "the sorter found units {ids:?}");
-    let last = *ids.last().unwrap();
+    assert_eq!(ids, vec![0, 1], "the sorter found units {ids:?}");
     let s = |v: &[&str]| v.iter().map(|x| x.to_string()).collect::<Vec<_>>();
-    // curation 1: the parent exported (unit 0 accept, the last unit mua)
+    // curation 1: the parent exported (unit 0 accept, unit 1 mua)
     let parent = cv::insert_curation(
         db,
         settings,
@@ -103,8 +104,8 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
         &cv::CurationInput {
             parent_curation_id: 0,
             labels: Some(BTreeMap::from([
-                (ids[0], s(&["accept"])),
-                (last, s(&["mua"])),
+                (0, s(&["accept"])),
+                (1, s(&["mua"])),
             ])),
             ..Default::default()
         },
@@ -120,22 +121,31 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
     assert_eq!(out.unit_ids, ids);
     let err = phy::to_phy(db, &parent.key(), &folder, &params).unwrap_err();
     assert!(err.to_string().contains("already exists"), "{err}");
-    // a pristine copy for the refusals
+    // copies: one per edit, a pristine one for the refusals
     let pristine = dir.path().join("pristine");
+    let merged_folder = dir.path().join("merged");
     copy_dir(&folder, &pristine);
+    copy_dir(&folder, &merged_folder);
 
     let source = rec::recording_source(db, c.recording_id).unwrap();
     let path = |name: &str| spyglass::analysis::analysis_file_path(db, name).unwrap();
-    let n = ids.len() as i64;
-    let args = serde_json::json!({
-        "folder": folder, "curation_file": path(&parent.analysis_file_name),
-        "raw_file": source.raw_file, "raw_object_id": source.recipe.raw_object_id,
-        "merge": [0, 1], "noise": n - 1, "merged_group": "good",
-    });
-    let argf = dir.path().join("args.json");
-    std::fs::write(&argf, args.to_string()).unwrap();
-    let o = spyglass_testkit::run_python(ORACLE, &[argf.to_str().unwrap()]);
-    let r: serde_json::Value = serde_json::from_str(o.lines().last().unwrap()).unwrap();
+    let phy_edit = |folder: &Path, merge: serde_json::Value, labels: serde_json::Value| {
+        let args = serde_json::json!({
+            "folder": folder, "curation_file": path(&parent.analysis_file_name),
+            "raw_file": source.raw_file, "raw_object_id": source.recipe.raw_object_id,
+            "merge": merge, "labels": labels,
+        });
+        let argf = folder.with_extension("json");
+        std::fs::write(&argf, args.to_string()).unwrap();
+        let o = spyglass_testkit::run_python(ORACLE, &[argf.to_str().unwrap()]);
+        let r: serde_json::Value = serde_json::from_str(o.lines().last().unwrap()).unwrap();
+        r
+    };
+    let r = phy_edit(
+        &folder,
+        serde_json::json!([]),
+        serde_json::json!({"1": "noise"}),
+    );
     assert_eq!(r["samples_match"], true, "{r}");
     assert_eq!(r["all_units_exported"], true, "{r}");
     assert_eq!(r["has_traces"], false);
@@ -147,61 +157,52 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
     assert_eq!(r["channel_map"], serde_json::json!([0, 1, 2, 3]));
     let locs = source.recipe.locations.clone().unwrap();
     assert_eq!(r["positions"], serde_json::json!(locs));
-    assert_eq!(r["templates_shape"], serde_json::json!([n, 90, 4]));
+    assert_eq!(r["templates_shape"], serde_json::json!([2, 90, 4]));
     assert_eq!(r["features_shape"], serde_json::json!([out.n_spikes, 4, 5]));
-    let mut groups = BTreeMap::new();
-    for k in 0..n {
-        let g = if k == 0 {
-            "good"
-        } else if k == n - 1 {
-            "mua"
-        } else {
-            "unsorted"
-        };
-        groups.insert(k.to_string(), g);
-    }
-    assert_eq!(r["groups"], serde_json::json!(groups));
-    assert_eq!(r["new_cluster"].as_i64().unwrap(), n);
+    assert_eq!(r["groups"], serde_json::json!({"0": "good", "1": "mua"}));
 
-    // back: the child curation
+    // back: labels only
     let before = c.env.count(cv::CURATION);
     let child = phy::from_phy(db, settings, &folder, &phy::FromPhyOptions::default()).unwrap();
     assert_eq!((child.curation_id, child.parent_curation_id), (2, 1));
     assert!(!child.merges_applied);
     let units = cv::get_sorting(db, &child.key()).unwrap();
     assert_eq!(units.iter().map(|u| u.id).collect::<Vec<_>>(), ids);
-    let mut want: BTreeMap<i64, Vec<String>> = ids.iter().map(|u| (*u, vec![])).collect();
-    want.insert(ids[0], s(&["accept"]));
-    want.insert(ids[1], s(&["accept"]));
-    want.insert(last, s(&["noise", "reject"]));
-    assert_eq!(labels_of(&units), want);
-    for u in &units {
-        let g = if u.id == ids[0] {
-            vec![ids[1].to_string()]
-        } else if u.id == ids[1] {
-            vec![ids[0].to_string()]
-        } else {
-            vec![]
-        };
-        assert_eq!(u.merge_group, g, "unit {}", u.id);
-    }
-    // applied
+    assert_eq!(
+        labels_of(&units),
+        BTreeMap::from([(0, s(&["accept"])), (1, s(&["noise", "reject"]))])
+    );
+    assert!(units.iter().all(|u| u.merge_group.is_empty()));
+
+    // back: a merge, recorded then applied
+    let r = phy_edit(
+        &merged_folder,
+        serde_json::json!([0, 1]),
+        serde_json::json!({"new": "good"}),
+    );
+    assert_eq!(r["new_cluster"].as_i64().unwrap(), 2);
+    let child = phy::from_phy(db, settings, &merged_folder, &Default::default()).unwrap();
+    assert_eq!((child.curation_id, child.parent_curation_id), (3, 1));
+    let units = cv::get_sorting(db, &child.key()).unwrap();
+    assert_eq!(
+        labels_of(&units),
+        BTreeMap::from([(0, s(&["accept"])), (1, s(&["accept"]))])
+    );
+    assert_eq!(units[0].merge_group, s(&["1"]));
+    assert_eq!(units[1].merge_group, s(&["0"]));
     let applied = phy::from_phy(
         db,
         settings,
-        &folder,
+        &merged_folder,
         &phy::FromPhyOptions {
             apply_merge: true,
             description: "phy, merged".into(),
         },
     )
     .unwrap();
-    assert_eq!((applied.curation_id, applied.parent_curation_id), (3, 1));
+    assert_eq!((applied.curation_id, applied.parent_curation_id), (4, 1));
+    assert!(applied.merges_applied);
     let units = cv::get_sorting(db, &applied.key()).unwrap();
-    let merged_id = ids.iter().max().unwrap() + 1;
-    let mut want_ids: Vec<i64> = ids[2..].to_vec();
-    want_ids.push(merged_id);
-    assert_eq!(units.iter().map(|u| u.id).collect::<Vec<_>>(), want_ids);
     let parent_units = cv::get_sorting(db, &parent.key()).unwrap();
     let mut both: Vec<f64> = parent_units[0]
         .spike_times
@@ -210,14 +211,11 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
         .copied()
         .collect();
     both.sort_by(f64::total_cmp);
-    let merged = units.iter().find(|u| u.id == merged_id).unwrap();
-    assert_eq!(merged.spike_times, both);
-    assert_eq!(merged.labels, s(&["accept"]));
-    assert_eq!(
-        units.iter().find(|u| u.id == last).unwrap().labels,
-        s(&["noise", "reject"])
-    );
-    assert_eq!(c.env.count(cv::CURATION), before + 2);
+    assert_eq!(units.len(), 1);
+    assert_eq!(units[0].id, 2);
+    assert_eq!(units[0].spike_times, both);
+    assert_eq!(units[0].labels, s(&["accept"]));
+    assert_eq!(c.env.count(cv::CURATION), before + 3);
 
     // refused: spike times that are not the parent's
     let moved = dir.path().join("moved");
@@ -233,14 +231,13 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
     .unwrap();
     let e = phy::from_phy(db, settings, &moved, &Default::default()).unwrap_err();
     assert!(e.to_string().contains("spike_times.npy"), "{e}");
-    // refused: a split unit
+    // refused: a split unit (one spike of cluster 1 moved to a new cluster 2)
     let split = dir.path().join("split");
     copy_dir(&pristine, &split);
     let sc = NpyArray::read(&split.join("spike_clusters.npy")).unwrap();
     let mut v = sc.to_i64("spike_clusters").unwrap();
-    let of_last: Vec<usize> = (0..v.len()).filter(|&i| v[i] == n - 1).collect();
-    assert!(of_last.len() >= 2);
-    v[of_last[0]] = n;
+    let first_of_1 = v.iter().position(|&x| x == 1).unwrap();
+    v[first_of_1] = 2;
     NpyArray {
         shape: sc.shape.clone(),
         data: NpyData::I64(v),
@@ -253,5 +250,5 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
     std::fs::remove_file(split.join("spyglass.json")).unwrap();
     let e = phy::from_phy(db, settings, &split, &Default::default()).unwrap_err();
     assert!(e.to_string().contains("spyglass.json"), "{e}");
-    assert_eq!(c.env.count(cv::CURATION), before + 2);
+    assert_eq!(c.env.count(cv::CURATION), before + 3);
 }
