@@ -1,4 +1,4 @@
-//! Benchmark: a phy folder for 20 units × 120 s of 32 channels by default (the issue's
+//! Benchmark: a phy folder for 10 units × 60 s of 32 channels by default (the issue's
 //! 100 units × 1 h with `PHY_BENCH_UNITS=100 PHY_BENCH_SECONDS=3600`), SpikeInterface's
 //! `generate_ground_truth_recording` (5 Hz units, the metrics bench's `gen.py`): ours
 //! ([`write_phy_folder`]: waveforms of 500 spikes per unit, templates, amplitudes,
@@ -9,7 +9,7 @@
 //! traces from memory (file loading not timed).
 //!
 //! Run: `cargo bench -p spyglass-kilosort --bench to_phy`. Knobs: `PHY_BENCH_SECONDS`
-//! (120), `PHY_BENCH_UNITS` (20), `PHY_BENCH_CHANNELS` (32), `PHY_BENCH_MAX_SPIKES` (500
+//! (60), `PHY_BENCH_UNITS` (10), `PHY_BENCH_CHANNELS` (32), `PHY_BENCH_MAX_SPIKES` (500
 //! per unit), `PHY_BENCH_DATA=<dir>` (keep / reuse the generated recording),
 //! `PHY_BENCH_SKIP_SI=1`.
 
@@ -25,8 +25,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
 }
 
 fn main() {
-    let secs: f64 = env_or("PHY_BENCH_SECONDS", 120.0);
-    let units: usize = env_or("PHY_BENCH_UNITS", 20);
+    let secs: f64 = env_or("PHY_BENCH_SECONDS", 60.0);
+    let units: usize = env_or("PHY_BENCH_UNITS", 10);
     let channels: usize = env_or("PHY_BENCH_CHANNELS", 32);
     let max_spikes: usize = env_or("PHY_BENCH_MAX_SPIKES", 500);
     let keep = std::env::var("PHY_BENCH_DATA").ok();
