@@ -103,10 +103,7 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
         sorting_id,
         &cv::CurationInput {
             parent_curation_id: 0,
-            labels: Some(BTreeMap::from([
-                (0, s(&["accept"])),
-                (1, s(&["mua"])),
-            ])),
+            labels: Some(BTreeMap::from([(0, s(&["accept"])), (1, s(&["mua"]))])),
             ..Default::default()
         },
     )
@@ -138,8 +135,7 @@ fn to_phy_loads_in_phylib_and_phy_edits_come_back_as_a_child_curation() {
         let argf = folder.with_extension("json");
         std::fs::write(&argf, args.to_string()).unwrap();
         let o = spyglass_testkit::run_python(ORACLE, &[argf.to_str().unwrap()]);
-        let r: serde_json::Value = serde_json::from_str(o.lines().last().unwrap()).unwrap();
-        r
+        serde_json::from_str::<serde_json::Value>(o.lines().last().unwrap()).unwrap()
     };
     let r = phy_edit(
         &folder,
