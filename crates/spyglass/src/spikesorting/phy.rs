@@ -212,7 +212,7 @@ pub fn to_phy(
 pub struct FromPhyOptions {
     /// Apply the merges to the units (else record them).
     pub apply_merge: bool,
-    /// Description (empty: "phy curation of <parent>").
+    /// Description (empty: "phy curation of" and the parent curation id).
     pub description: String,
 }
 
