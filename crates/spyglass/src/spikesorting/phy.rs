@@ -17,7 +17,9 @@
 //!   and merges the sorting's units, it cannot hold a part of one); then it inserts a
 //!   child CurationV1 (parent = the exported curation) with the labels of
 //!   `cluster_group.tsv` and the merge groups (the parent's recorded merge groups kept,
-//!   united with phy's), recorded or applied.
+//!   united with phy's), recorded or applied. Clusters `cluster_group.tsv` lists
+//!   without spikes (phy may keep ids it merged away) are ignored; clusters it does not
+//!   list are `unsorted`.
 //!
 //! Labels: Spyglass's curation labels (noise, artifact, reject, mua, accept) onto phy's
 //! groups and back ([`phy_group_of`], [`labels_of_group`]):
