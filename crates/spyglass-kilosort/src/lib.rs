@@ -6,11 +6,14 @@
 //! `spike_times` (samples ÷ sample rate), spike sites from each template's
 //! max-amplitude channel through `channel_map`, and spike depths as the centre of mass of
 //! the squared first principal-component features over the channels' y positions.
+//! [`phy`] writes such a folder from a recording and a sorting (what SpikeInterface's
+//! `export_to_phy` writes) and reads phy's merges and labels back.
 
 pub mod error;
 pub mod labels;
 pub mod npy;
 pub mod params;
+pub mod phy;
 
 use std::path::{Path, PathBuf};
 

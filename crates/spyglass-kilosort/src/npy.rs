@@ -270,33 +270,14 @@ impl NpyArray {
                 ),
             });
         }
-        let shape = match self.shape.len() {
-            1 => format!("({},)", self.shape[0]),
-            _ => format!(
-                "({})",
-                self.shape
-                    .iter()
-                    .map(|d| d.to_string())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
-        let mut header = format!(
-            "{{'descr': '{}', 'fortran_order': False, 'shape': {shape}, }}",
-            self.data.descr()
-        );
-        // numpy pads magic + length + header + newline to a multiple of 64 bytes
-        let total = 10 + header.len() + 1;
-        header.push_str(&" ".repeat((64 - total % 64) % 64));
-        header.push('\n');
-        let hlen = u16::try_from(header.len()).map_err(|_| KilosortError::Invalid {
-            what: path.display().to_string(),
-            detail: "too many dimensions for a version 1.0 header".into(),
+        let head = header_bytes(self.data.descr(), &self.shape).map_err(|detail| {
+            KilosortError::Invalid {
+                what: path.display().to_string(),
+                detail,
+            }
         })?;
-        let mut out = Vec::with_capacity(10 + header.len() + self.len() * 8);
-        out.extend_from_slice(b"\x93NUMPY\x01\x00");
-        out.extend_from_slice(&hlen.to_le_bytes());
-        out.extend_from_slice(header.as_bytes());
+        let mut out = Vec::with_capacity(head.len() + self.len() * 8);
+        out.extend_from_slice(&head);
         match &self.data {
             NpyData::Bool(v) => out.extend(v.iter().map(|&b| u8::from(b))),
             NpyData::I8(v) => out.extend(v.iter().flat_map(|x| x.to_le_bytes())),
@@ -312,6 +293,34 @@ impl NpyArray {
         }
         write_atomically(path, &out)
     }
+}
+
+/// The magic, length and header of a version 1.0 `.npy` file of `descr` (`'<f4'`, …)
+/// and `shape` (C order), padded as numpy pads it; the data follows it.
+pub fn header_bytes(descr: &str, shape: &[usize]) -> Result<Vec<u8>, String> {
+    let shape = match shape.len() {
+        1 => format!("({},)", shape[0]),
+        _ => format!(
+            "({})",
+            shape
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    };
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // numpy pads magic + length + header + newline to a multiple of 64 bytes
+    let total = 10 + header.len() + 1;
+    header.push_str(&" ".repeat((64 - total % 64) % 64));
+    header.push('\n');
+    let hlen = u16::try_from(header.len())
+        .map_err(|_| "too many dimensions for a version 1.0 header".to_string())?;
+    let mut out = Vec::with_capacity(10 + header.len());
+    out.extend_from_slice(b"\x93NUMPY\x01\x00");
+    out.extend_from_slice(&hlen.to_le_bytes());
+    out.extend_from_slice(header.as_bytes());
+    Ok(out)
 }
 
 /// Writes `bytes` to `path` through a temporary file in the same folder and a rename.

@@ -1,3 +1,4 @@
 //! Integration tests of spyglass-kilosort.
 mod folder;
 mod npy;
+mod phy;

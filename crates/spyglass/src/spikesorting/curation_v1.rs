@@ -173,7 +173,11 @@ description: varchar(100)";
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
-        let Command::Curation(c) = args::parse(m)?;
+        let c = match args::parse(m)? {
+            Command::Curation(c) => c,
+            Command::ToPhy(a) => return to_phy_command(sg, a),
+            Command::FromPhy(a) => return from_phy_command(sg, a),
+        };
         match c {
             CurationCommand::Insert(a) => {
                 let sorting_id = parse_uuid(&a.sorting_id)?;
@@ -234,6 +238,88 @@ enum Command {
     /// Curations of a sorting (CurationV1).
     #[command(subcommand)]
     Curation(CurationCommand),
+    /// Write a curation as a phy template-gui folder (params.py, spike_times, templates,
+    /// amplitudes, pc_features, cluster_group.tsv, spyglass.json, …).
+    ToPhy(ToPhyArgs),
+    /// Read a phy folder written by to-phy (phy's cluster_group.tsv and
+    /// spike_clusters.npy) as a new CurationV1 whose parent is the exported curation.
+    FromPhy(FromPhyArgs),
+}
+
+#[derive(clap::Args)]
+struct ToPhyArgs {
+    /// The SpikeSorting's sorting_id.
+    sorting_id: String,
+    /// The curation to export.
+    curation_id: i64,
+    /// The folder to write (must not exist).
+    folder: std::path::PathBuf,
+    /// Also write the recording as recording.dat (float32), so phy shows raw traces.
+    #[arg(long)]
+    with_recording: bool,
+    /// Waveforms per unit for templates and the PCA fit (SpikeInterface's 500); 0: all.
+    #[arg(long, default_value_t = 500)]
+    max_spikes_per_unit: usize,
+    /// Milliseconds before the spike.
+    #[arg(long, default_value_t = 1.0)]
+    ms_before: f64,
+    /// Milliseconds after the spike.
+    #[arg(long, default_value_t = 2.0)]
+    ms_after: f64,
+}
+
+#[derive(clap::Args)]
+struct FromPhyArgs {
+    /// The phy folder (written by to-phy, then edited in phy).
+    folder: std::path::PathBuf,
+    /// Apply phy's merges to the units (else they are recorded as merge groups).
+    #[arg(long)]
+    apply_merge: bool,
+    /// Description of the new curation.
+    #[arg(long, default_value = "")]
+    description: String,
+}
+
+fn to_phy_command(sg: &Spyglass, a: ToPhyArgs) -> Result<()> {
+    let key = CurationKey {
+        sorting_id: parse_uuid(&a.sorting_id)?,
+        curation_id: a.curation_id,
+    };
+    let params = spyglass_kilosort::phy::PhyExportParams {
+        ms_before: a.ms_before,
+        ms_after: a.ms_after,
+        max_spikes_per_unit: (a.max_spikes_per_unit > 0).then_some(a.max_spikes_per_unit),
+        write_recording: a.with_recording,
+        ..Default::default()
+    };
+    let out = super::phy::to_phy(sg.db(), &key, &a.folder, &params)?;
+    println!(
+        "phy folder {}: {} units, {} spikes, {} channels (open with `phy template-gui {}`)",
+        out.dir.display(),
+        out.unit_ids.len(),
+        out.n_spikes,
+        out.n_channels,
+        out.dir.join("params.py").display()
+    );
+    Ok(())
+}
+
+fn from_phy_command(sg: &Spyglass, a: FromPhyArgs) -> Result<()> {
+    let opts = super::phy::FromPhyOptions {
+        apply_merge: a.apply_merge,
+        description: a.description,
+    };
+    let row = super::phy::from_phy(sg.db(), sg.settings(), &a.folder, &opts)?;
+    let merge_id = insert_into_merge(sg.db(), &row.key())?;
+    println!(
+        "CurationV1 {} / {}: parent {}, merges applied {}, file {}, SpikeSortingOutput {merge_id}",
+        row.sorting_id,
+        row.curation_id,
+        row.parent_curation_id,
+        row.merges_applied,
+        row.analysis_file_name
+    );
+    Ok(())
 }
 
 #[derive(clap::Subcommand)]
@@ -366,7 +452,7 @@ fn read_units_at(path: &std::path::Path, object_id: &str) -> Result<Vec<CuratedU
 
 /// Spyglass's `_union_intersecting_lists`: groups sharing a unit are united
 /// (members ascending).
-fn union_intersecting(groups: &[Vec<i64>]) -> Vec<Vec<i64>> {
+pub(crate) fn union_intersecting(groups: &[Vec<i64>]) -> Vec<Vec<i64>> {
     let mut rest: Vec<BTreeSet<i64>> = groups.iter().map(|g| g.iter().copied().collect()).collect();
     let mut out = vec![];
     while !rest.is_empty() {

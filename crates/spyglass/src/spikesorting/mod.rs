@@ -10,8 +10,10 @@
 //! curation), [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master) and
 //! [`group_v1`] (`spikesorting_group_v1`: unit selections and SortedSpikesGroup,
 //! the sorted units analyses read: spike times, spike indicator, firing rates).
-//! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory.
+//! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory;
+//! [`phy`] writes a curation as a phy folder and reads phy's edits back as a child curation.
 
+pub mod phy;
 pub mod recompute;
 
 crate::kit::family! {

@@ -27,5 +27,6 @@ mod ripple_synthetic;
 mod session_group;
 mod spikesorting_curation;
 mod spikesorting_metric_curation;
+mod spikesorting_phy;
 mod spikesorting_recording;
 mod spikesorting_sorting;

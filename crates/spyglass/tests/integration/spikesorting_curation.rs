@@ -116,7 +116,7 @@ fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     out
 }
 
-fn sort(c: &crate::spikesorting_sorting::Chain, sorter: &str, params: &str) -> Uuid {
+pub(crate) fn sort(c: &crate::spikesorting_sorting::Chain, sorter: &str, params: &str) -> Uuid {
     let id = select(c, sorter, params, &c.artifact_id.to_string());
     let rep = spyglass::populate(
         &c.env.db,
