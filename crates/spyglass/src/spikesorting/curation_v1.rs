@@ -172,7 +172,10 @@ description: varchar(100)";
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
-        let Command::Curation(c) = args::parse(m)?;
+        let c = match args::parse(m)? {
+            Command::Curation(c) => c,
+            Command::Plot(a) => return super::figures::run(sg.db(), &a),
+        };
         match c {
             CurationCommand::Insert(a) => {
                 let sorting_id = parse_uuid(&a.sorting_id)?;
@@ -233,6 +236,10 @@ enum Command {
     /// Curations of a sorting (CurationV1).
     #[command(subcommand)]
     Curation(CurationCommand),
+    /// Pictures of a curation (SVG): units table, raster, templates on the probe,
+    /// amplitudes; per unit its template on the probe, autocorrelogram, amplitudes
+    /// and metrics.
+    Plot(super::figures::PlotArgs),
 }
 
 #[derive(clap::Subcommand)]

@@ -809,7 +809,7 @@ impl Make for MetricCurationMake {
 /// Sample index of each spike time: `searchsorted(timestamps, t)` (left), read in
 /// blocks; times at or past the end are dropped (Spyglass's
 /// `spike_times_to_valid_samples`). `times` ascending.
-fn samples_of(recording: &FilteredRecording, times: &[f64]) -> Result<Vec<i64>> {
+pub(crate) fn samples_of(recording: &FilteredRecording, times: &[f64]) -> Result<Vec<i64>> {
     const BLOCK: usize = 1 << 20;
     let n = recording.n_rows();
     let mut out = Vec::with_capacity(times.len());

@@ -8,8 +8,10 @@
 //! sorting in their own analysis files), [`metric_curation_v1`]
 //! (`spikesorting_v1_metric_curation`: waveforms, quality metrics and metric-based
 //! curation) and [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master).
-//! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory.
+//! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory;
+//! [`figures`] the pictures of a curation (`spyglass sorting plot`).
 
+pub mod figures;
 pub mod recompute;
 
 crate::kit::family! {
