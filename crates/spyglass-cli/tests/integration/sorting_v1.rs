@@ -214,10 +214,17 @@ fn sorting_from_the_command_line() {
     assert_eq!(out.lines().next(), Some(folder.to_str().unwrap()), "{out}");
     for f in ["curation.svg", "unit_0.svg"] {
         let svg = std::fs::read_to_string(folder.join(f)).unwrap();
-        assert!(svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"), "{f}");
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{f}"
+        );
     }
     let out = run(dir, &["sorting", "plot", &sid, "--curation", "9"]);
-    assert!(!out.status.success() && text(&out).contains("CurationV1"), "{}", text(&out));
+    assert!(
+        !out.status.success() && text(&out).contains("CurationV1"),
+        "{}",
+        text(&out)
+    );
 
     // a sorter that exists only in Python is refused at populate, by name
     let ms4 = [

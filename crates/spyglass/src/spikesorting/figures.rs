@@ -128,10 +128,10 @@ pub struct SortingFigureData {
 /// The metrics of the MetricCuration of this curation (the first by id that is
 /// populated), or else of the one a child curation was made from (its description
 /// `metric_curation_id: <id>`); `None` when there is none.
-fn metrics_of(
-    db: &Db,
-    row: &CurationRow,
-) -> Result<Option<(Uuid, Vec<(String, BTreeMap<i64, f64>)>)>> {
+/// Metric values (name, value per unit id) of one MetricCuration.
+type MetricsOf = (Uuid, Vec<(String, BTreeMap<i64, f64>)>);
+
+fn metrics_of(db: &Db, row: &CurationRow) -> Result<Option<MetricsOf>> {
     if db.table_info(mc::METRIC_CURATION).is_err() {
         return Ok(None);
     }

@@ -348,7 +348,12 @@ fn sorting_pictures_equal_spikeinterface_and_parse() {
     {
         let png = out_dir.path().join("curation.png");
         let st = std::process::Command::new(chromium)
-            .args(["--headless=new", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"])
+            .args([
+                "--headless=new",
+                "--no-sandbox",
+                "--disable-gpu",
+                "--hide-scrollbars",
+            ])
             .arg(format!("--screenshot={}", png.display()))
             .arg("--window-size=900,1600")
             .arg(format!("file://{}", folder.join("curation.svg").display()))
