@@ -680,4 +680,51 @@ mod tests {
         assert_eq!(svg.matches("class=\"span\"").count(), 1);
         assert!(svg.contains("t &lt;&amp;&gt;"));
     }
+
+    #[test]
+    fn tables_and_multiples_are_drawn() {
+        let table = Panel::table(
+            "units",
+            vec!["unit".into(), "labels".into()],
+            vec![vec!["0".into(), "a<b".into()], vec!["1".into(), "".into()]],
+        );
+        let multiples = Item::Multiples {
+            group: "7".into(),
+            names: vec!["10".into(), "11".into()],
+            sites: vec![(0.0, 0.0), (0.0, 20.0)],
+            traces: vec![vec![0.0, -1.0, 0.0], vec![0.0, 1.0, 0.0]],
+            box_w: 36.0,
+            box_h: 18.0,
+            scale: 1.0,
+            color: "black",
+        };
+        let svg = Figure::new("f")
+            .with(table)
+            .with(Panel::new("p", "x", "y").equal_aspect().with(multiples))
+            .to_svg();
+        assert_eq!(svg.matches(r#"<g class="row">"#).count(), 2);
+        assert!(svg.contains("a&lt;b"));
+        assert_eq!(
+            svg.matches(r#"class="multiples" data-group="7""#).count(),
+            1
+        );
+        assert_eq!(svg.matches(r#"class="site-box""#).count(), 2);
+        assert!(svg.contains(r#"data-site="11" data-x="0" data-y="20""#));
+        // equal aspect: both boxes as tall as they are half wide, the second above
+        let boxes: Vec<(f64, f64, f64, f64)> = svg
+            .lines()
+            .filter(|l| l.contains("site-box"))
+            .map(|l| {
+                let attr = |k: &str| -> f64 {
+                    let at = l.find(&format!(" {k}=\"")).unwrap() + k.len() + 3;
+                    l[at..at + l[at..].find('"').unwrap()].parse().unwrap()
+                };
+                (attr("x"), attr("y"), attr("width"), attr("height"))
+            })
+            .collect();
+        for b in &boxes {
+            assert!((b.2 - 2.0 * b.3).abs() < 0.01, "{b:?}");
+        }
+        assert!(boxes[1].1 < boxes[0].1, "y grows upward");
+    }
 }
