@@ -2,7 +2,8 @@
 # Installs what a fresh Debian 12 machine lacks to build and test spyglass-rs:
 # system libraries (HDF5, fonts, MariaDB server) and a Python virtual environment
 # holding the interop oracles (datajoint-python, pynwb, nwbinspector, dandi, scipy,
-# ghostipy), and a second one holding Python Spyglass. Debian's chromium and
+# ghostipy), a second one holding Python Spyglass, and one for the Python package
+# spyglass_rs (maturin, pytest, datajoint-python, pynwb). Debian's chromium and
 # chromium-driver run the browser tests of `spyglass view`. Idempotent: a second run only checks.
 #
 # Modes: `--system` installs only the packages the build needs (gcc, libc6-dev,
@@ -113,5 +114,22 @@ fi
 if [ "$(readlink "$root/.venv-elements" 2>/dev/null)" != "$elvenv" ]; then
   rm -rf "$root/.venv-elements"
   ln -s "$elvenv" "$root/.venv-elements"
+fi
+# The Python package spyglass_rs (python/): maturin to build it, pytest to run its
+# suite, datajoint-python and pynwb as its oracles, nbclient for the notebooks.
+want=$(sha256sum "$root/scripts/requirements-python.txt" | cut -c1-16)
+pyvenv="$cache/pyvenv-$want"
+if [ ! -x "$pyvenv/bin/python" ] || [ ! -f "$pyvenv/.complete" ]; then
+  echo "setup: building the spyglass_rs Python environment in $pyvenv"
+  rm -rf "$pyvenv"
+  mkdir -p "$cache"
+  python3 -m venv "$pyvenv"
+  "$pyvenv/bin/pip" install -q --upgrade pip
+  "$pyvenv/bin/pip" install -q -r "$root/scripts/requirements-python.txt"
+  touch "$pyvenv/.complete"
+fi
+if [ "$(readlink "$root/.venv-python" 2>/dev/null)" != "$pyvenv" ]; then
+  rm -rf "$root/.venv-python"
+  ln -s "$pyvenv" "$root/.venv-python"
 fi
 echo "setup: ok"

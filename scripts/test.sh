@@ -43,4 +43,10 @@ fi
 cargo test --workspace --no-fail-fast 2>&1 || status=1
 # the engine suite again, on MariaDB
 SPYGLASS_TEST_BACKEND=mysql cargo test -p spyglass-db --test integration --no-fail-fast 2>&1 || status=1
+# the Python package spyglass_rs: the extension module the workspace build made,
+# packed into a wheel (scripts/python-wheel.py) and installed in its venv, then
+# its pytest suite on SQLite and on the MariaDB above (SPYGLASS_SKIP_PYTHON=1 skips)
+if [ -z "${SPYGLASS_SKIP_PYTHON:-}" ]; then
+  bash scripts/python-test.sh 2>&1 || status=1
+fi
 exit $status

@@ -201,6 +201,10 @@ pub enum Command {
         /// `delete --user`; on MySQL the database account).
         #[arg(long, value_name = "NAME")]
         user: Option<String>,
+        /// A Kilosort / phy output folder sorted from the file's raw series: its units
+        /// become the session's units table and ImportedSpikeSorting (one file only).
+        #[arg(long, value_name = "DIR")]
+        kilosort: Option<PathBuf>,
     },
     /// Remove analysis files and rows that nothing refers to.
     Cleanup {
@@ -280,6 +284,7 @@ fn family_about(family: &str) -> &'static str {
         "lfp" => "Set up the LFP pipelines: electrode groups, LFP and band selections",
         "position" => "Set up the position pipelines: TrodesPosParams and selections",
         "linearization" => "Set up linearization: track graphs, parameters and selections",
+        "mua" => "Multiunit high-synchrony events: MuaEventsParameters and MuaEventsV1",
         _ => "Set up this family's pipelines",
     }
 }

@@ -184,6 +184,7 @@ fn run(cli: Cli) -> Result<()> {
             reinsert,
             accept_divergence,
             user,
+            kilosort,
         } => sessions::insert(
             &open(db_flag)?,
             &files,
@@ -191,6 +192,7 @@ fn run(cli: Cli) -> Result<()> {
                 reinsert,
                 accept_divergence,
                 user,
+                kilosort,
             },
         ),
         Command::Cleanup {

@@ -42,6 +42,10 @@ pub struct SyntheticParams {
     pub gap: Option<(f64, f64)>,
     /// Number of units with embedded spikes.
     pub n_units: usize,
+    /// Extra spikes every unit fires around each ripple (a population burst:
+    /// evenly spread over the ripple's centre ± 1.5 σ, Poisson spikes within 3 ms
+    /// of them removed); 0 for none.
+    pub ripple_burst_spikes: usize,
     /// Mean firing rate of each unit, Hz.
     pub firing_rate_hz: f64,
     /// Peak (trough) amplitude of the largest unit on its home channel, µV.
@@ -97,6 +101,7 @@ impl Default for SyntheticParams {
             },
             gap: None,
             n_units: 4,
+            ripple_burst_spikes: 0,
             firing_rate_hz: 8.0,
             spike_amplitude_uv: 200.0,
             theta_hz: 8.0,
@@ -441,6 +446,17 @@ fn check(p: &SyntheticParams) -> Result<()> {
     Ok(())
 }
 
+/// The sample index of each ripple's centre: evenly spaced slots over the recording.
+fn ripple_samples(p: &SyntheticParams, n_samples: usize) -> Vec<usize> {
+    let n_ripples = (p.ripple_rate_hz * p.duration_s).floor() as usize;
+    (0..n_ripples)
+        .map(|k| {
+            let slot = (k as f64 + 0.5) / n_ripples as f64;
+            ((slot * n_samples as f64) as usize).min(n_samples.saturating_sub(1))
+        })
+        .collect()
+}
+
 /// Writes a synthetic session to `path` and returns its ground truth.
 pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<GroundTruth> {
     check(p)?;
@@ -469,6 +485,30 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
             }
             samples.push(s);
         }
+        if p.ripple_burst_spikes > 0 {
+            let k = p.ripple_burst_spikes;
+            let refractory = (0.003 * fs) as usize;
+            let mut burst = vec![];
+            for c in ripple_samples(p, n_samples) {
+                for j in 0..k {
+                    // spread over ±1.5 σ, units shifted by 0.7 ms from each other
+                    let frac = if k == 1 {
+                        0.0
+                    } else {
+                        j as f64 / (k - 1) as f64 - 0.5
+                    };
+                    let dt = 3.0 * p.ripple_sd_s * frac + 0.0007 * u as f64;
+                    let s = c as f64 + dt * fs;
+                    if s >= 0.0 && (s as usize) + refractory < n_samples {
+                        burst.push(s.round() as usize);
+                    }
+                }
+            }
+            samples.retain(|s| burst.iter().all(|b| s.abs_diff(*b) > refractory));
+            samples.extend(burst);
+            samples.sort_unstable();
+            samples.dedup();
+        }
         units.push(UnitTruth {
             id: u,
             channel,
@@ -483,12 +523,9 @@ pub fn write_session(path: impl AsRef<Path>, p: &SyntheticParams) -> Result<Grou
         u.spike_times = u.spike_samples.iter().map(|&s| time_of(s)).collect();
     }
     let t_end = time_of(n_samples.saturating_sub(1)) + 1.0 / fs;
-    let n_ripples = (p.ripple_rate_hz * p.duration_s).floor() as usize;
-    let ripples: Vec<f64> = (0..n_ripples)
-        .map(|k| {
-            let slot = (k as f64 + 0.5) / n_ripples as f64;
-            time_of(((slot * n_samples as f64) as usize).min(n_samples.saturating_sub(1)))
-        })
+    let ripples: Vec<f64> = ripple_samples(p, n_samples)
+        .into_iter()
+        .map(time_of)
         .collect();
     let still = stillness(&ripples, p.ripple_stillness_s);
     let model = Model {

@@ -7,6 +7,8 @@
 //! - [`karlsson_ripple_detector`] (Karlsson & Frank 2009): each channel's
 //!   smoothed envelope z-scored and thresholded on its own, the events of all
 //!   channels merged where they overlap.
+//! - [`multiunit_hse_detector`] (Davidson et al. 2009, in [`multiunit`]): the
+//!   high-synchrony events of a spike indicator, Spyglass's `mua_v1` detector.
 //!
 //! Both take the times (s), the ripple-band LFP (`n_time × n_channels`,
 //! time-major as numpy's array), the speed (cm/s) and the sampling rate, drop
@@ -23,6 +25,7 @@
 
 pub mod core;
 pub mod error;
+pub mod multiunit;
 pub mod stats;
 
 use rayon::prelude::*;
@@ -30,6 +33,9 @@ use serde::{Deserialize, Serialize};
 
 pub use crate::core::Segment;
 pub use crate::error::{Result, RippleError};
+pub use crate::multiunit::{
+    multiunit_hse_detector, multiunit_population_firing_rate, HseParams, Multiunit,
+};
 pub use crate::stats::RippleEvent;
 
 /// `minimum_duration` the package's `_get_event_stats` uses when a detector

@@ -123,16 +123,28 @@ pub fn find_max_thresh(time: &[f64], data: &[f64], minimum_duration: f64) -> Res
     Ok(if b < a { b } else { a })
 }
 
+/// `np.max`: NaN when any value is NaN.
 fn max(x: &[f64]) -> f64 {
+    if x.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
     x.iter().copied().fold(f64::NEG_INFINITY, f64::max)
 }
 
+/// `np.min`: NaN when any value is NaN.
 fn min(x: &[f64]) -> f64 {
+    if x.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
     x.iter().copied().fold(f64::INFINITY, f64::min)
 }
 
-/// `np.median`: the middle value, or the mean of the middle pair.
+/// `np.median`: the middle value, or the mean of the middle pair; NaN when any
+/// value is NaN.
 fn median(x: &[f64]) -> f64 {
+    if x.iter().any(|v| v.is_nan()) {
+        return f64::NAN;
+    }
     let mut v = x.to_vec();
     v.sort_unstable_by(f64::total_cmp);
     let n = v.len();

@@ -1,7 +1,7 @@
 // spyglass view: the single-page app served by `spyglass view`. Hand-written, no
 // build step. Each view is a hash route (#/db, #/table/NAME?…, #/row/NAME?key=…,
 // #/diagram, #/sessions, #/session/NWB, #/traces/NWB?src=…&ch=…&t0=…&t1=…,
-// #/sorting/SORTING_ID/CURATION_ID), so a URL
+// #/sorting/SORTING_ID/CURATION_ID, #/position/NWB?merge=ID&lin=GRAPH/PARAMS), so a URL
 // names what is shown and can be shared with a lab mate of the same server.
 "use strict";
 
@@ -90,6 +90,7 @@ async function route() {
     else if (view === "session") await viewSession(parts[1]);
     else if (view === "traces") await viewTraces(parts[1], params);
     else if (view === "sorting") await viewSorting(parts[1], parts[2]);
+    else if (view === "position") await viewPosition(parts[1], params);
     else app.replaceChildren(el("p", { class: "error" }, "no such view: " + view));
   } catch (e) {
     app.replaceChildren(el("p", { class: "error" }, String(e.message || e)));
@@ -289,7 +290,8 @@ async function viewSession(nwb) {
   const regionName = Object.fromEntries(s.regions.map((r) => [String(r.region_id), r.region_name]));
   const groups = s.electrode_groups.map((g) => ({ ...g, region_name: regionName[String(g.region_id)] || "" }));
   app.replaceChildren(
-    el("h1", {}, "Session ", nwb, " ", el("a", { href: "#/traces/" + encodeURIComponent(nwb) }, "traces")),
+    el("h1", {}, "Session ", nwb, " ", el("a", { href: "#/traces/" + encodeURIComponent(nwb) }, "traces"),
+      " ", el("a", { href: "#/position/" + encodeURIComponent(nwb), id: "position-link" }, "position")),
     el("div", { class: "cards" },
       card("Session", s.session, ["session_id", "session_description", "session_start_time", "subject_id", "institution_name", "lab_name", "experiment_description"].filter((k) => k in s.session)),
       ...s.subject.map((r) => card("Subject", r)),
@@ -434,6 +436,115 @@ async function viewSorting(sid, cid) {
       tbody),
     el("h2", {}, "Curations of this sorting"),
     el("ul", {}, d.curations.map((c) => el("li", {}, el("a", { href: `#/sorting/${d.sorting_id}/${c.curation_id}` }, "curation " + c.curation_id), ` parent ${c.parent_curation_id} ${c.description}`))));
+}
+
+// ---- position (PositionOutput entries and their linearizations) ------------
+
+// a panel of `W`×`H` with data ranges [x0,x1]×[y0,y1] mapped inside a margin
+function frame(W, H, x0, x1, y0, y1, equal) {
+  const m = { l: 48, r: 10, t: 8, b: 24 };
+  let sx = (W - m.l - m.r) / ((x1 - x0) || 1), sy = (H - m.t - m.b) / ((y1 - y0) || 1);
+  if (equal) sx = sy = Math.min(sx, sy);
+  return { X: (x) => m.l + (x - x0) * sx, Y: (y) => H - m.b - (y - y0) * sy, m, W, H };
+}
+
+function range(arrs) {
+  let lo = Infinity, hi = -Infinity;
+  for (const a of arrs) for (const v of a) if (v != null) { if (v < lo) lo = v; if (v > hi) hi = v; }
+  return lo <= hi ? [lo, hi] : [0, 1];
+}
+
+function axisText(svg, f, [x0, x1], [y0, y1], xl, yl) {
+  svg.append(svgEl("text", { x: f.m.l, y: f.H - 6, "font-size": 11 }, x0.toFixed(1)));
+  svg.append(svgEl("text", { x: f.W - f.m.r, y: f.H - 6, "font-size": 11, "text-anchor": "end" }, x1.toFixed(1) + " " + xl));
+  svg.append(svgEl("text", { x: 2, y: f.Y(y1) + 10, "font-size": 11 }, y1.toFixed(1)));
+  svg.append(svgEl("text", { x: 2, y: f.Y(y0), "font-size": 11 }, y0.toFixed(1) + " " + yl));
+}
+
+// a polyline of (xs, ys), broken where a value is missing
+function pathOf(f, xs, ys) {
+  let d = "", pen = false;
+  for (let i = 0; i < xs.length; i++) {
+    if (xs[i] == null || ys[i] == null) { pen = false; continue; }
+    d += (pen ? "L" : "M") + f.X(xs[i]).toFixed(1) + " " + f.Y(ys[i]).toFixed(1);
+    pen = true;
+  }
+  return d;
+}
+
+async function viewPosition(nwb, params) {
+  const entries = await api("positions", { nwb });
+  if (!entries.length) {
+    app.replaceChildren(el("h1", {}, "Position of ", nwb), el("p", { class: "muted" }, "no PositionOutput entries for this session"));
+    return;
+  }
+  const merge = params.get("merge") || entries[0].merge_id;
+  const entry = entries.find((e) => e.merge_id === merge);
+  if (!entry) throw new Error("no position entry " + merge + " in " + nwb);
+  const lin = params.get("lin") || "";
+  const [graph, lparams] = lin ? lin.split("/") : ["", ""];
+  const q = { merge_id: merge };
+  if (graph) { q.track_graph_name = graph; q.linearization_param_name = lparams; }
+  const d = await api("position", q);
+  window.__position = d;
+  const picker = el("select", { id: "position-entry", onchange: (e) => go(["position", nwb], new URLSearchParams({ merge: e.target.value })) },
+    entries.map((e) => { const o = el("option", { value: e.merge_id }, `${e.source} · ${e.interval_list_name} · ${e.params} · ${e.merge_id.slice(0, 8)}`); if (e.merge_id === merge) o.selected = true; return o; }));
+  const linPicker = entry.linearizations.length
+    ? el("select", { id: "position-linearization", onchange: (e) => go(["position", nwb], new URLSearchParams({ merge, lin: e.target.value })) },
+      entry.linearizations.map((k) => { const v = k.track_graph_name + "/" + k.linearization_param_name; const o = el("option", { value: v }, "linearized on " + v); if (d.linearized && d.linearized.key.track_graph_name === k.track_graph_name && d.linearized.key.linearization_param_name === k.linearization_param_name) o.selected = true; return o; }))
+    : el("span", { class: "muted" }, "not linearized");
+
+  // the track: the head's path, the track graph, head direction every so often
+  const W = 520, H = 420;
+  const xr = range([d.x, d.linearized ? d.linearized.graph.node_positions.map((p) => p[0]) : []]);
+  const yr = range([d.y, d.linearized ? d.linearized.graph.node_positions.map((p) => p[1]) : []]);
+  const f = frame(W, H, xr[0], xr[1], yr[0], yr[1], true);
+  const track = svgEl("svg", { width: W, height: H, id: "position-track", class: "mini" });
+  if (d.linearized) {
+    const g = d.linearized.graph;
+    for (const [a, b] of g.edges) {
+      const [p, r] = [g.node_positions[a], g.node_positions[b]];
+      track.append(svgEl("line", { class: "edge", x1: f.X(p[0]), y1: f.Y(p[1]), x2: f.X(r[0]), y2: f.Y(r[1]), stroke: "#d0d4db", "stroke-width": 6, "stroke-linecap": "round" }));
+    }
+  }
+  track.append(svgEl("path", { class: "head", d: pathOf(f, d.x, d.y), fill: "none", stroke: PALETTE[0], "stroke-width": 2 }));
+  const every = Math.max(1, Math.floor(d.x.length / 60));
+  const L = 14;
+  let arrows = 0;
+  for (let i = 0; i < d.x.length; i += every) {
+    const [x, y, o] = [d.x[i], d.y[i], d.orientation[i]];
+    if (x == null || y == null || o == null) continue;
+    const [X, Y] = [f.X(x), f.Y(y)];
+    track.append(svgEl("line", { class: "arrow", x1: X, y1: Y, x2: X + L * Math.cos(o), y2: Y - L * Math.sin(o), stroke: "#d62728", "stroke-width": 1.2 }));
+    arrows++;
+  }
+  axisText(track, f, xr, yr, "cm", "cm");
+
+  // speed, and linear position coloured by track segment, over time
+  const series = (id, t, ys, label, colourOf) => {
+    const SW = 640, SH = 200;
+    const tr = range([t]), vr = range([ys]);
+    const g = frame(SW, SH, tr[0], tr[1], vr[0], vr[1], false);
+    const svg = svgEl("svg", { width: SW, height: SH, id, class: "mini" });
+    if (colourOf) {
+      for (let i = 0; i < t.length; i++) if (ys[i] != null) svg.append(svgEl("circle", { cx: g.X(t[i]).toFixed(1), cy: g.Y(ys[i]).toFixed(1), r: 1.3, fill: colourOf(i) }));
+    } else {
+      svg.append(svgEl("path", { d: pathOf(g, t, ys), fill: "none", stroke: PALETTE[1], "stroke-width": 1 }));
+    }
+    axisText(svg, g, tr, vr, "s", label);
+    return svg;
+  };
+  const speed = series("position-speed", d.time, d.speed, "cm/s");
+  const linear = d.linearized
+    ? series("position-linear", d.linearized.time, d.linearized.linear_position, "cm", (i) => PALETTE[((d.linearized.track_segment_id[i] % PALETTE.length) + PALETTE.length) % PALETTE.length])
+    : null;
+  window.__positionDrawn = { arrows, head_points: d.x.filter((v, i) => v != null && d.y[i] != null).length };
+  app.replaceChildren(
+    el("h1", {}, "Position of ", el("a", { href: "#/session/" + encodeURIComponent(nwb) }, nwb)),
+    el("div", { class: "toolbar" }, picker, linPicker),
+    el("p", { class: "muted" }, `${d.source}, ${d.n_samples} samples` + (d.step > 1 ? ` (every ${d.step}th shown)` : "") + "; head position (blue) and direction (red), the track graph in grey"),
+    el("div", { class: "cards" }, track, el("div", {}, el("h2", {}, "Speed"), speed,
+      linear ? el("div", {}, el("h2", {}, "Linearized position (colour: track segment)"), linear) : null)));
 }
 
 // ---- traces ---------------------------------------------------------------

@@ -100,7 +100,26 @@ fn requests(view: &str) -> Result<Vec<Request_>> {
                 ),
             ]
         }
-        other => bail!("view `{view}`: unknown view `{other}` (db, table, row, diagram, sessions, session, traces)"),
+        "position" => {
+            let nwb = arg(1)?;
+            if get("merge").is_empty() {
+                bail!("view `{view}`: a position view to export names its entry (merge=MERGE_ID, as in the viewer's URL)");
+            }
+            let lin = get("lin");
+            let (graph, params) = lin.split_once('/').unwrap_or(("", ""));
+            vec![
+                ("positions".into(), p(&[("nwb", nwb)])),
+                (
+                    "position".into(),
+                    p(&[
+                        ("merge_id", get("merge")),
+                        ("track_graph_name", graph.to_string()),
+                        ("linearization_param_name", params.to_string()),
+                    ]),
+                ),
+            ]
+        }
+        other => bail!("view `{view}`: unknown view `{other}` (db, table, row, diagram, sessions, session, traces, position)"),
     })
 }
 

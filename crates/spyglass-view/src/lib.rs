@@ -2,12 +2,14 @@
 //! (assets embedded from `assets/`) and a JSON API over the database, the sessions and
 //! their NWB traces. Binds 127.0.0.1 by default; every request needs the access token
 //! printed with the URL (query `?token=` once, then a cookie); read-only unless started
-//! with `--allow-curation` (curations of a sorting, module `sorting`). Chosen views
+//! with `--allow-curation` (curations of a sorting, module `sorting`); position
+//! entries with their linearizations (module `position`). Chosen views
 //! can also be exported as a static folder (module `export`).
 
 mod api;
 mod auth;
 mod export;
+mod position;
 mod sorting;
 mod traces;
 
@@ -152,6 +154,8 @@ fn router(state: Shared) -> Router {
         .route("/api/traces/data", get(traces::data))
         .route("/api/traces/overlays", get(traces::overlays))
         .route("/api/sorting", get(sorting::sorting))
+        .route("/api/positions", get(position::entries))
+        .route("/api/position", get(position::data))
         .route("/api/curation", post(sorting::curation))
         .layer(axum::middleware::from_fn_with_state(
             state.clone(),

@@ -39,6 +39,7 @@ pub mod kit;
 pub mod lab_admin;
 pub mod lfp;
 pub mod linearization;
+pub mod mua;
 pub mod pipelines;
 pub mod plot;
 pub mod position;

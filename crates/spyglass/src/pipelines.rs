@@ -19,6 +19,7 @@ pub fn all() -> Vec<&'static dyn Pipeline> {
     all.extend(crate::linearization::pipelines());
     all.extend(crate::ripple::pipelines());
     all.extend(crate::spikesorting::pipelines());
+    all.extend(crate::mua::pipelines());
     all
 }
 

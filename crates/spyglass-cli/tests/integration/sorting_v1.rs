@@ -1,9 +1,13 @@
-//! `spyglass sorting sorter …` and `spyglass sorting select` from the command line:
+//! `spyglass sorting sorter …`, `spyglass sorting select`, `spyglass sorting
+//! unit-filter / group …` and `spyglass mua params …` from the command line:
 //! sorter parameter sets listed and added (a reused name and an unknown key
 //! refused), a sorting selected (the same id twice) and populated with
 //! `clusterless_thresholder`, curations inserted and listed (bad labels, merge
 //! groups and parents refused), pictures of a curation written (`sorting plot`),
-//! and a Python-only sorter refused at populate. The
+//! unit selections and sorted-spikes groups made and
+//! shown (a bad criterion and an existing group refused, a noise unit dropped by a
+//! label filter), MUA parameter sets listed and added, and a Python-only sorter
+//! refused at populate. The
 //! numbers are checked against Spyglass, SpikeInterface and the ground truth in the
 //! spyglass crate's `spikesorting_sorting` tests.
 
@@ -171,6 +175,14 @@ fn sorting_from_the_command_line() {
         out.contains(&format!("CurationV1 {sid} / 0: parent -1")),
         "{out}"
     );
+    let merge_id = out
+        .split("SpikeSortingOutput ")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string();
     let out = ok(
         dir,
         &["sorting", "curation", "insert", &sid, "--parent", "0"],
@@ -222,6 +234,117 @@ fn sorting_from_the_command_line() {
     let out = run(dir, &["sorting", "plot", &sid, "--curation", "9"]);
     assert!(
         !out.status.success() && text(&out).contains("CurationV1"),
+        "{}",
+        text(&out)
+    );
+
+    // unit selections and sorted-spikes groups (spikesorting_group_v1)
+    let out = ok(dir, &["sorting", "unit-filter", "list"]);
+    for want in [
+        "all_units: include [], exclude []",
+        "exclude_noise: include [], exclude [\"noise\", \"mua\"]",
+        "default_exclusion: ",
+    ] {
+        assert!(out.contains(want), "{want}\n{out}");
+    }
+    let bad = run(
+        dir,
+        &[
+            "sorting",
+            "unit-filter",
+            "add",
+            "odd",
+            "--criteria",
+            r#"{"snr": {"~": 1}}"#,
+        ],
+    );
+    assert!(
+        !bad.status.success() && text(&bad).contains("invalid operator `~`"),
+        "{}",
+        text(&bad)
+    );
+    ok(
+        dir,
+        &[
+            "sorting",
+            "unit-filter",
+            "add",
+            "good",
+            "--exclude",
+            "reject",
+        ],
+    );
+    let create = |name: &str, filter: &str| {
+        run(
+            dir,
+            &[
+                "sorting",
+                "group",
+                "create",
+                nwb,
+                name,
+                "--merge-id",
+                &merge_id,
+                "--unit-filter",
+                filter,
+            ],
+        )
+    };
+    assert!(create("all", "all_units").status.success());
+    let again = create("all", "all_units");
+    assert!(
+        !again.status.success() && text(&again).contains("exists"),
+        "{}",
+        text(&again)
+    );
+    assert!(create("clean", "good").status.success());
+    // the one unit, labelled noise / reject: kept by all_units, dropped by `good`
+    let out = ok(dir, &["sorting", "group", "show", nwb, "all"]);
+    assert!(out.starts_with("1 units"), "{out}");
+    let out = ok(
+        dir,
+        &[
+            "sorting",
+            "group",
+            "show",
+            nwb,
+            "clean",
+            "--unit-filter",
+            "good",
+        ],
+    );
+    assert!(out.starts_with("0 units"), "{out}");
+
+    // MUA parameter sets (mua_v1)
+    let out = ok(dir, &["mua", "params", "list"]);
+    for want in [
+        "default: {",
+        "\"minimum_duration\":0.015",
+        "\"zscore_threshold\":2.0",
+        "\"close_event_threshold\":0.0",
+        "\"speed_threshold\":4.0",
+    ] {
+        assert!(out.contains(want), "{want}\n{out}");
+    }
+    let add = ["mua", "params", "add", "strict", "--zscore-threshold", "3"];
+    ok(dir, &add);
+    assert!(!run(dir, &add).status.success(), "a reused name is refused");
+    let out = run(
+        dir,
+        &[
+            "mua",
+            "detect",
+            nwb,
+            "--group",
+            "all",
+            "--pos-merge-id",
+            "nope",
+            "--interval",
+            "x",
+        ],
+    );
+    assert!(
+        !out.status.success() && text(&out).contains("--pos-merge-id nope"),
         "{}",
         text(&out)
     );

@@ -304,6 +304,28 @@ impl AnalysisFileWriter {
     }
 }
 
+/// Adds a Units table to the NWB file at `path`, opened for writing in place (callers
+/// write a copy under a temporary name and rename it); returns its object id. An error
+/// when the file already has one (NWB allows one `/units` per file).
+pub fn add_units_to_file(path: &Path, spec: &UnitsSpec) -> Result<String> {
+    crate::filters::register()?;
+    let file = hdf5::File::open_rw(path).map_err(|e| NwbError::hdf5(path, "/", e))?;
+    let w = W {
+        file,
+        path: path.to_path_buf(),
+    };
+    if w.root().link_exists("units") {
+        return Err(NwbError::invalid(
+            path,
+            "/units",
+            "the file already has a units table",
+        ));
+    }
+    let id = w.units(spec)?;
+    w.file.flush().map_err(|e| NwbError::hdf5(path, "/", e))?;
+    Ok(id)
+}
+
 /// Copies member `name` of `src` into `dst` (same name) with H5Ocopy.
 pub(crate) fn copy(src: &Group, dst: &Group, name: &str, dst_path: &Path) -> Result<()> {
     let obj = join(&src.name(), name);

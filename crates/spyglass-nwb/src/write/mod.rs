@@ -9,7 +9,7 @@ mod h5w;
 mod linked;
 mod stream;
 
-pub use analysis::AnalysisFileWriter;
+pub use analysis::{add_units_to_file, AnalysisFileWriter};
 pub use linked::write_linked_copy;
 pub use stream::{SeriesStream, StreamDtype, StreamedSeriesSpec};
 

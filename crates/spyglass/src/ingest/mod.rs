@@ -24,6 +24,7 @@
 //! links the new copy only after that delete has committed.
 
 pub mod divergence;
+pub mod kilosort;
 pub mod source;
 pub mod steps;
 pub mod yaml;
@@ -58,6 +59,10 @@ pub struct IngestOptions {
     /// Who deletes the old session for `reinsert` (the cautious delete's user; on
     /// SQLite default `$SPYGLASS_USER`, `$USER`; on MySQL the account).
     pub user: Option<String>,
+    /// A Kilosort / phy output folder sorted from the (one) file's raw series: its
+    /// units become the session's units table, hence its ImportedSpikeSorting
+    /// ([`kilosort`]).
+    pub kilosort: Option<PathBuf>,
 }
 
 /// How one file's ingestion ended.
@@ -154,6 +159,15 @@ pub fn insert_sessions(
     opts: &IngestOptions,
     progress: &dyn IngestProgress,
 ) -> Result<Vec<FileReport>> {
+    if opts.kilosort.is_some() && files.len() != 1 {
+        return Err(Error::bad(
+            "--kilosort",
+            format!(
+                "a Kilosort folder belongs to one file; {} were given",
+                files.len()
+            ),
+        ));
+    }
     prepare(db, settings)?;
     progress.start(files.len());
     let mut out = Vec::with_capacity(files.len());
@@ -620,6 +634,27 @@ fn ingest_file(
     let nwb = spyglass_nwb::NwbFile::open(&tmp.0)?;
     let mut src = Source::read(&nwb, cfg.raw_choice().as_deref())?;
     drop(nwb);
+    if let Some(folder) = &opts.kilosort {
+        let raw = match (&src.units, &src.raw) {
+            (Some(_), _) => return Err(Error::conflict(
+                raw_path.display().to_string(),
+                format!("the file has a units table already; NWB allows one, so the units of Kilosort folder {} cannot be added", folder.display()),
+            )),
+            (None, None) => return Err(Error::bad(
+                raw_path.display().to_string(),
+                format!("the file has no raw ElectricalSeries to place the spikes of Kilosort folder {} on", folder.display()),
+            )),
+            (None, Some(raw)) => raw.series.path.clone(),
+        };
+        let (id, n) = kilosort::add_units(&tmp.0, &raw, folder)?;
+        src.units = Some(id);
+        report.warnings.push(format!(
+            "units: {} units, {} spikes from Kilosort folder {} placed on {raw}",
+            n.units,
+            n.spikes,
+            folder.display()
+        ));
+    }
     sync(&tmp.0);
     if registered {
         // the new file is good: now delete the old session (files go after commit)
@@ -655,6 +690,11 @@ fn ingest_file(
     src.path = copy_path.clone();
     forget_stale_external(db, &copy_name)?;
     // 3 and 4. register and fill, all or nothing
+    // a file with units enters SpikeSortingOutput too: its merge table is declared
+    // here, outside the transaction (MySQL commits on DDL)
+    if src.units.is_some() {
+        crate::pipelines::declare(db, &[crate::spikesorting::merge::SCHEMA])?;
+    }
     let mut cx = steps::Ctx::new(db, &src, &cfg, &copy_name, opts.accept_divergence);
     transaction(db, || {
         steps::common_nwbfile::insert_nwbfile(&mut cx, &copy_path)

@@ -716,29 +716,76 @@ pub fn fetch_ripple_times(db: &Db, key: &RippleTimesKey) -> Result<Vec<[f64; 2]>
     Ok(start.into_iter().zip(end).map(|(a, b)| [a, b]).collect())
 }
 
+type Get = fn(&RippleEvent) -> f64;
+
+/// The columns of ripple_detection's event DataFrame, in its order.
+const EVENT_COLUMNS: [(&str, Get); 16] = [
+    ("start_time", |e| e.start_time),
+    ("end_time", |e| e.end_time),
+    ("duration", |e| e.duration),
+    ("max_thresh", |e| e.max_thresh),
+    ("mean_zscore", |e| e.mean_zscore),
+    ("median_zscore", |e| e.median_zscore),
+    ("max_zscore", |e| e.max_zscore),
+    ("min_zscore", |e| e.min_zscore),
+    ("area", |e| e.area),
+    ("total_energy", |e| e.total_energy),
+    ("speed_at_start", |e| e.speed_at_start),
+    ("speed_at_end", |e| e.speed_at_end),
+    ("max_speed", |e| e.max_speed),
+    ("min_speed", |e| e.min_speed),
+    ("median_speed", |e| e.median_speed),
+    ("mean_speed", |e| e.mean_speed),
+];
+
+/// An event table written by [`events_table`] (or by Spyglass's `add_nwb_object`
+/// of a detector DataFrame), object `object_id` of the analysis file at `path`:
+/// one event per row, every column of the DataFrame.
+pub fn read_events_table(path: &std::path::Path, object_id: &str) -> Result<Vec<RippleEvent>> {
+    let file = spyglass_nwb::NwbFile::open(path)?;
+    let table = file.table(&file.path_of_id(object_id)?)?;
+    let mut cols = Vec::with_capacity(EVENT_COLUMNS.len());
+    for (name, _) in EVENT_COLUMNS {
+        cols.push(table.f64_column(name)?);
+    }
+    let n = table.len();
+    if let Some(c) = cols.iter().position(|c| c.len() != n) {
+        return Err(Error::bad(
+            format!("{} ({object_id})", path.display()),
+            format!(
+                "column `{}` has {} rows, not {n}",
+                EVENT_COLUMNS[c].0,
+                cols[c].len()
+            ),
+        ));
+    }
+    Ok((0..n)
+        .map(|k| RippleEvent {
+            start_time: cols[0][k],
+            end_time: cols[1][k],
+            duration: cols[2][k],
+            max_thresh: cols[3][k],
+            mean_zscore: cols[4][k],
+            median_zscore: cols[5][k],
+            max_zscore: cols[6][k],
+            min_zscore: cols[7][k],
+            area: cols[8][k],
+            total_energy: cols[9][k],
+            speed_at_start: cols[10][k],
+            speed_at_end: cols[11][k],
+            max_speed: cols[12][k],
+            min_speed: cols[13][k],
+            median_speed: cols[14][k],
+            mean_speed: cols[15][k],
+        })
+        .collect())
+}
+
 /// The events as Spyglass's `add_nwb_object` writes the detector's DataFrame:
 /// DynamicTable `pandas_table`, ids the event numbers 1..n, one float64 column
-/// per statistic.
-fn events_table(events: &[RippleEvent]) -> spyglass_nwb::TableSpec {
-    type Get = fn(&RippleEvent) -> f64;
-    let columns: [(&str, Get); 16] = [
-        ("start_time", |e| e.start_time),
-        ("end_time", |e| e.end_time),
-        ("duration", |e| e.duration),
-        ("max_thresh", |e| e.max_thresh),
-        ("mean_zscore", |e| e.mean_zscore),
-        ("median_zscore", |e| e.median_zscore),
-        ("max_zscore", |e| e.max_zscore),
-        ("min_zscore", |e| e.min_zscore),
-        ("area", |e| e.area),
-        ("total_energy", |e| e.total_energy),
-        ("speed_at_start", |e| e.speed_at_start),
-        ("speed_at_end", |e| e.speed_at_end),
-        ("max_speed", |e| e.max_speed),
-        ("min_speed", |e| e.min_speed),
-        ("median_speed", |e| e.median_speed),
-        ("mean_speed", |e| e.mean_speed),
-    ];
+/// per statistic (RippleTimesV1's and MuaEventsV1's).
+pub fn events_table(events: &[RippleEvent]) -> spyglass_nwb::TableSpec {
+    let columns = EVENT_COLUMNS;
     spyglass_nwb::TableSpec {
         name: "pandas_table".into(),
         description: String::new(),

@@ -28,6 +28,7 @@
 use super::merge::SPIKE_SORTING_OUTPUT;
 use super::recording_v1 as rec;
 use super::sorting_v1::{self as ss, SortingKey, SortingRow, SortingSelection};
+use crate::common::spikesorting_imported::IMPORTED_SPIKE_SORTING;
 use crate::kit::prelude::*;
 use spyglass_nwb::{ColumnSpec, UnitsSpec};
 use std::collections::{BTreeMap, BTreeSet};
@@ -307,8 +308,13 @@ pub(crate) fn read_units(
     object_id: &str,
 ) -> Result<Vec<CuratedUnit>> {
     let path = crate::analysis::analysis_file_path(db, analysis_file_name)?;
+    read_units_at(&path, object_id)
+}
+
+/// The units table with object id `object_id` of the NWB file at `path`.
+fn read_units_at(path: &std::path::Path, object_id: &str) -> Result<Vec<CuratedUnit>> {
     let what = || format!("{} (units {object_id})", path.display());
-    let file = spyglass_nwb::NwbFile::open(&path).map_err(|e| Error::bad(what(), e.to_string()))?;
+    let file = spyglass_nwb::NwbFile::open(path).map_err(|e| Error::bad(what(), e.to_string()))?;
     let at = file
         .path_of_id(object_id)
         .map_err(|e| Error::bad(what(), e.to_string()))?;
@@ -686,15 +692,50 @@ pub fn curation_of_merge(db: &Db, merge_id: Uuid) -> Result<CurationKey> {
     })
 }
 
-/// Spyglass's `SpikeSortingOutput.get_sorting` for a CurationV1 entry: the units
-/// of the curation (merges recorded but not applied stay as they were written, as
-/// Spyglass's `get_sorting` returns them).
-pub fn get_sorting_by_merge_id(db: &Db, merge_id: Uuid) -> Result<Vec<CuratedUnit>> {
-    get_sorting(db, &curation_of_merge(db, merge_id)?)
+/// The NWB file and units-table object id of SpikeSortingOutput entry `merge_id`:
+/// a CurationV1 entry's analysis file, or an ImportedSpikeSorting entry's session
+/// file (Spyglass's `fetch_nwb` of the part's parent).
+pub fn units_of_merge(db: &Db, merge_id: Uuid) -> Result<(std::path::PathBuf, String)> {
+    let m = db.merge(SPIKE_SORTING_OUTPUT)?;
+    let cond = spyglass_db::Cond::Map(vec![("merge_id".into(), Value::Uuid(merge_id))]);
+    let parents = db.merge_get_parent(&m, &cond)?;
+    let (source, q) = parents
+        .first()
+        .ok_or_else(|| Error::missing(SPIKE_SORTING_OUTPUT, format!("merge_id = {merge_id}")))?;
+    match source.name.as_str() {
+        "CurationV1" => {
+            let row: CurationRow = db.row(CURATION, &curation_of_merge(db, merge_id)?)?;
+            let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
+            Ok((path, row.object_id))
+        }
+        "ImportedSpikeSorting" => {
+            let row = db.fetch1(q)?;
+            let text = |k: &str| {
+                row.get(k).and_then(Value::as_str).ok_or_else(|| {
+                    Error::internal(IMPORTED_SPIKE_SORTING, format!("row has no `{k}`"))
+                })
+            };
+            let path = crate::analysis::nwb_file_path(db, text("nwb_file_name")?)?;
+            Ok((path, text("object_id")?.to_string()))
+        }
+        other => Err(Error::bad(
+            SPIKE_SORTING_OUTPUT,
+            format!("merge id {merge_id} is a `{other}` entry, which is not read here"),
+        )),
+    }
 }
 
-/// Spyglass's `SpikeSortingOutput.get_spike_times` for a CurationV1 entry: spike
-/// times (seconds) per unit, in the units table's order.
+/// Spyglass's `SpikeSortingOutput.get_sorting`: the units of a CurationV1 entry
+/// (merges recorded but not applied stay as they were written, as Spyglass's
+/// `get_sorting` returns them), or of an ImportedSpikeSorting entry (the units table
+/// of the session's NWB file; no curation labels).
+pub fn get_sorting_by_merge_id(db: &Db, merge_id: Uuid) -> Result<Vec<CuratedUnit>> {
+    let (path, object_id) = units_of_merge(db, merge_id)?;
+    read_units_at(&path, &object_id)
+}
+
+/// Spyglass's `SpikeSortingOutput.get_spike_times`: spike times (seconds) per unit,
+/// in the units table's order, of a CurationV1 or ImportedSpikeSorting entry.
 pub fn get_spike_times(db: &Db, merge_id: Uuid) -> Result<Vec<Vec<f64>>> {
     Ok(get_sorting_by_merge_id(db, merge_id)?
         .into_iter()

@@ -10,6 +10,9 @@ use crate::kit::{identity, MergePart, Pipeline, Schema};
 pub const SCHEMA: &str = "spikesorting_merge";
 /// `SpikeSortingOutput` (the merge master).
 pub const SPIKE_SORTING_OUTPUT: &str = "spikesorting_merge.SpikeSortingOutput";
+/// The `ImportedSpikeSorting` part of SpikeSortingOutput.
+pub const SPIKE_SORTING_OUTPUT_IMPORTED: &str =
+    "spikesorting_merge.SpikeSortingOutput.ImportedSpikeSorting";
 
 /// The `spikesorting_merge` pipeline: the SpikeSortingOutput master; its parts come
 /// from the pipelines that name it in their [`Pipeline::merge_parts`]. The part of

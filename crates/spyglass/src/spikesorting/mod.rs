@@ -7,7 +7,9 @@
 //! units), [`curation_v1`] (`spikesorting_v1_curation`: CurationV1, curations of a
 //! sorting in their own analysis files), [`metric_curation_v1`]
 //! (`spikesorting_v1_metric_curation`: waveforms, quality metrics and metric-based
-//! curation) and [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master).
+//! curation), [`merge`] (`spikesorting_merge`: the SpikeSortingOutput master) and
+//! [`group_v1`] (`spikesorting_group_v1`: unit selections and SortedSpikesGroup,
+//! the sorted units analyses read: spike times, spike indicator, firing rates).
 //! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory;
 //! [`figures`] the pictures of a curation (`spyglass sorting plot`).
 
@@ -21,4 +23,5 @@ crate::kit::family! {
     curation_v1 => SpikeSortingCurationV1,
     metric_curation_v1 => SpikeSortingMetricCurationV1,
     merge => SpikeSortingMerge,
+    group_v1 => SpikeSortingGroupV1,
 }

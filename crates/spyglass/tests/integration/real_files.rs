@@ -15,7 +15,7 @@
 use crate::common;
 
 use common::*;
-use serde_json::Value as Json;
+use serde_json::{json, Value as Json};
 use spyglass::common::common_ephys as ephys;
 use spyglass::common::ephys_series as es;
 use spyglass::common::spikesorting_imported as ssi;
@@ -277,6 +277,28 @@ fn units_lfp_and_position_are_used_and_the_rest_reported() {
     assert_eq!(
         s(&ss[0], "object_id"),
         fx["units_object_id"].as_str().unwrap()
+    );
+    // ... entered in SpikeSortingOutput as Spyglass enters it, and read back through
+    // the merge id as pynwb reads the file's units
+    let merged = env.all(spyglass::spikesorting::merge::SPIKE_SORTING_OUTPUT);
+    assert_eq!(merged.len(), 1, "{merged:?}");
+    assert_eq!(s(&merged[0], "source"), "ImportedSpikeSorting");
+    let Some(Value::Uuid(merge_id)) = merged[0].get("merge_id") else {
+        panic!("merge_id: {merged:?}")
+    };
+    let units =
+        spyglass::spikesorting::curation_v1::get_sorting_by_merge_id(&env.db, *merge_id).unwrap();
+    let pynwb = spyglass_testkit::run_python(
+        "import sys, json, pynwb\nwith pynwb.NWBHDF5IO(sys.argv[1], 'r') as io:\n    u = io.read().units\n    print(json.dumps([[int(i) for i in u.id[:]], [[float(t) for t in st] for st in u['spike_times'][:]]]))",
+        &[env.staging().join("extras.nwb").to_str().unwrap()],
+    );
+    let truth: Json = serde_json::from_str(pynwb.trim()).expect("pynwb JSON");
+    let ids: Vec<i64> = units.iter().map(|u| u.id).collect();
+    let times: Vec<Vec<f64>> = units.iter().map(|u| u.spike_times.clone()).collect();
+    assert_eq!(json!([ids, times]), truth);
+    assert!(
+        !times.iter().all(Vec::is_empty),
+        "the fixture's units have spikes"
     );
     // processing/ecephys LFP -> ImportedLFP (and LFPOutput)
     let imp = env.rows(lfp::imported::IMPORTED_LFP, &nwb);

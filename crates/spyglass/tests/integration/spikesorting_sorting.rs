@@ -118,8 +118,7 @@ pub(crate) struct Chain {
 
 /// The session, its sort group, recording and artifact detection (`default`).
 pub(crate) fn chain() -> Chain {
-    let env = Env::new();
-    let p = spyglass_nwb::synthetic::SyntheticParams {
+    chain_with(spyglass_nwb::synthetic::SyntheticParams {
         duration_s: 20.0,
         n_channels: 4,
         n_groups: 1,
@@ -128,7 +127,12 @@ pub(crate) fn chain() -> Chain {
         n_units: 2,
         firing_rate_hz: 8.0,
         ..Default::default()
-    };
+    })
+}
+
+/// [`chain`] on a session written with `p`.
+pub(crate) fn chain_with(p: spyglass_nwb::synthetic::SyntheticParams) -> Chain {
+    let env = Env::new();
     let src = env.staging().join("sort20230622.nwb");
     let truth = spyglass_nwb::synthetic::write_session(&src, &p).unwrap();
     let r = &env.insert(std::slice::from_ref(&src))[0];

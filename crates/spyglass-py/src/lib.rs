@@ -1,0 +1,44 @@
+//! spyglass-py: the native module `spyglass_rs._native` of the Python package
+//! `spyglass_rs` (python/, built with maturin). It exposes the spyglass-rs handle
+//! ([`spyglass::Spyglass`]) as a `Connection` and spyglass-db's query algebra as
+//! `Query`; the DataJoint-shaped surface (operators, `fetch` formats, Spyglass-like
+//! modules) is the Python package's own code over these two classes.
+//!
+//! - `connection`: opening the database with the CLI's configuration rules,
+//!   the pipeline registry, session ingestion, exports.
+//! - `query`: restriction, join, projection, aggregation, counting, fetches into
+//!   Python rows or numpy columns, insert, populate (GIL released), describe.
+//! - `convert`: values between Python and the engine, DataJoint's conventions.
+//! - `nwb`: `fetch_nwb`, NWB objects read into numpy arrays the Rust readers
+//!   filled (no Python lists in between).
+
+use pyo3::prelude::*;
+
+mod connection;
+mod convert;
+mod nwb;
+mod query;
+
+pyo3::create_exception!(
+    _native,
+    SpyglassError,
+    pyo3::exceptions::PyException,
+    "An error of spyglass-rs (database, query, file), with its message."
+);
+
+/// Converts an engine or framework error into `SpyglassError`.
+pub(crate) fn err(e: impl std::fmt::Display) -> PyErr {
+    SpyglassError::new_err(e.to_string())
+}
+
+/// The module `spyglass_rs._native`.
+#[pymodule]
+fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add("SpyglassError", m.py().get_type::<SpyglassError>())?;
+    m.add_class::<connection::Connection>()?;
+    m.add_class::<query::Query>()?;
+    m.add_function(wrap_pyfunction!(connection::database_url, m)?)?;
+    m.add_function(wrap_pyfunction!(connection::registry, m)?)?;
+    m.add_function(wrap_pyfunction!(connection::write_demo_session, m)?)?;
+    Ok(())
+}
