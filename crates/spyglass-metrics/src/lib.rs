@@ -8,6 +8,8 @@
 //! - [`pca`]: principal components — the exact top components of a point cloud and
 //!   scikit-learn's `IncrementalPCA` fitted batch by batch as SpikeInterface's
 //!   `principal_components` extension fits it;
+//! - [`correlograms`]: autocorrelograms as SpikeInterface's `compute_correlograms`
+//!   counts them (the sorting pictures and the browser viewer share it);
 //! - [`metrics`]: SpikeInterface's quality metrics by their definitions (num_spikes,
 //!   firing_rate, presence_ratio, snr, isi_violation, amplitude_cutoff, silhouette,
 //!   nn_isolation, nn_noise_overlap) and Spyglass's peak_channel / isi fraction.
@@ -15,11 +17,13 @@
 //! The waveform, template and PCA functions are the building blocks of the phy export
 //! too (templates, amplitudes, pc_features).
 
+pub mod correlograms;
 pub mod metrics;
 pub mod noise;
 pub mod pca;
 pub mod waveforms;
 
+pub use correlograms::{autocorrelogram, correlogram_bins, CorrelogramBins};
 pub use metrics::{
     compute_quality_metrics, MetricParams, NnParams, QualityMetrics, SubsetChooser, UnitMetrics,
 };

@@ -1,7 +1,8 @@
 //! The sorting view's API: a CurationV1 row's units (spike times for the raster,
 //! labels, merge groups, metric columns when a metric curation wrote them),
-//! autocorrelograms and amplitudes over time (the filtered recording, recomputed from
-//! the raw file, at each spike's row on the unit's peak channel), and the curation
+//! autocorrelograms and amplitudes over time (computed as `spyglass sorting plot`
+//! computes them: SpikeInterface's correlogram counts, and each spike's value on the
+//! peak channel of the unit's average template of the recomputed recording), and the curation
 //! made in the browser (`--allow-curation`): a new CurationV1 child row with labels
 //! and merge groups, by the database user, refused when cautious delete's LabTeam
 //! rule says the user may not change the session's data.
@@ -14,20 +15,21 @@ use serde::Deserialize;
 use serde_json::{json, Value as J};
 use spyglass::kit::Tables;
 use spyglass::spikesorting::curation_v1 as cv;
-use spyglass::spikesorting::recompute::FilteredRecording;
-use spyglass::spikesorting::recording_v1 as rec;
+use spyglass::spikesorting::figures::{self, FigureParams};
 use spyglass::spikesorting::sorting_v1 as ss;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
 /// Spikes per unit sent for the raster and amplitudes at most (evenly thinned).
 const MAX_SPIKES: usize = 5000;
-/// Autocorrelogram half window and bin, ms.
+/// Autocorrelogram half window, ms.
 const ACG_WINDOW_MS: f64 = 50.0;
+/// Autocorrelogram bin, ms.
 const ACG_BIN_MS: f64 = 1.0;
 
-/// Amplitudes of the units of each curation viewed, by `sorting_id/curation_id` (a
-/// curation's units never change: it is a new row when curated).
+/// Autocorrelograms and amplitudes of the units of each curation viewed, by
+/// `sorting_id/curation_id` (a curation's units never change: it is a new row when
+/// curated).
 pub type AmplitudeCache = std::sync::Mutex<std::collections::HashMap<String, Vec<J>>>;
 
 /// Query naming a curation.
@@ -50,107 +52,32 @@ fn not_found(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, e.to_string())
 }
 
-/// Every `step`-th element so that at most `max` remain.
-fn thin<T: Copy>(v: &[T], max: usize) -> Vec<T> {
-    let step = v.len().div_ceil(max.max(1)).max(1);
-    v.iter().step_by(step).copied().collect()
-}
-
-/// Autocorrelogram counts of `times` (seconds, ascending): pairs `0 < |dt| <= window`
-/// in bins of `bin` seconds over `[-window, window)`.
-pub(crate) fn autocorrelogram(times: &[f64], window: f64, bin: f64) -> Vec<u64> {
-    let n_bins = (2.0 * window / bin).round() as usize;
-    let mut counts = vec![0u64; n_bins];
-    for (i, &t) in times.iter().enumerate() {
-        for &u in &times[i + 1..] {
-            let dt = u - t;
-            if dt > window {
-                break;
-            }
-            if dt <= 0.0 {
-                continue;
-            }
-            for d in [dt, -dt] {
-                let b = ((d + window) / bin).floor();
-                if b >= 0.0 && (b as usize) < n_bins {
-                    counts[b as usize] += 1;
-                }
-            }
-        }
-    }
-    counts
-}
-
-/// Amplitudes per unit: the filtered recording's value (µV) at each given spike's row
-/// on the unit's peak channel (largest mean |value| over its spikes).
-fn amplitudes(
-    db: &spyglass_db::Db,
-    sorting_id: Uuid,
-    units: &[(i64, Vec<f64>)],
-) -> Result<Vec<J>, ApiError> {
-    let sel: ss::SortingSelection = db
-        .row(ss::SELECTION, &ss::SortingKey { sorting_id })
-        .map_err(ApiError::bad)?;
-    let source = rec::recording_source(db, sel.key.recording_id).map_err(ApiError::bad)?;
-    let recording =
-        FilteredRecording::open(&source.raw_file, source.recipe.clone()).map_err(ApiError::bad)?;
-    let n_rows = recording.n_rows();
-    let nc = recording.n_channels();
-    let ts = recording.timestamps(0..n_rows).map_err(ApiError::bad)?;
-    // rows wanted: (row, unit index, spike index)
-    let mut wanted: Vec<(usize, usize, usize)> = vec![];
-    for (k, (_, times)) in units.iter().enumerate() {
-        for (i, t) in times.iter().enumerate() {
-            let r = ts.partition_point(|x| x < t);
-            let r = if r > 0 && (r == n_rows || (ts[r] - t).abs() > (t - ts[r - 1]).abs()) {
-                r - 1
-            } else {
-                r
-            };
-            if r < n_rows {
-                wanted.push((r, k, i));
-            }
-        }
-    }
-    wanted.sort_unstable();
-    let mut values: Vec<Vec<Vec<f64>>> = units
+/// Autocorrelograms and amplitudes per unit, as the sorting pictures compute them
+/// ([`spyglass::spikesorting::figures::sorting_figure_data`]: SpikeInterface's
+/// `compute_correlograms` counts over ±`ACG_WINDOW_MS` in `ACG_BIN_MS` bins, and
+/// `spike_amplitudes` on the unit's peak channel of its average template), with the
+/// spike times and amplitudes thinned to `MAX_SPIKES`.
+fn unit_numbers(db: &spyglass_db::Db, key: &cv::CurationKey) -> Result<Vec<J>, ApiError> {
+    let params = FigureParams {
+        acg_window_ms: 2.0 * ACG_WINDOW_MS,
+        acg_bin_ms: ACG_BIN_MS,
+        ..FigureParams::default()
+    };
+    let d = figures::sorting_figure_data(db, key, &params).map_err(ApiError::bad)?;
+    Ok(d.units
         .iter()
-        .map(|(_, t)| vec![Vec::new(); t.len()])
-        .collect();
-    let mut next = 0;
-    recording
-        .stream(source.hash.as_deref(), |row0, block| {
-            let rows = block.len() / nc.max(1);
-            while next < wanted.len() && wanted[next].0 < row0 + rows {
-                let (r, k, i) = wanted[next];
-                if r >= row0 {
-                    values[k][i] = block[(r - row0) * nc..(r - row0 + 1) * nc].to_vec();
-                }
-                next += 1;
-            }
-            Ok(())
+        .map(|u| {
+            json!({
+                "acg": u.acg,
+                "amplitudes": {
+                    "id": u.id,
+                    "channel": u.peak_electrode,
+                    "t": figures::thin(&u.spike_times, MAX_SPIKES),
+                    "amplitude": figures::thin(&u.amplitudes, MAX_SPIKES),
+                },
+            })
         })
-        .map_err(ApiError::bad)?;
-    let mut out = vec![];
-    for (k, (id, times)) in units.iter().enumerate() {
-        let mut mean_abs = vec![0.0f64; nc];
-        for v in values[k].iter().filter(|v| v.len() == nc) {
-            for (c, x) in v.iter().enumerate() {
-                mean_abs[c] += x.abs();
-            }
-        }
-        let peak = (0..nc)
-            .max_by(|a, b| mean_abs[*a].total_cmp(&mean_abs[*b]))
-            .unwrap_or(0);
-        let amp: Vec<Option<f64>> = values[k].iter().map(|v| v.get(peak).copied()).collect();
-        out.push(json!({
-            "id": id,
-            "channel": source.recipe.channel_ids.get(peak),
-            "t": times,
-            "amplitude": amp,
-        }));
-    }
-    Ok(out)
+        .collect())
 }
 
 /// `GET /api/sorting?sorting_id=&curation_id=`: the curation's row, its units (thinned
@@ -171,10 +98,6 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
             .map_err(ApiError::bad)?;
         let units = cv::get_sorting(db, &key).map_err(ApiError::bad)?;
         let metrics = metric_columns(db, &row).unwrap_or_default();
-        let thinned: Vec<(i64, Vec<f64>)> = units
-            .iter()
-            .map(|u| (u.id, thin(&u.spike_times, MAX_SPIKES)))
-            .collect();
         let cache_key = format!("{}/{}", key.sorting_id, key.curation_id);
         let cached = s
             .amplitudes
@@ -182,10 +105,10 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
             .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
             .get(&cache_key)
             .cloned();
-        let amps = match cached {
+        let numbers = match cached {
             Some(a) => a,
             None => {
-                let a = amplitudes(db, key.sorting_id, &thinned)?;
+                let a = unit_numbers(db, &key)?;
                 s.amplitudes
                     .lock()
                     .map_err(|e| ApiError(StatusCode::INTERNAL_SERVER_ERROR, e.to_string()))?
@@ -195,10 +118,8 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
         };
         let unit_json: Vec<J> = units
             .iter()
-            .zip(amps)
-            .map(|(u, amp)| {
-                let acg =
-                    autocorrelogram(&u.spike_times, ACG_WINDOW_MS / 1000.0, ACG_BIN_MS / 1000.0);
+            .zip(numbers)
+            .map(|(u, n)| {
                 let m: BTreeMap<&str, f64> = metrics
                     .iter()
                     .filter_map(|(name, vals)| vals.get(&u.id).map(|v| (name.as_str(), *v)))
@@ -209,8 +130,8 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
                     "labels": u.labels,
                     "merge_group": u.merge_group,
                     "metrics": m,
-                    "acg": acg,
-                    "amplitudes": amp,
+                    "acg": n["acg"],
+                    "amplitudes": n["amplitudes"],
                 })
             })
             .collect();

@@ -98,6 +98,53 @@ pub fn is_stale_partial(path: &Path) -> bool {
     host == spyglass_db::config::hostname() && !spyglass_db::jobs::process_alive(pid)
 }
 
+/// Free bytes for an unprivileged writer on the filesystem of `dir` (`None` when
+/// that cannot be told).
+#[cfg(unix)]
+fn free_bytes(dir: &Path) -> Option<u64> {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(dir.as_os_str().as_bytes()).ok()?;
+    let mut st = std::mem::MaybeUninit::<libc::statvfs>::uninit();
+    // SAFETY: `c` is a NUL-terminated path and `st` is written by statvfs on success
+    let rc = unsafe { libc::statvfs(c.as_ptr(), st.as_mut_ptr()) };
+    if rc != 0 {
+        return None;
+    }
+    // SAFETY: statvfs returned 0, so it filled `st`
+    let st = unsafe { st.assume_init() };
+    // the field types differ between platforms (u64 here, u32 on some)
+    #[allow(clippy::unnecessary_cast)]
+    let (blocks, size) = (st.f_bavail as u64, st.f_frsize as u64);
+    Some(blocks.saturating_mul(size))
+}
+
+#[cfg(not(unix))]
+fn free_bytes(_dir: &Path) -> Option<u64> {
+    None
+}
+
+/// A write into the analysis folder that failed because its disk is full, said so:
+/// the error names the folder and says "No space left on device" (HDF5 reports it as
+/// a failed write or close deep in its own message); any other error is returned as
+/// it is. The caller has removed what it wrote.
+pub fn explain_full_disk(settings: &Settings, e: Error) -> Error {
+    let dir = absolute(&settings.analysis_dir);
+    let text = e.to_string();
+    let said = text.contains("No space left on device") || text.contains("errno = 28");
+    // less than a page free: the write failed for want of space
+    let full = free_bytes(&dir).is_some_and(|b| b < 64 * 1024);
+    if said || full {
+        Error::bad(
+            dir.display().to_string(),
+            format!(
+                "No space left on device: the analysis folder is full; nothing was kept, free space and run again ({text})"
+            ),
+        )
+    } else {
+        e
+    }
+}
+
 /// Whether `path` is named as a partial file ([`partial_name`]), stale or not.
 pub fn is_partial(path: &Path) -> bool {
     path.file_name()
@@ -406,7 +453,8 @@ pub fn build<T>(
     description: &str,
     fill: impl FnOnce(&mut AnalysisFileWriter) -> Result<T>,
 ) -> Result<(String, T)> {
-    let mut f = AnalysisFile::create(db, settings, nwb_file_name)?;
+    let mut f = AnalysisFile::create(db, settings, nwb_file_name)
+        .map_err(|e| explain_full_disk(settings, e))?;
     let path = f.path.clone();
     let partial = f.partial.clone();
     let out = (|| {
@@ -419,7 +467,7 @@ pub fn build<T>(
         let _ = std::fs::remove_file(&partial);
         let _ = std::fs::remove_file(&path);
     }
-    out
+    out.map_err(|e| explain_full_disk(settings, e))
 }
 
 /// Options of [`cleanup`].

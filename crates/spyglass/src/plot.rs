@@ -1,6 +1,8 @@
 //! Pictures as SVG, for the pipelines' `plot` commands: a figure of stacked panels,
-//! each with its own axes and ticks, holding lines (NaN breaks a line), arrows and
-//! shaded spans of x. Only what a person looking at a session needs, no styling.
+//! each with its own axes and ticks, holding lines (NaN breaks a line), arrows,
+//! shaded spans of x, points, bars, raster ticks and small multiples placed at data
+//! coordinates (waveforms at a probe's contact positions), or a table of text. Only
+//! what a person looking at a session needs, no styling.
 
 use crate::error::{Error, Result};
 use std::fmt::Write as _;
@@ -42,7 +44,75 @@ pub enum Item {
         /// SVG colour (drawn translucent).
         color: &'static str,
     },
+    /// Dots at `(x, y)` (non-finite points skipped).
+    Points {
+        /// The points.
+        points: Vec<(f64, f64)>,
+        /// SVG colour.
+        color: &'static str,
+    },
+    /// Bars from 0 up to `heights[k]` over `[lefts[k], lefts[k] + width]`.
+    Bars {
+        /// Left edge of each bar.
+        lefts: Vec<f64>,
+        /// Width of every bar.
+        width: f64,
+        /// Height of each bar.
+        heights: Vec<f64>,
+        /// SVG colour.
+        color: &'static str,
+    },
+    /// A raster row: a vertical tick at each `x`, centred on `y`, `height` tall (data
+    /// units).
+    Ticks {
+        /// Tick positions.
+        xs: Vec<f64>,
+        /// Row centre.
+        y: f64,
+        /// Tick height, data units of y.
+        height: f64,
+        /// SVG colour.
+        color: &'static str,
+    },
+    /// Small multiples: at each site `(x, y)` a trace drawn inside a `box_w × box_h`
+    /// box (data units) centred there — a unit's waveform at each contact of a probe.
+    /// The samples of a trace span the box's width; a value `v` sits `v / scale ·
+    /// box_h / 2` above the centre. Drawn as one SVG group of class `multiples`
+    /// carrying `group` as `data-group`; per site a faint box (a rect of class
+    /// `site-box`) and the trace (a polyline of class `site`), both with the site's
+    /// `data-site`, `data-x` and `data-y`.
+    Multiples {
+        /// Identifies the group (e.g. the unit id).
+        group: String,
+        /// Site names (e.g. electrode ids), one per site.
+        names: Vec<String>,
+        /// Site centres, data units.
+        sites: Vec<(f64, f64)>,
+        /// One trace per site.
+        traces: Vec<Vec<f64>>,
+        /// Box width, data units.
+        box_w: f64,
+        /// Box height, data units.
+        box_h: f64,
+        /// Trace value drawn at half the box height.
+        scale: f64,
+        /// SVG colour.
+        color: &'static str,
+    },
 }
+
+/// What a panel holds: items on axes, or a table.
+#[derive(Debug, Clone)]
+enum Body {
+    Plot(Vec<Item>),
+    Table {
+        header: Vec<String>,
+        rows: Vec<Vec<String>>,
+    },
+}
+
+/// Height of a table row, pixels.
+const ROW_H: f64 = 18.0;
 
 /// One panel: axes, labels and items.
 #[derive(Debug, Clone)]
@@ -52,7 +122,7 @@ pub struct Panel {
     y_label: String,
     height: f64,
     equal_aspect: bool,
-    items: Vec<Item>,
+    body: Body,
 }
 
 impl Panel {
@@ -64,8 +134,28 @@ impl Panel {
             y_label: y_label.into(),
             height: 260.0,
             equal_aspect: false,
-            items: vec![],
+            body: Body::Plot(vec![]),
         }
+    }
+
+    /// A table: a header row and rows of text (cells beyond the header are dropped),
+    /// as tall as its rows need.
+    pub fn table(title: impl Into<String>, header: Vec<String>, rows: Vec<Vec<String>>) -> Panel {
+        let height = MARGIN.2 + ROW_H * (rows.len() + 1) as f64 + 12.0;
+        Panel {
+            title: title.into(),
+            x_label: String::new(),
+            y_label: String::new(),
+            height,
+            equal_aspect: false,
+            body: Body::Table { header, rows },
+        }
+    }
+
+    /// Sets the panel's height, pixels (axes and labels included).
+    pub fn height(mut self, pixels: f64) -> Panel {
+        self.height = pixels.max(MARGIN.2 + MARGIN.3 + 20.0);
+        self
     }
 
     /// The same units on both axes (a track seen from above); the panel is made
@@ -76,10 +166,19 @@ impl Panel {
         self
     }
 
-    /// Adds an item.
+    /// Adds an item (a table panel ignores it).
     pub fn with(mut self, item: Item) -> Panel {
-        self.items.push(item);
+        if let Body::Plot(items) = &mut self.body {
+            items.push(item);
+        }
         self
+    }
+
+    fn items(&self) -> &[Item] {
+        match &self.body {
+            Body::Plot(items) => items,
+            Body::Table { .. } => &[],
+        }
     }
 
     /// The finite extent of the items: `(x0, x1, y0, y1)`.
@@ -97,9 +196,33 @@ impl Panel {
                 e.3 = e.3.max(y);
             }
         };
-        for item in &self.items {
+        for item in self.items() {
             match item {
-                Item::Line { points, .. } => points.iter().for_each(|&(x, y)| add(x, Some(y))),
+                Item::Line { points, .. } | Item::Points { points, .. } => {
+                    points.iter().for_each(|&(x, y)| add(x, Some(y)))
+                }
+                Item::Bars {
+                    lefts,
+                    width,
+                    heights,
+                    ..
+                } => lefts.iter().zip(heights).for_each(|(&x, &h)| {
+                    add(x, Some(0.0));
+                    add(x + width, Some(h));
+                }),
+                Item::Ticks { xs, y, height, .. } => xs.iter().for_each(|&x| {
+                    add(x, Some(y - height / 2.0));
+                    add(x, Some(y + height / 2.0));
+                }),
+                Item::Multiples {
+                    sites,
+                    box_w,
+                    box_h,
+                    ..
+                } => sites.iter().for_each(|&(x, y)| {
+                    add(x - box_w / 2.0, Some(y - box_h / 2.0));
+                    add(x + box_w / 2.0, Some(y + box_h / 2.0));
+                }),
                 Item::Arrows { arrows, .. } => arrows.iter().for_each(|&(x, y, dx, dy)| {
                     add(x, Some(y));
                     add(x + dx, Some(y + dy));
@@ -221,6 +344,11 @@ impl Figure {
         let mut top = TITLE_H;
         for p in &self.panels {
             let (w, h) = (WIDTH - ml - mr, p.height - mt - mb);
+            if let Body::Table { header, rows } = &p.body {
+                draw_table(&mut s, &p.title, header, rows, ml, top + mt, w);
+                top += p.height;
+                continue;
+            }
             let Some((x0, x1, y0, y1)) = p.bounds() else {
                 let _ = writeln!(
                     s,
@@ -256,11 +384,75 @@ impl Figure {
 
     /// Writes the SVG to `path` (a temporary name, then renamed).
     pub fn write(&self, path: &Path) -> Result<()> {
-        let tmp = path.with_extension("svg.tmp");
+        let tmp = path.with_extension(format!("svg.tmp~{}", std::process::id()));
         let io = |e: std::io::Error| Error::bad(path.display().to_string(), e.to_string());
-        std::fs::write(&tmp, self.to_svg()).map_err(io)?;
-        std::fs::rename(&tmp, path).map_err(io)
+        let written = std::fs::write(&tmp, self.to_svg()).and_then(|_| std::fs::rename(&tmp, path));
+        if written.is_err() {
+            let _ = std::fs::remove_file(&tmp);
+        }
+        written.map_err(io)
     }
+}
+
+/// A table: the header in bold, then the rows, columns spread over the width in
+/// proportion to their longest text.
+fn draw_table(
+    s: &mut String,
+    title: &str,
+    header: &[String],
+    rows: &[Vec<String>],
+    left: f64,
+    top: f64,
+    width: f64,
+) {
+    let _ = writeln!(
+        s,
+        r#"<g class="table"><text x="{left}" y="{:.1}" font-size="13">{}</text>"#,
+        top - 8.0,
+        escape(title)
+    );
+    let n = header.len().max(1);
+    let chars: Vec<f64> = (0..n)
+        .map(|c| {
+            std::iter::once(header.get(c))
+                .chain(rows.iter().map(|r| r.get(c)))
+                .flatten()
+                .map(|t| t.chars().count())
+                .max()
+                .unwrap_or(1)
+                .clamp(3, 40) as f64
+        })
+        .collect();
+    let total: f64 = chars.iter().sum();
+    let mut xs = vec![left];
+    for c in &chars[..n - 1] {
+        let last = xs[xs.len() - 1];
+        xs.push(last + width * c / total);
+    }
+    let line = |s: &mut String, y: f64, cells: &[String], class: &str, weight: &str| {
+        let _ = write!(s, r#"<g class="{class}">"#);
+        for (c, x) in xs.iter().enumerate() {
+            let text = cells.get(c).map(String::as_str).unwrap_or("");
+            let _ = write!(
+                s,
+                r#"<text x="{x:.1}" y="{y:.1}" font-weight="{weight}">{}</text>"#,
+                escape(text)
+            );
+        }
+        s.push_str("</g>\n");
+    };
+    line(s, top + 12.0, header, "header", "bold");
+    let _ = writeln!(
+        s,
+        r##"<line x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#444"/>"##,
+        top + 16.0,
+        left + width,
+        top + 16.0
+    );
+    for (k, r) in rows.iter().enumerate() {
+        line(s, top + 12.0 + ROW_H * (k + 1) as f64, r, "row", "normal");
+    }
+    s.push_str("</g>\n");
 }
 
 fn draw_panel(s: &mut String, p: &Panel, f: &Frame) {
@@ -315,8 +507,102 @@ fn draw_panel(s: &mut String, p: &Panel, f: &Frame) {
         s,
         r#"<clipPath id="c{t:.0}"><rect x="{l}" y="{t}" width="{w}" height="{h}"/></clipPath><g clip-path="url(#c{t:.0})">"#
     );
-    for item in &p.items {
+    for item in p.items() {
         match item {
+            Item::Points { points, color } => {
+                let mut d = String::new();
+                for &(x, y) in points
+                    .iter()
+                    .filter(|(x, y)| x.is_finite() && y.is_finite())
+                {
+                    let _ = write!(d, "M{:.1} {:.1}h0", f.px(x), f.py(y));
+                }
+                if !d.is_empty() {
+                    let _ = writeln!(
+                        s,
+                        r#"<path class="points" d="{d}" stroke="{color}" stroke-width="2.5" stroke-linecap="round"/>"#
+                    );
+                }
+            }
+            Item::Bars {
+                lefts,
+                width,
+                heights,
+                color,
+            } => {
+                let mut d = String::new();
+                for (&x, &hgt) in lefts.iter().zip(heights) {
+                    if !(x.is_finite() && hgt.is_finite()) {
+                        continue;
+                    }
+                    let (x0, x1) = (f.px(x), f.px(x + width));
+                    let (y0, y1) = (f.py(0.0), f.py(hgt));
+                    let _ = write!(d, "M{x0:.2} {y0:.2}H{x1:.2}V{y1:.2}H{x0:.2}Z",);
+                }
+                let _ = writeln!(s, r#"<path class="bars" d="{d}" fill="{color}"/>"#);
+            }
+            Item::Ticks {
+                xs,
+                y,
+                height,
+                color,
+            } => {
+                let (ya, yb) = (f.py(y - height / 2.0), f.py(y + height / 2.0));
+                let mut d = String::new();
+                for &x in xs.iter().filter(|x| x.is_finite()) {
+                    let _ = write!(d, "M{:.1} {ya:.1}V{yb:.1}", f.px(x));
+                }
+                let _ = writeln!(
+                    s,
+                    r#"<path class="ticks" d="{d}" stroke="{color}" stroke-width="1"/>"#
+                );
+            }
+            Item::Multiples {
+                group,
+                names,
+                sites,
+                traces,
+                box_w,
+                box_h,
+                scale,
+                color,
+            } => {
+                let _ = writeln!(s, r#"<g class="multiples" data-group="{}">"#, escape(group));
+                for (k, (&(cx, cy), trace)) in sites.iter().zip(traces).enumerate() {
+                    let n = trace.len();
+                    if n == 0 || !(cx.is_finite() && cy.is_finite()) {
+                        continue;
+                    }
+                    let mut d = String::new();
+                    for (i, v) in trace.iter().enumerate() {
+                        let x = cx - box_w / 2.0 + box_w * i as f64 / (n - 1).max(1) as f64;
+                        let v = if v.is_finite() && *scale > 0.0 {
+                            v / scale
+                        } else {
+                            0.0
+                        };
+                        let y = cy + v * box_h / 2.0;
+                        let _ = write!(d, "{:.2},{:.2} ", f.px(x), f.py(y));
+                    }
+                    let name = names.get(k).map(String::as_str).unwrap_or("");
+                    let (bx0, by0) = (f.px(cx - box_w / 2.0), f.py(cy + box_h / 2.0));
+                    let (bx1, by1) = (f.px(cx + box_w / 2.0), f.py(cy - box_h / 2.0));
+                    let _ = writeln!(
+                        s,
+                        r##"<rect class="site-box" data-site="{}" data-x="{cx}" data-y="{cy}" x="{bx0:.3}" y="{by0:.3}" width="{:.3}" height="{:.3}" fill="none" stroke="#ddd" stroke-width="0.5"/>"##,
+                        escape(name),
+                        bx1 - bx0,
+                        by1 - by0
+                    );
+                    let _ = writeln!(
+                        s,
+                        r#"<polyline class="site" data-site="{}" data-x="{cx}" data-y="{cy}" points="{}" fill="none" stroke="{color}" stroke-width="1"/>"#,
+                        escape(name),
+                        d.trim_end()
+                    );
+                }
+                s.push_str("</g>\n");
+            }
             Item::Spans { spans, color } => {
                 for &(a, z) in spans {
                     let (xa, xz) = (f.px(a), f.px(z));
@@ -393,5 +679,52 @@ mod tests {
         assert_eq!(svg.matches("<polyline").count(), 2);
         assert_eq!(svg.matches("class=\"span\"").count(), 1);
         assert!(svg.contains("t &lt;&amp;&gt;"));
+    }
+
+    #[test]
+    fn tables_and_multiples_are_drawn() {
+        let table = Panel::table(
+            "units",
+            vec!["unit".into(), "labels".into()],
+            vec![vec!["0".into(), "a<b".into()], vec!["1".into(), "".into()]],
+        );
+        let multiples = Item::Multiples {
+            group: "7".into(),
+            names: vec!["10".into(), "11".into()],
+            sites: vec![(0.0, 0.0), (0.0, 20.0)],
+            traces: vec![vec![0.0, -1.0, 0.0], vec![0.0, 1.0, 0.0]],
+            box_w: 36.0,
+            box_h: 18.0,
+            scale: 1.0,
+            color: "black",
+        };
+        let svg = Figure::new("f")
+            .with(table)
+            .with(Panel::new("p", "x", "y").equal_aspect().with(multiples))
+            .to_svg();
+        assert_eq!(svg.matches(r#"<g class="row">"#).count(), 2);
+        assert!(svg.contains("a&lt;b"));
+        assert_eq!(
+            svg.matches(r#"class="multiples" data-group="7""#).count(),
+            1
+        );
+        assert_eq!(svg.matches(r#"class="site-box""#).count(), 2);
+        assert!(svg.contains(r#"data-site="11" data-x="0" data-y="20""#));
+        // equal aspect: both boxes as tall as they are half wide, the second above
+        let boxes: Vec<(f64, f64, f64, f64)> = svg
+            .lines()
+            .filter(|l| l.contains("site-box"))
+            .map(|l| {
+                let attr = |k: &str| -> f64 {
+                    let at = l.find(&format!(" {k}=\"")).unwrap() + k.len() + 3;
+                    l[at..at + l[at..].find('"').unwrap()].parse().unwrap()
+                };
+                (attr("x"), attr("y"), attr("width"), attr("height"))
+            })
+            .collect();
+        for b in &boxes {
+            assert!((b.2 - 2.0 * b.3).abs() < 0.01, "{b:?}");
+        }
+        assert!(boxes[1].1 < boxes[0].1, "y grows upward");
     }
 }

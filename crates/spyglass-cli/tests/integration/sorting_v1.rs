@@ -3,7 +3,8 @@
 //! sorter parameter sets listed and added (a reused name and an unknown key
 //! refused), a sorting selected (the same id twice) and populated with
 //! `clusterless_thresholder`, curations inserted and listed (bad labels, merge
-//! groups and parents refused), unit selections and sorted-spikes groups made and
+//! groups and parents refused), pictures of a curation written (`sorting plot`),
+//! unit selections and sorted-spikes groups made and
 //! shown (a bad criterion and an existing group refused, a noise unit dropped by a
 //! label filter), MUA parameter sets listed and added, and a Python-only sorter
 //! refused at populate. The
@@ -214,6 +215,28 @@ fn sorting_from_the_command_line() {
         "{out}"
     );
     assert!(lines[1].starts_with("1\tparent 0\t"), "{out}");
+
+    // pictures of the latest curation (1): a folder with curation.svg and unit_0.svg
+    let pics = dir.join("pictures");
+    let out = ok(
+        dir,
+        &["sorting", "plot", &sid, "-o", pics.to_str().unwrap()],
+    );
+    let folder = pics.join(format!("sorting_{sid}_curation_1"));
+    assert_eq!(out.lines().next(), Some(folder.to_str().unwrap()), "{out}");
+    for f in ["curation.svg", "unit_0.svg"] {
+        let svg = std::fs::read_to_string(folder.join(f)).unwrap();
+        assert!(
+            svg.starts_with("<svg") && svg.trim_end().ends_with("</svg>"),
+            "{f}"
+        );
+    }
+    let out = run(dir, &["sorting", "plot", &sid, "--curation", "9"]);
+    assert!(
+        !out.status.success() && text(&out).contains("CurationV1"),
+        "{}",
+        text(&out)
+    );
 
     // unit selections and sorted-spikes groups (spikesorting_group_v1)
     let out = ok(dir, &["sorting", "unit-filter", "list"]);

@@ -1,2 +1,3 @@
 //! Integration tests of spyglass-metrics.
+mod correlograms;
 mod si_oracle;

@@ -1,8 +1,8 @@
 //! The sorting view and curation from the browser, on a synthetic tetrode session
 //! sorted in the test with the CLI chain (insert → group-by-shank → recording →
 //! artifact → `spyglass_sorter` → first curation): the view loads without console
-//! errors (screenshot); its autocorrelograms equal numpy's over the spike times h5py
-//! reads from the curation's file; two units labelled and merged by clicking give a
+//! errors (screenshot); its autocorrelograms equal SpikeInterface's
+//! `compute_correlograms` over the spike times h5py reads from the curation's file; two units labelled and merged by clicking give a
 //! CurationV1 child row (parent, labels and merge groups read back by h5py); a
 //! read-only server and a user who is no lab member of the session's team are refused
 //! (403) and nothing is inserted.
@@ -13,11 +13,14 @@ use serde_json::{json, Value as J};
 use std::path::Path;
 
 /// h5py's reading of a units table: ids, spike times, `curation_label` and
-/// `merge_groups` (ragged text, `null` when absent), and numpy's autocorrelogram
-/// counts (pairs 0 < |dt| <= w in bins of b over [-w, w)) per unit.
+/// `merge_groups` (ragged text, `null` when absent), and SpikeInterface's
+/// `compute_correlograms` autocorrelogram per unit (window ms, bin ms) on the spike
+/// samples at rate fs (`round((t - t₀) · fs)`).
 const UNITS: &str = r#"
 import sys, json, h5py, numpy as np
-path, w, b = sys.argv[1], float(sys.argv[2]), float(sys.argv[3])
+import spikeinterface.core as sc
+from spikeinterface.postprocessing import compute_correlograms
+path, fs, window_ms, bin_ms = sys.argv[1], float(sys.argv[2]), float(sys.argv[3]), float(sys.argv[4])
 f = h5py.File(path, 'r')
 u = f['units']
 ids = [int(i) for i in u['id'][:]]
@@ -30,11 +33,10 @@ def ragged(name):
 trains = [st[(idx[k-1] if k else 0):idx[k]] for k in range(len(ids))]
 acg = []
 for t in trains:
-    d = (t[None, :] - t[:, None]).ravel()
-    d = d[(d != 0) & (np.abs(d) <= w)]
-    n = int(round(2 * w / b))
-    h, _ = np.histogram(d, bins=n, range=(-w, w))
-    acg.append(h.tolist())
+    s = np.round((np.sort(t) - np.min(t)) * fs).astype('int64')
+    sorting = sc.NumpySorting.from_unit_dict([{0: s}], sampling_frequency=fs)
+    ccg, _ = compute_correlograms(sorting, window_ms=window_ms, bin_ms=bin_ms, method='numpy')
+    acg.append(ccg[0, 0].tolist())
 print(json.dumps(dict(ids=ids, n=[len(t) for t in trains], acg=acg,
                       labels=ragged('curation_label'), merge_groups=ragged('merge_groups'))))
 "#;
@@ -43,7 +45,7 @@ fn units_of(dir: &Path, analysis_file_name: &str) -> J {
     let file = find_file(&dir.join("demo/base/analysis"), analysis_file_name);
     let out = spyglass_testkit::run_python(
         UNITS,
-        &[file.to_str().expect("utf-8 path"), "0.05", "0.001"],
+        &[file.to_str().expect("utf-8 path"), "30000", "100", "1"],
     );
     serde_json::from_str(out.lines().last().expect("output")).expect("oracle JSON")
 }
@@ -179,7 +181,7 @@ fn sorting_view_and_curation_by_clicking() {
     drop(other);
     assert_eq!(curations(dir).len(), 1, "nothing inserted by refusals");
 
-    // the view: autocorrelograms equal numpy's over the stored spike times
+    // the view: autocorrelograms equal SpikeInterface's over the stored spike times
     let server = common::start_server_as(dir, &["--allow-curation"], sam);
     let b = Browser::start();
     b.goto(&format!(

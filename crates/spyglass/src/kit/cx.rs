@@ -181,10 +181,11 @@ pub fn analysis_file<T>(
     description: &str,
     fill: impl FnOnce(&mut AnalysisFileWriter) -> Result<T>,
 ) -> Result<(PendingFile, T)> {
-    let mut f = AnalysisFile::create_detached(settings, nwb_file_name, parent)?;
+    let full = |e| crate::analysis::explain_full_disk(settings, e);
+    let mut f = AnalysisFile::create_detached(settings, nwb_file_name, parent).map_err(full)?;
     let pending = PendingFile::new(&f, description);
-    let out = fill(f.writer())?;
-    f.finish()?;
+    let out = fill(f.writer()).map_err(full)?;
+    f.finish().map_err(full)?;
     Ok((pending, out))
 }
 

@@ -11,8 +11,10 @@
 //! [`group_v1`] (`spikesorting_group_v1`: unit selections and SortedSpikesGroup,
 //! the sorted units analyses read: spike times, spike indicator, firing rates).
 //! [`recompute`] is the recording itself, recomputed from the raw file in bounded memory;
-//! [`phy`] writes a curation as a phy folder and reads phy's edits back as a child curation.
+//! [`phy`] writes a curation as a phy folder and reads phy's edits back as a child
+//! curation; [`figures`] draws the pictures of a curation (`spyglass sorting plot`).
 
+pub mod figures;
 pub mod phy;
 pub mod recompute;
 

@@ -1046,45 +1046,51 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
     let recipe = source.recipe.clone();
     let rec = FilteredRecording::open(&source.raw_file, recipe.clone())?;
     let nwb = recipe.nwb_file_name.clone();
-    let mut f = crate::analysis::AnalysisFile::create_detached(settings, &nwb, &source.raw_file)?;
+    let full = |e| crate::analysis::explain_full_disk(settings, e);
+    let mut f = crate::analysis::AnalysisFile::create_detached(settings, &nwb, &source.raw_file)
+        .map_err(full)?;
     let description = format!("SpikeSortingRecording {recording_id} (materialized)");
     let pending = crate::analysis::PendingFile::new(&f, &description);
-    let rows =
-        spyglass_nwb::NwbFile::open(&source.raw_file)?.electrode_rows(&recipe.channel_ids)?;
-    let json =
-        serde_json::to_string(&recipe).map_err(|e| Error::internal(RECORDING, e.to_string()))?;
-    let hash = source.hash.clone().unwrap_or_default();
-    f.writer()
-        .add_dynamic_table(&Placement::Scratch, &recipe_table(json, hash))?;
-    let spec = StreamedSeriesSpec {
-        name: "ProcessedElectricalSeries".into(),
-        description: format!("Referenced and filtered recording from {nwb} for spike sorting"),
-        comments: "no comments".into(),
-        dtype: StreamDtype::F64,
-        n_rows: rec.n_rows(),
-        electrodes: rows,
-        electrodes_description: "Sort group".into(),
-        conversion: 1e-6,
-        offset: 0.0,
-        filtering: Some("Bandpass filtered for spike band".into()),
-        compression: Compression::Gzip {
-            rows: 30_000,
-            level: 4,
-            shuffle: true,
-        },
-    };
-    let out = f
-        .writer()
-        .begin_electrical_series(&Placement::Acquisition, &spec)?;
-    let nc = rec.n_channels();
-    rec.stream(source.hash.as_deref(), |row0, block| {
-        out.write_f64(row0, 0, nc, block)?;
-        let ts = rec.timestamps(row0..row0 + block.len() / nc)?;
-        Ok(out.write_timestamps(row0, &ts)?)
-    })?;
-    let electrodes_id = out.electrodes_object_id().to_string();
-    let object_id = out.finish()?;
-    f.finish()?;
+    let (object_id, electrodes_id) = (|| -> Result<(String, String)> {
+        let rows =
+            spyglass_nwb::NwbFile::open(&source.raw_file)?.electrode_rows(&recipe.channel_ids)?;
+        let json = serde_json::to_string(&recipe)
+            .map_err(|e| Error::internal(RECORDING, e.to_string()))?;
+        let hash = source.hash.clone().unwrap_or_default();
+        f.writer()
+            .add_dynamic_table(&Placement::Scratch, &recipe_table(json, hash))?;
+        let spec = StreamedSeriesSpec {
+            name: "ProcessedElectricalSeries".into(),
+            description: format!("Referenced and filtered recording from {nwb} for spike sorting"),
+            comments: "no comments".into(),
+            dtype: StreamDtype::F64,
+            n_rows: rec.n_rows(),
+            electrodes: rows,
+            electrodes_description: "Sort group".into(),
+            conversion: 1e-6,
+            offset: 0.0,
+            filtering: Some("Bandpass filtered for spike band".into()),
+            compression: Compression::Gzip {
+                rows: 30_000,
+                level: 4,
+                shuffle: true,
+            },
+        };
+        let out = f
+            .writer()
+            .begin_electrical_series(&Placement::Acquisition, &spec)?;
+        let nc = rec.n_channels();
+        rec.stream(source.hash.as_deref(), |row0, block| {
+            out.write_f64(row0, 0, nc, block)?;
+            let ts = rec.timestamps(row0..row0 + block.len() / nc)?;
+            Ok(out.write_timestamps(row0, &ts)?)
+        })?;
+        let electrodes_id = out.electrodes_object_id().to_string();
+        let object_id = out.finish()?;
+        f.finish()?;
+        Ok((object_id, electrodes_id))
+    })()
+    .map_err(full)?;
     let replaced: RecordingRow = db.row(RECORDING, &RecordingKey { recording_id })?;
     let name = crate::transaction(db, || {
         let name = pending.register(db)?;

@@ -26,6 +26,8 @@ mod ripple_pipeline;
 mod ripple_synthetic;
 mod session_group;
 mod spikesorting_curation;
+mod spikesorting_figures;
+mod spikesorting_full_disk;
 mod spikesorting_metric_curation;
 mod spikesorting_phy;
 mod spikesorting_recording;
