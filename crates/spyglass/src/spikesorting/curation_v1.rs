@@ -175,12 +175,9 @@ description: varchar(100)";
         sg.require(SCHEMA)?;
         let c = match args::parse(m)? {
             Command::Curation(c) => c,
-<<<<<<< HEAD
             Command::ToPhy(a) => return to_phy_command(sg, a),
             Command::FromPhy(a) => return from_phy_command(sg, a),
-=======
             Command::Plot(a) => return super::figures::run(sg.db(), &a),
->>>>>>> plots
         };
         match c {
             CurationCommand::Insert(a) => {
@@ -242,13 +239,16 @@ enum Command {
     /// Curations of a sorting (CurationV1).
     #[command(subcommand)]
     Curation(CurationCommand),
-<<<<<<< HEAD
     /// Write a curation as a phy template-gui folder (params.py, spike_times, templates,
     /// amplitudes, pc_features, cluster_group.tsv, spyglass.json, …).
     ToPhy(ToPhyArgs),
     /// Read a phy folder written by to-phy (phy's cluster_group.tsv and
     /// spike_clusters.npy) as a new CurationV1 whose parent is the exported curation.
     FromPhy(FromPhyArgs),
+    /// Pictures of a curation (SVG): units table, raster, templates on the probe,
+    /// amplitudes; per unit its template on the probe, autocorrelogram, amplitudes
+    /// and metrics.
+    Plot(super::figures::PlotArgs),
 }
 
 #[derive(clap::Args)]
@@ -325,12 +325,6 @@ fn from_phy_command(sg: &Spyglass, a: FromPhyArgs) -> Result<()> {
         row.analysis_file_name
     );
     Ok(())
-=======
-    /// Pictures of a curation (SVG): units table, raster, templates on the probe,
-    /// amplitudes; per unit its template on the probe, autocorrelogram, amplitudes
-    /// and metrics.
-    Plot(super::figures::PlotArgs),
->>>>>>> plots
 }
 
 #[derive(clap::Subcommand)]
