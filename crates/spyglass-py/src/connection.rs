@@ -14,57 +14,11 @@ use spyglass_db::Db;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-/// `[database]` of `spyglass.toml`.
-#[derive(Debug, Default, serde::Deserialize)]
-struct ConfigFile {
-    #[serde(default)]
-    database: DatabaseSection,
-}
-
-#[derive(Debug, Default, serde::Deserialize)]
-struct DatabaseSection {
-    url: Option<String>,
-}
-
 /// The URL `spyglass_rs.connect(url)` opens, by the CLI's rules (see the module doc).
 pub(crate) fn resolve_url(url: Option<&str>) -> Result<String, String> {
-    if let Some(u) = url {
-        return Ok(u.to_string());
-    }
-    if let Ok(u) = std::env::var("SPYGLASS_DB") {
-        if !u.is_empty() {
-            return Ok(u);
-        }
-    }
-    let base = Settings::from_env().base_dir;
-    for candidate in [PathBuf::from("spyglass.toml"), base.join("spyglass.toml")] {
-        if candidate.exists() {
-            let text = std::fs::read_to_string(&candidate)
-                .map_err(|e| format!("reading {}: {e}", candidate.display()))?;
-            let cfg: ConfigFile = toml::from_str(&text)
-                .map_err(|e| format!("parsing {}: {e}", candidate.display()))?;
-            if let Some(u) = cfg.database.url {
-                return Ok(u);
-            }
-            break;
-        }
-    }
-    if std::env::var("DJ_HOST").is_ok_and(|h| !h.is_empty())
-        || spyglass_db::config::dj_config_path().is_some()
-    {
-        let dj = spyglass_db::config::load_dj_config().map_err(|e| e.to_string())?;
-        return Ok(format!(
-            "mysql://{}:{}",
-            dj.connection.host, dj.connection.port
-        ));
-    }
-    let path = base.join("spyglass.db");
-    let abs = if path.is_absolute() {
-        path
-    } else {
-        std::env::current_dir().unwrap_or_default().join(path)
-    };
-    Ok(format!("sqlite:///{}", abs.display()))
+    spyglass::config_file::resolve_database(url)
+        .map(|(u, _)| u)
+        .map_err(|e| e.to_string())
 }
 
 /// `database_url(url=None)`: the URL `connect(url)` would open, password removed.

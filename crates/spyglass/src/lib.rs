@@ -26,6 +26,7 @@ pub mod cautious_delete;
 pub mod cautious_drop;
 pub mod check;
 pub mod common;
+pub mod config_file;
 pub mod dandi;
 pub mod defaults;
 pub mod doctor;
