@@ -109,8 +109,15 @@ pub fn read_labels(dir: &Path) -> Result<ClusterLabels, KilosortError> {
     })
 }
 
-/// Reads a tab-separated label table with a header row holding `cluster_id` and `column`.
-pub fn read_tsv(path: &Path, column: &str) -> Result<ClusterLabels, KilosortError> {
+/// Reads a tab-separated table with a header row holding `cluster_id` and `column`:
+/// each cluster (listed once) with its value of `column`, turned by `parse` (`None`
+/// is refused, naming the values `expected`).
+pub(crate) fn read_cluster_column<T>(
+    path: &Path,
+    column: &str,
+    expected: &str,
+    parse: impl Fn(&str) -> Option<T>,
+) -> Result<Vec<(i64, T)>, KilosortError> {
     let text = std::fs::read_to_string(path).map_err(|e| KilosortError::Io {
         path: path.to_path_buf(),
         source: e,
@@ -134,9 +141,8 @@ pub fn read_tsv(path: &Path, column: &str) -> Result<ClusterLabels, KilosortErro
             .ok_or_else(|| err(1, format!("no column {name:?} (columns: {cols:?})")))
     };
     let id_col = find("cluster_id")?;
-    let label_col = find(column)?;
-    let mut cluster_ids = Vec::new();
-    let mut labels = Vec::new();
+    let value_col = find(column)?;
+    let mut out = Vec::new();
     let mut seen = std::collections::HashSet::new();
     for (i, line) in lines {
         let cells: Vec<&str> = line.split('\t').collect();
@@ -147,18 +153,27 @@ pub fn read_tsv(path: &Path, column: &str) -> Result<ClusterLabels, KilosortErro
         if !seen.insert(id) {
             return Err(err(i + 1, format!("cluster {id} is listed twice")));
         }
-        let raw = cells.get(label_col).copied().unwrap_or_default();
-        let label = QualityLabel::from_phy(raw).ok_or_else(|| {
+        let raw = cells.get(value_col).copied().unwrap_or_default();
+        let value = parse(raw).ok_or_else(|| {
             err(
                 i + 1,
-                format!(
-                    "cluster {id} has label {raw:?}, not one of good, ok, mua, noise, unsorted, n.a."
-                ),
+                format!("cluster {id} has {column} {raw:?}, not one of {expected}"),
             )
         })?;
-        cluster_ids.push(id);
-        labels.push(label);
+        out.push((id, value));
     }
+    Ok(out)
+}
+
+/// Reads a tab-separated label table with a header row holding `cluster_id` and `column`.
+pub fn read_tsv(path: &Path, column: &str) -> Result<ClusterLabels, KilosortError> {
+    let rows = read_cluster_column(
+        path,
+        column,
+        "good, ok, mua, noise, unsorted, n.a.",
+        QualityLabel::from_phy,
+    )?;
+    let (cluster_ids, labels) = rows.into_iter().unzip();
     Ok(ClusterLabels {
         file: path.to_path_buf(),
         cluster_ids,

@@ -578,45 +578,14 @@ pub fn read_phy_edits(dir: &Path) -> Result<PhyEdits, KilosortError> {
             });
         }
     }
-    let path = dir.join("cluster_group.tsv");
-    let text = std::fs::read_to_string(&path).map_err(io_err(&path))?;
-    let err = |line: usize, detail: String| KilosortError::Text {
-        path: path.clone(),
-        line,
-        detail,
-    };
-    let mut lines = text
-        .lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty());
-    let (_, header) = lines
-        .next()
-        .ok_or_else(|| err(1, "empty label file".into()))?;
-    let cols: Vec<&str> = header.split('\t').map(str::trim).collect();
-    let find = |name: &str| {
-        cols.iter()
-            .position(|c| *c == name)
-            .ok_or_else(|| err(1, format!("no column {name:?} (columns: {cols:?})")))
-    };
-    let (id_col, group_col) = (find("cluster_id")?, find("group")?);
-    let mut groups = BTreeMap::new();
-    for (i, line) in lines {
-        let cells: Vec<&str> = line.split('\t').collect();
-        let id_text = cells.get(id_col).map(|s| s.trim()).unwrap_or_default();
-        let id: i64 = id_text
-            .parse()
-            .map_err(|_| err(i + 1, format!("cluster_id {id_text:?} is not an integer")))?;
-        let raw = cells.get(group_col).copied().unwrap_or_default();
-        let g = PhyGroup::parse(raw).ok_or_else(|| {
-            err(
-                i + 1,
-                format!("cluster {id} has group {raw:?}, not one of good, mua, noise, unsorted"),
-            )
-        })?;
-        if groups.insert(id, g).is_some() {
-            return Err(err(i + 1, format!("cluster {id} is listed twice")));
-        }
-    }
+    let groups = crate::labels::read_cluster_column(
+        &dir.join("cluster_group.tsv"),
+        "group",
+        "good, mua, noise, unsorted",
+        PhyGroup::parse,
+    )?
+    .into_iter()
+    .collect();
     Ok(PhyEdits {
         spike_times,
         spike_templates,
