@@ -468,7 +468,7 @@ impl Db {
 
     /// Runs `job` once the outermost transaction commits (dropped if it rolls
     /// back); outside a transaction it runs now.
-    pub(crate) fn after_commit(&self, job: impl FnOnce() + Send + 'static) {
+    pub fn after_commit(&self, job: impl FnOnce() + Send + 'static) {
         if self.in_transaction() {
             self.after_commit
                 .lock()

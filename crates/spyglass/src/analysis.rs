@@ -6,7 +6,11 @@
 //! overwriting when finished, or, for a file written in a make's compute phase
 //! ([`PendingFile`]), when it is registered, so that a process killed half way leaves
 //! a partial file (removed by the next writer in that folder, by [`cleanup`], and
-//! listed apart by `check`), never a file named as an analysis file — [`register`]
+//! listed apart by `check`), never an unmarked file named as an analysis file: from
+//! the rename until its row is committed the file has a pending marker
+//! (`.<name>~<host>~<pid>.pending`, [`pending_marker_name`]), so that a process
+//! killed between the two leaves a file `check` lists with the partial files and
+//! `cleanup` removes — [`register`]
 //! inserts the row (size and MD5 go to `~external_analysis`; the file is immutable
 //! from then on and its checksum is verified whenever its path is fetched) and
 //! records the table in Spyglass 0.6's `AnalysisRegistry`, and
@@ -78,14 +82,29 @@ pub fn partial_name(name: &str) -> String {
     )
 }
 
-/// Whether `path` is a partial file ([`partial_name`]) whose writer is gone: written
-/// on this host by a process that no longer runs. Partial files of other hosts, or
-/// of running processes, are not.
+/// The marker `.<name>~<host>~<pid>.pending` a file `name` has from the moment this
+/// process publishes it (renames it to its name) until its AnalysisNwbfile row is
+/// committed: a published file with a marker whose writer is gone was never
+/// registered (the writer was killed in between), and is removed by `cleanup`.
+pub fn pending_marker_name(name: &str) -> String {
+    format!(
+        ".{name}~{}~{}.pending",
+        spyglass_db::config::hostname(),
+        std::process::id()
+    )
+}
+
+/// Whether `path` is a partial file ([`partial_name`]) or a pending marker
+/// ([`pending_marker_name`]) whose writer is gone: written on this host by a process
+/// that no longer runs. Those of other hosts, or of running processes, are not.
 pub fn is_stale_partial(path: &Path) -> bool {
     let Some(file) = path.file_name().and_then(|n| n.to_str()) else {
         return false;
     };
-    let Some(inner) = file.strip_prefix('.').and_then(|f| f.strip_suffix(".part")) else {
+    let Some(inner) = file.strip_prefix('.').and_then(|f| {
+        f.strip_suffix(".part")
+            .or_else(|| f.strip_suffix(".pending"))
+    }) else {
         return false;
     };
     let mut parts = inner.rsplitn(3, '~');
@@ -145,31 +164,85 @@ pub fn explain_full_disk(settings: &Settings, e: Error) -> Error {
     }
 }
 
-/// Whether `path` is named as a partial file ([`partial_name`]), stale or not.
+/// Whether `path` is named as a partial file ([`partial_name`]) or a pending marker
+/// ([`pending_marker_name`]), stale or not.
 pub fn is_partial(path: &Path) -> bool {
-    path.file_name()
-        .and_then(|n| n.to_str())
-        .is_some_and(|f| f.starts_with('.') && f.ends_with(".part") && f.contains('~'))
+    path.file_name().and_then(|n| n.to_str()).is_some_and(|f| {
+        f.starts_with('.') && (f.ends_with(".part") || f.ends_with(".pending")) && f.contains('~')
+    })
 }
 
-/// Removes the stale partial files ([`is_stale_partial`]) of one folder.
+/// The file a pending marker ([`pending_marker_name`]) stands for, in its folder.
+pub fn pending_file_of(marker: &Path) -> Option<PathBuf> {
+    let file = marker.file_name()?.to_str()?;
+    let inner = file.strip_prefix('.')?.strip_suffix(".pending")?;
+    let name = inner.rsplitn(3, '~').nth(2)?;
+    Some(marker.with_file_name(name))
+}
+
+/// Whether the file at `path` has a pending marker ([`pending_marker_name`]): `None`
+/// without one, `Some(true)` when its writer is gone (published, never registered
+/// unless its row says otherwise), `Some(false)` while its writer runs.
+pub fn pending_state(path: &Path) -> Option<bool> {
+    let name = path.file_name()?.to_str()?;
+    let prefix = format!(".{name}~");
+    let rd = std::fs::read_dir(path.parent()?).ok()?;
+    let mut state = None;
+    for e in rd.flatten() {
+        let p = e.path();
+        let is_marker = p
+            .file_name()
+            .and_then(|n| n.to_str())
+            .is_some_and(|n| n.starts_with(&prefix) && n.ends_with(".pending"));
+        if is_marker {
+            let stale = is_stale_partial(&p);
+            state = Some(state.unwrap_or(true) && stale);
+        }
+    }
+    state
+}
+
+/// Removes the stale partial files ([`is_stale_partial`]) of one folder (not the
+/// pending markers: whether their file was registered takes the database).
 fn remove_stale_partials(dir: &Path) {
     let Ok(rd) = std::fs::read_dir(dir) else {
         return;
     };
     for e in rd.flatten() {
         let p = e.path();
-        if is_stale_partial(&p) {
+        if p.extension().is_some_and(|x| x == "part") && is_stale_partial(&p) {
             let _ = std::fs::remove_file(&p);
         }
     }
 }
 
-/// Renames a finished partial file to its name, refusing to overwrite a file there.
+/// The pending marker of the file at `path`, written by this process.
+fn pending_marker(path: &Path) -> PathBuf {
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    path.with_file_name(pending_marker_name(&name))
+}
+
+/// Renames a finished partial file to its name, refusing to overwrite a file there;
+/// its pending marker is written first and removed once its row is committed
+/// ([`register`]).
 fn publish(partial: &Path, path: &Path) -> Result<()> {
-    std::fs::hard_link(partial, path).map_err(|e| Error::io(path, e))?;
+    let marker = pending_marker(path);
+    std::fs::File::create(&marker).map_err(|e| Error::io(&marker, e))?;
+    if let Err(e) = std::fs::hard_link(partial, path) {
+        let _ = std::fs::remove_file(&marker);
+        return Err(Error::io(path, e));
+    }
     let _ = std::fs::remove_file(partial);
     Ok(())
+}
+
+/// Removes a published file that will not be registered, and its marker.
+fn unpublish(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let _ = std::fs::remove_file(pending_marker(path));
 }
 
 /// An analysis file being written.
@@ -315,7 +388,37 @@ fn set_mode(path: &Path, mode: u32) {
 #[cfg(not(unix))]
 fn set_mode(_path: &Path, _mode: u32) {}
 
-/// Registers a finished analysis file (size and checksum recorded).
+/// Removes the stale pending markers of folder `dir` ([`pending_marker_name`]) and
+/// the published files of theirs that no AnalysisNwbfile row registers (their writer
+/// was killed between publishing and committing).
+fn sweep_stale_pending(db: &Db, dir: &Path) -> Result<()> {
+    let Ok(rd) = std::fs::read_dir(dir) else {
+        return Ok(());
+    };
+    for e in rd.flatten() {
+        let marker = e.path();
+        if marker.extension().is_none_or(|x| x != "pending") || !is_stale_partial(&marker) {
+            continue;
+        }
+        if let Some(file) = pending_file_of(&marker) {
+            let name = file
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
+            let q = db
+                .table(ANALYSIS_NWBFILE)?
+                .restrict(Cond::map([("analysis_file_name", name.as_str())]))?;
+            if !db.exists(&q)? {
+                let _ = std::fs::remove_file(&file);
+            }
+        }
+        let _ = std::fs::remove_file(&marker);
+    }
+    Ok(())
+}
+
+/// Registers a finished analysis file (size and checksum recorded); the folder's
+/// files published by killed writers and never registered are removed first.
 pub fn register(
     db: &Db,
     nwb_file_name: &str,
@@ -324,6 +427,9 @@ pub fn register(
     description: &str,
     parameters: Option<spyglass_blob::Value>,
 ) -> Result<()> {
+    if let Some(dir) = path.parent() {
+        sweep_stale_pending(db, dir)?;
+    }
     let mut pairs = vec![
         ("analysis_file_name", Value::from(analysis_file_name)),
         ("nwb_file_name", Value::from(nwb_file_name)),
@@ -341,6 +447,10 @@ pub fn register(
         Row::from_pairs(pairs),
         InsertOptions::default(),
     )?;
+    let marker = pending_marker(path);
+    db.after_commit(move || {
+        let _ = std::fs::remove_file(marker);
+    });
     register_table(db)
 }
 
@@ -438,7 +548,7 @@ impl Drop for PendingFile {
         if !self.registered {
             let _ = std::fs::remove_file(&self.partial);
             if self.published {
-                let _ = std::fs::remove_file(&self.path);
+                unpublish(&self.path);
             }
         }
     }
@@ -465,7 +575,7 @@ pub fn build<T>(
     })();
     if out.is_err() {
         let _ = std::fs::remove_file(&partial);
-        let _ = std::fs::remove_file(&path);
+        unpublish(&path);
     }
     out.map_err(|e| explain_full_disk(settings, e))
 }
@@ -602,8 +712,9 @@ pub fn cleanup(db: &Db, settings: &Settings, opts: &CleanupOptions) -> Result<Cl
         if tracked.contains(&f) || report.analysis_files.contains(&f) {
             continue;
         }
-        // a file being written by a running process (stale partial files do go)
-        if is_partial(&f) && !is_stale_partial(&f) {
+        // a file being written or registered by a running process (stale partial
+        // files and published files their killed writer never registered do go)
+        if (is_partial(&f) && !is_stale_partial(&f)) || pending_state(&f) == Some(false) {
             continue;
         }
         let age = std::fs::metadata(&f)

@@ -64,7 +64,8 @@ pub struct CheckReport {
     pub orphan_files: Vec<PathBuf>,
     /// Partial analysis files (`crate::analysis::partial_name`) whose writer is gone
     /// (killed while writing; `cleanup` and the next writer in the folder remove
-    /// them). Partial files of running writers are not listed.
+    /// them), and files such a writer published but never registered, with their
+    /// pending markers (`cleanup` removes them). Those of running writers are not listed.
     pub partial_files: Vec<PathBuf>,
     /// Tables the check looked at.
     pub tables_in_database: usize,
@@ -152,7 +153,14 @@ pub fn check(db: &Db) -> Result<CheckReport> {
                 continue;
             }
             if !known.contains(&rel) {
-                report.orphan_files.push(f);
+                // published by a writer killed before its row was committed: listed
+                // with the partial files (cleanup removes both); a running writer's
+                // file is left alone
+                match crate::analysis::pending_state(&f) {
+                    Some(true) => report.partial_files.push(f),
+                    Some(false) => {}
+                    None => report.orphan_files.push(f),
+                }
             }
         }
     }

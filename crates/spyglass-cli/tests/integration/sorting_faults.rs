@@ -105,12 +105,23 @@ impl Lab {
             .iter()
             .map(|r| r["analysis_file_name"].as_str().unwrap().to_string())
             .collect();
-        let (partial, on_disk): (Vec<String>, Vec<String>) =
-            crate::common::files_under(&self.base().join("analysis"))
-                .iter()
-                .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
-                .partition(|n| n.starts_with('.') && n.ends_with(".part"));
-        // a killed writer leaves a partial file, named as such and listed apart by check
+        let names: Vec<String> = crate::common::files_under(&self.base().join("analysis"))
+            .iter()
+            .map(|p| p.file_name().unwrap().to_string_lossy().to_string())
+            .collect();
+        // a file its killed writer published but never registered keeps its marker
+        // `.<name>~host~pid.pending`
+        let marked = |n: &str| {
+            !registered.iter().any(|r| r == n)
+                && names
+                    .iter()
+                    .any(|m| m.starts_with(&format!(".{n}~")) && m.ends_with(".pending"))
+        };
+        let (partial, on_disk): (Vec<String>, Vec<String>) = names.iter().cloned().partition(|n| {
+            (n.starts_with('.') && (n.ends_with(".part") || n.ends_with(".pending"))) || marked(n)
+        });
+        // a killed writer leaves a partial file (or a published file with its
+        // marker), named as such and listed apart by check
         assert_eq!(
             partial.len(),
             j["partial_files"].as_array().unwrap().len(),

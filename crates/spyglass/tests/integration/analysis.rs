@@ -129,7 +129,29 @@ fn analysis_files_are_created_registered_verified_and_cleaned_up() {
     .unwrap();
     let b_path = analysis::analysis_file_path(&env.db, &b_name).unwrap();
     let c = AnalysisFile::create(&env.db, &env.settings, nwb).unwrap();
-    let (_, c_path) = c.finish().unwrap();
+    let (c_name, c_path) = c.finish().unwrap();
+    // C keeps its pending marker while its writer (this process) runs: cleanup
+    // leaves it alone; here its writer is made to have exited
+    let live = c_path.with_file_name(analysis::pending_marker_name(&c_name));
+    assert!(live.is_file(), "{live:?}");
+    let r = analysis::cleanup(
+        &env.db,
+        &env.settings,
+        &CleanupOptions {
+            dry_run: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    assert!(r.untracked_files.is_empty(), "{r:?}");
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let c_marker = c_path.with_file_name(format!(
+        ".{c_name}~{}~{}.pending",
+        spyglass_db::config::hostname(),
+        child.id()
+    ));
+    std::fs::rename(&live, &c_marker).unwrap();
 
     // the checksum is verified on fetch: a changed file is refused
     let mut bytes = std::fs::read(&b_path).unwrap();
@@ -155,7 +177,7 @@ fn analysis_files_are_created_registered_verified_and_cleaned_up() {
     let r = analysis::cleanup(&env.db, &env.settings, &opts).unwrap();
     assert_eq!(r.analysis_rows, vec![b_name.clone()]);
     assert_eq!(r.analysis_files, vec![b_path.clone()]);
-    assert_eq!(r.untracked_files, vec![c_path.clone()]);
+    assert_eq!(r.untracked_files, vec![c_marker.clone(), c_path.clone()]);
     assert!(b_path.exists() && c_path.exists());
     assert_eq!(env.count(nwbf::ANALYSIS_NWBFILE), 2);
     // the real run removes B's row and file and C, and keeps A
@@ -166,9 +188,9 @@ fn analysis_files_are_created_registered_verified_and_cleaned_up() {
             r.analysis_files.len(),
             r.untracked_files.len()
         ),
-        (1, 1, 1)
+        (1, 1, 2)
     );
-    assert!(!b_path.exists() && !c_path.exists() && a_path.exists());
+    assert!(!b_path.exists() && !c_path.exists() && !c_marker.exists() && a_path.exists());
     let left: Vec<String> = env
         .all(nwbf::ANALYSIS_NWBFILE)
         .iter()
@@ -226,4 +248,61 @@ fn a_failing_build_leaves_no_file_and_no_row() {
     }
     assert!(files.is_empty(), "{files:?}");
     assert!(AnalysisFile::create(&env.db, &env.settings, "unknown_.nwb").is_err());
+}
+
+/// A writer killed between publishing a file and committing its row (made here by
+/// hand: a file under its analysis name and the marker of a process that has exited)
+/// leaves no orphan: `check` lists the file and its marker with the partial files,
+/// a marker whose file was registered is only a stale marker, and the next
+/// registration in the folder removes the unregistered file and both markers.
+#[test]
+fn a_file_published_by_a_killed_writer_is_not_an_orphan() {
+    let env = Env::new();
+    let nwb = ingest_synthetic(&env);
+    let (kept, _) = analysis::build(&env.db, &env.settings, nwb, "kept", |w| {
+        Ok(w.add_time_series(&Placement::Scratch, &series("a", vec![1.0, 2.0]))?)
+    })
+    .unwrap();
+    let dir = env.settings.analysis_dir.join("ana20230622");
+    assert!(dir.join(&kept).is_file());
+    // a process that has exited: its pid is free
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    let host = spyglass_db::config::hostname();
+    let dead = child.id();
+    let lost = "ana20230622_LOSTLOST00.nwb";
+    std::fs::copy(dir.join(&kept), dir.join(lost)).unwrap();
+    let markers = [
+        dir.join(format!(".{lost}~{host}~{dead}.pending")),
+        dir.join(format!(".{kept}~{host}~{dead}.pending")),
+    ];
+    for m in &markers {
+        std::fs::write(m, b"").unwrap();
+    }
+    let report = spyglass::check::check(&env.db).unwrap();
+    assert!(report.orphan_files.is_empty(), "{:?}", report.orphan_files);
+    let mut listed = report.partial_files.clone();
+    listed.sort();
+    let mut want = vec![dir.join(lost), markers[0].clone(), markers[1].clone()];
+    want.sort();
+    assert_eq!(listed, want);
+    // the next registration in the folder sweeps them; the registered file stays
+    analysis::build(&env.db, &env.settings, nwb, "next", |w| {
+        Ok(w.add_time_series(&Placement::Scratch, &series("b", vec![3.0]))?)
+    })
+    .unwrap();
+    assert!(!dir.join(lost).exists() && markers.iter().all(|m| !m.exists()));
+    assert!(dir.join(&kept).is_file());
+    let report = spyglass::check::check(&env.db).unwrap();
+    assert!(
+        report.orphan_files.is_empty() && report.partial_files.is_empty(),
+        "{report:?}"
+    );
+    // and a registered file has no marker left
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".pending"))
+        .collect();
+    assert!(left.is_empty(), "{left:?}");
 }
