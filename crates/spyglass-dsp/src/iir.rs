@@ -494,8 +494,7 @@ impl Plan<'_> {
                 for t in a..e.max(a) {
                     let o = (t - edge - self.keep.start) * nc + c0;
                     if width == W {
-                        let d: &mut [f64; W] = (&mut y[o..o + W]).try_into().expect("W values");
-                        *d = tile[t - t0];
+                        y[o..o + W].copy_from_slice(&tile[t - t0]);
                     } else {
                         y[o..o + width].copy_from_slice(&tile[t - t0][..width]);
                     }
@@ -535,7 +534,9 @@ fn column_block<const W: usize>(
 ) -> [f64; W] {
     let o = t * nc + c0;
     if width == W {
-        x[o..o + W].try_into().expect("W values")
+        let mut r = [0.0; W];
+        r.copy_from_slice(&x[o..o + W]);
+        r
     } else {
         std::array::from_fn(|w| if w < width { x[o + w] } else { 0.0 })
     }

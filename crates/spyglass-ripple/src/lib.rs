@@ -128,31 +128,44 @@ impl DetectorParams {
     }
 
     fn check(&self) -> Result<()> {
-        let finite = |what: &'static str, v: f64| {
-            if v.is_finite() {
-                Ok(())
-            } else {
-                Err(RippleError::invalid(what, format!("{v} is not finite")))
-            }
-        };
-        finite("speed_threshold", self.speed_threshold)?;
-        finite("minimum_duration", self.minimum_duration)?;
-        finite("zscore_threshold", self.zscore_threshold)?;
-        finite("close_ripple_threshold", self.close_ripple_threshold)?;
-        if !(self.smoothing_sigma.is_finite() && self.smoothing_sigma > 0.0) {
-            return Err(RippleError::invalid(
-                "smoothing_sigma",
-                format!("{} must be finite and > 0", self.smoothing_sigma),
-            ));
-        }
-        if self.minimum_duration < 0.0 {
-            return Err(RippleError::invalid(
-                "minimum_duration",
-                format!("{} must be >= 0", self.minimum_duration),
-            ));
-        }
-        Ok(())
+        check_params(
+            &[
+                ("speed_threshold", self.speed_threshold),
+                ("minimum_duration", self.minimum_duration),
+                ("zscore_threshold", self.zscore_threshold),
+                ("close_ripple_threshold", self.close_ripple_threshold),
+            ],
+            self.smoothing_sigma,
+            self.minimum_duration,
+        )
     }
+}
+
+/// The detectors' shared parameter checks: every value of `finite` finite,
+/// `smoothing_sigma` finite and > 0, `minimum_duration` >= 0.
+pub(crate) fn check_params(
+    finite: &[(&'static str, f64)],
+    smoothing_sigma: f64,
+    minimum_duration: f64,
+) -> Result<()> {
+    for &(what, v) in finite {
+        if !v.is_finite() {
+            return Err(RippleError::invalid(what, format!("{v} is not finite")));
+        }
+    }
+    if !(smoothing_sigma.is_finite() && smoothing_sigma > 0.0) {
+        return Err(RippleError::invalid(
+            "smoothing_sigma",
+            format!("{smoothing_sigma} must be finite and > 0"),
+        ));
+    }
+    if minimum_duration < 0.0 {
+        return Err(RippleError::invalid(
+            "minimum_duration",
+            format!("{minimum_duration} must be >= 0"),
+        ));
+    }
+    Ok(())
 }
 
 /// Ripple-band LFP: `data[t * n_channels + c]` (numpy's `(n_time, n_channels)`).

@@ -53,29 +53,16 @@ impl Default for HseParams {
 
 impl HseParams {
     fn check(&self) -> Result<()> {
-        for (what, v) in [
-            ("speed_threshold", self.speed_threshold),
-            ("minimum_duration", self.minimum_duration),
-            ("zscore_threshold", self.zscore_threshold),
-            ("close_event_threshold", self.close_event_threshold),
-        ] {
-            if !v.is_finite() {
-                return Err(RippleError::invalid(what, format!("{v} is not finite")));
-            }
-        }
-        if !(self.smoothing_sigma.is_finite() && self.smoothing_sigma > 0.0) {
-            return Err(RippleError::invalid(
-                "smoothing_sigma",
-                format!("{} must be finite and > 0", self.smoothing_sigma),
-            ));
-        }
-        if self.minimum_duration < 0.0 {
-            return Err(RippleError::invalid(
-                "minimum_duration",
-                format!("{} must be >= 0", self.minimum_duration),
-            ));
-        }
-        Ok(())
+        crate::check_params(
+            &[
+                ("speed_threshold", self.speed_threshold),
+                ("minimum_duration", self.minimum_duration),
+                ("zscore_threshold", self.zscore_threshold),
+                ("close_event_threshold", self.close_event_threshold),
+            ],
+            self.smoothing_sigma,
+            self.minimum_duration,
+        )
     }
 }
 
