@@ -26,6 +26,12 @@ apt_install() {
   fi
 }
 
+# Runs from several clones at once take turns (a lock in the cache), so that none
+# removes an environment another is building or races it for apt.
+mkdir -p "$cache"
+exec 9>"$cache/.lock"
+flock 9
+
 case "${1:-}" in
   --system)
     apt_install gcc libc6-dev pkg-config libhdf5-dev

@@ -31,6 +31,6 @@ pub fn insert_defaults(db: &Db, names: &[String]) -> Result<Vec<(String, usize)>
     crate::pipelines::declare_all(db)?;
     chosen
         .into_iter()
-        .map(|d| Ok((d.table.to_string(), (d.insert)(db)?)))
+        .map(|d| Ok((d.table.to_string(), d.insert(db)?)))
         .collect()
 }

@@ -11,7 +11,7 @@
 //! ripple band filters on request; [`coefficients`] fetches a stored filter.
 
 use crate::error::{Error, Result};
-use crate::kit::{args, identity, Defaults, Pipeline, Schema, Spyglass};
+use crate::kit::{args, identity, provides, Defaults, Pipeline, Schema, Spyglass};
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
 use spyglass_dsp::{design_filter, estimate_taps, BAND_FILTERS, STANDARD_FILTERS};
 pub use spyglass_dsp::{FilterDesign, FilterType, StandardFilter};
@@ -31,6 +31,10 @@ pub struct Filter;
 
 impl Pipeline for Filter {
     identity!(SCHEMA, family "filter", requires ["common"]);
+    provides! {
+        defaults: Defaults::rows(FIR_FILTER_PARAMETERS, insert_default);
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let fir = "# FIR filter definitions and their designed coefficients
 filter_name : varchar(80)  # descriptive name of this filter
@@ -48,15 +52,6 @@ filter_coeff : longblob  # numpy array containing the filter coefficients";
             name: SCHEMA,
             tables: vec![TableSpec::new("FirFilterParameters", Tier::Manual, fir)],
         }]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: FIR_FILTER_PARAMETERS,
-            insert: insert_default,
-        }]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {

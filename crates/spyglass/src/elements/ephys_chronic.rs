@@ -82,6 +82,10 @@ pub struct ElementEphysChronic;
 
 impl Pipeline for ElementEphysChronic {
     identity!(NAME, family "elements", requires [upstream::NAME]);
+    provides! {
+        defaults: Defaults::rows(CLUSTERING_METHOD, insert_defaults);
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         vec![
             Schema {
@@ -93,15 +97,6 @@ impl Pipeline for ElementEphysChronic {
                 tables: ephys_specs(),
             },
         ]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: CLUSTERING_METHOD,
-            insert: insert_defaults,
-        }]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(NAME)?;

@@ -30,6 +30,9 @@ pub struct ElementUpstream;
 
 impl Pipeline for ElementUpstream {
     identity!(NAME);
+    provides! {
+        defaults: Defaults::rows(SKULL_REFERENCE, insert_defaults);
+    }
     fn schemas(&self) -> Vec<Schema> {
         vec![
             Schema {
@@ -72,12 +75,6 @@ session_dir: varchar(256) # Path to the data directory for a session",
                 ],
             },
         ]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: SKULL_REFERENCE,
-            insert: insert_defaults,
-        }]
     }
 }
 

@@ -10,10 +10,13 @@
 //! - [`Cx`]: what a make works with (database and directory layout); [`Tables`]:
 //!   typed fetch and insert, merge insert, IntervalList rows, analysis files, on
 //!   any database handle; [`analysis_file`]: an analysis file from a parent.
+//! - [`DictParams`]: a parameter table of named dicts (defaults, checked inserts,
+//!   `params list` / `params add`).
 //!
 //! - `family!`: declares a family's pipeline modules and lists them — a new
 //!   pipeline is one line there; `identity!`: a pipeline's name, command family and
-//!   required pipelines in one line; [`prelude`]: one import for a pipeline file.
+//!   required pipelines in one line; `provides!`: its makers, default rows, merge
+//!   parts and commands, one line each; [`prelude`]: one import for a pipeline file.
 //!
 //! The guide to writing a pipeline with it is `docs/pipelines.md`.
 
@@ -21,13 +24,15 @@ pub mod args;
 mod cx;
 mod handle;
 mod make;
+mod params;
 mod pipeline;
 pub mod prelude;
 
 pub use cx::{analysis_file, insert_param_dict, key_text, row_of, Cx, Session, Tables, With};
 pub use handle::Spyglass;
 pub use make::{Made, Make};
-pub use pipeline::{Defaults, MergePart, Pipeline, Schema};
+pub use params::DictParams;
+pub use pipeline::{DefaultRows, Defaults, MergePart, Pipeline, Schema};
 
 /// Declares the pipeline modules of a family and lists their pipelines, in
 /// declaration order (a pipeline after those it refers to):
@@ -68,3 +73,40 @@ macro_rules! identity {
     };
 }
 pub(crate) use identity;
+
+/// A pipeline's makers, default rows, merge-table parts and commands, inside its
+/// `impl Pipeline`, one line each (every section optional, in this order):
+/// `makers: TABLE => MakeStruct, …;` (a [`Made`] maker each), `defaults: &PARAMETERS, …;`
+/// (anything `Into<Defaults>`), `merge: MASTER => SOURCE, …;` and `commands: Command;`
+/// (the pipeline's clap subcommand enum).
+macro_rules! provides {
+    ($(makers: $($table:expr => $make:expr),+ ;)?
+     $(defaults: $($default:expr),+ ;)?
+     $(merge: $($master:expr => $source:expr),+ ;)?
+     $(commands: $command:ty ;)?) => {
+        $(
+            fn makers(
+                &self,
+                settings: &$crate::settings::Settings,
+            ) -> Vec<(&'static str, std::sync::Arc<dyn spyglass_db::populate::Maker>)> {
+                vec![$(($table, $crate::kit::Made::maker($make, settings))),+]
+            }
+        )?
+        $(
+            fn defaults(&self) -> Vec<$crate::kit::Defaults> {
+                vec![$(($default).into()),+]
+            }
+        )?
+        $(
+            fn merge_parts(&self) -> Vec<$crate::kit::MergePart> {
+                vec![$($crate::kit::MergePart::of($master, $source)),+]
+            }
+        )?
+        $(
+            fn commands(&self) -> Vec<clap::Command> {
+                $crate::kit::args::subcommands::<$command>()
+            }
+        )?
+    };
+}
+pub(crate) use provides;

@@ -1,6 +1,7 @@
 //! The [`Pipeline`] trait: everything one pipeline file declares.
 
 use super::handle::Spyglass;
+use super::params::DictParams;
 use crate::error::Result;
 use crate::settings::Settings;
 use spyglass_db::populate::Maker;
@@ -20,8 +21,44 @@ pub struct Schema {
 pub struct Defaults {
     /// The table, `schema.Class`.
     pub table: &'static str,
+    /// How the rows are inserted.
+    pub insert: DefaultRows,
+}
+
+/// How a table's default rows are inserted.
+#[derive(Clone, Copy)]
+pub enum DefaultRows {
+    /// By a function (skipping rows present; returns how many were inserted).
+    Fn(fn(&Db) -> Result<usize>),
+    /// The default sets of a dict parameter table.
+    Dicts(&'static DictParams),
+}
+
+impl Defaults {
+    /// Default rows inserted by `insert` (skipping rows present; returns how many
+    /// were inserted).
+    pub fn rows(table: &'static str, insert: fn(&Db) -> Result<usize>) -> Defaults {
+        let insert = DefaultRows::Fn(insert);
+        Defaults { table, insert }
+    }
+
     /// Inserts the rows (skipping those present); returns how many were inserted.
-    pub insert: fn(&Db) -> Result<usize>,
+    pub fn insert(&self, db: &Db) -> Result<usize> {
+        match self.insert {
+            DefaultRows::Fn(f) => f(db),
+            DefaultRows::Dicts(p) => p.insert_defaults(db),
+        }
+    }
+}
+
+impl From<&'static DictParams> for Defaults {
+    fn from(p: &'static DictParams) -> Defaults {
+        let insert = DefaultRows::Dicts(p);
+        Defaults {
+            table: p.table,
+            insert,
+        }
+    }
 }
 
 /// A table that is a source of a merge table: it gets a part in the master.

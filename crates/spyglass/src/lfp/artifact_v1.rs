@@ -54,6 +54,16 @@ const DEFAULTS: [(&str, &str); 4] = [
     ),
 ];
 
+/// LFPArtifactDetectionParameters: Spyglass's default sets (the make checks the
+/// detector when it reads one: only `mad` is computed here).
+pub static PARAMETER_SETS: DictParams = DictParams {
+    table: PARAMETERS,
+    name_attr: "artifact_params_name",
+    dict_attr: "artifact_params",
+    defaults: &DEFAULTS,
+    check: |_, _| Ok(()),
+};
+
 /// The key of LFPArtifactDetectionSelection and LFPArtifactDetection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactKey {
@@ -95,6 +105,11 @@ pub struct LfpArtifactV1;
 
 impl Pipeline for LfpArtifactV1 {
     identity!("lfp_artifact_v1", family "lfp", requires ["lfp_v1"]);
+    provides! {
+        makers: DETECTION => DetectionMake;
+        defaults: &PARAMETER_SETS;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Parameters for detecting LFP artifact times within a LFP group.
 artifact_params_name: varchar(64)
@@ -129,18 +144,6 @@ artifact_times: longblob # np.array of artifact intervals";
             name: SCHEMA,
             tables,
         }]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PARAMETERS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(DETECTION, Made::maker(DetectionMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Artifact(ArtifactCommand::Select(a)) = args::parse(m)?;
@@ -214,29 +217,6 @@ struct SelectArgs {
     /// Which LFP of the group, by its filter (when it has several).
     #[arg(long = "lfp-filter")]
     lfp_filter: Option<String>,
-}
-
-/// Inserts Spyglass's four default parameter sets (skipping present ones).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    crate::pipelines::declare(db, &["lfp_artifact_v1"])?;
-    let mut n = 0;
-    for (name, json) in DEFAULTS {
-        let dict: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::internal(PARAMETERS, e.to_string()))?;
-        let row = Row::from_pairs([
-            ("artifact_params_name", Value::from(name)),
-            (
-                "artifact_params",
-                Value::from(spyglass_blob::from_json(&dict)),
-            ),
-        ]);
-        let skip = InsertOptions {
-            skip_duplicates: true,
-            ..Default::default()
-        };
-        n += db.insert1(PARAMETERS, row, skip)? as usize;
-    }
-    Ok(n)
 }
 
 /// An LFPArtifactDetectionParameters row's dict.

@@ -13,7 +13,7 @@
 
 use super::lfp_electrode;
 use super::merge;
-use super::{FilterInputs, FilterOutput, FilterPlan, FilterRun, FilterSource};
+use super::{FilterInputs, FilterOutput, FilterPlan, FilterRun};
 use crate::kit::prelude::*;
 use uuid::Uuid;
 
@@ -83,6 +83,10 @@ pub struct LfpBandV1;
 
 impl Pipeline for LfpBandV1 {
     identity!(SCHEMA, family "lfp", requires ["lfp_merge", "lfp_electrode", "common_filter"]);
+    provides! {
+        makers: LFP_BAND_V1 => BandMake;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let selection = "# the LFP, band filter, interval and rate of a band-limited LFP
 -> lfp_merge.LFPOutput.proj(lfp_merge_id='merge_id')
@@ -109,12 +113,6 @@ lfp_band_object_id : varchar(40)  # the NWB object ID for loading this object fr
                 TableSpec::new("LFPBandV1", Tier::Computed, band),
             ],
         }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(LFP_BAND_V1, Made::maker(BandMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Band(BandCommand::Select(a)) = args::parse(m)?;
@@ -252,24 +250,12 @@ impl Make for BandMake {
             intervals: (&key.target_interval_list_name, &src.interval_list_name),
             min_len: sel.min_interval_len,
         };
-        let path = merge::lfp_file_path(db, &src)?;
-        let source = FilterSource {
-            path,
-            object_id: src.lfp_object_id,
-            rate: src.lfp_sampling_rate,
-        };
         let refs = electrodes.iter().map(|e| {
-            (
-                e.electrode_id,
-                (e.reference_elect_id >= 0).then_some(e.reference_elect_id),
-            )
+            let reference = e.reference_elect_id;
+            (e.electrode_id, (reference >= 0).then_some(reference))
         });
-        let inputs = plan.inputs(
-            db,
-            crate::analysis::nwb_file_path(db, nwb)?,
-            source,
-            refs.collect(),
-        )?;
+        let inputs = plan.inputs(db, src.filter_source(db)?, refs.collect())?;
+        // the band's rate is the one selected (Spyglass records it as given)
         Ok(FilterInputs {
             rate: key.lfp_band_sampling_rate as f64,
             ..inputs

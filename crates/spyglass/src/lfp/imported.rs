@@ -5,7 +5,7 @@
 //! LFP electrode group `imported_lfp_NNN`, an IntervalList `imported lfp N valid
 //! times` and a row here; the series stays in the session's NWB file.
 
-use crate::kit::{identity, MergePart, Pipeline, Schema};
+use crate::kit::{identity, provides, Pipeline, Schema};
 use spyglass_db::{TableSpec, Tier};
 
 /// Schema name.
@@ -20,16 +20,13 @@ pub struct ImportedLfp;
 
 impl Pipeline for ImportedLfp {
     identity!(SCHEMA, requires["lfp_electrode"]);
+    provides! {
+        merge: super::merge::LFP_OUTPUT => IMPORTED_LFP;
+    }
     fn schemas(&self) -> Vec<Schema> {
         vec![Schema {
             name: SCHEMA,
             tables: specs(),
-        }]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart {
-            master: super::merge::LFP_OUTPUT,
-            source: IMPORTED_LFP,
         }]
     }
 }

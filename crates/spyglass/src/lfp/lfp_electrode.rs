@@ -3,7 +3,7 @@
 
 use crate::common::common_ephys::ELECTRODE;
 use crate::error::{Error, Result};
-use crate::kit::{args, identity, Pipeline, Schema, Session, Spyglass, Tables};
+use crate::kit::{args, identity, provides, Pipeline, Schema, Session, Spyglass, Tables};
 use serde::{Deserialize, Serialize};
 use spyglass_db::{Cond, Db, FetchSpec, Row, TableSpec, Tier, Value};
 
@@ -40,6 +40,9 @@ pub struct LfpElectrode;
 
 impl Pipeline for LfpElectrode {
     identity!(SCHEMA, family "lfp");
+    provides! {
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let group = "# a named group of electrodes of a session to compute LFP from
 -> common_session.Session
@@ -53,9 +56,6 @@ lfp_electrode_group_name : varchar(200)  # name of this group of electrodes
             tables: vec![TableSpec::new("LFPElectrodeGroup", Tier::Manual, group)
                 .part("LFPElectrode", electrode)],
         }]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Group(GroupCommand::Add {

@@ -87,6 +87,17 @@ pub fn lfp_file_path(db: &Db, src: &LfpSource) -> Result<std::path::PathBuf> {
     }
 }
 
+impl LfpSource {
+    /// The LFP as the input series of a filtering run.
+    pub(crate) fn filter_source(&self, db: &Db) -> Result<super::FilterSource> {
+        Ok(super::FilterSource {
+            path: lfp_file_path(db, self)?,
+            object_id: self.lfp_object_id.clone(),
+            rate: self.lfp_sampling_rate,
+        })
+    }
+}
+
 /// The LFP (LFPOutput entry) `merge_id` of session `nwb_file_name`: its source,
 /// or an error when it is of another session.
 pub fn lfp_of_session(db: &Db, merge_id: uuid::Uuid, nwb_file_name: &str) -> Result<LfpSource> {

@@ -131,14 +131,13 @@ pub(crate) struct FilterSource {
 
 impl FilterPlan<'_> {
     /// The inputs of a run filtering `electrodes` of `source` into an analysis
-    /// file whose parent is `parent`: the filter must be designed at the source's
+    /// file whose parent is the session's `_` copy: the filter must be designed at the source's
     /// rate (rounded) and the output rate must be in `(0, source rate]`
     /// (decimation `source // output`); the pieces are the target ∩ the input's
     /// valid times longer than `min_len` — an error when none is.
     pub fn inputs(
         self,
         db: &Db,
-        parent: std::path::PathBuf,
         source: FilterSource,
         electrodes: Vec<(i64, Option<i64>)>,
     ) -> Result<FilterInputs> {
@@ -169,7 +168,7 @@ impl FilterPlan<'_> {
             return Err(Error::conflict(table, message));
         }
         Ok(FilterInputs {
-            parent,
+            parent: crate::analysis::nwb_file_path(db, nwb)?,
             source: source.path,
             object_id: source.object_id,
             taps: crate::filter::coefficients(db, filter, rate as u32)?,

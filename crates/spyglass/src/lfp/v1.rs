@@ -81,6 +81,11 @@ pub struct LfpV1;
 
 impl Pipeline for LfpV1 {
     identity!(SCHEMA, family "lfp", requires ["lfp_electrode", "common_filter"]);
+    provides! {
+        makers: LFPV1 => LfpV1Make;
+        merge: LFP_OUTPUT => LFPV1;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let selection = "# the electrodes, interval and filter to compute LFP with
 -> lfp_electrode.LFPElectrodeGroup
@@ -102,15 +107,6 @@ lfp_sampling_rate : float  # the sampling rate, in HZ";
                 TableSpec::new("LFPV1", Tier::Computed, lfp),
             ],
         }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(LFPV1, Made::maker(LfpV1Make, settings))]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(LFP_OUTPUT, LFPV1)]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Select(a) = args::parse(m)?;
@@ -208,18 +204,13 @@ impl Make for LfpV1Make {
             intervals: (&key.target_interval_list_name, &series.interval),
             min_len: MIN_LFP_INTERVAL_DURATION,
         };
-        let path = nwb_file_path(db, nwb)?;
         let source = FilterSource {
-            path: path.clone(),
+            path: nwb_file_path(db, nwb)?,
             object_id: series.object_id,
             rate: series.rate,
         };
-        plan.inputs(
-            db,
-            path,
-            source,
-            electrode_ids.iter().map(|&e| (e, None)).collect(),
-        )
+        let electrodes = electrode_ids.iter().map(|&e| (e, None)).collect();
+        plan.inputs(db, source, electrodes)
     }
 
     fn compute(&self, settings: &Settings, key: &LfpKey, i: FilterInputs) -> Result<FilterOutput> {

@@ -232,6 +232,11 @@ pub struct LinearizationV1;
 
 impl Pipeline for LinearizationV1 {
     identity!(SCHEMA, family "linearization", requires ["position_merge"]);
+    provides! {
+        makers: LINEARIZED_POSITION_V1 => LinearizeMake;
+        merge: LINEARIZED_POSITION_OUTPUT => LINEARIZED_POSITION_V1;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Choose whether to use an HMM to linearize position.
 linearization_param_name : varchar(80)   # name for this set of parameters
@@ -271,18 +276,6 @@ linearized_position_object_id : varchar(40)";
             name: SCHEMA,
             tables,
         }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(LINEARIZED_POSITION_V1, Made::maker(LinearizeMake, settings))]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(
-            LINEARIZED_POSITION_OUTPUT,
-            LINEARIZED_POSITION_V1,
-        )]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {

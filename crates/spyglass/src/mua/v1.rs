@@ -41,6 +41,15 @@ pub const DEFAULT: (&str, &str) = (
     r#"{"minimum_duration": 0.015, "zscore_threshold": 2.0, "close_event_threshold": 0.0, "speed_threshold": 4.0}"#,
 );
 
+/// MuaEventsParameters: Spyglass's default set, checked as the make reads it.
+pub static PARAMETERS: DictParams = DictParams {
+    table: MUA_EVENTS_PARAMETERS,
+    name_attr: "mua_param_name",
+    dict_attr: "mua_param_dict",
+    defaults: std::slice::from_ref(&DEFAULT),
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
+
 /// The key of MuaEventsV1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct MuaKey {
@@ -72,6 +81,11 @@ pub struct MuaV1;
 
 impl Pipeline for MuaV1 {
     identity!(SCHEMA, family "mua", requires ["spikesorting_group_v1", "position_merge"]);
+    provides! {
+        makers: MUA_EVENTS_V1 => MuaMake;
+        defaults: &PARAMETERS;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "mua_param_name : varchar(80) # a name for this set of parameters
 ----
@@ -91,50 +105,10 @@ mua_times_object_id : varchar(40)";
             ],
         }]
     }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: MUA_EVENTS_PARAMETERS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(MUA_EVENTS_V1, Made::maker(MuaMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
-    }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {
-            Command::Params(ParamsCommand::List) => {
-                crate::pipelines::declare(sg, &[SCHEMA])?;
-                let rows = sg.fetch(&sg.table(MUA_EVENTS_PARAMETERS)?)?;
-                if rows.is_empty() {
-                    println!(
-                        "no MuaEventsParameters (`spyglass defaults` inserts Spyglass's `default`)"
-                    );
-                }
-                for r in rows {
-                    let name = r
-                        .get("mua_param_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let dict = r
-                        .get("mua_param_dict")
-                        .map(|v| v.to_json().to_string())
-                        .unwrap_or_default();
-                    println!("{name}: {dict}");
-                }
-            }
-            Command::Params(ParamsCommand::Add(a)) => {
-                let dict = a.dict();
-                if !insert_parameters(sg, &a.name, &dict)? {
-                    return Err(Error::conflict(
-                        format!("{MUA_EVENTS_PARAMETERS} `{}`", a.name),
-                        "a parameter set of that name exists (names are never reused)",
-                    ));
-                }
-                println!("MuaEventsParameters `{}`: {dict}", a.name);
-            }
+            Command::Params(ParamsCommand::List) => PARAMETERS.list(sg)?,
+            Command::Params(ParamsCommand::Add(a)) => PARAMETERS.add(sg, &a.name, &a.dict())?,
             Command::Detect(a) => {
                 let nwb = args::session_name(sg, &a.file)?;
                 let pos_merge_id: Uuid = a.pos_merge_id.parse().map_err(|e| {
@@ -254,28 +228,6 @@ struct DetectArgs {
     /// The parameter set.
     #[arg(long, default_value = "default")]
     params: String,
-}
-
-/// Inserts Spyglass's `default` parameter set (skipping it when present).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    let dict: serde_json::Value = serde_json::from_str(DEFAULT.1)
-        .map_err(|e| Error::internal(MUA_EVENTS_PARAMETERS, e.to_string()))?;
-    Ok(insert_parameters(db, DEFAULT.0, &dict)? as usize)
-}
-
-/// Inserts a MuaEventsParameters row (skipping an existing name); true when inserted.
-pub fn insert_parameters(db: &Db, name: &str, dict: &serde_json::Value) -> Result<bool> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    parse_params(name, dict)?;
-    let name = ("mua_param_name", name);
-    Ok(insert_param_dict(
-        db,
-        MUA_EVENTS_PARAMETERS,
-        name,
-        "mua_param_dict",
-        dict,
-        true,
-    )? > 0)
 }
 
 /// Reads parameter set `name`'s dict as `multiunit_HSE_detector`'s keyword

@@ -65,6 +65,10 @@ pub struct ImportedPose;
 
 impl Pipeline for ImportedPose {
     identity!(SCHEMA, family "position");
+    provides! {
+        merge: super::merge::POSITION_OUTPUT => IMPORTED_POSE;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let master = "-> common_interval.IntervalList
 ---
@@ -80,12 +84,6 @@ part_object_id: varchar(80)";
                 TableSpec::new("ImportedPose", Tier::Manual, master).part("BodyPart", part)
             ],
         }]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(super::merge::POSITION_OUTPUT, IMPORTED_POSE)]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Pose(PoseCommand::Import(a)) = args::parse(m)?;

@@ -19,14 +19,14 @@ pub struct PositionMerge;
 
 impl Pipeline for PositionMerge {
     identity!(SCHEMA, family "position");
+    provides! {
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         vec![Schema {
             name: SCHEMA,
             tables: vec![spyglass_db::merge::merge_spec("PositionOutput", &[])],
         }]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Plot(a) = args::parse(m)?;

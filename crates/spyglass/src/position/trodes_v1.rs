@@ -56,6 +56,15 @@ pub const DEFAULT_PARAMS_NAME: &str = "default";
 /// datajoint-python's.
 pub const DEFAULT_PARAMS: &str = r#"{"max_LED_separation": 9.0, "max_plausible_speed": 300.0, "position_smoothing_duration": 0.125, "speed_smoothing_std_dev": 0.1, "orient_smoothing_std_dev": 0.001, "led1_is_front": 1, "is_upsampled": 0, "upsampling_sampling_rate": null, "upsampling_interpolation_method": "linear"}"#;
 
+/// TrodesPosParams: Spyglass's default set, checked as the make reads it.
+pub static PARAMETERS: DictParams = DictParams {
+    table: PARAMS,
+    name_attr: "trodes_pos_params_name",
+    dict_attr: "params",
+    defaults: &[(DEFAULT_PARAMS_NAME, DEFAULT_PARAMS)],
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
+
 /// The key of TrodesPosSelection and TrodesPosV1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct TrodesPosKey {
@@ -97,6 +106,12 @@ pub struct TrodesPosV1;
 
 impl Pipeline for TrodesPosV1 {
     identity!(SCHEMA, family "position");
+    provides! {
+        makers: TRODES_POS_V1 => TrodesPosV1Make;
+        defaults: &PARAMETERS;
+        merge: POSITION_OUTPUT => TRODES_POS_V1;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "trodes_pos_params_name: varchar(80) # name for this set of parameters
 ---
@@ -120,21 +135,6 @@ velocity_object_id : varchar(80)";
             tables,
         }]
     }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PARAMS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(TRODES_POS_V1, Made::maker(TrodesPosV1Make, settings))]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(POSITION_OUTPUT, TRODES_POS_V1)]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
-    }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {
             Command::Params(ParamsCommand::Add(a)) => {
@@ -142,18 +142,7 @@ velocity_object_id : varchar(80)";
                 add_params(sg, &a.name, &params)?;
                 println!("TrodesPosParams `{}`: {params}", a.name);
             }
-            Command::Params(ParamsCommand::List) => {
-                crate::pipelines::declare(sg, &[SCHEMA])?;
-                let rows: Vec<ParamsRow> = sg.rows(PARAMS, &serde_json::json!({}))?;
-                if rows.is_empty() {
-                    println!(
-                        "no TrodesPosParams (`spyglass defaults` inserts Spyglass's `default`)"
-                    );
-                }
-                for r in rows {
-                    println!("{}: {}", r.trodes_pos_params_name, r.params);
-                }
-            }
+            Command::Params(ParamsCommand::List) => PARAMETERS.list(sg)?,
             Command::Select(a) => {
                 let nwb = args::session_name(sg, &a.file)?;
                 let keys = select(sg, &nwb, a.interval.as_deref(), &a.params)?;
@@ -271,19 +260,7 @@ struct SelectArgs {
 
 /// Spyglass's default parameter dict.
 pub fn default_params() -> Result<serde_json::Value> {
-    serde_json::from_str(DEFAULT_PARAMS).map_err(|e| Error::internal(PARAMS, e.to_string()))
-}
-
-/// Inserts Spyglass's `default` parameter set (skipped when present).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    let n = put_params(db, DEFAULT_PARAMS_NAME, &default_params()?, true)?;
-    Ok(n as usize)
-}
-
-fn put_params(db: &Db, name: &str, params: &serde_json::Value, skip: bool) -> Result<u64> {
-    let name = ("trodes_pos_params_name", name);
-    insert_param_dict(db, PARAMS, name, "params", params, skip)
+    PARAMETERS.default_dict(DEFAULT_PARAMS_NAME)
 }
 
 /// Adds parameter set `name` (checked as the make reads it); an existing set of
@@ -299,7 +276,14 @@ pub fn add_params(db: &Db, name: &str, params: &serde_json::Value) -> Result<()>
         }
         return Ok(());
     }
-    put_params(db, name, params, false)?;
+    insert_param_dict(
+        db,
+        PARAMS,
+        ("trodes_pos_params_name", name),
+        "params",
+        params,
+        false,
+    )?;
     Ok(())
 }
 
@@ -394,7 +378,7 @@ pub fn select(
         return Err(Error::missing(RAW_POSITION, restriction.to_string()));
     }
     if params == DEFAULT_PARAMS_NAME {
-        insert_defaults(db)?;
+        PARAMETERS.insert_defaults(db)?;
     }
     db.row::<ParamsRow>(
         PARAMS,

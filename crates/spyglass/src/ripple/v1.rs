@@ -56,6 +56,15 @@ pub const DEFAULTS: [(&str, &str); 2] = [
     ),
 ];
 
+/// RippleParameters: Spyglass's default sets, checked as the make reads them.
+pub static PARAMETERS: DictParams = DictParams {
+    table: RIPPLE_PARAMETERS,
+    name_attr: "ripple_param_name",
+    dict_attr: "ripple_param_dict",
+    defaults: &DEFAULTS,
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
+
 /// The key of RippleLFPSelection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RippleLfpKey {
@@ -119,6 +128,11 @@ pub struct RippleV1;
 
 impl Pipeline for RippleV1 {
     identity!(SCHEMA, family "ripple", requires ["lfp_band_v1", "position_merge"]);
+    provides! {
+        makers: RIPPLE_TIMES_V1 => RippleTimesMake;
+        defaults: &PARAMETERS;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let selection = "-> lfp_band_v1.LFPBandV1
 group_name = 'CA1' : varchar(80)";
@@ -143,50 +157,10 @@ ripple_times_object_id : varchar(40)";
             ],
         }]
     }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: RIPPLE_PARAMETERS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(RIPPLE_TIMES_V1, Made::maker(RippleTimesMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
-    }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {
-            Command::Params(ParamsCommand::List) => {
-                crate::pipelines::declare(sg, &[SCHEMA])?;
-                let q = sg.table(RIPPLE_PARAMETERS)?;
-                let rows = sg.fetch(&q)?;
-                if rows.is_empty() {
-                    println!("no RippleParameters (`spyglass defaults` inserts Spyglass's `default` and `default_trodes`)");
-                }
-                for r in rows {
-                    let name = r
-                        .get("ripple_param_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let dict = r
-                        .get("ripple_param_dict")
-                        .map(|v| v.python_str())
-                        .unwrap_or_default();
-                    println!("{name}: {dict}");
-                }
-            }
-            Command::Params(ParamsCommand::Add(a)) => {
-                let dict = a.dict();
-                if !insert_parameters(sg, &a.name, &dict)? {
-                    let message = "a parameter set of that name exists (names are never reused)";
-                    return Err(Error::conflict(
-                        format!("{RIPPLE_PARAMETERS} `{}`", a.name),
-                        message,
-                    ));
-                }
-                println!("RippleParameters `{}`: {dict}", a.name);
-            }
+            Command::Params(ParamsCommand::List) => PARAMETERS.list(sg)?,
+            Command::Params(ParamsCommand::Add(a)) => PARAMETERS.add(sg, &a.name, &a.dict())?,
             Command::Plot(a) => super::plot::run(sg, &a)?,
             Command::Select(a) => {
                 let nwb = args::session_name(sg, &a.file)?;
@@ -321,27 +295,6 @@ pub fn ripple_band(db: &Db, lfp_merge_id: Uuid, filter: Option<&str>) -> Result<
         }),
         n => Err(Error::bad(what, format!("has {n} ripple bands; choose one with --band-filter"))),
     }
-}
-
-/// Inserts Spyglass's `default` and `default_trodes` parameter sets (skipping
-/// present ones); returns how many were inserted.
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    let mut n = 0;
-    for (name, json) in DEFAULTS {
-        let dict: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| Error::internal(RIPPLE_PARAMETERS, e.to_string()))?;
-        n += insert_parameters(db, name, &dict)? as usize;
-    }
-    Ok(n)
-}
-
-/// Inserts a RippleParameters row (skipping an existing name); true when inserted.
-pub fn insert_parameters(db: &Db, name: &str, dict: &serde_json::Value) -> Result<bool> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    parse_params(name, dict)?;
-    let name = ("ripple_param_name", name);
-    Ok(insert_param_dict(db, RIPPLE_PARAMETERS, name, "ripple_param_dict", dict, true)? > 0)
 }
 
 /// Spyglass's `RippleLFPSelection.set_lfp_electrodes`: selects `band` with

@@ -53,6 +53,15 @@ pub const DEFAULTS: [(&str, &str); 2] = [
     ),
 ];
 
+/// The parameter table: Spyglass's default sets, checked as the make reads them.
+pub static PARAMETER_SETS: DictParams = DictParams {
+    table: PARAMETERS,
+    name_attr: "artifact_param_name",
+    dict_attr: "artifact_params",
+    defaults: &DEFAULTS,
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
+
 /// The detector's parameters (Spyglass's keyword defaults for absent ones).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
 pub struct ArtifactParams {
@@ -97,6 +106,11 @@ pub struct SpikeSortingArtifactV1;
 
 impl Pipeline for SpikeSortingArtifactV1 {
     identity!(SCHEMA, family "sorting", requires [rec::SCHEMA]);
+    provides! {
+        makers: DETECTION => DetectionMake;
+        defaults: &PARAMETER_SETS;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Parameters for detecting artifacts (non-neural high amplitude events).
 artifact_param_name : varchar(200)
@@ -120,18 +134,6 @@ artifact_id : uuid
             ],
         }]
     }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PARAMETERS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(DETECTION, Made::maker(DetectionMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
-    }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
         let Command::Artifact(c) = args::parse(m)?;
@@ -147,19 +149,7 @@ artifact_id : uuid
                 );
                 println!("next: spyglass populate {DETECTION} --key artifact_id={id}");
             }
-            ArtifactCommand::Params(ParamsCommand::List) => {
-                for r in sg.fetch(&sg.table(PARAMETERS)?)? {
-                    let name = r
-                        .get("artifact_param_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let dict = r
-                        .get("artifact_params")
-                        .map(|v| v.python_str())
-                        .unwrap_or_default();
-                    println!("{name}: {dict}");
-                }
-            }
+            ArtifactCommand::Params(ParamsCommand::List) => PARAMETER_SETS.list(sg)?,
             ArtifactCommand::Params(ParamsCommand::Add(a)) => {
                 let dict = serde_json::json!({
                     "zscore_thresh": a.zscore_thresh,
@@ -170,14 +160,7 @@ artifact_id : uuid
                     "n_jobs": 4,
                     "progress_bar": "True",
                 });
-                if !insert_parameters(sg, &a.name, &dict)? {
-                    let message = "a parameter set of that name exists (names are never reused)";
-                    return Err(Error::conflict(
-                        format!("{PARAMETERS} `{}`", a.name),
-                        message,
-                    ));
-                }
-                println!("ArtifactDetectionParameters `{}`: {dict}", a.name);
+                PARAMETER_SETS.add(sg, &a.name, &dict)?;
             }
         }
         Ok(())
@@ -234,25 +217,6 @@ struct ParamsArgs {
     /// Window removed around each artifact, ms.
     #[arg(long, default_value_t = 1.0)]
     removal_window_ms: f64,
-}
-
-/// Inserts Spyglass's `default` and `none` parameter sets (skipping present ones).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    let mut n = 0;
-    for (name, json) in DEFAULTS {
-        let dict: serde_json::Value =
-            serde_json::from_str(json).map_err(|e| Error::internal(PARAMETERS, e.to_string()))?;
-        n += insert_parameters(db, name, &dict)? as usize;
-    }
-    Ok(n)
-}
-
-/// Inserts an ArtifactDetectionParameters row (skipping an existing name); true when inserted.
-pub fn insert_parameters(db: &Db, name: &str, dict: &serde_json::Value) -> Result<bool> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    parse_params(name, dict)?;
-    let name = ("artifact_param_name", name);
-    Ok(insert_param_dict(db, PARAMETERS, name, "artifact_params", dict, true)? > 0)
 }
 
 /// The parameters of a dict, checked as Spyglass's `_check_artifact_thresholds`:

@@ -150,6 +150,10 @@ pub struct SpikeSortingCurationV1;
 
 impl Pipeline for SpikeSortingCurationV1 {
     identity!(SCHEMA, family "sorting", requires [ss::SCHEMA]);
+    provides! {
+        merge: SPIKE_SORTING_OUTPUT => CURATION;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let curation = "# Curation of a SpikeSorting. Use `insert_curation` to insert rows.
 -> spikesorting_v1_sorting.SpikeSorting
@@ -164,12 +168,6 @@ description: varchar(100)";
             name: SCHEMA,
             tables: vec![TableSpec::new("CurationV1", Tier::Manual, curation)],
         }]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(SPIKE_SORTING_OUTPUT, CURATION)]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;

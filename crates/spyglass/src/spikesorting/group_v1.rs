@@ -192,6 +192,10 @@ pub struct SpikeSortingGroupV1;
 
 impl Pipeline for SpikeSortingGroupV1 {
     identity!(SCHEMA, family "sorting", requires ["spikesorting_v1_curation", "spikesorting_merge"]);
+    provides! {
+        defaults: Defaults::rows(UNIT_SELECTION_PARAMS, insert_defaults);
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "unit_filter_params_name: varchar(32)
 ---
@@ -210,15 +214,6 @@ sorted_spikes_group_name: varchar(80)";
                 TableSpec::new("SortedSpikesGroup", Tier::Manual, group).part("Units", units),
             ],
         }]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: UNIT_SELECTION_PARAMS,
-            insert: insert_defaults,
-        }]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {

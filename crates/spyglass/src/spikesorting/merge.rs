@@ -4,7 +4,7 @@
 //! the NWB file); the `CurationV1` part comes with `spikesorting_v1_curation`.
 
 use crate::common::spikesorting_imported::IMPORTED_SPIKE_SORTING;
-use crate::kit::{identity, MergePart, Pipeline, Schema};
+use crate::kit::{identity, provides, Pipeline, Schema};
 
 /// Schema name.
 pub const SCHEMA: &str = "spikesorting_merge";
@@ -22,13 +22,13 @@ pub struct SpikeSortingMerge;
 
 impl Pipeline for SpikeSortingMerge {
     identity!(SCHEMA);
+    provides! {
+        merge: SPIKE_SORTING_OUTPUT => IMPORTED_SPIKE_SORTING;
+    }
     fn schemas(&self) -> Vec<Schema> {
         vec![Schema {
             name: SCHEMA,
             tables: vec![spyglass_db::merge::merge_spec("SpikeSortingOutput", &[])],
         }]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(SPIKE_SORTING_OUTPUT, IMPORTED_SPIKE_SORTING)]
     }
 }

@@ -146,6 +146,11 @@ pub struct SpikeSortingMetricCurationV1;
 
 impl Pipeline for SpikeSortingMetricCurationV1 {
     identity!(SCHEMA, family "sorting", requires [cv::SCHEMA]);
+    provides! {
+        makers: METRIC_CURATION => MetricCurationMake;
+        defaults: Defaults::rows(WAVEFORM_PARAMETERS, insert_defaults);
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let waveform =
             "# Parameters for extracting waveforms from the recording based on the sorting.
@@ -183,18 +188,6 @@ object_id: varchar(40) # Object ID for the metrics in NWB file";
                 TableSpec::new("MetricCuration", Tier::Computed, result),
             ],
         }]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: WAVEFORM_PARAMETERS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(METRIC_CURATION, Made::maker(MetricCurationMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;

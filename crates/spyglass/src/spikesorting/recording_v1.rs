@@ -62,6 +62,15 @@ pub const DEFAULTS: [(&str, &str); 1] = [(
     r#"{"frequency_min": 300, "frequency_max": 6000, "margin_ms": 5, "seed": 0, "min_segment_length": 1}"#,
 )];
 
+/// The parameter table: Spyglass's default sets, checked as the make reads them.
+pub static PARAMETERS: DictParams = DictParams {
+    table: PREPROCESSING_PARAMETERS,
+    name_attr: "preproc_param_name",
+    dict_attr: "preproc_params",
+    defaults: &DEFAULTS,
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
+
 /// The `_` namespace of every content-derived id: uuid5(URL namespace, this URL).
 const ID_NAMESPACE_URL: &str = "https://github.com/LorenFrankLab/spyglass/spikesorting/v1";
 
@@ -200,6 +209,11 @@ pub struct SpikeSortingRecordingV1;
 
 impl Pipeline for SpikeSortingRecordingV1 {
     identity!(SCHEMA, family "sorting");
+    provides! {
+        makers: RECORDING => RecordingMake;
+        defaults: &PARAMETERS;
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let group = "# Set of electrodes to spike sort together
 -> common_session.Session
@@ -238,18 +252,6 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 TableSpec::new("SpikeSortingRecording", Tier::Computed, recording),
             ],
         }]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PREPROCESSING_PARAMETERS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(RECORDING, Made::maker(RecordingMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
@@ -306,17 +308,7 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 println!("SpikeSortingRecording {id}: ProcessedElectricalSeries written to {name}");
             }
             Command::Recording(RecordingCommand::Params(ParamsCommand::List)) => {
-                for r in sg.fetch(&sg.table(PREPROCESSING_PARAMETERS)?)? {
-                    let name = r
-                        .get("preproc_param_name")
-                        .and_then(Value::as_str)
-                        .unwrap_or_default();
-                    let dict = r
-                        .get("preproc_params")
-                        .map(|v| v.python_str())
-                        .unwrap_or_default();
-                    println!("{name}: {dict}");
-                }
+                PARAMETERS.list(sg)?
             }
             Command::Recording(RecordingCommand::Params(ParamsCommand::Add(a))) => {
                 let dict = serde_json::json!({
@@ -326,14 +318,7 @@ hash = null : varchar(32)  # Hash of the NWB file";
                     "seed": 0,
                     "min_segment_length": a.min_segment_length,
                 });
-                if !insert_parameters(sg, &a.name, &dict)? {
-                    let message = "a parameter set of that name exists (names are never reused)";
-                    return Err(Error::conflict(
-                        format!("{PREPROCESSING_PARAMETERS} `{}`", a.name),
-                        message,
-                    ));
-                }
-                println!("SpikeSortingPreprocessingParameters `{}`: {dict}", a.name);
+                PARAMETERS.add(sg, &a.name, &dict)?;
             }
         }
         Ok(())
@@ -458,33 +443,6 @@ fn only_team(db: &Db) -> Result<String> {
             ),
         )),
     }
-}
-
-/// Inserts Spyglass's `default` preprocessing parameters (skipping present ones).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    let mut n = 0;
-    for (name, json) in DEFAULTS {
-        let dict: serde_json::Value = serde_json::from_str(json)
-            .map_err(|e| Error::internal(PREPROCESSING_PARAMETERS, e.to_string()))?;
-        n += insert_parameters(db, name, &dict)? as usize;
-    }
-    Ok(n)
-}
-
-/// Inserts a SpikeSortingPreprocessingParameters row (skipping an existing name);
-/// true when inserted. The dict must hold usable band edges and segment length.
-pub fn insert_parameters(db: &Db, name: &str, dict: &serde_json::Value) -> Result<bool> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    parse_params(name, dict)?;
-    let name = ("preproc_param_name", name);
-    Ok(insert_param_dict(
-        db,
-        PREPROCESSING_PARAMETERS,
-        name,
-        "preproc_params",
-        dict,
-        true,
-    )? > 0)
 }
 
 fn parse_params(name: &str, dict: &serde_json::Value) -> Result<PreprocParams> {

@@ -126,6 +126,11 @@ pub struct SpikeSortingSortingV1;
 
 impl Pipeline for SpikeSortingSortingV1 {
     identity!(SCHEMA, family "sorting", requires [rec::SCHEMA, super::artifact_v1::SCHEMA]);
+    provides! {
+        makers: SORTING => SortingMake;
+        defaults: Defaults::rows(PARAMETERS, insert_defaults);
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Spike sorting algorithm and associated parameters.
 sorter: varchar(200)
@@ -152,18 +157,6 @@ time_of_sort: int               # in Unix time, to the nearest second";
                 TableSpec::new("SpikeSorting", Tier::Computed, sorting),
             ],
         }]
-    }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PARAMETERS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(SORTING, Made::maker(SortingMake, settings))]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;

@@ -393,8 +393,8 @@ fn dlc_output_post_processed_as_spyglass_and_ndx_pose_imported() {
     let dir = spyglass_testkit::scratch_dir();
     let out = dir.path().join("oracle.f64");
     let si: serde_json::Value = serde_json::from_str(position::DEFAULTS[0].1).unwrap();
-    let cp: serde_json::Value = serde_json::from_str(centroid::DEFAULT).unwrap();
-    let op: serde_json::Value = serde_json::from_str(orient::DEFAULT).unwrap();
+    let cp: serde_json::Value = serde_json::from_str(centroid::DEFAULTS[0].1).unwrap();
+    let op: serde_json::Value = serde_json::from_str(orient::DEFAULTS[0].1).unwrap();
     let args = serde_json::json!({"parts": files, "si_params": si, "centroid_params": cp, "orient_params": op, "out": out});
     let unassigned = spyglass_oracle(ORACLE, &args);
     eprintln!(

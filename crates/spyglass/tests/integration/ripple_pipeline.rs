@@ -155,8 +155,12 @@ fn ripple_times_v1_equals_spyglass_and_ripple_detection() {
     let karlsson = serde_json::json!({"speed_name": "speed", "ripple_detection_algorithm": "Karlsson_ripple_detector",
         "ripple_detection_params": {"speed_threshold": 1e6, "minimum_duration": 0.015, "zscore_threshold": 1.5,
         "smoothing_sigma": 0.004, "close_ripple_threshold": 0.0}});
-    assert!(ripple::insert_parameters(&env.db, "keep_all", &keep_all).unwrap());
-    assert!(ripple::insert_parameters(&env.db, "karlsson", &karlsson).unwrap());
+    assert!(ripple::PARAMETERS
+        .insert(&env.db, "keep_all", &keep_all)
+        .unwrap());
+    assert!(ripple::PARAMETERS
+        .insert(&env.db, "karlsson", &karlsson)
+        .unwrap());
     let restrict = |name: &str| {
         Cond::Map(vec![
             ("pos_merge_id".into(), Value::Uuid(pos_merge_id)),

@@ -109,8 +109,8 @@ fn rel_rms(got: &[f64], want: &[f64], nc: usize) -> Vec<f64> {
 
 fn short_params(env: &Env) {
     let dict = serde_json::json!({"frequency_min": 300, "frequency_max": 6000, "margin_ms": 5, "seed": 0, "min_segment_length": 0.5});
-    assert!(rec::insert_parameters(&env.db, "short", &dict).unwrap());
-    assert!(!rec::insert_parameters(&env.db, "short", &dict).unwrap());
+    assert!(rec::PARAMETERS.insert(&env.db, "short", &dict).unwrap());
+    assert!(!rec::PARAMETERS.insert(&env.db, "short", &dict).unwrap());
 }
 
 #[test]
@@ -631,7 +631,7 @@ fn artifact_detection_equals_spyglass() {
     ];
     let mut ids = vec![];
     for (name, dict) in &sets {
-        assert!(art::insert_parameters(&env.db, name, dict).unwrap());
+        assert!(art::PARAMETER_SETS.insert(&env.db, name, dict).unwrap());
         ids.push(art::insert_selection(&env.db, id, name).unwrap());
     }
     ids.push(art::insert_selection(&env.db, id, "none").unwrap());

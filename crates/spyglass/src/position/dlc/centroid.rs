@@ -23,8 +23,20 @@ pub const SELECTION: &str = "position_v1_dlc_centroid.DLCCentroidSelection";
 /// `DLCCentroid` (Computed).
 pub const CENTROID: &str = "position_v1_dlc_centroid.DLCCentroid";
 
-/// Spyglass's `insert_default` dict.
-pub const DEFAULT: &str = r#"{"centroid_method": "two_pt_centroid", "points": {"point1": "greenLED", "point2": "redLED_C"}, "interpolate": true, "interp_params": {"max_cm_to_interp": 15}, "smooth": true, "smoothing_params": {"smoothing_duration": 0.05, "smooth_method": "moving_avg"}, "max_LED_separation": 12, "speed_smoothing_std_dev": 0.1}"#;
+/// Spyglass's `insert_default` set.
+pub const DEFAULTS: [(&str, &str); 1] = [(
+    "default",
+    r#"{"centroid_method": "two_pt_centroid", "points": {"point1": "greenLED", "point2": "redLED_C"}, "interpolate": true, "interp_params": {"max_cm_to_interp": 15}, "smooth": true, "smoothing_params": {"smoothing_duration": 0.05, "smooth_method": "moving_avg"}, "max_LED_separation": 12, "speed_smoothing_std_dev": 0.1}"#,
+)];
+
+/// DLCCentroidParams: Spyglass's default sets, checked as the make reads them.
+pub static PARAMETERS: DictParams = DictParams {
+    table: PARAMS,
+    name_attr: "dlc_centroid_params_name",
+    dict_attr: "params",
+    defaults: &DEFAULTS,
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
 
 /// The key of DLCCentroidSelection and DLCCentroid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +67,10 @@ pub struct DlcCentroid;
 
 impl Pipeline for DlcCentroid {
     identity!(SCHEMA, requires[cohort::SCHEMA]);
+    provides! {
+        makers: CENTROID => CentroidMake;
+        defaults: &PARAMETERS;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_centroid_params_name: varchar(80) # name for this set of parameters
 ---
@@ -75,30 +91,6 @@ dlc_velocity_object_id : varchar(80)";
             ],
         }]
     }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PARAMS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(CENTROID, Made::maker(CentroidMake, settings))]
-    }
-}
-
-/// Inserts Spyglass's `default` parameter set (skipped when present).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    insert_params(db, "default", DEFAULT)
-}
-
-/// Inserts a parameter set from its JSON dict (skipped when the name exists).
-pub fn insert_params(db: &Db, name: &str, json: &str) -> Result<usize> {
-    let dict: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| Error::bad(PARAMS, format!("`{name}`: {e}")))?;
-    parse_params(name, &dict)?;
-    let name = ("dlc_centroid_params_name", name);
-    Ok(insert_param_dict(db, PARAMS, name, "params", &dict, true)? as usize)
 }
 
 /// A DLCCentroidParams dict as the computation's parameters.

@@ -43,6 +43,9 @@ pub struct DlcCohort;
 
 impl Pipeline for DlcCohort {
     identity!(SCHEMA, requires[position::SCHEMA]);
+    provides! {
+        makers: COHORT => CohortMake;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let selection = "dlc_si_cohort_selection_name : varchar(120)
 -> position_v1_dlc_pose_estimation.DLCPoseEstimation
@@ -66,9 +69,6 @@ dlc_smooth_interp_info_object_id : varchar(80)";
                 .part("BodyPart", part),
             ],
         }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(COHORT, Made::maker(CohortMake, settings))]
     }
 }
 

@@ -21,8 +21,20 @@ pub const SELECTION: &str = "position_v1_dlc_orient.DLCOrientationSelection";
 /// `DLCOrientation` (Computed).
 pub const ORIENTATION: &str = "position_v1_dlc_orient.DLCOrientation";
 
-/// Spyglass's `insert_default` dict.
-pub const DEFAULT: &str = r#"{"orient_method": "red_green_orientation", "bodypart1": "greenLED", "bodypart2": "redLED_C", "orientation_smoothing_std_dev": 0.001}"#;
+/// Spyglass's `insert_default` set.
+pub const DEFAULTS: [(&str, &str); 1] = [(
+    "default",
+    r#"{"orient_method": "red_green_orientation", "bodypart1": "greenLED", "bodypart2": "redLED_C", "orientation_smoothing_std_dev": 0.001}"#,
+)];
+
+/// DLCOrientationParams: Spyglass's default sets, checked as the make reads them.
+pub static PARAMETERS: DictParams = DictParams {
+    table: PARAMS,
+    name_attr: "dlc_orientation_params_name",
+    dict_attr: "params",
+    defaults: &DEFAULTS,
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
 
 /// The key of DLCOrientationSelection and DLCOrientation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -51,6 +63,10 @@ pub struct DlcOrient;
 
 impl Pipeline for DlcOrient {
     identity!(SCHEMA, requires[cohort::SCHEMA]);
+    provides! {
+        makers: ORIENTATION => OrientationMake;
+        defaults: &PARAMETERS;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_orientation_params_name: varchar(80) # name for this set of parameters
 ---
@@ -71,30 +87,6 @@ dlc_orientation_object_id : varchar(80)";
             ],
         }]
     }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PARAMS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(ORIENTATION, Made::maker(OrientationMake, settings))]
-    }
-}
-
-/// Inserts Spyglass's `default` parameter set (skipped when present).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    insert_params(db, "default", DEFAULT)
-}
-
-/// Inserts a parameter set from its JSON dict (skipped when the name exists).
-pub fn insert_params(db: &Db, name: &str, json: &str) -> Result<usize> {
-    let dict: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| Error::bad(PARAMS, format!("`{name}`: {e}")))?;
-    parse_params(name, &dict)?;
-    let name = ("dlc_orientation_params_name", name);
-    Ok(insert_param_dict(db, PARAMS, name, "params", &dict, true)? as usize)
 }
 
 /// A DLCOrientationParams dict as the computation's parameters.

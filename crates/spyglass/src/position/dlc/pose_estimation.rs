@@ -76,6 +76,9 @@ pub struct DlcPoseEstimation;
 
 impl Pipeline for DlcPoseEstimation {
     identity!(SCHEMA, family "position", requires [model::SCHEMA]);
+    provides! {
+        commands: Command;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let selection = "-> common_behav.VideoFile                           # Session -> Recording + File part table
 -> position_v1_dlc_model.DLCModel                                    # Must specify a DLC project_path
@@ -102,9 +105,6 @@ dlc_pose_estimation_likelihood_object_id : varchar(80)";
                 TableSpec::new("DLCPoseEstimation", Tier::Computed, pose).part("BodyPart", part),
             ],
         }]
-    }
-    fn commands(&self) -> Vec<clap::Command> {
-        args::subcommands::<Command>()
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {

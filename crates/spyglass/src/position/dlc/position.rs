@@ -32,6 +32,15 @@ pub const DEFAULTS: [(&str, &str); 2] = [
     ),
 ];
 
+/// DLCSmoothInterpParams: Spyglass's default sets, checked as the make reads them.
+pub static PARAMETERS: DictParams = DictParams {
+    table: PARAMS,
+    name_attr: "dlc_si_params_name",
+    dict_attr: "params",
+    defaults: &DEFAULTS,
+    check: |name, dict| parse_params(name, dict).map(drop),
+};
+
 /// The key of DLCSmoothInterpSelection and DLCSmoothInterp.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SmoothInterpKey {
@@ -61,6 +70,10 @@ pub struct DlcPosition;
 
 impl Pipeline for DlcPosition {
     identity!(SCHEMA, requires[pose_estimation::SCHEMA]);
+    provides! {
+        makers: SMOOTH_INTERP => SmoothInterpMake;
+        defaults: &PARAMETERS;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let params = "dlc_si_params_name : varchar(80) # name for this set of parameters
 ---
@@ -81,35 +94,6 @@ dlc_smooth_interp_info_object_id : varchar(80)";
             ],
         }]
     }
-    fn defaults(&self) -> Vec<Defaults> {
-        vec![Defaults {
-            table: PARAMS,
-            insert: insert_defaults,
-        }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(SMOOTH_INTERP, Made::maker(SmoothInterpMake, settings))]
-    }
-}
-
-/// Inserts Spyglass's `default` and `just_nan` parameter sets (skipping present ones).
-pub fn insert_defaults(db: &Db) -> Result<usize> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    let mut n = 0;
-    for (name, json) in DEFAULTS {
-        n += insert_params(db, name, json)?;
-    }
-    Ok(n)
-}
-
-/// Inserts a parameter set from its JSON dict (skipped when the name exists); the
-/// dict must be one the computation understands.
-pub fn insert_params(db: &Db, name: &str, json: &str) -> Result<usize> {
-    let dict: serde_json::Value =
-        serde_json::from_str(json).map_err(|e| Error::bad(PARAMS, format!("`{name}`: {e}")))?;
-    parse_params(name, &dict)?;
-    let name = ("dlc_si_params_name", name);
-    Ok(insert_param_dict(db, PARAMS, name, "params", &dict, true)? as usize)
 }
 
 fn num(d: &serde_json::Value, path: &[&str]) -> Option<f64> {

@@ -85,6 +85,10 @@ pub struct DlcSelection;
 
 impl Pipeline for DlcSelection {
     identity!(SCHEMA, requires [centroid::SCHEMA, orient::SCHEMA]);
+    provides! {
+        makers: DLC_POS_V1 => DlcPosV1Make;
+        merge: POSITION_OUTPUT => DLC_POS_V1;
+    }
     fn schemas(&self) -> Vec<Schema> {
         let selection = "-> position_v1_dlc_centroid.DLCCentroid.proj(dlc_si_cohort_centroid='dlc_si_cohort_selection_name', centroid_analysis_file_name='analysis_file_name')
 -> position_v1_dlc_orient.DLCOrientation.proj(dlc_si_cohort_orientation='dlc_si_cohort_selection_name', orientation_analysis_file_name='analysis_file_name')";
@@ -102,12 +106,6 @@ pose_eval_result        : longblob";
                 TableSpec::new("DLCPosV1", Tier::Computed, pos),
             ],
         }]
-    }
-    fn makers(&self, settings: &Settings) -> Vec<(&'static str, Arc<dyn Maker>)> {
-        vec![(DLC_POS_V1, Made::maker(DlcPosV1Make, settings))]
-    }
-    fn merge_parts(&self) -> Vec<MergePart> {
-        vec![MergePart::of(POSITION_OUTPUT, DLC_POS_V1)]
     }
 }
 
