@@ -127,7 +127,7 @@ pub fn dot(a: &[f64], b: &[f64]) -> f64 {
 const GRAM_BLOCK: usize = 8;
 
 /// Σ r rᵀ over pushed rows of dimension `d` (the scatter matrix), accumulated
-/// [`GRAM_BLOCK`] rows at a time (the rows kept transposed, `d × GRAM_BLOCK`, so the
+/// eight rows at a time (the rows kept transposed, `d × 8`, so the
 /// inner loop is a fixed-size dot product).
 #[derive(Debug, Clone)]
 pub struct Gram {
