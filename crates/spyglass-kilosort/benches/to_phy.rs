@@ -4,119 +4,114 @@
 //! ([`write_phy_folder`]: waveforms of 500 spikes per unit, templates, amplitudes,
 //! similar templates, per-channel PCA fitted and every spike projected, the files
 //! written) against SpikeInterface 0.105's `create_sorting_analyzer` + random_spikes /
-//! waveforms / templates + `export_to_phy` (dense, no recording copy, `n_jobs=1`) in
-//! the same run: wall time, ratio, peak RSS of each side. Both read the same float32
-//! traces from memory (file loading not timed).
+//! waveforms / templates + `export_to_phy` (dense as ours, no recording copy,
+//! `n_jobs=2`, its default chunking) in the same run: wall time, ratio, peak RSS of each
+//! side. Both stream the same raw float32 traces file (ours [`RawF32File`],
+//! SpikeInterface `read_binary`).
+//!
+//! When the peer would take too long at the full size, `PHY_BENCH_PEER_UNITS` /
+//! `PHY_BENCH_PEER_SECONDS` give a smaller size: ours and SpikeInterface run there (the
+//! ratio), and ours runs at the full size too.
 //!
 //! Run: `cargo bench -p spyglass-kilosort --bench to_phy`. Knobs: `PHY_BENCH_SECONDS`
 //! (60), `PHY_BENCH_UNITS` (10), `PHY_BENCH_CHANNELS` (32), `PHY_BENCH_MAX_SPIKES` (500
-//! per unit), `PHY_BENCH_DATA=<dir>` (keep / reuse the generated recording),
-//! `PHY_BENCH_SKIP_SI=1`.
+//! per unit), `PHY_BENCH_DATA=<dir>` (keep / reuse the generated recordings, one
+//! subfolder per size, shared with the metrics bench), `PHY_BENCH_SKIP_SI=1`.
 
+use data::{env_or, prepare, Data};
 use spyglass_kilosort::phy::{write_phy_folder, PhyExportParams, PhyGroup, PhyUnit};
-use spyglass_sort::InMemoryRecording;
+use spyglass_sort::{ChunkSource, RawF32File};
 use spyglass_testkit::bench::{best_of, peak_rss_mb, reset_peak};
+use std::path::{Path, PathBuf};
 
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
+#[path = "../../spyglass-metrics/benches/common/data.rs"]
+mod data;
 
-fn main() {
-    let secs: f64 = env_or("PHY_BENCH_SECONDS", 60.0);
-    let units: usize = env_or("PHY_BENCH_UNITS", 10);
-    let channels: usize = env_or("PHY_BENCH_CHANNELS", 32);
-    let max_spikes: usize = env_or("PHY_BENCH_MAX_SPIKES", 500);
-    let keep = std::env::var("PHY_BENCH_DATA").ok();
-    let tmp = spyglass_testkit::scratch_dir();
-    let dir = keep
-        .map(std::path::PathBuf::from)
-        .unwrap_or_else(|| tmp.path().to_path_buf());
-    std::fs::create_dir_all(&dir).expect("bench data directory");
-    if !dir.join("units.json").exists() {
-        let (c, u, s) = (channels.to_string(), units.to_string(), secs.to_string());
-        spyglass_testkit::run_python(
-            include_str!("../../spyglass-metrics/benches/gen.py"),
-            &[dir.to_str().unwrap(), &c, &u, &s],
-        );
-    }
-    let meta: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("units.json")).unwrap()).unwrap();
-    let nc = meta["n_channels"].as_u64().unwrap() as usize;
-    let fs = meta["fs"].as_f64().unwrap();
-    let data: Vec<f32> = std::fs::read(dir.join("traces.f32"))
-        .unwrap()
-        .chunks_exact(4)
-        .map(|b| f32::from_le_bytes(b.try_into().unwrap()))
-        .collect();
-    let locs: Vec<[f64; 2]> = std::fs::read(dir.join("locations.f8"))
-        .unwrap()
-        .chunks_exact(16)
-        .map(|b| {
-            [
-                f64::from_le_bytes(b[..8].try_into().unwrap()),
-                f64::from_le_bytes(b[8..].try_into().unwrap()),
-            ]
-        })
-        .collect();
-    let um = meta["units"].as_object().unwrap();
-    let phy_units: Vec<PhyUnit> = (0..um.len())
-        .map(|u| PhyUnit {
+/// Ours on `d`, written under `out`: prints and returns the wall time.
+fn ours(d: &Data, max_spikes: usize, out: &Path) -> f64 {
+    let rec = RawF32File::open(&d.dir.join("traces.f32"), d.nc, d.fs).unwrap();
+    let phy_units: Vec<PhyUnit> = d
+        .trains
+        .iter()
+        .enumerate()
+        .map(|(u, t)| PhyUnit {
             id: u as i64,
-            samples: um[&u.to_string()]
-                .as_array()
-                .unwrap()
-                .iter()
-                .map(|x| x.as_i64().unwrap())
-                .collect(),
+            samples: t.clone(),
             group: PhyGroup::Unsorted,
         })
         .collect();
-    let rec = InMemoryRecording::new(data, nc, fs).unwrap();
     let params = PhyExportParams {
         max_spikes_per_unit: Some(max_spikes),
         ..Default::default()
     };
-    let out_dir = spyglass_testkit::scratch_dir();
     reset_peak();
-    let (ours, out) = best_of(1, || {
-        write_phy_folder(
-            &rec,
-            &phy_units,
-            &locs,
-            &params,
-            &[],
-            &out_dir.path().join("ours"),
-        )
-        .unwrap()
+    let (secs, exported) = best_of(1, || {
+        write_phy_folder(&rec, &phy_units, &d.locs, &params, &[], out).unwrap()
     });
-    let ours_rss = peak_rss_mb();
+    let rss = peak_rss_mb();
     println!(
-        "to_phy bench: {} units x {:.0} s x {nc} channels, {max_spikes} waveforms per unit ({} spikes)",
+        "to_phy bench: {} units x {:.0} s x {} channels, {max_spikes} waveforms per unit ({} spikes)",
         phy_units.len(),
-        rec.data().len() as f64 / nc as f64 / fs,
-        out.n_spikes
+        rec.num_samples() as f64 / d.fs,
+        d.nc,
+        exported.n_spikes
     );
-    println!("  spyglass-kilosort write_phy_folder: {ours:.2} s, peak RSS {ours_rss:.0} MB (traces in memory included)");
-    if std::env::var("PHY_BENCH_SKIP_SI").is_ok() {
-        return;
-    }
-    let si_out = out_dir.path().join("si");
+    println!("  spyglass-kilosort write_phy_folder: {secs:.2} s, peak RSS {rss:.0} MB");
+    secs
+}
+
+/// SpikeInterface on `d`, written under `out`: prints its time, RSS and the ratio.
+fn peer(d: &Data, max_spikes: usize, out: &Path, ours: f64) {
     let o = spyglass_testkit::run_python(
         include_str!("si_phy_bench.py"),
         &[
-            dir.to_str().unwrap(),
+            d.dir.to_str().unwrap(),
             &max_spikes.to_string(),
-            si_out.to_str().unwrap(),
+            out.to_str().unwrap(),
         ],
     );
     let si: serde_json::Value = serde_json::from_str(o.lines().last().unwrap_or("{}")).unwrap();
     let st = si["seconds"].as_f64().unwrap_or(f64::NAN);
     println!(
-        "  SpikeInterface 0.105.3 export_to_phy: {st:.2} s, peak RSS {:.0} MB (its process, traces included)",
-        si["peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
+        "  SpikeInterface 0.105.3 export_to_phy (n_jobs=2): {st:.2} s, peak RSS {:.0} MB (main process; largest worker {:.0} MB)",
+        si["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
+        si["worker_peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
     );
     println!("  ratio SpikeInterface / ours: {:.1}x", st / ours);
+}
+
+fn main() {
+    let secs: f64 = env_or("PHY_BENCH_SECONDS", 60.0);
+    let units: usize = env_or("PHY_BENCH_UNITS", 10);
+    let peer_secs: f64 = env_or("PHY_BENCH_PEER_SECONDS", secs);
+    let peer_units: usize = env_or("PHY_BENCH_PEER_UNITS", units);
+    let channels: usize = env_or("PHY_BENCH_CHANNELS", 32);
+    let max_spikes: usize = env_or("PHY_BENCH_MAX_SPIKES", 500);
+    let skip_si = std::env::var("PHY_BENCH_SKIP_SI").is_ok();
+    let tmp = spyglass_testkit::scratch_dir();
+    let base = std::env::var("PHY_BENCH_DATA")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| tmp.path().to_path_buf());
+    let out_dir = spyglass_testkit::scratch_dir();
+    let at = |name: &str| out_dir.path().join(name);
+    if (peer_units, peer_secs) != (units, secs) {
+        let small = prepare(&base, channels, peer_units, peer_secs);
+        let t = ours(&small, max_spikes, &at("ours_small"));
+        if !skip_si {
+            peer(&small, max_spikes, &at("si_small"), t);
+        }
+        drop(small);
+        println!("(SpikeInterface not run at the next size)");
+        ours(
+            &prepare(&base, channels, units, secs),
+            max_spikes,
+            &at("ours"),
+        );
+    } else {
+        let d = prepare(&base, channels, units, secs);
+        let t = ours(&d, max_spikes, &at("ours"));
+        if !skip_si {
+            peer(&d, max_spikes, &at("si"), t);
+        }
+    }
 }

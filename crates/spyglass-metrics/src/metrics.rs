@@ -8,7 +8,7 @@
 //! same subsets are chosen (e.g. every spike kept).
 
 use crate::noise::{noise_levels, random_chunk_starts};
-use crate::pca::{IncrementalPca, Pca};
+use crate::pca::{Gram, IncrementalPca, Pca};
 use crate::waveforms::{
     extract_waveforms, read_padded, spike_amplitudes, templates, Templates, WaveformParams,
     Waveforms,
@@ -333,26 +333,53 @@ pub fn radius_channels(main: &[usize], locations: &[[f64; 2]], radius_um: f64) -
 /// of `points`): the mean fraction of each point's `n_neighbors` nearest others that
 /// belong to its own cloud.
 pub fn isolation_score(points: &[f64], k: usize, n_a: usize, n_neighbors: usize) -> f64 {
-    let n = points.len() / k;
-    if n < 2 {
+    let n = points.len() / k.max(1);
+    if n < 2 || k == 0 {
         return f64::NAN;
     }
     let nn = if n_neighbors > n { n - 1 } else { n_neighbors };
+    // points padded to blocks of ISO_LANES coordinates (zeros add nothing to distances)
+    let width = k.div_ceil(ISO_LANES) * ISO_LANES;
+    let mut padded = vec![0.0f64; n * width];
+    for (dst, src) in padded.chunks_exact_mut(width).zip(points.chunks_exact(k)) {
+        dst[..k].copy_from_slice(src);
+    }
+    // points in order of their first coordinate: a point's search walks outwards from
+    // its own place and stops on each side once the first coordinate alone is farther
+    // than the current n-th nearest distance
+    let mut order: Vec<usize> = (0..n).collect();
+    order.sort_by(|&a, &b| padded[a * width].total_cmp(&padded[b * width]));
     let same: usize = (0..n)
         .into_par_iter()
-        .map(|i| {
-            let p = &points[i * k..(i + 1) * k];
+        .map(|r| {
+            let i = order[r];
+            let p = &padded[i * width..(i + 1) * width];
             let mut best: Vec<(f64, usize)> = Vec::with_capacity(nn + 1);
-            for j in 0..n {
-                if j == i {
-                    continue;
+            let consider = |j: usize, best: &mut Vec<(f64, usize)>| -> bool {
+                let q = &padded[j * width..(j + 1) * width];
+                let gap = q[0] - p[0];
+                if best.len() == nn && gap * gap > best[nn - 1].0 {
+                    return false;
                 }
-                let q = &points[j * k..(j + 1) * k];
-                let d: f64 = p.iter().zip(q).map(|(a, b)| (a - b) * (a - b)).sum();
-                if best.len() < nn || d < best[best.len() - 1].0 {
+                let d = squared_distance(p, q);
+                if best.len() < nn || d < best[nn - 1].0 {
                     let pos = best.partition_point(|&(bd, _)| bd <= d);
                     best.insert(pos, (d, j));
                     best.truncate(nn);
+                }
+                true
+            };
+            let (mut left, mut right) = (r, r + 1);
+            let (mut go_left, mut go_right) = (left > 0, right < n);
+            while go_left || go_right {
+                if go_right {
+                    go_right = consider(order[right], &mut best);
+                    right += 1;
+                    go_right &= right < n;
+                }
+                if go_left {
+                    left -= 1;
+                    go_left = consider(order[left], &mut best) && left > 0;
                 }
             }
             let mine = i < n_a;
@@ -360,6 +387,21 @@ pub fn isolation_score(points: &[f64], k: usize, n_a: usize, n_neighbors: usize)
         })
         .sum();
     same as f64 / n as f64 / nn as f64
+}
+
+/// Coordinates per block of [`squared_distance`].
+const ISO_LANES: usize = 4;
+
+/// ‖p − q‖² of two points padded to a multiple of [`ISO_LANES`] coordinates.
+fn squared_distance(p: &[f64], q: &[f64]) -> f64 {
+    let mut acc = [0.0f64; ISO_LANES];
+    for (a, b) in p.chunks_exact(ISO_LANES).zip(q.chunks_exact(ISO_LANES)) {
+        for l in 0..ISO_LANES {
+            let t = a[l] - b[l];
+            acc[l] += t * t;
+        }
+    }
+    acc.iter().sum()
 }
 
 fn pca_isolation(a: &[f32], b: &[f32], d: usize, n_components: usize, n_neighbors: usize) -> f64 {
@@ -388,6 +430,162 @@ fn gather(wf_unit: &[f32], ns: usize, c: usize, idx: &[usize], channels: &[usize
     out
 }
 
+/// Waveforms `idx` (positions among unit `u`'s) on `channels`, `idx.len() × ns × channels`.
+fn gather_unit(wf: &Waveforms, u: usize, idx: &[usize], channels: &[usize]) -> Vec<f32> {
+    let (ns, c) = (wf.num_samples(), wf.num_channels);
+    let mut out = Vec::with_capacity(idx.len() * ns * channels.len());
+    for &i in idx {
+        let one = wf.waveform(wf.units[u][i]);
+        for t in 0..ns {
+            out.extend(channels.iter().map(|&ch| one[t * c + ch]));
+        }
+    }
+    out
+}
+
+/// One unit's extracted waveforms on its own channels (`ns × channels` values each),
+/// reduced to their count, mean and scatter about the mean: nn_isolation takes the
+/// covariance of every pair of units from these (restricted to the pair's common
+/// channels) instead of recomputing it from the snippets, so the cost of a pair does
+/// not grow with its spike count.
+#[derive(Debug, Clone)]
+pub struct UnitScatter {
+    /// The unit's channels (see [`radius_channels`]).
+    pub channels: Vec<usize>,
+    /// Waveforms summed.
+    pub n: usize,
+    /// Mean waveform (`ns × channels`).
+    pub mean: Vec<f64>,
+    /// Σ (x − mean)(x − mean)ᵀ, `d × d` with `d = ns × channels`.
+    pub scatter: Vec<f64>,
+}
+
+impl UnitScatter {
+    /// The scatter of all of unit `u`'s waveforms on `channels`.
+    pub fn of_unit(wf: &Waveforms, u: usize, channels: &[usize]) -> Self {
+        let d = wf.num_samples() * channels.len();
+        let n = wf.units[u].len();
+        let rows = gather_unit(wf, u, &(0..n).collect::<Vec<_>>(), channels);
+        let mut mean = vec![0.0f64; d];
+        for r in rows.chunks_exact(d.max(1)) {
+            mean.iter_mut().zip(r).for_each(|(m, x)| *m += *x as f64);
+        }
+        mean.iter_mut().for_each(|m| *m /= n.max(1) as f64);
+        let mut g = Gram::new(d);
+        for r in rows.chunks_exact(d.max(1)) {
+            g.push(r.iter().zip(&mean).map(|(x, m)| *x as f64 - m));
+        }
+        Self {
+            channels: channels.to_vec(),
+            n,
+            mean,
+            scatter: g.finish(),
+        }
+    }
+}
+
+/// A piece of a point cloud: its count, a reference point, Σ (x − ref) and
+/// Σ (x − ref)(x − ref)ᵀ.
+struct Piece {
+    n: usize,
+    reference: Vec<f64>,
+    dev_sum: Vec<f64>,
+    scatter: Vec<f64>,
+}
+
+/// The piece of `s`'s unit `u` made of waveforms `idx` on `common` (a subset of
+/// `s.channels`): restricted from the unit's scatter, minus the left-out waveforms when
+/// they are fewer than the chosen ones, else summed from the chosen ones.
+fn restricted_piece(
+    wf: &Waveforms,
+    u: usize,
+    s: &UnitScatter,
+    idx: &[usize],
+    common: &[usize],
+) -> Piece {
+    let ns = wf.num_samples();
+    let (cu, cc) = (s.channels.len(), common.len());
+    let d = ns * cc;
+    let du = ns * cu;
+    let map: Vec<usize> = (0..ns)
+        .flat_map(|t| common.iter().map(move |ch| (t, ch)))
+        .map(|(t, ch)| t * cu + s.channels.iter().position(|c| c == ch).unwrap_or(0))
+        .collect();
+    let reference: Vec<f64> = map.iter().map(|&i| s.mean[i]).collect();
+    let add_rows = |rows: &[usize]| -> (Vec<f64>, Vec<f64>) {
+        let x = gather_unit(wf, u, rows, common);
+        let mut sum = vec![0.0f64; d];
+        let mut g = Gram::new(d);
+        for r in x.chunks_exact(d.max(1)) {
+            sum.iter_mut()
+                .zip(r)
+                .zip(&reference)
+                .for_each(|((a, v), m)| *a += *v as f64 - m);
+            g.push(r.iter().zip(&reference).map(|(v, m)| *v as f64 - m));
+        }
+        (sum, g.finish())
+    };
+    let n_left = s.n - idx.len();
+    if n_left < idx.len() {
+        let mut scatter: Vec<f64> = map
+            .iter()
+            .flat_map(|&i| map.iter().map(move |&j| s.scatter[i * du + j]))
+            .collect();
+        let mut dev_sum = vec![0.0f64; d];
+        if n_left > 0 {
+            let mut chosen = vec![false; s.n];
+            idx.iter().for_each(|&i| chosen[i] = true);
+            let left: Vec<usize> = (0..s.n).filter(|&i| !chosen[i]).collect();
+            let (ls, lg) = add_rows(&left);
+            scatter.iter_mut().zip(&lg).for_each(|(a, b)| *a -= b);
+            dev_sum.iter_mut().zip(&ls).for_each(|(a, b)| *a -= b);
+        }
+        Piece {
+            n: idx.len(),
+            reference,
+            dev_sum,
+            scatter,
+        }
+    } else {
+        let (dev_sum, scatter) = add_rows(idx);
+        Piece {
+            n: idx.len(),
+            reference,
+            dev_sum,
+            scatter,
+        }
+    }
+}
+
+/// The covariance (divisor n − 1) and mean of the union of `pieces` (Chan's pairwise
+/// combination about the union's mean).
+fn union_covariance(pieces: &[Piece], d: usize) -> (Vec<f64>, Vec<f64>) {
+    let n: usize = pieces.iter().map(|p| p.n).sum();
+    let mut mean = vec![0.0f64; d];
+    for p in pieces {
+        for ((m, r), s) in mean.iter_mut().zip(&p.reference).zip(&p.dev_sum) {
+            *m += p.n as f64 * r + s;
+        }
+    }
+    mean.iter_mut().for_each(|m| *m /= n as f64);
+    let mut cov = vec![0.0f64; d * d];
+    for p in pieces {
+        let delta: Vec<f64> = p.reference.iter().zip(&mean).map(|(r, m)| r - m).collect();
+        let nf = p.n as f64;
+        for i in 0..d {
+            let row = &mut cov[i * d..(i + 1) * d];
+            let src = &p.scatter[i * d..(i + 1) * d];
+            let (si, di) = (p.dev_sum[i], delta[i]);
+            for j in 0..d {
+                row[j] += src[j] + si * delta[j] + di * p.dev_sum[j] + nf * di * delta[j];
+            }
+        }
+    }
+    let denom = (n as f64 - 1.0).max(1.0);
+    cov.iter_mut().for_each(|v| *v /= denom);
+    (mean, cov)
+}
+
 /// SpikeInterface's `nearest_neighbors_isolation` of unit `unit`: (isolation, nearest
 /// unit). `num_spikes`/`firing_rates` are the whole trains'; `sparse` the channels of
 /// each unit (see [`radius_channels`]).
@@ -397,6 +595,7 @@ pub fn nn_isolation(
     num_spikes: &[usize],
     firing_rates: &[f64],
     sparse: &[Vec<usize>],
+    scatters: &[UnitScatter],
     unit: usize,
     p: &NnParams,
     choose: SubsetChooser<'_>,
@@ -416,13 +615,11 @@ pub fn nn_isolation(
     if others.is_empty() {
         return (1.0, None);
     }
-    let (ns, c) = (wf.num_samples(), wf.num_channels);
-    let wt = wf.unit_waveforms(unit);
+    let ns = wf.num_samples();
     let nt = wf.units[unit].len();
     let mut best = (f64::INFINITY, None);
     let mut scores = Vec::new();
     for &o in &others {
-        let wo = wf.unit_waveforms(o);
         let no = wf.units[o].len();
         let n_snip = nt.min(no).min(p.max_spikes);
         let it = choose(nt, n_snip);
@@ -432,12 +629,28 @@ pub fn nn_isolation(
             .copied()
             .filter(|ch| sparse[o].contains(ch))
             .collect();
-        let a = gather(&wt, ns, c, &it, &common);
-        let b = gather(&wo, ns, c, &io, &common);
-        let s = if n_snip == 0 || common.is_empty() {
+        let d = ns * common.len();
+        let s = if n_snip == 0
+            || common.is_empty()
+            || p.n_components > d
+            || p.n_components > 2 * n_snip
+        {
             f64::NAN
         } else {
-            pca_isolation(&a, &b, ns * common.len(), p.n_components, p.n_neighbors)
+            let pieces = [
+                restricted_piece(wf, unit, &scatters[unit], &it, &common),
+                restricted_piece(wf, o, &scatters[o], &io, &common),
+            ];
+            let (mean, cov) = union_covariance(&pieces, d);
+            let pca = Pca::from_covariance(mean, &cov, p.n_components);
+            let mut all = gather_unit(wf, unit, &it, &common);
+            all.extend(gather_unit(wf, o, &io, &common));
+            isolation_score(
+                &pca.transform(&all),
+                pca.n_components(),
+                n_snip,
+                p.n_neighbors,
+            )
         };
         scores.push(s);
     }
@@ -757,6 +970,14 @@ pub fn compute_from_parts(
     } else {
         (Vec::new(), Vec::new())
     };
+    let scatters: Vec<UnitScatter> = if params.pca_metrics {
+        (0..trains.len())
+            .into_par_iter()
+            .map(|u| UnitScatter::of_unit(wf, u, &sparse[u]))
+            .collect()
+    } else {
+        Vec::new()
+    };
     let pc_dim = params.pc_n_components * wf.num_channels;
     let pca_part: Vec<Result<PcaPart>> = (0..trains.len())
         .into_par_iter()
@@ -765,7 +986,16 @@ pub fn compute_from_parts(
                 return Ok((f64::NAN, None, f64::NAN, f64::NAN));
             }
             let mut ch = chooser(u, NN_ISOLATION);
-            let (iso, nu) = nn_isolation(wf, &num_spikes, &rates, &sparse, u, &params.nn, &mut *ch);
+            let (iso, nu) = nn_isolation(
+                wf,
+                &num_spikes,
+                &rates,
+                &sparse,
+                &scatters,
+                u,
+                &params.nn,
+                &mut *ch,
+            );
             let mut ch = chooser(u, NN_NOISE_OVERLAP);
             let noise_ov = nn_noise_overlap(
                 src,
@@ -843,6 +1073,7 @@ pub fn compute_from_parts(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::waveforms::extract_waveforms;
 
     #[test]
     fn isi_by_hand() {
@@ -860,6 +1091,100 @@ mod tests {
             .chain((0..10).map(|i| 100.0 + i as f64 * 0.01))
             .collect();
         assert_eq!(isolation_score(&pts, 1, 10, 3), 1.0);
+    }
+
+    /// Brute-force neighbour fractions, by the definition.
+    fn isolation_by_definition(points: &[f64], k: usize, n_a: usize, nn: usize) -> f64 {
+        let n = points.len() / k;
+        let mut same = 0;
+        for i in 0..n {
+            let mut d: Vec<(f64, usize)> = (0..n)
+                .filter(|&j| j != i)
+                .map(|j| {
+                    let s = (0..k)
+                        .map(|t| (points[i * k + t] - points[j * k + t]).powi(2))
+                        .sum::<f64>();
+                    (s, j)
+                })
+                .collect();
+            d.sort_by(|a, b| a.0.total_cmp(&b.0));
+            same += d[..nn]
+                .iter()
+                .filter(|(_, j)| (*j < n_a) == (i < n_a))
+                .count();
+        }
+        same as f64 / n as f64 / nn as f64
+    }
+
+    #[test]
+    fn pruned_isolation_equals_brute_force() {
+        let mut rng = Rng::new(7, 8);
+        for (k, shift) in [(7usize, 0.5f64), (3, 2.0), (1, 0.1)] {
+            let n = 300;
+            let pts: Vec<f64> = (0..n * k)
+                .map(|i| rng.next_f64() + if i / k < 140 { 0.0 } else { shift })
+                .collect();
+            let ours = isolation_score(&pts, k, 140, 5);
+            let def = isolation_by_definition(&pts, k, 140, 5);
+            assert_eq!(ours, def, "k {k}");
+        }
+    }
+
+    #[test]
+    fn pair_covariance_from_unit_scatters_equals_direct_pca() {
+        // 6 channels, two units with 40 and 25 waveforms
+        let nc = 6;
+        let mut rng = Rng::new(11, 12);
+        let n = 20_000;
+        let data: Vec<f32> = (0..n * nc)
+            .map(|i| (rng.next_f64() - 0.5) as f32 * (1.0 + (i % nc) as f32))
+            .collect();
+        let rec = crate::InMemoryRecording::new(data, nc, 30_000.0).unwrap();
+        let trains: Vec<Vec<i64>> = vec![
+            (0..40).map(|i| 100 + i * 400).collect(),
+            (0..25).map(|i| 300 + i * 700).collect(),
+        ];
+        let wp = WaveformParams {
+            max_spikes_per_unit: None,
+            ..Default::default()
+        };
+        let wf = extract_waveforms(&rec, &trains, &wp).unwrap();
+        let chans = [vec![0, 1, 2, 4], vec![1, 2, 3, 4, 5]];
+        let sc: Vec<UnitScatter> = (0..2)
+            .map(|u| UnitScatter::of_unit(&wf, u, &chans[u]))
+            .collect();
+        let common = [1usize, 2, 4];
+        let d = wf.num_samples() * common.len();
+        // every waveform, most of them (left-out ones subtracted), a few (summed)
+        for (ia, ib) in [
+            ((0..40).collect::<Vec<_>>(), (0..25).collect::<Vec<_>>()),
+            ((0..40).filter(|i| i % 7 != 0).collect(), (3..25).collect()),
+            ((0..40).filter(|i| i % 3 == 0).collect(), (0..5).collect()),
+        ] {
+            let pieces = [
+                restricted_piece(&wf, 0, &sc[0], &ia, &common),
+                restricted_piece(&wf, 1, &sc[1], &ib, &common),
+            ];
+            let (mean, cov) = union_covariance(&pieces, d);
+            let mut all = gather_unit(&wf, 0, &ia, &common);
+            all.extend(gather_unit(&wf, 1, &ib, &common));
+            let rows = all.len() / d;
+            // textbook mean and covariance of the gathered rows
+            let m: Vec<f64> = (0..d)
+                .map(|j| (0..rows).map(|r| all[r * d + j] as f64).sum::<f64>() / rows as f64)
+                .collect();
+            let scale = cov.iter().fold(0.0f64, |a, v| a.max(v.abs()));
+            for i in 0..d {
+                assert!((mean[i] - m[i]).abs() < 1e-12 * (1.0 + m[i].abs()));
+                for j in 0..d {
+                    let c: f64 = (0..rows)
+                        .map(|r| (all[r * d + i] as f64 - m[i]) * (all[r * d + j] as f64 - m[j]))
+                        .sum::<f64>()
+                        / (rows - 1) as f64;
+                    assert!((cov[i * d + j] - c).abs() < 1e-10 * scale, "{i} {j}");
+                }
+            }
+        }
     }
 
     #[test]

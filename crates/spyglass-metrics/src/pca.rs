@@ -55,39 +55,26 @@ impl Pca {
             }
         }
         mean.iter_mut().for_each(|m| *m /= n as f64);
-        // covariance (upper triangle accumulated, then mirrored)
-        let mut cov = vec![0.0f64; d * d];
-        let mut c = vec![0.0f64; d];
+        let mut gram = Gram::new(d);
         for r in rows.chunks_exact(d) {
-            for ((ci, x), m) in c.iter_mut().zip(r).zip(&mean) {
-                *ci = *x as f64 - m;
-            }
-            for i in 0..d {
-                let ci = c[i];
-                if ci == 0.0 {
-                    continue;
-                }
-                let row = &mut cov[i * d..(i + 1) * d];
-                for j in i..d {
-                    row[j] += ci * c[j];
-                }
-            }
+            gram.push(r.iter().zip(&mean).map(|(x, m)| *x as f64 - m));
         }
-        for i in 0..d {
-            for j in i..d {
-                let v = cov[i * d + j] / (n - 1) as f64;
-                cov[i * d + j] = v;
-                cov[j * d + i] = v;
-            }
-        }
-        let (vals, vecs) = top_eigen(&cov, d, k);
-        Ok(Self {
+        let mut cov = gram.finish();
+        cov.iter_mut().for_each(|v| *v /= (n - 1) as f64);
+        Ok(Self::from_covariance(mean, &cov, k))
+    }
+
+    /// The top `k` components of a covariance (`d × d`, `d` = `mean.len()`).
+    pub fn from_covariance(mean: Vec<f64>, cov: &[f64], k: usize) -> Self {
+        let d = mean.len();
+        let (vals, vecs) = top_eigen(cov, d, k.min(d));
+        Self {
             dim: d,
             mean,
             components: vecs,
             explained_variance: vals,
             whiten: false,
-        })
+        }
     }
 
     /// Number of components.
@@ -105,8 +92,7 @@ impl Pca {
                 *ci = *x as f64 - m;
             }
             for j in 0..k {
-                let comp = &self.components[j * d..(j + 1) * d];
-                let mut v: f64 = comp.iter().zip(&c).map(|(a, b)| a * b).sum();
+                let mut v = dot(&self.components[j * d..(j + 1) * d], &c);
                 if self.whiten {
                     v /= self.explained_variance[j].sqrt();
                 }
@@ -114,6 +100,114 @@ impl Pca {
             }
         }
         out
+    }
+}
+
+/// Σ aᵢ bᵢ in four interleaved partial sums (vectorizable; the order of the additions
+/// differs from a left-to-right sum only by rounding).
+pub fn dot(a: &[f64], b: &[f64]) -> f64 {
+    let mut acc = [0.0f64; 4];
+    let (ca, cb) = (a.chunks_exact(4), b.chunks_exact(4));
+    let tail: f64 = ca
+        .remainder()
+        .iter()
+        .zip(cb.remainder())
+        .map(|(x, y)| x * y)
+        .sum();
+    for (x, y) in ca.zip(cb) {
+        for l in 0..4 {
+            acc[l] += x[l] * y[l];
+        }
+    }
+    (acc[0] + acc[2]) + (acc[1] + acc[3]) + tail
+}
+
+/// Rows per block of [`Gram`]: each update of the `d × d` sum carries this many rows,
+/// so the sum is read and written once per block instead of once per row.
+const GRAM_BLOCK: usize = 8;
+
+/// Σ r rᵀ over pushed rows of dimension `d` (the scatter matrix), accumulated
+/// eight rows at a time (the rows kept transposed, `d × 8`, so the
+/// inner loop is a fixed-size dot product).
+#[derive(Debug, Clone)]
+pub struct Gram {
+    d: usize,
+    sum: Vec<f64>,
+    block: Vec<f64>,
+    filled: usize,
+}
+
+impl Gram {
+    /// An empty sum for rows of dimension `d`.
+    pub fn new(d: usize) -> Self {
+        Self {
+            d,
+            sum: vec![0.0; d * d],
+            block: vec![0.0; d * GRAM_BLOCK],
+            filled: 0,
+        }
+    }
+
+    /// Adds one row (its first `d` values; missing values count as zero).
+    pub fn push(&mut self, row: impl Iterator<Item = f64>) {
+        let r = self.filled;
+        let d = self.d;
+        let mut written = 0;
+        for (i, v) in row.take(d).enumerate() {
+            self.block[i * GRAM_BLOCK + r] = v;
+            written = i + 1;
+        }
+        for i in written..d {
+            self.block[i * GRAM_BLOCK + r] = 0.0;
+        }
+        self.filled += 1;
+        if self.filled == GRAM_BLOCK {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        let (d, f) = (self.d, self.filled);
+        if f == 0 {
+            return;
+        }
+        for i in 0..d {
+            for r in f..GRAM_BLOCK {
+                self.block[i * GRAM_BLOCK + r] = 0.0;
+            }
+        }
+        let block = &self.block;
+        for i in 0..d {
+            let mut ci = [0.0f64; GRAM_BLOCK];
+            ci.copy_from_slice(&block[i * GRAM_BLOCK..(i + 1) * GRAM_BLOCK]);
+            if ci.iter().all(|v| *v == 0.0) {
+                continue;
+            }
+            let row = &mut self.sum[i * d + i..(i + 1) * d];
+            for (g, cj) in row
+                .iter_mut()
+                .zip(block[i * GRAM_BLOCK..].chunks_exact(GRAM_BLOCK))
+            {
+                let mut s = 0.0;
+                for r in 0..GRAM_BLOCK {
+                    s += ci[r] * cj[r];
+                }
+                *g += s;
+            }
+        }
+        self.filled = 0;
+    }
+
+    /// The full symmetric sum (`d × d`, row-major).
+    pub fn finish(mut self) -> Vec<f64> {
+        self.flush();
+        let d = self.d;
+        for i in 0..d {
+            for j in i + 1..d {
+                self.sum[j * d + i] = self.sum[i * d + j];
+            }
+        }
+        self.sum
     }
 }
 
@@ -146,21 +240,13 @@ pub fn top_eigen(a: &[f64], d: usize, k: usize) -> (Vec<f64>, Vec<f64>) {
         while alpha.len() < m {
             let j = alpha.len();
             let q = &basis[j];
-            let mut w: Vec<f64> = (0..d)
-                .map(|i| {
-                    a[i * d..(i + 1) * d]
-                        .iter()
-                        .zip(q)
-                        .map(|(x, y)| x * y)
-                        .sum()
-                })
-                .collect();
-            let aj: f64 = w.iter().zip(q).map(|(x, y)| x * y).sum();
+            let mut w: Vec<f64> = a.chunks_exact(d).map(|row| dot(row, q)).collect();
+            let aj = dot(&w, q);
             alpha.push(aj);
             for _pass in 0..2 {
                 for b in &basis {
-                    let dot: f64 = w.iter().zip(b).map(|(x, y)| x * y).sum();
-                    w.iter_mut().zip(b).for_each(|(x, y)| *x -= dot * y);
+                    let p = dot(&w, b);
+                    w.iter_mut().zip(b).for_each(|(x, y)| *x -= p * y);
                 }
             }
             let bj = w.iter().map(|x| x * x).sum::<f64>().sqrt();
@@ -297,23 +383,11 @@ impl IncrementalPca {
             x.extend(self.mean.iter().zip(&batch_mean).map(|(a, b)| f * (a - b)));
         }
         // right singular vectors = eigenvectors of XᵀX
-        let mut g = vec![0.0f64; d * d];
+        let mut gram = Gram::new(d);
         for r in x.chunks_exact(d) {
-            for i in 0..d {
-                let ri = r[i];
-                if ri == 0.0 {
-                    continue;
-                }
-                for j in i..d {
-                    g[i * d + j] += ri * r[j];
-                }
-            }
+            gram.push(r.iter().copied());
         }
-        for i in 0..d {
-            for j in i + 1..d {
-                g[j * d + i] = g[i * d + j];
-            }
-        }
+        let g = gram.finish();
         let k = self.n_components;
         let (vals, vecs) = top_eigen(&g, d, k);
         self.singular_values = vals.iter().map(|v| v.max(0.0).sqrt()).collect();

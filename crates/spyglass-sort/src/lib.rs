@@ -26,4 +26,6 @@ pub use detect::{
 };
 pub use error::{Result, SortError};
 pub use sorter::{run_sorter, SortedUnit, SorterParams, Sorting, SORTER_NAME};
+#[cfg(unix)]
+pub use source::RawF32File;
 pub use source::{ChunkSource, InMemoryRecording, SourceError};

@@ -82,6 +82,87 @@ impl ChunkSource for InMemoryRecording {
     }
 }
 
+/// A recording in a raw little-endian float32 file (`samples × channels`,
+/// sample-major, no header), read on demand: only the chunks being processed are in
+/// memory.
+#[cfg(unix)]
+#[derive(Debug)]
+pub struct RawF32File {
+    path: std::path::PathBuf,
+    file: std::fs::File,
+    num_samples: usize,
+    num_channels: usize,
+    sampling_frequency: f64,
+}
+
+#[cfg(unix)]
+impl RawF32File {
+    /// Opens `path`; its length must be a whole number of samples of `num_channels`.
+    pub fn open(
+        path: &std::path::Path,
+        num_channels: usize,
+        sampling_frequency: f64,
+    ) -> Result<Self> {
+        check_rate(sampling_frequency)?;
+        let bad = |why: String| {
+            SortError::invalid(
+                "raw float32 recording",
+                format!("{}: {why}", path.display()),
+            )
+        };
+        if num_channels == 0 {
+            return Err(bad("needs at least 1 channel".into()));
+        }
+        let file = std::fs::File::open(path).map_err(|e| bad(e.to_string()))?;
+        let len = file.metadata().map_err(|e| bad(e.to_string()))?.len() as usize;
+        if len % (4 * num_channels) != 0 {
+            return Err(bad(format!(
+                "{len} bytes is not a whole number of float32 samples of {num_channels} channels"
+            )));
+        }
+        Ok(Self {
+            path: path.to_path_buf(),
+            file,
+            num_samples: len / (4 * num_channels),
+            num_channels,
+            sampling_frequency,
+        })
+    }
+}
+
+#[cfg(unix)]
+impl ChunkSource for RawF32File {
+    fn num_samples(&self) -> usize {
+        self.num_samples
+    }
+    fn num_channels(&self) -> usize {
+        self.num_channels
+    }
+    fn sampling_frequency(&self) -> f64 {
+        self.sampling_frequency
+    }
+    fn read(&self, start: usize, end: usize, out: &mut [f32]) -> Result<(), SourceError> {
+        use std::os::unix::fs::FileExt;
+        let c = self.num_channels;
+        if start > end || end > self.num_samples || out.len() != (end - start) * c {
+            return Err(format!(
+                "bad read {start}..{end} of {} samples of {}",
+                self.num_samples,
+                self.path.display()
+            )
+            .into());
+        }
+        let mut bytes = vec![0u8; out.len() * 4];
+        self.file
+            .read_exact_at(&mut bytes, (start * c * 4) as u64)
+            .map_err(|e| format!("{}: {e}", self.path.display()))?;
+        for (o, b) in out.iter_mut().zip(bytes.chunks_exact(4)) {
+            *o = f32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        }
+        Ok(())
+    }
+}
+
 pub(crate) fn check_rate(fs: f64) -> Result<()> {
     if !(fs.is_finite() && fs > 0.0) {
         return Err(SortError::invalid(
@@ -148,4 +229,29 @@ pub(crate) fn check_locations(src: &dyn ChunkSource, locations: &[[f64; 2]]) -> 
         ));
     }
     check_rate(src.sampling_frequency())
+}
+
+#[cfg(all(test, unix))]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_file_reads_what_was_written() {
+        let dir = std::env::temp_dir().join(format!("raw-f32-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("t.f32");
+        let data: Vec<f32> = (0..30).map(|i| i as f32 * 0.5 - 3.0).collect();
+        let bytes: Vec<u8> = data.iter().flat_map(|v| v.to_le_bytes()).collect();
+        std::fs::write(&path, &bytes).unwrap();
+        let f = RawF32File::open(&path, 3, 100.0).unwrap();
+        assert_eq!(f.num_samples(), 10);
+        let mut out = vec![0.0f32; 4 * 3];
+        f.read(2, 6, &mut out).unwrap();
+        assert_eq!(out, data[6..18]);
+        assert!(f.read(8, 11, &mut [0.0; 9]).is_err());
+        // 30 values are not whole samples of 4 channels
+        let err = RawF32File::open(&path, 4, 100.0).unwrap_err().to_string();
+        assert!(err.contains("t.f32"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

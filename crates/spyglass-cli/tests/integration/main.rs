@@ -8,6 +8,7 @@ mod demo;
 mod export_workers;
 mod hardening;
 mod hardening_access;
+mod kilosort_neuroconv;
 mod position;
 mod prefix_jobs;
 mod ripple;
