@@ -78,10 +78,7 @@ pub(crate) fn populate_paper(
     dandi_dir: Option<PathBuf>,
 ) -> PyResult<Py<PyDict>> {
     let sg = conn.sg.clone();
-    let opts = ExportOptions {
-        out_dir,
-        dandi_dir,
-    };
+    let opts = ExportOptions { out_dir, dandi_dir };
     let done = py
         .detach(|| {
             export::without_logging(sg.db(), || {

@@ -132,23 +132,25 @@ pub(crate) fn merge_parents(
     let cond = and_of(&restrictions)?;
     let sg = conn.sg.clone();
     let parents = py
-        .detach(|| -> Result<Vec<(MergeSource, spyglass_db::Query)>, String> {
-            let db = sg.db();
-            let (m, parts) = per_source(db, master, &cond)?;
-            let mut out = Vec::new();
-            for (s, q) in parts {
-                let c = match q {
-                    Ok(_) => cond.clone(),
-                    Err(_) if add_invalid_restrict => Cond::Bool(true),
-                    Err(_) => continue,
-                };
-                let found = db
-                    .merge_get_parent(&only(&m, &s), &c)
-                    .map_err(|e| e.to_string())?;
-                out.extend(found);
-            }
-            Ok(out)
-        })
+        .detach(
+            || -> Result<Vec<(MergeSource, spyglass_db::Query)>, String> {
+                let db = sg.db();
+                let (m, parts) = per_source(db, master, &cond)?;
+                let mut out = Vec::new();
+                for (s, q) in parts {
+                    let c = match q {
+                        Ok(_) => cond.clone(),
+                        Err(_) if add_invalid_restrict => Cond::Bool(true),
+                        Err(_) => continue,
+                    };
+                    let found = db
+                        .merge_get_parent(&only(&m, &s), &c)
+                        .map_err(|e| e.to_string())?;
+                    out.extend(found);
+                }
+                Ok(out)
+            },
+        )
         .map_err(err)?;
     Ok(parents
         .into_iter()
@@ -179,7 +181,10 @@ pub(crate) fn merge_view(
         .detach(|| -> Result<spyglass_db::Query, String> {
             let db = sg.db();
             let (m, parts) = per_source(db, master, &cond)?;
-            if let Some((s, Err(e))) = parts.first().filter(|_| parts.iter().all(|(_, q)| q.is_err())) {
+            if let Some((s, Err(e))) = parts
+                .first()
+                .filter(|_| parts.iter().all(|(_, q)| q.is_err()))
+            {
                 return Err(format!(
                     "{}: the restriction applies to none of its sources ({}: {e})",
                     m.master.pretty(),
