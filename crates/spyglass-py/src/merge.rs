@@ -73,6 +73,9 @@ fn per_source(
     Ok((m, out))
 }
 
+/// One source as `merge_parts` returns it: (source, part, parent, query or None).
+type PartOf = (String, String, String, Option<Query>);
+
 /// `merge_parts(conn, master, restrictions)`: per source of merge table `master`
 /// (`schema.Class`), `(source, part schema.Class, parent schema.Class, query)` where
 /// query is master ⋈ part restricted by every restriction (None when the restriction
@@ -83,7 +86,7 @@ pub(crate) fn merge_parts(
     conn: &Connection,
     master: &str,
     restrictions: Vec<Bound<'_, PyAny>>,
-) -> PyResult<Vec<(String, String, String, Option<Query>)>> {
+) -> PyResult<Vec<PartOf>> {
     let cond = and_of(&restrictions)?;
     let sg = conn.sg.clone();
     let (_, parts) = py
