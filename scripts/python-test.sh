@@ -35,6 +35,8 @@ fi
 "$venv/bin/pip" install -q --force-reinstall --no-deps "$target"/wheels/spyglass_rs-*.whl
 t1=$(date +%s)
 echo "python-test: spyglass_rs packed and installed in $((t1 - t0)) s"
+# the CLI the export test compares populate_paper with (skipped when not built)
+if [ -x "$target/debug/spyglass" ]; then export SPYGLASS_TEST_CLI="$target/debug/spyglass"; fi
 # the tests import the installed package, not the source folder
 cd "$root/python/tests"
 "$venv/bin/python" -m pytest -q -p no:cacheprovider "$@" .

@@ -23,6 +23,7 @@ from . import _native
 from ._native import SpyglassError, database_url, registry
 from ._query import AndList, Not, QueryExpression, Table, U
 from ._connection import Connection, conn, connect
+from ._delete import config
 
 __all__ = [
     "AndList",
@@ -32,6 +33,7 @@ __all__ = [
     "SpyglassError",
     "Table",
     "U",
+    "config",
     "conn",
     "connect",
     "database_url",

@@ -36,6 +36,31 @@ def modules_of(schema):
 
 
 _classes = None
+_by_table = {}
+
+
+def _base_of(table, merge_masters):
+    """The class a table's class derives from: Spyglass's methods of that table
+    (merge tables, ExportSelection, Export, SessionGroup), else ``Table``."""
+    from ._export import Export, ExportSelection
+    from ._merge import Merge
+    from ._query import Table
+    from ._session_group import SessionGroup
+
+    if table in merge_masters:
+        return Merge
+    special = {
+        "common_usage.ExportSelection": ExportSelection,
+        "common_usage.Export": Export,
+        "common_session.SessionGroup": SessionGroup,
+    }
+    return special.get(table, Table)
+
+
+def class_of(table):
+    """The class of table ``schema.Class`` (masters), or None."""
+    _build()
+    return _by_table.get(table)
 
 
 def _build():
@@ -47,6 +72,8 @@ def _build():
 
     out = {}
     masters = {}
+    merge_parts = _native.merge_registry()
+    merge_masters = {master for master, _, _ in merge_parts}
     for _pipeline, schema, class_name in _native.registry():
         if "." in class_name:
             master, part = class_name.split(".", 1)
@@ -55,14 +82,22 @@ def _build():
             if owner is not None:
                 type.__setattr__(owner, part, cls)
             continue
+        table = f"{schema}.{class_name}"
         cls = type(
             class_name,
-            (Table,),
-            {"_table": f"{schema}.{class_name}", "__doc__": f"The table {schema}.{class_name}."},
+            (_base_of(table, merge_masters),),
+            {"_table": table, "__doc__": f"The table {table}."},
         )
         masters[(schema, class_name)] = cls
+        _by_table[table] = cls
         for module in modules_of(schema):
             out.setdefault(module, {}).setdefault(class_name, cls)
+    # a merge master's parts, one per source (LFPOutput.LFPV1)
+    for master, part, _source in merge_parts:
+        owner = _by_table.get(master)
+        if owner is not None:
+            cls = type(part, (Table,), {"_table": f"{master}.{part}", "__module__": __name__})
+            type.__setattr__(owner, part, cls)
     _classes = out
     return out
 

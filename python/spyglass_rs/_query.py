@@ -6,11 +6,13 @@ and Spyglass's ``fetch_nwb`` / ``fetch1_dataframe``."""
 
 from __future__ import annotations
 
+import copy
 import html
 
 import numpy as np
 
 from . import _native
+from ._delete import DeleteMixin
 from ._native import SpyglassError
 
 #: rows a preview shows (DataJoint's ``display.limit``)
@@ -64,15 +66,21 @@ class QueryExpression:
     def _derived(self, native):
         return QueryExpression(self._conn, native)
 
+    def _restricted(self, native, restriction):
+        """The result of ``self & restriction`` (a table keeps its class)."""
+        return self._derived(native)
+
     def restrict(self, restriction):
         """``self & restriction``."""
-        return self._derived(self._native.restrict(_restriction_arg(restriction)))
+        r = _restriction_arg(restriction)
+        return self._restricted(self._native.restrict(r), r)
 
     def __and__(self, restriction):
         return self.restrict(restriction)
 
     def __sub__(self, restriction):
-        return self._derived(self._native.exclude(_restriction_arg(restriction)))
+        r = _restriction_arg(restriction)
+        return self._restricted(self._native.exclude(r), Not(restriction))
 
     def __mul__(self, other):
         return self._derived(self._native.join(_native_of(other)))
@@ -244,7 +252,11 @@ class QueryExpression:
 
     # -- display --------------------------------------------------------------
     def _preview(self):
-        rows = self.fetch(as_dict=True, limit=DISPLAY_LIMIT + 1, order_by="KEY")
+        # previews are not logged into an active export (as Spyglass's)
+        rows = _native.without_export_logging(
+            self._conn._native,
+            lambda: self.fetch(as_dict=True, limit=DISPLAY_LIMIT + 1, order_by="KEY"),
+        )
         return rows[:DISPLAY_LIMIT], len(rows) > DISPLAY_LIMIT
 
     def __repr__(self):
@@ -385,6 +397,10 @@ class TableMeta(type):
         "fetch_nwb",
         "fetch1_dataframe",
         "restrict",
+        "delete",
+        "delete_quick",
+        "cautious_delete",
+        "super_delete",
         "full_table_name",
         "create_lfp_electrode_group",
         "create_standard_filters",
@@ -423,11 +439,14 @@ class TableMeta(type):
         return cls()._repr_html_()
 
 
-class Table(QueryExpression, metaclass=TableMeta):
-    """A whole table. Subclasses made by the Spyglass-like modules name theirs in
-    ``_table`` (``"common_session.Session"``) and bind to the default connection."""
+class Table(DeleteMixin, QueryExpression, metaclass=TableMeta):
+    """A table, whole or restricted (``Table & r`` keeps the class, as DataJoint's).
+    Subclasses made by the Spyglass-like modules name theirs in ``_table``
+    (``"common_session.Session"``) and bind to the default connection."""
 
     _table = None
+    #: the restrictions applied (ANDed), in the form the native layer takes
+    _restrictions = ()
 
     def __init__(self, connection=None, _native_query=None):
         from ._connection import conn
@@ -438,17 +457,30 @@ class Table(QueryExpression, metaclass=TableMeta):
             connection = connection or conn()
             _native_query = connection._native.table(type(self)._table)
         super().__init__(connection, _native_query)
+        self._whole = _native_query
 
     @classmethod
     def _of(cls, connection, native):
         t = Table.__new__(Table)
         QueryExpression.__init__(t, connection, native)
+        t._whole = native
         return t
+
+    def _restricted(self, native, restriction):
+        t = copy.copy(self)
+        t._native = native
+        t._restrictions = (*self._restrictions, restriction)
+        return t
+
+    @property
+    def table_name(self):
+        """``schema.Class``."""
+        return self._whole.table_name
 
     @property
     def full_table_name(self):
         """The stored name as DataJoint writes it: `` `schema`.`table` ``."""
-        return self._native.sql_table_name
+        return self._whole.sql_table_name
 
     def insert(
         self,
@@ -464,7 +496,7 @@ class Table(QueryExpression, metaclass=TableMeta):
             rows = rows.fetch(as_dict=True)
         else:
             rows = _rows_arg(rows)
-        return self._native.insert(
+        return self._whole.insert(
             rows,
             skip_duplicates,
             replace,
@@ -495,7 +527,7 @@ class Table(QueryExpression, metaclass=TableMeta):
         if make_kwargs:
             raise SpyglassError("populate: make_kwargs is not supported by spyglass_rs")
         progress = _tqdm_progress(self.full_table_name) if display_progress else None
-        report = self._native.populate(
+        report = self._whole.populate(
             [_restriction_arg(r) for r in restrictions],
             reserve_jobs,
             suppress_errors,
@@ -508,7 +540,7 @@ class Table(QueryExpression, metaclass=TableMeta):
 
     def describe(self, printout=False):
         """The table's definition in DataJoint's language."""
-        text = self._native.describe()
+        text = self._whole.describe()
         if printout:
             print(text)
         return text

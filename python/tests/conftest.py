@@ -78,28 +78,56 @@ def demo_nwb(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def sqlite_ctx(tmp_path_factory, demo_nwb):
-    base = tmp_path_factory.mktemp("sqlite-base")
-    url = f"sqlite:///{base / 'spyglass.db'}"
-    return _prepare("sqlite", url, None, base, demo_nwb[0], demo_nwb[1])
+    return _new_ctx("sqlite", tmp_path_factory, demo_nwb)
 
 
-@pytest.fixture(scope="session")
-def mysql_ctx(tmp_path_factory, demo_nwb):
-    if not MYSQL_URL:
-        pytest.skip("SPYGLASS_TEST_MYSQL_URL is not set (scripts/test.sh starts a MariaDB)")
-    base = tmp_path_factory.mktemp("mysql-base")
-    prefix = f"py{os.getpid()}_{uuid.uuid4().hex[:6]}_"
-    ctx = _prepare("mysql", MYSQL_URL, prefix, base, demo_nwb[0], demo_nwb[1])
-    yield ctx
-    # drop this run's schemas (the server may be shared)
+def _drop_schemas(ctx):
+    """Drops a MySQL context's schemas (the server may be shared)."""
     for (schema,) in ctx.conn.query(
         "SELECT schema_name FROM information_schema.schemata WHERE schema_name LIKE ?",
-        [prefix + "%"],
+        [ctx.prefix.replace("_", "\\_") + "%"],
     ):
         try:
             ctx.conn.execute(f"DROP DATABASE `{schema}`")
         except spyglass_rs.SpyglassError:
             pass
+
+
+def _new_ctx(backend, tmp_path_factory, demo_nwb):
+    """A new database of ``backend`` with the demo session and its LFP."""
+    base = tmp_path_factory.mktemp(f"{backend}-base")
+    if backend == "sqlite":
+        url, prefix = f"sqlite:///{base / 'spyglass.db'}", None
+    else:
+        if not MYSQL_URL:
+            pytest.skip("SPYGLASS_TEST_MYSQL_URL is not set (scripts/test.sh starts a MariaDB)")
+        url, prefix = MYSQL_URL, f"py{os.getpid()}_{uuid.uuid4().hex[:6]}_"
+    return _prepare(backend, url, prefix, base, demo_nwb[0], demo_nwb[1])
+
+
+@pytest.fixture(scope="session")
+def mysql_ctx(tmp_path_factory, demo_nwb):
+    ctx = _new_ctx("mysql", tmp_path_factory, demo_nwb)
+    yield ctx
+    _drop_schemas(ctx)
+
+
+@pytest.fixture(scope="module", params=["sqlite", "mysql"])
+def module_ctx(request, tmp_path_factory, demo_nwb):
+    """A database of its own for the tests of one module that change it (deletes),
+    each backend in turn; the module's tests run in file order on it."""
+    if request.param == "mysql":
+        request.getfixturevalue("dj_conn")  # the shared database first: no switch later
+    ctx = _new_ctx(request.param, tmp_path_factory, demo_nwb)
+    yield ctx
+    if ctx.backend == "mysql":
+        _drop_schemas(ctx)
+
+
+@pytest.fixture
+def scratch(module_ctx):
+    """The module's own database, made the default connection."""
+    return module_ctx.use()
 
 
 @pytest.fixture(params=["sqlite", "mysql"])

@@ -11,13 +11,20 @@
 //! - `convert`: values between Python and the engine, DataJoint's conventions.
 //! - `nwb`: `fetch_nwb`, NWB objects read into numpy arrays the Rust readers
 //!   filled (no Python lists in between).
+//! - `delete`, `merge`, `export`, `session_group`: Spyglass's cautious delete, merge
+//!   tables, paper export and session groups as functions of a connection, which
+//!   the Python package's table classes call.
 
 use pyo3::prelude::*;
 
 mod connection;
 mod convert;
+mod delete;
+mod export;
+mod merge;
 mod nwb;
 mod query;
+mod session_group;
 
 pyo3::create_exception!(
     _native,
@@ -40,5 +47,18 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connection::database_url, m)?)?;
     m.add_function(wrap_pyfunction!(connection::registry, m)?)?;
     m.add_function(wrap_pyfunction!(connection::write_demo_session, m)?)?;
+    m.add_function(wrap_pyfunction!(delete::cautious_delete, m)?)?;
+    m.add_function(wrap_pyfunction!(delete::delete_quick, m)?)?;
+    m.add_function(wrap_pyfunction!(merge::merge_registry, m)?)?;
+    m.add_function(wrap_pyfunction!(merge::merge_parts, m)?)?;
+    m.add_function(wrap_pyfunction!(merge::merge_parents, m)?)?;
+    m.add_function(wrap_pyfunction!(merge::merge_view, m)?)?;
+    m.add_function(wrap_pyfunction!(merge::merge_insert, m)?)?;
+    m.add_function(wrap_pyfunction!(export::active_export, m)?)?;
+    m.add_function(wrap_pyfunction!(export::without_export_logging, m)?)?;
+    m.add_function(wrap_pyfunction!(export::logged_restrictions, m)?)?;
+    m.add_function(wrap_pyfunction!(export::export_file_paths, m)?)?;
+    m.add_function(wrap_pyfunction!(export::populate_paper, m)?)?;
+    m.add_function(wrap_pyfunction!(session_group::session_group, m)?)?;
     Ok(())
 }
