@@ -23,10 +23,12 @@ from . import _native
 from ._native import SpyglassError, database_url, registry
 from ._query import AndList, Not, QueryExpression, Table, U
 from ._connection import Connection, conn, connect
+from ._diagram import Diagram
 
 __all__ = [
     "AndList",
     "Connection",
+    "Diagram",
     "Not",
     "QueryExpression",
     "SpyglassError",
