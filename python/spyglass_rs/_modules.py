@@ -43,11 +43,14 @@ def _build():
     global _classes
     if _classes is not None:
         return _classes
+    from ._methods import METHODS
     from ._query import Table
 
     out = {}
     masters = {}
-    for _pipeline, schema, class_name in _native.registry():
+    # masters before parts: a merge table's parts come from the pipelines feeding it
+    registry = sorted(_native.registry(), key=lambda r: "." in r[2])
+    for _pipeline, schema, class_name in registry:
         if "." in class_name:
             master, part = class_name.split(".", 1)
             cls = type(part, (Table,), {"_table": f"{schema}.{class_name}", "__module__": __name__})
@@ -58,7 +61,11 @@ def _build():
         cls = type(
             class_name,
             (Table,),
-            {"_table": f"{schema}.{class_name}", "__doc__": f"The table {schema}.{class_name}."},
+            {
+                "_table": f"{schema}.{class_name}",
+                "__doc__": f"The table {schema}.{class_name}.",
+                **METHODS.get(f"{schema}.{class_name}", {}),
+            },
         )
         masters[(schema, class_name)] = cls
         for module in modules_of(schema):

@@ -11,11 +11,15 @@
 //! - `convert`: values between Python and the engine, DataJoint's conventions.
 //! - `nwb`: `fetch_nwb`, NWB objects read into numpy arrays the Rust readers
 //!   filled (no Python lists in between).
+//! - `methods`: Spyglass's table methods beyond inserts (selections, sort groups,
+//!   curations); `diagram`: the dependency diagram as SVG.
 
 use pyo3::prelude::*;
 
 mod connection;
 mod convert;
+mod diagram;
+mod methods;
 mod nwb;
 mod query;
 
@@ -40,5 +44,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(connection::database_url, m)?)?;
     m.add_function(wrap_pyfunction!(connection::registry, m)?)?;
     m.add_function(wrap_pyfunction!(connection::write_demo_session, m)?)?;
+    m.add_function(wrap_pyfunction!(methods::call, m)?)?;
+    m.add_function(wrap_pyfunction!(diagram::diagram, m)?)?;
+    m.add_function(wrap_pyfunction!(diagram::diagram_expand, m)?)?;
     Ok(())
 }
