@@ -24,10 +24,12 @@ from ._native import SpyglassError, database_url, registry
 from ._query import AndList, Not, QueryExpression, Table, U
 from ._connection import Connection, conn, connect
 from ._delete import config
+from ._diagram import Diagram
 
 __all__ = [
     "AndList",
     "Connection",
+    "Diagram",
     "Not",
     "QueryExpression",
     "SpyglassError",

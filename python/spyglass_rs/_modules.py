@@ -68,13 +68,15 @@ def _build():
     global _classes
     if _classes is not None:
         return _classes
+    from ._methods import METHODS
     from ._query import Table
 
     out = {}
     masters = {}
-    merge_parts = _native.merge_registry()
-    merge_masters = {master for master, _, _ in merge_parts}
-    for _pipeline, schema, class_name in _native.registry():
+    merge_masters = {master for master, _, _ in _native.merge_registry()}
+    # masters before parts: a merge table's parts come from the pipelines feeding it
+    registry = sorted(_native.registry(), key=lambda r: "." in r[2])
+    for _pipeline, schema, class_name in registry:
         if "." in class_name:
             master, part = class_name.split(".", 1)
             cls = type(part, (Table,), {"_table": f"{schema}.{class_name}", "__module__": __name__})
@@ -86,18 +88,12 @@ def _build():
         cls = type(
             class_name,
             (_base_of(table, merge_masters),),
-            {"_table": table, "__doc__": f"The table {table}."},
+            {"_table": table, "__doc__": f"The table {table}.", **METHODS.get(table, {})},
         )
         masters[(schema, class_name)] = cls
         _by_table[table] = cls
         for module in modules_of(schema):
             out.setdefault(module, {}).setdefault(class_name, cls)
-    # a merge master's parts, one per source (LFPOutput.LFPV1)
-    for master, part, _source in merge_parts:
-        owner = _by_table.get(master)
-        if owner is not None:
-            cls = type(part, (Table,), {"_table": f"{master}.{part}", "__module__": __name__})
-            type.__setattr__(owner, part, cls)
     _classes = out
     return out
 

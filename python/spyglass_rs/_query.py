@@ -239,16 +239,16 @@ class QueryExpression:
         return rows
 
     def fetch1_dataframe(self):
-        """Spyglass's ``fetch1_dataframe`` of LFP tables: the one row's series as a
-        DataFrame (columns the channels, index ``time`` the timestamps)."""
-        from .nwb import lfp_dataframe
+        """Spyglass's ``fetch1_dataframe`` of the one row: LFP (channels by
+        ``time``), position (TrodesPosV1, PositionOutput) and linearized position
+        as Spyglass builds them (see ``spyglass_rs.nwb.fetch1_dataframe``)."""
+        from .nwb import fetch1_dataframe
 
-        rows = self.fetch_nwb()
-        if len(rows) != 1:
-            raise SpyglassError(
-                f"fetch1_dataframe requires exactly one row in {self._native.label}, got {len(rows)}"
-            )
-        return lfp_dataframe(rows[0], self._native.label)
+        def params_of(name):
+            t = self._conn.table("position_v1_trodes_position.TrodesPosParams")
+            return (t & {"trodes_pos_params_name": name}).fetch1("params")
+
+        return fetch1_dataframe(self.fetch_nwb(), self._native.label, params_of)
 
     # -- display --------------------------------------------------------------
     def _preview(self):

@@ -1,8 +1,15 @@
 """NWB objects ``fetch_nwb`` returns: ``NwbObject`` mirrors the pynwb attributes
 Spyglass's notebooks read (``data``, ``timestamps``, ``rate``, ``starting_time``,
-``conversion``, ``offset``, ``unit``, ``electrodes``, ``object_id``); its arrays
-are numpy arrays over the buffers the Rust readers filled. ``to_pynwb()`` opens
-the same object with pynwb when it is installed."""
+``conversion``, ``offset``, ``unit``, ``electrodes``, ``object_id``; a container's
+``spatial_series`` / ``time_series`` and ``get_spatial_series()``); its arrays
+are numpy arrays over the buffers the Rust readers filled. Tables (DynamicTable,
+Units) come as pandas DataFrames, as Spyglass's ``fetch_nwb`` gives them.
+``to_pynwb()`` opens the same object with pynwb when it is installed.
+
+``fetch1_dataframe`` builds Spyglass's frames from these objects: LFP (and LFP
+bands), position (TrodesPosV1 / PositionOutput: ``video_frame_ind``,
+``position_x``, ``position_y``, ``orientation``, ``velocity_x``, ``velocity_y``,
+``speed`` indexed by ``time``) and linearized position (indexed by ``time``)."""
 
 from __future__ import annotations
 
@@ -18,6 +25,46 @@ class NwbObject:
         self._fields = fields
         for k, v in fields.items():
             setattr(self, k, v)
+        if fields.get("kind") == "group":
+            self.children = {k: NwbObject(v) for k, v in fields.get("children", {}).items()}
+
+    # -- pynwb's container accessors (Position, CompassDirection, BehavioralTimeSeries)
+    @property
+    def spatial_series(self):
+        """A container's SpatialSeries by name (pynwb's ``Position.spatial_series``)."""
+        return {k: v for k, v in self._children().items() if v.neurodata_type == "SpatialSeries"}
+
+    @property
+    def time_series(self):
+        """A container's series by name (pynwb's ``BehavioralTimeSeries.time_series``)."""
+        return dict(self._children())
+
+    def get_spatial_series(self, name=None):
+        """The container's SpatialSeries ``name``, or its only one (pynwb's)."""
+        return self._get(self.spatial_series, name, "SpatialSeries")
+
+    def get_timeseries(self, name=None):
+        """The container's series ``name``, or its only one (pynwb's)."""
+        return self._get(self.time_series, name, "series")
+
+    def __getitem__(self, name):
+        return self._get(self._children(), name, "series")
+
+    def _children(self):
+        if self.kind != "group":
+            raise SpyglassError(f"{self.path}: a {self.kind}, not a container of series")
+        return self.children
+
+    def _get(self, series, name, what):
+        if name is None:
+            if len(series) != 1:
+                raise SpyglassError(
+                    f"{self.path}: {len(series)} {what} ({sorted(series)}); name one"
+                )
+            return next(iter(series.values()))
+        if name not in series:
+            raise SpyglassError(f"{self.path}: no {what} {name!r} (has {sorted(series)})")
+        return series[name]
 
     @property
     def fields(self):
@@ -62,11 +109,22 @@ class NwbObject:
 
 
 def wrap_rows(rows):
-    """Replaces the object dicts of native fetch_nwb rows by ``NwbObject``s."""
+    """Replaces the object dicts of native fetch_nwb rows by ``NwbObject``s, tables
+    by DataFrames (Spyglass's ``fetch_nwb`` calls ``to_dataframe()`` on objects that
+    have it; the frame's ``attrs`` keep the object's identity)."""
     for r in rows:
         for k, v in list(r.items()):
             if isinstance(v, dict) and "object_id" in v and "kind" in v:
-                r[k] = NwbObject(v)
+                obj = NwbObject(v)
+                if obj.kind == "table":
+                    df = obj.to_dataframe()
+                    df.attrs.update(
+                        object_id=obj.object_id, neurodata_type=obj.neurodata_type,
+                        path=obj.path, file=obj.file,
+                    )
+                    r[k] = df
+                else:
+                    r[k] = obj
     return rows
 
 
@@ -82,14 +140,55 @@ def _series_frame(obj):
     return pandas.DataFrame(obj.data, index=pandas.Index(times, name="time"))
 
 
-def lfp_dataframe(row, label):
-    """Spyglass's LFP ``fetch1_dataframe``: ``pd.DataFrame(nwb["lfp"].data,
-    index=pd.Index(nwb["lfp"].timestamps, name="time"))``."""
-    series = [k for k, v in row.items() if isinstance(v, NwbObject) and v.kind == "series"]
+def fetch1_dataframe(rows, label, params_of=None):
+    """Spyglass's ``fetch1_dataframe`` of the one fetched row, by what it holds:
+    LFP (``lfp`` / ``lfp_band``), position (``position``, ``orientation``,
+    ``velocity``: TrodesPosV1, or through PositionOutput) or linearized position
+    (``linearized_position``). ``params_of(name)`` gives TrodesPosParams' dict
+    (frame indices are left out of upsampled position, as Spyglass does)."""
+    if len(rows) != 1:
+        raise SpyglassError(f"fetch1_dataframe requires exactly one row in {label}, got {len(rows)}")
+    (row,) = rows
     for name in ("lfp", "lfp_band"):
-        if name in series:
+        if isinstance(row.get(name), NwbObject) and row[name].kind == "series":
             return _series_frame(row[name])
+    if all(isinstance(row.get(n), NwbObject) for n in ("position", "orientation", "velocity")):
+        add_frame_ind = True
+        if params_of is not None and "trodes_pos_params_name" in row:
+            if params_of(row["trodes_pos_params_name"]).get("is_upsampled"):
+                add_frame_ind = False
+        return position_dataframe(row, prefix="", add_frame_ind=add_frame_ind)
+    lin = row.get("linearized_position")
+    if lin is not None and hasattr(lin, "set_index"):
+        return lin.set_index("time")
+    objects = [k for k, v in row.items() if isinstance(v, NwbObject) or hasattr(v, "attrs")]
     raise SpyglassError(
-        f"fetch1_dataframe of {label}: spyglass_rs builds it for LFP tables (an `lfp` or "
-        f"`lfp_band` series); this row has {series or 'no series'}"
+        f"fetch1_dataframe of {label}: spyglass_rs builds it for LFP, position and "
+        f"linearized position rows; this row has {objects or 'no NWB objects'}"
     )
+
+
+def position_dataframe(row, prefix="", add_frame_ind=False):
+    """Spyglass's ``IntervalPositionInfo._data_to_df``: position x/y, orientation,
+    velocity x/y and speed as stored, indexed by the position's timestamps, with
+    ``video_frame_ind`` first when asked."""
+    import pandas
+
+    pos, ori, vel = (prefix + c for c in ("position", "orientation", "velocity"))
+    p = row[pos].get_spatial_series()
+    o = row[ori].get_spatial_series()
+    v = row[vel].time_series[vel]
+    for name, s in ((ori, o), (vel, v)):
+        if s.data.shape[0] != p.data.shape[0]:
+            raise SpyglassError(
+                f"{s.file}: {name} has {s.data.shape[0]} samples, position {p.data.shape[0]}"
+            )
+    values = np.concatenate(
+        (np.asarray(p.data), np.asarray(o.data).reshape(-1, 1), np.asarray(v.data)), axis=1
+    )
+    columns = [f"{pos}_x", f"{pos}_y", ori, f"{vel}_x", f"{vel}_y", f"{prefix}speed"]
+    df = pandas.DataFrame(values, columns=columns, index=pandas.Index(p.timestamps, name="time"))
+    if add_frame_ind:
+        frames = row[vel].time_series["video_frame_ind"]
+        df.insert(0, "video_frame_ind", np.asarray(frames.data, dtype=int))
+    return df

@@ -45,12 +45,15 @@ struct Link {
     aliased: bool,
 }
 
-fn collect(catalog: &Catalog, graph: &Graph, schema: Option<&str>) -> (Vec<Node>, Vec<Link>) {
-    let multi_schema = schema.is_none() && catalog.schemas.len() > 1;
+fn collect(
+    graph: &Graph,
+    multi_schema: bool,
+    keep: impl Fn(&FullName) -> bool,
+) -> (Vec<Node>, Vec<Link>) {
     let nodes: Vec<Node> = graph
         .topo_order()
         .iter()
-        .filter(|n| schema.is_none_or(|s| n.schema == s))
+        .filter(|n| keep(n))
         .map(|n| Node {
             name: n.clone(),
             label: if multi_schema {
@@ -92,12 +95,29 @@ pub fn render(
     schema: Option<&str>,
     format: DiagramFormat,
 ) -> Result<String> {
-    let (nodes, links) = collect(catalog, graph, schema);
-    Ok(match format {
-        DiagramFormat::Dot => dot(&nodes, &links),
-        DiagramFormat::Mermaid => mermaid(&nodes, &links),
-        DiagramFormat::Svg => svg(&nodes, &links),
-    })
+    let multi_schema = schema.is_none() && catalog.schemas.len() > 1;
+    let (nodes, links) = collect(graph, multi_schema, |n| {
+        schema.is_none_or(|s| n.schema == s)
+    });
+    Ok(draw(&nodes, &links, format))
+}
+
+/// Draws the tables `tables` (stored names) and the dependencies among them, as
+/// DataJoint's `Diagram(table) + n` does; labels carry the schema when the tables
+/// span several.
+pub fn render_tables(graph: &Graph, tables: &[FullName], format: DiagramFormat) -> String {
+    let keep: std::collections::HashSet<&FullName> = tables.iter().collect();
+    let multi_schema = tables.iter().any(|t| t.schema != tables[0].schema);
+    let (nodes, links) = collect(graph, multi_schema, |n| keep.contains(n));
+    draw(&nodes, &links, format)
+}
+
+fn draw(nodes: &[Node], links: &[Link], format: DiagramFormat) -> String {
+    match format {
+        DiagramFormat::Dot => dot(nodes, links),
+        DiagramFormat::Mermaid => mermaid(nodes, links),
+        DiagramFormat::Svg => svg(nodes, links),
+    }
 }
 
 fn style(t: Tier) -> (&'static str, &'static str, &'static str) {

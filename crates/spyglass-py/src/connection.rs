@@ -344,6 +344,14 @@ pub(crate) fn registry() -> Vec<(&'static str, &'static str, String)> {
                 }
             }
         }
+        // the parts this pipeline adds to merge tables (`PositionOutput.TrodesPosV1`)
+        for m in p.merge_parts() {
+            if let (Some((schema, master)), Some((_, source))) =
+                (m.master.split_once('.'), m.source.split_once('.'))
+            {
+                rows.push((p.name(), schema, format!("{master}.{source}")));
+            }
+        }
     }
     rows
 }

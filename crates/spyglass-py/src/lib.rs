@@ -14,6 +14,8 @@
 //! - `delete`, `merge`, `export`, `session_group`: Spyglass's cautious delete, merge
 //!   tables, paper export and session groups as functions of a connection, which
 //!   the Python package's table classes call.
+//! - `methods`: Spyglass's table methods beyond inserts (selections, sort groups,
+//!   curations); `diagram`: the dependency diagram as SVG.
 
 use pyo3::prelude::*;
 
@@ -22,6 +24,8 @@ mod convert;
 mod delete;
 mod export;
 mod merge;
+mod diagram;
+mod methods;
 mod nwb;
 mod query;
 mod session_group;
@@ -60,5 +64,8 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(export::export_file_paths, m)?)?;
     m.add_function(wrap_pyfunction!(export::populate_paper, m)?)?;
     m.add_function(wrap_pyfunction!(session_group::session_group, m)?)?;
+    m.add_function(wrap_pyfunction!(methods::call, m)?)?;
+    m.add_function(wrap_pyfunction!(diagram::diagram, m)?)?;
+    m.add_function(wrap_pyfunction!(diagram::diagram_expand, m)?)?;
     Ok(())
 }

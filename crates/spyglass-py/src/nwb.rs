@@ -56,7 +56,14 @@ pub(crate) fn fetch_nwb(
             d.set_item(k, value_into_py(py, v.clone())?)?;
         }
         for o in &r.objects {
-            d.set_item(&o.name, object_dict(py, o, &r)?)?;
+            // Spyglass names the object of a bare `object_id` attribute (CurationV1's
+            // units) `object_id`, replacing the id
+            let name = if o.name.is_empty() {
+                "object_id"
+            } else {
+                &o.name
+            };
+            d.set_item(name, object_dict(py, o, &r.file_path)?)?;
         }
         out.append(d)?;
     }
@@ -64,15 +71,29 @@ pub(crate) fn fetch_nwb(
 }
 
 /// One object as a dict: its identity and its data as numpy arrays.
-fn object_dict<'py>(py: Python<'py>, o: &NwbObject, r: &NwbRow) -> PyResult<Bound<'py, PyDict>> {
-    let file: &NwbFile = &o.file;
-    let path = o.info.path.clone();
+fn object_dict<'py>(
+    py: Python<'py>,
+    o: &NwbObject,
+    file_path: &std::path::Path,
+) -> PyResult<Bound<'py, PyDict>> {
+    info_dict(py, &o.file, &o.name, &o.info, file_path)
+}
+
+/// The object at `info.path` of `file` as a dict (a container's series read too).
+fn info_dict<'py>(
+    py: Python<'py>,
+    file: &NwbFile,
+    name: &str,
+    info: &spyglass_nwb::ObjectInfo,
+    file_path: &std::path::Path,
+) -> PyResult<Bound<'py, PyDict>> {
+    let path = info.path.clone();
     let d = PyDict::new(py);
-    d.set_item("name", &o.name)?;
-    d.set_item("object_id", &o.object_id)?;
-    d.set_item("neurodata_type", &o.info.neurodata_type)?;
+    d.set_item("name", name)?;
+    d.set_item("object_id", &info.object_id)?;
+    d.set_item("neurodata_type", &info.neurodata_type)?;
     d.set_item("path", &path)?;
-    d.set_item("file", r.file_path.display().to_string())?;
+    d.set_item("file", file_path.display().to_string())?;
     if file.exists(&format!("{path}/data")) {
         let ts = file.time_series(&path).map_err(err)?;
         d.set_item("kind", "series")?;
@@ -138,13 +159,23 @@ fn object_dict<'py>(py: Python<'py>, o: &NwbObject, r: &NwbRow) -> PyResult<Boun
         d.set_item("colnames", t.colnames.clone())?;
         return Ok(d);
     }
-    if o.info.kind == spyglass_nwb::ObjectKind::Dataset {
+    if info.kind == spyglass_nwb::ObjectKind::Dataset {
         let data = py.detach(|| file.read_data(&path)).map_err(err)?;
         d.set_item("kind", "dataset")?;
         d.set_item("data", values_array(py, &data.shape, data.values)?)?;
         return Ok(d);
     }
+    // a container (Position, CompassDirection, BehavioralTimeSeries, ...): its
+    // series by name, as pynwb's `spatial_series` / `time_series`
     d.set_item("kind", "group")?;
+    let children = PyDict::new(py);
+    for c in file.children(&path).map_err(err)? {
+        let child = c.path.rsplit('/').next().unwrap_or(&c.path).to_string();
+        if c.kind == spyglass_nwb::ObjectKind::Group && file.exists(&format!("{}/data", c.path)) {
+            children.set_item(&child, info_dict(py, file, &child, &c, file_path)?)?;
+        }
+    }
+    d.set_item("children", children)?;
     Ok(d)
 }
 
