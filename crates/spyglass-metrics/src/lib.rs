@@ -30,6 +30,6 @@ pub use metrics::{
 pub use noise::{noise_levels, random_chunk_starts};
 pub use spyglass_sort::{ChunkSource, InMemoryRecording, PeakSign, Result, SortError};
 pub use waveforms::{
-    extract_waveforms, spike_amplitudes, templates, whitening_matrix, Templates, WaveformParams,
-    Waveforms, Whitened,
+    extract_waveforms, ms_to_samples, select_spikes, spike_amplitudes, templates, whitening_matrix,
+    SelectedSpike, Templates, WaveformParams, Waveforms, Whitened,
 };

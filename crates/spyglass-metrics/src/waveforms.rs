@@ -110,6 +110,57 @@ impl Waveforms {
     }
 }
 
+impl Waveforms {
+    /// Waveforms cut elsewhere (e.g. while streaming a recording once for several
+    /// purposes): `spikes` in the order [`extract_selected`] gives (sample, then unit,
+    /// then index), `data` their `nbefore + nafter` × `num_channels` waveforms back
+    /// to back, for units `0..num_units`.
+    pub fn from_parts(
+        nbefore: usize,
+        nafter: usize,
+        num_channels: usize,
+        spikes: Vec<SelectedSpike>,
+        num_units: usize,
+        data: Vec<f32>,
+    ) -> Result<Waveforms> {
+        let wlen = (nbefore + nafter) * num_channels;
+        if data.len() != spikes.len() * wlen {
+            return Err(SortError::invalid(
+                "waveforms",
+                format!(
+                    "{} values for {} spikes of {wlen}",
+                    data.len(),
+                    spikes.len()
+                ),
+            ));
+        }
+        let key = |s: &SelectedSpike| (s.sample, s.unit, s.index_in_unit);
+        if spikes.windows(2).any(|w| key(&w[1]) < key(&w[0])) {
+            return Err(SortError::invalid(
+                "waveforms",
+                "spikes not in sample order",
+            ));
+        }
+        let mut units = vec![Vec::new(); num_units];
+        for (g, s) in spikes.iter().enumerate() {
+            units
+                .get_mut(s.unit)
+                .ok_or_else(|| {
+                    SortError::invalid("waveforms", format!("unit {} of {num_units}", s.unit))
+                })?
+                .push(g);
+        }
+        Ok(Waveforms {
+            nbefore,
+            nafter,
+            num_channels,
+            spikes,
+            units,
+            data,
+        })
+    }
+}
+
 fn check_trains(src: &dyn ChunkSource, trains: &[Vec<i64>]) -> Result<()> {
     if src.num_channels() == 0 {
         return Err(SortError::invalid("recording", "has no channels"));

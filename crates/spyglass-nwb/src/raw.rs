@@ -163,30 +163,48 @@ pub struct RawReader {
 type DecodedChunk = ((usize, usize), Arc<Vec<u8>>);
 
 /// A few decoded chunks, most recent last, within a byte budget.
-#[derive(Default)]
-struct RecentChunks(std::sync::Mutex<std::collections::VecDeque<DecodedChunk>>);
+struct RecentChunks {
+    queue: std::sync::Mutex<std::collections::VecDeque<DecodedChunk>>,
+    /// Decoded chunks kept at most, and their bytes at most.
+    entries: usize,
+    bytes: usize,
+}
+
+impl Default for RecentChunks {
+    fn default() -> Self {
+        RecentChunks {
+            queue: Default::default(),
+            entries: 8,
+            bytes: 64 << 20,
+        }
+    }
+}
 
 impl RecentChunks {
-    /// Decoded chunks kept at most, and their bytes at most.
-    const ENTRIES: usize = 8;
-    const BYTES: usize = 64 << 20;
-
     fn get(&self, at: (usize, usize)) -> Option<Arc<Vec<u8>>> {
-        let q = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        q.iter().find(|(k, _)| *k == at).map(|(_, v)| Arc::clone(v))
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        // a hit becomes the most recent
+        let i = q.iter().position(|(k, _)| *k == at)?;
+        let e = q.remove(i)?;
+        let v = Arc::clone(&e.1);
+        q.push_back(e);
+        Some(v)
     }
 
     fn put(&self, at: (usize, usize), bytes: &[u8]) {
-        if bytes.len() > Self::BYTES / 2 {
+        if bytes.len() > self.bytes / 2 {
             return;
         }
-        let mut q = self.0.lock().unwrap_or_else(|p| p.into_inner());
-        if q.iter().any(|(k, _)| *k == at) {
+        let mut q = self.queue.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(i) = q.iter().position(|(k, _)| *k == at) {
+            // used again: most recent
+            if let Some(e) = q.remove(i) {
+                q.push_back(e);
+            }
             return;
         }
         q.push_back((at, Arc::new(bytes.to_vec())));
-        while q.len() > Self::ENTRIES || q.iter().map(|(_, v)| v.len()).sum::<usize>() > Self::BYTES
-        {
+        while q.len() > self.entries || q.iter().map(|(_, v)| v.len()).sum::<usize>() > self.bytes {
             q.pop_front();
         }
     }
@@ -467,6 +485,17 @@ impl RawReader {
             .map_err(|e| NwbError::InvalidArgument(format!("cannot build a thread pool: {e}")))?;
         self.pool = Some(Arc::new(pool));
         Ok(self)
+    }
+
+    /// Keeps up to `bytes` of decoded chunks (default: 8 chunks, 64 MiB) for reads
+    /// that come back to them, e.g. a viewer's zoom steps over one region.
+    pub fn with_chunk_cache(mut self, bytes: usize) -> Self {
+        self.recent = RecentChunks {
+            queue: Default::default(),
+            entries: usize::MAX,
+            bytes,
+        };
+        self
     }
 
     /// Number of samples (rows).

@@ -325,6 +325,61 @@ function miniPlot(W, H, draw) {
   return svg;
 }
 
+// the box each contact's trace is drawn in (µm): 90 % of the smallest spacing of
+// columns and of contacts within a column (a lone column twice as wide as tall)
+function siteBox(locs) {
+  const gap = (vals) => {
+    const v = [...new Set(vals.map((x) => +x.toFixed(6)))].sort((a, b) => a - b);
+    let g = Infinity;
+    for (let i = 1; i < v.length; i++) g = Math.min(g, v[i] - v[i - 1]);
+    return isFinite(g) ? g : null;
+  };
+  const dx = gap(locs.map((l) => l[0]));
+  let dy = null;
+  for (const x of new Set(locs.map((l) => l[0]))) {
+    const g = gap(locs.filter((l) => l[0] === x).map((l) => l[1]));
+    if (g != null) dy = dy == null ? g : Math.min(dy, g);
+  }
+  if (dx != null && dy != null) return [0.9 * dx, 0.9 * dy];
+  if (dx != null) return [0.9 * dx, 0.45 * dx];
+  if (dy != null) return [1.8 * dy, 0.9 * dy];
+  return [40, 40];
+}
+
+// a unit's average template drawn on the probe: each channel's trace centred on its
+// contact's position (equal µm scale in x and y; `scale` µV is half a box's height)
+function probeWaveforms(probe, u, scale, colour, W, H) {
+  const locs = probe.locations;
+  const [bw, bh] = siteBox(locs);
+  const xs = locs.map((l) => l[0]), ys = locs.map((l) => l[1]);
+  const x0 = Math.min(...xs) - bw / 2, x1 = Math.max(...xs) + bw / 2;
+  const y0 = Math.min(...ys) - bh / 2, y1 = Math.max(...ys) + bh / 2;
+  const pad = 6;
+  const k = Math.min((W - 2 * pad) / (x1 - x0), (H - 2 * pad) / (y1 - y0));
+  const ox = (W - k * (x1 - x0)) / 2, oy = (H - k * (y1 - y0)) / 2;
+  const X = (x) => ox + (x - x0) * k, Y = (y) => H - oy - (y - y0) * k;
+  const svg = svgEl("svg", { width: W, height: H, class: "mini waveforms", id: "waveform-" + u.id });
+  const ns = probe.num_samples;
+  const drawn = [];
+  locs.forEach((l, c) => {
+    const cx = X(l[0]), cy = Y(l[1]);
+    const half = bh * k / 2, wpx = bw * k;
+    svg.append(svgEl("rect", { x: cx - wpx / 2, y: cy - half, width: wpx, height: 2 * half, fill: "none", stroke: "#eef1f5" }));
+    const v = u.template[c];
+    let d = "";
+    for (let s = 0; s < ns; s++) {
+      if (v[s] == null) continue;
+      d += (d ? "L" : "M") + (cx - wpx / 2 + (s + 0.5) / ns * wpx).toFixed(2) + " " + (cy - v[s] / scale * half).toFixed(3);
+    }
+    const path = svgEl("path", { d, fill: "none", stroke: colour, "stroke-width": c === u.peak_channel ? 1.6 : 1, "data-channel": String(c) });
+    path.append(svgEl("title", {}, `unit ${u.id}, electrode ${probe.channel_ids[c]} at (${l[0]}, ${l[1]}) µm`));
+    svg.append(path);
+    drawn.push({ channel: c, electrode_id: probe.channel_ids[c], x_um: l[0], y_um: l[1], cx, cy, width: wpx, half });
+  });
+  svg.append(svgEl("title", {}, `unit ${u.id}: average template on the probe, ${(probe.nbefore / probe.sampling_rate * 1e3).toFixed(1)} ms before to ${((ns - probe.nbefore) / probe.sampling_rate * 1e3).toFixed(1)} ms after the spike; half a box = ${scale.toFixed(0)} µV`));
+  return { svg, drawn };
+}
+
 async function viewSorting(sid, cid) {
   const d = await api("sorting", { sorting_id: sid, curation_id: cid });
   window.__sorting = d;
@@ -366,6 +421,17 @@ async function viewSorting(sid, cid) {
       svg.append(svgEl("circle", { cx: 2 + (sx(t) - 60) / (RW - 70) * 216, cy: sy(v), r: 1.2, fill: colour(u.id) }));
     });
     svg.append(svgEl("title", {}, `amplitude on electrode ${u.amplitudes.channel}: ${lo.toFixed(1)}…${hi.toFixed(1)} µV`));
+  });
+
+  // average waveforms on the probe, one common µV scale (the largest |value|)
+  let wscale = 0;
+  for (const u of d.units) for (const tr of u.template) for (const v of tr) if (v != null) wscale = Math.max(wscale, Math.abs(v));
+  if (!(wscale > 0)) wscale = 1;
+  window.__waveforms = { scale_uv: wscale, units: [] };
+  const waveCards = d.units.map((u) => {
+    const { svg, drawn } = probeWaveforms(d.probe, u, wscale, colour(u.id), 200, 200);
+    window.__waveforms.units.push({ id: u.id, channels: drawn });
+    return el("div", { class: "card" }, el("div", { class: "legend" }, `unit ${u.id} · peak e${d.probe.channel_ids[u.peak_channel]}`), svg);
   });
 
   const metricNames = [...new Set(d.units.flatMap((u) => Object.keys(u.metrics)))];
@@ -434,6 +500,9 @@ async function viewSorting(sid, cid) {
     el("table", { class: "grid", id: "units" },
       el("thead", {}, el("tr", {}, ["", "unit", "spikes", "labels", "merge group", ...metricNames, "autocorrelogram", "amplitude over time"].map((h) => el("th", {}, h)))),
       tbody),
+    el("h2", {}, "Average waveforms on the probe"),
+    el("p", { class: "muted" }, `each contact's mean waveform at its position (${d.probe.channel_ids.length} channels); half a box = ${wscale.toFixed(0)} µV`),
+    el("div", { class: "cards", id: "waveforms" }, waveCards),
     el("h2", {}, "Curations of this sorting"),
     el("ul", {}, d.curations.map((c) => el("li", {}, el("a", { href: `#/sorting/${d.sorting_id}/${c.curation_id}` }, "curation " + c.curation_id), ` parent ${c.parent_curation_id} ${c.description}`))));
 }
@@ -549,9 +618,19 @@ async function viewPosition(nwb, params) {
 
 // ---- traces ---------------------------------------------------------------
 
+// the width of the traces canvas before it exists: the page's width less main's
+// padding and the canvas' border (see app.css)
+function tracesWidth() { return Math.max(100, Math.round(app.clientWidth - 2 * 14 - 2)); }
+
 async function viewTraces(nwb, params) {
   const tStart = performance.now();
   performance.mark("traces:open");
+  // a URL naming the window: its data is asked for with the sources, not after them
+  let early = null;
+  if (!STATIC && params.get("src") && params.get("t0") !== null && params.get("t1") !== null) {
+    const q = { nwb, src: params.get("src"), ch: params.get("ch") || "", t0: Number(params.get("t0")), t1: Number(params.get("t1")), px: tracesWidth() };
+    early = { q, req: api("traces/data", q).catch((e) => ({ error: e })) };
+  }
   const [sources, overlays] = await Promise.all([api("traces/sources", { nwb }), api("traces/overlays", { nwb })]);
   if (!sources.traces.length) {
     app.replaceChildren(el("h1", {}, "Traces of ", nwb), el("p", { class: "muted" }, "no time series found"),
@@ -584,7 +663,7 @@ async function viewTraces(nwb, params) {
       const a = Number(m[1]), b = m[2] ? Number(m[2]) : a;
       for (let c = a; c <= b && c < nch; c++) out.push(c);
     }
-    if (out.length) { channels = out; update(); }
+    if (out.length) { channels = out; update(); fetchOverview(); }
   });
   const ivBoxes = overlays.intervals.map((l) => {
     const cb = el("input", { type: "checkbox" });
@@ -593,6 +672,7 @@ async function viewTraces(nwb, params) {
     return el("label", {}, cb, " " + l.label);
   });
   const canvas = el("canvas", { id: "traces-canvas" });
+  const ov = STATIC ? null : el("canvas", { id: "traces-overview", title: "the whole session (min/max of the channels shown); click to go there" });
   const status = el("span", { id: "traces-status", class: "legend" });
   const btn = (label, id, f) => el("button", { id, onclick: f }, label);
   app.replaceChildren(
@@ -603,7 +683,7 @@ async function viewTraces(nwb, params) {
       btn("whole session", "zoom-all", () => { t0 = src.start; t1 = src.end; state.kind = "zoom"; update(); })]),
     overlays.intervals.length ? el("div", { class: "toolbar legend" }, "intervals: ", ivBoxes,
       overlays.events.length ? ` events: ${overlays.events.map((e) => e.label + " (" + e.times.length + ")").join(", ")}` : "") : null,
-    canvas, status);
+    ov, canvas, status);
 
   let seq = 0, data = null, first = true, pending = null;
   const state = { kind: "first-paint" };
@@ -629,23 +709,90 @@ async function viewTraces(nwb, params) {
     const started = first ? tStart : performance.now();
     performance.mark("traces:request:" + my);
     const px = STATIC ? 1600 : Math.max(100, Math.round(canvas.clientWidth));
-    const req = api("traces/data", { nwb, src: src.id, ch: channels.join(","), t0, t1, px });
+    const q = { nwb, src: src.id, ch: channels.join(","), t0, t1, px };
+    const asked = performance.now();
+    let req;
+    if (early && early.q.src === q.src && early.q.ch === (params.get("ch") ? q.ch : "") && early.q.t0 === t0 && early.q.t1 === t1 && early.q.px === px) {
+      req = early.req.then((d) => { if (d.error) throw d.error; return d; });
+    } else {
+      req = api("traces/data", q);
+    }
+    early = null;
     pending = req;
     let d;
     try { d = await req; } catch (e) { status.textContent = String(e.message || e); status.className = "error"; return; }
     if (my !== seq) return; // a newer window was asked for
+    const fetched = performance.now();
     data = d;
     if (STATIC) { t0 = d.t0; t1 = d.t1; }
     draw();
+    const drawn = performance.now();
     await new Promise((r) => requestAnimationFrame(() => r()));
     performance.mark("traces:paint:" + my);
     const ms = performance.now() - started;
     performance.measure("traces:" + kind, { start: started, end: performance.now() });
-    window.__timings.push({ kind, ms, server_ms: d.server_ms, channels: channels.length, window_s: t1 - t0, mode: d.mode, samples: d.samples });
+    window.__timings.push({ kind, ms, fetch_ms: fetched - asked, draw_ms: drawn - fetched, before_ms: asked - started, server_ms: d.server_ms, search_ms: d.search_ms, channels: channels.length, window_s: t1 - t0, mode: d.mode, samples: d.samples });
     status.className = "legend";
     status.textContent = `${(t1 - t0).toFixed(3)} s from ${t0.toFixed(3)} s · ${channels.length} ch · ${d.mode}${d.per_bin ? " (" + d.per_bin + " samples/px)" : ""} · ${d.samples} samples · ${ms.toFixed(0)} ms (server ${d.server_ms.toFixed(0)} ms)`;
     first = false;
   }
+
+  // the overview: the whole session's envelope, filled in by the server while shown
+  let ovData = null, ovSeq = 0, ovTimer = null, alive = true;
+  const OV_LEFT = 70, OV_RIGHT = 10;
+  async function fetchOverview() {
+    if (!ov) return;
+    clearTimeout(ovTimer);
+    const my = ++ovSeq;
+    let o;
+    try {
+      o = await api("traces/overview", { nwb, src: src.id, ch: channels.join(","), px: Math.max(100, Math.round(ov.clientWidth - OV_LEFT - OV_RIGHT)) });
+    } catch (e) { status.textContent = String(e.message || e); status.className = "error"; return; }
+    if (my !== ovSeq || !alive) return;
+    ovData = o;
+    window.__overview = o;
+    drawOverview();
+    if (o.filled < 1) ovTimer = setTimeout(fetchOverview, 400);
+  }
+  function drawOverview() {
+    if (!ov || !ovData) return;
+    const o = ovData;
+    const dpr = window.devicePixelRatio || 1;
+    const W = ov.clientWidth, H = ov.clientHeight;
+    ov.width = Math.round(W * dpr); ov.height = Math.round(H * dpr);
+    const g = ov.getContext("2d");
+    g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    g.clearRect(0, 0, W, H);
+    const span = (o.end - o.start) || 1;
+    const x = (t) => OV_LEFT + (t - o.start) / span * (W - OV_LEFT - OV_RIGHT);
+    let lo = Infinity, hi = -Infinity;
+    for (let i = 0; i < o.t.length; i++) if (o.min[i] != null) { lo = Math.min(lo, o.min[i]); hi = Math.max(hi, o.max[i]); }
+    if (!(hi > lo)) { lo -= 1; hi += 1; }
+    const y = (v) => H - 3 - (v - lo) / (hi - lo) * (H - 6);
+    g.strokeStyle = "#4b5563";
+    g.lineWidth = 1;
+    g.beginPath();
+    for (let i = 0; i < o.t.length; i++) {
+      if (o.min[i] == null) continue;
+      const X = Math.round(x(o.t[i])) + 0.5;
+      g.moveTo(X, y(o.max[i])); g.lineTo(X, y(o.min[i]) + 0.5);
+    }
+    g.stroke();
+    g.fillStyle = "#1f6feb33";
+    g.strokeStyle = "#1f6feb";
+    const a = x(t0), b = Math.max(x(t1), a + 2);
+    g.fillRect(a, 0, b - a, H); g.strokeRect(a + 0.5, 0.5, b - a - 1, H - 1);
+    g.fillStyle = "#6b7280";
+    g.font = "11px system-ui, sans-serif";
+    g.fillText(o.filled < 1 ? `overview ${(100 * o.filled).toFixed(0)} %` : "overview", 4, H / 2 + 4);
+  }
+  if (ov) ov.addEventListener("click", (e) => {
+    if (!ovData) return;
+    const r = ov.getBoundingClientRect();
+    const frac = Math.min(1, Math.max(0, (e.clientX - r.left - OV_LEFT) / (r.width - OV_LEFT - OV_RIGHT)));
+    const c = ovData.start + frac * (ovData.end - ovData.start), w = t1 - t0;
+    t0 = c - w / 2; t1 = t0 + w; clamp(); state.kind = "pan"; update();
+  });
   function draw() {
     const d = data;
     const dpr = window.devicePixelRatio || 1;
@@ -656,7 +803,53 @@ async function viewTraces(nwb, params) {
     g.clearRect(0, 0, W, H);
     const left = 70, right = 10, top = 8, bottom = 26;
     const x = (t) => left + (t - t0) / (t1 - t0) * (W - left - right);
-    // overlays: interval lists (shaded) and events (orange)
+    const lanes = d.channels.length;
+    const lh = (H - top - bottom) / Math.max(1, lanes);
+    const drawn = [];
+    const scales = [];
+    for (let c = 0; c < lanes; c++) {
+      let lo = Infinity, hi = -Infinity;
+      const ys = d.mode === "points" ? [d.y[c]] : [d.min[c], d.max[c]];
+      for (const arr of ys) for (const v of arr) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      if (!(hi > lo)) { lo -= 1; hi += 1; }
+      const y0 = top + c * lh;
+      scales.push({ lo, hi, y0, y: (v) => y0 + lh - 2 - (v - lo) / (hi - lo) * (lh - 4) });
+      drawn.push({ channel: d.channels[c], electrode_id: d.electrode_ids[c], lo, hi, top: y0, height: lh });
+    }
+    if (d.mode === "points") {
+      for (let c = 0; c < lanes; c++) {
+        const y = scales[c].y;
+        g.strokeStyle = PALETTE[c % PALETTE.length];
+        g.lineWidth = 1;
+        g.beginPath();
+        for (let i = 0; i < d.t.length; i++) { const X = x(d.t[i]), Y = y(d.y[c][i]); i ? g.lineTo(X, Y) : g.moveTo(X, Y); }
+        g.stroke();
+      }
+    } else {
+      // min/max columns written as pixels (a vertical run per column and lane): no
+      // path to rasterize, whatever the number of lanes
+      const cw = canvas.width, ch = canvas.height;
+      const img = g.createImageData(cw, ch);
+      const px = new Uint32Array(img.data.buffer);
+      const xa = Math.ceil(left * dpr), xb = Math.floor((W - right) * dpr);
+      const cols = d.t.map((t) => Math.floor(x(t) * dpr));
+      for (let c = 0; c < lanes; c++) {
+        const hex = PALETTE[c % PALETTE.length];
+        const rgba = (0xff << 24) | (parseInt(hex.slice(5, 7), 16) << 16) | (parseInt(hex.slice(3, 5), 16) << 8) | parseInt(hex.slice(1, 3), 16);
+        const y = scales[c].y, mn = d.min[c], mx = d.max[c];
+        for (let i = 0; i < cols.length; i++) {
+          const X0 = cols[i];
+          const X1 = Math.max(X0, Math.min(i + 1 < cols.length ? cols[i + 1] - 1 : X0, X0 + Math.ceil(dpr) - 1));
+          const ya = Math.max(0, Math.floor(y(mx[i]) * dpr)), yb = Math.min(ch - 1, Math.floor(y(mn[i]) * dpr));
+          for (let X = Math.max(X0, xa); X <= Math.min(X1, xb); X++) {
+            for (let Y = ya; Y <= yb; Y++) px[Y * cw + X] = rgba;
+          }
+        }
+      }
+      g.putImageData(img, 0, 0);
+    }
+    // overlays behind the traces: interval lists (shaded) and events (orange)
+    g.globalCompositeOperation = "destination-over";
     overlays.intervals.forEach((l, i) => {
       if (!showIntervals.has(l.label)) return;
       g.fillStyle = PALETTE[i % PALETTE.length] + "22";
@@ -666,29 +859,11 @@ async function viewTraces(nwb, params) {
       g.fillStyle = "#ff7f0e33";
       for (const e of overlays.events) for (const [a, b] of e.times) if (b >= t0 && a <= t1) g.fillRect(x(Math.max(a, t0)), top, Math.max(1, x(Math.min(b, t1)) - x(Math.max(a, t0))), H - top - bottom);
     }
-    const lanes = d.channels.length;
-    const lh = (H - top - bottom) / Math.max(1, lanes);
-    const drawn = [];
+    g.globalCompositeOperation = "source-over";
     g.font = "11px system-ui, sans-serif";
+    g.fillStyle = "#6b7280";
     for (let c = 0; c < lanes; c++) {
-      let lo = Infinity, hi = -Infinity;
-      const ys = d.mode === "points" ? [d.y[c]] : [d.min[c], d.max[c]];
-      for (const arr of ys) for (const v of arr) { if (v < lo) lo = v; if (v > hi) hi = v; }
-      if (!(hi > lo)) { lo -= 1; hi += 1; }
-      const y0 = top + c * lh;
-      const y = (v) => y0 + lh - 2 - (v - lo) / (hi - lo) * (lh - 4);
-      g.fillStyle = "#6b7280";
-      g.fillText(d.unit === "µV" ? `ch ${d.channels[c]} (e${d.electrode_ids[c]})` : `col ${d.channels[c]} (${d.unit})`, 4, y0 + lh / 2 + 4);
-      g.strokeStyle = PALETTE[c % PALETTE.length];
-      g.lineWidth = 1;
-      g.beginPath();
-      if (d.mode === "points") {
-        for (let i = 0; i < d.t.length; i++) { const X = x(d.t[i]), Y = y(d.y[c][i]); i ? g.lineTo(X, Y) : g.moveTo(X, Y); }
-      } else {
-        for (let i = 0; i < d.t.length; i++) { const X = Math.round(x(d.t[i])) + 0.5; g.moveTo(X, y(d.max[c][i])); g.lineTo(X, y(d.min[c][i]) + 0.5); }
-      }
-      g.stroke();
-      drawn.push({ channel: d.channels[c], electrode_id: d.electrode_ids[c], lo, hi, top: y0, height: lh });
+      g.fillText(d.unit === "µV" ? `ch ${d.channels[c]} (e${d.electrode_ids[c]})` : `col ${d.channels[c]} (${d.unit})`, 4, scales[c].y0 + lh / 2 + 4);
     }
     g.fillStyle = "#1d2330";
     g.textAlign = "center";
@@ -697,6 +872,7 @@ async function viewTraces(nwb, params) {
       g.fillText(t.toFixed(t1 - t0 < 1 ? 3 : t1 - t0 < 100 ? 2 : 0) + " s", x(t), H - 8);
     }
     g.textAlign = "start";
+    drawOverview();
     // what was drawn, in data units, for tests and scripts
     window.__traces = { nwb, src: src.id, unit: d.unit, t0, t1, mode: d.mode, per_bin: d.per_bin, samples: d.samples, t: d.t, y: d.y, min: d.min, max: d.max, lanes: drawn, width: W, left, right };
   }
@@ -727,12 +903,15 @@ async function viewTraces(nwb, params) {
   const resize = () => { if (data) update(); };
   window.addEventListener("resize", resize);
   current = () => {
+    alive = false;
+    clearTimeout(ovTimer);
     window.removeEventListener("mouseup", up);
     window.removeEventListener("mousemove", move);
     window.removeEventListener("resize", resize);
   };
   window.__tracesApi = { zoom, pan, get window() { return [t0, t1]; }, pending: () => pending };
   await update();
+  fetchOverview();
 }
 
 api("info").then((i) => {

@@ -22,6 +22,9 @@ use spyglass_db::Db;
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::sync::Arc;
 
+/// Sessions whose traces are looked up when the server starts.
+const WARM_SESSIONS: usize = 16;
+
 /// How `spyglass view` serves.
 #[derive(Debug, Clone)]
 pub struct ViewOptions {
@@ -88,6 +91,12 @@ pub fn serve(db: Db, opts: ViewOptions) -> Result<()> {
         allow_curation: opts.allow_curation,
         amplitudes: Default::default(),
     });
+    // the traces of the first sessions are found and opened while the user opens
+    // the URL (a first traces view then waits for no database scan)
+    let warm = state.clone();
+    let _ = std::thread::Builder::new()
+        .name("spyglass-view-warm".into())
+        .spawn(move || warm.traces.warm(&warm.db, WARM_SESSIONS));
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_io()
@@ -153,6 +162,7 @@ fn router(state: Shared) -> Router {
         .route("/api/traces/sources", get(traces::sources))
         .route("/api/traces/data", get(traces::data))
         .route("/api/traces/overlays", get(traces::overlays))
+        .route("/api/traces/overview", get(traces::overview))
         .route("/api/sorting", get(sorting::sorting))
         .route("/api/positions", get(position::entries))
         .route("/api/position", get(position::data))

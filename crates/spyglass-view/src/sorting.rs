@@ -2,7 +2,8 @@
 //! labels, merge groups, metric columns when a metric curation wrote them),
 //! autocorrelograms and amplitudes over time (computed as `spyglass sorting plot`
 //! computes them: SpikeInterface's correlogram counts, and each spike's value on the
-//! peak channel of the unit's average template of the recomputed recording), and the curation
+//! peak channel of the unit's average template of the recomputed recording), the
+//! average templates with the contact positions (waveforms on the probe), and the curation
 //! made in the browser (`--allow-curation`): a new CurationV1 child row with labels
 //! and merge groups, by the database user, refused when cautious delete's LabTeam
 //! rule says the user may not change the session's data.
@@ -27,10 +28,10 @@ const ACG_WINDOW_MS: f64 = 50.0;
 /// Autocorrelogram bin, ms.
 const ACG_BIN_MS: f64 = 1.0;
 
-/// Autocorrelograms and amplitudes of the units of each curation viewed, by
-/// `sorting_id/curation_id` (a curation's units never change: it is a new row when
+/// Autocorrelograms, amplitudes and templates of the units of each curation viewed,
+/// by `sorting_id/curation_id` (a curation's units never change: it is a new row when
 /// curated).
-pub type AmplitudeCache = std::sync::Mutex<std::collections::HashMap<String, Vec<J>>>;
+pub type AmplitudeCache = std::sync::Mutex<std::collections::HashMap<String, UnitNumbers>>;
 
 /// Query naming a curation.
 #[derive(Deserialize)]
@@ -52,32 +53,66 @@ fn not_found(e: impl std::fmt::Display) -> ApiError {
     ApiError(StatusCode::NOT_FOUND, e.to_string())
 }
 
-/// Autocorrelograms and amplitudes per unit, as the sorting pictures compute them
-/// ([`spyglass::spikesorting::figures::sorting_figure_data`]: SpikeInterface's
-/// `compute_correlograms` counts over ±`ACG_WINDOW_MS` in `ACG_BIN_MS` bins, and
-/// `spike_amplitudes` on the unit's peak channel of its average template), with the
-/// spike times and amplitudes thinned to `MAX_SPIKES`.
-fn unit_numbers(db: &spyglass_db::Db, key: &cv::CurationKey) -> Result<Vec<J>, ApiError> {
+/// What the view shows of a curation beyond its rows, computed as the sorting
+/// pictures compute it ([`spyglass::spikesorting::figures::sorting_figure_data`]):
+/// per unit the autocorrelogram (SpikeInterface's `compute_correlograms` counts over
+/// ±`ACG_WINDOW_MS` in `ACG_BIN_MS` bins), the amplitudes (`spike_amplitudes` on the
+/// peak channel of the unit's average template; spike times and amplitudes thinned to
+/// `MAX_SPIKES`: only theirs are computed) and the average template per channel; and the probe: the
+/// recording's electrode ids, contact positions and the template window.
+#[derive(Clone)]
+pub struct UnitNumbers {
+    probe: J,
+    units: Vec<J>,
+}
+
+fn unit_numbers(db: &spyglass_db::Db, key: &cv::CurationKey) -> Result<UnitNumbers, ApiError> {
     let params = FigureParams {
         acg_window_ms: 2.0 * ACG_WINDOW_MS,
         acg_bin_ms: ACG_BIN_MS,
+        amplitude_spikes: Some(MAX_SPIKES),
         ..FigureParams::default()
     };
     let d = figures::sorting_figure_data(db, key, &params).map_err(ApiError::bad)?;
-    Ok(d.units
+    let nc = d.channel_ids.len();
+    let probe = json!({
+        "channel_ids": d.channel_ids,
+        "locations": d.locations,
+        "nbefore": d.nbefore,
+        "num_samples": d.num_samples,
+        "sampling_rate": d.sampling_rate,
+    });
+    let units = d
+        .units
         .iter()
         .map(|u| {
+            // channel-major: one trace per channel (the template is sample-major)
+            let template: Vec<Vec<Option<f32>>> = (0..nc)
+                .map(|c| {
+                    (0..d.num_samples)
+                        .map(|s| {
+                            u.template
+                                .get(s * nc + c)
+                                .copied()
+                                .filter(|v| v.is_finite())
+                        })
+                        .collect()
+                })
+                .collect();
             json!({
                 "acg": u.acg,
+                "peak_channel": u.peak_channel,
+                "template": template,
                 "amplitudes": {
                     "id": u.id,
                     "channel": u.peak_electrode,
-                    "t": figures::thin(&u.spike_times, MAX_SPIKES),
-                    "amplitude": figures::thin(&u.amplitudes, MAX_SPIKES),
+                    "t": u.spike_times.iter().step_by(u.amplitude_step.max(1)).collect::<Vec<_>>(),
+                    "amplitude": u.amplitudes,
                 },
             })
         })
-        .collect())
+        .collect();
+    Ok(UnitNumbers { probe, units })
 }
 
 /// `GET /api/sorting?sorting_id=&curation_id=`: the curation's row, its units (thinned
@@ -118,7 +153,7 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
         };
         let unit_json: Vec<J> = units
             .iter()
-            .zip(numbers)
+            .zip(&numbers.units)
             .map(|(u, n)| {
                 let m: BTreeMap<&str, f64> = metrics
                     .iter()
@@ -132,6 +167,8 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
                     "metrics": m,
                     "acg": n["acg"],
                     "amplitudes": n["amplitudes"],
+                    "peak_channel": n["peak_channel"],
+                    "template": n["template"],
                 })
             })
             .collect();
@@ -149,6 +186,7 @@ pub async fn sorting(S(state): S<Shared>, Q(p): Q<CurationParams>) -> Result<Jso
             "acg_window_ms": ACG_WINDOW_MS,
             "acg_bin_ms": ACG_BIN_MS,
             "allow_curation": s.allow_curation,
+            "probe": numbers.probe,
             "units": unit_json,
             "curations": children.iter().map(|c| json!({
                 "curation_id": c.curation_id,

@@ -1,29 +1,37 @@
 //! The traces view's API: a session's time series (every ElectricalSeries and
 //! SpatialSeries that a row of any table with `nwb_file_name` points to through
 //! `fetch_nwb`: raw, LFP, band outputs, raw position), a window of chosen channels as points or as min/max per screen column,
-//! and the overlays (interval lists, event tables such as ripple times).
+//! a whole-session overview (min/max envelope of the chosen channels), and the
+//! overlays (interval lists, event tables such as ripple times).
 //!
 //! Min/max summaries come from the data on the fly: a window of few samples per
-//! column is read directly; a wide one from a per-series pyramid base of min/max per
-//! block of [`BLOCK`] samples, filled lazily (all channels at once, as stored rows)
-//! and kept in memory, so panning and zooming out re-read nothing.
+//! column is read directly; a wide one from a per-series pyramid: min/max per block
+//! of [`BLOCK`] samples (filled lazily, all channels at once, as stored rows) and
+//! levels of [`FANOUT`]× coarser entries built from it as their blocks fill, kept in
+//! memory, so panning and zooming out re-read nothing and a column costs a few
+//! entries whatever its width. The overview fills the whole pyramid in a background
+//! thread and shows what is filled so far.
 
 use crate::{blocking, ApiError, Shared};
 use axum::extract::{Query as Q, State as S};
 use axum::http::StatusCode;
 use axum::Json;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as J};
 use spyglass_db::{Cond, Query, Value};
-use spyglass_nwb::{NwbFile, RawReader, SampleSpan, Timing};
+use spyglass_nwb::{NwbFile, RawReader, Timing};
 use std::collections::HashMap;
 use std::ops::Range;
 use std::sync::{Arc, Mutex};
 
 /// Samples per pyramid block.
 pub const BLOCK: usize = 1024;
+/// Entries of one pyramid level per entry of the next.
+pub const FANOUT: usize = 8;
 /// Blocks read at once when filling the pyramid.
 const FILL_BLOCKS: usize = 32;
+/// Bytes of decoded chunks kept per series.
+const CHUNK_CACHE: usize = 192 << 20;
 /// Samples read at once in a direct min/max pass.
 const DIRECT_CHUNK: usize = 131_072;
 
@@ -32,6 +40,9 @@ const DIRECT_CHUNK: usize = 131_072;
 pub struct Cache {
     sessions: Mutex<HashMap<String, Arc<SessionSources>>>,
     series: Mutex<HashMap<String, Arc<Series>>>,
+    /// Held while a session's sources or a series are being opened, so that requests
+    /// arriving together (the sources and the first window) do the work once.
+    opening: Mutex<()>,
 }
 
 /// A session's traces and event tables.
@@ -61,7 +72,7 @@ struct Events {
     times: Vec<[f64; 2]>,
 }
 
-/// An open series with its pyramid base.
+/// An open series with its pyramid.
 struct Series {
     reader: RawReader,
     /// Display factor from the series' unit (volts → µV).
@@ -73,16 +84,90 @@ struct Series {
     /// Stored as 16-bit integers (read without conversion to f64).
     int16: bool,
     pyramid: Mutex<Pyramid>,
+    /// The background fill of the whole pyramid (for the overview) was started.
+    filling: std::sync::atomic::AtomicBool,
 }
 
-/// Min/max per block of [`BLOCK`] samples for every channel, filled on demand.
+/// Min/max of every channel per block of [`BLOCK`] samples (level 0) and per
+/// [`FANOUT`]^k blocks (level k), filled on demand.
 struct Pyramid {
-    filled: Vec<bool>,
     /// Time of each block's first sample.
     t: Vec<f64>,
-    /// `min[c][b]`, `max[c][b]`, in display units.
+    /// Base blocks filled.
+    filled_blocks: usize,
+    levels: Vec<Level>,
+}
+
+/// One level of the pyramid.
+struct Level {
+    /// Samples per entry.
+    span: usize,
+    filled: Vec<bool>,
+    /// `min[c][i]`, `max[c][i]`, in display units.
     min: Vec<Vec<f32>>,
     max: Vec<Vec<f32>>,
+}
+
+impl Pyramid {
+    fn new(n_samples: usize, channels: usize) -> Pyramid {
+        let nblocks = n_samples.div_ceil(BLOCK);
+        let mut levels = vec![];
+        let (mut span, mut len) = (BLOCK, nblocks);
+        loop {
+            levels.push(Level {
+                span,
+                filled: vec![false; len],
+                min: vec![vec![0.0; len]; channels],
+                max: vec![vec![0.0; len]; channels],
+            });
+            if len <= 1 {
+                break;
+            }
+            span *= FANOUT;
+            len = len.div_ceil(FANOUT);
+        }
+        Pyramid {
+            t: vec![f64::NAN; nblocks],
+            filled_blocks: 0,
+            levels,
+        }
+    }
+
+    /// Builds the entries above base blocks `blocks` whose children are all filled.
+    fn propagate(&mut self, blocks: Range<usize>) {
+        let (mut lo, mut hi) = (blocks.start, blocks.end);
+        for l in 1..self.levels.len() {
+            let (below, above) = self.levels.split_at_mut(l);
+            let (child, parent) = (&below[l - 1], &mut above[0]);
+            lo /= FANOUT;
+            hi = hi.div_ceil(FANOUT).min(parent.filled.len());
+            for p in lo..hi {
+                let kids = p * FANOUT..((p + 1) * FANOUT).min(child.filled.len());
+                if parent.filled[p] || !child.filled[kids.clone()].iter().all(|f| *f) {
+                    continue;
+                }
+                for c in 0..child.min.len() {
+                    parent.min[c][p] = child.min[c][kids.clone()]
+                        .iter()
+                        .copied()
+                        .fold(f32::INFINITY, f32::min);
+                    parent.max[c][p] = child.max[c][kids.clone()]
+                        .iter()
+                        .copied()
+                        .fold(f32::NEG_INFINITY, f32::max);
+                }
+                parent.filled[p] = true;
+            }
+        }
+    }
+
+    /// The coarsest level whose entries are at most `per_bin` samples.
+    fn level_for(&self, per_bin: usize) -> usize {
+        self.levels
+            .iter()
+            .rposition(|l| l.span <= per_bin)
+            .unwrap_or(0)
+    }
 }
 
 fn internal(e: impl std::fmt::Display) -> ApiError {
@@ -101,6 +186,10 @@ fn row_label(row: &spyglass_db::Row, pk: &[String]) -> String {
 impl Cache {
     /// The sources of session `nwb`, found once per server.
     fn session(&self, db: &spyglass_db::Db, nwb: &str) -> Result<Arc<SessionSources>, ApiError> {
+        if let Some(s) = self.sessions.lock().map_err(internal)?.get(nwb) {
+            return Ok(s.clone());
+        }
+        let _opening = self.opening.lock().map_err(internal)?;
         if let Some(s) = self.sessions.lock().map_err(internal)?.get(nwb) {
             return Ok(s.clone());
         }
@@ -192,17 +281,23 @@ impl Cache {
             return Ok(s.clone());
         }
         let sources = self.session(db, nwb)?;
+        let _opening = self.opening.lock().map_err(internal)?;
+        if let Some(s) = self.series.lock().map_err(internal)?.get(&key) {
+            return Ok(s.clone());
+        }
         let Some(src) = sources.traces.iter().find(|s| s.id == id) else {
             return Err(ApiError(
                 StatusCode::NOT_FOUND,
                 format!("session {nwb} has no time series with object id {id}"),
             ));
         };
-        // two decoding threads: a window's chunks are decompressed in parallel
+        // two decoding threads: a window's chunks are decompressed in parallel; the
+        // decoded chunks of the region looked at are kept for the zoom steps over it
         let reader = src
             .file
             .raw_reader(&src.path)
             .and_then(|r| r.with_threads(2))
+            .map(|r| r.with_chunk_cache(CHUNK_CACHE))
             .map_err(ApiError::bad)?;
         let n = reader.num_samples();
         let (first, last) = if n == 0 {
@@ -212,7 +307,6 @@ impl Cache {
             let t1 = reader.timestamps(n - 1..n).map_err(ApiError::bad)?;
             (t0[0], t1[0])
         };
-        let nblocks = n.div_ceil(BLOCK);
         let channels = reader.num_channels();
         let factor = if src.unit.eq_ignore_ascii_case("volts") {
             1e6
@@ -238,16 +332,40 @@ impl Cache {
                     ..
                 }
             ),
-            pyramid: Mutex::new(Pyramid {
-                filled: vec![false; nblocks],
-                t: vec![f64::NAN; nblocks],
-                min: vec![vec![0.0; nblocks]; channels],
-                max: vec![vec![0.0; nblocks]; channels],
-            }),
+            pyramid: Mutex::new(Pyramid::new(n, channels)),
+            filling: Default::default(),
             reader,
         });
         self.series.lock().map_err(internal)?.insert(key, s.clone());
         Ok(s)
+    }
+}
+
+impl Cache {
+    /// Finds the sources of up to `max` sessions (by name) and opens their series,
+    /// so that a traces view opened soon after the server starts finds them ready;
+    /// problems are left for the view to report.
+    pub(crate) fn warm(&self, db: &spyglass_db::Db, max: usize) {
+        let Ok(q) = db.table(spyglass::common::common_session::SESSION) else {
+            return;
+        };
+        let spec = spyglass_db::FetchSpec {
+            limit: Some(max as u64),
+            ..spyglass_db::FetchSpec::default().order_by(&["nwb_file_name"])
+        };
+        let Ok(rows) = db.fetch_with(&q, &spec) else {
+            return;
+        };
+        for r in rows {
+            let Some(nwb) = r.get("nwb_file_name").map(|v| v.python_str()) else {
+                continue;
+            };
+            if let Ok(src) = self.session(db, &nwb) {
+                for t in &src.traces {
+                    let _ = self.series(db, &nwb, &t.id);
+                }
+            }
+        }
     }
 }
 
@@ -333,29 +451,11 @@ pub struct DataParams {
 
 /// `GET /api/traces/data?nwb=&src=&ch=&t0=&t1=&px=`: the window as points (few
 /// samples per column) or as min/max per column, in display units.
-pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Json<J>, ApiError> {
+pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Json<Window>, ApiError> {
     blocking(&state, move |s| {
         let started = std::time::Instant::now();
         let series = s.traces.series(&s.db, &p.nwb, &p.src)?;
-        let nch = series.reader.num_channels();
-        let channels: Vec<usize> = match p.ch.as_deref().filter(|c| !c.trim().is_empty()) {
-            None => (0..nch.min(8)).collect(),
-            Some(c) => c
-                .split(',')
-                .map(|x| {
-                    x.trim()
-                        .parse::<usize>()
-                        .ok()
-                        .filter(|&i| i < nch)
-                        .ok_or_else(|| {
-                            ApiError::bad(format!("ch: `{x}` is not a channel index below {nch}"))
-                        })
-                })
-                .collect::<Result<_, _>>()?,
-        };
-        if channels.len() > 512 {
-            return Err(ApiError::bad("ch: at most 512 channels at once"));
-        }
+        let channels = parse_channels(p.ch.as_deref(), series.reader.num_channels())?;
         if !(p.t0.is_finite() && p.t1.is_finite()) || p.t1 <= p.t0 {
             return Err(ApiError::bad(format!(
                 "t0 {} and t1 {}: need finite t0 < t1",
@@ -363,61 +463,146 @@ pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Json<J>, A
             )));
         }
         let px = p.px.unwrap_or(1000).clamp(16, 8000);
-        let range = series
-            .reader
-            .samples(&SampleSpan::Time {
-                start: p.t0,
-                stop: p.t1,
-            })
-            .map_err(ApiError::bad)?;
+        let range = lower_bound(&series, p.t0)?..lower_bound(&series, p.t1)?;
         let ids: Vec<i64> = channels
             .iter()
             .map(|&c| series.electrode_ids.get(c).copied().unwrap_or(c as i64))
             .collect();
-        let mut out = json!({
-            "t0": p.t0, "t1": p.t1, "unit": series.unit,
-            "start": series.first, "end": series.last,
-            "samples": range.len(), "channels": channels, "electrode_ids": ids,
-        });
         let n = range.len();
+        let mut out = Window {
+            t0: p.t0,
+            t1: p.t1,
+            unit: series.unit.clone(),
+            start: series.first,
+            end: series.last,
+            samples: n,
+            channels,
+            electrode_ids: ids,
+            mode: "points",
+            per_bin: None,
+            t: vec![],
+            y: None,
+            min: None,
+            max: None,
+            search_ms: started.elapsed().as_secs_f64() * 1e3,
+            server_ms: 0.0,
+        };
         if n <= 2 * px {
-            let t = series
+            out.t = series
                 .reader
                 .timestamps(range.clone())
                 .map_err(ApiError::bad)?;
             let y = series
                 .reader
-                .read_scaled(range, &channels)
+                .read_scaled(range, &out.channels)
                 .map_err(ApiError::bad)?;
-            out["mode"] = json!("points");
-            out["t"] = json!(t);
-            out["y"] = json!(y
-                .iter()
-                .map(|v| v
-                    .iter()
-                    .map(|x| (x * series.factor) as f32)
-                    .collect::<Vec<_>>())
-                .collect::<Vec<_>>());
+            out.y = Some(
+                y.iter()
+                    .map(|v| v.iter().map(|x| (x * series.factor) as f32).collect())
+                    .collect(),
+            );
         } else {
             let per_bin = n.div_ceil(px);
-            let (t, min, max) = if per_bin < 4 * BLOCK {
-                direct_minmax(&series, range, &channels, per_bin)?
+            let ((t, min, max), per_bin) = if per_bin < 4 * BLOCK {
+                (
+                    direct_minmax(&series, range, &out.channels, per_bin)?,
+                    per_bin,
+                )
             } else {
-                pyramid_minmax(&series, range, &channels, per_bin)?
+                pyramid_minmax(&series, range, &out.channels, per_bin)?
             };
-            out["mode"] = json!("minmax");
-            out["per_bin"] = json!(per_bin);
-            out["t"] = json!(t);
-            out["min"] = json!(min);
-            out["max"] = json!(max);
+            out.mode = "minmax";
+            out.per_bin = Some(per_bin);
+            out.t = t;
+            out.min = Some(min);
+            out.max = Some(max);
         }
-        out["server_ms"] = json!(started.elapsed().as_secs_f64() * 1e3);
+        out.server_ms = started.elapsed().as_secs_f64() * 1e3;
         Ok(Json(out))
     })
     .await
 }
 
+/// The answer of `/api/traces/data` (serialized as it is, with no JSON tree built).
+#[derive(Serialize)]
+pub struct Window {
+    t0: f64,
+    t1: f64,
+    unit: String,
+    /// First and last time of the series.
+    start: f64,
+    end: f64,
+    /// Samples in the window.
+    samples: usize,
+    channels: Vec<usize>,
+    electrode_ids: Vec<i64>,
+    /// `points` (`t`, `y`) or `minmax` (`t` of each column's first sample, `min`, `max`).
+    mode: &'static str,
+    /// Samples per column (minmax).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    per_bin: Option<usize>,
+    t: Vec<f64>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    y: Option<Vec<Vec<f32>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    min: Option<Vec<Vec<f32>>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    max: Option<Vec<Vec<f32>>>,
+    /// Time to open the series and find the window's samples, ms.
+    search_ms: f64,
+    /// Time in the handler before serialization, ms.
+    server_ms: f64,
+}
+
+/// Timestamps read around the guessed sample of a time.
+const GUESS: usize = 2048;
+
+/// The first sample at or after `t` (numpy's `searchsorted`, left): looked for among a
+/// few timestamps around where the series' mean rate puts it (one small read), else by
+/// binary search over the stored timestamps.
+fn lower_bound(series: &Series, t: f64) -> Result<usize, ApiError> {
+    let n = series.reader.num_samples();
+    if n == 0 || t <= series.first {
+        return Ok(0);
+    }
+    if t > series.last {
+        return Ok(n);
+    }
+    let frac = (t - series.first) / (series.last - series.first);
+    let guess = ((frac * (n - 1) as f64) as usize).min(n - 1);
+    let (a, b) = (guess.saturating_sub(GUESS), (guess + GUESS).min(n));
+    let ts = series.reader.timestamps(a..b).map_err(ApiError::bad)?;
+    match (ts.first(), ts.last()) {
+        (Some(&lo), Some(&hi)) if lo < t && hi >= t => Ok(a + ts.partition_point(|&x| x < t)),
+        _ => series.reader.search_sorted(t, false).map_err(ApiError::bad),
+    }
+}
+
 type MinMax = (Vec<f64>, Vec<Vec<f32>>, Vec<Vec<f32>>);
+
+/// Channel indices from `ch` (comma-separated; the first 8 when absent), each below
+/// `nch`, at most 512.
+fn parse_channels(ch: Option<&str>, nch: usize) -> Result<Vec<usize>, ApiError> {
+    let channels: Vec<usize> = match ch.filter(|c| !c.trim().is_empty()) {
+        None => (0..nch.min(8)).collect(),
+        Some(c) => c
+            .split(',')
+            .map(|x| {
+                x.trim()
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&i| i < nch)
+                    .ok_or_else(|| {
+                        ApiError::bad(format!("ch: `{x}` is not a channel index below {nch}"))
+                    })
+            })
+            .collect::<Result<_, _>>()?,
+    };
+    if channels.len() > 512 {
+        return Err(ApiError::bad("ch: at most 512 channels at once"));
+    }
+    Ok(channels)
+}
 
 /// Min/max per bin of `per_bin` samples, reading the window's samples in chunks.
 fn direct_minmax(
@@ -458,17 +643,9 @@ fn direct_minmax(
                 let mut i = 0;
                 while i < ys.len() {
                     let stop = ((b0 + 1) * per_bin - off).min(ys.len());
-                    let (mut a, mut z) = (i16::MAX, i16::MIN);
-                    for &v in &ys[i..stop] {
-                        a = a.min(v);
-                        z = z.max(v);
-                    }
-                    let (va, vz) = (
-                        (a as f64 * k + offset) as f32,
-                        (z as f64 * k + offset) as f32,
-                    );
-                    lo[b0] = lo[b0].min(va.min(vz));
-                    hi[b0] = hi[b0].max(va.max(vz));
+                    let (va, vz) = scaled_range_i16(&ys[i..stop], k, offset);
+                    lo[b0] = lo[b0].min(va);
+                    hi[b0] = hi[b0].max(vz);
                     i = stop;
                     b0 += 1;
                 }
@@ -493,27 +670,34 @@ fn direct_minmax(
     Ok((t, min, max))
 }
 
-/// Min/max per bin of whole blocks (about `per_bin` samples), from the pyramid base.
+/// Min/max per column of whole entries of the coarsest pyramid level not wider than
+/// `per_bin` samples (a column: as many entries as fit in `per_bin`, starting at the
+/// entry holding the window's first sample); the columns' width in samples.
 fn pyramid_minmax(
     series: &Series,
     range: Range<usize>,
     channels: &[usize],
     per_bin: usize,
-) -> Result<MinMax, ApiError> {
-    let b0 = range.start / BLOCK;
-    let b1 = range.end.div_ceil(BLOCK);
-    fill(series, b0..b1)?;
+) -> Result<(MinMax, usize), ApiError> {
+    let level = series.pyramid.lock().map_err(internal)?.level_for(per_bin);
+    let span = BLOCK * FANOUT.pow(level as u32);
+    let (e0, e1) = (range.start / span, range.end.div_ceil(span));
+    let nblocks = series.reader.num_samples().div_ceil(BLOCK);
+    fill(series, e0 * span / BLOCK..(e1 * span / BLOCK).min(nblocks))?;
     let pyr = series.pyramid.lock().map_err(internal)?;
-    let k = (per_bin / BLOCK).max(1);
-    let nbins = (b1 - b0).div_ceil(k);
-    let t: Vec<f64> = (0..nbins).map(|i| pyr.t[b0 + i * k]).collect();
+    let lv = &pyr.levels[level];
+    let k = (per_bin / span).max(1);
+    let nbins = (e1 - e0).div_ceil(k);
+    let t: Vec<f64> = (0..nbins)
+        .map(|i| pyr.t[(e0 + i * k) * span / BLOCK])
+        .collect();
     let agg = |src: &Vec<Vec<f32>>, lo: bool| -> Vec<Vec<f32>> {
         channels
             .iter()
             .map(|&c| {
                 (0..nbins)
                     .map(|i| {
-                        let s = &src[c][b0 + i * k..(b0 + (i + 1) * k).min(b1)];
+                        let s = &src[c][e0 + i * k..(e0 + (i + 1) * k).min(e1)];
                         if lo {
                             s.iter().copied().fold(f32::INFINITY, f32::min)
                         } else {
@@ -524,17 +708,34 @@ fn pyramid_minmax(
             })
             .collect()
     };
-    Ok((t, agg(&pyr.min, true), agg(&pyr.max, false)))
+    Ok(((t, agg(&lv.min, true), agg(&lv.max, false)), k * span))
 }
 
-/// Computes the missing blocks of `blocks`, all channels at once.
+/// Min and max of `values` (stored integers) as display values of a channel whose
+/// stored values become `v · k + offset` (either sign of `k`).
+fn scaled_range_i16(values: &[i16], k: f64, offset: f64) -> (f32, f32) {
+    let (mut a, mut z) = (i16::MAX, i16::MIN);
+    for &v in values {
+        a = a.min(v);
+        z = z.max(v);
+    }
+    let (va, vz) = (
+        (a as f64 * k + offset) as f32,
+        (z as f64 * k + offset) as f32,
+    );
+    (va.min(vz), va.max(vz))
+}
+
+/// Computes the missing base blocks of `blocks` (all channels at once) and the levels
+/// above them.
 fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
     let missing: Vec<usize> = {
         let pyr = series.pyramid.lock().map_err(internal)?;
-        blocks.filter(|&b| !pyr.filled[b]).collect()
+        blocks.filter(|&b| !pyr.levels[0].filled[b]).collect()
     };
     let n = series.reader.num_samples();
     let all: Vec<usize> = (0..series.reader.num_channels()).collect();
+    let scaling = series.reader.scaling();
     let mut i = 0;
     while i < missing.len() {
         // a run of consecutive missing blocks, at most FILL_BLOCKS long
@@ -544,10 +745,42 @@ fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
         }
         let (first, last) = (missing[i], missing[j - 1]);
         let samples = first * BLOCK..((last + 1) * BLOCK).min(n);
-        let y = series
-            .reader
-            .read_scaled(samples.clone(), &all)
-            .map_err(ApiError::bad)?;
+        // per channel, (min, max) of each block of the run
+        let ranges: Vec<Vec<(f32, f32)>> = if series.int16 {
+            let y = series
+                .reader
+                .read::<i16>(samples.clone(), &all)
+                .map_err(ApiError::bad)?;
+            y.iter()
+                .enumerate()
+                .map(|(c, ys)| {
+                    let k = scaling.factor(c) * series.factor;
+                    let offset = scaling.offset * series.factor;
+                    ys.chunks(BLOCK)
+                        .map(|b| scaled_range_i16(b, k, offset))
+                        .collect()
+                })
+                .collect()
+        } else {
+            let y = series
+                .reader
+                .read_scaled(samples.clone(), &all)
+                .map_err(ApiError::bad)?;
+            y.iter()
+                .map(|ys| {
+                    ys.chunks(BLOCK)
+                        .map(|chunk| {
+                            let (lo, hi) = chunk
+                                .iter()
+                                .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
+                                    (l.min(*v), h.max(*v))
+                                });
+                            ((lo * series.factor) as f32, (hi * series.factor) as f32)
+                        })
+                        .collect()
+                })
+                .collect()
+        };
         let ts: Vec<f64> = series
             .reader
             .timestamps(samples.clone())
@@ -555,24 +788,124 @@ fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
             .into_iter()
             .step_by(BLOCK)
             .collect();
-        let mut pyr = series.pyramid.lock().map_err(internal)?;
-        for (c, ys) in y.iter().enumerate() {
-            for (bi, chunk) in ys.chunks(BLOCK).enumerate() {
-                let b = first + bi;
-                let (lo, hi) = chunk
-                    .iter()
-                    .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), v| {
-                        (l.min(*v), h.max(*v))
-                    });
-                pyr.min[c][b] = (lo * series.factor) as f32;
-                pyr.max[c][b] = (hi * series.factor) as f32;
+        let mut guard = series.pyramid.lock().map_err(internal)?;
+        let pyr = &mut *guard;
+        let base = &mut pyr.levels[0];
+        let newly = base.filled[first..first + ts.len()]
+            .iter()
+            .filter(|f| !**f)
+            .count();
+        for (c, per_block) in ranges.iter().enumerate() {
+            for (bi, (lo, hi)) in per_block.iter().enumerate() {
+                base.min[c][first + bi] = *lo;
+                base.max[c][first + bi] = *hi;
             }
         }
         for (bi, t) in ts.into_iter().enumerate() {
+            base.filled[first + bi] = true;
             pyr.t[first + bi] = t;
-            pyr.filled[first + bi] = true;
         }
+        pyr.filled_blocks += newly;
+        pyr.propagate(first..last + 1);
         i = j;
     }
     Ok(())
+}
+
+/// Starts (once per series) a background thread filling the whole pyramid, run by
+/// run, so the overview fills in while the view is used.
+fn fill_in_background(series: &Arc<Series>) {
+    use std::sync::atomic::Ordering;
+    if series.filling.swap(true, Ordering::SeqCst) {
+        return;
+    }
+    let s = series.clone();
+    let nblocks = s.reader.num_samples().div_ceil(BLOCK);
+    let spawned = std::thread::Builder::new()
+        .name("spyglass-view-overview".into())
+        .spawn(move || {
+            let step = FILL_BLOCKS * 8;
+            let mut b = 0;
+            while b < nblocks {
+                if let Err(e) = fill(&s, b..(b + step).min(nblocks)) {
+                    eprintln!("spyglass view: the overview of {} stopped: {}", s.unit, e.1);
+                    return;
+                }
+                b += step;
+            }
+        });
+    if spawned.is_err() {
+        series.filling.store(false, Ordering::SeqCst);
+    }
+}
+
+/// Query of `/api/traces/overview`.
+#[derive(Deserialize)]
+pub struct OverviewParams {
+    nwb: String,
+    src: String,
+    /// Channel indices, comma-separated (default: the first 8).
+    #[serde(default)]
+    ch: Option<String>,
+    /// Columns wanted.
+    #[serde(default)]
+    px: Option<usize>,
+}
+
+/// `GET /api/traces/overview?nwb=&src=&ch=&px=`: the whole session's envelope (min
+/// and max over the chosen channels) per column of whole pyramid entries, `null` where
+/// not filled yet; `filled` is the fraction of the pyramid computed. The first call
+/// starts filling it in the background.
+pub async fn overview(S(state): S<Shared>, Q(p): Q<OverviewParams>) -> Result<Json<J>, ApiError> {
+    blocking(&state, move |s| {
+        let started = std::time::Instant::now();
+        let series = s.traces.series(&s.db, &p.nwb, &p.src)?;
+        let channels = parse_channels(p.ch.as_deref(), series.reader.num_channels())?;
+        fill_in_background(&series);
+        let n = series.reader.num_samples();
+        let px = p.px.unwrap_or(1000).clamp(16, 8000);
+        let pyr = series.pyramid.lock().map_err(internal)?;
+        let level = pyr.level_for(n.div_ceil(px).max(1));
+        let lv = &pyr.levels[level];
+        let k = (n.div_ceil(px) / lv.span).max(1);
+        let entries = lv.filled.len();
+        let nbins = entries.div_ceil(k);
+        let mut t = Vec::with_capacity(nbins);
+        let mut min = Vec::with_capacity(nbins);
+        let mut max = Vec::with_capacity(nbins);
+        for i in 0..nbins {
+            let e = i * k..((i + 1) * k).min(entries);
+            // a column's time: its first block's, else where it would start
+            let b = e.start * lv.span / BLOCK;
+            t.push(if pyr.t[b].is_finite() {
+                pyr.t[b]
+            } else {
+                series.first
+                    + (series.last - series.first) * (e.start * lv.span) as f64
+                        / n.saturating_sub(1).max(1) as f64
+            });
+            if !lv.filled[e.clone()].iter().all(|f| *f) {
+                min.push(None);
+                max.push(None);
+                continue;
+            }
+            let (mut lo, mut hi) = (f32::INFINITY, f32::NEG_INFINITY);
+            for &c in &channels {
+                for i in e.clone() {
+                    lo = lo.min(lv.min[c][i]);
+                    hi = hi.max(lv.max[c][i]);
+                }
+            }
+            min.push(Some(lo));
+            max.push(Some(hi));
+        }
+        let filled = pyr.filled_blocks as f64 / pyr.t.len().max(1) as f64;
+        Ok(Json(json!({
+            "start": series.first, "end": series.last, "unit": series.unit,
+            "channels": channels, "per_bin": k * lv.span, "filled": filled,
+            "t": t, "min": min, "max": max,
+            "server_ms": started.elapsed().as_secs_f64() * 1e3,
+        })))
+    })
+    .await
 }

@@ -23,7 +23,9 @@ use super::sorting_v1::{self as ss, SortingKey, SortingSelection};
 use crate::kit::prelude::*;
 use crate::plot::{Figure, Item, Panel, PALETTE};
 use spyglass_metrics::correlograms::{autocorrelogram, correlogram_bins, CorrelogramBins};
-use spyglass_metrics::{extract_waveforms, spike_amplitudes, templates, PeakSign, WaveformParams};
+use spyglass_metrics::{
+    ms_to_samples, select_spikes, spike_amplitudes, templates, PeakSign, SelectedSpike, Waveforms,
+};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use uuid::Uuid;
@@ -49,6 +51,9 @@ pub struct FigureParams {
     pub acg_window_ms: f64,
     /// Autocorrelogram bin, ms.
     pub acg_bin_ms: f64,
+    /// Spikes per unit whose amplitude is computed at most (every k-th, as [`thin`]
+    /// picks them); `None`: every spike.
+    pub amplitude_spikes: Option<usize>,
 }
 
 impl Default for FigureParams {
@@ -61,6 +66,7 @@ impl Default for FigureParams {
             peak_sign: PeakSign::Neg,
             acg_window_ms: 100.0,
             acg_bin_ms: 1.0,
+            amplitude_spikes: None,
         }
     }
 }
@@ -88,8 +94,11 @@ pub struct UnitFigureData {
     pub peak_shift: i64,
     /// Average template, µV, `num_samples × num_channels` (sample-major).
     pub template: Vec<f32>,
-    /// Amplitude of each spike (µV): the trace at `sample + peak_shift` on the peak channel.
+    /// Amplitude of every `amplitude_step`-th spike (µV): the trace at
+    /// `sample + peak_shift` on the peak channel.
     pub amplitudes: Vec<f32>,
+    /// 1 when every spike has its amplitude; k when every k-th has.
+    pub amplitude_step: usize,
     /// Autocorrelogram counts.
     pub acg: Vec<u64>,
     /// Metric values (name, value), when a MetricCuration gave them.
@@ -160,9 +169,23 @@ fn metrics_of(db: &Db, row: &CurationRow) -> Result<Option<MetricsOf>> {
     Ok(None)
 }
 
-/// Computes the numbers behind the pictures of curation `key` (see the module doc):
-/// three streamed passes over the recomputed recording (hash check, waveforms,
-/// amplitudes).
+/// Bytes of spike windows kept to compute the amplitudes in the one streamed pass at
+/// most; more, and the amplitudes take a second pass.
+pub const ONE_PASS_BUDGET: usize = 512 << 20;
+
+/// A spike whose window the streamed pass keeps.
+#[derive(Clone, Copy)]
+struct Wanted {
+    spike: SelectedSpike,
+    /// Among the template's spikes.
+    for_template: bool,
+}
+
+/// Computes the numbers behind the pictures of curation `key` (see the module doc) in
+/// one streamed pass over the recomputed recording (its hash checked at the end),
+/// keeping the windows of the template spikes and of the spikes whose amplitudes are
+/// wanted; when those windows exceed [`ONE_PASS_BUDGET`], the amplitudes take a
+/// second pass.
 pub fn sorting_figure_data(
     db: &Db,
     key: &CurationKey,
@@ -197,8 +220,25 @@ pub fn sorting_figure_data(
     let fs = recording.sampling_rate();
     let bins = correlogram_bins(fs, params.acg_window_ms, params.acg_bin_ms)
         .map_err(|e| Error::bad(what.clone(), e.to_string()))?;
-    // the recompute equals what was stored
-    recording.stream(source.hash.as_deref(), |_, _| Ok(()))?;
+    let window_ok = params.ms_before.is_finite()
+        && params.ms_before >= 0.0
+        && params.ms_after.is_finite()
+        && params.ms_after > 0.0;
+    if !window_ok {
+        return Err(Error::bad(
+            what,
+            format!(
+                "template window {} ms before, {} ms after",
+                params.ms_before, params.ms_after
+            ),
+        ));
+    }
+    let (nbefore, nafter) = (
+        ms_to_samples(params.ms_before, fs),
+        ms_to_samples(params.ms_after, fs),
+    );
+    let nc = recording.n_channels();
+    let wlen = (nbefore + nafter) * nc;
 
     let mut times = Vec::with_capacity(units.len());
     let mut trains = Vec::with_capacity(units.len());
@@ -212,23 +252,104 @@ pub fn sorting_figure_data(
         times.push(t);
         trains.push(s);
     }
-    let src = ss::Source::new(&recording, vec![])?;
+    let selected = select_spikes(&trains, params.max_spikes_per_unit, params.seed);
+    let steps: Vec<usize> = trains
+        .iter()
+        .map(|t| match params.amplitude_spikes {
+            Some(m) => t.len().div_ceil(m.max(1)).max(1),
+            None => 1,
+        })
+        .collect();
+    let n_amp: usize = trains
+        .iter()
+        .zip(&steps)
+        .map(|(t, k)| t.len().div_ceil(*k))
+        .sum();
+    let one_pass = n_amp.saturating_mul(wlen).saturating_mul(4) <= ONE_PASS_BUDGET;
+
+    // the windows the pass keeps, in sample order
+    let mut wanted: Vec<Wanted> = vec![];
+    for (u, t) in trains.iter().enumerate() {
+        let mut sel = selected[u].iter().peekable();
+        for (i, &sample) in t.iter().enumerate() {
+            let for_template = sel.next_if(|&&j| j == i).is_some();
+            if for_template || (one_pass && i % steps[u] == 0) {
+                wanted.push(Wanted {
+                    spike: SelectedSpike {
+                        sample,
+                        unit: u,
+                        index_in_unit: i,
+                    },
+                    for_template,
+                });
+            }
+        }
+    }
+    wanted.sort_by_key(|w| (w.spike.sample, w.spike.unit, w.spike.index_in_unit));
+    let mut windows = vec![0.0f32; wanted.len() * wlen];
+    let mut lo = 0usize;
+    recording.stream(source.hash.as_deref(), |row0, block| {
+        let end = row0 + block.len() / nc.max(1);
+        for (k, w) in wanted.iter().enumerate().skip(lo) {
+            let start = w.spike.sample - nbefore as i64;
+            if start >= end as i64 {
+                break;
+            }
+            let stop = w.spike.sample + nafter as i64;
+            let (a, b) = (start.max(row0 as i64), stop.min(end as i64));
+            for r in a..b {
+                let (dst, src) = ((r - start) as usize * nc, (r as usize - row0) * nc);
+                for c in 0..nc {
+                    windows[k * wlen + dst + c] = block[src + c] as f32;
+                }
+            }
+        }
+        while lo < wanted.len() && wanted[lo].spike.sample + nafter as i64 <= end as i64 {
+            lo += 1;
+        }
+        Ok(())
+    })?;
     let m = |e: spyglass_metrics::SortError| Error::bad(what.clone(), e.to_string());
-    let wp = WaveformParams {
-        ms_before: params.ms_before,
-        ms_after: params.ms_after,
-        max_spikes_per_unit: params.max_spikes_per_unit,
-        seed: params.seed,
-        chunk_samples: 0,
-    };
-    let wf = extract_waveforms(&src, &trains, &wp).map_err(m)?;
+    let mut wf_spikes = vec![];
+    let mut wf_data = vec![];
+    for (k, w) in wanted.iter().enumerate() {
+        if w.for_template {
+            wf_spikes.push(w.spike);
+            wf_data.extend_from_slice(&windows[k * wlen..(k + 1) * wlen]);
+        }
+    }
+    let wf =
+        Waveforms::from_parts(nbefore, nafter, nc, wf_spikes, trains.len(), wf_data).map_err(m)?;
     let tpl = templates(&wf);
     let main = tpl.main_channels(params.peak_sign);
     let shifts = tpl.peak_shifts(&main, params.peak_sign);
-    let mut amps = spike_amplitudes(&src, &trains, &main, &shifts, 0).map_err(m)?;
-    if let Some(e) = src.error() {
-        return Err(e);
-    }
+    let mut amps: Vec<Vec<f32>> = if one_pass {
+        let mut out: Vec<Vec<f32>> = trains
+            .iter()
+            .zip(&steps)
+            .map(|(t, k)| Vec::with_capacity(t.len().div_ceil(*k)))
+            .collect();
+        for (k, w) in wanted.iter().enumerate() {
+            let u = w.spike.unit;
+            if w.spike.index_in_unit % steps[u] == 0 {
+                let row = (nbefore as i64 + shifts[u]) as usize;
+                out[u].push(windows[k * wlen + row * nc + main[u]]);
+            }
+        }
+        out
+    } else {
+        let src = ss::Source::new(&recording, vec![])?;
+        let thinned: Vec<Vec<i64>> = trains
+            .iter()
+            .zip(&steps)
+            .map(|(t, k)| t.iter().step_by(*k).copied().collect())
+            .collect();
+        let a = spike_amplitudes(&src, &thinned, &main, &shifts, 0).map_err(m)?;
+        if let Some(e) = src.error() {
+            return Err(e);
+        }
+        a
+    };
     let metrics = metrics_of(db, &row)?;
     let mut out = Vec::with_capacity(units.len());
     for (k, u) in units.into_iter().enumerate() {
@@ -250,6 +371,7 @@ pub fn sorting_figure_data(
             peak_shift: shifts[k],
             template: tpl.average[k].clone(),
             amplitudes: std::mem::take(&mut amps[k]),
+            amplitude_step: steps[k],
             acg,
             metrics: unit_metrics,
         });
@@ -346,6 +468,19 @@ fn probe_item(d: &SortingFigureData, u: &UnitFigureData, scale: f64, color: &'st
         scale,
         color,
     }
+}
+
+/// (time, amplitude) of the spikes that have an amplitude, thinned to
+/// [`MAX_DRAWN_SPIKES`].
+fn amplitude_points(u: &UnitFigureData) -> Vec<(f64, f64)> {
+    let points: Vec<(f64, f64)> = u
+        .spike_times
+        .iter()
+        .step_by(u.amplitude_step.max(1))
+        .zip(&u.amplitudes)
+        .map(|(t, a)| (*t, *a as f64))
+        .collect();
+    thin(&points, MAX_DRAWN_SPIKES)
 }
 
 fn median_abs(v: &[f32]) -> f64 {
@@ -461,14 +596,7 @@ pub fn curation_figure(d: &SortingFigureData) -> Figure {
     );
     for (k, u) in d.units.iter().enumerate() {
         amps = amps.with(Item::Points {
-            points: thin(
-                &u.spike_times
-                    .iter()
-                    .zip(&u.amplitudes)
-                    .map(|(t, a)| (*t, *a as f64))
-                    .collect::<Vec<_>>(),
-                MAX_DRAWN_SPIKES,
-            ),
+            points: amplitude_points(u),
             color: color_of(k),
         });
     }
@@ -526,14 +654,7 @@ pub fn unit_figure(d: &SortingFigureData, k: usize) -> Option<Figure> {
         "amplitude (µV)",
     )
     .with(Item::Points {
-        points: thin(
-            &u.spike_times
-                .iter()
-                .zip(&u.amplitudes)
-                .map(|(t, a)| (*t, *a as f64))
-                .collect::<Vec<_>>(),
-            MAX_DRAWN_SPIKES,
-        ),
+        points: amplitude_points(u),
         color,
     });
     let mut rows = vec![
