@@ -63,79 +63,47 @@ if [ ${#need_apt[@]} -gt 0 ]; then
 fi
 
 # Python environments live in a cache outside the clone, keyed by the hash of their
-# requirements, so that clean clones (CI) and worktrees reuse them; `.venv` in the
-# clone is a link to the current one.
-want=$(sha256sum "$root/scripts/requirements-interop.txt" | cut -c1-16)
-venv="$cache/venv-$want"
-if [ ! -x "$venv/bin/python" ] || [ ! -f "$venv/.complete" ]; then
-  echo "setup: building the Python oracle environment in $venv"
-  rm -rf "$venv"
-  mkdir -p "$cache"
-  python3 -m venv "$venv"
-  "$venv/bin/pip" install -q --upgrade pip
-  "$venv/bin/pip" install -q -r "$root/scripts/requirements-interop.txt"
-  # pinned metadata of this extension (hdmf<5) conflicts with pynwb 4.2.0; it works with hdmf 6
-  "$venv/bin/pip" install -q --no-deps ndx-franklab-novela==0.2.4
-  touch "$venv/.complete"
-fi
-if [ "$(readlink "$root/.venv" 2>/dev/null)" != "$venv" ]; then
-  rm -rf "$root/.venv"
-  ln -s "$venv" "$root/.venv"
-fi
+# requirements, so that clean clones (CI) and worktrees reuse them; a link in the clone
+# (`.venv`, …) names the current one. A requirements file's `#nodeps PKG==V` lines are
+# installed without their dependencies, as are the extra packages given here.
+#   cached_venv LINK CACHE_PREFIX REQUIREMENTS WHAT [NODEPS_PKG…]
+cached_venv() {
+  local link=$1 prefix=$2 req="$root/scripts/$3" what=$4
+  shift 4
+  local want dir
+  want=$(sha256sum "$req" | cut -c1-16)
+  dir="$cache/$prefix-$want"
+  if [ ! -x "$dir/bin/python" ] || [ ! -f "$dir/.complete" ]; then
+    echo "setup: building $what in $dir"
+    rm -rf "$dir"
+    python3 -m venv "$dir"
+    "$dir/bin/pip" install -q --upgrade pip
+    "$dir/bin/pip" install -q -r "$req"
+    { grep '^#nodeps ' "$req" | cut -d' ' -f2-; printf '%s\n' "$@"; } | sed '/^$/d' |
+      xargs -r "$dir/bin/pip" install -q --no-deps
+    touch "$dir/.complete"
+  fi
+  if [ "$(readlink "$root/$link" 2>/dev/null)" != "$dir" ]; then
+    rm -rf "${root:?}/$link"
+    ln -s "$dir" "$root/$link"
+  fi
+}
 
+# the interop oracles; ndx-franklab-novela's pinned metadata (hdmf<5) conflicts with
+# pynwb 4.2.0, and it works with hdmf 6
+cached_venv .venv venv requirements-interop.txt "the Python oracle environment" \
+  ndx-franklab-novela==0.2.4
 # Python Spyglass itself (about 1.5 GB, a few minutes the first time), the oracle of the
-# lab-database interop test; skipped with SPYGLASS_SKIP_SPYGLASS_INTEROP=1.
+# lab-database interop tests; skipped with SPYGLASS_SKIP_SPYGLASS_INTEROP=1.
 if [ -z "${SPYGLASS_SKIP_SPYGLASS_INTEROP:-}" ]; then
-  want=$(sha256sum "$root/scripts/requirements-spyglass.txt" | cut -c1-16)
-  sgvenv="$cache/spyglass-venv-$want"
-  if [ ! -x "$sgvenv/bin/python" ] || [ ! -f "$sgvenv/.complete" ]; then
-    echo "setup: building the Python Spyglass environment in $sgvenv"
-    rm -rf "$sgvenv"
-    mkdir -p "$cache"
-    python3 -m venv "$sgvenv"
-    "$sgvenv/bin/pip" install -q --upgrade pip
-    "$sgvenv/bin/pip" install -q -r "$root/scripts/requirements-spyglass.txt"
-    touch "$sgvenv/.complete"
-  fi
-  if [ "$(readlink "$root/.venv-spyglass" 2>/dev/null)" != "$sgvenv" ]; then
-    rm -rf "$root/.venv-spyglass"
-    ln -s "$sgvenv" "$root/.venv-spyglass"
-  fi
+  cached_venv .venv-spyglass spyglass-venv requirements-spyglass.txt \
+    "the Python Spyglass environment"
 fi
 # element-array-ephys (the Brody lab's ephys_chronic), the oracle of the Kilosort-folder
 # interop tests; its element packages without their plotting/notebook dependencies.
-want=$(sha256sum "$root/scripts/requirements-elements.txt" | cut -c1-16)
-elvenv="$cache/elements-venv-$want"
-if [ ! -x "$elvenv/bin/python" ] || [ ! -f "$elvenv/.complete" ]; then
-  echo "setup: building the element-array-ephys environment in $elvenv"
-  rm -rf "$elvenv"
-  mkdir -p "$cache"
-  python3 -m venv "$elvenv"
-  "$elvenv/bin/pip" install -q --upgrade pip
-  "$elvenv/bin/pip" install -q -r "$root/scripts/requirements-elements.txt"
-  grep '^#nodeps ' "$root/scripts/requirements-elements.txt" | cut -d' ' -f2- |
-    xargs "$elvenv/bin/pip" install -q --no-deps
-  touch "$elvenv/.complete"
-fi
-if [ "$(readlink "$root/.venv-elements" 2>/dev/null)" != "$elvenv" ]; then
-  rm -rf "$root/.venv-elements"
-  ln -s "$elvenv" "$root/.venv-elements"
-fi
+cached_venv .venv-elements elements-venv requirements-elements.txt \
+  "the element-array-ephys environment"
 # The Python package spyglass_rs (python/): maturin to build it, pytest to run its
 # suite, datajoint-python and pynwb as its oracles, nbclient for the notebooks.
-want=$(sha256sum "$root/scripts/requirements-python.txt" | cut -c1-16)
-pyvenv="$cache/pyvenv-$want"
-if [ ! -x "$pyvenv/bin/python" ] || [ ! -f "$pyvenv/.complete" ]; then
-  echo "setup: building the spyglass_rs Python environment in $pyvenv"
-  rm -rf "$pyvenv"
-  mkdir -p "$cache"
-  python3 -m venv "$pyvenv"
-  "$pyvenv/bin/pip" install -q --upgrade pip
-  "$pyvenv/bin/pip" install -q -r "$root/scripts/requirements-python.txt"
-  touch "$pyvenv/.complete"
-fi
-if [ "$(readlink "$root/.venv-python" 2>/dev/null)" != "$pyvenv" ]; then
-  rm -rf "$root/.venv-python"
-  ln -s "$pyvenv" "$root/.venv-python"
-fi
+cached_venv .venv-python pyvenv requirements-python.txt "the spyglass_rs Python environment"
 echo "setup: ok"

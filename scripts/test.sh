@@ -8,6 +8,20 @@ cd "$root"
 bash scripts/setup.sh
 export SPYGLASS_PYTHON="$(readlink -f "$root/.venv")/bin/python"
 
+# The build lives in the cache outside the clone too, as the venvs do, keyed by the
+# toolchain: a clean clone (CI) then rebuilds only the workspace's own crates, not its
+# ~400 dependencies. A caller's CARGO_TARGET_DIR wins; over 60 GB it starts afresh.
+if [ -z "${CARGO_TARGET_DIR:-}" ]; then
+  cache="${SPYGLASS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spyglass-rs}"
+  export CARGO_TARGET_DIR="$cache/target-$(rustc -vV | sha256sum | cut -c1-16)"
+  if [ -d "$CARGO_TARGET_DIR" ] && [ "$(du -sm "$CARGO_TARGET_DIR" | cut -f1)" -gt 61440 ]; then
+    rm -rf "$CARGO_TARGET_DIR"
+  fi
+fi
+# the time at the end of each phase
+t_start=$(date +%s)
+phase() { echo "test.sh: $1 done at +$(( $(date +%s) - t_start )) s"; }
+
 status=0
 # Lints, on by default (SPYGLASS_LINT=0 skips them): formatting, clippy on every
 # target with warnings as errors, and the docs (missing_docs and broken links are
@@ -19,6 +33,7 @@ if [ "${SPYGLASS_LINT:-1}" != 0 ]; then
   git ls-files 'crates/*.rs' | xargs rustfmt --edition 2021 --check 2>&1 || status=1
   cargo clippy --workspace --all-targets -- -D warnings 2>&1 || status=1
   RUSTDOCFLAGS=-Dwarnings cargo doc --workspace --no-deps 2>&1 || status=1
+  phase lints
 fi
 
 # A private MariaDB for the lab-server tests, unless one is configured
@@ -41,12 +56,15 @@ fi
 
 # everything, on the embedded SQLite default
 cargo test --workspace --no-fail-fast 2>&1 || status=1
+phase "workspace tests (SQLite)"
 # the engine suite again, on MariaDB
 SPYGLASS_TEST_BACKEND=mysql cargo test -p spyglass-db --test integration --no-fail-fast 2>&1 || status=1
+phase "engine tests (MariaDB)"
 # the Python package spyglass_rs: the extension module the workspace build made,
 # packed into a wheel (scripts/python-wheel.py) and installed in its venv, then
 # its pytest suite on SQLite and on the MariaDB above (SPYGLASS_SKIP_PYTHON=1 skips)
 if [ -z "${SPYGLASS_SKIP_PYTHON:-}" ]; then
   bash scripts/python-test.sh 2>&1 || status=1
+  phase "Python tests"
 fi
 exit $status

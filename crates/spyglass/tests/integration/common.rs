@@ -43,6 +43,17 @@ impl Env {
         Env { dir, settings, db }
     }
 
+    /// Like [`Env::new`], on a private MariaDB server of its own with no schema prefix
+    /// (the schema names Python Spyglass uses); its URL too.
+    pub fn private_mariadb() -> (Env, String) {
+        init();
+        let dir = spyglass_testkit::scratch_dir();
+        let settings = Settings::new(dir.path().join("base"));
+        let url = spyglass_testkit::fresh_mariadb();
+        let db = Spyglass::open(&url, settings.clone()).expect("open the private MariaDB");
+        (Env { dir, settings, db }, url)
+    }
+
     /// A directory outside the base dir where source files are staged.
     pub fn staging(&self) -> PathBuf {
         let p = self.dir.path().join("incoming");

@@ -27,7 +27,7 @@
 //!   `contents`.
 
 use crate::common::*;
-use crate::spikesorting_sorting::{chain_with, select};
+use crate::spikesorting_sorting::{chain_in, chain_with, select};
 use spyglass::common::common_interval as iv;
 use spyglass::kit::Tables;
 use spyglass::mua::v1 as mua;
@@ -629,4 +629,196 @@ fn mua_events_and_sorted_spikes_groups_equal_spyglass_and_find_the_bursts() {
             row[0].as_f64().unwrap(),
         );
     }
+}
+
+/// Python Spyglass 0.6 (its `.venv-spyglass`) on the test's private MariaDB: a
+/// MuaEventsParameters row `spyglass_populate` with the dict of our row's parameters,
+/// `MuaEventsV1.populate` of our first key under that name (Spyglass reading our
+/// SortedSpikesGroup, curation files, PositionOutput and IntervalList rows in its own
+/// way), then both rows' `fetch1_dataframe` (ours read by Spyglass too).
+const SPYGLASS_POPULATE: &str = r#"
+import json, sys, math
+import datajoint as dj
+dj.config["safemode"] = False
+from spyglass.mua.v1.mua import MuaEventsParameters, MuaEventsV1
+ours = json.loads(sys.argv[1])
+d = (MuaEventsParameters & {"mua_param_name": ours["mua_param_name"]}).fetch1("mua_param_dict")
+MuaEventsParameters.insert1({"mua_param_name": "spyglass_populate", "mua_param_dict": d})
+theirs = {**ours, "mua_param_name": "spyglass_populate"}
+MuaEventsV1.populate(theirs)
+def frame(key):
+    df = (MuaEventsV1 & key).fetch1_dataframe()
+    return {"columns": [str(c) for c in df.columns],
+            "rows": [[None if math.isnan(x) else x for x in r] for r in df.to_numpy(dtype=float).tolist()]}
+print("@@MUA@@ " + json.dumps({"ours": frame(ours), "theirs": frame(theirs),
+                               "rows": len(MuaEventsV1 & {"nwb_file_name": ours["nwb_file_name"]})}))
+"#;
+
+/// Spyglass's own `MuaEventsV1.populate` as the oracle of our MuaEventsV1 row: on a
+/// private MariaDB (no schema prefix), our chain up to MuaEventsV1 (`default`
+/// parameters, a clusterless sorting's accepted curation, TrodesPosV1 speed, a
+/// two-piece detection interval), then Python Spyglass populates the same key under a
+/// copy of the parameters; its events equal ours (count, boundaries within 1e-9 s,
+/// statistics within 1e-9 relative), and it reads our row's events without error.
+#[test]
+fn spyglass_populates_mua_events_v1_on_our_rows_as_we_do() {
+    let (env, url) = Env::private_mariadb();
+    let c = chain_in(
+        env,
+        SyntheticParams {
+            duration_s: 20.0,
+            n_channels: 4,
+            n_groups: 1,
+            n_units: 2,
+            firing_rate_hz: 8.0,
+            ripple_burst_spikes: 8,
+            ..Default::default()
+        },
+    );
+    let (db, settings, nwb) = (&c.env.db, &c.env.settings, c.nwb.clone());
+    let id = select(
+        &c,
+        ss::CLUSTERLESS,
+        "default_clusterless",
+        &c.artifact_id.to_string(),
+    );
+    let rep = spyglass::populate(
+        db,
+        settings,
+        ss::SORTING,
+        Cond::map([("sorting_id", Value::Uuid(id))]),
+    )
+    .unwrap();
+    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
+    let cur = cv::insert_curation(db, settings, id, &cv::CurationInput::default()).unwrap();
+    let merge_id = cv::insert_into_merge(db, &cur.key()).unwrap();
+    group::create_group(db, "mua", &nwb, "all_units", &[merge_id]).unwrap();
+    trodes_v1::select(db, &nwb, None, trodes_v1::DEFAULT_PARAMS_NAME).unwrap();
+    let rep = spyglass::populate(db, settings, trodes_v1::TRODES_POS_V1, Cond::Bool(true)).unwrap();
+    assert_eq!(rep.success_count, 2, "{:?}", rep.error_list);
+    let positions = merge::position_merge_ids(db, &nwb, None).unwrap();
+    let t0 = iv::fetch_list(db, &nwb, "raw data valid times")
+        .unwrap()
+        .valid_times[0][0];
+    let pieces = vec![[t0 + 0.5, t0 + 8.7], [t0 + 9.3, t0 + 19.5]];
+    iv::insert(
+        db,
+        &iv::IntervalList::new(&nwb, "mua detect", pieces),
+        false,
+    )
+    .unwrap();
+    let key = mua::MuaKey {
+        mua_param_name: "default".into(),
+        group: group::GroupKey {
+            nwb_file_name: nwb.clone(),
+            unit_filter_params_name: "all_units".into(),
+            sorted_spikes_group_name: "mua".into(),
+        },
+        pos_merge_id: positions[0].0,
+        detection_interval: "mua detect".into(),
+    };
+    let rep = spyglass::populate(
+        db,
+        settings,
+        mua::MUA_EVENTS_V1,
+        Cond::map([
+            ("mua_param_name", "default"),
+            ("sorted_spikes_group_name", "mua"),
+        ]),
+    )
+    .unwrap();
+    assert_eq!(rep.success_count, 2, "{:?}", rep.error_list);
+    let ours = mua::fetch1_dataframe(db, &key).unwrap();
+    assert!(!ours.is_empty(), "the bursts make events");
+
+    // Python Spyglass on the same server and base dir
+    let lab = c.env.dir.path();
+    let port: u16 = url.rsplit(':').next().unwrap().parse().unwrap();
+    let base = settings.base_dir.clone();
+    let store = |name: &str| {
+        let p = base.join(name).display().to_string();
+        serde_json::json!({"protocol": "file", "location": p, "stage": p})
+    };
+    let conf = serde_json::json!({
+        "database.host": "127.0.0.1", "database.port": port, "database.user": "root",
+        "database.password": "", "database.use_tls": false, "safemode": false,
+        "stores": {"raw": store("raw"), "analysis": store("analysis")},
+        "custom": {"spyglass_dirs": {"base": base.display().to_string()}},
+    });
+    std::fs::write(lab.join("dj_local_conf.json"), conf.to_string()).unwrap();
+    // Spyglass records `conda env export` in the analysis files it writes
+    let bin = lab.join("bin");
+    std::fs::create_dir_all(&bin).unwrap();
+    std::fs::write(bin.join("conda"), "#!/bin/sh\necho 'name: oracle'\n").unwrap();
+    use std::os::unix::fs::PermissionsExt;
+    std::fs::set_permissions(bin.join("conda"), std::fs::Permissions::from_mode(0o755)).unwrap();
+    let key_json = serde_json::json!({
+        "mua_param_name": "default",
+        "nwb_file_name": nwb,
+        "unit_filter_params_name": "all_units",
+        "sorted_spikes_group_name": "mua",
+        "pos_merge_id": positions[0].0.to_string(),
+        "detection_interval": "mua detect",
+    });
+    let out = std::process::Command::new(spyglass_testkit::spyglass_python())
+        .args(["-c", SPYGLASS_POPULATE, &key_json.to_string()])
+        .current_dir(lab)
+        .env(
+            "PATH",
+            format!(
+                "{}:{}",
+                bin.display(),
+                std::env::var("PATH").unwrap_or_default()
+            ),
+        )
+        .env("HDF5_USE_FILE_LOCKING", "FALSE")
+        .env("DJ_SUPPORT_FILEPATH_MANAGEMENT", "TRUE")
+        .env("SPYGLASS_BASE_DIR", &base)
+        .output()
+        .expect("run Python Spyglass");
+    let text = String::from_utf8_lossy(&out.stdout);
+    let line = text
+        .lines()
+        .find_map(|l| l.strip_prefix("@@MUA@@ "))
+        .unwrap_or_else(|| {
+            panic!(
+                "Spyglass's populate failed:\n{text}\n{}",
+                String::from_utf8_lossy(&out.stderr)
+            )
+        });
+    let report: serde_json::Value = serde_json::from_str(line).unwrap();
+    assert_eq!(report["rows"], 3, "our two rows and Spyglass's: {report}");
+    let (o, t) = (&report["ours"], &report["theirs"]);
+    assert_eq!(o["columns"], t["columns"]);
+    let rows = |v: &serde_json::Value| -> Vec<Vec<f64>> {
+        v["rows"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| {
+                r.as_array()
+                    .unwrap()
+                    .iter()
+                    .map(|x| x.as_f64().unwrap_or(f64::NAN))
+                    .collect()
+            })
+            .collect()
+    };
+    let (o_rows, t_rows) = (rows(o), rows(t));
+    assert_eq!(o_rows.len(), ours.len(), "Spyglass reads our events");
+    assert_eq!(
+        o_rows.len(),
+        t_rows.len(),
+        "ours {o_rows:?}\nSpyglass's populate {t_rows:?}"
+    );
+    let cols = o["columns"].as_array().unwrap();
+    for (a, b) in o_rows.iter().zip(&t_rows) {
+        for ((x, y), col) in a.iter().zip(b).zip(cols) {
+            close(&format!("MUA event at {} {col}", a[0]), *x, *y);
+        }
+    }
+    eprintln!(
+        "MuaEventsV1: {} events, equal to Spyglass's own populate",
+        o_rows.len()
+    );
 }

@@ -132,7 +132,11 @@ pub(crate) fn chain() -> Chain {
 
 /// [`chain`] on a session written with `p`.
 pub(crate) fn chain_with(p: spyglass_nwb::synthetic::SyntheticParams) -> Chain {
-    let env = Env::new();
+    chain_in(Env::new(), p)
+}
+
+/// [`chain_with`] in a given installation.
+pub(crate) fn chain_in(env: Env, p: spyglass_nwb::synthetic::SyntheticParams) -> Chain {
     let src = env.staging().join("sort20230622.nwb");
     let truth = spyglass_nwb::synthetic::write_session(&src, &p).unwrap();
     let r = &env.insert(std::slice::from_ref(&src))[0];
