@@ -27,7 +27,7 @@
 //!   `contents`.
 
 use crate::common::*;
-use crate::spikesorting_sorting::{chain_in, chain_with, select};
+use crate::spikesorting_sorting::{chain_in, chain_with, select, sorted};
 use spyglass::common::common_interval as iv;
 use spyglass::kit::Tables;
 use spyglass::mua::v1 as mua;
@@ -676,21 +676,7 @@ fn spyglass_populates_mua_events_v1_on_our_rows_as_we_do() {
         },
     );
     let (db, settings, nwb) = (&c.env.db, &c.env.settings, c.nwb.clone());
-    let id = select(
-        &c,
-        ss::CLUSTERLESS,
-        "default_clusterless",
-        &c.artifact_id.to_string(),
-    );
-    let rep = spyglass::populate(
-        db,
-        settings,
-        ss::SORTING,
-        Cond::map([("sorting_id", Value::Uuid(id))]),
-    )
-    .unwrap();
-    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-    let cur = cv::insert_curation(db, settings, id, &cv::CurationInput::default()).unwrap();
+    let (_, cur) = sorted(&c, ss::CLUSTERLESS, "default_clusterless");
     let merge_id = cv::insert_into_merge(db, &cur.key()).unwrap();
     group::create_group(db, "mua", &nwb, "all_units", &[merge_id]).unwrap();
     trodes_v1::select(db, &nwb, None, trodes_v1::DEFAULT_PARAMS_NAME).unwrap();

@@ -11,7 +11,7 @@
 //! - `insert_metric_curation` makes a child CurationV1 (parent the selected curation,
 //!   Spyglass's description) with those labels.
 
-use crate::spikesorting_sorting::{chain, select};
+use crate::spikesorting_sorting::{chain, sorted};
 use spyglass::spikesorting::{curation_v1 as cv, metric_curation_v1 as mc, sorting_v1 as ss};
 use spyglass_db::{Cond, Value};
 use std::collections::BTreeMap;
@@ -50,16 +50,7 @@ print(json.dumps(out))
 fn metric_curation_labels_equal_spyglass() {
     let c = chain();
     let (db, settings) = (&c.env.db, &c.env.settings);
-    let id = select(&c, ss::NATIVE, "default", &c.artifact_id.to_string());
-    let rep = spyglass::populate(
-        db,
-        settings,
-        ss::SORTING,
-        Cond::map([("sorting_id", Value::Uuid(id))]),
-    )
-    .unwrap();
-    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-    let cur = cv::insert_curation(db, settings, id, &cv::CurationInput::default()).unwrap();
+    let (id, cur) = sorted(&c, ss::NATIVE, "default");
     let units = cv::get_sorting(db, &cur.key()).unwrap();
     assert!(units.len() >= 2, "the sorter found {} units", units.len());
 
