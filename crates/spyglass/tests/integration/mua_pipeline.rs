@@ -710,6 +710,7 @@ fn spyglass_populates_mua_events_v1_on_our_rows_as_we_do() {
         Cond::map([
             ("mua_param_name", "default"),
             ("sorted_spikes_group_name", "mua"),
+            ("detection_interval", "mua detect"),
         ]),
     )
     .unwrap();
