@@ -658,6 +658,108 @@ impl RawReader {
         }
     }
 
+    /// Timestamps of every `step`-th sample of `range` (from its first): one strided
+    /// read of the stored timestamps, or from rate and starting time.
+    pub fn timestamps_every(&self, range: Range<usize>, step: usize) -> Result<Vec<f64>> {
+        let step = step.max(1);
+        if step == 1 || range.is_empty() {
+            return self.timestamps(range);
+        }
+        if range.start > range.end || range.end > self.n_samples {
+            return Err(NwbError::InvalidArgument(format!(
+                "samples {range:?} out of bounds"
+            )));
+        }
+        match (&self.timing, &self.timestamps) {
+            (_, Some(ds)) if !matches!(self.timing, Timing::Rate { .. }) => Ok(ds
+                .read_slice_1d::<f64, _>(ndarray::s![range.start..range.end;step])
+                .map_err(herr(&self.file, &join(&self.series, "timestamps")))?
+                .to_vec()),
+            _ => Ok(self
+                .timestamps(range.clone())?
+                .into_iter()
+                .step_by(step)
+                .collect()),
+        }
+    }
+
+    /// The stored bytes of every channel over `samples`, row-major
+    /// ([`RawReader::num_channels`] elements of [`RawReader::elem`] per row), handed to
+    /// `f(first_sample, bytes)` a chunk row at a time: chunks decoded in parallel on the
+    /// reader's threads (and kept in its chunk cache), so `f` may run on several threads
+    /// at once. No copy to per-channel arrays: for reductions over all channels (a
+    /// viewer's min/max). `Ok(false)`, with nothing called, unless the data are chunked
+    /// with every channel in each chunk and decoded here (see [`RawReader::strategy`]).
+    pub fn for_each_row_block(
+        &self,
+        samples: Range<usize>,
+        f: impl Fn(usize, &[u8]) -> Result<()> + Sync,
+    ) -> Result<bool> {
+        let Strategy::DirectChunks { chunk, filters } = &self.strategy else {
+            return Ok(false);
+        };
+        let [cr, cc] = *chunk;
+        if cc != self.n_channels || cr == 0 {
+            return Ok(false);
+        }
+        if samples.start > samples.end || samples.end > self.n_samples {
+            return Err(NwbError::InvalidArgument(format!(
+                "samples {samples:?} out of bounds for `{}` with {} samples",
+                self.series, self.n_samples
+            )));
+        }
+        if samples.is_empty() {
+            return Ok(true);
+        }
+        let row_bytes = cc * self.elem.size;
+        let expected = cr * row_bytes;
+        let blocks: Vec<usize> = (samples.start / cr..=(samples.end - 1) / cr).collect();
+        let run = |blocks: Vec<usize>| -> Result<()> {
+            blocks.into_par_iter().try_for_each(|b| {
+                let block_start = b * cr;
+                SCRATCH.with(|cell| -> Result<()> {
+                    let mut bufs = cell.borrow_mut();
+                    let [raw, a, bb] = &mut *bufs;
+                    let at = (block_start, 0);
+                    let cached = self.recent.get(at);
+                    let bytes: &[u8] = match &cached {
+                        Some(v) => v,
+                        None => match self.read_chunk(block_start, 0, expected, raw)? {
+                            Some(mask) => {
+                                let d = self.decode_chunk(raw, a, bb, mask, filters, expected)?;
+                                self.recent.put(at, d);
+                                d
+                            }
+                            None => {
+                                a.clear();
+                                a.resize(expected, 0);
+                                a
+                            }
+                        },
+                    };
+                    let lo = block_start.max(samples.start);
+                    let hi = (block_start + cr).min(samples.end);
+                    let (x, y) = (
+                        (lo - block_start) * row_bytes,
+                        (hi - block_start) * row_bytes,
+                    );
+                    if y > bytes.len() {
+                        return Err(self.err(format!(
+                            "the chunk at row {block_start} holds {} bytes, not {expected}",
+                            bytes.len()
+                        )));
+                    }
+                    f(lo, &bytes[x..y])
+                })
+            })
+        };
+        match &self.pool {
+            Some(p) => p.install(|| run(blocks))?,
+            None => run(blocks)?,
+        }
+        Ok(true)
+    }
+
     /// Timestamps of samples `range` (stored, or from rate and starting time).
     pub fn timestamps(&self, range: Range<usize>) -> Result<Vec<f64>> {
         if range.start > range.end || range.end > self.n_samples {

@@ -52,6 +52,35 @@ async function api(path, params) {
   return body;
 }
 
+// a traces window: from the server as bytes (`fmt=bin`: a JSON header, then the
+// times as f64 and each channel's values as f32, little-endian), read as typed arrays
+// without parsing numbers; from an export as its JSON
+async function fetchWindow(q) {
+  if (STATIC) return api("traces/data", q);
+  const asked = performance.now();
+  const r = await fetch("/api/traces/data?" + new URLSearchParams({ ...q, fmt: "bin" }).toString(), { credentials: "same-origin" });
+  if (r.status === 401) throw new Error("not authorized: open the URL with the token that `spyglass view` printed");
+  if (!r.ok) {
+    const ct = r.headers.get("content-type") || "";
+    const body = ct.includes("json") ? await r.json() : await r.text();
+    throw new Error((body && body.error) || String(body));
+  }
+  const buf = await r.arrayBuffer();
+  const received = performance.now();
+  const hl = new DataView(buf).getUint32(0, true);
+  const d = JSON.parse(new TextDecoder().decode(new Uint8Array(buf, 4, hl)));
+  let off = Math.ceil((4 + hl) / 8) * 8;
+  const nt = d.nt;
+  d.t = new Float64Array(buf, off, nt); off += 8 * nt;
+  const lanes = () => d.channels.map(() => { const a = new Float32Array(buf, off, nt); off += 4 * nt; return a; });
+  if (d.mode === "points") d.y = lanes(); else { d.min = lanes(); d.max = lanes(); }
+  d.bytes = buf.byteLength;
+  d.net_ms = received - asked;
+  d.parse_ms = performance.now() - received;
+  d.server_timing = r.headers.get("server-timing") || "";
+  return d;
+}
+
 function parseHash() {
   const h = location.hash.replace(/^#\/?/, "");
   const [path, query] = h.split("?");
@@ -629,7 +658,7 @@ async function viewTraces(nwb, params) {
   let early = null;
   if (!STATIC && params.get("src") && params.get("t0") !== null && params.get("t1") !== null) {
     const q = { nwb, src: params.get("src"), ch: params.get("ch") || "", t0: Number(params.get("t0")), t1: Number(params.get("t1")), px: tracesWidth() };
-    early = { q, req: api("traces/data", q).catch((e) => ({ error: e })) };
+    early = { q, req: fetchWindow(q).catch((e) => ({ error: e })) };
   }
   const [sources, overlays] = await Promise.all([api("traces/sources", { nwb }), api("traces/overlays", { nwb })]);
   if (!sources.traces.length) {
@@ -685,7 +714,13 @@ async function viewTraces(nwb, params) {
       overlays.events.length ? ` events: ${overlays.events.map((e) => e.label + " (" + e.times.length + ")").join(", ")}` : "") : null,
     ov, canvas, status);
 
-  let seq = 0, data = null, first = true, pending = null;
+  let seq = 0, data = null, first = true, pending = null, shown = null, size = null, img = null;
+  // what was drawn, as plain arrays, for tests and scripts (made when asked for)
+  const plain = (v) => v == null ? v : ArrayBuffer.isView(v) ? Array.from(v) : Array.isArray(v) ? v.map(plain) : v;
+  Object.defineProperty(window, "__traces", {
+    configurable: true,
+    get: () => shown && { ...shown, t: plain(shown.t), y: plain(shown.y), min: plain(shown.min), max: plain(shown.max) },
+  });
   const state = { kind: "first-paint" };
   function zoom(f, center) {
     const c = center ?? (t0 + t1) / 2;
@@ -708,14 +743,14 @@ async function viewTraces(nwb, params) {
     const kind = first ? "first-paint" : state.kind;
     const started = first ? tStart : performance.now();
     performance.mark("traces:request:" + my);
-    const px = STATIC ? 1600 : Math.max(100, Math.round(canvas.clientWidth));
+    const px = STATIC ? 1600 : Math.max(100, Math.round(dims().W));
     const q = { nwb, src: src.id, ch: channels.join(","), t0, t1, px };
     const asked = performance.now();
     let req;
     if (early && early.q.src === q.src && early.q.ch === (params.get("ch") ? q.ch : "") && early.q.t0 === t0 && early.q.t1 === t1 && early.q.px === px) {
       req = early.req.then((d) => { if (d.error) throw d.error; return d; });
     } else {
-      req = api("traces/data", q);
+      req = fetchWindow(q);
     }
     early = null;
     pending = req;
@@ -731,7 +766,7 @@ async function viewTraces(nwb, params) {
     performance.mark("traces:paint:" + my);
     const ms = performance.now() - started;
     performance.measure("traces:" + kind, { start: started, end: performance.now() });
-    window.__timings.push({ kind, ms, fetch_ms: fetched - asked, draw_ms: drawn - fetched, before_ms: asked - started, server_ms: d.server_ms, search_ms: d.search_ms, channels: channels.length, window_s: t1 - t0, mode: d.mode, samples: d.samples });
+    window.__timings.push({ kind, ms, fetch_ms: fetched - asked, draw_ms: drawn - fetched, before_ms: asked - started, server_ms: d.server_ms, search_ms: d.search_ms, channels: channels.length, window_s: t1 - t0, mode: d.mode, samples: d.samples, columns: d.t.length, bytes: d.bytes, net_ms: d.net_ms, parse_ms: d.parse_ms, paint_ms: performance.now() - drawn, server_timing: d.server_timing });
     status.className = "legend";
     status.textContent = `${(t1 - t0).toFixed(3)} s from ${t0.toFixed(3)} s · ${channels.length} ch · ${d.mode}${d.per_bin ? " (" + d.per_bin + " samples/px)" : ""} · ${d.samples} samples · ${ms.toFixed(0)} ms (server ${d.server_ms.toFixed(0)} ms)`;
     first = false;
@@ -759,7 +794,7 @@ async function viewTraces(nwb, params) {
     const o = ovData;
     const dpr = window.devicePixelRatio || 1;
     const W = ov.clientWidth, H = ov.clientHeight;
-    ov.width = Math.round(W * dpr); ov.height = Math.round(H * dpr);
+    if (ov.width !== Math.round(W * dpr) || ov.height !== Math.round(H * dpr)) { ov.width = Math.round(W * dpr); ov.height = Math.round(H * dpr); }
     const g = ov.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, W, H);
@@ -793,11 +828,19 @@ async function viewTraces(nwb, params) {
     const c = ovData.start + frac * (ovData.end - ovData.start), w = t1 - t0;
     t0 = c - w / 2; t1 = t0 + w; clamp(); state.kind = "pan"; update();
   });
+  // the canvas' size in CSS pixels, read once per layout (not per draw)
+  const resized = () => { size = null; };
+  function dims() {
+    if (!size) size = { W: canvas.clientWidth, H: canvas.clientHeight };
+    return size;
+  }
   function draw() {
     const d = data;
     const dpr = window.devicePixelRatio || 1;
-    const W = canvas.clientWidth, H = canvas.clientHeight;
-    canvas.width = Math.round(W * dpr); canvas.height = Math.round(H * dpr);
+    const { W, H } = dims();
+    // setting a canvas' size clears and reallocates it: only when it changed
+    const cw0 = Math.round(W * dpr), ch0 = Math.round(H * dpr);
+    if (canvas.width !== cw0 || canvas.height !== ch0) { canvas.width = cw0; canvas.height = ch0; img = null; }
     const g = canvas.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
     g.clearRect(0, 0, W, H);
@@ -829,8 +872,9 @@ async function viewTraces(nwb, params) {
       // min/max columns written as pixels (a vertical run per column and lane): no
       // path to rasterize, whatever the number of lanes
       const cw = canvas.width, ch = canvas.height;
-      const img = g.createImageData(cw, ch);
+      if (!img) img = g.createImageData(cw, ch);
       const px = new Uint32Array(img.data.buffer);
+      px.fill(0);
       const xa = Math.ceil(left * dpr), xb = Math.floor((W - right) * dpr);
       const cols = d.t.map((t) => Math.floor(x(t) * dpr));
       for (let c = 0; c < lanes; c++) {
@@ -874,7 +918,7 @@ async function viewTraces(nwb, params) {
     g.textAlign = "start";
     drawOverview();
     // what was drawn, in data units, for tests and scripts
-    window.__traces = { nwb, src: src.id, unit: d.unit, t0, t1, mode: d.mode, per_bin: d.per_bin, samples: d.samples, t: d.t, y: d.y, min: d.min, max: d.max, lanes: drawn, width: W, left, right };
+    shown = { nwb, src: src.id, unit: d.unit, t0, t1, mode: d.mode, per_bin: d.per_bin, samples: d.samples, t: d.t, y: d.y, min: d.min, max: d.max, lanes: drawn, width: W, left, right };
   }
   // wheel zooms about the pointer, drag pans
   canvas.addEventListener("wheel", (e) => {
@@ -900,7 +944,7 @@ async function viewTraces(nwb, params) {
   };
   window.addEventListener("mouseup", up);
   window.addEventListener("mousemove", move);
-  const resize = () => { if (data) update(); };
+  const resize = () => { resized(); if (data) update(); };
   window.addEventListener("resize", resize);
   current = () => {
     alive = false;

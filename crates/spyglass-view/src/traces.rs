@@ -14,7 +14,8 @@
 
 use crate::{blocking, ApiError, Shared};
 use axum::extract::{Query as Q, State as S};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use axum::Json;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value as J};
@@ -22,7 +23,9 @@ use spyglass_db::{Cond, Query, Value};
 use spyglass_nwb::{NwbFile, RawReader, Timing};
 use std::collections::HashMap;
 use std::ops::Range;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Samples per pyramid block.
 pub const BLOCK: usize = 1024;
@@ -74,7 +77,19 @@ struct Events {
 
 /// An open series with its pyramid.
 struct Series {
+    /// The reader of windows: two decoding threads and a cache of decoded chunks.
     reader: RawReader,
+    /// A second reader of the same data for the background fill of the pyramid (one
+    /// decoding thread, the default few-chunk cache), so that the fill neither evicts
+    /// the chunks of the region looked at nor queues ahead of a window's decoding.
+    bg_reader: RawReader,
+    /// Window requests being answered: background work (prefetch, overview) waits
+    /// while there is one.
+    busy: AtomicUsize,
+    /// Prefetches running: the overview's fill waits for them too.
+    prefetching: AtomicUsize,
+    /// Generation of the latest prefetch: an older one stops.
+    prefetch_gen: AtomicU64,
     /// Display factor from the series' unit (volts → µV).
     factor: f64,
     unit: String,
@@ -299,6 +314,11 @@ impl Cache {
             .and_then(|r| r.with_threads(2))
             .map(|r| r.with_chunk_cache(CHUNK_CACHE))
             .map_err(ApiError::bad)?;
+        let bg_reader = src
+            .file
+            .raw_reader(&src.path)
+            .and_then(|r| r.with_threads(1))
+            .map_err(ApiError::bad)?;
         let n = reader.num_samples();
         let (first, last) = if n == 0 {
             (0.0, 0.0)
@@ -335,6 +355,10 @@ impl Cache {
             pyramid: Mutex::new(Pyramid::new(n, channels)),
             filling: Default::default(),
             reader,
+            bg_reader,
+            busy: Default::default(),
+            prefetching: Default::default(),
+            prefetch_gen: Default::default(),
         });
         self.series.lock().map_err(internal)?.insert(key, s.clone());
         Ok(s)
@@ -447,14 +471,29 @@ pub struct DataParams {
     /// Screen columns (bins) wanted.
     #[serde(default)]
     px: Option<usize>,
+    /// `bin` for the binary answer (see [`data`]); JSON otherwise.
+    #[serde(default)]
+    fmt: Option<String>,
 }
 
-/// `GET /api/traces/data?nwb=&src=&ch=&t0=&t1=&px=`: the window as points (few
-/// samples per column) or as min/max per column, in display units.
-pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Json<Window>, ApiError> {
+/// `GET /api/traces/data?nwb=&src=&ch=&t0=&t1=&px=[&fmt=bin]`: the window as points
+/// (few samples per column) or as min/max per column, in display units.
+///
+/// As JSON ([`Window`]), or with `fmt=bin` as bytes: a little-endian u32 `H`, `H`
+/// bytes of JSON (the window without `t`, `y`, `min`, `max`, plus `nt`, the length of
+/// each), zeros up to a multiple of 8 bytes, then `t` as `nt` f64, then per channel
+/// `y` (points) or per channel `min` then per channel `max` (minmax), `nt` f32 each
+/// (little-endian). Either way a `Server-Timing` header gives the handler's parts.
+pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Response, ApiError> {
+    let bin = match p.fmt.as_deref() {
+        None | Some("") | Some("json") => false,
+        Some("bin") => true,
+        Some(other) => return Err(ApiError::bad(format!("fmt: `{other}` is not json or bin"))),
+    };
     blocking(&state, move |s| {
-        let started = std::time::Instant::now();
+        let started = Instant::now();
         let series = s.traces.series(&s.db, &p.nwb, &p.src)?;
+        let _busy = Busy::new(&series.busy);
         let channels = parse_channels(p.ch.as_deref(), series.reader.num_channels())?;
         if !(p.t0.is_finite() && p.t1.is_finite()) || p.t1 <= p.t0 {
             return Err(ApiError::bad(format!(
@@ -484,18 +523,24 @@ pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Json<Windo
             y: None,
             min: None,
             max: None,
-            search_ms: started.elapsed().as_secs_f64() * 1e3,
+            search_ms: ms_since(started),
             server_ms: 0.0,
         };
+        let mut parts = Parts::default();
+        let mut direct = true;
         if n <= 2 * px {
+            let at = Instant::now();
             out.t = series
                 .reader
                 .timestamps(range.clone())
                 .map_err(ApiError::bad)?;
+            parts.ts_ms += ms_since(at);
+            let at = Instant::now();
             let y = series
                 .reader
-                .read_scaled(range, &out.channels)
+                .read_scaled(range.clone(), &out.channels)
                 .map_err(ApiError::bad)?;
+            parts.read_ms += ms_since(at);
             out.y = Some(
                 y.iter()
                     .map(|v| v.iter().map(|x| (x * series.factor) as f32).collect())
@@ -504,12 +549,21 @@ pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Json<Windo
         } else {
             let per_bin = n.div_ceil(px);
             let ((t, min, max), per_bin) = if per_bin < 4 * BLOCK {
-                (
-                    direct_minmax(&series, range, &out.channels, per_bin)?,
-                    per_bin,
-                )
+                let rows =
+                    direct_minmax_rows(&series, range.clone(), &out.channels, per_bin, &mut parts)?;
+                let mm = match rows {
+                    Some(mm) => mm,
+                    None => {
+                        direct_minmax(&series, range.clone(), &out.channels, per_bin, &mut parts)?
+                    }
+                };
+                (mm, per_bin)
             } else {
-                pyramid_minmax(&series, range, &out.channels, per_bin)?
+                direct = false;
+                let at = Instant::now();
+                let r = pyramid_minmax(&series, range.clone(), &out.channels, per_bin)?;
+                parts.read_ms += ms_since(at);
+                r
             };
             out.mode = "minmax";
             out.per_bin = Some(per_bin);
@@ -517,10 +571,94 @@ pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Json<Windo
             out.min = Some(min);
             out.max = Some(max);
         }
-        out.server_ms = started.elapsed().as_secs_f64() * 1e3;
-        Ok(Json(out))
+        out.server_ms = ms_since(started);
+        let search_ms = out.search_ms;
+        let at = Instant::now();
+        let (body, ty) = if bin {
+            (encode_bin(out)?, "application/octet-stream")
+        } else {
+            (serde_json::to_vec(&out).map_err(internal)?, "application/json")
+        };
+        let timing = format!(
+            "search;dur={:.1}, ts;dur={:.1}, read;dur={:.1}, reduce;dur={:.1}, encode;dur={:.1}, total;dur={:.1}",
+            search_ms,
+            parts.ts_ms,
+            parts.read_ms,
+            parts.reduce_ms,
+            ms_since(at),
+            ms_since(started)
+        );
+        drop(_busy);
+        if direct {
+            // the neighbours' chunks, decoded while the window is looked at
+            prefetch(&series, range);
+        }
+        Ok((
+            [
+                (header::CONTENT_TYPE, ty.to_string()),
+                (header::HeaderName::from_static("server-timing"), timing),
+            ],
+            body,
+        )
+            .into_response())
     })
     .await
+}
+
+/// Milliseconds since `t`.
+fn ms_since(t: Instant) -> f64 {
+    t.elapsed().as_secs_f64() * 1e3
+}
+
+/// Where a window's time went in the handler, ms.
+#[derive(Default)]
+struct Parts {
+    /// Reading timestamps.
+    ts_ms: f64,
+    /// Reading and decoding samples.
+    read_ms: f64,
+    /// Min/max per column.
+    reduce_ms: f64,
+}
+
+/// The binary answer of [`data`] (`fmt=bin`).
+fn encode_bin(mut w: Window) -> Result<Vec<u8>, ApiError> {
+    let t = std::mem::take(&mut w.t);
+    let arrays: Vec<Vec<f32>> = match w.mode {
+        "points" => w.y.take().unwrap_or_default(),
+        _ => {
+            let mut a = w.min.take().unwrap_or_default();
+            a.extend(w.max.take().unwrap_or_default());
+            a
+        }
+    };
+    let mut head = serde_json::to_value(&w).map_err(internal)?;
+    if let Some(o) = head.as_object_mut() {
+        o.remove("t");
+        o.insert("nt".into(), json!(t.len()));
+    }
+    let head = serde_json::to_vec(&head).map_err(internal)?;
+    let start = (4 + head.len()).div_ceil(8) * 8;
+    let mut out = Vec::with_capacity(start + 8 * t.len() + 4 * t.len() * arrays.len());
+    out.extend_from_slice(&(head.len() as u32).to_le_bytes());
+    out.extend_from_slice(&head);
+    out.resize(start, 0);
+    for v in &t {
+        out.extend_from_slice(&v.to_le_bytes());
+    }
+    for a in &arrays {
+        if a.len() != t.len() {
+            return Err(internal(format!(
+                "a channel of {} values for {} times",
+                a.len(),
+                t.len()
+            )));
+        }
+        for v in a {
+            out.extend_from_slice(&v.to_le_bytes());
+        }
+    }
+    Ok(out)
 }
 
 /// The answer of `/api/traces/data` (serialized as it is, with no JSON tree built).
@@ -604,12 +742,106 @@ fn parse_channels(ch: Option<&str>, nch: usize) -> Result<Vec<usize>, ApiError> 
     Ok(channels)
 }
 
+/// Min/max per bin of `per_bin` samples of 16-bit data straight from the decoded
+/// chunks (row-major, every channel), each chunk reduced on the thread that decoded it:
+/// no copy to per-channel arrays; the bins' times by one strided read. `None` when the
+/// data are not 16-bit integers in whole-row chunks (then [`direct_minmax`] reads them).
+fn direct_minmax_rows(
+    series: &Series,
+    range: Range<usize>,
+    channels: &[usize],
+    per_bin: usize,
+    parts: &mut Parts,
+) -> Result<Option<MinMax>, ApiError> {
+    let nch = series.reader.num_channels();
+    if !series.int16 || nch == 0 || range.is_empty() {
+        return Ok(None);
+    }
+    let le = series.reader.elem().little_endian;
+    let nbins = range.len().div_ceil(per_bin);
+    // stored min and max per (bin, channel), merged from the chunks
+    let acc = Mutex::new((vec![i16::MAX; nbins * nch], vec![i16::MIN; nbins * nch]));
+    let clock = Instant::now();
+    let done = series
+        .reader
+        .for_each_row_block(range.clone(), |first, bytes| {
+            let rows = bytes.len() / (2 * nch);
+            if rows == 0 {
+                return Ok(());
+            }
+            let off = first - range.start;
+            let (b_first, b_last) = (off / per_bin, (off + rows - 1) / per_bin);
+            let mut lo = vec![i16::MAX; (b_last - b_first + 1) * nch];
+            let mut hi = vec![i16::MIN; (b_last - b_first + 1) * nch];
+            let mut r = 0;
+            while r < rows {
+                let b = (off + r) / per_bin;
+                let stop = ((b + 1) * per_bin - off).min(rows);
+                let at = (b - b_first) * nch;
+                let (l, h) = (&mut lo[at..at + nch], &mut hi[at..at + nch]);
+                for row in bytes[r * 2 * nch..stop * 2 * nch].chunks_exact(2 * nch) {
+                    for ((l, h), v) in l.iter_mut().zip(h.iter_mut()).zip(row.chunks_exact(2)) {
+                        let v = if le {
+                            i16::from_le_bytes([v[0], v[1]])
+                        } else {
+                            i16::from_be_bytes([v[0], v[1]])
+                        };
+                        *l = (*l).min(v);
+                        *h = (*h).max(v);
+                    }
+                }
+                r = stop;
+            }
+            let mut guard = acc.lock().unwrap_or_else(|p| p.into_inner());
+            let (glo, ghi) = &mut *guard;
+            let base = b_first * nch;
+            for (g, l) in glo[base..base + lo.len()].iter_mut().zip(&lo) {
+                *g = (*g).min(*l);
+            }
+            for (g, h) in ghi[base..base + hi.len()].iter_mut().zip(&hi) {
+                *g = (*g).max(*h);
+            }
+            Ok(())
+        })
+        .map_err(ApiError::bad)?;
+    if !done {
+        return Ok(None);
+    }
+    parts.read_ms += ms_since(clock);
+    let clock = Instant::now();
+    let t = series
+        .reader
+        .timestamps_every(range.clone(), per_bin)
+        .map_err(ApiError::bad)?;
+    parts.ts_ms += ms_since(clock);
+    let clock = Instant::now();
+    let (lo, hi) = acc.into_inner().unwrap_or_else(|p| p.into_inner());
+    let scaling = series.reader.scaling();
+    let offset = scaling.offset * series.factor;
+    let mut min = vec![vec![0f32; nbins]; channels.len()];
+    let mut max = vec![vec![0f32; nbins]; channels.len()];
+    for (j, &c) in channels.iter().enumerate() {
+        let k = scaling.factor(c) * series.factor;
+        for b in 0..nbins {
+            let (va, vz) = (
+                (lo[b * nch + c] as f64 * k + offset) as f32,
+                (hi[b * nch + c] as f64 * k + offset) as f32,
+            );
+            min[j][b] = va.min(vz);
+            max[j][b] = va.max(vz);
+        }
+    }
+    parts.reduce_ms += ms_since(clock);
+    Ok(Some((t, min, max)))
+}
+
 /// Min/max per bin of `per_bin` samples, reading the window's samples in chunks.
 fn direct_minmax(
     series: &Series,
     range: Range<usize>,
     channels: &[usize],
     per_bin: usize,
+    parts: &mut Parts,
 ) -> Result<MinMax, ApiError> {
     let nbins = range.len().div_ceil(per_bin);
     let mut t = vec![f64::NAN; nbins];
@@ -621,7 +853,9 @@ fn direct_minmax(
     let mut at = range.start;
     while at < range.end {
         let end = ((at / rows) * rows + per_read).min(range.end);
+        let clock = Instant::now();
         let ts = series.reader.timestamps(at..end).map_err(ApiError::bad)?;
+        parts.ts_ms += ms_since(clock);
         let off = at - range.start;
         for (i, tt) in ts.iter().enumerate() {
             if (off + i) % per_bin == 0 {
@@ -630,10 +864,13 @@ fn direct_minmax(
         }
         if series.int16 {
             // min/max of the stored integers, then scaled (the scaling is monotonic)
+            let clock = Instant::now();
             let y = series
                 .reader
                 .read::<i16>(at..end, channels)
                 .map_err(ApiError::bad)?;
+            parts.read_ms += ms_since(clock);
+            let clock = Instant::now();
             let scaling = series.reader.scaling();
             for (j, ys) in y.iter().enumerate() {
                 let (lo, hi) = (&mut min[j], &mut max[j]);
@@ -650,11 +887,15 @@ fn direct_minmax(
                     b0 += 1;
                 }
             }
+            parts.reduce_ms += ms_since(clock);
         } else {
+            let clock = Instant::now();
             let y = series
                 .reader
                 .read_scaled(at..end, channels)
                 .map_err(ApiError::bad)?;
+            parts.read_ms += ms_since(clock);
+            let clock = Instant::now();
             for (c, ys) in y.iter().enumerate() {
                 let (lo, hi) = (&mut min[c], &mut max[c]);
                 for (i, v) in ys.iter().enumerate() {
@@ -664,6 +905,7 @@ fn direct_minmax(
                     hi[b] = hi[b].max(v);
                 }
             }
+            parts.reduce_ms += ms_since(clock);
         }
         at = end;
     }
@@ -683,7 +925,11 @@ fn pyramid_minmax(
     let span = BLOCK * FANOUT.pow(level as u32);
     let (e0, e1) = (range.start / span, range.end.div_ceil(span));
     let nblocks = series.reader.num_samples().div_ceil(BLOCK);
-    fill(series, e0 * span / BLOCK..(e1 * span / BLOCK).min(nblocks))?;
+    fill(
+        series,
+        &series.reader,
+        e0 * span / BLOCK..(e1 * span / BLOCK).min(nblocks),
+    )?;
     let pyr = series.pyramid.lock().map_err(internal)?;
     let lv = &pyr.levels[level];
     let k = (per_bin / span).max(1);
@@ -727,15 +973,15 @@ fn scaled_range_i16(values: &[i16], k: f64, offset: f64) -> (f32, f32) {
 }
 
 /// Computes the missing base blocks of `blocks` (all channels at once) and the levels
-/// above them.
-fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
+/// above them, reading with `reader` (the window reader or the background one).
+fn fill(series: &Series, reader: &RawReader, blocks: Range<usize>) -> Result<(), ApiError> {
     let missing: Vec<usize> = {
         let pyr = series.pyramid.lock().map_err(internal)?;
         blocks.filter(|&b| !pyr.levels[0].filled[b]).collect()
     };
-    let n = series.reader.num_samples();
-    let all: Vec<usize> = (0..series.reader.num_channels()).collect();
-    let scaling = series.reader.scaling();
+    let n = reader.num_samples();
+    let all: Vec<usize> = (0..reader.num_channels()).collect();
+    let scaling = reader.scaling();
     let mut i = 0;
     while i < missing.len() {
         // a run of consecutive missing blocks, at most FILL_BLOCKS long
@@ -747,8 +993,7 @@ fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
         let samples = first * BLOCK..((last + 1) * BLOCK).min(n);
         // per channel, (min, max) of each block of the run
         let ranges: Vec<Vec<(f32, f32)>> = if series.int16 {
-            let y = series
-                .reader
+            let y = reader
                 .read::<i16>(samples.clone(), &all)
                 .map_err(ApiError::bad)?;
             y.iter()
@@ -762,8 +1007,7 @@ fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
                 })
                 .collect()
         } else {
-            let y = series
-                .reader
+            let y = reader
                 .read_scaled(samples.clone(), &all)
                 .map_err(ApiError::bad)?;
             y.iter()
@@ -781,8 +1025,7 @@ fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
                 })
                 .collect()
         };
-        let ts: Vec<f64> = series
-            .reader
+        let ts: Vec<f64> = reader
             .timestamps(samples.clone())
             .map_err(ApiError::bad)?
             .into_iter()
@@ -813,9 +1056,10 @@ fn fill(series: &Series, blocks: Range<usize>) -> Result<(), ApiError> {
 }
 
 /// Starts (once per series) a background thread filling the whole pyramid, run by
-/// run, so the overview fills in while the view is used.
+/// run, so the overview fills in while the view is used. It reads with the series'
+/// background reader and waits while a window is being answered or prefetched, so the
+/// zoom steps do not queue behind it.
 fn fill_in_background(series: &Arc<Series>) {
-    use std::sync::atomic::Ordering;
     if series.filling.swap(true, Ordering::SeqCst) {
         return;
     }
@@ -824,19 +1068,110 @@ fn fill_in_background(series: &Arc<Series>) {
     let spawned = std::thread::Builder::new()
         .name("spyglass-view-overview".into())
         .spawn(move || {
-            let step = FILL_BLOCKS * 8;
             let mut b = 0;
             while b < nblocks {
-                if let Err(e) = fill(&s, b..(b + step).min(nblocks)) {
+                while s.busy.load(Ordering::SeqCst) > 0 || s.prefetching.load(Ordering::SeqCst) > 0
+                {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                if let Err(e) = fill(&s, &s.bg_reader, b..(b + FILL_BLOCKS).min(nblocks)) {
                     eprintln!("spyglass view: the overview of {} stopped: {}", s.unit, e.1);
                     return;
                 }
-                b += step;
+                b += FILL_BLOCKS;
             }
         });
     if spawned.is_err() {
         series.filling.store(false, Ordering::SeqCst);
     }
+}
+
+/// Counts a window request as in flight while alive.
+struct Busy<'a>(&'a AtomicUsize);
+
+impl<'a> Busy<'a> {
+    fn new(n: &'a AtomicUsize) -> Busy<'a> {
+        n.fetch_add(1, Ordering::SeqCst);
+        Busy(n)
+    }
+}
+
+impl Drop for Busy<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+/// Decodes (into the window reader's chunk cache) the chunks of the neighbours of the
+/// window `range`: one window's length on each side, nearest first, alternating right
+/// and left, within a third of the cache, so that a pan or a zoom out by 2 finds its
+/// chunks decoded. Runs in a background thread; waits while a window is answered and
+/// stops when a newer window starts its own prefetch.
+fn prefetch(series: &Arc<Series>, range: Range<usize>) {
+    let r = &series.reader;
+    let rows = r.block_rows().max(1);
+    let n = r.num_samples();
+    if r.strategy() != "direct-chunks" || range.is_empty() || n == 0 {
+        return;
+    }
+    let gen = series.prefetch_gen.fetch_add(1, Ordering::SeqCst) + 1;
+    let len = range.len().max(rows);
+    let (c0, c1) = (range.start / rows, (range.end - 1) / rows);
+    let (lo, hi) = (
+        range.start.saturating_sub(len) / rows,
+        ((range.end + len).min(n) - 1) / rows,
+    );
+    let chunk_bytes = rows * r.num_channels() * r.elem().size;
+    let budget = (CHUNK_CACHE / 3 / chunk_bytes.max(1)).max(1);
+    let mut order = vec![];
+    for k in 1.. {
+        let (right, left) = (c1 + k, c0.checked_sub(k));
+        let right_in = right <= hi;
+        let left_in = left.is_some_and(|l| l >= lo);
+        if !right_in && !left_in {
+            break;
+        }
+        if right_in {
+            order.push(right);
+        }
+        if let Some(l) = left.filter(|_| left_in) {
+            order.push(l);
+        }
+    }
+    order.truncate(budget);
+    if order.is_empty() {
+        return;
+    }
+    let s = series.clone();
+    let _ = std::thread::Builder::new()
+        .name("spyglass-view-prefetch".into())
+        .spawn(move || {
+            s.prefetching.fetch_add(1, Ordering::SeqCst);
+            let all: Vec<usize> = (0..s.reader.num_channels()).collect();
+            for c in order {
+                loop {
+                    if s.prefetch_gen.load(Ordering::SeqCst) != gen {
+                        s.prefetching.fetch_sub(1, Ordering::SeqCst);
+                        return;
+                    }
+                    if s.busy.load(Ordering::SeqCst) == 0 {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+                // one row of every channel decodes (and caches) the whole chunk row
+                let at = c * rows;
+                let ok = if s.int16 {
+                    s.reader.read::<i16>(at..at + 1, &all).is_ok()
+                } else {
+                    s.reader.read_scaled(at..at + 1, &all).is_ok()
+                };
+                if !ok {
+                    break;
+                }
+            }
+            s.prefetching.fetch_sub(1, Ordering::SeqCst);
+        });
 }
 
 /// Query of `/api/traces/overview`.

@@ -484,23 +484,31 @@ fn an_export_opens_without_a_server() {
 }
 
 /// Prints one `window.__timings` entry: the whole time from the request to the paint,
-/// and its parts (before the request, the request, drawing; the server's handler).
+/// and its parts (before the request; the request: the server's handler, the bytes'
+/// transfer, reading the answer; drawing; the server handler's own parts).
 fn print_timing(what: &str, t: &J) {
     let ms = |k: &str| t[k].as_f64().unwrap_or(f64::NAN);
     println!(
-        "timing ({what}): {} of {:.3} s x {} ch ({}, {} samples/ch): {:.1} ms to the paint \
-         (before the request {:.1}, request {:.1}, drawing {:.1}; server handler {:.1}, of which opening and search {:.1})",
+        "timing ({what}): {} of {:.3} s x {} ch ({}, {} samples/ch, {} columns, {:.0} kB): {:.1} ms to the paint \
+         (before the request {:.1}, request {:.1} [network {:.1}, reading the answer {:.1}], drawing {:.1}, to the frame {:.1}; \
+         server handler {:.1}, of which opening and search {:.1}; server parts: {})",
         t["kind"].as_str().unwrap_or(""),
         ms("window_s"),
         t["channels"],
         t["mode"].as_str().unwrap_or(""),
         t["samples"],
+        t["columns"],
+        ms("bytes") / 1e3,
         ms("ms"),
         ms("before_ms"),
         ms("fetch_ms"),
+        ms("net_ms"),
+        ms("parse_ms"),
         ms("draw_ms"),
+        ms("paint_ms"),
         ms("server_ms"),
         ms("search_ms"),
+        t["server_timing"].as_str().unwrap_or(""),
     );
 }
 
@@ -524,7 +532,25 @@ fn timing_of_a_32_channel_window() {
         ..Default::default()
     };
     let src = dir.join("wide32.nwb");
-    spyglass_nwb::synthetic::write_session(&src, &params).expect("write the session");
+    // `$SPYGLASS_VIEW_TIMING_CACHE`: a folder keeping the written session between runs
+    // (a 1 h recording takes minutes to write), linked into place
+    match std::env::var_os("SPYGLASS_VIEW_TIMING_CACHE") {
+        Some(cache) => {
+            let kept = Path::new(&cache).join(format!("wide32-{duration_s}s.nwb"));
+            if !kept.exists() {
+                std::fs::create_dir_all(&cache).expect("cache dir");
+                let part = kept.with_extension("part");
+                spyglass_nwb::synthetic::write_session(&part, &params).expect("write the session");
+                std::fs::rename(&part, &kept).expect("rename the session");
+            }
+            if std::fs::hard_link(&kept, &src).is_err() {
+                std::fs::copy(&kept, &src).expect("copy the session");
+            }
+        }
+        None => {
+            spyglass_nwb::synthetic::write_session(&src, &params).expect("write the session");
+        }
+    }
     std::fs::create_dir_all(dir.join("demo")).expect("dir");
     common::spyglass(dir, &["insert", src.to_str().expect("utf-8 path")]);
     let (raw_id, raw_file) = object_of(dir, "common_ephys.Raw", "raw_object_id");
