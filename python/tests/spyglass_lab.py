@@ -67,7 +67,7 @@ def main():
         "LFPV1": LFPV1, "LFPSelection": LFPSelection, "LFPOutput": LFPOutput,
         "LFPOutput.LFPV1": LFPOutput.LFPV1, "FirFilterParameters": sgc.FirFilterParameters,
         "PositionOutput.TrodesPosV1": PositionOutput.TrodesPosV1, "TrodesPosV1": TrodesPosV1,
-        "LabTeam.LabTeamMember": sgc.LabTeam.LabTeamMember,
+        "LabTeam.LabTeamMember": sgc.LabTeam.LabTeamMember, "AnalysisNwbfile": sgc.AnalysisNwbfile,
         "LabMember.LabMemberInfo": sgc.LabMember.LabMemberInfo,
     }
     from spyglass.common.common_usage import CautiousDelete

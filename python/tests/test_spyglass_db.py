@@ -247,6 +247,14 @@ def test_spyglass_rows_read_as_datajoint_fetches(lab, db, name):
     assert [encode(r) for r in frame.reset_index().to_dict("records")] == theirs, name
 
 
+def test_our_insert_sessions_finds_spyglass_ingest(lab, db):
+    from spyglass_rs.common import Nwbfile
+
+    (report,) = db.insert_sessions([lab.base / "raw" / RAW_NAME])
+    assert report["nwb_file_name"] == NWB and report["status"] == "already present", report
+    assert ours(Nwbfile) == lab.spyglass("rows", "Nwbfile", SESSION)
+
+
 # -- LFP made by spyglass_rs in Spyglass's tables, read by Spyglass ---------------------
 
 LFP_KEY = {
@@ -286,6 +294,13 @@ def test_spyglass_reads_our_lfpv1_row(lab, lfp, db):
     from spyglass_rs.common import FirFilterParameters
 
     assert ours(FirFilterParameters, True) == lab.spyglass("rows", "FirFilterParameters", True)
+    # the LFP's valid times and analysis file, as Spyglass reads them
+    from spyglass_rs.common import AnalysisNwbfile, IntervalList
+
+    assert ours(IntervalList) == lab.spyglass("rows", "IntervalList", SESSION)
+    theirs_files = lab.spyglass("rows", "AnalysisNwbfile", SESSION)
+    assert ours(AnalysisNwbfile) == theirs_files
+    assert [f["analysis_file_name"] for f in theirs_files] == [theirs["row"]["analysis_file_name"]]
 
 
 def test_spyglass_fetch_nwb_equals_ours(lab, lfp, db):
