@@ -197,7 +197,28 @@ def main():
             out[f"{schema}.{t.__qualname__}"] = t.full_table_name
         return out
 
-    ops = {"full_names": full_names, "declared": declared, "insert_interval": insert_interval, "trodes_params": trodes_params,
+    def sort_groups(nwb):
+        """Spyglass's SortGroup.set_group_by_shank: its rows, then removed again (so
+        that spyglass_rs can make them in the same tables)."""
+        from spyglass.spikesorting.v1 import SortGroup
+
+        key = {"nwb_file_name": nwb}
+        SortGroup().set_group_by_shank(nwb_file_name=nwb)
+        out = {"SortGroup": rows_of(SortGroup & key),
+               "SortGroup.SortGroupElectrode": rows_of(SortGroup.SortGroupElectrode & key)}
+        (SortGroup.SortGroupElectrode & key).delete_quick()
+        (SortGroup & key).delete_quick()
+        return out
+
+    def sort_group_rows(nwb):
+        from spyglass.spikesorting.v1 import SortGroup
+
+        key = {"nwb_file_name": nwb}
+        return {"SortGroup": rows_of(SortGroup & key),
+                "SortGroup.SortGroupElectrode": rows_of(SortGroup.SortGroupElectrode & key)}
+
+    ops = {"full_names": full_names, "sort_groups": sort_groups,
+           "sort_group_rows": sort_group_rows, "declared": declared, "insert_interval": insert_interval, "trodes_params": trodes_params,
            "read_position": read_position, "ingest": ingest, "rows": rows, "lab": lab,
            "may_delete": may_delete, "read_lfp": read_lfp}
     print("@@LAB@@ " + json.dumps({"ready": True}), flush=True)

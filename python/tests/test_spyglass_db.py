@@ -362,6 +362,21 @@ def test_merge_methods_agree_with_spyglass(lfp, db):
     assert encode(parent.fetch("KEY", as_dict=True)) == theirs["parent"]
 
 
+# -- spike sorting's sort groups in Spyglass's tables ----------------------------------
+
+def test_sort_groups_by_shank_as_spyglass_makes_them(lab, db):
+    from spyglass_rs.spikesorting.v1 import SortGroup
+
+    theirs = lab.spyglass("sort_groups", NWB)
+    assert len(theirs["SortGroup"]) == lab.params["n_groups"], theirs
+    SortGroup.set_group_by_shank(NWB)
+    mine = {"SortGroup": ours(SortGroup),
+            "SortGroup.SortGroupElectrode": ours(SortGroup.SortGroupElectrode)}
+    assert mine == theirs
+    # and Spyglass reads ours
+    assert lab.spyglass("sort_group_rows", NWB) == theirs
+
+
 # -- the cautious delete on Spyglass's lab tables ---------------------------------------
 
 USERS = {"alice": "Alice Able", "olga": "Olga Outsider", "ada": "Ada Admin"}
