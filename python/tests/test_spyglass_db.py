@@ -390,7 +390,7 @@ def accounts(lab):
     lab.spyglass("lab", [["Alice Able", "alice"]], ["Olga Outsider", "olga"],
                  ["Ada Admin", "ada"])
     out = {}
-    for user in USERS:
+    for user in [*USERS, "bob"]:  # bob: an account that is no lab member
         lab.db.execute(f"CREATE USER '{user}'@'%' IDENTIFIED BY 'pw-{user}'")
         lab.db.execute(f"GRANT ALL PRIVILEGES ON *.* TO '{user}'@'%'")
         out[user] = spyglass_rs.connect(
@@ -413,7 +413,8 @@ def test_delete_permission_as_spyglass_decides(lab, accounts):
         assert permitted == spyglass["permitted"], (user, reason, spyglass)
     # Spyglass's rules: the experimenter's team and admins (root is one) may
     assert {u: lab.spyglass("may_delete", u, "IntervalList", restriction)["permitted"]
-            for u in accounts} == {"alice": True, "olga": False, "ada": True, "root": True}
+            for u in accounts} == {"alice": True, "olga": False, "ada": True, "bob": False,
+                                   "root": True}
 
 
 def test_delete_by_a_team_member_is_logged_for_spyglass(lab, accounts):
