@@ -190,11 +190,13 @@ def main():
                 "dtypes": [str(t) for t in via_merge.dtypes]}
 
     def full_names():
-        """``{schema.Class: full table name}`` of the tables compared."""
+        """``{schema.Class: full table name, attributes, primary key}`` of the tables compared."""
         out = {}
         for t in tables.values():
             schema = t.database
-            out[f"{schema}.{t.__qualname__}"] = t.full_table_name
+            out[f"{schema}.{t.__qualname__}"] = {"full": t.full_table_name,
+                                                 "heading": list(t.heading.names),
+                                                 "primary_key": list(t.primary_key)}
         return out
 
     def sort_groups(nwb):

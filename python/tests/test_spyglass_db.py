@@ -218,10 +218,13 @@ def test_spyglass_declared_unprefixed_schemas(lab, db):
         assert schema in lab.schemas, lab.schemas
     assert set(lab.schemas) <= set(db.schemas())
 
-    # each class names the table Spyglass declared
+    # each class names the table Spyglass declared, with its attributes and key
     theirs = lab.spyglass("full_names")
-    for name, full in theirs.items():
-        assert db.table(name).full_table_name == full, name
+    for name, t in theirs.items():
+        mine = db.table(name)
+        assert mine.full_table_name == t["full"], name
+        assert list(mine.heading.names) == t["heading"], name
+        assert list(mine.primary_key) == t["primary_key"], name
 
 
 SESSION_TABLES = ["Nwbfile", "Session", "Session.Experimenter", "ElectrodeGroup", "Electrode",
@@ -244,6 +247,7 @@ def test_spyglass_rows_read_as_datajoint_fetches(lab, db, name):
     # the frame: DataJoint's, indexed by the primary key
     frame = (table & SESSION).fetch(format="frame", order_by="KEY")
     assert isinstance(frame, pd.DataFrame) and len(frame) == len(theirs)
+    assert list(frame.index.names) == list(table().primary_key), name
     assert [encode(r) for r in frame.reset_index().to_dict("records")] == theirs, name
 
 
