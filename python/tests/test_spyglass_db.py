@@ -67,6 +67,15 @@ def _free_port():
         return s.getsockname()[1]
 
 
+def _stop_with_parent():
+    """In the child before exec: SIGTERM when the test process dies (PR_SET_PDEATHSIG),
+    so that a killed run leaves no server behind."""
+    import ctypes
+    import signal
+
+    ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)
+
+
 class MariaDB:
     """A private MariaDB in a temporary folder, stopped by ``stop``."""
 
@@ -86,7 +95,7 @@ class MariaDB:
              f"--log-error={folder / 'err.log'}", "--bind-address=127.0.0.1", "--user=root",
              "--skip-name-resolve", "--innodb-log-file-size=16M",
              "--innodb-flush-log-at-trx-commit=2"],
-            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, preexec_fn=_stop_with_parent)
         deadline = time.monotonic() + 60
         while True:
             try:
@@ -176,9 +185,13 @@ class Lab:
         conda.write_text("#!/bin/sh\necho 'name: spyglass-lab'\necho 'dependencies: []'\n")
         conda.chmod(0o755)
         self.spyglass = None
-        self.spyglass = Spyglass(folder, self.base)
-        self.schemas = self.spyglass("ingest", RAW_NAME)["schemas"]
-        self.db = spyglass_rs.connect(self.server.url, base_dir=self.base)
+        try:
+            self.spyglass = Spyglass(folder, self.base)
+            self.schemas = self.spyglass("ingest", RAW_NAME)["schemas"]
+            self.db = spyglass_rs.connect(self.server.url, base_dir=self.base)
+        except BaseException:
+            self.close()
+            raise
 
     def close(self):
         if self.spyglass is not None:
