@@ -68,6 +68,8 @@ def main():
         "LFPOutput.LFPV1": LFPOutput.LFPV1, "FirFilterParameters": sgc.FirFilterParameters,
         "PositionOutput.TrodesPosV1": PositionOutput.TrodesPosV1, "TrodesPosV1": TrodesPosV1,
         "LabTeam.LabTeamMember": sgc.LabTeam.LabTeamMember, "AnalysisNwbfile": sgc.AnalysisNwbfile,
+        "CameraDevice": sgc.CameraDevice, "DataAcquisitionDevice": sgc.DataAcquisitionDevice,
+        "Probe": sgc.Probe, "Subject": sgc.Subject, "Task": sgc.Task,
         "LabMember.LabMemberInfo": sgc.LabMember.LabMemberInfo,
     }
     from spyglass.common.common_usage import CautiousDelete

@@ -264,6 +264,28 @@ def test_spyglass_rows_read_as_datajoint_fetches(lab, db, name):
     assert [encode(r) for r in frame.reset_index().to_dict("records")] == theirs, name
 
 
+def test_our_ingest_of_the_file_equals_spyglass_ingest(lab, db, tmp_path):
+    """spyglass_rs ingests the same file into an SQLite database of its own: the
+    session's rows equal those Spyglass's insert_sessions made."""
+    import spyglass_rs.common as common
+
+    sqlite = spyglass_rs.connect(f"sqlite:///{tmp_path / 'own.db'}", base_dir=tmp_path / "base",
+                                 set_default=False)
+    (report,) = sqlite.insert_sessions([lab.base / "raw" / RAW_NAME])
+    assert report["status"] == "inserted", report
+    for name, restriction in [(n, SESSION) for n in SESSION_TABLES] + [
+        ("CameraDevice", True), ("DataAcquisitionDevice", True), ("Probe", True),
+        ("Subject", True), ("Task", True),
+    ]:
+        cls = common
+        for part in name.split("."):
+            cls = getattr(cls, part)
+        # paths under each base dir compared relative to it
+        mine = json.dumps(ours(cls(sqlite), restriction)).replace(str(tmp_path / "base"), "<base>")
+        theirs = json.dumps(lab.spyglass("rows", name, restriction)).replace(str(lab.base), "<base>")
+        assert json.loads(mine) == json.loads(theirs), name
+
+
 def test_our_insert_sessions_finds_spyglass_ingest(lab, db):
     from spyglass_rs.common import Nwbfile
 
