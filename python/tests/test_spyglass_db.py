@@ -5,11 +5,14 @@ names, so it cannot share the suite's server) and a base dir laid out as a lab's
 Python Spyglass, in its own environment (.venv-spyglass), runs as one subprocess
 (spyglass_lab.py, JSON over stdin): importing it declares the common, LFP, LFP
 merge, position and spike-sorting schemas, and its own ``insert_sessions`` ingests
-the demo session. Then spyglass_rs, connected without a prefix, reads Spyglass's
-rows (the same values as datajoint fetches in Spyglass's process), makes LFPV1 in
-Spyglass's tables, and Spyglass reads our entry back (fetch_nwb, fetch1_dataframe,
-the merge methods) with the same arrays; the cautious delete follows Spyglass's
-rules on Spyglass's LabMember and LabTeam tables, with database accounts as users.
+the demo session. Then spyglass_rs, connected without a prefix, finds Spyglass's
+tables (names, headings, keys) and reads its rows (the same values as datajoint
+fetches in Spyglass's process); its own ingest of the same file (into SQLite) gives
+the same rows; it makes LFPV1, TrodesPosV1 (with Spyglass's parameter row) and sort
+groups in Spyglass's tables, and Spyglass reads them back (fetch_nwb,
+fetch1_dataframe, the merge methods) with the same arrays and frames; the sort groups
+equal those Spyglass makes; the cautious delete permits and refuses database
+accounts as Spyglass's rules do on Spyglass's LabMember and LabTeam tables.
 
 Slow (Spyglass imports for ~20 s): skipped with SPYGLASS_SKIP_SPYGLASS_INTEROP=1 or
 without .venv-spyglass (scripts/setup.sh); SPYGLASS_SPYGLASS_PYTHON names another
