@@ -97,8 +97,9 @@ class Merge(Table):
 
     @hybridmethod
     def merge_restrict(self, restriction=True):
-        """The merged view (every part joined with the master, NULL where a part
-        lacks an attribute), restricted."""
+        """The merged view, restricted: every part holding restricted rows joined
+        with the master, NULL where a part lacks an attribute (Spyglass's: parts
+        without rows add no columns)."""
         return QueryExpression(
             self._conn,
             _native.merge_view(

@@ -796,7 +796,14 @@ fn write_hardware(w: &W, p: &SyntheticParams, per_group: usize) -> Result<()> {
         "CameraDevice",
     )?;
     w.attr_str(&cam, "description", "overhead camera")?;
-    w.attr_str(&cam, "manufacturer", "Allied Vision")?;
+    // NWB 2.9: the camera's make is a DeviceModel the camera links as `model` (the
+    // form Spyglass 0.6 requires; a `manufacturer` attribute alone it refuses)
+    let models = w.ensure_group("/general/devices/models")?;
+    let (model, _) = w.typed_group(&models, "overhead camera model", "core", "DeviceModel")?;
+    w.attr_str(&model, "description", "the overhead camera's model")?;
+    w.attr_str(&model, "manufacturer", "Allied Vision")?;
+    cam.link_soft("/general/devices/models/overhead camera model", "model")
+        .map_err(w.e("/general/devices/camera_device 0/model"))?;
     w.attr_f64(&cam, "meters_per_pixel", p.meters_per_pixel)?;
     w.attr_str(&cam, "camera_name", "overhead")?;
     w.attr_str(&cam, "lens", "fisheye")?;

@@ -168,9 +168,10 @@ pub(crate) fn merge_parents(
 }
 
 /// `merge_view(conn, master, restrictions)`: the union over the sources the
-/// restriction applies to of master ⋈ part, restricted, with NULL where a source
-/// lacks an attribute (Spyglass's `merge_restrict`); an error when it applies to
-/// none of the sources it selects.
+/// restriction applies to and that hold restricted rows of master ⋈ part,
+/// restricted, with NULL where a source lacks an attribute (Spyglass's
+/// `merge_restrict`: its columns are those of the non-empty parts); an error when
+/// the restriction applies to none of the sources it selects.
 #[pyfunction]
 pub(crate) fn merge_view(
     py: Python<'_>,
@@ -194,13 +195,19 @@ pub(crate) fn merge_view(
                     s.name
                 ));
             }
+            // Spyglass's view is over the parts holding restricted rows: a source
+            // without any adds no columns
+            let mut sources = Vec::new();
+            for (s, q) in parts {
+                if let Ok(q) = q {
+                    if db.exists(&q).map_err(|e| e.to_string())? {
+                        sources.push(s);
+                    }
+                }
+            }
             let valid = MergeTable {
                 master: m.master.clone(),
-                sources: parts
-                    .into_iter()
-                    .filter(|(_, q)| q.is_ok())
-                    .map(|(s, _)| s)
-                    .collect(),
+                sources,
             };
             db.merge_view(&valid, &cond).map_err(|e| e.to_string())
         })
