@@ -208,7 +208,7 @@ def test_delete_cascades_and_datajoint_sees_it(labbed, request):
     assert all(v == 0 for v in session_rows(ctx, request).values())
     assert len(read(ctx, request, "lfp_merge.LFPOutput")) == 0
     (row,) = (read(ctx, request, "common_usage.CautiousDelete")
-              & {"origin": Session().table_name}).fetch(as_dict=True)
+              & {"origin": Session().full_table_name}).fetch(as_dict=True)
     assert row["dj_user"] == ("alice" if ctx.backend == "sqlite" else "root")
     assert ctx.nwb_file_name in row["restriction"]
     # the rows removed per table: a blob datajoint-python unpacks as a dict

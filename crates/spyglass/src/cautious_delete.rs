@@ -22,7 +22,7 @@
 //! and on SQLite the configured name, else `$SPYGLASS_USER`, `$USER` or `$LOGNAME`.
 //!
 //! The log row: `dj_user`, `duration` (seconds, from the start of the call to the log
-//! insert), `origin` (`schema.Class`), `restriction` (the restriction as text, cut to
+//! insert), `origin` (the full table name `` `schema`.`table` ``, as Spyglass logs it), `restriction` (the restriction as text, cut to
 //! 255 characters ending in `…`), and `merge_deletes`, which Spyglass left for its old
 //! merge-table cascade and we use for the rows removed per table: a blob dict
 //! `{full table name (`schema`.`table`): rows}` that datajoint-python reads as a dict.
@@ -288,7 +288,7 @@ pub fn cautious_delete(
                 log,
                 &user,
                 started.elapsed().as_secs_f64(),
-                &info.name.pretty(),
+                &info.name.to_string(),
                 &restriction,
                 &report.deleted,
             )?;

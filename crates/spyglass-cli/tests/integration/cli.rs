@@ -646,7 +646,7 @@ fn delete_checks_the_lab_team_and_logs() {
     let rows = log.as_array().unwrap();
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["dj_user"], "alice");
-    assert_eq!(rows[0]["origin"], "common_interval.IntervalList");
+    assert_eq!(rows[0]["origin"], "`common_interval`.`interval_list`");
     assert_eq!(rows[2]["restriction"], "Super delete: None");
 }
 

@@ -433,7 +433,7 @@ fn reinsert_checks_first_and_deletes_cautiously() {
         assert_ingested(&lab, nwb);
         let log = lab.rows("common_usage.CautiousDelete", &[]);
         assert_eq!(log.len(), 1, "{log:?}");
-        assert_eq!(log[0]["origin"], "common_nwbfile.Nwbfile");
+        assert_eq!(log[0]["origin"], "`common_nwbfile`.`nwbfile`");
         assert_eq!(log[0]["dj_user"], if lab.mysql { "root" } else { "sam" });
         assert_eq!(
             raw_listing(&lab.raw()),

@@ -28,6 +28,9 @@ const OUTPUT_PART: &str = "cd_test.Output.Recording";
 const SUMMARY: &str = "cd_test.Summary";
 const PAIR: &str = "cd_test.Pair";
 const NOTE: &str = "cd_test.Note";
+/// The full table names (DataJoint's `full_table_name`) the log's `origin` holds.
+const RECORDING_FULL: &str = "`cd_test`.`recording`";
+const NOTE_FULL: &str = "`cd_test`.`note`";
 const TEST_TABLES: [&str; 7] = [RECORDING, RESULT, OUTPUT, OUTPUT_PART, SUMMARY, PAIR, NOTE];
 
 const M1: &str = "00000000-0000-0000-0000-000000000001";
@@ -410,7 +413,7 @@ fn team_member_deletes_and_the_delete_is_logged() {
     assert_eq!(logs.len(), 1);
     let l = &logs[0];
     assert_eq!(s(l, "dj_user"), "alice");
-    assert_eq!(s(l, "origin"), "cd_test.Recording");
+    assert_eq!(s(l, "origin"), RECORDING_FULL);
     assert_eq!(s(l, "restriction"), "(`nwb_file_name`=\"s1_.nwb\")");
     let d = f(l, "duration");
     assert!((0.0..60.0).contains(&d), "duration {d}");
@@ -532,7 +535,7 @@ fn table_without_a_path_to_session_warns_and_deletes() {
     let logs = log_rows(db);
     assert_eq!(
         (s(&logs[0], "dj_user"), s(&logs[0], "origin")),
-        ("bob".to_string(), "cd_test.Note".to_string())
+        ("bob".to_string(), NOTE_FULL.to_string())
     );
     // an admin gets no warning
     let r = cautious_delete(db, NOTE, Cond::map([("note_id", 2)]), &by(&w.ada)).unwrap();
@@ -969,7 +972,7 @@ fn mariadb_user_is_the_database_account() {
     let logs = log_rows(&root);
     assert_eq!(logs.len(), 1);
     assert_eq!(s(&logs[0], "dj_user"), alice);
-    assert_eq!(s(&logs[0], "origin"), format!("{prefix}cd_test.Recording"));
+    assert_eq!(s(&logs[0], "origin"), format!("`{prefix}cd_test`.`recording`"));
     assert_eq!(merge_deletes(&logs[0]).values().sum::<i128>(), 8);
     // a long restriction fits the column (cut with `…`, or `...` where the server's
     // character set cannot hold it)
@@ -1089,7 +1092,7 @@ fn mariadb_log_table_is_spyglass_own() {
         got,
         serde_json::json!([{
             "dj_user": user,
-            "origin": format!("{prefix}cd_plain.Thing"),
+            "origin": format!("`{prefix}cd_plain`.`thing`"),
             "restriction": "(thing_id < 3)",
             "merge_deletes": {format!("`{prefix}cd_plain`.`thing`"): 2},
         }])
