@@ -972,7 +972,10 @@ fn mariadb_user_is_the_database_account() {
     let logs = log_rows(&root);
     assert_eq!(logs.len(), 1);
     assert_eq!(s(&logs[0], "dj_user"), alice);
-    assert_eq!(s(&logs[0], "origin"), format!("`{prefix}cd_test`.`recording`"));
+    assert_eq!(
+        s(&logs[0], "origin"),
+        format!("`{prefix}cd_test`.`recording`")
+    );
     assert_eq!(merge_deletes(&logs[0]).values().sum::<i128>(), 8);
     // a long restriction fits the column (cut with `…`, or `...` where the server's
     // character set cannot hold it)
