@@ -455,7 +455,7 @@ fn pick<const W: usize>(coefs: &[[f64; 5]]) -> Cascade<W> {
         .iter()
         .enumerate()
         .filter(|(_, c)| c[0] == 1.0 && c[2] == 1.0)
-        .fold(0u32, |m, (k, _)| m | 1 << k);
+        .fold(0u32, |m, (k, _)| m | (1 << k));
     #[cfg(target_arch = "x86_64")]
     let level = if std::is_x86_feature_detected!("avx512f") {
         2
@@ -466,9 +466,11 @@ fn pick<const W: usize>(coefs: &[[f64; 5]]) -> Cascade<W> {
     };
     #[cfg(not(target_arch = "x86_64"))]
     let level = 0;
+    // the sections a variant takes as unit all are
+    let covers = |unit: u32, u: u32| unit & u == u;
     macro_rules! variants {
         ($(($s:literal, $u:literal))*) => {
-            $(if s == $s && unit & $u == $u {
+            $(if s == $s && covers(unit, $u) {
                 return match level {
                     #[cfg(target_arch = "x86_64")]
                     2 => cascade_avx512::<W, $s, $u> as Cascade<W>,
