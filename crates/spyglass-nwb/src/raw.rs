@@ -946,7 +946,14 @@ impl RawReader {
                                 Some(mask) => {
                                     let d =
                                         self.decode_chunk(raw, a, b, mask, filters, expected)?;
-                                    self.recent.put(at, d);
+                                    // only what took decoding is worth keeping: a stored
+                                    // chunk is read again as fast as it would be copied
+                                    let decoded = filters.iter().enumerate().any(|(i, f)| {
+                                        mask & (1 << i) == 0 && *f != Filter::Fletcher32
+                                    });
+                                    if decoded {
+                                        self.recent.put(at, d);
+                                    }
                                     d
                                 }
                                 None => {

@@ -1,6 +1,12 @@
 //! ElectricalSeries written piece by piece: the datasets are created with their
 //! final shape (chunked, gzip, a chunk cache that holds a row of chunks), then
 //! filled by blocks of rows and columns, so a pipeline never holds its whole output.
+//!
+//! Blocks of whole rows written in order (a pipeline's usual case) are gathered
+//! into whole chunks here, shuffled and deflated with libdeflate (a zlib stream
+//! any reader inflates, several times faster to make than HDF5's zlib at the same
+//! level), and stored as they are (`H5Dwrite_chunk`); any other write sends what
+//! is gathered through HDF5's own filters and continues there.
 
 use hdf5::{Dataset, Group, H5Type};
 
@@ -50,6 +56,8 @@ pub struct StreamedSeriesSpec {
 #[derive(Debug)]
 pub struct SeriesStream {
     data: Dataset,
+    /// Whole rows gathered into the chunk being filled.
+    direct: std::sync::Mutex<Direct>,
     timestamps: Dataset,
     dtype: StreamDtype,
     n_rows: usize,
@@ -113,8 +121,29 @@ impl W {
         };
         self.attr_str(&e, "description", desc)?;
         self.attr_ref(&e, "table", ELECTRODES)?;
+        let direct = Direct {
+            on: matches!(
+                spec.compression,
+                Compression::Chunked { .. } | Compression::Gzip { .. }
+            ) && n > 0,
+            rows: match spec.compression {
+                Compression::Chunked { rows } | Compression::Gzip { rows, .. } => {
+                    rows.clamp(1, n.max(1))
+                }
+                Compression::Contiguous => 1,
+            },
+            deflate: match spec.compression {
+                Compression::Gzip { level, shuffle, .. } => Some((level.min(9), shuffle)),
+                _ => None,
+            },
+            buf: vec![],
+            work: vec![],
+            chunk: 0,
+            filled: 0,
+        };
         Ok(SeriesStream {
             data,
+            direct: std::sync::Mutex::new(direct),
             timestamps,
             dtype: spec.dtype,
             n_rows: n,
@@ -156,6 +185,53 @@ impl W {
         }
         b.create(name).map_err(self.e(&obj))
     }
+}
+
+/// Element types whose chunks are assembled here: their bytes as in memory
+/// (the dataset's type is the native one).
+trait Plain: H5Type + Copy {
+    /// Bytes per element.
+    const SIZE: usize;
+    /// Writes the element's bytes into `out` (`SIZE` bytes).
+    fn put(self, out: &mut [u8]);
+    /// The element from its bytes (`SIZE` bytes).
+    fn get(b: &[u8]) -> Self;
+}
+
+macro_rules! plain {
+    ($($t:ty)*) => {
+        $(impl Plain for $t {
+            const SIZE: usize = std::mem::size_of::<$t>();
+            #[inline(always)]
+            fn put(self, out: &mut [u8]) {
+                out.copy_from_slice(&self.to_ne_bytes());
+            }
+            #[inline(always)]
+            fn get(b: &[u8]) -> Self {
+                <$t>::from_ne_bytes(b.try_into().expect("an element's bytes"))
+            }
+        })*
+    };
+}
+plain!(i16 f32 f64);
+
+/// The chunk being assembled from whole rows written in order.
+#[derive(Debug)]
+struct Direct {
+    /// False once a write did not continue the rows in order (or the data are not chunked).
+    on: bool,
+    /// Rows per chunk.
+    rows: usize,
+    /// Deflate level and shuffle, when the data are deflated.
+    deflate: Option<(u8, bool)>,
+    /// The chunk's bytes, time-major (allocated at the first write).
+    buf: Vec<u8>,
+    /// Work space for shuffling and deflating.
+    work: Vec<u8>,
+    /// Index of the chunk being filled.
+    chunk: usize,
+    /// Its rows filled so far.
+    filled: usize,
 }
 
 impl SeriesStream {
@@ -212,7 +288,7 @@ impl SeriesStream {
         self.write_block(row0, col0, cols, block)
     }
 
-    fn write_block<T: H5Type>(
+    fn write_block<T: Plain>(
         &self,
         row0: usize,
         col0: usize,
@@ -224,11 +300,134 @@ impl SeriesStream {
         }
         let rows = block.len() / cols;
         self.check(row0, rows, col0, cols, block.len())?;
+        let mut d = self.direct.lock().unwrap_or_else(|p| p.into_inner());
+        if d.on {
+            if col0 == 0 && cols == self.n_cols && row0 == d.chunk * d.rows + d.filled {
+                return self.append(&mut d, block);
+            }
+            // not whole rows in order: what is gathered goes through HDF5, as all after it
+            d.on = false;
+            if d.filled > 0 {
+                let at = d.chunk * d.rows;
+                let gathered: Vec<T> = d.buf[..d.filled * self.n_cols * T::SIZE]
+                    .chunks_exact(T::SIZE)
+                    .map(T::get)
+                    .collect();
+                self.write_slice(at, 0, self.n_cols, &gathered)?;
+            }
+        }
+        drop(d);
+        self.write_slice(row0, col0, cols, block)
+    }
+
+    fn write_slice<T: H5Type>(
+        &self,
+        row0: usize,
+        col0: usize,
+        cols: usize,
+        block: &[T],
+    ) -> Result<()> {
+        let rows = block.len() / cols;
         let view = ndarray::ArrayView2::from_shape((rows, cols), block)
             .map_err(|e| self.err(e.to_string()))?;
         self.data
             .write_slice(view, ndarray::s![row0..row0 + rows, col0..col0 + cols])
             .map_err(|e| NwbError::hdf5(&self.file, &join(&self.path, "data"), e))
+    }
+
+    /// Adds whole rows that continue the chunk being filled; stores each chunk
+    /// once full (or once the data's last row is in).
+    fn append<T: Plain>(&self, d: &mut Direct, mut block: &[T]) -> Result<()> {
+        let c = self.n_cols;
+        let row_bytes = c * T::SIZE;
+        if d.buf.len() != d.rows * row_bytes {
+            d.buf = vec![0; d.rows * row_bytes];
+        }
+        while !block.is_empty() {
+            let take = (d.rows - d.filled).min(block.len() / c);
+            let dst = &mut d.buf[d.filled * row_bytes..(d.filled + take) * row_bytes];
+            for (o, v) in dst.chunks_exact_mut(T::SIZE).zip(&block[..take * c]) {
+                v.put(o);
+            }
+            d.filled += take;
+            block = &block[take * c..];
+            if d.filled == d.rows || d.chunk * d.rows + d.filled == self.n_rows {
+                self.store(d, T::SIZE)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Writes the gathered chunk as stored bytes (rows past the data's end are
+    /// zeros, the fill value), shuffled and deflated as the dataset's filters would.
+    fn store(&self, d: &mut Direct, size: usize) -> Result<()> {
+        let row_bytes = self.n_cols * size;
+        d.buf[d.filled * row_bytes..].fill(0);
+        let Direct { buf, work, .. } = d;
+        let bytes: &[u8] = match d.deflate {
+            None => buf,
+            Some((level, shuffle)) => {
+                let src: &[u8] = if shuffle {
+                    // HDF5's shuffle: byte k of every element, then byte k + 1, …
+                    work.resize(buf.len(), 0);
+                    let n = buf.len() / size;
+                    for (k, out) in work.chunks_exact_mut(n).enumerate() {
+                        for (o, e) in out.iter_mut().zip(buf.chunks_exact(size)) {
+                            *o = e[k];
+                        }
+                    }
+                    std::mem::swap(buf, work);
+                    buf
+                } else {
+                    buf
+                };
+                let lvl = libdeflater::CompressionLvl::new(level as i32)
+                    .map_err(|e| self.err(format!("deflate level {level}: {e:?}")))?;
+                let mut z = libdeflater::Compressor::new(lvl);
+                work.resize(z.zlib_compress_bound(src.len()), 0);
+                let len = z
+                    .zlib_compress(src, work)
+                    .map_err(|e| self.err(format!("deflate: {e:?}")))?;
+                work.truncate(len);
+                work
+            }
+        };
+        let offset: [u64; 2] = [(d.chunk * d.rows) as u64, 0];
+        let id = self.data.id();
+        let status = hdf5::sync::sync(|| unsafe {
+            // SAFETY: `offset` has the dataset's rank (2) and `bytes` lives through the call.
+            hdf5_sys::h5d::H5Dwrite_chunk(
+                id,
+                hdf5_sys::h5p::H5P_DEFAULT,
+                0,
+                offset.as_ptr(),
+                bytes.len(),
+                bytes.as_ptr().cast(),
+            )
+        });
+        if status < 0 {
+            return Err(self.err(format!(
+                "cannot store the chunk at row {}",
+                d.chunk * d.rows
+            )));
+        }
+        d.chunk += 1;
+        d.filled = 0;
+        Ok(())
+    }
+
+    /// Stores a chunk still being gathered (the last rows written).
+    fn store_pending(&self) -> Result<()> {
+        let mut d = self.direct.lock().unwrap_or_else(|p| p.into_inner());
+        if d.on && d.filled > 0 {
+            let size = match self.dtype {
+                StreamDtype::I16 => 2,
+                StreamDtype::F32 => 4,
+                StreamDtype::F64 => 8,
+            };
+            self.store(&mut d, size)?;
+        }
+        Ok(())
     }
 
     /// Writes timestamps of rows `row0 ..`.
@@ -244,10 +443,18 @@ impl SeriesStream {
 
     /// Flushes the datasets.
     pub fn finish(self) -> Result<String> {
+        self.store_pending()?;
         self.data
             .file()
             .and_then(|f| f.flush())
             .map_err(|e| NwbError::hdf5(&self.file, &self.path, e))?;
-        Ok(self.object_id)
+        Ok(self.object_id.clone())
+    }
+}
+
+impl Drop for SeriesStream {
+    /// Stores a chunk still being gathered (errors surface through [`SeriesStream::finish`]).
+    fn drop(&mut self) {
+        let _ = self.store_pending();
     }
 }

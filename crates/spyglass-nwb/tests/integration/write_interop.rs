@@ -580,3 +580,125 @@ fn writer_rejects_inconsistent_objects() {
     };
     assert!(w.add_units(&unsorted).is_err());
 }
+
+// A streamed series written in whole rows in order (its chunks gathered, shuffled
+// and deflated by us, stored as they are), then in blocks that are not (HDF5's own
+// filters from there), uncompressed too: h5py reads back every value through
+// HDF5's filter pipeline.
+#[test]
+fn streamed_series_chunks_read_back_through_hdf5() {
+    use spyglass_nwb::{StreamDtype, StreamedSeriesSpec};
+    common::init();
+    let dir = spyglass_testkit::scratch_dir();
+    let (raw, _) = synthetic(dir.path());
+    let copy = dir.path().join("rat20230622_.nwb");
+    write_linked_copy(&raw, &copy).unwrap();
+    let out = dir.path().join("rat20230622_STREAM0001.nwb");
+    let mut w = AnalysisFileWriter::create_from_parent(&copy, &out).unwrap();
+    let (n, c) = (2500usize, 8usize);
+    let value = |t: usize, j: usize| ((t * 37 + j * 1009) % 2001) as f64 - 1000.0;
+    let cases = [
+        (
+            "rows_i16",
+            StreamDtype::I16,
+            Compression::Gzip {
+                rows: 1000,
+                level: 4,
+                shuffle: true,
+            },
+        ),
+        (
+            "mixed_f32",
+            StreamDtype::F32,
+            Compression::Gzip {
+                rows: 1000,
+                level: 6,
+                shuffle: false,
+            },
+        ),
+        (
+            "rows_f64",
+            StreamDtype::F64,
+            Compression::Chunked { rows: 700 },
+        ),
+    ];
+    for (name, dtype, compression) in cases {
+        let spec = StreamedSeriesSpec {
+            name: name.into(),
+            description: "streamed".into(),
+            comments: "no comments".into(),
+            dtype,
+            n_rows: n,
+            electrodes: (0..c as i64).collect(),
+            electrodes_description: "electrodes".into(),
+            conversion: 1.0,
+            offset: 0.0,
+            filtering: None,
+            compression,
+        };
+        let s = w
+            .begin_electrical_series(
+                &Placement::container("ecephys", "LFP data", "LFP", "LFP"),
+                &spec,
+            )
+            .unwrap();
+        let ts: Vec<f64> = (0..n).map(|t| t as f64 / 1000.0).collect();
+        s.write_timestamps(0, &ts).unwrap();
+        // whole rows, 300 at a time; for the mixed case, from row 1200 on two column halves
+        let mut t = 0;
+        while t < n {
+            let r = 300.min(n - t);
+            if name == "mixed_f32" && t >= 1200 {
+                for (c0, cols) in [(0, 3), (3, c - 3)] {
+                    let b: Vec<f32> = (t..t + r)
+                        .flat_map(|u| (c0..c0 + cols).map(move |j| value(u, j) as f32))
+                        .collect();
+                    s.write_f32(t, c0, cols, &b).unwrap();
+                }
+            } else {
+                let vals = (t..t + r).flat_map(|u| (0..c).map(move |j| value(u, j)));
+                match dtype {
+                    StreamDtype::I16 => {
+                        s.write_i16(t, 0, c, &vals.map(|v| v as i16).collect::<Vec<_>>())
+                    }
+                    StreamDtype::F32 => {
+                        s.write_f32(t, 0, c, &vals.map(|v| v as f32).collect::<Vec<_>>())
+                    }
+                    StreamDtype::F64 => s.write_f64(t, 0, c, &vals.collect::<Vec<_>>()),
+                }
+                .unwrap();
+            }
+            t += r;
+        }
+        // a block past the end is an error, and changes nothing
+        assert!(s.write_f64(n, 0, c, &[0.0; 8]).is_err());
+        s.finish().unwrap();
+    }
+    w.finish().unwrap();
+    let code = r#"
+import sys, json, h5py, numpy as np
+with h5py.File(sys.argv[1], "r") as f:
+    g = f["processing/ecephys/LFP"]
+    out = {}
+    for k in ("rows_i16", "mixed_f32", "rows_f64"):
+        d = g[k]["data"]
+        out[k] = [str(d.dtype), list(d.shape), np.asarray(d[:], dtype=np.float64).ravel().tolist()]
+print(json.dumps(out))
+"#;
+    let got: serde_json::Value =
+        serde_json::from_str(spyglass_testkit::run_python(code, &[out.to_str().unwrap()]).trim())
+            .unwrap();
+    let want: Vec<f64> = (0..n)
+        .flat_map(|t| (0..c).map(move |j| value(t, j)))
+        .collect();
+    for (k, dtype) in [
+        ("rows_i16", "int16"),
+        ("mixed_f32", "float32"),
+        ("rows_f64", "float64"),
+    ] {
+        assert_eq!(got[k][0], dtype, "{k}");
+        assert_eq!(got[k][1], serde_json::json!([n, c]), "{k}");
+        let vals: Vec<f64> = serde_json::from_value(got[k][2].clone()).unwrap();
+        assert_eq!(vals, want, "{k}");
+    }
+}
