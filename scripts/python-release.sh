@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Builds the self-contained wheel of the Python package spyglass_rs: maturin over
 # python/pyproject.toml with `--release --features static` (HDF5 and zlib compiled from
-# source and linked into the extension module), stripped, tagged manylinux by maturin's
-# audit, then checked here: the module's NEEDED entries (readelf -d) may name only the C
-# library's own parts (libc, libm, libpthread, libdl, libgcc_s, the loader) and the
-# wheel must be under 40 MB; `auditwheel show` prints its policy. The wheel goes to
-# dist/ (temp name + rename). cmake, maturin and auditwheel come from pip into the
+# source and linked into the extension module; zig links against glibc 2.28), stripped,
+# tagged manylinux_2_28 by maturin's audit, then checked here: the module's NEEDED
+# entries (readelf -d) may name only the C library's own parts (libc, libm, libpthread,
+# libdl, libgcc_s, the loader) and the wheel must be under 40 MB; `auditwheel show`
+# prints its policy. The wheel goes to
+# dist/ (temp name + rename). cmake, maturin, zig and auditwheel come from pip into the
 # tools venv in the cache (scripts/setup.sh --tools); build products go to
 # ~/.cache/spyglass-rs/target-wheel ($SPYGLASS_WHEEL_TARGET).
 #
@@ -55,8 +56,10 @@ fi
 t0=$(date +%s)
 out="$CARGO_TARGET_DIR/wheels-release"
 rm -rf "$out"
+# zig (pip's ziglang) compiles the C parts and links against glibc 2.28's symbols, so
+# that the wheel is manylinux_2_28 (RHEL/Rocky 8 and later), not this machine's glibc
 (cd python && maturin build --release --locked --strip --features static \
-  -i "$tools/bin/python" --out "$out")
+  --zig --compatibility manylinux_2_28 -i "$tools/bin/python" --out "$out")
 mkdir -p "$CARGO_TARGET_DIR" && echo "$root" > "$stamp"
 t_build=$(( $(date +%s) - t0 ))
 shopt -s nullglob
@@ -65,8 +68,8 @@ wheels=("$out"/spyglass_rs-*.whl)
 wheel=${wheels[0]}
 name=$(basename "$wheel")
 case "$name" in
-  *-cp39-abi3-manylinux*) ;;
-  *) echo "python-release: FAILED: $name is not a cp39-abi3 manylinux wheel" >&2; exit 1 ;;
+  *-cp39-abi3-manylinux_2_28_x86_64.whl) ;;
+  *) echo "python-release: FAILED: $name is not a cp39-abi3 manylinux_2_28 wheel" >&2; exit 1 ;;
 esac
 
 # the extension module's NEEDED entries: only the C library's own parts

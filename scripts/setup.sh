@@ -8,7 +8,7 @@
 #
 # Modes: `--system` installs only the packages the build needs (gcc, libc6-dev,
 # pkg-config, libhdf5-dev) and stops (scripts/demo.sh); `--tools` only makes the
-# tools venv with cmake (to build HDF5 from source), maturin and auditwheel in the cache
+# tools venv with cmake (to build HDF5 from source), maturin, zig and auditwheel in the cache
 # (scripts/release.sh, scripts/python-release.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -46,11 +46,12 @@ case "${1:-}" in
       python3 -m venv "$cache/tools-venv"
       "$cache/tools-venv/bin/pip" install -q cmake
     fi
-    # the Python wheel's release (scripts/python-release.sh): maturin builds it,
-    # auditwheel tells its manylinux tag
-    if [ ! -x "$cache/tools-venv/bin/maturin" ] || [ ! -x "$cache/tools-venv/bin/auditwheel" ]; then
-      echo "setup: installing maturin and auditwheel into $cache/tools-venv"
-      "$cache/tools-venv/bin/pip" install -q maturin==1.16.0 auditwheel==6.8.2
+    # the Python wheel's release (scripts/python-release.sh): maturin builds it, zig
+    # (ziglang) links it against glibc 2.28's symbols, auditwheel tells its manylinux tag
+    if [ ! -x "$cache/tools-venv/bin/maturin" ] || [ ! -x "$cache/tools-venv/bin/auditwheel" ] ||
+       ! "$cache/tools-venv/bin/python" -c 'import ziglang' 2>/dev/null; then
+      echo "setup: installing maturin, ziglang and auditwheel into $cache/tools-venv"
+      "$cache/tools-venv/bin/pip" install -q maturin==1.16.0 ziglang==0.17.1 auditwheel==6.8.2
     fi
     echo "setup: tools ok"
     exit 0 ;;
