@@ -5,10 +5,10 @@
 # tagged manylinux_2_28 by maturin's audit, then checked here: the module's NEEDED
 # entries (readelf -d) may name only the C library's own parts (libc, libm, libpthread,
 # libdl, libgcc_s, the loader) and the wheel must be under 40 MB; `auditwheel show`
-# prints its policy. The wheel goes to
-# dist/ (temp name + rename). cmake, maturin, zig and auditwheel come from pip into the
-# tools venv in the cache (scripts/setup.sh --tools); build products go to
-# ~/.cache/spyglass-rs/target-wheel ($SPYGLASS_WHEEL_TARGET).
+# prints its policy. The wheel goes to dist/ (temp name + rename). cmake, maturin, zig
+# and auditwheel come from pip into the tools venv in the cache (scripts/setup.sh
+# --tools); build products go to ~/.cache/spyglass-rs/target-wheel
+# ($SPYGLASS_WHEEL_TARGET).
 #
 # --check-fresh [DIR] then proves it on a machine without the libraries: the same smoke
 # script (scripts/python-smoke.py: demo session -> SQLite -> LFPV1.populate ->
