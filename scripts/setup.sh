@@ -8,7 +8,8 @@
 #
 # Modes: `--system` installs only the packages the build needs (gcc, libc6-dev,
 # pkg-config, libhdf5-dev) and stops (scripts/demo.sh); `--tools` only makes the
-# tools venv with cmake in the cache (scripts/release.sh, to build HDF5 from source).
+# tools venv with cmake (to build HDF5 from source), maturin, zig and auditwheel in the cache
+# (scripts/release.sh, scripts/python-release.sh).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cache="${SPYGLASS_CACHE_DIR:-${XDG_CACHE_HOME:-$HOME/.cache}/spyglass-rs}"
@@ -44,6 +45,13 @@ case "${1:-}" in
       mkdir -p "$cache"
       python3 -m venv "$cache/tools-venv"
       "$cache/tools-venv/bin/pip" install -q cmake
+    fi
+    # the Python wheel's release (scripts/python-release.sh): maturin builds it, zig
+    # (ziglang) links it against glibc 2.28's symbols, auditwheel tells its manylinux tag
+    if [ ! -x "$cache/tools-venv/bin/maturin" ] || [ ! -x "$cache/tools-venv/bin/auditwheel" ] ||
+       ! "$cache/tools-venv/bin/python" -c 'import ziglang' 2>/dev/null; then
+      echo "setup: installing maturin, ziglang and auditwheel into $cache/tools-venv"
+      "$cache/tools-venv/bin/pip" install -q maturin==1.16.0 ziglang==0.17.1 auditwheel==6.8.2
     fi
     echo "setup: tools ok"
     exit 0 ;;
