@@ -27,7 +27,7 @@
 //!   `contents`.
 
 use crate::common::*;
-use crate::spikesorting_sorting::{chain_in, chain_with, select, sorted};
+use crate::spikesorting_sorting::{chain_in, chain_with, sort, sorted};
 use spyglass::common::common_interval as iv;
 use spyglass::kit::Tables;
 use spyglass::mua::v1 as mua;
@@ -217,20 +217,8 @@ fn mua_events_and_sorted_spikes_groups_equal_spyglass_and_find_the_bursts() {
         ..Default::default()
     });
     let (db, settings, nwb) = (&c.env.db, &c.env.settings, c.nwb.clone());
-    let sort = |sorter: &str, params: &str| {
-        let id = select(&c, sorter, params, &c.artifact_id.to_string());
-        let rep = spyglass::populate(
-            db,
-            settings,
-            ss::SORTING,
-            Cond::map([("sorting_id", Value::Uuid(id))]),
-        )
-        .unwrap();
-        assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-        id
-    };
-    let clusterless = sort(ss::CLUSTERLESS, "default_clusterless");
-    let native = sort(ss::NATIVE, "default");
+    let clusterless = sort(&c, ss::CLUSTERLESS, "default_clusterless");
+    let native = sort(&c, ss::NATIVE, "default");
     let unit_ids = |id: Uuid| -> Vec<i64> {
         let row: ss::SortingRow = db
             .row(ss::SORTING, &ss::SortingKey { sorting_id: id })

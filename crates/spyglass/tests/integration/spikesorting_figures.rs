@@ -19,7 +19,7 @@
 //! - headless Chromium renders `curation.svg` to a PNG that is not blank (PIL counts
 //!   the inked pixels and those of the first unit's blue).
 
-use crate::spikesorting_sorting::{chain, select};
+use crate::spikesorting_sorting::{chain, sort};
 use spyglass::spikesorting::figures::{self, FigureParams};
 use spyglass::spikesorting::recompute::FilteredRecording;
 use spyglass::spikesorting::{
@@ -69,15 +69,7 @@ print(json.dumps(out))
 fn sorting_pictures_equal_spikeinterface_and_parse() {
     let c = chain();
     let (db, settings) = (&c.env.db, &c.env.settings);
-    let id = select(&c, ss::NATIVE, "default", &c.artifact_id.to_string());
-    let rep = spyglass::populate(
-        db,
-        settings,
-        ss::SORTING,
-        Cond::map([("sorting_id", Value::Uuid(id))]),
-    )
-    .unwrap();
-    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
+    let id = sort(&c, ss::NATIVE, "default");
     let first = cv::get_sorting(
         db,
         &cv::CurationKey {

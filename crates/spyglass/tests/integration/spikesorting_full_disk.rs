@@ -7,7 +7,7 @@
 //! pointing at its recipe file, no AnalysisNwbfile row), no file without a row and no
 //! row without a file, no partial file; with the space freed each succeeds.
 
-use crate::spikesorting_sorting::{chain, select};
+use crate::spikesorting_sorting::{chain, populate_sorting, select};
 use spyglass::kit::Tables;
 use spyglass::spikesorting::{curation_v1 as cv, recording_v1 as rec, sorting_v1 as ss};
 use spyglass_db::{Cond, Value};
@@ -177,14 +177,7 @@ fn full_analysis_folder_loses_nothing() {
 
     // freed: both succeed
     std::fs::remove_file(&filler).unwrap();
-    let rep = spyglass::populate(
-        db,
-        settings,
-        ss::SORTING,
-        Cond::map([("sorting_id", Value::Uuid(id))]),
-    )
-    .unwrap();
-    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
+    populate_sorting(&c, id);
     let name = rec::materialize(db, settings, c.recording_id).unwrap();
     assert!(analysis_rows(db).contains(&name));
     assert_consistent(db, &analysis, "after freeing space");

@@ -188,26 +188,41 @@ pub(crate) fn select(c: &Chain, sorter: &str, params: &str, interval: &str) -> U
     .unwrap()
 }
 
-/// Sorts the chain's artifact-free interval with `sorter` under `params` (selected and
-/// populated) and inserts its first curation, of all units: (sorting id, curation).
+/// [`sort`], then the first curation, of all units: (sorting id, curation).
 pub(crate) fn sorted(
     c: &Chain,
     sorter: &str,
     params: &str,
 ) -> (Uuid, spyglass::spikesorting::curation_v1::CurationRow) {
-    let (db, settings) = (&c.env.db, &c.env.settings);
+    let id = sort(c, sorter, params);
+    let input = spyglass::spikesorting::curation_v1::CurationInput::default();
+    let cur = spyglass::spikesorting::curation_v1::insert_curation(
+        &c.env.db,
+        &c.env.settings,
+        id,
+        &input,
+    );
+    (id, cur.unwrap())
+}
+
+/// Sorts the chain's artifact-free interval with `sorter` under `params` (selected and
+/// populated): the sorting id.
+pub(crate) fn sort(c: &Chain, sorter: &str, params: &str) -> Uuid {
     let id = select(c, sorter, params, &c.artifact_id.to_string());
+    populate_sorting(c, id);
+    id
+}
+
+/// Populates SpikeSorting for one selection, which must succeed.
+pub(crate) fn populate_sorting(c: &Chain, id: Uuid) {
     let rep = spyglass::populate(
-        db,
-        settings,
+        &c.env.db,
+        &c.env.settings,
         ss::SORTING,
         Cond::map([("sorting_id", Value::Uuid(id))]),
     )
     .unwrap();
     assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-    let input = spyglass::spikesorting::curation_v1::CurationInput::default();
-    let cur = spyglass::spikesorting::curation_v1::insert_curation(db, settings, id, &input);
-    (id, cur.unwrap())
 }
 
 /// The units of a SpikeSorting row, from its analysis file: (path, spike times).
