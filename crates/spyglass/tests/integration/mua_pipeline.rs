@@ -205,9 +205,10 @@ fn overlaps(a: [f64; 2], b: [f64; 2]) -> bool {
     a[0] <= b[1] && b[0] <= a[1]
 }
 
-#[test]
-fn mua_events_and_sorted_spikes_groups_equal_spyglass_and_find_the_bursts() {
-    let c = chain_with(SyntheticParams {
+/// The sessions of the MUA tests: one tetrode, two units at 8 Hz, with bursts of 8
+/// spikes at the ripples.
+fn bursting_tetrode() -> SyntheticParams {
+    SyntheticParams {
         duration_s: 20.0,
         n_channels: 4,
         n_groups: 1,
@@ -215,7 +216,12 @@ fn mua_events_and_sorted_spikes_groups_equal_spyglass_and_find_the_bursts() {
         firing_rate_hz: 8.0,
         ripple_burst_spikes: 8,
         ..Default::default()
-    });
+    }
+}
+
+#[test]
+fn mua_events_and_sorted_spikes_groups_equal_spyglass_and_find_the_bursts() {
+    let c = chain_with(bursting_tetrode());
     let (db, settings, nwb) = (&c.env.db, &c.env.settings, c.nwb.clone());
     let clusterless = sort(&c, ss::CLUSTERLESS, "default_clusterless");
     let native = sort(&c, ss::NATIVE, "default");
@@ -651,18 +657,7 @@ print("@@MUA@@ " + json.dumps({"ours": frame(ours), "theirs": frame(theirs),
 #[test]
 fn spyglass_populates_mua_events_v1_on_our_rows_as_we_do() {
     let (env, url) = Env::private_mariadb();
-    let c = chain_in(
-        env,
-        SyntheticParams {
-            duration_s: 20.0,
-            n_channels: 4,
-            n_groups: 1,
-            n_units: 2,
-            firing_rate_hz: 8.0,
-            ripple_burst_spikes: 8,
-            ..Default::default()
-        },
-    );
+    let c = chain_in(env, bursting_tetrode());
     let (db, settings, nwb) = (&c.env.db, &c.env.settings, c.nwb.clone());
     let (_, cur) = sorted(&c, ss::CLUSTERLESS, "default_clusterless");
     let merge_id = cv::insert_into_merge(db, &cur.key()).unwrap();

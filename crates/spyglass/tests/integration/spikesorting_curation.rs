@@ -15,9 +15,9 @@
 //!   the analysis directory unchanged.
 
 use crate::common::*;
-use crate::spikesorting_sorting::{chain, select};
+use crate::spikesorting_sorting::{chain, sort};
 use spyglass::spikesorting::{curation_v1 as cv, sorting_v1 as ss};
-use spyglass_db::{Cond, Value};
+use spyglass_db::Value;
 use std::collections::BTreeMap;
 use uuid::Uuid;
 
@@ -114,19 +114,6 @@ fn files(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out.sort();
     out
-}
-
-pub(crate) fn sort(c: &crate::spikesorting_sorting::Chain, sorter: &str, params: &str) -> Uuid {
-    let id = select(c, sorter, params, &c.artifact_id.to_string());
-    let rep = spyglass::populate(
-        &c.env.db,
-        &c.env.settings,
-        ss::SORTING,
-        Cond::map([("sorting_id", Value::Uuid(id))]),
-    )
-    .unwrap();
-    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-    id
 }
 
 fn labels(pairs: &[(i64, &[&str])]) -> BTreeMap<i64, Vec<String>> {

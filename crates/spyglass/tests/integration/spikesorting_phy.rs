@@ -18,8 +18,8 @@
 //!   differ from the parent curation's, one where phy split a unit, and one without
 //!   `spyglass.json`.
 
-use crate::spikesorting_curation::sort;
 use crate::spikesorting_sorting::chain;
+use crate::spikesorting_sorting::sort;
 use spyglass::spikesorting::{curation_v1 as cv, phy, recording_v1 as rec, sorting_v1 as ss};
 use spyglass_kilosort::phy::PhyExportParams;
 use spyglass_kilosort::{NpyArray, NpyData};
