@@ -70,6 +70,16 @@ if [ ${#need_apt[@]} -gt 0 ]; then
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
+# pip_twice VENV ARGS…: `VENV/bin/pip ARGS…` quietly, and once more aloud if it fails.
+pip_twice() {
+  local dir=$1
+  shift
+  "$dir/bin/pip" "$@" -q || {
+    echo "setup: pip $* failed; trying again" >&2
+    "$dir/bin/pip" "$@"
+  }
+}
+
 # Python environments live in a cache outside the clone, keyed by the hash of their
 # requirements, so that clean clones (CI) and worktrees reuse them; a link in the clone
 # (`.venv`, …) names the current one. A requirements file's `#nodeps PKG==V` lines are
@@ -85,10 +95,15 @@ cached_venv() {
     echo "setup: building $what in $dir"
     rm -rf "$dir"
     python3 -m venv "$dir"
-    "$dir/bin/pip" install -q --upgrade pip
-    "$dir/bin/pip" install -q -r "$req"
-    { grep '^#nodeps ' "$req" | cut -d' ' -f2-; printf '%s\n' "$@"; } | sed '/^$/d' |
-      xargs -r "$dir/bin/pip" install -q --no-deps
+    # a registry hiccup fails a quiet install with no word: each step is tried again,
+    # the second time aloud, so a real failure shows pip's own message
+    pip_twice "$dir" install --upgrade pip
+    pip_twice "$dir" install -r "$req"
+    local nodeps
+    nodeps=$(grep '^#nodeps ' "$req" | cut -d' ' -f2- || true)
+    nodeps="$nodeps $*"
+    # shellcheck disable=SC2086 # one package per word
+    [ -z "${nodeps// /}" ] || pip_twice "$dir" install --no-deps $nodeps
     touch "$dir/.complete"
   fi
   if [ "$(readlink "$root/$link" 2>/dev/null)" != "$dir" ]; then
