@@ -255,4 +255,19 @@ fn lfp_pipelines_set_up_from_the_command_line() {
         ],
     );
     assert!(err.contains("3 ids for 2 electrodes"), "{err}");
+    // commands grouped under a name: `lfp artifact select`, `position pose import`
+    let (out, _) = ok(dir, &["lfp", "artifact", "select", nwb, "first"]);
+    let selected =
+        "LFPArtifactDetectionSelection: tour20240101_.nwb, group `first`, parameters `default_mad`";
+    assert!(out.contains(selected), "{out}");
+    let (out, _) = ok(dir, &["position", "pose", "import", nwb]);
+    assert!(
+        out.contains("no new PoseEstimation in tour20240101_.nwb"),
+        "{out}"
+    );
+    let (out, _) = ok(dir, &["lfp", "--help"]);
+    let groups = ["LFP bands (LFPBandSelection)", "LFP artifact detection"];
+    assert!(groups.iter().all(|g| out.contains(g)), "{out}");
+    let err = fails(dir, &["lfp", "band"]);
+    assert!(err.contains("select"), "{err}");
 }

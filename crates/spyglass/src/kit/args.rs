@@ -99,17 +99,37 @@ pub fn per_electrode(flag: &str, text: Option<&str>, n: usize, default: i64) -> 
     }
 }
 
-/// The subcommands of a clap `Subcommand` enum, for [`crate::kit::Pipeline::commands`].
-pub fn subcommands<S: clap::Subcommand>() -> Vec<clap::Command> {
-    S::augment_subcommands(clap::Command::new("pipeline"))
+/// The subcommands of a clap `Subcommand` enum, for [`crate::kit::Pipeline::commands`];
+/// with `group` (its name and about text), one command of that name holding them.
+pub fn subcommands<S: clap::Subcommand>(
+    group: Option<(&'static str, &'static str)>,
+) -> Vec<clap::Command> {
+    let commands = S::augment_subcommands(clap::Command::new("pipeline"))
         .get_subcommands()
         .cloned()
-        .collect()
+        .collect::<Vec<_>>();
+    match group {
+        None => commands,
+        Some((name, about)) => vec![clap::Command::new(name)
+            .about(about)
+            .subcommand_required(true)
+            .arg_required_else_help(true)
+            .subcommands(commands)],
+    }
 }
 
 /// Parses the matched subcommand into `S`, for [`crate::kit::Pipeline::run`].
 pub fn parse<S: clap::FromArgMatches>(args: &clap::ArgMatches) -> Result<S> {
     S::from_arg_matches(args).map_err(|e| Error::bad("arguments", e.to_string()))
+}
+
+/// Parses the subcommand matched inside a command group (`provides!`'s
+/// `commands: Command as "group" => …`) into `S`.
+pub fn parse_in<S: clap::FromArgMatches>(args: &clap::ArgMatches) -> Result<S> {
+    match args.subcommand() {
+        Some((_, group)) => parse(group),
+        None => Err(Error::bad("arguments", "a command is needed")),
+    }
 }
 
 #[cfg(test)]

@@ -100,6 +100,14 @@ pub trait Tables {
     /// were inserted.
     fn put_new<T: Serialize>(&self, table: &str, rows: &[T]) -> Result<u64>;
 
+    /// Inserts a master row and its part rows in one transaction, skipping rows
+    /// whose key exists (a selection with its parts).
+    fn put_new_with_parts<M: Serialize, P: Serialize>(
+        &self,
+        master: (&str, &M),
+        parts: (&str, &[P]),
+    ) -> Result<()>;
+
     /// Adds the row of a source table (by its key) to merge table `master`; returns
     /// its merge id.
     fn merge_add(&self, master: &str, source_key: &(impl Serialize + ?Sized)) -> Result<Value>;
@@ -138,6 +146,18 @@ impl Tables for Db {
             ..Default::default()
         };
         Ok(self.insert_serde(table, rows, skip)?)
+    }
+
+    fn put_new_with_parts<M: Serialize, P: Serialize>(
+        &self,
+        (master, row): (&str, &M),
+        (part, parts): (&str, &[P]),
+    ) -> Result<()> {
+        crate::transaction(self, || {
+            self.put_new(master, std::slice::from_ref(row))?;
+            self.put_new(part, parts)?;
+            Ok(())
+        })
     }
 
     fn merge_add(&self, master: &str, source_key: &(impl Serialize + ?Sized)) -> Result<Value> {

@@ -78,12 +78,13 @@ pub(crate) use identity;
 /// `impl Pipeline`, one line each (every section optional, in this order):
 /// `makers: TABLE => MakeStruct, …;` (a [`Made`] maker each), `defaults: &PARAMETERS, …;`
 /// (anything `Into<Defaults>`), `merge: MASTER => SOURCE, …;` and `commands: Command;`
-/// (the pipeline's clap subcommand enum).
+/// (the pipeline's clap subcommand enum) or `commands: Command as "group" => "about";`
+/// (its commands under one `spyglass <family> group …`, read with [`args::parse_in`]).
 macro_rules! provides {
     ($(makers: $($table:expr => $make:expr),+ ;)?
      $(defaults: $($default:expr),+ ;)?
      $(merge: $($master:expr => $source:expr),+ ;)?
-     $(commands: $command:ty ;)?) => {
+     $(commands: $command:ty $(as $group:literal => $about:literal)? ;)?) => {
         $(
             fn makers(
                 &self,
@@ -104,7 +105,7 @@ macro_rules! provides {
         )?
         $(
             fn commands(&self) -> Vec<clap::Command> {
-                $crate::kit::args::subcommands::<$command>()
+                $crate::kit::args::subcommands::<$command>(None $(.or(Some(($group, $about))))?)
             }
         )?
     };

@@ -108,7 +108,7 @@ impl Pipeline for LfpArtifactV1 {
     provides! {
         makers: DETECTION => DetectionMake;
         defaults: &PARAMETER_SETS;
-        commands: Command;
+        commands: Command as "artifact" => "LFP artifact detection (LFPArtifactDetectionSelection)";
     }
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Parameters for detecting LFP artifact times within a LFP group.
@@ -146,7 +146,7 @@ artifact_times: longblob # np.array of artifact intervals";
         }]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Artifact(ArtifactCommand::Select(a)) = args::parse(m)?;
+        let Command::Select(a) = args::parse_in(m)?;
         let nwb = args::session_name(sg, &a.file)?;
         let group = serde_json::json!({"nwb_file_name": nwb, "lfp_electrode_group_name": a.group});
         let mut lfps: Vec<LfpV1Row> = sg.rows(LFPV1, &group)?;
@@ -191,13 +191,6 @@ artifact_times: longblob # np.array of artifact intervals";
 /// `spyglass lfp artifact …`.
 #[derive(clap::Subcommand)]
 enum Command {
-    /// LFP artifact detection (LFPArtifactDetectionSelection).
-    #[command(subcommand)]
-    Artifact(ArtifactCommand),
-}
-
-#[derive(clap::Subcommand)]
-enum ArtifactCommand {
     /// Select an LFPV1 row and a parameter set for LFPArtifactDetection.
     Select(SelectArgs),
 }

@@ -85,7 +85,7 @@ impl Pipeline for LfpBandV1 {
     identity!(SCHEMA, family "lfp", requires ["lfp_merge", "lfp_electrode", "common_filter"]);
     provides! {
         makers: LFP_BAND_V1 => BandMake;
-        commands: Command;
+        commands: Command as "band" => "LFP bands (LFPBandSelection)";
     }
     fn schemas(&self) -> Vec<Schema> {
         let selection = "# the LFP, band filter, interval and rate of a band-limited LFP
@@ -115,21 +115,45 @@ lfp_band_object_id : varchar(40)  # the NWB object ID for loading this object fr
         }]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Band(BandCommand::Select(a)) = args::parse(m)?;
-        select(sg, a)
+        let Command::Select(a) = args::parse_in(m)?;
+        let nwb = args::session_name(sg, &a.file)?;
+        let group = &a.lfp.lfp_group;
+        let (merge_id, src) = a.lfp.choose(sg, &nwb)?;
+        let ids = match &a.electrodes {
+            Some(t) => args::parse_ids(t)?,
+            None => lfp_electrode::electrode_ids(sg, &nwb, group)?,
+        };
+        let refs = args::per_electrode("--reference", a.reference.as_deref(), ids.len(), -1)?;
+        let electrodes: Vec<BandElectrode> = (ids.into_iter().zip(refs))
+            .map(|(electrode_id, reference_elect_id)| BandElectrode {
+                electrode_id,
+                reference_elect_id,
+            })
+            .collect();
+        let lfp_rate = src.lfp_sampling_rate.round() as i64;
+        let key = BandKey {
+            lfp_merge_id: merge_id,
+            filter_name: a.filter.clone(),
+            filter_sampling_rate: lfp_rate,
+            nwb_file_name: nwb.clone(),
+            target_interval_list_name: a.interval.clone(),
+            lfp_band_sampling_rate: a.rate.into(),
+        };
+        let min_interval_len = a.min_interval_len;
+        let selection = BandSelection {
+            key,
+            min_interval_len,
+        };
+        insert_selection(sg, &selection, group, &electrodes)?;
+        println!("LFPBandSelection: {nwb}, LFP {merge_id} ({} of group `{group}`), {} electrodes, filter `{}` at {lfp_rate} Hz, interval `{}`, output {} Hz", src.source, electrodes.len(), a.filter, a.interval, a.rate);
+        println!("next: spyglass populate {LFP_BAND_V1} --key nwb_file_name={nwb}");
+        Ok(())
     }
 }
 
 /// `spyglass lfp band …`.
 #[derive(clap::Subcommand)]
 enum Command {
-    /// LFP bands (LFPBandSelection).
-    #[command(subcommand)]
-    Band(BandCommand),
-}
-
-#[derive(clap::Subcommand)]
-enum BandCommand {
     /// Select an LFP, electrodes, a band filter, an interval and a rate for LFPBandV1.
     Select(SelectArgs),
 }
@@ -161,44 +185,6 @@ struct SelectArgs {
     min_interval_len: f64,
 }
 
-fn select(db: &Db, a: SelectArgs) -> Result<()> {
-    let nwb = args::session_name(db, &a.file)?;
-    let group = &a.lfp.lfp_group;
-    let (merge_id, src) = a.lfp.choose(db, &nwb)?;
-    let ids = match &a.electrodes {
-        Some(t) => args::parse_ids(t)?,
-        None => lfp_electrode::electrode_ids(db, &nwb, group)?,
-    };
-    let refs = args::per_electrode("--reference", a.reference.as_deref(), ids.len(), -1)?;
-    let electrodes: Vec<BandElectrode> = (ids.into_iter().zip(refs))
-        .map(|(electrode_id, reference_elect_id)| BandElectrode {
-            electrode_id,
-            reference_elect_id,
-        })
-        .collect();
-    let lfp_rate = src.lfp_sampling_rate.round() as i64;
-    let key = BandKey {
-        lfp_merge_id: merge_id,
-        filter_name: a.filter.clone(),
-        filter_sampling_rate: lfp_rate,
-        nwb_file_name: nwb.clone(),
-        target_interval_list_name: a.interval.clone(),
-        lfp_band_sampling_rate: a.rate.into(),
-    };
-    insert_selection(
-        db,
-        &BandSelection {
-            key,
-            min_interval_len: a.min_interval_len,
-        },
-        group,
-        &electrodes,
-    )?;
-    println!("LFPBandSelection: {nwb}, LFP {merge_id} ({} of group `{group}`), {} electrodes, filter `{}` at {lfp_rate} Hz, interval `{}`, output {} Hz", src.source, electrodes.len(), a.filter, a.interval, a.rate);
-    println!("next: spyglass populate {LFP_BAND_V1} --key nwb_file_name={nwb}");
-    Ok(())
-}
-
 /// Inserts an `LFPBandSelection` with its electrodes (all from LFP electrode group
 /// `lfp_electrode_group_name`); returns the selection key.
 pub fn insert_selection(
@@ -217,10 +203,8 @@ pub fn insert_selection(
         attrs: With { key: m, attrs: e },
     });
     let parts: Vec<_> = parts.collect();
-    crate::transaction(db, || {
-        db.put_new(LFP_BAND_SELECTION, std::slice::from_ref(selection))?;
-        db.put_new(LFP_BAND_ELECTRODE, &parts)
-    })?;
+    let master = (LFP_BAND_SELECTION, selection);
+    db.put_new_with_parts(master, (LFP_BAND_ELECTRODE, &parts))?;
     crate::kit::row_of(LFP_BAND_SELECTION, key)
 }
 
@@ -250,38 +234,25 @@ impl Make for BandMake {
             intervals: (&key.target_interval_list_name, &src.interval_list_name),
             min_len: sel.min_interval_len,
         };
-        let refs = electrodes.iter().map(|e| {
-            let reference = e.reference_elect_id;
-            (e.electrode_id, (reference >= 0).then_some(reference))
-        });
-        let inputs = plan.inputs(db, src.filter_source(db)?, refs.collect())?;
+        let reference = |e: &BandElectrode| Some(e.reference_elect_id).filter(|&r| r >= 0);
+        let pairs = electrodes.iter().map(|e| (e.electrode_id, reference(e)));
+        let mut inputs = plan.inputs(db, src.filter_source(db)?, pairs)?;
         // the band's rate is the one selected (Spyglass records it as given)
-        Ok(FilterInputs {
-            rate: key.lfp_band_sampling_rate as f64,
-            ..inputs
-        })
+        inputs.rate = key.lfp_band_sampling_rate as f64;
+        Ok(inputs)
     }
 
     fn compute(&self, settings: &Settings, key: &BandKey, i: FilterInputs) -> Result<FilterOutput> {
-        let run = FilterRun {
-            table: LFP_BAND_V1,
-            nwb_file_name: &key.nwb_file_name,
-            file_description: "LFPBandV1 output",
-            series_description: format!(
-                "{} band of LFP over {}",
-                key.filter_name, key.target_interval_list_name
-            ),
-            filter_name: &key.filter_name,
-        };
+        let (filter, target) = (&key.filter_name, &key.target_interval_list_name);
+        let description = format!("{filter} band of LFP over {target}");
+        let run = FilterRun::new(LFP_BAND_V1, &key.nwb_file_name, filter, description);
         super::filter_series(settings, run, &i)
     }
 
     fn insert(&self, cx: &Cx, key: &BandKey, out: Self::Output) -> Result<()> {
         // the IntervalList of the band's valid times, named as Spyglass names it
-        let list = format!(
-            "{} lfp band {}Hz",
-            key.target_interval_list_name, key.lfp_band_sampling_rate
-        );
+        let (target, rate) = (&key.target_interval_list_name, key.lfp_band_sampling_rate);
+        let list = format!("{target} lfp band {rate}Hz");
         let (analysis_file_name, lfp_band_object_id) =
             out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
         let row = BandRow {

@@ -160,11 +160,7 @@ pub fn create_group(db: &Db, nwb_file_name: &str, name: &str, electrode_ids: &[i
             electrode_id: id,
         });
     }
-    crate::transaction(db, || {
-        db.put_new(LFP_ELECTRODE_GROUP, std::slice::from_ref(&group))?;
-        db.put_new(LFP_ELECTRODE, &parts)?;
-        Ok(())
-    })
+    db.put_new_with_parts((LFP_ELECTRODE_GROUP, &group), (LFP_ELECTRODE, &parts))
 }
 
 /// The electrodes of a group (LFPElectrode rows).

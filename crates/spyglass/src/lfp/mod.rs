@@ -139,7 +139,7 @@ impl FilterPlan<'_> {
         self,
         db: &Db,
         source: FilterSource,
-        electrodes: Vec<(i64, Option<i64>)>,
+        electrodes: impl IntoIterator<Item = (i64, Option<i64>)>,
     ) -> Result<FilterInputs> {
         let (table, (filter, filter_rate), (attribute, output)) =
             (self.table, self.filter, self.output);
@@ -175,7 +175,7 @@ impl FilterPlan<'_> {
             ds,
             rate: (rate as usize / ds) as f64,
             valid_times: pieces,
-            electrodes,
+            electrodes: electrodes.into_iter().collect(),
         })
     }
 }
@@ -209,11 +209,32 @@ pub(crate) struct FilterRun<'a> {
     /// The session.
     pub nwb_file_name: &'a str,
     /// `analysis_file_description` of the new file (`LFPV1 output`).
-    pub file_description: &'a str,
+    pub file_description: String,
     /// Description of the series.
     pub series_description: String,
     /// The filter (recorded as the series' `filtering`).
     pub filter_name: &'a str,
+}
+
+impl<'a> FilterRun<'a> {
+    /// A run of `table` (`schema.Class`: the file is described as `Class output`)
+    /// filtering session `nwb_file_name` with `filter_name` into a series described
+    /// as `series_description`.
+    pub fn new(
+        table: &'a str,
+        nwb_file_name: &'a str,
+        filter_name: &'a str,
+        series_description: String,
+    ) -> FilterRun<'a> {
+        let class = table.rsplit('.').next().unwrap_or(table);
+        FilterRun {
+            table,
+            nwb_file_name,
+            file_description: format!("{class} output"),
+            series_description,
+            filter_name,
+        }
+    }
 }
 
 /// What a filtering run wrote: an analysis file, not registered yet.
@@ -320,7 +341,7 @@ fn filter_to_file(
         run.nwb_file_name,
         &inputs.parent,
     )?;
-    let pending = crate::analysis::PendingFile::new(&f, run.file_description);
+    let pending = crate::analysis::PendingFile::new(&f, &run.file_description);
     // the analysis file's electrodes table is its parent's: rows by id there
     let parent = spyglass_nwb::NwbFile::open(&inputs.parent)?;
     let ids: Vec<i64> = inputs.electrodes.iter().map(|e| e.0).collect();

@@ -209,8 +209,7 @@ impl Make for LfpV1Make {
             object_id: series.object_id,
             rate: series.rate,
         };
-        let electrodes = electrode_ids.iter().map(|&e| (e, None)).collect();
-        plan.inputs(db, source, electrodes)
+        plan.inputs(db, source, electrode_ids.iter().map(|&e| (e, None)))
     }
 
     fn compute(&self, settings: &Settings, key: &LfpKey, i: FilterInputs) -> Result<FilterOutput> {
@@ -218,13 +217,8 @@ impl Make for LfpV1Make {
             &key.lfp_electrode_group_name,
             &key.target_interval_list_name,
         );
-        let run = FilterRun {
-            table: LFPV1,
-            nwb_file_name: &key.nwb_file_name,
-            file_description: "LFPV1 output",
-            series_description: format!("LFP of group {group} over {target}"),
-            filter_name: &key.filter_name,
-        };
+        let description = format!("LFP of group {group} over {target}");
+        let run = FilterRun::new(LFPV1, &key.nwb_file_name, &key.filter_name, description);
         super::filter_series(settings, run, &i)
     }
 

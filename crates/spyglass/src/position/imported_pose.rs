@@ -67,7 +67,7 @@ impl Pipeline for ImportedPose {
     identity!(SCHEMA, family "position");
     provides! {
         merge: super::merge::POSITION_OUTPUT => IMPORTED_POSE;
-        commands: Command;
+        commands: Command as "pose" => "Pose estimated outside Spyglass (ndx-pose)";
     }
     fn schemas(&self) -> Vec<Schema> {
         let master = "-> common_interval.IntervalList
@@ -86,7 +86,7 @@ part_object_id: varchar(80)";
         }]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Pose(PoseCommand::Import(a)) = args::parse(m)?;
+        let Command::Import(a) = args::parse_in(m)?;
         let nwb = args::session_name(sg, &a.file)?;
         let keys = import(sg, &nwb)?;
         for k in &keys {
@@ -113,17 +113,9 @@ part_object_id: varchar(80)";
     }
 }
 
-/// `spyglass position …` commands of this pipeline.
-#[derive(clap::Subcommand)]
-enum Command {
-    /// Pose estimated outside Spyglass (ndx-pose).
-    #[command(subcommand)]
-    Pose(PoseCommand),
-}
-
 /// `spyglass position pose …`.
 #[derive(clap::Subcommand)]
-enum PoseCommand {
+enum Command {
     /// Import the session's ndx-pose PoseEstimation containers (ImportedPose).
     Import(ImportArgs),
 }
