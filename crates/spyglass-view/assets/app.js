@@ -728,7 +728,8 @@ async function viewTraces(nwb, params) {
   const ov = STATIC ? null : el("canvas", { id: "traces-overview", title: "the whole session (min/max of the channels shown); click to go there" });
   const status = el("span", { id: "traces-status", class: "legend" });
   const btn = (label, id, f) => el("button", { id, onclick: f }, label);
-  app.replaceChildren(
+  // (what is absent, null, is left out: replaceChildren would show it as text)
+  app.replaceChildren(...[
     el("h1", {}, "Traces of ", el("a", { href: "#/session/" + encodeURIComponent(nwb) }, nwb)),
     el("div", { class: "toolbar" }, select, " channels ", chIn, STATIC ? el("span", { class: "legend" }, "(an export: one window; zoom and pan with `spyglass view`)") : [
       btn("◀", "pan-left", () => pan(-0.5)), btn("▶", "pan-right", () => pan(0.5)),
@@ -736,7 +737,7 @@ async function viewTraces(nwb, params) {
       btn("whole session", "zoom-all", () => { t0 = src.start; t1 = src.end; state.kind = "zoom"; update(); })]),
     overlays.intervals.length ? el("div", { class: "toolbar legend" }, "intervals: ", ivBoxes,
       overlays.events.length ? ` events: ${overlays.events.map((e) => e.label + " (" + e.times.length + ")").join(", ")}` : "") : null,
-    ov, canvas, status);
+    ov, canvas, status].filter((x) => x !== null));
 
   let seq = 0, data = null, first = true, pending = null, shown = null, size = null, img = null;
   // what was drawn, as plain arrays, for tests and scripts (made when asked for)
@@ -886,35 +887,13 @@ async function viewTraces(nwb, params) {
     g.textAlign = "start";
   }
   // before the first window arrives (its request is under way): the page's layout,
-  // the canvas, its image and the labels, so that the window's drawing is only its
-  // columns
+  // the canvas, the columns' image and the labels, so that the window's drawing is
+  // mostly its columns
   function drawFrame() {
     const { g, W, H } = canvasContext();
     g.clearRect(0, 0, W, H);
-    const { tg, px } = columnImage();
-    px.fill(0);
-    blitColumns(g, tg);
+    if (!img) img = g.createImageData(canvas.width, canvas.height);
     drawLabels(g, W, H, channels.length, (c) => src.unit === "µV" ? `ch ${channels[c]} (e${src.electrode_ids[channels[c]]})` : `col ${channels[c]} (${src.unit})`);
-  }
-  // the min/max columns' image, transposed: one row per canvas column, so that a
-  // lane's run in a column is one fill of adjacent pixels; drawn back transposed
-  let tcanvas = null;
-  function columnImage() {
-    const cw = canvas.width, ch = canvas.height;
-    if (!tcanvas) tcanvas = document.createElement("canvas");
-    if (tcanvas.width !== ch || tcanvas.height !== cw) { tcanvas.width = ch; tcanvas.height = cw; img = null; }
-    const tg = tcanvas.getContext("2d");
-    if (!img) img = tg.createImageData(ch, cw);
-    return { tg, px: new Uint32Array(img.data.buffer), ch };
-  }
-  // the columns' image onto the canvas, transposed back (device pixels, none smoothed)
-  function blitColumns(g, tg) {
-    tg.putImageData(img, 0, 0);
-    g.save();
-    g.setTransform(0, 1, 1, 0, 0, 0);
-    g.imageSmoothingEnabled = false;
-    g.drawImage(tcanvas, 0, 0);
-    g.restore();
   }
   function draw() {
     const d = data;
@@ -945,9 +924,11 @@ async function viewTraces(nwb, params) {
         g.stroke();
       }
     } else {
-      // min/max columns written as pixels (a run per column and lane, adjacent in the
-      // transposed image): no path to rasterize, whatever the number of lanes
-      const { tg, px, ch } = columnImage();
+      // min/max columns written as pixels (a vertical run per column and lane): no
+      // path to rasterize, whatever the number of lanes
+      const cw = canvas.width, ch = canvas.height;
+      if (!img) img = g.createImageData(cw, ch);
+      const px = new Uint32Array(img.data.buffer);
       px.fill(0);
       const xa = Math.ceil(left * dpr), xb = Math.floor((W - right) * dpr);
       // each column's first and last pixel column, within the plot
@@ -968,10 +949,10 @@ async function viewTraces(nwb, params) {
         for (let i = 0; i < nc; i++) {
           const ya = Math.max(0, Math.floor(a - mx[i] * k)), yb = Math.min(ch - 1, Math.floor(a - mn[i] * k));
           if (yb < ya) continue;
-          for (let X = xs[i]; X <= xe[i]; X++) px.fill(rgba, X * ch + ya, X * ch + yb + 1);
+          for (let X = xs[i], X2 = xe[i]; X <= X2; X++) for (let Y = ya, at = ya * cw + X; Y <= yb; Y++, at += cw) px[at] = rgba;
         }
       }
-      blitColumns(g, tg);
+      g.putImageData(img, 0, 0);
     }
     // overlays behind the traces: interval lists (shaded) and events (orange)
     g.globalCompositeOperation = "destination-over";
