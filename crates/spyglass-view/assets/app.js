@@ -58,7 +58,8 @@ async function api(path, params) {
 async function fetchWindow(q) {
   if (STATIC) return api("traces/data", q);
   const asked = performance.now();
-  const r = await fetch("/api/traces/data?" + new URLSearchParams({ ...q, fmt: "bin" }).toString(), { credentials: "same-origin" });
+  const url = "/api/traces/data?" + new URLSearchParams({ ...q, fmt: "bin" }).toString();
+  const r = await fetch(url, { credentials: "same-origin" });
   if (r.status === 401) throw new Error("not authorized: open the URL with the token that `spyglass view` printed");
   if (!r.ok) {
     const ct = r.headers.get("content-type") || "";
@@ -76,9 +77,21 @@ async function fetchWindow(q) {
   if (d.mode === "points") d.y = lanes(); else { d.min = lanes(); d.max = lanes(); }
   d.bytes = buf.byteLength;
   d.net_ms = received - asked;
+  d.received = received;
   d.parse_ms = performance.now() - received;
   d.server_timing = r.headers.get("server-timing") || "";
+  d.url = new URL(url, location.href).href;
   return d;
+}
+
+// the browser's own timing of a request (Resource Timing): queued in the browser
+// before it was sent, sent until the answer's first byte, the answer's bytes, and the
+// answer's end until the page's script had it (`received`, a performance.now())
+function requestParts(url, received) {
+  const e = performance.getEntriesByName(url, "resource").pop();
+  performance.clearResourceTimings();
+  if (!e) return {};
+  return { queued_ms: e.requestStart - e.startTime, waiting_ms: e.responseStart - e.requestStart, body_ms: e.responseEnd - e.responseStart, handed_ms: received - e.responseEnd };
 }
 
 function parseHash() {
@@ -647,6 +660,17 @@ async function viewPosition(nwb, params) {
 
 // ---- traces ---------------------------------------------------------------
 
+// the least and greatest value of an array (native calls over its values; NaNs
+// skipped by a loop when there are any)
+function extent(arr) {
+  let lo = Math.min.apply(null, arr), hi = Math.max.apply(null, arr);
+  if (Number.isNaN(lo) || Number.isNaN(hi)) {
+    lo = Infinity; hi = -Infinity;
+    for (let i = 0; i < arr.length; i++) { const v = arr[i]; if (v < lo) lo = v; if (v > hi) hi = v; }
+  }
+  return [lo, hi];
+}
+
 // the width of the traces canvas before it exists: the page's width less main's
 // padding and the canvas' border (see app.css)
 function tracesWidth() { return Math.max(100, Math.round(app.clientWidth - 2 * 14 - 2)); }
@@ -704,7 +728,8 @@ async function viewTraces(nwb, params) {
   const ov = STATIC ? null : el("canvas", { id: "traces-overview", title: "the whole session (min/max of the channels shown); click to go there" });
   const status = el("span", { id: "traces-status", class: "legend" });
   const btn = (label, id, f) => el("button", { id, onclick: f }, label);
-  app.replaceChildren(
+  // (what is absent, null, is left out: replaceChildren would show it as text)
+  app.replaceChildren(...[
     el("h1", {}, "Traces of ", el("a", { href: "#/session/" + encodeURIComponent(nwb) }, nwb)),
     el("div", { class: "toolbar" }, select, " channels ", chIn, STATIC ? el("span", { class: "legend" }, "(an export: one window; zoom and pan with `spyglass view`)") : [
       btn("◀", "pan-left", () => pan(-0.5)), btn("▶", "pan-right", () => pan(0.5)),
@@ -712,7 +737,7 @@ async function viewTraces(nwb, params) {
       btn("whole session", "zoom-all", () => { t0 = src.start; t1 = src.end; state.kind = "zoom"; update(); })]),
     overlays.intervals.length ? el("div", { class: "toolbar legend" }, "intervals: ", ivBoxes,
       overlays.events.length ? ` events: ${overlays.events.map((e) => e.label + " (" + e.times.length + ")").join(", ")}` : "") : null,
-    ov, canvas, status);
+    ov, canvas, status].filter((x) => x !== null));
 
   let seq = 0, data = null, first = true, pending = null, shown = null, size = null, img = null;
   // what was drawn, as plain arrays, for tests and scripts (made when asked for)
@@ -747,7 +772,10 @@ async function viewTraces(nwb, params) {
     const q = { nwb, src: src.id, ch: channels.join(","), t0, t1, px };
     const asked = performance.now();
     let req;
-    if (early && early.q.src === q.src && early.q.ch === (params.get("ch") ? q.ch : "") && early.q.t0 === t0 && early.q.t1 === t1 && early.q.px === px) {
+    // the early request's columns were counted before the page was laid out: a
+    // scrollbar since makes the canvas a little narrower, and a few more columns than
+    // pixels draw the same (each at its time)
+    if (early && early.q.src === q.src && early.q.ch === (params.get("ch") ? q.ch : "") && early.q.t0 === t0 && early.q.t1 === t1 && early.q.px >= px && early.q.px <= px * 1.05) {
       req = early.req.then((d) => { if (d.error) throw d.error; return d; });
     } else {
       req = fetchWindow(q);
@@ -766,7 +794,7 @@ async function viewTraces(nwb, params) {
     performance.mark("traces:paint:" + my);
     const ms = performance.now() - started;
     performance.measure("traces:" + kind, { start: started, end: performance.now() });
-    window.__timings.push({ kind, ms, fetch_ms: fetched - asked, draw_ms: drawn - fetched, before_ms: asked - started, server_ms: d.server_ms, search_ms: d.search_ms, channels: channels.length, window_s: t1 - t0, mode: d.mode, samples: d.samples, columns: d.t.length, bytes: d.bytes, net_ms: d.net_ms, parse_ms: d.parse_ms, paint_ms: performance.now() - drawn, server_timing: d.server_timing });
+    window.__timings.push({ kind, ms, fetch_ms: fetched - asked, draw_ms: drawn - fetched, before_ms: asked - started, server_ms: d.server_ms, search_ms: d.search_ms, channels: channels.length, window_s: t1 - t0, mode: d.mode, samples: d.samples, columns: d.t.length, bytes: d.bytes, net_ms: d.net_ms, parse_ms: d.parse_ms, paint_ms: performance.now() - drawn, server_timing: d.server_timing, ...(d.url ? requestParts(d.url, d.received) : {}) });
     status.className = "legend";
     status.textContent = `${(t1 - t0).toFixed(3)} s from ${t0.toFixed(3)} s · ${channels.length} ch · ${d.mode}${d.per_bin ? " (" + d.per_bin + " samples/px)" : ""} · ${d.samples} samples · ${ms.toFixed(0)} ms (server ${d.server_ms.toFixed(0)} ms)`;
     first = false;
@@ -834,17 +862,47 @@ async function viewTraces(nwb, params) {
     if (!size) size = { W: canvas.clientWidth, H: canvas.clientHeight };
     return size;
   }
-  function draw() {
-    const d = data;
+  const LEFT = 70, RIGHT = 10, TOP = 8, BOTTOM = 26;
+  // the canvas sized to its box (a size change clears and reallocates it: only then)
+  // and its 2D context set to CSS pixels
+  function canvasContext() {
     const dpr = window.devicePixelRatio || 1;
     const { W, H } = dims();
-    // setting a canvas' size clears and reallocates it: only when it changed
     const cw0 = Math.round(W * dpr), ch0 = Math.round(H * dpr);
     if (canvas.width !== cw0 || canvas.height !== ch0) { canvas.width = cw0; canvas.height = ch0; img = null; }
     const g = canvas.getContext("2d");
     g.setTransform(dpr, 0, 0, dpr, 0, 0);
+    return { g, dpr, W, H };
+  }
+  // the lanes' labels and the time axis, in CSS pixels
+  function drawLabels(g, W, H, lanes, label) {
+    const x = (t) => LEFT + (t - t0) / (t1 - t0) * (W - LEFT - RIGHT);
+    const lh = (H - TOP - BOTTOM) / Math.max(1, lanes);
+    g.font = "11px system-ui, sans-serif";
+    g.fillStyle = "#6b7280";
+    for (let c = 0; c < lanes; c++) g.fillText(label(c), 4, TOP + c * lh + lh / 2 + 4);
+    g.fillStyle = "#1d2330";
+    g.textAlign = "center";
+    for (let k = 0; k <= 5; k++) {
+      const t = t0 + (t1 - t0) * k / 5;
+      g.fillText(t.toFixed(t1 - t0 < 1 ? 3 : t1 - t0 < 100 ? 2 : 0) + " s", x(t), H - 8);
+    }
+    g.textAlign = "start";
+  }
+  // before the first window arrives (its request is under way): the page's layout,
+  // the canvas, the columns' image and the labels, so that the window's drawing is
+  // mostly its columns
+  function drawFrame() {
+    const { g, W, H } = canvasContext();
     g.clearRect(0, 0, W, H);
-    const left = 70, right = 10, top = 8, bottom = 26;
+    if (!img) img = g.createImageData(canvas.width, canvas.height);
+    drawLabels(g, W, H, channels.length, (c) => src.unit === "µV" ? `ch ${channels[c]} (e${src.electrode_ids[channels[c]]})` : `col ${channels[c]} (${src.unit})`);
+  }
+  function draw() {
+    const d = data;
+    const { g, dpr, W, H } = canvasContext();
+    g.clearRect(0, 0, W, H);
+    const left = LEFT, right = RIGHT, top = TOP, bottom = BOTTOM;
     const x = (t) => left + (t - t0) / (t1 - t0) * (W - left - right);
     const lanes = d.channels.length;
     const lh = (H - top - bottom) / Math.max(1, lanes);
@@ -853,7 +911,7 @@ async function viewTraces(nwb, params) {
     for (let c = 0; c < lanes; c++) {
       let lo = Infinity, hi = -Infinity;
       const ys = d.mode === "points" ? [d.y[c]] : [d.min[c], d.max[c]];
-      for (const arr of ys) for (const v of arr) { if (v < lo) lo = v; if (v > hi) hi = v; }
+      for (const arr of ys) { const [a, z] = extent(arr); if (a < lo) lo = a; if (z > hi) hi = z; }
       if (!(hi > lo)) { lo -= 1; hi += 1; }
       const y0 = top + c * lh;
       scales.push({ lo, hi, y0, y: (v) => y0 + lh - 2 - (v - lo) / (hi - lo) * (lh - 4) });
@@ -876,18 +934,25 @@ async function viewTraces(nwb, params) {
       const px = new Uint32Array(img.data.buffer);
       px.fill(0);
       const xa = Math.ceil(left * dpr), xb = Math.floor((W - right) * dpr);
-      const cols = d.t.map((t) => Math.floor(x(t) * dpr));
+      // each column's first and last pixel column, within the plot
+      const nc = d.t.length, xs = new Int32Array(nc), xe = new Int32Array(nc), run = Math.ceil(dpr) - 1;
+      for (let i = 0; i < nc; i++) xs[i] = Math.floor(x(d.t[i]) * dpr);
+      for (let i = 0; i < nc; i++) {
+        const X0 = xs[i];
+        xe[i] = Math.min(Math.max(X0, Math.min(i + 1 < nc ? xs[i + 1] - 1 : X0, X0 + run)), xb);
+        xs[i] = Math.max(X0, xa);
+      }
       for (let c = 0; c < lanes; c++) {
         const hex = PALETTE[c % PALETTE.length];
         const rgba = (0xff << 24) | (parseInt(hex.slice(5, 7), 16) << 16) | (parseInt(hex.slice(3, 5), 16) << 8) | parseInt(hex.slice(1, 3), 16);
-        const y = scales[c].y, mn = d.min[c], mx = d.max[c];
-        for (let i = 0; i < cols.length; i++) {
-          const X0 = cols[i];
-          const X1 = Math.max(X0, Math.min(i + 1 < cols.length ? cols[i + 1] - 1 : X0, X0 + Math.ceil(dpr) - 1));
-          const ya = Math.max(0, Math.floor(y(mx[i]) * dpr)), yb = Math.min(ch - 1, Math.floor(y(mn[i]) * dpr));
-          for (let X = Math.max(X0, xa); X <= Math.min(X1, xb); X++) {
-            for (let Y = ya; Y <= yb; Y++) px[Y * cw + X] = rgba;
-          }
+        const { lo, hi, y0 } = scales[c];
+        // y(v) in device pixels: a - v · k
+        const k = (lh - 4) / (hi - lo) * dpr, a = (y0 + lh - 2) * dpr + lo * k;
+        const mn = d.min[c], mx = d.max[c];
+        for (let i = 0; i < nc; i++) {
+          const ya = Math.max(0, Math.floor(a - mx[i] * k)), yb = Math.min(ch - 1, Math.floor(a - mn[i] * k));
+          if (yb < ya) continue;
+          for (let X = xs[i], X2 = xe[i]; X <= X2; X++) for (let Y = ya, at = ya * cw + X; Y <= yb; Y++, at += cw) px[at] = rgba;
         }
       }
       g.putImageData(img, 0, 0);
@@ -904,18 +969,7 @@ async function viewTraces(nwb, params) {
       for (const e of overlays.events) for (const [a, b] of e.times) if (b >= t0 && a <= t1) g.fillRect(x(Math.max(a, t0)), top, Math.max(1, x(Math.min(b, t1)) - x(Math.max(a, t0))), H - top - bottom);
     }
     g.globalCompositeOperation = "source-over";
-    g.font = "11px system-ui, sans-serif";
-    g.fillStyle = "#6b7280";
-    for (let c = 0; c < lanes; c++) {
-      g.fillText(d.unit === "µV" ? `ch ${d.channels[c]} (e${d.electrode_ids[c]})` : `col ${d.channels[c]} (${d.unit})`, 4, scales[c].y0 + lh / 2 + 4);
-    }
-    g.fillStyle = "#1d2330";
-    g.textAlign = "center";
-    for (let k = 0; k <= 5; k++) {
-      const t = t0 + (t1 - t0) * k / 5;
-      g.fillText(t.toFixed(t1 - t0 < 1 ? 3 : t1 - t0 < 100 ? 2 : 0) + " s", x(t), H - 8);
-    }
-    g.textAlign = "start";
+    drawLabels(g, W, H, lanes, (c) => d.unit === "µV" ? `ch ${d.channels[c]} (e${d.electrode_ids[c]})` : `col ${d.channels[c]} (${d.unit})`);
     drawOverview();
     // what was drawn, in data units, for tests and scripts
     shown = { nwb, src: src.id, unit: d.unit, t0, t1, mode: d.mode, per_bin: d.per_bin, samples: d.samples, t: d.t, y: d.y, min: d.min, max: d.max, lanes: drawn, width: W, left, right };
@@ -954,6 +1008,7 @@ async function viewTraces(nwb, params) {
     window.removeEventListener("resize", resize);
   };
   window.__tracesApi = { zoom, pan, get window() { return [t0, t1]; }, pending: () => pending };
+  drawFrame();
   await update();
   fetchOverview();
 }

@@ -35,6 +35,8 @@ pub const FANOUT: usize = 8;
 const FILL_BLOCKS: usize = 32;
 /// Bytes of decoded chunks kept per series.
 const CHUNK_CACHE: usize = 192 << 20;
+/// Rows converted at once in the min/max pass over decoded chunks.
+const SLAB_ROWS: usize = 1024;
 /// Samples read at once in a direct min/max pass.
 const DIRECT_CHUNK: usize = 131_072;
 
@@ -483,15 +485,18 @@ pub struct DataParams {
 /// bytes of JSON (the window without `t`, `y`, `min`, `max`, plus `nt`, the length of
 /// each), zeros up to a multiple of 8 bytes, then `t` as `nt` f64, then per channel
 /// `y` (points) or per channel `min` then per channel `max` (minmax), `nt` f32 each
-/// (little-endian). Either way a `Server-Timing` header gives the handler's parts.
+/// (little-endian). Either way a `Server-Timing` header gives the handler's parts
+/// (`queue`: waiting for a blocking thread; `search`, `ts`, `read`, `reduce`, `encode`).
 pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Response, ApiError> {
     let bin = match p.fmt.as_deref() {
         None | Some("") | Some("json") => false,
         Some("bin") => true,
         Some(other) => return Err(ApiError::bad(format!("fmt: `{other}` is not json or bin"))),
     };
+    let arrived = Instant::now();
     blocking(&state, move |s| {
         let started = Instant::now();
+        let queue_ms = (started - arrived).as_secs_f64() * 1e3;
         let series = s.traces.series(&s.db, &p.nwb, &p.src)?;
         let _busy = Busy::new(&series.busy);
         let channels = parse_channels(p.ch.as_deref(), series.reader.num_channels())?;
@@ -580,7 +585,8 @@ pub async fn data(S(state): S<Shared>, Q(p): Q<DataParams>) -> Result<Response, 
             (serde_json::to_vec(&out).map_err(internal)?, "application/json")
         };
         let timing = format!(
-            "search;dur={:.1}, ts;dur={:.1}, read;dur={:.1}, reduce;dur={:.1}, encode;dur={:.1}, total;dur={:.1}",
+            "queue;dur={:.1}, search;dur={:.1}, ts;dur={:.1}, read;dur={:.1}, reduce;dur={:.1}, encode;dur={:.1}, total;dur={:.1}",
+            queue_ms,
             search_ms,
             parts.ts_ms,
             parts.read_ms,
@@ -773,19 +779,30 @@ fn direct_minmax_rows(
             let (b_first, b_last) = (off / per_bin, (off + rows - 1) / per_bin);
             let mut lo = vec![i16::MAX; (b_last - b_first + 1) * nch];
             let mut hi = vec![i16::MIN; (b_last - b_first + 1) * nch];
+            // the stored values, a slab of rows at a time, then lane by lane (the
+            // channels of a row against the bin's running min and max: vectorized)
+            let mut vals: Vec<i16> = Vec::with_capacity(SLAB_ROWS.min(rows) * nch);
             let mut r = 0;
             while r < rows {
                 let b = (off + r) / per_bin;
-                let stop = ((b + 1) * per_bin - off).min(rows);
+                let stop = ((b + 1) * per_bin - off).min(rows).min(r + SLAB_ROWS);
+                let raw = &bytes[r * 2 * nch..stop * 2 * nch];
+                vals.clear();
+                if le {
+                    vals.extend(
+                        raw.chunks_exact(2)
+                            .map(|v| i16::from_le_bytes([v[0], v[1]])),
+                    );
+                } else {
+                    vals.extend(
+                        raw.chunks_exact(2)
+                            .map(|v| i16::from_be_bytes([v[0], v[1]])),
+                    );
+                }
                 let at = (b - b_first) * nch;
                 let (l, h) = (&mut lo[at..at + nch], &mut hi[at..at + nch]);
-                for row in bytes[r * 2 * nch..stop * 2 * nch].chunks_exact(2 * nch) {
-                    for ((l, h), v) in l.iter_mut().zip(h.iter_mut()).zip(row.chunks_exact(2)) {
-                        let v = if le {
-                            i16::from_le_bytes([v[0], v[1]])
-                        } else {
-                            i16::from_be_bytes([v[0], v[1]])
-                        };
+                for row in vals.chunks_exact(nch) {
+                    for ((l, h), &v) in l.iter_mut().zip(h.iter_mut()).zip(row) {
                         *l = (*l).min(v);
                         *h = (*h).max(v);
                     }

@@ -491,7 +491,8 @@ fn print_timing(what: &str, t: &J) {
     println!(
         "timing ({what}): {} of {:.3} s x {} ch ({}, {} samples/ch, {} columns, {:.0} kB): {:.1} ms to the paint \
          (before the request {:.1}, request {:.1} [network {:.1}, reading the answer {:.1}], drawing {:.1}, to the frame {:.1}; \
-         server handler {:.1}, of which opening and search {:.1}; server parts: {})",
+         server handler {:.1}, of which opening and search {:.1}; server parts: {}; \
+         the request in the browser: queued {:.1}, sent to first byte {:.1}, body {:.1}, to the script {:.1})",
         t["kind"].as_str().unwrap_or(""),
         ms("window_s"),
         t["channels"],
@@ -509,6 +510,10 @@ fn print_timing(what: &str, t: &J) {
         ms("server_ms"),
         ms("search_ms"),
         t["server_timing"].as_str().unwrap_or(""),
+        ms("queued_ms"),
+        ms("waiting_ms"),
+        ms("body_ms"),
+        ms("handed_ms"),
     );
 }
 
