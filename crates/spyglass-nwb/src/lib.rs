@@ -17,6 +17,7 @@ pub mod data;
 pub mod error;
 pub mod filters;
 mod h5;
+pub mod hash;
 pub mod model;
 pub mod pose;
 pub mod raw;
@@ -30,6 +31,7 @@ pub mod write;
 
 pub use data::{Data, Values};
 pub use error::{NwbError, Result};
+pub use hash::{nwbfile_hash, SPYGLASS_PRECISION};
 pub use model::*;
 pub use pose::{PoseEstimation, PoseEstimationSeries, Skeleton};
 pub use raw::{RawReader, SampleSpan};

@@ -522,6 +522,15 @@ impl PendingFile {
         }
     }
 
+    /// Where the file is now: its partial name until registered (or published).
+    pub fn written_path(&self) -> &Path {
+        if self.published {
+            &self.path
+        } else {
+            &self.partial
+        }
+    }
+
     /// Renames the finished file to its name and registers it in AnalysisNwbfile;
     /// from then on it is kept (a rename refused, e.g. the name taken meanwhile, is
     /// an error).

@@ -4,6 +4,7 @@
 
 mod bad_input;
 mod common;
+mod hash;
 mod pose;
 mod raw_read;
 mod read_pynwb;

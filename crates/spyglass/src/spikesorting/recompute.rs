@@ -17,8 +17,10 @@
 //! SpikeInterface's own 1 s chunks with 5 ms margins differ from one pass over the
 //! whole series by ~7e-4; 100 ms margins by less than 1e-7). The chunking is part of
 //! the recipe, so every recompute gives the same numbers; their MD5
-//! ([`FilteredRecording::stream`] checks it) is what SpikeSortingRecording stores
-//! as `hash`, and a recompute whose hash differs is an error.
+//! ([`FilteredRecording::stream`] computes and checks it) is stored with the recipe
+//! in the analysis file, and a recompute whose MD5 differs is an error. (The
+//! SpikeSortingRecording row's `hash` is another digest: Spyglass's NWB file hash of
+//! the analysis file, [`spyglass_nwb::nwbfile_hash`].)
 
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};

@@ -16,9 +16,14 @@
 //!   ranges as Spyglass's `_consolidate_intervals` does (the sample at each piece's
 //!   last timestamp is left out, index-adjacent pieces join), and computes the
 //!   recording of [`super::recompute`]. By default the filtered samples are not
-//!   stored: the analysis file holds the recipe (a one-row table in `/scratch`) and
-//!   the row the MD5 of the samples; [`open_recording`] recomputes them, and
-//!   [`materialize`] writes them as Spyglass does (`acquisition/ProcessedElectricalSeries`).
+//!   stored: the analysis file holds the recipe (a one-row table in `/scratch`, with
+//!   the MD5 of the samples every recompute is checked against); [`open_recording`]
+//!   recomputes them, and [`materialize`] writes them as Spyglass does
+//!   (`acquisition/ProcessedElectricalSeries`) into a new file the row points to.
+//! - The row's `hash` means what it means in Spyglass: the NWB file hash
+//!   ([`spyglass_nwb::nwbfile_hash`], Spyglass's `NwbfileHasher` with
+//!   ProcessedElectricalSeries rounded to 4 decimals) of the row's analysis file as
+//!   stored — the recipe-only file, or the materialized one once [`materialize`] ran.
 //!
 //! Divergences: Spyglass refuses a session without ndx-franklab-novela probe rows
 //! ("No probe info found"); here contact positions come from the electrodes table's
@@ -34,8 +39,8 @@ use crate::common::{common_ephys, common_interval as iv};
 use crate::kit::prelude::*;
 use crate::kit::Session;
 use spyglass_dsp::Intervals;
-use spyglass_nwb::Placement;
 use spyglass_nwb::{ColumnSpec, TableSpec as NwbTable};
+use spyglass_nwb::{Placement, SPYGLASS_PRECISION};
 use uuid::Uuid;
 
 /// Schema name.
@@ -189,7 +194,8 @@ pub struct RecordingRow {
     pub object_id: String,
     /// Object id of the series' electrodes region (materialized files only).
     pub electrodes_id: Option<String>,
-    /// MD5 of the filtered samples (see [`super::recompute`]).
+    /// Spyglass's NWB file hash of the analysis file (ProcessedElectricalSeries
+    /// rounded to 4 decimals; [`spyglass_nwb::nwbfile_hash`]).
     pub hash: Option<String>,
 }
 
@@ -689,7 +695,7 @@ pub struct RecordingInputs {
 pub struct RecordingOutput {
     file: crate::analysis::PendingFile,
     object_id: String,
-    hash: String,
+    file_hash: String,
     valid_times: Intervals,
 }
 
@@ -825,10 +831,11 @@ impl Make for RecordingMake {
                 let spec = recipe_table(json.clone(), hash.clone());
                 Ok(w.add_dynamic_table(&Placement::Scratch, &spec)?)
             })?;
+        let file_hash = spyglass_nwb::nwbfile_hash(file.written_path(), &SPYGLASS_PRECISION)?;
         Ok(RecordingOutput {
             file,
             object_id,
-            hash,
+            file_hash,
             valid_times: i.valid_times,
         })
     }
@@ -840,7 +847,7 @@ impl Make for RecordingMake {
             analysis_file_name: cx.db.register(out.file)?,
             object_id: out.object_id,
             electrodes_id: None,
-            hash: Some(out.hash),
+            hash: Some(out.file_hash),
         };
         cx.db.interval_list(
             &sel.key.nwb_file_name,
@@ -914,8 +921,8 @@ fn positions(file: &spyglass_nwb::NwbFile, ids: &[i64]) -> Result<Option<Vec<[f6
     Ok(None)
 }
 
-/// The recipe stored in a recording's analysis file.
-fn stored_recipe(db: &Db, row: &RecordingRow) -> Result<Recipe> {
+/// The recipe stored in a recording's analysis file, with the MD5 of its samples.
+fn stored_recipe(db: &Db, row: &RecordingRow) -> Result<(Recipe, Option<String>)> {
     let path = crate::analysis::analysis_file_path(db, &row.analysis_file_name)?;
     let file = spyglass_nwb::NwbFile::open(&path)?;
     let recipe = format!("/scratch/{RECIPE_TABLE}");
@@ -933,27 +940,35 @@ fn stored_recipe(db: &Db, row: &RecordingRow) -> Result<Recipe> {
     let json = text
         .first()
         .ok_or_else(|| Error::bad(path.display().to_string(), "the recipe table is empty"))?;
-    serde_json::from_str(json)
-        .map_err(|e| Error::bad(path.display().to_string(), format!("recipe: {e}")))
+    let recipe = serde_json::from_str(json)
+        .map_err(|e| Error::bad(path.display().to_string(), format!("recipe: {e}")))?;
+    let samples_md5 = table
+        .text_column("hash")?
+        .first()
+        .filter(|h| !h.is_empty())
+        .cloned();
+    Ok((recipe, samples_md5))
 }
 
 /// A SpikeSortingRecording row's filtered recording, recomputed from the raw file;
-/// returns it with the stored hash to check its samples against
-/// ([`FilteredRecording::stream`]).
+/// returns it with the MD5 of its samples stored with the recipe, to check a
+/// recompute against ([`FilteredRecording::stream`]).
 pub fn open_recording(db: &Db, recording_id: Uuid) -> Result<(FilteredRecording, Option<String>)> {
     let s = recording_source(db, recording_id)?;
     Ok((FilteredRecording::open(&s.raw_file, s.recipe)?, s.hash))
 }
 
-/// Where a recording comes from: the raw file, the recipe and the stored hash (what a
-/// make reads in its fetch phase to recompute the recording in its compute phase).
+/// Where a recording comes from: the raw file, the recipe and the MD5 of its samples
+/// (what a make reads in its fetch phase to recompute the recording in its compute
+/// phase).
 #[derive(Debug, Clone, Serialize)]
 pub struct RecordingSource {
     /// The session's `_` copy (the raw series through its links).
     pub raw_file: std::path::PathBuf,
     /// The recipe.
     pub recipe: Recipe,
-    /// The stored hash of the samples.
+    /// The MD5 of the samples stored with the recipe (not the row's `hash`, which is
+    /// the NWB file hash of the analysis file).
     pub hash: Option<String>,
 }
 
@@ -983,21 +998,21 @@ pub fn sampling_rate(db: &Db, recording_id: Uuid) -> Result<f64> {
 /// The [`RecordingSource`] of a SpikeSortingRecording row.
 pub fn recording_source(db: &Db, recording_id: Uuid) -> Result<RecordingSource> {
     let row: RecordingRow = db.row(RECORDING, &RecordingKey { recording_id })?;
-    let recipe = stored_recipe(db, &row)?;
+    let (recipe, samples_md5) = stored_recipe(db, &row)?;
     let raw_file = nwb_file_path(db, &recipe.nwb_file_name)?;
     Ok(RecordingSource {
         raw_file,
         recipe,
-        hash: row.hash,
+        hash: samples_md5,
     })
 }
 
 /// Writes a recording's samples as Spyglass stores them — a new analysis file with
 /// the recipe and `acquisition/ProcessedElectricalSeries` (float64 µV, conversion
 /// 1e-6, the raw timestamps, electrodes region) — and points the row at it
-/// (object_id, electrodes_id); the samples' hash is checked first, and the
-/// recipe-only file it replaces is deleted with its external row. Returns the new
-/// file's name.
+/// (object_id, electrodes_id, and `hash`, the new file's NWB file hash); the samples'
+/// MD5 is checked first, and the recipe-only file it replaces is deleted with its
+/// external row. Returns the new file's name.
 pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<String> {
     use spyglass_nwb::{Compression, StreamDtype, StreamedSeriesSpec};
     let source = recording_source(db, recording_id)?;
@@ -1009,7 +1024,7 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
         .map_err(full)?;
     let description = format!("SpikeSortingRecording {recording_id} (materialized)");
     let pending = crate::analysis::PendingFile::new(&f, &description);
-    let (object_id, electrodes_id) = (|| -> Result<(String, String)> {
+    let (object_id, electrodes_id, file_hash) = (|| -> Result<(String, String, String)> {
         let rows =
             spyglass_nwb::NwbFile::open(&source.raw_file)?.electrode_rows(&recipe.channel_ids)?;
         let json = serde_json::to_string(&recipe)
@@ -1046,7 +1061,8 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
         let electrodes_id = out.electrodes_object_id().to_string();
         let object_id = out.finish()?;
         f.finish()?;
-        Ok((object_id, electrodes_id))
+        let file_hash = spyglass_nwb::nwbfile_hash(pending.written_path(), &SPYGLASS_PRECISION)?;
+        Ok((object_id, electrodes_id, file_hash))
     })()
     .map_err(full)?;
     let replaced: RecordingRow = db.row(RECORDING, &RecordingKey { recording_id })?;
@@ -1057,6 +1073,7 @@ pub fn materialize(db: &Db, settings: &Settings, recording_id: Uuid) -> Result<S
             ("analysis_file_name", Value::from(name.as_str())),
             ("object_id", Value::from(object_id.as_str())),
             ("electrodes_id", Value::from(electrodes_id.as_str())),
+            ("hash", Value::from(file_hash.as_str())),
         ]);
         db.update1(RECORDING, &row)?;
         Ok(name)

@@ -200,3 +200,14 @@ pub fn select_lfp(
     };
     spyglass::lfp::v1::insert_selection(&env.db, &selection).unwrap()
 }
+
+/// Python Spyglass 0.6's `NwbfileHasher(path, precision_lookup={'ProcessedElectricalSeries': 4}).hash`
+/// of each file (the oracle of the `hash` columns).
+pub fn spyglass_nwb_hashes(paths: &[&Path]) -> Vec<String> {
+    const CODE: &str = "import sys\nfrom spyglass.utils.nwb_hash import NwbfileHasher\nfor p in sys.argv[1:]:\n    print(NwbfileHasher(p, precision_lookup={'ProcessedElectricalSeries': 4}).hash)\n";
+    let args: Vec<&str> = paths.iter().map(|p| p.to_str().unwrap()).collect();
+    let out = spyglass_testkit::run_spyglass_python(CODE, &args);
+    let hashes: Vec<String> = out.lines().map(str::to_string).collect();
+    assert_eq!(hashes.len(), paths.len(), "{out}");
+    hashes
+}

@@ -700,3 +700,27 @@ fn streamed_lfp_equals_the_in_memory_computation_to_the_bit() {
         assert_eq!(ts, want_ts);
     }
 }
+
+/// Spyglass's NWB file hash, ours against Python Spyglass's own `NwbfileHasher`: a
+/// file neuroconv wrote, our ingest copy of it (its bulk data external links) and the
+/// LFPV1 analysis file we made from it.
+#[test]
+fn nwb_file_hashes_equal_spyglass_on_neuroconv_and_our_files() {
+    let env = Env::new();
+    let (nwb, fx) = ingest(&env, "lab_hash", "neuroconv_gains");
+    let ids: Vec<i64> = fx["truth"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["id"].as_i64().unwrap())
+        .collect();
+    let (lfp_file, _) = lfp_of(&env, &nwb, "all", &ids);
+    let source = env.staging().join("lab_hash.nwb");
+    let copy = spyglass::analysis::nwb_file_path(&env.db, &nwb).unwrap();
+    let files = [source.as_path(), copy.as_path(), lfp_file.as_path()];
+    let want = spyglass_nwb_hashes(&files);
+    for (file, want) in files.iter().zip(&want) {
+        let got = spyglass_nwb::nwbfile_hash(file, &spyglass_nwb::SPYGLASS_PRECISION).unwrap();
+        assert_eq!(&got, want, "{}", file.display());
+    }
+}

@@ -3,7 +3,8 @@
 //! 0.105's `common_reference` + `bandpass_filter` run on the whole series at once
 //! (the oracle reads the raw file with pynwb, takes the samples of each piece as
 //! Spyglass's `_consolidate_intervals` does and concatenates them), content-derived
-//! recording ids, and the hash check of a recompute.
+//! recording ids, the MD5 check of a recompute, and the row's `hash` equal to Python
+//! Spyglass's own `NwbfileHasher` on the recipe-only and the materialized file.
 
 use crate::common::*;
 use spyglass::spikesorting::recording_v1 as rec;
@@ -325,8 +326,10 @@ fn the_same_selection_gets_the_same_recording_id_in_every_database() {
                 .unwrap();
             assert!(rep.error_list.is_empty(), "{:?}", rep.error_list);
         }
-        let row = &env.all(rec::RECORDING)[0];
-        seen.push((a, s(row, "hash")));
+        // the samples' MD5 (the row's `hash` is the file's, whose object ids are random)
+        let samples_md5 = rec::recording_source(&env.db, a).unwrap().hash;
+        assert!(samples_md5.is_some());
+        seen.push((a, samples_md5));
         // a different selection, a different id
         let other = rec::RecordingSelectionKey {
             sort_group_id: 0,
@@ -362,15 +365,12 @@ fn a_recompute_whose_hash_differs_is_an_error() {
     let id = rec::insert_selection(&env.db, &key).unwrap();
     let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
     assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
-    let row = Row::from_pairs([
-        ("recording_id", Value::Uuid(id)),
-        ("hash", Value::from("0123456789abcdef0123456789abcdef")),
-    ]);
-    env.db.update1(rec::RECORDING, &row).unwrap();
+    // a recompute checked against another MD5 of the samples than its own
     let (recording, hash) = rec::open_recording(&env.db, id).unwrap();
+    assert!(hash.is_some());
     let mut blocks = 0;
     let err = recording
-        .stream(hash.as_deref(), |_, _| {
+        .stream(Some("0123456789abcdef0123456789abcdef"), |_, _| {
             blocks += 1;
             Ok(())
         })
@@ -381,6 +381,20 @@ fn a_recompute_whose_hash_differs_is_an_error() {
         "{err}"
     );
     assert!(blocks > 0);
+    // the MD5 stored with the recipe, changed by h5py: the file no longer matches its
+    // registered checksum, and is refused before anything is recomputed
+    let row = &env.all(rec::RECORDING)[0];
+    let path =
+        spyglass::analysis::analysis_file_path(&env.db, &s(row, "analysis_file_name")).unwrap();
+    spyglass_testkit::run_python(
+        "import sys, h5py\nwith h5py.File(sys.argv[1], 'r+') as f:\n    f[sys.argv[2]][0] = '0123456789abcdef0123456789abcdef'\n",
+        &[
+            path.to_str().unwrap(),
+            &format!("/scratch/{}/hash", rec::RECIPE_TABLE),
+        ],
+    );
+    let err = rec::open_recording(&env.db, id).err().unwrap().to_string();
+    assert!(err.contains("contents changed"), "{err}");
     // the default parameters drop both 1 s halves (not longer than min_segment_length 1 s)
     let key = rec::RecordingSelectionKey {
         preproc_param_name: "default".into(),
@@ -701,4 +715,53 @@ fn artifact_detection_equals_spyglass() {
         found >= 2,
         "the thresholds find artifacts in at least two sets"
     );
+}
+
+/// The row's `hash` is Spyglass's NWB file hash of its analysis file, as Python
+/// Spyglass's own `NwbfileHasher(path, precision_lookup={'ProcessedElectricalSeries':
+/// 4})` computes it: on the recipe-only file after populate, and on the new file
+/// after `materialize` (the samples' MD5 stays with the recipe, unchanged).
+#[test]
+fn the_row_hash_is_spyglass_nwb_file_hash_in_both_modes() {
+    let env = Env::new();
+    let (_, nwb, _) = minimal_session(&env);
+    spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
+    short_params(&env);
+    rec::set_group_by_shank(
+        &env.db,
+        &nwb,
+        &rec::ShankOptions {
+            omit_unitrode: true,
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let key = rec::RecordingSelectionKey {
+        nwb_file_name: nwb.clone(),
+        sort_group_id: 1,
+        interval_list_name: "raw data valid times".into(),
+        preproc_param_name: "short".into(),
+        team_name: team(&env),
+    };
+    let id = rec::insert_selection(&env.db, &key).unwrap();
+    let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
+    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
+    let row_of = || {
+        let row = env.all(rec::RECORDING).remove(0);
+        let path = spyglass::analysis::analysis_file_path(&env.db, &s(&row, "analysis_file_name"))
+            .unwrap();
+        (path, s(&row, "hash"))
+    };
+    let (recipe_file, recipe_hash) = row_of();
+    assert_eq!(recipe_hash, spyglass_nwb_hashes(&[&recipe_file])[0]);
+    let samples_md5 = rec::recording_source(&env.db, id).unwrap().hash;
+    let name = rec::materialize(&env.db, &env.settings, id).unwrap();
+    let (materialized, materialized_hash) = row_of();
+    assert!(materialized.ends_with(&name));
+    assert_eq!(materialized_hash, spyglass_nwb_hashes(&[&materialized])[0]);
+    assert_ne!(recipe_hash, materialized_hash);
+    // the recompute check still uses the samples' MD5, which materialize kept
+    let (recording, hash) = rec::open_recording(&env.db, id).unwrap();
+    assert_eq!(hash, samples_md5);
+    recording.stream(hash.as_deref(), |_, _| Ok(())).unwrap();
 }
