@@ -5,7 +5,9 @@ prints a JSON summary of the values (shape, dtype, samples, a digest of the arra
 and of the shared libraries the process mapped. With --expect FILE the summary must
 equal the one in FILE (the same calls in the build environment), and the process
 must have mapped no HDF5 library outside the wheel. With --h5py the fetched arrays
-must equal h5py's reading of the same NWB object.
+must equal h5py's reading of the same NWB object. Last, a Rust panic (the testing-only
+``_native._panic_for_tests``, in a child interpreter so that an abort is reported, not
+suffered) must reach Python as pyo3's PanicException, with and without the GIL held.
 
     python python-smoke.py WORK_DIR [--out FILE] [--expect FILE] [--h5py]
 """
@@ -35,6 +37,31 @@ def mapped_libraries():
             if len(parts) >= 6 and ".so" in parts[5]:
                 libs.add(parts[5])
     return sorted(libs)
+
+
+PANIC_CHILD = """
+import sys
+from spyglass_rs import _native
+for detached in (False, True):
+    try:
+        _native._panic_for_tests(detached)
+    except BaseException as e:
+        print(type(e).__module__ + "." + type(e).__name__, flush=True)
+    else:
+        print("no exception", flush=True)
+"""
+
+
+def panic_outcome():
+    """What a Rust panic does to the interpreter: the exception each call of
+    ``_panic_for_tests`` raised (held GIL, released GIL), or how the child died."""
+    import subprocess
+
+    p = subprocess.run([sys.executable, "-c", PANIC_CHILD], capture_output=True, text=True)
+    if p.returncode != 0:
+        return [f"the interpreter exited with {p.returncode} "
+                f"({p.stderr.strip().splitlines()[-1:] or 'no message'})"]
+    return p.stdout.split()
 
 
 def run(work, check_h5py=False):
@@ -108,6 +135,7 @@ def main():
     ap.add_argument("--h5py", action="store_true", help="check fetch_nwb's arrays against h5py")
     args = ap.parse_args()
     libs, values = run(args.work, args.h5py)
+    panics = panic_outcome()
     native = pathlib.Path(sg._native.__file__).resolve()
     # an HDF5 library mapped from anywhere is the system's: the wheel links it in
     hdf5 = [lib for lib in libs if "hdf5" in os.path.basename(lib)]
@@ -116,6 +144,7 @@ def main():
         "python": sys.version.split()[0],
         "native_module": str(native),
         "hdf5_libraries_mapped": hdf5,
+        "panic_raises": panics,
     }
     text = json.dumps(summary, indent=1, sort_keys=True)
     print(text)
@@ -126,6 +155,8 @@ def main():
     failed = []
     if hdf5:
         failed.append(f"the process mapped HDF5 libraries outside the wheel: {hdf5}")
+    if panics != ["pyo3_runtime.PanicException"] * 2:
+        failed.append(f"a Rust panic must raise pyo3's PanicException (twice), got {panics}")
     if args.expect:
         want = json.loads(args.expect.read_text())["values"]
         for k in sorted(set(want) | set(values)):

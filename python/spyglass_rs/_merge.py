@@ -97,9 +97,10 @@ class Merge(Table):
 
     @hybridmethod
     def merge_restrict(self, restriction=True):
-        """The merged view, restricted: every part holding restricted rows joined
-        with the master, NULL where a part lacks an attribute (Spyglass's: parts
-        without rows add no columns)."""
+        """The merged view, restricted, as Spyglass's: every part holding restricted
+        rows joined with the master (parts without rows add no columns); where a part
+        lacks an attribute it is 0 when numeric (int, float, decimal, bool) and NULL
+        otherwise; every attribute is in the view's primary key."""
         return QueryExpression(
             self._conn,
             _native.merge_view(

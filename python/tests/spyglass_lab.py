@@ -47,6 +47,11 @@ def encode(v):
     return repr(v)
 
 
+def by_merge_id(rows):
+    """Rows (dicts) encoded, in merge_id order (a union's rows come in no set order)."""
+    return sorted((encode(r) for r in rows), key=lambda r: r["merge_id"])
+
+
 def main():
     import datajoint as dj
 
@@ -221,7 +226,51 @@ def main():
         return {"SortGroup": rows_of(SortGroup & key),
                 "SortGroup.SortGroupElectrode": rows_of(SortGroup.SortGroupElectrode & key)}
 
-    ops = {"full_names": full_names, "sort_groups": sort_groups,
+    def import_lfp(row):
+        """An ImportedLFP row (inserted directly, as its populate would) and its LFPOutput
+        entry, through Spyglass's merge insert into the ImportedLFP part."""
+        from spyglass.lfp.lfp_imported import ImportedLFP
+
+        ImportedLFP.insert1(row, allow_direct_insert=True)
+        key = (ImportedLFP & row).fetch1("KEY")
+        LFPOutput.insert([key], part_name="ImportedLFP")
+        return {"merge_id": str((LFPOutput.ImportedLFP & key).fetch1("merge_id"))}
+
+    def unimport_lfp(row):
+        """Removes what import_lfp made."""
+        from spyglass.lfp.lfp_imported import ImportedLFP
+
+        key = (ImportedLFP & row).fetch1("KEY")
+        ids = (LFPOutput.ImportedLFP & key).fetch("KEY")
+        (LFPOutput.ImportedLFP & ids).delete_quick()
+        (LFPOutput & ids).delete_quick()
+        (ImportedLFP & key).delete_quick()
+        return {"left": len(ImportedLFP & key)}
+
+    def merge_views(restrictions):
+        """LFPOutput's merged view per restriction as Spyglass makes it (merge_restrict:
+        heading, primary key, rows by merge_id; None when no part holds rows) and
+        merge_fetch's results (as dicts, and of merge_id; in the parts' order)."""
+        out = []
+        for r in restrictions:
+            # Spyglass pops `source` from a dict restriction: each call gets a copy
+            copy = (lambda: dict(r)) if isinstance(r, dict) else (lambda: r)
+            view = LFPOutput.merge_restrict(copy())
+            out.append({
+                "view": None if view is None else {
+                    "heading": list(view.heading.names),
+                    "primary_key": list(view.primary_key),
+                    "rows": by_merge_id(view.fetch(as_dict=True)),
+                },
+                "merge_fetch": encode(LFPOutput().merge_fetch(restriction=copy(),
+                                                              as_dict=True)),
+                "merge_fetch_ids": encode(LFPOutput().merge_fetch("merge_id",
+                                                                  restriction=copy())),
+            })
+        return out
+
+    ops = {"full_names": full_names, "import_lfp": import_lfp, "unimport_lfp": unimport_lfp,
+           "merge_views": merge_views, "sort_groups": sort_groups,
            "sort_group_rows": sort_group_rows, "declared": declared, "insert_interval": insert_interval, "trodes_params": trodes_params,
            "read_position": read_position, "ingest": ingest, "rows": rows, "lab": lab,
            "may_delete": may_delete, "read_lfp": read_lfp}

@@ -38,7 +38,7 @@ import spyglass_rs._connection as _connection
 
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
-from spyglass_lab import encode  # noqa: E402
+from spyglass_lab import by_merge_id, encode  # noqa: E402
 
 RAW_NAME = "demo20230622.nwb"
 NWB = "demo20230622_.nwb"
@@ -402,6 +402,59 @@ def test_merge_methods_agree_with_spyglass(lfp, db):
     parent = LFPOutput.merge_get_parent({"merge_id": theirs["merge_id"]})
     assert isinstance(parent, LFPV1)
     assert encode(parent.fetch("KEY", as_dict=True)) == theirs["parent"]
+
+
+IMPORTED_LFP = {"nwb_file_name": NWB, "lfp_electrode_group_name": "lab",
+                "interval_list_name": "raw data valid times", "lfp_sampling_rate": 1000.0,
+                "lfp_object_id": "an object these tests never read"}
+# restrictions selecting both parts, each one alone (by source, by an attribute only one
+# part has, as a dict and as SQL)
+MERGE_RESTRICTIONS = [True, SESSION, {"source": "ImportedLFP"}, {"filter_name": "LFP 0-400 Hz"},
+                      "filter_sampling_rate > 0", {"interval_list_name": "raw data valid times"}]
+
+
+def test_merged_view_of_two_parts_as_spyglass_fills_it(lab, lfp, db, capsys):
+    """LFPOutput holding our LFPV1 entry and an ImportedLFP entry Spyglass's merge insert
+    made: each part lacks attributes of the other, which Spyglass's merged view fills
+    (0 for numeric ones, NULL for the others). Per restriction, our merge_restrict,
+    merge_view and merge_fetch give Spyglass's heading and values."""
+    from spyglass_rs.lfp import LFPOutput
+
+    theirs_lfpv1, _ = lfp
+    imported = lab.spyglass("import_lfp", IMPORTED_LFP)["merge_id"]
+    try:
+        answers = lab.spyglass("merge_views", MERGE_RESTRICTIONS)
+        # the case this test is about, as Spyglass shows it: the imported entry has
+        # filter_sampling_rate (an int of LFPV1) 0 and LFPV1's varchar attributes NULL;
+        # the LFPV1 entry has ImportedLFP's interval_list_name NULL
+        rows = {r["merge_id"]: r for r in answers[0]["view"]["rows"]}
+        assert set(rows) == {imported, theirs_lfpv1["merge_id"]}
+        assert rows[imported]["filter_sampling_rate"] == 0
+        assert rows[imported]["filter_name"] is None
+        assert rows[imported]["target_interval_list_name"] is None
+        assert rows[theirs_lfpv1["merge_id"]]["interval_list_name"] is None
+        for restriction, theirs in zip(MERGE_RESTRICTIONS, answers):
+            view = LFPOutput.merge_restrict(restriction)
+            if theirs["view"] is None:
+                assert len(view) == 0, restriction
+            else:
+                assert list(view.heading.names) == theirs["view"]["heading"], restriction
+                assert list(view.primary_key) == theirs["view"]["primary_key"], restriction
+                assert by_merge_id(view.fetch(as_dict=True)) == theirs["view"]["rows"], \
+                    restriction
+            # merge_fetch: each part's fetch, in the parts' order, one result as itself
+            assert encode(LFPOutput.merge_fetch(restriction=restriction, as_dict=True)) \
+                == theirs["merge_fetch"], restriction
+            assert encode(LFPOutput.merge_fetch("merge_id", restriction=restriction)) \
+                == theirs["merge_fetch_ids"], restriction
+        # merge_view prints that view
+        LFPOutput.merge_view(True)
+        printed = capsys.readouterr().out
+        assert imported in printed and theirs_lfpv1["merge_id"] in printed
+    finally:
+        key = {k: IMPORTED_LFP[k] for k in ["nwb_file_name", "lfp_electrode_group_name",
+                                             "interval_list_name"]}
+        assert lab.spyglass("unimport_lfp", key) == {"left": 0}
 
 
 # -- spike sorting's sort groups in Spyglass's tables ----------------------------------

@@ -11,7 +11,8 @@ use crate::hash::key_hash_uuid;
 use crate::heading::TableInfo;
 use crate::insert::InsertOptions;
 use crate::naming::{FullName, Tier};
-use crate::query::{Cond, Proj, Query};
+use crate::query::{Cond, Proj, QAttr, Query};
+use crate::types::AttrType;
 use crate::value::{Row, Value};
 use std::sync::Arc;
 use uuid::Uuid;
@@ -235,7 +236,10 @@ impl Db {
         Ok(out)
     }
 
-    /// The union over parts of master ⋈ part, restricted; attributes a part lacks are NULL.
+    /// The union over parts of master ⋈ part, restricted. An attribute a part lacks is
+    /// filled as Spyglass's `_merge_repr` fills it: 0 when the attribute is numeric
+    /// (DataJoint's integer, decimal and float types, `bool` among them), NULL
+    /// otherwise.
     pub fn merge_view(&self, m: &MergeTable, restriction: &Cond) -> Result<Query> {
         let parts: Vec<Query> = self
             .merge_get_part(m, restriction)?
@@ -245,7 +249,27 @@ impl Db {
         if parts.is_empty() {
             return self.query_of(&m.master)?.restrict(Cond::Bool(false));
         }
-        Query::outer_union(&parts)
+        let mut all: Vec<&QAttr> = Vec::new();
+        for a in parts.iter().flat_map(|q| q.heading()) {
+            if !all.iter().any(|b| b.name == a.name) {
+                all.push(a);
+            }
+        }
+        let filled = parts
+            .iter()
+            .map(|q| {
+                let mut spec = Proj::all();
+                for a in all.iter().filter(|a| q.attr(&a.name).is_none()) {
+                    let numeric = a
+                        .source
+                        .as_ref()
+                        .is_some_and(|s| s.ty.is_numeric() || matches!(s.ty, AttrType::Bool));
+                    spec = spec.compute(&a.name, if numeric { "0" } else { "NULL" });
+                }
+                q.proj(spec)
+            })
+            .collect::<Result<Vec<Query>>>()?;
+        Query::outer_union(&filled)
     }
 
     /// Upstream rows behind the restricted merge entries, per source (non-empty ones).

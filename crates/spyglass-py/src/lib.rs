@@ -42,6 +42,23 @@ pub(crate) fn err(e: impl std::fmt::Display) -> PyErr {
     SpyglassError::new_err(e.to_string())
 }
 
+/// `_native._panic_for_tests(detached=False)`: for tests only, not part of the API —
+/// panics on purpose (with the GIL released when `detached`, as most calls run), so
+/// that a test can check a Rust panic reaches Python as pyo3's `PanicException`
+/// instead of aborting the interpreter (the release wheel's unwinding, linked by zig).
+#[pyfunction]
+#[pyo3(name = "_panic_for_tests", signature = (detached = false))]
+fn panic_for_tests(py: Python<'_>, detached: bool) {
+    fn fail() {
+        panic!("spyglass_rs._native._panic_for_tests: a deliberate panic")
+    }
+    if detached {
+        py.detach(fail)
+    } else {
+        fail()
+    }
+}
+
 /// The module `spyglass_rs._native`.
 #[pymodule]
 fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
@@ -67,5 +84,6 @@ fn _native(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(methods::call, m)?)?;
     m.add_function(wrap_pyfunction!(diagram::diagram, m)?)?;
     m.add_function(wrap_pyfunction!(diagram::diagram_expand, m)?)?;
+    m.add_function(wrap_pyfunction!(panic_for_tests, m)?)?;
     Ok(())
 }

@@ -5,9 +5,10 @@
 //! `merge_get_part`, `merge_get_parent`, `merge_fetch`, `merge_restrict`,
 //! `merge_view`, `merge_delete` and the merge `insert` on these.
 //!
-//! A restriction that does not apply to a source (an SQL condition naming an
+//! A restriction that does not apply to a source (an SQL condition or a dict naming an
 //! attribute the source lacks) leaves that source out, as Spyglass's
-//! `add_invalid_restrict=False`, or — for parents, when asked — keeps it unrestricted.
+//! `add_invalid_restrict=False`, or — for parents, when asked — keeps it unrestricted
+//! (a dict then restricts by the attributes the source has, as DataJoint's).
 
 use crate::connection::Connection;
 use crate::convert::{py_to_value, value_into_py};
@@ -49,13 +50,20 @@ fn only(m: &MergeTable, s: &MergeSource) -> MergeTable {
 type SourceQuery = Result<spyglass_db::Query, String>;
 
 /// Each source of `master` the restriction selects (a `source` key picks sources by
-/// name) with its restricted master ⋈ part.
+/// name), by part table name, with its restricted master ⋈ part. With `whole_dict` (Spyglass's
+/// `add_invalid_restrict=False`), a dict restriction applies only to the sources
+/// holding every attribute it names; otherwise, as DataJoint's, a source ignores the
+/// attributes it lacks.
 fn per_source(
     db: &Db,
     master: &str,
     cond: &Cond,
+    whole_dict: bool,
 ) -> Result<(MergeTable, Vec<(MergeSource, SourceQuery)>), String> {
-    let m = db.merge(master).map_err(|e| e.to_string())?;
+    let mut m = db.merge(master).map_err(|e| e.to_string())?;
+    // in the order DataJoint's `parts()` lists them on MariaDB (by table name), which
+    // orders Spyglass's view columns and its merge_fetch results
+    m.sources.sort_by(|a, b| a.part.table.cmp(&b.part.table));
     let mut out = Vec::with_capacity(m.sources.len());
     for s in &m.sources {
         if source_named(cond, s) == Some(false) {
@@ -67,6 +75,19 @@ fn per_source(
                 .map(|(_, q)| q)
                 .ok_or_else(|| format!("{} is not selected", s.name)),
             Err(e) => Err(e.to_string()),
+        };
+        let q = match (q, whole_dict, cond) {
+            (Ok(q), true, Cond::Map(pairs)) => {
+                let names = q.names();
+                match pairs
+                    .iter()
+                    .find(|(k, _)| k != "source" && !names.contains(k))
+                {
+                    Some((k, _)) => Err(format!("{} has no attribute `{k}`", s.name)),
+                    None => Ok(q),
+                }
+            }
+            (q, ..) => q,
         };
         out.push((s.clone(), q));
     }
@@ -90,7 +111,7 @@ pub(crate) fn merge_parts(
     let cond = and_of(&restrictions)?;
     let sg = conn.sg.clone();
     let (_, parts) = py
-        .detach(|| per_source(sg.db(), master, &cond))
+        .detach(|| per_source(sg.db(), master, &cond, true))
         .map_err(err)?;
     Ok(parts
         .into_iter()
@@ -138,7 +159,7 @@ pub(crate) fn merge_parents(
         .detach(
             || -> Result<Vec<(MergeSource, spyglass_db::Query)>, String> {
                 let db = sg.db();
-                let (m, parts) = per_source(db, master, &cond)?;
+                let (m, parts) = per_source(db, master, &cond, !add_invalid_restrict)?;
                 let mut out = Vec::new();
                 for (s, q) in parts {
                     let c = match q {
@@ -169,9 +190,11 @@ pub(crate) fn merge_parents(
 
 /// `merge_view(conn, master, restrictions)`: the union over the sources the
 /// restriction applies to and that hold restricted rows of master ⋈ part,
-/// restricted, with NULL where a source lacks an attribute (Spyglass's
-/// `merge_restrict`: its columns are those of the non-empty parts); an error when
-/// the restriction applies to none of the sources it selects.
+/// restricted, as Spyglass's `merge_restrict` makes it: its columns are those of the
+/// non-empty parts, an attribute a source lacks is 0 when numeric and NULL otherwise
+/// ([`Db::merge_view`]), and every attribute is in its primary key (Spyglass's
+/// `dj.U(*attributes) * part`); an error when the restriction applies to none of the
+/// sources it selects.
 #[pyfunction]
 pub(crate) fn merge_view(
     py: Python<'_>,
@@ -184,7 +207,7 @@ pub(crate) fn merge_view(
     let view = py
         .detach(|| -> Result<spyglass_db::Query, String> {
             let db = sg.db();
-            let (m, parts) = per_source(db, master, &cond)?;
+            let (m, parts) = per_source(db, master, &cond, true)?;
             if let Some((s, Err(e))) = parts
                 .first()
                 .filter(|_| parts.iter().all(|(_, q)| q.is_err()))
@@ -209,7 +232,10 @@ pub(crate) fn merge_view(
                 master: m.master.clone(),
                 sources,
             };
-            db.merge_view(&valid, &cond).map_err(|e| e.to_string())
+            let view = db.merge_view(&valid, &cond).map_err(|e| e.to_string())?;
+            let names = view.names();
+            let all: Vec<&str> = names.iter().map(String::as_str).collect();
+            view.promote(&all).map_err(|e| e.to_string())
         })
         .map_err(err)?;
     Ok(Query::new(conn.sg.clone(), view, None))

@@ -521,7 +521,8 @@ impl Query {
     }
 
     /// An outer union over queries with the same primary key: attributes a part lacks are
-    /// NULL (used by merge tables' views).
+    /// NULL (used by merge tables' views, whose parts come filled). An attribute takes
+    /// its type from the first part where it is a table's column rather than computed.
     pub fn outer_union(parts: &[Query]) -> Result<Query> {
         let first = parts
             .first()
@@ -529,8 +530,10 @@ impl Query {
         let mut heading: Vec<QAttr> = Vec::new();
         for q in parts {
             for a in &q.heading {
-                if !heading.iter().any(|h| h.name == a.name) {
-                    heading.push(plain(a));
+                match heading.iter_mut().find(|h| h.name == a.name) {
+                    None => heading.push(plain(a)),
+                    Some(h) if h.source.is_none() && a.source.is_some() => *h = plain(a),
+                    Some(_) => {}
                 }
             }
         }

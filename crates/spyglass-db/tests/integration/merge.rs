@@ -1,6 +1,7 @@
 //! Merge tables on two upstream sources: deterministic merge ids, insert through the
-//! master, the NULL-filled view, part and parent lookups, fetch, and deletes —
-//! including an upstream delete that leaves no orphaned master rows.
+//! master, the view (an attribute a part lacks is 0 or NULL, as Spyglass fills it),
+//! part and parent lookups, fetch, and deletes — including an upstream delete that
+//! leaves no orphaned master rows.
 
 use crate::common::{fresh_db, row};
 use spyglass_db::merge::merge_id;
@@ -140,7 +141,7 @@ fn merge_table_operations() {
     assert!(db
         .merge_insert(&m, &[row(&[("nwb_file_name", "a_.nwb".into())])])
         .is_err());
-    // the view: union over parts, missing attributes NULL
+    // the view: union over parts, missing (varchar) attributes NULL
     let view = db.merge_view(&m, &Cond::Bool(true)).unwrap();
     assert_eq!(db.count(&view).unwrap(), 3);
     let imported = db
@@ -289,4 +290,100 @@ fn upstream_delete_leaves_no_orphaned_masters() {
         .fetch1(&db.merge_view(&m, &Cond::Bool(true)).unwrap())
         .unwrap();
     assert_eq!(left.get("nwb_file_name").unwrap().as_str(), Some("b_.nwb"));
+}
+
+/// Spyglass's `_merge_repr` fills an attribute a part lacks with 0 when DataJoint calls
+/// its type numeric (integer, decimal, float — `bool` is a tinyint) and with NULL
+/// otherwise (strings, dates, uuids); the expected values are that rule applied by hand.
+#[test]
+fn merge_view_fills_missing_attributes_as_spyglass() {
+    let (db, _d) = fresh_db();
+    let decl = |s: &str, spec: TableSpec| db.declare(s, &spec).unwrap();
+    decl(
+        "common_session",
+        TableSpec::new("Session", Tier::Manual, "nwb_file_name : varchar(64)"),
+    );
+    decl(
+        "typed",
+        TableSpec::new(
+            "Typed",
+            Tier::Manual,
+            "-> common_session.Session\nrate : int\nscale : decimal(6,2)\nflag : bool\n\
+             label : varchar(16)\nday : date\nrun_id : uuid\n---\nnote : varchar(40)",
+        ),
+    );
+    decl(
+        "plain",
+        TableSpec::new(
+            "Plain",
+            Tier::Manual,
+            "-> common_session.Session\nplain_name : varchar(16)",
+        ),
+    );
+    let m = db
+        .declare_merge("fill_merge", "FillOutput", &["typed.Typed", "plain.Plain"])
+        .unwrap();
+    let ins = |t: &str, r: spyglass_db::Row| db.insert(t, &[r], InsertOptions::default()).unwrap();
+    ins(
+        "common_session.Session",
+        row(&[("nwb_file_name", "a_.nwb".into())]),
+    );
+    let run = uuid::Uuid::from_u128(7);
+    let day = chrono::NaiveDate::from_ymd_opt(2023, 6, 22).unwrap();
+    let key = [
+        ("nwb_file_name", "a_.nwb".into()),
+        ("rate", Value::Int(30000)),
+        ("scale", Value::Decimal("1.50".into())),
+        ("flag", Value::Bool(true)),
+        ("label", "x".into()),
+        ("day", Value::Date(day)),
+        ("run_id", Value::Uuid(run)),
+    ];
+    let typed = row(&key);
+    ins(
+        "typed.Typed",
+        row(&[&key[..], &[("note", "n".into())]].concat()),
+    );
+    let plain = row(&[
+        ("nwb_file_name", "a_.nwb".into()),
+        ("plain_name", "p".into()),
+    ]);
+    ins("plain.Plain", plain.clone());
+    db.merge_insert(&m, &[typed, plain]).unwrap();
+    let view = db.merge_view(&m, &Cond::Bool(true)).unwrap();
+    let of = |source: &str| {
+        db.fetch1(&view.restrict(Cond::map([("source", source)])).unwrap())
+            .unwrap()
+    };
+    // `bool` reads back as the tinyint it is on MariaDB (as DataJoint reads it)
+    let (flag_true, flag_false) = if db.dialect() == spyglass_db::dialect::Dialect::Mysql {
+        (Value::Int(1), Value::Int(0))
+    } else {
+        (Value::Bool(true), Value::Bool(false))
+    };
+    let p = of("Plain");
+    assert_eq!(p.get("rate"), Some(&Value::Int(0)));
+    assert_eq!(p.get("scale"), Some(&Value::Decimal("0.00".into())));
+    assert_eq!(p.get("flag"), Some(&flag_false));
+    for attr in ["label", "day", "run_id"] {
+        assert_eq!(p.get(attr), Some(&Value::Null), "{attr}");
+    }
+    assert_eq!(p.get("plain_name").and_then(Value::as_str), Some("p"));
+    let t = of("Typed");
+    assert_eq!(t.get("plain_name"), Some(&Value::Null));
+    assert_eq!(t.get("rate"), Some(&Value::Int(30000)));
+    assert_eq!(t.get("scale"), Some(&Value::Decimal("1.50".into())));
+    assert_eq!(t.get("flag"), Some(&flag_true));
+    assert_eq!(t.get("run_id"), Some(&Value::Uuid(run)));
+    // the same view with the parts the other way round: the types come from the part
+    // that has the attribute, whichever comes first
+    let mut swapped = m.clone();
+    swapped.sources.reverse();
+    let v2 = db.merge_view(&swapped, &Cond::Bool(true)).unwrap();
+    let t2 = db
+        .fetch1(&v2.restrict(Cond::map([("source", "Typed")])).unwrap())
+        .unwrap();
+    assert_eq!(t2.get("run_id"), Some(&Value::Uuid(run)));
+    assert_eq!(t2.get("day"), t.get("day"));
+    assert_eq!(t2.get("scale"), Some(&Value::Decimal("1.50".into())));
 }
