@@ -765,49 +765,76 @@ fn ext_row<const W: usize, T: Sample>(
 /// (`read(rows, out)` fills `out` with rows `rows`, as `f64` or as stored, e.g.
 /// int16 counts, converted as the filter reads them), filtered with
 /// [`Sos::filtfilt`], and its own rows handed to `emit(first_row, block)` in order.
-/// Chunks are read in order, filtered a batch at a time on the rayon pool (one
-/// chunk per thread; each chunk's result does not depend on the others), and
-/// emitted in order. A chunk (with margins) too short to filter is an error.
-pub fn filtfilt_chunks<T: Sample + Default, E: From<DspError>>(
+/// Chunks are read and filtered a batch at a time on the rayon pool (one chunk per
+/// thread, each read by the thread that filters it; a chunk's result does not
+/// depend on the others), and a batch is emitted, on the calling thread, while the
+/// next one is read and filtered. A chunk (with margins) too short to filter is an
+/// error.
+pub fn filtfilt_chunks<T, E>(
     sos: &Sos,
     n: usize,
     nc: usize,
     (chunk, margin): (usize, usize),
-    mut read: impl FnMut(Range<usize>, &mut [T]) -> Result<(), E>,
+    read: impl Fn(Range<usize>, &mut [T]) -> Result<(), E> + Sync,
     mut emit: impl FnMut(usize, &[f64]) -> Result<(), E>,
-) -> Result<(), E> {
+) -> Result<(), E>
+where
+    T: Sample + Default,
+    E: From<DspError> + Send,
+{
     use rayon::prelude::*;
     if chunk == 0 {
         return Err(bad("chunk", "must be at least 1 row").into());
     }
     let threads = rayon::current_num_threads().max(1);
-    // one input and one output buffer per thread, reused from batch to batch
-    let mut bufs: Vec<(Vec<T>, Vec<f64>)> = vec![];
-    let mut s = 0;
-    while s < n {
-        let mut spans = Vec::with_capacity(threads);
-        while spans.len() < threads && s < n {
-            let e = (s + chunk).min(n);
-            let (a, b) = (s.saturating_sub(margin), (e + margin).min(n));
-            if bufs.len() == spans.len() {
-                bufs.push((vec![], vec![]));
-            }
-            let (buf, out) = &mut bufs[spans.len()];
-            buf.resize((b - a) * nc, T::default());
-            out.resize((e - s) * nc, 0.0);
-            read(a..b, buf)?;
-            spans.push((s, e, a));
-            s = e;
-        }
-        let filtered: Vec<Result<()>> = bufs[..spans.len()]
+    // one batch: the chunks starting at `s` (one per thread), each its first row
+    // and its input and output buffers, reused from batch to batch
+    type Batch<T> = Vec<(usize, Vec<T>, Vec<f64>)>;
+    let filter_batch = |s: usize, batch: &mut Batch<T>| -> Result<(), E> {
+        let count = n.saturating_sub(s).div_ceil(chunk).min(threads);
+        batch.resize_with(count, || (0, vec![], vec![]));
+        batch
             .par_iter_mut()
-            .zip(&spans)
-            .map(|((buf, out), &(s, e, a))| sos.filtfilt_into(buf, nc, s - a..e - a, out))
-            .collect();
-        for ((&(s, ..), r), (_, out)) in spans.iter().zip(filtered).zip(&bufs) {
-            r?;
-            emit(s, out)?;
-        }
+            .enumerate()
+            .map(|(k, (first, buf, out))| {
+                let s = s + k * chunk;
+                let e = (s + chunk).min(n);
+                let (a, b) = (s.saturating_sub(margin), (e + margin).min(n));
+                *first = s;
+                buf.resize((b - a) * nc, T::default());
+                out.resize((e - s) * nc, 0.0);
+                read(a..b, buf)?;
+                sos.filtfilt_into(buf, nc, s - a..e - a, out)?;
+                Ok(())
+            })
+            .collect::<Result<(), E>>()
+    };
+    let step = chunk.saturating_mul(threads);
+    let (mut ready, mut next): (Batch<T>, Batch<T>) = (vec![], vec![]);
+    filter_batch(0, &mut ready)?;
+    let mut s = step.min(n);
+    while !ready.is_empty() {
+        // the next batch on the pool while this one is emitted here
+        let filtered = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                if s < n {
+                    filter_batch(s, &mut next)
+                } else {
+                    next.clear();
+                    Ok(())
+                }
+            });
+            let emitted = ready
+                .iter()
+                .try_for_each(|(first, _, out)| emit(*first, out));
+            let filtered = worker
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            emitted.and(filtered)
+        });
+        filtered?;
+        std::mem::swap(&mut ready, &mut next);
+        s = s.saturating_add(step).min(n);
     }
     Ok(())
 }

@@ -11,11 +11,10 @@
 //! closer than `exclude_sweep_size + 1` samples to the padded edges are dropped, as
 //! its chunk margins do. The result does not depend on the chunking.
 
-use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Result, SortError};
-use crate::source::{check_locations, read_padded, ChunkSource};
+use crate::source::{check_locations, map_in_order, read_padded, ChunkSource};
 
 /// Which excursions count as peaks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -248,23 +247,20 @@ pub fn detect_peaks_locally_exclusive(
     let c = src.num_channels();
     let margin = sweep + 1;
     let starts: Vec<usize> = (0..n).step_by(chunk_samples).collect();
-    let per_chunk: Vec<Vec<Peak>> = starts
-        .par_iter()
-        .map(|&s| {
-            let e = (s + chunk_samples).min(n);
-            let lo = s as i64 - margin as i64;
-            let traces = read_padded(src, lo, (e + margin) as i64)?;
-            Ok(det
-                .detect_block(&traces)
-                .into_iter()
-                .map(|(row, ch)| Peak {
-                    sample: (lo + row as i64) as usize,
-                    channel: ch,
-                    amplitude: traces[row * c + ch],
-                })
-                .collect())
-        })
-        .collect::<Result<_>>()?;
+    let per_chunk: Vec<Vec<Peak>> = map_in_order(&starts, |s| {
+        let e = (s + chunk_samples).min(n);
+        let lo = s as i64 - margin as i64;
+        let traces = read_padded(src, lo, (e + margin) as i64)?;
+        Ok(det
+            .detect_block(&traces)
+            .into_iter()
+            .map(|(row, ch)| Peak {
+                sample: (lo + row as i64) as usize,
+                channel: ch,
+                amplitude: traces[row * c + ch],
+            })
+            .collect())
+    })?;
     Ok(per_chunk.into_iter().flatten().collect())
 }
 

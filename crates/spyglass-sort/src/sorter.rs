@@ -31,7 +31,7 @@ use crate::detect::{exclude_sweep_size, neighbours_mask, LocallyExclusive, PeakS
 use crate::error::{Result, SortError};
 use crate::linalg::{covariance, sym_eigen};
 use crate::rng::Rng;
-use crate::source::{check_locations, read_padded, ChunkSource};
+use crate::source::{check_locations, map_in_order, read_padded, ChunkSource};
 
 /// The sorter's name, as SpikeSorterParameters rows name it.
 pub const SORTER_NAME: &str = "spyglass_sorter";
@@ -872,96 +872,91 @@ fn match_all(
         })
         .collect();
     let starts = plan.chunk_starts();
-    let per_chunk: Vec<Vec<(usize, usize)>> = starts
-        .par_iter()
-        .map(|&s| {
-            let e = (s + plan.chunk).min(plan.n);
-            let lo = s as i64 - margin as i64;
-            let mut r = plan.whitened(lo, (e + margin) as i64)?;
-            let rows = (r.len() / c) as i64;
-            // channel-major copy of the residual for the template dot products
-            let nr = rows as usize;
-            let mut rc = vec![0.0f32; r.len()];
-            for (i, x) in r.chunks_exact(c).enumerate() {
-                for (ch, v) in x.iter().enumerate() {
-                    rc[ch * nr + i] = *v;
-                }
+    let per_chunk: Vec<Vec<(usize, usize)>> = map_in_order(&starts, |s| {
+        let e = (s + plan.chunk).min(plan.n);
+        let lo = s as i64 - margin as i64;
+        let mut r = plan.whitened(lo, (e + margin) as i64)?;
+        let rows = (r.len() / c) as i64;
+        // channel-major copy of the residual for the template dot products
+        let nr = rows as usize;
+        let mut rc = vec![0.0f32; r.len()];
+        for (i, x) in r.chunks_exact(c).enumerate() {
+            for (ch, v) in x.iter().enumerate() {
+                rc[ch * nr + i] = *v;
             }
-            let mut failed: std::collections::HashSet<(usize, usize)> = Default::default();
-            let mut out = Vec::new();
-            for _ in 0..params.matching_iterations {
-                let mut peaks: Vec<(f64, usize, usize)> = plan
-                    .det
-                    .detect_block(&r)
-                    .into_iter()
-                    .filter(|p| !failed.contains(p))
-                    .map(|(row, ch)| {
-                        (
-                            (r[row * c + ch] as f64).abs() / plan.det.abs_thresholds[ch],
-                            row,
-                            ch,
-                        )
-                    })
-                    .collect();
-                peaks.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
-                let mut any = false;
-                for &(_, row, ch) in &peaks {
-                    let mut best: Option<(f64, usize, i64)> = None;
-                    for &(k, off) in &cand[ch] {
+        }
+        let mut failed: std::collections::HashSet<(usize, usize)> = Default::default();
+        let mut out = Vec::new();
+        for _ in 0..params.matching_iterations {
+            let mut peaks: Vec<(f64, usize, usize)> = plan
+                .det
+                .detect_block(&r)
+                .into_iter()
+                .filter(|p| !failed.contains(p))
+                .map(|(row, ch)| {
+                    (
+                        (r[row * c + ch] as f64).abs() / plan.det.abs_thresholds[ch],
+                        row,
+                        ch,
+                    )
+                })
+                .collect();
+            peaks.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)).then(a.2.cmp(&b.2)));
+            let mut any = false;
+            for &(_, row, ch) in &peaks {
+                let mut best: Option<(f64, usize, i64)> = None;
+                for &(k, off) in &cand[ch] {
+                    let tm = &templates[k];
+                    for sh in -ms..=ms {
+                        let t0 = row as i64 - off as i64 + sh;
+                        if t0 < 0 || t0 + t as i64 > rows {
+                            continue;
+                        }
+                        let t0u = t0 as usize;
+                        let dot: f32 = tm
+                            .channels
+                            .iter()
+                            .enumerate()
+                            .map(|(kk, &cc)| {
+                                dot8(
+                                    &tm.data[kk * t..(kk + 1) * t],
+                                    &rc[cc * nr + t0u..cc * nr + t0u + t],
+                                )
+                            })
+                            .sum();
+                        let gain = 2.0 * dot as f64 - tm.norm2;
+                        if best.is_none_or(|b| gain > b.0) {
+                            best = Some((gain, k, t0));
+                        }
+                    }
+                }
+                match best {
+                    Some((gain, k, t0)) if gain >= params.match_min_gain * templates[k].norm2 => {
                         let tm = &templates[k];
-                        for sh in -ms..=ms {
-                            let t0 = row as i64 - off as i64 + sh;
-                            if t0 < 0 || t0 + t as i64 > rows {
-                                continue;
-                            }
-                            let t0u = t0 as usize;
-                            let dot: f32 = tm
-                                .channels
-                                .iter()
-                                .enumerate()
-                                .map(|(kk, &cc)| {
-                                    dot8(
-                                        &tm.data[kk * t..(kk + 1) * t],
-                                        &rc[cc * nr + t0u..cc * nr + t0u + t],
-                                    )
-                                })
-                                .sum();
-                            let gain = 2.0 * dot as f64 - tm.norm2;
-                            if best.is_none_or(|b| gain > b.0) {
-                                best = Some((gain, k, t0));
+                        for (kk, &cc) in tm.channels.iter().enumerate() {
+                            for i in 0..t {
+                                let v = tm.data[kk * t + i];
+                                r[(t0 as usize + i) * c + cc] -= v;
+                                rc[cc * nr + t0 as usize + i] -= v;
                             }
                         }
+                        let at = lo + t0 + tm.peak_offset as i64;
+                        if at >= s as i64 && at < e as i64 {
+                            out.push((tm.unit, at as usize));
+                        }
+                        any = true;
                     }
-                    match best {
-                        Some((gain, k, t0))
-                            if gain >= params.match_min_gain * templates[k].norm2 =>
-                        {
-                            let tm = &templates[k];
-                            for (kk, &cc) in tm.channels.iter().enumerate() {
-                                for i in 0..t {
-                                    let v = tm.data[kk * t + i];
-                                    r[(t0 as usize + i) * c + cc] -= v;
-                                    rc[cc * nr + t0 as usize + i] -= v;
-                                }
-                            }
-                            let at = lo + t0 + tm.peak_offset as i64;
-                            if at >= s as i64 && at < e as i64 {
-                                out.push((tm.unit, at as usize));
-                            }
-                            any = true;
-                        }
-                        _ => {
-                            failed.insert((row, ch));
-                        }
+                    _ => {
+                        failed.insert((row, ch));
                     }
-                }
-                if !any {
-                    break;
                 }
             }
-            Ok(out)
-        })
-        .collect::<Result<_>>()?;
+            if !any {
+                break;
+            }
+        }
+        Ok(out)
+    })?;
     Ok(per_chunk.into_iter().flatten().collect())
 }
 

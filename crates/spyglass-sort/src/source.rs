@@ -163,6 +163,23 @@ impl ChunkSource for RawF32File {
     }
 }
 
+/// `f` of every chunk start in `starts`, on the rayon pool a batch of a few chunks
+/// per thread at a time, batches in order: the recording is read about in order
+/// (a source that recomputes it chunk by chunk then keeps few chunks, and can hash
+/// them as they come). Results in the order of `starts`.
+pub(crate) fn map_in_order<T: Send>(
+    starts: &[usize],
+    f: impl Fn(usize) -> Result<T> + Sync,
+) -> Result<Vec<T>> {
+    use rayon::prelude::*;
+    let batch = 4 * rayon::current_num_threads().max(1);
+    let mut out = Vec::with_capacity(starts.len());
+    for b in starts.chunks(batch) {
+        out.extend(b.par_iter().map(|&s| f(s)).collect::<Result<Vec<T>>>()?);
+    }
+    Ok(out)
+}
+
 pub(crate) fn check_rate(fs: f64) -> Result<()> {
     if !(fs.is_finite() && fs > 0.0) {
         return Err(SortError::invalid(

@@ -232,26 +232,34 @@ impl FilteredRecording {
                 "output buffer of the wrong size",
             ));
         }
-        for (span, raw) in self.spans(rows.clone())? {
-            let v = self.reader.read_volts(raw, &self.inputs)?;
+        // stored values, converted here as the volts reader converts them (`stored ×
+        // factor + offset`), then µV, in one pass with the transposition
+        let raw = self.reader.raw();
+        let scaling = raw.scaling();
+        let factor: Vec<f64> = self.inputs.iter().map(|&c| scaling.factor(c)).collect();
+        let uv = |j: usize, x: f64| (x * factor[j] + scaling.offset) * 1e6;
+        let mut sorted = vec![0.0; nc];
+        for (span, samples) in self.spans(rows.clone())? {
+            let v: Vec<Vec<f64>> = raw.read(samples, &self.inputs)?;
             let r0 = span.start - rows.start;
-            let mut row = vec![0.0; nc];
-            for t in 0..span.len() {
-                for (c, x) in row.iter_mut().enumerate() {
-                    *x = v[c][t] * 1e6;
+            let block = &mut out[r0 * nc..(r0 + span.len()) * nc];
+            let cols: Vec<&[f64]> = v.iter().map(|c| &c[..span.len()]).collect();
+            for (t, row) in block.chunks_exact_mut(nc).enumerate() {
+                for (j, x) in row.iter_mut().enumerate() {
+                    *x = uv(j, cols[j][t]);
                 }
                 match self.recipe.reference {
                     -2 => {
-                        let m = median(&row);
+                        sorted.copy_from_slice(row);
+                        let m = median(&mut sorted);
                         row.iter_mut().for_each(|x| *x -= m);
                     }
                     r if r >= 0 => {
-                        let rv = v[nc][t] * 1e6;
+                        let rv = uv(nc, cols[nc][t]);
                         row.iter_mut().for_each(|x| *x -= rv);
                     }
                     _ => {}
                 }
-                out[(r0 + t) * nc..(r0 + t + 1) * nc].copy_from_slice(&row);
             }
         }
         Ok(())
@@ -267,8 +275,7 @@ impl FilteredRecording {
         expected: Option<&str>,
         mut f: impl FnMut(usize, &[f64]) -> Result<()>,
     ) -> Result<String> {
-        use md5::Digest;
-        let mut hasher = md5::Md5::new();
+        let mut hasher = ValuesHash::default();
         let nc = self.n_channels();
         let chunking = (self.recipe.chunk_rows, self.recipe.margin_rows);
         filtfilt_chunks(
@@ -278,19 +285,16 @@ impl FilteredRecording {
             chunking,
             |rows, buf: &mut [f64]| self.read_referenced(rows, buf),
             |row0, block: &[f64]| {
-                let bytes: Vec<u8> = block
-                    .iter()
-                    .flat_map(|&x| (x as f32).to_le_bytes())
-                    .collect();
-                hasher.update(&bytes);
+                hasher.update_f64(block);
                 f(row0, block)
             },
         )?;
-        let hash: String = hasher
-            .finalize()
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect();
+        self.check_hash(hasher.finish(), expected)
+    }
+
+    /// `hash` when it is `expected` (or nothing is expected), else the error of a
+    /// recompute whose hash differs.
+    pub(crate) fn check_hash(&self, hash: String, expected: Option<&str>) -> Result<String> {
         match expected {
             Some(want) if want != hash => Err(Error::conflict(
                 format!("the recording of {}", self.recipe.nwb_file_name),
@@ -315,17 +319,52 @@ impl FilteredRecording {
     }
 }
 
-/// numpy's median (mean of the middle two for an even count).
-fn median(x: &[f64]) -> f64 {
-    let mut v = x.to_vec();
-    v.sort_by(f64::total_cmp);
-    let m = v.len() / 2;
-    if v.is_empty() {
+/// The running hash of a filtered recording's values, row by row: the MD5 of them
+/// as little-endian f32 ([`FilteredRecording::stream`]'s hash).
+#[derive(Default)]
+pub(crate) struct ValuesHash {
+    md5: md5::Md5,
+    bytes: Vec<u8>,
+}
+
+impl ValuesHash {
+    /// Adds values (converted to f32).
+    pub(crate) fn update_f64(&mut self, block: &[f64]) {
+        self.bytes.clear();
+        for &x in block {
+            self.bytes.extend_from_slice(&(x as f32).to_le_bytes());
+        }
+        md5::Digest::update(&mut self.md5, &self.bytes);
+    }
+
+    /// Adds f32 values.
+    pub(crate) fn update_f32(&mut self, block: &[f32]) {
+        self.bytes.clear();
+        for &x in block {
+            self.bytes.extend_from_slice(&x.to_le_bytes());
+        }
+        md5::Digest::update(&mut self.md5, &self.bytes);
+    }
+
+    /// The hash, as lowercase hex.
+    pub(crate) fn finish(self) -> String {
+        md5::Digest::finalize(self.md5)
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+}
+
+/// numpy's median (mean of the middle two for an even count); sorts `x`.
+fn median(x: &mut [f64]) -> f64 {
+    x.sort_unstable_by(f64::total_cmp);
+    let m = x.len() / 2;
+    if x.is_empty() {
         f64::NAN
-    } else if v.len() % 2 == 1 {
-        v[m]
+    } else if x.len() % 2 == 1 {
+        x[m]
     } else {
-        (v[m - 1] + v[m]) / 2.0
+        (x[m - 1] + x[m]) / 2.0
     }
 }
 
@@ -335,8 +374,8 @@ mod tests {
 
     #[test]
     fn medians_as_numpy() {
-        assert_eq!(median(&[3.0, 1.0, 2.0]), 2.0);
-        assert_eq!(median(&[4.0, 1.0, 2.0, 3.0]), 2.5);
+        assert_eq!(median(&mut [3.0, 1.0, 2.0]), 2.0);
+        assert_eq!(median(&mut [4.0, 1.0, 2.0, 3.0]), 2.5);
     }
 
     #[test]

@@ -24,7 +24,7 @@
 //! (its parameter says µV); Spyglass 0.6 applies it to the processed series' stored
 //! values, which are µV only when the raw conversion is 1e-6.
 
-use super::recompute::FilteredRecording;
+use super::recompute::{FilteredRecording, ValuesHash};
 use super::recording_v1::{self as rec, content_id, RecordingKey};
 use crate::common::common_interval as iv;
 use crate::kit::prelude::*;
@@ -577,16 +577,16 @@ fn units_spec(units: &[Unit], valid_times: &[[f64; 2]], rate: f64) -> UnitsSpec 
     }
 }
 
-/// Sorts a recording (see the module doc): checks its hash in one streaming pass,
-/// zeroes the samples outside `valid_times` as Spyglass does and runs `algorithm`;
-/// returns the units with spike times on the raw clock.
+/// Sorts a recording (see the module doc): zeroes the samples outside
+/// `valid_times` as Spyglass does, runs `algorithm` and checks the recording's hash
+/// (on the chunks the sorter read, and any it did not); returns the units with
+/// spike times on the raw clock.
 pub fn sort(
     recording: &FilteredRecording,
     expected_hash: Option<&str>,
     algorithm: &Algorithm,
     valid_times: &[[f64; 2]],
 ) -> Result<Vec<Unit>> {
-    recording.stream(expected_hash, |_, _| Ok(()))?;
     let zeros = zeroed_ranges(recording, valid_times)?;
     let source = Source::new(recording, zeros)?;
     let what = |s: &str| format!("{SORTING} ({s})");
@@ -624,6 +624,7 @@ pub fn sort(
     if let Some(e) = source.error() {
         return Err(e);
     }
+    source.verify(expected_hash)?;
     let mut out = Vec::with_capacity(samples.len());
     for (id, s) in samples {
         out.push(Unit {
@@ -732,19 +733,32 @@ pub fn zeroed_ranges(
 
 /// The recomputed recording as a [`ChunkSource`]: any range is cut from the recipe's
 /// own chunks (each filtered with its margins, so the samples are those of
-/// [`FilteredRecording::stream`]), with the zeroed ranges set to zero. The last few
-/// chunks are kept.
+/// [`FilteredRecording::stream`]), with the zeroed ranges set to zero. The last
+/// few chunks ([`Source::cached`]) are kept; a chunk two threads ask for at once is
+/// computed once. The chunks are hashed in order as they are computed (a chunk
+/// computed ahead is hashed from the cache when its turn comes), so a sorter
+/// reading the recording about in order checks its hash without a pass of its own;
+/// [`Source::verify`] computes the chunks never read (or evicted before their turn).
 pub(crate) struct Source<'a> {
     recording: &'a FilteredRecording,
     sos: Sos,
     zeros: Vec<[usize; 2]>,
-    cache: Mutex<Vec<(usize, Arc<Vec<f32>>)>>,
+    cache: Mutex<std::collections::VecDeque<(usize, Slot)>>,
+    /// The next chunk to hash and the hash so far.
+    digest: Mutex<(usize, ValuesHash)>,
     failure: Mutex<Option<String>>,
 }
 
-const CACHED_CHUNKS: usize = 8;
+/// One cached chunk, computed by the first thread that asks for it.
+type Slot = Arc<std::sync::OnceLock<std::result::Result<Arc<Vec<f32>>, String>>>;
 
 impl<'a> Source<'a> {
+    /// Chunks kept: enough for every thread's chunks of a sorter's batch to wait
+    /// for their turn to be hashed while the sorter reads the recording in order.
+    fn cached() -> usize {
+        8 + 8 * std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+
     pub(crate) fn new(
         recording: &'a FilteredRecording,
         zeros: Vec<[usize; 2]>,
@@ -753,7 +767,8 @@ impl<'a> Source<'a> {
             recording,
             sos: recording.recipe().sos()?,
             zeros,
-            cache: Mutex::new(vec![]),
+            cache: Mutex::new(Default::default()),
+            digest: Mutex::new((0, ValuesHash::default())),
             failure: Mutex::new(None),
         })
     }
@@ -765,16 +780,28 @@ impl<'a> Source<'a> {
             .map(|m| Error::bad(format!("the recording of {SORTING}"), m.clone()))
     }
 
-    fn chunk(&self, k: usize) -> Result<Arc<Vec<f32>>> {
-        if let Some((_, c)) = self
-            .cache
-            .lock()
-            .unwrap_or_else(|p| p.into_inner())
-            .iter()
-            .find(|(i, _)| *i == k)
-        {
-            return Ok(c.clone());
+    fn n_chunks(&self) -> usize {
+        self.recording
+            .n_rows()
+            .div_ceil(self.recording.recipe().chunk_rows)
+    }
+
+    /// Checks the recording's hash against `expected` once the sorter is done:
+    /// hashes the chunks not hashed yet, in order.
+    pub(crate) fn verify(&self, expected: Option<&str>) -> Result<String> {
+        loop {
+            let next = self.digest.lock().unwrap_or_else(|p| p.into_inner()).0;
+            if next >= self.n_chunks() {
+                break;
+            }
+            self.chunk(next)?;
         }
+        let (_, hash) = std::mem::take(&mut *self.digest.lock().unwrap_or_else(|p| p.into_inner()));
+        self.recording.check_hash(hash.finish(), expected)
+    }
+
+    /// The filtered chunk `k` (its own rows, without the margins).
+    fn compute(&self, k: usize) -> Result<Vec<f32>> {
         let r = self.recording.recipe();
         let (n, nc) = (self.recording.n_rows(), self.recording.n_channels());
         let s = k * r.chunk_rows;
@@ -782,22 +809,56 @@ impl<'a> Source<'a> {
         let (a, b) = (s.saturating_sub(r.margin_rows), (e + r.margin_rows).min(n));
         let mut buf = vec![0.0; (b - a) * nc];
         self.recording.read_referenced(a..b, &mut buf)?;
-        let y = self
-            .sos
-            .filtfilt(&buf, nc)
+        let mut y = vec![0.0; (e - s) * nc];
+        self.sos
+            .filtfilt_into(&buf, nc, s - a..e - a, &mut y)
             .map_err(|e| Error::bad(format!("the recording of {SORTING}"), e.to_string()))?;
-        let chunk: Arc<Vec<f32>> = Arc::new(
-            y[(s - a) * nc..(e - a) * nc]
-                .iter()
-                .map(|&x| x as f32)
-                .collect(),
-        );
-        let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
-        if cache.len() >= CACHED_CHUNKS {
-            cache.remove(0);
-        }
-        cache.push((k, chunk.clone()));
+        Ok(y.into_iter().map(|x| x as f32).collect())
+    }
+
+    fn chunk(&self, k: usize) -> Result<Arc<Vec<f32>>> {
+        let slot = {
+            let mut cache = self.cache.lock().unwrap_or_else(|p| p.into_inner());
+            match cache.iter().find(|(i, _)| *i == k) {
+                Some((_, slot)) => slot.clone(),
+                None => {
+                    if cache.len() >= Self::cached() {
+                        cache.pop_front();
+                    }
+                    let slot = Slot::default();
+                    cache.push_back((k, slot.clone()));
+                    slot
+                }
+            }
+        };
+        let chunk = slot
+            .get_or_init(|| self.compute(k).map(Arc::new).map_err(|e| e.to_string()))
+            .clone()
+            .map_err(|m| Error::bad(format!("the recording of {SORTING}"), m))?;
+        self.hash_ready();
         Ok(chunk)
+    }
+
+    /// Hashes the cached chunks whose turn it is.
+    fn hash_ready(&self) {
+        let mut digest = self.digest.lock().unwrap_or_else(|p| p.into_inner());
+        loop {
+            let next = digest.0;
+            let ready = self
+                .cache
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .iter()
+                .find(|(i, _)| *i == next)
+                .and_then(|(_, slot)| slot.get().and_then(|r| r.as_ref().ok()).cloned());
+            match ready {
+                Some(c) => {
+                    digest.1.update_f32(&c);
+                    digest.0 += 1;
+                }
+                None => break,
+            }
+        }
     }
 
     fn fill(&self, start: usize, end: usize, out: &mut [f32]) -> Result<()> {
