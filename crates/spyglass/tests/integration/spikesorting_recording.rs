@@ -114,6 +114,29 @@ fn short_params(env: &Env) {
     assert!(!rec::PARAMETERS.insert(&env.db, "short", &dict).unwrap());
 }
 
+/// Spyglass's defaults, the `short` parameters, groups by shank, and a populated
+/// recording of sort group `sort_group_id` of session `nwb`; returns its id.
+fn short_recording(env: &Env, nwb: &str, sort_group_id: i64) -> uuid::Uuid {
+    spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
+    short_params(env);
+    let opts = rec::ShankOptions {
+        omit_unitrode: true,
+        ..Default::default()
+    };
+    rec::set_group_by_shank(&env.db, nwb, &opts).unwrap();
+    let key = rec::RecordingSelectionKey {
+        nwb_file_name: nwb.to_string(),
+        sort_group_id,
+        interval_list_name: "raw data valid times".into(),
+        preproc_param_name: "short".into(),
+        team_name: team(env),
+    };
+    let id = rec::insert_selection(&env.db, &key).unwrap();
+    let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
+    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
+    id
+}
+
 #[test]
 fn the_recording_equals_spikeinterface_on_a_file_without_probe_metadata() {
     let env = Env::new();
@@ -344,27 +367,7 @@ fn the_same_selection_gets_the_same_recording_id_in_every_database() {
 fn a_recompute_whose_hash_differs_is_an_error() {
     let env = Env::new();
     let (_, nwb, _) = minimal_session(&env);
-    spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
-    short_params(&env);
-    rec::set_group_by_shank(
-        &env.db,
-        &nwb,
-        &rec::ShankOptions {
-            omit_unitrode: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let key = rec::RecordingSelectionKey {
-        nwb_file_name: nwb.clone(),
-        sort_group_id: 0,
-        interval_list_name: "raw data valid times".into(),
-        preproc_param_name: "short".into(),
-        team_name: team(&env),
-    };
-    let id = rec::insert_selection(&env.db, &key).unwrap();
-    let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
-    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
+    let id = short_recording(&env, &nwb, 0);
     // a recompute checked against another MD5 of the samples than its own
     let (recording, hash) = rec::open_recording(&env.db, id).unwrap();
     assert!(hash.is_some());
@@ -725,27 +728,7 @@ fn artifact_detection_equals_spyglass() {
 fn the_row_hash_is_spyglass_nwb_file_hash_in_both_modes() {
     let env = Env::new();
     let (_, nwb, _) = minimal_session(&env);
-    spyglass::defaults::insert_defaults(&env.db, &[]).unwrap();
-    short_params(&env);
-    rec::set_group_by_shank(
-        &env.db,
-        &nwb,
-        &rec::ShankOptions {
-            omit_unitrode: true,
-            ..Default::default()
-        },
-    )
-    .unwrap();
-    let key = rec::RecordingSelectionKey {
-        nwb_file_name: nwb.clone(),
-        sort_group_id: 1,
-        interval_list_name: "raw data valid times".into(),
-        preproc_param_name: "short".into(),
-        team_name: team(&env),
-    };
-    let id = rec::insert_selection(&env.db, &key).unwrap();
-    let rep = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true)).unwrap();
-    assert_eq!(rep.success_count, 1, "{:?}", rep.error_list);
+    let id = short_recording(&env, &nwb, 1);
     let row_of = || {
         let row = env.all(rec::RECORDING).remove(0);
         let path = spyglass::analysis::analysis_file_path(&env.db, &s(&row, "analysis_file_name"))
