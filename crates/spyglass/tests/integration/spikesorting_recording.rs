@@ -400,8 +400,11 @@ fn a_recompute_whose_hash_differs_is_an_error() {
     assert!(err.contains("contents changed"), "{err}");
     // the default parameters drop both 1 s halves (not longer than min_segment_length 1 s)
     let key = rec::RecordingSelectionKey {
+        nwb_file_name: nwb.clone(),
+        sort_group_id: 0,
+        interval_list_name: "raw data valid times".into(),
         preproc_param_name: "default".into(),
-        ..key
+        team_name: team(&env),
     };
     rec::insert_selection(&env.db, &key).unwrap();
     let err = spyglass::populate(&env.db, &env.settings, rec::RECORDING, Cond::Bool(true))
