@@ -669,12 +669,7 @@ fn read_elems(
 /// numpy's fixed-width UTF-32 (`astype(str).tobytes()`) of strings: each padded
 /// with zeros to the longest (at least 1 character).
 fn utf32(strings: &[String]) -> Vec<u8> {
-    let width = strings
-        .iter()
-        .map(|s| s.chars().count())
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let width = utf32_width(strings);
     let mut out = Vec::with_capacity(strings.len() * width * 4);
     for s in strings {
         let mut k = 0;
@@ -685,6 +680,17 @@ fn utf32(strings: &[String]) -> Vec<u8> {
         out.extend(std::iter::repeat_n(0u8, (width - k) * 4));
     }
     out
+}
+
+/// The width numpy gives an array of these strings (`<U{width}`): the longest, in
+/// characters, at least 1.
+fn utf32_width(strings: &[String]) -> usize {
+    strings
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(0)
+        .max(1)
 }
 
 /// numpy's `astype(str)` of an `S` array: bytes → ASCII characters (trailing NULs
@@ -856,12 +862,7 @@ fn attr_bytes(path: &Path, object: &str, attr: &hdf5::Attribute) -> Result<(Vec<
             (format!("{shape_text}float64").into_bytes(), vec![])
         }
         (Elem::VlenStr, Read::Text(t)) => {
-            let w = t
-                .iter()
-                .map(|s| s.chars().count())
-                .max()
-                .unwrap_or(0)
-                .max(1);
+            let w = utf32_width(&t);
             (format!("{shape_text}<U{w}").into_bytes(), utf32(&t))
         }
         (Elem::ObjRef, Read::Text(t)) => (format!("{shape_text}object").into_bytes(), utf32(&t)),
