@@ -11,7 +11,7 @@
 //! ripple band filters on request; [`coefficients`] fetches a stored filter.
 
 use crate::error::{Error, Result};
-use crate::kit::{args, identity, provides, Defaults, Pipeline, Schema, Spyglass};
+use crate::kit::{args, identity, provides, Defaults, Pipeline, Spyglass};
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, TableSpec, Tier, Value};
 use spyglass_dsp::{design_filter, estimate_taps, BAND_FILTERS, STANDARD_FILTERS};
 pub use spyglass_dsp::{FilterDesign, FilterType, StandardFilter};
@@ -35,7 +35,7 @@ impl Pipeline for Filter {
         defaults: Defaults::rows(FIR_FILTER_PARAMETERS, insert_default);
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let fir = "# FIR filter definitions and their designed coefficients
 filter_name : varchar(80)  # descriptive name of this filter
 filter_sampling_rate : int  # sampling rate for this filter
@@ -48,10 +48,7 @@ filter_high_stop = 0 : float  # lowest frequency for stop band of low pass side 
 filter_comments : varchar(2000)  # comments about the filter
 filter_band_edges : blob  # numpy array containing the filter bands (redundant with individual parameters)
 filter_coeff : longblob  # numpy array containing the filter coefficients";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![TableSpec::new("FirFilterParameters", Tier::Manual, fir)],
-        }]
+        vec![TableSpec::new("FirFilterParameters", Tier::Manual, fir)]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {

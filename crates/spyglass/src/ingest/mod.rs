@@ -351,6 +351,13 @@ fn place(src: &Path, dst: &Path) -> Result<bool> {
         Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => return Ok(false),
         Err(_) => {}
     }
+    let tmp = synced_copy(src, dst)?;
+    link_if_absent(&tmp.0, dst)
+}
+
+/// A complete, synced copy of `src` at a temporary name next to `dst` (removed
+/// when dropped unless renamed).
+fn synced_copy(src: &Path, dst: &Path) -> Result<TempFile> {
     let dir = dst.parent().unwrap_or(Path::new("."));
     let name = dst
         .file_name()
@@ -359,19 +366,12 @@ fn place(src: &Path, dst: &Path) -> Result<bool> {
     let tmp = TempFile(part_path(dir, &name));
     std::fs::copy(src, &tmp.0).map_err(|e| Error::io(dst, e))?;
     sync(&tmp.0);
-    link_if_absent(&tmp.0, dst)
+    Ok(tmp)
 }
 
 /// Replaces `dst` with a complete copy of `src` (a temporary renamed over it).
 fn replace(src: &Path, dst: &Path) -> Result<()> {
-    let dir = dst.parent().unwrap_or(Path::new("."));
-    let name = dst
-        .file_name()
-        .map(|n| n.to_string_lossy().into_owned())
-        .unwrap_or_default();
-    let tmp = TempFile(part_path(dir, &name));
-    std::fs::copy(src, &tmp.0).map_err(|e| Error::io(dst, e))?;
-    sync(&tmp.0);
+    let tmp = synced_copy(src, dst)?;
     std::fs::rename(&tmp.0, dst).map_err(|e| Error::io(dst, e))?;
     Ok(())
 }

@@ -23,6 +23,40 @@ pub fn session_name(db: &Db, file: &str) -> Result<String> {
     })
 }
 
+/// A command's session argument, named by its copy or raw file name.
+#[derive(clap::Args)]
+pub struct SessionArg {
+    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
+    pub file: String,
+}
+
+impl SessionArg {
+    /// The session's `nwb_file_name` ([`session_name`]).
+    pub fn name(&self, db: &Db) -> Result<String> {
+        session_name(db, &self.file)
+    }
+}
+
+/// The commands of a pipeline whose only command is `select`, with its options
+/// `A` (whose doc comment is the command's help).
+#[derive(clap::Subcommand)]
+pub enum Select<A: clap::Args> {
+    // no doc comment: the command's help is `A`'s
+    #[allow(missing_docs)]
+    #[command(name = "select")]
+    Select(A),
+}
+
+/// Prints the command that fills `table` next, restricted to `keys`
+/// (`next: spyglass populate lfp_v1.LFPV1 --key nwb_file_name=rat1_.nwb`).
+pub fn next_populate<V: std::fmt::Display>(table: &str, keys: &[(&str, V)]) {
+    let keys: String = keys
+        .iter()
+        .map(|(k, v)| format!(" --key {k}={v}"))
+        .collect();
+    println!("next: spyglass populate {table}{keys}");
+}
+
 /// `--key ATTR=VALUE` options as restriction pairs on `table`: each attribute must
 /// be one of the table's; values are text (the database converts them).
 pub fn key_pairs(
@@ -132,9 +166,76 @@ pub fn parse_in<S: clap::FromArgMatches>(args: &clap::ArgMatches) -> Result<S> {
     }
 }
 
+/// `params add` / `params list` of a parameter table, for a pipeline's `params`
+/// subcommand: `add` takes the set's name and the pipeline's options `A`.
+#[derive(clap::Subcommand)]
+pub enum ParamsCommand<A: clap::Args> {
+    /// Add a parameter set (options not given take Spyglass's defaults).
+    Add(Named<A>),
+    /// List the stored parameter sets.
+    List,
+}
+
+/// A pipeline's commands `C` after its parameter table's `params add` /
+/// `params list`: `commands: args::WithParams<ParamsArgs, Command>;`.
+#[derive(clap::Subcommand)]
+pub enum WithParams<A: clap::Args, C: clap::Subcommand> {
+    /// Add or list parameter sets.
+    #[command(subcommand)]
+    Params(ParamsCommand<A>),
+    /// The pipeline's other commands.
+    #[command(flatten)]
+    Other(C),
+}
+
+/// A new parameter set: its name, then the pipeline's options for it.
+#[derive(clap::Args)]
+pub struct Named<A: clap::Args> {
+    /// The parameter set's name.
+    pub name: String,
+    /// The pipeline's options.
+    #[command(flatten)]
+    pub args: A,
+}
+
 #[cfg(test)]
 mod tests {
-    use super::parse_ids;
+    use super::{parse_ids, subcommands, Select, WithParams};
+
+    /// Select something for a test.
+    #[derive(clap::Args)]
+    struct TestSelect {
+        /// A name.
+        name: String,
+    }
+
+    /// Test parameters.
+    #[derive(clap::Args)]
+    struct TestParams {
+        /// A number.
+        #[arg(long)]
+        number: Option<f64>,
+    }
+
+    #[test]
+    fn select_is_one_command_with_the_arguments_help() {
+        let commands = subcommands::<Select<TestSelect>>(None);
+        let names: Vec<&str> = commands.iter().map(|c| c.get_name()).collect();
+        assert_eq!(names, ["select"]);
+        let about = commands[0].get_about().map(|a| a.to_string());
+        assert_eq!(about.as_deref(), Some("Select something for a test"));
+    }
+
+    #[test]
+    fn params_add_takes_a_name_then_the_options() {
+        let commands = subcommands::<WithParams<TestParams, Select<TestSelect>>>(None);
+        let names: Vec<&str> = commands.iter().map(|c| c.get_name()).collect();
+        assert_eq!(names, ["params", "select"]);
+        let add = commands[0].find_subcommand("add").expect("params add");
+        let args: Vec<&str> = add.get_arguments().map(|a| a.get_id().as_str()).collect();
+        assert_eq!(args, ["name", "number"]);
+        assert!(commands[0].find_subcommand("list").is_some());
+    }
 
     #[test]
     fn ids_and_ranges() {

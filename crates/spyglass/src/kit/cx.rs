@@ -18,6 +18,10 @@ pub fn key_text<K: Serialize>(key: &K) -> String {
     serde_json::to_string(key).unwrap_or_else(|e| format!("<key: {e}>"))
 }
 
+/// What a compute phase that wrote one analysis file hands to its insert phase:
+/// the file (registered on insert) and the object id(s) in it.
+pub type Written<T = String> = (PendingFile, T);
+
 /// The database and the directory layout a make works with.
 #[derive(Clone, Copy)]
 pub struct Cx<'a> {
@@ -70,12 +74,19 @@ impl<'a> Cx<'a> {
 /// Typed reads and writes on the database, for every pipeline: rows as structs,
 /// restrictions as key structs, merge inserts, IntervalList rows, analysis files.
 pub trait Tables {
+    /// The database.
+    fn db(&self) -> &Db;
+
     /// The rows of `table` matching every field of `restriction` (a key struct).
     fn rows<T: DeserializeOwned>(
         &self,
         table: &str,
         restriction: &(impl Serialize + ?Sized),
-    ) -> Result<Vec<T>>;
+    ) -> Result<Vec<T>> {
+        let db = self.db();
+        let cond = Cond::from(&row_of(table, restriction)?);
+        Ok(db.fetch_as(&db.table(table)?.restrict(cond)?)?)
+    }
 
     /// The one row of `table` matching `key`; an error naming the table and key when
     /// there is none or more than one.
@@ -94,23 +105,57 @@ pub trait Tables {
     }
 
     /// Inserts one row from a struct.
-    fn put<T: Serialize>(&self, table: &str, row: &T) -> Result<()>;
+    fn put<T: Serialize>(&self, table: &str, row: &T) -> Result<()> {
+        let one = std::slice::from_ref(row);
+        self.db()
+            .insert_serde(table, one, InsertOptions::default())?;
+        Ok(())
+    }
 
     /// Inserts rows from structs, skipping those whose key exists; returns how many
     /// were inserted.
-    fn put_new<T: Serialize>(&self, table: &str, rows: &[T]) -> Result<u64>;
+    fn put_new<T: Serialize>(&self, table: &str, rows: &[T]) -> Result<u64> {
+        let skip = InsertOptions {
+            skip_duplicates: true,
+            ..Default::default()
+        };
+        Ok(self.db().insert_serde(table, rows, skip)?)
+    }
 
     /// Inserts a master row and its part rows in one transaction, skipping rows
     /// whose key exists (a selection with its parts).
     fn put_new_with_parts<M: Serialize, P: Serialize>(
         &self,
-        master: (&str, &M),
-        parts: (&str, &[P]),
-    ) -> Result<()>;
+        (master, row): (&str, &M),
+        (part, parts): (&str, &[P]),
+    ) -> Result<()> {
+        crate::transaction(self.db(), || {
+            self.put_new(master, std::slice::from_ref(row))?;
+            self.put_new(part, parts)?;
+            Ok(())
+        })
+    }
+
+    /// Inserts a selection row of `table` (skipped when present), declaring the
+    /// pipeline of the table's schema first.
+    fn select_new<T: Serialize>(&self, table: &str, row: &T) -> Result<()> {
+        crate::pipelines::declare(self.db(), &[table.split('.').next().unwrap_or(table)])?;
+        self.put_new(table, std::slice::from_ref(row))?;
+        Ok(())
+    }
 
     /// Adds the row of a source table (by its key) to merge table `master`; returns
     /// its merge id.
-    fn merge_add(&self, master: &str, source_key: &(impl Serialize + ?Sized)) -> Result<Value>;
+    fn merge_add(&self, master: &str, source_key: &(impl Serialize + ?Sized)) -> Result<Value> {
+        let db = self.db();
+        let m = db.merge(master)?;
+        let ids = Db::merge_insert(db, &m, &[row_of(master, source_key)?])?;
+        let id = ids
+            .into_iter()
+            .next()
+            .ok_or_else(|| Error::internal(master, "no row was merged"))?;
+        Ok(Value::Uuid(id))
+    }
 
     /// Records an IntervalList row made by `pipeline`.
     fn interval_list(
@@ -119,66 +164,9 @@ pub trait Tables {
         interval_list_name: &str,
         pipeline: &str,
         times: Intervals,
-    ) -> Result<()>;
-
-    /// Registers an analysis file written in a compute phase; returns its name.
-    fn register(&self, file: PendingFile) -> Result<String>;
-}
-
-impl Tables for Db {
-    fn rows<T: DeserializeOwned>(
-        &self,
-        table: &str,
-        restriction: &(impl Serialize + ?Sized),
-    ) -> Result<Vec<T>> {
-        let cond = Cond::from(&row_of(table, restriction)?);
-        Ok(self.fetch_as(&self.table(table)?.restrict(cond)?)?)
-    }
-
-    fn put<T: Serialize>(&self, table: &str, row: &T) -> Result<()> {
-        self.insert_serde(table, std::slice::from_ref(row), InsertOptions::default())?;
-        Ok(())
-    }
-
-    fn put_new<T: Serialize>(&self, table: &str, rows: &[T]) -> Result<u64> {
-        let skip = InsertOptions {
-            skip_duplicates: true,
-            ..Default::default()
-        };
-        Ok(self.insert_serde(table, rows, skip)?)
-    }
-
-    fn put_new_with_parts<M: Serialize, P: Serialize>(
-        &self,
-        (master, row): (&str, &M),
-        (part, parts): (&str, &[P]),
-    ) -> Result<()> {
-        crate::transaction(self, || {
-            self.put_new(master, std::slice::from_ref(row))?;
-            self.put_new(part, parts)?;
-            Ok(())
-        })
-    }
-
-    fn merge_add(&self, master: &str, source_key: &(impl Serialize + ?Sized)) -> Result<Value> {
-        let m = self.merge(master)?;
-        let ids = Db::merge_insert(self, &m, &[row_of(master, source_key)?])?;
-        let id = ids
-            .into_iter()
-            .next()
-            .ok_or_else(|| Error::internal(master, "no row was merged"))?;
-        Ok(Value::Uuid(id))
-    }
-
-    fn interval_list(
-        &self,
-        nwb_file_name: &str,
-        interval_list_name: &str,
-        pipeline: &str,
-        times: Intervals,
     ) -> Result<()> {
         iv::insert(
-            self,
+            self.db(),
             &IntervalList::new(nwb_file_name, interval_list_name, times.into_vec())
                 .with_pipeline(pipeline),
             false,
@@ -186,8 +174,27 @@ impl Tables for Db {
         Ok(())
     }
 
+    /// Registers an analysis file written in a compute phase; returns its name.
     fn register(&self, file: PendingFile) -> Result<String> {
-        file.register(self)
+        file.register(self.db())
+    }
+
+    /// Registers the analysis file of `written` and inserts into `table` the row
+    /// `row` makes of the file's name and the object ids.
+    fn put_written<T, R: Serialize>(
+        &self,
+        table: &str,
+        (file, ids): Written<T>,
+        row: impl FnOnce(String, T) -> R,
+    ) -> Result<()> {
+        let analysis_file_name = self.register(file)?;
+        self.put(table, &row(analysis_file_name, ids))
+    }
+}
+
+impl Tables for Db {
+    fn db(&self) -> &Db {
+        self
     }
 }
 

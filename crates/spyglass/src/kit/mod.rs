@@ -28,7 +28,9 @@ mod params;
 mod pipeline;
 pub mod prelude;
 
-pub use cx::{analysis_file, insert_param_dict, key_text, row_of, Cx, Session, Tables, With};
+pub use cx::{
+    analysis_file, insert_param_dict, key_text, row_of, Cx, Session, Tables, With, Written,
+};
 pub use handle::Spyglass;
 pub use make::{Made, Make};
 pub use params::DictParams;
@@ -111,3 +113,21 @@ macro_rules! provides {
     };
 }
 pub(crate) use provides;
+
+/// Declares a [`DictParams`] static from its table, name and blob attributes,
+/// default sets and the function that reads a dict as the make does (its check):
+/// `dict_params! { pub static PARAMETERS = PARAMS, "dlc_si_params_name" => "params",
+/// &DEFAULTS, parse_params; }`.
+macro_rules! dict_params {
+    ($(#[$doc:meta])* $vis:vis static $name:ident = $table:expr, $name_attr:literal => $dict_attr:literal, $defaults:expr, $parse:path $(;)?) => {
+        $(#[$doc])*
+        $vis static $name: $crate::kit::DictParams = $crate::kit::DictParams {
+            table: $table,
+            name_attr: $name_attr,
+            dict_attr: $dict_attr,
+            defaults: $defaults,
+            check: |name, dict| $parse(name, dict).map(drop),
+        };
+    };
+}
+pub(crate) use dict_params;

@@ -3,7 +3,8 @@
 //! one [`DictParams`] and gets Spyglass's default sets, checked inserts and the
 //! `params list` / `params add` output from it.
 
-use super::cx::insert_param_dict;
+use super::args::ParamsCommand;
+use super::cx::{insert_param_dict, Tables};
 use crate::error::{Error, Result};
 use spyglass_db::{Db, Value};
 
@@ -62,6 +63,28 @@ impl DictParams {
         }
         println!("{} `{name}`: {dict}", self.class());
         Ok(())
+    }
+
+    /// Stored set `name`'s dict; an error naming the table and set when there is none.
+    pub fn dict(&self, db: &Db, name: &str) -> Result<serde_json::Value> {
+        let key = serde_json::json!({ self.name_attr: name });
+        let mut row: serde_json::Map<String, serde_json::Value> = db.row(self.table, &key)?;
+        row.remove(self.dict_attr)
+            .ok_or_else(|| Error::internal(self.table, format!("no `{}`", self.dict_attr)))
+    }
+
+    /// Runs a pipeline's `params` subcommand: `list`, or `add` of the dict `dict`
+    /// makes of the options.
+    pub fn run<A: clap::Args>(
+        &self,
+        db: &Db,
+        command: &ParamsCommand<A>,
+        dict: impl FnOnce(&A) -> serde_json::Value,
+    ) -> Result<()> {
+        match command {
+            ParamsCommand::List => self.list(db),
+            ParamsCommand::Add(a) => self.add(db, &a.name, &dict(&a.args)),
+        }
     }
 
     /// `params list`: prints each stored set as `name: dict` (the dict as JSON).

@@ -79,7 +79,7 @@ impl MergePart {
 
 /// A pipeline: one file declares its schemas, defaults, makers, merge parts and
 /// commands; [`crate::pipelines::all`] lists it once. Everything but [`Pipeline::name`]
-/// and [`Pipeline::schemas`] has a default of "none".
+/// and [`Pipeline::tables`] (or [`Pipeline::schemas`]) has a default of "none".
 pub trait Pipeline: Send + Sync {
     /// The pipeline's name, usually its schema's (`lfp_v1`).
     fn name(&self) -> &'static str;
@@ -95,8 +95,19 @@ pub trait Pipeline: Send + Sync {
         &[]
     }
 
-    /// Its schemas and tables.
-    fn schemas(&self) -> Vec<Schema>;
+    /// Its schemas and tables; by default one schema named as the pipeline, holding
+    /// [`Pipeline::tables`].
+    fn schemas(&self) -> Vec<Schema> {
+        vec![Schema {
+            name: self.name(),
+            tables: self.tables(),
+        }]
+    }
+
+    /// The tables of its one schema (see [`Pipeline::schemas`]).
+    fn tables(&self) -> Vec<TableSpec> {
+        vec![]
+    }
 
     /// Default rows of its Parameters tables.
     fn defaults(&self) -> Vec<Defaults> {

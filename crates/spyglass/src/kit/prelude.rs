@@ -2,9 +2,9 @@
 
 pub use super::{
     args, insert_param_dict, key_text, row_of, Cx, Defaults, DictParams, Made, Make, MergePart,
-    Pipeline, With,
+    Pipeline, With, Written,
 };
-pub(crate) use super::{identity, provides};
+pub(crate) use super::{dict_params, identity, provides};
 pub use super::{Schema, Spyglass, Tables};
 pub use crate::error::{Error, Result};
 pub use crate::settings::Settings;

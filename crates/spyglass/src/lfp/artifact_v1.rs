@@ -108,7 +108,7 @@ impl Pipeline for LfpArtifactV1 {
     provides! {
         makers: DETECTION => DetectionMake;
         defaults: &PARAMETER_SETS;
-        commands: Command as "artifact" => "LFP artifact detection (LFPArtifactDetectionSelection)";
+        commands: args::Select<SelectArgs> as "artifact" => "LFP artifact detection (LFPArtifactDetectionSelection)";
     }
     fn schemas(&self) -> Vec<Schema> {
         let params = "# Parameters for detecting LFP artifact times within a LFP group.
@@ -134,21 +134,22 @@ artifact_removed_interval_list_name: varchar(128)
 artifact_removed_valid_times: longblob
 artifact_times: longblob # np.array of artifact intervals";
         let t = |class, tier, def| TableSpec::new(class, tier, def);
-        let tables = vec![
-            t("LFPArtifactDetectionParameters", Tier::Manual, params),
-            t("LFPArtifactDetectionSelection", Tier::Manual, selection),
-            t("LFPArtifactDetection", Tier::Computed, detection),
-            t("LFPArtifactRemovedIntervalList", Tier::Manual, removed),
-        ];
+        // the tables are Spyglass's, in its `lfp_v1` schema (the pipeline is named apart)
         vec![Schema {
             name: SCHEMA,
-            tables,
+            tables: vec![
+                t("LFPArtifactDetectionParameters", Tier::Manual, params),
+                t("LFPArtifactDetectionSelection", Tier::Manual, selection),
+                t("LFPArtifactDetection", Tier::Computed, detection),
+                t("LFPArtifactRemovedIntervalList", Tier::Manual, removed),
+            ],
         }]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Select(a) = args::parse_in(m)?;
-        let nwb = args::session_name(sg, &a.file)?;
-        let group = serde_json::json!({"nwb_file_name": nwb, "lfp_electrode_group_name": a.group});
+        let args::Select::<SelectArgs>::Select(a) = args::parse_in(m)?;
+        let nwb = a.lfp.session.name(sg)?;
+        let group =
+            serde_json::json!({"nwb_file_name": nwb, "lfp_electrode_group_name": a.lfp.group});
         let mut lfps: Vec<LfpV1Row> = sg.rows(LFPV1, &group)?;
         lfps.retain(|r| {
             a.lfp_interval
@@ -166,7 +167,7 @@ artifact_times: longblob # np.array of artifact intervals";
                 lfps.len()
             );
             return Err(Error::bad(
-                format!("LFP electrode group `{}` of {nwb}", a.group),
+                format!("LFP electrode group `{}` of {nwb}", a.lfp.group),
                 message,
             ));
         };
@@ -174,33 +175,23 @@ artifact_times: longblob # np.array of artifact intervals";
             lfp: lfp.key.clone(),
             artifact_params_name: a.params.clone(),
         };
-        sg.row::<ParamsRow>(
-            PARAMETERS,
-            &serde_json::json!({"artifact_params_name": a.params}),
-        )?;
+        PARAMETER_SETS.dict(sg, &a.params)?;
         sg.put_new(SELECTION, std::slice::from_ref(&key))?;
         println!(
             "LFPArtifactDetectionSelection: {nwb}, group `{}`, parameters `{}`",
-            a.group, a.params
+            a.lfp.group, a.params
         );
-        println!("next: spyglass populate {DETECTION} --key nwb_file_name={nwb}");
+        args::next_populate(DETECTION, &[("nwb_file_name", &nwb)]);
         Ok(())
     }
 }
 
-/// `spyglass lfp artifact …`.
-#[derive(clap::Subcommand)]
-enum Command {
-    /// Select an LFPV1 row and a parameter set for LFPArtifactDetection.
-    Select(SelectArgs),
-}
-
+/// Select an LFPV1 row and a parameter set for LFPArtifactDetection.
 #[derive(clap::Args)]
 struct SelectArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
-    /// The LFP electrode group whose LFPV1 row is checked.
-    group: String,
+    /// The session and the LFP electrode group whose LFPV1 row is checked.
+    #[command(flatten)]
+    lfp: super::lfp_electrode::GroupArg,
     /// LFPArtifactDetectionParameters name (`spyglass defaults` inserts Spyglass's).
     #[arg(long, default_value = "default_mad")]
     params: String,
@@ -210,12 +201,6 @@ struct SelectArgs {
     /// Which LFP of the group, by its filter (when it has several).
     #[arg(long = "lfp-filter")]
     lfp_filter: Option<String>,
-}
-
-/// An LFPArtifactDetectionParameters row's dict.
-#[derive(Deserialize)]
-struct ParamsRow {
-    artifact_params: serde_json::Value,
 }
 
 /// What the make reads from the database.
@@ -249,8 +234,7 @@ impl Make for DetectionMake {
     type Output = Detected;
 
     fn fetch(&self, cx: &Cx, key: &ArtifactKey) -> Result<DetectionInputs> {
-        let name = serde_json::json!({"artifact_params_name": key.artifact_params_name});
-        let params = cx.db.row::<ParamsRow>(PARAMETERS, &name)?.artifact_params;
+        let params = PARAMETER_SETS.dict(cx.db, &key.artifact_params_name)?;
         let what = format!("{PARAMETERS} `{}`", key.artifact_params_name);
         if params["artifact_detection_algorithm"] != "mad" || params.get("referencing").is_some() {
             let message = "only the `mad` detector without referencing is implemented here; use `default_mad`";

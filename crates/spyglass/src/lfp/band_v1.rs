@@ -85,9 +85,9 @@ impl Pipeline for LfpBandV1 {
     identity!(SCHEMA, family "lfp", requires ["lfp_merge", "lfp_electrode", "common_filter"]);
     provides! {
         makers: LFP_BAND_V1 => BandMake;
-        commands: Command as "band" => "LFP bands (LFPBandSelection)";
+        commands: args::Select<SelectArgs> as "band" => "LFP bands (LFPBandSelection)";
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let selection = "# the LFP, band filter, interval and rate of a band-limited LFP
 -> lfp_merge.LFPOutput.proj(lfp_merge_id='merge_id')
 -> common_filter.FirFilterParameters
@@ -105,18 +105,15 @@ reference_elect_id = -1 : int  # the reference electrode to use; -1 for no refer
 -> common_nwbfile.AnalysisNwbfile
 -> common_interval.IntervalList
 lfp_band_object_id : varchar(40)  # the NWB object ID for loading this object from the file";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("LFPBandSelection", Tier::Manual, selection)
-                    .part("LFPBandElectrode", electrode),
-                TableSpec::new("LFPBandV1", Tier::Computed, band),
-            ],
-        }]
+        vec![
+            TableSpec::new("LFPBandSelection", Tier::Manual, selection)
+                .part("LFPBandElectrode", electrode),
+            TableSpec::new("LFPBandV1", Tier::Computed, band),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Select(a) = args::parse_in(m)?;
-        let nwb = args::session_name(sg, &a.file)?;
+        let args::Select::<SelectArgs>::Select(a) = args::parse_in(m)?;
+        let nwb = a.session.name(sg)?;
         let group = &a.lfp.lfp_group;
         let (merge_id, src) = a.lfp.choose(sg, &nwb)?;
         let ids = match &a.electrodes {
@@ -146,22 +143,17 @@ lfp_band_object_id : varchar(40)  # the NWB object ID for loading this object fr
         };
         insert_selection(sg, &selection, group, &electrodes)?;
         println!("LFPBandSelection: {nwb}, LFP {merge_id} ({} of group `{group}`), {} electrodes, filter `{}` at {lfp_rate} Hz, interval `{}`, output {} Hz", src.source, electrodes.len(), a.filter, a.interval, a.rate);
-        println!("next: spyglass populate {LFP_BAND_V1} --key nwb_file_name={nwb}");
+        args::next_populate(LFP_BAND_V1, &[("nwb_file_name", &nwb)]);
         Ok(())
     }
 }
 
-/// `spyglass lfp band …`.
-#[derive(clap::Subcommand)]
-enum Command {
-    /// Select an LFP, electrodes, a band filter, an interval and a rate for LFPBandV1.
-    Select(SelectArgs),
-}
-
+/// Select an LFP, electrodes, a band filter, an interval and a rate for LFPBandV1.
 #[derive(clap::Args)]
 struct SelectArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
+    /// The session.
+    #[command(flatten)]
+    session: args::SessionArg,
     /// The LFP filtered.
     #[command(flatten)]
     lfp: merge::LfpChoice,
@@ -253,14 +245,16 @@ impl Make for BandMake {
         // the IntervalList of the band's valid times, named as Spyglass names it
         let (target, rate) = (&key.target_interval_list_name, key.lfp_band_sampling_rate);
         let list = format!("{target} lfp band {rate}Hz");
-        let (analysis_file_name, lfp_band_object_id) =
-            out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
-        let row = BandRow {
-            key: key.clone(),
-            analysis_file_name,
-            interval_list_name: list,
-            lfp_band_object_id,
-        };
-        cx.db.put(LFP_BAND_V1, &row)
+        out.put(
+            cx.db,
+            LFP_BAND_V1,
+            (&key.nwb_file_name, list, PIPELINE),
+            |r| BandRow {
+                key: key.clone(),
+                analysis_file_name: r.analysis_file_name,
+                interval_list_name: r.interval_list_name,
+                lfp_band_object_id: r.object_id,
+            },
+        )
     }
 }

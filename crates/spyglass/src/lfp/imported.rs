@@ -5,7 +5,7 @@
 //! LFP electrode group `imported_lfp_NNN`, an IntervalList `imported lfp N valid
 //! times` and a row here; the series stays in the session's NWB file.
 
-use crate::kit::{identity, provides, Pipeline, Schema};
+use crate::kit::{identity, provides, Pipeline};
 use spyglass_db::{TableSpec, Tier};
 
 /// Schema name.
@@ -23,11 +23,8 @@ impl Pipeline for ImportedLfp {
     provides! {
         merge: super::merge::LFP_OUTPUT => IMPORTED_LFP;
     }
-    fn schemas(&self) -> Vec<Schema> {
-        vec![Schema {
-            name: SCHEMA,
-            tables: specs(),
-        }]
+    fn tables(&self) -> Vec<TableSpec> {
+        specs()
     }
 }
 

@@ -3,7 +3,7 @@
 
 use crate::common::common_ephys::ELECTRODE;
 use crate::error::{Error, Result};
-use crate::kit::{args, identity, provides, Pipeline, Schema, Session, Spyglass, Tables};
+use crate::kit::{args, identity, provides, Pipeline, Session, Spyglass, Tables};
 use serde::{Deserialize, Serialize};
 use spyglass_db::{Cond, Db, FetchSpec, Row, TableSpec, Tier, Value};
 
@@ -43,7 +43,7 @@ impl Pipeline for LfpElectrode {
     provides! {
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let group = "# a named group of electrodes of a session to compute LFP from
 -> common_session.Session
 lfp_electrode_group_name : varchar(200)  # name of this group of electrodes
@@ -51,11 +51,8 @@ lfp_electrode_group_name : varchar(200)  # name of this group of electrodes
         let electrode = "# an electrode of the group
 -> master
 -> common_ephys.Electrode";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![TableSpec::new("LFPElectrodeGroup", Tier::Manual, group)
-                .part("LFPElectrode", electrode)],
-        }]
+        vec![TableSpec::new("LFPElectrodeGroup", Tier::Manual, group)
+            .part("LFPElectrode", electrode)]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Group(GroupCommand::Add {
@@ -94,6 +91,16 @@ lfp_electrode_group_name : varchar(200)  # name of this group of electrodes
         );
         Ok(())
     }
+}
+
+/// A session's LFP electrode group, as commands name it (two positionals).
+#[derive(clap::Args)]
+pub struct GroupArg {
+    /// The session.
+    #[command(flatten)]
+    pub session: args::SessionArg,
+    /// The LFP electrode group.
+    pub group: String,
 }
 
 /// `spyglass lfp group …`.

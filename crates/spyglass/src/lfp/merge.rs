@@ -3,9 +3,9 @@
 //! merge id stands for, whatever its source.
 
 use crate::error::{Error, Result};
-use crate::kit::{identity, Pipeline, Schema};
+use crate::kit::{identity, Pipeline};
 use spyglass_db::merge::MergeTable;
-use spyglass_db::{Cond, Db, Value};
+use spyglass_db::{Cond, Db, TableSpec, Value};
 
 /// Schema name.
 pub const SCHEMA: &str = "lfp_merge";
@@ -18,11 +18,8 @@ pub struct LfpMerge;
 
 impl Pipeline for LfpMerge {
     identity!(SCHEMA);
-    fn schemas(&self) -> Vec<Schema> {
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![spyglass_db::merge::merge_spec("LFPOutput", &[])],
-        }]
+    fn tables(&self) -> Vec<TableSpec> {
+        vec![spyglass_db::merge::merge_spec("LFPOutput", &[])]
     }
 }
 

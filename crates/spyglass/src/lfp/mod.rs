@@ -250,21 +250,40 @@ pub struct FilterOutput {
     pub valid_times: Intervals,
 }
 
+/// What a filtering run's row holds: the registered analysis file, the IntervalList
+/// of its valid times, the series' object id and its rate.
+pub(crate) struct Recorded {
+    /// The analysis file.
+    pub analysis_file_name: String,
+    /// The IntervalList of the valid times.
+    pub interval_list_name: String,
+    /// Object id of the series.
+    pub object_id: String,
+    /// Output rate, Hz.
+    pub rate: f64,
+}
+
 impl FilterOutput {
-    /// The insert phase's bookkeeping: registers the analysis file and records the
-    /// valid times as IntervalList `list` (pipeline `pipeline`) of session `nwb`;
-    /// returns the analysis file's name and the series' object id.
-    pub(crate) fn record(
+    /// The insert phase: registers the analysis file, records the valid times as
+    /// IntervalList `list` (pipeline `pipeline`) of session `nwb`, and inserts into
+    /// `table` the row `row` makes of what was recorded.
+    pub(crate) fn put<R: serde::Serialize>(
         self,
         db: &Db,
-        nwb: &str,
-        list: &str,
-        pipeline: &str,
-    ) -> Result<(String, String)> {
+        table: &str,
+        (nwb, list, pipeline): (&str, String, &str),
+        row: impl FnOnce(Recorded) -> R,
+    ) -> Result<()> {
         use crate::kit::Tables;
-        let name = db.register(self.file)?;
-        db.interval_list(nwb, list, pipeline, self.valid_times)?;
-        Ok((name, self.object_id))
+        let analysis_file_name = db.register(self.file)?;
+        db.interval_list(nwb, &list, pipeline, self.valid_times)?;
+        let recorded = Recorded {
+            analysis_file_name,
+            interval_list_name: list,
+            object_id: self.object_id,
+            rate: self.rate,
+        };
+        db.put(table, &row(recorded))
     }
 }
 

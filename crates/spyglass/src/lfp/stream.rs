@@ -130,6 +130,14 @@ fn dsp(e: spyglass_dsp::DspError) -> Error {
     Error::bad("filtering", e.to_string())
 }
 
+/// A block of the output: input rows `r` of channel columns `cols`, written from
+/// output row `row0`.
+struct Piece {
+    r: Range<usize>,
+    cols: Range<usize>,
+    row0: usize,
+}
+
 impl Job<'_> {
     /// Output rows in all: `Σ ceil(len / ds)` over the ranges.
     pub fn n_out(&self) -> usize {
@@ -184,10 +192,16 @@ impl Job<'_> {
                 .map(|a| a..(a + group).min(c))
                 .enumerate()
             {
-                if n < self.taps.len() {
-                    self.short_piece(&dec, r.clone(), cols.clone(), row0, out)?;
-                } else {
-                    self.long_piece(&dec, r.clone(), cols.clone(), row0, out)?;
+                let piece = Piece {
+                    r: r.clone(),
+                    cols,
+                    row0,
+                };
+                match self.kind {
+                    _ if n < self.taps.len() => self.short_piece(&dec, piece, out)?,
+                    // int16 counts stay int16 in the windows (a quarter of the memory and copies)
+                    OutputKind::Counts16 { .. } => self.long_piece::<i16>(&dec, piece, out)?,
+                    OutputKind::Volts => self.long_piece::<f64>(&dec, piece, out)?,
                 }
                 if gi == 0 {
                     self.write_timestamps(r.clone(), row0, n_out, out)?;
@@ -221,29 +235,14 @@ impl Job<'_> {
     /// A piece at least as long as the filter, in windows: a reader thread reads the
     /// next window (keeping the overlap from the previous one) while this thread
     /// filters the current one and a writer thread writes the one before.
-    fn long_piece(
+    /// The windows hold samples of type `T` (int16 counts, or volts).
+    fn long_piece<T: WindowSample>(
         &self,
         dec: &FirDecimator,
-        r: Range<usize>,
-        cols: Range<usize>,
-        row0: usize,
+        piece: Piece,
         out: &SeriesStream,
     ) -> Result<()> {
-        match self.kind {
-            // int16 counts stay int16 in the windows (a quarter of the memory and copies)
-            OutputKind::Counts16 { .. } => self.long_piece_as::<i16>(dec, r, cols, row0, out),
-            OutputKind::Volts => self.long_piece_as::<f64>(dec, r, cols, row0, out),
-        }
-    }
-
-    fn long_piece_as<T: WindowSample>(
-        &self,
-        dec: &FirDecimator,
-        r: Range<usize>,
-        cols: Range<usize>,
-        row0: usize,
-        out: &SeriesStream,
-    ) -> Result<()> {
+        let Piece { r, cols, row0 } = piece;
         let n = r.len();
         let g = dec.output_granule();
         let (inputs, map) = self.inputs_of(cols.clone());
@@ -400,14 +399,8 @@ impl Job<'_> {
     }
 
     /// A piece shorter than the filter: read whole and filtered zero-padded, as in memory.
-    fn short_piece(
-        &self,
-        dec: &FirDecimator,
-        r: Range<usize>,
-        cols: Range<usize>,
-        row0: usize,
-        out: &SeriesStream,
-    ) -> Result<()> {
+    fn short_piece(&self, dec: &FirDecimator, piece: Piece, out: &SeriesStream) -> Result<()> {
+        let Piece { r, cols, row0 } = piece;
         let (inputs, map) = self.inputs_of(cols.clone());
         let mut bufs: Vec<Vec<f64>> = vec![Vec::new(); inputs.len()];
         self.fill(&inputs, r.clone(), &mut bufs, 0)?;

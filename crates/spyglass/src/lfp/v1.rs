@@ -84,9 +84,9 @@ impl Pipeline for LfpV1 {
     provides! {
         makers: LFPV1 => LfpV1Make;
         merge: LFP_OUTPUT => LFPV1;
-        commands: Command;
+        commands: args::Select<SelectArgs>;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let selection = "# the electrodes, interval and filter to compute LFP with
 -> lfp_electrode.LFPElectrodeGroup
 -> common_interval.IntervalList.proj(target_interval_list_name='interval_list_name')
@@ -100,18 +100,15 @@ target_sampling_rate = 1000 : float  # the desired output sampling rate, in HZ";
 -> common_interval.IntervalList
 lfp_object_id : varchar(40)  # the NWB object ID for loading this object from the file
 lfp_sampling_rate : float  # the sampling rate, in HZ";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("LFPSelection", Tier::Manual, selection),
-                TableSpec::new("LFPV1", Tier::Computed, lfp),
-            ],
-        }]
+        vec![
+            TableSpec::new("LFPSelection", Tier::Manual, selection),
+            TableSpec::new("LFPV1", Tier::Computed, lfp),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        let Command::Select(a) = args::parse(m)?;
-        let nwb = args::session_name(sg, &a.file)?;
-        let (group, interval, filter) = (&a.group, &a.interval, &a.filter);
+        let args::Select::<SelectArgs>::Select(a) = args::parse(m)?;
+        let nwb = a.lfp.session.name(sg)?;
+        let (group, interval, filter) = (&a.lfp.group, &a.interval, &a.filter);
         let filter_rate = match a.filter_rate {
             Some(r) => r,
             None => lfp_electrode::raw_rate(sg, &nwb, group)?,
@@ -132,25 +129,18 @@ lfp_sampling_rate : float  # the sampling rate, in HZ";
             },
         )?;
         println!("LFPSelection: {nwb}, group `{group}`, interval `{interval}`, filter `{filter}` at {filter_rate} Hz, output {target_sampling_rate} Hz");
-        println!("next: spyglass populate {LFPV1} --key nwb_file_name={nwb} --key lfp_electrode_group_name={group}");
+        let keys = [("nwb_file_name", &nwb), ("lfp_electrode_group_name", group)];
+        args::next_populate(LFPV1, &keys);
         Ok(())
     }
 }
 
-/// `spyglass lfp …` commands of this pipeline.
-#[derive(clap::Subcommand)]
-enum Command {
-    /// Select an LFP electrode group, interval and filter for LFPV1 (LFPSelection).
-    Select(SelectArgs),
-}
-
-/// `spyglass lfp select`.
+/// Select an LFP electrode group, interval and filter for LFPV1 (LFPSelection).
 #[derive(clap::Args)]
 struct SelectArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
-    /// The LFP electrode group.
-    group: String,
+    /// The session and LFP electrode group.
+    #[command(flatten)]
+    lfp: lfp_electrode::GroupArg,
     /// Target interval (an IntervalList name of the session, e.g. "raw data valid times").
     #[arg(long)]
     interval: String,
@@ -227,17 +217,15 @@ impl Make for LfpV1Make {
             &key.lfp_electrode_group_name,
             &key.target_interval_list_name,
         );
-        let lfp_sampling_rate = out.rate;
-        let (analysis_file_name, lfp_object_id) =
-            out.record(cx.db, &key.nwb_file_name, &list, PIPELINE)?;
-        let row = LfpV1Row {
-            key: key.clone(),
-            analysis_file_name,
-            interval_list_name: list,
-            lfp_object_id,
-            lfp_sampling_rate,
-        };
-        cx.db.put(LFPV1, &row)?;
+        out.put(cx.db, LFPV1, (&key.nwb_file_name, list, PIPELINE), |r| {
+            LfpV1Row {
+                key: key.clone(),
+                analysis_file_name: r.analysis_file_name,
+                interval_list_name: r.interval_list_name,
+                lfp_object_id: r.object_id,
+                lfp_sampling_rate: r.rate,
+            }
+        })?;
         cx.db.merge_add(LFP_OUTPUT, key)?;
         Ok(())
     }

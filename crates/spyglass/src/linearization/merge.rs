@@ -16,11 +16,8 @@ pub struct LinearizationMerge;
 
 impl Pipeline for LinearizationMerge {
     identity!(SCHEMA);
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let master = spyglass_db::merge::merge_spec("LinearizedPositionOutput", &[]);
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![master],
-        }]
+        vec![master]
     }
 }

@@ -237,7 +237,7 @@ impl Pipeline for LinearizationV1 {
         merge: LINEARIZED_POSITION_OUTPUT => LINEARIZED_POSITION_V1;
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "# Choose whether to use an HMM to linearize position.
 linearization_param_name : varchar(80)   # name for this set of parameters
 ---
@@ -266,16 +266,12 @@ edge_map = NULL : blob     # Maps one edge to another before linearization";
 -> common_nwbfile.AnalysisNwbfile
 linearized_position_object_id : varchar(40)";
         let t = TableSpec::new;
-        let tables = vec![
+        vec![
             t("LinearizationParameters", Tier::Lookup, params),
             t("TrackGraph", Tier::Manual, graph),
             t("LinearizationSelection", Tier::Lookup, selection),
             t("LinearizedPositionV1", Tier::Computed, v1),
-        ];
-        vec![Schema {
-            name: SCHEMA,
-            tables,
-        }]
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {
@@ -321,7 +317,7 @@ linearized_position_object_id : varchar(40)";
             }
             Command::Plot(a) => super::plot::run(sg, &a)?,
             Command::Select(a) => {
-                let nwb = args::session_name(sg, &a.file)?;
+                let nwb = a.session.name(sg)?;
                 let key = crate::position::trodes_v1::TrodesPosKey {
                     nwb_file_name: nwb.clone(),
                     interval_list_name: a.interval.clone(),
@@ -346,7 +342,7 @@ linearized_position_object_id : varchar(40)";
                 }
                 insert_selection(sg, &key)?;
                 println!("LinearizationSelection: {nwb}, `{}` (TrodesPosV1 `{}`, merge id {}), track graph `{}`, parameters `{}`", a.interval, a.position_params, key.pos_merge_id, a.track_graph, a.params);
-                println!("next: spyglass populate {LINEARIZED_POSITION_V1}");
+                args::next_populate::<&str>(LINEARIZED_POSITION_V1, &[]);
             }
         }
         Ok(())
@@ -416,8 +412,9 @@ struct TrackGraphArgs {
 
 #[derive(clap::Args)]
 struct SelectArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
+    /// The session.
+    #[command(flatten)]
+    session: args::SessionArg,
     /// The position epoch (`pos 0 valid times`).
     #[arg(long)]
     interval: String,
@@ -486,19 +483,13 @@ pub struct LinearizeInputs {
     pub params: ParamsRow,
 }
 
-/// What the compute phase wrote.
-pub struct LinearizeOutput {
-    file: crate::analysis::PendingFile,
-    object_id: String,
-}
-
 struct LinearizeMake;
 
 impl Make for LinearizeMake {
     const TABLE: &'static str = LINEARIZED_POSITION_V1;
     type Key = LinearizationKey;
     type Inputs = LinearizeInputs;
-    type Output = LinearizeOutput;
+    type Output = Written;
 
     fn fetch(&self, cx: &Cx, key: &LinearizationKey) -> Result<LinearizeInputs> {
         let (source, row) = crate::position::merge::position_source(cx.db, &key.pos_merge_id)?;
@@ -538,7 +529,7 @@ impl Make for LinearizeMake {
         settings: &Settings,
         _: &LinearizationKey,
         i: LinearizeInputs,
-    ) -> Result<LinearizeOutput> {
+    ) -> Result<Written> {
         let graph = i.graph.graph()?;
         let (time, position) = read_position(&i.position_file, &i.position_object_id)?;
         let lin = spyglass_linearize::linearize(&position, &graph, &i.params.parameters())
@@ -562,20 +553,20 @@ impl Make for LinearizeMake {
                 ColumnSpec::f64("time", d, time),
             ],
         };
-        let (file, object_id) =
-            crate::kit::analysis_file(settings, &i.nwb_file_name, &i.parent, "", |w| {
-                Ok(w.add_dynamic_table(&Placement::Scratch, &table)?)
-            })?;
-        Ok(LinearizeOutput { file, object_id })
+        crate::kit::analysis_file(settings, &i.nwb_file_name, &i.parent, "", |w| {
+            Ok(w.add_dynamic_table(&Placement::Scratch, &table)?)
+        })
     }
 
-    fn insert(&self, cx: &Cx, key: &LinearizationKey, out: LinearizeOutput) -> Result<()> {
-        let row = LinearizedPositionV1Row {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            linearized_position_object_id: out.object_id,
-        };
-        cx.db.put(LINEARIZED_POSITION_V1, &row)?;
+    fn insert(&self, cx: &Cx, key: &LinearizationKey, out: Written) -> Result<()> {
+        cx.db
+            .put_written(LINEARIZED_POSITION_V1, out, |analysis_file_name, id| {
+                LinearizedPositionV1Row {
+                    key: key.clone(),
+                    analysis_file_name,
+                    linearized_position_object_id: id,
+                }
+            })?;
         cx.db.merge_add(LINEARIZED_POSITION_OUTPUT, key)?;
         Ok(())
     }

@@ -41,14 +41,10 @@ pub const DEFAULT: (&str, &str) = (
     r#"{"minimum_duration": 0.015, "zscore_threshold": 2.0, "close_event_threshold": 0.0, "speed_threshold": 4.0}"#,
 );
 
-/// MuaEventsParameters: Spyglass's default set, checked as the make reads it.
-pub static PARAMETERS: DictParams = DictParams {
-    table: MUA_EVENTS_PARAMETERS,
-    name_attr: "mua_param_name",
-    dict_attr: "mua_param_dict",
-    defaults: std::slice::from_ref(&DEFAULT),
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// MuaEventsParameters: Spyglass's default set, checked as the make reads it.
+    pub static PARAMETERS = MUA_EVENTS_PARAMETERS, "mua_param_name" => "mua_param_dict", std::slice::from_ref(&DEFAULT), parse_params;
+}
 
 /// The key of MuaEventsV1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -84,9 +80,9 @@ impl Pipeline for MuaV1 {
     provides! {
         makers: MUA_EVENTS_V1 => MuaMake;
         defaults: &PARAMETERS;
-        commands: Command;
+        commands: args::WithParams<ParamsArgs, Command>;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "mua_param_name : varchar(80) # a name for this set of parameters
 ----
 mua_param_dict : BLOB    # dictionary of parameters";
@@ -97,20 +93,16 @@ mua_param_dict : BLOB    # dictionary of parameters";
 ---
 -> common_nwbfile.AnalysisNwbfile
 mua_times_object_id : varchar(40)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("MuaEventsParameters", Tier::Manual, params),
-                TableSpec::new("MuaEventsV1", Tier::Computed, events),
-            ],
-        }]
+        vec![
+            TableSpec::new("MuaEventsParameters", Tier::Manual, params),
+            TableSpec::new("MuaEventsV1", Tier::Computed, events),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {
-            Command::Params(ParamsCommand::List) => PARAMETERS.list(sg)?,
-            Command::Params(ParamsCommand::Add(a)) => PARAMETERS.add(sg, &a.name, &a.dict())?,
-            Command::Detect(a) => {
-                let nwb = args::session_name(sg, &a.file)?;
+            args::WithParams::Params(p) => PARAMETERS.run(sg, &p, ParamsArgs::dict)?,
+            args::WithParams::Other(Command::Detect(a)) => {
+                let nwb = a.session.name(sg)?;
                 let pos_merge_id: Uuid = a.pos_merge_id.parse().map_err(|e| {
                     Error::bad(format!("--pos-merge-id {}", a.pos_merge_id), format!("{e}"))
                 })?;
@@ -153,26 +145,13 @@ mua_times_object_id : varchar(40)";
 /// `spyglass mua …`.
 #[derive(clap::Subcommand)]
 enum Command {
-    /// MuaEventsParameters: add or list parameter sets.
-    #[command(subcommand)]
-    Params(ParamsCommand),
     /// Detect the events of a sorted-spikes group (populate one MuaEventsV1 key) and list them.
     Detect(DetectArgs),
-}
-
-#[derive(clap::Subcommand)]
-enum ParamsCommand {
-    /// Add a parameter set (unset ones take multiunit_HSE_detector's defaults).
-    Add(ParamsArgs),
-    /// List the stored parameter sets.
-    List,
 }
 
 /// `spyglass mua params add`.
 #[derive(clap::Args)]
 struct ParamsArgs {
-    /// The parameter set's name.
-    name: String,
     /// Shortest event, s.
     #[arg(long)]
     minimum_duration: Option<f64>,
@@ -211,8 +190,9 @@ impl ParamsArgs {
 /// `spyglass mua detect`.
 #[derive(clap::Args)]
 struct DetectArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
+    /// The session.
+    #[command(flatten)]
+    session: args::SessionArg,
     /// The SortedSpikesGroup's name.
     #[arg(long)]
     group: String,
@@ -281,15 +261,7 @@ pub fn parse_params(name: &str, dict: &serde_json::Value) -> Result<HseParams> {
 
 /// MuaEventsParameters set `name`, read and checked.
 pub fn fetch_params(db: &Db, name: &str) -> Result<HseParams> {
-    #[derive(Deserialize)]
-    struct ParamsRow {
-        mua_param_dict: serde_json::Value,
-    }
-    let key = serde_json::json!({ "mua_param_name": name });
-    let dict = db
-        .row::<ParamsRow>(MUA_EVENTS_PARAMETERS, &key)?
-        .mua_param_dict;
-    parse_params(name, &dict)
+    parse_params(name, &PARAMETERS.dict(db, name)?)
 }
 
 /// What the make reads from the database.
@@ -309,19 +281,13 @@ pub struct MuaInputs {
     pub valid_times: Vec<[f64; 2]>,
 }
 
-/// What the compute phase wrote.
-pub struct MuaOutput {
-    file: crate::analysis::PendingFile,
-    object_id: String,
-}
-
 struct MuaMake;
 
 impl Make for MuaMake {
     const TABLE: &'static str = MUA_EVENTS_V1;
     type Key = MuaKey;
     type Inputs = MuaInputs;
-    type Output = MuaOutput;
+    type Output = Written;
 
     fn fetch(&self, cx: &Cx, key: &MuaKey) -> Result<MuaInputs> {
         let nwb = &key.group.nwb_file_name;
@@ -338,25 +304,18 @@ impl Make for MuaMake {
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &MuaKey, i: MuaInputs) -> Result<MuaOutput> {
+    fn compute(&self, settings: &Settings, key: &MuaKey, i: MuaInputs) -> Result<Written> {
         let events = detect(key, &i)?;
-        let (file, object_id) =
-            crate::kit::analysis_file(settings, &key.group.nwb_file_name, &i.nwb_path, "", |w| {
-                Ok(w.add_dynamic_table(
-                    &spyglass_nwb::Placement::Scratch,
-                    &crate::ripple::v1::events_table(&events),
-                )?)
-            })?;
-        Ok(MuaOutput { file, object_id })
+        crate::ripple::v1::write_events(settings, &key.group.nwb_file_name, &i.nwb_path, &events)
     }
 
-    fn insert(&self, cx: &Cx, key: &MuaKey, out: MuaOutput) -> Result<()> {
-        let row = MuaRow {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            mua_times_object_id: out.object_id,
-        };
-        cx.db.put(MUA_EVENTS_V1, &row)
+    fn insert(&self, cx: &Cx, key: &MuaKey, out: Written) -> Result<()> {
+        cx.db
+            .put_written(MUA_EVENTS_V1, out, |analysis_file_name, id| MuaRow {
+                key: key.clone(),
+                analysis_file_name,
+                mua_times_object_id: id,
+            })
     }
 }
 

@@ -69,7 +69,7 @@ impl Pipeline for ImportedPose {
         merge: super::merge::POSITION_OUTPUT => IMPORTED_POSE;
         commands: Command as "pose" => "Pose estimated outside Spyglass (ndx-pose)";
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let master = "-> common_interval.IntervalList
 ---
 pose_object_id: varchar(80) # unique identifier for the pose object
@@ -78,12 +78,7 @@ skeleton_object_id: varchar(80) # unique identifier for the skeleton object";
 part_name: varchar(80)
 ---
 part_object_id: varchar(80)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("ImportedPose", Tier::Manual, master).part("BodyPart", part)
-            ],
-        }]
+        vec![TableSpec::new("ImportedPose", Tier::Manual, master).part("BodyPart", part)]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Import(a) = args::parse_in(m)?;

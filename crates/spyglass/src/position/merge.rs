@@ -22,11 +22,8 @@ impl Pipeline for PositionMerge {
     provides! {
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![spyglass_db::merge::merge_spec("PositionOutput", &[])],
-        }]
+    fn tables(&self) -> Vec<TableSpec> {
+        vec![spyglass_db::merge::merge_spec("PositionOutput", &[])]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         let Command::Plot(a) = args::parse(m)?;

@@ -56,14 +56,11 @@ pub const DEFAULT_PARAMS_NAME: &str = "default";
 /// datajoint-python's.
 pub const DEFAULT_PARAMS: &str = r#"{"max_LED_separation": 9.0, "max_plausible_speed": 300.0, "position_smoothing_duration": 0.125, "speed_smoothing_std_dev": 0.1, "orient_smoothing_std_dev": 0.001, "led1_is_front": 1, "is_upsampled": 0, "upsampling_sampling_rate": null, "upsampling_interpolation_method": "linear"}"#;
 
-/// TrodesPosParams: Spyglass's default set, checked as the make reads it.
-pub static PARAMETERS: DictParams = DictParams {
-    table: PARAMS,
-    name_attr: "trodes_pos_params_name",
-    dict_attr: "params",
-    defaults: &[(DEFAULT_PARAMS_NAME, DEFAULT_PARAMS)],
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// TrodesPosParams: Spyglass's default set, checked as the make reads it.
+    pub static PARAMETERS = PARAMS, "trodes_pos_params_name" => "params",
+        &[(DEFAULT_PARAMS_NAME, DEFAULT_PARAMS)], parse_params;
+}
 
 /// The key of TrodesPosSelection and TrodesPosV1.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -110,9 +107,9 @@ impl Pipeline for TrodesPosV1 {
         makers: TRODES_POS_V1 => TrodesPosV1Make;
         defaults: &PARAMETERS;
         merge: POSITION_OUTPUT => TRODES_POS_V1;
-        commands: Command;
+        commands: args::WithParams<ParamsArgs, Command>;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "trodes_pos_params_name: varchar(80) # name for this set of parameters
 ---
 params: longblob";
@@ -125,26 +122,22 @@ position_object_id : varchar(80)
 orientation_object_id : varchar(80)
 velocity_object_id : varchar(80)";
         let t = TableSpec::new;
-        let tables = vec![
+        vec![
             t("TrodesPosParams", Tier::Manual, params),
             t("TrodesPosSelection", Tier::Manual, selection),
             t("TrodesPosV1", Tier::Computed, v1),
-        ];
-        vec![Schema {
-            name: SCHEMA,
-            tables,
-        }]
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
-        match args::parse(m)? {
-            Command::Params(ParamsCommand::Add(a)) => {
-                let params = a.edited()?;
+        match args::parse::<args::WithParams<ParamsArgs, Command>>(m)? {
+            args::WithParams::Params(args::ParamsCommand::Add(a)) => {
+                let params = a.args.edited(&a.name)?;
                 add_params(sg, &a.name, &params)?;
                 println!("TrodesPosParams `{}`: {params}", a.name);
             }
-            Command::Params(ParamsCommand::List) => PARAMETERS.list(sg)?,
-            Command::Select(a) => {
-                let nwb = args::session_name(sg, &a.file)?;
+            args::WithParams::Params(args::ParamsCommand::List) => PARAMETERS.list(sg)?,
+            args::WithParams::Other(Command::Select(a)) => {
+                let nwb = a.session.name(sg)?;
                 let keys = select(sg, &nwb, a.interval.as_deref(), &a.params)?;
                 for k in &keys {
                     println!(
@@ -152,7 +145,7 @@ velocity_object_id : varchar(80)";
                         k.interval_list_name, k.trodes_pos_params_name
                     );
                 }
-                println!("next: spyglass populate {TRODES_POS_V1} --key nwb_file_name={nwb}");
+                args::next_populate(TRODES_POS_V1, &[("nwb_file_name", &nwb)]);
             }
         }
         Ok(())
@@ -162,27 +155,14 @@ velocity_object_id : varchar(80)";
 /// `spyglass position …` commands of this pipeline.
 #[derive(clap::Subcommand)]
 enum Command {
-    /// TrodesPosParams: add or list parameter sets.
-    #[command(subcommand)]
-    Params(ParamsCommand),
     /// Select a session's raw position epochs and a parameter set for TrodesPosV1
     /// (TrodesPosSelection.insert_with_default).
     Select(SelectArgs),
 }
 
-#[derive(clap::Subcommand)]
-enum ParamsCommand {
-    /// Add a parameter set: Spyglass's defaults with the values given changed.
-    Add(ParamsArgs),
-    /// List the stored parameter sets.
-    List,
-}
-
 /// `spyglass position params add`.
 #[derive(clap::Args)]
 struct ParamsArgs {
-    /// The parameter set's name.
-    name: String,
     /// LEDs at least this far apart are discarded, cm.
     #[arg(long = "max-led-separation")]
     max_led_separation: Option<f64>,
@@ -212,7 +192,7 @@ struct ParamsArgs {
 impl ParamsArgs {
     /// Spyglass's defaults with the given values changed (`insert_with_default`'s
     /// `{**default_params, **edit_defaults}`), checked.
-    fn edited(&self) -> Result<serde_json::Value> {
+    fn edited(&self, name: &str) -> Result<serde_json::Value> {
         let mut p = default_params()?;
         let mut set = |k: &str, v: serde_json::Value| p[k] = v;
         let floats = [
@@ -240,7 +220,7 @@ impl ParamsArgs {
         if let Some(m) = &self.upsampling_interpolation_method {
             set("upsampling_interpolation_method", serde_json::json!(m));
         }
-        parse_params(&self.name, &p)?;
+        parse_params(name, &p)?;
         Ok(p)
     }
 }
@@ -248,8 +228,9 @@ impl ParamsArgs {
 /// `spyglass position select`.
 #[derive(clap::Args)]
 struct SelectArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
+    /// The session.
+    #[command(flatten)]
+    session: args::SessionArg,
     /// One raw position epoch (`pos 0 valid times`); default: every epoch of the session.
     #[arg(long)]
     interval: Option<String>,
@@ -635,23 +616,16 @@ pub struct TrodesInputs {
     pub params: serde_json::Value,
 }
 
-/// What the compute phase wrote.
-pub struct TrodesOutput {
-    file: crate::analysis::PendingFile,
-    ids: [String; 3],
-}
-
 struct TrodesPosV1Make;
 
 impl Make for TrodesPosV1Make {
     const TABLE: &'static str = TRODES_POS_V1;
     type Key = TrodesPosKey;
     type Inputs = TrodesInputs;
-    type Output = TrodesOutput;
+    type Output = Written<[String; 3]>;
 
     fn fetch(&self, cx: &Cx, key: &TrodesPosKey) -> Result<TrodesInputs> {
-        let name = serde_json::json!({ "trodes_pos_params_name": key.trodes_pos_params_name });
-        let params = cx.db.row::<ParamsRow>(PARAMS, &name)?.params;
+        let params = PARAMETERS.dict(cx.db, &key.trodes_pos_params_name)?;
         parse_params(&key.trodes_pos_params_name, &params)?;
         #[derive(Deserialize)]
         struct PosObject {
@@ -679,27 +653,27 @@ impl Make for TrodesPosV1Make {
         settings: &Settings,
         key: &TrodesPosKey,
         i: TrodesInputs,
-    ) -> Result<TrodesOutput> {
+    ) -> Result<Written<[String; 3]>> {
         let params = parse_params(&key.trodes_pos_params_name, &i.params)?;
         let raw = read_raw_epoch(&i.path, &i.series)?;
         let (info, frames, _) = compute_position(&raw, &params)?;
-        let (file, ids) =
-            crate::kit::analysis_file(settings, &key.nwb_file_name, &i.path, "", |w| {
-                write_components(w, &raw, &info, frames)
-            })?;
-        Ok(TrodesOutput { file, ids })
+        crate::kit::analysis_file(settings, &key.nwb_file_name, &i.path, "", |w| {
+            write_components(w, &raw, &info, frames)
+        })
     }
 
-    fn insert(&self, cx: &Cx, key: &TrodesPosKey, out: TrodesOutput) -> Result<()> {
-        let [position_object_id, orientation_object_id, velocity_object_id] = out.ids;
-        let row = TrodesPosV1Row {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            position_object_id,
-            orientation_object_id,
-            velocity_object_id,
-        };
-        cx.db.put(TRODES_POS_V1, &row)?;
+    fn insert(&self, cx: &Cx, key: &TrodesPosKey, out: Written<[String; 3]>) -> Result<()> {
+        cx.db
+            .put_written(TRODES_POS_V1, out, |analysis_file_name, ids| {
+                let [position_object_id, orientation_object_id, velocity_object_id] = ids;
+                TrodesPosV1Row {
+                    key: key.clone(),
+                    analysis_file_name,
+                    position_object_id,
+                    orientation_object_id,
+                    velocity_object_id,
+                }
+            })?;
         cx.db.merge_add(POSITION_OUTPUT, key)?;
         Ok(())
     }

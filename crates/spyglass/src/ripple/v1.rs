@@ -56,14 +56,10 @@ pub const DEFAULTS: [(&str, &str); 2] = [
     ),
 ];
 
-/// RippleParameters: Spyglass's default sets, checked as the make reads them.
-pub static PARAMETERS: DictParams = DictParams {
-    table: RIPPLE_PARAMETERS,
-    name_attr: "ripple_param_name",
-    dict_attr: "ripple_param_dict",
-    defaults: &DEFAULTS,
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// RippleParameters: Spyglass's default sets, checked as the make reads them.
+    pub static PARAMETERS = RIPPLE_PARAMETERS, "ripple_param_name" => "ripple_param_dict", &DEFAULTS, parse_params;
+}
 
 /// The key of RippleLFPSelection.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -131,9 +127,9 @@ impl Pipeline for RippleV1 {
     provides! {
         makers: RIPPLE_TIMES_V1 => RippleTimesMake;
         defaults: &PARAMETERS;
-        commands: Command;
+        commands: args::WithParams<ParamsArgs, Command>;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let selection = "-> lfp_band_v1.LFPBandV1
 group_name = 'CA1' : varchar(80)";
         let electrode = "-> master
@@ -147,23 +143,19 @@ ripple_param_dict : BLOB    # dictionary of parameters";
 ---
 -> common_nwbfile.AnalysisNwbfile
 ripple_times_object_id : varchar(40)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("RippleLFPSelection", Tier::Manual, selection)
-                    .part("RippleLFPElectrode", electrode),
-                TableSpec::new("RippleParameters", Tier::Lookup, params),
-                TableSpec::new("RippleTimesV1", Tier::Computed, times),
-            ],
-        }]
+        vec![
+            TableSpec::new("RippleLFPSelection", Tier::Manual, selection)
+                .part("RippleLFPElectrode", electrode),
+            TableSpec::new("RippleParameters", Tier::Lookup, params),
+            TableSpec::new("RippleTimesV1", Tier::Computed, times),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {
-            Command::Params(ParamsCommand::List) => PARAMETERS.list(sg)?,
-            Command::Params(ParamsCommand::Add(a)) => PARAMETERS.add(sg, &a.name, &a.dict())?,
-            Command::Plot(a) => super::plot::run(sg, &a)?,
-            Command::Select(a) => {
-                let nwb = args::session_name(sg, &a.file)?;
+            args::WithParams::Params(p) => PARAMETERS.run(sg, &p, ParamsArgs::dict)?,
+            args::WithParams::Other(Command::Plot(a)) => super::plot::run(sg, &a)?,
+            args::WithParams::Other(Command::Select(a)) => {
+                let nwb = a.session.name(sg)?;
                 let (lfp_merge_id, _) = a.lfp.choose(sg, &nwb)?;
                 let band = ripple_band(sg, lfp_merge_id, a.band_filter.as_deref())?;
                 let ids = a.electrodes.as_deref().map(args::parse_ids).transpose()?;
@@ -174,7 +166,7 @@ ripple_times_object_id : varchar(40)";
                     "RippleLFPSelection: {nwb}, band `{}` of group `{}` at {} Hz, group name `{}`",
                     band.filter_name, a.lfp.lfp_group, band.lfp_band_sampling_rate, key.group_name
                 );
-                println!("next: spyglass populate {RIPPLE_TIMES_V1} --key nwb_file_name={nwb}");
+                args::next_populate(RIPPLE_TIMES_V1, &[("nwb_file_name", &nwb)]);
             }
         }
         Ok(())
@@ -184,28 +176,15 @@ ripple_times_object_id : varchar(40)";
 /// `spyglass ripple …`.
 #[derive(clap::Subcommand)]
 enum Command {
-    /// RippleParameters: add or list parameter sets.
-    #[command(subcommand)]
-    Params(ParamsCommand),
     /// Select a ripple-band LFP and its electrodes for RippleTimesV1 (`set_lfp_electrodes`).
     Select(SelectArgs),
     /// Pictures of RippleTimesV1 entries: events over the ripple-band LFP, speed below (SVG).
     Plot(super::plot::PlotArgs),
 }
 
-#[derive(clap::Subcommand)]
-enum ParamsCommand {
-    /// Add a parameter set (a detector with its parameters; unset ones take its defaults).
-    Add(ParamsArgs),
-    /// List the stored parameter sets.
-    List,
-}
-
 /// `spyglass ripple params add`.
 #[derive(clap::Args)]
 struct ParamsArgs {
-    /// The parameter set's name.
-    name: String,
     /// The detector: Kay_ripple_detector or Karlsson_ripple_detector.
     #[arg(long, default_value = "Kay_ripple_detector")]
     detector: String,
@@ -256,8 +235,9 @@ impl ParamsArgs {
 /// `spyglass ripple select`.
 #[derive(clap::Args)]
 struct SelectArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
+    /// The session.
+    #[command(flatten)]
+    session: args::SessionArg,
     /// The LFP whose ripple band is used.
     #[command(flatten)]
     lfp: crate::lfp::merge::LfpChoice,
@@ -407,15 +387,7 @@ pub fn parse_params(name: &str, dict: &serde_json::Value) -> Result<RippleParams
 
 /// RippleParameters set `name`, read and checked.
 pub fn fetch_params(db: &Db, name: &str) -> Result<RippleParams> {
-    #[derive(Deserialize)]
-    struct ParamsRow {
-        ripple_param_dict: serde_json::Value,
-    }
-    let key = serde_json::json!({ "ripple_param_name": name });
-    let dict = db
-        .row::<ParamsRow>(RIPPLE_PARAMETERS, &key)?
-        .ripple_param_dict;
-    parse_params(name, &dict)
+    parse_params(name, &PARAMETERS.dict(db, name)?)
 }
 
 /// Spyglass's `interpolate_to_new_time(df, new_time)` for one column: the
@@ -484,19 +456,13 @@ pub struct RippleInputs {
     pub position_ids: [String; 3],
 }
 
-/// What the compute phase wrote.
-pub struct RippleOutput {
-    file: crate::analysis::PendingFile,
-    object_id: String,
-}
-
 struct RippleTimesMake;
 
 impl Make for RippleTimesMake {
     const TABLE: &'static str = RIPPLE_TIMES_V1;
     type Key = RippleTimesKey;
     type Inputs = RippleInputs;
-    type Output = RippleOutput;
+    type Output = Written;
 
     fn fetch(&self, cx: &Cx, key: &RippleTimesKey) -> Result<RippleInputs> {
         let band = &key.selection.band;
@@ -545,25 +511,25 @@ impl Make for RippleTimesMake {
         settings: &Settings,
         key: &RippleTimesKey,
         i: RippleInputs,
-    ) -> Result<RippleOutput> {
+    ) -> Result<Written> {
         let events = detect(key, &i)?;
-        let (file, object_id) = crate::kit::analysis_file(
+        write_events(
             settings,
             &key.selection.band.nwb_file_name,
             &i.nwb_path,
-            "",
-            |w| Ok(w.add_dynamic_table(&spyglass_nwb::Placement::Scratch, &events_table(&events))?),
-        )?;
-        Ok(RippleOutput { file, object_id })
+            &events,
+        )
     }
 
-    fn insert(&self, cx: &Cx, key: &RippleTimesKey, out: RippleOutput) -> Result<()> {
-        let row = RippleTimesRow {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            ripple_times_object_id: out.object_id,
-        };
-        cx.db.put(RIPPLE_TIMES_V1, &row)
+    fn insert(&self, cx: &Cx, key: &RippleTimesKey, out: Written) -> Result<()> {
+        cx.db
+            .put_written(RIPPLE_TIMES_V1, out, |analysis_file_name, id| {
+                RippleTimesRow {
+                    key: key.clone(),
+                    analysis_file_name,
+                    ripple_times_object_id: id,
+                }
+            })
     }
 }
 
@@ -732,6 +698,19 @@ pub fn read_events_table(path: &std::path::Path, object_id: &str) -> Result<Vec<
             mean_speed: cols[15][k],
         })
         .collect())
+}
+
+/// Writes `events` ([`events_table`]) into a new analysis file of session
+/// `nwb_file_name` (the compute phase of RippleTimesV1 and MuaEventsV1).
+pub fn write_events(
+    settings: &Settings,
+    nwb_file_name: &str,
+    parent: &std::path::Path,
+    events: &[RippleEvent],
+) -> Result<Written> {
+    crate::kit::analysis_file(settings, nwb_file_name, parent, "", |w| {
+        Ok(w.add_dynamic_table(&spyglass_nwb::Placement::Scratch, &events_table(events))?)
+    })
 }
 
 /// The events as Spyglass's `add_nwb_object` writes the detector's DataFrame:

@@ -53,14 +53,10 @@ pub const DEFAULTS: [(&str, &str); 2] = [
     ),
 ];
 
-/// The parameter table: Spyglass's default sets, checked as the make reads them.
-pub static PARAMETER_SETS: DictParams = DictParams {
-    table: PARAMETERS,
-    name_attr: "artifact_param_name",
-    dict_attr: "artifact_params",
-    defaults: &DEFAULTS,
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// The parameter table: Spyglass's default sets, checked as the make reads them.
+    pub static PARAMETER_SETS = PARAMETERS, "artifact_param_name" => "artifact_params", &DEFAULTS, parse_params;
+}
 
 /// The detector's parameters (Spyglass's keyword defaults for absent ones).
 #[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
@@ -111,7 +107,7 @@ impl Pipeline for SpikeSortingArtifactV1 {
         defaults: &PARAMETER_SETS;
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "# Parameters for detecting artifacts (non-neural high amplitude events).
 artifact_param_name : varchar(200)
 ---
@@ -125,14 +121,11 @@ artifact_id : uuid
         let detection = "# Detected artifacts (e.g. large transients from movement).
 # Intervals are stored in IntervalList with `artifact_id` as `interval_list_name`.
 -> ArtifactDetectionSelection";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("ArtifactDetectionParameters", Tier::Lookup, params),
-                TableSpec::new("ArtifactDetectionSelection", Tier::Manual, selection),
-                TableSpec::new("ArtifactDetection", Tier::Computed, detection),
-            ],
-        }]
+        vec![
+            TableSpec::new("ArtifactDetectionParameters", Tier::Lookup, params),
+            TableSpec::new("ArtifactDetectionSelection", Tier::Manual, selection),
+            TableSpec::new("ArtifactDetection", Tier::Computed, detection),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
@@ -147,21 +140,9 @@ artifact_id : uuid
                     "ArtifactDetectionSelection {id}: recording {recording_id}, parameters `{}`",
                     a.params
                 );
-                println!("next: spyglass populate {DETECTION} --key artifact_id={id}");
+                args::next_populate(DETECTION, &[("artifact_id", &id)]);
             }
-            ArtifactCommand::Params(ParamsCommand::List) => PARAMETER_SETS.list(sg)?,
-            ArtifactCommand::Params(ParamsCommand::Add(a)) => {
-                let dict = serde_json::json!({
-                    "zscore_thresh": a.zscore_thresh,
-                    "amplitude_thresh_uV": a.amplitude_thresh_uv,
-                    "proportion_above_thresh": a.proportion_above_thresh,
-                    "removal_window_ms": a.removal_window_ms,
-                    "chunk_duration": "10s",
-                    "n_jobs": 4,
-                    "progress_bar": "True",
-                });
-                PARAMETER_SETS.add(sg, &a.name, &dict)?;
-            }
+            ArtifactCommand::Params(p) => PARAMETER_SETS.run(sg, &p, ParamsArgs::dict)?,
         }
         Ok(())
     }
@@ -181,7 +162,7 @@ enum ArtifactCommand {
     Select(SelectArgs),
     /// ArtifactDetectionParameters: list or add.
     #[command(subcommand)]
-    Params(ParamsCommand),
+    Params(args::ParamsCommand<ParamsArgs>),
 }
 
 #[derive(clap::Args)]
@@ -193,18 +174,8 @@ struct SelectArgs {
     params: String,
 }
 
-#[derive(clap::Subcommand)]
-enum ParamsCommand {
-    /// Add a parameter set.
-    Add(ParamsArgs),
-    /// List the stored parameter sets.
-    List,
-}
-
 #[derive(clap::Args)]
 struct ParamsArgs {
-    /// The parameter set's name.
-    name: String,
     /// Threshold on |x|, µV.
     #[arg(long = "amplitude-thresh-uv")]
     amplitude_thresh_uv: Option<f64>,
@@ -217,6 +188,21 @@ struct ParamsArgs {
     /// Window removed around each artifact, ms.
     #[arg(long, default_value_t = 1.0)]
     removal_window_ms: f64,
+}
+
+impl ParamsArgs {
+    /// The dict Spyglass stores: the options given, with its job settings.
+    fn dict(&self) -> serde_json::Value {
+        serde_json::json!({
+            "zscore_thresh": self.zscore_thresh,
+            "amplitude_thresh_uV": self.amplitude_thresh_uv,
+            "proportion_above_thresh": self.proportion_above_thresh,
+            "removal_window_ms": self.removal_window_ms,
+            "chunk_duration": "10s",
+            "n_jobs": 4,
+            "progress_bar": "True",
+        })
+    }
 }
 
 /// The parameters of a dict, checked as Spyglass's `_check_artifact_thresholds`:

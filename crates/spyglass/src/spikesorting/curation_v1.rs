@@ -154,7 +154,7 @@ impl Pipeline for SpikeSortingCurationV1 {
         merge: SPIKE_SORTING_OUTPUT => CURATION;
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let curation = "# Curation of a SpikeSorting. Use `insert_curation` to insert rows.
 -> spikesorting_v1_sorting.SpikeSorting
 curation_id=0: int
@@ -164,10 +164,7 @@ parent_curation_id=-1: int
 object_id: varchar(72)
 merges_applied: bool
 description: varchar(100)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![TableSpec::new("CurationV1", Tier::Manual, curation)],
-        }]
+        vec![TableSpec::new("CurationV1", Tier::Manual, curation)]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;

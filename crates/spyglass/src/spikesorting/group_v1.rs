@@ -196,7 +196,7 @@ impl Pipeline for SpikeSortingGroupV1 {
         defaults: Defaults::rows(UNIT_SELECTION_PARAMS, insert_defaults);
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "unit_filter_params_name: varchar(32)
 ---
 include_labels = Null: longblob
@@ -207,18 +207,15 @@ unit_criteria = Null: longblob # column -> criterion the unit must satisfy";
 sorted_spikes_group_name: varchar(80)";
         let units = "-> master
 -> spikesorting_merge.SpikeSortingOutput.proj(spikesorting_merge_id='merge_id')";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("UnitSelectionParams", Tier::Manual, params),
-                TableSpec::new("SortedSpikesGroup", Tier::Manual, group).part("Units", units),
-            ],
-        }]
+        vec![
+            TableSpec::new("UnitSelectionParams", Tier::Manual, params),
+            TableSpec::new("SortedSpikesGroup", Tier::Manual, group).part("Units", units),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {
             Command::Group(GroupCommand::Create(a)) => {
-                let nwb = args::session_name(sg, &a.file)?;
+                let nwb = a.session.name(sg)?;
                 let ids = a
                     .merge_ids
                     .iter()
@@ -236,7 +233,7 @@ sorted_spikes_group_name: varchar(80)";
                 );
             }
             Command::Group(GroupCommand::Show(a)) => {
-                let nwb = args::session_name(sg, &a.file)?;
+                let nwb = a.session.name(sg)?;
                 let key = GroupKey {
                     nwb_file_name: nwb,
                     unit_filter_params_name: a.unit_filter,
@@ -319,8 +316,9 @@ enum GroupCommand {
 /// `spyglass sorting group create`.
 #[derive(clap::Args)]
 struct CreateArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
+    /// The session.
+    #[command(flatten)]
+    session: args::SessionArg,
     /// The group's name.
     name: String,
     /// SpikeSortingOutput merge ids.
@@ -335,7 +333,8 @@ struct CreateArgs {
 #[derive(clap::Args)]
 struct ShowArgs {
     /// The session.
-    file: String,
+    #[command(flatten)]
+    session: args::SessionArg,
     /// The group's name.
     name: String,
     /// The unit selection.

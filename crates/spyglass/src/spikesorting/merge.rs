@@ -4,7 +4,8 @@
 //! the NWB file); the `CurationV1` part comes with `spikesorting_v1_curation`.
 
 use crate::common::spikesorting_imported::IMPORTED_SPIKE_SORTING;
-use crate::kit::{identity, provides, Pipeline, Schema};
+use crate::kit::{identity, provides, Pipeline};
+use spyglass_db::TableSpec;
 
 /// Schema name.
 pub const SCHEMA: &str = "spikesorting_merge";
@@ -25,10 +26,7 @@ impl Pipeline for SpikeSortingMerge {
     provides! {
         merge: SPIKE_SORTING_OUTPUT => IMPORTED_SPIKE_SORTING;
     }
-    fn schemas(&self) -> Vec<Schema> {
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![spyglass_db::merge::merge_spec("SpikeSortingOutput", &[])],
-        }]
+    fn tables(&self) -> Vec<TableSpec> {
+        vec![spyglass_db::merge::merge_spec("SpikeSortingOutput", &[])]
     }
 }

@@ -151,7 +151,7 @@ impl Pipeline for SpikeSortingMetricCurationV1 {
         defaults: Defaults::rows(WAVEFORM_PARAMETERS, insert_defaults);
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let waveform =
             "# Parameters for extracting waveforms from the recording based on the sorting.
 waveform_param_name: varchar(80) # name of waveform extraction parameters
@@ -178,16 +178,13 @@ metric_curation_id: uuid
 ---
 -> common_nwbfile.AnalysisNwbfile
 object_id: varchar(40) # Object ID for the metrics in NWB file";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("WaveformParameters", Tier::Lookup, waveform),
-                TableSpec::new("MetricParameters", Tier::Lookup, metric),
-                TableSpec::new("MetricCurationParameters", Tier::Lookup, curation),
-                TableSpec::new("MetricCurationSelection", Tier::Manual, selection),
-                TableSpec::new("MetricCuration", Tier::Computed, result),
-            ],
-        }]
+        vec![
+            TableSpec::new("WaveformParameters", Tier::Lookup, waveform),
+            TableSpec::new("MetricParameters", Tier::Lookup, metric),
+            TableSpec::new("MetricCurationParameters", Tier::Lookup, curation),
+            TableSpec::new("MetricCurationSelection", Tier::Manual, selection),
+            TableSpec::new("MetricCuration", Tier::Computed, result),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
@@ -238,7 +235,7 @@ object_id: varchar(40) # Object ID for the metrics in NWB file";
                     "MetricCurationSelection {id}: curation {} / {}",
                     key.sorting_id, key.curation_id
                 );
-                println!("next: spyglass populate {METRIC_CURATION} --key metric_curation_id={id}");
+                args::next_populate(METRIC_CURATION, &[("metric_curation_id", &id)]);
             }
             McCommand::Show(a) => {
                 let key = MetricCurationKey {
@@ -497,15 +494,15 @@ pub fn parse_metric_params(p: &serde_json::Value) -> Result<(Vec<String>, Metric
             ))
         }
     };
+    // a whole-number parameter `k` of dict `s`
+    let count =
+        |s: &serde_json::Value, k: &str, default: f64| nonneg(num(s, &what, k, default)?, k);
     if let Some(s) = map.get("snr") {
         mp.peak_sign = sign(s, &what)?;
         if let Some(c) = s.get("random_chunk_kwargs_dict") {
-            mp.noise_num_chunks = nonneg(
-                num(c, &what, "num_chunks_per_segment", 20.0)?,
-                "num_chunks_per_segment",
-            )?;
-            mp.noise_chunk_size = nonneg(num(c, &what, "chunk_size", 10_000.0)?, "chunk_size")?;
-            mp.noise_seed = nonneg(num(c, &what, "seed", 0.0)?, "seed")? as u64;
+            mp.noise_num_chunks = count(c, "num_chunks_per_segment", 20.0)?;
+            mp.noise_chunk_size = count(c, "chunk_size", 10_000.0)?;
+            mp.noise_seed = count(c, "seed", 0.0)? as u64;
         }
     }
     if let Some(s) = map.get("isi_violation") {
@@ -516,26 +513,14 @@ pub fn parse_metric_params(p: &serde_json::Value) -> Result<(Vec<String>, Metric
         if let Some(s) = map.get(k) {
             let d = NnParams::default();
             mp.nn = NnParams {
-                max_spikes: nonneg(
-                    num(s, &what, "max_spikes", d.max_spikes as f64)?,
-                    "max_spikes",
-                )?,
-                min_spikes: nonneg(
-                    num(s, &what, "min_spikes", d.min_spikes as f64)?,
-                    "min_spikes",
-                )?,
+                max_spikes: count(s, "max_spikes", d.max_spikes as f64)?,
+                min_spikes: count(s, "min_spikes", d.min_spikes as f64)?,
                 min_fr: num(s, &what, "min_fr", d.min_fr)?,
-                n_neighbors: nonneg(
-                    num(s, &what, "n_neighbors", d.n_neighbors as f64)?,
-                    "n_neighbors",
-                )?,
-                n_components: nonneg(
-                    num(s, &what, "n_components", d.n_components as f64)?,
-                    "n_components",
-                )?,
+                n_neighbors: count(s, "n_neighbors", d.n_neighbors as f64)?,
+                n_components: count(s, "n_components", d.n_components as f64)?,
                 radius_um: num(s, &what, "radius_um", d.radius_um)?,
                 min_spatial_overlap: num(s, &what, "min_spatial_overlap", d.min_spatial_overlap)?,
-                seed: nonneg(num(s, &what, "seed", 0.0)?, "seed")? as u64,
+                seed: count(s, "seed", 0.0)? as u64,
             };
             if mp.nn.max_spikes == 0 || mp.nn.n_neighbors == 0 || mp.nn.n_components == 0 {
                 return Err(Error::bad(
@@ -677,19 +662,13 @@ pub struct MetricCurationInputs {
     merge_params: serde_json::Value,
 }
 
-/// What the compute phase produced.
-pub struct MetricCurationOutput {
-    file: crate::analysis::PendingFile,
-    object_id: String,
-}
-
 struct MetricCurationMake;
 
 impl Make for MetricCurationMake {
     const TABLE: &'static str = METRIC_CURATION;
     type Key = MetricCurationKey;
     type Inputs = MetricCurationInputs;
-    type Output = MetricCurationOutput;
+    type Output = Written;
 
     fn fetch(&self, cx: &Cx, key: &MetricCurationKey) -> Result<MetricCurationInputs> {
         let sel: Selection = cx.db.row(SELECTION, key)?;
@@ -724,7 +703,7 @@ impl Make for MetricCurationMake {
         settings: &Settings,
         key: &MetricCurationKey,
         i: MetricCurationInputs,
-    ) -> Result<MetricCurationOutput> {
+    ) -> Result<Written> {
         let source = &i.recording;
         let recording = FilteredRecording::open(&source.raw_file, source.recipe.clone())?;
         let (names, metrics, waveform_mean, shape) =
@@ -779,23 +758,24 @@ impl Make for MetricCurationMake {
             columns,
         };
         let description = format!("MetricCuration {}", key.metric_curation_id);
-        let (file, object_id) = crate::kit::analysis_file(
+        crate::kit::analysis_file(
             settings,
             &i.nwb_file_name,
             &source.raw_file,
             &description,
             |w| Ok(w.add_units(&spec)?),
-        )?;
-        Ok(MetricCurationOutput { file, object_id })
+        )
     }
 
-    fn insert(&self, cx: &Cx, key: &MetricCurationKey, out: MetricCurationOutput) -> Result<()> {
-        let row = MetricCurationRow {
-            metric_curation_id: key.metric_curation_id,
-            analysis_file_name: cx.db.register(out.file)?,
-            object_id: out.object_id,
-        };
-        cx.db.put(METRIC_CURATION, &row)
+    fn insert(&self, cx: &Cx, key: &MetricCurationKey, out: Written) -> Result<()> {
+        cx.db
+            .put_written(METRIC_CURATION, out, |analysis_file_name, object_id| {
+                MetricCurationRow {
+                    metric_curation_id: key.metric_curation_id,
+                    analysis_file_name,
+                    object_id,
+                }
+            })
     }
 }
 

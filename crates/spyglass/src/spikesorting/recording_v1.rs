@@ -67,14 +67,10 @@ pub const DEFAULTS: [(&str, &str); 1] = [(
     r#"{"frequency_min": 300, "frequency_max": 6000, "margin_ms": 5, "seed": 0, "min_segment_length": 1}"#,
 )];
 
-/// The parameter table: Spyglass's default sets, checked as the make reads them.
-pub static PARAMETERS: DictParams = DictParams {
-    table: PREPROCESSING_PARAMETERS,
-    name_attr: "preproc_param_name",
-    dict_attr: "preproc_params",
-    defaults: &DEFAULTS,
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// The parameter table: Spyglass's default sets, checked as the make reads them.
+    pub static PARAMETERS = PREPROCESSING_PARAMETERS, "preproc_param_name" => "preproc_params", &DEFAULTS, parse_params;
+}
 
 /// The `_` namespace of every content-derived id: uuid5(URL namespace, this URL).
 const ID_NAMESPACE_URL: &str = "https://github.com/LorenFrankLab/spyglass/spikesorting/v1";
@@ -220,7 +216,7 @@ impl Pipeline for SpikeSortingRecordingV1 {
         defaults: &PARAMETERS;
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let group = "# Set of electrodes to spike sort together
 -> common_session.Session
 sort_group_id : int
@@ -248,22 +244,18 @@ recording_id : uuid
 object_id : varchar(40)  # Object ID for the processed recording in NWB file
 electrodes_id = null : varchar(40)  # Object ID for the processed electrodes
 hash = null : varchar(32)  # Hash of the NWB file";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("SortGroup", Tier::Manual, group)
-                    .part("SortGroupElectrode", electrode),
-                TableSpec::new("SpikeSortingPreprocessingParameters", Tier::Lookup, params),
-                TableSpec::new("SpikeSortingRecordingSelection", Tier::Manual, selection),
-                TableSpec::new("SpikeSortingRecording", Tier::Computed, recording),
-            ],
-        }]
+        vec![
+            TableSpec::new("SortGroup", Tier::Manual, group).part("SortGroupElectrode", electrode),
+            TableSpec::new("SpikeSortingPreprocessingParameters", Tier::Lookup, params),
+            TableSpec::new("SpikeSortingRecordingSelection", Tier::Manual, selection),
+            TableSpec::new("SpikeSortingRecording", Tier::Computed, recording),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
         match args::parse(m)? {
             Command::GroupByShank(a) => {
-                let nwb = args::session_name(sg, &a.file)?;
+                let nwb = a.session.name(sg)?;
                 let references = a
                     .reference
                     .iter()
@@ -290,7 +282,7 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 println!("{} sort groups for {nwb}", groups.len());
             }
             Command::Recording(RecordingCommand::Select(a)) => {
-                let nwb = args::session_name(sg, &a.file)?;
+                let nwb = a.session.name(sg)?;
                 let team = match a.team {
                     Some(t) => t,
                     None => only_team(sg)?,
@@ -304,7 +296,7 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 };
                 let id = insert_selection(sg, &key)?;
                 println!("SpikeSortingRecordingSelection {id}: {nwb}, sort group {}, interval `{}`, parameters `{}`, team `{}`", key.sort_group_id, key.interval_list_name, key.preproc_param_name, key.team_name);
-                println!("next: spyglass populate {RECORDING} --key recording_id={id}");
+                args::next_populate(RECORDING, &[("recording_id", &id)]);
             }
             Command::Recording(RecordingCommand::Materialize(a)) => {
                 let id: Uuid = a.recording_id.parse().map_err(|e| {
@@ -313,18 +305,8 @@ hash = null : varchar(32)  # Hash of the NWB file";
                 let name = materialize(sg.db(), sg.settings(), id)?;
                 println!("SpikeSortingRecording {id}: ProcessedElectricalSeries written to {name}");
             }
-            Command::Recording(RecordingCommand::Params(ParamsCommand::List)) => {
-                PARAMETERS.list(sg)?
-            }
-            Command::Recording(RecordingCommand::Params(ParamsCommand::Add(a))) => {
-                let dict = serde_json::json!({
-                    "frequency_min": a.frequency_min,
-                    "frequency_max": a.frequency_max,
-                    "margin_ms": 5,
-                    "seed": 0,
-                    "min_segment_length": a.min_segment_length,
-                });
-                PARAMETERS.add(sg, &a.name, &dict)?;
+            Command::Recording(RecordingCommand::Params(p)) => {
+                PARAMETERS.run(sg, &p, ParamsArgs::dict)?
             }
         }
         Ok(())
@@ -343,8 +325,9 @@ enum Command {
 
 #[derive(clap::Args)]
 struct ShankArgs {
-    /// The session (`rat1_.nwb`, or the raw file name `rat1.nwb`).
-    file: String,
+    /// The session.
+    #[command(flatten)]
+    session: args::SessionArg,
     /// A reference per electrode group, `GROUP=ELECTRODE` (−1 none, −2 median); repeat for each group.
     #[arg(long = "reference", value_name = "GROUP=ID")]
     reference: Vec<String>,
@@ -364,13 +347,14 @@ enum RecordingCommand {
     Materialize(MaterializeArgs),
     /// SpikeSortingPreprocessingParameters: list or add.
     #[command(subcommand)]
-    Params(ParamsCommand),
+    Params(args::ParamsCommand<ParamsArgs>),
 }
 
 #[derive(clap::Args)]
 struct SelectArgs {
     /// The session.
-    file: String,
+    #[command(flatten)]
+    session: args::SessionArg,
     /// The sort group.
     #[arg(long = "sort-group")]
     sort_group: i64,
@@ -391,18 +375,8 @@ struct MaterializeArgs {
     recording_id: String,
 }
 
-#[derive(clap::Subcommand)]
-enum ParamsCommand {
-    /// Add a parameter set.
-    Add(ParamsArgs),
-    /// List the stored parameter sets.
-    List,
-}
-
 #[derive(clap::Args)]
 struct ParamsArgs {
-    /// The parameter set's name.
-    name: String,
     /// High-pass edge, Hz.
     #[arg(long, default_value_t = 300.0)]
     frequency_min: f64,
@@ -412,6 +386,19 @@ struct ParamsArgs {
     /// Pieces of the sort interval must be longer than this, s.
     #[arg(long, default_value_t = 1.0)]
     min_segment_length: f64,
+}
+
+impl ParamsArgs {
+    /// The dict Spyglass stores: the options given, margin 5 ms, seed 0.
+    fn dict(&self) -> serde_json::Value {
+        serde_json::json!({
+            "frequency_min": self.frequency_min,
+            "frequency_max": self.frequency_max,
+            "margin_ms": 5,
+            "seed": 0,
+            "min_segment_length": self.min_segment_length,
+        })
+    }
 }
 
 fn parse_reference(text: &str) -> Result<(String, i64)> {

@@ -131,7 +131,7 @@ impl Pipeline for SpikeSortingSortingV1 {
         defaults: Defaults::rows(PARAMETERS, insert_defaults);
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "# Spike sorting algorithm and associated parameters.
 sorter: varchar(200)
 sorter_param_name: varchar(200)
@@ -149,14 +149,11 @@ sorting_id: uuid
 -> common_nwbfile.AnalysisNwbfile
 object_id: varchar(40)          # Object ID for the sorting in NWB file
 time_of_sort: int               # in Unix time, to the nearest second";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("SpikeSorterParameters", Tier::Lookup, params),
-                TableSpec::new("SpikeSortingSelection", Tier::Manual, selection),
-                TableSpec::new("SpikeSorting", Tier::Computed, sorting),
-            ],
-        }]
+        vec![
+            TableSpec::new("SpikeSorterParameters", Tier::Lookup, params),
+            TableSpec::new("SpikeSortingSelection", Tier::Manual, selection),
+            TableSpec::new("SpikeSorting", Tier::Computed, sorting),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         sg.require(SCHEMA)?;
@@ -211,7 +208,7 @@ time_of_sort: int               # in Unix time, to the nearest second";
                     "SpikeSortingSelection {id}: recording {recording_id}, sorter `{}` / `{}`, interval `{}`",
                     key.sorter, key.sorter_param_name, key.interval_list_name
                 );
-                println!("next: spyglass populate {SORTING} --key sorting_id={id}");
+                args::next_populate(SORTING, &[("sorting_id", &id)]);
             }
         }
         Ok(())

@@ -9,7 +9,7 @@
 //! (an empty result) is refused.
 
 use super::cohort::{self, CohortKey};
-use super::{position_err, read_series, write_container, Series, METERS_PER_CM};
+use super::{open_analysis, position_err, read_series, write_position, write_velocity, xy_columns};
 use crate::kit::prelude::*;
 use spyglass_position::dlc::{centroid_position, CentroidMethod, CentroidParams};
 use spyglass_position::Xy;
@@ -29,14 +29,10 @@ pub const DEFAULTS: [(&str, &str); 1] = [(
     r#"{"centroid_method": "two_pt_centroid", "points": {"point1": "greenLED", "point2": "redLED_C"}, "interpolate": true, "interp_params": {"max_cm_to_interp": 15}, "smooth": true, "smoothing_params": {"smoothing_duration": 0.05, "smooth_method": "moving_avg"}, "max_LED_separation": 12, "speed_smoothing_std_dev": 0.1}"#,
 )];
 
-/// DLCCentroidParams: Spyglass's default sets, checked as the make reads them.
-pub static PARAMETERS: DictParams = DictParams {
-    table: PARAMS,
-    name_attr: "dlc_centroid_params_name",
-    dict_attr: "params",
-    defaults: &DEFAULTS,
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// DLCCentroidParams: Spyglass's default sets, checked as the make reads them.
+    pub static PARAMETERS = PARAMS, "dlc_centroid_params_name" => "params", &DEFAULTS, parse_params;
+}
 
 /// The key of DLCCentroidSelection and DLCCentroid.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -71,7 +67,7 @@ impl Pipeline for DlcCentroid {
         makers: CENTROID => CentroidMake;
         defaults: &PARAMETERS;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "dlc_centroid_params_name: varchar(80) # name for this set of parameters
 ---
 params: longblob";
@@ -82,14 +78,11 @@ params: longblob";
 -> common_nwbfile.AnalysisNwbfile
 dlc_position_object_id : varchar(80)
 dlc_velocity_object_id : varchar(80)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCCentroidParams", Tier::Manual, params),
-                TableSpec::new("DLCCentroidSelection", Tier::Manual, selection),
-                TableSpec::new("DLCCentroid", Tier::Computed, centroid),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCCentroidParams", Tier::Manual, params),
+            TableSpec::new("DLCCentroidSelection", Tier::Manual, selection),
+            TableSpec::new("DLCCentroid", Tier::Computed, centroid),
+        ]
     }
 }
 
@@ -165,32 +158,19 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<CentroidParams>
     })
 }
 
-#[derive(Deserialize)]
-struct ParamsRow {
-    params: serde_json::Value,
-}
-
 /// Inserts a DLCCentroidSelection row (skipped when present).
 pub fn insert_selection(db: &Db, key: &CentroidKey) -> Result<()> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    db.put_new(SELECTION, std::slice::from_ref(key))?;
-    Ok(())
+    db.select_new(SELECTION, key)
 }
 
 /// What the make reads: the cohort's smoothed parts the method uses.
 #[derive(Serialize)]
 struct Inputs {
     parent: std::path::PathBuf,
-    parts: Vec<(String, super::position::SmoothedPart)>,
+    parts: cohort::NamedParts,
     #[serde(skip)]
     params: CentroidParams,
     params_text: String,
-}
-
-struct Output {
-    file: crate::analysis::PendingFile,
-    position_id: String,
-    velocity_id: String,
 }
 
 struct CentroidMake;
@@ -199,26 +179,14 @@ impl Make for CentroidMake {
     const TABLE: &'static str = CENTROID;
     type Key = CentroidKey;
     type Inputs = Inputs;
-    type Output = Output;
+    type Output = Written<(String, String)>;
 
     fn fetch(&self, cx: &Cx, key: &CentroidKey) -> Result<Inputs> {
         let name = &key.dlc_centroid_params_name;
-        let row: ParamsRow = cx.db.row(
-            PARAMS,
-            &serde_json::json!({"dlc_centroid_params_name": name}),
-        )?;
-        let params = parse_params(name, &row.params)?;
-        let mut available = cohort::fetch_parts(cx.db, &key.cohort)?;
-        let mut parts = vec![];
-        for bp in params.method.body_parts() {
-            let p = available.remove(bp).ok_or_else(|| {
-                Error::bad(
-                    format!("{CENTROID} {}", key_text(key)),
-                    format!("body part `{bp}` of the centroid is not in the cohort"),
-                )
-            })?;
-            parts.push((bp.to_string(), p));
-        }
+        let params = parse_params(name, &PARAMETERS.dict(cx.db, name)?)?;
+        let what = format!("{CENTROID} {}", key_text(key));
+        let names = params.method.body_parts();
+        let (_, parts) = cohort::pick_parts(cx.db, &key.cohort, names, (&what, "centroid"))?;
         Ok(Inputs {
             parent: crate::analysis::nwb_file_path(cx.db, &key.cohort.pose.nwb_file_name)?,
             parts,
@@ -227,7 +195,7 @@ impl Make for CentroidMake {
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &CentroidKey, i: Inputs) -> Result<Output> {
+    fn compute(&self, settings: &Settings, key: &CentroidKey, i: Inputs) -> Result<Self::Output> {
         let what = format!("{CENTROID} {}", key_text(key));
         let time = i.parts[0].1.time.clone();
         if let Some((bp, _)) = i.parts.iter().find(|(_, p)| p.time != time) {
@@ -239,11 +207,7 @@ impl Make for CentroidMake {
                 ),
             ));
         }
-        let points: Vec<Vec<Xy>> = i
-            .parts
-            .iter()
-            .map(|(_, p)| p.x.iter().zip(&p.y).map(|(&x, &y)| [x, y]).collect())
-            .collect();
+        let points = cohort::points(&i.parts);
         let refs: Vec<&[Xy]> = points.iter().map(Vec::as_slice).collect();
         let c = centroid_position(&time, &refs, &i.params).map_err(position_err(what))?;
         // Spyglass: the video frames of pos_df.columns.levels[0][0], the first name in sorted order
@@ -253,68 +217,29 @@ impl Make for CentroidMake {
             .min_by(|a, b| a.0.cmp(&b.0))
             .map(|(_, p)| p.video_frame_ind.clone())
             .unwrap_or_default();
-        let col = |v: &[Xy], k: usize| v.iter().map(|p| p[k]).collect::<Vec<f64>>();
-        let (file, (position_id, velocity_id)) = crate::kit::analysis_file(
+        crate::kit::analysis_file(
             settings,
             &key.cohort.pose.nwb_file_name,
             &i.parent,
             "DLCCentroid",
             |w| {
-                let pos = write_container(
-                    w,
-                    "Position",
-                    &time,
-                    &[Series {
-                        name: "position",
-                        columns: vec![col(&c.position, 0), col(&c.position, 1)],
-                        unit: "meters",
-                        conversion: METERS_PER_CM,
-                        description: "x_position, y_position",
-                    }],
-                )?;
-                let vel = write_container(
-                    w,
-                    "BehavioralTimeSeries",
-                    &time,
-                    &[
-                        Series {
-                            name: "velocity",
-                            columns: vec![
-                                col(&c.velocity, 0),
-                                col(&c.velocity, 1),
-                                c.speed.clone(),
-                            ],
-                            unit: "m/s",
-                            conversion: METERS_PER_CM,
-                            description: "x_velocity, y_velocity, speed",
-                        },
-                        Series {
-                            name: "video_frame_ind",
-                            columns: vec![frames],
-                            unit: "index",
-                            conversion: 1.0,
-                            description: "video_frame_ind",
-                        },
-                    ],
-                )?;
+                let pos = write_position(w, &time, xy_columns(&c.position))?;
+                let vel = write_velocity(w, &time, (&c.velocity, &c.speed), frames)?;
                 Ok((pos, vel))
             },
-        )?;
-        Ok(Output {
-            file,
-            position_id,
-            velocity_id,
-        })
+        )
     }
 
-    fn insert(&self, cx: &Cx, key: &CentroidKey, out: Output) -> Result<()> {
-        let row = CentroidRow {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            dlc_position_object_id: out.position_id,
-            dlc_velocity_object_id: out.velocity_id,
-        };
-        cx.db.put(CENTROID, &row)
+    fn insert(&self, cx: &Cx, key: &CentroidKey, out: Self::Output) -> Result<()> {
+        cx.db
+            .put_written(CENTROID, out, |analysis_file_name, (pos, vel)| {
+                CentroidRow {
+                    key: key.clone(),
+                    analysis_file_name,
+                    dlc_position_object_id: pos,
+                    dlc_velocity_object_id: vel,
+                }
+            })
     }
 }
 
@@ -336,20 +261,30 @@ pub struct CentroidData {
 /// Reads a DLCCentroid row's series.
 pub fn fetch_centroid(db: &Db, key: &CentroidKey) -> Result<CentroidData> {
     let row: CentroidRow = db.row(CENTROID, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
-        db,
-        &row.analysis_file_name,
-    )?)?;
-    let pos = read_series(&f, &row.dlc_position_object_id, "position")?;
-    let vel = read_series(&f, &row.dlc_velocity_object_id, "velocity")?;
-    let fr = read_series(&f, &row.dlc_velocity_object_id, "video_frame_ind")?;
+    let ids = (&*row.dlc_position_object_id, &*row.dlc_velocity_object_id);
+    read_position_velocity(db, CENTROID, &row.analysis_file_name, ids)
+}
+
+/// Reads the Position (`position`) and BehavioralTimeSeries (`velocity`,
+/// `video_frame_ind`) containers with object ids `ids` of an analysis file of
+/// `table` (DLCCentroid's and DLCPosV1's series).
+pub(crate) fn read_position_velocity(
+    db: &Db,
+    table: &str,
+    analysis_file_name: &str,
+    (position_id, velocity_id): (&str, &str),
+) -> Result<CentroidData> {
+    let f = open_analysis(db, analysis_file_name)?;
+    let pos = read_series(&f, position_id, "position")?;
+    let vel = read_series(&f, velocity_id, "velocity")?;
+    let fr = read_series(&f, velocity_id, "video_frame_ind")?;
     let xy = |c: &[Vec<f64>], a: usize, b: usize| -> Vec<Xy> {
         c[a].iter().zip(&c[b]).map(|(&x, &y)| [x, y]).collect()
     };
     if pos.columns.len() != 2 || vel.columns.len() != 3 {
         return Err(Error::bad(
-            CENTROID,
-            format!("{}: unexpected series widths", row.analysis_file_name),
+            table,
+            format!("{analysis_file_name}: unexpected series widths"),
         ));
     }
     Ok(CentroidData {

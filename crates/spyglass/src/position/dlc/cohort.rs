@@ -46,7 +46,7 @@ impl Pipeline for DlcCohort {
     provides! {
         makers: COHORT => CohortMake;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let selection = "dlc_si_cohort_selection_name : varchar(120)
 -> position_v1_dlc_pose_estimation.DLCPoseEstimation
 ---
@@ -57,18 +57,15 @@ bodyparts_params_dict   : blob      # Dict with bodypart as key and desired dlc_
 -> common_nwbfile.AnalysisNwbfile
 dlc_smooth_interp_position_object_id : varchar(80)
 dlc_smooth_interp_info_object_id : varchar(80)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCSmoothInterpCohortSelection", Tier::Manual, selection),
-                TableSpec::new(
-                    "DLCSmoothInterpCohort",
-                    Tier::Computed,
-                    "-> DLCSmoothInterpCohortSelection",
-                )
-                .part("BodyPart", part),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCSmoothInterpCohortSelection", Tier::Manual, selection),
+            TableSpec::new(
+                "DLCSmoothInterpCohort",
+                Tier::Computed,
+                "-> DLCSmoothInterpCohortSelection",
+            )
+            .part("BodyPart", part),
+        ]
     }
 }
 
@@ -180,4 +177,40 @@ pub fn fetch_parts(db: &Db, key: &CohortKey) -> Result<BTreeMap<String, position
         out.insert(s.key.part.bodypart.clone(), part);
     }
     Ok(out)
+}
+
+/// Smoothed body parts with their names.
+pub(crate) type NamedParts = Vec<(String, position::SmoothedPart)>;
+
+/// The smoothed body parts `names` of a cohort, in that order, and the timestamps
+/// of its first part by name (Spyglass indexes by them); an error naming `what`
+/// when the cohort has no parts or a part is not in it (`role`: what it is for).
+pub(crate) fn pick_parts(
+    db: &Db,
+    key: &CohortKey,
+    names: Vec<&str>,
+    (what, role): (&str, &str),
+) -> Result<(Vec<f64>, NamedParts)> {
+    let mut available = fetch_parts(db, key)?;
+    let first_time = (available.values().next().map(|p| p.time.clone()))
+        .ok_or_else(|| Error::bad(what, "the cohort has no body parts"))?;
+    let mut parts = vec![];
+    for bp in names {
+        let p = available.remove(bp).ok_or_else(|| {
+            Error::bad(
+                what,
+                format!("body part `{bp}` of the {role} is not in the cohort"),
+            )
+        })?;
+        parts.push((bp.to_string(), p));
+    }
+    Ok((first_time, parts))
+}
+
+/// The (x, y) points of each part.
+pub(crate) fn points(
+    parts: &[(String, position::SmoothedPart)],
+) -> Vec<Vec<spyglass_position::Xy>> {
+    let xy = |p: &position::SmoothedPart| p.x.iter().zip(&p.y).map(|(&x, &y)| [x, y]).collect();
+    parts.iter().map(|(_, p)| xy(p)).collect()
 }

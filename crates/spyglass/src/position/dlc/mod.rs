@@ -28,6 +28,7 @@ crate::kit::family! {
 
 use crate::error::{Error, Result};
 use spyglass_nwb::{AnalysisFileWriter, NwbFile, SeriesData, TimeSeriesSpec, TimingSpec};
+use spyglass_position::Xy;
 
 /// cm → m, the `conversion` of every position series (Spyglass's `METERS_PER_CM`).
 pub const METERS_PER_CM: f64 = 0.01;
@@ -94,6 +95,90 @@ pub(crate) fn write_container(
     };
     let refs: Vec<(&str, &TimeSeriesSpec)> = specs.iter().map(|s| (series_ty, s)).collect();
     Ok(w.add_scratch_container(ty, ty, &refs)?)
+}
+
+/// The columns of 2-D points (x's, then y's).
+pub(crate) fn xy_columns(points: &[Xy]) -> Vec<Vec<f64>> {
+    (0..2)
+        .map(|k| points.iter().map(|p| p[k]).collect())
+        .collect()
+}
+
+/// Writes positions `x`, `y` (cm) as a Position container; returns its object id.
+pub(crate) fn write_position(
+    w: &mut AnalysisFileWriter,
+    time: &[f64],
+    columns: Vec<Vec<f64>>,
+) -> Result<String> {
+    let position = Series {
+        name: "position",
+        columns,
+        unit: "meters",
+        conversion: METERS_PER_CM,
+        description: "x_position, y_position",
+    };
+    write_container(w, "Position", time, &[position])
+}
+
+/// The `video_frame_ind` series of a BehavioralTimeSeries.
+pub(crate) fn frames_series(frames: Vec<f64>) -> Series<'static> {
+    Series {
+        name: "video_frame_ind",
+        columns: vec![frames],
+        unit: "index",
+        conversion: 1.0,
+        description: "video_frame_ind",
+    }
+}
+
+/// Writes velocity (x, y), speed (cm/s) and the video frames as a
+/// BehavioralTimeSeries container; returns its object id.
+pub(crate) fn write_velocity(
+    w: &mut AnalysisFileWriter,
+    time: &[f64],
+    (velocity, speed): (&[Xy], &[f64]),
+    frames: Vec<f64>,
+) -> Result<String> {
+    let mut columns = xy_columns(velocity);
+    columns.push(speed.to_vec());
+    let velocity = Series {
+        name: "velocity",
+        columns,
+        unit: "m/s",
+        conversion: METERS_PER_CM,
+        description: "x_velocity, y_velocity, speed",
+    };
+    write_container(
+        w,
+        "BehavioralTimeSeries",
+        time,
+        &[velocity, frames_series(frames)],
+    )
+}
+
+/// Writes an orientation (radians) as a CompassDirection container; returns its
+/// object id.
+pub(crate) fn write_orientation(
+    w: &mut AnalysisFileWriter,
+    time: &[f64],
+    theta: Vec<f64>,
+) -> Result<String> {
+    let orientation = Series {
+        name: "orientation",
+        columns: vec![theta],
+        unit: "radians",
+        conversion: 1.0,
+        description: "orientation",
+    };
+    write_container(w, "CompassDirection", time, &[orientation])
+}
+
+/// Opens analysis file `analysis_file_name` to read a row's series.
+pub(crate) fn open_analysis(db: &spyglass_db::Db, analysis_file_name: &str) -> Result<NwbFile> {
+    Ok(NwbFile::open(crate::analysis::analysis_file_path(
+        db,
+        analysis_file_name,
+    )?)?)
 }
 
 /// A series read back: timestamps and the stored values (no conversion applied,

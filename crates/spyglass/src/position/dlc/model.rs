@@ -44,7 +44,7 @@ pub struct DlcModel;
 
 impl Pipeline for DlcModel {
     identity!(SCHEMA, requires [super::project::SCHEMA, super::training::SCHEMA]);
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let input = "dlc_model_name : varchar(64)  # Different than DLCModelSource.dlc_model_name
 -> position_v1_dlc_project.DLCProject
 ---
@@ -80,20 +80,17 @@ config_template      : longblob     # Dictionary of the config for analyze_video
 project_path         : varchar(255) # DLC's project_path in config relative to root
 model_prefix=''      : varchar(32)
 model_description='' : varchar(1000)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCModelInput", Tier::Manual, input),
-                TableSpec::new("DLCModelSource", Tier::Manual, source)
-                    .part("FromImport", from_import)
-                    .part("FromUpstream", from_upstream),
-                TableSpec::new("DLCModelParams", Tier::Manual, params),
-                TableSpec::new("DLCModelSelection", Tier::Manual, selection),
-                TableSpec::new("DLCModel", Tier::Computed, model).part(
-                    "BodyPart",
-                    "-> DLCModel\n-> position_v1_dlc_project.BodyPart",
-                ),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCModelInput", Tier::Manual, input),
+            TableSpec::new("DLCModelSource", Tier::Manual, source)
+                .part("FromImport", from_import)
+                .part("FromUpstream", from_upstream),
+            TableSpec::new("DLCModelParams", Tier::Manual, params),
+            TableSpec::new("DLCModelSelection", Tier::Manual, selection),
+            TableSpec::new("DLCModel", Tier::Computed, model).part(
+                "BodyPart",
+                "-> DLCModel\n-> position_v1_dlc_project.BodyPart",
+            ),
+        ]
     }
 }

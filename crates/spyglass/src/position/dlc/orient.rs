@@ -7,7 +7,7 @@
 //! (`orientation`, radians).
 
 use super::cohort::{self, CohortKey};
-use super::{position_err, read_series, write_container, Series};
+use super::{open_analysis, position_err, read_series, write_orientation};
 use crate::kit::prelude::*;
 use spyglass_position::dlc::{orientation, OrientationMethod, OrientationParams};
 use spyglass_position::Xy;
@@ -27,14 +27,10 @@ pub const DEFAULTS: [(&str, &str); 1] = [(
     r#"{"orient_method": "red_green_orientation", "bodypart1": "greenLED", "bodypart2": "redLED_C", "orientation_smoothing_std_dev": 0.001}"#,
 )];
 
-/// DLCOrientationParams: Spyglass's default sets, checked as the make reads them.
-pub static PARAMETERS: DictParams = DictParams {
-    table: PARAMS,
-    name_attr: "dlc_orientation_params_name",
-    dict_attr: "params",
-    defaults: &DEFAULTS,
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// DLCOrientationParams: Spyglass's default sets, checked as the make reads them.
+    pub static PARAMETERS = PARAMS, "dlc_orientation_params_name" => "params", &DEFAULTS, parse_params;
+}
 
 /// The key of DLCOrientationSelection and DLCOrientation.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -67,7 +63,7 @@ impl Pipeline for DlcOrient {
         makers: ORIENTATION => OrientationMake;
         defaults: &PARAMETERS;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "dlc_orientation_params_name: varchar(80) # name for this set of parameters
 ---
 params: longblob";
@@ -78,14 +74,11 @@ params: longblob";
 ---
 -> common_nwbfile.AnalysisNwbfile
 dlc_orientation_object_id : varchar(80)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCOrientationParams", Tier::Manual, params),
-                TableSpec::new("DLCOrientationSelection", Tier::Manual, selection),
-                TableSpec::new("DLCOrientation", Tier::Computed, orient),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCOrientationParams", Tier::Manual, params),
+            TableSpec::new("DLCOrientationSelection", Tier::Manual, selection),
+            TableSpec::new("DLCOrientation", Tier::Computed, orient),
+        ]
     }
 }
 
@@ -135,16 +128,9 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<OrientationPara
     })
 }
 
-#[derive(Deserialize)]
-struct ParamsRow {
-    params: serde_json::Value,
-}
-
 /// Inserts a DLCOrientationSelection row (skipped when present).
 pub fn insert_selection(db: &Db, key: &OrientationKey) -> Result<()> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    db.put_new(SELECTION, std::slice::from_ref(key))?;
-    Ok(())
+    db.select_new(SELECTION, key)
 }
 
 /// What the make reads: the cohort's time base and the body parts the method uses.
@@ -152,15 +138,10 @@ pub fn insert_selection(db: &Db, key: &OrientationKey) -> Result<()> {
 struct Inputs {
     parent: std::path::PathBuf,
     time: Vec<f64>,
-    parts: Vec<(String, super::position::SmoothedPart)>,
+    parts: cohort::NamedParts,
     #[serde(skip)]
     params: OrientationParams,
     params_text: String,
-}
-
-struct Output {
-    file: crate::analysis::PendingFile,
-    object_id: String,
 }
 
 struct OrientationMake;
@@ -169,33 +150,15 @@ impl Make for OrientationMake {
     const TABLE: &'static str = ORIENTATION;
     type Key = OrientationKey;
     type Inputs = Inputs;
-    type Output = Output;
+    type Output = Written;
 
     fn fetch(&self, cx: &Cx, key: &OrientationKey) -> Result<Inputs> {
         let what = format!("{ORIENTATION} {}", key_text(key));
         let name = &key.dlc_orientation_params_name;
-        let row: ParamsRow = cx.db.row(
-            PARAMS,
-            &serde_json::json!({"dlc_orientation_params_name": name}),
-        )?;
-        let params = parse_params(name, &row.params)?;
-        let mut available = cohort::fetch_parts(cx.db, &key.cohort)?;
+        let params = parse_params(name, &PARAMETERS.dict(cx.db, name)?)?;
+        let names = params.method.body_parts();
         // Spyglass indexes the orientation by the cohort's (first part's) timestamps
-        let time = available
-            .values()
-            .next()
-            .map(|p| p.time.clone())
-            .ok_or_else(|| Error::bad(&what, "the cohort has no body parts"))?;
-        let mut parts = vec![];
-        for bp in params.method.body_parts() {
-            let p = available.remove(bp).ok_or_else(|| {
-                Error::bad(
-                    &what,
-                    format!("body part `{bp}` of the orientation is not in the cohort"),
-                )
-            })?;
-            parts.push((bp.to_string(), p));
-        }
+        let (time, parts) = cohort::pick_parts(cx.db, &key.cohort, names, (&what, "orientation"))?;
         Ok(Inputs {
             parent: crate::analysis::nwb_file_path(cx.db, &key.cohort.pose.nwb_file_name)?,
             time,
@@ -205,7 +168,7 @@ impl Make for OrientationMake {
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &OrientationKey, i: Inputs) -> Result<Output> {
+    fn compute(&self, settings: &Settings, key: &OrientationKey, i: Inputs) -> Result<Written> {
         let what = format!("{ORIENTATION} {}", key_text(key));
         if let Some((bp, _)) = i.parts.iter().find(|(_, p)| p.time != i.time) {
             return Err(Error::bad(
@@ -213,53 +176,32 @@ impl Make for OrientationMake {
                 format!("body part `{bp}` has other timestamps than the cohort"),
             ));
         }
-        let points: Vec<Vec<Xy>> = i
-            .parts
-            .iter()
-            .map(|(_, p)| p.x.iter().zip(&p.y).map(|(&x, &y)| [x, y]).collect())
-            .collect();
+        let points = cohort::points(&i.parts);
         let refs: Vec<&[Xy]> = points.iter().map(Vec::as_slice).collect();
         let theta = orientation(&i.time, &refs, &i.params).map_err(position_err(what))?;
-        let (file, object_id) = crate::kit::analysis_file(
+        crate::kit::analysis_file(
             settings,
             &key.cohort.pose.nwb_file_name,
             &i.parent,
             "DLCOrientation",
-            |w| {
-                write_container(
-                    w,
-                    "CompassDirection",
-                    &i.time,
-                    &[Series {
-                        name: "orientation",
-                        columns: vec![theta],
-                        unit: "radians",
-                        conversion: 1.0,
-                        description: "orientation",
-                    }],
-                )
-            },
-        )?;
-        Ok(Output { file, object_id })
+            |w| write_orientation(w, &i.time, theta),
+        )
     }
 
-    fn insert(&self, cx: &Cx, key: &OrientationKey, out: Output) -> Result<()> {
-        let row = OrientationRow {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            dlc_orientation_object_id: out.object_id,
-        };
-        cx.db.put(ORIENTATION, &row)
+    fn insert(&self, cx: &Cx, key: &OrientationKey, out: Written) -> Result<()> {
+        cx.db
+            .put_written(ORIENTATION, out, |analysis_file_name, id| OrientationRow {
+                key: key.clone(),
+                analysis_file_name,
+                dlc_orientation_object_id: id,
+            })
     }
 }
 
 /// A DLCOrientation row's series: timestamps and orientation (radians).
 pub fn fetch_orientation(db: &Db, key: &OrientationKey) -> Result<(Vec<f64>, Vec<f64>)> {
     let row: OrientationRow = db.row(ORIENTATION, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
-        db,
-        &row.analysis_file_name,
-    )?)?;
+    let f = open_analysis(db, &row.analysis_file_name)?;
     let s = read_series(&f, &row.dlc_orientation_object_id, "orientation")?;
     Ok((s.time, s.columns.into_iter().next().unwrap_or_default()))
 }

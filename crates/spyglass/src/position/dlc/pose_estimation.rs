@@ -79,7 +79,7 @@ impl Pipeline for DlcPoseEstimation {
     provides! {
         commands: Command;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let selection = "-> common_behav.VideoFile                           # Session -> Recording + File part table
 -> position_v1_dlc_model.DLCModel                                    # Must specify a DLC project_path
 ---
@@ -98,13 +98,10 @@ meters_per_pixel : double       # conversion of meters per pixel for analyzed vi
 -> common_nwbfile.AnalysisNwbfile
 dlc_pose_estimation_position_object_id : varchar(80)
 dlc_pose_estimation_likelihood_object_id : varchar(80)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCPoseEstimationSelection", Tier::Manual, selection),
-                TableSpec::new("DLCPoseEstimation", Tier::Computed, pose).part("BodyPart", part),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCPoseEstimationSelection", Tier::Manual, selection),
+            TableSpec::new("DLCPoseEstimation", Tier::Computed, pose).part("BodyPart", part),
+        ]
     }
     fn run(&self, sg: &Spyglass, _name: &str, m: &clap::ArgMatches) -> Result<()> {
         match args::parse(m)? {

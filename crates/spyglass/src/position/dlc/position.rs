@@ -7,7 +7,9 @@
 //! cm, conversion 0.01) and a BehavioralTimeSeries (`video_frame_ind`).
 
 use super::pose_estimation::{self, PoseBodyPartKey};
-use super::{position_err, read_series, write_container, Series, METERS_PER_CM};
+use super::{
+    frames_series, open_analysis, position_err, read_series, write_container, write_position,
+};
 use crate::kit::prelude::*;
 use spyglass_position::dlc::{smooth_interp, BodyPartPose, SmoothInterpParams};
 
@@ -32,14 +34,10 @@ pub const DEFAULTS: [(&str, &str); 2] = [
     ),
 ];
 
-/// DLCSmoothInterpParams: Spyglass's default sets, checked as the make reads them.
-pub static PARAMETERS: DictParams = DictParams {
-    table: PARAMS,
-    name_attr: "dlc_si_params_name",
-    dict_attr: "params",
-    defaults: &DEFAULTS,
-    check: |name, dict| parse_params(name, dict).map(drop),
-};
+dict_params! {
+    /// DLCSmoothInterpParams: Spyglass's default sets, checked as the make reads them.
+    pub static PARAMETERS = PARAMS, "dlc_si_params_name" => "params", &DEFAULTS, parse_params;
+}
 
 /// The key of DLCSmoothInterpSelection and DLCSmoothInterp.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -74,7 +72,7 @@ impl Pipeline for DlcPosition {
         makers: SMOOTH_INTERP => SmoothInterpMake;
         defaults: &PARAMETERS;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "dlc_si_params_name : varchar(80) # name for this set of parameters
 ---
 params: longblob # dictionary of parameters";
@@ -85,14 +83,11 @@ params: longblob # dictionary of parameters";
 -> common_nwbfile.AnalysisNwbfile
 dlc_smooth_interp_position_object_id : varchar(80)
 dlc_smooth_interp_info_object_id : varchar(80)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCSmoothInterpParams", Tier::Manual, params),
-                TableSpec::new("DLCSmoothInterpSelection", Tier::Manual, selection),
-                TableSpec::new("DLCSmoothInterp", Tier::Computed, si),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCSmoothInterpParams", Tier::Manual, params),
+            TableSpec::new("DLCSmoothInterpSelection", Tier::Manual, selection),
+            TableSpec::new("DLCSmoothInterp", Tier::Computed, si),
+        ]
     }
 }
 
@@ -164,22 +159,14 @@ pub fn parse_params(name: &str, d: &serde_json::Value) -> Result<SmoothInterpPar
     })
 }
 
-#[derive(Deserialize)]
-struct ParamsRow {
-    params: serde_json::Value,
-}
-
 /// The parameter set called `name`.
 pub fn params(db: &Db, name: &str) -> Result<SmoothInterpParams> {
-    let row: ParamsRow = db.row(PARAMS, &serde_json::json!({"dlc_si_params_name": name}))?;
-    parse_params(name, &row.params)
+    parse_params(name, &PARAMETERS.dict(db, name)?)
 }
 
 /// Inserts a DLCSmoothInterpSelection row (skipped when present).
 pub fn insert_selection(db: &Db, key: &SmoothInterpKey) -> Result<()> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    db.put_new(SELECTION, std::slice::from_ref(key))?;
-    Ok(())
+    db.select_new(SELECTION, key)
 }
 
 /// What the make reads.
@@ -192,19 +179,13 @@ struct Inputs {
     params_json: String,
 }
 
-struct Output {
-    file: crate::analysis::PendingFile,
-    position_id: String,
-    info_id: String,
-}
-
 struct SmoothInterpMake;
 
 impl Make for SmoothInterpMake {
     const TABLE: &'static str = SMOOTH_INTERP;
     type Key = SmoothInterpKey;
     type Inputs = Inputs;
-    type Output = Output;
+    type Output = Written<(String, String)>;
 
     fn fetch(&self, cx: &Cx, key: &SmoothInterpKey) -> Result<Inputs> {
         let params = params(cx.db, &key.dlc_si_params_name)?;
@@ -216,7 +197,12 @@ impl Make for SmoothInterpMake {
         })
     }
 
-    fn compute(&self, settings: &Settings, key: &SmoothInterpKey, i: Inputs) -> Result<Output> {
+    fn compute(
+        &self,
+        settings: &Settings,
+        key: &SmoothInterpKey,
+        i: Inputs,
+    ) -> Result<Self::Output> {
         let what = format!("{SMOOTH_INTERP} {}", key_text(key));
         let pose = BodyPartPose {
             time: i.pose.time.clone(),
@@ -226,55 +212,31 @@ impl Make for SmoothInterpMake {
         };
         let xy = smooth_interp(&pose, &i.params).map_err(position_err(what))?;
         let (x, y): (Vec<f64>, Vec<f64>) = xy.iter().map(|p| (p[0], p[1])).unzip();
-        let (file, (position_id, info_id)) = crate::kit::analysis_file(
+        crate::kit::analysis_file(
             settings,
             &key.part.pose.nwb_file_name,
             &i.parent,
             "DLCSmoothInterp",
             |w| {
                 let time = &i.pose.time;
-                let pos = write_container(
-                    w,
-                    "Position",
-                    time,
-                    &[Series {
-                        name: "position",
-                        columns: vec![x, y],
-                        unit: "meters",
-                        conversion: METERS_PER_CM,
-                        description: "x_position, y_position",
-                    }],
-                )?;
-                let info = write_container(
-                    w,
-                    "BehavioralTimeSeries",
-                    time,
-                    &[Series {
-                        name: "video_frame_ind",
-                        columns: vec![i.pose.video_frame_ind.clone()],
-                        unit: "index",
-                        conversion: 1.0,
-                        description: "video_frame_ind",
-                    }],
-                )?;
+                let pos = write_position(w, time, vec![x, y])?;
+                let frames = frames_series(i.pose.video_frame_ind.clone());
+                let info = write_container(w, "BehavioralTimeSeries", time, &[frames])?;
                 Ok((pos, info))
             },
-        )?;
-        Ok(Output {
-            file,
-            position_id,
-            info_id,
-        })
+        )
     }
 
-    fn insert(&self, cx: &Cx, key: &SmoothInterpKey, out: Output) -> Result<()> {
-        let row = SmoothInterpRow {
-            key: key.clone(),
-            analysis_file_name: cx.db.register(out.file)?,
-            dlc_smooth_interp_position_object_id: out.position_id,
-            dlc_smooth_interp_info_object_id: out.info_id,
-        };
-        cx.db.put(SMOOTH_INTERP, &row)
+    fn insert(&self, cx: &Cx, key: &SmoothInterpKey, out: Self::Output) -> Result<()> {
+        cx.db
+            .put_written(SMOOTH_INTERP, out, |analysis_file_name, (pos, info)| {
+                SmoothInterpRow {
+                    key: key.clone(),
+                    analysis_file_name,
+                    dlc_smooth_interp_position_object_id: pos,
+                    dlc_smooth_interp_info_object_id: info,
+                }
+            })
     }
 }
 
@@ -300,8 +262,7 @@ pub fn read_smoothed(
     position_id: &str,
     info_id: &str,
 ) -> Result<SmoothedPart> {
-    let f =
-        spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(db, analysis_file_name)?)?;
+    let f = open_analysis(db, analysis_file_name)?;
     let pos = read_series(&f, position_id, "position")?;
     let fr = read_series(&f, info_id, "video_frame_ind")?;
     let mut c = pos.columns.into_iter();

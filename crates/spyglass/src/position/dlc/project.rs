@@ -19,7 +19,7 @@ pub struct DlcProject;
 
 impl Pipeline for DlcProject {
     identity!(SCHEMA);
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let body_part = "bodypart                : varchar(32)
 ---
 bodypart_description='' : varchar(80)";
@@ -35,14 +35,11 @@ file_name: varchar(200) # Concise name to describe file
 file_ext : varchar(8)  # File extension, e.g., 'mp4', 'h5', 'csv'
 ---
 file_path: varchar(255)";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("BodyPart", Tier::Manual, body_part),
-                TableSpec::new("DLCProject", Tier::Manual, project)
-                    .part("BodyPart", "-> DLCProject\n-> BodyPart")
-                    .part("File", file),
-            ],
-        }]
+        vec![
+            TableSpec::new("BodyPart", Tier::Manual, body_part),
+            TableSpec::new("DLCProject", Tier::Manual, project)
+                .part("BodyPart", "-> DLCProject\n-> BodyPart")
+                .part("File", file),
+        ]
     }
 }

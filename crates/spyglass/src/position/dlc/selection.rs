@@ -13,7 +13,7 @@ use super::centroid::{self, CentroidKey};
 use super::cohort::{self, CohortBodyPart, CohortKey};
 use super::orient::{self, OrientationKey};
 use super::pose_estimation::{self, PoseBodyPartKey, PoseKey};
-use super::{write_container, Series, METERS_PER_CM};
+use super::{write_orientation, write_position, write_velocity, xy_columns};
 use crate::kit::prelude::*;
 use crate::position::merge::POSITION_OUTPUT;
 use std::collections::BTreeMap;
@@ -89,7 +89,7 @@ impl Pipeline for DlcSelection {
         makers: DLC_POS_V1 => DlcPosV1Make;
         merge: POSITION_OUTPUT => DLC_POS_V1;
     }
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let selection = "-> position_v1_dlc_centroid.DLCCentroid.proj(dlc_si_cohort_centroid='dlc_si_cohort_selection_name', centroid_analysis_file_name='analysis_file_name')
 -> position_v1_dlc_orient.DLCOrientation.proj(dlc_si_cohort_orientation='dlc_si_cohort_selection_name', orientation_analysis_file_name='analysis_file_name')";
         let pos = "-> DLCPosSelection
@@ -99,21 +99,16 @@ position_object_id      : varchar(80)
 orientation_object_id   : varchar(80)
 velocity_object_id      : varchar(80)
 pose_eval_result        : longblob";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCPosSelection", Tier::Manual, selection),
-                TableSpec::new("DLCPosV1", Tier::Computed, pos),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCPosSelection", Tier::Manual, selection),
+            TableSpec::new("DLCPosV1", Tier::Computed, pos),
+        ]
     }
 }
 
 /// Inserts a DLCPosSelection row (skipped when present).
 pub fn insert_selection(db: &Db, key: &DlcPosKey) -> Result<()> {
-    crate::pipelines::declare(db, &[SCHEMA])?;
-    db.put_new(SELECTION, std::slice::from_ref(key))?;
-    Ok(())
+    db.select_new(SELECTION, key)
 }
 
 /// Spyglass's `evaluate_pose_estimation`: per body part of the two cohorts, the
@@ -203,62 +198,15 @@ impl Make for DlcPosV1Make {
     }
 
     fn compute(&self, settings: &Settings, key: &DlcPosKey, i: Inputs) -> Result<Output> {
-        let col = |v: &[[f64; 2]], k: usize| v.iter().map(|p| p[k]).collect::<Vec<f64>>();
         let (file, ids) = crate::kit::analysis_file(
             settings,
             &key.pose.nwb_file_name,
             &i.parent,
             "DLCPosV1",
             |w| {
-                let pos = write_container(
-                    w,
-                    "Position",
-                    &i.time,
-                    &[Series {
-                        name: "position",
-                        columns: vec![col(&i.position, 0), col(&i.position, 1)],
-                        unit: "meters",
-                        conversion: METERS_PER_CM,
-                        description: "x_position, y_position",
-                    }],
-                )?;
-                let ori = write_container(
-                    w,
-                    "CompassDirection",
-                    &i.orientation_time,
-                    &[Series {
-                        name: "orientation",
-                        columns: vec![i.orientation.clone()],
-                        unit: "radians",
-                        conversion: 1.0,
-                        description: "orientation",
-                    }],
-                )?;
-                let vel = write_container(
-                    w,
-                    "BehavioralTimeSeries",
-                    &i.time,
-                    &[
-                        Series {
-                            name: "velocity",
-                            columns: vec![
-                                col(&i.velocity, 0),
-                                col(&i.velocity, 1),
-                                i.speed.clone(),
-                            ],
-                            unit: "m/s",
-                            conversion: METERS_PER_CM,
-                            description: "x_velocity, y_velocity, speed",
-                        },
-                        Series {
-                            name: "video_frame_ind",
-                            columns: vec![i.frames.clone()],
-                            unit: "index",
-                            conversion: 1.0,
-                            description: "video_frame_ind",
-                        },
-                    ],
-                )?;
+                let pos = write_position(w, &i.time, xy_columns(&i.position))?;
+                let ori = write_orientation(w, &i.orientation_time, i.orientation.clone())?;
+                let vel = write_velocity(w, &i.time, (&i.velocity, &i.speed), i.frames.clone())?;
                 Ok([pos, ori, vel])
             },
         )?;
@@ -298,38 +246,14 @@ impl Make for DlcPosV1Make {
 /// position (cm), orientation (rad), velocity (cm/s) and speed.
 pub fn fetch_dlc_pos(db: &Db, key: &DlcPosKey) -> Result<super::centroid::CentroidData> {
     let row: DlcPosV1Row = db.row(DLC_POS_V1, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
-        db,
-        &row.analysis_file_name,
-    )?)?;
-    let pos = super::read_series(&f, &row.position_object_id, "position")?;
-    let vel = super::read_series(&f, &row.velocity_object_id, "velocity")?;
-    let fr = super::read_series(&f, &row.velocity_object_id, "video_frame_ind")?;
-    let xy = |c: &[Vec<f64>], a: usize, b: usize| -> Vec<[f64; 2]> {
-        c[a].iter().zip(&c[b]).map(|(&x, &y)| [x, y]).collect()
-    };
-    if pos.columns.len() != 2 || vel.columns.len() != 3 {
-        return Err(Error::bad(
-            DLC_POS_V1,
-            format!("{}: unexpected series widths", row.analysis_file_name),
-        ));
-    }
-    Ok(super::centroid::CentroidData {
-        time: pos.time,
-        position: xy(&pos.columns, 0, 1),
-        velocity: xy(&vel.columns, 0, 1),
-        speed: vel.columns[2].clone(),
-        video_frame_ind: fr.columns.into_iter().next().unwrap_or_default(),
-    })
+    let ids = (&*row.position_object_id, &*row.velocity_object_id);
+    centroid::read_position_velocity(db, DLC_POS_V1, &row.analysis_file_name, ids)
 }
 
 /// A DLCPosV1 row's orientation (radians).
 pub fn fetch_dlc_orientation(db: &Db, key: &DlcPosKey) -> Result<Vec<f64>> {
     let row: DlcPosV1Row = db.row(DLC_POS_V1, key)?;
-    let f = spyglass_nwb::NwbFile::open(crate::analysis::analysis_file_path(
-        db,
-        &row.analysis_file_name,
-    )?)?;
+    let f = super::open_analysis(db, &row.analysis_file_name)?;
     let s = super::read_series(&f, &row.orientation_object_id, "orientation")?;
     Ok(s.columns.into_iter().next().unwrap_or_default())
 }

@@ -13,7 +13,7 @@ pub struct DlcTraining;
 
 impl Pipeline for DlcTraining {
     identity!(SCHEMA, requires[super::project::SCHEMA]);
-    fn schemas(&self) -> Vec<Schema> {
+    fn tables(&self) -> Vec<TableSpec> {
         let params = "# Parameters to specify a DLC model training instance
 # For DLC ≤ v2.0, include scorer_lecacy = True in params
 dlc_training_params_name      : varchar(50) # descriptive name of parameter set
@@ -31,13 +31,10 @@ model_prefix='' : varchar(32)";
 project_path         : varchar(255) # Path to project directory
 latest_snapshot: int unsigned # latest exact snapshot index (i.e., never -1)
 config_template: longblob     # stored full config file";
-        vec![Schema {
-            name: SCHEMA,
-            tables: vec![
-                TableSpec::new("DLCModelTrainingParams", Tier::Lookup, params),
-                TableSpec::new("DLCModelTrainingSelection", Tier::Manual, selection),
-                TableSpec::new("DLCModelTraining", Tier::Computed, training),
-            ],
-        }]
+        vec![
+            TableSpec::new("DLCModelTrainingParams", Tier::Lookup, params),
+            TableSpec::new("DLCModelTrainingSelection", Tier::Manual, selection),
+            TableSpec::new("DLCModelTraining", Tier::Computed, training),
+        ]
     }
 }
