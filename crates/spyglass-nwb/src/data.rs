@@ -67,6 +67,14 @@ impl Values {
         }
     }
 
+    /// [`Values::to_f64`], taking float values as they are (no copy).
+    pub fn into_f64(self) -> Option<Vec<f64>> {
+        match self {
+            Values::Float(v) => Some(v),
+            other => other.to_f64(),
+        }
+    }
+
     /// The values as i64 when integral (unsigned values above `i64::MAX` fail), else `None`.
     pub fn to_i64(&self) -> Option<Vec<i64>> {
         match self {

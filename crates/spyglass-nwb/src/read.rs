@@ -735,7 +735,7 @@ impl NwbFile {
                 let p = join(path, "timestamps");
                 self.read_data(&p)?
                     .values
-                    .to_f64()
+                    .into_f64()
                     .ok_or_else(|| NwbError::invalid(&self.path, &p, "not numeric"))
             }
             Timing::Rate {
@@ -1211,20 +1211,56 @@ impl NwbFile {
         Ok(out)
     }
 
-    /// Path of the object carrying `object_id`.
+    /// Path of the object carrying `object_id`: the first met in this file's own
+    /// objects, else through its external links.
     pub fn path_of_id(&self, object_id: &str) -> Result<String> {
-        self.object_ids()?
-            .remove(object_id)
-            .ok_or_else(|| NwbError::UnknownObjectId {
-                path: self.path.clone(),
-                id: object_id.to_string(),
-            })
+        // the first object met carrying it, as `object_ids` keeps; the walk stops
+        // entering groups once it is found
+        let mut found = None;
+        // this file's own objects first, then through its external links too
+        for follow_external in [false, true] {
+            let opts = WalkOptions {
+                follow_external,
+                once_per_object: true,
+                ..WalkOptions::default()
+            };
+            self.visit(opts, |node| {
+                if found.is_some() || (node.depth() == 1 && node.name() == "specifications") {
+                    return Ok(Visit::Skip);
+                }
+                if node.kind().is_some()
+                    && node.attr_str("object_id")?.as_deref() == Some(object_id)
+                {
+                    found = Some(node.path().to_string());
+                }
+                Ok(Visit::Enter)
+            })?;
+            if found.is_some() {
+                break;
+            }
+        }
+        found.ok_or_else(|| NwbError::UnknownObjectId {
+            path: self.path.clone(),
+            id: object_id.to_string(),
+        })
     }
 
     /// Generic description of the object carrying `object_id`.
     pub fn object_by_id(&self, object_id: &str) -> Result<ObjectInfo> {
         let p = self.path_of_id(object_id)?;
         self.object(&p)
+    }
+
+    /// Whether the file caches specifications of `namespace` (a version group of
+    /// it with members), without reading their texts as [`NwbFile::cached_specs`] does.
+    pub fn has_cached_namespace(&self, namespace: &str) -> Result<bool> {
+        let np = join("/specifications", namespace);
+        for (ver, _) in self.list(&np)? {
+            if !self.list(&join(&np, &ver))?.is_empty() {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Cached specifications: `(namespace, version, name) -> JSON text`.

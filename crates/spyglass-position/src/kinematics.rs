@@ -45,11 +45,15 @@ pub fn median(values: &[f64]) -> Result<f64> {
     if values.iter().any(|v| v.is_nan()) {
         return Ok(f64::NAN);
     }
+    Ok(median_of(values.to_vec()))
+}
+
+/// [`median`] of values it may reorder (no NaN among them).
+fn median_of(mut v: Vec<f64>) -> f64 {
     // the middle order statistic(s) by selection, not a full sort
-    let mut v = values.to_vec();
     let n = v.len();
     let (below, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
-    Ok(if n % 2 == 1 {
+    if n % 2 == 1 {
         upper
     } else {
         let lower = below
@@ -58,7 +62,7 @@ pub fn median(values: &[f64]) -> Result<f64> {
             .max_by(f64::total_cmp)
             .unwrap_or(upper);
         (lower + upper) / 2.0
-    })
+    }
 }
 
 /// Sampling rate as Spyglass takes it: `1 / median(diff(time))`.
@@ -71,7 +75,12 @@ pub fn sampling_rate(time: &[f64]) -> Result<f64> {
         });
     }
     let dt: Vec<f64> = time.windows(2).map(|w| w[1] - w[0]).collect();
-    let rate = 1.0 / median(&dt)?;
+    let rate = 1.0
+        / if dt.iter().any(|v| v.is_nan()) {
+            f64::NAN
+        } else {
+            median_of(dt)
+        };
     if !(rate.is_finite() && rate > 0.0) {
         return Err(PositionError::InvalidTime(format!(
             "sampling rate 1/median(dt) = {rate} is not finite and positive"
@@ -119,11 +128,12 @@ pub fn gradient(values: &[f64], time: &[f64]) -> Result<Vec<f64>> {
             got: n,
         });
     }
-    let dx: Vec<f64> = time.windows(2).map(|w| w[1] - w[0]).collect();
+    // diff(time)[i], computed where it is used (no n-long temporary)
+    let dx = |i: usize| time[i + 1] - time[i];
     let f = values;
     let mut out = vec![0.0; n];
-    if dx.iter().all(|&d| d == dx[0]) {
-        let h = dx[0];
+    let h = dx(0);
+    if time.windows(2).all(|w| w[1] - w[0] == h) {
         for i in 1..n - 1 {
             out[i] = (f[i + 1] - f[i - 1]) / (2.0 * h);
         }
@@ -131,14 +141,14 @@ pub fn gradient(values: &[f64], time: &[f64]) -> Result<Vec<f64>> {
         out[n - 1] = (f[n - 1] - f[n - 2]) / h;
     } else {
         for i in 1..n - 1 {
-            let (dx1, dx2) = (dx[i - 1], dx[i]);
+            let (dx1, dx2) = (dx(i - 1), dx(i));
             let a = -dx2 / (dx1 * (dx1 + dx2));
             let b = (dx2 - dx1) / (dx1 * dx2);
             let c = dx1 / (dx2 * (dx1 + dx2));
             out[i] = a * f[i - 1] + b * f[i] + c * f[i + 1];
         }
-        out[0] = (f[1] - f[0]) / dx[0];
-        out[n - 1] = (f[n - 1] - f[n - 2]) / dx[n - 2];
+        out[0] = (f[1] - f[0]) / dx(0);
+        out[n - 1] = (f[n - 1] - f[n - 2]) / dx(n - 2);
     }
     Ok(out)
 }

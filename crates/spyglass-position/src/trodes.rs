@@ -175,13 +175,7 @@ pub struct PositionInfo {
 
 /// Step 1: drops samples whose time is NaN; returns the kept time and LEDs.
 pub fn drop_nan_times(time: &[f64], leds: &RawLeds) -> Result<(Vec<f64>, RawLeds)> {
-    if time.len() != leds.len() {
-        return Err(PositionError::LengthMismatch {
-            what: "timestamps and position rows",
-            left: time.len(),
-            right: leds.len(),
-        });
-    }
+    check_rows(time, leds)?;
     let keep: Vec<usize> = (0..time.len()).filter(|&i| !time[i].is_nan()).collect();
     let pick = |p: &[Xy]| keep.iter().map(|&i| p[i]).collect::<Vec<_>>();
     let leds = match leds {
@@ -192,6 +186,18 @@ pub fn drop_nan_times(time: &[f64], leds: &RawLeds) -> Result<(Vec<f64>, RawLeds
         },
     };
     Ok((keep.iter().map(|&i| time[i]).collect(), leds))
+}
+
+/// One LED row per timestamp.
+fn check_rows(time: &[f64], leds: &RawLeds) -> Result<()> {
+    if time.len() != leds.len() {
+        return Err(PositionError::LengthMismatch {
+            what: "timestamps and position rows",
+            left: time.len(),
+            right: leds.len(),
+        });
+    }
+    Ok(())
 }
 
 /// Step 3: multiplies by `conversion × 100` (SpatialSeries units → cm).
@@ -402,9 +408,17 @@ pub fn calculate_position_info(
     check_positive("speed_smoothing_std_dev", params.speed_smoothing_std_dev)?;
     check_positive("orient_smoothing_std_dev", params.orient_smoothing_std_dev)?;
     check_positive("conversion", conversion)?;
-    let (time, leds) = drop_nan_times(time, leds)?;
-    crate::kinematics::check_time(&time)?;
-    let mut rate = sampling_rate(&time)?;
+    // step 1 copies the samples only when a time is NaN
+    let dropped;
+    let (time, leds) = if time.iter().any(|t| t.is_nan()) {
+        dropped = drop_nan_times(time, leds)?;
+        (dropped.0.as_slice(), &dropped.1)
+    } else {
+        check_rows(time, leds)?;
+        (time, leds)
+    };
+    crate::kinematics::check_time(time)?;
+    let mut rate = sampling_rate(time)?;
     let (mut front, mut back) = leds.front_back(params.led1_is_front);
     scale_to_cm(&mut front, conversion);
     scale_to_cm(&mut back, conversion);
@@ -413,7 +427,7 @@ pub fn calculate_position_info(
     speed_gate(
         &mut front,
         &mut back,
-        &time,
+        time,
         params.max_plausible_speed,
         sigma,
         rate,
@@ -421,7 +435,7 @@ pub fn calculate_position_info(
     let window = moving_average_window(params.position_smoothing_duration, rate)?;
     let mut front = smooth_leds(&interpolate_nan(&front)?, window)?;
     let mut back = smooth_leds(&interpolate_nan(&back)?, window)?;
-    let mut time = time;
+    let mut time = time.to_vec();
     if params.is_upsampled {
         let up_rate = params
             .upsampling_sampling_rate

@@ -122,10 +122,7 @@ impl AnalysisFileWriter {
         w.repair_references(src, "/", &mut dropped)?;
         w.renew_object_ids("/")?;
         // repair_references left the root's .specloc pointing nowhere: re-cache specs and point it again.
-        let uses_novela = parent
-            .cached_specs()?
-            .keys()
-            .any(|(ns, _, _)| ns == "ndx-franklab-novela")
+        let uses_novela = parent.has_cached_namespace("ndx-franklab-novela")?
             || parent
                 .devices()?
                 .iter()

@@ -25,6 +25,10 @@ pub(crate) fn new_id() -> String {
     uuid::Uuid::new_v4().to_string()
 }
 
+/// The cached specifications: scalar JSON texts, with neither object ids nor
+/// references, so the walks that renew or repair those skip them.
+const SPEC_CACHE: &str = "/specifications";
+
 fn utf8(path: &Path, object: &str, s: &str) -> Result<VarLenUnicode> {
     s.parse::<VarLenUnicode>()
         .map_err(|e| NwbError::invalid(path, object, format!("text not storable: {e}")))
@@ -418,6 +422,9 @@ impl W {
     pub fn renew_object_ids(&self, path: &str) -> Result<()> {
         let g = self.root().group(path).map_err(self.e(path))?;
         visit_tree(&self.path, &g, path, WalkOptions::default(), &mut |node| {
+            if node.path() == SPEC_CACHE {
+                return Ok(Visit::Skip);
+            }
             if let Some(loc) = node.location()? {
                 let has_id = loc
                     .attr_names()
@@ -449,6 +456,9 @@ impl W {
         let g = self.root().group(path).map_err(self.e(path))?;
         visit_tree(&self.path, &g, path, WalkOptions::default(), &mut |node| {
             let p = node.path();
+            if node.path() == SPEC_CACHE {
+                return Ok(Visit::Skip);
+            }
             let Some(loc) = node.location()? else {
                 return Ok(Visit::Skip);
             };
