@@ -953,16 +953,22 @@ where
     let mut s = step.min(n);
     while !ready.is_empty() {
         // the next batch on the pool while this one is emitted here
-        let mut filtered = Ok(());
-        let emitted = rayon::in_place_scope(|scope| {
-            if s < n {
-                scope.spawn(|_| filtered = filter_batch(s, &mut next, &mut inputs));
-            } else {
-                next.clear();
-            }
-            ready
+        let (emitted, filtered) = std::thread::scope(|scope| {
+            let worker = scope.spawn(|| {
+                if s < n {
+                    filter_batch(s, &mut next, &mut inputs)
+                } else {
+                    next.clear();
+                    Ok(())
+                }
+            });
+            let emitted = ready
                 .iter()
-                .try_for_each(|(first, rows, out)| emit(*first, &out[..rows * nc]))
+                .try_for_each(|(first, rows, out)| emit(*first, &out[..rows * nc]));
+            let filtered = worker
+                .join()
+                .unwrap_or_else(|p| std::panic::resume_unwind(p));
+            (emitted, filtered)
         });
         emitted.and(filtered)?;
         std::mem::swap(&mut ready, &mut next);
