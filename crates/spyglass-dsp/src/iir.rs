@@ -248,6 +248,25 @@ impl Sos {
         keep: Range<usize>,
         y: &mut [f64],
     ) -> Result<()> {
+        // SAFETY: `y` is borrowed here alone: no other thread writes it.
+        unsafe { self.filtfilt_cols(x, nc, keep, 0..nc, &Kept::new(y)) }
+    }
+
+    /// [`Sos::filtfilt_into`] of the channels `cols` only (`cols.start` a multiple
+    /// of [`lane_width`], `cols.end` one too or `nc`), written into their places
+    /// in `y`'s rows.
+    ///
+    /// # Safety
+    /// While this runs, no other thread may read or write the channels `cols` of
+    /// `y`'s rows (threads sharing `y` filter disjoint channels).
+    unsafe fn filtfilt_cols<T: Sample>(
+        &self,
+        x: &[T],
+        nc: usize,
+        keep: Range<usize>,
+        cols: Range<usize>,
+        y: &Kept<'_>,
+    ) -> Result<()> {
         if nc == 0 || x.len() % nc != 0 {
             return Err(DspError::ChannelLayout {
                 len: x.len(),
@@ -262,18 +281,34 @@ impl Sos {
                 format!("{n} samples; zero-phase filtering needs more than {edge}"),
             ));
         }
-        if keep.start > keep.end || keep.end > n || y.len() != keep.len() * nc {
+        if keep.start > keep.end || keep.end > n || y.len != keep.len() * nc {
             return Err(bad(
                 "keep",
                 format!(
                     "rows {keep:?} into {} values: not inside the {n} rows of {nc} channels",
-                    y.len()
+                    y.len
                 ),
             ));
         }
+        let w = lane_width(nc);
+        if cols.start > cols.end
+            || cols.end > nc
+            || cols.start % w != 0
+            || (cols.end % w != 0 && cols.end != nc)
+        {
+            return Err(bad(
+                "cols",
+                format!("channels {cols:?} of {nc}: not whole blocks of {w}"),
+            ));
+        }
         if self.is_empty() {
-            for (o, v) in y.iter_mut().zip(&x[keep.start * nc..keep.end * nc]) {
-                *o = v.to_f64();
+            for (t, row) in x[keep.start * nc..keep.end * nc]
+                .chunks_exact(nc)
+                .enumerate()
+            {
+                let v: Vec<f64> = row[cols.clone()].iter().map(|v| v.to_f64()).collect();
+                // SAFETY: the channels `cols` of row `t` (the caller's promise).
+                unsafe { y.put(t * nc + cols.start, &v) };
             }
             return Ok(());
         }
@@ -288,15 +323,65 @@ impl Sos {
             edge,
             nc,
             keep,
+            blocks: cols.start / w..cols.end.div_ceil(w),
         };
-        // 16 channels a block when there are that many (8 blocks for 128 channels),
-        // else 4 (a tetrode); the widest vector unit the CPU has
-        if nc >= 16 {
-            SCRATCH16.with_borrow_mut(|scratch| plan.dispatch::<16, T>(x, y, scratch));
+        // SAFETY: the plan writes the channels `cols` of `y` only, which no other
+        // thread touches (the caller's promise)
+        if w == 16 {
+            SCRATCH16.with_borrow_mut(|scratch| unsafe { plan.dispatch::<16, T>(x, y, scratch) });
         } else {
-            SCRATCH4.with_borrow_mut(|scratch| plan.dispatch::<4, T>(x, y, scratch));
+            SCRATCH4.with_borrow_mut(|scratch| unsafe { plan.dispatch::<4, T>(x, y, scratch) });
         }
         Ok(())
+    }
+}
+
+/// Channels a block filtered together: 16 when there are that many (8 blocks for
+/// 128 channels), else 4 (a tetrode).
+fn lane_width(nc: usize) -> usize {
+    if nc >= 16 {
+        16
+    } else {
+        4
+    }
+}
+
+/// The kept rows (time-major) a filtering writes, which threads filtering
+/// disjoint channels of the same rows share.
+struct Kept<'a> {
+    ptr: *mut f64,
+    len: usize,
+    _rows: std::marker::PhantomData<&'a mut [f64]>,
+}
+
+// SAFETY: a `Kept` is the exclusive borrow of its values; the threads sharing it
+// write disjoint values (the contract of `Kept::put`).
+unsafe impl Send for Kept<'_> {}
+unsafe impl Sync for Kept<'_> {}
+
+impl<'a> Kept<'a> {
+    fn new(y: &'a mut [f64]) -> Self {
+        Kept {
+            ptr: y.as_mut_ptr(),
+            len: y.len(),
+            _rows: std::marker::PhantomData,
+        }
+    }
+
+    /// Writes `v` at offset `o`.
+    ///
+    /// # Safety
+    /// No other thread reads or writes `o..o + v.len()` meanwhile.
+    #[inline(always)]
+    unsafe fn put(&self, o: usize, v: &[f64]) {
+        assert!(
+            o <= self.len && v.len() <= self.len - o,
+            "inside the kept rows"
+        );
+        // SAFETY: inside the borrowed values (just checked), no other thread on
+        // them (the caller's promise), and `v` is not in them (it is borrowed
+        // while `Kept` holds them exclusively).
+        unsafe { std::ptr::copy_nonoverlapping(v.as_ptr(), self.ptr.add(o), v.len()) };
     }
 }
 
@@ -316,13 +401,14 @@ const KEEP_FORWARD: usize = 4 << 20;
 
 /// One zero-phase filtering: coefficients `[b0, b1, b2, a1, a2]` per section,
 /// their `sosfilt_zi` states, the odd extension's length, the channel count and
-/// the rows kept.
+/// the rows kept, the blocks of channels filtered.
 struct Plan<'a> {
     coefs: &'a [[f64; 5]],
     zi: &'a [[f64; 2]],
     edge: usize,
     nc: usize,
     keep: Range<usize>,
+    blocks: Range<usize>,
 }
 
 /// Each thread's buffers for one filtering, kept from call to call (no fresh
@@ -520,73 +606,89 @@ fn step_unit<const W: usize>(c: &[f64; 5], s0: &mut [f64; W], s1: &mut [f64; W],
 impl Plan<'_> {
     /// Runs [`Plan::lanes`] with the widest vector instructions the CPU has (the
     /// values do not depend on which: the same operations, none fused).
-    fn dispatch<const W: usize, T: Sample>(
+    ///
+    /// # Safety
+    /// As [`Plan::lanes`].
+    unsafe fn dispatch<const W: usize, T: Sample>(
         &self,
         x: &[T],
-        y: &mut [f64],
+        y: &Kept<'_>,
         scratch: &mut Scratch<W>,
     ) {
         #[cfg(target_arch = "x86_64")]
         {
             if std::is_x86_feature_detected!("avx512f") {
-                // SAFETY: the CPU has AVX-512F (checked just above).
+                // SAFETY: the CPU has AVX-512F (checked just above); `y` as the
+                // caller promised.
                 return unsafe { self.lanes_avx512::<W, T>(x, y, scratch) };
             }
             if std::is_x86_feature_detected!("avx2") {
-                // SAFETY: the CPU has AVX2 (checked just above).
+                // SAFETY: the CPU has AVX2 (checked just above); `y` as promised.
                 return unsafe { self.lanes_avx2::<W, T>(x, y, scratch) };
             }
         }
-        self.lanes::<W, T>(x, y, scratch)
+        // SAFETY: `y` as the caller promised.
+        unsafe { self.lanes::<W, T>(x, y, scratch) }
     }
 
     /// [`Plan::lanes`] compiled for AVX-512F.
     ///
     /// # Safety
-    /// The CPU must have AVX-512F.
+    /// The CPU must have AVX-512F; `y` as [`Plan::lanes`].
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx512f")]
     unsafe fn lanes_avx512<const W: usize, T: Sample>(
         &self,
         x: &[T],
-        y: &mut [f64],
+        y: &Kept<'_>,
         scratch: &mut Scratch<W>,
     ) {
-        self.lanes::<W, T>(x, y, scratch)
+        // SAFETY: `y` as the caller promised.
+        unsafe { self.lanes::<W, T>(x, y, scratch) }
     }
 
     /// [`Plan::lanes`] compiled for AVX2.
     ///
     /// # Safety
-    /// The CPU must have AVX2.
+    /// The CPU must have AVX2; `y` as [`Plan::lanes`].
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     unsafe fn lanes_avx2<const W: usize, T: Sample>(
         &self,
         x: &[T],
-        y: &mut [f64],
+        y: &Kept<'_>,
         scratch: &mut Scratch<W>,
     ) {
-        self.lanes::<W, T>(x, y, scratch)
+        // SAFETY: `y` as the caller promised.
+        unsafe { self.lanes::<W, T>(x, y, scratch) }
     }
 
     /// Filters `x` (time-major, `nc` channels) into `y` (the rows `keep`) in
-    /// blocks of `W` channels (the missing channels of the last block are zeros,
-    /// which stay zeros), a span of rows at a time, every block in a span (whole
-    /// rows of `x` read while they are in the cache). Forward: each block's span
-    /// of the odd extension is converted into `W` lanes and run through the
-    /// cascade; the states at the start of every span are kept. Backward, spans
-    /// from the last back to the first kept row: each block's span is filtered
-    /// forward again from its kept states (or taken from the whole forward pass,
-    /// when that fits [`KEEP_FORWARD`]), run backward through the cascade, and its
-    /// kept rows are written out. `x` is read twice and `y` written once; nothing
-    /// the size of the series is written in between.
+    /// the plan's blocks of `W` channels (the missing channels of the last block
+    /// are zeros, which stay zeros), a span of rows at a time, every block in a
+    /// span (whole rows of `x` read while they are in the cache). Forward: each
+    /// block's span of the odd extension is converted into `W` lanes and run
+    /// through the cascade; the states at the start of every span are kept.
+    /// Backward, spans from the last back to the first kept row: each block's
+    /// span is filtered forward again from its kept states (or taken from the
+    /// whole forward pass, when that fits [`KEEP_FORWARD`]), run backward through
+    /// the cascade, and its kept rows are written out. `x` is read twice and `y`
+    /// written once; nothing the size of the series is written in between.
+    ///
+    /// # Safety
+    /// No other thread reads or writes the plan's blocks of channels in `y`
+    /// meanwhile.
     #[inline(always)]
-    fn lanes<const W: usize, T: Sample>(&self, x: &[T], y: &mut [f64], scratch: &mut Scratch<W>) {
+    unsafe fn lanes<const W: usize, T: Sample>(
+        &self,
+        x: &[T],
+        y: &Kept<'_>,
+        scratch: &mut Scratch<W>,
+    ) {
         let (nc, edge, ns) = (self.nc, self.edge, self.coefs.len());
         let n = x.len() / nc;
         let len = n + 2 * edge;
-        let nb = nc.div_ceil(W);
+        let (b0, nb) = (self.blocks.start, self.blocks.len());
         let spans = len.div_ceil(SPAN);
         // blocks of 4 channels are slower to run through the cascade than to keep
         let whole = W < 16 || nb * len * std::mem::size_of::<[f64; W]>() <= KEEP_FORWARD;
@@ -595,14 +697,13 @@ impl Plan<'_> {
             starts,
             states,
         } = scratch;
-        rows.clear();
+        // every value of these is written before it is read: resized, not refilled
         rows.resize(if whole { nb * len } else { SPAN }, [0.0; W]);
-        starts.clear();
         starts.resize(if whole { 0 } else { spans * nb * ns }, [[0.0; W]; 2]);
-        states.clear();
         states.resize(nb * ns + ns, [[0.0; W]; 2]);
         let (z, again) = states.split_at_mut(nb * ns);
-        let width = |b: usize| W.min(nc - b * W);
+        // the channels of the plan's `b`-th block: the first and how many
+        let cols = |b: usize| ((b0 + b) * W, W.min(nc - (b0 + b) * W));
         let coefs = self.coefs;
         let run = pick::<W>(coefs);
         // the rows of span `i` of block `b` in `rows`
@@ -614,7 +715,8 @@ impl Plan<'_> {
             }
         };
         for (b, z) in z.chunks_mut(ns).enumerate() {
-            init(self.zi, z, &ext_row(x, nc, b * W, width(b), edge, 0));
+            let (c0, width) = cols(b);
+            init(self.zi, z, &ext_row(x, nc, c0, width, edge, 0));
         }
         let mut last = vec![[0.0; W]; nb];
         for i in 0..spans {
@@ -624,7 +726,8 @@ impl Plan<'_> {
                     starts[(i * nb + b) * ns..(i * nb + b + 1) * ns].copy_from_slice(z);
                 }
                 let span = &mut rows[at(b, t0, t1)];
-                fill(span, x, nc, b * W, width(b), edge, t0);
+                let (c0, width) = cols(b);
+                fill(span, x, nc, c0, width, edge, t0);
                 // SAFETY: `pick` chose the cascade for this CPU's features.
                 unsafe { run(coefs, z, span, false) };
                 if i + 1 == spans {
@@ -646,26 +749,26 @@ impl Plan<'_> {
             let (a, e) = (t0.max(first), t1.min(end));
             for (b, z) in z.chunks_mut(ns).enumerate() {
                 let span = &mut rows[at(b, t0, t1)];
+                let (c0, width) = cols(b);
                 if !whole {
                     again.copy_from_slice(&starts[(i * nb + b) * ns..(i * nb + b + 1) * ns]);
-                    fill(span, x, nc, b * W, width(b), edge, t0);
+                    fill(span, x, nc, c0, width, edge, t0);
                     // SAFETY: as above.
                     unsafe { run(coefs, again, span, false) };
                 }
                 // SAFETY: as above.
                 unsafe { run(coefs, z, span, true) };
-                let (c0, width) = (b * W, width(b));
                 let o = |t: usize| (t - edge - self.keep.start) * nc + c0;
-                if width == W {
-                    // whole blocks as fixed-size stores (not a library call per row)
-                    for t in a..e.max(a) {
-                        let row: &mut [f64; W] =
-                            (&mut y[o(t)..o(t) + W]).try_into().expect("W values");
-                        *row = span[t - t0];
-                    }
-                } else {
-                    for t in a..e.max(a) {
-                        y[o(t)..o(t) + width].copy_from_slice(&span[t - t0][..width]);
+                for t in a..e.max(a) {
+                    // SAFETY: the block's channels of a kept row, which no other
+                    // thread touches (the caller's promise); whole blocks as
+                    // fixed-size stores (not a library call per row)
+                    unsafe {
+                        if width == W {
+                            y.put(o(t), &span[t - t0]);
+                        } else {
+                            y.put(o(t), &span[t - t0][..width]);
+                        }
                     }
                 }
             }
@@ -765,11 +868,14 @@ fn ext_row<const W: usize, T: Sample>(
 /// (`read(rows, out)` fills `out` with rows `rows`, as `f64` or as stored, e.g.
 /// int16 counts, converted as the filter reads them), filtered with
 /// [`Sos::filtfilt`], and its own rows handed to `emit(first_row, block)` in order.
-/// Chunks are read and filtered a batch at a time on the rayon pool (one chunk per
-/// thread, each read by the thread that filters it; a chunk's result does not
-/// depend on the others), and a batch is emitted, on the calling thread, while the
-/// next one is read and filtered. A chunk (with margins) too short to filter is an
-/// error.
+/// Chunks are read and filtered a batch at a time on the rayon pool, and a batch
+/// is emitted, on the calling thread, while the next one is read and filtered. A
+/// batch is one chunk per thread (each read by the thread that filters it) or,
+/// when the channels make a block of lanes per thread (16 channels and more), one
+/// chunk whose rows the threads read in parts and whose channels they filter in
+/// parts: half the buffers, and no chunk waits for the others at the end. A
+/// chunk's result depends on nothing else. A chunk (with margins) too short to
+/// filter is an error.
 pub fn filtfilt_chunks<T, E>(
     sos: &Sos,
     n: usize,
@@ -787,38 +893,70 @@ where
         return Err(bad("chunk", "must be at least 1 row").into());
     }
     let threads = rayon::current_num_threads().max(1);
-    // one batch: the chunks starting at `s` (one per thread), each its first row
-    // and its input and output buffers, reused from batch to batch
-    type Batch<T> = Vec<(usize, Vec<T>, Vec<f64>)>;
-    let filter_batch = |s: usize, batch: &mut Batch<T>| -> Result<(), E> {
-        let count = n.saturating_sub(s).div_ceil(chunk).min(threads);
-        batch.resize_with(count, || (0, vec![], vec![]));
+    let w = lane_width(nc);
+    let blocks = nc.div_ceil(w);
+    // the threads that share a chunk, and the chunks of a batch
+    let (parts, per_batch) = if threads > 1 && blocks >= threads {
+        (threads, 1)
+    } else {
+        (1, threads)
+    };
+    // the longest read (a chunk and both margins) and kept rows
+    let longest = (
+        chunk.saturating_add(margin.saturating_mul(2)).min(n),
+        chunk.min(n),
+    );
+    // a batch's chunks: first row, row count and output; and the input buffers
+    // (with margins) of the batch being filtered (the one being emitted needs none)
+    type Batch = Vec<(usize, usize, Vec<f64>)>;
+    let mut inputs: Vec<Vec<T>> = vec![];
+    let filter_batch = |s: usize, batch: &mut Batch, inputs: &mut Vec<Vec<T>>| -> Result<(), E> {
+        let count = n.saturating_sub(s).div_ceil(chunk).min(per_batch);
+        batch.truncate(count);
+        inputs.truncate(count);
+        // buffers for the longest chunk, zero-filled as fresh pages are (not
+        // written here): a page is touched first when a chunk is read or
+        // filtered into it
+        batch.resize_with(count, || (0, 0, vec![0.0; longest.1 * nc]));
+        inputs.resize_with(count, || vec![T::default(); longest.0 * nc]);
         batch
             .par_iter_mut()
+            .zip(inputs.par_iter_mut())
             .enumerate()
-            .map(|(k, (first, buf, out))| {
+            .map(|(k, ((first, rows, out), input))| {
                 let s = s + k * chunk;
                 let e = (s + chunk).min(n);
                 let (a, b) = (s.saturating_sub(margin), (e + margin).min(n));
-                *first = s;
-                buf.resize((b - a) * nc, T::default());
-                out.resize((e - s) * nc, 0.0);
-                read(a..b, buf)?;
-                sos.filtfilt_into(buf, nc, s - a..e - a, out)?;
-                Ok(())
+                (*first, *rows) = (s, e - s);
+                let x = &mut input[..(b - a) * nc];
+                let y = &mut out[..(e - s) * nc];
+                if parts == 1 {
+                    read(a..b, x)?;
+                    return Ok(sos.filtfilt_into(x, nc, s - a..e - a, y)?);
+                }
+                let part = (b - a).div_ceil(parts);
+                x.par_chunks_mut(part * nc)
+                    .enumerate()
+                    .try_for_each(|(j, x)| read(a + j * part..a + j * part + x.len() / nc, x))?;
+                let (x, y) = (&*x, Kept::new(y));
+                (0..parts).into_par_iter().try_for_each(|j| {
+                    let cols = j * blocks / parts * w..((j + 1) * blocks / parts * w).min(nc);
+                    // SAFETY: each part writes its own channels of `y`
+                    Ok(unsafe { sos.filtfilt_cols(x, nc, s - a..e - a, cols, &y) }?)
+                })
             })
             .collect::<Result<(), E>>()
     };
-    let step = chunk.saturating_mul(threads);
-    let (mut ready, mut next): (Batch<T>, Batch<T>) = (vec![], vec![]);
-    filter_batch(0, &mut ready)?;
+    let step = chunk.saturating_mul(per_batch);
+    let (mut ready, mut next) = (vec![], vec![]);
+    filter_batch(0, &mut ready, &mut inputs)?;
     let mut s = step.min(n);
     while !ready.is_empty() {
         // the next batch on the pool while this one is emitted here
-        let filtered = std::thread::scope(|scope| {
+        let (emitted, filtered) = std::thread::scope(|scope| {
             let worker = scope.spawn(|| {
                 if s < n {
-                    filter_batch(s, &mut next)
+                    filter_batch(s, &mut next, &mut inputs)
                 } else {
                     next.clear();
                     Ok(())
@@ -826,13 +964,13 @@ where
             });
             let emitted = ready
                 .iter()
-                .try_for_each(|(first, _, out)| emit(*first, out));
+                .try_for_each(|(first, rows, out)| emit(*first, &out[..rows * nc]));
             let filtered = worker
                 .join()
                 .unwrap_or_else(|p| std::panic::resume_unwind(p));
-            emitted.and(filtered)
+            (emitted, filtered)
         });
-        filtered?;
+        emitted.and(filtered)?;
         std::mem::swap(&mut ready, &mut next);
         s = s.saturating_add(step).min(n);
     }
@@ -906,6 +1044,53 @@ mod tests {
         };
         filtfilt_chunks(&sos, 500, 2, (64, 500), read, emit).unwrap();
         assert_eq!(got, whole);
+    }
+
+    // A wide recording's chunks are shared by the threads (rows read in parts,
+    // channels filtered in parts, the last block partial): the values are those of
+    // each chunk filtered whole, to the bit.
+    #[test]
+    fn chunks_shared_by_threads_are_the_chunks_filtered_whole() {
+        let sos = butter_sos(5, Band::Bandpass(300.0, 6000.0), 30000.0).unwrap();
+        let (n, nc, chunk, margin) = (2500, 40, 700, 90);
+        let x: Vec<i16> = (0..n * nc)
+            .map(|i| ((i * 7919) % 2001) as i16 - 1000)
+            .collect();
+        let mut want = vec![];
+        for s in (0..n).step_by(chunk) {
+            let e = (s + chunk).min(n);
+            let (a, b) = (s.saturating_sub(margin), (e + margin).min(n));
+            let mut y = vec![0.0; (e - s) * nc];
+            sos.filtfilt_into(&x[a * nc..b * nc], nc, s - a..e - a, &mut y)
+                .unwrap();
+            want.extend(y);
+        }
+        for threads in [2, 3] {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            let mut got = vec![];
+            pool.install(|| {
+                filtfilt_chunks(
+                    &sos,
+                    n,
+                    nc,
+                    (chunk, margin),
+                    |r, out: &mut [i16]| {
+                        out.copy_from_slice(&x[r.start * nc..r.end * nc]);
+                        Ok::<(), DspError>(())
+                    },
+                    |row0, b| {
+                        assert_eq!(row0 * nc, got.len());
+                        got.extend_from_slice(b);
+                        Ok(())
+                    },
+                )
+            })
+            .unwrap();
+            assert!(got == want, "{threads} threads");
+        }
     }
 
     // The plain scipy `sosfilt` recursion, one sample and one channel at a time,
