@@ -23,24 +23,26 @@ use common::data::{prepare, Data};
 use spyglass_metrics::metrics::{compute_quality_metrics, MetricParams};
 use spyglass_metrics::WaveformParams;
 use spyglass_sort::RawF32File;
-use spyglass_testkit::bench::{best_of, peak_rss_mb, reset_peak};
+use spyglass_testkit::bench::{best_of, cpu_seconds, peak_rss_mb, reset_peak};
 use std::path::PathBuf;
 
 mod common {
     pub mod data;
 }
 
-/// Ours on `d`: prints and returns the wall time.
-fn ours(d: &Data, max_spikes: usize) -> f64 {
+/// Ours on `d`: prints and returns the wall and CPU seconds.
+fn ours(d: &Data, max_spikes: usize) -> (f64, f64) {
     let rec = RawF32File::open(&d.dir.join("traces.f32"), d.nc, d.fs).unwrap();
     let wp = WaveformParams {
         max_spikes_per_unit: Some(max_spikes),
         ..Default::default()
     };
     reset_peak();
+    let cpu0 = cpu_seconds();
     let (secs, q) = best_of(1, || {
         compute_quality_metrics(&rec, &d.trains, &d.locs, &wp, &MetricParams::default()).unwrap()
     });
+    let cpu = cpu_seconds() - cpu0;
     let rss = peak_rss_mb();
     println!(
         "metrics bench: {} units x {:.0} s x {} channels, {max_spikes} waveforms per unit ({} spikes)",
@@ -50,26 +52,31 @@ fn ours(d: &Data, max_spikes: usize) -> f64 {
         d.trains.iter().map(Vec::len).sum::<usize>()
     );
     println!(
-        "  spyglass-metrics: {secs:.2} s, peak RSS {rss:.0} MB ({} units)",
+        "  spyglass-metrics: {secs:.2} s, CPU {cpu:.2} s, peak RSS {rss:.0} MB ({} units)",
         q.units.len()
     );
-    secs
+    (secs, cpu)
 }
 
-/// SpikeInterface on `d`: prints its time, RSS and the ratio to `ours`.
-fn peer(d: &Data, max_spikes: usize, ours: f64) {
+/// SpikeInterface on `d`: prints its time, RSS and the ratios to `ours` (wall, CPU).
+fn peer(d: &Data, max_spikes: usize, (ours, ours_cpu): (f64, f64)) {
     let out = spyglass_testkit::run_python(
         include_str!("si_bench.py"),
         &[d.dir.to_str().unwrap(), &max_spikes.to_string()],
     );
     let si: serde_json::Value = serde_json::from_str(out.lines().last().unwrap_or("{}")).unwrap();
     let st = si["seconds"].as_f64().unwrap_or(f64::NAN);
+    let sc = si["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
     println!(
-        "  SpikeInterface 0.105.3 (n_jobs=2): {st:.2} s, peak RSS {:.0} MB (main process; largest worker {:.0} MB)",
+        "  SpikeInterface 0.105.3 (n_jobs=2): {st:.2} s, CPU {sc:.2} s, peak RSS {:.0} MB (main process; largest worker {:.0} MB)",
         si["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
         si["worker_peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
     );
-    println!("  ratio SpikeInterface / ours: {:.1}x", st / ours);
+    println!(
+        "  ratio SpikeInterface / ours: {:.1}x wall, {:.1}x CPU",
+        st / ours,
+        sc / ours_cpu
+    );
 }
 
 fn main() {

@@ -1,7 +1,7 @@
 # Peer of the metrics bench: SpikeInterface 0.105 on the same traces (read_binary of the raw
 # float32 file, n_jobs=2, its default chunking; dense, see below).
 # argv: dir max_spikes_per_unit. Reads dir/traces.f32, locations.f8, units.json; prints JSON
-# {seconds, peak_rss_mb} of analyzer + extensions + quality metrics (Spyglass's
+# {seconds, cpu_seconds, peak_rss_mb} of analyzer + extensions + quality metrics (Spyglass's
 # franklab_default set plus firing_rate, presence_ratio, amplitude_cutoff, silhouette).
 import sys, json, os, time, resource, warnings
 import numpy as np
@@ -19,6 +19,9 @@ rec = sc.read_binary(os.path.join(d, "traces.f32"), sampling_frequency=meta["fs"
 rec.set_channel_locations(locs)
 units = {int(k): np.asarray(v, dtype="int64") for k, v in meta["units"].items()}
 sorting = sc.NumpySorting.from_unit_dict([units], sampling_frequency=meta["fs"])
+# CPU seconds of this process and its joined workers (SpikeInterface's pools end with each step)
+cpu = lambda: sum(u.ru_utime + u.ru_stime for u in map(resource.getrusage, (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN)))
+cpu0 = cpu()
 t0 = time.perf_counter()
 # dense: with the default sparsity (radius 100 um) SpikeInterface 0.105.3's
 # nearest_neighbors_noise_overlap fails (IndexError: the template's peak channel indexes
@@ -36,5 +39,6 @@ for u in sorting.unit_ids:
     nearest_neighbors_isolation(a, u, **nn)
     nearest_neighbors_noise_overlap(a, u, **nn)
 secs = time.perf_counter() - t0
+cpu_secs = cpu() - cpu0
 rss = lambda who: resource.getrusage(who).ru_maxrss / 1024.0
-print(json.dumps(dict(seconds=secs, peak_rss_mb=rss(resource.RUSAGE_SELF), worker_peak_rss_mb=rss(resource.RUSAGE_CHILDREN))))
+print(json.dumps(dict(seconds=secs, cpu_seconds=cpu_secs, peak_rss_mb=rss(resource.RUSAGE_SELF), worker_peak_rss_mb=rss(resource.RUSAGE_CHILDREN))))
