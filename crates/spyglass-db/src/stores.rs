@@ -51,8 +51,14 @@ pub fn md5_uuid(bytes: &[u8]) -> Uuid {
 
 /// The MD5 of a file's contents as a UUID (DataJoint's `uuid_from_file`).
 pub fn file_md5_uuid(path: &Path) -> Result<Uuid> {
-    use std::io::Read;
     let mut f = std::fs::File::open(path).map_err(|e| io(path, e))?;
+    md5_of_open_file(&mut f, path)
+}
+
+/// The MD5 of an open file's contents (from where it is) as a UUID; `path` names it
+/// in errors.
+fn md5_of_open_file(f: &mut std::fs::File, path: &Path) -> Result<Uuid> {
+    use std::io::Read;
     let mut h = Md5::new();
     let mut buf = vec![0u8; 1 << 20];
     loop {
@@ -75,8 +81,8 @@ pub(crate) struct HashedFiles(
 );
 
 /// What identifies a file's state without reading it.
-#[derive(Clone, Copy, PartialEq, Eq)]
-struct FileStamp {
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct FileStamp {
     ino: u64,
     len: u64,
     mtime: (i64, i64),
@@ -84,6 +90,12 @@ struct FileStamp {
 }
 
 impl FileStamp {
+    /// The same file with the same contents, renamed or not (a rename changes only
+    /// the change time).
+    fn same_contents(&self, other: &FileStamp) -> bool {
+        (self.ino, self.len, self.mtime) == (other.ino, other.len, other.mtime)
+    }
+
     fn of(meta: &std::fs::Metadata) -> FileStamp {
         use std::os::unix::fs::MetadataExt;
         FileStamp {
@@ -118,6 +130,51 @@ impl HashedFiles {
             m.insert(path.to_path_buf(), (after, hash));
         }
         Ok(hash)
+    }
+}
+
+/// A finished file's MD5 (DataJoint's `uuid_from_file`) computed on its own thread
+/// while the caller goes on, for [`Db::adopt_file_hash`] to take once the file sits
+/// where it is inserted from: the hashing overlaps the make's database work.
+#[derive(Debug)]
+pub struct FileHashAhead(std::thread::JoinHandle<Option<(FileStamp, Uuid)>>);
+
+impl FileHashAhead {
+    /// Starts hashing `path`, a file no one writes any more (it may be renamed
+    /// meanwhile: the thread reads the file it opened).
+    pub fn start(path: &Path) -> FileHashAhead {
+        let path = path.to_path_buf();
+        FileHashAhead(std::thread::spawn(move || {
+            let mut f = std::fs::File::open(&path).ok()?;
+            let before = FileStamp::of(&f.metadata().ok()?);
+            let hash = md5_of_open_file(&mut f, &path).ok()?;
+            let after = FileStamp::of(&f.metadata().ok()?);
+            after.same_contents(&before).then_some((after, hash))
+        }))
+    }
+}
+
+impl Db {
+    /// Waits for `ahead` and keeps its hash for the file now at `path` (the one
+    /// hashed, perhaps renamed since: same inode, size and modification time), so
+    /// that inserting it as a `filepath` does not read it again. A file that changed,
+    /// or a hash that failed, is simply hashed again at insert.
+    pub fn adopt_file_hash(&self, ahead: FileHashAhead, path: &Path) {
+        let Ok(Some((hashed, hash))) = ahead.0.join() else {
+            return;
+        };
+        let Ok(meta) = std::fs::metadata(path) else {
+            return;
+        };
+        let now = FileStamp::of(&meta);
+        if now.same_contents(&hashed) {
+            let mut m = self
+                .hashed_files
+                .0
+                .lock()
+                .unwrap_or_else(|e| e.into_inner());
+            m.insert(path.to_path_buf(), (now, hash));
+        }
     }
 }
 

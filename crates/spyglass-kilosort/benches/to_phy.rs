@@ -5,8 +5,8 @@
 //! similar templates, per-channel PCA fitted and every spike projected, the files
 //! written) against SpikeInterface 0.105's `create_sorting_analyzer` + random_spikes /
 //! waveforms / templates + `export_to_phy` (dense as ours, no recording copy,
-//! `n_jobs=2`, its default chunking) in the same run: wall time, ratio, peak RSS of each
-//! side. Both stream the same raw float32 traces file (ours [`RawF32File`],
+//! `n_jobs=2`, its default chunking) in the same run: wall and CPU seconds, their ratios,
+//! peak RSS of each side (CPU seconds compare the work done even on a loaded machine). Both stream the same raw float32 traces file (ours [`RawF32File`],
 //! SpikeInterface `read_binary`).
 //!
 //! When the peer would take too long at the full size, `PHY_BENCH_PEER_UNITS` /
@@ -21,14 +21,14 @@
 use data::{env_or, prepare, Data};
 use spyglass_kilosort::phy::{write_phy_folder, PhyExportParams, PhyGroup, PhyUnit};
 use spyglass_sort::{ChunkSource, RawF32File};
-use spyglass_testkit::bench::{best_of, peak_rss_mb, reset_peak};
+use spyglass_testkit::bench::{best_of, cpu_seconds, peak_rss_mb, reset_peak};
 use std::path::{Path, PathBuf};
 
 #[path = "../../spyglass-metrics/benches/common/data.rs"]
 mod data;
 
-/// Ours on `d`, written under `out`: prints and returns the wall time.
-fn ours(d: &Data, max_spikes: usize, out: &Path) -> f64 {
+/// Ours on `d`, written under `out`: prints and returns the wall and CPU seconds.
+fn ours(d: &Data, max_spikes: usize, out: &Path) -> (f64, f64) {
     let rec = RawF32File::open(&d.dir.join("traces.f32"), d.nc, d.fs).unwrap();
     let phy_units: Vec<PhyUnit> = d
         .trains
@@ -45,9 +45,11 @@ fn ours(d: &Data, max_spikes: usize, out: &Path) -> f64 {
         ..Default::default()
     };
     reset_peak();
+    let cpu0 = cpu_seconds();
     let (secs, exported) = best_of(1, || {
         write_phy_folder(&rec, &phy_units, &d.locs, &params, &[], out).unwrap()
     });
+    let cpu = cpu_seconds() - cpu0;
     let rss = peak_rss_mb();
     println!(
         "to_phy bench: {} units x {:.0} s x {} channels, {max_spikes} waveforms per unit ({} spikes)",
@@ -56,12 +58,15 @@ fn ours(d: &Data, max_spikes: usize, out: &Path) -> f64 {
         d.nc,
         exported.n_spikes
     );
-    println!("  spyglass-kilosort write_phy_folder: {secs:.2} s, peak RSS {rss:.0} MB");
-    secs
+    println!(
+        "  spyglass-kilosort write_phy_folder: {secs:.2} s, CPU {cpu:.2} s, peak RSS {rss:.0} MB"
+    );
+    (secs, cpu)
 }
 
-/// SpikeInterface on `d`, written under `out`: prints its time, RSS and the ratio.
-fn peer(d: &Data, max_spikes: usize, out: &Path, ours: f64) {
+/// SpikeInterface on `d`, written under `out`: prints its time, RSS and the ratios to
+/// `ours` (wall, CPU).
+fn peer(d: &Data, max_spikes: usize, out: &Path, (ours, ours_cpu): (f64, f64)) {
     let o = spyglass_testkit::run_python(
         include_str!("si_phy_bench.py"),
         &[
@@ -72,12 +77,17 @@ fn peer(d: &Data, max_spikes: usize, out: &Path, ours: f64) {
     );
     let si: serde_json::Value = serde_json::from_str(o.lines().last().unwrap_or("{}")).unwrap();
     let st = si["seconds"].as_f64().unwrap_or(f64::NAN);
+    let sc = si["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
     println!(
-        "  SpikeInterface 0.105.3 export_to_phy (n_jobs=2): {st:.2} s, peak RSS {:.0} MB (main process; largest worker {:.0} MB)",
+        "  SpikeInterface 0.105.3 export_to_phy (n_jobs=2): {st:.2} s, CPU {sc:.2} s, peak RSS {:.0} MB (main process; largest worker {:.0} MB)",
         si["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
         si["worker_peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
     );
-    println!("  ratio SpikeInterface / ours: {:.1}x", st / ours);
+    println!(
+        "  ratio SpikeInterface / ours: {:.1}x wall, {:.1}x CPU",
+        st / ours,
+        sc / ours_cpu
+    );
 }
 
 fn main() {

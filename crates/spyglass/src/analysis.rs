@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 use crate::settings::{absolute, Settings};
 use rand::Rng;
 use spyglass_db::references::Referrers;
+use spyglass_db::stores::FileHashAhead;
 use spyglass_db::{Cond, Db, FetchSpec, InsertOptions, Row, Value};
 use spyglass_nwb::AnalysisFileWriter;
 use std::path::{Path, PathBuf};
@@ -427,9 +428,32 @@ pub fn register(
     description: &str,
     parameters: Option<spyglass_blob::Value>,
 ) -> Result<()> {
+    register_hashed(
+        db,
+        nwb_file_name,
+        analysis_file_name,
+        path,
+        description,
+        parameters,
+        None,
+    )
+}
+
+/// [`register`] taking the file's checksum from `ahead` when it was computed while
+/// the make went on (it waits for it last, before the insert that needs it).
+fn register_hashed(
+    db: &Db,
+    nwb_file_name: &str,
+    analysis_file_name: &str,
+    path: &Path,
+    description: &str,
+    parameters: Option<spyglass_blob::Value>,
+    ahead: Option<FileHashAhead>,
+) -> Result<()> {
     if let Some(dir) = path.parent() {
         sweep_stale_pending(db, dir)?;
     }
+    register_table(db)?;
     let mut pairs = vec![
         ("analysis_file_name", Value::from(analysis_file_name)),
         ("nwb_file_name", Value::from(nwb_file_name)),
@@ -442,6 +466,9 @@ pub fn register(
     if let Some(p) = parameters {
         pairs.push(("analysis_parameters", Value::from(p)));
     }
+    if let Some(ahead) = ahead {
+        db.adopt_file_hash(ahead, &absolute(path));
+    }
     db.insert1(
         ANALYSIS_NWBFILE,
         Row::from_pairs(pairs),
@@ -451,7 +478,7 @@ pub fn register(
     db.after_commit(move || {
         let _ = std::fs::remove_file(marker);
     });
-    register_table(db)
+    Ok(())
 }
 
 /// Records the analysis table in Spyglass 0.6's `AnalysisRegistry` (once), as
@@ -506,6 +533,8 @@ pub struct PendingFile {
     /// `analysis_file_description`.
     pub description: String,
     registered: bool,
+    /// Its checksum, being computed since the file was finished.
+    hash_ahead: Option<FileHashAhead>,
 }
 
 impl PendingFile {
@@ -519,7 +548,14 @@ impl PendingFile {
             nwb_file_name: file.nwb_file_name.clone(),
             description: description.to_string(),
             registered: false,
+            hash_ahead: None,
         }
+    }
+
+    /// Starts computing the finished file's checksum on its own thread, so that
+    /// [`PendingFile::register`] finds it ready.
+    pub fn hash_ahead(&mut self) {
+        self.hash_ahead = Some(FileHashAhead::start(self.written_path()));
     }
 
     /// Where the file is now: its partial name until registered (or published).
@@ -539,13 +575,14 @@ impl PendingFile {
             publish(&self.partial, &self.path)?;
             self.published = true;
         }
-        register(
+        register_hashed(
             db,
             &self.nwb_file_name,
             &self.name,
             &self.path,
             &self.description,
             None,
+            self.hash_ahead.take(),
         )?;
         self.registered = true;
         Ok(self.name.clone())

@@ -156,3 +156,73 @@ fn unconfigured_store_is_a_clear_error() {
         "{e}"
     );
 }
+
+/// The `contents_hash` a `filepath` insert records for `db`'s Doc `doc_id`.
+fn contents_hash(db: &spyglass_db::Db, doc_id: i64) -> SqlValue {
+    let ext = db
+        .dialect()
+        .table(&db.external_table(&db.schema_name("files"), "raw"));
+    let doc = db
+        .dialect()
+        .table(&db.table_info("files.Doc").unwrap().name);
+    let rows = db
+        .query_raw(
+            &format!("SELECT x.`contents_hash` FROM {ext} x JOIN {doc} d ON d.`path` = x.`hash` WHERE d.`doc_id` = ?"),
+            &[SqlValue::Int(doc_id)],
+        )
+        .unwrap();
+    rows[0][0].clone()
+}
+
+#[test]
+fn a_checksum_computed_ahead_is_used_only_for_the_unchanged_file() {
+    use spyglass_db::stores::FileHashAhead;
+    let (db, dir) = fresh_db();
+    let raw = dir.path().join("raw");
+    std::fs::create_dir_all(&raw).unwrap();
+    db.set_store("raw", StoreConfig::local(&raw));
+    db.declare(
+        "files",
+        &TableSpec::new(
+            "Doc",
+            Tier::Manual,
+            "doc_id : int\n---\npath : filepath@raw",
+        ),
+    )
+    .unwrap();
+    let insert = |id: i64, path: &std::path::Path| {
+        db.insert(
+            "files.Doc",
+            &[row(&[
+                ("doc_id", id.into()),
+                ("path", path.display().to_string().into()),
+            ])],
+            InsertOptions::default(),
+        )
+        .unwrap()
+    };
+    // hashed under its partial name, renamed (as an analysis file is published), inserted
+    let partial = raw.join("a.nwb.partial");
+    std::fs::write(&partial, b"finished contents").unwrap();
+    let ahead = FileHashAhead::start(&partial);
+    let done = raw.join("a.nwb");
+    std::fs::rename(&partial, &done).unwrap();
+    db.adopt_file_hash(ahead, &done);
+    insert(1, &done);
+    assert_eq!(
+        contents_hash(&db, 1),
+        SqlValue::Bytes(md5(b"finished contents"))
+    );
+    // changed after it was hashed: the hash ahead is dropped and the file read again
+    let b = raw.join("b.nwb");
+    std::fs::write(&b, b"first").unwrap();
+    let ahead = FileHashAhead::start(&b);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    std::fs::write(&b, b"second, longer").unwrap();
+    db.adopt_file_hash(ahead, &b);
+    insert(2, &b);
+    assert_eq!(
+        contents_hash(&db, 2),
+        SqlValue::Bytes(md5(b"second, longer"))
+    );
+}

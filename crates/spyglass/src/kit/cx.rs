@@ -208,11 +208,47 @@ pub fn analysis_file<T>(
     description: &str,
     fill: impl FnOnce(&mut AnalysisFileWriter) -> Result<T>,
 ) -> Result<(PendingFile, T)> {
+    analysis_file_beside(
+        settings,
+        nwb_file_name,
+        parent,
+        description,
+        || Ok(()),
+        |w, ()| fill(w),
+    )
+}
+
+/// [`analysis_file`] with the new file's copy of the parent made on a second thread
+/// while `work` (the make's reading and computing) runs on this one; `fill` then gets
+/// `work`'s result. HDF5 calls take turns under the library's lock, so `work` gains
+/// most when it only computes (read its input before). The file is removed if either
+/// fails.
+pub fn analysis_file_beside<U, T>(
+    settings: &Settings,
+    nwb_file_name: &str,
+    parent: &Path,
+    description: &str,
+    work: impl FnOnce() -> Result<U>,
+    fill: impl FnOnce(&mut AnalysisFileWriter, U) -> Result<T>,
+) -> Result<(PendingFile, T)> {
     let full = |e| crate::analysis::explain_full_disk(settings, e);
-    let mut f = AnalysisFile::create_detached(settings, nwb_file_name, parent).map_err(full)?;
-    let pending = PendingFile::new(&f, description);
-    let out = fill(f.writer()).map_err(full)?;
+    // `work` stays on this thread, whose allocator memory is warm
+    let (created, worked) = std::thread::scope(|s| {
+        let create = s.spawn(|| {
+            let f = AnalysisFile::create_detached(settings, nwb_file_name, parent)?;
+            let pending = PendingFile::new(&f, description);
+            Ok::<_, Error>((f, pending))
+        });
+        let worked = work();
+        let created = create
+            .join()
+            .unwrap_or_else(|p| std::panic::resume_unwind(p));
+        (created, worked)
+    });
+    let (mut f, mut pending) = created.map_err(full)?;
+    let out = fill(f.writer(), worked?).map_err(full)?;
     f.finish().map_err(full)?;
+    pending.hash_ahead();
     Ok((pending, out))
 }
 

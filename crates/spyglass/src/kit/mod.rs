@@ -9,7 +9,8 @@
 //!   fingerprint of the inputs is derived from their serialization.
 //! - [`Cx`]: what a make works with (database and directory layout); [`Tables`]:
 //!   typed fetch and insert, merge insert, IntervalList rows, analysis files, on
-//!   any database handle; [`analysis_file`]: an analysis file from a parent.
+//!   any database handle; [`analysis_file`]: an analysis file from a parent
+//!   ([`analysis_file_beside`]: its parent copied while the make computes).
 //! - [`DictParams`]: a parameter table of named dicts (defaults, checked inserts,
 //!   `params list` / `params add`).
 //!
@@ -29,7 +30,8 @@ mod pipeline;
 pub mod prelude;
 
 pub use cx::{
-    analysis_file, insert_param_dict, key_text, row_of, Cx, Session, Tables, With, Written,
+    analysis_file, analysis_file_beside, insert_param_dict, key_text, row_of, Cx, Session, Tables,
+    With, Written,
 };
 pub use handle::Spyglass;
 pub use make::{Made, Make};

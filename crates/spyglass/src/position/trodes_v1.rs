@@ -662,10 +662,14 @@ impl Make for TrodesPosV1Make {
     ) -> Result<Written<[String; 3]>> {
         let params = parse_params(&key.trodes_pos_params_name, &i.params)?;
         let raw = read_raw_epoch(&i.path, &i.series)?;
-        let (info, frames, _) = compute_position(&raw, &params)?;
-        crate::kit::analysis_file(settings, &key.nwb_file_name, &i.path, "", |w| {
-            write_components(w, &raw, &info, frames)
-        })
+        crate::kit::analysis_file_beside(
+            settings,
+            &key.nwb_file_name,
+            &i.path,
+            "",
+            || compute_position(&raw, &params),
+            |w, (info, frames, _)| write_components(w, &raw, &info, frames),
+        )
     }
 
     fn insert(&self, cx: &Cx, key: &TrodesPosKey, out: Written<[String; 3]>) -> Result<()> {
