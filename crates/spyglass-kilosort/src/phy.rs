@@ -455,6 +455,7 @@ fn write_pc_features(
         ranges.push((lo, hi));
         lo = hi;
     }
+    let projector = Projector::new(models, ns, k, c);
     let batch = rayon::current_num_threads().max(1) * 4;
     for group in ranges.chunks(batch) {
         let parts: Vec<Vec<f32>> = group
@@ -473,22 +474,15 @@ fn write_pc_features(
                 let a = spikes[first].0 - nbefore as i64;
                 let b = spikes[last].0 + nafter as i64;
                 let buf = read_padded(src, a, b).map_err(metrics_err("pc features"))?;
-                let mut col = vec![0.0f32; valid.len() * ns];
-                for (ch, model) in models.iter().enumerate() {
-                    let Some(model) = model else { continue };
-                    for (r, &i) in valid.iter().enumerate() {
-                        let off = (spikes[i].0 - nbefore as i64 - a) as usize;
-                        for t in 0..ns {
-                            col[r * ns + t] = buf[(off + t) * c + ch];
-                        }
-                    }
-                    let p = model.transform(&col);
-                    for (r, &i) in valid.iter().enumerate() {
-                        let row = (i - lo) * k * c;
-                        for j in 0..k {
-                            out[row + j * c + ch] = p[r * k + j] as f32;
-                        }
-                    }
+                let mut scratch = projector.scratch();
+                for &i in &valid {
+                    let off = (spikes[i].0 - nbefore as i64 - a) as usize;
+                    let row = (i - lo) * k * c;
+                    projector.project(
+                        &buf[off * c..(off + ns) * c],
+                        &mut scratch,
+                        &mut out[row..row + k * c],
+                    );
                 }
                 Ok(out)
             })
@@ -505,6 +499,67 @@ fn write_pc_features(
 }
 
 /// `recording.dat`: the recording as float32, samples × channels, streamed.
+/// Every channel's PCA applied in one pass over a spike's window (`ns × channels`, as
+/// the recording's rows): the same projections as [`Pca::transform`] channel by
+/// channel, `(x − mean) · component`, divided by √variance when whitened (the division
+/// folded into the weights), summed over the window's samples in order.
+struct Projector {
+    c: usize,
+    k: usize,
+    /// `mean[t·c + ch]`: channel `ch`'s model mean at sample `t` (0 without a model).
+    mean: Vec<f64>,
+    /// `w[(t·k + j)·c + ch]`: component `j`'s weight at sample `t` (0 without a model).
+    w: Vec<f64>,
+}
+
+impl Projector {
+    fn new(models: &[Option<Pca>], ns: usize, k: usize, c: usize) -> Projector {
+        let mut mean = vec![0.0; ns * c];
+        let mut w = vec![0.0; ns * k * c];
+        for (ch, model) in models.iter().enumerate() {
+            let Some(m) = model else { continue };
+            for t in 0..ns {
+                mean[t * c + ch] = m.mean[t];
+                for j in 0..m.n_components().min(k) {
+                    let scale = if m.whiten {
+                        m.explained_variance[j].sqrt()
+                    } else {
+                        1.0
+                    };
+                    w[(t * k + j) * c + ch] = m.components[j * ns + t] / scale;
+                }
+            }
+        }
+        Projector { c, k, mean, w }
+    }
+
+    /// Working memory of [`Projector::project`]: the centred sample, the sums.
+    fn scratch(&self) -> (Vec<f64>, Vec<f64>) {
+        (vec![0.0; self.c], vec![0.0; self.k * self.c])
+    }
+
+    /// The projections of `window` into `out` (`k × c`, component-major as
+    /// `pc_features.npy` holds a spike).
+    fn project(&self, window: &[f32], (centred, sums): &mut (Vec<f64>, Vec<f64>), out: &mut [f32]) {
+        let (c, k) = (self.c, self.k);
+        sums.fill(0.0);
+        for (t, x) in window.chunks_exact(c).enumerate() {
+            for ((d, &v), m) in centred.iter_mut().zip(x).zip(&self.mean[t * c..]) {
+                *d = v as f64 - m;
+            }
+            for (j, s) in sums.chunks_exact_mut(c).enumerate() {
+                let w = &self.w[(t * k + j) * c..(t * k + j + 1) * c];
+                for ((s, d), w) in s.iter_mut().zip(centred.iter()).zip(w) {
+                    *s += d * w;
+                }
+            }
+        }
+        for (o, s) in out.iter_mut().zip(sums.iter()) {
+            *o = *s as f32;
+        }
+    }
+}
+
 fn write_recording(
     src: &dyn ChunkSource,
     chunk_samples: usize,
