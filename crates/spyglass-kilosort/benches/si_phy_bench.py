@@ -1,7 +1,7 @@
 # Peer of the to_phy bench: SpikeInterface 0.105's export_to_phy on the same traces and
 # spike trains (read_binary of the raw float32 file, n_jobs=2, its default chunking).
 # argv: dir max_spikes_per_unit out_folder. Reads dir/traces.f32,
-# locations.f8, units.json; prints JSON {seconds, cpu_seconds, peak_rss_mb} of the analyzer, its
+# locations.f8, units.json; prints JSON {seconds, cpu_seconds, pc_spikes, peak_rss_mb} of the analyzer, its
 # random_spikes / waveforms / templates extensions and export_to_phy (dense, amplitudes
 # and pc_features of every spike, no recording.dat), 1 / 2 ms windows as ours.
 import sys, json, os, time, resource, warnings
@@ -31,4 +31,5 @@ export_to_phy(a, out, copy_binary=False, verbose=False)
 secs = time.perf_counter() - t0
 cpu_secs = cpu() - cpu0
 rss = lambda who: resource.getrusage(who).ru_maxrss / 1024.0
-print(json.dumps(dict(seconds=secs, cpu_seconds=cpu_secs, peak_rss_mb=rss(resource.RUSAGE_SELF), worker_peak_rss_mb=rss(resource.RUSAGE_CHILDREN))))
+pc_spikes = int(np.load(os.path.join(out, "pc_features.npy"), mmap_mode="r").shape[0])
+print(json.dumps(dict(seconds=secs, cpu_seconds=cpu_secs, pc_spikes=pc_spikes, peak_rss_mb=rss(resource.RUSAGE_SELF), worker_peak_rss_mb=rss(resource.RUSAGE_CHILDREN))))

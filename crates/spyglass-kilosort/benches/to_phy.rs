@@ -79,7 +79,8 @@ fn peer(d: &Data, max_spikes: usize, out: &Path, (ours, ours_cpu): (f64, f64)) {
     let st = si["seconds"].as_f64().unwrap_or(f64::NAN);
     let sc = si["cpu_seconds"].as_f64().unwrap_or(f64::NAN);
     println!(
-        "  SpikeInterface 0.105.3 export_to_phy (n_jobs=2): {st:.2} s, CPU {sc:.2} s, peak RSS {:.0} MB (main process; largest worker {:.0} MB)",
+        "  SpikeInterface 0.105.3 export_to_phy (n_jobs=2): {st:.2} s, CPU {sc:.2} s, pc_features of {} spikes, peak RSS {:.0} MB (main process; largest worker {:.0} MB)",
+        si["pc_spikes"],
         si["peak_rss_mb"].as_f64().unwrap_or(f64::NAN),
         si["worker_peak_rss_mb"].as_f64().unwrap_or(f64::NAN)
     );
