@@ -418,30 +418,11 @@ fn sweep_stale_pending(db: &Db, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// Registers a finished analysis file (size and checksum recorded); the folder's
-/// files published by killed writers and never registered are removed first.
+/// Registers a finished analysis file (size and checksum recorded; the checksum taken
+/// from `ahead` when it was computed while the make went on, waited for last, before
+/// the insert that needs it); the folder's files published by killed writers and never
+/// registered are removed first.
 pub fn register(
-    db: &Db,
-    nwb_file_name: &str,
-    analysis_file_name: &str,
-    path: &Path,
-    description: &str,
-    parameters: Option<spyglass_blob::Value>,
-) -> Result<()> {
-    register_hashed(
-        db,
-        nwb_file_name,
-        analysis_file_name,
-        path,
-        description,
-        parameters,
-        None,
-    )
-}
-
-/// [`register`] taking the file's checksum from `ahead` when it was computed while
-/// the make went on (it waits for it last, before the insert that needs it).
-fn register_hashed(
     db: &Db,
     nwb_file_name: &str,
     analysis_file_name: &str,
@@ -575,7 +556,7 @@ impl PendingFile {
             publish(&self.partial, &self.path)?;
             self.published = true;
         }
-        register_hashed(
+        register(
             db,
             &self.nwb_file_name,
             &self.name,
@@ -616,7 +597,7 @@ pub fn build<T>(
     let out = (|| {
         let v = fill(f.writer())?;
         let (name, path) = f.finish()?;
-        register(db, nwb_file_name, &name, &path, description, None)?;
+        register(db, nwb_file_name, &name, &path, description, None, None)?;
         Ok((name, v))
     })();
     if out.is_err() {

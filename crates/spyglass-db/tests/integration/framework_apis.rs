@@ -4,7 +4,7 @@
 //! child refers to, and the paths an external store tracks. Expected values are
 //! the rows each test inserts, worked out by hand.
 
-use crate::common::{fresh_db, row};
+use crate::common::{filepath_table, fresh_db, row};
 use spyglass_db::jobs::JobStatus;
 use spyglass_db::references::Referrers;
 use spyglass_db::stores::StoreConfig;
@@ -599,15 +599,7 @@ fn external_filepaths_and_forgetting_one() {
         db.external_filepaths("files", "raw").unwrap(),
         Vec::<String>::new()
     );
-    db.declare(
-        "files",
-        &TableSpec::new(
-            "Doc",
-            Tier::Manual,
-            "doc_id : int\n---\npath : filepath@raw",
-        ),
-    )
-    .unwrap();
+    filepath_table(&db, &raw);
     for (i, rel) in [(1, "apis/kept.nwb"), (2, "apis/forgotten.nwb")] {
         let file = raw.join(rel);
         std::fs::write(&file, format!("file {i}")).unwrap();

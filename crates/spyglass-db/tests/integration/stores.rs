@@ -2,7 +2,7 @@
 //! files and `~external_<store>` rows with DataJoint's hashes; fetch returns them and
 //! refuses a managed file whose contents changed.
 
-use crate::common::{fresh_db, row};
+use crate::common::{filepath_table, fresh_db, row};
 use md5::{Digest, Md5};
 use spyglass_blob::{Array, Value as Blob};
 use spyglass_db::stores::StoreConfig;
@@ -180,16 +180,7 @@ fn a_checksum_computed_ahead_is_used_only_for_the_unchanged_file() {
     let (db, dir) = fresh_db();
     let raw = dir.path().join("raw");
     std::fs::create_dir_all(&raw).unwrap();
-    db.set_store("raw", StoreConfig::local(&raw));
-    db.declare(
-        "files",
-        &TableSpec::new(
-            "Doc",
-            Tier::Manual,
-            "doc_id : int\n---\npath : filepath@raw",
-        ),
-    )
-    .unwrap();
+    filepath_table(&db, &raw);
     let insert = |id: i64, path: &std::path::Path| {
         db.insert(
             "files.Doc",

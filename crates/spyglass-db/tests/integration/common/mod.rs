@@ -18,6 +18,20 @@ pub fn fresh_db() -> (Db, tempfile::TempDir) {
     (Db::open(&url).expect("open sqlite"), dir)
 }
 
+/// Points store `raw` at `raw` and declares `files.Doc` (`doc_id`, a `filepath@raw`).
+pub fn filepath_table(db: &Db, raw: &std::path::Path) {
+    db.set_store("raw", spyglass_db::stores::StoreConfig::local(raw));
+    db.declare(
+        "files",
+        &TableSpec::new(
+            "Doc",
+            Tier::Manual,
+            "doc_id : int\n---\npath : filepath@raw",
+        ),
+    )
+    .unwrap();
+}
+
 /// Builds a row from (name, value) pairs.
 pub fn row(pairs: &[(&str, Value)]) -> Row {
     Row::from_pairs(pairs.iter().map(|(k, v)| (k.to_string(), v.clone())))
